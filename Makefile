@@ -1,0 +1,163 @@
+# personalize-retrain - keep an Amazon Personalize deployment fresh.
+#
+# Layout-driven: every src/*.c except main.c goes into one static library;
+# tests/unit/test_*.c each become one cmocka binary; tests/emulator/*.c make
+# the emulator; tests/fuzz/fuzz_*.c each a libFuzzer harness; tests/bench/bench_*.c
+# each a benchmark. Adding a module or a test needs no edit here.
+
+PROGRAM   := personalize-retrain
+VERSION   := 0.1.0
+PREFIX    ?= /usr/local
+BINDIR    ?= $(PREFIX)/bin
+MANDIR    ?= $(PREFIX)/share/man
+DESTDIR   ?=
+
+PKG_CONFIG ?= pkg-config
+CC        ?= cc
+# SANITIZER=address,undefined builds everything instrumented into its own dir.
+SANITIZER ?=
+ifeq ($(SANITIZER),)
+BUILD     ?= build
+else
+BUILD     ?= build/san
+endif
+
+DEPS      := libcurl libcrypto libcjson yaml-0.1 libsystemd
+TEST_DEPS := cmocka
+EMU_DEPS  := libmicrohttpd
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wcast-qual \
+	-Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wformat-security \
+	-Wundef -Wwrite-strings -Wvla -Wnull-dereference -Wimplicit-fallthrough \
+	-Wno-missing-field-initializers
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude $(WARN) \
+	-DPR_VERSION='"$(VERSION)"' -MMD -MP
+# The user's CFLAGS win over our defaults but never remove the warnings above.
+CFLAGS    ?= -O2 -g
+ifneq ($(SANITIZER),)
+SAN_FLAGS := -fsanitize=$(SANITIZER) -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+
+PKG_CFLAGS   = $(shell $(PKG_CONFIG) --cflags $(DEPS))
+PKG_LIBS     = $(shell $(PKG_CONFIG) --libs $(DEPS))
+TEST_CFLAGS  = $(shell $(PKG_CONFIG) --cflags $(TEST_DEPS))
+TEST_LIBS    = $(shell $(PKG_CONFIG) --libs $(TEST_DEPS))
+EMU_CFLAGS   = $(shell $(PKG_CONFIG) --cflags $(EMU_DEPS))
+EMU_LIBS     = $(shell $(PKG_CONFIG) --libs $(EMU_DEPS))
+
+ALL_CFLAGS   = $(BASE_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(SAN_FLAGS)
+ALL_LDFLAGS  = $(LDFLAGS) $(SAN_FLAGS)
+LIBS         = $(PKG_LIBS) -lm
+
+LIB_SRC   := $(filter-out src/main.c,$(wildcard src/*.c))
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIBRARY   := $(BUILD)/libpersonalize-retrain.a
+MAIN_OBJ  := $(BUILD)/src/main.o
+BIN       := $(BUILD)/$(PROGRAM)
+
+UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+# tests/unit/*.c that are not test_*.c are helpers linked into every test.
+UNIT_HELP := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
+UNIT_HOBJ := $(UNIT_HELP:%.c=$(BUILD)/%.o)
+
+EMU_SRC   := $(wildcard tests/emulator/*.c)
+EMU_OBJ   := $(EMU_SRC:%.c=$(BUILD)/%.o)
+EMULATOR  := $(BUILD)/personalize-emulator
+
+BENCH_SRC := $(wildcard tests/bench/bench_*.c)
+BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
+
+FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+FUZZ_TIME ?= 60
+
+.PHONY: all deps lib unit-build emulator check unit integration demo bench fuzz \
+	clean install uninstall FORCE
+.DEFAULT_GOAL := all
+
+all: $(BIN) $(if $(EMU_SRC),$(EMULATOR))
+
+deps:
+	@scripts/install-deps
+
+lib: $(LIBRARY)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/unit/%.o: tests/unit/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/emulator/%.o: tests/emulator/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(EMU_CFLAGS) -c -o $@ $<
+
+$(LIBRARY): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(BIN): $(MAIN_OBJ) $(LIBRARY)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(UNIT_HOBJ) $(LIBRARY)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) $(TEST_LIBS)
+
+$(EMULATOR): $(EMU_OBJ) $(LIBRARY)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) $(EMU_LIBS)
+
+$(BUILD)/bench/%: tests/bench/%.c $(LIBRARY)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+unit-build: $(UNIT_BIN)
+emulator: $(EMULATOR)
+
+# ---- tests -------------------------------------------------------------
+# check: deps, the plain build, unit tests plain and under ASan+UBSan, then
+# the integration tests (shell/python scripts against the emulator).
+check: deps
+	$(MAKE) --no-print-directory all unit-build
+	$(MAKE) --no-print-directory SANITIZER=address,undefined all unit-build
+	@tests/run-tests build build/san
+
+unit: unit-build
+	@tests/run-tests --unit-only $(BUILD)
+
+integration: all
+	@tests/run-tests --integration-only $(BUILD)
+
+bench: deps
+	$(MAKE) --no-print-directory CFLAGS="-O2 -g" all $(BENCH_BIN)
+	@tests/bench/run $(BUILD)
+
+# libFuzzer needs clang; each harness links the library sources directly.
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -Iinclude -g -O1 \
+	-fsanitize=fuzzer,address,undefined $(PKG_CFLAGS)
+build/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -o $@ $^ $(LIBS)
+
+fuzz: deps $(FUZZ_BIN)
+	@for f in $(FUZZ_BIN); do \
+		n=$$(basename $$f); mkdir -p build/fuzz/corpus-$$n; \
+		seeds=tests/fuzz/corpus/$${n#fuzz_}; [ -d $$seeds ] || seeds=; \
+		echo "== $$n for $(FUZZ_TIME) s"; \
+		$$f -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
+			build/fuzz/corpus-$$n $$seeds || exit 1; \
+	done
+
+demo: deps all
+	@scripts/demo $(BUILD)
+
+# ---- install -----------------------------------------------------------
+-include mk/*.mk
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

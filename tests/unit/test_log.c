@@ -1,0 +1,62 @@
+/* test_log.c - levels, targets and the plain stderr format. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "log.h"
+
+static char captured[4096];
+
+static void sink(int priority, const char *line, void *userdata)
+{
+	(void)priority;
+	(void)userdata;
+	strncat(captured, line, sizeof(captured) - strlen(captured) - 1);
+}
+
+static void test_parse_level(void **state)
+{
+	(void)state;
+	assert_int_equal(log_parse_level("debug"), LOG_DEBUG);
+	assert_int_equal(log_parse_level("INFO"), LOG_INFO);
+	assert_int_equal(log_parse_level("warning"), LOG_WARNING);
+	assert_int_equal(log_parse_level("warn"), LOG_WARNING);
+	assert_int_equal(log_parse_level("error"), LOG_ERR);
+	assert_int_equal(log_parse_level("3"), LOG_ERR);
+	assert_true(log_parse_level("loud") < 0);
+	assert_true(log_parse_level("") < 0);
+}
+
+static void test_stderr_format_and_filter(void **state)
+{
+	const char *fields[] = { "PIPELINE=shop", "STAGE=training",
+				 "MESSAGE_ID=abc", "JOB_ARN=", NULL };
+
+	(void)state;
+	captured[0] = '\0';
+	log_init(LOG_TARGET_STDERR, LOG_INFO);
+	log_set_sink(sink, NULL);
+	log_struct(LOG_NOTICE, fields, "run %d started", 7);
+	assert_string_equal(captured,
+		"personalize-retrain: notice: run 7 started PIPELINE=shop STAGE=training\n");
+	captured[0] = '\0';
+	log_debug("hidden");
+	assert_string_equal(captured, "");
+	log_set_max_priority(LOG_DEBUG);
+	log_debug("shown");
+	assert_string_equal(captured, "personalize-retrain: debug: shown\n");
+	log_set_sink(NULL, NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_level),
+		cmocka_unit_test(test_stderr_format_and_filter),
+	};
+	return cmocka_run_group_tests_name("log", tests, NULL, NULL);
+}
