@@ -16,10 +16,13 @@ PKG_CONFIG ?= pkg-config
 CC        ?= cc
 # SANITIZER=address,undefined builds everything instrumented into its own dir.
 SANITIZER ?=
+# BUILDROOT lets several builds of one tree live side by side
+# (make check BUILDROOT=build/mine); the sanitizer build goes under it.
+BUILDROOT ?= build
 ifeq ($(SANITIZER),)
-BUILD     ?= build
+BUILD     ?= $(BUILDROOT)
 else
-BUILD     ?= build/san
+BUILD     ?= $(BUILDROOT)/san
 endif
 
 DEPS      := libcurl libcrypto libcjson yaml-0.1 libsystemd
@@ -69,7 +72,7 @@ BENCH_SRC := $(wildcard tests/bench/bench_*.c)
 BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 
 FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
-FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILDROOT)/fuzz/%)
 FUZZ_TIME ?= 60
 
 .PHONY: all deps lib unit-build emulator check unit integration demo bench fuzz \
@@ -121,9 +124,9 @@ emulator: $(EMULATOR)
 # check: deps, the plain build, unit tests plain and under ASan+UBSan, then
 # the integration tests (shell/python scripts against the emulator).
 check: deps
-	$(MAKE) --no-print-directory all unit-build
-	$(MAKE) --no-print-directory SANITIZER=address,undefined all unit-build
-	@tests/run-tests build build/san
+	$(MAKE) --no-print-directory BUILDROOT=$(BUILDROOT) all unit-build
+	$(MAKE) --no-print-directory BUILDROOT=$(BUILDROOT) SANITIZER=address,undefined all unit-build
+	@tests/run-tests $(BUILDROOT) $(BUILDROOT)/san
 
 unit: unit-build
 	@tests/run-tests --unit-only $(BUILD)
@@ -138,17 +141,17 @@ bench: deps
 # libFuzzer needs clang; each harness links the library sources directly.
 FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -Iinclude -g -O1 \
 	-fsanitize=fuzzer,address,undefined $(PKG_CFLAGS)
-build/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
+$(BUILDROOT)/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -o $@ $^ $(LIBS)
 
 fuzz: deps $(FUZZ_BIN)
 	@for f in $(FUZZ_BIN); do \
-		n=$$(basename $$f); mkdir -p build/fuzz/corpus-$$n; \
+		n=$$(basename $$f); mkdir -p $(BUILDROOT)/fuzz/corpus-$$n; \
 		seeds=tests/fuzz/corpus/$${n#fuzz_}; [ -d $$seeds ] || seeds=; \
 		echo "== $$n for $(FUZZ_TIME) s"; \
 		$$f -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
-			build/fuzz/corpus-$$n $$seeds || exit 1; \
+			$(BUILDROOT)/fuzz/corpus-$$n $$seeds || exit 1; \
 	done
 
 demo: deps all
@@ -158,6 +161,6 @@ demo: deps all
 -include mk/*.mk
 
 clean:
-	rm -rf build
+	rm -rf $(BUILDROOT)
 
--include $(shell find build -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

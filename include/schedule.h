@@ -1,4 +1,5 @@
-/* sched.h - EventBridge schedule expressions: rate(...) and cron(...).
+/* schedule.h - EventBridge schedule expressions: rate(...) and cron(...).
+ * (Named schedule.h, not sched.h: -Iinclude would shadow the system <sched.h>.)
  *
  * CONTRACT (used by config, the CLI and the daemon): keep these signatures;
  * add functions freely.
@@ -10,8 +11,8 @@
  *
  * Times are time_t (seconds since the epoch, UTC). A cron schedule with a
  * time zone is evaluated in local wall-clock time of that IANA zone. */
-#ifndef PR_SCHED_H
-#define PR_SCHED_H
+#ifndef PR_SCHEDULE_H
+#define PR_SCHEDULE_H
 
 #include <stdbool.h>
 #include <time.h>
