@@ -1,0 +1,228 @@
+/* ratelimit.c - token bucket with round-robin fairness; see ratelimit.h. */
+#include "ratelimit.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+
+#define USEC_PER_SEC 1000000.0
+
+struct rl_call {
+	struct rl_call *next;
+	ratelimit_grant_fn fn;
+	void *cookie;
+};
+
+/* An owner with at least one queued call; owners form a ring. */
+struct rl_owner {
+	struct rl_owner *next;
+	unsigned id;
+	struct rl_call *head, *tail;
+};
+
+struct ratelimit {
+	double rate;          /* tokens per second */
+	double burst;         /* bucket size */
+	double tokens;        /* available now */
+	uint64_t last_usec;   /* when tokens was last brought up to date */
+	bool started;
+	struct rl_owner *cur; /* next owner to serve; ring of active owners */
+	unsigned queued;
+};
+
+struct ratelimit *ratelimit_new(double rate_per_s, unsigned burst)
+{
+	struct ratelimit *rl;
+
+	if (!(rate_per_s > 0) || burst < 1)
+		return NULL;
+	rl = calloc(1, sizeof(*rl));
+	if (!rl)
+		return NULL;
+	rl->rate = rate_per_s;
+	rl->burst = burst;
+	rl->tokens = burst;
+	return rl;
+}
+
+static void owner_free(struct rl_owner *o)
+{
+	struct rl_call *c = o->head, *n;
+
+	for (; c; c = n) {
+		n = c->next;
+		free(c);
+	}
+	free(o);
+}
+
+void ratelimit_free(struct ratelimit *rl)
+{
+	struct rl_owner *o, *n;
+
+	if (!rl)
+		return;
+	if (rl->cur) {
+		o = rl->cur->next;
+		rl->cur->next = NULL; /* break the ring */
+		for (; o; o = n) {
+			n = o->next;
+			owner_free(o);
+		}
+	}
+	free(rl);
+}
+
+/* Find owner id in the ring, or NULL. */
+static struct rl_owner *owner_find(struct ratelimit *rl, unsigned id)
+{
+	struct rl_owner *o = rl->cur;
+
+	if (!o)
+		return NULL;
+	do {
+		if (o->id == id)
+			return o;
+		o = o->next;
+	} while (o != rl->cur);
+	return NULL;
+}
+
+/* Unlink owner o (whose predecessor is prev) from the ring and free it. */
+static void owner_remove(struct ratelimit *rl, struct rl_owner *prev,
+			 struct rl_owner *o)
+{
+	if (o->next == o) {
+		rl->cur = NULL;
+	} else {
+		prev->next = o->next;
+		if (rl->cur == o)
+			rl->cur = o->next;
+	}
+	owner_free(o);
+}
+
+int ratelimit_submit(struct ratelimit *rl, unsigned owner,
+		     ratelimit_grant_fn fn, void *cookie)
+{
+	struct rl_owner *o;
+	struct rl_call *c;
+
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->fn = fn;
+	c->cookie = cookie;
+	o = owner_find(rl, owner);
+	if (!o) {
+		o = calloc(1, sizeof(*o));
+		if (!o) {
+			free(c);
+			return -ENOMEM;
+		}
+		o->id = owner;
+		if (!rl->cur) {
+			o->next = o;
+			rl->cur = o;
+		} else {
+			/* join just before cur: served after everyone waiting */
+			struct rl_owner *p = rl->cur;
+
+			while (p->next != rl->cur)
+				p = p->next;
+			p->next = o;
+			o->next = rl->cur;
+		}
+	}
+	if (o->tail)
+		o->tail->next = c;
+	else
+		o->head = c;
+	o->tail = c;
+	rl->queued++;
+	return 0;
+}
+
+int ratelimit_cancel(struct ratelimit *rl, void *cookie)
+{
+	struct rl_owner *o = rl->cur, *prev;
+	struct rl_call *c, *cprev;
+
+	if (!o)
+		return -ENOENT;
+	prev = o;
+	while (prev->next != o)
+		prev = prev->next;
+	do {
+		for (cprev = NULL, c = o->head; c; cprev = c, c = c->next) {
+			if (c->cookie != cookie)
+				continue;
+			if (cprev)
+				cprev->next = c->next;
+			else
+				o->head = c->next;
+			if (o->tail == c)
+				o->tail = cprev;
+			free(c);
+			rl->queued--;
+			if (!o->head) {
+				o->head = o->tail = NULL;
+				/* owner_remove frees o: only the call list is empty */
+				owner_remove(rl, prev, o);
+			}
+			return 0;
+		}
+		prev = o;
+		o = o->next;
+	} while (o != rl->cur);
+	return -ENOENT;
+}
+
+static void refill(struct ratelimit *rl, uint64_t now)
+{
+	if (!rl->started) {
+		rl->started = true;
+		rl->last_usec = now;
+		return;
+	}
+	if (now <= rl->last_usec)
+		return;
+	rl->tokens += (double)(now - rl->last_usec) / USEC_PER_SEC * rl->rate;
+	if (rl->tokens > rl->burst)
+		rl->tokens = rl->burst;
+	rl->last_usec = now;
+}
+
+uint64_t ratelimit_run(struct ratelimit *rl, uint64_t now_usec)
+{
+	double missing;
+
+	refill(rl, now_usec);
+	while (rl->cur && rl->tokens >= 1.0) {
+		struct rl_owner *o = rl->cur, *prev = o;
+		struct rl_call *c = o->head;
+		ratelimit_grant_fn fn = c->fn;
+		void *cookie = c->cookie;
+
+		while (prev->next != o)
+			prev = prev->next;
+		o->head = c->next;
+		free(c);
+		rl->queued--;
+		rl->tokens -= 1.0;
+		if (!o->head)
+			owner_remove(rl, prev, o);
+		else
+			rl->cur = o->next;
+		fn(cookie); /* may submit: the ring is consistent here */
+	}
+	if (!rl->cur)
+		return 0;
+	missing = 1.0 - rl->tokens;
+	return now_usec + (uint64_t)(missing / rl->rate * USEC_PER_SEC) + 1;
+}
+
+unsigned ratelimit_queued(const struct ratelimit *rl)
+{
+	return rl->queued;
+}
