@@ -543,7 +543,7 @@ static int wall_to_instant(const struct sched_tz *tz, int64_t w, int64_t *out)
 /* Bounds of the search in instants: nothing fires outside the years
  * 1970..2199 of any zone, so clamping there keeps the arithmetic small. */
 #define INSTANT_LOW  ((int64_t)-2 * SECS_PER_DAY)            /* 1969-12-30 */
-#define INSTANT_HIGH ((int64_t)7258204800 + 2 * SECS_PER_DAY) /* 2200-01-03 */
+#define INSTANT_HIGH ((int64_t)7258118400 + 2 * SECS_PER_DAY) /* 2200-01-03 */
 /* A guard for the filters below: each skips at most the minutes of one
  * transition's gap or overlap (a few hours); this is never reached. */
 #define TZ_FILTER_MAX 100000
@@ -741,6 +741,10 @@ static int parse_day_special(int fi, const char *s, size_t len, int col,
 		const char *hash = memchr(s, '#', len);
 		size_t hpos = (size_t)(hash - s);
 
+		if (hpos == 0)
+			return fail(err, fd->name, col,
+				    "'#' follows a day, e.g. 3#2 (the second "
+				    "Tuesday)");
 		r = parse_value(fd, s, hpos, &i, col, &n, err);
 		if (r < 0)
 			return r;
@@ -755,9 +759,14 @@ static int parse_day_special(int fi, const char *s, size_t len, int col,
 				    "'#' needs a week number 1-5 after it, "
 				    "e.g. 3#2");
 		k = s[i] - '0';
-		if (k < 1 || k > 5 || i + 1 != len)
+		if (k < 1 || k > 5 || (i + 1 < len &&
+				       isdigit((unsigned char)s[i + 1])))
 			return fail(err, fd->name, col + (int)i,
 				    "the week number after '#' must be 1-5");
+		if (i + 1 != len)
+			return fail(err, fd->name, col + (int)i + 1,
+				    "'#' stands alone in day-of-week: one n#k, "
+				    "no lists or ranges");
 		c->dow_kind = DOW_NTH;
 		c->dow_n = n;
 		c->dow_k = k;
@@ -773,7 +782,7 @@ static int parse_field(int fi, const char *s, size_t len, int col,
 	const struct field_def *fd = &fields[fi];
 	struct bits *b = &c->f[fi];
 	size_t i = 0, j;
-	int r;
+	int r, step_max = fi == F_YEAR ? YEAR_MAX - YEAR_MIN : fd->max;
 
 	for (j = 0; j < len; j++) {
 		char ch = s[j];
@@ -863,10 +872,10 @@ static int parse_field(int fi, const char *s, size_t len, int col,
 				return fail(err, fd->name, col + (int)sp,
 					    "'/' needs an increment after it, "
 					    "e.g. 0/15");
-			if (v < 1 || v > fd->max)
+			if (v < 1 || v > step_max)
 				return fail(err, fd->name, col + (int)sp,
 					    "the increment %ld is out of range "
-					    "1-%d", v, fd->max);
+					    "1-%d", v, step_max);
 			step = (int)v;
 			if (!star && !range)
 				hi = fd->max; /* a/s: from a to the end */
