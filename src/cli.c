@@ -10,6 +10,10 @@
 #include "exitcodes.h"
 #include "log.h"
 
+#ifndef PR_VERSION /* set by the Makefile; not by every build (fuzz) */
+#define PR_VERSION "unknown"
+#endif
+
 static const char *const next_details[] = {
 	"-n N                 how many fire times to print (default 5)",
 	"--from TIME          start after TIME, ISO-8601 UTC such as",

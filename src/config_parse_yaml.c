@@ -200,6 +200,7 @@ static int walk_root(struct walk *w, const yaml_node_t *root)
 
 	w->raw->top.line = node_line(root);
 	if (root->type != YAML_MAPPING_NODE) {
+		w->raw->fatal = true;
 		config_errors_add(w->errs, w->raw->file, node_line(root),
 				  "the YAML config must be a mapping of "
 				  "\"Key: value\" lines, not %s",
@@ -226,23 +227,36 @@ static int walk_root(struct walk *w, const yaml_node_t *root)
 	return 0;
 }
 
+/* The input byte at index (the parser was given the whole buffer). */
+static int raw_byte(const yaml_parser_t *parser, size_t index)
+{
+	return parser->input.string.start[index];
+}
+
 static void syntax_error(struct config_raw *raw, const yaml_parser_t *parser,
-			 struct config_errors *errs)
+			 size_t len, struct config_errors *errs)
 {
 	unsigned line = (unsigned)parser->problem_mark.line + 1;
+
+	/* at the end of the input the construct left open is the news */
+	if (parser->context && parser->problem_mark.index >= len)
+		line = (unsigned)parser->context_mark.line + 1;
 
 	raw->fatal = true;
 	if (parser->error == YAML_MEMORY_ERROR) {
 		errs->oom = true;
 		return;
 	}
-	if (parser->context)
+	if (parser->problem_mark.index < len &&
+	    raw_byte(parser, parser->problem_mark.index) == '\t')
 		config_errors_add(errs, raw->file, line,
-				  "YAML syntax error: %s %s (line %u); "
-				  "write \"Key: value\" lines",
-				  parser->problem ? parser->problem : "error",
-				  parser->context,
-				  (unsigned)parser->context_mark.line + 1);
+				  "YAML syntax error: a tab character; YAML "
+				  "indents with spaces only");
+	else if (parser->context)
+		config_errors_add(errs, raw->file, line,
+				  "YAML syntax error: %s %s; write \"Key: "
+				  "value\" lines", parser->problem ?
+				  parser->problem : "error", parser->context);
 	else
 		config_errors_add(errs, raw->file, line,
 				  "YAML syntax error: %s; write \"Key: value\" "
@@ -277,7 +291,7 @@ int config_parse_yaml(const char *buf, size_t len, struct config_raw *raw,
 		return -ENOMEM;
 	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
 	if (!yaml_parser_load(&parser, &doc)) {
-		syntax_error(raw, &parser, errs);
+		syntax_error(raw, &parser, len, errs);
 		goto done;
 	}
 	root = yaml_document_get_root_node(&doc);
@@ -286,7 +300,7 @@ int config_parse_yaml(const char *buf, size_t len, struct config_raw *raw,
 		/* a second document is a mistake worth naming */
 		if (r == 0) {
 			if (!yaml_parser_load(&parser, &extra)) {
-				syntax_error(raw, &parser, errs);
+				syntax_error(raw, &parser, len, errs);
 			} else {
 				yaml_node_t *x = yaml_document_get_root_node(
 					&extra);
