@@ -104,6 +104,9 @@ struct cron {
 	struct bits f[F_COUNT];
 	enum dom_kind dom_kind;
 	enum dow_kind dow_kind;
+	uint32_t dom_mask;         /* DOM_SET: bit d for day d (1..31) */
+	uint32_t dow_mask[7];      /* DOW_SET: days matching in a month whose
+				    * 1st is weekday i (0 = SUN), bits 1..31 */
 	int dom_n;       /* DOM_NEAREST: n */
 	int dow_n;       /* DOW_LAST, DOW_NTH: day 1..7 */
 	int dow_k;       /* DOW_NTH: 1..5 */
@@ -303,15 +306,11 @@ static void secs_to_civil(int64_t s, struct civil *c)
 static uint32_t day_mask(const struct cron *c, int y, int m)
 {
 	int last = month_days(y, m), d, wd, n;
-	uint32_t mask = 0;
 
 	if (c->dow_kind == DOW_ANY) {
 		switch (c->dom_kind) {
 		case DOM_SET:
-			for (d = 1; d <= last; d++)
-				if (bits_test(&c->f[F_DOM], d - 1))
-					mask |= UINT32_C(1) << d;
-			return mask;
+			return c->dom_mask & ((UINT32_C(2) << last) - 2);
 		case DOM_LAST:
 			return UINT32_C(1) << last;
 		case DOM_LAST_WEEKDAY:
@@ -338,10 +337,7 @@ static uint32_t day_mask(const struct cron *c, int y, int m)
 	wd = weekday(y, m, 1); /* weekday of the 1st, 0 = SUN */
 	switch (c->dow_kind) {
 	case DOW_SET:
-		for (d = 1; d <= last; d++)
-			if (bits_test(&c->f[F_DOW], (wd + d - 1) % 7))
-				mask |= UINT32_C(1) << d;
-		return mask;
+		return c->dow_mask[wd] & ((UINT32_C(2) << last) - 2);
 	case DOW_LAST:
 		/* first day n, then as many weeks as fit */
 		d = 1 + ((c->dow_n - 1) - wd + 7) % 7;
@@ -782,7 +778,7 @@ static int parse_field(int fi, const char *s, size_t len, int col,
 	const struct field_def *fd = &fields[fi];
 	struct bits *b = &c->f[fi];
 	size_t i = 0, j;
-	int r, step_max = fi == F_YEAR ? YEAR_MAX - YEAR_MIN : fd->max;
+	int r, step_max = fd->max;
 
 	for (j = 0; j < len; j++) {
 		char ch = s[j];
@@ -954,6 +950,14 @@ static int parse_cron(const char *expr, size_t body, size_t end,
 			    "one of day-of-month and day-of-week must be '?': "
 			    "use ? here when day-of-month is given, e.g. "
 			    "cron(0 9 1 * ? *)");
+	}
+	/* day masks for the plain day fields */
+	for (n = 1; n <= 31; n++) {
+		if (bits_test(&c->f[F_DOM], n - 1))
+			c->dom_mask |= UINT32_C(1) << n;
+		for (fi = 0; fi < 7; fi++) /* fi: weekday of the 1st */
+			if (bits_test(&c->f[F_DOW], (fi + n - 1) % 7))
+				c->dow_mask[fi] |= UINT32_C(1) << n;
 	}
 	for (fi = 0; fi < F_COUNT; fi++)
 		if ((fi != F_DOM || c->dom_kind == DOM_SET) &&
