@@ -61,17 +61,29 @@ void config_errors_add(struct config_errors *errs, const char *file,
 	va_end(ap);
 }
 
-static int error_cmp(const void *a, const void *b)
+/* Order of two errors: by file, then line. */
+static int error_cmp(const struct config_error *x, const struct config_error *y)
 {
-	const struct config_error *x = a, *y = b;
 	int c = strcmp(x->file, y->file);
 
 	if (c)
 		return c;
-	if (x->line != y->line)
-		return x->line < y->line ? -1 : 1;
-	/* stable: keep the order of discovery on one line */
-	return x < y ? -1 : x > y;
+	return x->line < y->line ? -1 : x->line > y->line;
+}
+
+/* Stable insertion sort: the messages of one line keep the order in which
+ * they were found (a handful of errors, so the quadratic cost is nil). */
+static void errors_sort(struct config_errors *errs)
+{
+	size_t i, j;
+
+	for (i = 1; i < errs->n; i++) {
+		struct config_error e = errs->v[i];
+
+		for (j = i; j > 0 && error_cmp(&errs->v[j - 1], &e) > 0; j--)
+			errs->v[j] = errs->v[j - 1];
+		errs->v[j] = e;
+	}
 }
 
 void config_errors_print(const struct config_errors *errs, FILE *f)
@@ -276,7 +288,7 @@ static void errors_move(struct config_errors *dst, struct config_errors *src)
 	size_t i;
 
 	if (dst) {
-		qsort(src->v, src->n, sizeof(*src->v), error_cmp);
+		errors_sort(src);
 		for (i = 0; i < src->n; i++)
 			config_errors_add(dst, src->v[i].file, src->v[i].line,
 					  "%s", src->v[i].message);

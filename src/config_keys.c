@@ -75,7 +75,7 @@ const struct config_key_info config_keys[CONFIG_KEY_COUNT] = {
 	[CONFIG_KEY_CAMPAIGN_ARN] = {
 		.name = "CampaignArn", .type = CONFIG_TYPE_ARN,
 		.resource = "campaign", .type_doc = "campaign ARN",
-		.def_doc = "unset: train only",
+		.def_doc = "unset (train only)",
 		.description = "Campaign updated with the new solution version; "
 			"unset: train only, deploy nothing.",
 	},
