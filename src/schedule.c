@@ -157,6 +157,7 @@ static int fail(struct sched_error *err, const char *field, int column,
 		const char *fmt, ...)
 {
 	va_list ap;
+	char *p;
 
 	if (err) {
 		snprintf(err->field, sizeof(err->field), "%s", field);
@@ -164,6 +165,10 @@ static int fail(struct sched_error *err, const char *field, int column,
 		va_start(ap, fmt);
 		vsnprintf(err->message, sizeof(err->message), fmt, ap);
 		va_end(ap);
+		/* quoted input may hold any byte: keep messages printable */
+		for (p = err->message; *p; p++)
+			if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+				*p = '?';
 	}
 	return -EINVAL;
 }
@@ -1131,6 +1136,11 @@ enum sched_kind sched_kind(const struct sched *s)
 long sched_rate_seconds(const struct sched *s)
 {
 	return s->kind == SCHED_RATE ? s->period : 0;
+}
+
+const char *sched_timezone(const struct sched *s)
+{
+	return sched_tz_name(s->tz);
 }
 
 int sched_next(const struct sched *s, time_t after, time_t *out)

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "schedule.h"
@@ -282,6 +283,23 @@ static const struct bad_case bad_cases[] = {
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
 
+/* The time-zone cases need the tz database (Debian: tzdata, "required"
+ * priority, so always there); without it they are skipped, loudly. */
+static int have_zone(const char *tz)
+{
+	const char *dir = getenv("TZDIR");
+	char path[512];
+
+	if (!tz || !*tz || !strcmp(tz, "UTC"))
+		return 1;
+	snprintf(path, sizeof(path), "%s/%s", dir && *dir ? dir :
+		 "/usr/share/zoneinfo", tz);
+	if (access(path, R_OK) == 0)
+		return 1;
+	print_message("no tz database entry %s: skipping its cases\n", path);
+	return 0;
+}
+
 static time_t parse_time_or_die(const char *s)
 {
 	time_t t = 0;
@@ -314,9 +332,13 @@ static void test_next_table(void **state)
 	(void)state;
 	for (i = 0; i < N_ELEMS(next_cases); i++) {
 		const struct next_case *c = &next_cases[i];
-		struct sched *s = parse_ok(c->expr, c->tz);
+		struct sched *s;
 		time_t t = parse_time_or_die(c->from), got;
 		char buf[32];
+
+		if (!have_zone(c->tz))
+			continue;
+		s = parse_ok(c->expr, c->tz);
 
 		assert_int_equal(sched_kind(s), SCHED_CRON);
 		assert_int_equal(sched_rate_seconds(s), 0);
@@ -354,8 +376,12 @@ static void test_prev_table(void **state)
 	(void)state;
 	for (i = 0; i < N_ELEMS(next_cases); i++) {
 		const struct next_case *c = &next_cases[i];
-		struct sched *s = parse_ok(c->expr, c->tz);
+		struct sched *s;
 		time_t from = parse_time_or_die(c->from), got, prev_fire = 0;
+
+		if (!have_zone(c->tz))
+			continue;
+		s = parse_ok(c->expr, c->tz);
 
 		for (k = 0; k < MAX_FIRES && c->want[k]; k++) {
 			time_t f = parse_time_or_die(c->want[k]);
@@ -435,7 +461,8 @@ static void test_rate(void **state)
 		sched_free(s);
 	}
 	/* a time zone changes nothing for rate(): elapsed time */
-	s = parse_ok("rate(1 day)", "America/New_York");
+	s = parse_ok("rate(1 day)", have_zone("America/New_York") ?
+		     "America/New_York" : NULL);
 	t = parse_time_or_die("2026-03-07T12:00:00Z");
 	assert_int_equal(sched_next(s, t, &t), 0);
 	assert_int_equal(t, parse_time_or_die("2026-03-08T12:00:00Z"));
@@ -475,7 +502,23 @@ static void test_timezones(void **state)
 	}
 	/* "" means UTC, like NULL */
 	s = parse_ok("cron(0 12 * * ? *)", "");
+	assert_string_equal(sched_timezone(s), "UTC");
 	sched_free(s);
+	if (have_zone("Europe/Berlin")) {
+		s = parse_ok("cron(0 12 * * ? *)", "Europe/Berlin");
+		assert_string_equal(sched_timezone(s), "Europe/Berlin");
+		sched_free(s);
+	}
+	/* non-printable input is not echoed raw into messages */
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(sched_parse("cron(\x01 12 * * ? *)", NULL, &s, &err),
+			 -EINVAL);
+	assert_string_equal(err.field, "minutes");
+	assert_int_equal(err.column, 6);
+	assert_null(strchr(err.message, '\x01'));
+	/* leap-second zones are not civil time zones */
+	assert_int_equal(sched_parse("cron(0 12 * * ? *)", "right/UTC", &s,
+				     &err), -EINVAL);
 	/* an expression error is reported before the zone's */
 	memset(&err, 0, sizeof(err));
 	assert_int_equal(sched_parse("cron(0 25 * * ? *)", "Nowhere/Land", &s,
@@ -505,9 +548,13 @@ static void test_next_prev_properties(void **state)
 	(void)state;
 	for (e = 0; e < N_ELEMS(exprs); e++)
 		for (z = 0; z < N_ELEMS(zones); z++) {
-			struct sched *s = parse_ok(exprs[e], zones[z]);
+			struct sched *s;
 			/* 2026-02-27T00:00:00Z, in 13-hour-and-a-bit steps */
 			time_t t = 1772150400, n1, n2, p;
+
+			if (!have_zone(zones[z]))
+				continue;
+			s = parse_ok(exprs[e], zones[z]);
 
 			for (k = 0; k < 700; k++, t += 47111) {
 				assert_int_equal(sched_next(s, t, &n1), 0);
