@@ -24,14 +24,18 @@
  *   ?           exactly one of day-of-month and day-of-week is '?'.
  *   L           day-of-month: the last day of the month.
  *               day-of-week: the last day of the week (7 = SAT).
- *   LW          day-of-month: the last weekday (MON-FRI) of the month.
+ *   L-n         day-of-month: n (0-30) days before the last day (L-1 is
+ *               the 30th of a 31-day month). Not in AWS's table, but AWS
+ *               support confirms EventBridge accepts it on purpose.
+ *   LW, L-nW    day-of-month: the weekday nearest the last day (that is,
+ *               the month's last weekday, MON-FRI) or nearest L-n.
  *   nW          day-of-month: the weekday nearest to day n, within the same
  *               month (1W on a Saturday is Monday the 3rd; 31W on a Sunday
  *               is Friday the 29th); a month without day n does not fire.
  *   nL          day-of-week: the last day n of the month (6L = last Friday).
  *   n#k         day-of-week: the k-th (1-5) day n of the month (3#2 = second
  *               Tuesday); a month without a k-th one does not fire.
- *   L, LW, nW, nL and n#k each stand alone in their field (no lists), as
+ *   L, L-n, LW, nW, nL and n#k each stand alone in their field (no lists), as
  *   EventBridge documents for '#'. Month and day names, L and W are
  *   accepted in any letter case.
  *
@@ -88,8 +92,8 @@ struct bits {
 enum dom_kind {
 	DOM_ANY,         /* '?' */
 	DOM_SET,         /* values in dom bits */
-	DOM_LAST,        /* L */
-	DOM_LAST_WEEKDAY,/* LW */
+	DOM_LAST,        /* L, L-n */
+	DOM_LAST_WEEKDAY,/* LW, L-nW */
 	DOM_NEAREST,     /* nW */
 };
 
@@ -107,7 +111,7 @@ struct cron {
 	uint32_t dom_mask;         /* DOM_SET: bit d for day d (1..31) */
 	uint32_t dow_mask[7];      /* DOW_SET: days matching in a month whose
 				    * 1st is weekday i (0 = SUN), bits 1..31 */
-	int dom_n;       /* DOM_NEAREST: n */
+	int dom_n;       /* DOM_NEAREST: n; DOM_LAST*: days before the last */
 	int dow_n;       /* DOW_LAST, DOW_NTH: day 1..7 */
 	int dow_k;       /* DOW_NTH: 1..5 */
 };
@@ -317,15 +321,15 @@ static uint32_t day_mask(const struct cron *c, int y, int m)
 		case DOM_SET:
 			return c->dom_mask & ((UINT32_C(2) << last) - 2);
 		case DOM_LAST:
-			return UINT32_C(1) << last;
+			d = last - c->dom_n;
+			return d >= 1 ? UINT32_C(1) << d : 0;
 		case DOM_LAST_WEEKDAY:
-			wd = weekday(y, m, last);
-			d = wd == 6 ? last - 1 : wd == 0 ? last - 2 : last;
-			return UINT32_C(1) << d;
 		case DOM_NEAREST:
-			n = c->dom_n;
-			if (n > last)
+			n = c->dom_kind == DOM_NEAREST ? c->dom_n
+							: last - c->dom_n;
+			if (n > last || n < 1)
 				return 0;
+			/* the weekday nearest day n, without leaving the month */
 			wd = weekday(y, m, n);
 			if (wd == 6)
 				d = n == 1 ? 3 : n - 1;
@@ -695,13 +699,34 @@ static int parse_day_special(int fi, const char *s, size_t len, int col,
 	int n, k, r;
 
 	if (fi == F_DOM) {
-		if (len == 1 && toupper((unsigned char)s[0]) == 'L') {
+		if (toupper((unsigned char)s[0]) == 'L' &&
+		    !memchr(s, ',', len) && !memchr(s, '/', len)) {
+			/* L, LW, L-n, L-nW: n days before the last (0-30) */
+			n = 0;
+			i = 1;
+			if (i < len && s[i] == '-') {
+				size_t ds = ++i;
+
+				while (i < len && isdigit((unsigned char)s[i]) &&
+				       i - ds < 3)
+					n = n * 10 + (s[i++] - '0');
+				if (i == ds || n > 30)
+					return fail(err, fd->name, col + (int)ds,
+						    "L-n needs a number of days "
+						    "0-30 before the last day, "
+						    "e.g. L-2");
+			}
 			c->dom_kind = DOM_LAST;
-			return 1;
-		}
-		if (len == 2 && toupper((unsigned char)s[0]) == 'L' &&
-		    toupper((unsigned char)s[1]) == 'W') {
-			c->dom_kind = DOM_LAST_WEEKDAY;
+			if (i < len && toupper((unsigned char)s[i]) == 'W') {
+				c->dom_kind = DOM_LAST_WEEKDAY;
+				i++;
+			}
+			if (i != len)
+				return fail(err, fd->name, col + (int)i,
+					    "unexpected '%c': after L comes "
+					    "nothing, W, -n or -nW (L, LW, L-2, "
+					    "L-2W)", s[i]);
+			c->dom_n = n;
 			return 1;
 		}
 		if (len >= 2 && toupper((unsigned char)s[len - 1]) == 'W' &&
