@@ -42,17 +42,20 @@
  * FIRE TIMES are whole minutes. Without a time zone a cron expression is
  * evaluated in UTC. With one, in that zone's local wall-clock time:
  *
- * DAYLIGHT SAVING TIME (the rule EventBridge Scheduler documents; the man
- * page copies this paragraph):
- *   When clocks go forward, local times that do not exist that day are
- *   skipped: a schedule for 02:30 does not fire on the day 02:00 jumps to
- *   03:00, and one for every 15 minutes fires at 01:45 and then at 03:00.
- *   When clocks go back, local times that occur twice fire once, at their
- *   first occurrence (the one still on daylight saving time): a schedule
- *   for 01:30 fires at 01:30 before the change and not again an hour later,
- *   and one for every 15 minutes fires at 01:00-01:45 once, then at 02:00.
+ * DAYLIGHT SAVING TIME (EventBridge Scheduler's documented rule, see
+ * https://repost.aws/knowledge-center/eventbridge-scheduler-adjust-dst;
+ * the man page copies this paragraph):
+ *   When clocks go forward, the local times they skip do not fire that
+ *   day. In New York, where 02:00 becomes 03:00 in March, a schedule for
+ *   02:30 does not fire that day, and one for every 15 minutes fires at
+ *   01:45 and next at 03:00.
+ *   When clocks go back, the local times that occur twice fire once, at
+ *   their first occurrence (still on daylight saving time). In New York,
+ *   where 02:00 becomes 01:00 in November, a schedule for 01:30 fires at
+ *   01:30 EDT and not again at 01:30 EST, and one for every 15 minutes
+ *   fires at 01:00, 01:15, 01:30 and 01:45 EDT and next at 02:00 EST.
  *   rate() schedules ignore the time zone: they fire every N minutes, hours
- *   or days (24 hours) of elapsed time after the previous fire.
+ *   or days (of 24 hours) of elapsed time after the previous fire.
  *
  * NEXT FIRE TIMES are found by field arithmetic on the local calendar:
  * jump to the next allowed year, month, day, hour and minute, never by

@@ -166,6 +166,10 @@ static const struct next_case next_cases[] = {
 	{ "cron(30 1 * * ? *)", "America/New_York", "2026-10-31T12:00:00Z", { "2026-11-01T05:30:00Z", "2026-11-02T06:30:00Z", "2026-11-03T06:30:00Z" } },
 	/* NY every 20 min through fall back */
 	{ "cron(0/20 * * * ? *)", "America/New_York", "2026-11-01T05:30:00Z", { "2026-11-01T05:40:00Z", "2026-11-01T07:00:00Z", "2026-11-01T07:20:00Z" } },
+	/* NY every 15 min through fall back (the man page example) */
+	{ "cron(0/15 * * * ? *)", "America/New_York", "2026-11-01T05:20:00Z", { "2026-11-01T05:30:00Z", "2026-11-01T05:45:00Z", "2026-11-01T07:00:00Z" } },
+	/* Berlin every 15 min through fall back */
+	{ "cron(0/15 * * * ? *)", "Europe/Berlin", "2026-10-25T00:20:00Z", { "2026-10-25T00:30:00Z", "2026-10-25T00:45:00Z", "2026-10-25T02:00:00Z" } },
 	/* NY from inside the second 01:xx */
 	{ "cron(0/20 * * * ? *)", "America/New_York", "2026-11-01T06:10:00Z", { "2026-11-01T07:00:00Z", "2026-11-01T07:20:00Z", "2026-11-01T07:40:00Z" } },
 	/* NY daily 02:00 around fall back */
