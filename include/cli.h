@@ -1,0 +1,66 @@
+/* cli.h - the command line of personalize-retrain.
+ *
+ *   personalize-retrain [-c FILE] [--state-dir DIR] [--log-level L] COMMAND [ARGS]
+ *
+ * Global options come before the command; each command parses its own
+ * arguments. A command is one entry of cli_commands[] and one cmd_*.c
+ * file: later commands (run, once, status) slot in by adding both. */
+#ifndef PR_CLI_H
+#define PR_CLI_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#define CLI_PROGRAM "personalize-retrain"
+/* Where run state lives when neither --state-dir nor $STATE_DIRECTORY say. */
+#define CLI_DEFAULT_STATE_DIR "/var/lib/personalize-retrain"
+
+/* What the global options said. */
+struct cli_options {
+	const char *config_path; /* -c; NULL: $PARAMS_FILE, else the default */
+	const char *state_dir;   /* --state-dir; NULL: default */
+	int log_level;           /* syslog priority */
+};
+
+/* A command: argv[0] is the command name, options follow. Returns the
+ * process exit status (include/exitcodes.h). */
+typedef int (*cli_command_fn)(const struct cli_options *opt, int argc,
+			      char **argv);
+
+struct cli_command {
+	const char *name;
+	const char *args;        /* synopsis after the name */
+	const char *summary;     /* one line */
+	const char *const *details; /* NULL-terminated option lines */
+	cli_command_fn run;
+};
+
+extern const struct cli_command cli_commands[];
+extern const size_t cli_n_commands;
+
+/* The whole command line: parse, dispatch, return the exit status. */
+int cli_main(int argc, char **argv);
+
+/* Print --help (options, commands, exit codes, config keys) to f. */
+void cli_help(FILE *f);
+
+/* The config file to read: -c, else $PARAMS_FILE, else the default. */
+const char *cli_config_path(const struct cli_options *opt);
+/* The state directory: --state-dir, else $STATE_DIRECTORY, else default. */
+const char *cli_state_dir(const struct cli_options *opt);
+
+/* Report a usage error ("personalize-retrain: <msg>" and a hint to
+ * --help) on stderr; returns PR_EXIT_USAGE. */
+int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+struct config;
+/* Load the config cli_config_path() names. On success 0 and *out set; on
+ * failure every error is printed on stderr and the exit status returned
+ * (PR_EXIT_CONFIG, or PR_EXIT_SOFTWARE when out of memory). */
+int cli_load_config(const struct cli_options *opt, struct config **out);
+
+/* The commands. */
+int cmd_check(const struct cli_options *opt, int argc, char **argv);
+int cmd_next(const struct cli_options *opt, int argc, char **argv);
+
+#endif

@@ -1,0 +1,201 @@
+/* config.h - the configuration of personalize-retrain.
+ *
+ * Two formats, chosen by the file name's extension:
+ *  - parameters.cfg (anything but .yaml/.yml): the AWS sample's Key=Value
+ *    lines, one pipeline per file; CRLF, a UTF-8 BOM, blank lines and
+ *    '#' comment lines are tolerated; an empty value means "not set".
+ *  - YAML (.yaml/.yml): the same keys in a mapping; optionally a top-level
+ *    `pipelines:` sequence of mappings, one per pipeline, in which case the
+ *    top-level pipeline keys are defaults for every entry.
+ *
+ * One table (config_keys[]) holds every key's name, type, default, bounds
+ * and description; --help, the man page and the error messages come from it.
+ *
+ * Loading never writes any file. Every problem found is reported as
+ * "file:line: what is wrong, and what would be right", all at once. */
+#ifndef PR_CONFIG_H
+#define PR_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "schedule.h"
+
+/* Where the config is read from when neither -c nor $PARAMS_FILE say. */
+#define CONFIG_DEFAULT_PATH "/etc/personalize-retrain/parameters.cfg"
+/* The environment variable of the AWS sample naming the config file. */
+#define CONFIG_ENV_PATH "PARAMS_FILE"
+
+/* Every key, in the order of the table (and of the man page). */
+enum config_key {
+	CONFIG_KEY_PIPELINE_NAME,
+	CONFIG_KEY_IMPORT_ROLE_ARN,
+	CONFIG_KEY_SOLUTION_ARN,
+	CONFIG_KEY_USER_DATASET_ARN,
+	CONFIG_KEY_S3_USER_PATH,
+	CONFIG_KEY_ITEM_DATASET_ARN,
+	CONFIG_KEY_S3_ITEM_PATH,
+	CONFIG_KEY_INTERACTION_DATASET_ARN,
+	CONFIG_KEY_S3_INTERACTION_PATH,
+	CONFIG_KEY_CAMPAIGN_ARN,
+	CONFIG_KEY_RETRAINING_RATE,
+	CONFIG_KEY_SCHEDULE_TIMEZONE,
+	CONFIG_KEY_POLL_INTERVAL,
+	CONFIG_KEY_REGION,
+	CONFIG_KEY_TRAINING_MODE,
+	CONFIG_KEY_IMPORT_MODE,
+	CONFIG_KEY_ENDPOINT_URL,
+	CONFIG_KEY_CATCH_UP,
+	CONFIG_KEY_MAX_RUN_DURATION,
+	CONFIG_KEY_MAX_API_CALLS_PER_SECOND,
+	CONFIG_KEY_COUNT
+};
+
+enum config_type {
+	CONFIG_TYPE_NAME,        /* Personalize name: [a-zA-Z0-9][a-zA-Z0-9_-]* */
+	CONFIG_TYPE_ROLE_ARN,    /* arn:PARTITION:iam::ACCOUNT:role/NAME */
+	CONFIG_TYPE_ARN,         /* Personalize ARN of resource type `resource` */
+	CONFIG_TYPE_S3_PATH,     /* s3://bucket/key */
+	CONFIG_TYPE_SCHEDULE,    /* rate(...) or cron(...) */
+	CONFIG_TYPE_TIMEZONE,    /* IANA zone name */
+	CONFIG_TYPE_SECONDS,     /* unsigned, optional suffix s|m|h|d */
+	CONFIG_TYPE_UINT,        /* unsigned integer */
+	CONFIG_TYPE_REGION,      /* AWS region name */
+	CONFIG_TYPE_ENUM,        /* one of `choices` (exact, upper case) */
+	CONFIG_TYPE_URL,         /* http:// or https:// URL */
+	CONFIG_TYPE_BOOL,        /* yes|no (also true|false) */
+};
+
+enum config_scope {
+	CONFIG_SCOPE_PIPELINE,   /* one value per pipeline */
+	CONFIG_SCOPE_GLOBAL,     /* one value for the whole process */
+};
+
+struct config_key_info {
+	const char *name;        /* as written in the file: "SolutionArn" */
+	enum config_type type;
+	enum config_scope scope;
+	bool required;
+	const char *def;         /* default as text, NULL: none (unset) */
+	const char *def_doc;     /* the default explained when not a literal */
+	unsigned long min, max;  /* bounds of SECONDS/UINT keys */
+	const char *resource;    /* ARN: "dataset", "solution", "campaign" */
+	const char *const *choices; /* ENUM: NULL-terminated */
+	const char *type_doc;    /* short type for --help and the man page */
+	const char *description; /* one line */
+};
+
+extern const struct config_key_info config_keys[CONFIG_KEY_COUNT];
+
+/* The key named name (exact, case-sensitive), or -1. */
+int config_key_lookup(const char *name);
+/* The known key nearest to name by edit distance (case-insensitive), or
+ * -1 when none is close enough to be a plausible typo. */
+int config_key_suggest(const char *name);
+
+enum config_dataset_type {
+	CONFIG_DATASET_USERS,
+	CONFIG_DATASET_ITEMS,
+	CONFIG_DATASET_INTERACTIONS,
+	CONFIG_DATASET_COUNT
+};
+/* "USERS", "ITEMS", "INTERACTIONS": the last element of the dataset ARN. */
+const char *config_dataset_arn_type(enum config_dataset_type t);
+/* Personalize's datasetType strings: "Users", "Items", "Interactions". */
+const char *config_dataset_type_name(enum config_dataset_type t);
+
+enum config_training_mode { CONFIG_TRAINING_FULL, CONFIG_TRAINING_UPDATE };
+enum config_import_mode { CONFIG_IMPORT_FULL, CONFIG_IMPORT_INCREMENTAL };
+/* The API strings: "FULL"/"UPDATE" and "FULL"/"INCREMENTAL". */
+const char *config_training_mode_name(enum config_training_mode m);
+const char *config_import_mode_name(enum config_import_mode m);
+
+struct config_dataset {
+	bool set;                /* both ARN and S3 path given */
+	char *arn;               /* NULL when not set */
+	char *s3_path;           /* NULL when not set */
+};
+
+struct pipeline {
+	char *name;              /* PipelineName; default: the solution's name */
+	char *import_role_arn;
+	char *solution_arn;
+	char *campaign_arn;      /* NULL: train only, no deployment */
+	struct config_dataset datasets[CONFIG_DATASET_COUNT];
+	size_t n_datasets;       /* how many are set (>= 1) */
+	char *schedule_expr;     /* RetrainingRate as written */
+	char *timezone;          /* ScheduleTimezone; NULL: UTC */
+	struct sched *schedule;  /* parsed with timezone */
+	unsigned poll_interval;  /* seconds, 1..86400 */
+	unsigned max_run_duration; /* seconds, 0: no limit */
+	enum config_training_mode training_mode;
+	enum config_import_mode import_mode;
+	bool catch_up;
+	char *endpoint_url;      /* NULL: the regional AWS endpoint */
+	char *region;            /* Region, or the ARNs' region */
+	char *account;           /* the ARNs' 12-digit account */
+	char *partition;         /* the ARNs' partition: "aws", "aws-cn", ... */
+	unsigned line;           /* where the pipeline starts (1 for .cfg) */
+	unsigned key_line[CONFIG_KEY_COUNT]; /* where each key was set; 0: default */
+};
+
+struct config_globals {
+	unsigned max_api_calls_per_second;
+	unsigned key_line[CONFIG_KEY_COUNT]; /* only global keys are filled */
+};
+
+enum config_format { CONFIG_FORMAT_CFG, CONFIG_FORMAT_YAML };
+
+struct config {
+	char *source;            /* the path (or buffer name) it came from */
+	enum config_format format;
+	struct pipeline *pipelines;
+	size_t n;                /* >= 1 */
+	struct config_globals globals;
+};
+
+/* One problem: file:line: message (line 0: the file as a whole). */
+struct config_error {
+	char *file;
+	unsigned line;
+	char *message;
+};
+
+struct config_errors {
+	struct config_error *v;
+	size_t n;
+	bool oom;                /* an error could not be recorded */
+};
+#define CONFIG_ERRORS_INIT { NULL, 0, false }
+
+/* The format a path implies: YAML for .yaml/.yml, else Key=Value. */
+enum config_format config_format_for_path(const char *path);
+
+/* Read and validate the config at path. On success 0 and *out is a new
+ * config (free with config_free). On failure *out is untouched, nothing is
+ * left allocated but the messages appended to errs (which may be NULL), and:
+ * -EINVAL the config is invalid; -ENOENT/-EACCES/... it could not be read
+ * (errs says why); -ENOMEM out of memory. Never writes any file. */
+int config_load(const char *path, struct config **out,
+		struct config_errors *errs);
+
+/* The same for a config in memory: name is used in messages and as
+ * source, fmt says how to parse buf (len bytes, NUL not needed). */
+int config_load_buffer(const char *name, enum config_format fmt,
+		       const char *buf, size_t len, struct config **out,
+		       struct config_errors *errs);
+
+/* Free a config and all it holds; NULL is fine. */
+void config_free(struct config *cfg);
+
+/* The pipeline called name, or NULL. */
+const struct pipeline *config_find_pipeline(const struct config *cfg,
+					    const char *name);
+
+/* Print each error as "file:line: message\n" (sorted by line). */
+void config_errors_print(const struct config_errors *errs, FILE *f);
+/* Free the messages and reset to empty; NULL is fine. */
+void config_errors_free(struct config_errors *errs);
+
+#endif

@@ -1,0 +1,227 @@
+/* cli.c - global options, the command table and --help; see include/cli.h. */
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "exitcodes.h"
+#include "log.h"
+
+#ifndef PR_VERSION /* set by the Makefile; not by every build (fuzz) */
+#define PR_VERSION "unknown"
+#endif
+
+static const char *const next_details[] = {
+	"-n N                 how many fire times to print (default 5)",
+	"--from TIME          start after TIME, ISO-8601 UTC such as",
+	"                     2026-11-25T12:00:00Z (default: now); for rate()",
+	"                     TIME is the anchor and the first line TIME + period",
+	"--timezone ZONE      read a cron() EXPRESSION in this IANA time zone",
+	"-p, --pipeline NAME  use this pipeline's schedule (configs with several)",
+	"EXPRESSION           rate(...) or cron(...); then no config is read",
+	NULL,
+};
+
+const struct cli_command cli_commands[] = {
+	{ "check", "",
+	  "validate the config; print a summary and the next fire time",
+	  NULL, cmd_check },
+	{ "next", "[-n N] [--from TIME] [--timezone ZONE] [-p NAME] [EXPRESSION]",
+	  "print the next fire times of the schedule, in UTC",
+	  next_details, cmd_next },
+};
+const size_t cli_n_commands = sizeof(cli_commands) / sizeof(cli_commands[0]);
+
+static const struct { int code; const char *meaning; } exit_codes[] = {
+	{ PR_EXIT_OK, "success" },
+	{ PR_EXIT_RUN_FAILED, "a run failed or was rejected" },
+	{ PR_EXIT_USAGE, "bad command line" },
+	{ PR_EXIT_UNAVAILABLE, "the service stayed unavailable" },
+	{ PR_EXIT_SOFTWARE, "internal error" },
+	{ PR_EXIT_CONFIG, "configuration error" },
+};
+
+const char *cli_config_path(const struct cli_options *opt)
+{
+	const char *env;
+
+	if (opt && opt->config_path)
+		return opt->config_path;
+	env = getenv(CONFIG_ENV_PATH);
+	if (env && *env)
+		return env;
+	return CONFIG_DEFAULT_PATH;
+}
+
+const char *cli_state_dir(const struct cli_options *opt)
+{
+	const char *env;
+
+	if (opt && opt->state_dir)
+		return opt->state_dir;
+	env = getenv("STATE_DIRECTORY");
+	if (env && *env)
+		return env;
+	return CLI_DEFAULT_STATE_DIR;
+}
+
+int cli_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", CLI_PROGRAM);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry '%s --help'.\n", CLI_PROGRAM);
+	return PR_EXIT_USAGE;
+}
+
+static void help_key(FILE *f, const struct config_key_info *k)
+{
+	fprintf(f, "  %-32s %s", k->name, k->type_doc);
+	if (k->required)
+		fprintf(f, ", required");
+	else if (k->def_doc)
+		fprintf(f, ", default: %s", k->def_doc);
+	else if (k->def)
+		fprintf(f, ", default: %s", k->def);
+	else
+		fprintf(f, ", default: unset");
+	if (k->type == CONFIG_TYPE_SECONDS || k->type == CONFIG_TYPE_UINT)
+		fprintf(f, ", %lu..%lu", k->min, k->max);
+	if (k->scope == CONFIG_SCOPE_GLOBAL)
+		fprintf(f, ", global");
+	fprintf(f, "\n      %s\n", k->description);
+}
+
+void cli_help(FILE *f)
+{
+	size_t i;
+	int k;
+
+	fprintf(f,
+		"usage: %s [-c FILE] [--state-dir DIR] [--log-level LEVEL] "
+		"COMMAND [ARGS]\n"
+		"\n"
+		"Keep an Amazon Personalize deployment fresh: re-import the "
+		"datasets, train a\nnew solution version and update the "
+		"campaign on an EventBridge schedule.\n"
+		"\n"
+		"Options:\n"
+		"  -c, --config FILE    config file, Key=Value (parameters.cfg) "
+		"or YAML (.yaml/.yml)\n"
+		"                       default: $%s, else %s\n"
+		"      --state-dir DIR  run state directory (default: "
+		"$STATE_DIRECTORY, else\n"
+		"                       %s)\n"
+		"      --log-level LEVEL  error, warning, notice, info or debug "
+		"(default info)\n"
+		"  -h, --help           show this help and exit\n"
+		"  -V, --version        show the version and exit\n"
+		"\n"
+		"Commands:\n", CLI_PROGRAM, CONFIG_ENV_PATH, CONFIG_DEFAULT_PATH,
+		CLI_DEFAULT_STATE_DIR);
+	for (i = 0; i < cli_n_commands; i++) {
+		const struct cli_command *c = &cli_commands[i];
+		const char *const *d;
+
+		fprintf(f, "  %s%s%s\n      %s\n", c->name, *c->args ? " " : "",
+			c->args, c->summary);
+		for (d = c->details; d && *d; d++)
+			fprintf(f, "      %s\n", *d);
+	}
+	fprintf(f, "\nExit status:\n");
+	for (i = 0; i < sizeof(exit_codes) / sizeof(exit_codes[0]); i++)
+		fprintf(f, "  %3d  %s\n", exit_codes[i].code,
+			exit_codes[i].meaning);
+	fprintf(f, "\nConfig keys (parameters.cfg: Key=Value, one per line, "
+		"empty value = unset;\nYAML: Key: value; see "
+		"personalize-retrain.cfg(5)):\n");
+	for (k = 0; k < CONFIG_KEY_COUNT; k++)
+		help_key(f, &config_keys[k]);
+}
+
+/* "check, next": the commands that exist, for usage errors. */
+static const char *command_names(void)
+{
+	static char buf[256];
+	size_t i, len = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < cli_n_commands && len < sizeof(buf); i++)
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%s",
+					i ? ", " : "", cli_commands[i].name);
+	return buf;
+}
+
+static const struct cli_command *find_command(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < cli_n_commands; i++)
+		if (strcmp(cli_commands[i].name, name) == 0)
+			return &cli_commands[i];
+	return NULL;
+}
+
+int cli_main(int argc, char **argv)
+{
+	enum { OPT_STATE_DIR = 256, OPT_LOG_LEVEL };
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
+		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli_options opt = { NULL, NULL, LOG_INFO };
+	const struct cli_command *cmd;
+	int c;
+
+	opterr = 0;
+	optind = 0; /* full reinitialisation (GNU), so tests may call twice */
+	while ((c = getopt_long(argc, argv, "+:c:hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			opt.config_path = optarg;
+			break;
+		case OPT_STATE_DIR:
+			opt.state_dir = optarg;
+			break;
+		case OPT_LOG_LEVEL:
+			opt.log_level = log_parse_level(optarg);
+			if (opt.log_level < 0)
+				return cli_usage_error("--log-level: unknown "
+						       "level \"%s\"; use error, "
+						       "warning, notice, info or "
+						       "debug", optarg);
+			break;
+		case 'h':
+			cli_help(stdout);
+			return PR_EXIT_OK;
+		case 'V':
+			printf("%s %s\n", CLI_PROGRAM, PR_VERSION);
+			return PR_EXIT_OK;
+		case ':':
+			return cli_usage_error("option %s needs an argument",
+					       argv[optind - 1]);
+		default:
+			return cli_usage_error("unknown option %s",
+					       argv[optind - 1]);
+		}
+	}
+	log_init(LOG_TARGET_AUTO, opt.log_level);
+	if (optind >= argc)
+		return cli_usage_error("no command given; commands: %s",
+				       command_names());
+	cmd = find_command(argv[optind]);
+	if (!cmd)
+		return cli_usage_error("unknown command \"%s\"; commands: %s",
+				       argv[optind], command_names());
+	return cmd->run(&opt, argc - optind, argv + optind);
+}

@@ -1,0 +1,101 @@
+/* cmd_check.c - `check`: validate the config, print a short summary.
+ *
+ * Errors go to stderr as "file:line: message", all of them, and the exit
+ * status is 78 (EX_CONFIG); a valid config prints what each pipeline will
+ * do and when it fires next, and exits 0. Nothing is written anywhere. */
+#include "cli.h"
+
+#include <errno.h>
+#include <time.h>
+
+#include "config.h"
+#include "exitcodes.h"
+
+int cli_load_config(const struct cli_options *opt, struct config **out)
+{
+	struct config_errors errs = CONFIG_ERRORS_INIT;
+	int r;
+
+	r = config_load(cli_config_path(opt), out, &errs);
+	config_errors_print(&errs, stderr);
+	config_errors_free(&errs);
+	if (r == -ENOMEM) {
+		fprintf(stderr, "%s: out of memory\n", CLI_PROGRAM);
+		return PR_EXIT_SOFTWARE;
+	}
+	return r < 0 ? PR_EXIT_CONFIG : 0;
+}
+
+static void print_pipeline(const struct config *cfg, const struct pipeline *p,
+			   time_t now)
+{
+	char when[32];
+	time_t next;
+	int t;
+	bool first = true;
+
+	printf("pipeline %s", p->name);
+	if (cfg->format == CONFIG_FORMAT_YAML && cfg->n > 1)
+		printf(" (line %u)", p->line);
+	printf("\n  solution   %s\n", p->solution_arn);
+	for (t = 0; t < CONFIG_DATASET_COUNT; t++) {
+		const struct config_dataset *d = &p->datasets[t];
+
+		if (!d->set)
+			continue;
+		printf("  %-10s %-12s %s\n  %-10s %-12s from %s\n",
+		       first ? "datasets" : "",
+		       config_dataset_type_name((enum config_dataset_type)t),
+		       d->arn, "", "", d->s3_path);
+		first = false;
+	}
+	printf("  import     %s, role %s\n", config_import_mode_name(p->import_mode),
+	       p->import_role_arn);
+	printf("  training   %s\n", config_training_mode_name(p->training_mode));
+	if (p->campaign_arn)
+		printf("  campaign   %s\n", p->campaign_arn);
+	else
+		printf("  campaign   none: train only, deploy nothing\n");
+	printf("  region     %s (account %s, partition %s)\n", p->region,
+	       p->account, p->partition);
+	if (p->endpoint_url)
+		printf("  endpoint   %s\n", p->endpoint_url);
+	printf("  schedule   %s, %s; poll every %u s", p->schedule_expr,
+	       p->timezone ? p->timezone : "UTC", p->poll_interval);
+	if (p->max_run_duration)
+		printf(", give up after %u s", p->max_run_duration);
+	printf(", catch-up %s\n", p->catch_up ? "yes" : "no");
+	if (sched_next(p->schedule, now, &next) == 0) {
+		sched_format_utc(next, when, sizeof(when));
+		printf("  next fire  %s%s\n", when,
+		       sched_kind(p->schedule) == SCHED_RATE ?
+		       " (rate: one period after the daemon starts or the last "
+		       "run)" : "");
+	} else {
+		printf("  next fire  never: the schedule has no fire time after "
+		       "now\n");
+	}
+}
+
+int cmd_check(const struct cli_options *opt, int argc, char **argv)
+{
+	struct config *cfg = NULL;
+	time_t now = time(NULL);
+	size_t i;
+	int r;
+
+	(void)argv;
+	if (argc > 1)
+		return cli_usage_error("check takes no arguments (got \"%s\"); "
+				       "name the config with -c FILE", argv[1]);
+	r = cli_load_config(opt, &cfg);
+	if (r)
+		return r;
+	printf("%s: OK, %zu pipeline%s, API calls at most %u/s\n", cfg->source,
+	       cfg->n, cfg->n == 1 ? "" : "s",
+	       cfg->globals.max_api_calls_per_second);
+	for (i = 0; i < cfg->n; i++)
+		print_pipeline(cfg, &cfg->pipelines[i], now);
+	config_free(cfg);
+	return PR_EXIT_OK;
+}

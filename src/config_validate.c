@@ -1,0 +1,795 @@
+/* config_validate.c - raw text values to the typed struct config.
+ *
+ * Every rule of personalize-retrain.cfg(5): types and bounds per key (from
+ * config_keys[]), required keys, dataset pairs, one partition/region/account
+ * per pipeline, the schedule (parsed with its time zone), unique pipeline
+ * names. Each problem is reported at the line of the value at fault (or
+ * where a missing key would go), and checking goes on to find the rest. */
+#include "config_internal.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* Room for a value quoted by config_quote(): every byte as \xNN, "...". */
+#define QUOTE_BUF (CONFIG_QUOTE_MAX * 4 + 8)
+#define ACCOUNT_DIGITS 12
+#define S3_BUCKET_MIN 3
+#define S3_BUCKET_MAX 63
+#define PIPELINE_NAME_MAX 63
+/* A valid cron expression: parsed with a zone to check the zone alone. */
+#define TZ_PROBE_EXPR "cron(0 0 * * ? *)"
+
+struct vctx {
+	const struct config_raw *raw;
+	const struct config_raw_scope *scope; /* NULL: the top level alone */
+	struct config_errors *errs;
+	unsigned pline;          /* where a missing key is reported */
+	bool bad;                /* this pipeline had an error */
+};
+
+static const struct config_raw_value *val(const struct vctx *c, int k)
+{
+	if (c->scope && c->scope->v[k].present)
+		return &c->scope->v[k];
+	if (c->raw->top.v[k].present)
+		return &c->raw->top.v[k];
+	return NULL;
+}
+
+static const char *str(const struct vctx *c, int k)
+{
+	const struct config_raw_value *v = val(c, k);
+
+	return v ? v->value : NULL;
+}
+
+/* The line of key k, or where it would go. */
+static unsigned kline(const struct vctx *c, int k)
+{
+	const struct config_raw_value *v = val(c, k);
+
+	return v ? v->line : c->pline;
+}
+
+static bool invalid(const struct vctx *c, int k)
+{
+	const struct config_raw_value *v = val(c, k);
+
+	return v && v->invalid;
+}
+
+static const char *quote(char *buf, const char *value)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	config_quote(&sb, value, strlen(value));
+	snprintf(buf, QUOTE_BUF, "%s", sb.buf ? sb.buf : "\"\"");
+	strbuf_free(&sb);
+	return buf;
+}
+
+static void verr(struct vctx *c, unsigned line, const char *fmt, ...)
+	PR_PRINTF(3, 4);
+static void verr(struct vctx *c, unsigned line, const char *fmt, ...)
+{
+	va_list ap;
+
+	c->bad = true;
+	va_start(ap, fmt);
+	config_errors_addv(c->errs, c->raw->file, line, fmt, ap);
+	va_end(ap);
+}
+
+static bool all_digits(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len == 0)
+		return false;
+	for (i = 0; i < len; i++)
+		if (!isdigit((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
+/* ---- ARNs ---------------------------------------------------------- */
+
+static const char *example_arn(int k)
+{
+	switch (k) {
+	case CONFIG_KEY_IMPORT_ROLE_ARN:
+		return "arn:aws:iam::123456789012:role/NAME";
+	case CONFIG_KEY_SOLUTION_ARN:
+		return "arn:aws:personalize:REGION:ACCOUNT:solution/NAME";
+	case CONFIG_KEY_CAMPAIGN_ARN:
+		return "arn:aws:personalize:REGION:ACCOUNT:campaign/NAME";
+	case CONFIG_KEY_USER_DATASET_ARN:
+		return "arn:aws:personalize:REGION:ACCOUNT:dataset/GROUP/USERS";
+	case CONFIG_KEY_ITEM_DATASET_ARN:
+		return "arn:aws:personalize:REGION:ACCOUNT:dataset/GROUP/ITEMS";
+	default:
+		return "arn:aws:personalize:REGION:ACCOUNT:dataset/GROUP/"
+			"INTERACTIONS";
+	}
+}
+
+static bool is_role_name(const char *s)
+{
+	static const char ok[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP"
+		"QRSTUVWXYZ0123456789+=,.@-_/";
+
+	return *s && strspn(s, ok) == strlen(s);
+}
+
+static int dataset_key_type(int k)
+{
+	switch (k) {
+	case CONFIG_KEY_USER_DATASET_ARN:
+		return CONFIG_DATASET_USERS;
+	case CONFIG_KEY_ITEM_DATASET_ARN:
+		return CONFIG_DATASET_ITEMS;
+	default:
+		return CONFIG_DATASET_INTERACTIONS;
+	}
+}
+
+static const int dataset_arn_keys[CONFIG_DATASET_COUNT] = {
+	CONFIG_KEY_USER_DATASET_ARN, CONFIG_KEY_ITEM_DATASET_ARN,
+	CONFIG_KEY_INTERACTION_DATASET_ARN,
+};
+static const int dataset_path_keys[CONFIG_DATASET_COUNT] = {
+	CONFIG_KEY_S3_USER_PATH, CONFIG_KEY_S3_ITEM_PATH,
+	CONFIG_KEY_S3_INTERACTION_PATH,
+};
+
+/* The resource part of a Personalize ARN for key k; true when right. */
+static bool check_resource(struct vctx *c, int k, const struct config_arn *a)
+{
+	const struct config_key_info *ki = &config_keys[k];
+	unsigned line = kline(c, k);
+	const char *slash;
+	int t;
+
+	if (strcmp(a->type, ki->resource) != 0) {
+		verr(c, line, "%s names a %s, not a %s; expected %s", ki->name,
+		     *a->type ? a->type : "resource of no type", ki->resource,
+		     example_arn(k));
+		return false;
+	}
+	if (strcmp(ki->resource, "dataset") != 0) {
+		if (strchr(a->name, '/')) {
+			if (k == CONFIG_KEY_SOLUTION_ARN)
+				verr(c, line, "SolutionArn names a solution "
+				     "version; give the solution's own ARN, "
+				     "%s", example_arn(k));
+			else
+				verr(c, line, "%s has more than one name "
+				     "after %s/; expected %s", ki->name,
+				     ki->resource, example_arn(k));
+			return false;
+		}
+		if (!config_is_name(a->name, PIPELINE_NAME_MAX)) {
+			verr(c, line, "%s: the %s name after %s/ must be 1 to "
+			     "63 letters, digits, '-' or '_'; expected %s",
+			     ki->name, ki->resource, ki->resource,
+			     example_arn(k));
+			return false;
+		}
+		return true;
+	}
+	/* dataset/GROUP/TYPE */
+	slash = strchr(a->name, '/');
+	if (!slash || slash == a->name || strchr(slash + 1, '/')) {
+		verr(c, line, "%s: a dataset ARN ends in dataset/GROUP/TYPE; "
+		     "expected %s", ki->name, example_arn(k));
+		return false;
+	}
+	for (t = 0; t < CONFIG_DATASET_COUNT; t++)
+		if (strcmp(slash + 1, config_dataset_arn_type(
+				   (enum config_dataset_type)t)) == 0)
+			break;
+	if (t == CONFIG_DATASET_COUNT) {
+		verr(c, line, "%s: dataset type \"%.32s\" is not one we "
+		     "re-import; the ARN must end in /%s", ki->name, slash + 1,
+		     config_dataset_arn_type(
+			     (enum config_dataset_type)dataset_key_type(k)));
+		return false;
+	}
+	if (t != dataset_key_type(k)) {
+		verr(c, line, "%s names the %s dataset; it must end in /%s "
+		     "(put the %s dataset in %s)", ki->name,
+		     config_dataset_arn_type((enum config_dataset_type)t),
+		     config_dataset_arn_type(
+			     (enum config_dataset_type)dataset_key_type(k)),
+		     config_dataset_arn_type((enum config_dataset_type)t),
+		     config_keys[dataset_arn_keys[t]].name);
+		return false;
+	}
+	return true;
+}
+
+/* Check the ARN of key k; true (and *a filled) when valid. */
+static bool check_arn(struct vctx *c, int k, struct config_arn *a)
+{
+	const struct config_key_info *ki = &config_keys[k];
+	const char *v = str(c, k);
+	unsigned line = kline(c, k);
+	char why[160], q[QUOTE_BUF];
+	bool role = ki->type == CONFIG_TYPE_ROLE_ARN;
+
+	if (!v)
+		return false;
+	if (config_arn_split(v, a, why, sizeof(why)) < 0) {
+		verr(c, line, "%s %s is not an ARN: %s; expected %s", ki->name,
+		     quote(q, v), why, example_arn(k));
+		return false;
+	}
+	if (strcmp(a->service, role ? "iam" : "personalize") != 0) {
+		verr(c, line, "%s must be %s ARN, not one of service \"%.32s\""
+		     "; expected %s", ki->name, role ? "an IAM role" :
+		     "an Amazon Personalize", a->service, example_arn(k));
+		return false;
+	}
+	if (role && *a->region) {
+		verr(c, line, "ImportRoleArn: IAM ARNs have no region (the "
+		     "fourth part must be empty); expected %s",
+		     example_arn(k));
+		return false;
+	}
+	if (!role && !config_is_region(a->region)) {
+		verr(c, line, "%s: %s is not an AWS region; expected a region "
+		     "like us-east-1 in %s", ki->name, quote(q, a->region),
+		     example_arn(k));
+		return false;
+	}
+	if (strlen(a->account) != ACCOUNT_DIGITS ||
+	    !all_digits(a->account, strlen(a->account))) {
+		verr(c, line, "%s: the account %s must be 12 digits; expected "
+		     "%s", ki->name, quote(q, a->account), example_arn(k));
+		return false;
+	}
+	if (role) {
+		if (strcmp(a->type, "role") != 0 || !is_role_name(a->name)) {
+			verr(c, line, "ImportRoleArn must name an IAM role "
+			     "(role/NAME, letters, digits and +=,.@-_/); "
+			     "expected %s", example_arn(k));
+			return false;
+		}
+		return true;
+	}
+	return check_resource(c, k, a);
+}
+
+/* ---- other types ------------------------------------------------- */
+
+static bool is_bucket(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len < S3_BUCKET_MIN || len > S3_BUCKET_MAX ||
+	    !isalnum((unsigned char)s[0]) || !isalnum((unsigned char)s[len - 1]))
+		return false;
+	for (i = 0; i < len; i++)
+		if (!islower((unsigned char)s[i]) && !isdigit((unsigned char)s[i]) &&
+		    s[i] != '.' && s[i] != '-')
+			return false;
+	return true;
+}
+
+static bool check_s3(struct vctx *c, int k)
+{
+	const char *v = str(c, k), *b, *slash, *p;
+	char q[QUOTE_BUF];
+	const char *name = config_keys[k].name;
+
+	if (!v)
+		return false;
+	if (strncmp(v, "s3://", 5) != 0) {
+		verr(c, kline(c, k), "%s %s is not an S3 path; write "
+		     "s3://BUCKET/KEY, e.g. s3://my-bucket/data.csv", name,
+		     quote(q, v));
+		return false;
+	}
+	b = v + 5;
+	slash = strchr(b, '/');
+	if (!slash || !is_bucket(b, (size_t)(slash - b))) {
+		verr(c, kline(c, k), "%s %s: the bucket name must be 3 to 63 "
+		     "lower-case letters, digits, '.' or '-' followed by "
+		     "/KEY; write s3://BUCKET/KEY", name, quote(q, v));
+		return false;
+	}
+	if (!slash[1]) {
+		verr(c, kline(c, k), "%s %s names no object; write "
+		     "s3://BUCKET/KEY (a CSV file, or a folder ending in /)",
+		     name, quote(q, v));
+		return false;
+	}
+	for (p = slash + 1; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+			verr(c, kline(c, k), "%s %s contains a control "
+			     "character; write s3://BUCKET/KEY", name,
+			     quote(q, v));
+			return false;
+		}
+	return true;
+}
+
+/* An unsigned value of key k within its bounds (SECONDS also take a unit
+ * suffix s, m, h or d). */
+static bool check_number(struct vctx *c, int k, unsigned *out)
+{
+	const struct config_key_info *ki = &config_keys[k];
+	const char *v = str(c, k), *def = ki->def;
+	unsigned long long n = 0, mult = 1;
+	size_t len, i;
+	char q[QUOTE_BUF];
+	bool seconds = ki->type == CONFIG_TYPE_SECONDS;
+
+	if (!v)
+		v = def;
+	len = strlen(v);
+	if (seconds && len > 1 && !isdigit((unsigned char)v[len - 1])) {
+		switch (v[len - 1]) {
+		case 's': mult = 1; break;
+		case 'm': mult = 60; break;
+		case 'h': mult = 3600; break;
+		case 'd': mult = 86400; break;
+		default: mult = 0; break;
+		}
+		len--;
+	}
+	if (mult == 0 || !all_digits(v, len) || len > 12) {
+		if (seconds)
+			verr(c, kline(c, k), "%s %s is not a duration; write "
+			     "a whole number of seconds (optionally with s, "
+			     "m, h or d), e.g. %s%s%s", ki->name, quote(q, v),
+			     ki->name, c->raw->assign, ki->def);
+		else
+			verr(c, kline(c, k), "%s %s is not a whole number; "
+			     "write e.g. %s%s%s", ki->name, quote(q, v),
+			     ki->name, c->raw->assign, ki->def);
+		return false;
+	}
+	for (i = 0; i < len; i++)
+		n = n * 10 + (unsigned long long)(v[i] - '0');
+	n *= mult;
+	if (n < ki->min || n > ki->max) {
+		verr(c, kline(c, k), "%s %s is out of range; use %lu to %lu%s",
+		     ki->name, quote(q, v), ki->min, ki->max,
+		     seconds ? " seconds" : "");
+		return false;
+	}
+	*out = (unsigned)n;
+	return true;
+}
+
+/* ENUM key k: its index in choices, or -1. */
+static int check_enum(struct vctx *c, int k)
+{
+	const struct config_key_info *ki = &config_keys[k];
+	const char *v = str(c, k);
+	char q[QUOTE_BUF];
+	int i;
+
+	if (!v)
+		v = ki->def;
+	for (i = 0; ki->choices[i]; i++)
+		if (strcmp(v, ki->choices[i]) == 0)
+			return i;
+	verr(c, kline(c, k), "%s %s is not one of %s; write e.g. %s%s%s",
+	     ki->name, quote(q, v), ki->type_doc, ki->name, c->raw->assign,
+	     ki->def);
+	return -1;
+}
+
+static bool check_bool(struct vctx *c, int k, bool *out)
+{
+	const struct config_key_info *ki = &config_keys[k];
+	const char *v = str(c, k);
+	char q[QUOTE_BUF];
+
+	if (!v)
+		v = ki->def;
+	if (strcasecmp(v, "yes") == 0 || strcasecmp(v, "true") == 0) {
+		*out = true;
+		return true;
+	}
+	if (strcasecmp(v, "no") == 0 || strcasecmp(v, "false") == 0) {
+		*out = false;
+		return true;
+	}
+	verr(c, kline(c, k), "%s %s is neither yes nor no; write %s%syes or "
+	     "%s%sno", ki->name, quote(q, v), ki->name, c->raw->assign,
+	     ki->name, c->raw->assign);
+	return false;
+}
+
+static bool check_url(struct vctx *c, int k)
+{
+	const char *v = str(c, k), *host, *p;
+	char q[QUOTE_BUF];
+	size_t hlen;
+
+	if (!v)
+		return true;
+	if (strncmp(v, "http://", 7) == 0)
+		host = v + 7;
+	else if (strncmp(v, "https://", 8) == 0)
+		host = v + 8;
+	else
+		goto bad;
+	hlen = strcspn(host, ":/?#");
+	if (hlen == 0)
+		goto bad;
+	for (p = host; p < host + hlen; p++)
+		if (!isalnum((unsigned char)*p) && *p != '.' && *p != '-' &&
+		    *p != '[' && *p != ']')
+			goto bad;
+	p = host + hlen;
+	if (*p == ':') {
+		size_t plen = strspn(p + 1, "0123456789");
+
+		if (plen == 0 || plen > 5 || (p[1 + plen] && p[1 + plen] != '/'))
+			goto bad;
+		p += 1 + plen;
+	}
+	for (; *p; p++)
+		if (!isgraph((unsigned char)*p))
+			goto bad;
+	return true;
+bad:
+	verr(c, kline(c, k), "EndpointUrl %s is not an http(s) URL; write "
+	     "e.g. EndpointUrl%shttps://personalize.us-east-1.amazonaws.com "
+	     "or http://127.0.0.1:8080", quote(q, v), c->raw->assign);
+	return false;
+}
+
+/* ---- one pipeline ---------------------------------------------------- */
+
+static int dup_opt(char **dst, const char *s)
+{
+	if (!s)
+		return 0;
+	*dst = strdup(s);
+	return *dst ? 0 : -ENOMEM;
+}
+
+static void check_schedule(struct vctx *c, struct pipeline *p)
+{
+	const char *expr = str(c, CONFIG_KEY_RETRAINING_RATE);
+	const char *tz = str(c, CONFIG_KEY_SCHEDULE_TIMEZONE);
+	struct sched_error e;
+	struct sched *s = NULL;
+	char q[QUOTE_BUF];
+	bool tz_ok = true;
+
+	if (!expr)
+		expr = config_keys[CONFIG_KEY_RETRAINING_RATE].def;
+	if (tz) {
+		memset(&e, 0, sizeof(e));
+		if (sched_parse(TZ_PROBE_EXPR, tz, &s, &e) < 0) {
+			verr(c, kline(c, CONFIG_KEY_SCHEDULE_TIMEZONE),
+			     "ScheduleTimezone %s: %s", quote(q, tz),
+			     e.message[0] ? e.message :
+			     "not a known IANA time zone; write e.g. "
+			     "ScheduleTimezone Europe/Berlin");
+			tz_ok = false;
+		}
+		sched_free(s);
+		s = NULL;
+	}
+	memset(&e, 0, sizeof(e));
+	if (sched_parse(expr, tz_ok ? tz : NULL, &s, &e) < 0) {
+		if (strcmp(e.field, "timezone") == 0 && !tz_ok)
+			goto bad;
+		const char *what = e.message[0] ? e.message :
+			"not a valid schedule; write rate(N unit) or "
+			"cron(min hour dom month dow year)";
+
+		if (e.column > 0)
+			verr(c, kline(c, CONFIG_KEY_RETRAINING_RATE),
+			     "RetrainingRate %s: %s at column %d: %s",
+			     quote(q, expr), e.field[0] ? e.field :
+			     "expression", e.column, what);
+		else
+			verr(c, kline(c, CONFIG_KEY_RETRAINING_RATE),
+			     "RetrainingRate %s: %s: %s", quote(q, expr),
+			     e.field[0] ? e.field : "expression", what);
+		goto bad;
+	}
+	if (!tz_ok)
+		goto bad;
+	p->schedule = s;
+	return;
+bad:
+	sched_free(s);
+}
+
+static int build_pipeline(struct vctx *c, struct pipeline *p)
+{
+	struct config_arn arns[CONFIG_KEY_COUNT];
+	bool valid[CONFIG_KEY_COUNT] = { false };
+	const struct config_arn *ref = NULL;
+	int ref_key = -1, k, t, half = 0, r;
+	char q[QUOTE_BUF];
+	static const int pz_keys[] = {
+		CONFIG_KEY_SOLUTION_ARN, CONFIG_KEY_CAMPAIGN_ARN,
+		CONFIG_KEY_USER_DATASET_ARN, CONFIG_KEY_ITEM_DATASET_ARN,
+		CONFIG_KEY_INTERACTION_DATASET_ARN,
+	};
+	size_t i;
+
+	for (k = 0; k < CONFIG_KEY_COUNT; k++) {
+		const struct config_raw_value *v = val(c, k);
+
+		if (config_keys[k].scope == CONFIG_SCOPE_PIPELINE)
+			p->key_line[k] = v ? v->line : 0;
+		if (v && v->invalid)
+			c->bad = true;
+	}
+	/* required keys */
+	for (k = 0; k < CONFIG_KEY_COUNT; k++) {
+		if (!config_keys[k].required || str(c, k) || invalid(c, k))
+			continue;
+		if (val(c, k))
+			verr(c, kline(c, k), "%s is empty, but it is required; "
+			     "write %s%s%s", config_keys[k].name,
+			     config_keys[k].name, c->raw->assign,
+			     example_arn(k));
+		else
+			verr(c, c->pline, "%s is missing, but it is required; "
+			     "add %s%s%s", config_keys[k].name,
+			     config_keys[k].name, c->raw->assign,
+			     example_arn(k));
+	}
+	/* ARNs, each on its own */
+	for (k = 0; k < CONFIG_KEY_COUNT; k++)
+		if (config_keys[k].type == CONFIG_TYPE_ARN ||
+		    config_keys[k].type == CONFIG_TYPE_ROLE_ARN)
+			valid[k] = check_arn(c, k, &arns[k]);
+	/* one partition, region and account */
+	for (i = 0; i < sizeof(pz_keys) / sizeof(pz_keys[0]); i++) {
+		k = pz_keys[i];
+		if (!valid[k])
+			continue;
+		if (!ref) {
+			ref = &arns[k];
+			ref_key = k;
+			continue;
+		}
+#define SAME(part, what)                                                   \
+		if (strcmp(arns[k].part, ref->part) != 0)                      \
+			verr(c, kline(c, k), "%s is in %s %s, but %s (line "   \
+			     "%u) is in %s %s; all Personalize ARNs of a "     \
+			     "pipeline must be in one partition, region and "  \
+			     "account", config_keys[k].name, what,             \
+			     arns[k].part, config_keys[ref_key].name,          \
+			     kline(c, ref_key), what, ref->part);
+		SAME(partition, "partition")
+		else SAME(region, "region")
+		else SAME(account, "account")
+#undef SAME
+	}
+	if (ref && valid[CONFIG_KEY_IMPORT_ROLE_ARN]) {
+		const struct config_arn *role = &arns[CONFIG_KEY_IMPORT_ROLE_ARN];
+
+		if (strcmp(role->partition, ref->partition) != 0 ||
+		    strcmp(role->account, ref->account) != 0)
+			verr(c, kline(c, CONFIG_KEY_IMPORT_ROLE_ARN),
+			     "ImportRoleArn is in account %s of partition %s, "
+			     "but %s (line %u) is in account %s of partition "
+			     "%s; Personalize can only be passed a role of "
+			     "its own account", role->account, role->partition,
+			     config_keys[ref_key].name, kline(c, ref_key),
+			     ref->account, ref->partition);
+	}
+	/* datasets: pairs, one dataset group */
+	for (t = 0; t < CONFIG_DATASET_COUNT; t++) {
+		int ka = dataset_arn_keys[t], kp = dataset_path_keys[t];
+		bool has_a = str(c, ka) || invalid(c, ka);
+		bool has_p = str(c, kp) || invalid(c, kp);
+
+		if (str(c, kp))
+			(void)check_s3(c, kp);
+
+		if (has_a && !has_p) {
+			half++;
+			verr(c, kline(c, ka), "%s is set but %s is not; set both "
+			     "to re-import the %s dataset, or neither",
+			     config_keys[ka].name, config_keys[kp].name,
+			     config_dataset_arn_type((enum config_dataset_type)t));
+		} else if (has_p && !has_a) {
+			half++;
+			verr(c, kline(c, kp), "%s is set but %s is not; set both "
+			     "to re-import the %s dataset, or neither",
+			     config_keys[kp].name, config_keys[ka].name,
+			     config_dataset_arn_type((enum config_dataset_type)t));
+		} else if (has_a && has_p) {
+			p->datasets[t].set = true;
+			p->n_datasets++;
+		}
+	}
+	if (p->n_datasets == 0 && half == 0)
+		verr(c, c->pline, "no dataset to re-import; set at least one "
+		     "pair: UserInteractionDatasetArn and "
+		     "S3UserInteractionDatasourcePath, ItemDatasetArn and "
+		     "S3ItemDatasourcePath, or UserDatasetArn and "
+		     "S3UserDatasourcePath");
+	for (t = 0; t < CONFIG_DATASET_COUNT; t++) {
+		int ka = dataset_arn_keys[t], t2;
+
+		if (!valid[ka])
+			continue;
+		for (t2 = 0; t2 < t; t2++) {
+			int kb = dataset_arn_keys[t2];
+			const char *ga = arns[ka].name, *gb = arns[kb].name;
+
+			if (!valid[kb])
+				continue;
+			if (strcspn(ga, "/") != strcspn(gb, "/") ||
+			    strncmp(ga, gb, strcspn(ga, "/")) != 0) {
+				verr(c, kline(c, ka), "%s is in dataset group "
+				     "\"%.*s\", but %s (line %u) is in \"%.*s\"; "
+				     "all datasets of a pipeline belong to the "
+				     "solution's dataset group",
+				     config_keys[ka].name,
+				     (int)strcspn(ga, "/"), ga,
+				     config_keys[kb].name, kline(c, kb),
+				     (int)strcspn(gb, "/"), gb);
+				break;
+			}
+		}
+	}
+	/* Region */
+	{
+		const char *region = str(c, CONFIG_KEY_REGION);
+
+		if (region && !config_is_region(region)) {
+			verr(c, kline(c, CONFIG_KEY_REGION), "Region %s is not "
+			     "an AWS region; write e.g. Region%sus-east-1",
+			     quote(q, region), c->raw->assign);
+		} else if (region && ref && strcmp(region, ref->region) != 0) {
+			verr(c, kline(c, CONFIG_KEY_REGION), "Region %s differs "
+			     "from the region of %s (line %u), %s; leave Region "
+			     "empty or write Region%s%s", region,
+			     config_keys[ref_key].name, kline(c, ref_key),
+			     ref->region, c->raw->assign, ref->region);
+		}
+	}
+	/* PipelineName */
+	{
+		const char *name = str(c, CONFIG_KEY_PIPELINE_NAME);
+
+		if (name && !config_is_name(name, PIPELINE_NAME_MAX))
+			verr(c, kline(c, CONFIG_KEY_PIPELINE_NAME),
+			     "PipelineName %s is not a valid name; use 1 to 63 "
+			     "letters, digits, '-' and '_', starting with a "
+			     "letter or digit", quote(q, name));
+		else if (!name && valid[CONFIG_KEY_SOLUTION_ARN])
+			name = arns[CONFIG_KEY_SOLUTION_ARN].name;
+		if (dup_opt(&p->name, name) < 0)
+			return -ENOMEM;
+	}
+	/* scalars */
+	(void)check_number(c, CONFIG_KEY_POLL_INTERVAL, &p->poll_interval);
+	(void)check_number(c, CONFIG_KEY_MAX_RUN_DURATION,
+			   &p->max_run_duration);
+	r = check_enum(c, CONFIG_KEY_TRAINING_MODE);
+	p->training_mode = r == 1 ? CONFIG_TRAINING_UPDATE : CONFIG_TRAINING_FULL;
+	r = check_enum(c, CONFIG_KEY_IMPORT_MODE);
+	p->import_mode = r == 1 ? CONFIG_IMPORT_INCREMENTAL : CONFIG_IMPORT_FULL;
+	(void)check_bool(c, CONFIG_KEY_CATCH_UP, &p->catch_up);
+	(void)check_url(c, CONFIG_KEY_ENDPOINT_URL);
+	check_schedule(c, p);
+	if (c->bad)
+		return 0;
+
+	/* all valid: copy the strings */
+	if (dup_opt(&p->import_role_arn, str(c, CONFIG_KEY_IMPORT_ROLE_ARN)) ||
+	    dup_opt(&p->solution_arn, str(c, CONFIG_KEY_SOLUTION_ARN)) ||
+	    dup_opt(&p->campaign_arn, str(c, CONFIG_KEY_CAMPAIGN_ARN)) ||
+	    dup_opt(&p->schedule_expr, str(c, CONFIG_KEY_RETRAINING_RATE) ?
+		    str(c, CONFIG_KEY_RETRAINING_RATE) :
+		    config_keys[CONFIG_KEY_RETRAINING_RATE].def) ||
+	    dup_opt(&p->timezone, str(c, CONFIG_KEY_SCHEDULE_TIMEZONE)) ||
+	    dup_opt(&p->endpoint_url, str(c, CONFIG_KEY_ENDPOINT_URL)) ||
+	    dup_opt(&p->region, ref->region) ||
+	    dup_opt(&p->account, ref->account) ||
+	    dup_opt(&p->partition, ref->partition))
+		return -ENOMEM;
+	for (t = 0; t < CONFIG_DATASET_COUNT; t++) {
+		if (!p->datasets[t].set)
+			continue;
+		if (dup_opt(&p->datasets[t].arn,
+			    str(c, dataset_arn_keys[t])) ||
+		    dup_opt(&p->datasets[t].s3_path,
+			    str(c, dataset_path_keys[t])))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Two pipelines of one config must differ in name and solution. */
+static void check_unique(const struct config_raw *raw, struct config *cfg,
+			 struct config_errors *errs)
+{
+	size_t i, j;
+
+	for (i = 0; i < cfg->n; i++) {
+		const struct pipeline *a = &cfg->pipelines[i];
+
+		for (j = 0; j < i; j++) {
+			const struct pipeline *b = &cfg->pipelines[j];
+			unsigned la = a->key_line[CONFIG_KEY_PIPELINE_NAME];
+
+			if (a->name && b->name && strcmp(a->name, b->name) == 0) {
+				config_errors_add(errs, raw->file,
+						  la ? la : a->line,
+						  "pipeline name \"%s\" is "
+						  "already used by the pipeline "
+						  "on line %u; give each "
+						  "pipeline its own "
+						  "PipelineName", a->name,
+						  b->line);
+				break;
+			}
+			if (a->solution_arn && b->solution_arn &&
+			    strcmp(a->solution_arn, b->solution_arn) == 0) {
+				config_errors_add(errs, raw->file,
+						  a->key_line[CONFIG_KEY_SOLUTION_ARN] ?
+						  a->key_line[CONFIG_KEY_SOLUTION_ARN] :
+						  a->line,
+						  "SolutionArn is already "
+						  "retrained by pipeline \"%s\" "
+						  "(line %u); one pipeline per "
+						  "solution", b->name, b->line);
+				break;
+			}
+		}
+	}
+}
+
+static void check_globals(const struct config_raw *raw, struct config *cfg,
+			  struct config_errors *errs)
+{
+	struct vctx c = { raw, NULL, errs, raw->end_line, false };
+	int k;
+
+	for (k = 0; k < CONFIG_KEY_COUNT; k++)
+		if (config_keys[k].scope == CONFIG_SCOPE_GLOBAL)
+			cfg->globals.key_line[k] = raw->top.v[k].line;
+	cfg->globals.max_api_calls_per_second = 0;
+	(void)check_number(&c, CONFIG_KEY_MAX_API_CALLS_PER_SECOND,
+			   &cfg->globals.max_api_calls_per_second);
+}
+
+int config_validate(const struct config_raw *raw, struct config *cfg,
+		    struct config_errors *errs)
+{
+	size_t n = raw->has_list ? raw->n : 1, i;
+	int r;
+
+	check_globals(raw, cfg, errs);
+	if (n == 0)
+		return 0;
+	cfg->pipelines = calloc(n, sizeof(*cfg->pipelines));
+	if (!cfg->pipelines)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		struct vctx c = { raw, raw->has_list ? &raw->pipelines[i] : NULL,
+				  errs, 0, false };
+		struct pipeline *p = &cfg->pipelines[i];
+
+		p->line = raw->has_list ? raw->pipelines[i].line : raw->top.line;
+		c.pline = raw->has_list ? p->line : raw->end_line;
+		cfg->n++;
+		r = build_pipeline(&c, p);
+		if (r < 0)
+			return r;
+	}
+	check_unique(raw, cfg, errs);
+	return 0;
+}
