@@ -103,6 +103,8 @@ struct aws_test_hooks {
 	void *userdata;
 	uint32_t backoff_base_ms;
 	uint32_t backoff_max_ms;
+	bool set_retry_tokens;          /* replace the quota's tokens ... */
+	unsigned retry_tokens;          /* ... with this (<= capacity) */
 };
 void aws_client_set_test_hooks(struct aws_client *c,
 			       const struct aws_test_hooks *h);

@@ -808,6 +808,9 @@ void aws_client_set_test_hooks(struct aws_client *c,
 		c->hooks.backoff_base_ms = h->backoff_base_ms;
 	if (h->backoff_max_ms)
 		c->hooks.backoff_max_ms = h->backoff_max_ms;
+	if (h->set_retry_tokens)
+		c->quota.tokens = h->retry_tokens < c->quota.capacity ?
+				  h->retry_tokens : c->quota.capacity;
 }
 
 unsigned aws_client_retry_tokens(const struct aws_client *c)
