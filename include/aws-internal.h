@@ -29,8 +29,12 @@ void aws_normalize_error_code(const char *raw, char *out, size_t size);
 /* Decode an error reply: the code from x-amzn-ErrorType (error_type_header,
  * may be NULL), else the body's "__type", else its "code"; the message
  * from "message" or "Message". The body may be anything (not JSON,
- * truncated, HTML): what cannot be read stays "". Only control characters
- * are dropped from code and message (they go to logs).
+ * truncated, HTML): what cannot be read stays "". Control characters
+ * become spaces in the message (it goes to logs) and are dropped from the
+ * code; the message is cut before any mention of the canonical request,
+ * the string to sign, a security token, Authorization, Credential= or
+ * Signature= (signature errors quote them, and they may hold the session
+ * token); at most 1024 bytes are kept.
  * Returns 0 and fills *out (free with aws_error_info_free()); -ENOMEM. */
 int aws_decode_error(const char *error_type_header, const char *body,
 		     size_t len, struct aws_error_info *out);

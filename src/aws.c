@@ -199,6 +199,38 @@ static char *sanitized_dup(const char *s, size_t max)
 	return out;
 }
 
+/* Signature errors of AWS (and of our emulator) may quote the canonical
+ * request and the string to sign, and the canonical request holds the
+ * session token when one is signed: cut the message before them, so that
+ * nothing secret can reach a log through an error message. */
+static void cut_signing_details(char *msg)
+{
+	static const char *const markers[] = {
+		"canonical", "string to sign", "string-to-sign", "stringtosign",
+		"x-amz-security-token", "authorization=", "authorization:",
+		"credential=", "signature=", NULL,
+	};
+	const char *const *m;
+	bool cut = false;
+	char *dot;
+	size_t n;
+
+	for (m = markers; *m; m++) {
+		char *p = strcasestr(msg, *m);
+
+		if (p) {
+			*p = '\0';
+			cut = true;
+		}
+	}
+	/* end on the last full sentence before the cut */
+	if (cut && (dot = strrchr(msg, '.')))
+		dot[1] = '\0';
+	n = strlen(msg);
+	while (n > 0 && (msg[n - 1] == ' ' || msg[n - 1] == '\''))
+		msg[--n] = '\0';
+}
+
 static const char *json_string_member(const cJSON *obj, const char *name)
 {
 	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, name);
@@ -243,6 +275,7 @@ int aws_decode_error(const char *error_type_header, const char *body,
 	e.message = sanitized_dup(msg ? msg : "", AWS_MAX_MESSAGE_LEN);
 	if (!e.code || !e.message)
 		goto cleanup;
+	cut_signing_details(e.message);
 	*out = e;
 	e.code = e.message = NULL;
 	r = 0;

@@ -62,6 +62,12 @@ static void test_decode_error(void **state)
 		{ NULL, "{\"__type\":123,\"message\":5}", "", "" },
 		{ NULL, "{\"__type\":\"\"}", "", "" },
 		{ "Bad\x01" "Code", NULL, "BadCode", "" },
+		{ NULL, "{\"__type\":\"InvalidSignatureException\",\"message\":\"The request signature we calculated does not match the signature you provided.\\n\\nThe Canonical String for this request should have been\\n'POST\\n/\\n\\nhost:x\\nx-amz-security-token:SECRETTOKEN\\n'\\n\\nThe String-to-Sign should have been\\n'AWS4-HMAC-SHA256...'\"}",
+		  "InvalidSignatureException",
+		  "The request signature we calculated does not match the signature you provided." },
+		{ NULL, "{\"__type\":\"IncompleteSignatureException\",\"message\":\"Authorization header requires 'Credential' parameter. Authorization=AWS4-HMAC-SHA256 Credential=AKID/x, Signature=abc\"}",
+		  "IncompleteSignatureException",
+		  "Authorization header requires 'Credential' parameter." },
 	};
 	size_t i;
 
