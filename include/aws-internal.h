@@ -1,0 +1,144 @@
+/* aws-internal.h - the aws module's inner stages, exported for the tests,
+ * the fuzz harness and the benchmark. Not for the daemon: use aws.h. */
+#ifndef PR_AWS_INTERNAL_H
+#define PR_AWS_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "aws.h"
+#include "http.h"
+
+/* A decoded error reply. Both strings heap-allocated, never NULL after a
+ * successful decode ("" when absent). */
+struct aws_error_info {
+	char *code;     /* "ThrottlingException": namespace ("ns#") and
+			   ":http://..." suffix removed */
+	char *message;  /* "message" or "Message" of the body, else "" */
+};
+
+/* Strip a "namespace#" prefix and a ":http..." suffix from a raw
+ * x-amzn-ErrorType / __type value into out[size] (truncated; always
+ * NUL-terminated). Leading/trailing blanks dropped. */
+void aws_normalize_error_code(const char *raw, char *out, size_t size);
+
+/* Decode an error reply: the code from x-amzn-ErrorType (error_type_header,
+ * may be NULL), else the body's "__type", else its "code"; the message
+ * from "message" or "Message". The body may be anything (not JSON,
+ * truncated, HTML): what cannot be read stays "". Control characters
+ * become spaces in the message (it goes to logs) and are dropped from the
+ * code; the message is cut before any mention of the canonical request,
+ * the string to sign, a security token, Authorization, Credential= or
+ * Signature= (signature errors quote them, and they may hold the session
+ * token); at most 1024 bytes are kept.
+ * Returns 0 and fills *out (free with aws_error_info_free()); -ENOMEM. */
+int aws_decode_error(const char *error_type_header, const char *body,
+		     size_t len, struct aws_error_info *out);
+void aws_error_info_free(struct aws_error_info *e);
+
+/* Decode a 2xx reply: a content type, when present, must be
+ * application/x-amz-json-1.1 or application/json (parameters allowed);
+ * the body must be one JSON object (empty, truncated, trailing garbage,
+ * or another JSON type are errors).
+ * Returns 0 and *ret (cJSON_Delete it); -EBADMSG with *why a static
+ * explanation; -ENOMEM. */
+int aws_decode_reply(const char *content_type, const char *body, size_t len,
+		     cJSON **ret, const char **why);
+
+/* Why an attempt may be retried. */
+enum aws_retry_kind {
+	AWS_RETRY_NO = 0,
+	AWS_RETRY_THROTTLING,   /* throttling code (or 429) */
+	AWS_RETRY_TRANSIENT,    /* 500/502/503/504, transient code */
+	AWS_RETRY_TIMEOUT,      /* transport timeout (costs more quota) */
+	AWS_RETRY_CONNECTION,   /* reset, refused, DNS, TLS handshake */
+	AWS_RETRY_CLOCK_SKEW,   /* fix the clock offset, retry once */
+};
+
+/* The retry decision for one failed attempt: transport outcome, HTTP
+ * status (0 without a reply), normalised error code and message (NULL or
+ * "" when none). Pure. */
+enum aws_retry_kind aws_retry_classify(enum http_error transport, long status,
+				       const char *code, const char *message);
+
+/* The class reported for a final failure. Pure. */
+enum aws_error_class aws_error_classify(enum http_error transport, long status,
+					const char *code);
+
+/* Delay before retry number `retry` (1 for the first retry):
+ * rnd * min(cap_ms, base_ms * 2^(retry-1)), rnd in [0,1) (clamped). */
+uint32_t aws_backoff_ms(unsigned retry, double rnd, uint32_t base_ms,
+			uint32_t cap_ms);
+
+/* The retry quota (token bucket). */
+struct aws_retry_quota {
+	unsigned tokens;    /* available */
+	unsigned capacity;
+};
+void aws_quota_init(struct aws_retry_quota *q, unsigned capacity);
+/* Take the cost of one retry (AWS_RETRY_TIMEOUT_COST after a timeout,
+ * else AWS_RETRY_COST). Returns the cost taken, or 0 (nothing taken) when
+ * the quota cannot pay: do not retry. */
+unsigned aws_quota_acquire(struct aws_retry_quota *q, bool timeout);
+/* After a successful call: give back `cost` (what its last retry took),
+ * or AWS_RETRY_NO_RETRY_INCREMENT when it is 0; never above capacity. */
+void aws_quota_release(struct aws_retry_quota *q, unsigned cost);
+
+/* Resolve the endpoint URL (see aws.h) into *ret (malloc'd, no trailing
+ * '/'). region must be [a-z0-9-]+ when the default is used; a configured
+ * URL must be http(s)://host[:port][/path] without query or fragment.
+ * Returns 0; -EINVAL; -ENOMEM. */
+int aws_resolve_endpoint(const char *config_url, const char *env_service_id,
+			 const char *endpoint_prefix, const char *region,
+			 char **ret);
+
+/* Parse an HTTP date (IMF-fixdate "Sun, 06 Nov 1994 08:49:37 GMT", also
+ * RFC 850 and asctime forms) into *ret. Returns 0 or -EINVAL. */
+int aws_parse_http_date(const char *s, time_t *ret);
+
+/* Test hooks (NULL / 0 fields keep the defaults). */
+struct aws_test_hooks {
+	double (*rng)(void *userdata);  /* uniform [0,1) */
+	time_t (*now)(void *userdata);  /* wall clock, UTC seconds */
+	void *userdata;
+	uint32_t backoff_base_ms;
+	uint32_t backoff_max_ms;
+	bool set_retry_tokens;          /* replace the quota's tokens ... */
+	unsigned retry_tokens;          /* ... with this (<= capacity) */
+};
+void aws_client_set_test_hooks(struct aws_client *c,
+			       const struct aws_test_hooks *h);
+unsigned aws_client_retry_tokens(const struct aws_client *c);
+/* Seconds added to the local clock when signing (server minus local). */
+int64_t aws_client_clock_offset(const struct aws_client *c);
+
+/* The signed request of one attempt as it goes on the wire. */
+#define AWS_MAX_REQUEST_HEADERS 10
+#define AWS_MAX_OPERATION_LEN   64
+struct aws_wire_request {
+	char target[AWS_MAX_OPERATION_LEN + 64];   /* X-Amz-Target value */
+	struct http_header headers[AWS_MAX_REQUEST_HEADERS];
+	size_t n_headers;        /* Host, Content-Type, X-Amz-Target, then the
+				    signer's X-Amz-Date, [X-Amz-Security-Token],
+				    Authorization */
+	struct sigv4_output sig; /* owns the signature strings: secret */
+};
+#define AWS_WIRE_REQUEST_INIT { .sig = SIGV4_OUTPUT_INIT }
+
+/* Build and sign the request for operation with body (JSON text) and
+ * creds at the client's corrected clock into *w (reusable across calls;
+ * the header strings point into w, the client and creds).
+ * Returns 0; -EINVAL (operation name empty, too long or not [A-Za-z0-9]),
+ * -ENOMEM, -EIO. */
+int aws_client_build_request(struct aws_client *c, const char *operation,
+			     const char *body, size_t body_len,
+			     const struct sigv4_credentials *creds,
+			     struct aws_wire_request *w);
+/* Wipe and free what *w holds. NULL is fine. */
+void aws_wire_request_free(struct aws_wire_request *w);
+
+#endif

@@ -1,0 +1,129 @@
+/* creds-internal.h - the credential providers and parsers behind creds.h,
+ * shared by src/creds*.c, the unit tests and the fuzz harness. Not for
+ * other modules. */
+#ifndef PR_CREDS_INTERNAL_H
+#define PR_CREDS_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+#include <systemd/sd-event.h>
+
+#include "creds.h"
+#include "http.h"
+#include "strbuf.h"
+
+#define CREDS_SOURCE_ENV        "environment"
+#define CREDS_SOURCE_SYSTEMD    "systemd-credentials"
+#define CREDS_SOURCE_CRED_FILE  "shared-credentials-file"
+#define CREDS_SOURCE_PROCESS    "credential-process"
+#define CREDS_SOURCE_CONFIG     "shared-config-file"
+#define CREDS_SOURCE_CONTAINER  "container"
+#define CREDS_SOURCE_IMDS       "imds"
+
+/* ---- synchronous providers ----------------------------------------------
+ * Each returns 0 and *out, -ENOENT when the source is not configured (the
+ * chain moves on), or another -errno when it is configured but unusable
+ * (the chain stops; the reason is logged). */
+
+int creds_from_env(struct creds **out);
+int creds_from_systemd(struct creds **out);
+
+/* The shared files for profile (NULL: $AWS_PROFILE or "default").
+ * 0 with *out for static keys; 0 with *process (malloc'd command) when the
+ * profile's credentials come from credential_process; -ENOENT. */
+int creds_from_profile(const char *profile, struct creds **out,
+		       char **process);
+
+/* The profile's "region" (config file, then credentials file) into *out;
+ * -ENOENT if none. */
+int creds_profile_region(const char *profile, char **out);
+
+/* ---- parsers (fuzzed) ---------------------------------------------------- */
+
+/* One "key = value" of section; section and key already trimmed, value
+ * trimmed and without inline comment; line is 1-based. Return 0 to go on,
+ * < 0 to stop (returned by creds_ini_parse). section is "" before the
+ * first header. */
+typedef int (*creds_ini_fn)(const char *section, const char *key,
+			    const char *value, unsigned line, void *userdata);
+
+/* Parse text[0..len) in place (NULs are written into it; text need not be
+ * NUL-terminated). Malformed lines (no '=', unterminated section header)
+ * are skipped with a LOG_DEBUG note naming file and line (name may be
+ * NULL). Returns 0 or the callback's error. */
+int creds_ini_parse(char *text, size_t len, const char *name,
+		    creds_ini_fn fn, void *userdata);
+
+/* Profile name a section header denotes: in the config file "default",
+ * "profile NAME" (any blanks after "profile"); in the credentials file the
+ * name itself. NULL if the section is not a profile. Points into section. */
+const char *creds_ini_profile_name(const char *section, bool config_file);
+
+/* Split a credential_process command line into argv (quotes: '...'
+ * literal, "..." with \ escaping \ " $ ` and newline; \ outside quotes
+ * escapes the next character; no expansion). *argv and its strings are one
+ * malloc'd block (free(*argv)); NULL-terminated. Returns 0; -EINVAL on an
+ * unterminated quote or an empty command; -ENOMEM. */
+int creds_split_command(const char *cmd, char ***argv, size_t *argc);
+
+/* Parse credential_process output (Version 1 JSON). Returns 0 and *out;
+ * -EINVAL with the reason logged (never a value). */
+int creds_parse_process_json(const char *text, size_t len, struct creds **out);
+
+/* Parse a container or IMDS credentials document (AccessKeyId,
+ * SecretAccessKey, Token, Expiration; IMDS also "Code": "Success").
+ * source is CREDS_SOURCE_CONTAINER or CREDS_SOURCE_IMDS. */
+int creds_parse_http_json(const char *text, size_t len, const char *source,
+			  struct creds **out);
+
+/* RFC 3339 / ISO 8601 UTC time ("2024-05-01T12:00:00Z", fractional
+ * seconds and "+hh:mm" offsets accepted) to time_t; -EINVAL. */
+int creds_parse_time(const char *s, time_t *out);
+
+/* Overwrite every string value in a cJSON tree, before cJSON_Delete, so
+ * that no copy of a secret outlives it in freed memory. */
+void creds_json_wipe(cJSON *j);
+
+/* Read a whole small file (at most CREDS_MAX_FILE_BYTES) into sb.
+ * -ENOENT, -EFBIG, -errno. sb is freed securely by the caller. */
+int creds_read_file(const char *path, struct strbuf *sb);
+
+/* ---- asynchronous providers ----------------------------------------------
+ * A job delivers its result once, from the event loop: error 0 and c (the
+ * receiver owns it), or error < 0 and NULL. After done returns the job is
+ * gone. Cancelling a job (before done) frees it without a callback. */
+
+typedef void (*creds_job_done_fn)(int error, struct creds *c,
+				  void *userdata);
+
+struct creds_job {
+	void (*cancel)(struct creds_job *job);
+};
+
+static inline void creds_job_cancel(struct creds_job *job)
+{
+	if (job)
+		job->cancel(job);
+}
+
+/* Run a credential_process command. Returns 0 and *job; -EINVAL (bad
+ * command), -errno (spawn failed). */
+int creds_process_start(sd_event *event, const char *command,
+			creds_job_done_fn done, void *userdata,
+			struct creds_job **job);
+
+/* Container credentials. -ENOENT when neither URI variable is set;
+ * -EINVAL when misconfigured (a FULL_URI host not allowed, an unreadable
+ * token file, a token holding CR/LF). */
+int creds_container_start(struct http_client *http, creds_job_done_fn done,
+			  void *userdata, struct creds_job **job);
+
+/* IMDSv2. -ENOENT when AWS_EC2_METADATA_DISABLED is true. A metadata
+ * service that does not answer ends the job with -ENOKEY (nothing there). */
+int creds_imds_start(struct http_client *http, creds_job_done_fn done,
+		     void *userdata, struct creds_job **job);
+
+#endif

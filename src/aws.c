@@ -1,0 +1,1302 @@
+/* aws.c - one AWS JSON 1.1 call with the SDKs' standard retries; see
+ * include/aws.h and include/aws-internal.h. */
+#include "aws.h"
+#include "aws-internal.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+
+#include <curl/curl.h>
+
+#include "log.h"
+#include "strbuf.h"
+
+#define USEC_PER_MSEC 1000ULL
+#define USEC_PER_SEC  1000000ULL
+#define AWS_TIMER_ACCURACY_USEC 1000ULL
+#define AWS_MAX_CODE_LEN 128
+#define AWS_MAX_MESSAGE_LEN 1024
+
+#define PERSONALIZE_ENDPOINT_PREFIX "personalize"
+#define PERSONALIZE_SIGNING_NAME    "personalize"
+#define PERSONALIZE_TARGET_PREFIX   "AmazonPersonalize"
+#define PERSONALIZE_ENV_SERVICE_ID  "PERSONALIZE"
+
+struct aws_client {
+	sd_event *event;
+	struct http_client *http;
+	struct aws_creds_provider creds;
+	struct sigv4_signer *signer;
+	char *region;
+	char *endpoint;       /* resolved URL without trailing '/' */
+	char *host;           /* Host header value */
+	char *url;            /* URL requests are POSTed to */
+	char *path;           /* path signed ("/" or the endpoint's) */
+	char *signing_name;
+	char *target_prefix;
+	unsigned max_attempts;
+	uint32_t connect_timeout_ms;
+	uint32_t total_timeout_ms;
+	struct aws_retry_quota quota;
+	int64_t clock_offset;
+	struct aws_test_hooks hooks;
+	aws_metrics_fn metrics;
+	void *metrics_userdata;
+	struct aws_call *head;
+	unsigned n_calls;
+};
+
+struct aws_call {
+	struct aws_client *client;
+	struct aws_call *prev, *next;
+	char operation[AWS_MAX_OPERATION_LEN + 1];
+	char *body;
+	size_t body_len;
+	aws_call_done_fn done;
+	void *userdata;
+	sd_event_source *timer;      /* next attempt */
+	struct http_request *req;    /* attempt in flight */
+	bool creds_pending;
+	bool skew_retried;
+	unsigned attempts;
+	unsigned last_retry_cost;    /* quota taken by the latest retry */
+	uint64_t start_usec;
+	struct aws_wire_request wire;
+	/* last outcome */
+	long status;
+	enum http_error transport;
+	char code[AWS_MAX_CODE_LEN];
+	char *message;
+	char *request_id;
+};
+
+/* ---- names ---------------------------------------------------------------- */
+
+const char *aws_error_class_name(enum aws_error_class c)
+{
+	switch (c) {
+	case AWS_ERR_NONE: return "none";
+	case AWS_ERR_THROTTLED: return "throttled";
+	case AWS_ERR_TRANSIENT: return "transient";
+	case AWS_ERR_UNAVAILABLE: return "unavailable";
+	case AWS_ERR_CLIENT: return "client";
+	case AWS_ERR_NOT_FOUND: return "not-found";
+	case AWS_ERR_ALREADY_EXISTS: return "already-exists";
+	case AWS_ERR_IN_USE: return "in-use";
+	case AWS_ERR_LIMIT_EXCEEDED: return "limit-exceeded";
+	case AWS_ERR_AUTH: return "auth";
+	case AWS_ERR_MALFORMED_REPLY: return "malformed-reply";
+	case AWS_ERR_INTERNAL: return "internal";
+	}
+	return "unknown";
+}
+
+static bool in_list(const char *s, const char *const *list)
+{
+	if (!s || !*s)
+		return false;
+	for (; *list; list++)
+		if (strcmp(s, *list) == 0)
+			return true;
+	return false;
+}
+
+/* The SDKs' throttling codes (standard retry mode). */
+static const char *const throttling_codes[] = {
+	"Throttling", "ThrottlingException", "ThrottledException",
+	"RequestThrottledException", "TooManyRequestsException",
+	"ProvisionedThroughputExceededException",
+	"TransactionInProgressException", "RequestLimitExceeded",
+	"BandwidthLimitExceeded", "LimitExceededException",
+	"RequestThrottled", "SlowDown", "PriorRequestNotComplete",
+	"EC2ThrottledException", NULL,
+};
+
+static const char *const transient_codes[] = {
+	"RequestTimeout", "RequestTimeoutException", "InternalError",
+	"InternalFailure", "InternalServerError", "ServiceUnavailable",
+	"ServiceUnavailableException", NULL,
+};
+
+static const char *const skew_codes[] = {
+	"RequestTimeTooSkewed", "RequestExpired", "RequestInTheFuture", NULL,
+};
+
+/* Codes that are a clock problem only when the message says so. */
+static const char *const maybe_skew_codes[] = {
+	"InvalidSignatureException", "SignatureDoesNotMatch", "AuthFailure",
+	NULL,
+};
+
+static const char *const auth_codes[] = {
+	"UnrecognizedClientException", "InvalidSignatureException",
+	"SignatureDoesNotMatch", "IncompleteSignature",
+	"IncompleteSignatureException", "InvalidClientTokenId",
+	"ExpiredToken", "ExpiredTokenException", "AccessDenied",
+	"AccessDeniedException", "MissingAuthenticationToken",
+	"MissingAuthenticationTokenException", "NotAuthorized",
+	"AuthFailure", "RequestExpired", "RequestTimeTooSkewed",
+	"RequestInTheFuture", "InvalidAccessKeyId", "UnauthorizedOperation",
+	"CredentialsUnavailable", NULL,
+};
+
+/* ---- error decoding -------------------------------------------------------- */
+
+void aws_normalize_error_code(const char *raw, char *out, size_t size)
+{
+	const char *s, *e, *p;
+	size_t n, i, j;
+
+	if (!out || size == 0)
+		return;
+	out[0] = '\0';
+	if (!raw)
+		return;
+	s = raw;
+	e = raw + strlen(raw);
+	/* "ns#Code" -> "Code" (the last '#' wins) */
+	for (p = s; p < e; p++)
+		if (*p == '#')
+			s = p + 1;
+	/* "Code:http://internal.amazon.com/coral/..." -> "Code" */
+	p = memchr(s, ':', (size_t)(e - s));
+	if (p)
+		e = p;
+	while (s < e && isspace((unsigned char)*s))
+		s++;
+	while (e > s && isspace((unsigned char)e[-1]))
+		e--;
+	n = (size_t)(e - s);
+	for (i = 0, j = 0; i < n && j + 1 < size; i++)
+		if (isgraph((unsigned char)s[i]))
+			out[j++] = s[i];
+	out[j] = '\0';
+}
+
+/* Copy s without control characters, at most max bytes. */
+static char *sanitized_dup(const char *s, size_t max)
+{
+	size_t n = s ? strlen(s) : 0, i, j;
+	char *out;
+
+	if (n > max)
+		n = max;
+	out = malloc(n + 1);
+	if (!out)
+		return NULL;
+	for (i = 0, j = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		out[j++] = (ch < 0x20 || ch == 0x7f) ? ' ' : (char)ch;
+	}
+	out[j] = '\0';
+	return out;
+}
+
+/* Signature errors of AWS (and of our emulator) may quote the canonical
+ * request and the string to sign, and the canonical request holds the
+ * session token when one is signed: cut the message before them, so that
+ * nothing secret can reach a log through an error message. */
+static void cut_signing_details(char *msg)
+{
+	static const char *const markers[] = {
+		"canonical", "string to sign", "string-to-sign", "stringtosign",
+		"x-amz-security-token", "authorization=", "authorization:",
+		"credential=", "signature=", NULL,
+	};
+	const char *const *m;
+	bool cut = false;
+	char *dot;
+	size_t n;
+
+	for (m = markers; *m; m++) {
+		char *p = strcasestr(msg, *m);
+
+		if (p) {
+			*p = '\0';
+			cut = true;
+		}
+	}
+	/* end on the last full sentence before the cut */
+	if (cut && (dot = strrchr(msg, '.')))
+		dot[1] = '\0';
+	n = strlen(msg);
+	while (n > 0 && (msg[n - 1] == ' ' || msg[n - 1] == '\''))
+		msg[--n] = '\0';
+}
+
+static const char *json_string_member(const cJSON *obj, const char *name)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, name);
+
+	return cJSON_IsString(it) ? it->valuestring : NULL;
+}
+
+int aws_decode_error(const char *error_type_header, const char *body,
+		     size_t len, struct aws_error_info *out)
+{
+	char code[AWS_MAX_CODE_LEN];
+	const char *raw_code = NULL, *msg = NULL;
+	cJSON *json = NULL;
+	struct aws_error_info e = { NULL, NULL };
+	int r = -ENOMEM;
+
+	code[0] = '\0';
+	if (body && len > 0)
+		json = cJSON_ParseWithLength(body, len);
+	if (json && !cJSON_IsObject(json)) {
+		cJSON_Delete(json);
+		json = NULL;
+	}
+	if (error_type_header)
+		aws_normalize_error_code(error_type_header, code, sizeof(code));
+	if (!code[0] && json) {
+		raw_code = json_string_member(json, "__type");
+		if (!raw_code)
+			raw_code = json_string_member(json, "code");
+		if (!raw_code)
+			raw_code = json_string_member(json, "Code");
+		aws_normalize_error_code(raw_code, code, sizeof(code));
+	}
+	if (json) {
+		msg = json_string_member(json, "message");
+		if (!msg)
+			msg = json_string_member(json, "Message");
+		if (!msg)
+			msg = json_string_member(json, "errorMessage");
+	}
+	e.code = strdup(code);
+	e.message = sanitized_dup(msg ? msg : "", AWS_MAX_MESSAGE_LEN);
+	if (!e.code || !e.message)
+		goto cleanup;
+	cut_signing_details(e.message);
+	*out = e;
+	e.code = e.message = NULL;
+	r = 0;
+cleanup:
+	aws_error_info_free(&e);
+	cJSON_Delete(json);
+	return r;
+}
+
+void aws_error_info_free(struct aws_error_info *e)
+{
+	if (!e)
+		return;
+	free(e->code);
+	free(e->message);
+	e->code = e->message = NULL;
+}
+
+/* Does content type ct (maybe with "; charset=...") name type? */
+static bool media_type_is(const char *ct, const char *type)
+{
+	size_t n = strlen(type);
+
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	if (strncasecmp(ct, type, n) != 0)
+		return false;
+	ct += n;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	return *ct == '\0' || *ct == ';';
+}
+
+int aws_decode_reply(const char *content_type, const char *body, size_t len,
+		     cJSON **ret, const char **why)
+{
+	const char *end = NULL;
+	cJSON *json;
+	size_t i;
+
+	if (content_type && !media_type_is(content_type, AWS_JSON_CONTENT_TYPE) &&
+	    !media_type_is(content_type, "application/json")) {
+		*why = "reply has an unexpected content type";
+		return -EBADMSG;
+	}
+	if (!body || len == 0) {
+		*why = "reply body is empty";
+		return -EBADMSG;
+	}
+	json = cJSON_ParseWithLengthOpts(body, len, &end, false);
+	if (!json) {
+		if (!cJSON_GetErrorPtr() && errno == ENOMEM)
+			return -ENOMEM;
+		*why = "reply is not valid JSON (malformed or truncated)";
+		return -EBADMSG;
+	}
+	for (i = end ? (size_t)(end - body) : len; i < len; i++) {
+		if (!isspace((unsigned char)body[i])) {
+			cJSON_Delete(json);
+			*why = "reply has data after the JSON object";
+			return -EBADMSG;
+		}
+	}
+	if (!cJSON_IsObject(json)) {
+		cJSON_Delete(json);
+		*why = "reply is JSON but not an object";
+		return -EBADMSG;
+	}
+	*ret = json;
+	return 0;
+}
+
+/* ---- retry decisions --------------------------------------------------------- */
+
+static bool message_says_skew(const char *m)
+{
+	return m && (strcasestr(m, "signature expired") ||
+		     strcasestr(m, "not yet current") ||
+		     strcasestr(m, "too skewed") ||
+		     strcasestr(m, "clock skew"));
+}
+
+enum aws_retry_kind aws_retry_classify(enum http_error transport, long status,
+				       const char *code, const char *message)
+{
+	switch (transport) {
+	case HTTP_OK:
+		break;
+	case HTTP_ERR_TIMEOUT:
+		return AWS_RETRY_TIMEOUT;
+	case HTTP_ERR_CONNECT:
+	case HTTP_ERR_RESET:
+	case HTTP_ERR_DNS:
+	case HTTP_ERR_TLS:
+		return AWS_RETRY_CONNECTION;
+	case HTTP_ERR_PROTOCOL:
+	case HTTP_ERR_TOO_LARGE:
+	case HTTP_ERR_INTERNAL:
+		return AWS_RETRY_NO;
+	}
+	if (status >= 200 && status < 300)
+		return AWS_RETRY_NO;
+	if (in_list(code, skew_codes) ||
+	    (in_list(code, maybe_skew_codes) && message_says_skew(message)))
+		return AWS_RETRY_CLOCK_SKEW;
+	if (in_list(code, throttling_codes) || status == 429)
+		return AWS_RETRY_THROTTLING;
+	if (in_list(code, transient_codes))
+		return AWS_RETRY_TRANSIENT;
+	if (status == 500 || status == 502 || status == 503 || status == 504) {
+		/* a 5xx with a code that names the caller's fault is not
+		 * transient (none known for Personalize, but be safe) */
+		return AWS_RETRY_TRANSIENT;
+	}
+	return AWS_RETRY_NO;
+}
+
+enum aws_error_class aws_error_classify(enum http_error transport, long status,
+					const char *code)
+{
+	switch (transport) {
+	case HTTP_OK:
+		break;
+	case HTTP_ERR_TIMEOUT:
+	case HTTP_ERR_CONNECT:
+	case HTTP_ERR_RESET:
+	case HTTP_ERR_DNS:
+	case HTTP_ERR_TLS:
+		return AWS_ERR_UNAVAILABLE;
+	case HTTP_ERR_PROTOCOL:
+	case HTTP_ERR_TOO_LARGE:
+		return AWS_ERR_MALFORMED_REPLY;
+	case HTTP_ERR_INTERNAL:
+		return AWS_ERR_INTERNAL;
+	}
+	if (status >= 200 && status < 300)
+		return AWS_ERR_NONE;
+	if (code && *code) {
+		if (strcmp(code, "ResourceNotFoundException") == 0)
+			return AWS_ERR_NOT_FOUND;
+		if (strcmp(code, "ResourceAlreadyExistsException") == 0)
+			return AWS_ERR_ALREADY_EXISTS;
+		if (strcmp(code, "ResourceInUseException") == 0)
+			return AWS_ERR_IN_USE;
+		if (strcmp(code, "LimitExceededException") == 0)
+			return AWS_ERR_LIMIT_EXCEEDED;
+		if (in_list(code, throttling_codes))
+			return AWS_ERR_THROTTLED;
+		if (in_list(code, auth_codes))
+			return AWS_ERR_AUTH;
+		if (in_list(code, transient_codes))
+			return AWS_ERR_TRANSIENT;
+	}
+	if (status == 429)
+		return AWS_ERR_THROTTLED;
+	if (status >= 500)
+		return AWS_ERR_TRANSIENT;
+	if (status == 401 || status == 403)
+		return AWS_ERR_AUTH;
+	return AWS_ERR_CLIENT;
+}
+
+uint32_t aws_backoff_ms(unsigned retry, double rnd, uint32_t base_ms,
+			uint32_t cap_ms)
+{
+	uint64_t ceiling = base_ms;
+	unsigned i;
+
+	if (retry == 0)
+		return 0;
+	if (!(rnd >= 0.0))   /* also NaN */
+		rnd = 0.0;
+	if (rnd >= 1.0)
+		rnd = 0.999999;
+	for (i = 1; i < retry && ceiling < cap_ms; i++)
+		ceiling *= 2;
+	if (ceiling > cap_ms)
+		ceiling = cap_ms;
+	return (uint32_t)(rnd * (double)ceiling);
+}
+
+void aws_quota_init(struct aws_retry_quota *q, unsigned capacity)
+{
+	q->tokens = q->capacity = capacity;
+}
+
+unsigned aws_quota_acquire(struct aws_retry_quota *q, bool timeout)
+{
+	unsigned cost = timeout ? AWS_RETRY_TIMEOUT_COST : AWS_RETRY_COST;
+
+	if (q->tokens < cost)
+		return 0;
+	q->tokens -= cost;
+	return cost;
+}
+
+void aws_quota_release(struct aws_retry_quota *q, unsigned cost)
+{
+	unsigned add = cost ? cost : AWS_RETRY_NO_RETRY_INCREMENT;
+
+	q->tokens = q->tokens + add > q->capacity ? q->capacity
+						  : q->tokens + add;
+}
+
+/* ---- endpoint ---------------------------------------------------------------- */
+
+static bool valid_region(const char *r)
+{
+	size_t n = r ? strlen(r) : 0, i;
+
+	if (n == 0 || n > SIGV4_MAX_SCOPE_PART || r[0] == '-' || r[n - 1] == '-')
+		return false;
+	for (i = 0; i < n; i++)
+		if (!(islower((unsigned char)r[i]) ||
+		      isdigit((unsigned char)r[i]) || r[i] == '-'))
+			return false;
+	return true;
+}
+
+static const char *dns_suffix(const char *region)
+{
+	if (strncmp(region, "cn-", 3) == 0)
+		return "amazonaws.com.cn";
+	if (strncmp(region, "us-isob-", 8) == 0)
+		return "sc2s.sgov.gov";
+	if (strncmp(region, "us-iso-", 7) == 0)
+		return "c2s.ic.gov";
+	return "amazonaws.com";
+}
+
+static bool env_true(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && strcasecmp(v, "true") == 0;
+}
+
+/* Validate a configured endpoint URL; 0 or -EINVAL. */
+static int check_url(const char *url)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL, *query = NULL, *frag = NULL;
+	int r = -EINVAL;
+
+	if (!u)
+		return -ENOMEM;
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK)
+		goto cleanup;
+	if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0))
+		goto cleanup;
+	if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !*host)
+		goto cleanup;
+	if (curl_url_get(u, CURLUPART_QUERY, &query, 0) == CURLUE_OK)
+		goto cleanup;
+	if (curl_url_get(u, CURLUPART_FRAGMENT, &frag, 0) == CURLUE_OK)
+		goto cleanup;
+	if (strncasecmp(url, "http://", 7) != 0 &&
+	    strncasecmp(url, "https://", 8) != 0)
+		goto cleanup;  /* curl guessed a scheme: be strict */
+	r = 0;
+cleanup:
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(query);
+	curl_free(frag);
+	curl_url_cleanup(u);
+	return r;
+}
+
+int aws_resolve_endpoint(const char *config_url, const char *env_service_id,
+			 const char *endpoint_prefix, const char *region,
+			 char **ret)
+{
+	struct strbuf sb = STRBUF_INIT;
+	const char *chosen = NULL;
+	char envname[96];
+	char *out;
+	int r;
+
+	if (config_url && *config_url) {
+		chosen = config_url;
+	} else if (!env_true("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")) {
+		if (env_service_id && *env_service_id) {
+			snprintf(envname, sizeof(envname),
+				 "AWS_ENDPOINT_URL_%s", env_service_id);
+			chosen = getenv(envname);
+		}
+		if (!chosen || !*chosen)
+			chosen = getenv("AWS_ENDPOINT_URL");
+		if (chosen && !*chosen)
+			chosen = NULL;
+	}
+	if (chosen) {
+		r = check_url(chosen);
+		if (r < 0)
+			return r;
+		strbuf_puts(&sb, chosen);
+		while (sb.len > 0 && sb.buf[sb.len - 1] == '/')
+			sb.buf[--sb.len] = '\0';
+	} else {
+		if (!valid_region(region) || !endpoint_prefix || !*endpoint_prefix)
+			return -EINVAL;
+		strbuf_printf(&sb, "https://%s.%s.%s", endpoint_prefix, region,
+			      dns_suffix(region));
+	}
+	r = strbuf_error(&sb);
+	if (r < 0) {
+		strbuf_free(&sb);
+		return r;
+	}
+	out = strbuf_detach(&sb);
+	if (!out)
+		return -ENOMEM;
+	*ret = out;
+	return 0;
+}
+
+/* Split the endpoint into the Host header, the signed path and the URL. */
+static int split_endpoint(struct aws_client *c)
+{
+	CURLU *u = curl_url();
+	char *host = NULL, *port = NULL, *path = NULL, *scheme = NULL;
+	struct strbuf sb = STRBUF_INIT;
+	int r = -EINVAL;
+
+	if (!u)
+		return -ENOMEM;
+	if (curl_url_set(u, CURLUPART_URL, c->endpoint, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+		goto cleanup;
+	if (curl_url_get(u, CURLUPART_PORT, &port, 0) != CURLUE_OK)
+		port = NULL;  /* scheme default */
+	if (curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK)
+		path = NULL;
+	r = -ENOMEM;
+	strbuf_puts(&sb, host);
+	if (port)
+		strbuf_printf(&sb, ":%s", port);
+	if (strbuf_error(&sb) < 0)
+		goto cleanup;
+	c->host = strbuf_detach(&sb);
+	c->path = strdup(path && *path ? path : "/");
+	if (!c->host || !c->path)
+		goto cleanup;
+	/* POST to the endpoint's path, or "/" */
+	strbuf_puts(&sb, c->endpoint);
+	if (!path || !*path || strcmp(path, "/") == 0)
+		strbuf_putc(&sb, '/');
+	if (strbuf_error(&sb) < 0)
+		goto cleanup;
+	c->url = strbuf_detach(&sb);
+	if (!c->url)
+		goto cleanup;
+	r = 0;
+cleanup:
+	strbuf_free(&sb);
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_free(path);
+	curl_url_cleanup(u);
+	return r;
+}
+
+/* ---- dates ----------------------------------------------------------------------- */
+
+int aws_parse_http_date(const char *s, time_t *ret)
+{
+	static const char *const formats[] = {
+		"%a, %d %b %Y %H:%M:%S GMT",  /* IMF-fixdate */
+		"%A, %d-%b-%y %H:%M:%S GMT",  /* RFC 850 */
+		"%a %b %e %H:%M:%S %Y",       /* asctime */
+		NULL,
+	};
+	const char *const *f;
+	struct tm tm;
+	time_t t;
+
+	if (!s)
+		return -EINVAL;
+	for (f = formats; *f; f++) {
+		const char *end;
+
+		memset(&tm, 0, sizeof(tm));
+		end = strptime(s, *f, &tm);
+		if (!end)
+			continue;
+		while (*end == ' ')
+			end++;
+		if (*end)
+			continue;
+		t = timegm(&tm);
+		if (t == (time_t)-1)
+			return -EINVAL;
+		*ret = t;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* ---- client ---------------------------------------------------------------------- */
+
+static int static_get(void *impl, aws_creds_ready_fn ready, void *ctx)
+{
+	ready(0, impl, ctx);
+	return 0;
+}
+
+void aws_creds_provider_static(struct aws_creds_provider *p,
+			       const struct sigv4_credentials *creds)
+{
+	p->get = static_get;
+	p->cancel = NULL;
+	p->impl = (void *)(uintptr_t)creds;
+}
+
+static int max_attempts_from_env(unsigned *ret)
+{
+	const char *v = getenv("AWS_MAX_ATTEMPTS");
+	char *end;
+	unsigned long n;
+
+	if (!v || !*v) {
+		*ret = AWS_DEFAULT_MAX_ATTEMPTS;
+		return 0;
+	}
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (errno || *end || n < 1 || n > AWS_MAX_MAX_ATTEMPTS || v[0] == '-')
+		return -EINVAL;
+	*ret = (unsigned)n;
+	return 0;
+}
+
+static char *dup_or(const char *s, const char *dflt)
+{
+	return strdup(s && *s ? s : dflt);
+}
+
+int aws_client_new(sd_event *event, struct http_client *http,
+		   const struct aws_client_config *cfg,
+		   const struct aws_creds_provider *creds,
+		   struct aws_client **ret)
+{
+	struct aws_client *c = NULL;
+	int r = -EINVAL;
+
+	if (!event || !http || !cfg || !creds || !creds->get || !ret)
+		return -EINVAL;
+	if (cfg->max_attempts > AWS_MAX_MAX_ATTEMPTS) {
+		log_error("aws: max attempts %u out of range 1..%d",
+			  cfg->max_attempts, AWS_MAX_MAX_ATTEMPTS);
+		return -EINVAL;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->event = sd_event_ref(event);
+	c->http = http;
+	c->creds = *creds;
+	aws_quota_init(&c->quota, AWS_RETRY_QUOTA_CAPACITY);
+	c->hooks.backoff_base_ms = AWS_BACKOFF_BASE_MS;
+	c->hooks.backoff_max_ms = AWS_BACKOFF_MAX_MS;
+	c->connect_timeout_ms = cfg->connect_timeout_ms ?
+		cfg->connect_timeout_ms : AWS_DEFAULT_CONNECT_TIMEOUT_MS;
+	c->total_timeout_ms = cfg->total_timeout_ms ?
+		cfg->total_timeout_ms : AWS_DEFAULT_TOTAL_TIMEOUT_MS;
+	if (cfg->max_attempts) {
+		c->max_attempts = cfg->max_attempts;
+	} else if (max_attempts_from_env(&c->max_attempts) < 0) {
+		log_error("aws: AWS_MAX_ATTEMPTS must be an integer 1..%d",
+			  AWS_MAX_MAX_ATTEMPTS);
+		goto cleanup;
+	}
+	if (!valid_region(cfg->region)) {
+		log_error("aws: region \"%s\" is not a valid region name",
+			  cfg->region ? cfg->region : "");
+		goto cleanup;
+	}
+	r = -ENOMEM;
+	c->region = strdup(cfg->region);
+	c->signing_name = dup_or(cfg->signing_name, PERSONALIZE_SIGNING_NAME);
+	c->target_prefix = dup_or(cfg->target_prefix, PERSONALIZE_TARGET_PREFIX);
+	if (!c->region || !c->signing_name || !c->target_prefix)
+		goto cleanup;
+	r = aws_resolve_endpoint(cfg->endpoint_url,
+				 cfg->env_service_id ? cfg->env_service_id :
+				 PERSONALIZE_ENV_SERVICE_ID,
+				 cfg->endpoint_prefix ? cfg->endpoint_prefix :
+				 PERSONALIZE_ENDPOINT_PREFIX,
+				 c->region, &c->endpoint);
+	if (r == -EINVAL)
+		log_error("aws: the endpoint URL (EndpointUrl, "
+			  "AWS_ENDPOINT_URL_%s or AWS_ENDPOINT_URL) must be "
+			  "http(s)://host[:port][/path] without query",
+			  cfg->env_service_id ? cfg->env_service_id :
+			  PERSONALIZE_ENV_SERVICE_ID);
+	if (r < 0)
+		goto cleanup;
+	r = split_endpoint(c);
+	if (r < 0)
+		goto cleanup;
+	r = sigv4_signer_new(&c->signer);
+	if (r < 0)
+		goto cleanup;
+	log_debug("aws: endpoint %s, region %s, max attempts %u", c->endpoint,
+		  c->region, c->max_attempts);
+	*ret = c;
+	c = NULL;
+	r = 0;
+cleanup:
+	aws_client_free(c);
+	return r;
+}
+
+static void call_free(struct aws_call *call);
+
+struct aws_client *aws_client_free(struct aws_client *c)
+{
+	if (!c)
+		return NULL;
+	while (c->head)
+		aws_call_cancel(c->head);
+	sigv4_signer_free(c->signer);
+	sd_event_unref(c->event);
+	free(c->region);
+	free(c->endpoint);
+	free(c->host);
+	free(c->url);
+	free(c->path);
+	free(c->signing_name);
+	free(c->target_prefix);
+	free(c);
+	return NULL;
+}
+
+const char *aws_client_endpoint(const struct aws_client *c)
+{
+	return c ? c->endpoint : NULL;
+}
+
+const char *aws_client_region(const struct aws_client *c)
+{
+	return c ? c->region : NULL;
+}
+
+void aws_client_set_metrics_hook(struct aws_client *c, aws_metrics_fn fn,
+				 void *userdata)
+{
+	c->metrics = fn;
+	c->metrics_userdata = userdata;
+}
+
+void aws_client_set_test_hooks(struct aws_client *c,
+			       const struct aws_test_hooks *h)
+{
+	c->hooks.rng = h->rng;
+	c->hooks.now = h->now;
+	c->hooks.userdata = h->userdata;
+	if (h->backoff_base_ms)
+		c->hooks.backoff_base_ms = h->backoff_base_ms;
+	if (h->backoff_max_ms)
+		c->hooks.backoff_max_ms = h->backoff_max_ms;
+	if (h->set_retry_tokens)
+		c->quota.tokens = h->retry_tokens < c->quota.capacity ?
+				  h->retry_tokens : c->quota.capacity;
+}
+
+unsigned aws_client_retry_tokens(const struct aws_client *c)
+{
+	return c->quota.tokens;
+}
+
+int64_t aws_client_clock_offset(const struct aws_client *c)
+{
+	return c->clock_offset;
+}
+
+unsigned aws_client_in_flight(const struct aws_client *c)
+{
+	return c ? c->n_calls : 0;
+}
+
+static time_t client_now(const struct aws_client *c)
+{
+	if (c->hooks.now)
+		return c->hooks.now(c->hooks.userdata);
+	return time(NULL);
+}
+
+static double client_rng(const struct aws_client *c)
+{
+	uint64_t v;
+
+	if (c->hooks.rng)
+		return c->hooks.rng(c->hooks.userdata);
+	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != sizeof(v))
+		v = (uint64_t)random();
+	return (double)(v >> 11) / (double)(1ULL << 53);
+}
+
+/* ---- building a request ----------------------------------------------------------- */
+
+static bool valid_operation(const char *op)
+{
+	size_t n = op ? strlen(op) : 0, i;
+
+	if (n == 0 || n > AWS_MAX_OPERATION_LEN)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)op[i]))
+			return false;
+	return true;
+}
+
+int aws_client_build_request(struct aws_client *c, const char *operation,
+			     const char *body, size_t body_len,
+			     const struct sigv4_credentials *creds,
+			     struct aws_wire_request *w)
+{
+	struct sigv4_header sh[3];
+	struct sigv4_request req;
+	size_t i;
+	int r, n;
+
+	if (!valid_operation(operation))
+		return -EINVAL;
+	n = snprintf(w->target, sizeof(w->target), "%s.%s", c->target_prefix,
+		     operation);
+	if (n < 0 || (size_t)n >= sizeof(w->target))
+		return -EINVAL;
+	sh[0] = (struct sigv4_header){ "Host", c->host };
+	sh[1] = (struct sigv4_header){ "Content-Type", AWS_JSON_CONTENT_TYPE };
+	sh[2] = (struct sigv4_header){ "X-Amz-Target", w->target };
+	req = (struct sigv4_request){
+		.method = "POST", .path = c->path, .query = NULL,
+		.headers = sh, .n_headers = 3,
+		.body = body, .body_len = body_len,
+	};
+	r = sigv4_sign(c->signer, creds, c->region, c->signing_name,
+		       client_now(c) + (time_t)c->clock_offset,
+		       SIGV4_FLAGS_DEFAULT, &req, &w->sig);
+	if (r < 0)
+		return r;
+	for (i = 0; i < 3; i++)
+		w->headers[i] = (struct http_header){ sh[i].name, sh[i].value };
+	for (i = 0; i < w->sig.n_headers && 3 + i < AWS_MAX_REQUEST_HEADERS; i++)
+		w->headers[3 + i] = (struct http_header){
+			w->sig.headers[i].name, w->sig.headers[i].value };
+	w->n_headers = 3 + i;
+	return 0;
+}
+
+void aws_wire_request_free(struct aws_wire_request *w)
+{
+	if (!w)
+		return;
+	sigv4_output_free(&w->sig);
+	explicit_bzero(w->headers, sizeof(w->headers));
+	w->n_headers = 0;
+}
+
+/* ---- one call ---------------------------------------------------------------------- */
+
+static void call_unlink(struct aws_call *call)
+{
+	struct aws_client *c = call->client;
+
+	if (!c)
+		return;
+	if (call->prev)
+		call->prev->next = call->next;
+	else
+		c->head = call->next;
+	if (call->next)
+		call->next->prev = call->prev;
+	call->prev = call->next = NULL;
+	c->n_calls--;
+}
+
+static void call_free(struct aws_call *call)
+{
+	if (!call)
+		return;
+	sd_event_source_disable_unref(call->timer);
+	http_request_cancel(call->req);
+	aws_wire_request_free(&call->wire);
+	free(call->body);
+	free(call->message);
+	free(call->request_id);
+	free(call);
+}
+
+static void set_outcome(struct aws_call *call, enum http_error transport,
+			long status, const char *code, const char *message,
+			const char *request_id)
+{
+	call->transport = transport;
+	call->status = status;
+	snprintf(call->code, sizeof(call->code), "%s", code ? code : "");
+	free(call->message);
+	call->message = message ? sanitized_dup(message, AWS_MAX_MESSAGE_LEN)
+				: NULL;
+	free(call->request_id);
+	call->request_id = request_id ? sanitized_dup(request_id, 128) : NULL;
+}
+
+/* Report and free the call. reply is consumed. */
+static void call_finish(struct aws_call *call, enum aws_error_class cls,
+			cJSON *reply)
+{
+	struct aws_client *c = call->client;
+	struct aws_result res;
+	struct aws_call_metrics m;
+
+	memset(&res, 0, sizeof(res));
+	res.error = cls;
+	res.operation = call->operation;
+	res.http_status = call->status;
+	res.transport = call->transport;
+	res.code = cls == AWS_ERR_NONE ? NULL : call->code;
+	res.message = cls == AWS_ERR_NONE ? NULL :
+		      (call->message ? call->message : "");
+	res.request_id = call->request_id;
+	res.reply = reply;
+	res.attempts = call->attempts;
+	res.elapsed_usec = 0;
+	{
+		uint64_t now = 0;
+
+		if (sd_event_now(c->event, CLOCK_MONOTONIC, &now) >= 0 &&
+		    now > call->start_usec)
+			res.elapsed_usec = now - call->start_usec;
+	}
+	call_unlink(call);
+	if (c->metrics) {
+		m = (struct aws_call_metrics){
+			.operation = call->operation, .attempts = call->attempts,
+			.error = cls, .code = res.code,
+			.http_status = call->status,
+			.elapsed_usec = res.elapsed_usec,
+		};
+		c->metrics(&m, c->metrics_userdata);
+	}
+	call->done(&res, call->userdata);
+	cJSON_Delete(reply);
+	call_free(call);
+}
+
+static void finish_local(struct aws_call *call, enum aws_error_class cls,
+			 const char *code, const char *message)
+{
+	set_outcome(call, call->transport, call->status, code, message,
+		    call->request_id);
+	call_finish(call, cls, NULL);
+}
+
+static int on_attempt_timer(sd_event_source *s, uint64_t usec, void *userdata);
+
+static int schedule_attempt(struct aws_call *call, uint64_t delay_usec)
+{
+	struct aws_client *c = call->client;
+	int r;
+
+	if (call->timer) {
+		r = sd_event_source_set_time_relative(call->timer, delay_usec);
+		if (r >= 0)
+			r = sd_event_source_set_enabled(call->timer,
+							SD_EVENT_ONESHOT);
+		return r;
+	}
+	r = sd_event_add_time_relative(c->event, &call->timer, CLOCK_MONOTONIC,
+				       delay_usec, AWS_TIMER_ACCURACY_USEC,
+				       on_attempt_timer, call);
+	if (r >= 0)
+		(void)sd_event_source_set_description(call->timer, "aws-retry");
+	return r;
+}
+
+static void on_http_done(const struct http_response *resp, void *userdata);
+
+static void on_creds(int error, const struct sigv4_credentials *creds,
+		     void *ctx)
+{
+	struct aws_call *call = ctx;
+	struct aws_client *c = call->client;
+	struct http_request_spec spec;
+	int r;
+
+	call->creds_pending = false;
+	if (error < 0 || !creds || !creds->access_key_id ||
+	    !creds->secret_access_key) {
+		finish_local(call, AWS_ERR_AUTH, "CredentialsUnavailable",
+			     "no AWS credentials could be loaded");
+		return;
+	}
+	r = aws_client_build_request(c, call->operation, call->body,
+				     call->body_len, creds, &call->wire);
+	if (r < 0) {
+		finish_local(call, r == -EINVAL ? AWS_ERR_AUTH : AWS_ERR_INTERNAL,
+			     "SigningFailed", "the request could not be signed");
+		return;
+	}
+	spec = (struct http_request_spec){
+		.method = "POST", .url = c->url,
+		.headers = call->wire.headers,
+		.n_headers = call->wire.n_headers,
+		.body = call->body, .body_len = call->body_len,
+		.connect_timeout_ms = c->connect_timeout_ms,
+		.total_timeout_ms = c->total_timeout_ms,
+	};
+	call->attempts++;
+	r = http_request_start(c->http, &spec, on_http_done, call, &call->req);
+	/* the signed headers were copied: wipe our copy now */
+	aws_wire_request_free(&call->wire);
+	if (r < 0) {
+		call->attempts--;
+		finish_local(call, AWS_ERR_INTERNAL, "RequestFailed",
+			     "the HTTP request could not be started");
+		return;
+	}
+	log_debug("aws: %s attempt %u sent", call->operation, call->attempts);
+}
+
+static int on_attempt_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct aws_call *call = userdata;
+	struct aws_client *c = call->client;
+	int r;
+
+	(void)s;
+	(void)usec;
+	call->creds_pending = true;
+	r = c->creds.get(c->creds.impl, on_creds, call);
+	if (r < 0) {
+		call->creds_pending = false;
+		finish_local(call, AWS_ERR_AUTH, "CredentialsUnavailable",
+			     "no AWS credentials could be loaded");
+	}
+	return 0;
+}
+
+/* Decide after a failed attempt: retry (0) or finish (the class). */
+static void after_failure(struct aws_call *call, enum aws_retry_kind kind,
+			  const char *date)
+{
+	struct aws_client *c = call->client;
+	uint32_t delay_ms;
+	unsigned cost;
+	time_t server;
+
+	if (kind == AWS_RETRY_CLOCK_SKEW) {
+		if (!call->skew_retried && date &&
+		    aws_parse_http_date(date, &server) == 0) {
+			call->skew_retried = true;
+			c->clock_offset = (int64_t)server - (int64_t)client_now(c);
+			log_debug("aws: %s: clock skew, offset now %+lld s",
+				  call->operation, (long long)c->clock_offset);
+			if (schedule_attempt(call, 0) >= 0)
+				return;
+		}
+		call_finish(call, aws_error_classify(call->transport,
+						     call->status, call->code),
+			    NULL);
+		return;
+	}
+	if (kind == AWS_RETRY_NO || call->attempts >= c->max_attempts) {
+		call_finish(call, aws_error_classify(call->transport,
+						     call->status, call->code),
+			    NULL);
+		return;
+	}
+	cost = aws_quota_acquire(&c->quota, kind == AWS_RETRY_TIMEOUT);
+	if (cost == 0) {
+		log_debug("aws: %s: retry quota exhausted, not retrying",
+			  call->operation);
+		call_finish(call, aws_error_classify(call->transport,
+						     call->status, call->code),
+			    NULL);
+		return;
+	}
+	call->last_retry_cost = cost;
+	delay_ms = aws_backoff_ms(call->attempts, client_rng(c),
+				  c->hooks.backoff_base_ms,
+				  c->hooks.backoff_max_ms);
+	log_debug("aws: %s: retrying in %u ms (attempt %u of %u)",
+		  call->operation, delay_ms, call->attempts + 1,
+		  c->max_attempts);
+	if (schedule_attempt(call, (uint64_t)delay_ms * USEC_PER_MSEC) < 0)
+		call_finish(call, aws_error_classify(call->transport,
+						     call->status, call->code),
+			    NULL);
+}
+
+static void on_http_done(const struct http_response *resp, void *userdata)
+{
+	struct aws_call *call = userdata;
+	struct aws_client *c = call->client;
+	struct aws_error_info info = { NULL, NULL };
+	cJSON *reply = NULL;
+	const char *why = NULL;
+	int r;
+
+	call->req = NULL;
+	if (resp->error != HTTP_OK) {
+		set_outcome(call, resp->error, 0, "", resp->error_text, NULL);
+		snprintf(call->code, sizeof(call->code), "Http%s",
+			 resp->error == HTTP_ERR_TIMEOUT ? "Timeout" :
+			 resp->error == HTTP_ERR_CONNECT ? "ConnectFailed" :
+			 resp->error == HTTP_ERR_RESET ? "ConnectionReset" :
+			 resp->error == HTTP_ERR_DNS ? "NameResolution" :
+			 resp->error == HTTP_ERR_TLS ? "TlsFailure" :
+			 resp->error == HTTP_ERR_TOO_LARGE ? "ReplyTooLarge" :
+			 resp->error == HTTP_ERR_PROTOCOL ? "ProtocolError" :
+			 "InternalError");
+		log_debug("aws: %s attempt %u: transport %s: %s",
+			  call->operation, call->attempts,
+			  http_error_name(resp->error), resp->error_text);
+		after_failure(call, aws_retry_classify(resp->error, 0, NULL,
+						       NULL), NULL);
+		return;
+	}
+	if (resp->status >= 200 && resp->status < 300) {
+		r = aws_decode_reply(resp->content_type, resp->body,
+				     resp->body_len, &reply, &why);
+		set_outcome(call, HTTP_OK, resp->status, "", NULL,
+			    resp->request_id);
+		if (r < 0) {
+			log_debug("aws: %s attempt %u: HTTP %ld, %s "
+				  "(request id %s)", call->operation,
+				  call->attempts, resp->status,
+				  why ? why : "out of memory",
+				  resp->request_id ? resp->request_id : "-");
+			finish_local(call, r == -ENOMEM ? AWS_ERR_INTERNAL :
+				     AWS_ERR_MALFORMED_REPLY, "MalformedReply",
+				     why ? why : "out of memory");
+			return;
+		}
+		log_debug("aws: %s attempt %u: HTTP %ld (request id %s)",
+			  call->operation, call->attempts, resp->status,
+			  resp->request_id ? resp->request_id : "-");
+		aws_quota_release(&c->quota, call->last_retry_cost);
+		call_finish(call, AWS_ERR_NONE, reply);
+		return;
+	}
+	r = aws_decode_error(resp->error_type, resp->body, resp->body_len,
+			     &info);
+	if (r < 0) {
+		finish_local(call, AWS_ERR_INTERNAL, "OutOfMemory",
+			     "out of memory decoding an error reply");
+		return;
+	}
+	set_outcome(call, HTTP_OK, resp->status,
+		    info.code[0] ? info.code : "", info.message,
+		    resp->request_id);
+	if (!info.code[0])
+		snprintf(call->code, sizeof(call->code), "Http%ld",
+			 resp->status);
+	log_debug("aws: %s attempt %u: HTTP %ld %s: %s (request id %s)",
+		  call->operation, call->attempts, resp->status, call->code,
+		  call->message ? call->message : "",
+		  resp->request_id ? resp->request_id : "-");
+	after_failure(call, aws_retry_classify(HTTP_OK, resp->status,
+					       info.code, info.message),
+		      resp->date);
+	aws_error_info_free(&info);
+}
+
+int aws_call(struct aws_client *c, const char *operation, const cJSON *body,
+	     aws_call_done_fn done, void *userdata, struct aws_call **ret)
+{
+	struct aws_call *call = NULL;
+	int r = -EINVAL;
+
+	if (!c || !done || !valid_operation(operation) ||
+	    (body && !cJSON_IsObject(body)))
+		return -EINVAL;
+	call = calloc(1, sizeof(*call));
+	if (!call)
+		return -ENOMEM;
+	call->wire = (struct aws_wire_request)AWS_WIRE_REQUEST_INIT;
+	snprintf(call->operation, sizeof(call->operation), "%s", operation);
+	call->done = done;
+	call->userdata = userdata;
+	r = -ENOMEM;
+	call->body = body ? cJSON_PrintUnformatted(body) : strdup("{}");
+	if (!call->body)
+		goto cleanup;
+	call->body_len = strlen(call->body);
+	call->client = c;
+	(void)sd_event_now(c->event, CLOCK_MONOTONIC, &call->start_usec);
+	r = schedule_attempt(call, 0);
+	if (r < 0)
+		goto cleanup;
+	call->next = c->head;
+	if (c->head)
+		c->head->prev = call;
+	c->head = call;
+	c->n_calls++;
+	if (ret)
+		*ret = call;
+	call = NULL;
+	r = 0;
+cleanup:
+	if (call)
+		call->client = NULL;
+	call_free(call);
+	return r;
+}
+
+void aws_call_cancel(struct aws_call *call)
+{
+	struct aws_client *c;
+
+	if (!call)
+		return;
+	c = call->client;
+	if (call->creds_pending && c && c->creds.cancel)
+		c->creds.cancel(c->creds.impl, call);
+	call_unlink(call);
+	call_free(call);
+}

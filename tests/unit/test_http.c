@@ -1,0 +1,366 @@
+/* test_http.c - the curl-on-sd-event transport against a scripted loopback
+ * server: replies, headers, resets, empty replies, stalls (timeouts),
+ * truncation, refused connections, size limits, cancellation. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "http.h"
+#include "loopback.h"
+
+#define FAILSAFE_USEC (10ULL * 1000000ULL)
+
+struct result {
+	int calls;
+	enum http_error error;
+	long status;
+	char body[256];
+	char request_id[64];
+	char content_type[64];
+	char custom[64];
+	bool had_date;
+};
+
+static bool failsafe_hit;
+
+static int on_failsafe(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	(void)s;
+	(void)usec;
+	(void)userdata;
+	failsafe_hit = true;
+	return 0;
+}
+
+/* Run the loop until *counter >= want (or the failsafe fires). */
+static void run_until(sd_event *e, const int *counter, int want)
+{
+	sd_event_source *fs = NULL;
+
+	failsafe_hit = false;
+	assert_int_equal(sd_event_add_time_relative(e, &fs, CLOCK_MONOTONIC,
+						    FAILSAFE_USEC, 0,
+						    on_failsafe, NULL), 0);
+	while (*counter < want && !failsafe_hit)
+		assert_true(sd_event_run(e, UINT64_MAX) >= 0);
+	sd_event_source_disable_unref(fs);
+	assert_false(failsafe_hit);
+}
+
+static void on_done(const struct http_response *resp, void *userdata)
+{
+	struct result *r = userdata;
+	const char *v;
+
+	r->calls++;
+	r->error = resp->error;
+	r->status = resp->status;
+	assert_non_null(resp->body);
+	assert_non_null(resp->error_text);
+	snprintf(r->body, sizeof(r->body), "%s", resp->body);
+	snprintf(r->request_id, sizeof(r->request_id), "%s",
+		 resp->request_id ? resp->request_id : "");
+	snprintf(r->content_type, sizeof(r->content_type), "%s",
+		 resp->content_type ? resp->content_type : "");
+	v = http_response_header(resp, "x-custom");
+	snprintf(r->custom, sizeof(r->custom), "%s", v ? v : "");
+	r->had_date = resp->date != NULL;
+}
+
+struct fixture {
+	sd_event *event;
+	struct http_client *http;
+	struct loopback lb;
+	char url[128];
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	if (!f || sd_event_new(&f->event) < 0 ||
+	    http_client_new(f->event, &f->http) < 0)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	lb_stop(&f->lb);
+	http_client_free(f->http);
+	sd_event_unref(f->event);
+	free(f);
+	return 0;
+}
+
+static void start_server(struct fixture *f, const struct lb_action *a,
+			 size_t n)
+{
+	assert_int_equal(lb_start(&f->lb, a, n), 0);
+	snprintf(f->url, sizeof(f->url), "http://127.0.0.1:%d/", f->lb.port);
+}
+
+static void request(struct fixture *f, const char *method, const char *body,
+		    uint32_t total_ms, size_t max, struct result *r)
+{
+	const struct http_header h[] = {
+		{ "X-Test", "yes" }, { "Content-Type", "text/plain" },
+		{ "X-Empty", "" },
+	};
+	struct http_request_spec spec = {
+		.method = method, .url = f->url, .headers = h, .n_headers = 3,
+		.body = body, .body_len = body ? strlen(body) : 0,
+		.connect_timeout_ms = 2000, .total_timeout_ms = total_ms,
+		.max_response_bytes = max,
+	};
+
+	assert_int_equal(http_request_start(f->http, &spec, on_done, r, NULL),
+			 0);
+	/* never called back from inside start */
+	assert_int_equal(r->calls, 0);
+}
+
+static void test_reply_and_headers(void **state)
+{
+	struct fixture *f = *state;
+	const struct lb_action acts[] = {
+		{ LB_REPLY, 200,
+		  "Content-Type: application/x-amz-json-1.1\r\n"
+		  "x-amzn-RequestId: req-1\r\nX-Custom:  spaced value  \r\n"
+		  "Date: Wed, 25 Nov 2026 12:00:00 GMT\r\n", "{\"a\":1}" },
+		{ LB_REPLY, 404, "x-amzn-RequestId: req-2\r\n", "nope" },
+	};
+	struct result r1 = { 0 }, r2 = { 0 };
+	char *log;
+
+	start_server(f, acts, 2);
+	request(f, "POST", "hello body", 0, 0, &r1);
+	run_until(f->event, &r1.calls, 1);
+	assert_int_equal(r1.error, HTTP_OK);
+	assert_int_equal(r1.status, 200);
+	assert_string_equal(r1.body, "{\"a\":1}");
+	assert_string_equal(r1.request_id, "req-1");
+	assert_string_equal(r1.content_type, "application/x-amz-json-1.1");
+	assert_string_equal(r1.custom, "spaced value");
+	assert_true(r1.had_date);
+
+	request(f, "GET", NULL, 0, 0, &r2);
+	run_until(f->event, &r2.calls, 1);
+	assert_int_equal(r2.error, HTTP_OK);
+	assert_int_equal(r2.status, 404);
+	assert_string_equal(r2.body, "nope");
+	assert_string_equal(r2.request_id, "req-2");
+	assert_string_equal(r2.custom, "");
+
+	log = lb_log(&f->lb);
+	assert_non_null(log);
+	assert_non_null(strstr(log, "POST / HTTP/1.1\r\n"));
+	assert_non_null(strstr(log, "X-Test: yes\r\n"));
+	assert_non_null(strstr(log, "X-Empty:\r\n"));
+	assert_non_null(strstr(log, "Content-Type: text/plain\r\n"));
+	assert_non_null(strstr(log, "\r\n\r\nhello body"));
+	assert_null(strstr(log, "Expect:"));
+	assert_null(strstr(log, "x-www-form-urlencoded"));
+	assert_non_null(strstr(log, "GET / HTTP/1.1\r\n"));
+	free(log);
+	assert_int_equal(lb_requests(&f->lb), 2);
+	assert_int_equal(http_client_in_flight(f->http), 0);
+}
+
+static void test_put_empty_body(void **state)
+{
+	struct fixture *f = *state;
+	const struct lb_action acts[] = { { LB_REPLY, 200, NULL, "token" } };
+	struct result r = { 0 };
+	char *log;
+
+	start_server(f, acts, 1);
+	request(f, "PUT", NULL, 0, 0, &r);
+	run_until(f->event, &r.calls, 1);
+	assert_int_equal(r.error, HTTP_OK);
+	assert_string_equal(r.body, "token");
+	log = lb_log(&f->lb);
+	assert_non_null(strstr(log, "PUT / HTTP/1.1\r\n"));
+	assert_non_null(strstr(log, "Content-Length: 0\r\n"));
+	free(log);
+}
+
+struct failure_case {
+	const char *name;
+	enum lb_kind kind;
+	uint32_t total_ms;
+	size_t max;
+	enum http_error want;
+};
+
+static void test_failures(void **state)
+{
+	static const struct failure_case cases[] = {
+		{ "reset", LB_RESET, 0, 0, HTTP_ERR_RESET },
+		{ "empty reply", LB_CLOSE, 0, 0, HTTP_ERR_RESET },
+		{ "truncated", LB_TRUNCATE, 0, 0, HTTP_ERR_RESET },
+		{ "stall", LB_STALL, 300, 0, HTTP_ERR_TIMEOUT },
+		{ "too large", LB_REPLY, 0, 4, HTTP_ERR_TOO_LARGE },
+	};
+	struct fixture *f = *state;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct lb_action act = { cases[i].kind, 200, NULL,
+					       "0123456789" };
+		struct result r = { 0 };
+
+		start_server(f, &act, 1);
+		request(f, "POST", "{}", cases[i].total_ms, cases[i].max, &r);
+		run_until(f->event, &r.calls, 1);
+		if (r.error != cases[i].want)
+			fail_msg("%s: got %s, want %s", cases[i].name,
+				 http_error_name(r.error),
+				 http_error_name(cases[i].want));
+		assert_int_equal(r.status, 0);
+		assert_string_equal(r.body, "");
+		lb_stop(&f->lb);
+	}
+}
+
+static void test_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t sl = sizeof(sa);
+	struct result r = { 0 };
+	int fd;
+
+	/* a port nobody listens on: bind, learn it, close */
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+	close(fd);
+	snprintf(f->url, sizeof(f->url), "http://127.0.0.1:%d/",
+		 ntohs(sa.sin_port));
+	request(f, "GET", NULL, 0, 0, &r);
+	run_until(f->event, &r.calls, 1);
+	assert_int_equal(r.error, HTTP_ERR_CONNECT);
+}
+
+static void test_bad_specs(void **state)
+{
+	struct fixture *f = *state;
+	const struct http_header bad_name[] = { { "X-A:b", "v" } };
+	const struct http_header bad_value[] = { { "X-A", "v\r\nX-B: c" } };
+	struct http_request_spec spec = { .method = "GET",
+					  .url = "ftp://127.0.0.1/" };
+	struct result r = { 0 };
+
+	assert_int_equal(http_request_start(f->http, &spec, on_done, &r, NULL),
+			 -EINVAL);
+	spec.url = "file:///etc/passwd";
+	assert_int_equal(http_request_start(f->http, &spec, on_done, &r, NULL),
+			 -EINVAL);
+	spec.url = "http://127.0.0.1:1/";
+	spec.method = "BREW";
+	assert_int_equal(http_request_start(f->http, &spec, on_done, &r, NULL),
+			 -EINVAL);
+	spec.method = "GET";
+	spec.headers = bad_name;
+	spec.n_headers = 1;
+	assert_int_equal(http_request_start(f->http, &spec, on_done, &r, NULL),
+			 -EINVAL);
+	spec.headers = bad_value;
+	assert_int_equal(http_request_start(f->http, &spec, on_done, &r, NULL),
+			 -EINVAL);
+	spec.headers = NULL;
+	spec.n_headers = 0;
+	spec.method = NULL;
+	assert_int_equal(http_request_start(f->http, &spec, on_done, &r, NULL),
+			 -EINVAL);
+	assert_int_equal(http_client_in_flight(f->http), 0);
+	assert_int_equal(r.calls, 0);
+	assert_string_equal(http_error_name(HTTP_ERR_DNS), "dns");
+}
+
+static void test_cancel(void **state)
+{
+	struct fixture *f = *state;
+	const struct lb_action acts[] = {
+		{ LB_STALL, 0, NULL, NULL },
+		{ LB_REPLY, 200, NULL, "second" },
+	};
+	const struct http_request_spec spec = { .method = "GET", .url = NULL };
+	struct http_request_spec s = spec;
+	struct result r1 = { 0 }, r2 = { 0 };
+	struct http_request *req = NULL;
+	int i;
+
+	start_server(f, acts, 2);
+	s.url = f->url;
+	assert_int_equal(http_request_start(f->http, &s, on_done, &r1, &req), 0);
+	assert_non_null(req);
+	assert_int_equal(http_client_in_flight(f->http), 1);
+	/* let it reach the server, then cancel it */
+	for (i = 0; i < 1000 && lb_requests(&f->lb) < 1; i++)
+		assert_true(sd_event_run(f->event, 10000) >= 0);
+	assert_int_equal(lb_requests(&f->lb), 1);
+	http_request_cancel(req);
+	assert_int_equal(http_client_in_flight(f->http), 0);
+	/* the server moves on once the cancelled connection closes */
+	assert_int_equal(http_request_start(f->http, &s, on_done, &r2, NULL), 0);
+	run_until(f->event, &r2.calls, 1);
+	assert_int_equal(r1.calls, 0);
+	assert_string_equal(r2.body, "second");
+	/* freeing the client with a request in flight: no callback */
+	assert_int_equal(http_request_start(f->http, &s, on_done, &r1, NULL), 0);
+	f->http = http_client_free(f->http);
+	assert_int_equal(r1.calls, 0);
+}
+
+/* Several requests in parallel on one loop. */
+static void test_parallel(void **state)
+{
+	struct fixture *f = *state;
+	const struct lb_action act = { LB_REPLY, 200, NULL, "ok" };
+	struct result r[5];
+	int done = 0, i;
+
+	memset(r, 0, sizeof(r));
+	start_server(f, &act, 1);
+	for (i = 0; i < 5; i++)
+		request(f, "POST", "x", 0, 0, &r[i]);
+	while (done < 5) {
+		assert_true(sd_event_run(f->event, 5000000) >= 0);
+		for (done = 0, i = 0; i < 5; i++)
+			done += r[i].calls;
+	}
+	for (i = 0; i < 5; i++) {
+		assert_int_equal(r[i].error, HTTP_OK);
+		assert_string_equal(r[i].body, "ok");
+	}
+	assert_int_equal(lb_requests(&f->lb), 5);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_reply_and_headers, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_put_empty_body, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_failures, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_specs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_parallel, setup, teardown),
+	};
+
+	/* loopback only: a proxy from the environment must not interfere */
+	setenv("no_proxy", "127.0.0.1", 1);
+	setenv("NO_PROXY", "127.0.0.1", 1);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
