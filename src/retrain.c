@@ -912,6 +912,11 @@ int rt_start(struct rt_run *run, const struct rt_spec *spec, time_t fire_time,
 	run->slots[RT_SLOT_VERSION].phase = RT_PH_PENDING;
 	if (!empty(run->campaign_arn)) {
 		run->slots[RT_SLOT_CAMPAIGN].phase = RT_PH_PENDING;
+		/* not sent to AWS (UpdateCampaign has no name); for the logs */
+		r = rt_job_name(run->pipeline, run->fire_time, "deploy",
+				run->slots[RT_SLOT_CAMPAIGN].name, RT_NAME_MAX + 1);
+		if (r < 0)
+			return r;
 		copy_str(run->slots[RT_SLOT_CAMPAIGN].arn, RT_ARN_MAX + 1,
 			 run->campaign_arn);
 	}
