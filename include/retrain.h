@@ -30,7 +30,39 @@
  * is logged and does not stop the batch (names are deterministic, so a lost
  * intent only costs a find). Call parameters in struct rt_action point into
  * the run and stay valid until the next rt_* call on that run: copy them
- * when the request is built. */
+ * when the request is built.
+ *
+ * A driver (sd-event daemon or `once`), per pipeline:
+ *
+ *   state_lock(dir); state_load(dir, pipeline, now, &st);
+ *   if st.has_run:        rt_resume(&st.run, now, &acts)      // adopt
+ *   elif st.recovered && plan_latest_fire(s, now, &f) == 0:
+ *                         rt_start(&run, &spec, f, now, true, &acts)
+ *   else: p = plan_at_start(s, st.last_fire, now, CatchUp);
+ *         if p.run_now:   rt_start(&run, &spec, p.run_fire, now, false, &acts)
+ *         arm fire timer for p.next_fire
+ *   execute(acts)
+ *   on fire timer F:   switch plan_on_fire(F, st.last_fire, run active):
+ *       RUN:  rt_start(&run, &spec, F, now, false, &acts); execute
+ *       SKIP_BUSY: rt_step(run, {RT_EV_FIRE, fire_time=F}) (logs it);
+ *             state_note_fire(&st, F); save
+ *       SKIP_DONE: nothing;  then arm the timer for plan_next_fire(s, F)
+ *   on reply of CALL (slot, token): map the AWS result to rt_result and
+ *       the parsed fields to the event; rt_step(run, {RT_EV_REPLY ...})
+ *   on TIMER (slot, token) expiry: rt_step(run, {RT_EV_POLL_DUE ...})
+ *   on deadline:       rt_step(run, {RT_EV_DEADLINE})
+ *   on SIGTERM:        rt_step(run, {RT_EV_STOP}); execute; exit
+ *   execute(acts): for each action in order:
+ *       CALL     -> start the async call, remember (slot, token)
+ *       SAVE     -> state_set_run(&st, run); state_save(dir, &st)
+ *       TIMER    -> one-shot monotonic timer delay_ms -> (slot, token)
+ *       DEADLINE -> realtime timer at `at`
+ *       LOG      -> log_struct(priority, PIPELINE=, STAGE=, JOB_ARN=,
+ *                   MESSAGE_ID=message_id, "%s", text)
+ *       STATUS   -> sd_notify("STATUS=<text>")
+ *       FINISHED -> state_finish_run(&st, run); state_save; `once`
+ *                   exits 0/1/69 by outcome; the daemon goes idle
+ *   Every event carries `now` (wall clock) and a fresh `random`. */
 #ifndef PR_RETRAIN_H
 #define PR_RETRAIN_H
 
@@ -203,7 +235,9 @@ enum rt_action_kind {
 
 struct rt_call {
 	enum rt_op op;
-	const char *name;          /* our deterministic job/version name */
+	/* our deterministic job/version name (campaign calls: the version's
+	 * name, for the log; UpdateCampaign takes no name) */
+	const char *name;
 	const char *arn;           /* describe target: job/version ARN */
 	const char *dataset_arn;   /* imports */
 	const char *dataset_type;
@@ -228,7 +262,7 @@ struct rt_action {
 	const char *stage;         /* LOG: STAGE= value */
 	const char *job_arn;       /* LOG: JOB_ARN= value or NULL */
 	enum rt_outcome outcome;   /* FINISHED */
-	char text[RT_TEXT_MAX];    /* LOG, STATUS */
+	char text[RT_TEXT_MAX];    /* LOG, STATUS; FINISHED: the reason */
 };
 
 struct rt_actions {
@@ -236,6 +270,8 @@ struct rt_actions {
 	struct rt_action a[RT_MAX_ACTIONS];
 };
 
+/* The fire that starts a run is rt_start(); RT_EV_FIRE is a fire time that
+ * comes while this run is in progress: it is logged and skipped. */
 enum rt_event_kind {
 	RT_EV_FIRE,      /* a scheduled fire time came (during this run) */
 	RT_EV_REPLY,     /* a CALL finished (any outcome) */

@@ -34,7 +34,7 @@
 #include "retrain.h"
 
 #define STATE_SCHEMA_VERSION 1
-#define STATE_HISTORY_MAX    20
+#define STATE_HISTORY_MAX    10
 #define STATE_FILE_MAX       (1024 * 1024) /* bytes; larger is corrupt */
 #define STATE_LOCK_FILE      ".lock"
 

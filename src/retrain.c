@@ -705,6 +705,7 @@ static void finalize(struct ctx *c)
 	if (c->finished) {
 		a = push(c->out, RT_ACT_FINISHED);
 		a->outcome = run->outcome;
+		copy_str(a->text, sizeof(a->text), run->reason);
 	}
 }
 
@@ -1095,7 +1096,10 @@ int rt_resume(struct rt_run *run, time_t now, struct rt_actions *out)
 
 		switch (s->phase) {
 		case RT_PH_RUNNING:
-			issue_call(&c, i, op_describe(i));
+			if (s->arn[0])
+				issue_call(&c, i, op_describe(i));
+			else
+				find_now(&c, i); /* damaged record: by name */
 			break;
 		case RT_PH_CREATING:
 			s->uncertain = true;

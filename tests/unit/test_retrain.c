@@ -1179,6 +1179,34 @@ static void test_resume_advances(void **state)
 	free(f);
 }
 
+/* A damaged record (running without an ARN) is looked up by name. */
+static void test_resume_running_without_arn(void **state)
+{
+	struct fx *f = st_importing_running();
+	struct rt_event ev = ev_for(f, RT_EV_STOP, RT_SLOT_RUN);
+
+	(void)state;
+	feed(f, &ev);
+	f->run.slots[1].arn[0] = '\0';
+	assert_int_equal(rt_resume(&f->run, f->now, &f->out), 0);
+	assert_non_null(call_op(&f->out, RT_OP_DESCRIBE_IMPORT, 0));
+	assert_non_null(call_op(&f->out, RT_OP_FIND_IMPORT, 1));
+	free(f);
+}
+
+static void test_finished_carries_reason(void **state)
+{
+	struct fx *f = at_training_running(false);
+
+	(void)state;
+	assert_int_equal(poll_due(f, RT_SLOT_VERSION), 0);
+	assert_int_equal(reply(f, RT_SLOT_VERSION, RT_RES_OK, NULL, "CREATE FAILED"), 0);
+	assert_string_equal(act(&f->out, RT_ACT_FINISHED, ANY)->text, f->run.reason);
+	assert_non_null(strstr(f->run.reason, "nothing deployed"));
+	assert_int_equal(act(&f->out, RT_ACT_FINISHED, ANY)->outcome, RT_OUT_FAILED);
+	free(f);
+}
+
 static void test_find_first_start(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
@@ -1591,6 +1619,8 @@ int main(void)
 		cmocka_unit_test(test_resume_every_stage),
 		cmocka_unit_test(test_resume_finishes_dead_and_past_deadline),
 		cmocka_unit_test(test_resume_advances),
+		cmocka_unit_test(test_resume_running_without_arn),
+		cmocka_unit_test(test_finished_carries_reason),
 		cmocka_unit_test(test_find_first_start),
 		cmocka_unit_test(test_job_names),
 		cmocka_unit_test(test_fire_normalize),
