@@ -267,6 +267,18 @@ static struct fx *at_deploy_running(void)
 	return f;
 }
 
+/* The find answers: not ours, another job busy -> WAITING. */
+static struct fx *busy(struct fx *f, int slot)
+{
+	struct rt_event ev = ev_for(f, RT_EV_REPLY, slot);
+
+	ev.result = RT_RES_OK;
+	ev.other_busy = true;
+	assert_int_equal(feed(f, &ev), 0);
+	assert_int_equal(f->run.slots[slot].phase, RT_PH_WAITING);
+	return f;
+}
+
 /* ---- start ------------------------------------------------------------- */
 
 static void test_start_creates_all_imports_after_intent(void **state)
@@ -571,8 +583,10 @@ static void test_find_outcomes(void **state)
 	};
 	enum setup s;
 	size_t i;
+	int waiting;
 
 	(void)state;
+	for (waiting = 0; waiting < 2; waiting++)
 	for (s = S_IMPORT; s <= S_VERSION; s++)
 		for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 			const struct find_case *k = &cases[i];
@@ -581,9 +595,18 @@ static void test_find_outcomes(void **state)
 			struct rt_event ev;
 			enum rt_op create = s == S_IMPORT ? RT_OP_CREATE_IMPORT
 							  : RT_OP_CREATE_VERSION;
+			enum rt_phase want = k->phase;
 
 			/* AlreadyExists leads to the find */
 			assert_int_equal(reply(f, slot, RT_RES_ALREADY_EXISTS, NULL, NULL), 0);
+			if (waiting) {
+				/* another job busy: wait, poll, find again */
+				busy(f, slot);
+				assert_int_equal(poll_due(f, slot), 0);
+				assert_non_null(call_op(&f->out, find_op(s), slot));
+				if (want == RT_PH_FINDING)
+					want = RT_PH_WAITING;
+			}
 			ev = ev_for(f, RT_EV_REPLY, slot);
 			ev.result = k->result;
 			ev.found = k->found;
@@ -594,7 +617,7 @@ static void test_find_outcomes(void **state)
 			ev.other_name = "someone-elses-job";
 			assert_int_equal(feed(f, &ev), 0);
 			if (!(s == S_VERSION && k->phase == RT_PH_ACTIVE))
-				assert_int_equal(f->run.slots[slot].phase, k->phase);
+				assert_int_equal(f->run.slots[slot].phase, want);
 			assert_int_equal(f->run.outcome, k->outcome);
 			if (k->next == RT_ACT_TIMER)
 				assert_non_null(act(&f->out, RT_ACT_TIMER, slot));
@@ -617,7 +640,7 @@ static void test_find_outcomes(void **state)
 				assert_string_equal(f->run.slots[slot].arn, "arn:found");
 				assert_true(f->run.slots[slot].adopted);
 			}
-			if (k->other_busy && !k->found) {
+			if (k->other_busy && !k->found && !waiting) {
 				assert_true(log_has(&f->out, "someone-elses-job"));
 				/* poll again: a find, and no repeated log line */
 				assert_int_equal(poll_due(f, slot), 0);
@@ -887,9 +910,37 @@ static struct fx *st_deploying(void) { return at_deploying(); }
 static struct fx *st_updating(void) { return at_updating(); }
 static struct fx *st_deploy_running(void) { return at_deploy_running(); }
 
+static struct fx *st_import_finding(void)
+{
+	struct fx *f = fx_new(2, true);
+
+	assert_int_equal(reply(f, 0, RT_RES_ALREADY_EXISTS, NULL, NULL), 0);
+	assert_int_equal(f->run.slots[0].phase, RT_PH_FINDING);
+	return f;
+}
+
+static struct fx *st_import_waiting(void) { return busy(st_import_finding(), 0); }
+static struct fx *st_version_waiting(void)
+{
+	struct fx *f = at_training(1, true);
+
+	assert_int_equal(reply(f, RT_SLOT_VERSION, RT_RES_IN_USE, NULL, NULL), 0);
+	return busy(f, RT_SLOT_VERSION);
+}
+static struct fx *st_campaign_waiting(void)
+{
+	struct fx *f = at_deploying();
+
+	assert_int_equal(campaign_reply(f, RT_RES_OK, OLD_VERSION, OTHER_VERSION,
+					"UPDATE IN_PROGRESS"), 0);
+	assert_int_equal(f->run.slots[RT_SLOT_CAMPAIGN].phase, RT_PH_WAITING);
+	return f;
+}
+
 static const setup_fn stages[] = {
-	st_importing, st_importing_running, st_training, st_training_running,
-	st_deploying, st_updating, st_deploy_running,
+	st_importing, st_importing_running, st_import_finding, st_import_waiting,
+	st_training, st_training_running, st_version_waiting,
+	st_deploying, st_campaign_waiting, st_updating, st_deploy_running,
 };
 #define NSTAGES (sizeof(stages) / sizeof(stages[0]))
 
@@ -1134,7 +1185,8 @@ static void test_resume_every_stage(void **state)
 				assert_true(call_op(&f->out, RT_OP_DESCRIBE_IMPORT, slot) ||
 					    call_op(&f->out, RT_OP_DESCRIBE_VERSION, slot) ||
 					    call_op(&f->out, RT_OP_DESCRIBE_CAMPAIGN, slot));
-			if (s->phase == RT_PH_CREATING)
+			if (s->phase == RT_PH_CREATING || s->phase == RT_PH_FINDING ||
+			    s->phase == RT_PH_WAITING)
 				assert_true(call_op(&f->out, RT_OP_FIND_IMPORT, slot) ||
 					    call_op(&f->out, RT_OP_FIND_VERSION, slot) ||
 					    call_op(&f->out, RT_OP_DESCRIBE_CAMPAIGN, slot));
