@@ -261,6 +261,7 @@ struct rt_action {
 	const char *message_id;    /* LOG: RT_MSGID_* or NULL */
 	const char *stage;         /* LOG: STAGE= value */
 	const char *job_arn;       /* LOG: JOB_ARN= value or NULL */
+	char request_id[64];       /* LOG: AWS_REQUEST_ID= of the reply, or "" */
 	enum rt_outcome outcome;   /* FINISHED */
 	char text[RT_TEXT_MAX];    /* LOG, STATUS; FINISHED: the reason */
 };
@@ -301,7 +302,7 @@ struct rt_event {
 	/* RT_EV_REPLY */
 	enum rt_result result;
 	const char *error;       /* error message of a failed call, or NULL */
-	const char *request_id;  /* x-amzn-RequestId, for the log, or NULL */
+	const char *request_id;  /* x-amzn-RequestId: copied to the LOG actions */
 	const char *arn;         /* create: the new ARN; find: ours if found */
 	bool found;              /* find: a job with our name exists */
 	const char *status;      /* find/describe: its status */

@@ -28,6 +28,7 @@ struct ctx {
 	struct rt_actions *out;
 	time_t now;
 	uint32_t random;
+	const char *request_id; /* of the reply being handled, or NULL */
 	bool save;              /* persistent data changed */
 	bool finished;          /* the run ended in this step */
 	size_t n_creates;
@@ -110,6 +111,8 @@ static void act_log(struct ctx *c, int priority, const char *msgid, int slot,
 	a->message_id = msgid;
 	a->slot = slot;
 	a->stage = rt_stage_name(c->run->stage);
+	if (c->request_id)
+		copy_str(a->request_id, sizeof(a->request_id), c->request_id);
 	if (slot >= 0 && !empty(c->run->slots[slot].arn))
 		a->job_arn = c->run->slots[slot].arn;
 	va_start(ap, fmt);
@@ -434,6 +437,21 @@ static void wait_other(struct ctx *c, int slot, const char *other)
 	arm_timer(c, slot, false);
 }
 
+/* A find or describe that did not get an answer: log it, ask again later. */
+static void retry_later(struct ctx *c, int slot, const struct rt_event *ev,
+			enum rt_op op)
+{
+	char label[160];
+
+	slot_label(c->run, slot, label, sizeof(label));
+	arm_timer(c, slot, false);
+	act_log(c, LOG_WARNING, NULL, slot,
+		"%s for %s: %s (%s); asking again in %us", rt_op_name(op), label,
+		ev->result == RT_RES_UNKNOWN ? "no answer" : "failed",
+		empty(ev->error) ? "no message" : ev->error,
+		(c->run->slots[slot].delay_ms + 999) / 1000);
+}
+
 static void on_find_job(struct ctx *c, int slot, const struct rt_event *ev)
 {
 	struct rt_slot *s = &c->run->slots[slot];
@@ -465,7 +483,7 @@ static void on_find_job(struct ctx *c, int slot, const struct rt_event *ev)
 		reject(c, slot, ev, op_find(slot));
 		break;
 	default:
-		arm_timer(c, slot, false);
+		retry_later(c, slot, ev, op_find(slot));
 		break;
 	}
 }
@@ -492,7 +510,7 @@ static void on_campaign(struct ctx *c, const struct rt_event *ev)
 		return;
 	}
 	if (ev->result != RT_RES_OK) {
-		arm_timer(c, RT_SLOT_CAMPAIGN, false);
+		retry_later(c, RT_SLOT_CAMPAIGN, ev, RT_OP_DESCRIBE_CAMPAIGN);
 		return;
 	}
 	copy_str(s->status, sizeof(s->status), ev->update_status);
@@ -597,7 +615,7 @@ static void on_describe_job(struct ctx *c, int slot, const struct rt_event *ev)
 		reject(c, slot, ev, op_describe(slot));
 		break;
 	default:
-		arm_timer(c, slot, false);
+		retry_later(c, slot, ev, op_describe(slot));
 		break;
 	}
 }
@@ -952,6 +970,8 @@ int rt_step(struct rt_run *run, const struct rt_event *ev,
 	if (rt_done(run) || run->stopped || run->stage == RT_STAGE_IDLE)
 		return -ESTALE;
 	ctx_init(&c, run, out, ev->now, ev->random);
+	if (ev->kind == RT_EV_REPLY)
+		c.request_id = ev->request_id;
 
 	switch (ev->kind) {
 	case RT_EV_FIRE:

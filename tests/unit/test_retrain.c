@@ -748,6 +748,32 @@ static void test_describe_not_found_tolerance(void **state)
 	free(f);
 }
 
+/* A failed poll is logged once with the request id, and asked again. */
+static void test_retry_logged_with_request_id(void **state)
+{
+	struct fx *f = fx_new(1, false);
+	struct rt_event ev;
+	const struct rt_action *l;
+
+	(void)state;
+	imports_created(f);
+	assert_int_equal(poll_due(f, 0), 0);
+	ev = ev_for(f, RT_EV_REPLY, 0);
+	ev.result = RT_RES_TRANSIENT;
+	ev.error = "ThrottlingException: Rate exceeded";
+	ev.request_id = "req-123";
+	assert_int_equal(feed(f, &ev), 0);
+	l = act(&f->out, RT_ACT_LOG, 0);
+	assert_non_null(l);
+	assert_string_equal(l->request_id, "req-123");
+	assert_non_null(strstr(l->text, "Rate exceeded"));
+	assert_non_null(strstr(l->text, "asking again"));
+	assert_string_equal(l->job_arn, job_arn(0));
+	assert_string_equal(l->stage, "importing");
+	assert_non_null(act(&f->out, RT_ACT_TIMER, 0));
+	free(f);
+}
+
 /* One import fails while another is still running: no training. */
 static void test_one_import_fails_no_training(void **state)
 {
@@ -1657,6 +1683,7 @@ int main(void)
 		cmocka_unit_test(test_find_outcomes),
 		cmocka_unit_test(test_describe_outcomes),
 		cmocka_unit_test(test_describe_not_found_tolerance),
+		cmocka_unit_test(test_retry_logged_with_request_id),
 		cmocka_unit_test(test_one_import_fails_no_training),
 		cmocka_unit_test(test_campaign_describe),
 		cmocka_unit_test(test_campaign_superseded),
