@@ -281,15 +281,17 @@ enum rt_event_kind {
 	RT_EV_STOP,      /* shutting down: save and freeze */
 };
 
-/* How a call ended, as classified by the AWS layer after its own retries. */
+/* How a call ended, as classified by the driver from the AWS layer's
+ * result after that layer's own retries. A create is never repeated on
+ * TRANSIENT or UNKNOWN without a find first, so when in doubt say UNKNOWN. */
 enum rt_result {
 	RT_RES_OK,
 	RT_RES_ALREADY_EXISTS, /* ResourceAlreadyExistsException */
 	RT_RES_IN_USE,         /* ResourceInUseException */
 	RT_RES_NOT_FOUND,      /* ResourceNotFoundException */
-	RT_RES_INVALID,        /* InvalidInputException, other 4xx */
-	RT_RES_TRANSIENT,      /* throttling, LimitExceeded, 5xx: not applied */
-	RT_RES_UNKNOWN,        /* timeout, reset: may or may not be applied */
+	RT_RES_INVALID,        /* InvalidInputException, access denied, other 4xx */
+	RT_RES_TRANSIENT,      /* throttling, LimitExceeded, 5xx */
+	RT_RES_UNKNOWN,        /* timeout, reset, malformed reply */
 };
 
 struct rt_event {
@@ -304,10 +306,12 @@ struct rt_event {
 	const char *error;       /* error message of a failed call, or NULL */
 	const char *request_id;  /* x-amzn-RequestId: copied to the LOG actions */
 	const char *arn;         /* create: the new ARN; find: ours if found */
-	bool found;              /* find: a job with our name exists */
+	bool found;              /* find: a job/version with our name exists */
 	const char *status;      /* find/describe: its status */
 	const char *failure_reason;
-	bool other_busy;         /* find: another job is in progress there */
+	/* find, when not found: a job not ours on the same dataset (version
+	 * on the same solution) is CREATE PENDING / CREATE IN_PROGRESS */
+	bool other_busy;
 	const char *other_name;  /* ... its name or ARN, for the log */
 	/* RT_OP_DESCRIBE_CAMPAIGN */
 	const char *campaign_version_arn;   /* campaign.solutionVersionArn */
