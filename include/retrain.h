@@ -1,0 +1,383 @@
+/* retrain.h - one retraining run as a pure state machine (no I/O at all).
+ *
+ *   (run, event) -> (run', actions[])
+ *
+ * A run belongs to one pipeline and one scheduled fire time. Its stages:
+ *
+ *   importing (one CreateDatasetImportJob per dataset, all at once)
+ *     -> training (one CreateSolutionVersion)
+ *     -> deploying (UpdateCampaign; skipped when there is no campaign)
+ *     -> done: succeeded | failed | unreachable
+ *
+ * Every AWS resource the run touches is a "slot": slots 0..n_datasets-1 are
+ * the import jobs, RT_SLOT_VERSION the solution version, RT_SLOT_CAMPAIGN
+ * the campaign update. Each slot has a phase (enum rt_phase) and at most
+ * one thing it waits for: a call reply or a timer, identified by a token.
+ * Events carry the slot and the token of the action they answer; a reply or
+ * timer whose token is not the one awaited is stale and ignored, so the
+ * driver never has to cancel anything.
+ *
+ * Never twice: names are deterministic (rt_job_name), the intent is saved
+ * (RT_ACT_SAVE) before each create, and every create whose outcome is not a
+ * clean success (unknown outcome, ResourceAlreadyExists, ResourceInUse,
+ * transient error) or that may have been sent before a restart is followed
+ * by a find-by-name (RT_OP_FIND_*) before anything is created again.
+ *
+ * The run is self-contained (it copies what it needs from struct rt_spec),
+ * so it can be persisted (state.h) and resumed (rt_resume) after a restart.
+ *
+ * Driver contract: execute the actions of one step in order. A failed SAVE
+ * is logged and does not stop the batch (names are deterministic, so a lost
+ * intent only costs a find). Call parameters in struct rt_action point into
+ * the run and stay valid until the next rt_* call on that run: copy them
+ * when the request is built.
+ *
+ * A driver (sd-event daemon or `once`), per pipeline:
+ *
+ *   state_lock(dir); state_load(dir, pipeline, now, &st);
+ *   if st.has_run:        rt_resume(&st.run, now, &acts)      // adopt
+ *   elif st.recovered && plan_latest_fire(s, now, &f) == 0:
+ *                         rt_start(&run, &spec, f, now, true, &acts)
+ *   else: p = plan_at_start(s, st.last_fire, now, CatchUp);
+ *         if p.run_now:   rt_start(&run, &spec, p.run_fire, now, false, &acts)
+ *         arm fire timer for p.next_fire
+ *   execute(acts)
+ *   on fire timer F:   switch plan_on_fire(F, st.last_fire, run active):
+ *       RUN:  rt_start(&run, &spec, F, now, false, &acts); execute
+ *       SKIP_BUSY: rt_step(run, {RT_EV_FIRE, fire_time=F}) (logs it);
+ *             state_note_fire(&st, F); save
+ *       SKIP_DONE: nothing;  then arm the timer for plan_next_fire(s, F)
+ *   on reply of CALL (slot, token): map the AWS result to rt_result and
+ *       the parsed fields to the event; rt_step(run, {RT_EV_REPLY ...})
+ *   on TIMER (slot, token) expiry: rt_step(run, {RT_EV_POLL_DUE ...})
+ *   on deadline:       rt_step(run, {RT_EV_DEADLINE})
+ *   on SIGTERM:        rt_step(run, {RT_EV_STOP}); execute; exit
+ *   execute(acts): for each action in order:
+ *       CALL     -> start the async call, remember (slot, token)
+ *       SAVE     -> state_set_run(&st, run); state_save(dir, &st)
+ *       TIMER    -> one-shot monotonic timer delay_ms -> (slot, token)
+ *       DEADLINE -> realtime timer at `at`
+ *       LOG      -> log_struct(priority, PIPELINE=, STAGE=, JOB_ARN=,
+ *                   MESSAGE_ID=message_id, "%s", text)
+ *       STATUS   -> sd_notify("STATUS=<text>")
+ *       FINISHED -> state_finish_run(&st, run); state_save; `once`
+ *                   exits 0/1/69 by outcome; the daemon goes idle
+ *   Every event carries `now` (wall clock) and a fresh `random`. */
+#ifndef PR_RETRAIN_H
+#define PR_RETRAIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define RT_MAX_DATASETS   5   /* Personalize has 5 dataset types */
+#define RT_NAME_MAX       63  /* the service model's Name: max 63 */
+#define RT_ARN_MAX        256 /* the service model's Arn: max 256 */
+#define RT_TYPE_MAX       31
+#define RT_PIPELINE_MAX   127
+#define RT_STATUS_MAX     63
+#define RT_REASON_MAX     384
+#define RT_TEXT_MAX       512
+#define RT_MAX_ACTIONS    40
+
+#define RT_SLOT_VERSION   RT_MAX_DATASETS
+#define RT_SLOT_CAMPAIGN  (RT_MAX_DATASETS + 1)
+#define RT_NSLOTS         (RT_MAX_DATASETS + 2)
+#define RT_SLOT_RUN       (-1) /* actions/events about the run as a whole */
+
+/* Polling: the first check this soon after a create or adoption (bounded by
+ * PollInterval), then doubling up to PollInterval, each delay shortened by
+ * up to 1/4 with jitter taken from the event's random value. */
+#define RT_FIRST_POLL_MS  5000u
+/* Describes answering "not found" / "not our update" this many times in a
+ * row are tolerated (eventual consistency) before the run fails. */
+#define RT_TOLERANCE      3
+
+/* Journal MESSAGE_IDs of the run's milestones (128-bit, hex). */
+#define RT_MSGID_STARTED   "6c1b6e0c2a4f4f7e9a3d0e5b8c7f1a01"
+#define RT_MSGID_SUCCEEDED "6c1b6e0c2a4f4f7e9a3d0e5b8c7f1a02"
+#define RT_MSGID_FAILED    "6c1b6e0c2a4f4f7e9a3d0e5b8c7f1a03"
+#define RT_MSGID_DEPLOYED  "6c1b6e0c2a4f4f7e9a3d0e5b8c7f1a04"
+
+enum rt_training_mode { RT_TRAIN_FULL, RT_TRAIN_UPDATE };
+enum rt_import_mode { RT_IMPORT_FULL, RT_IMPORT_INCREMENTAL };
+
+struct rt_dataset_spec {
+	const char *type;    /* datasetType: "Interactions", "Items", "Users", ... */
+	const char *arn;     /* dataset ARN */
+	const char *s3_path; /* s3://bucket/key of the CSV */
+};
+
+/* What a run needs to know about its pipeline (filled by the driver from
+ * the config; this module does not depend on config.h). Borrowed only
+ * during rt_start: the run copies every string. */
+struct rt_spec {
+	const char *pipeline;      /* PipelineName; equal on every host */
+	const char *role_arn;      /* ImportRoleArn */
+	const char *solution_arn;
+	const char *campaign_arn;  /* NULL or "": train only */
+	size_t n_datasets;         /* 1..RT_MAX_DATASETS */
+	struct rt_dataset_spec datasets[RT_MAX_DATASETS];
+	enum rt_training_mode training_mode;
+	enum rt_import_mode import_mode;
+	unsigned poll_interval_s;     /* >= 1 */
+	unsigned max_run_duration_s;  /* >= 1 */
+	/* 0: keep retrying transient failures until the deadline; N: the run
+	 * ends as RT_OUT_UNREACHABLE after N in a row (for `once`). */
+	unsigned max_consecutive_errors;
+};
+
+enum rt_stage {
+	RT_STAGE_IDLE = 0,  /* not started */
+	RT_STAGE_IMPORTING,
+	RT_STAGE_TRAINING,
+	RT_STAGE_DEPLOYING,
+	RT_STAGE_DONE,      /* terminal: see outcome */
+};
+
+enum rt_outcome {
+	RT_OUT_NONE = 0,     /* still running */
+	RT_OUT_SUCCEEDED,
+	RT_OUT_FAILED,       /* a job failed, a call was rejected, deadline */
+	RT_OUT_UNREACHABLE,  /* gave up after transient/unknown failures */
+};
+
+enum rt_phase {
+	RT_PH_UNUSED = 0, /* slot not part of this run */
+	RT_PH_PENDING,    /* nothing done yet */
+	RT_PH_CREATING,   /* intent saved, create (UpdateCampaign) sent */
+	RT_PH_FINDING,    /* looking for our job by name (campaign: pre-check) */
+	RT_PH_WAITING,    /* another job/update busy on the resource */
+	RT_PH_RUNNING,    /* ours exists (ARN known), polling it */
+	RT_PH_ACTIVE,     /* finished successfully */
+	RT_PH_FAILED,     /* finished unsuccessfully */
+};
+
+enum rt_await { RT_AWAIT_NONE = 0, RT_AWAIT_CALL, RT_AWAIT_TIMER };
+
+struct rt_slot {
+	enum rt_phase phase;
+	char name[RT_NAME_MAX + 1];   /* deterministic job/version name */
+	char arn[RT_ARN_MAX + 1];     /* job/version ARN ("" until known) */
+	char status[RT_STATUS_MAX + 1];
+	char reason[RT_REASON_MAX + 1]; /* failureReason or rejection */
+	/* datasets only */
+	char ds_type[RT_TYPE_MAX + 1];
+	char ds_arn[RT_ARN_MAX + 1];
+	char s3_path[RT_ARN_MAX + 1];
+	bool adopted;         /* ARN found by name, not returned by our create */
+	time_t created_at;    /* when we saw it created/adopted (wall clock) */
+	time_t finished_at;
+	/* volatile (not persisted) */
+	enum rt_await await;
+	uint32_t token;
+	unsigned delay_ms;    /* current backoff base */
+	unsigned misses;      /* consecutive not-found / not-ours describes */
+	bool uncertain;       /* a create of ours may have gone through */
+};
+
+struct rt_run {
+	char pipeline[RT_PIPELINE_MAX + 1];
+	char role_arn[RT_ARN_MAX + 1];
+	char solution_arn[RT_ARN_MAX + 1];
+	char campaign_arn[RT_ARN_MAX + 1];  /* "" when train only */
+	size_t n_datasets;
+	enum rt_training_mode training_mode;
+	enum rt_import_mode import_mode;
+	unsigned poll_interval_s;
+	unsigned max_run_duration_s;
+	unsigned max_consecutive_errors;
+
+	time_t fire_time;    /* the scheduled fire time this run is for */
+	time_t started_at;
+	time_t finished_at;
+	enum rt_stage stage;
+	enum rt_outcome outcome;
+	char reason[RT_REASON_MAX + 1];
+	/* The version the campaign served before our update ("" unknown). */
+	char prev_version_arn[RT_ARN_MAX + 1];
+	/* We followed a job another host created (AlreadyExists, or a campaign
+	 * update for our version already in flight). */
+	bool followed;
+	struct rt_slot slots[RT_NSLOTS];
+
+	/* volatile */
+	bool stopped;         /* RT_EV_STOP seen: frozen until rt_resume */
+	bool find_first;      /* find before every create (recovery) */
+	uint32_t next_token;
+	unsigned consecutive_errors;
+	uint32_t status_hash; /* last status line emitted */
+};
+
+enum rt_op {
+	RT_OP_CREATE_IMPORT,     /* CreateDatasetImportJob */
+	RT_OP_DESCRIBE_IMPORT,   /* DescribeDatasetImportJob(arn) */
+	RT_OP_FIND_IMPORT,       /* ListDatasetImportJobs(dataset_arn), match name */
+	RT_OP_CREATE_VERSION,    /* CreateSolutionVersion(name, solution, mode) */
+	RT_OP_DESCRIBE_VERSION,  /* DescribeSolutionVersion(arn) */
+	/* ListSolutionVersions(solution_arn) + DescribeSolutionVersion of the
+	 * candidates (the list summaries carry no name), match name. */
+	RT_OP_FIND_VERSION,
+	RT_OP_DESCRIBE_CAMPAIGN, /* DescribeCampaign(campaign_arn) */
+	RT_OP_UPDATE_CAMPAIGN,   /* UpdateCampaign(campaign_arn, version_arn) */
+};
+
+enum rt_action_kind {
+	RT_ACT_CALL,        /* make an API call; answer with RT_EV_REPLY */
+	RT_ACT_SAVE,        /* persist the run now (before the next call) */
+	RT_ACT_TIMER,       /* answer with RT_EV_POLL_DUE after delay_ms */
+	RT_ACT_DEADLINE,    /* arm the run's deadline at wall time `at` */
+	RT_ACT_LOG,         /* log text at priority with the fields */
+	RT_ACT_STATUS,      /* new status line (sd_notify STATUS=) */
+	RT_ACT_FINISHED,    /* the run ended with `outcome` (reason in run) */
+};
+
+struct rt_call {
+	enum rt_op op;
+	/* our deterministic job/version name (campaign calls: the version's
+	 * name, for the log; UpdateCampaign takes no name) */
+	const char *name;
+	const char *arn;           /* describe target: job/version ARN */
+	const char *dataset_arn;   /* imports */
+	const char *dataset_type;
+	const char *s3_path;
+	const char *role_arn;
+	const char *import_mode;   /* "FULL" | "INCREMENTAL" */
+	const char *solution_arn;  /* versions */
+	const char *training_mode; /* "FULL" | "UPDATE" */
+	const char *campaign_arn;  /* campaign */
+	const char *version_arn;   /* UpdateCampaign: the new version */
+};
+
+struct rt_action {
+	enum rt_action_kind kind;
+	int slot;                  /* RT_SLOT_RUN or a slot index */
+	uint32_t token;            /* CALL, TIMER: echo it in the event */
+	struct rt_call call;       /* CALL */
+	unsigned delay_ms;         /* TIMER */
+	time_t at;                 /* DEADLINE */
+	int priority;              /* LOG: syslog priority */
+	const char *message_id;    /* LOG: RT_MSGID_* or NULL */
+	const char *stage;         /* LOG: STAGE= value */
+	const char *job_arn;       /* LOG: JOB_ARN= value or NULL */
+	char request_id[64];       /* LOG: AWS_REQUEST_ID= of the reply, or "" */
+	enum rt_outcome outcome;   /* FINISHED */
+	char text[RT_TEXT_MAX];    /* LOG, STATUS; FINISHED: the reason */
+};
+
+struct rt_actions {
+	size_t n;
+	struct rt_action a[RT_MAX_ACTIONS];
+};
+
+/* The fire that starts a run is rt_start(); RT_EV_FIRE is a fire time that
+ * comes while this run is in progress: it is logged and skipped. */
+enum rt_event_kind {
+	RT_EV_FIRE,      /* a scheduled fire time came (during this run) */
+	RT_EV_REPLY,     /* a CALL finished (any outcome) */
+	RT_EV_POLL_DUE,  /* a TIMER expired */
+	RT_EV_DEADLINE,  /* MaxRunDuration exceeded */
+	RT_EV_STOP,      /* shutting down: save and freeze */
+};
+
+/* How a call ended, as classified by the driver from the AWS layer's
+ * result after that layer's own retries. A create is never repeated on
+ * TRANSIENT or UNKNOWN without a find first, so when in doubt say UNKNOWN. */
+enum rt_result {
+	RT_RES_OK,
+	RT_RES_ALREADY_EXISTS, /* ResourceAlreadyExistsException */
+	RT_RES_IN_USE,         /* ResourceInUseException */
+	RT_RES_NOT_FOUND,      /* ResourceNotFoundException */
+	RT_RES_INVALID,        /* InvalidInputException, access denied, other 4xx */
+	RT_RES_TRANSIENT,      /* throttling, LimitExceeded, 5xx */
+	RT_RES_UNKNOWN,        /* timeout, reset, malformed reply */
+};
+
+struct rt_event {
+	enum rt_event_kind kind;
+	int slot;
+	uint32_t token;
+	time_t now;          /* wall clock (timestamps, deadline check) */
+	uint32_t random;     /* any random value: poll jitter */
+	time_t fire_time;    /* RT_EV_FIRE */
+	/* RT_EV_REPLY */
+	enum rt_result result;
+	const char *error;       /* error message of a failed call, or NULL */
+	const char *request_id;  /* x-amzn-RequestId: copied to the LOG actions */
+	const char *arn;         /* create: the new ARN; find: ours if found */
+	bool found;              /* find: a job/version with our name exists */
+	const char *status;      /* find/describe: its status */
+	const char *failure_reason;
+	/* find, when not found: a job not ours on the same dataset (version
+	 * on the same solution) is CREATE PENDING / CREATE IN_PROGRESS */
+	bool other_busy;
+	const char *other_name;  /* ... its name or ARN, for the log */
+	/* RT_OP_DESCRIBE_CAMPAIGN */
+	const char *campaign_version_arn;   /* campaign.solutionVersionArn */
+	const char *update_version_arn;     /* latestCampaignUpdate.solutionVersionArn */
+	const char *update_status;          /* latestCampaignUpdate.status */
+	const char *update_failure_reason;  /* latestCampaignUpdate.failureReason */
+};
+
+/* Validate spec; on error -EINVAL and a sentence in err (if errlen > 0). */
+int rt_spec_validate(const struct rt_spec *spec, char *err, size_t errlen);
+
+/* Start a run for fire_time (normalised with rt_fire_normalize) at wall
+ * time now: initialises *run, emits the first actions into *out (deadline,
+ * start log, intent save, one create per dataset). find_first: look every
+ * job up by name before creating it (use after a lost/corrupt state, when
+ * jobs of this fire time may exist). -EINVAL on a bad spec (nothing
+ * written to *run then). */
+int rt_start(struct rt_run *run, const struct rt_spec *spec, time_t fire_time,
+	     time_t now, bool find_first, struct rt_actions *out);
+
+/* Feed one event. 0: handled (actions in *out, possibly none);
+ * -ESTALE: the event answers nothing the run waits for (late reply, old
+ * timer, run finished or stopped) and was ignored (out->n == 0);
+ * -EINVAL: bad arguments. */
+int rt_step(struct rt_run *run, const struct rt_event *ev,
+	    struct rt_actions *out);
+
+/* Continue a run loaded from disk (or frozen by RT_EV_STOP) after a
+ * restart: every call that may have been in flight is replaced by a find
+ * (by name) or a describe (by ARN); the deadline is re-armed. A finished
+ * run yields no actions. 0, or -EINVAL. */
+int rt_resume(struct rt_run *run, time_t now, struct rt_actions *out);
+
+/* True when the run has finished (terminal; further events are stale). */
+bool rt_done(const struct rt_run *run);
+
+/* Deterministic name of a job: from the pipeline name, the fire time and a
+ * suffix only ("import-<datasettype>" or "train"), never the host or the
+ * start time: "<pipeline>-<YYYYMMDDTHHMM>-<suffix>", characters outside
+ * [A-Za-z0-9_-] replaced by '-', at most RT_NAME_MAX characters; a long
+ * pipeline name is cut and followed by an 8-hex-digit hash of the full
+ * name so that different long names stay different. 0, or -EINVAL
+ * (empty pipeline, len < RT_NAME_MAX + 1). */
+int rt_job_name(const char *pipeline, time_t fire_time, const char *suffix,
+		char *buf, size_t len);
+
+/* Fire times are always whole minutes: cron() has minute resolution, and
+ * rate() is anchored at the Unix epoch in whole minutes (see plan.h). This
+ * rounds t to the nearest whole minute, so a fire time that reached us a
+ * few seconds off (a timer woken by a stepped clock) still names the same
+ * jobs. The fire time itself always comes from the schedule, never from
+ * the clock; plan_snap() maps a wake-up time to it within the skew
+ * tolerance. */
+time_t rt_fire_normalize(time_t t);
+
+const char *rt_stage_name(enum rt_stage s);   /* "importing", ... */
+const char *rt_outcome_name(enum rt_outcome o); /* "succeeded", ... */
+const char *rt_phase_name(enum rt_phase p);   /* "pending", ... */
+const char *rt_op_name(enum rt_op op);        /* "CreateDatasetImportJob" */
+/* Parse the names above back; -EINVAL if unknown. */
+int rt_stage_parse(const char *s, enum rt_stage *out);
+int rt_outcome_parse(const char *s, enum rt_outcome *out);
+int rt_phase_parse(const char *s, enum rt_phase *out);
+
+/* The status line for the run's current stage ("importing 2/3 datasets",
+ * "training <name>", "deploying <name> to <campaign>", "succeeded ..."). */
+void rt_status_line(const struct rt_run *run, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,118 @@
+/* state.h - what a pipeline remembers across restarts: one JSON file per
+ * pipeline under the state directory (STATE_DIRECTORY or --state-dir).
+ *
+ * File <dir>/<pipeline>.json, schema version 1 (STATE_SCHEMA_VERSION):
+ *   { "version": 1, "pipeline": "...", "last_fire": "ISO-8601Z"|null,
+ *     "campaign": { "previous_version": ARN, "current_version": ARN },
+ *     "run": null | { the unfinished run: fire time, stage, spec copy,
+ *                     "imports": [...], "version": {...}, "campaign": {...}
+ *                     each with name, ARN, phase ("creating" = intent saved,
+ *                     create sent), status, reason, timestamps },
+ *     "history": [ newest first: fire time, start, end, outcome, reason,
+ *                  version, "followed" ] }
+ *
+ * Writes are atomic: a temp file in the same directory, fsync, rename over
+ * the old file, fsync of the directory. A reader (e.g. `status` while the
+ * daemon runs) sees the old or the new file, never a mix.
+ *
+ * A file that cannot be parsed (corrupt, truncated, garbage, larger than
+ * STATE_FILE_MAX, wrong schema version, another pipeline's) is renamed to
+ * <file>.corrupt-<YYYYMMDDTHHMMSSZ>, a warning says so, and the pipeline
+ * starts from an empty state with `recovered` set: the driver must then
+ * treat any run as "unknown in flight" and adopt jobs by name
+ * (rt_start(..., find_first = true)).
+ *
+ * A lock (flock on <dir>/.lock, non-blocking) keeps two daemons off one
+ * state directory. Readers need no lock. */
+#ifndef PR_STATE_H
+#define PR_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "retrain.h"
+
+#define STATE_SCHEMA_VERSION 1
+#define STATE_HISTORY_MAX    10
+#define STATE_FILE_MAX       (1024 * 1024) /* bytes; larger is corrupt */
+#define STATE_LOCK_FILE      ".lock"
+
+struct state_history {
+	time_t fire_time;
+	time_t started_at;
+	time_t finished_at;
+	enum rt_outcome outcome;
+	bool followed;  /* followed a run started by another host */
+	char version_name[RT_NAME_MAX + 1];
+	char version_arn[RT_ARN_MAX + 1];
+	char reason[RT_REASON_MAX + 1];
+};
+
+struct state {
+	char pipeline[RT_PIPELINE_MAX + 1];
+	/* Latest fire time that was run or skipped (0: none yet); catch-up
+	 * compares the schedule's most recent fire time against it. */
+	time_t last_fire;
+	bool has_run;            /* `run` holds an unfinished run */
+	struct rt_run run;
+	size_t n_history;        /* newest first */
+	struct state_history history[STATE_HISTORY_MAX];
+	/* The campaign's version before / after our last deployment (for a
+	 * later rollback feature); "" unknown. */
+	char campaign_prev_version[RT_ARN_MAX + 1];
+	char campaign_version[RT_ARN_MAX + 1];
+	/* Not persisted: the file was unreadable and has been moved aside. */
+	bool recovered;
+	char moved_to[512];
+};
+
+/* Empty state for pipeline (copied, cut at RT_PIPELINE_MAX). */
+void state_init(struct state *st, const char *pipeline);
+
+/* "<dir>/<pipeline>.json" with characters outside [A-Za-z0-9._-] of the
+ * pipeline name replaced by '_' (and no leading dot). 0, or -EINVAL (empty
+ * argument) / -ENAMETOOLONG. */
+int state_path(const char *dir, const char *pipeline, char *buf, size_t len);
+
+/* Serialise st; *out is a new NUL-terminated string (free()). 0 or -ENOMEM. */
+int state_to_json(const struct state *st, char **out);
+
+/* Parse a state file's bytes (need not be NUL-terminated). pipeline, when
+ * not NULL, must match the file's. 0 and *out filled, or -EINVAL with a
+ * sentence in err (what is wrong, where) when the input is not a valid
+ * version-1 state. A finished run found in "run" is moved to the history.
+ * *out is written only on success. */
+int state_from_json(const char *text, size_t len, const char *pipeline,
+		    struct state *out, char *err, size_t errlen);
+
+/* Load the pipeline's state. Missing file: 0 and an empty state. Invalid
+ * file: moved aside (see above), a warning logged, 0 and an empty state
+ * with recovered = true; now is the timestamp in the new name. Other
+ * errors (permission, I/O): -errno, logged, *out untouched. */
+int state_load(const char *dir, const char *pipeline, time_t now,
+	       struct state *out);
+
+/* Write st atomically to its file in dir. 0 or -errno (logged; the old
+ * file is then intact and no temp file is left behind). */
+int state_save(const char *dir, const struct state *st);
+
+/* Record the run in progress (a copy): has_run, last_fire updated. */
+void state_set_run(struct state *st, const struct rt_run *run);
+
+/* Record a finished run: history entry in front (oldest dropped beyond
+ * STATE_HISTORY_MAX), has_run cleared, last_fire updated, and after a
+ * successful deployment the campaign's previous/current version. */
+void state_finish_run(struct state *st, const struct rt_run *run);
+
+/* Record a fire time that was skipped (a run was in progress): last_fire. */
+void state_note_fire(struct state *st, time_t fire_time);
+
+/* Take the state directory's lock (creating dir/.lock, writing our PID to
+ * it). 0 and *fd_out (keep it open while running; state_unlock to drop);
+ * -EBUSY when another process holds it, with err naming its PID when the
+ * lock file tells it; other -errno on I/O errors, with err. */
+int state_lock(const char *dir, int *fd_out, char *err, size_t errlen);
+void state_unlock(int fd);
+
+#endif

@@ -1,0 +1,1261 @@
+/* retrain.c - the run state machine; see include/retrain.h. No I/O here. */
+#include "retrain.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <syslog.h>
+
+#include "log.h" /* PR_PRINTF only */
+
+/* Log texts and reasons are bounded buffers; cutting a long ARN short in a
+ * message is intended, so GCC's truncation guesses are not errors here. */
+#pragma GCC diagnostic ignored "-Wformat-truncation"
+
+#define SECONDS_PER_MINUTE 60
+#define MS_PER_SECOND 1000u
+#define STAMP_LEN 13          /* YYYYMMDDTHHMM */
+#define SUFFIX_MAX 38         /* "import-" + RT_TYPE_MAX */
+#define HASH_HEX 8
+#define MIN_PIPELINE_PART (1 + 1 + HASH_HEX)
+
+/* One step's working set. */
+struct ctx {
+	struct rt_run *run;
+	struct rt_actions *out;
+	time_t now;
+	uint32_t random;
+	const char *request_id; /* of the reply being handled, or NULL */
+	bool save;              /* persistent data changed */
+	bool finished;          /* the run ended in this step */
+	size_t n_creates;
+	int creates[RT_NSLOTS]; /* slots to create after one intent save */
+};
+
+static struct rt_action discard; /* sink if a step ever overflowed */
+
+/* ---- small helpers ----------------------------------------------------- */
+
+static void copy_str(char *dst, size_t len, const char *src)
+{
+	if (!src)
+		src = "";
+	snprintf(dst, len, "%s", src);
+}
+
+static bool empty(const char *s)
+{
+	return !s || !*s;
+}
+
+static void fmt_utc(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm) || !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, len, "@%lld", (long long)t);
+}
+
+static const char *arn_tail(const char *arn)
+{
+	const char *p = strrchr(arn, '/');
+
+	return p ? p + 1 : arn;
+}
+
+static struct rt_action *push(struct rt_actions *out, enum rt_action_kind kind)
+{
+	struct rt_action *a;
+
+	if (out->n >= RT_MAX_ACTIONS) {
+		a = &discard;
+	} else {
+		a = &out->a[out->n++];
+	}
+	memset(a, 0, sizeof(*a));
+	a->kind = kind;
+	a->slot = RT_SLOT_RUN;
+	return a;
+}
+
+static bool is_dataset(const struct rt_run *run, int slot)
+{
+	return slot >= 0 && (size_t)slot < run->n_datasets;
+}
+
+static void slot_label(const struct rt_run *run, int slot, char *buf,
+		       size_t len)
+{
+	const struct rt_slot *s = &run->slots[slot];
+
+	if (slot == RT_SLOT_VERSION)
+		snprintf(buf, len, "solution version %s", s->name);
+	else if (slot == RT_SLOT_CAMPAIGN)
+		snprintf(buf, len, "campaign %s", arn_tail(run->campaign_arn));
+	else
+		snprintf(buf, len, "%s import job %s", s->ds_type, s->name);
+}
+
+static void act_log(struct ctx *c, int priority, const char *msgid, int slot,
+		    const char *fmt, ...) PR_PRINTF(5, 6);
+static void act_log(struct ctx *c, int priority, const char *msgid, int slot,
+		    const char *fmt, ...)
+{
+	struct rt_action *a = push(c->out, RT_ACT_LOG);
+	va_list ap;
+
+	a->priority = priority;
+	a->message_id = msgid;
+	a->slot = slot;
+	a->stage = rt_stage_name(c->run->stage);
+	if (c->request_id)
+		copy_str(a->request_id, sizeof(a->request_id), c->request_id);
+	if (slot >= 0 && !empty(c->run->slots[slot].arn))
+		a->job_arn = c->run->slots[slot].arn;
+	va_start(ap, fmt);
+	vsnprintf(a->text, sizeof(a->text), fmt, ap);
+	va_end(ap);
+}
+
+static uint32_t new_token(struct rt_run *run)
+{
+	if (++run->next_token == 0)
+		run->next_token = 1;
+	return run->next_token;
+}
+
+static enum rt_op op_find(int slot)
+{
+	if (slot == RT_SLOT_VERSION)
+		return RT_OP_FIND_VERSION;
+	if (slot == RT_SLOT_CAMPAIGN)
+		return RT_OP_DESCRIBE_CAMPAIGN;
+	return RT_OP_FIND_IMPORT;
+}
+
+static enum rt_op op_describe(int slot)
+{
+	if (slot == RT_SLOT_VERSION)
+		return RT_OP_DESCRIBE_VERSION;
+	if (slot == RT_SLOT_CAMPAIGN)
+		return RT_OP_DESCRIBE_CAMPAIGN;
+	return RT_OP_DESCRIBE_IMPORT;
+}
+
+static enum rt_op op_create(int slot)
+{
+	if (slot == RT_SLOT_VERSION)
+		return RT_OP_CREATE_VERSION;
+	if (slot == RT_SLOT_CAMPAIGN)
+		return RT_OP_UPDATE_CAMPAIGN;
+	return RT_OP_CREATE_IMPORT;
+}
+
+static void issue_call(struct ctx *c, int slot, enum rt_op op)
+{
+	struct rt_run *run = c->run;
+	struct rt_slot *s = &run->slots[slot];
+	struct rt_action *a = push(c->out, RT_ACT_CALL);
+	struct rt_call *k = &a->call;
+
+	s->await = RT_AWAIT_CALL;
+	s->token = new_token(run);
+	a->slot = slot;
+	a->token = s->token;
+	k->op = op;
+	k->name = s->name;
+	k->arn = s->arn;
+	if (is_dataset(run, slot)) {
+		k->dataset_arn = s->ds_arn;
+		k->dataset_type = s->ds_type;
+		k->s3_path = s->s3_path;
+		k->role_arn = run->role_arn;
+		k->import_mode = run->import_mode == RT_IMPORT_INCREMENTAL
+					 ? "INCREMENTAL" : "FULL";
+	} else if (slot == RT_SLOT_VERSION) {
+		k->solution_arn = run->solution_arn;
+		k->training_mode = run->training_mode == RT_TRAIN_UPDATE
+					   ? "UPDATE" : "FULL";
+	} else {
+		k->name = run->slots[RT_SLOT_VERSION].name;
+		k->arn = run->campaign_arn;
+		k->campaign_arn = run->campaign_arn;
+		k->version_arn = run->slots[RT_SLOT_VERSION].arn;
+	}
+}
+
+/* Arm the slot's poll timer. first: the quick check after a create or an
+ * adoption; otherwise the delay doubles up to PollInterval. Jitter takes
+ * up to a quarter off, from the event's random value. */
+static void arm_timer(struct ctx *c, int slot, bool first)
+{
+	struct rt_slot *s = &c->run->slots[slot];
+	unsigned max = c->run->poll_interval_s * MS_PER_SECOND;
+	unsigned base, delay;
+	struct rt_action *a;
+
+	if (first || s->delay_ms == 0)
+		base = RT_FIRST_POLL_MS;
+	else
+		base = s->delay_ms > max / 2 ? max : s->delay_ms * 2;
+	if (base > max)
+		base = max;
+	s->delay_ms = base;
+	delay = base - c->random % (base / 4 + 1);
+	if (delay == 0)
+		delay = 1;
+	s->await = RT_AWAIT_TIMER;
+	s->token = new_token(c->run);
+	a = push(c->out, RT_ACT_TIMER);
+	a->slot = slot;
+	a->token = s->token;
+	a->delay_ms = delay;
+}
+
+static void queue_create(struct ctx *c, int slot)
+{
+	struct rt_slot *s = &c->run->slots[slot];
+	size_t i;
+
+	s->phase = RT_PH_CREATING;
+	s->await = RT_AWAIT_CALL; /* owned by the queued call */
+	for (i = 0; i < c->n_creates; i++)
+		if (c->creates[i] == slot)
+			return;
+	c->creates[c->n_creates++] = slot;
+}
+
+static void find_now(struct ctx *c, int slot)
+{
+	c->run->slots[slot].phase = RT_PH_FINDING;
+	issue_call(c, slot, op_find(slot));
+}
+
+/* ---- finishing --------------------------------------------------------- */
+
+static void finish(struct ctx *c, enum rt_outcome outcome, const char *fmt, ...)
+	PR_PRINTF(3, 4);
+static void finish(struct ctx *c, enum rt_outcome outcome, const char *fmt, ...)
+{
+	struct rt_run *run = c->run;
+	char fire[32];
+	va_list ap;
+	int i;
+
+	if (run->stage == RT_STAGE_DONE)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(run->reason, sizeof(run->reason), fmt, ap);
+	va_end(ap);
+	fmt_utc(run->fire_time, fire, sizeof(fire));
+	if (outcome == RT_OUT_SUCCEEDED)
+		act_log(c, LOG_NOTICE, RT_MSGID_SUCCEEDED, RT_SLOT_RUN,
+			"run for %s succeeded: %s", fire, run->reason);
+	else
+		act_log(c, LOG_ERR, RT_MSGID_FAILED, RT_SLOT_RUN,
+			"run for %s %s: %s", fire,
+			outcome == RT_OUT_UNREACHABLE ? "gave up" : "failed",
+			run->reason);
+	run->stage = RT_STAGE_DONE;
+	run->outcome = outcome;
+	run->finished_at = c->now;
+	for (i = 0; i < RT_NSLOTS; i++)
+		run->slots[i].await = RT_AWAIT_NONE;
+	c->n_creates = 0;
+	c->save = true;
+	c->finished = true;
+}
+
+static void fail_slot(struct ctx *c, int slot, const char *fmt, ...)
+	PR_PRINTF(3, 4);
+static void fail_slot(struct ctx *c, int slot, const char *fmt, ...)
+{
+	struct rt_slot *s = &c->run->slots[slot];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->reason, sizeof(s->reason), fmt, ap);
+	va_end(ap);
+	s->phase = RT_PH_FAILED;
+	s->await = RT_AWAIT_NONE;
+	s->finished_at = c->now;
+	c->save = true;
+}
+
+static const char *prev_version(const struct rt_run *run)
+{
+	return empty(run->prev_version_arn) ? "its previous version (unknown)"
+					    : run->prev_version_arn;
+}
+
+/* ---- status strings ---------------------------------------------------- */
+
+enum status_class { ST_PROGRESS, ST_ACTIVE, ST_FAILED };
+
+static enum status_class classify(const char *status)
+{
+	if (empty(status))
+		return ST_PROGRESS;
+	if (!strcmp(status, "ACTIVE"))
+		return ST_ACTIVE;
+	if (strstr(status, "FAILED") || strstr(status, "STOP") ||
+	    strstr(status, "DELETE"))
+		return ST_FAILED;
+	return ST_PROGRESS;
+}
+
+/* Apply a job's status (import or version) from a find or describe. */
+static void apply_status(struct ctx *c, int slot, const char *status,
+			 const char *failure, bool first_poll)
+{
+	struct rt_slot *s = &c->run->slots[slot];
+	char label[160];
+	bool changed = strcmp(s->status, status ? status : "") != 0;
+
+	copy_str(s->status, sizeof(s->status), status);
+	if (changed)
+		c->save = true;
+	slot_label(c->run, slot, label, sizeof(label));
+	switch (classify(status)) {
+	case ST_ACTIVE:
+		s->phase = RT_PH_ACTIVE;
+		s->await = RT_AWAIT_NONE;
+		s->finished_at = c->now;
+		c->save = true;
+		act_log(c, LOG_INFO, NULL, slot, "%s is ACTIVE", label);
+		break;
+	case ST_FAILED:
+		fail_slot(c, slot, "%s", empty(failure) ? "(no reason given)"
+							 : failure);
+		act_log(c, LOG_ERR, NULL, slot, "%s ended %s: %s", label,
+			s->status, s->reason);
+		break;
+	case ST_PROGRESS:
+		s->phase = RT_PH_RUNNING;
+		arm_timer(c, slot, first_poll);
+		break;
+	}
+}
+
+/* ---- replies ----------------------------------------------------------- */
+
+static void reject(struct ctx *c, int slot, const struct rt_event *ev,
+		   enum rt_op op)
+{
+	char label[160];
+
+	slot_label(c->run, slot, label, sizeof(label));
+	fail_slot(c, slot, "%s for %s rejected (%s): %s", rt_op_name(op), label,
+		  ev->result == RT_RES_NOT_FOUND ? "ResourceNotFound"
+						 : "InvalidInput",
+		  empty(ev->error) ? "no message" : ev->error);
+	act_log(c, LOG_ERR, NULL, slot, "%s", c->run->slots[slot].reason);
+}
+
+static void on_create(struct ctx *c, int slot, const struct rt_event *ev)
+{
+	struct rt_run *run = c->run;
+	struct rt_slot *s = &run->slots[slot];
+	char label[160];
+	enum rt_op op = op_create(slot);
+
+	slot_label(run, slot, label, sizeof(label));
+	switch (ev->result) {
+	case RT_RES_OK:
+		if (slot != RT_SLOT_CAMPAIGN && empty(ev->arn)) {
+			act_log(c, LOG_WARNING, NULL, slot,
+				"%s for %s: reply without an ARN; looking it up by name",
+				rt_op_name(op), label);
+			s->phase = RT_PH_FINDING;
+			arm_timer(c, slot, true);
+			break;
+		}
+		if (slot != RT_SLOT_CAMPAIGN)
+			copy_str(s->arn, sizeof(s->arn), ev->arn);
+		s->adopted = false;
+		s->created_at = c->now;
+		s->phase = RT_PH_RUNNING;
+		c->save = true;
+		if (slot == RT_SLOT_CAMPAIGN)
+			act_log(c, LOG_NOTICE, NULL, slot,
+				"UpdateCampaign sent: deploying %s to %s (it served %s)",
+				run->slots[RT_SLOT_VERSION].name,
+				arn_tail(run->campaign_arn), prev_version(run));
+		else
+			act_log(c, LOG_INFO, NULL, slot, "%s created", label);
+		arm_timer(c, slot, true);
+		break;
+	case RT_RES_ALREADY_EXISTS:
+		if (!s->uncertain)
+			run->followed = true;
+		c->save = true;
+		act_log(c, LOG_NOTICE, NULL, slot,
+			"%s already exists (another host or an earlier attempt created it): following it",
+			label);
+		find_now(c, slot);
+		break;
+	case RT_RES_IN_USE:
+		act_log(c, LOG_NOTICE, NULL, slot,
+			"%s: resource in use (%s); looking for our job or the one in progress",
+			label, empty(ev->error) ? "ResourceInUse" : ev->error);
+		find_now(c, slot);
+		break;
+	case RT_RES_NOT_FOUND:
+	case RT_RES_INVALID:
+		reject(c, slot, ev, op);
+		break;
+	case RT_RES_TRANSIENT:
+	case RT_RES_UNKNOWN:
+		act_log(c, LOG_WARNING, NULL, slot,
+			"%s for %s: %s (%s); will look it up by name before trying again",
+			rt_op_name(op), label,
+			ev->result == RT_RES_UNKNOWN ? "outcome unknown"
+						     : "transient failure",
+			empty(ev->error) ? "no message" : ev->error);
+		s->uncertain = true;
+		s->phase = RT_PH_FINDING;
+		arm_timer(c, slot, false);
+		break;
+	}
+}
+
+static void wait_other(struct ctx *c, int slot, const char *other)
+{
+	struct rt_slot *s = &c->run->slots[slot];
+	char label[160];
+
+	if (s->phase != RT_PH_WAITING) {
+		slot_label(c->run, slot, label, sizeof(label));
+		act_log(c, LOG_NOTICE, NULL, slot,
+			"%s waits: %s started by someone else is in progress",
+			label, empty(other) ? "another job" : other);
+	}
+	s->phase = RT_PH_WAITING;
+	arm_timer(c, slot, false);
+}
+
+/* A find or describe that did not get an answer: log it, ask again later. */
+static void retry_later(struct ctx *c, int slot, const struct rt_event *ev,
+			enum rt_op op)
+{
+	char label[160];
+
+	slot_label(c->run, slot, label, sizeof(label));
+	arm_timer(c, slot, false);
+	act_log(c, LOG_WARNING, NULL, slot,
+		"%s for %s: %s (%s); asking again in %us", rt_op_name(op), label,
+		ev->result == RT_RES_UNKNOWN ? "no answer" : "failed",
+		empty(ev->error) ? "no message" : ev->error,
+		(c->run->slots[slot].delay_ms + 999) / 1000);
+}
+
+static void on_find_job(struct ctx *c, int slot, const struct rt_event *ev)
+{
+	struct rt_slot *s = &c->run->slots[slot];
+	char label[160];
+
+	slot_label(c->run, slot, label, sizeof(label));
+	switch (ev->result) {
+	case RT_RES_OK:
+		if (ev->found && !empty(ev->arn)) {
+			copy_str(s->arn, sizeof(s->arn), ev->arn);
+			s->adopted = true;
+			s->created_at = c->now;
+			c->save = true;
+			act_log(c, LOG_NOTICE, NULL, slot,
+				"found %s (%s): adopting it", label,
+				empty(ev->status) ? "status unknown" : ev->status);
+			apply_status(c, slot, ev->status, ev->failure_reason,
+				     true);
+		} else if (ev->found) {
+			arm_timer(c, slot, false); /* malformed: ask again */
+		} else if (ev->other_busy) {
+			wait_other(c, slot, ev->other_name);
+		} else {
+			queue_create(c, slot);
+		}
+		break;
+	case RT_RES_NOT_FOUND:
+	case RT_RES_INVALID:
+		reject(c, slot, ev, op_find(slot));
+		break;
+	default:
+		retry_later(c, slot, ev, op_find(slot));
+		break;
+	}
+}
+
+static bool eq(const char *a, const char *b)
+{
+	return !empty(a) && !empty(b) && !strcmp(a, b);
+}
+
+/* DescribeCampaign before our update (FINDING/WAITING) or after (RUNNING). */
+static void on_campaign(struct ctx *c, const struct rt_event *ev)
+{
+	struct rt_run *run = c->run;
+	struct rt_slot *s = &run->slots[RT_SLOT_CAMPAIGN];
+	const char *ours = run->slots[RT_SLOT_VERSION].arn;
+	const char *vname = run->slots[RT_SLOT_VERSION].name;
+	const char *camp = arn_tail(run->campaign_arn);
+	enum status_class uc = classify(ev->update_status);
+	bool for_ours = eq(ev->update_version_arn, ours);
+	bool serves_ours = eq(ev->campaign_version_arn, ours);
+
+	if (ev->result == RT_RES_NOT_FOUND || ev->result == RT_RES_INVALID) {
+		reject(c, RT_SLOT_CAMPAIGN, ev, RT_OP_DESCRIBE_CAMPAIGN);
+		return;
+	}
+	if (ev->result != RT_RES_OK) {
+		retry_later(c, RT_SLOT_CAMPAIGN, ev, RT_OP_DESCRIBE_CAMPAIGN);
+		return;
+	}
+	copy_str(s->status, sizeof(s->status), ev->update_status);
+	/* No update on record yet but the campaign serves ours: deployed. */
+	if (serves_ours && (empty(ev->update_version_arn) || for_ours) &&
+	    (empty(ev->update_status) || uc == ST_ACTIVE)) {
+		s->phase = RT_PH_ACTIVE;
+		s->finished_at = c->now;
+		s->await = RT_AWAIT_NONE;
+		c->save = true;
+		act_log(c, LOG_NOTICE, RT_MSGID_DEPLOYED, RT_SLOT_CAMPAIGN,
+			"campaign %s serves %s", camp, vname);
+		return;
+	}
+	if (for_ours) {
+		if (uc == ST_FAILED) {
+			fail_slot(c, RT_SLOT_CAMPAIGN,
+				  "campaign update to %s failed: %s; campaign %s still serves %s",
+				  vname,
+				  empty(ev->update_failure_reason)
+					  ? "(no reason given)"
+					  : ev->update_failure_reason,
+				  camp,
+				  empty(ev->campaign_version_arn)
+					  ? prev_version(run)
+					  : ev->campaign_version_arn);
+			act_log(c, LOG_ERR, NULL, RT_SLOT_CAMPAIGN, "%s",
+				s->reason);
+			return;
+		}
+		if (s->phase != RT_PH_RUNNING) {
+			/* An update for our version in flight: ours. */
+			if (!s->uncertain)
+				run->followed = true;
+			if (empty(run->prev_version_arn) &&
+			    !empty(ev->campaign_version_arn) && !serves_ours)
+				copy_str(run->prev_version_arn,
+					 sizeof(run->prev_version_arn),
+					 ev->campaign_version_arn);
+			act_log(c, LOG_NOTICE, NULL, RT_SLOT_CAMPAIGN,
+				"an update of campaign %s to %s is already in flight: following it",
+				camp, vname);
+			s->phase = RT_PH_RUNNING;
+			s->created_at = c->now;
+			c->save = true;
+			arm_timer(c, RT_SLOT_CAMPAIGN, true);
+			return;
+		}
+		s->misses = 0;
+		arm_timer(c, RT_SLOT_CAMPAIGN, false);
+		return;
+	}
+	/* The latest update is not for our version. */
+	if (s->phase == RT_PH_RUNNING) {
+		if (++s->misses > RT_TOLERANCE) {
+			fail_slot(c, RT_SLOT_CAMPAIGN,
+				  "campaign %s's latest update is for %s, not %s: superseded by another update; campaign serves %s",
+				  camp,
+				  empty(ev->update_version_arn)
+					  ? "(none)" : ev->update_version_arn,
+				  vname,
+				  empty(ev->campaign_version_arn)
+					  ? "(unknown)" : ev->campaign_version_arn);
+			act_log(c, LOG_ERR, NULL, RT_SLOT_CAMPAIGN, "%s",
+				s->reason);
+			return;
+		}
+		arm_timer(c, RT_SLOT_CAMPAIGN, false);
+		return;
+	}
+	if (!empty(ev->update_status) && uc == ST_PROGRESS) {
+		wait_other(c, RT_SLOT_CAMPAIGN, ev->update_version_arn);
+		return;
+	}
+	copy_str(run->prev_version_arn, sizeof(run->prev_version_arn),
+		 ev->campaign_version_arn);
+	queue_create(c, RT_SLOT_CAMPAIGN);
+}
+
+static void on_describe_job(struct ctx *c, int slot, const struct rt_event *ev)
+{
+	struct rt_slot *s = &c->run->slots[slot];
+	char label[160];
+
+	switch (ev->result) {
+	case RT_RES_OK:
+		s->misses = 0;
+		apply_status(c, slot, ev->status, ev->failure_reason, false);
+		break;
+	case RT_RES_NOT_FOUND:
+		if (++s->misses > RT_TOLERANCE) {
+			slot_label(c->run, slot, label, sizeof(label));
+			fail_slot(c, slot, "%s (%s) disappeared: %s", label,
+				  s->arn, empty(ev->error) ? "ResourceNotFound"
+							   : ev->error);
+			act_log(c, LOG_ERR, NULL, slot, "%s", s->reason);
+			break;
+		}
+		arm_timer(c, slot, false);
+		break;
+	case RT_RES_INVALID:
+		reject(c, slot, ev, op_describe(slot));
+		break;
+	default:
+		retry_later(c, slot, ev, op_describe(slot));
+		break;
+	}
+}
+
+/* ---- stage progression ------------------------------------------------- */
+
+static void begin_slot(struct ctx *c, int slot)
+{
+	if (slot == RT_SLOT_CAMPAIGN || c->run->find_first)
+		find_now(c, slot);
+	else
+		queue_create(c, slot);
+}
+
+static void advance(struct ctx *c)
+{
+	struct rt_run *run = c->run;
+	struct rt_slot *v = &run->slots[RT_SLOT_VERSION];
+	size_t i, active = 0;
+
+	if (run->stage == RT_STAGE_IMPORTING) {
+		for (i = 0; i < run->n_datasets; i++) {
+			struct rt_slot *s = &run->slots[i];
+
+			if (s->phase == RT_PH_FAILED) {
+				finish(c, RT_OUT_FAILED,
+				       "import of the %s dataset failed: %s; no training",
+				       s->ds_type, s->reason);
+				return;
+			}
+			if (s->phase == RT_PH_ACTIVE)
+				active++;
+		}
+		if (active < run->n_datasets)
+			return;
+		run->stage = RT_STAGE_TRAINING;
+		c->save = true;
+		act_log(c, LOG_NOTICE, NULL, RT_SLOT_RUN,
+			"all %zu imports ACTIVE; training %s", active, v->name);
+		begin_slot(c, RT_SLOT_VERSION);
+	}
+	if (run->stage == RT_STAGE_TRAINING) {
+		if (v->phase == RT_PH_FAILED) {
+			finish(c, RT_OUT_FAILED,
+			       "training %s failed: %s; nothing deployed",
+			       v->name, v->reason);
+			return;
+		}
+		if (v->phase != RT_PH_ACTIVE)
+			return;
+		if (empty(run->campaign_arn)) {
+			finish(c, RT_OUT_SUCCEEDED,
+			       "trained %s (no campaign to deploy to)", v->name);
+			return;
+		}
+		run->stage = RT_STAGE_DEPLOYING;
+		c->save = true;
+		act_log(c, LOG_NOTICE, NULL, RT_SLOT_RUN,
+			"%s is ACTIVE; deploying it to campaign %s", v->name,
+			arn_tail(run->campaign_arn));
+		begin_slot(c, RT_SLOT_CAMPAIGN);
+	}
+	if (run->stage == RT_STAGE_DEPLOYING) {
+		struct rt_slot *s = &run->slots[RT_SLOT_CAMPAIGN];
+
+		if (s->phase == RT_PH_FAILED)
+			finish(c, RT_OUT_FAILED, "%s", s->reason);
+		else if (s->phase == RT_PH_ACTIVE)
+			finish(c, RT_OUT_SUCCEEDED, "deployed %s to campaign %s",
+			       v->name, arn_tail(run->campaign_arn));
+	}
+}
+
+static uint32_t hash_str(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 16777619u;
+	}
+	return h;
+}
+
+/* Intent save before the creates, then the creates; the status line. */
+static void finalize(struct ctx *c)
+{
+	struct rt_run *run = c->run;
+	struct rt_action *a;
+	char line[RT_TEXT_MAX];
+	uint32_t h;
+	size_t i;
+
+	if (c->n_creates > 0 || c->save)
+		push(c->out, RT_ACT_SAVE);
+	for (i = 0; i < c->n_creates; i++)
+		issue_call(c, c->creates[i], op_create(c->creates[i]));
+	rt_status_line(run, line, sizeof(line));
+	h = hash_str(line);
+	if (h != run->status_hash) {
+		run->status_hash = h;
+		a = push(c->out, RT_ACT_STATUS);
+		copy_str(a->text, sizeof(a->text), line);
+	}
+	if (c->finished) {
+		a = push(c->out, RT_ACT_FINISHED);
+		a->outcome = run->outcome;
+		copy_str(a->text, sizeof(a->text), run->reason);
+	}
+}
+
+static void ctx_init(struct ctx *c, struct rt_run *run, struct rt_actions *out,
+		     time_t now, uint32_t random)
+{
+	memset(c, 0, sizeof(*c));
+	c->run = run;
+	c->out = out;
+	c->now = now;
+	c->random = random;
+	out->n = 0;
+}
+
+static time_t deadline_of(const struct rt_run *run)
+{
+	return run->started_at + (time_t)run->max_run_duration_s;
+}
+
+static void deadline_hit(struct ctx *c)
+{
+	struct rt_run *run = c->run;
+
+	finish(c, run->consecutive_errors > 0 ? RT_OUT_UNREACHABLE
+					      : RT_OUT_FAILED,
+	       "run exceeded MaxRunDuration (%us) while %s%s; jobs still running at AWS are left alone",
+	       run->max_run_duration_s, rt_stage_name(run->stage),
+	       run->consecutive_errors > 0
+		       ? " and the service kept failing" : "");
+}
+
+/* ---- public ------------------------------------------------------------ */
+
+int rt_spec_validate(const struct rt_spec *spec, char *err, size_t errlen)
+{
+	char e[256] = "";
+	size_t i, j;
+
+	if (!spec) {
+		snprintf(e, sizeof(e), "no pipeline spec");
+		goto cleanup;
+	}
+	if (empty(spec->pipeline) || strlen(spec->pipeline) > RT_PIPELINE_MAX)
+		snprintf(e, sizeof(e),
+			 "pipeline name must be 1 to %d characters",
+			 RT_PIPELINE_MAX);
+	else if (empty(spec->role_arn) || strlen(spec->role_arn) > RT_ARN_MAX)
+		snprintf(e, sizeof(e), "role ARN must be 1 to %d characters",
+			 RT_ARN_MAX);
+	else if (empty(spec->solution_arn) ||
+		 strlen(spec->solution_arn) > RT_ARN_MAX)
+		snprintf(e, sizeof(e),
+			 "solution ARN must be 1 to %d characters", RT_ARN_MAX);
+	else if (spec->campaign_arn && strlen(spec->campaign_arn) > RT_ARN_MAX)
+		snprintf(e, sizeof(e), "campaign ARN is longer than %d characters",
+			 RT_ARN_MAX);
+	else if (spec->n_datasets < 1 || spec->n_datasets > RT_MAX_DATASETS)
+		snprintf(e, sizeof(e), "a run needs 1 to %d datasets, not %zu",
+			 RT_MAX_DATASETS, spec->n_datasets);
+	else if (spec->poll_interval_s < 1 || spec->poll_interval_s > 86400)
+		snprintf(e, sizeof(e), "poll interval must be 1 to 86400 seconds");
+	else if (spec->max_run_duration_s < 1)
+		snprintf(e, sizeof(e), "max run duration must be at least 1 second");
+	else if (spec->training_mode != RT_TRAIN_FULL &&
+		 spec->training_mode != RT_TRAIN_UPDATE)
+		snprintf(e, sizeof(e), "unknown training mode");
+	else if (spec->import_mode != RT_IMPORT_FULL &&
+		 spec->import_mode != RT_IMPORT_INCREMENTAL)
+		snprintf(e, sizeof(e), "unknown import mode");
+	for (i = 0; !*e && i < spec->n_datasets; i++) {
+		const struct rt_dataset_spec *d = &spec->datasets[i];
+
+		if (empty(d->type) || strlen(d->type) > RT_TYPE_MAX)
+			snprintf(e, sizeof(e),
+				 "dataset %zu: type must be 1 to %d characters",
+				 i + 1, RT_TYPE_MAX);
+		else if (empty(d->arn) || strlen(d->arn) > RT_ARN_MAX)
+			snprintf(e, sizeof(e),
+				 "dataset %zu: ARN must be 1 to %d characters",
+				 i + 1, RT_ARN_MAX);
+		else if (empty(d->s3_path) || strlen(d->s3_path) > RT_ARN_MAX)
+			snprintf(e, sizeof(e),
+				 "dataset %zu: S3 path must be 1 to %d characters",
+				 i + 1, RT_ARN_MAX);
+		for (j = 0; !*e && j < i; j++)
+			if (!strcasecmp(d->type, spec->datasets[j].type) ||
+			    !strcmp(d->arn, spec->datasets[j].arn))
+				snprintf(e, sizeof(e),
+					 "datasets %zu and %zu have the same type or ARN",
+					 j + 1, i + 1);
+	}
+cleanup:
+	if (!*e)
+		return 0;
+	if (err && errlen)
+		copy_str(err, errlen, e);
+	return -EINVAL;
+}
+
+int rt_job_name(const char *pipeline, time_t fire_time, const char *suffix,
+		char *buf, size_t len)
+{
+	char pipe[RT_PIPELINE_MAX + 2];
+	char sfx[SUFFIX_MAX + 1];
+	char stamp[STAMP_LEN + 1];
+	struct tm tm;
+	size_t plen, budget, i, rest;
+	bool altered = false;
+	time_t t = rt_fire_normalize(fire_time);
+
+	if (empty(pipeline) || empty(suffix) || !buf || len < RT_NAME_MAX + 1 ||
+	    strlen(suffix) > SUFFIX_MAX || !gmtime_r(&t, &tm))
+		return -EINVAL;
+	if (strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M", &tm) != STAMP_LEN)
+		return -EINVAL;
+	plen = 0;
+	if (!isalnum((unsigned char)pipeline[0])) {
+		pipe[plen++] = 'p';
+		altered = true;
+	}
+	for (i = 0; pipeline[i] && plen < sizeof(pipe) - 1; i++) {
+		unsigned char ch = (unsigned char)pipeline[i];
+
+		if (isalnum(ch) || ch == '-' || ch == '_') {
+			pipe[plen++] = (char)ch;
+		} else {
+			pipe[plen++] = '-';
+			altered = true;
+		}
+	}
+	if (pipeline[i])
+		altered = true;
+	pipe[plen] = '\0';
+	for (i = 0; suffix[i]; i++) {
+		unsigned char ch = (unsigned char)suffix[i];
+
+		sfx[i] = isalnum(ch) || ch == '-' || ch == '_'
+				 ? (char)tolower(ch) : '-';
+	}
+	sfx[i] = '\0';
+	rest = 1 + STAMP_LEN + 1 + strlen(sfx);
+	budget = RT_NAME_MAX - rest;
+	if (plen > budget || altered) {
+		size_t keep = plen > budget - 1 - HASH_HEX ? budget - 1 - HASH_HEX
+							  : plen;
+
+		snprintf(pipe + keep, sizeof(pipe) - keep, "-%08x",
+			 (unsigned)hash_str(pipeline));
+	}
+	snprintf(buf, len, "%s-%s-%s", pipe, stamp, sfx);
+	return 0;
+}
+
+time_t rt_fire_normalize(time_t t)
+{
+	time_t r = t % SECONDS_PER_MINUTE;
+
+	if (r < 0)
+		r += SECONDS_PER_MINUTE;
+	return r * 2 >= SECONDS_PER_MINUTE ? t - r + SECONDS_PER_MINUTE : t - r;
+}
+
+int rt_start(struct rt_run *run, const struct rt_spec *spec, time_t fire_time,
+	     time_t now, bool find_first, struct rt_actions *out)
+{
+	char fire[32], sfx[SUFFIX_MAX + 1];
+	struct ctx c;
+	size_t i;
+	int r;
+
+	if (!run || !out || rt_spec_validate(spec, NULL, 0) < 0)
+		return -EINVAL;
+	memset(run, 0, sizeof(*run));
+	copy_str(run->pipeline, sizeof(run->pipeline), spec->pipeline);
+	copy_str(run->role_arn, sizeof(run->role_arn), spec->role_arn);
+	copy_str(run->solution_arn, sizeof(run->solution_arn), spec->solution_arn);
+	copy_str(run->campaign_arn, sizeof(run->campaign_arn), spec->campaign_arn);
+	run->n_datasets = spec->n_datasets;
+	run->training_mode = spec->training_mode;
+	run->import_mode = spec->import_mode;
+	run->poll_interval_s = spec->poll_interval_s;
+	run->max_run_duration_s = spec->max_run_duration_s;
+	run->max_consecutive_errors = spec->max_consecutive_errors;
+	run->fire_time = rt_fire_normalize(fire_time);
+	run->started_at = now;
+	run->stage = RT_STAGE_IMPORTING;
+	run->find_first = find_first;
+	for (i = 0; i < spec->n_datasets; i++) {
+		struct rt_slot *s = &run->slots[i];
+
+		snprintf(sfx, sizeof(sfx), "import-%s", spec->datasets[i].type);
+		r = rt_job_name(run->pipeline, run->fire_time, sfx, s->name,
+				sizeof(s->name));
+		if (r < 0)
+			return r;
+		s->phase = RT_PH_PENDING;
+		copy_str(s->ds_type, sizeof(s->ds_type), spec->datasets[i].type);
+		copy_str(s->ds_arn, sizeof(s->ds_arn), spec->datasets[i].arn);
+		copy_str(s->s3_path, sizeof(s->s3_path), spec->datasets[i].s3_path);
+	}
+	r = rt_job_name(run->pipeline, run->fire_time, "train",
+			run->slots[RT_SLOT_VERSION].name, RT_NAME_MAX + 1);
+	if (r < 0)
+		return r;
+	run->slots[RT_SLOT_VERSION].phase = RT_PH_PENDING;
+	if (!empty(run->campaign_arn)) {
+		run->slots[RT_SLOT_CAMPAIGN].phase = RT_PH_PENDING;
+		/* not sent to AWS (UpdateCampaign has no name); for the logs */
+		r = rt_job_name(run->pipeline, run->fire_time, "deploy",
+				run->slots[RT_SLOT_CAMPAIGN].name, RT_NAME_MAX + 1);
+		if (r < 0)
+			return r;
+		copy_str(run->slots[RT_SLOT_CAMPAIGN].arn, RT_ARN_MAX + 1,
+			 run->campaign_arn);
+	}
+
+	ctx_init(&c, run, out, now, 0);
+	push(out, RT_ACT_DEADLINE)->at = deadline_of(run);
+	fmt_utc(run->fire_time, fire, sizeof(fire));
+	act_log(&c, LOG_NOTICE, RT_MSGID_STARTED, RT_SLOT_RUN,
+		"run for %s started: importing %zu dataset%s (%s), then training (%s)%s%s",
+		fire, run->n_datasets, run->n_datasets == 1 ? "" : "s",
+		run->import_mode == RT_IMPORT_INCREMENTAL ? "INCREMENTAL" : "FULL",
+		run->training_mode == RT_TRAIN_UPDATE ? "UPDATE" : "FULL",
+		empty(run->campaign_arn) ? "" : ", then deploying to campaign ",
+		empty(run->campaign_arn) ? "" : arn_tail(run->campaign_arn));
+	for (i = 0; i < run->n_datasets; i++)
+		begin_slot(&c, (int)i);
+	c.save = true;
+	finalize(&c);
+	return 0;
+}
+
+int rt_step(struct rt_run *run, const struct rt_event *ev,
+	    struct rt_actions *out)
+{
+	struct rt_slot *s;
+	struct ctx c;
+	char fire[32], cur[32];
+
+	if (!run || !ev || !out)
+		return -EINVAL;
+	out->n = 0;
+	if (rt_done(run) || run->stopped || run->stage == RT_STAGE_IDLE)
+		return -ESTALE;
+	ctx_init(&c, run, out, ev->now, ev->random);
+	if (ev->kind == RT_EV_REPLY)
+		c.request_id = ev->request_id;
+
+	switch (ev->kind) {
+	case RT_EV_FIRE:
+		fmt_utc(rt_fire_normalize(ev->fire_time), fire, sizeof(fire));
+		fmt_utc(run->fire_time, cur, sizeof(cur));
+		act_log(&c, LOG_NOTICE, NULL, RT_SLOT_RUN,
+			"fire time %s skipped: the run for %s is still %s",
+			fire, cur, rt_stage_name(run->stage));
+		return 0;
+	case RT_EV_STOP: {
+		int i;
+
+		run->stopped = true;
+		for (i = 0; i < RT_NSLOTS; i++)
+			run->slots[i].await = RT_AWAIT_NONE;
+		fmt_utc(run->fire_time, cur, sizeof(cur));
+		act_log(&c, LOG_NOTICE, NULL, RT_SLOT_RUN,
+			"stopping while %s (run for %s): jobs keep running at AWS and are adopted at the next start",
+			rt_stage_name(run->stage), cur);
+		push(out, RT_ACT_SAVE);
+		return 0;
+	}
+	case RT_EV_DEADLINE:
+		deadline_hit(&c);
+		finalize(&c);
+		return 0;
+	case RT_EV_REPLY:
+	case RT_EV_POLL_DUE:
+		break;
+	default:
+		return -EINVAL;
+	}
+
+	if (ev->slot < 0 || ev->slot >= RT_NSLOTS)
+		return -ESTALE;
+	s = &run->slots[ev->slot];
+	if (s->phase == RT_PH_UNUSED || s->token != ev->token ||
+	    s->await != (ev->kind == RT_EV_REPLY ? RT_AWAIT_CALL
+						 : RT_AWAIT_TIMER))
+		return -ESTALE;
+	s->await = RT_AWAIT_NONE;
+
+	if (ev->now >= deadline_of(run)) {
+		deadline_hit(&c);
+		finalize(&c);
+		return 0;
+	}
+
+	if (ev->kind == RT_EV_POLL_DUE) {
+		if (s->phase == RT_PH_RUNNING) {
+			issue_call(&c, ev->slot, op_describe(ev->slot));
+		} else {
+			/* FINDING, WAITING: look again */
+			if (s->phase != RT_PH_WAITING)
+				s->phase = RT_PH_FINDING;
+			issue_call(&c, ev->slot, op_find(ev->slot));
+		}
+		finalize(&c);
+		return 0;
+	}
+
+	if (ev->result == RT_RES_TRANSIENT || ev->result == RT_RES_UNKNOWN) {
+		run->consecutive_errors++;
+		if (run->max_consecutive_errors &&
+		    run->consecutive_errors >= run->max_consecutive_errors) {
+			finish(&c, RT_OUT_UNREACHABLE,
+			       "the service stayed unreachable: %u failures in a row (last: %s)",
+			       run->consecutive_errors,
+			       empty(ev->error) ? "no message" : ev->error);
+			finalize(&c);
+			return 0;
+		}
+	} else {
+		run->consecutive_errors = 0;
+	}
+
+	switch (s->phase) {
+	case RT_PH_CREATING:
+		on_create(&c, ev->slot, ev);
+		break;
+	case RT_PH_FINDING:
+	case RT_PH_WAITING:
+		if (ev->slot == RT_SLOT_CAMPAIGN)
+			on_campaign(&c, ev);
+		else
+			on_find_job(&c, ev->slot, ev);
+		break;
+	case RT_PH_RUNNING:
+		if (ev->slot == RT_SLOT_CAMPAIGN)
+			on_campaign(&c, ev);
+		else
+			on_describe_job(&c, ev->slot, ev);
+		break;
+	default:
+		break;
+	}
+	advance(&c);
+	finalize(&c);
+	return 0;
+}
+
+int rt_resume(struct rt_run *run, time_t now, struct rt_actions *out)
+{
+	char fire[32];
+	struct ctx c;
+	int i, first = 0, last = -1;
+
+	if (!run || !out)
+		return -EINVAL;
+	out->n = 0;
+	if (rt_done(run) || run->stage == RT_STAGE_IDLE)
+		return 0;
+	run->stopped = false;
+	run->consecutive_errors = 0;
+	run->status_hash = 0;
+	for (i = 0; i < RT_NSLOTS; i++) {
+		run->slots[i].await = RT_AWAIT_NONE;
+		run->slots[i].delay_ms = 0;
+		run->slots[i].misses = 0;
+	}
+	ctx_init(&c, run, out, now, 0);
+	push(out, RT_ACT_DEADLINE)->at = deadline_of(run);
+	fmt_utc(run->fire_time, fire, sizeof(fire));
+	act_log(&c, LOG_NOTICE, NULL, RT_SLOT_RUN,
+		"resuming the run for %s while %s: adopting its jobs by name",
+		fire, rt_stage_name(run->stage));
+	if (now >= deadline_of(run)) {
+		deadline_hit(&c);
+		finalize(&c);
+		return 0;
+	}
+	if (run->stage == RT_STAGE_IMPORTING) {
+		first = 0;
+		last = (int)run->n_datasets - 1;
+	} else if (run->stage == RT_STAGE_TRAINING) {
+		first = last = RT_SLOT_VERSION;
+	} else if (run->stage == RT_STAGE_DEPLOYING) {
+		first = last = RT_SLOT_CAMPAIGN;
+	}
+	for (i = first; i <= last; i++) {
+		struct rt_slot *s = &run->slots[i];
+
+		switch (s->phase) {
+		case RT_PH_RUNNING:
+			if (s->arn[0])
+				issue_call(&c, i, op_describe(i));
+			else
+				find_now(&c, i); /* damaged record: by name */
+			break;
+		case RT_PH_CREATING:
+			s->uncertain = true;
+			find_now(&c, i);
+			break;
+		case RT_PH_PENDING:
+		case RT_PH_FINDING:
+		case RT_PH_WAITING:
+			find_now(&c, i);
+			break;
+		default:
+			break;
+		}
+	}
+	advance(&c);
+	finalize(&c);
+	return 0;
+}
+
+bool rt_done(const struct rt_run *run)
+{
+	return run && run->stage == RT_STAGE_DONE;
+}
+
+/* ---- names ------------------------------------------------------------- */
+
+static const char *const stage_names[] = {
+	[RT_STAGE_IDLE] = "idle", [RT_STAGE_IMPORTING] = "importing",
+	[RT_STAGE_TRAINING] = "training", [RT_STAGE_DEPLOYING] = "deploying",
+	[RT_STAGE_DONE] = "done",
+};
+static const char *const outcome_names[] = {
+	[RT_OUT_NONE] = "none", [RT_OUT_SUCCEEDED] = "succeeded",
+	[RT_OUT_FAILED] = "failed", [RT_OUT_UNREACHABLE] = "unreachable",
+};
+static const char *const phase_names[] = {
+	[RT_PH_UNUSED] = "unused", [RT_PH_PENDING] = "pending",
+	[RT_PH_CREATING] = "creating", [RT_PH_FINDING] = "finding",
+	[RT_PH_WAITING] = "waiting", [RT_PH_RUNNING] = "running",
+	[RT_PH_ACTIVE] = "active", [RT_PH_FAILED] = "failed",
+};
+static const char *const op_names[] = {
+	[RT_OP_CREATE_IMPORT] = "CreateDatasetImportJob",
+	[RT_OP_DESCRIBE_IMPORT] = "DescribeDatasetImportJob",
+	[RT_OP_FIND_IMPORT] = "ListDatasetImportJobs",
+	[RT_OP_CREATE_VERSION] = "CreateSolutionVersion",
+	[RT_OP_DESCRIBE_VERSION] = "DescribeSolutionVersion",
+	[RT_OP_FIND_VERSION] = "ListSolutionVersions",
+	[RT_OP_DESCRIBE_CAMPAIGN] = "DescribeCampaign",
+	[RT_OP_UPDATE_CAMPAIGN] = "UpdateCampaign",
+};
+
+#define NAME_OF(tab, v) \
+	((unsigned)(v) < sizeof(tab) / sizeof(tab[0]) && tab[v] ? tab[v] : "?")
+
+const char *rt_stage_name(enum rt_stage s) { return NAME_OF(stage_names, s); }
+const char *rt_outcome_name(enum rt_outcome o) { return NAME_OF(outcome_names, o); }
+const char *rt_phase_name(enum rt_phase p) { return NAME_OF(phase_names, p); }
+const char *rt_op_name(enum rt_op op) { return NAME_OF(op_names, op); }
+
+static int parse_name(const char *const *tab, size_t n, const char *s, int *out)
+{
+	size_t i;
+
+	if (!s)
+		return -EINVAL;
+	for (i = 0; i < n; i++)
+		if (tab[i] && !strcmp(tab[i], s)) {
+			*out = (int)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+int rt_stage_parse(const char *s, enum rt_stage *out)
+{
+	int v, r = parse_name(stage_names, 5, s, &v);
+
+	if (r == 0)
+		*out = (enum rt_stage)v;
+	return r;
+}
+
+int rt_outcome_parse(const char *s, enum rt_outcome *out)
+{
+	int v, r = parse_name(outcome_names, 4, s, &v);
+
+	if (r == 0)
+		*out = (enum rt_outcome)v;
+	return r;
+}
+
+int rt_phase_parse(const char *s, enum rt_phase *out)
+{
+	int v, r = parse_name(phase_names, 8, s, &v);
+
+	if (r == 0)
+		*out = (enum rt_phase)v;
+	return r;
+}
+
+void rt_status_line(const struct rt_run *run, char *buf, size_t len)
+{
+	size_t i, active = 0;
+	char fire[32];
+
+	if (!buf || !len)
+		return;
+	if (!run) {
+		copy_str(buf, len, "idle");
+		return;
+	}
+	switch (run->stage) {
+	case RT_STAGE_IMPORTING:
+		for (i = 0; i < run->n_datasets; i++)
+			if (run->slots[i].phase == RT_PH_ACTIVE)
+				active++;
+		snprintf(buf, len, "importing %zu/%zu datasets", active,
+			 run->n_datasets);
+		break;
+	case RT_STAGE_TRAINING:
+		snprintf(buf, len, "training %s",
+			 run->slots[RT_SLOT_VERSION].name);
+		break;
+	case RT_STAGE_DEPLOYING:
+		snprintf(buf, len, "deploying %s to %s",
+			 run->slots[RT_SLOT_VERSION].name,
+			 arn_tail(run->campaign_arn));
+		break;
+	case RT_STAGE_DONE:
+		fmt_utc(run->fire_time, fire, sizeof(fire));
+		snprintf(buf, len, "run for %s %s", fire,
+			 rt_outcome_name(run->outcome));
+		break;
+	default:
+		copy_str(buf, len, "idle");
+		break;
+	}
+}

@@ -1,0 +1,916 @@
+/* state.c - per-pipeline state files; see include/state.h. */
+#include "state.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "log.h"
+
+/* Messages name paths and ARNs; cutting them short is acceptable. */
+#pragma GCC diagnostic ignored "-Wformat-truncation"
+
+#define TIME_FMT_LEN 21 /* "YYYY-MM-DDTHH:MM:SSZ" + NUL */
+#define MAX_CORRUPT_SUFFIX 100
+#define PID_TEXT_MAX 32
+
+/* ---- helpers ----------------------------------------------------------- */
+
+static void copy_str(char *dst, size_t len, const char *src)
+{
+	snprintf(dst, len, "%s", src ? src : "");
+}
+
+static void fmt_time(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm) || !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		copy_str(buf, len, "");
+}
+
+static int parse_time(const char *s, time_t *out)
+{
+	int y, mo, d, h, mi, se, n = -1;
+	struct tm tm;
+	time_t t;
+
+	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &y, &mo, &d, &h, &mi, &se,
+		   &n) != 6 || n < 0 || s[n] != '\0' || strlen(s) != 20)
+		return -EINVAL;
+	if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31 ||
+	    h > 23 || mi > 59 || se > 60 || h < 0 || mi < 0 || se < 0)
+		return -EINVAL;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = se;
+	t = timegm(&tm);
+	if (t == (time_t)-1)
+		return -EINVAL;
+	*out = t;
+	return 0;
+}
+
+void state_init(struct state *st, const char *pipeline)
+{
+	memset(st, 0, sizeof(*st));
+	copy_str(st->pipeline, sizeof(st->pipeline), pipeline);
+}
+
+int state_path(const char *dir, const char *pipeline, char *buf, size_t len)
+{
+	char name[RT_PIPELINE_MAX + 1];
+	size_t i;
+	int n;
+
+	if (!dir || !*dir || !pipeline || !*pipeline || !buf)
+		return -EINVAL;
+	for (i = 0; pipeline[i] && i < sizeof(name) - 1; i++) {
+		unsigned char c = (unsigned char)pipeline[i];
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			  (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+			  (c == '.' && i > 0);
+
+		name[i] = ok ? (char)c : '_';
+	}
+	name[i] = '\0';
+	n = snprintf(buf, len, "%s/%s.json", dir, name);
+	if (n < 0 || (size_t)n >= len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/* ---- serialise --------------------------------------------------------- */
+
+struct out {
+	bool oom;
+};
+
+static void add_str(struct out *o, cJSON *obj, const char *key, const char *v)
+{
+	if (!cJSON_AddStringToObject(obj, key, v ? v : ""))
+		o->oom = true;
+}
+
+static void add_time(struct out *o, cJSON *obj, const char *key, time_t t)
+{
+	char buf[TIME_FMT_LEN + 8];
+
+	if (t == 0) {
+		if (!cJSON_AddNullToObject(obj, key))
+			o->oom = true;
+		return;
+	}
+	fmt_time(t, buf, sizeof(buf));
+	add_str(o, obj, key, buf);
+}
+
+static void add_bool(struct out *o, cJSON *obj, const char *key, bool v)
+{
+	if (!cJSON_AddBoolToObject(obj, key, v))
+		o->oom = true;
+}
+
+static void add_num(struct out *o, cJSON *obj, const char *key, double v)
+{
+	if (!cJSON_AddNumberToObject(obj, key, v))
+		o->oom = true;
+}
+
+static cJSON *add_obj(struct out *o, cJSON *parent, const char *key)
+{
+	cJSON *c = cJSON_AddObjectToObject(parent, key);
+
+	if (!c)
+		o->oom = true;
+	return c;
+}
+
+static void put_slot(struct out *o, cJSON *j, const struct rt_slot *s,
+		     bool dataset)
+{
+	if (!j)
+		return;
+	if (dataset) {
+		add_str(o, j, "dataset_type", s->ds_type);
+		add_str(o, j, "dataset_arn", s->ds_arn);
+		add_str(o, j, "s3_path", s->s3_path);
+	}
+	add_str(o, j, "name", s->name);
+	add_str(o, j, "arn", s->arn);
+	add_str(o, j, "phase", rt_phase_name(s->phase));
+	add_str(o, j, "status", s->status);
+	add_str(o, j, "reason", s->reason);
+	add_bool(o, j, "adopted", s->adopted);
+	add_time(o, j, "created_at", s->created_at);
+	add_time(o, j, "finished_at", s->finished_at);
+}
+
+static void put_run(struct out *o, cJSON *j, const struct rt_run *r)
+{
+	cJSON *arr;
+	size_t i;
+
+	if (!j)
+		return;
+	add_time(o, j, "fire_time", r->fire_time);
+	add_time(o, j, "started_at", r->started_at);
+	add_time(o, j, "finished_at", r->finished_at);
+	add_str(o, j, "stage", rt_stage_name(r->stage));
+	add_str(o, j, "outcome", rt_outcome_name(r->outcome));
+	add_str(o, j, "reason", r->reason);
+	add_bool(o, j, "followed", r->followed);
+	add_bool(o, j, "find_first", r->find_first);
+	add_str(o, j, "role_arn", r->role_arn);
+	add_str(o, j, "solution_arn", r->solution_arn);
+	add_str(o, j, "campaign_arn", r->campaign_arn);
+	add_str(o, j, "training_mode",
+		r->training_mode == RT_TRAIN_UPDATE ? "UPDATE" : "FULL");
+	add_str(o, j, "import_mode",
+		r->import_mode == RT_IMPORT_INCREMENTAL ? "INCREMENTAL" : "FULL");
+	add_num(o, j, "poll_interval", r->poll_interval_s);
+	add_num(o, j, "max_run_duration", r->max_run_duration_s);
+	add_num(o, j, "max_consecutive_errors", r->max_consecutive_errors);
+	add_str(o, j, "prev_version_arn", r->prev_version_arn);
+	arr = cJSON_AddArrayToObject(j, "imports");
+	if (!arr) {
+		o->oom = true;
+		return;
+	}
+	for (i = 0; i < r->n_datasets; i++) {
+		cJSON *s = cJSON_CreateObject();
+
+		if (!s || !cJSON_AddItemToArray(arr, s)) {
+			cJSON_Delete(s);
+			o->oom = true;
+			return;
+		}
+		put_slot(o, s, &r->slots[i], true);
+	}
+	put_slot(o, add_obj(o, j, "version"), &r->slots[RT_SLOT_VERSION], false);
+	if (r->campaign_arn[0])
+		put_slot(o, add_obj(o, j, "campaign"),
+			 &r->slots[RT_SLOT_CAMPAIGN], false);
+}
+
+int state_to_json(const struct state *st, char **out)
+{
+	struct out o = { false };
+	cJSON *root = NULL, *c, *arr;
+	char *text = NULL;
+	size_t i;
+	int r = -ENOMEM;
+
+	if (!st || !out)
+		return -EINVAL;
+	root = cJSON_CreateObject();
+	if (!root)
+		goto cleanup;
+	add_num(&o, root, "version", STATE_SCHEMA_VERSION);
+	add_str(&o, root, "pipeline", st->pipeline);
+	add_time(&o, root, "last_fire", st->last_fire);
+	c = add_obj(&o, root, "campaign");
+	if (c) {
+		add_str(&o, c, "previous_version", st->campaign_prev_version);
+		add_str(&o, c, "current_version", st->campaign_version);
+	}
+	if (st->has_run)
+		put_run(&o, add_obj(&o, root, "run"), &st->run);
+	else if (!cJSON_AddNullToObject(root, "run"))
+		o.oom = true;
+	arr = cJSON_AddArrayToObject(root, "history");
+	for (i = 0; arr && i < st->n_history && i < STATE_HISTORY_MAX; i++) {
+		const struct state_history *h = &st->history[i];
+		cJSON *e = cJSON_CreateObject();
+
+		if (!e || !cJSON_AddItemToArray(arr, e)) {
+			cJSON_Delete(e);
+			o.oom = true;
+			break;
+		}
+		add_time(&o, e, "fire_time", h->fire_time);
+		add_time(&o, e, "started_at", h->started_at);
+		add_time(&o, e, "finished_at", h->finished_at);
+		add_str(&o, e, "outcome", rt_outcome_name(h->outcome));
+		add_bool(&o, e, "followed", h->followed);
+		add_str(&o, e, "version_name", h->version_name);
+		add_str(&o, e, "version_arn", h->version_arn);
+		add_str(&o, e, "reason", h->reason);
+	}
+	if (!arr || o.oom)
+		goto cleanup;
+	text = cJSON_Print(root);
+	if (!text)
+		goto cleanup;
+	*out = text;
+	r = 0;
+cleanup:
+	cJSON_Delete(root);
+	return r;
+}
+
+/* ---- parse ------------------------------------------------------------- */
+
+struct in {
+	char *err;
+	size_t errlen;
+	bool bad;
+};
+
+static void bad(struct in *in, const char *what, const char *key)
+{
+	if (in->bad)
+		return;
+	in->bad = true;
+	if (in->err && in->errlen)
+		snprintf(in->err, in->errlen, "%s \"%s\"", what, key);
+}
+
+static void bad_msg(struct in *in, const char *msg)
+{
+	if (in->bad)
+		return;
+	in->bad = true;
+	if (in->err && in->errlen)
+		snprintf(in->err, in->errlen, "%s", msg);
+}
+
+static const cJSON *member(struct in *in, const cJSON *obj, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	if (!v)
+		bad(in, "missing member", key);
+	return v;
+}
+
+static void get_str(struct in *in, const cJSON *obj, const char *key,
+		    char *buf, size_t len)
+{
+	const cJSON *v = member(in, obj, key);
+
+	if (!v)
+		return;
+	if (!cJSON_IsString(v) || !v->valuestring) {
+		bad(in, "not a string:", key);
+		return;
+	}
+	if (strlen(v->valuestring) >= len) {
+		bad(in, "string too long:", key);
+		return;
+	}
+	copy_str(buf, len, v->valuestring);
+}
+
+static time_t get_time(struct in *in, const cJSON *obj, const char *key)
+{
+	const cJSON *v = member(in, obj, key);
+	time_t t = 0;
+
+	if (!v || cJSON_IsNull(v))
+		return 0;
+	if (!cJSON_IsString(v) || !v->valuestring ||
+	    parse_time(v->valuestring, &t) < 0)
+		bad(in, "not a time (YYYY-MM-DDTHH:MM:SSZ or null):", key);
+	return t;
+}
+
+static bool get_bool(struct in *in, const cJSON *obj, const char *key)
+{
+	const cJSON *v = member(in, obj, key);
+
+	if (v && !cJSON_IsBool(v))
+		bad(in, "not a boolean:", key);
+	return v && cJSON_IsTrue(v);
+}
+
+static unsigned get_uint(struct in *in, const cJSON *obj, const char *key,
+			 unsigned max)
+{
+	const cJSON *v = member(in, obj, key);
+
+	if (!v)
+		return 0;
+	if (!cJSON_IsNumber(v) || v->valuedouble < 0 ||
+	    v->valuedouble > (double)max ||
+	    v->valuedouble != (double)(unsigned)v->valuedouble) {
+		bad(in, "not a whole number in range:", key);
+		return 0;
+	}
+	return (unsigned)v->valuedouble;
+}
+
+static bool valid_name(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i]; i++) {
+		unsigned char c = (unsigned char)s[i];
+		bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			     (c >= '0' && c <= '9');
+
+		if (!alnum && (i == 0 || (c != '-' && c != '_')))
+			return false;
+	}
+	return i > 0;
+}
+
+static void get_slot(struct in *in, const cJSON *j, struct rt_slot *s,
+		     bool dataset, const char *what)
+{
+	char phase[32];
+
+	if (!cJSON_IsObject(j)) {
+		bad(in, "not an object:", what);
+		return;
+	}
+	if (dataset) {
+		get_str(in, j, "dataset_type", s->ds_type, sizeof(s->ds_type));
+		get_str(in, j, "dataset_arn", s->ds_arn, sizeof(s->ds_arn));
+		get_str(in, j, "s3_path", s->s3_path, sizeof(s->s3_path));
+		if (!in->bad && (!s->ds_type[0] || !s->ds_arn[0] || !s->s3_path[0]))
+			bad(in, "empty dataset field in", what);
+	}
+	get_str(in, j, "name", s->name, sizeof(s->name));
+	get_str(in, j, "arn", s->arn, sizeof(s->arn));
+	get_str(in, j, "phase", phase, sizeof(phase));
+	get_str(in, j, "status", s->status, sizeof(s->status));
+	get_str(in, j, "reason", s->reason, sizeof(s->reason));
+	s->adopted = get_bool(in, j, "adopted");
+	s->created_at = get_time(in, j, "created_at");
+	s->finished_at = get_time(in, j, "finished_at");
+	if (in->bad)
+		return;
+	if (rt_phase_parse(phase, &s->phase) < 0 || s->phase == RT_PH_UNUSED)
+		bad(in, "unknown phase in", what);
+	else if (!valid_name(s->name))
+		bad(in, "invalid job name in", what);
+	else if ((s->phase == RT_PH_RUNNING || s->phase == RT_PH_ACTIVE) &&
+		 !s->arn[0])
+		bad(in, "running or active job without an ARN in", what);
+}
+
+static void get_run(struct in *in, const cJSON *j, const char *pipeline,
+		    struct rt_run *r)
+{
+	const cJSON *arr, *e;
+	char stage[32], outcome[32], mode[32];
+	size_t n = 0, i;
+
+	memset(r, 0, sizeof(*r));
+	if (!cJSON_IsObject(j)) {
+		bad(in, "not an object:", "run");
+		return;
+	}
+	copy_str(r->pipeline, sizeof(r->pipeline), pipeline);
+	r->fire_time = get_time(in, j, "fire_time");
+	r->started_at = get_time(in, j, "started_at");
+	r->finished_at = get_time(in, j, "finished_at");
+	get_str(in, j, "stage", stage, sizeof(stage));
+	get_str(in, j, "outcome", outcome, sizeof(outcome));
+	get_str(in, j, "reason", r->reason, sizeof(r->reason));
+	r->followed = get_bool(in, j, "followed");
+	r->find_first = get_bool(in, j, "find_first");
+	get_str(in, j, "role_arn", r->role_arn, sizeof(r->role_arn));
+	get_str(in, j, "solution_arn", r->solution_arn, sizeof(r->solution_arn));
+	get_str(in, j, "campaign_arn", r->campaign_arn, sizeof(r->campaign_arn));
+	get_str(in, j, "training_mode", mode, sizeof(mode));
+	if (!in->bad) {
+		if (!strcmp(mode, "UPDATE"))
+			r->training_mode = RT_TRAIN_UPDATE;
+		else if (strcmp(mode, "FULL"))
+			bad(in, "unknown value of", "training_mode");
+	}
+	get_str(in, j, "import_mode", mode, sizeof(mode));
+	if (!in->bad) {
+		if (!strcmp(mode, "INCREMENTAL"))
+			r->import_mode = RT_IMPORT_INCREMENTAL;
+		else if (strcmp(mode, "FULL"))
+			bad(in, "unknown value of", "import_mode");
+	}
+	r->poll_interval_s = get_uint(in, j, "poll_interval", 86400);
+	r->max_run_duration_s = get_uint(in, j, "max_run_duration", 0x7fffffffu);
+	r->max_consecutive_errors =
+		get_uint(in, j, "max_consecutive_errors", 0x7fffffffu);
+	get_str(in, j, "prev_version_arn", r->prev_version_arn,
+		sizeof(r->prev_version_arn));
+	arr = member(in, j, "imports");
+	if (in->bad)
+		return;
+	if (!cJSON_IsArray(arr)) {
+		bad(in, "not an array:", "imports");
+		return;
+	}
+	cJSON_ArrayForEach(e, arr) {
+		if (n >= RT_MAX_DATASETS) {
+			bad(in, "too many entries in", "imports");
+			return;
+		}
+		get_slot(in, e, &r->slots[n++], true, "imports");
+	}
+	r->n_datasets = n;
+	get_slot(in, member(in, j, "version"), &r->slots[RT_SLOT_VERSION], false,
+		 "version");
+	if (r->campaign_arn[0])
+		get_slot(in, member(in, j, "campaign"),
+			 &r->slots[RT_SLOT_CAMPAIGN], false, "campaign");
+	if (in->bad)
+		return;
+	if (rt_stage_parse(stage, &r->stage) < 0 || r->stage == RT_STAGE_IDLE)
+		bad(in, "unknown value of", "stage");
+	else if (rt_outcome_parse(outcome, &r->outcome) < 0 ||
+		 (r->stage == RT_STAGE_DONE) != (r->outcome != RT_OUT_NONE))
+		bad(in, "outcome does not fit the stage:", "outcome");
+	else if (n == 0)
+		bad(in, "no datasets in", "imports");
+	else if (!r->fire_time || !r->started_at)
+		bad(in, "a run needs a fire time and a start time:", "run");
+	else if (!r->role_arn[0] || !r->solution_arn[0] ||
+		 r->poll_interval_s < 1 || r->max_run_duration_s < 1)
+		bad(in, "incomplete pipeline copy in", "run");
+	if (in->bad)
+		return;
+	/* Later stages need the earlier ones done: never deploy a version
+	 * that a damaged file merely claims is there. */
+	if (r->stage == RT_STAGE_TRAINING || r->stage == RT_STAGE_DEPLOYING)
+		for (i = 0; i < n; i++)
+			if (r->slots[i].phase != RT_PH_ACTIVE)
+				bad(in, "stage does not fit the imports:", "stage");
+	if (r->stage == RT_STAGE_DEPLOYING &&
+	    (r->slots[RT_SLOT_VERSION].phase != RT_PH_ACTIVE || !r->campaign_arn[0]))
+		bad(in, "stage does not fit the version:", "stage");
+	if (r->campaign_arn[0])
+		copy_str(r->slots[RT_SLOT_CAMPAIGN].arn,
+			 sizeof(r->slots[RT_SLOT_CAMPAIGN].arn), r->campaign_arn);
+}
+
+static void get_history(struct in *in, const cJSON *e, struct state_history *h)
+{
+	char outcome[32];
+
+	if (!cJSON_IsObject(e)) {
+		bad(in, "not an object:", "history");
+		return;
+	}
+	h->fire_time = get_time(in, e, "fire_time");
+	h->started_at = get_time(in, e, "started_at");
+	h->finished_at = get_time(in, e, "finished_at");
+	get_str(in, e, "outcome", outcome, sizeof(outcome));
+	h->followed = get_bool(in, e, "followed");
+	get_str(in, e, "version_name", h->version_name, sizeof(h->version_name));
+	get_str(in, e, "version_arn", h->version_arn, sizeof(h->version_arn));
+	get_str(in, e, "reason", h->reason, sizeof(h->reason));
+	if (!in->bad && (rt_outcome_parse(outcome, &h->outcome) < 0 ||
+			 h->outcome == RT_OUT_NONE))
+		bad(in, "unknown value of", "outcome");
+}
+
+int state_from_json(const char *text, size_t len, const char *pipeline,
+		    struct state *out, char *err, size_t errlen)
+{
+	struct in in = { err, errlen, false };
+	struct state *st = NULL;
+	cJSON *root = NULL;
+	const cJSON *v, *e;
+	char name[RT_PIPELINE_MAX + 1] = "";
+	int r = -EINVAL;
+
+	if (err && errlen)
+		err[0] = '\0';
+	if (!text || !out) {
+		bad_msg(&in, "no input");
+		goto cleanup;
+	}
+	if (len > STATE_FILE_MAX) {
+		bad_msg(&in, "larger than the state file limit");
+		goto cleanup;
+	}
+	root = cJSON_ParseWithLength(text, len);
+	if (!root || !cJSON_IsObject(root)) {
+		bad_msg(&in, "not a JSON object: corrupt or truncated");
+		goto cleanup;
+	}
+	v = member(&in, root, "version");
+	if (v && (!cJSON_IsNumber(v) || v->valuedouble != STATE_SCHEMA_VERSION)) {
+		if (err && errlen)
+			snprintf(err, errlen,
+				 "schema version %g is not the supported version %d",
+				 cJSON_IsNumber(v) ? v->valuedouble : -1.0,
+				 STATE_SCHEMA_VERSION);
+		in.bad = true;
+	}
+	get_str(&in, root, "pipeline", name, sizeof(name));
+	if (in.bad)
+		goto cleanup;
+	if (!name[0] || (pipeline && strcmp(name, pipeline))) {
+		if (err && errlen)
+			snprintf(err, errlen,
+				 "the file belongs to pipeline \"%s\", not \"%s\"",
+				 name, pipeline ? pipeline : "");
+		goto cleanup;
+	}
+	st = calloc(1, sizeof(*st));
+	if (!st) {
+		r = -ENOMEM;
+		goto cleanup;
+	}
+	state_init(st, name);
+	st->last_fire = get_time(&in, root, "last_fire");
+	v = member(&in, root, "campaign");
+	if (v && !cJSON_IsObject(v))
+		bad(&in, "not an object:", "campaign");
+	else if (v) {
+		get_str(&in, v, "previous_version", st->campaign_prev_version,
+			sizeof(st->campaign_prev_version));
+		get_str(&in, v, "current_version", st->campaign_version,
+			sizeof(st->campaign_version));
+	}
+	v = member(&in, root, "run");
+	if (v && !cJSON_IsNull(v)) {
+		get_run(&in, v, name, &st->run);
+		st->has_run = !in.bad;
+	}
+	v = member(&in, root, "history");
+	if (v && !cJSON_IsArray(v))
+		bad(&in, "not an array:", "history");
+	else if (v)
+		cJSON_ArrayForEach(e, v) {
+			if (st->n_history >= STATE_HISTORY_MAX)
+				break; /* older entries are dropped */
+			get_history(&in, e, &st->history[st->n_history++]);
+		}
+	if (in.bad)
+		goto cleanup;
+	/* Crashed between saving a finished run and recording it. */
+	if (st->has_run && rt_done(&st->run))
+		state_finish_run(st, &st->run);
+	memcpy(out, st, sizeof(*st));
+	r = 0;
+cleanup:
+	free(st);
+	cJSON_Delete(root);
+	return r;
+}
+
+/* ---- files ------------------------------------------------------------- */
+
+/* Read at most STATE_FILE_MAX + 1 bytes: more means "too large". */
+static int read_file(const char *path, char **buf, size_t *len)
+{
+	char *b = NULL;
+	size_t n = 0, cap = STATE_FILE_MAX + 1;
+	ssize_t k;
+	int fd, r = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	b = malloc(cap);
+	if (!b) {
+		r = -ENOMEM;
+		goto cleanup;
+	}
+	while (n < cap) {
+		k = read(fd, b + n, cap - n);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			goto cleanup;
+		}
+		if (k == 0)
+			break;
+		n += (size_t)k;
+	}
+	*buf = b;
+	*len = n;
+	b = NULL;
+cleanup:
+	free(b);
+	close(fd);
+	return r;
+}
+
+static int move_aside(const char *path, time_t now, char *to, size_t tolen)
+{
+	char stamp[32];
+	struct tm tm;
+	int i;
+
+	if (!gmtime_r(&now, &tm) ||
+	    !strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm))
+		copy_str(stamp, sizeof(stamp), "unknown");
+	for (i = 0; i < MAX_CORRUPT_SUFFIX; i++) {
+		struct stat sb;
+
+		if (i == 0)
+			snprintf(to, tolen, "%s.corrupt-%s", path, stamp);
+		else
+			snprintf(to, tolen, "%s.corrupt-%s-%d", path, stamp, i);
+		if (lstat(to, &sb) < 0 && errno == ENOENT)
+			break;
+	}
+	if (i == MAX_CORRUPT_SUFFIX)
+		return -EEXIST;
+	if (rename(path, to) < 0)
+		return -errno;
+	return 0;
+}
+
+int state_load(const char *dir, const char *pipeline, time_t now,
+	       struct state *out)
+{
+	char path[4096], err[256];
+	char *buf = NULL;
+	size_t len = 0;
+	struct state *st = NULL;
+	int r;
+
+	if (!out)
+		return -EINVAL;
+	r = state_path(dir, pipeline, path, sizeof(path));
+	if (r < 0)
+		return r;
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return -ENOMEM;
+	r = read_file(path, &buf, &len);
+	if (r == -ENOENT) {
+		state_init(st, pipeline);
+		r = 0;
+		goto done;
+	}
+	if (r < 0) {
+		log_error("cannot read state file %s: %s", path, strerror(-r));
+		goto cleanup;
+	}
+	if (len > STATE_FILE_MAX)
+		snprintf(err, sizeof(err), "larger than %d bytes", STATE_FILE_MAX);
+	else if (state_from_json(buf, len, pipeline, st, err, sizeof(err)) == 0)
+		goto done;
+	state_init(st, pipeline);
+	st->recovered = true;
+	r = move_aside(path, now, st->moved_to, sizeof(st->moved_to));
+	if (r < 0) {
+		log_error("state file %s is unusable (%s) and could not be moved aside: %s",
+			  path, err, strerror(-r));
+		goto cleanup;
+	}
+	log_warning("state file %s is unusable (%s): moved to %s; jobs in flight will be adopted by name",
+		    path, err, st->moved_to);
+done:
+	memcpy(out, st, sizeof(*st));
+	r = 0;
+cleanup:
+	free(buf);
+	free(st);
+	return r;
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t k = write(fd, buf, len);
+
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		buf += k;
+		len -= (size_t)k;
+	}
+	return 0;
+}
+
+static int fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) < 0 && errno != EINVAL)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+int state_save(const char *dir, const struct state *st)
+{
+	char path[4096], tmp[4200];
+	char *text = NULL;
+	const char *slash;
+	int fd = -1, r;
+
+	if (!st)
+		return -EINVAL;
+	r = state_path(dir, st->pipeline, path, sizeof(path));
+	if (r < 0)
+		return r;
+	slash = strrchr(path, '/');
+	/* Same directory, so rename() is atomic; dot-named and unique to
+	 * the pipeline (writers hold the directory lock). */
+	snprintf(tmp, sizeof(tmp), "%.*s/.%s.tmp", (int)(slash - path), path,
+		 slash + 1);
+	r = state_to_json(st, &text);
+	if (r < 0)
+		goto cleanup;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+		  0600);
+	if (fd < 0) {
+		r = -errno;
+		goto cleanup;
+	}
+	r = write_all(fd, text, strlen(text));
+	if (r == 0)
+		r = write_all(fd, "\n", 1);
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	fd = -1;
+	if (r < 0)
+		goto cleanup;
+	if (rename(tmp, path) < 0) {
+		r = -errno;
+		goto cleanup;
+	}
+	r = fsync_dir(dir);
+cleanup:
+	if (fd >= 0)
+		close(fd);
+	if (r < 0) {
+		unlink(tmp);
+		log_error("cannot save state file %s: %s", path, strerror(-r));
+	}
+	free(text);
+	return r;
+}
+
+/* ---- records ----------------------------------------------------------- */
+
+void state_set_run(struct state *st, const struct rt_run *run)
+{
+	if (!st || !run)
+		return;
+	if (&st->run != run)
+		memcpy(&st->run, run, sizeof(*run));
+	st->has_run = true;
+	state_note_fire(st, run->fire_time);
+}
+
+void state_finish_run(struct state *st, const struct rt_run *run)
+{
+	struct state_history h;
+	const struct rt_slot *v;
+
+	if (!st || !run)
+		return;
+	v = &run->slots[RT_SLOT_VERSION];
+	memset(&h, 0, sizeof(h));
+	h.fire_time = run->fire_time;
+	h.started_at = run->started_at;
+	h.finished_at = run->finished_at;
+	h.outcome = run->outcome == RT_OUT_NONE ? RT_OUT_FAILED : run->outcome;
+	h.followed = run->followed;
+	copy_str(h.version_name, sizeof(h.version_name), v->name);
+	copy_str(h.version_arn, sizeof(h.version_arn), v->arn);
+	copy_str(h.reason, sizeof(h.reason), run->reason);
+	if (run->outcome == RT_OUT_SUCCEEDED && run->campaign_arn[0]) {
+		copy_str(st->campaign_prev_version,
+			 sizeof(st->campaign_prev_version), run->prev_version_arn);
+		copy_str(st->campaign_version, sizeof(st->campaign_version),
+			 v->arn);
+	}
+	state_note_fire(st, run->fire_time);
+	memmove(&st->history[1], &st->history[0],
+		sizeof(st->history[0]) * (STATE_HISTORY_MAX - 1));
+	st->history[0] = h;
+	if (st->n_history < STATE_HISTORY_MAX)
+		st->n_history++;
+	st->has_run = false;
+	memset(&st->run, 0, sizeof(st->run));
+}
+
+void state_note_fire(struct state *st, time_t fire_time)
+{
+	if (st && fire_time > st->last_fire)
+		st->last_fire = fire_time;
+}
+
+/* ---- lock -------------------------------------------------------------- */
+
+int state_lock(const char *dir, int *fd_out, char *err, size_t errlen)
+{
+	char path[4096], pid[PID_TEXT_MAX];
+	ssize_t k;
+	int fd = -1, r, n;
+
+	if (!dir || !*dir || !fd_out)
+		return -EINVAL;
+	n = snprintf(path, sizeof(path), "%s/%s", dir, STATE_LOCK_FILE);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return -ENAMETOOLONG;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		r = -errno;
+		if (err && errlen)
+			snprintf(err, errlen, "cannot open lock file %s: %s",
+				 path, strerror(-r));
+		return r;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		r = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		if (r == -EBUSY) {
+			long other = 0;
+
+			k = pread(fd, pid, sizeof(pid) - 1, 0);
+			if (k > 0) {
+				pid[k] = '\0';
+				other = strtol(pid, NULL, 10);
+			}
+			if (err && errlen && other > 0)
+				snprintf(err, errlen,
+					 "state directory %s is in use by another personalize-retrain (PID %ld)",
+					 dir, other);
+			else if (err && errlen)
+				snprintf(err, errlen,
+					 "state directory %s is in use by another personalize-retrain",
+					 dir);
+		} else if (err && errlen) {
+			snprintf(err, errlen, "cannot lock %s: %s", path,
+				 strerror(-r));
+		}
+		close(fd);
+		return r;
+	}
+	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
+		r = -errno;
+		if (err && errlen)
+			snprintf(err, errlen, "cannot write lock file %s: %s",
+				 path, strerror(-r));
+		close(fd);
+		return r;
+	}
+	*fd_out = fd;
+	return 0;
+}
+
+void state_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}

@@ -1,0 +1,1711 @@
+/* test_retrain.c - the run state machine: every transition, every failure
+ * event in every state (table-driven), names, polling, resume, and a seeded
+ * randomized property test of the invariants. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "retrain.h"
+
+#define T0 ((time_t)1795000020) /* a whole minute */
+#define ANY (-2)
+#define POLL_S 600u
+#define MAXRUN_S 86400u
+
+static const char *const types[RT_MAX_DATASETS] = {
+	"Interactions", "Items", "Users", "Actions", "Action_Interactions",
+};
+static const char *const ds_arns[RT_MAX_DATASETS] = {
+	"arn:aws:personalize:us-east-1:123456789012:dataset/dg/INTERACTIONS",
+	"arn:aws:personalize:us-east-1:123456789012:dataset/dg/ITEMS",
+	"arn:aws:personalize:us-east-1:123456789012:dataset/dg/USERS",
+	"arn:aws:personalize:us-east-1:123456789012:dataset/dg/ACTIONS",
+	"arn:aws:personalize:us-east-1:123456789012:dataset/dg/ACTION_INTERACTIONS",
+};
+#define CAMPAIGN "arn:aws:personalize:us-east-1:123456789012:campaign/shop"
+#define SOLUTION "arn:aws:personalize:us-east-1:123456789012:solution/sol"
+#define VERSION_ARN SOLUTION "/v-ours"
+#define OLD_VERSION SOLUTION "/v-old"
+#define OTHER_VERSION SOLUTION "/v-other"
+
+struct fx {
+	struct rt_run run;
+	struct rt_actions out;
+	struct rt_spec spec;
+	time_t now;
+	int rc;
+};
+
+static struct rt_spec mkspec(size_t n, bool campaign)
+{
+	struct rt_spec s;
+	size_t i;
+
+	memset(&s, 0, sizeof(s));
+	s.pipeline = "shop-recs";
+	s.role_arn = "arn:aws:iam::123456789012:role/PersonalizeS3";
+	s.solution_arn = SOLUTION;
+	s.campaign_arn = campaign ? CAMPAIGN : "";
+	s.n_datasets = n;
+	for (i = 0; i < n; i++) {
+		s.datasets[i].type = types[i];
+		s.datasets[i].arn = ds_arns[i];
+		s.datasets[i].s3_path = "s3://bucket/data.csv";
+	}
+	s.training_mode = RT_TRAIN_FULL;
+	s.import_mode = RT_IMPORT_FULL;
+	s.poll_interval_s = POLL_S;
+	s.max_run_duration_s = MAXRUN_S;
+	return s;
+}
+
+static struct fx *fx_new(size_t n, bool campaign)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	f->spec = mkspec(n, campaign);
+	f->now = T0 + 5;
+	f->rc = rt_start(&f->run, &f->spec, T0, f->now, false, &f->out);
+	assert_int_equal(f->rc, 0);
+	return f;
+}
+
+/* noinline: the callers assert non-NULL first; keep GCC's
+ * -Wnull-dereference from tracing the NULL path into them. */
+__attribute__((noinline)) static const struct rt_action *act(const struct rt_actions *o,
+				   enum rt_action_kind k, int slot)
+{
+	size_t i;
+
+	for (i = 0; i < o->n; i++)
+		if (o->a[i].kind == k && (slot == ANY || o->a[i].slot == slot))
+			return &o->a[i];
+	return NULL;
+}
+
+static size_t count(const struct rt_actions *o, enum rt_action_kind k, int slot)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < o->n; i++)
+		if (o->a[i].kind == k && (slot == ANY || o->a[i].slot == slot))
+			n++;
+	return n;
+}
+
+__attribute__((noinline)) static const struct rt_action *call_op(const struct rt_actions *o,
+				       enum rt_op op, int slot)
+{
+	size_t i;
+
+	for (i = 0; i < o->n; i++)
+		if (o->a[i].kind == RT_ACT_CALL && o->a[i].call.op == op &&
+		    (slot == ANY || o->a[i].slot == slot))
+			return &o->a[i];
+	return NULL;
+}
+
+static bool log_has(const struct rt_actions *o, const char *needle)
+{
+	size_t i;
+
+	for (i = 0; i < o->n; i++)
+		if ((o->a[i].kind == RT_ACT_LOG || o->a[i].kind == RT_ACT_STATUS) &&
+		    strstr(o->a[i].text, needle))
+			return true;
+	return false;
+}
+
+static struct rt_event ev_for(struct fx *f, enum rt_event_kind kind, int slot)
+{
+	struct rt_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = kind;
+	ev.slot = slot;
+	ev.token = slot >= 0 && slot < RT_NSLOTS ? f->run.slots[slot].token : 0;
+	ev.now = f->now;
+	ev.random = 12345;
+	return ev;
+}
+
+static int feed(struct fx *f, const struct rt_event *ev)
+{
+	f->rc = rt_step(&f->run, ev, &f->out);
+	return f->rc;
+}
+
+static int reply(struct fx *f, int slot, enum rt_result r, const char *arn,
+		 const char *status)
+{
+	struct rt_event ev = ev_for(f, RT_EV_REPLY, slot);
+
+	ev.result = r;
+	ev.arn = arn;
+	ev.status = status;
+	ev.found = arn != NULL;
+	ev.error = r == RT_RES_OK ? NULL : "simulated";
+	return feed(f, &ev);
+}
+
+static int poll_due(struct fx *f, int slot)
+{
+	struct rt_event ev = ev_for(f, RT_EV_POLL_DUE, slot);
+
+	return feed(f, &ev);
+}
+
+static int campaign_reply(struct fx *f, enum rt_result r, const char *serves,
+			  const char *upd_ver, const char *upd_status)
+{
+	struct rt_event ev = ev_for(f, RT_EV_REPLY, RT_SLOT_CAMPAIGN);
+
+	ev.result = r;
+	ev.campaign_version_arn = serves;
+	ev.update_version_arn = upd_ver;
+	ev.update_status = upd_status;
+	ev.update_failure_reason = "bad thing";
+	return feed(f, &ev);
+}
+
+static char job_arn_buf[RT_MAX_DATASETS][128];
+
+static const char *job_arn(int i)
+{
+	snprintf(job_arn_buf[i], sizeof(job_arn_buf[i]),
+		 "arn:aws:personalize:us-east-1:123456789012:dataset-import-job/j%d", i);
+	return job_arn_buf[i];
+}
+
+/* All imports created, each RUNNING with a timer armed. */
+static void imports_created(struct fx *f)
+{
+	size_t i;
+
+	for (i = 0; i < f->run.n_datasets; i++) {
+		assert_int_equal(reply(f, (int)i, RT_RES_OK, job_arn((int)i), NULL), 0);
+		assert_int_equal(f->run.slots[i].phase, RT_PH_RUNNING);
+	}
+}
+
+static void import_active(struct fx *f, int i)
+{
+	assert_int_equal(poll_due(f, i), 0);
+	assert_non_null(call_op(&f->out, RT_OP_DESCRIBE_IMPORT, i));
+	assert_int_equal(reply(f, i, RT_RES_OK, NULL, "ACTIVE"), 0);
+}
+
+/* Stage TRAINING, version create in flight. */
+static struct fx *at_training(size_t n, bool campaign)
+{
+	struct fx *f = fx_new(n, campaign);
+	size_t i;
+
+	imports_created(f);
+	for (i = 0; i < n; i++)
+		import_active(f, (int)i);
+	assert_int_equal(f->run.stage, RT_STAGE_TRAINING);
+	assert_int_equal(f->run.slots[RT_SLOT_VERSION].phase, RT_PH_CREATING);
+	return f;
+}
+
+/* Stage TRAINING, version RUNNING (created), timer armed. */
+static struct fx *at_training_running(bool campaign)
+{
+	struct fx *f = at_training(1, campaign);
+
+	assert_int_equal(reply(f, RT_SLOT_VERSION, RT_RES_OK, VERSION_ARN, NULL), 0);
+	assert_int_equal(f->run.slots[RT_SLOT_VERSION].phase, RT_PH_RUNNING);
+	return f;
+}
+
+/* Stage DEPLOYING, campaign pre-check describe in flight. */
+static struct fx *at_deploying(void)
+{
+	struct fx *f = at_training_running(true);
+
+	assert_int_equal(poll_due(f, RT_SLOT_VERSION), 0);
+	assert_int_equal(reply(f, RT_SLOT_VERSION, RT_RES_OK, NULL, "ACTIVE"), 0);
+	assert_int_equal(f->run.stage, RT_STAGE_DEPLOYING);
+	assert_int_equal(f->run.slots[RT_SLOT_CAMPAIGN].phase, RT_PH_FINDING);
+	assert_non_null(call_op(&f->out, RT_OP_DESCRIBE_CAMPAIGN, RT_SLOT_CAMPAIGN));
+	return f;
+}
+
+/* Stage DEPLOYING, UpdateCampaign in flight. */
+static struct fx *at_updating(void)
+{
+	struct fx *f = at_deploying();
+	const struct rt_action *a;
+
+	assert_int_equal(campaign_reply(f, RT_RES_OK, OLD_VERSION, OLD_VERSION,
+					"ACTIVE"), 0);
+	a = call_op(&f->out, RT_OP_UPDATE_CAMPAIGN, RT_SLOT_CAMPAIGN);
+	assert_non_null(a);
+	assert_string_equal(a->call.version_arn, VERSION_ARN);
+	assert_string_equal(a->call.campaign_arn, CAMPAIGN);
+	assert_int_equal(f->run.slots[RT_SLOT_CAMPAIGN].phase, RT_PH_CREATING);
+	assert_string_equal(f->run.prev_version_arn, OLD_VERSION);
+	return f;
+}
+
+/* Stage DEPLOYING, our update sent, polling. */
+static struct fx *at_deploy_running(void)
+{
+	struct fx *f = at_updating();
+
+	assert_int_equal(reply(f, RT_SLOT_CAMPAIGN, RT_RES_OK, NULL, NULL), 0);
+	assert_int_equal(f->run.slots[RT_SLOT_CAMPAIGN].phase, RT_PH_RUNNING);
+	assert_non_null(act(&f->out, RT_ACT_TIMER, RT_SLOT_CAMPAIGN));
+	return f;
+}
+
+/* The find answers: not ours, another job busy -> WAITING. */
+static struct fx *busy(struct fx *f, int slot)
+{
+	struct rt_event ev = ev_for(f, RT_EV_REPLY, slot);
+
+	ev.result = RT_RES_OK;
+	ev.other_busy = true;
+	assert_int_equal(feed(f, &ev), 0);
+	assert_int_equal(f->run.slots[slot].phase, RT_PH_WAITING);
+	return f;
+}
+
+/* ---- start ------------------------------------------------------------- */
+
+static void test_start_creates_all_imports_after_intent(void **state)
+{
+	size_t n;
+
+	(void)state;
+	for (n = 1; n <= RT_MAX_DATASETS; n++) {
+		struct fx *f = fx_new(n, true);
+		size_t i, save_at = SIZE_MAX, first_call = SIZE_MAX;
+
+		assert_int_equal(f->run.stage, RT_STAGE_IMPORTING);
+		assert_int_equal(count(&f->out, RT_ACT_CALL, ANY), n);
+		for (i = 0; i < f->out.n; i++) {
+			if (f->out.a[i].kind == RT_ACT_SAVE && save_at == SIZE_MAX)
+				save_at = i;
+			if (f->out.a[i].kind == RT_ACT_CALL && first_call == SIZE_MAX)
+				first_call = i;
+		}
+		assert_true(save_at < first_call);
+		for (i = 0; i < n; i++) {
+			const struct rt_action *a =
+				call_op(&f->out, RT_OP_CREATE_IMPORT, (int)i);
+
+			assert_non_null(a);
+			assert_string_equal(a->call.dataset_arn, ds_arns[i]);
+			assert_string_equal(a->call.import_mode, "FULL");
+			assert_string_equal(a->call.s3_path, "s3://bucket/data.csv");
+			assert_non_null(strstr(a->call.name, "shop-recs-"));
+			assert_int_equal(f->run.slots[i].phase, RT_PH_CREATING);
+		}
+		assert_non_null(act(&f->out, RT_ACT_DEADLINE, ANY));
+		assert_int_equal(act(&f->out, RT_ACT_DEADLINE, ANY)->at,
+				 T0 + 5 + MAXRUN_S);
+		assert_non_null(act(&f->out, RT_ACT_STATUS, ANY));
+		assert_true(log_has(&f->out, "importing 0/"));
+		assert_string_equal(act(&f->out, RT_ACT_LOG, ANY)->message_id,
+				    RT_MSGID_STARTED);
+		free(f);
+	}
+}
+
+static void test_start_rejects_bad_specs(void **state)
+{
+	struct rt_run *run = calloc(1, sizeof(*run));
+	struct rt_actions *out = calloc(1, sizeof(*out));
+	struct rt_spec s;
+	char err[256];
+	int i;
+
+	(void)state;
+	for (i = 0; i < 11; i++) {
+		s = mkspec(2, true);
+		switch (i) {
+		case 0: s.pipeline = ""; break;
+		case 1: s.role_arn = NULL; break;
+		case 2: s.solution_arn = ""; break;
+		case 3: s.n_datasets = 0; break;
+		case 4: s.n_datasets = RT_MAX_DATASETS + 1; break;
+		case 5: s.poll_interval_s = 0; break;
+		case 6: s.max_run_duration_s = 0; break;
+		case 7: s.datasets[1].type = "interactions"; break; /* dup */
+		case 8: s.datasets[1].s3_path = ""; break;
+		case 9: s.datasets[0].arn = NULL; break;
+		case 10: s.training_mode = (enum rt_training_mode)7; break;
+		}
+		err[0] = '\0';
+		assert_int_equal(rt_spec_validate(&s, err, sizeof(err)), -EINVAL);
+		assert_true(strlen(err) > 5);
+		assert_int_equal(rt_start(run, &s, T0, T0, false, out), -EINVAL);
+	}
+	s = mkspec(2, false);
+	assert_int_equal(rt_spec_validate(&s, err, sizeof(err)), 0);
+	assert_int_equal(rt_start(NULL, &s, T0, T0, false, out), -EINVAL);
+	assert_int_equal(rt_start(run, NULL, T0, T0, false, out), -EINVAL);
+	free(run);
+	free(out);
+}
+
+static void test_modes_reach_the_calls(void **state)
+{
+	struct fx *f;
+	const struct rt_action *a;
+
+	(void)state;
+	f = calloc(1, sizeof(*f));
+	f->spec = mkspec(1, false);
+	f->spec.import_mode = RT_IMPORT_INCREMENTAL;
+	f->spec.training_mode = RT_TRAIN_UPDATE;
+	f->now = T0;
+	assert_int_equal(rt_start(&f->run, &f->spec, T0, T0, false, &f->out), 0);
+	a = call_op(&f->out, RT_OP_CREATE_IMPORT, 0);
+	assert_string_equal(a->call.import_mode, "INCREMENTAL");
+	assert_string_equal(a->call.role_arn, f->spec.role_arn);
+	imports_created(f);
+	import_active(f, 0);
+	a = call_op(&f->out, RT_OP_CREATE_VERSION, RT_SLOT_VERSION);
+	assert_non_null(a);
+	assert_string_equal(a->call.training_mode, "UPDATE");
+	assert_string_equal(a->call.solution_arn, SOLUTION);
+	assert_string_equal(a->call.name, f->run.slots[RT_SLOT_VERSION].name);
+	free(f);
+}
+
+/* ---- happy paths ------------------------------------------------------- */
+
+static void test_happy_paths(void **state)
+{
+	size_t n;
+	int campaign;
+
+	(void)state;
+	for (n = 1; n <= 3; n++)
+		for (campaign = 0; campaign <= 1; campaign++) {
+			struct fx *f = at_training(n, campaign);
+
+			assert_true(log_has(&f->out, "training "));
+			assert_int_equal(reply(f, RT_SLOT_VERSION, RT_RES_OK,
+					       VERSION_ARN, NULL), 0);
+			assert_int_equal(poll_due(f, RT_SLOT_VERSION), 0);
+			assert_int_equal(reply(f, RT_SLOT_VERSION, RT_RES_OK,
+					       NULL, "CREATE IN_PROGRESS"), 0);
+			assert_int_equal(poll_due(f, RT_SLOT_VERSION), 0);
+			assert_int_equal(reply(f, RT_SLOT_VERSION, RT_RES_OK,
+					       NULL, "ACTIVE"), 0);
+			if (!campaign) {
+				assert_true(rt_done(&f->run));
+				assert_int_equal(f->run.outcome, RT_OUT_SUCCEEDED);
+				assert_non_null(act(&f->out, RT_ACT_FINISHED, ANY));
+				assert_null(call_op(&f->out, RT_OP_UPDATE_CAMPAIGN, ANY));
+				free(f);
+				continue;
+			}
+			assert_true(log_has(&f->out, "deploying "));
+			assert_int_equal(campaign_reply(f, RT_RES_OK, OLD_VERSION,
+							OLD_VERSION, "ACTIVE"), 0);
+			assert_int_equal(reply(f, RT_SLOT_CAMPAIGN, RT_RES_OK, NULL, NULL), 0);
+			assert_int_equal(poll_due(f, RT_SLOT_CAMPAIGN), 0);
+			/* campaign.status stays ACTIVE during the update: not done */
+			assert_int_equal(campaign_reply(f, RT_RES_OK, OLD_VERSION,
+							VERSION_ARN, "UPDATE IN_PROGRESS"), 0);
+			assert_false(rt_done(&f->run));
+			assert_int_equal(poll_due(f, RT_SLOT_CAMPAIGN), 0);
+			/* update ACTIVE but campaign not yet serving: not done */
+			assert_int_equal(campaign_reply(f, RT_RES_OK, OLD_VERSION,
+							VERSION_ARN, "ACTIVE"), 0);
+			assert_false(rt_done(&f->run));
+			assert_int_equal(poll_due(f, RT_SLOT_CAMPAIGN), 0);
+			assert_int_equal(campaign_reply(f, RT_RES_OK, VERSION_ARN,
+							VERSION_ARN, "ACTIVE"), 0);
+			assert_true(rt_done(&f->run));
+			assert_int_equal(f->run.outcome, RT_OUT_SUCCEEDED);
+			assert_non_null(act(&f->out, RT_ACT_FINISHED, ANY));
+			assert_int_equal(act(&f->out, RT_ACT_FINISHED, ANY)->outcome,
+					 RT_OUT_SUCCEEDED);
+			free(f);
+		}
+}
+
+static void test_status_lines(void **state)
+{
+	struct fx *f = fx_new(3, true);
+	char buf[RT_TEXT_MAX];
+
+	(void)state;
+	imports_created(f);
+	import_active(f, 1);
+	assert_string_equal(act(&f->out, RT_ACT_STATUS, ANY)->text,
+			    "importing 1/3 datasets");
+	import_active(f, 0);
+	import_active(f, 2);
+	rt_status_line(&f->run, buf, sizeof(buf));
+	assert_string_equal(buf, "training shop-recs-20261118T1107-train");
+	free(f);
+	f = at_deploying();
+	rt_status_line(&f->run, buf, sizeof(buf));
+	assert_string_equal(buf, "deploying shop-recs-20261118T1107-train to shop");
+	free(f);
+}
+
+/* ---- create outcomes: every result in every create state --------------- */
+
+enum setup { S_IMPORT, S_VERSION, S_CAMPAIGN };
+
+struct create_case {
+	enum rt_result result;
+	const char *arn;          /* for OK */
+	enum rt_phase phase;      /* slot phase after */
+	int next;                 /* -1 none, RT_ACT_TIMER, or an op + 100 */
+	enum rt_outcome outcome;  /* run outcome after */
+};
+
+static struct fx *setup_create(enum setup s, int *slot)
+{
+	struct fx *f;
+
+	switch (s) {
+	case S_IMPORT:
+		*slot = 0;
+		return fx_new(2, true);
+	case S_VERSION:
+		*slot = RT_SLOT_VERSION;
+		return at_training(1, true);
+	default:
+		*slot = RT_SLOT_CAMPAIGN;
+		f = at_updating();
+		return f;
+	}
+}
+
+static enum rt_op find_op(enum setup s)
+{
+	return s == S_IMPORT ? RT_OP_FIND_IMPORT
+	       : s == S_VERSION ? RT_OP_FIND_VERSION : RT_OP_DESCRIBE_CAMPAIGN;
+}
+
+static void test_create_outcomes(void **state)
+{
+	const struct create_case cases[] = {
+		{ RT_RES_OK, "arn:x", RT_PH_RUNNING, RT_ACT_TIMER, RT_OUT_NONE },
+		{ RT_RES_OK, NULL, RT_PH_FINDING, RT_ACT_TIMER, RT_OUT_NONE },
+		{ RT_RES_ALREADY_EXISTS, NULL, RT_PH_FINDING, 100, RT_OUT_NONE },
+		{ RT_RES_IN_USE, NULL, RT_PH_FINDING, 100, RT_OUT_NONE },
+		{ RT_RES_NOT_FOUND, NULL, RT_PH_FAILED, -1, RT_OUT_FAILED },
+		{ RT_RES_INVALID, NULL, RT_PH_FAILED, -1, RT_OUT_FAILED },
+		{ RT_RES_TRANSIENT, NULL, RT_PH_FINDING, RT_ACT_TIMER, RT_OUT_NONE },
+		{ RT_RES_UNKNOWN, NULL, RT_PH_FINDING, RT_ACT_TIMER, RT_OUT_NONE },
+	};
+	enum setup s;
+	size_t i;
+
+	(void)state;
+	for (s = S_IMPORT; s <= S_CAMPAIGN; s++)
+		for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			const struct create_case *k = &cases[i];
+			int slot;
+			struct fx *f = setup_create(s, &slot);
+			enum rt_phase want = k->phase;
+
+			/* UpdateCampaign returns no ARN; OK is OK. */
+			if (s == S_CAMPAIGN && k->result == RT_RES_OK && !k->arn)
+				want = RT_PH_RUNNING;
+			assert_int_equal(reply(f, slot, k->result, k->arn, NULL), 0);
+			assert_int_equal(f->run.slots[slot].phase, want);
+			assert_int_equal(f->run.outcome, k->outcome);
+			if (k->next == RT_ACT_TIMER)
+				assert_non_null(act(&f->out, RT_ACT_TIMER, slot));
+			else if (k->next == 100)
+				assert_non_null(call_op(&f->out, find_op(s), slot));
+			/* never a second create straight away */
+			assert_null(call_op(&f->out, RT_OP_CREATE_IMPORT, slot));
+			assert_null(call_op(&f->out, RT_OP_CREATE_VERSION, slot));
+			assert_null(call_op(&f->out, RT_OP_UPDATE_CAMPAIGN, slot));
+			if (k->outcome == RT_OUT_FAILED) {
+				assert_true(rt_done(&f->run));
+				assert_non_null(act(&f->out, RT_ACT_FINISHED, ANY));
+				assert_non_null(strstr(f->run.reason, "rejected"));
+				if (s == S_CAMPAIGN)
+					assert_null(call_op(&f->out, RT_OP_UPDATE_CAMPAIGN, ANY));
+				if (s == S_IMPORT)
+					assert_non_null(strstr(f->run.reason, "no training"));
+			}
+			if (k->result == RT_RES_ALREADY_EXISTS)
+				assert_true(f->run.followed);
+			if (k->result == RT_RES_UNKNOWN || k->result == RT_RES_TRANSIENT) {
+				/* the timer leads to a find, not a create */
+				assert_int_equal(poll_due(f, slot), 0);
+				assert_non_null(call_op(&f->out, find_op(s), slot));
+				assert_int_equal(count(&f->out, RT_ACT_CALL, ANY), 1);
+			}
+			free(f);
+		}
+}
+
+/* ---- find outcomes (imports, versions) --------------------------------- */
+
+struct find_case {
+	enum rt_result result;
+	bool found;
+	const char *status;
+	bool other_busy;
+	enum rt_phase phase;
+	int next; /* RT_ACT_TIMER, 200 = create call, -1 none */
+	enum rt_outcome outcome;
+};
+
+static void test_find_outcomes(void **state)
+{
+	const struct find_case cases[] = {
+		{ RT_RES_OK, true, "ACTIVE", false, RT_PH_ACTIVE, -1, RT_OUT_NONE },
+		{ RT_RES_OK, true, "CREATE IN_PROGRESS", false, RT_PH_RUNNING, RT_ACT_TIMER, RT_OUT_NONE },
+		{ RT_RES_OK, true, "CREATE PENDING", true, RT_PH_RUNNING, RT_ACT_TIMER, RT_OUT_NONE },
+		{ RT_RES_OK, true, "CREATE FAILED", false, RT_PH_FAILED, -1, RT_OUT_FAILED },
+		{ RT_RES_OK, false, NULL, true, RT_PH_WAITING, RT_ACT_TIMER, RT_OUT_NONE },
+		{ RT_RES_OK, false, NULL, false, RT_PH_CREATING, 200, RT_OUT_NONE },
+		{ RT_RES_NOT_FOUND, false, NULL, false, RT_PH_FAILED, -1, RT_OUT_FAILED },
+		{ RT_RES_INVALID, false, NULL, false, RT_PH_FAILED, -1, RT_OUT_FAILED },
+		{ RT_RES_TRANSIENT, false, NULL, false, RT_PH_FINDING, RT_ACT_TIMER, RT_OUT_NONE },
+		{ RT_RES_UNKNOWN, false, NULL, false, RT_PH_FINDING, RT_ACT_TIMER, RT_OUT_NONE },
+		{ RT_RES_IN_USE, false, NULL, false, RT_PH_FINDING, RT_ACT_TIMER, RT_OUT_NONE },
+		{ RT_RES_ALREADY_EXISTS, false, NULL, false, RT_PH_FINDING, RT_ACT_TIMER, RT_OUT_NONE },
+	};
+	enum setup s;
+	size_t i;
+	int waiting;
+
+	(void)state;
+	for (waiting = 0; waiting < 2; waiting++)
+	for (s = S_IMPORT; s <= S_VERSION; s++)
+		for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			const struct find_case *k = &cases[i];
+			int slot;
+			struct fx *f = setup_create(s, &slot);
+			struct rt_event ev;
+			enum rt_op create = s == S_IMPORT ? RT_OP_CREATE_IMPORT
+							  : RT_OP_CREATE_VERSION;
+			enum rt_phase want = k->phase;
+
+			/* AlreadyExists leads to the find */
+			assert_int_equal(reply(f, slot, RT_RES_ALREADY_EXISTS, NULL, NULL), 0);
+			if (waiting) {
+				/* another job busy: wait, poll, find again */
+				busy(f, slot);
+				assert_int_equal(poll_due(f, slot), 0);
+				assert_non_null(call_op(&f->out, find_op(s), slot));
+				if (want == RT_PH_FINDING)
+					want = RT_PH_WAITING;
+			}
+			ev = ev_for(f, RT_EV_REPLY, slot);
+			ev.result = k->result;
+			ev.found = k->found;
+			ev.arn = k->found ? "arn:found" : NULL;
+			ev.status = k->status;
+			ev.failure_reason = "S3 access denied";
+			ev.other_busy = k->other_busy;
+			ev.other_name = "someone-elses-job";
+			assert_int_equal(feed(f, &ev), 0);
+			if (!(s == S_VERSION && k->phase == RT_PH_ACTIVE))
+				assert_int_equal(f->run.slots[slot].phase, want);
+			assert_int_equal(f->run.outcome, k->outcome);
+			if (k->next == RT_ACT_TIMER)
+				assert_non_null(act(&f->out, RT_ACT_TIMER, slot));
+			if (k->next == 200) {
+				const struct rt_action *c = call_op(&f->out, create, slot);
+				size_t j, save = SIZE_MAX, callat = SIZE_MAX;
+
+				assert_non_null(c);
+				for (j = 0; j < f->out.n; j++) {
+					if (f->out.a[j].kind == RT_ACT_SAVE && save == SIZE_MAX)
+						save = j;
+					if (&f->out.a[j] == c)
+						callat = j;
+				}
+				assert_true(save < callat); /* intent first */
+			} else {
+				assert_null(call_op(&f->out, create, slot));
+			}
+			if (k->found) {
+				assert_string_equal(f->run.slots[slot].arn, "arn:found");
+				assert_true(f->run.slots[slot].adopted);
+			}
+			if (k->other_busy && !k->found && !waiting) {
+				assert_true(log_has(&f->out, "someone-elses-job"));
+				/* poll again: a find, and no repeated log line */
+				assert_int_equal(poll_due(f, slot), 0);
+				assert_non_null(call_op(&f->out, find_op(s), slot));
+				ev = ev_for(f, RT_EV_REPLY, slot);
+				ev.result = RT_RES_OK;
+				ev.other_busy = true;
+				ev.other_name = "someone-elses-job";
+				assert_int_equal(feed(f, &ev), 0);
+				assert_false(log_has(&f->out, "someone-elses-job"));
+				assert_int_equal(poll_due(f, slot), 0);
+				ev = ev_for(f, RT_EV_REPLY, slot);
+				ev.result = RT_RES_OK; /* the other one finished */
+				assert_int_equal(feed(f, &ev), 0);
+				assert_non_null(call_op(&f->out, create, slot));
+			}
+			if (k->outcome == RT_OUT_FAILED && s == S_IMPORT)
+				assert_null(call_op(&f->out, RT_OP_CREATE_VERSION, ANY));
+			free(f);
+		}
+}
+
+/* ---- describe outcomes (imports, versions) ----------------------------- */
+
+static void test_describe_outcomes(void **state)
+{
+	const struct {
+		enum rt_result result;
+		const char *status;
+		enum rt_phase phase;
+		enum rt_outcome outcome;
+	} cases[] = {
+		{ RT_RES_OK, "CREATE PENDING", RT_PH_RUNNING, RT_OUT_NONE },
+		{ RT_RES_OK, "CREATE IN_PROGRESS", RT_PH_RUNNING, RT_OUT_NONE },
+		{ RT_RES_OK, NULL, RT_PH_RUNNING, RT_OUT_NONE },
+		{ RT_RES_OK, "CREATE FAILED", RT_PH_FAILED, RT_OUT_FAILED },
+		{ RT_RES_OK, "CREATE STOPPED", RT_PH_FAILED, RT_OUT_FAILED },
+		{ RT_RES_OK, "DELETE PENDING", RT_PH_FAILED, RT_OUT_FAILED },
+		{ RT_RES_OK, "ACTIVE", RT_PH_ACTIVE, RT_OUT_NONE },
+		{ RT_RES_TRANSIENT, NULL, RT_PH_RUNNING, RT_OUT_NONE },
+		{ RT_RES_UNKNOWN, NULL, RT_PH_RUNNING, RT_OUT_NONE },
+		{ RT_RES_IN_USE, NULL, RT_PH_RUNNING, RT_OUT_NONE },
+		{ RT_RES_ALREADY_EXISTS, NULL, RT_PH_RUNNING, RT_OUT_NONE },
+		{ RT_RES_NOT_FOUND, NULL, RT_PH_RUNNING, RT_OUT_NONE },
+		{ RT_RES_INVALID, NULL, RT_PH_FAILED, RT_OUT_FAILED },
+	};
+	int which;
+	size_t i;
+
+	(void)state;
+	for (which = 0; which < 2; which++)
+		for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			struct fx *f;
+			int slot;
+
+			if (which == 0) {
+				f = fx_new(2, true);
+				imports_created(f);
+				slot = 1;
+			} else {
+				f = at_training_running(true);
+				slot = RT_SLOT_VERSION;
+			}
+			assert_int_equal(poll_due(f, slot), 0);
+			assert_non_null(call_op(&f->out, which ? RT_OP_DESCRIBE_VERSION
+							       : RT_OP_DESCRIBE_IMPORT, slot));
+			assert_int_equal(reply(f, slot, cases[i].result, NULL,
+					       cases[i].status), 0);
+			if (!(which == 1 && cases[i].phase == RT_PH_ACTIVE))
+				assert_int_equal(f->run.slots[slot].phase, cases[i].phase);
+			assert_int_equal(f->run.outcome, cases[i].outcome);
+			if (cases[i].phase == RT_PH_RUNNING)
+				assert_non_null(act(&f->out, RT_ACT_TIMER, slot));
+			if (cases[i].outcome == RT_OUT_FAILED) {
+				assert_null(call_op(&f->out, RT_OP_CREATE_VERSION, ANY));
+				assert_null(call_op(&f->out, RT_OP_DESCRIBE_CAMPAIGN, ANY));
+				assert_non_null(strstr(f->run.reason,
+						       which ? "nothing deployed" : "no training"));
+			}
+			if (which == 1 && cases[i].phase == RT_PH_ACTIVE) {
+				assert_int_equal(f->run.stage, RT_STAGE_DEPLOYING);
+				assert_non_null(call_op(&f->out, RT_OP_DESCRIBE_CAMPAIGN,
+							RT_SLOT_CAMPAIGN));
+			}
+			free(f);
+		}
+}
+
+static void test_describe_not_found_tolerance(void **state)
+{
+	struct fx *f = fx_new(1, false);
+	int i;
+
+	(void)state;
+	imports_created(f);
+	for (i = 0; i < RT_TOLERANCE; i++) {
+		assert_int_equal(poll_due(f, 0), 0);
+		assert_int_equal(reply(f, 0, RT_RES_NOT_FOUND, NULL, NULL), 0);
+		assert_false(rt_done(&f->run));
+	}
+	assert_int_equal(poll_due(f, 0), 0);
+	assert_int_equal(reply(f, 0, RT_RES_NOT_FOUND, NULL, NULL), 0);
+	assert_true(rt_done(&f->run));
+	assert_non_null(strstr(f->run.reason, "disappeared"));
+	free(f);
+}
+
+/* A failed poll is logged once with the request id, and asked again. */
+static void test_retry_logged_with_request_id(void **state)
+{
+	struct fx *f = fx_new(1, false);
+	struct rt_event ev;
+	const struct rt_action *l;
+
+	(void)state;
+	imports_created(f);
+	assert_int_equal(poll_due(f, 0), 0);
+	ev = ev_for(f, RT_EV_REPLY, 0);
+	ev.result = RT_RES_TRANSIENT;
+	ev.error = "ThrottlingException: Rate exceeded";
+	ev.request_id = "req-123";
+	assert_int_equal(feed(f, &ev), 0);
+	l = act(&f->out, RT_ACT_LOG, 0);
+	assert_non_null(l);
+	assert_string_equal(l->request_id, "req-123");
+	assert_non_null(strstr(l->text, "Rate exceeded"));
+	assert_non_null(strstr(l->text, "asking again"));
+	assert_string_equal(l->job_arn, job_arn(0));
+	assert_string_equal(l->stage, "importing");
+	assert_non_null(act(&f->out, RT_ACT_TIMER, 0));
+	free(f);
+}
+
+/* One import fails while another is still running: no training. */
+static void test_one_import_fails_no_training(void **state)
+{
+	struct fx *f = fx_new(3, true);
+
+	(void)state;
+	imports_created(f);
+	import_active(f, 0);
+	assert_int_equal(poll_due(f, 2), 0);
+	assert_int_equal(reply(f, 2, RT_RES_OK, NULL, "CREATE FAILED"), 0);
+	assert_true(rt_done(&f->run));
+	assert_int_equal(f->run.outcome, RT_OUT_FAILED);
+	assert_non_null(strstr(f->run.reason, "Users"));
+	assert_null(call_op(&f->out, RT_OP_CREATE_VERSION, ANY));
+	/* slot 1's timer is now stale */
+	assert_int_equal(poll_due(f, 1), -ESTALE);
+	assert_int_equal(f->out.n, 0);
+	free(f);
+}
+
+/* ---- campaign ----------------------------------------------------------- */
+
+struct camp_case {
+	const char *name;
+	bool running;          /* after our UpdateCampaign, else pre-check */
+	enum rt_result result;
+	const char *serves, *upd_ver, *upd_status;
+	enum rt_phase phase;
+	enum rt_outcome outcome;
+	bool update_call;      /* an UpdateCampaign follows */
+	bool followed;
+};
+
+static void test_campaign_describe(void **state)
+{
+	const struct camp_case cases[] = {
+		{ "pre: idle campaign -> update", false, RT_RES_OK, OLD_VERSION, OLD_VERSION, "ACTIVE", RT_PH_CREATING, RT_OUT_NONE, true, false },
+		{ "pre: never updated -> update", false, RT_RES_OK, OLD_VERSION, NULL, NULL, RT_PH_CREATING, RT_OUT_NONE, true, false },
+		{ "pre: last update failed -> update", false, RT_RES_OK, OLD_VERSION, OTHER_VERSION, "CREATE FAILED", RT_PH_CREATING, RT_OUT_NONE, true, false },
+		{ "pre: other update in flight -> wait", false, RT_RES_OK, OLD_VERSION, OTHER_VERSION, "UPDATE IN_PROGRESS", RT_PH_WAITING, RT_OUT_NONE, false, false },
+		{ "pre: our update in flight -> follow", false, RT_RES_OK, OLD_VERSION, VERSION_ARN, "UPDATE IN_PROGRESS", RT_PH_RUNNING, RT_OUT_NONE, false, true },
+		{ "pre: already serves ours -> done", false, RT_RES_OK, VERSION_ARN, VERSION_ARN, "ACTIVE", RT_PH_ACTIVE, RT_OUT_SUCCEEDED, false, false },
+		{ "pre: our update failed -> failed", false, RT_RES_OK, OLD_VERSION, VERSION_ARN, "CREATE FAILED", RT_PH_FAILED, RT_OUT_FAILED, false, false },
+		{ "pre: not found", false, RT_RES_NOT_FOUND, NULL, NULL, NULL, RT_PH_FAILED, RT_OUT_FAILED, false, false },
+		{ "pre: invalid", false, RT_RES_INVALID, NULL, NULL, NULL, RT_PH_FAILED, RT_OUT_FAILED, false, false },
+		{ "pre: transient", false, RT_RES_TRANSIENT, NULL, NULL, NULL, RT_PH_FINDING, RT_OUT_NONE, false, false },
+		{ "pre: unknown", false, RT_RES_UNKNOWN, NULL, NULL, NULL, RT_PH_FINDING, RT_OUT_NONE, false, false },
+		{ "pre: in use", false, RT_RES_IN_USE, NULL, NULL, NULL, RT_PH_FINDING, RT_OUT_NONE, false, false },
+		{ "run: in progress", true, RT_RES_OK, OLD_VERSION, VERSION_ARN, "UPDATE IN_PROGRESS", RT_PH_RUNNING, RT_OUT_NONE, false, false },
+		{ "run: active not serving", true, RT_RES_OK, OLD_VERSION, VERSION_ARN, "ACTIVE", RT_PH_RUNNING, RT_OUT_NONE, false, false },
+		{ "run: deployed", true, RT_RES_OK, VERSION_ARN, VERSION_ARN, "ACTIVE", RT_PH_ACTIVE, RT_OUT_SUCCEEDED, false, false },
+		{ "run: failed", true, RT_RES_OK, OLD_VERSION, VERSION_ARN, "UPDATE FAILED", RT_PH_FAILED, RT_OUT_FAILED, false, false },
+		{ "run: not ours yet", true, RT_RES_OK, OLD_VERSION, OLD_VERSION, "ACTIVE", RT_PH_RUNNING, RT_OUT_NONE, false, false },
+		{ "run: transient", true, RT_RES_TRANSIENT, NULL, NULL, NULL, RT_PH_RUNNING, RT_OUT_NONE, false, false },
+		{ "run: unknown", true, RT_RES_UNKNOWN, NULL, NULL, NULL, RT_PH_RUNNING, RT_OUT_NONE, false, false },
+		{ "run: not found", true, RT_RES_NOT_FOUND, NULL, NULL, NULL, RT_PH_FAILED, RT_OUT_FAILED, false, false },
+		{ "run: invalid", true, RT_RES_INVALID, NULL, NULL, NULL, RT_PH_FAILED, RT_OUT_FAILED, false, false },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct camp_case *k = &cases[i];
+		struct fx *f;
+
+		if (k->running) {
+			f = at_deploy_running();
+			assert_int_equal(poll_due(f, RT_SLOT_CAMPAIGN), 0);
+			assert_non_null(call_op(&f->out, RT_OP_DESCRIBE_CAMPAIGN,
+						RT_SLOT_CAMPAIGN));
+		} else {
+			f = at_deploying();
+		}
+		assert_int_equal(campaign_reply(f, k->result, k->serves, k->upd_ver,
+						k->upd_status), 0);
+		if (k->phase != RT_PH_ACTIVE)
+			assert_int_equal(f->run.slots[RT_SLOT_CAMPAIGN].phase, k->phase);
+		assert_int_equal(f->run.outcome, k->outcome);
+		assert_int_equal(call_op(&f->out, RT_OP_UPDATE_CAMPAIGN, ANY) != NULL,
+				 k->update_call);
+		assert_int_equal(f->run.followed, k->followed);
+		if (k->outcome == RT_OUT_SUCCEEDED) {
+			const struct rt_action *l;
+			size_t j;
+			bool deployed = false;
+
+			for (j = 0; j < f->out.n; j++) {
+				l = &f->out.a[j];
+				if (l->kind == RT_ACT_LOG && l->message_id &&
+				    !strcmp(l->message_id, RT_MSGID_DEPLOYED))
+					deployed = true;
+			}
+			assert_true(deployed);
+		}
+		if (k->outcome == RT_OUT_FAILED && k->result == RT_RES_OK)
+			assert_non_null(strstr(f->run.reason, "still serves " OLD_VERSION));
+		if (k->phase == RT_PH_WAITING) {
+			assert_true(log_has(&f->out, OTHER_VERSION));
+			assert_int_equal(poll_due(f, RT_SLOT_CAMPAIGN), 0);
+			assert_int_equal(campaign_reply(f, RT_RES_OK, OTHER_VERSION,
+							OTHER_VERSION, "ACTIVE"), 0);
+			assert_non_null(call_op(&f->out, RT_OP_UPDATE_CAMPAIGN, ANY));
+			assert_string_equal(f->run.prev_version_arn, OTHER_VERSION);
+		}
+		free(f);
+	}
+}
+
+static void test_campaign_superseded(void **state)
+{
+	struct fx *f = at_deploy_running();
+	int i;
+
+	(void)state;
+	for (i = 0; i <= RT_TOLERANCE; i++) {
+		assert_false(rt_done(&f->run));
+		assert_int_equal(poll_due(f, RT_SLOT_CAMPAIGN), 0);
+		assert_int_equal(campaign_reply(f, RT_RES_OK, OTHER_VERSION,
+						OTHER_VERSION, "ACTIVE"), 0);
+	}
+	assert_true(rt_done(&f->run));
+	assert_int_equal(f->run.outcome, RT_OUT_FAILED);
+	assert_non_null(strstr(f->run.reason, "superseded"));
+	free(f);
+}
+
+/* UpdateCampaign with an unknown outcome: the describe finds it in flight
+ * for our version and follows it, never a second update. */
+static void test_campaign_unknown_then_adopt(void **state)
+{
+	struct fx *f = at_updating();
+
+	(void)state;
+	assert_int_equal(reply(f, RT_SLOT_CAMPAIGN, RT_RES_UNKNOWN, NULL, NULL), 0);
+	assert_int_equal(poll_due(f, RT_SLOT_CAMPAIGN), 0);
+	assert_non_null(call_op(&f->out, RT_OP_DESCRIBE_CAMPAIGN, RT_SLOT_CAMPAIGN));
+	assert_int_equal(campaign_reply(f, RT_RES_OK, OLD_VERSION, VERSION_ARN,
+					"UPDATE IN_PROGRESS"), 0);
+	assert_int_equal(f->run.slots[RT_SLOT_CAMPAIGN].phase, RT_PH_RUNNING);
+	assert_null(call_op(&f->out, RT_OP_UPDATE_CAMPAIGN, ANY));
+	assert_false(f->run.followed); /* probably our own */
+	assert_string_equal(f->run.prev_version_arn, OLD_VERSION);
+	free(f);
+}
+
+/* ---- deadline, stop, fire, stale: in every stage ----------------------- */
+
+typedef struct fx *(*setup_fn)(void);
+static struct fx *st_importing(void) { return fx_new(2, true); }
+static struct fx *st_importing_running(void)
+{
+	struct fx *f = fx_new(2, true);
+
+	imports_created(f);
+	return f;
+}
+static struct fx *st_training(void) { return at_training(2, true); }
+static struct fx *st_training_running(void) { return at_training_running(true); }
+static struct fx *st_deploying(void) { return at_deploying(); }
+static struct fx *st_updating(void) { return at_updating(); }
+static struct fx *st_deploy_running(void) { return at_deploy_running(); }
+
+static struct fx *st_import_finding(void)
+{
+	struct fx *f = fx_new(2, true);
+
+	assert_int_equal(reply(f, 0, RT_RES_ALREADY_EXISTS, NULL, NULL), 0);
+	assert_int_equal(f->run.slots[0].phase, RT_PH_FINDING);
+	return f;
+}
+
+static struct fx *st_import_waiting(void) { return busy(st_import_finding(), 0); }
+static struct fx *st_version_waiting(void)
+{
+	struct fx *f = at_training(1, true);
+
+	assert_int_equal(reply(f, RT_SLOT_VERSION, RT_RES_IN_USE, NULL, NULL), 0);
+	return busy(f, RT_SLOT_VERSION);
+}
+static struct fx *st_campaign_waiting(void)
+{
+	struct fx *f = at_deploying();
+
+	assert_int_equal(campaign_reply(f, RT_RES_OK, OLD_VERSION, OTHER_VERSION,
+					"UPDATE IN_PROGRESS"), 0);
+	assert_int_equal(f->run.slots[RT_SLOT_CAMPAIGN].phase, RT_PH_WAITING);
+	return f;
+}
+
+static const setup_fn stages[] = {
+	st_importing, st_importing_running, st_import_finding, st_import_waiting,
+	st_training, st_training_running, st_version_waiting,
+	st_deploying, st_campaign_waiting, st_updating, st_deploy_running,
+};
+#define NSTAGES (sizeof(stages) / sizeof(stages[0]))
+
+static void test_deadline_every_stage(void **state)
+{
+	size_t i;
+	int via_event;
+
+	(void)state;
+	for (i = 0; i < NSTAGES; i++)
+		for (via_event = 0; via_event < 2; via_event++) {
+			struct fx *f = stages[i]();
+			enum rt_stage st = f->run.stage;
+			struct rt_event ev;
+			int slot;
+
+			if (via_event) {
+				ev = ev_for(f, RT_EV_DEADLINE, RT_SLOT_RUN);
+				assert_int_equal(feed(f, &ev), 0);
+			} else {
+				/* any event after the deadline ends the run */
+				for (slot = 0; slot < RT_NSLOTS; slot++)
+					if (f->run.slots[slot].await != RT_AWAIT_NONE)
+						break;
+				assert_true(slot < RT_NSLOTS);
+				f->now = T0 + 5 + MAXRUN_S;
+				ev = ev_for(f, f->run.slots[slot].await == RT_AWAIT_CALL
+						       ? RT_EV_REPLY : RT_EV_POLL_DUE, slot);
+				ev.result = RT_RES_OK;
+				ev.status = "ACTIVE";
+				assert_int_equal(feed(f, &ev), 0);
+			}
+			assert_true(rt_done(&f->run));
+			assert_int_equal(f->run.outcome, RT_OUT_FAILED);
+			assert_non_null(strstr(f->run.reason, "MaxRunDuration"));
+			assert_non_null(strstr(f->run.reason, rt_stage_name(st)));
+			assert_non_null(act(&f->out, RT_ACT_FINISHED, ANY));
+			assert_non_null(act(&f->out, RT_ACT_SAVE, ANY));
+			assert_int_equal(count(&f->out, RT_ACT_CALL, ANY), 0);
+			/* terminal */
+			ev = ev_for(f, RT_EV_DEADLINE, RT_SLOT_RUN);
+			assert_int_equal(feed(f, &ev), -ESTALE);
+			free(f);
+		}
+}
+
+static void test_deadline_after_errors_is_unreachable(void **state)
+{
+	struct fx *f = fx_new(1, false);
+	struct rt_event ev;
+
+	(void)state;
+	assert_int_equal(reply(f, 0, RT_RES_TRANSIENT, NULL, NULL), 0);
+	ev = ev_for(f, RT_EV_DEADLINE, RT_SLOT_RUN);
+	assert_int_equal(feed(f, &ev), 0);
+	assert_int_equal(f->run.outcome, RT_OUT_UNREACHABLE);
+	free(f);
+}
+
+static void test_stop_every_stage(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < NSTAGES; i++) {
+		struct fx *f = stages[i]();
+		struct rt_event ev = ev_for(f, RT_EV_STOP, RT_SLOT_RUN);
+		enum rt_stage st = f->run.stage;
+		int slot;
+
+		assert_int_equal(feed(f, &ev), 0);
+		assert_non_null(act(&f->out, RT_ACT_SAVE, ANY));
+		assert_true(log_has(&f->out, "adopted at the next start"));
+		assert_false(rt_done(&f->run));
+		assert_int_equal(f->run.stage, st);
+		assert_int_equal(count(&f->out, RT_ACT_CALL, ANY), 0);
+		for (slot = 0; slot < RT_NSLOTS; slot++) {
+			ev = ev_for(f, RT_EV_REPLY, slot);
+			assert_int_equal(feed(f, &ev), -ESTALE);
+		}
+		free(f);
+	}
+}
+
+static void test_fire_during_run_is_skipped(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < NSTAGES; i++) {
+		struct fx *f = stages[i]();
+		struct rt_event ev = ev_for(f, RT_EV_FIRE, RT_SLOT_RUN);
+		time_t fire = f->run.fire_time;
+
+		ev.fire_time = T0 + 3600;
+		assert_int_equal(feed(f, &ev), 0);
+		assert_int_equal(f->out.n, 1);
+		assert_true(log_has(&f->out, "skipped"));
+		assert_int_equal(f->run.fire_time, fire);
+		assert_int_equal(count(&f->out, RT_ACT_CALL, ANY), 0);
+		free(f);
+	}
+}
+
+static void test_stale_events(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < NSTAGES; i++) {
+		struct fx *f = stages[i]();
+		struct rt_event ev;
+		int slot;
+
+		for (slot = -1; slot <= RT_NSLOTS; slot++) {
+			ev = ev_for(f, RT_EV_REPLY, slot);
+			ev.token ^= 0x5a5a;
+			assert_int_equal(feed(f, &ev), -ESTALE);
+			ev = ev_for(f, RT_EV_POLL_DUE, slot);
+			ev.token ^= 0x5a5a;
+			assert_int_equal(feed(f, &ev), -ESTALE);
+			/* right token, wrong kind */
+			if (slot >= 0 && slot < RT_NSLOTS &&
+			    f->run.slots[slot].await != RT_AWAIT_NONE) {
+				ev = ev_for(f, f->run.slots[slot].await == RT_AWAIT_CALL
+						       ? RT_EV_POLL_DUE : RT_EV_REPLY, slot);
+				assert_int_equal(feed(f, &ev), -ESTALE);
+			}
+		}
+		assert_int_equal(rt_step(NULL, &ev, &f->out), -EINVAL);
+		assert_int_equal(rt_step(&f->run, NULL, &f->out), -EINVAL);
+		free(f);
+	}
+}
+
+static void test_unreachable_after_max_errors(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	unsigned i;
+
+	(void)state;
+	f->spec = mkspec(1, false);
+	f->spec.max_consecutive_errors = 3;
+	f->now = T0;
+	assert_int_equal(rt_start(&f->run, &f->spec, T0, T0, false, &f->out), 0);
+	assert_int_equal(reply(f, 0, RT_RES_UNKNOWN, NULL, NULL), 0);
+	for (i = 0; i < 1; i++) {
+		assert_int_equal(poll_due(f, 0), 0);
+		assert_int_equal(reply(f, 0, RT_RES_TRANSIENT, NULL, NULL), 0);
+	}
+	assert_false(rt_done(&f->run));
+	assert_int_equal(poll_due(f, 0), 0);
+	/* an OK in between resets the count */
+	assert_int_equal(reply(f, 0, RT_RES_OK, "arn:job", "CREATE PENDING"), 0);
+	for (i = 0; i < 3; i++) {
+		assert_false(rt_done(&f->run));
+		assert_int_equal(poll_due(f, 0), 0);
+		assert_int_equal(reply(f, 0, RT_RES_TRANSIENT, NULL, NULL), 0);
+	}
+	assert_true(rt_done(&f->run));
+	assert_int_equal(f->run.outcome, RT_OUT_UNREACHABLE);
+	assert_non_null(strstr(f->run.reason, "unreachable"));
+	free(f);
+}
+
+/* ---- polling ----------------------------------------------------------- */
+
+static void test_poll_backoff_with_jitter(void **state)
+{
+	const unsigned intervals[] = { 1, 3, 60, 600 };
+	size_t k;
+
+	(void)state;
+	for (k = 0; k < sizeof(intervals) / sizeof(intervals[0]); k++) {
+		struct fx *f = calloc(1, sizeof(*f));
+		unsigned max = intervals[k] * 1000u, prev_base = 0;
+		const struct rt_action *t;
+		struct rt_event ev;
+		int i;
+
+		f->spec = mkspec(1, false);
+		f->spec.poll_interval_s = intervals[k];
+		f->now = T0;
+		assert_int_equal(rt_start(&f->run, &f->spec, T0, T0, false, &f->out), 0);
+		ev = ev_for(f, RT_EV_REPLY, 0);
+		ev.result = RT_RES_OK;
+		ev.arn = "arn:job";
+		ev.random = 0;
+		assert_int_equal(feed(f, &ev), 0);
+		t = act(&f->out, RT_ACT_TIMER, 0);
+		assert_non_null(t);
+		/* the first check is soon, and never later than PollInterval */
+		assert_int_equal(t->delay_ms, max < RT_FIRST_POLL_MS ? max : RT_FIRST_POLL_MS);
+		for (i = 0; i < 30; i++) {
+			assert_int_equal(poll_due(f, 0), 0);
+			ev = ev_for(f, RT_EV_REPLY, 0);
+			ev.result = RT_RES_OK;
+			ev.status = "CREATE IN_PROGRESS";
+			ev.random = (uint32_t)(i * 2654435761u);
+			assert_int_equal(feed(f, &ev), 0);
+			t = act(&f->out, RT_ACT_TIMER, 0);
+			assert_non_null(t);
+			assert_true(t->delay_ms <= max);
+			assert_true(t->delay_ms >= f->run.slots[0].delay_ms * 3 / 4);
+			assert_true(f->run.slots[0].delay_ms >= prev_base);
+			prev_base = f->run.slots[0].delay_ms;
+		}
+		assert_int_equal(prev_base, max); /* reached PollInterval */
+		free(f);
+	}
+}
+
+/* ---- resume ------------------------------------------------------------ */
+
+static void test_resume_every_stage(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < NSTAGES; i++) {
+		struct fx *f = stages[i]();
+		struct rt_event ev = ev_for(f, RT_EV_STOP, RT_SLOT_RUN);
+		struct rt_run copy;
+		int slot;
+
+		assert_int_equal(feed(f, &ev), 0);
+		copy = f->run;
+		f->now += 60;
+		assert_int_equal(rt_resume(&f->run, f->now, &f->out), 0);
+		assert_non_null(act(&f->out, RT_ACT_DEADLINE, ANY));
+		assert_int_equal(act(&f->out, RT_ACT_DEADLINE, ANY)->at,
+				 T0 + 5 + MAXRUN_S);
+		/* never a create on resume: a find or a describe first */
+		assert_null(call_op(&f->out, RT_OP_CREATE_IMPORT, ANY));
+		assert_null(call_op(&f->out, RT_OP_CREATE_VERSION, ANY));
+		assert_null(call_op(&f->out, RT_OP_UPDATE_CAMPAIGN, ANY));
+		assert_true(count(&f->out, RT_ACT_CALL, ANY) >= 1);
+		for (slot = 0; slot < RT_NSLOTS; slot++) {
+			const struct rt_slot *s = &copy.slots[slot];
+
+			if (s->phase == RT_PH_RUNNING)
+				assert_true(call_op(&f->out, RT_OP_DESCRIBE_IMPORT, slot) ||
+					    call_op(&f->out, RT_OP_DESCRIBE_VERSION, slot) ||
+					    call_op(&f->out, RT_OP_DESCRIBE_CAMPAIGN, slot));
+			if (s->phase == RT_PH_CREATING || s->phase == RT_PH_FINDING ||
+			    s->phase == RT_PH_WAITING)
+				assert_true(call_op(&f->out, RT_OP_FIND_IMPORT, slot) ||
+					    call_op(&f->out, RT_OP_FIND_VERSION, slot) ||
+					    call_op(&f->out, RT_OP_DESCRIBE_CAMPAIGN, slot));
+		}
+		free(f);
+	}
+}
+
+static void test_resume_finishes_dead_and_past_deadline(void **state)
+{
+	struct fx *f = st_training_running();
+	struct rt_event ev = ev_for(f, RT_EV_DEADLINE, RT_SLOT_RUN);
+
+	(void)state;
+	assert_int_equal(rt_resume(NULL, T0, &f->out), -EINVAL);
+	feed(f, &ev);
+	assert_true(rt_done(&f->run));
+	assert_int_equal(rt_resume(&f->run, T0, &f->out), 0);
+	assert_int_equal(f->out.n, 0);
+	free(f);
+	f = st_training_running();
+	ev = ev_for(f, RT_EV_STOP, RT_SLOT_RUN);
+	feed(f, &ev);
+	assert_int_equal(rt_resume(&f->run, T0 + 5 + MAXRUN_S, &f->out), 0);
+	assert_true(rt_done(&f->run));
+	assert_non_null(act(&f->out, RT_ACT_FINISHED, ANY));
+	free(f);
+}
+
+/* A restart while all imports were ACTIVE but the stage not yet advanced:
+ * resume advances and starts training. */
+static void test_resume_advances(void **state)
+{
+	struct fx *f = fx_new(1, false);
+
+	(void)state;
+	f->run.slots[0].phase = RT_PH_ACTIVE;
+	f->run.stopped = true;
+	assert_int_equal(rt_resume(&f->run, T0 + 10, &f->out), 0);
+	assert_int_equal(f->run.stage, RT_STAGE_TRAINING);
+	assert_non_null(call_op(&f->out, RT_OP_CREATE_VERSION, RT_SLOT_VERSION));
+	free(f);
+}
+
+/* A damaged record (running without an ARN) is looked up by name. */
+static void test_resume_running_without_arn(void **state)
+{
+	struct fx *f = st_importing_running();
+	struct rt_event ev = ev_for(f, RT_EV_STOP, RT_SLOT_RUN);
+
+	(void)state;
+	feed(f, &ev);
+	f->run.slots[1].arn[0] = '\0';
+	assert_int_equal(rt_resume(&f->run, f->now, &f->out), 0);
+	assert_non_null(call_op(&f->out, RT_OP_DESCRIBE_IMPORT, 0));
+	assert_non_null(call_op(&f->out, RT_OP_FIND_IMPORT, 1));
+	free(f);
+}
+
+static void test_finished_carries_reason(void **state)
+{
+	struct fx *f = at_training_running(false);
+
+	(void)state;
+	assert_int_equal(poll_due(f, RT_SLOT_VERSION), 0);
+	assert_int_equal(reply(f, RT_SLOT_VERSION, RT_RES_OK, NULL, "CREATE FAILED"), 0);
+	assert_string_equal(act(&f->out, RT_ACT_FINISHED, ANY)->text, f->run.reason);
+	assert_non_null(strstr(f->run.reason, "nothing deployed"));
+	assert_int_equal(act(&f->out, RT_ACT_FINISHED, ANY)->outcome, RT_OUT_FAILED);
+	free(f);
+}
+
+static void test_find_first_start(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	(void)state;
+	f->spec = mkspec(2, true);
+	f->now = T0;
+	assert_int_equal(rt_start(&f->run, &f->spec, T0, T0, true, &f->out), 0);
+	assert_non_null(call_op(&f->out, RT_OP_FIND_IMPORT, 0));
+	assert_non_null(call_op(&f->out, RT_OP_FIND_IMPORT, 1));
+	assert_null(call_op(&f->out, RT_OP_CREATE_IMPORT, ANY));
+	free(f);
+}
+
+/* ---- names ------------------------------------------------------------- */
+
+static bool valid_name(const char *s)
+{
+	size_t i;
+
+	if (!s[0] || strlen(s) > RT_NAME_MAX)
+		return false;
+	if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z') ||
+	      (s[0] >= '0' && s[0] <= '9')))
+		return false;
+	for (i = 1; s[i]; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_'))
+			return false;
+	return true;
+}
+
+static void test_job_names(void **state)
+{
+	const struct {
+		const char *pipeline, *suffix, *want;
+	} cases[] = {
+		{ "shop", "train", "shop-20261118T1107-train" },
+		{ "shop", "import-Interactions", "shop-20261118T1107-import-interactions" },
+		{ "a", "import-Action_Interactions", "a-20261118T1107-import-action_interactions" },
+		{ "shop.recs", "train", NULL },  /* sanitised + hashed */
+		{ "_x", "train", NULL },
+		{ "a-very-long-pipeline-name-that-goes-on-and-on-and-on-forever", "import-Action_Interactions", NULL },
+		{ "a-very-long-pipeline-name-that-goes-on-and-on-and-on-forever-2", "import-Action_Interactions", NULL },
+		{ "ünïcödé", "train", NULL },
+	};
+	char a[RT_NAME_MAX + 1], b[RT_NAME_MAX + 1], small[10];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(rt_job_name(cases[i].pipeline, T0, cases[i].suffix,
+					     a, sizeof(a)), 0);
+		assert_true(valid_name(a));
+		if (cases[i].want)
+			assert_string_equal(a, cases[i].want);
+		/* deterministic, and a fire time a few seconds off names the same */
+		assert_int_equal(rt_job_name(cases[i].pipeline, T0 + 25,
+					     cases[i].suffix, b, sizeof(b)), 0);
+		assert_string_equal(a, b);
+		assert_int_equal(rt_job_name(cases[i].pipeline, T0 - 29,
+					     cases[i].suffix, b, sizeof(b)), 0);
+		assert_string_equal(a, b);
+		assert_int_equal(rt_job_name(cases[i].pipeline, T0 + 60,
+					     cases[i].suffix, b, sizeof(b)), 0);
+		assert_string_not_equal(a, b);
+	}
+	/* long names differing only at the end stay different */
+	rt_job_name(cases[5].pipeline, T0, "train", a, sizeof(a));
+	rt_job_name(cases[6].pipeline, T0, "train", b, sizeof(b));
+	assert_string_not_equal(a, b);
+	assert_true(strlen(a) <= RT_NAME_MAX);
+	rt_job_name("shop.recs", T0, "train", a, sizeof(a));
+	rt_job_name("shop-recs", T0, "train", b, sizeof(b));
+	assert_string_not_equal(a, b);
+	assert_int_equal(rt_job_name("", T0, "train", a, sizeof(a)), -EINVAL);
+	assert_int_equal(rt_job_name(NULL, T0, "train", a, sizeof(a)), -EINVAL);
+	assert_int_equal(rt_job_name("x", T0, "train", small, sizeof(small)), -EINVAL);
+}
+
+static void test_fire_normalize(void **state)
+{
+	(void)state;
+	assert_int_equal(rt_fire_normalize(T0), T0);
+	assert_int_equal(rt_fire_normalize(T0 + 29), T0);
+	assert_int_equal(rt_fire_normalize(T0 + 30), T0 + 60);
+	assert_int_equal(rt_fire_normalize(T0 - 1), T0);
+	assert_int_equal(rt_fire_normalize(T0 - 30), T0);
+	assert_int_equal(rt_fire_normalize(T0 - 31), T0 - 60);
+	assert_int_equal(rt_fire_normalize(-1), 0);
+}
+
+static void test_names_roundtrip(void **state)
+{
+	enum rt_stage st;
+	enum rt_outcome o;
+	enum rt_phase p;
+	int i;
+
+	(void)state;
+	for (i = RT_STAGE_IDLE; i <= RT_STAGE_DONE; i++) {
+		assert_int_equal(rt_stage_parse(rt_stage_name((enum rt_stage)i), &st), 0);
+		assert_int_equal(st, i);
+	}
+	for (i = RT_OUT_NONE; i <= RT_OUT_UNREACHABLE; i++) {
+		assert_int_equal(rt_outcome_parse(rt_outcome_name((enum rt_outcome)i), &o), 0);
+		assert_int_equal(o, i);
+	}
+	for (i = RT_PH_UNUSED; i <= RT_PH_FAILED; i++) {
+		assert_int_equal(rt_phase_parse(rt_phase_name((enum rt_phase)i), &p), 0);
+		assert_int_equal(p, i);
+	}
+	assert_int_equal(rt_stage_parse("nope", &st), -EINVAL);
+	assert_string_equal(rt_stage_name((enum rt_stage)99), "?");
+	assert_string_equal(rt_op_name(RT_OP_UPDATE_CAMPAIGN), "UpdateCampaign");
+}
+
+/* ---- randomized property test ------------------------------------------ */
+
+static uint64_t rng_state;
+
+static uint32_t rnd(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return (uint32_t)rng_state;
+}
+
+struct pending {
+	enum rt_event_kind kind;
+	int slot;
+	uint32_t token;
+	enum rt_op op;
+};
+
+struct model {
+	struct pending p[64];
+	size_t np;
+	/* per slot: a create was sent and no "not found" find answer since */
+	bool create_blocked[RT_NSLOTS];
+	bool version_active_seen;
+	bool import_failed_seen;
+	bool finished;
+	size_t finished_count;
+};
+
+static const char *const statuses[] = {
+	"CREATE PENDING", "CREATE IN_PROGRESS", "ACTIVE", "ACTIVE", "ACTIVE",
+	"ACTIVE", "CREATE IN_PROGRESS", "ACTIVE", "ACTIVE", "ACTIVE",
+	"CREATE FAILED", NULL,
+};
+#define NSTATUSES (sizeof(statuses) / sizeof(statuses[0]))
+
+static void check_batch(struct fx *f, struct model *m)
+{
+	size_t i;
+	bool saved = false;
+
+	assert_true(f->out.n < RT_MAX_ACTIONS);
+	for (i = 0; i < f->out.n; i++) {
+		const struct rt_action *a = &f->out.a[i];
+
+		if (a->kind == RT_ACT_SAVE)
+			saved = true;
+		if (a->kind == RT_ACT_FINISHED) {
+			m->finished = true;
+			m->finished_count++;
+			assert_true(rt_done(&f->run));
+		}
+		if (a->kind == RT_ACT_LOG || a->kind == RT_ACT_STATUS)
+			assert_true(strlen(a->text) < RT_TEXT_MAX);
+		if (a->kind == RT_ACT_TIMER) {
+			assert_true(a->delay_ms >= 1);
+			assert_true(a->delay_ms <= f->run.poll_interval_s * 1000u);
+		}
+		if (a->kind != RT_ACT_CALL && a->kind != RT_ACT_TIMER)
+			continue;
+		assert_false(m->finished);
+		if (a->kind == RT_ACT_CALL) {
+			enum rt_op op = a->call.op;
+
+			if (op == RT_OP_CREATE_IMPORT || op == RT_OP_CREATE_VERSION ||
+			    op == RT_OP_UPDATE_CAMPAIGN) {
+				/* no duplicate without an adopt-check */
+				assert_false(m->create_blocked[a->slot]);
+				m->create_blocked[a->slot] = true;
+				assert_true(saved); /* intent before create */
+			}
+			if (op == RT_OP_CREATE_VERSION)
+				assert_false(m->import_failed_seen);
+			if (op == RT_OP_UPDATE_CAMPAIGN) {
+				assert_true(m->version_active_seen);
+				assert_int_equal(f->run.slots[RT_SLOT_VERSION].phase,
+						 RT_PH_ACTIVE);
+				assert_string_equal(a->call.version_arn, VERSION_ARN);
+			}
+		}
+		assert_true(m->np < sizeof(m->p) / sizeof(m->p[0]));
+		m->p[m->np].kind = a->kind == RT_ACT_CALL ? RT_EV_REPLY : RT_EV_POLL_DUE;
+		m->p[m->np].slot = a->slot;
+		m->p[m->np].token = a->token;
+		m->p[m->np].op = a->call.op;
+		m->np++;
+	}
+}
+
+static void random_reply(struct model *m, const struct pending *p,
+			 struct rt_event *ev)
+{
+	uint32_t r = rnd() % 100;
+
+	/* mostly progress, so that runs go deep; every outcome occurs */
+	ev->result = r < 70 ? RT_RES_OK
+		     : r < 75 ? RT_RES_ALREADY_EXISTS
+		     : r < 80 ? RT_RES_IN_USE
+		     : r < 88 ? RT_RES_TRANSIENT
+		     : r < 96 ? RT_RES_UNKNOWN
+		     : r < 98 ? RT_RES_NOT_FOUND : RT_RES_INVALID;
+	ev->error = "random";
+	switch (p->op) {
+	case RT_OP_CREATE_IMPORT:
+		ev->arn = "arn:import";
+		break;
+	case RT_OP_CREATE_VERSION:
+		ev->arn = VERSION_ARN;
+		break;
+	case RT_OP_FIND_IMPORT:
+	case RT_OP_FIND_VERSION:
+		ev->found = rnd() % 2;
+		ev->arn = ev->found ? (p->op == RT_OP_FIND_VERSION ? VERSION_ARN
+								    : "arn:import")
+				    : NULL;
+		ev->status = statuses[rnd() % NSTATUSES];
+		ev->other_busy = !ev->found && rnd() % 3 == 0;
+		if (ev->result == RT_RES_OK && !ev->found && !ev->other_busy)
+			m->create_blocked[p->slot] = false;
+		break;
+	case RT_OP_DESCRIBE_IMPORT:
+	case RT_OP_DESCRIBE_VERSION:
+		ev->status = statuses[rnd() % NSTATUSES];
+		break;
+	case RT_OP_DESCRIBE_CAMPAIGN: {
+		const char *vers[] = { VERSION_ARN, OLD_VERSION, OTHER_VERSION, NULL };
+		const char *st[] = { "ACTIVE", "UPDATE IN_PROGRESS", "ACTIVE", "UPDATE FAILED", NULL };
+
+		ev->campaign_version_arn = vers[rnd() % 4];
+		ev->update_version_arn = rnd() % 2 ? VERSION_ARN : vers[rnd() % 4];
+		if (rnd() % 2)
+			ev->campaign_version_arn = ev->update_version_arn;
+		ev->update_status = st[rnd() % 5];
+		/* a describe showing no update of ours in flight is the
+		 * adopt-check that allows a new UpdateCampaign */
+		if (ev->result == RT_RES_OK &&
+		    (!ev->update_version_arn ||
+		     strcmp(ev->update_version_arn, VERSION_ARN)))
+			m->create_blocked[p->slot] = false;
+		break;
+	}
+	default:
+		break;
+	}
+	if (ev->result == RT_RES_OK && ev->status) {
+		if (p->op == RT_OP_DESCRIBE_VERSION || p->op == RT_OP_FIND_VERSION) {
+			if (!strcmp(ev->status, "ACTIVE") &&
+			    (p->op == RT_OP_DESCRIBE_VERSION || ev->found))
+				m->version_active_seen = true;
+		}
+		if ((p->op == RT_OP_DESCRIBE_IMPORT ||
+		     (p->op == RT_OP_FIND_IMPORT && ev->found)) &&
+		    strstr(ev->status, "FAILED"))
+			m->import_failed_seen = true;
+	}
+}
+
+static void test_property_random_runs(void **state)
+{
+	unsigned seed;
+	size_t total_events = 0;
+
+	(void)state;
+	for (seed = 1; seed <= 3000; seed++) {
+		struct fx *f = calloc(1, sizeof(*f));
+		struct model *m = calloc(1, sizeof(*m));
+		int step;
+
+		assert_non_null(f);
+		assert_non_null(m);
+		rng_state = 0x9e3779b97f4a7c15ull ^ ((uint64_t)seed * 0x100000001b3ull);
+		f->spec = mkspec(1 + rnd() % RT_MAX_DATASETS, rnd() % 4 != 0);
+		f->spec.poll_interval_s = 1 + rnd() % 900;
+		f->spec.max_consecutive_errors = rnd() % 5 == 0 ? 3 + rnd() % 10 : 0;
+		f->now = T0;
+		assert_int_equal(rt_start(&f->run, &f->spec, T0, T0, rnd() % 5 == 0,
+					  &f->out), 0);
+		check_batch(f, m);
+		for (step = 0; step < 400 && !m->finished; step++) {
+			struct rt_event ev;
+			uint32_t what = rnd() % 100;
+			size_t k;
+			struct pending p;
+
+			memset(&ev, 0, sizeof(ev));
+			f->now += rnd() % 30;
+			ev.now = f->now;
+			ev.random = rnd();
+			if (what < 3) {
+				/* restart: stop, then resume; all in flight lost */
+				ev.kind = RT_EV_STOP;
+				assert_int_equal(rt_step(&f->run, &ev, &f->out), 0);
+				assert_int_equal(count(&f->out, RT_ACT_CALL, ANY), 0);
+				m->np = 0;
+				assert_int_equal(rt_resume(&f->run, f->now, &f->out), 0);
+				check_batch(f, m);
+				continue;
+			}
+			if (what < 5) {
+				ev.kind = RT_EV_FIRE;
+				ev.fire_time = f->now;
+				assert_int_equal(rt_step(&f->run, &ev, &f->out), 0);
+				assert_int_equal(count(&f->out, RT_ACT_CALL, ANY), 0);
+				continue;
+			}
+			if (m->np == 0)
+				break; /* nothing awaited: must be finished */
+			k = rnd() % m->np;
+			p = m->p[k];
+			m->p[k] = m->p[--m->np];
+			ev.kind = p.kind;
+			ev.slot = p.slot;
+			ev.token = p.token;
+			if (what < 8)
+				ev.token++; /* a stale one */
+			else if (p.kind == RT_EV_REPLY)
+				random_reply(m, &p, &ev);
+			f->rc = rt_step(&f->run, &ev, &f->out);
+			total_events++;
+			if (what < 8) {
+				assert_int_equal(f->rc, -ESTALE);
+				m->p[m->np++] = p; /* still pending */
+				continue;
+			}
+			assert_int_equal(f->rc, 0);
+			check_batch(f, m);
+		}
+		if (!m->finished) {
+			struct rt_event ev;
+
+			/* nothing pending means the machine has stalled: only
+			 * allowed when finished */
+			assert_true(m->np > 0);
+			memset(&ev, 0, sizeof(ev));
+			ev.kind = RT_EV_DEADLINE;
+			ev.now = f->now;
+			assert_int_equal(rt_step(&f->run, &ev, &f->out), 0);
+			check_batch(f, m);
+			assert_true(m->finished);
+		}
+		assert_int_equal(m->finished_count, 1);
+		assert_true(rt_done(&f->run));
+		assert_true(f->run.outcome != RT_OUT_NONE);
+		if (f->run.outcome == RT_OUT_SUCCEEDED) {
+			assert_int_equal(f->run.slots[RT_SLOT_VERSION].phase, RT_PH_ACTIVE);
+			if (f->spec.campaign_arn[0])
+				assert_int_equal(f->run.slots[RT_SLOT_CAMPAIGN].phase,
+						 RT_PH_ACTIVE);
+		}
+		/* terminal: everything afterwards is stale */
+		while (m->np > 0) {
+			struct rt_event ev;
+			struct pending p = m->p[--m->np];
+
+			memset(&ev, 0, sizeof(ev));
+			ev.kind = p.kind;
+			ev.slot = p.slot;
+			ev.token = p.token;
+			ev.now = f->now;
+			assert_int_equal(rt_step(&f->run, &ev, &f->out), -ESTALE);
+			assert_int_equal(f->out.n, 0);
+		}
+		free(f);
+		free(m);
+	}
+	assert_true(total_events > 10000);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_start_creates_all_imports_after_intent),
+		cmocka_unit_test(test_start_rejects_bad_specs),
+		cmocka_unit_test(test_modes_reach_the_calls),
+		cmocka_unit_test(test_happy_paths),
+		cmocka_unit_test(test_status_lines),
+		cmocka_unit_test(test_create_outcomes),
+		cmocka_unit_test(test_find_outcomes),
+		cmocka_unit_test(test_describe_outcomes),
+		cmocka_unit_test(test_describe_not_found_tolerance),
+		cmocka_unit_test(test_retry_logged_with_request_id),
+		cmocka_unit_test(test_one_import_fails_no_training),
+		cmocka_unit_test(test_campaign_describe),
+		cmocka_unit_test(test_campaign_superseded),
+		cmocka_unit_test(test_campaign_unknown_then_adopt),
+		cmocka_unit_test(test_deadline_every_stage),
+		cmocka_unit_test(test_deadline_after_errors_is_unreachable),
+		cmocka_unit_test(test_stop_every_stage),
+		cmocka_unit_test(test_fire_during_run_is_skipped),
+		cmocka_unit_test(test_stale_events),
+		cmocka_unit_test(test_unreachable_after_max_errors),
+		cmocka_unit_test(test_poll_backoff_with_jitter),
+		cmocka_unit_test(test_resume_every_stage),
+		cmocka_unit_test(test_resume_finishes_dead_and_past_deadline),
+		cmocka_unit_test(test_resume_advances),
+		cmocka_unit_test(test_resume_running_without_arn),
+		cmocka_unit_test(test_finished_carries_reason),
+		cmocka_unit_test(test_find_first_start),
+		cmocka_unit_test(test_job_names),
+		cmocka_unit_test(test_fire_normalize),
+		cmocka_unit_test(test_names_roundtrip),
+		cmocka_unit_test(test_property_random_runs),
+	};
+
+	return cmocka_run_group_tests_name("retrain", tests, NULL, NULL);
+}
