@@ -229,8 +229,12 @@ ct mkdir -p /etc/systemd/system/personalize-retrain@.service.d /etc/systemd/syst
 for d in personalize-retrain@.service.d personalize-retrain.service.d; do
 	ct sh -c "printf '[Service]\nWatchdogSec=3s\nRestartSec=200ms\n' >/etc/systemd/system/$d/90-e2e.conf"
 done
-# Keys through LoadCredential= (the template's per-instance directory).
-for n in e2e-a e2e-b; do
+# e2e-a and the plain unit: keys through LoadCredential= (the template's
+# per-instance directory). e2e-b: no key files at all (the unit must start
+# anyway), credentials from the emulator's instance-metadata endpoint.
+ct mkdir -p /etc/systemd/system/personalize-retrain@e2e-b.service.d
+ct sh -c "printf '[Service]\nEnvironment=AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:$PORT\n' >/etc/systemd/system/personalize-retrain@e2e-b.service.d/90-e2e-imds.conf"
+for n in e2e-a; do
 	ct install -d -m 0700 "/etc/personalize-retrain/credentials/$n"
 	ct sh -c "printf '%s\n' '$AKID' >/etc/personalize-retrain/credentials/$n/aws-access-key-id; printf '%s\n' '$SECRET' >/etc/personalize-retrain/credentials/$n/aws-secret-access-key; chmod 600 /etc/personalize-retrain/credentials/$n/*"
 done
@@ -334,6 +338,18 @@ until_ok 10 reload_failed_logged || fail "bad config on SIGHUP: no MSGID_RELOAD_
 	fail "bad config on SIGHUP stopped or replaced the daemon"
 ct cp /tmp/e2e-a.good /etc/personalize-retrain/e2e-a.cfg
 log "part 2: SIGHUP reload kept pid $pid; a bad config was refused and the old one kept"
+
+# A config error at start (exit 78) is not restarted: the unit ends failed.
+ct sh -c 'printf "SolutionArn=not-an-arn\nINVALID=1\n" >>/etc/personalize-retrain/e2e-a.cfg'
+ct systemctl restart $UA >/dev/null 2>&1 || true
+is_failed() { [ "$(ct systemctl show -p ActiveState --value $UA)" = failed ]; }
+until_ok 10 is_failed || fail "$UA with a bad config: not failed (ActiveState=$(ct systemctl show -p ActiveState --value $UA)); RestartPreventExitStatus=78?"
+st=$(ct systemctl show -p ExecMainStatus --value $UA)
+[ "$st" = 78 ] || fail "$UA with a bad config exited $st, want 78 (EX_CONFIG)"
+ct cp /tmp/e2e-a.good /etc/personalize-retrain/e2e-a.cfg
+ct systemctl reset-failed $UA
+ct systemctl start $UA || fail "$UA did not start again with its good config"
+log "part 2: a config error at start (exit 78) left $UA failed, not restarting"
 
 # Upgrade: deploying again over a running instance restarts it on the new program.
 pid=$(ct systemctl show -p MainPID --value $UA)
