@@ -22,7 +22,9 @@
 # bounded; the container is always powered off and its leftovers removed.
 # Environment: BUILD_DIR (default build), PR_E2E_KEEP=1 keeps the console log,
 # PR_E2E_WORLD / PR_E2E_CONFIG: the emulator world and the matching
-# parameters file for part 2 (defaults below).
+# parameters file for part 2 (defaults below; the harness appends EndpointUrl=
+# for the emulator, and the config's schedule must fire within
+# PR_E2E_RUN_TIMEOUT seconds, default 90, of the daemon's start).
 set -eu
 cd "$(dirname "$0")/../.."
 SRC=$(pwd)
@@ -248,7 +250,7 @@ mk deploy INSTANCE=e2e-a PARAMS_FILE=/t/a.cfg >"$tmp/deploy-a.log" 2>&1 || { cat
 # Record every STATUS= change of e2e-a from READY on, while the rest proceeds.
 (
 	last=""
-	end=$(( $(date +%s) + 90 ))
+	end=$(( $(date +%s) + ${PR_E2E_RUN_TIMEOUT:-90} + 10 ))
 	while [ ! -e "$tmp/observer.stop" ] && [ "$(date +%s)" -lt "$end" ]; do
 		s=$(ct systemctl show -p StatusText --value $UA 2>/dev/null || true)
 		if [ "$s" != "$last" ]; then printf '%s\n' "$s" >>"$tmp/status.txt"; last=$s; fi
@@ -275,7 +277,8 @@ log "part 2: $UA, $UB and $UP deployed side by side, active, own users and state
 # journal's STAGE= fields, and on STATUS= as sampled: the lines seen are in
 # stage order, at least one is a stage of the run, and the last is idle.
 run_done() { ct journalctl --no-pager -u $UA -o verbose "MESSAGE_ID=$(msgid MSGID_RUN_SUCCEEDED)" 2>/dev/null | grep -q MESSAGE_ID=; }
-until_ok 60 run_done || fail "no MSGID_RUN_SUCCEEDED from $UA within 60 s"
+RUN_TIMEOUT=${PR_E2E_RUN_TIMEOUT:-90}
+until_ok "$RUN_TIMEOUT" run_done || fail "no MSGID_RUN_SUCCEEDED from $UA within $RUN_TIMEOUT s (the e2e config's schedule must fire soon after start)"
 idle_now() { ct systemctl show -p StatusText --value $UA | grep -q '^idle'; }
 until_ok 10 idle_now || fail "STATUS= of $UA not back to idle after the run"
 sleep 0.2
