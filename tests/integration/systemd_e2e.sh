@@ -236,12 +236,12 @@ done
 # anyway), credentials from the emulator's instance-metadata endpoint.
 ct mkdir -p /etc/systemd/system/personalize-retrain@e2e-b.service.d
 ct sh -c "printf '[Service]\nEnvironment=AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:$PORT\n' >/etc/systemd/system/personalize-retrain@e2e-b.service.d/90-e2e-imds.conf"
-for n in e2e-a; do
-	ct install -d -m 0700 "/etc/personalize-retrain/credentials/$n"
-	ct sh -c "printf '%s\n' '$AKID' >/etc/personalize-retrain/credentials/$n/aws-access-key-id; printf '%s\n' '$SECRET' >/etc/personalize-retrain/credentials/$n/aws-secret-access-key; chmod 600 /etc/personalize-retrain/credentials/$n/*"
-done
-ct install -d -m 0700 /etc/personalize-retrain/credentials
-ct sh -c "printf '%s\n' '$AKID' >/etc/personalize-retrain/credentials/aws-access-key-id; printf '%s\n' '$SECRET' >/etc/personalize-retrain/credentials/aws-secret-access-key"
+put_keys() { # DIR: the key files the units load with LoadCredential=
+	ct install -d -m 0700 "$1"
+	ct sh -c "umask 077; printf '%s\n' '$AKID' >$1/aws-access-key-id; printf '%s\n' '$SECRET' >$1/aws-secret-access-key"
+}
+put_keys /etc/personalize-retrain/credentials
+put_keys /etc/personalize-retrain/credentials/e2e-a
 
 UA=personalize-retrain@e2e-a.service
 UB=personalize-retrain@e2e-b.service
