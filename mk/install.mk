@@ -1,0 +1,92 @@
+# install.mk - install, uninstall, deploy, undeploy, systemd-test.
+# Included by the top Makefile (PROGRAM, PREFIX, BINDIR, MANDIR, DESTDIR, BIN,
+# BUILD, BUILDROOT come from there).
+#
+#   make install   [PREFIX=/usr/local] [DESTDIR=] [BINDIR=] [MANDIR=]
+#                  [SYSTEMDUNITDIR=] [CATALOGDIR=]
+#                  Files only; never calls systemctl (for packagers).
+#   make uninstall removes exactly what install put there.
+#   make deploy    [INSTANCE=name] [PARAMS_FILE=file]   (root, on the live system)
+#                  install + config in /etc/personalize-retrain + check +
+#                  journal catalog + daemon-reload + enable --now.
+#   make undeploy  [INSTANCE=name] [PURGE=1]
+#                  stop, disable, remove what deploy installed; config, keys and
+#                  state stay unless PURGE=1.
+#   make systemd-test   the end-to-end test under a booted systemd (nspawn).
+#
+# The logic of deploy/undeploy lives in scripts/deploy.
+
+INSTALL ?= install
+
+# Unit and catalog directories: systemd's own (pkg-config) for a /usr
+# install, otherwise under PREFIX; systemd also reads both from /usr/local.
+SYSTEMD_PC_UNITDIR = $(shell $(PKG_CONFIG) --variable=systemdsystemunitdir systemd 2>/dev/null)
+SYSTEMD_PC_CATALOGDIR = $(shell $(PKG_CONFIG) --variable=catalogdir systemd 2>/dev/null)
+ifeq ($(PREFIX),/usr)
+SYSTEMDUNITDIR ?= $(or $(SYSTEMD_PC_UNITDIR),/lib/systemd/system)
+CATALOGDIR     ?= $(or $(SYSTEMD_PC_CATALOGDIR),/usr/lib/systemd/catalog)
+else
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+CATALOGDIR     ?= $(PREFIX)/lib/systemd/catalog
+endif
+
+UNIT_IN   := $(wildcard systemd/*.service.in)
+UNITS     := $(notdir $(UNIT_IN:.in=))
+CATALOGS  := $(wildcard systemd/*.catalog)
+MAN5      := $(wildcard docs/*.5)
+MAN8      := $(wildcard docs/*.8)
+
+# Every file install creates, as installed paths (without DESTDIR).
+INSTALL_FILES = $(BINDIR)/$(PROGRAM) \
+	$(addprefix $(SYSTEMDUNITDIR)/,$(UNITS)) \
+	$(addprefix $(CATALOGDIR)/,$(notdir $(CATALOGS))) \
+	$(addprefix $(MANDIR)/man5/,$(notdir $(MAN5))) \
+	$(addprefix $(MANDIR)/man8/,$(notdir $(MAN8)))
+
+.PHONY: install uninstall deploy undeploy systemd-test install-files-list
+
+install: $(BIN)
+	$(INSTALL) -d -m 0755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSTEMDUNITDIR)
+	$(INSTALL) -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/$(PROGRAM)
+	@set -e; for u in $(UNITS); do \
+		echo "sed s|@BINDIR@|$(BINDIR)| systemd/$$u.in > $(DESTDIR)$(SYSTEMDUNITDIR)/$$u"; \
+		sed 's|@BINDIR@|$(BINDIR)|g' systemd/$$u.in > $(DESTDIR)$(SYSTEMDUNITDIR)/$$u.tmp; \
+		chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/$$u.tmp; \
+		mv -f $(DESTDIR)$(SYSTEMDUNITDIR)/$$u.tmp $(DESTDIR)$(SYSTEMDUNITDIR)/$$u; \
+	done
+ifneq ($(CATALOGS),)
+	$(INSTALL) -d -m 0755 $(DESTDIR)$(CATALOGDIR)
+	$(INSTALL) -m 0644 $(CATALOGS) $(DESTDIR)$(CATALOGDIR)/
+endif
+ifneq ($(MAN5),)
+	$(INSTALL) -d -m 0755 $(DESTDIR)$(MANDIR)/man5
+	$(INSTALL) -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
+endif
+ifneq ($(MAN8),)
+	$(INSTALL) -d -m 0755 $(DESTDIR)$(MANDIR)/man8
+	$(INSTALL) -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
+endif
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALL_FILES))
+
+# The installed paths, one a line (tests compare it with what install made).
+install-files-list:
+	@printf '%s\n' $(INSTALL_FILES)
+
+DEPLOY_ENV = PROGRAM_PATH='$(BINDIR)/$(PROGRAM)' \
+	INSTALL_FILES='$(strip $(INSTALL_FILES))' \
+	INSTANCE='$(INSTANCE)' PARAMS_FILE='$(PARAMS_FILE)' PURGE='$(PURGE)' \
+	DESTDIR='$(DESTDIR)'
+
+deploy: $(BIN)
+	@$(DEPLOY_ENV) scripts/deploy preflight
+	@$(MAKE) --no-print-directory install
+	@$(DEPLOY_ENV) scripts/deploy deploy
+
+undeploy:
+	@$(DEPLOY_ENV) scripts/deploy undeploy
+
+systemd-test: all
+	@BUILD_DIR=$(BUILD) tests/integration/systemd_e2e.sh || { rc=$$?; \
+		[ $$rc -ne 77 ] || echo "systemd-test: SKIPPED (reason above)"; exit $$rc; }

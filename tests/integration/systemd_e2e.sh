@@ -1,0 +1,384 @@
+#!/bin/sh
+# systemd_e2e.sh - make deploy / undeploy under a real, booted systemd.
+#
+# Boots a cached Debian root with systemd-nspawn (scripts/nspawn-root builds
+# it once; ../shared/SYSTEMD-TESTING.md has the recipe), bind-mounts this tree
+# and the build directory read-only, and drives everything inside with
+# nsenter. The binaries are built on the host (same release inside).
+#
+# Part 1, always (once nspawn can run):
+#   make install inside; the units load and verify under the container's
+#   systemd; `make deploy` of an invalid config refuses and enables nothing;
+#   with a `check` command: deploy where systemd "is not running" installs,
+#   says so and exits non-zero.
+# Part 2, once the daemon has `run` (skips with 77 before it until then):
+#   the emulator on loopback; make deploy of two template instances and the
+#   plain unit, each active; STATUS= follows the stages of a real run; journal
+#   fields and MESSAGE_IDs (and the catalog under journalctl -x); watchdog
+#   kill + restart after SIGSTOP; SIGHUP reload (good, then bad config kept
+#   out); make undeploy, then PURGE=1.
+#
+# Exit 0 pass, 77 skip (why printed), anything else fail. Every wait is
+# bounded; the container is always powered off and its leftovers removed.
+# Environment: BUILD_DIR (default build), PR_E2E_KEEP=1 keeps the console log,
+# PR_E2E_WORLD / PR_E2E_CONFIG: the emulator world and the matching
+# parameters file for part 2 (defaults below; the harness appends EndpointUrl=
+# for the emulator, and the config's schedule must fire within
+# PR_E2E_RUN_TIMEOUT seconds, default 90, of the daemon's start).
+set -eu
+cd "$(dirname "$0")/../.."
+SRC=$(pwd)
+BUILD_DIR=${BUILD_DIR:-build}
+T0=$(date +%s%N)
+NAME="prtest-$$"
+tmp=$(mktemp -d /tmp/pr-e2e.XXXXXX)
+NSPID="" INIT="" EMUPID="" OBSPID=""
+PATH_IN="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+elapsed() { echo "$(( ($(date +%s%N) - T0) / 1000000 )) ms"; }
+log() { echo "[$(elapsed)] $*"; }
+
+cleanup() {
+	rc=$?
+	set +e
+	if [ -n "$OBSPID" ]; then
+		kill "$OBSPID" 2>/dev/null
+		wait "$OBSPID" 2>/dev/null
+	fi
+	if [ -n "$EMUPID" ]; then
+		kill "$EMUPID" 2>/dev/null
+		wait "$EMUPID" 2>/dev/null
+	fi
+	if [ -n "$NSPID" ]; then
+		if [ -n "$INIT" ] && kill -0 "$INIT" 2>/dev/null; then
+			nsenter -t "$INIT" -a env -i PATH="$PATH_IN" systemctl --no-block poweroff >/dev/null 2>&1
+		fi
+		i=0
+		while kill -0 "$NSPID" 2>/dev/null && [ $i -lt 100 ]; do
+			sleep 0.1; i=$((i + 1))
+		done
+		if kill -0 "$NSPID" 2>/dev/null; then
+			echo "container did not power off in 10 s: killing nspawn $NSPID"
+			kill -KILL "$NSPID" 2>/dev/null
+		fi
+		wait "$NSPID" 2>/dev/null
+		rm -rf "/run/systemd/nspawn/propagate/$NAME"
+	fi
+	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [ -s "$tmp/console.log" ]; then
+		echo "--- container console (last 30 lines)"; tail -n 30 "$tmp/console.log"
+	fi
+	if [ "${PR_E2E_KEEP:-}" = 1 ]; then
+		echo "kept $tmp"
+	else
+		rm -rf "$tmp"
+	fi
+	log "done (exit $rc)"
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+skip() { echo "skip: $*"; exit 77; }
+fail() { echo "FAIL: $*"; exit 1; }
+
+# ---- can we run at all? -------------------------------------------------------
+[ "$(id -u)" -eq 0 ] || skip "not root: systemd-nspawn needs root"
+command -v systemd-nspawn >/dev/null 2>&1 || skip "systemd-nspawn missing (apt-get install systemd-container)"
+command -v nsenter >/dev/null 2>&1 || skip "nsenter missing (util-linux)"
+BIN="$BUILD_DIR/personalize-retrain"
+[ -x "$BIN" ] || skip "$BIN is not built (make first)"
+ABS_BUILD=$(cd "$BUILD_DIR" && pwd)
+
+rc=0
+ROOT=$(scripts/nspawn-root) || rc=$?
+[ "$rc" -eq 0 ] || skip "no container root (scripts/nspawn-root exit $rc, reason above)"
+log "root $ROOT"
+
+# ---- boot -----------------------------------------------------------------------
+mkdir -p "$tmp/in"
+systemd-nspawn --quiet --register=no --keep-unit --volatile=overlay \
+	-D "$ROOT" -M "$NAME" \
+	--bind-ro="$SRC:/src" --bind-ro="$ABS_BUILD:/build" --bind-ro="$tmp/in:/t" \
+	--boot --console=pipe >"$tmp/console.log" 2>&1 </dev/null &
+NSPID=$!
+
+# INIT: the nspawn child whose comm is systemd (the first child is a helper).
+i=0
+while [ -z "$INIT" ] && [ $i -lt 100 ]; do
+	kill -0 "$NSPID" 2>/dev/null || break
+	for c in $(pgrep -P "$NSPID" 2>/dev/null); do
+		[ "$(cat "/proc/$c/comm" 2>/dev/null)" = systemd ] && INIT=$c
+	done
+	[ -n "$INIT" ] || { sleep 0.1; i=$((i + 1)); }
+done
+if [ -z "$INIT" ]; then
+	tail -n 5 "$tmp/console.log"
+	skip "no systemd child of systemd-nspawn within 10 s (see above)"
+fi
+
+# Run a command inside, with a clean environment (nothing of make's leaks in).
+ct() { nsenter -t "$INIT" -a env -i PATH="$PATH_IN" TERM=dumb SYSTEMD_PAGER= "$@"; }
+msgid() { sed -n "s/^#define $1 *\"\([0-9a-f]*\)\".*/\1/p" include/msgid.h; }
+until_ok() { # SECONDS CMD...: retry CMD every 0.1 s until it succeeds or time is up
+	_end=$(( $(date +%s) + $1 )); shift
+	while ! "$@"; do
+		[ "$(date +%s)" -lt "$_end" ] || return 1
+		sleep 0.1
+	done
+}
+
+i=0 state=""
+while [ $i -lt 100 ]; do
+	state=$(ct systemctl is-system-running 2>/dev/null || true)
+	case "$state" in running|degraded) break ;; esac
+	sleep 0.1; i=$((i + 1))
+done
+case "$state" in
+running|degraded) ;;
+*) skip "container systemd did not reach running within 10 s (state '$state')" ;;
+esac
+log "container booted ($state), init pid $INIT"
+
+# What the program can do decides how far we go.
+help=$("$BIN" --help 2>&1 || true)
+has_cmd() { printf '%s\n' "$help" | grep -Eq "(^|[^a-z-])$1([^a-z-]|\$)"; }
+
+mk() { ct make --no-print-directory -C /src BUILD=/build "$@"; }
+
+# ---- part 1: install, unit loading, deploy refusals ------------------------------
+mk install >"$tmp/install.log" 2>&1 || { cat "$tmp/install.log"; fail "make install inside the container"; }
+ct test -x /usr/local/bin/personalize-retrain || fail "make install did not install the program"
+ct systemctl daemon-reload
+for u in personalize-retrain.service personalize-retrain@probe.service; do
+	ls=$(ct systemctl show -p LoadState --value "$u")
+	[ "$ls" = loaded ] || fail "$u LoadState=$ls in the container"
+done
+out=$(ct systemd-analyze verify --man=no /usr/local/lib/systemd/system/personalize-retrain.service \
+	/usr/local/lib/systemd/system/personalize-retrain@.service 2>&1 || true)
+[ -z "$out" ] || { echo "$out"; fail "systemd-analyze verify inside the container printed the above"; }
+log "part 1: make install inside, units load and verify under the container's systemd"
+
+# An invalid config: deploy refuses, shows why, enables and starts nothing.
+printf 'SolutionArn=not-an-arn\nINVALID=1\n' >"$tmp/in/bad.cfg"
+rc=0
+mk deploy INSTANCE=bad PARAMS_FILE=/t/bad.cfg >"$tmp/deploy-bad.log" 2>&1 || rc=$?
+[ "$rc" -ne 0 ] || { cat "$tmp/deploy-bad.log"; fail "make deploy accepted an invalid config"; }
+grep -q 'nothing was enabled or started' "$tmp/deploy-bad.log" || { cat "$tmp/deploy-bad.log"; fail "deploy did not say it refused"; }
+en=$(ct systemctl is-enabled personalize-retrain@bad.service 2>/dev/null || true)
+[ "$en" != enabled ] || fail "refused deploy left personalize-retrain@bad enabled"
+! ct systemctl -q is-active personalize-retrain@bad.service || fail "refused deploy started personalize-retrain@bad"
+ct test -f /etc/personalize-retrain/bad.cfg || fail "deploy did not install /etc/personalize-retrain/bad.cfg"
+if has_cmd check; then
+	grep -q 'bad.cfg:[0-9]' "$tmp/deploy-bad.log" || { cat "$tmp/deploy-bad.log"; fail "deploy did not show check's file:line errors"; }
+	log "part 1: invalid config refused with check's errors, nothing enabled"
+else
+	log "part 1: invalid config refused, nothing enabled (note: the program has no 'check' yet, so it refused on the usage error)"
+fi
+# Where systemd is not running: files installed, the reason said, exit non-zero.
+if has_cmd check; then
+	rc=0
+	ct env PR_DEPLOY_SYSTEMD_RUNDIR=/nonexistent make --no-print-directory -C /src BUILD=/build \
+		deploy INSTANCE=nosd PARAMS_FILE=/src/parameters.cfg >"$tmp/deploy-nosd.log" 2>&1 || rc=$?
+	[ "$rc" -ne 0 ] || { cat "$tmp/deploy-nosd.log"; fail "deploy without systemd exited 0"; }
+	grep -q 'could NOT be enabled' "$tmp/deploy-nosd.log" && grep -q 'systemd is not running here' "$tmp/deploy-nosd.log" ||
+		{ cat "$tmp/deploy-nosd.log"; fail "deploy without systemd did not say why it could not enable"; }
+	ct test -f /etc/personalize-retrain/nosd.cfg || fail "deploy without systemd did not install the config"
+	[ "$(ct systemctl is-enabled personalize-retrain@nosd.service 2>/dev/null || true)" != enabled ] ||
+		fail "deploy without systemd enabled the unit"
+	ct rm -f /etc/personalize-retrain/nosd.cfg
+	log "part 1: without systemd, deploy installed the files, said why it could not enable, exit $rc"
+fi
+# Never overwrite an existing config.
+printf '# operator edit\n' >"$tmp/in/other.cfg"
+mk deploy INSTANCE=bad PARAMS_FILE=/t/other.cfg >"$tmp/deploy-bad2.log" 2>&1 || true
+ct cmp -s /t/bad.cfg /etc/personalize-retrain/bad.cfg || fail "deploy overwrote an existing config"
+grep -q 'keeping the existing /etc/personalize-retrain/bad.cfg' "$tmp/deploy-bad2.log" || { cat "$tmp/deploy-bad2.log"; fail "deploy did not say it kept the existing config"; }
+ct rm -f /etc/personalize-retrain/bad.cfg
+
+# ---- part 2 needs the daemon ---------------------------------------------------------
+if ! has_cmd run; then
+	skip "part 1 passed; '$BIN --help' does not list 'run' yet, so the service itself cannot be deployed (status line, journal, watchdog, reload, instances, undeploy are written but wait for it)"
+fi
+
+EMU="$BUILD_DIR/personalize-emulator"
+WORLD=${PR_E2E_WORLD:-tests/emulator/worlds/e2e.json}
+CONFIG=${PR_E2E_CONFIG:-tests/emulator/worlds/e2e.cfg}
+AKID=AKIDE2ESYSTEMDTEST01
+SECRET=e2e-secret-key-for-the-systemd-test-only
+[ -x "$EMU" ] || fail "'run' exists but $EMU is not built"
+[ -f "$WORLD" ] || fail "no emulator world $WORLD for the end-to-end run (PR_E2E_WORLD)"
+[ -f "$CONFIG" ] || fail "no parameters file $CONFIG matching $WORLD (PR_E2E_CONFIG)"
+
+# The emulator on the host's loopback: the container shares the network namespace.
+"$EMU" --port 0 --port-file "$tmp/port" --world "$WORLD" --cred "$AKID:$SECRET" \
+	--ledger "$tmp/ledger.jsonl" >"$tmp/emulator.log" 2>&1 &
+EMUPID=$!
+i=0
+while [ ! -s "$tmp/port" ] && [ $i -lt 100 ]; do
+	kill -0 "$EMUPID" 2>/dev/null || { cat "$tmp/emulator.log"; fail "emulator exited"; }
+	sleep 0.1; i=$((i + 1))
+done
+[ -s "$tmp/port" ] || fail "emulator wrote no port file in 10 s"
+PORT=$(cat "$tmp/port")
+log "emulator on 127.0.0.1:$PORT"
+
+# Configs for three pipelines: the world's, pointed at the emulator.
+for n in a b plain; do
+	{ grep -v '^EndpointUrl=' "$CONFIG"; echo "EndpointUrl=http://127.0.0.1:$PORT"; } >"$tmp/in/$n.cfg"
+done
+# Faster watchdog and restarts for the test only (the shipped units say 30 s / 5 s).
+ct mkdir -p /etc/systemd/system/personalize-retrain@.service.d /etc/systemd/system/personalize-retrain.service.d
+for d in personalize-retrain@.service.d personalize-retrain.service.d; do
+	ct sh -c "printf '[Service]\nWatchdogSec=3s\nRestartSec=200ms\n' >/etc/systemd/system/$d/90-e2e.conf"
+done
+# e2e-a and the plain unit: keys through LoadCredential= (the template's
+# per-instance directory). e2e-b: no key files at all (the unit must start
+# anyway), credentials from the emulator's instance-metadata endpoint.
+ct mkdir -p /etc/systemd/system/personalize-retrain@e2e-b.service.d
+ct sh -c "printf '[Service]\nEnvironment=AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:$PORT\n' >/etc/systemd/system/personalize-retrain@e2e-b.service.d/90-e2e-imds.conf"
+put_keys() { # DIR: the key files the units load with LoadCredential=
+	ct install -d -m 0700 "$1"
+	ct sh -c "umask 077; printf '%s\n' '$AKID' >$1/aws-access-key-id; printf '%s\n' '$SECRET' >$1/aws-secret-access-key"
+}
+put_keys /etc/personalize-retrain/credentials
+put_keys /etc/personalize-retrain/credentials/e2e-a
+
+UA=personalize-retrain@e2e-a.service
+UB=personalize-retrain@e2e-b.service
+UP=personalize-retrain.service
+mk deploy INSTANCE=e2e-a PARAMS_FILE=/t/a.cfg >"$tmp/deploy-a.log" 2>&1 || { cat "$tmp/deploy-a.log"; fail "make deploy INSTANCE=e2e-a"; }
+# Record every STATUS= change of e2e-a from READY on, while the rest proceeds.
+(
+	last=""
+	end=$(( $(date +%s) + ${PR_E2E_RUN_TIMEOUT:-90} + 10 ))
+	while [ ! -e "$tmp/observer.stop" ] && [ "$(date +%s)" -lt "$end" ]; do
+		s=$(ct systemctl show -p StatusText --value $UA 2>/dev/null || true)
+		if [ "$s" != "$last" ]; then printf '%s\n' "$s" >>"$tmp/status.txt"; last=$s; fi
+		sleep 0.05
+	done
+) &
+OBSPID=$!
+mk deploy INSTANCE=e2e-b PARAMS_FILE=/t/b.cfg >"$tmp/deploy-b.log" 2>&1 || { cat "$tmp/deploy-b.log"; fail "make deploy INSTANCE=e2e-b"; }
+mk deploy PARAMS_FILE=/t/plain.cfg >"$tmp/deploy-p.log" 2>&1 || { cat "$tmp/deploy-p.log"; fail "make deploy (plain unit)"; }
+for u in $UA $UB $UP; do
+	[ "$(ct systemctl is-active "$u" || true)" = active ] || { ct systemctl --no-pager status "$u" || true; fail "$u is not active after make deploy"; }
+	[ "$(ct systemctl is-enabled "$u" || true)" = enabled ] || fail "$u is not enabled after make deploy"
+done
+ct test -f /etc/personalize-retrain/e2e-a.cfg || fail "deploy did not install e2e-a.cfg"
+ct test -f /etc/personalize-retrain/parameters.cfg || fail "deploy did not install parameters.cfg"
+ua=$(ct systemctl show -p User --value $UA); ub=$(ct systemctl show -p User --value $UB)
+[ "$ua" = pr-e2e-a ] && [ "$ub" = pr-e2e-b ] || fail "instances run as '$ua' and '$ub', want pr-e2e-a and pr-e2e-b"
+ct test -d /var/lib/personalize-retrain-e2e-a || fail "no state directory for e2e-a"
+ct test -d /var/lib/personalize-retrain-e2e-b || fail "no state directory for e2e-b"
+log "part 2: $UA, $UB and $UP deployed side by side, active, own users and state"
+
+# STATUS= follows the stages of a real run, through to idle. A fast stage
+# can slip between two samples, so the order is asserted strictly on the
+# journal's STAGE= fields, and on STATUS= as sampled: the lines seen are in
+# stage order, at least one is a stage of the run, and the last is idle.
+run_done() { ct journalctl --no-pager -u $UA -o verbose "MESSAGE_ID=$(msgid MSGID_RUN_SUCCEEDED)" 2>/dev/null | grep -q MESSAGE_ID=; }
+RUN_TIMEOUT=${PR_E2E_RUN_TIMEOUT:-90}
+until_ok "$RUN_TIMEOUT" run_done || fail "no MSGID_RUN_SUCCEEDED from $UA within $RUN_TIMEOUT s (the e2e config's schedule must fire soon after start)"
+idle_now() { ct systemctl show -p StatusText --value $UA | grep -q '^idle'; }
+until_ok 10 idle_now || fail "STATUS= of $UA not back to idle after the run"
+sleep 0.2
+touch "$tmp/observer.stop"; wait "$OBSPID" 2>/dev/null || true; OBSPID=""
+echo "STATUS lines seen:"; sed 's/^/  /' "$tmp/status.txt"
+awk '
+	function rank(l) { if (l ~ /^importing/) return 1; if (l ~ /^training/) return 2;
+		if (l ~ /^deploying/) return 3; if (l ~ /^idle/) return 4; return 0 }
+	{ r = rank($0); if (r == 0) { bad = "unknown STATUS line: " $0; exit }
+	  if (r < prev && !(prev == 4 && NR == 2)) { bad = "out of order: " $0; exit }
+	  if (r >= 1 && r <= 3) stage++; prev = r; last = r }
+	END { if (bad != "") { print bad; exit 1 } if (!stage) { print "no stage seen"; exit 1 }
+	      if (last != 4) { print "did not end idle"; exit 1 } }
+' "$tmp/status.txt" || fail "STATUS= of $UA did not follow importing -> training -> deploying -> idle"
+ct journalctl --no-pager -u $UA -o verbose | sed -n 's/^ *STAGE=//p' | uniq >"$tmp/stages.txt"
+awk '{ r = ($0 ~ /^import/) ? 1 : ($0 ~ /^train/) ? 2 : ($0 ~ /^deploy/) ? 3 : 0
+	if (r && r < prev) { print "STAGE " $0 " after a later stage"; bad = 1 } if (r) { prev = r; seen[r] = 1 } }
+	END { if (!seen[1] || !seen[2] || !seen[3]) { print "STAGE= fields lack a stage"; bad = 1 } exit bad }' \
+	"$tmp/stages.txt" || { cat "$tmp/stages.txt"; fail "journal STAGE= fields of $UA not importing -> training -> deploying"; }
+log "part 2: STATUS= and STAGE= followed the run to idle"
+
+# Journal fields and MESSAGE_IDs (include/msgid.h), and the catalog.
+for m in MSGID_RUN_STARTED MSGID_RUN_SUCCEEDED MSGID_DEPLOYED; do
+	id=$(msgid $m)
+	ct journalctl --no-pager -u $UA -o verbose "MESSAGE_ID=$id" >"$tmp/j.txt" 2>&1 || true
+	grep -q "MESSAGE_ID=$id" "$tmp/j.txt" || fail "no $m ($id) in journalctl -u $UA"
+	grep -q 'PIPELINE=' "$tmp/j.txt" || fail "$m has no PIPELINE= field"
+done
+ct journalctl --no-pager -u $UA -o verbose >"$tmp/j.txt"
+grep -q '^ *STAGE=' "$tmp/j.txt" || fail "no STAGE= field in the journal of $UA"
+grep -q '^ *JOB_ARN=arn:' "$tmp/j.txt" || fail "no JOB_ARN= field in the journal of $UA"
+ct journalctl --no-pager -x -u $UA "MESSAGE_ID=$(msgid MSGID_RUN_SUCCEEDED)" >"$tmp/jx.txt"
+grep -q 'Retraining run of pipeline .* succeeded' "$tmp/jx.txt" || { cat "$tmp/jx.txt"; fail "journalctl -x does not explain run succeeded (catalog not installed?)"; }
+if grep -q "$SECRET" "$tmp/j.txt"; then fail "the secret key appears in the journal"; fi
+log "part 2: journal fields, MESSAGE_IDs and catalog text present"
+
+# Watchdog: a stopped daemon is killed and restarted (Restart=on-failure).
+pid=$(ct systemctl show -p MainPID --value $UB)
+n0=$(ct systemctl show -p NRestarts --value $UB)
+ct kill -STOP "$pid"
+restarted() {
+	n=$(ct systemctl show -p NRestarts --value $UB)
+	new=$(ct systemctl show -p MainPID --value $UB)
+	[ "$n" -gt "$n0" ] && [ "$new" != "$pid" ] && [ "$(ct systemctl is-active $UB || true)" = active ]
+}
+until_ok 20 restarted || fail "$UB not restarted and active within 20 s of SIGSTOP (WatchdogSec=3s; NRestarts $n0 -> $n)"
+ct journalctl --no-pager -u $UB | grep -q 'Watchdog timeout' || fail "journal of $UB does not show the watchdog timeout"
+log "part 2: watchdog killed the stopped $UB (pid $pid) and restarted it (pid $new)"
+
+# SIGHUP: a good reload keeps the same process; a bad config is refused, the old one kept.
+pid=$(ct systemctl show -p MainPID --value $UA)
+ct systemctl reload $UA || fail "systemctl reload $UA failed"
+[ "$(ct systemctl show -p MainPID --value $UA)" = "$pid" ] || fail "reload replaced the process"
+ct cp /etc/personalize-retrain/e2e-a.cfg /tmp/e2e-a.good
+ct sh -c 'printf "SolutionArn=not-an-arn\nINVALID=1\n" >>/etc/personalize-retrain/e2e-a.cfg'
+ct systemctl reload $UA || true
+reload_failed_logged() { ct journalctl --no-pager -u $UA -o verbose "MESSAGE_ID=$(msgid MSGID_RELOAD_FAILED)" | grep -q MESSAGE_ID=; }
+until_ok 10 reload_failed_logged || fail "bad config on SIGHUP: no MSGID_RELOAD_FAILED in the journal within 10 s"
+[ "$(ct systemctl is-active $UA || true)" = active ] && [ "$(ct systemctl show -p MainPID --value $UA)" = "$pid" ] ||
+	fail "bad config on SIGHUP stopped or replaced the daemon"
+ct cp /tmp/e2e-a.good /etc/personalize-retrain/e2e-a.cfg
+log "part 2: SIGHUP reload kept pid $pid; a bad config was refused and the old one kept"
+
+# A config error at start (exit 78) is not restarted: the unit ends failed.
+ct sh -c 'printf "SolutionArn=not-an-arn\nINVALID=1\n" >>/etc/personalize-retrain/e2e-a.cfg'
+ct systemctl restart $UA >/dev/null 2>&1 || true
+is_failed() { [ "$(ct systemctl show -p ActiveState --value $UA)" = failed ]; }
+until_ok 10 is_failed || fail "$UA with a bad config: not failed (ActiveState=$(ct systemctl show -p ActiveState --value $UA)); RestartPreventExitStatus=78?"
+st=$(ct systemctl show -p ExecMainStatus --value $UA)
+[ "$st" = 78 ] || fail "$UA with a bad config exited $st, want 78 (EX_CONFIG)"
+ct cp /tmp/e2e-a.good /etc/personalize-retrain/e2e-a.cfg
+ct systemctl reset-failed $UA
+ct systemctl start $UA || fail "$UA did not start again with its good config"
+log "part 2: a config error at start (exit 78) left $UA failed, not restarting"
+
+# Upgrade: deploying again over a running instance restarts it on the new program.
+pid=$(ct systemctl show -p MainPID --value $UA)
+mk deploy INSTANCE=e2e-a PARAMS_FILE=/t/a.cfg >"$tmp/redeploy-a.log" 2>&1 || { cat "$tmp/redeploy-a.log"; fail "make deploy again (upgrade)"; }
+grep -q "restarting $UA" "$tmp/redeploy-a.log" || { cat "$tmp/redeploy-a.log"; fail "redeploy did not restart $UA"; }
+[ "$(ct systemctl show -p MainPID --value $UA)" != "$pid" ] && [ "$(ct systemctl is-active $UA || true)" = active ] ||
+	fail "$UA not running a new process after redeploy"
+log "part 2: deploying again restarted $UA on the new program"
+
+# undeploy one instance: the others and the program stay.
+mk undeploy INSTANCE=e2e-a >"$tmp/undeploy-a.log" 2>&1 || { cat "$tmp/undeploy-a.log"; fail "make undeploy INSTANCE=e2e-a"; }
+[ "$(ct systemctl is-active $UA || true)" != active ] || fail "$UA still active after undeploy"
+[ "$(ct systemctl is-enabled $UA 2>/dev/null || true)" != enabled ] || fail "$UA still enabled after undeploy"
+[ "$(ct systemctl is-active $UB || true)" = active ] || fail "undeploying e2e-a stopped $UB"
+ct test -x /usr/local/bin/personalize-retrain || fail "undeploy of one instance removed the program others use"
+ct test -f /etc/personalize-retrain/e2e-a.cfg || fail "undeploy without PURGE removed the config"
+ct test -d /var/lib/private/personalize-retrain-e2e-a || fail "undeploy without PURGE removed the state"
+mk undeploy PARAMS_FILE=/t/plain.cfg >"$tmp/undeploy-p.log" 2>&1 || { cat "$tmp/undeploy-p.log"; fail "make undeploy (plain)"; }
+# The last one, purged: everything goes.
+mk undeploy INSTANCE=e2e-b PURGE=1 >"$tmp/undeploy-b.log" 2>&1 || { cat "$tmp/undeploy-b.log"; fail "make undeploy INSTANCE=e2e-b PURGE=1"; }
+[ "$(ct systemctl is-active $UB || true)" != active ] || fail "$UB still active after undeploy"
+for f in /usr/local/bin/personalize-retrain /usr/local/lib/systemd/system/personalize-retrain.service \
+	/usr/local/lib/systemd/system/personalize-retrain@.service /etc/personalize-retrain/e2e-b.cfg \
+	/var/lib/private/personalize-retrain-e2e-b /etc/personalize-retrain/credentials/e2e-b; do
+	! ct test -e "$f" || fail "$f still there after the last undeploy with PURGE=1"
+done
+ct test -f /etc/personalize-retrain/e2e-a.cfg || fail "PURGE=1 of e2e-b removed e2e-a's config"
+log "part 2: undeploy stopped/disabled, kept config and state; the last one with PURGE=1 removed everything"
+echo "systemd e2e: ok"
