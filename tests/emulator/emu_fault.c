@@ -31,6 +31,8 @@ const char *emu_fault_name(enum emu_fault_kind k)
 
 static void rules_free(struct emu_fault_rule *rules, size_t n)
 {
+	if (!rules)
+		return;
 	for (size_t i = 0; i < n; i++)
 		free(rules[i].operation);
 	free(rules);
@@ -130,6 +132,7 @@ int emu_faults_set(struct emu_faults *f, const cJSON *spec, char **err)
 	f->rules = v;
 	f->n = n;
 	v = NULL;
+	n = 0;
 	if (cJSON_IsNumber(seed)) {
 		f->seed = (uint64_t)seed->valuedouble;
 		emu_rng_seed(&f->rng, f->seed);

@@ -548,7 +548,7 @@ static enum MHD_Result handle_admin(struct MHD_Connection *conn, const char *url
 		/* Every temporary credential expires now: refresh paths get tested. */
 		for (size_t i = 0; i < g.creds.n; i++)
 			if (g.creds.v[i].token && g.creds.v[i].expires_wall_ms)
-				g.creds.v[i].expires_wall_ms = now.wall_ms;
+				g.creds.v[i].expires_wall_ms = now.wall_ms - 1000;
 		free(g.cur_temp_akid);
 		g.cur_temp_akid = NULL;
 		out = cJSON_CreateObject();
