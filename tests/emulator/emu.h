@@ -1,0 +1,258 @@
+/* emu.h - internals of personalize-emulator, shared by its files.
+ *
+ * The emulator is a test tool (tests/emulator/, never linked into the
+ * daemon). Everything here is free of libmicrohttpd so that the pure parts
+ * (model validation, world and lifecycle, signature verification, faults)
+ * can also be compiled into cmocka tests (tests/unit/test_emu_*.c include
+ * the .c files directly). Only emu_main.c talks HTTP.
+ *
+ * Locking: the HTTP layer serialises every call into these modules with one
+ * mutex; nothing here is thread-safe on its own. */
+#ifndef PR_EMU_H
+#define PR_EMU_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cJSON.h>
+
+#include "strbuf.h"
+
+/* ---- replies ------------------------------------------------------------ */
+
+/* One answer to one request; body is malloc'd, error is a static bare code
+ * ("ResourceNotFoundException") or NULL on success. */
+struct emu_reply {
+	int status;
+	char *body;
+	const char *content_type;
+	const char *error;
+};
+
+#define EMU_JSON_TYPE "application/x-amz-json-1.1"
+
+/* Fill r with an AWS JSON 1.1 error: {"__type": ns#code, "message": ...}.
+ * ns is the namespace prefix real services put before the code (NULL: none). */
+void emu_reply_error(struct emu_reply *r, int status, const char *ns,
+		     const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+/* Fill r with 200 and the serialised object (which is freed). */
+void emu_reply_json(struct emu_reply *r, cJSON *obj);
+void emu_reply_clear(struct emu_reply *r);
+
+#define EMU_NS_CORAL    "com.amazon.coral.service#"
+#define EMU_NS_VALIDATE "com.amazon.coral.validate#"
+#define EMU_NS_SERVICE  "com.amazonaws.personalize#"
+
+/* ---- random numbers (reproducible with --seed) -------------------------- */
+
+struct emu_rng {
+	uint64_t s;
+};
+void emu_rng_seed(struct emu_rng *rng, uint64_t seed);
+uint64_t emu_rng_next(struct emu_rng *rng);
+/* Uniform in [0, 1). */
+double emu_rng_unit(struct emu_rng *rng);
+
+/* ---- the service model (emu_model.c) ------------------------------------ */
+
+struct emu_model;
+
+/* Load service-2.json. 0, or -errno / -EINVAL (with *err, malloc'd, set). */
+int emu_model_load(const char *path, struct emu_model **out, char **err);
+void emu_model_free(struct emu_model *m);
+/* true when the model defines this operation. */
+bool emu_model_has_operation(const struct emu_model *m, const char *op);
+
+enum emu_valid {
+	EMU_VALID_OK = 0,
+	EMU_VALID_SERIALIZATION, /* wrong JSON type somewhere: SerializationException */
+	EMU_VALID_CONSTRAINT,    /* constraint violations: ValidationException */
+};
+/* Check input (the request body) against op's input shape: required
+ * members, JSON types, lengths, ranges, patterns, enums. On failure *msg
+ * (malloc'd) holds AWS's wording ("1 validation error detected: ..."). */
+enum emu_valid emu_model_validate(const struct emu_model *m, const char *op,
+				  const cJSON *input, char **msg);
+/* Deep copy of input with members whose shape is "sensitive" replaced by
+ * "*** sensitive ***"; NULL on OOM. */
+cJSON *emu_model_redact(const struct emu_model *m, const char *op,
+			const cJSON *input);
+/* Translate one of the model's Java regular expressions to a POSIX ERE
+ * that matches the whole string. 0 or -EINVAL/-ENOMEM. */
+int emu_regex_translate(const char *java, char **ere);
+
+/* ---- lifecycle clock (emu_world.c) -------------------------------------- */
+
+/* A job that starts at start_ms (monotonic ms), sits pending for pending_ms,
+ * runs for run_ms and then succeeds or fails. A stop request at stop_at_ms
+ * (-1: none) ends in STOPPED, through STOPPING when it was running. */
+struct emu_timeline {
+	int64_t start_ms;
+	int64_t pending_ms;
+	int64_t run_ms;
+	int64_t stopping_ms;
+	int64_t stop_at_ms;
+	bool fail;
+};
+
+enum emu_phase {
+	EMU_PHASE_PENDING,
+	EMU_PHASE_IN_PROGRESS,
+	EMU_PHASE_ACTIVE,
+	EMU_PHASE_FAILED,
+	EMU_PHASE_STOPPING,
+	EMU_PHASE_STOPPED,
+};
+
+/* The phase at now_ms; *since (may be NULL) gets the monotonic ms at which
+ * that phase began. Pure. */
+enum emu_phase emu_timeline_phase(const struct emu_timeline *t, int64_t now_ms,
+				  int64_t *since);
+/* true while the job is neither finished nor stopped. */
+bool emu_phase_running(enum emu_phase p);
+
+/* ---- the world (emu_world.c) -------------------------------------------- */
+
+struct emu_world;
+
+struct emu_clock {
+	int64_t mono_ms; /* CLOCK_MONOTONIC */
+	int64_t wall_ms; /* CLOCK_REALTIME */
+};
+
+/* Parse a world from text (JSON, or YAML when yaml is true) / from a file
+ * (YAML when named *.yaml or *.yml). On error -EINVAL and *err (malloc'd). */
+int emu_world_parse(const char *text, size_t len, bool yaml,
+		    const struct emu_clock *now, uint64_t seed,
+		    struct emu_world **out, char **err);
+int emu_world_load(const char *path, const struct emu_clock *now,
+		   uint64_t seed, struct emu_world **out, char **err);
+void emu_world_free(struct emu_world *w);
+const char *emu_world_region(const struct emu_world *w);
+
+/* Convert YAML text to the equivalent cJSON tree (plain scalars that look
+ * like numbers, booleans or null become those). NULL and *err on error. */
+cJSON *emu_yaml_to_json(const char *text, size_t len, char **err);
+
+/* Execute one Personalize operation (already validated) at time now. */
+void emu_world_call(struct emu_world *w, const char *op, const cJSON *input,
+		    const struct emu_clock *now, struct emu_reply *out);
+/* Scripted failures: {"importFails": [...], "trainingFails": N|bool,
+ * "campaignUpdateFails": N|bool, "failureReason": "..."}. NULL clears.
+ * 0 or -EINVAL with *err. */
+int emu_world_set_script(struct emu_world *w, const cJSON *script, char **err);
+/* Snapshot of every resource with its status at now (for GET /_emulator/state). */
+cJSON *emu_world_state(struct emu_world *w, const struct emu_clock *now);
+
+/* ---- credentials and SigV4 (emu_sigv4.c) -------------------------------- */
+
+struct emu_cred {
+	char *akid;
+	char *secret;
+	char *token;          /* NULL: long-term key */
+	int64_t expires_wall_ms; /* 0: never */
+};
+
+struct emu_creds {
+	struct emu_cred *v;
+	size_t n, cap;
+};
+
+/* Add "AKID:SECRET[:TOKEN]". 0 or -EINVAL / -ENOMEM. */
+int emu_creds_add_spec(struct emu_creds *c, const char *spec);
+int emu_creds_add(struct emu_creds *c, const char *akid, const char *secret,
+		  const char *token, int64_t expires_wall_ms);
+const struct emu_cred *emu_creds_find(const struct emu_creds *c, const char *akid);
+/* Forget temporary credentials that expired more than grace_ms ago. */
+void emu_creds_prune(struct emu_creds *c, int64_t now_wall_ms, int64_t grace_ms);
+void emu_creds_free(struct emu_creds *c);
+
+struct emu_kv {
+	const char *name;
+	const char *value;
+};
+
+/* What the verifier needs from an HTTP request. path is the decoded path;
+ * query holds decoded pairs; headers as received (any case, repeats kept). */
+struct emu_http_req {
+	const char *method;
+	const char *path;
+	const struct emu_kv *query;
+	size_t nquery;
+	const struct emu_kv *headers;
+	size_t nheaders;
+	const void *body;
+	size_t body_len;
+};
+
+/* Verify the SigV4 Authorization header of req for (region, service) at
+ * wall-clock time now_s. 0 when it holds; otherwise -EACCES and r filled
+ * with AWS's error (MissingAuthenticationTokenException,
+ * IncompleteSignatureException, UnrecognizedClientException,
+ * InvalidSignatureException, ExpiredTokenException). *akid (malloc'd, may be
+ * NULL) receives the access key id named in the request, if any. */
+int emu_sigv4_verify(const struct emu_http_req *req, const struct emu_creds *c,
+		     const char *region, const char *service, int64_t now_s,
+		     struct emu_reply *r, char **akid);
+/* Case-insensitive header lookup (first match), NULL if absent. */
+const char *emu_req_header(const struct emu_http_req *req, const char *name);
+
+/* ---- faults (emu_fault.c) ------------------------------------------------ */
+
+enum emu_fault_kind {
+	EMU_FAULT_NONE = 0,
+	EMU_FAULT_THROTTLE,     /* 400 ThrottlingException */
+	EMU_FAULT_500,          /* 500 InternalFailure */
+	EMU_FAULT_503,          /* 503 ServiceUnavailable */
+	EMU_FAULT_RESET,        /* TCP reset, no reply */
+	EMU_FAULT_DROP,         /* connection closed, no reply */
+	EMU_FAULT_SLOW,         /* reply after delay_ms */
+	EMU_FAULT_MALFORMED,    /* 200 with a body that is not JSON */
+	EMU_FAULT_TRUNCATED,    /* 200 with half the JSON body */
+	EMU_FAULT_CUT,          /* Content-Length of the whole body, half sent, closed */
+	EMU_FAULT_CONTENT_TYPE, /* 200 with text/html */
+};
+
+struct emu_fault_rule {
+	char *operation;        /* "*" or an operation name */
+	enum emu_fault_kind kind;
+	double rate;            /* 0..1 */
+	long after;             /* skip the first `after` matching requests */
+	long count;             /* inject at most count times (-1: no limit) */
+	long delay_ms;          /* SLOW, or before any other kind */
+	bool after_call;        /* apply after the operation ran ("phase":"after") */
+	long seen, injected;
+};
+
+struct emu_faults {
+	struct emu_fault_rule *rules;
+	size_t n;
+	struct emu_rng rng;
+	uint64_t seed;
+};
+
+/* Replace the rules from a fault spec (see README); on error the old rules
+ * stay and *err is set. "seed" in the spec re-seeds. */
+int emu_faults_set(struct emu_faults *f, const cJSON *spec, char **err);
+/* Decide for one request: the first matching rule whose dice roll hits.
+ * Returns the kind (NONE if none) and copies the rule's fields to *hit. */
+enum emu_fault_kind emu_faults_pick(struct emu_faults *f, const char *op,
+				    struct emu_fault_rule *hit);
+const char *emu_fault_name(enum emu_fault_kind k);
+cJSON *emu_faults_json(const struct emu_faults *f);
+void emu_faults_free(struct emu_faults *f);
+
+/* ---- small helpers (emu_util.c) ----------------------------------------- */
+
+/* ISO-8601 UTC with milliseconds, "2026-11-25T13:00:00.123Z". */
+void emu_iso8601(int64_t wall_ms, char out[32]);
+/* Read a whole file; 0 or -errno. */
+int emu_read_file(const char *path, char **text, size_t *len);
+char *emu_strdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Random version-4 UUID text from rng (36 chars + NUL). */
+void emu_uuid(struct emu_rng *rng, char out[37]);
+
+#endif

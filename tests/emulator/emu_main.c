@@ -1,0 +1,1177 @@
+/* emu_main.c - personalize-emulator: the HTTP side.
+ *
+ * libmicrohttpd runs one thread per connection (so a slow reply holds up
+ * only its own client); every call into the world, the faults, the
+ * credentials and the ledger happens under one mutex. The main thread only
+ * waits for SIGTERM/SIGINT (blocked everywhere, taken with sigwait), then
+ * stops the daemon: delays in progress wake up at once, so a test run is
+ * never held up by the emulator. See tests/emulator/README.md. */
+#include "emu.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "exitcodes.h"
+
+#define EMU_MAX_BODY (1024 * 1024)
+#define EMU_SERVICE "personalize"
+#define EMU_TARGET_PREFIX "AmazonPersonalize."
+#define EMU_ADMIN_PREFIX "/_emulator/"
+#define EMU_IMDS_TOKEN_PATH "/latest/api/token"
+#define EMU_IMDS_CREDS_PATH "/latest/meta-data/iam/security-credentials/"
+#define EMU_IMDS_TTL_HEADER "X-aws-ec2-metadata-token-ttl-seconds"
+#define EMU_IMDS_TOKEN_HEADER "X-aws-ec2-metadata-token"
+#define EMU_IMDS_MAX_TTL_S 21600
+#define EMU_MAX_IMDS_TOKENS 64
+#define EMU_DEFAULT_CRED_TTL_S 900
+#define EMU_CRED_PRUNE_GRACE_MS (3600LL * 1000)
+#define EMU_CONN_TIMEOUT_S 120
+#define EMU_MODEL_REL "shared/reference/personalize/service-2.json"
+
+struct imds_token {
+	char value[65];
+	int64_t expires_ms;
+};
+
+static struct server {
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	bool stopping;
+	struct emu_model *model;
+	struct emu_world *world;
+	struct emu_creds creds;
+	struct emu_faults faults;
+	struct emu_rng ids;
+	FILE *ledger;
+	uint64_t seq;
+	/* temporary credentials */
+	long cred_ttl_s;
+	char *imds_role;
+	char *container_path;
+	char *container_token;
+	char *cur_temp_akid;
+	int64_t cur_temp_issued_ms;
+	struct imds_token tokens[EMU_MAX_IMDS_TOKENS];
+	size_t ntokens;
+} g = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.wake = PTHREAD_COND_INITIALIZER,
+};
+
+struct conn_ctx {
+	struct strbuf body;
+	bool too_large;
+};
+
+struct kv_vec {
+	struct emu_kv *v;
+	size_t n, cap;
+	bool oom;
+};
+
+static struct emu_clock clock_now(void)
+{
+	struct timespec m, w;
+	struct emu_clock c;
+
+	clock_gettime(CLOCK_MONOTONIC, &m);
+	clock_gettime(CLOCK_REALTIME, &w);
+	c.mono_ms = (int64_t)m.tv_sec * 1000 + m.tv_nsec / 1000000;
+	c.wall_ms = (int64_t)w.tv_sec * 1000 + w.tv_nsec / 1000000;
+	return c;
+}
+
+/* ---- MHD helpers ------------------------------------------------------------ */
+
+static enum MHD_Result collect_kv(void *cls, enum MHD_ValueKind kind,
+				  const char *key, const char *value)
+{
+	struct kv_vec *v = cls;
+
+	(void)kind;
+	if (v->n == v->cap) {
+		size_t nc = v->cap ? v->cap * 2 : 16;
+		struct emu_kv *nv = realloc(v->v, nc * sizeof(*nv));
+
+		if (!nv) {
+			v->oom = true;
+			return MHD_NO;
+		}
+		v->v = nv;
+		v->cap = nc;
+	}
+	v->v[v->n].name = key;
+	v->v[v->n].value = value ? value : "";
+	v->n++;
+	return MHD_YES;
+}
+
+static enum MHD_Result send_text(struct MHD_Connection *conn, int status,
+				 const char *type, const char *body,
+				 const char *request_id)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	resp = MHD_create_response_from_buffer(strlen(body), (void *)(uintptr_t)body,
+					       MHD_RESPMEM_MUST_COPY);
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	if (request_id)
+		MHD_add_response_header(resp, "x-amzn-RequestId", request_id);
+	ret = MHD_queue_response(conn, (unsigned int)status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result send_json(struct MHD_Connection *conn, int status, cJSON *o)
+{
+	char *s = cJSON_PrintUnformatted(o);
+	enum MHD_Result ret;
+
+	cJSON_Delete(o);
+	if (!s)
+		return MHD_NO;
+	ret = send_text(conn, status, "application/json", s, NULL);
+	free(s);
+	return ret;
+}
+
+struct cut_body {
+	char *data;
+	size_t sent_limit;
+};
+
+static ssize_t cut_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct cut_body *c = cls;
+	size_t n;
+
+	if (pos >= c->sent_limit)
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	n = c->sent_limit - (size_t)pos;
+	if (n > max)
+		n = max;
+	memcpy(buf, c->data + pos, n);
+	return (ssize_t)n;
+}
+
+static void cut_free(void *cls)
+{
+	struct cut_body *c = cls;
+
+	free(c->data);
+	free(c);
+}
+
+/* Wait up to ms, waking early when the server stops. Called without the lock. */
+static void pause_ms(long ms)
+{
+	struct timespec until;
+
+	if (ms <= 0)
+		return;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&g.lock);
+	while (!g.stopping &&
+	       pthread_cond_timedwait(&g.wake, &g.lock, &until) != ETIMEDOUT)
+		;
+	pthread_mutex_unlock(&g.lock);
+}
+
+/* ---- ledger ----------------------------------------------------------------- */
+
+struct ledger_entry {
+	const char *operation;
+	const char *akid;
+	bool sig_checked, sig_ok;
+	cJSON *params; /* consumed */
+	const struct emu_reply *reply;
+	const char *fault;
+	const char *fault_phase;
+	const char *request_id;
+	int64_t wall_ms;
+	const char *result_arn;
+};
+
+/* Append one JSON line; called with the lock held. */
+static void ledger_write(const struct ledger_entry *e)
+{
+	cJSON *o;
+	char ts[32], *line;
+
+	if (!g.ledger) {
+		cJSON_Delete(e->params);
+		return;
+	}
+	o = cJSON_CreateObject();
+	emu_iso8601(e->wall_ms, ts);
+	cJSON_AddNumberToObject(o, "seq", (double)g.seq);
+	cJSON_AddStringToObject(o, "time", ts);
+	cJSON_AddStringToObject(o, "requestId", e->request_id);
+	cJSON_AddStringToObject(o, "operation", e->operation);
+	if (e->akid)
+		cJSON_AddStringToObject(o, "accessKeyId", e->akid);
+	else
+		cJSON_AddNullToObject(o, "accessKeyId");
+	if (e->sig_checked)
+		cJSON_AddBoolToObject(o, "signatureOk", e->sig_ok);
+	else
+		cJSON_AddNullToObject(o, "signatureOk");
+	cJSON_AddItemToObject(o, "params", e->params ? e->params : cJSON_CreateNull());
+	cJSON_AddNumberToObject(o, "status", e->reply->status);
+	if (e->reply->error)
+		cJSON_AddStringToObject(o, "error", e->reply->error);
+	else
+		cJSON_AddNullToObject(o, "error");
+	if (e->fault) {
+		cJSON_AddStringToObject(o, "fault", e->fault);
+		cJSON_AddStringToObject(o, "faultPhase", e->fault_phase);
+	} else {
+		cJSON_AddNullToObject(o, "fault");
+	}
+	if (e->result_arn)
+		cJSON_AddStringToObject(o, "resultArn", e->result_arn);
+	line = cJSON_PrintUnformatted(o);
+	if (line) {
+		fprintf(g.ledger, "%s\n", line);
+		fflush(g.ledger);
+	}
+	free(line);
+	cJSON_Delete(o);
+}
+
+/* ---- temporary credentials --------------------------------------------------- */
+
+static void random_text(char *out, size_t n, const char *alphabet)
+{
+	size_t al = strlen(alphabet);
+
+	for (size_t i = 0; i < n; i++)
+		out[i] = alphabet[emu_rng_next(&g.ids) % al];
+	out[n] = '\0';
+}
+
+#define ALNUM_UPPER "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+#define B64 "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+/* The credentials currently handed out; minted anew every half TTL. Lock held. */
+static const struct emu_cred *temp_cred(int64_t now_ms)
+{
+	const struct emu_cred *c = g.cur_temp_akid ? emu_creds_find(&g.creds, g.cur_temp_akid) : NULL;
+	char akid[21], secret[41], token[161];
+
+	if (c && now_ms < g.cur_temp_issued_ms + g.cred_ttl_s * 500 &&
+	    now_ms < c->expires_wall_ms)
+		return c;
+	emu_creds_prune(&g.creds, now_ms, EMU_CRED_PRUNE_GRACE_MS);
+	memcpy(akid, "ASIA", 4);
+	random_text(akid + 4, 16, ALNUM_UPPER);
+	random_text(secret, 40, B64);
+	random_text(token, 160, B64);
+	if (emu_creds_add(&g.creds, akid, secret, token, now_ms + g.cred_ttl_s * 1000) < 0)
+		return NULL;
+	free(g.cur_temp_akid);
+	g.cur_temp_akid = strdup(akid);
+	g.cur_temp_issued_ms = now_ms;
+	return emu_creds_find(&g.creds, akid);
+}
+
+static cJSON *cred_json(const struct emu_cred *c, int64_t now_ms, bool imds)
+{
+	cJSON *o = cJSON_CreateObject();
+	char exp[32], upd[32];
+
+	emu_iso8601(c->expires_wall_ms, exp);
+	emu_iso8601(now_ms, upd);
+	/* AWS prints these without milliseconds. */
+	strcpy(exp + 19, "Z");
+	strcpy(upd + 19, "Z");
+	if (imds) {
+		cJSON_AddStringToObject(o, "Code", "Success");
+		cJSON_AddStringToObject(o, "LastUpdated", upd);
+		cJSON_AddStringToObject(o, "Type", "AWS-HMAC");
+	}
+	cJSON_AddStringToObject(o, "AccessKeyId", c->akid);
+	cJSON_AddStringToObject(o, "SecretAccessKey", c->secret);
+	cJSON_AddStringToObject(o, "Token", c->token);
+	cJSON_AddStringToObject(o, "Expiration", exp);
+	if (!imds) {
+		char *role = emu_strdup_printf("arn:aws:iam::123456789012:role/%s", g.imds_role);
+
+		if (role)
+			cJSON_AddStringToObject(o, "RoleArn", role);
+		free(role);
+	}
+	return o;
+}
+
+static void ledger_endpoint(const char *what, int status, const char *akid,
+			    const struct emu_clock *now)
+{
+	struct emu_reply r = { .status = status };
+	char rid[37];
+	struct ledger_entry e = { .operation = what, .akid = akid, .reply = &r,
+				  .request_id = rid, .wall_ms = now->wall_ms };
+
+	emu_uuid(&g.ids, rid);
+	g.seq++;
+	ledger_write(&e);
+}
+
+static bool imds_token_ok(const char *tok, int64_t now_ms)
+{
+	for (size_t i = 0; tok && i < g.ntokens; i++)
+		if (!strcmp(g.tokens[i].value, tok) && g.tokens[i].expires_ms > now_ms)
+			return true;
+	return false;
+}
+
+static enum MHD_Result handle_imds(struct MHD_Connection *conn, const char *url,
+				   const char *method)
+{
+	const char *ttl_h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, EMU_IMDS_TTL_HEADER);
+	const char *tok = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, EMU_IMDS_TOKEN_HEADER);
+	struct emu_clock now = clock_now();
+	enum MHD_Result ret;
+	char *s = NULL;
+
+	pthread_mutex_lock(&g.lock);
+	if (!strcmp(url, EMU_IMDS_TOKEN_PATH)) {
+		char *end = NULL;
+		long ttl = ttl_h ? strtol(ttl_h, &end, 10) : 0;
+		struct MHD_Response *resp;
+		struct imds_token *t;
+
+		if (strcmp(method, "PUT")) {
+			ledger_endpoint("IMDS:token", 405, NULL, &now);
+			pthread_mutex_unlock(&g.lock);
+			return send_text(conn, 405, "text/plain", "Method Not Allowed", NULL);
+		}
+		if (!ttl_h || !end || *end || ttl < 1 || ttl > EMU_IMDS_MAX_TTL_S ||
+		    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Forwarded-For")) {
+			ledger_endpoint("IMDS:token", 400, NULL, &now);
+			pthread_mutex_unlock(&g.lock);
+			return send_text(conn, 400, "text/plain", "Bad Request", NULL);
+		}
+		if (g.ntokens == EMU_MAX_IMDS_TOKENS) {
+			memmove(&g.tokens[0], &g.tokens[1], sizeof(g.tokens[0]) * (EMU_MAX_IMDS_TOKENS - 1));
+			g.ntokens--;
+		}
+		t = &g.tokens[g.ntokens++];
+		random_text(t->value, 56, B64);
+		t->expires_ms = now.wall_ms + ttl * 1000;
+		ledger_endpoint("IMDS:token", 200, NULL, &now);
+		resp = MHD_create_response_from_buffer(strlen(t->value), t->value,
+						       MHD_RESPMEM_MUST_COPY);
+		pthread_mutex_unlock(&g.lock);
+		if (!resp)
+			return MHD_NO;
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain");
+		MHD_add_response_header(resp, EMU_IMDS_TTL_HEADER, ttl_h);
+		ret = MHD_queue_response(conn, 200, resp);
+		MHD_destroy_response(resp);
+		return ret;
+	}
+	if (strncmp(url, EMU_IMDS_CREDS_PATH, strlen(EMU_IMDS_CREDS_PATH)) &&
+	    strcmp(url, "/latest/meta-data/iam/security-credentials")) {
+		pthread_mutex_unlock(&g.lock);
+		return send_text(conn, 404, "text/plain", "Not Found", NULL);
+	}
+	if (!imds_token_ok(tok, now.wall_ms)) {
+		ledger_endpoint("IMDS:credentials", 401, NULL, &now);
+		pthread_mutex_unlock(&g.lock);
+		return send_text(conn, 401, "text/plain", "Unauthorized", NULL);
+	}
+	url += strlen(url) >= strlen(EMU_IMDS_CREDS_PATH) ? strlen(EMU_IMDS_CREDS_PATH) : strlen(url);
+	if (!*url) {
+		ledger_endpoint("IMDS:role", 200, NULL, &now);
+		pthread_mutex_unlock(&g.lock);
+		return send_text(conn, 200, "text/plain", g.imds_role, NULL);
+	}
+	if (strcmp(url, g.imds_role)) {
+		ledger_endpoint("IMDS:credentials", 404, NULL, &now);
+		pthread_mutex_unlock(&g.lock);
+		return send_text(conn, 404, "text/plain", "Not Found", NULL);
+	}
+	{
+		const struct emu_cred *c = temp_cred(now.wall_ms);
+		cJSON *o = c ? cred_json(c, now.wall_ms, true) : NULL;
+
+		s = o ? cJSON_Print(o) : NULL;
+		cJSON_Delete(o);
+		ledger_endpoint("IMDS:credentials", s ? 200 : 500, c ? c->akid : NULL, &now);
+	}
+	pthread_mutex_unlock(&g.lock);
+	if (!s)
+		return send_text(conn, 500, "text/plain", "Internal Server Error", NULL);
+	ret = send_text(conn, 200, "text/plain", s, NULL);
+	free(s);
+	return ret;
+}
+
+static enum MHD_Result handle_container(struct MHD_Connection *conn)
+{
+	const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+	struct emu_clock now = clock_now();
+	const struct emu_cred *c;
+	enum MHD_Result ret;
+	cJSON *o;
+	char *s;
+
+	pthread_mutex_lock(&g.lock);
+	if (g.container_token && (!auth || strcmp(auth, g.container_token))) {
+		ledger_endpoint("ContainerCredentials", 401, NULL, &now);
+		pthread_mutex_unlock(&g.lock);
+		return send_text(conn, 401, "application/json",
+				 "{\"message\":\"Unauthorized\"}", NULL);
+	}
+	c = temp_cred(now.wall_ms);
+	o = c ? cred_json(c, now.wall_ms, false) : NULL;
+	s = o ? cJSON_PrintUnformatted(o) : NULL;
+	cJSON_Delete(o);
+	ledger_endpoint("ContainerCredentials", s ? 200 : 500, c ? c->akid : NULL, &now);
+	pthread_mutex_unlock(&g.lock);
+	if (!s)
+		return send_text(conn, 500, "application/json", "{}", NULL);
+	ret = send_text(conn, 200, "application/json", s, NULL);
+	free(s);
+	return ret;
+}
+
+/* ---- admin -------------------------------------------------------------------- */
+
+static enum MHD_Result admin_error(struct MHD_Connection *conn, int status, const char *msg)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "message", msg);
+	return send_json(conn, status, o);
+}
+
+static bool loopback_client(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr_in *in;
+
+	if (!ci || !ci->client_addr || ci->client_addr->sa_family != AF_INET)
+		return false;
+	in = (const struct sockaddr_in *)(const void *)ci->client_addr;
+	return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+}
+
+static cJSON *state_json(const struct emu_clock *now)
+{
+	cJSON *o = cJSON_CreateObject(), *a;
+
+	cJSON_AddItemToObject(o, "world", emu_world_state(g.world, now));
+	cJSON_AddItemToObject(o, "faults", emu_faults_json(&g.faults));
+	cJSON_AddNumberToObject(o, "requests", (double)g.seq);
+	a = cJSON_AddArrayToObject(o, "credentials");
+	for (size_t i = 0; i < g.creds.n; i++) {
+		cJSON *c = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(c, "accessKeyId", g.creds.v[i].akid);
+		cJSON_AddBoolToObject(c, "temporary", g.creds.v[i].token != NULL);
+		if (g.creds.v[i].expires_wall_ms) {
+			char ts[32];
+
+			emu_iso8601(g.creds.v[i].expires_wall_ms, ts);
+			cJSON_AddStringToObject(c, "expiration", ts);
+		}
+		cJSON_AddItemToArray(a, c);
+	}
+	return o;
+}
+
+static enum MHD_Result handle_admin(struct MHD_Connection *conn, const char *url,
+				    const char *method, const struct conn_ctx *ctx)
+{
+	struct emu_clock now = clock_now();
+	const char *what = url + strlen(EMU_ADMIN_PREFIX);
+	cJSON *body = NULL, *out = NULL;
+	char *err = NULL;
+	enum MHD_Result ret;
+	int r = 0;
+
+	if (!loopback_client(conn) ||
+	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Amz-Target"))
+		return admin_error(conn, 403, "the admin endpoint is loopback-only and never a Personalize operation");
+	if (!strcmp(method, "POST")) {
+		body = cJSON_ParseWithLength(ctx->body.buf ? ctx->body.buf : "{}",
+					     ctx->body.buf ? ctx->body.len : 2);
+		if (!body)
+			return admin_error(conn, 400, "body is not JSON");
+	}
+	pthread_mutex_lock(&g.lock);
+	if (!strcmp(what, "state") && !strcmp(method, "GET")) {
+		out = state_json(&now);
+	} else if (!strcmp(what, "faults") && !strcmp(method, "GET")) {
+		out = emu_faults_json(&g.faults);
+	} else if (!strcmp(what, "faults") && body) {
+		const cJSON *script = cJSON_GetObjectItemCaseSensitive(body, "script");
+
+		r = emu_faults_set(&g.faults, body, &err);
+		if (r == 0 && script)
+			r = emu_world_set_script(g.world, script, &err);
+		if (r == 0)
+			out = emu_faults_json(&g.faults);
+	} else if (!strcmp(what, "script") && body) {
+		r = emu_world_set_script(g.world, body, &err);
+		if (r == 0)
+			out = cJSON_CreateObject();
+	} else if (!strcmp(what, "credentials/expire") && body) {
+		/* Every temporary credential expires now: refresh paths get tested. */
+		for (size_t i = 0; i < g.creds.n; i++)
+			if (g.creds.v[i].token && g.creds.v[i].expires_wall_ms)
+				g.creds.v[i].expires_wall_ms = now.wall_ms - 1000;
+		free(g.cur_temp_akid);
+		g.cur_temp_akid = NULL;
+		out = cJSON_CreateObject();
+	} else {
+		r = -ENOENT;
+	}
+	pthread_mutex_unlock(&g.lock);
+	cJSON_Delete(body);
+	if (r == -ENOENT)
+		ret = admin_error(conn, 404, "unknown admin request (GET state, GET|POST faults, POST script, POST credentials/expire)");
+	else if (r < 0)
+		ret = admin_error(conn, 400, err ? err : strerror(-r));
+	else if (!out)
+		ret = admin_error(conn, 500, "out of memory");
+	else
+		ret = send_json(conn, 200, out);
+	free(err);
+	return ret;
+}
+
+/* ---- Personalize ---------------------------------------------------------------- */
+
+static void fault_reply(enum emu_fault_kind k, struct emu_reply *r)
+{
+	switch (k) {
+	case EMU_FAULT_THROTTLE:
+		emu_reply_error(r, 400, "com.amazon.coral.availability#", "ThrottlingException",
+				"Rate exceeded");
+		break;
+	case EMU_FAULT_500:
+		emu_reply_error(r, 500, EMU_NS_CORAL, "InternalFailure",
+				"We encountered an internal error. Please try again.");
+		break;
+	case EMU_FAULT_503:
+		emu_reply_error(r, 503, "com.amazon.coral.availability#", "ServiceUnavailableException",
+				"Service Unavailable");
+		break;
+	default:
+		break;
+	}
+}
+
+static const char *result_arn(const struct emu_reply *r, cJSON **holder)
+{
+	const cJSON *e;
+
+	*holder = NULL;
+	if (r->status != 200 || !r->body)
+		return NULL;
+	*holder = cJSON_Parse(r->body);
+	cJSON_ArrayForEach(e, *holder) {
+		size_t n = strlen(e->string);
+
+		if (cJSON_IsString(e) && n > 3 && !strcmp(e->string + n - 3, "Arn"))
+			return e->valuestring;
+	}
+	return NULL;
+}
+
+static enum MHD_Result handle_personalize(struct MHD_Connection *conn, const char *url,
+					  const char *method, const struct conn_ctx *ctx)
+{
+	struct kv_vec hv = { 0 }, qv = { 0 };
+	struct emu_reply reply = { 0 };
+	struct emu_fault_rule hit = { 0 };
+	enum emu_fault_kind fault = EMU_FAULT_NONE;
+	struct emu_clock now = clock_now();
+	const char *target, *op = NULL, *ctype;
+	char rid[37], *akid = NULL, *msg = NULL;
+	cJSON *in = NULL, *holder = NULL;
+	struct ledger_entry le = { 0 };
+	bool sig_checked = false, sig_ok = false;
+	enum MHD_Result ret = MHD_NO;
+
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_kv, &hv);
+	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_kv, &qv);
+	target = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Amz-Target");
+	ctype = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+
+	pthread_mutex_lock(&g.lock);
+	g.seq++;
+	emu_uuid(&g.ids, rid);
+	if (target && !strncmp(target, EMU_TARGET_PREFIX, strlen(EMU_TARGET_PREFIX)))
+		op = target + strlen(EMU_TARGET_PREFIX);
+	if (hv.oom || qv.oom) {
+		emu_reply_error(&reply, 500, EMU_NS_CORAL, "InternalFailure", "out of memory");
+		goto done;
+	}
+	if (!op || !emu_model_has_operation(g.model, op) || strcmp(method, "POST") ||
+	    strcmp(url, "/")) {
+		emu_reply_error(&reply, 400, EMU_NS_CORAL, "UnknownOperationException", NULL);
+		goto done;
+	}
+	{
+		struct emu_http_req req = {
+			.method = method, .path = url, .query = qv.v, .nquery = qv.n,
+			.headers = hv.v, .nheaders = hv.n,
+			.body = ctx->body.buf, .body_len = ctx->body.len,
+		};
+
+		sig_checked = true;
+		emu_creds_prune(&g.creds, now.wall_ms, EMU_CRED_PRUNE_GRACE_MS);
+		if (emu_sigv4_verify(&req, &g.creds, emu_world_region(g.world), EMU_SERVICE,
+				     now.wall_ms / 1000, &reply, &akid) < 0)
+			goto done;
+		sig_ok = true;
+	}
+	if (ctx->too_large) {
+		emu_reply_error(&reply, 413, EMU_NS_CORAL, "SerializationException",
+				"Request body too large");
+		goto done;
+	}
+	if (!ctype || strncasecmp(ctype, EMU_JSON_TYPE, strlen(EMU_JSON_TYPE))) {
+		emu_reply_error(&reply, 400, EMU_NS_CORAL, "SerializationException",
+				"Unsupported Content-Type '%s': expected %s",
+				ctype ? ctype : "", EMU_JSON_TYPE);
+		goto done;
+	}
+	fault = emu_faults_pick(&g.faults, op, &hit);
+	if (fault != EMU_FAULT_NONE && !hit.after_call &&
+	    (fault == EMU_FAULT_THROTTLE || fault == EMU_FAULT_500 || fault == EMU_FAULT_503)) {
+		fault_reply(fault, &reply);
+		goto done;
+	}
+	in = ctx->body.len ? cJSON_ParseWithLength(ctx->body.buf, ctx->body.len)
+			   : cJSON_CreateObject();
+	if (!in) {
+		emu_reply_error(&reply, 400, EMU_NS_CORAL, "SerializationException",
+				"Malformed JSON in the request body");
+		goto done;
+	}
+	switch (emu_model_validate(g.model, op, in, &msg)) {
+	case EMU_VALID_SERIALIZATION:
+		emu_reply_error(&reply, 400, EMU_NS_CORAL, "SerializationException", "%s", msg);
+		goto done;
+	case EMU_VALID_CONSTRAINT:
+		emu_reply_error(&reply, 400, EMU_NS_VALIDATE, "ValidationException", "%s", msg);
+		goto done;
+	case EMU_VALID_OK:
+		break;
+	}
+	emu_world_call(g.world, op, in, &now, &reply);
+	if (fault != EMU_FAULT_NONE && hit.after_call &&
+	    (fault == EMU_FAULT_THROTTLE || fault == EMU_FAULT_500 || fault == EMU_FAULT_503))
+		fault_reply(fault, &reply);
+done:
+	le.operation = op ? op : (target ? target : "(none)");
+	le.akid = akid;
+	le.sig_checked = sig_checked;
+	le.sig_ok = sig_ok;
+	le.params = in && op ? emu_model_redact(g.model, op, in) : NULL;
+	le.reply = &reply;
+	le.fault = fault != EMU_FAULT_NONE ? emu_fault_name(fault) : NULL;
+	le.fault_phase = hit.after_call ? "after" : "before";
+	le.request_id = rid;
+	le.wall_ms = now.wall_ms;
+	le.result_arn = fault == EMU_FAULT_NONE || hit.after_call ? result_arn(&reply, &holder) : NULL;
+	ledger_write(&le);
+	cJSON_Delete(holder);
+	pthread_mutex_unlock(&g.lock);
+
+	pause_ms(hit.delay_ms);
+	if (!reply.body)
+		reply.body = strdup("{}");
+	switch (fault) {
+	case EMU_FAULT_RESET: {
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+		if (ci)
+			setsockopt(ci->connect_fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		ret = MHD_NO;
+		break;
+	}
+	case EMU_FAULT_DROP:
+		ret = MHD_NO;
+		break;
+	case EMU_FAULT_MALFORMED:
+		ret = send_text(conn, 200, EMU_JSON_TYPE, "{\"status\": ACTIVE, <html>", rid);
+		break;
+	case EMU_FAULT_TRUNCATED:
+		if (reply.body)
+			reply.body[strlen(reply.body) / 2] = '\0';
+		ret = send_text(conn, reply.status, EMU_JSON_TYPE, reply.body ? reply.body : "{", rid);
+		break;
+	case EMU_FAULT_CONTENT_TYPE:
+		ret = send_text(conn, 200, "text/html",
+				"<html><body><h1>200 OK</h1>Not the service.</body></html>", rid);
+		break;
+	case EMU_FAULT_CUT: {
+		struct cut_body *c = calloc(1, sizeof(*c));
+		struct MHD_Response *resp = NULL;
+		size_t len = reply.body ? strlen(reply.body) : 0;
+
+		if (c && len) {
+			c->data = reply.body;
+			reply.body = NULL;
+			c->sent_limit = len / 2;
+			resp = MHD_create_response_from_callback(len, 4096, cut_reader, c, cut_free);
+		}
+		if (!resp) {
+			if (c)
+				cut_free(c);
+			ret = MHD_NO;
+			break;
+		}
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, EMU_JSON_TYPE);
+		MHD_add_response_header(resp, "x-amzn-RequestId", rid);
+		ret = MHD_queue_response(conn, (unsigned int)reply.status, resp);
+		MHD_destroy_response(resp);
+		break;
+	}
+	default:
+		ret = send_text(conn, reply.status ? reply.status : 500,
+				reply.content_type ? reply.content_type : EMU_JSON_TYPE,
+				reply.body ? reply.body : "{}", rid);
+		break;
+	}
+	cJSON_Delete(in);
+	free(msg);
+	free(akid);
+	free(hv.v);
+	free(qv.v);
+	emu_reply_clear(&reply);
+	return ret;
+}
+
+static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const char *url,
+			       const char *method, const char *version,
+			       const char *upload_data, size_t *upload_size, void **con_cls)
+{
+	struct conn_ctx *ctx = *con_cls;
+
+	(void)cls;
+	(void)version;
+	if (!ctx) {
+		ctx = calloc(1, sizeof(*ctx));
+		if (!ctx)
+			return MHD_NO;
+		*con_cls = ctx;
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		if (ctx->body.len + *upload_size > EMU_MAX_BODY)
+			ctx->too_large = true;
+		else
+			strbuf_append(&ctx->body, upload_data, *upload_size);
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (strbuf_error(&ctx->body))
+		return MHD_NO;
+	if (!strncmp(url, EMU_ADMIN_PREFIX, strlen(EMU_ADMIN_PREFIX)))
+		return handle_admin(conn, url, method, ctx);
+	if (!strncmp(url, "/latest/", 8))
+		return handle_imds(conn, url, method);
+	if (g.container_path && !strcmp(url, g.container_path) && !strcmp(method, "GET"))
+		return handle_container(conn);
+	return handle_personalize(conn, url, method, ctx);
+}
+
+static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+		      enum MHD_RequestTerminationCode toe)
+{
+	struct conn_ctx *ctx = *con_cls;
+
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	if (ctx) {
+		strbuf_free(&ctx->body);
+		free(ctx);
+		*con_cls = NULL;
+	}
+}
+
+/* ---- start-up ------------------------------------------------------------------------ */
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: personalize-emulator [options]\n"
+		"  --port N             TCP port on 127.0.0.1 (0: any free port; default 0)\n"
+		"  --port-file F        write the port there (atomically) once listening\n"
+		"  --world FILE         world file, JSON or YAML (*.yaml, *.yml)\n"
+		"  --cred AKID:SECRET[:TOKEN]  accepted key (repeatable)\n"
+		"  --ledger FILE        append one JSON line per request\n"
+		"  --seed N             seed for faults and generated ids (default 1)\n"
+		"  --model PATH         service-2.json (default: ../shared next to the repository)\n"
+		"  --cred-ttl SECONDS   lifetime of served temporary credentials (default %d)\n"
+		"  --imds-role NAME     role name served by the IMDS endpoint (default personalize-emulator)\n"
+		"  --container-path P   path of the container credentials endpoint (default /creds)\n"
+		"  --container-token T  Authorization value the container endpoint requires\n"
+		"  --help\n", EMU_DEFAULT_CRED_TTL_S);
+}
+
+static bool file_exists(const char *p)
+{
+	struct stat st;
+
+	return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* The model next to the repository: walk up from the binary (build/...) and
+ * from the working directory, looking for ../shared beside a parent. */
+static char *default_model(void)
+{
+	char exe[PATH_MAX], cwd[PATH_MAX];
+	const char *starts[2] = { NULL, NULL };
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n > 0) {
+		exe[n] = '\0';
+		starts[0] = exe;
+	}
+	if (getcwd(cwd, sizeof(cwd)))
+		starts[1] = cwd;
+	for (int s = 0; s < 2; s++) {
+		char dir[PATH_MAX];
+
+		if (!starts[s])
+			continue;
+		snprintf(dir, sizeof(dir), "%s", starts[s]);
+		for (int up = 0; up < 8; up++) {
+			char *slash = strrchr(dir, '/'), *cand;
+
+			if (s == 0 || up > 0) {
+				if (!slash || slash == dir)
+					break;
+				*slash = '\0';
+			}
+			cand = emu_strdup_printf("%s/../%s", dir, EMU_MODEL_REL);
+			if (cand && file_exists(cand))
+				return cand;
+			free(cand);
+		}
+	}
+	return NULL;
+}
+
+static int write_port_file(const char *path, unsigned port)
+{
+	char *tmp = emu_strdup_printf("%s.tmp.%ld", path, (long)getpid());
+	char buf[16];
+	int fd, len, r = 0;
+
+	if (!tmp)
+		return -ENOMEM;
+	len = snprintf(buf, sizeof(buf), "%u\n", port);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		r = -errno;
+		goto cleanup;
+	}
+	if (write(fd, buf, (size_t)len) != len || fsync(fd) < 0)
+		r = -EIO;
+	close(fd);
+	if (r == 0 && rename(tmp, path) < 0)
+		r = -errno;
+	if (r < 0)
+		unlink(tmp);
+cleanup:
+	free(tmp);
+	return r;
+}
+
+static int listen_socket(unsigned port, unsigned *bound)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	socklen_t len = sizeof(a);
+	int one = 1, fd;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 128) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&a, &len) < 0) {
+		int e = -errno;
+
+		close(fd);
+		return e;
+	}
+	*bound = ntohs(a.sin_port);
+	return fd;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "port", required_argument, NULL, 'p' },
+		{ "port-file", required_argument, NULL, 'f' },
+		{ "world", required_argument, NULL, 'w' },
+		{ "cred", required_argument, NULL, 'c' },
+		{ "ledger", required_argument, NULL, 'l' },
+		{ "seed", required_argument, NULL, 's' },
+		{ "model", required_argument, NULL, 'm' },
+		{ "cred-ttl", required_argument, NULL, 't' },
+		{ "imds-role", required_argument, NULL, 'r' },
+		{ "container-path", required_argument, NULL, 'P' },
+		{ "container-token", required_argument, NULL, 'T' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *port_file = NULL, *world_path = NULL, *ledger_path = NULL;
+	char *model_path = NULL, *err = NULL, *end;
+	unsigned long port = 0;
+	unsigned long long seed = 1;
+	unsigned bound = 0;
+	struct MHD_Daemon *d = NULL;
+	struct emu_clock now;
+	sigset_t set;
+	int opt, fd = -1, sig = 0, rc = PR_EXIT_SOFTWARE;
+
+	g.cred_ttl_s = EMU_DEFAULT_CRED_TTL_S;
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'p':
+			port = strtoul(optarg, &end, 10);
+			if (*end || port > 65535) {
+				fprintf(stderr, "personalize-emulator: --port: not a port: %s\n", optarg);
+				return PR_EXIT_USAGE;
+			}
+			break;
+		case 'f': port_file = optarg; break;
+		case 'w': world_path = optarg; break;
+		case 'l': ledger_path = optarg; break;
+		case 'm':
+			free(model_path);
+			model_path = strdup(optarg);
+			break;
+		case 'r':
+			free(g.imds_role);
+			g.imds_role = strdup(optarg);
+			break;
+		case 'P':
+			free(g.container_path);
+			g.container_path = strdup(optarg);
+			break;
+		case 'T':
+			free(g.container_token);
+			g.container_token = strdup(optarg);
+			break;
+		case 's':
+			seed = strtoull(optarg, &end, 0);
+			if (*end) {
+				fprintf(stderr, "personalize-emulator: --seed: not a number: %s\n", optarg);
+				return PR_EXIT_USAGE;
+			}
+			break;
+		case 't':
+			g.cred_ttl_s = strtol(optarg, &end, 10);
+			if (*end || g.cred_ttl_s < 2 || g.cred_ttl_s > 43200) {
+				fprintf(stderr, "personalize-emulator: --cred-ttl: 2..43200 seconds\n");
+				return PR_EXIT_USAGE;
+			}
+			break;
+		case 'c':
+			if (emu_creds_add_spec(&g.creds, optarg) < 0) {
+				/* never echo the argument: it holds a secret */
+				fprintf(stderr, "personalize-emulator: --cred: expected AKID:SECRET[:TOKEN]\n");
+				return PR_EXIT_USAGE;
+			}
+			break;
+		case 'h':
+			usage(stdout);
+			return PR_EXIT_OK;
+		default:
+			usage(stderr);
+			return PR_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		usage(stderr);
+		return PR_EXIT_USAGE;
+	}
+	if (!g.imds_role)
+		g.imds_role = strdup("personalize-emulator");
+	if (!g.container_path)
+		g.container_path = strdup("/creds");
+	if (!model_path)
+		model_path = default_model();
+	if (!model_path) {
+		fprintf(stderr, "personalize-emulator: cannot find %s beside the repository; use --model\n",
+			EMU_MODEL_REL);
+		rc = PR_EXIT_CONFIG;
+		goto cleanup;
+	}
+	if (emu_model_load(model_path, &g.model, &err) < 0) {
+		fprintf(stderr, "personalize-emulator: model: %s\n", err ? err : "cannot load");
+		rc = PR_EXIT_CONFIG;
+		goto cleanup;
+	}
+	emu_rng_seed(&g.ids, seed ^ 0x5eedULL);
+	emu_rng_seed(&g.faults.rng, seed);
+	g.faults.seed = seed;
+	now = clock_now();
+	if (world_path) {
+		if (emu_world_load(world_path, &now, seed, &g.world, &err) < 0) {
+			fprintf(stderr, "personalize-emulator: world: %s\n", err ? err : "cannot load");
+			rc = PR_EXIT_CONFIG;
+			goto cleanup;
+		}
+		/* The world file may carry initial faults and credentials. */
+		{
+			char *text = NULL;
+			size_t len = 0;
+			size_t n = strlen(world_path);
+			bool yaml = (n > 5 && !strcmp(world_path + n - 5, ".yaml")) ||
+				    (n > 4 && !strcmp(world_path + n - 4, ".yml"));
+			cJSON *root = NULL;
+			const cJSON *e;
+
+			if (emu_read_file(world_path, &text, &len) == 0)
+				root = yaml ? emu_yaml_to_json(text, len, &err) : cJSON_ParseWithLength(text, len);
+			free(text);
+			e = cJSON_GetObjectItemCaseSensitive(root, "faults");
+			if (e && emu_faults_set(&g.faults, e, &err) < 0) {
+				fprintf(stderr, "personalize-emulator: world: faults: %s\n", err);
+				cJSON_Delete(root);
+				rc = PR_EXIT_CONFIG;
+				goto cleanup;
+			}
+			cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(root, "credentials")) {
+				const cJSON *a = cJSON_GetObjectItemCaseSensitive(e, "accessKeyId");
+				const cJSON *s = cJSON_GetObjectItemCaseSensitive(e, "secretAccessKey");
+				const cJSON *t = cJSON_GetObjectItemCaseSensitive(e, "sessionToken");
+
+				if (!cJSON_IsString(a) || !cJSON_IsString(s) ||
+				    emu_creds_add(&g.creds, a->valuestring, s->valuestring,
+						  cJSON_IsString(t) ? t->valuestring : NULL, 0) < 0) {
+					fprintf(stderr, "personalize-emulator: world: credentials: "
+						"each needs accessKeyId and secretAccessKey\n");
+					cJSON_Delete(root);
+					rc = PR_EXIT_CONFIG;
+					goto cleanup;
+				}
+			}
+			cJSON_Delete(root);
+		}
+	} else if (emu_world_parse("{}", 2, false, &now, seed, &g.world, &err) < 0) {
+		goto cleanup;
+	}
+	if (!g.creds.n)
+		fprintf(stderr, "personalize-emulator: warning: no --cred given; only "
+			"credentials from the IMDS/container endpoints will be accepted\n");
+	if (ledger_path) {
+		g.ledger = fopen(ledger_path, "ae");
+		if (!g.ledger) {
+			fprintf(stderr, "personalize-emulator: --ledger %s: %s\n", ledger_path, strerror(errno));
+			rc = PR_EXIT_CONFIG;
+			goto cleanup;
+		}
+	}
+
+	/* Signals are taken by sigwait below; every thread inherits the mask. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	fd = listen_socket((unsigned)port, &bound);
+	if (fd < 0) {
+		fprintf(stderr, "personalize-emulator: cannot listen on 127.0.0.1:%lu: %s\n",
+			port, strerror(-fd));
+		rc = PR_EXIT_UNAVAILABLE;
+		goto cleanup;
+	}
+	d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+			     MHD_USE_ITC | MHD_USE_POLL,
+			     0, NULL, NULL, handler, NULL,
+			     MHD_OPTION_LISTEN_SOCKET, fd,
+			     MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)EMU_CONN_TIMEOUT_S,
+			     MHD_OPTION_END);
+	if (!d) {
+		fprintf(stderr, "personalize-emulator: cannot start the HTTP server\n");
+		rc = PR_EXIT_SOFTWARE;
+		goto cleanup;
+	}
+	fd = -1; /* MHD owns it now */
+	if (port_file && write_port_file(port_file, bound) < 0) {
+		fprintf(stderr, "personalize-emulator: --port-file %s: cannot write\n", port_file);
+		rc = PR_EXIT_CONFIG;
+		goto cleanup;
+	}
+	printf("personalize-emulator: ready on http://127.0.0.1:%u (pid %ld)\n", bound, (long)getpid());
+	fflush(stdout);
+
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			fprintf(stderr, "personalize-emulator: SIGHUP ignored (use POST /_emulator/faults)\n");
+			continue;
+		}
+		break;
+	}
+	rc = PR_EXIT_OK;
+cleanup:
+	pthread_mutex_lock(&g.lock);
+	g.stopping = true;
+	pthread_cond_broadcast(&g.wake);
+	pthread_mutex_unlock(&g.lock);
+	if (d)
+		MHD_stop_daemon(d);
+	if (fd >= 0)
+		close(fd);
+	if (g.ledger)
+		fclose(g.ledger);
+	emu_world_free(g.world);
+	emu_model_free(g.model);
+	emu_creds_free(&g.creds);
+	emu_faults_free(&g.faults);
+	free(g.cur_temp_akid);
+	free(g.imds_role);
+	free(g.container_path);
+	free(g.container_token);
+	free(model_path);
+	free(err);
+	return rc;
+}

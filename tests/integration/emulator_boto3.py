@@ -1,0 +1,417 @@
+#!/usr/bin/env python3
+"""emulator_boto3 - the emulator against boto3, a client nobody here wrote.
+
+A whole import -> train -> deploy cycle, the service's rules and errors as
+boto3 models them, validation, pagination, faults, signatures (boto3's and a
+small independent signer's for requests boto3 would never send), and the
+IMDSv2 and container credential endpoints. Exit 77 when boto3 is missing.
+"""
+import os
+import sys
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+try:
+    import boto3
+    import botocore.session
+    from botocore.config import Config
+    from botocore.exceptions import ClientError
+except ImportError:
+    print("SKIP: python3 cannot import boto3 (scripts/install-deps installs python3-boto3)")
+    sys.exit(77)
+
+from emulator_harness import AKID, SECRET, Emulator, amz_now, install_signal_cleanup, raw_call
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+ARN = "arn:aws:personalize:%s:%s:" % (REGION, ACCOUNT)
+DATASETS = {t: ARN + "dataset/my-dataset-group/" + t for t in ("USERS", "ITEMS", "INTERACTIONS")}
+SOLUTION = ARN + "solution/my-solution"
+CAMPAIGN = ARN + "campaign/my-campaign"
+OLD_VERSION = SOLUTION + "/0a1b2c3d"
+ROLE = "arn:aws:iam::%s:role/PersonalizeS3ImportRole" % ACCOUNT
+POLL_BOUND_S = 10
+WORLD = "tests/emulator/worlds/test.json"
+
+
+def client(emu, validate=True, attempts=3, akid=AKID, secret=SECRET, token=None):
+    cfg = Config(retries={"total_max_attempts": attempts, "mode": "standard"},
+                 parameter_validation=validate, connect_timeout=5, read_timeout=10)
+    return boto3.client("personalize", region_name=REGION, endpoint_url=emu.url,
+                        aws_access_key_id=akid, aws_secret_access_key=secret,
+                        aws_session_token=token, config=cfg)
+
+
+def error_of(fn, **kw):
+    try:
+        fn(**kw)
+    except ClientError as e:
+        return e.response["Error"]["Code"], e.response["Error"].get("Message"), e.response
+    raise AssertionError("expected an error from %s" % fn.__name__)
+
+
+def wait_for(fn, key, done, seen=None):
+    deadline = time.monotonic() + POLL_BOUND_S
+    while time.monotonic() < deadline:
+        obj = fn()[key]
+        if seen is not None:
+            seen.append(obj["status"])
+        if obj["status"] in done:
+            return obj
+        time.sleep(0.02)
+    raise AssertionError("%s did not reach %s" % (key, done))
+
+
+def check_cycle(emu):
+    p = client(emu)
+    jobs = {}
+    seen = []
+    for t, arn in DATASETS.items():
+        r = p.create_dataset_import_job(jobName="cycle-%s" % t.lower(), datasetArn=arn,
+                                        dataSource={"dataLocation": "s3://bucket/%s.csv" % t},
+                                        roleArn=ROLE, importMode="FULL")
+        assert r["datasetImportJobArn"] == ARN + "dataset-import-job/cycle-%s" % t.lower(), r
+        assert r["ResponseMetadata"]["RequestId"], "x-amzn-RequestId missing"
+        jobs[t] = r["datasetImportJobArn"]
+    # the rules while the imports run
+    code, msg, _ = error_of(p.create_dataset_import_job, jobName="cycle-users",
+                            datasetArn=DATASETS["USERS"], roleArn=ROLE,
+                            dataSource={"dataLocation": "s3://bucket/x.csv"})
+    assert code == "ResourceAlreadyExistsException", (code, msg)
+    code, msg, resp = error_of(p.create_dataset_import_job, jobName="second-users",
+                               datasetArn=DATASETS["USERS"], roleArn=ROLE,
+                               dataSource={"dataLocation": "s3://bucket/x.csv"})
+    assert code == "ResourceInUseException", (code, msg)
+    assert resp["ResponseMetadata"]["HTTPStatusCode"] == 400
+    for t, arn in jobs.items():
+        job = wait_for(lambda a=arn: p.describe_dataset_import_job(datasetImportJobArn=a),
+                       "datasetImportJob", ("ACTIVE", "CREATE FAILED"), seen)
+        assert job["status"] == "ACTIVE", job
+        assert job["datasetArn"] == DATASETS[t] and job["dataSource"]["dataLocation"].endswith(".csv")
+        assert job["creationDateTime"] <= job["lastUpdatedDateTime"], job
+        assert hasattr(job["creationDateTime"], "tzinfo"), "timestamps must parse as datetimes"
+    assert "CREATE PENDING" in seen or "CREATE IN_PROGRESS" in seen, seen
+
+    v = p.create_solution_version(solutionArn=SOLUTION, trainingMode="FULL",
+                                  name="cycle-version")["solutionVersionArn"]
+    assert v.startswith(SOLUTION + "/") and len(v) == len(SOLUTION) + 9, v
+    code, msg, _ = error_of(p.create_solution_version, solutionArn=SOLUTION)
+    assert code == "ResourceInUseException", (code, msg)
+    code, msg, _ = error_of(p.update_campaign, campaignArn=CAMPAIGN, solutionVersionArn=v)
+    assert code == "InvalidInputException", (code, msg)
+    code, msg, _ = error_of(p.get_solution_metrics, solutionVersionArn=v)
+    assert code == "ResourceInUseException", (code, msg)
+    sv = wait_for(lambda: p.describe_solution_version(solutionVersionArn=v),
+                  "solutionVersion", ("ACTIVE", "CREATE FAILED"))
+    assert sv["status"] == "ACTIVE" and sv["trainingHours"] > 0, sv
+    assert sv["solutionArn"] == SOLUTION and sv["name"] == "cycle-version", sv
+    m = p.get_solution_metrics(solutionVersionArn=v)
+    assert m["solutionVersionArn"] == v and "normalized_discounted_cumulative_gain_at_10" in m["metrics"]
+    sol = p.describe_solution(solutionArn=SOLUTION)["solution"]
+    assert sol["latestSolutionVersion"]["solutionVersionArn"] == v, sol
+
+    before = p.describe_campaign(campaignArn=CAMPAIGN)["campaign"]
+    assert before["solutionVersionArn"] == OLD_VERSION, before
+    p.update_campaign(campaignArn=CAMPAIGN, solutionVersionArn=v, minProvisionedTPS=1)
+    during = p.describe_campaign(campaignArn=CAMPAIGN)["campaign"]
+    assert during["status"] == "ACTIVE", during
+    assert during["latestCampaignUpdate"]["status"] in ("UPDATE PENDING", "UPDATE IN_PROGRESS"), during
+    assert during["solutionVersionArn"] == OLD_VERSION, "switched before the update was ACTIVE"
+    assert during["latestCampaignUpdate"]["solutionVersionArn"] == v
+    code, msg, _ = error_of(p.update_campaign, campaignArn=CAMPAIGN, solutionVersionArn=v)
+    assert code == "ResourceInUseException", (code, msg)
+    deadline = time.monotonic() + POLL_BOUND_S
+    while time.monotonic() < deadline:
+        c = p.describe_campaign(campaignArn=CAMPAIGN)["campaign"]
+        if c["latestCampaignUpdate"]["status"] == "ACTIVE":
+            break
+        assert c["solutionVersionArn"] == OLD_VERSION
+        time.sleep(0.02)
+    assert c["solutionVersionArn"] == v and c["status"] == "ACTIVE", c
+
+    led = emu.ledger()
+    creates = [e for e in led if e["operation"] == "CreateDatasetImportJob" and e["status"] == 200]
+    assert len(creates) == 3, creates
+    assert all(e["signatureOk"] and e["accessKeyId"] == AKID for e in creates)
+    assert {e["resultArn"] for e in creates} == set(jobs.values())
+    assert creates[0]["params"]["dataSource"]["dataLocation"].startswith("s3://")
+    assert [e["error"] for e in led if e["operation"] == "UpdateCampaign"] == \
+        ["InvalidInputException", None, "ResourceInUseException"], led
+
+
+def check_failures_scripted(emu):
+    p = client(emu)
+    st, _ = emu.admin("POST", "script", {"importFails": {"ITEMS": 1}, "trainingFails": 1,
+                                         "campaignUpdateFails": 1})
+    assert st == 200
+    a = p.create_dataset_import_job(jobName="fail-items", datasetArn=DATASETS["ITEMS"],
+                                    dataSource={"dataLocation": "s3://b/items.csv"},
+                                    roleArn=ROLE)["datasetImportJobArn"]
+    job = wait_for(lambda: p.describe_dataset_import_job(datasetImportJobArn=a),
+                   "datasetImportJob", ("ACTIVE", "CREATE FAILED"))
+    assert job["status"] == "CREATE FAILED" and job["failureReason"], job
+    v = p.create_solution_version(solutionArn=SOLUTION)["solutionVersionArn"]
+    sv = wait_for(lambda: p.describe_solution_version(solutionVersionArn=v),
+                  "solutionVersion", ("ACTIVE", "CREATE FAILED"))
+    assert sv["status"] == "CREATE FAILED" and sv["failureReason"], sv
+    code, _, _ = error_of(p.update_campaign, campaignArn=CAMPAIGN, solutionVersionArn=v)
+    assert code == "InvalidInputException"
+    v2 = p.create_solution_version(solutionArn=SOLUTION)["solutionVersionArn"]
+    wait_for(lambda: p.describe_solution_version(solutionVersionArn=v2),
+             "solutionVersion", ("ACTIVE",))
+    served = p.describe_campaign(campaignArn=CAMPAIGN)["campaign"]["solutionVersionArn"]
+    p.update_campaign(campaignArn=CAMPAIGN, solutionVersionArn=v2)
+    deadline = time.monotonic() + POLL_BOUND_S
+    while time.monotonic() < deadline:
+        c = p.describe_campaign(campaignArn=CAMPAIGN)["campaign"]
+        if c["latestCampaignUpdate"]["status"] not in ("UPDATE PENDING", "UPDATE IN_PROGRESS"):
+            break
+        time.sleep(0.02)
+    assert c["latestCampaignUpdate"]["status"] == "CREATE FAILED", c
+    assert c["latestCampaignUpdate"]["failureReason"], c
+    assert c["solutionVersionArn"] == served and c["status"] == "ACTIVE", c
+    # stop a training
+    v3 = p.create_solution_version(solutionArn=SOLUTION)["solutionVersionArn"]
+    p.stop_solution_version_creation(solutionVersionArn=v3)
+    sv = wait_for(lambda: p.describe_solution_version(solutionVersionArn=v3),
+                  "solutionVersion", ("CREATE STOPPED",))
+    code, _, _ = error_of(p.stop_solution_version_creation, solutionVersionArn=v3)
+    assert code == "ResourceInUseException"
+
+
+def check_not_found_and_validation(emu):
+    p = client(emu)
+    code, msg, _ = error_of(p.describe_campaign, campaignArn=ARN + "campaign/nope")
+    assert code == "ResourceNotFoundException", (code, msg)
+    code, msg, _ = error_of(p.describe_dataset_import_job,
+                            datasetImportJobArn=ARN + "dataset-import-job/nope")
+    assert code == "ResourceNotFoundException", (code, msg)
+    code, msg, _ = error_of(p.create_solution_version, solutionArn=ARN + "solution/nope")
+    assert code == "ResourceNotFoundException", (code, msg)
+    loose = client(emu, validate=False)
+    code, msg, resp = error_of(loose.create_dataset_import_job, jobName="bad name!",
+                               datasetArn=DATASETS["USERS"],
+                               dataSource={"dataLocation": "s3://b/u.csv"})
+    assert code == "ValidationException", (code, msg)
+    assert resp["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert "at 'jobName' failed to satisfy constraint: Member must satisfy regular expression pattern" in msg, msg
+    code, msg, _ = error_of(loose.create_dataset_import_job, jobName="x" * 64,
+                            dataSource={"dataLocation": "s3://b/u.csv"})
+    assert code == "ValidationException" and msg.startswith("2 validation errors detected"), msg
+    assert "Value null at 'datasetArn' failed to satisfy constraint: Member must not be null" in msg, msg
+    assert "Member must have length less than or equal to 63" in msg, msg
+    code, msg, _ = error_of(loose.list_campaigns, maxResults=1000)
+    assert code == "ValidationException" and "less than or equal to 100" in msg, msg
+    code, msg, _ = error_of(loose.create_solution_version, solutionArn=SOLUTION,
+                            trainingMode="SOMETIMES")
+    assert code == "ValidationException" and "enum value set: [FULL, UPDATE, AUTOTRAIN]" in msg, msg
+    code, msg, _ = error_of(loose.describe_campaign, campaignArn="not-an-arn")
+    assert code == "ValidationException", (code, msg)
+    code, msg, _ = error_of(loose.list_campaigns, maxResults="ten")
+    assert code == "SerializationException", (code, msg)
+
+
+def check_pagination(emu):
+    p = client(emu)
+    r = p.list_dataset_import_jobs(maxResults=1)
+    assert len(r["datasetImportJobs"]) == 1 and r["nextToken"], r
+    total = sum(len(page["datasetImportJobs"]) for page in
+                p.get_paginator("list_dataset_import_jobs").paginate(PaginationConfig={"PageSize": 2}))
+    state = emu.admin("GET", "state")[1]
+    assert total == len(state["world"]["datasetImportJobs"]) and total >= 4, (total, state)
+    only = p.list_dataset_import_jobs(datasetArn=DATASETS["ITEMS"])["datasetImportJobs"]
+    assert only and all("items" in j["datasetImportJobArn"] for j in only), only
+    code, msg, _ = error_of(p.list_dataset_import_jobs, nextToken="garbage")
+    assert code == "InvalidNextTokenException", (code, msg)
+    vs = [v for page in p.get_paginator("list_solution_versions").paginate(
+        solutionArn=SOLUTION, PaginationConfig={"PageSize": 1}) for v in page["solutionVersions"]]
+    assert len(vs) == len({v["solutionVersionArn"] for v in vs}) >= 3, vs
+    assert p.list_datasets()["datasets"] and p.list_solutions()["solutions"]
+    assert p.list_campaigns(solutionArn=SOLUTION)["campaigns"][0]["campaignArn"] == CAMPAIGN
+    code, _, _ = error_of(p.list_solution_versions, solutionArn=ARN + "solution/nope")
+    assert code == "ResourceNotFoundException"
+    assert p.describe_dataset(datasetArn=DATASETS["USERS"])["dataset"]["datasetType"] == "USERS"
+    dg = p.describe_dataset_group(datasetGroupArn=ARN + "dataset-group/my-dataset-group")
+    assert dg["datasetGroup"]["status"] == "ACTIVE"
+
+
+def check_faults(emu):
+    st, _ = emu.admin("POST", "faults", {"rules": [
+        {"operation": "DescribeCampaign", "kind": "throttle", "rate": 1.0, "count": 1}]})
+    assert st == 200
+    code, msg, resp = error_of(client(emu, attempts=1).describe_campaign, campaignArn=CAMPAIGN)
+    assert code == "ThrottlingException" and resp["ResponseMetadata"]["HTTPStatusCode"] == 400, code
+    emu.admin("POST", "faults", {"rules": [
+        {"operation": "DescribeCampaign", "kind": "throttle", "rate": 1.0, "count": 2}]})
+    client(emu, attempts=3).describe_campaign(campaignArn=CAMPAIGN)  # retried through
+    emu.admin("POST", "faults", {"rules": [
+        {"operation": "*", "kind": "503", "rate": 1.0, "count": 1}]})
+    code, _, resp = error_of(client(emu, attempts=1).list_campaigns)
+    assert resp["ResponseMetadata"]["HTTPStatusCode"] == 503, resp
+    emu.admin("POST", "faults", {"rules": [
+        {"operation": "*", "kind": "500", "rate": 1.0, "count": 1}]})
+    code, _, resp = error_of(client(emu, attempts=1).list_campaigns)
+    assert resp["ResponseMetadata"]["HTTPStatusCode"] == 500, resp
+    for kind in ("reset", "drop", "malformed", "truncated", "cut", "content_type"):
+        emu.admin("POST", "faults", {"rules": [
+            {"operation": "ListCampaigns", "kind": kind, "rate": 1.0, "count": 1}]})
+        try:
+            r = client(emu, attempts=1).list_campaigns()
+        except Exception:  # each is some botocore error; the point is: not a success
+            pass
+        else:
+            # botocore turns an unparsable 200 body into {} without raising;
+            # what matters is that the answer is not the real one
+            assert "campaigns" not in r, "fault %s went unnoticed by boto3" % kind
+    emu.admin("POST", "faults", {"rules": [
+        {"operation": "ListCampaigns", "kind": "slow", "delayMs": 300, "count": 1}]})
+    t0 = time.monotonic()
+    client(emu).list_campaigns()
+    assert time.monotonic() - t0 >= 0.3
+    st, body = emu.admin("POST", "faults", {"rules": [{"kind": "nonsense"}]})
+    assert st == 400 and "unknown kind" in body["message"], body
+    emu.admin("POST", "faults", {"rules": []})
+    faults = [e["fault"] for e in emu.ledger() if e["fault"]]
+    for kind in ("throttle", "503", "500", "reset", "drop", "malformed", "truncated", "cut",
+                 "content_type", "slow"):
+        assert kind in faults, (kind, faults)
+    # after the call: the job exists although the client saw an error
+    emu.admin("POST", "faults", {"rules": [
+        {"operation": "CreateDatasetImportJob", "kind": "500", "phase": "after", "count": 1}]})
+    code, _, _ = error_of(client(emu, attempts=1).create_dataset_import_job,
+                          jobName="unknown-outcome", datasetArn=DATASETS["USERS"],
+                          dataSource={"dataLocation": "s3://b/u.csv"})
+    assert code == "InternalFailure", code
+    names = [j["jobName"] for j in client(emu).list_dataset_import_jobs()["datasetImportJobs"]]
+    assert "unknown-outcome" in names, names
+
+
+def check_signatures(emu):
+    code, msg, resp = error_of(client(emu, secret="not-the-secret").list_campaigns)
+    assert code == "InvalidSignatureException" and resp["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert msg.startswith("The request signature we calculated does not match"), msg
+    code, msg, resp = error_of(client(emu, akid="AKIDUNKNOWN").list_campaigns)
+    assert code == "UnrecognizedClientException", code
+    assert msg == "The security token included in the request is invalid.", msg
+    # boto3's own signature, altered on the wire
+    p = client(emu)
+
+    def tamper(request, **kw):
+        a = request.headers["Authorization"]
+        if isinstance(a, bytes):
+            a = a.decode()
+        request.headers["Authorization"] = a[:-1] + ("0" if a[-1] != "0" else "1")
+    p.meta.events.register("before-send.personalize.ListCampaigns", tamper)
+    code, _, _ = error_of(p.list_campaigns)
+    assert code == "InvalidSignatureException", code
+    # what boto3 never sends
+    st, hdrs, body = raw_call(emu, "ListCampaigns", {})
+    assert st == 200 and "campaigns" in body, (st, body)
+    assert any(k.lower() == "x-amzn-requestid" for k in hdrs), hdrs
+    st, _, body = raw_call(emu, "ListCampaigns", {}, tamper=True)
+    assert st == 403 and body["__type"].endswith("InvalidSignatureException"), body
+    st, _, body = raw_call(emu, "ListCampaigns", {}, amz_date=amz_now(-600))
+    assert st == 403 and body["__type"].endswith("InvalidSignatureException"), body
+    assert body["message"].startswith("Signature expired: ") and \
+        " is now earlier than " in body["message"] and body["message"].endswith(" - 5 min.)"), body
+    st, _, body = raw_call(emu, "ListCampaigns", {}, amz_date=amz_now(-120))
+    assert st == 200, body
+    st, _, body = raw_call(emu, "ListCampaigns", {}, amz_date=amz_now(600))
+    assert st == 403 and "Signature not yet current" in body["message"], body
+    st, _, body = raw_call(emu, "ListCampaigns", {}, region="eu-west-1")
+    assert st == 403 and body["__type"].endswith("InvalidSignatureException"), body
+    st, _, body = raw_call(emu, "NoSuchOperation", {})
+    assert st == 400 and body["__type"].endswith("UnknownOperationException"), body
+    st, _, body = raw_call(emu, "ListCampaigns", {}, content_type="application/json")
+    assert st == 400, body
+
+
+def check_credentials(emu):
+    """Temporary credentials from the IMDSv2 and container endpoints."""
+    saved = dict(os.environ)
+    try:
+        for k in list(os.environ):
+            if k.startswith("AWS_"):
+                del os.environ[k]
+        os.environ.update({
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull, "AWS_CONFIG_FILE": os.devnull,
+            "AWS_EC2_METADATA_SERVICE_ENDPOINT": emu.url + "/",
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI": emu.url + "/creds",
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN": "container-secret-token",
+        })
+        creds = botocore.session.Session().get_credentials().get_frozen_credentials()
+        assert creds.access_key.startswith("ASIA") and creds.token, "container creds"
+        del os.environ["AWS_CONTAINER_CREDENTIALS_FULL_URI"]
+        imds = botocore.session.Session().get_credentials().get_frozen_credentials()
+        assert imds.access_key.startswith("ASIA") and imds.token, "IMDS creds"
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    p = client(emu, akid=imds.access_key, secret=imds.secret_key, token=imds.token)
+    assert p.list_campaigns()["campaigns"]
+    st, _, body = raw_call(emu, "ListCampaigns", {}, akid=imds.access_key, secret=imds.secret_key,
+                           token=imds.token, sign_token=False)
+    assert st == 400 and body["__type"].endswith("IncompleteSignatureException"), body
+    st, _, body = raw_call(emu, "ListCampaigns", {}, akid=imds.access_key, secret=imds.secret_key)
+    assert st == 403 and body["__type"].endswith("UnrecognizedClientException"), body
+    emu.admin("POST", "credentials/expire", {})
+    code, _, _ = error_of(p.list_campaigns)
+    assert code == "ExpiredTokenException", code
+    ops = [e["operation"] for e in emu.ledger()]
+    assert "IMDS:token" in ops and "IMDS:credentials" in ops and "ContainerCredentials" in ops, ops
+
+
+def check_yaml_world_and_shutdown():
+    with Emulator(world="tests/emulator/worlds/test.yaml") as emu:
+        assert emu.ready_line.startswith("personalize-emulator: ready on http://127.0.0.1:")
+        c = client(emu).describe_campaign(campaignArn=CAMPAIGN)["campaign"]
+        assert c["solutionVersionArn"] == OLD_VERSION
+        emu.admin("POST", "faults", {"rules": [{"kind": "slow", "delayMs": 60000}]})
+        import threading
+        t = threading.Thread(target=lambda: _swallow(client(emu, attempts=1).list_campaigns),
+                             daemon=True)
+        t.start()
+        time.sleep(0.2)
+        t0 = time.monotonic()
+        emu.stop()
+        assert time.monotonic() - t0 < 3, "SIGTERM must not wait for slow replies"
+        assert emu.exit_status() == 0, emu.exit_status()
+
+
+def _swallow(fn):
+    try:
+        fn()
+    except Exception:
+        pass
+
+
+def main():
+    install_signal_cleanup()
+    failed = 0
+    with Emulator(world=WORLD, args=["--container-token", "container-secret-token"]) as emu:
+        for check in (check_cycle, check_failures_scripted, check_not_found_and_validation,
+                      check_pagination, check_faults, check_signatures, check_credentials):
+            try:
+                check(emu)
+                print("ok   %s" % check.__name__)
+            except Exception:
+                failed += 1
+                print("FAIL %s" % check.__name__)
+                traceback.print_exc()
+    if emu.exit_status() != 0:
+        failed += 1
+        print("FAIL emulator exit status %s after SIGTERM" % emu.exit_status())
+    try:
+        check_yaml_world_and_shutdown()
+        print("ok   check_yaml_world_and_shutdown")
+    except Exception:
+        failed += 1
+        print("FAIL check_yaml_world_and_shutdown")
+        traceback.print_exc()
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
