@@ -141,7 +141,7 @@ log "container booted ($state), init pid $INIT"
 
 # What the program can do decides how far we go.
 help=$("$BIN" --help 2>&1 || true)
-has_cmd() { printf '%s\n' "$help" | grep -Eq "(^|[^a-z-])$1([^a-z-]|\$)"; }
+has_cmd() { printf '%s\n' "$help" | grep -Eq "^  $1( |\$)"; } # a command line of --help
 
 mk() { ct make --no-print-directory -C /src BUILD=/build "$@"; }
 
