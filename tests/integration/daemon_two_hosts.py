@@ -1,0 +1,193 @@
+#!/usr/bin/env python3
+"""daemon_two_hosts - one pipeline run from two hosts at once (issue 9): two
+processes with the same config and separate state directories against one
+emulator, the Personalize API (job names from the pipeline and the fire
+time) as the only coordination.
+
+Fire times are whole minutes (plan.h: cron has minute resolution, rate() is
+anchored at the epoch in whole minutes) and the driver has no test time
+scale, so "several fire times" cost real minutes. What runs here:
+  - two `once` started together (seeded random offsets; `once` runs "now
+    truncated to the minute", so they are started within one minute), one
+    of them SIGKILLed at a random point and restarted: both exit 0, one
+    import per dataset, one version, one update; the host that lost the
+    creates records that it followed another host, and `status` says so;
+  - two `run` daemons on cron(* * * * ? *) with CatchUp=yes (so both run
+    the current minute's fire time F0 at once at start) and then the next
+    minute's F1 from their timers; a seeded random host is SIGKILLed at a
+    random point of each run and restarted: every fire time completed once
+    (one import per dataset, one version, one update per fire time), both
+    hosts record every fire time as succeeded, and for each fire time one
+    of them followed the other. PRTEST_SEED changes the random points.
+Clock skew between the hosts (issue 9: 100 ms to 60 s) needs a faked wall
+clock per process; see daemon_two_hosts_skew.py."""
+import os
+import signal
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import prtest  # noqa: E402
+from prtest import check, Fail  # noqa: E402
+
+FOLLOWED_TEXT = "followed a run started by another host"
+
+
+def tag_of_iso(iso):
+    """"2026-11-25T13:45:00Z" -> "20261125T1345" (the job names' form)."""
+    return iso[0:4] + iso[5:7] + iso[8:10] + "T" + iso[11:13] + iso[14:16]
+
+
+def history(sd):
+    st = prtest.read_state(sd) or {}
+    return {tag_of_iso(h["fire_time"]): h for h in st.get("history") or []
+            if h.get("fire_time")}
+
+
+def wait_second_below(limit):
+    """Start a phase early in a minute: wait (at most 60 - limit s) for the
+    next minute when the current second is >= limit."""
+    s = time.time() % 60
+    if s >= limit:
+        time.sleep(60 - s + 0.3)
+
+
+def status_says_followed(ctx, cfg, sd):
+    r = ctx.cli(cfg, sd, "status", timeout=10)
+    check(r.rc == 0, "status: want exit 0\n%r" % r)
+    return FOLLOWED_TEXT in r.out
+
+
+def two_once(ctx):
+    prtest.require_commands("once", "status")
+    rnd, seed = prtest.rng()
+    emu = ctx.emulator(seed=seed & 0xffff)
+    cfg = ctx.config(emu)
+    sds = [ctx.state_dir("host-a"), ctx.state_dir("host-b")]
+    victim = rnd.randrange(2)
+    kill_after = rnd.uniform(0.05, 2.5)
+    offset = rnd.uniform(0, 0.3)
+    ctx.log("seed %d: host %s killed %.2fs after start, host b starts %.2fs after a",
+            seed, "ab"[victim], kill_after, offset)
+    wait_second_below(50)
+    t0 = time.monotonic()
+    procs = [ctx.spawn(cfg, sds[0], "once", name="once-a")]
+    time.sleep(offset)
+    procs.append(ctx.spawn(cfg, sds[1], "once", name="once-b"))
+    time.sleep(max(0, t0 + kill_after - time.monotonic()))
+    if procs[victim].alive():
+        procs[victim].kill9()
+        ctx.log("killed host %s", "ab"[victim])
+        time.sleep(rnd.uniform(0.1, 1.0))
+        procs[victim] = ctx.spawn(cfg, sds[victim], "once", name="once-%s-again" % "ab"[victim])
+    for p in procs:
+        r = p.wait(prtest.RUN_TIMEOUT_S)
+        check(r.rc == 0, "%s: want exit 0\n%r" % (p.name, r))
+    led = prtest.Ledger(emu)
+    led.assert_one_run(rejected_ok=True)
+    tag = next(iter(led.fire_tags()))
+    hs = [history(sd) for sd in sds]
+    for i, h in enumerate(hs):
+        check(tag in h and h[tag]["outcome"] == "succeeded",
+              "host %s does not record fire time %s as succeeded: %s" % ("ab"[i], tag, h))
+    followed = [bool(h[tag].get("followed")) for h in hs]
+    check(any(followed), "neither host records that it followed the other: %s" % hs)
+    for i, f in enumerate(followed):
+        if f:
+            check(status_says_followed(ctx, cfg, sds[i]),
+                  "status of host %s lacks '%s'" % ("ab"[i], FOLLOWED_TEXT))
+    ctx.log("followed: a=%s b=%s; rejected creates: %d", followed[0], followed[1],
+            len(led.rejected()))
+
+
+def two_daemons(ctx):
+    prtest.require_commands("run", "status")
+    rnd, seed = prtest.rng()
+    rnd.seed(seed + 1)
+    emu = ctx.emulator(seed=(seed + 1) & 0xffff)
+    cfg = ctx.config(emu, schedule=prtest.EVERY_MINUTE, extra={"CatchUp": "yes"})
+    names = ["a", "b"]
+    sds = [ctx.state_dir("host-" + n) for n in names]
+    for sd in sds:
+        prtest.seed_catchup_state(sd)
+    # F0 (catch-up) must end before the minute does, so that F1 is a
+    # separate run: start early in a minute.
+    wait_second_below(40)
+    f0 = int(time.time()) // 60 * 60
+    f1 = f0 + 60
+    tags = [time.strftime("%Y%m%dT%H%M", time.gmtime(f)) for f in (f0, f1)]
+    ds = [None, None]
+    offset = rnd.uniform(0, 0.5)
+    ds[0] = ctx.daemon(cfg, sds[0], name="run-a-0")
+    time.sleep(offset)
+    ds[1] = ctx.daemon(cfg, sds[1], name="run-b-0")
+    restarts = [0, 0]
+
+    def kill_restart(at_mono):
+        v = rnd.randrange(2)
+        time.sleep(max(0, at_mono - time.monotonic()))
+        ds[v].kill9()
+        pause = rnd.uniform(0.1, 1.5)
+        ctx.log("killed host %s at %.2fs past the minute, restart after %.2fs",
+                names[v], time.time() % 60, pause)
+        time.sleep(pause)
+        restarts[v] += 1
+        ds[v] = ctx.daemon(cfg, sds[v], name="run-%s-%d" % (names[v], restarts[v]))
+
+    def all_done(tag):
+        for i in range(2):
+            if not ds[i].alive():
+                raise Fail("host %s exited:\n%r" % (names[i], ds[i].result()))
+        return all(tag in history(sd) for sd in sds)
+
+    # F0: a kill somewhere in the catch-up run
+    kill_restart(time.monotonic() + rnd.uniform(0.1, 3.0))
+    prtest.wait_until(lambda: all_done(tags[0]), prtest.RUN_TIMEOUT_S,
+                      "both hosts to finish fire time %s" % tags[0], 0.1)
+    check(time.time() < f1, "fire time %s ended after the next minute began: "
+          "F1 would be skipped as busy" % tags[0])
+    # F1: from the daemons' own timers; a kill somewhere in that run
+    kill_restart(time.monotonic() + (f1 - time.time()) + rnd.uniform(0.0, 3.0))
+    prtest.wait_until(lambda: all_done(tags[1]), 60 + prtest.RUN_TIMEOUT_S,
+                      "both hosts to finish fire time %s" % tags[1], 0.1)
+    for i in range(2):
+        ds[i].signal(signal.SIGTERM)
+    for i in range(2):
+        r = ds[i].wait(prtest.STOP_TIMEOUT_S)
+        check(r.rc == 0, "host %s after SIGTERM: want exit 0\n%r" % (names[i], r))
+    led = prtest.Ledger(emu)
+    per = led.per_fire()
+    check(sorted(per) == sorted(tags), "jobs for fire times %s, want exactly %s: %s"
+          % (sorted(per), tags, led.summary()))
+    for t in tags:
+        c = per[t]
+        check(c["imports"] == {d: 1 for d, _, _ in prtest.DATASETS} and c["versions"] == 1
+              and c["updates"] == 1, "fire time %s: %s, want one import per dataset, one "
+              "version, one update: %s" % (t, c, led.summary()))
+    check(not led.unsigned(), "bad signatures")
+    hs = [history(sd) for sd in sds]
+    for t in tags:
+        for i in range(2):
+            check(t in hs[i] and hs[i][t]["outcome"] == "succeeded",
+                  "host %s: fire time %s not recorded as succeeded: %s" % (names[i], t, hs[i]))
+        check(any(h[t].get("followed") for h in hs),
+              "fire time %s: neither host records that it followed the other" % t)
+    check(led.campaign["solutionVersionArn"] == next(
+        v["solutionVersionArn"] for v in led.versions if tags[1] in v["name"]),
+        "the campaign does not serve the version of the last fire time")
+    fol = [i for i in range(2) if any(h.get("followed") for h in hs[i].values())]
+    for i in fol:
+        check(status_says_followed(ctx, cfg, sds[i]),
+              "status of host %s lacks '%s'" % (names[i], FOLLOWED_TEXT))
+    ctx.log("fire times %s; followers per fire time %s; rejected creates %d", tags,
+            {t: [names[i] for i in range(2) if hs[i][t].get("followed")] for t in tags},
+            len(led.rejected()))
+
+
+CASES = [
+    ("two once, same fire time, one killed", two_once),
+    ("two run daemons, two fire times, random kills", two_daemons),
+]
+
+if __name__ == "__main__":
+    prtest.main(CASES, parallel=2)
