@@ -187,6 +187,17 @@ if has_cmd check; then
 		fail "deploy without systemd enabled the unit"
 	ct rm -f /etc/personalize-retrain/nosd.cfg
 	log "part 1: without systemd, deploy installed the files, said why it could not enable, exit $rc"
+	# A YAML config keeps its extension; a drop-in points PARAMS_FILE at it.
+	sed -n 's/^\([A-Za-z0-9]*\)=\(.*\)$/\1: "\2"/p' parameters.cfg >"$tmp/in/p.yaml"
+	ct env PR_DEPLOY_SYSTEMD_RUNDIR=/nonexistent make --no-print-directory -C /src BUILD=/build \
+		deploy INSTANCE=y PARAMS_FILE=/t/p.yaml >"$tmp/deploy-yaml.log" 2>&1 || true
+	grep -q 'could NOT be enabled' "$tmp/deploy-yaml.log" || { cat "$tmp/deploy-yaml.log"; fail "YAML deploy did not pass its check"; }
+	ct test -f /etc/personalize-retrain/y.yaml || fail "YAML deploy did not install /etc/personalize-retrain/y.yaml"
+	ct systemctl daemon-reload
+	ct systemctl show -p Environment --value personalize-retrain@y.service | grep -q 'PARAMS_FILE=/etc/personalize-retrain/y.yaml' ||
+		fail "personalize-retrain@y does not read y.yaml: $(ct systemctl show -p Environment --value personalize-retrain@y.service)"
+	ct rm -rf /etc/personalize-retrain/y.yaml /etc/systemd/system/personalize-retrain@y.service.d
+	log "part 1: a YAML config deployed as y.yaml with a PARAMS_FILE drop-in"
 fi
 # Never overwrite an existing config.
 printf '# operator edit\n' >"$tmp/in/other.cfg"
