@@ -233,9 +233,13 @@ done
 PORT=$(cat "$tmp/port")
 log "emulator on 127.0.0.1:$PORT"
 
-# Configs for three pipelines: the world's, pointed at the emulator.
-for n in a b plain; do
-	{ grep -v '^EndpointUrl=' "$CONFIG"; echo "EndpointUrl=http://127.0.0.1:$PORT"; } >"$tmp/in/$n.cfg"
+# Configs for three units, all the world's pipeline pointed at the emulator.
+# Only e2e-a runs it during the test; b and the plain unit would compete for
+# the same datasets (ResourceInUseException), so their schedule is far away.
+{ grep -v '^EndpointUrl=' "$CONFIG"; echo "EndpointUrl=http://127.0.0.1:$PORT"; } >"$tmp/in/a.cfg"
+for n in b plain; do
+	{ grep -Ev '^(EndpointUrl|RetrainingRate|CatchUp)=' "$CONFIG"
+	  echo "EndpointUrl=http://127.0.0.1:$PORT"; echo "RetrainingRate=rate(30 days)"; echo "CatchUp=no"; } >"$tmp/in/$n.cfg"
 done
 # Faster watchdog and restarts for the test only (the shipped units say 30 s / 5 s).
 ct mkdir -p /etc/systemd/system/personalize-retrain@.service.d /etc/systemd/system/personalize-retrain.service.d
