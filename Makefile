@@ -115,7 +115,7 @@ $(EMULATOR): $(EMU_OBJ) $(LIBRARY)
 
 $(BUILD)/bench/%: tests/bench/%.c $(LIBRARY)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(filter %.c %.a,$^) $(LIBS)
 
 unit-build: $(UNIT_BIN)
 emulator: $(EMULATOR)
