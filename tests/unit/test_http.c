@@ -250,6 +250,29 @@ static void test_refused(void **state)
 	assert_int_equal(r.error, HTTP_ERR_CONNECT);
 }
 
+/* AWS_CA_BUNDLE is honoured: an unreadable bundle fails the handshake. */
+static void test_ca_bundle(void **state)
+{
+	struct fixture *f = *state;
+	const struct lb_action act = { LB_CLOSE, 0, NULL, NULL };
+	struct http_client *other = NULL;
+	struct http_request_spec spec = { .method = "GET" };
+	struct result r = { 0 };
+
+	start_server(f, &act, 1);
+	snprintf(f->url, sizeof(f->url), "https://127.0.0.1:%d/", f->lb.port);
+	setenv("AWS_CA_BUNDLE", "/nonexistent/ca-bundle.pem", 1);
+	assert_int_equal(http_client_new(f->event, &other), 0);
+	unsetenv("AWS_CA_BUNDLE");
+	spec.url = f->url;
+	spec.total_timeout_ms = 5000;
+	assert_int_equal(http_request_start(other, &spec, on_done, &r, NULL), 0);
+	run_until(f->event, &r.calls, 1);
+	if (r.error != HTTP_ERR_TLS)
+		fail_msg("got %s, want tls", http_error_name(r.error));
+	http_client_free(other);
+}
+
 static void test_bad_specs(void **state)
 {
 	struct fixture *f = *state;
@@ -355,6 +378,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_failures, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_specs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ca_bundle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_parallel, setup, teardown),
 	};
