@@ -28,6 +28,7 @@
 
 #include <openssl/crypto.h>
 
+#include "aws.h"
 #include "creds-internal.h"
 #include "creds.h"
 #include "http.h"
@@ -871,6 +872,59 @@ static void test_process_failures(void **state)
 	}
 }
 
+/* ---- the adapter for the aws module ---------------------------------------------- */
+
+struct got_sigv4 {
+	int calls;
+	int error;
+	char akid[64];
+};
+
+static void on_sigv4(int error, const struct sigv4_credentials *c, void *ctx)
+{
+	struct got_sigv4 *g = ctx;
+
+	g->calls++;
+	g->error = error;
+	if (c)
+		snprintf(g->akid, sizeof(g->akid), "%s", c->access_key_id);
+}
+
+static void test_aws_adapter(void **state)
+{
+	struct loop l;
+	struct got_sigv4 a = { 0 }, b = { 0 };
+	bool done = false;
+	struct aws_creds_provider p;
+	int i;
+
+	(void)state;
+	setup_process(proc_script);
+	loop_open(&l, false);
+	/* the types are those aws.h wants */
+	p.get = creds_get_sigv4;
+	p.cancel = creds_cancel_sigv4;
+	p.impl = l.chain;
+	assert_int_equal(p.get(p.impl, on_sigv4, &a), 0);
+	assert_int_equal(p.get(p.impl, on_sigv4, &b), 0);
+	p.cancel(p.impl, &b);
+	assert_int_equal(a.calls, 0); /* async source */
+	for (i = 0; i < LOOP_MAX_ITERATIONS && !done; i++) {
+		assert_true(sd_event_run(l.event, LOOP_STEP_USEC) >= 0);
+		done = a.calls > 0;
+	}
+	assert_int_equal(a.calls, 1);
+	assert_int_equal(a.error, 0);
+	assert_string_equal(a.akid, "AKIDPROC1");
+	assert_int_equal(b.calls, 0); /* cancelled */
+	/* now synchronous */
+	assert_int_equal(p.get(p.impl, on_sigv4, &b), 0);
+	assert_int_equal(b.calls, 1);
+	assert_string_equal(b.akid, "AKIDPROC1");
+	/* a pending one at free time is dropped quietly */
+	loop_close(&l);
+}
+
 /* ---- container and IMDS ------------------------------------------------------- */
 
 static void test_container(void **state)
@@ -1207,6 +1261,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_process, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_process_failures, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_aws_adapter, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_container, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_imds, setup, teardown),
