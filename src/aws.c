@@ -975,14 +975,17 @@ static void set_outcome(struct aws_call *call, enum http_error transport,
 			long status, const char *code, const char *message,
 			const char *request_id)
 {
+	/* message or request_id may be the call's own strings: copy first */
+	char *m = message ? sanitized_dup(message, AWS_MAX_MESSAGE_LEN) : NULL;
+	char *id = request_id ? sanitized_dup(request_id, 128) : NULL;
+
 	call->transport = transport;
 	call->status = status;
 	snprintf(call->code, sizeof(call->code), "%s", code ? code : "");
 	free(call->message);
-	call->message = message ? sanitized_dup(message, AWS_MAX_MESSAGE_LEN)
-				: NULL;
+	call->message = m;
 	free(call->request_id);
-	call->request_id = request_id ? sanitized_dup(request_id, 128) : NULL;
+	call->request_id = id;
 }
 
 /* Report and free the call. reply is consumed. */

@@ -640,7 +640,7 @@ static void test_scenarios(void **state)
 		{ "in use", { { LB_REPLY, 400, JSON_CT,
 		  "{\"__type\":\"ResourceInUseException\"}" } }, 1, NULL,
 		  AWS_ERR_IN_USE, 1, "ResourceInUseException" },
-		{ "malformed 200", { { LB_REPLY, 200, JSON_CT, "{\"a\":tru" },
+		{ "malformed 200", { { LB_REPLY, 200, JSON_CT "x-amzn-RequestId: bad-id\r\n", "{\"a\":tru" },
 		  OK_REPLY }, 2, NULL, AWS_ERR_MALFORMED_REPLY, 1,
 		  "MalformedReply" },
 		{ "empty 200", { { LB_REPLY, 200, JSON_CT, "" } }, 1, NULL,
@@ -678,6 +678,8 @@ static void test_scenarios(void **state)
 		assert_int_equal(f->last_metrics.error, s->want);
 		assert_string_equal(f->last_metrics.operation,
 				    "DescribeSolutionVersion");
+		if (strcmp(s->name, "malformed 200") == 0)
+			assert_string_equal(r.request_id, "bad-id");
 		if (s->want == AWS_ERR_NONE) {
 			assert_string_equal(r.reply,
 				"{\"solutionVersion\":{\"status\":\"ACTIVE\"}}");
