@@ -204,7 +204,7 @@ static void test_failures(void **state)
 		{ "reset", LB_RESET, 0, 0, HTTP_ERR_RESET },
 		{ "empty reply", LB_CLOSE, 0, 0, HTTP_ERR_RESET },
 		{ "truncated", LB_TRUNCATE, 0, 0, HTTP_ERR_RESET },
-		{ "stall", LB_STALL, 300, 0, HTTP_ERR_TIMEOUT },
+		{ "stall", LB_STALL, 500, 0, HTTP_ERR_TIMEOUT },
 		{ "too large", LB_REPLY, 0, 4, HTTP_ERR_TOO_LARGE },
 	};
 	struct fixture *f = *state;
