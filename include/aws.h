@@ -14,7 +14,8 @@
  *
  * Request: POST <endpoint path or />, Host, Content-Type
  * application/x-amz-json-1.1, X-Amz-Target <targetPrefix>.<Operation>,
- * signed (X-Amz-Date, X-Amz-Security-Token, Authorization).
+ * signed (X-Amz-Date, X-Amz-Security-Token, Authorization); an unsigned
+ * User-Agent personalize-retrain/VERSION.
  *
  * Retries ("standard" mode): at most max_attempts attempts (default 3;
  * AWS_MAX_ATTEMPTS overrides; the config field overrides both). Retried:

@@ -774,6 +774,9 @@ static void test_wire_format_and_signature(void **state)
 	assert_string_equal(v, "AmazonPersonalize.DescribeSolutionVersion");
 	v = sigv4_find_header(&p.req, "Content-Type");
 	assert_string_equal(v, "application/x-amz-json-1.1");
+	v = sigv4_find_header(&p.req, "User-Agent");
+	assert_non_null(v);
+	assert_true(strncmp(v, "personalize-retrain/", 20) == 0);
 	v = sigv4_find_header(&p.req, "X-Amz-Security-Token");
 	assert_string_equal(v, test_creds.session_token);
 	assert_non_null(sigv4_find_header(&p.req, "X-Amz-Date"));
