@@ -49,7 +49,7 @@ int creds_ini_parse(char *text, size_t len, const char *name,
 		p = eol ? eol + 1 : end;
 		if (e > s && e[-1] == '\r')
 			e--;
-		if (memchr(s, '\0', (size_t)(e - s))) {
+		if (e > s && memchr(s, 0, (size_t)(e - s))) {
 			log_debug("%s:%u: NUL byte in line, ignored",
 				  name ? name : "-", line);
 			continue;
