@@ -273,6 +273,31 @@ static void test_ca_bundle(void **state)
 	http_client_free(other);
 }
 
+/* libcurl's proxy variables are honoured (never disabled by us). */
+static void test_proxy_env(void **state)
+{
+	struct fixture *f = *state;
+	const struct lb_action act = { LB_REPLY, 200, NULL, "via proxy" };
+	struct http_request_spec spec = {
+		.method = "GET", .url = "http://personalize.example.invalid/x",
+	};
+	struct result r = { 0 };
+	char proxy[64];
+	char *log;
+
+	start_server(f, &act, 1);
+	snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", f->lb.port);
+	setenv("http_proxy", proxy, 1);
+	assert_int_equal(http_request_start(f->http, &spec, on_done, &r, NULL), 0);
+	run_until(f->event, &r.calls, 1);
+	unsetenv("http_proxy");
+	assert_int_equal(r.error, HTTP_OK);
+	assert_string_equal(r.body, "via proxy");
+	log = lb_log(&f->lb);
+	assert_non_null(strstr(log, "GET http://personalize.example.invalid/x HTTP/1.1\r\n"));
+	free(log);
+}
+
 static void test_bad_specs(void **state)
 {
 	struct fixture *f = *state;
@@ -383,6 +408,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_specs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ca_bundle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_proxy_env, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_parallel, setup, teardown),
 	};
@@ -390,5 +416,10 @@ int main(void)
 	/* loopback only: a proxy from the environment must not interfere */
 	setenv("no_proxy", "127.0.0.1", 1);
 	setenv("NO_PROXY", "127.0.0.1", 1);
+	unsetenv("http_proxy");
+	unsetenv("HTTPS_PROXY");
+	unsetenv("https_proxy");
+	unsetenv("ALL_PROXY");
+	unsetenv("all_proxy");
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
