@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "log.h"
 
 #define USEC_PER_SEC 1000000ULL
@@ -82,6 +84,15 @@ int creds_chain_new(const struct creds_chain_options *opt,
 	return 0;
 }
 
+/* The credential_process command may carry secrets in its arguments. */
+static void free_command(char *cmd)
+{
+	if (cmd) {
+		OPENSSL_cleanse(cmd, strlen(cmd));
+		free(cmd);
+	}
+}
+
 static void free_waiters(struct waiter *w)
 {
 	while (w) {
@@ -106,7 +117,7 @@ void creds_chain_free(struct creds_chain *ch)
 		ch->shims = next;
 	}
 	creds_free(ch->current);
-	free(ch->process);
+	free_command(ch->process);
 	free(ch->profile);
 	sd_event_unref(ch->event);
 	free(ch);
@@ -203,7 +214,7 @@ static int resolve(struct creds_chain *ch)
 			r = creds_from_systemd(&c);
 			break;
 		case STEP_PROFILE:
-			free(ch->process);
+			free_command(ch->process);
 			ch->process = NULL;
 			r = creds_from_profile(ch->profile, &c, &ch->process);
 			if (r == 0 && ch->process) {

@@ -310,7 +310,7 @@ int creds_from_profile(const char *profile, struct creds **out,
 	cmd = cred.v[K_PROCESS] && *cred.v[K_PROCESS] ? cred.v[K_PROCESS]
 						      : conf.v[K_PROCESS];
 	if (cmd && *cmd) {
-		*process = strdup(cmd);
+		*process = strdup(cmd); /* the caller wipes it */
 		r = *process ? 0 : -ENOMEM;
 		if (r == 0)
 			log_debug("AWS credentials: profile \"%s\" uses "

@@ -974,6 +974,33 @@ static void test_container(void **state)
 	loop_close(&l);
 	server_stop(&s);
 
+	/* freeing the chain while a fetch is in flight cancels it: a server
+	 * that takes the connection and never answers */
+	{
+		struct sockaddr_in a = { 0 };
+		socklen_t alen = sizeof(a);
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), i;
+
+		assert_true(fd >= 0);
+		a.sin_family = AF_INET;
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+		assert_int_equal(listen(fd, 4), 0);
+		assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &alen),
+				 0);
+		snprintf(url, sizeof(url), "http://127.0.0.1:%d/creds",
+			 ntohs(a.sin_port));
+		setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", url, 1);
+		loop_open(&l, true);
+		memset(&g, 0, sizeof(g));
+		assert_int_equal(creds_get(l.chain, on_ready, &g), 0);
+		for (i = 0; i < 5; i++)
+			assert_true(sd_event_run(l.event, 1000) >= 0);
+		loop_close(&l);
+		assert_false(g.called);
+		close(fd);
+	}
+
 	/* plain http to a host that is not allowed */
 	setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://example.com/creds",
 	       1);
