@@ -104,6 +104,11 @@ enum {
  * Returns 0, or -EINVAL if t cannot be represented. */
 int sigv4_format_amz_date(time_t t, char out[SIGV4_AMZ_DATE_LEN + 1]);
 
+/* Parse "YYYYMMDDTHHMMSSZ" (an X-Amz-Date value) to UTC seconds, for the
+ * server's clock-skew check. Returns 0, or -EINVAL if malformed or not a
+ * real date. */
+int sigv4_parse_amz_date(const char *s, time_t *out);
+
 /* Lower-case hex SHA-256 of data into out[SIGV4_HEX_LEN + 1].
  * Returns 0, -EINVAL (data NULL with len > 0) or -EIO (OpenSSL failure). */
 int sigv4_sha256_hex(const void *data, size_t len,

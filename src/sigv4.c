@@ -1007,6 +1007,41 @@ int sigv4_format_amz_date(time_t t, char out[SIGV4_AMZ_DATE_LEN + 1])
 	return 0;
 }
 
+int sigv4_parse_amz_date(const char *s, time_t *out)
+{
+	static const int mdays[] = { 31, 29, 31, 30, 31, 30,
+				     31, 31, 30, 31, 30, 31 };
+	int v[6], w[6] = { 4, 2, 2, 2, 2, 2 }, i, k;
+	const char *p = s;
+	struct tm tm;
+	time_t t;
+
+	if (!out || !valid_amz_date(s))
+		return -EINVAL;
+	for (i = 0; i < 6; i++) {
+		if (i == 3)
+			p++; /* 'T' */
+		v[i] = 0;
+		for (k = 0; k < w[i]; k++)
+			v[i] = v[i] * 10 + (*p++ - '0');
+	}
+	if (v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > mdays[v[1] - 1] ||
+	    v[3] > 23 || v[4] > 59 || v[5] > 60 || v[0] < 1970)
+		return -EINVAL;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = v[0] - 1900;
+	tm.tm_mon = v[1] - 1;
+	tm.tm_mday = v[2];
+	tm.tm_hour = v[3];
+	tm.tm_min = v[4];
+	tm.tm_sec = v[5];
+	t = timegm(&tm);
+	if (t == (time_t)-1)
+		return -EINVAL;
+	*out = t;
+	return 0;
+}
+
 int sigv4_sha256_hex(const void *data, size_t len, char out[SIGV4_HEX_LEN + 1])
 {
 	struct sigv4_crypto c;

@@ -401,6 +401,23 @@ static void test_amz_date(void **state)
 	assert_string_equal(d, "20150830T123600Z");
 	assert_int_equal(sigv4_format_amz_date(0, d), 0);
 	assert_string_equal(d, "19700101T000000Z");
+	{
+		static const char *const bad[] = {
+			"", "20150830T123600", "20150830 123600Z",
+			"20151330T123600Z", "20150230T123600Z",
+			"20150830T243600Z", "2015083aT123600Z",
+			"20150830T123600Zx",
+		};
+		time_t t = 0;
+		size_t i;
+
+		assert_int_equal(sigv4_parse_amz_date("20150830T123600Z", &t),
+				 0);
+		assert_int_equal(t, TEST_TIME);
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+			assert_int_equal(sigv4_parse_amz_date(bad[i], &t),
+					 -EINVAL);
+	}
 }
 
 static void test_canonical_edge_cases(void **state)
