@@ -121,9 +121,14 @@ void creds_chain_free(struct creds_chain *ch);
 
 /* Credentials are ready (error 0, c valid only during the call: copy what
  * you keep, or call creds_get() again next time), or could not be had
- * (error < 0, c NULL): -ENOKEY no source configured; -EINVAL a source is
- * misconfigured; -EIO/-ETIMEDOUT/-ECONNREFUSED... a source failed; the
- * reason has been logged once. */
+ * (error < 0, c NULL), the reason logged once by this module:
+ *   -ENOKEY   no source is configured (or IMDS has nothing);
+ *   -EINVAL   a source is misconfigured (half a key pair, unknown profile,
+ *             unsupported profile type, bad URI, bad document);
+ *   -EIO      a source failed (credential_process exit status, HTTP error);
+ *   -ETIMEDOUT, -EFBIG  credential_process ran too long, said too much;
+ *   -ENOENT, -EACCES    credential_process could not be started;
+ *   -EKEYEXPIRED        a refresh returned credentials already expired. */
 typedef void (*creds_ready_fn)(int error, const struct creds *c,
 			       void *userdata);
 
