@@ -423,6 +423,7 @@ static int append_canonical_query(struct canon_scratch *scr, struct strbuf *sb,
 		scr->cap_pairs = count;
 	}
 	strbuf_reset(q);
+	strbuf_append(q, "", 0); /* q->buf is never NULL below */
 	p = query;
 	while (*p) {
 		const char *start = p, *eq = NULL;

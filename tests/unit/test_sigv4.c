@@ -438,6 +438,8 @@ static void test_canonical_edge_cases(void **state)
 		{ "/", "a=%zz%4", 0, "/", "a=%25zz%254" },
 		{ "/", "a+b=c d", 0, "/", "a%2Bb=c%20d" },
 		{ "/", "%41=%7e", 0, "/", "A=~" },
+		{ "/", "=", 0, "/", "=" },
+		{ "/", "&=&=", 0, "/", "=&=" },
 	};
 	struct sigv4_header h[] = { { "Host", "h" } };
 	size_t i;
