@@ -738,13 +738,17 @@ static int payload_hash_of(struct sigv4_crypto *c,
 			   char out[SIGV4_HEX_LEN + 1])
 {
 	unsigned char md[SHA256_LEN];
-	size_t n;
+	size_t n, k;
 	int r;
 
 	if (req->payload_hash) {
 		n = strlen(req->payload_hash);
 		if (n == 0 || n > SIGV4_HEX_LEN)
 			return -EINVAL;
+		for (k = 0; k < n; k++)
+			if ((unsigned char)req->payload_hash[k] <= ' ' ||
+			    (unsigned char)req->payload_hash[k] >= 0x7f)
+				return -EINVAL;
 		memcpy(out, req->payload_hash, n + 1);
 		return 0;
 	}

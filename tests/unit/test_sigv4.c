@@ -498,6 +498,10 @@ static void test_header_rules(void **state)
 			 -EINVAL);
 	assert_int_equal(sigv4_canonical_request(&req, "Host", 0, &c, NULL),
 			 -EINVAL);
+	req.payload_hash = "bad\nhash";
+	assert_int_equal(sigv4_canonical_request(&req, NULL, 0, &c, NULL),
+			 -EINVAL);
+	req.payload_hash = SIGV4_UNSIGNED_PAYLOAD;
 	h[3].name = "bad name";
 	assert_int_equal(sigv4_canonical_request(&req, NULL, 0, &c, NULL),
 			 -EINVAL);
