@@ -281,6 +281,7 @@ struct srv_opts {
 	bool fail_first;   /* the first request gets a 500 */
 	bool no_role;      /* IMDS: role listing is 404 */
 	bool no_token;     /* IMDS: token PUT is 403 */
+	bool refuse_token_once; /* IMDS: the first token-bearing GET is 401 */
 	const char *expiration;
 };
 
@@ -377,7 +378,8 @@ static void srv_handle(int fd, const struct srv_opts *o, int count)
 		return;
 	}
 	if (!srv_header(req, "X-aws-ec2-metadata-token", val, sizeof(val)) ||
-	    strcmp(val, IMDS_API_TOKEN) != 0) {
+	    strcmp(val, IMDS_API_TOKEN) != 0 ||
+	    (o->refuse_token_once && count == 1)) {
 		srv_reply(fd, 401, "");
 		return;
 	}
@@ -1040,6 +1042,21 @@ static void test_imds(void **state)
 	assert_string_equal(g.source, "imds");
 	sign_with(&g);
 	loop_close(&l);
+
+	server_stop(&s);
+
+	/* a token refused (expired) on the role request: a new one, once */
+	o.fail_first = false;
+	o.refuse_token_once = true;
+	server_start(&s, &o);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", s.port);
+	setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", url, 1);
+	loop_open(&l, true);
+	get_creds(&l, &g);
+	assert_int_equal(g.error, 0);
+	assert_string_equal(g.akid, "AKIDIMDS");
+	loop_close(&l);
+	o.refuse_token_once = false;
 
 	/* disabled: skipped */
 	setenv("AWS_EC2_METADATA_DISABLED", "TRUE", 1);
