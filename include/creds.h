@@ -37,8 +37,8 @@
  *     fd00:ec2::23), with the Authorization header read from the file
  *     AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE (re-read at every fetch) or
  *     from AWS_CONTAINER_AUTHORIZATION_TOKEN;
- *  5. EC2 instance metadata, IMDSv2 only: PUT /latest/api/token (again once if a later
- *     request is refused with 401), GET
+ *  5. EC2 instance metadata, IMDSv2 only: PUT /latest/api/token (once
+ *     more if a later request is refused with 401), GET
  *     /latest/meta-data/iam/security-credentials/ for the role, GET its
  *     credentials; short timeouts, one retry per step. Endpoint
  *     http://169.254.169.254 (AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE=IPv6:
