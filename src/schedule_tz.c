@@ -19,7 +19,7 @@
 #include <string.h>
 
 #define TZ_NAME_MAX 255
-#define TZ_FILE_MAX (1024 * 1024)
+#define TZ_FILE_MAX (256 * 1024) /* the largest zone today is < 4 KiB */
 #define TZ_DEFAULT_DIR "/usr/share/zoneinfo"
 #define SECS_PER_HOUR 3600
 #define SECS_PER_DAY 86400
@@ -395,6 +395,27 @@ static int valid_name(const char *name)
 	return 1;
 }
 
+int sched_tz_from_tzif(const char *name, const void *data, size_t len,
+		       struct sched_tz **out)
+{
+	struct sched_tz *tz;
+	int r;
+
+	if (!name || strlen(name) > TZ_NAME_MAX || !data)
+		return -EINVAL;
+	tz = calloc(1, sizeof(*tz));
+	if (!tz)
+		return -ENOMEM;
+	snprintf(tz->name, sizeof(tz->name), "%s", name);
+	r = parse_tzif(data, len, tz);
+	if (r < 0) {
+		sched_tz_free(tz);
+		return r;
+	}
+	*out = tz;
+	return 0;
+}
+
 int sched_tz_load(const char *name, struct sched_tz **out)
 {
 	struct sched_tz *tz = NULL;
@@ -421,33 +442,31 @@ int sched_tz_load(const char *name, struct sched_tz **out)
 	if (!f) {
 		r = errno == ENOENT || errno == ENOTDIR ? -ENOENT : -EINVAL;
 		/* without a tz database, UTC is still UTC */
-		if (r == -ENOENT && (!strcmp(name, "UTC") ||
-				     !strcmp(name, "Etc/UTC"))) {
+		if (r == -ENOENT &&
+		    (!strcmp(name, "UTC") || !strcmp(name, "Etc/UTC"))) {
 			tz->type_off = calloc(1, sizeof(*tz->type_off));
-			if (!tz->type_off) {
-				r = -ENOMEM;
-				goto cleanup;
-			}
 			tz->ntypes = 1;
-			r = 0;
-			goto done;
+			r = tz->type_off ? 0 : -ENOMEM;
 		}
-		goto cleanup;
+		if (r < 0)
+			goto cleanup;
+	} else {
+		buf = malloc(TZ_FILE_MAX);
+		if (!buf) {
+			r = -ENOMEM;
+			goto cleanup;
+		}
+		len = fread(buf, 1, TZ_FILE_MAX, f);
+		if (ferror(f) || len == TZ_FILE_MAX) {
+			r = -EINVAL; /* a directory, unreadable, or not a zone */
+			goto cleanup;
+		}
+		sched_tz_free(tz);
+		tz = NULL;
+		r = sched_tz_from_tzif(name, buf, len, &tz);
+		if (r < 0)
+			goto cleanup;
 	}
-	buf = malloc(TZ_FILE_MAX);
-	if (!buf) {
-		r = -ENOMEM;
-		goto cleanup;
-	}
-	len = fread(buf, 1, TZ_FILE_MAX, f);
-	if (ferror(f) || len == TZ_FILE_MAX) {
-		r = -EINVAL; /* a directory, unreadable, or not a zone */
-		goto cleanup;
-	}
-	r = parse_tzif(buf, len, tz);
-	if (r < 0)
-		goto cleanup;
-done:
 	*out = tz;
 	tz = NULL;
 cleanup:
