@@ -691,8 +691,8 @@ static void add_range(struct bits *b, const struct field_def *fd, int lo,
 		bits_set(b, (lo - fd->min + k) % width);
 }
 
-/* The special day forms that stand alone: L, LW, nW (day-of-month) and
- * L, nL, n#k (day-of-week). Returns 1 if handled, 0 if not one of them,
+/* The special day forms that stand alone: L, LW, L-n, L-nW, nW
+ * (day-of-month) and L, nL, n#k (day-of-week). Returns 1 if handled, 0 if not one of them,
  * or -EINVAL. */
 static int parse_day_special(int fi, const char *s, size_t len, int col,
 			     struct cron *c, struct sched_error *err)
@@ -843,14 +843,15 @@ static int parse_field(int fi, const char *s, size_t len, int col,
 		r = parse_day_special(fi, s, len, col, c, err);
 		if (r != 0)
 			return r < 0 ? r : 0;
+		/* what is left may not use L, W or # (a day name followed
+		 * by L, as in MON,FRIL, is caught item by item below) */
 		for (j = 0; j < len; j++) {
 			int up = toupper((unsigned char)s[j]);
+			int after_name = j > 0 && isalpha((unsigned char)s[j - 1]);
 
 			if ((fi == F_DOM && (up == 'L' || up == 'W')) ||
-			    (fi == F_DOW && ((up == 'L' && j > 0 &&
-					      !isalpha((unsigned char)s[j - 1])) ||
-					     up == '#')) ||
-			    (fi == F_DOW && up == 'L' && j == 0))
+			    (fi == F_DOW && up == 'L' && !after_name) ||
+			    (fi == F_DOW && up == '#'))
 				return fail(err, fd->name, col + (int)j,
 					    "'%c' must stand alone in %s (e.g. "
 					    "%s): it cannot be part of a list, "
