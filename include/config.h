@@ -162,12 +162,18 @@ struct config_error {
 	char *message;
 };
 
+/* At most this many errors are kept; the rest are only counted. */
+#define CONFIG_MAX_ERRORS 200
+/* At most this many pipelines in one file. */
+#define CONFIG_MAX_PIPELINES 1000
+
 struct config_errors {
 	struct config_error *v;
 	size_t n;
+	size_t dropped;          /* errors beyond CONFIG_MAX_ERRORS */
 	bool oom;                /* an error could not be recorded */
 };
-#define CONFIG_ERRORS_INIT { NULL, 0, false }
+#define CONFIG_ERRORS_INIT { NULL, 0, 0, false }
 
 /* The format a path implies: YAML for .yaml/.yml, else Key=Value. */
 enum config_format config_format_for_path(const char *path);

@@ -22,6 +22,10 @@ void config_errors_addv(struct config_errors *errs, const char *file,
 
 	if (!errs)
 		return;
+	if (errs->n >= CONFIG_MAX_ERRORS) {
+		errs->dropped++;
+		return;
+	}
 	strbuf_vprintf(&sb, fmt, ap);
 	msg = strbuf_detach(&sb);
 	f = strdup(file ? file : "");
@@ -100,6 +104,9 @@ void config_errors_print(const struct config_errors *errs, FILE *f)
 		else
 			fprintf(f, "%s: %s\n", e->file, e->message);
 	}
+	if (errs->dropped)
+		fprintf(f, "(%zu more errors not shown; fix the ones above "
+			"first)\n", errs->dropped);
 	if (errs->oom)
 		fprintf(f, "(out of memory: some errors were not recorded)\n");
 }
@@ -117,6 +124,7 @@ void config_errors_free(struct config_errors *errs)
 	free(errs->v);
 	errs->v = NULL;
 	errs->n = 0;
+	errs->dropped = 0;
 	errs->oom = false;
 }
 
@@ -292,6 +300,7 @@ static void errors_move(struct config_errors *dst, struct config_errors *src)
 		for (i = 0; i < src->n; i++)
 			config_errors_add(dst, src->v[i].file, src->v[i].line,
 					  "%s", src->v[i].message);
+		dst->dropped += src->dropped;
 		if (src->oom)
 			dst->oom = true;
 	}
