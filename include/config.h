@@ -93,6 +93,9 @@ int config_key_lookup(const char *name);
 /* The known key nearest to name by edit distance (case-insensitive), or
  * -1 when none is close enough to be a plausible typo. */
 int config_key_suggest(const char *name);
+/* The known key nearest to name whatever the distance (-1 only for an
+ * empty or very long name); *close says whether it is a plausible typo. */
+int config_key_nearest(const char *name, bool *close);
 
 enum config_dataset_type {
 	CONFIG_DATASET_USERS,

@@ -189,19 +189,23 @@ void config_raw_unknown_key(struct config_raw *raw, const char *name,
 {
 	struct strbuf sb = STRBUF_INIT;
 	char *copy = strndup(name, len);
-	int k = copy ? config_key_suggest(copy) : -1;
+	bool close = false;
+	int k = copy ? config_key_nearest(copy, &close) : -1;
 
 	strbuf_puts(&sb, "unknown key ");
 	config_quote(&sb, name, len);
 	if (k >= 0 && copy && strcasecmp(copy, config_keys[k].name) == 0)
 		strbuf_printf(&sb, "; keys are case-sensitive: write %s",
 			      config_keys[k].name);
-	else if (k >= 0)
+	else if (k >= 0 && close)
 		strbuf_printf(&sb, "; did you mean %s?", config_keys[k].name);
+	else if (k >= 0)
+		strbuf_printf(&sb, "; no known key is close (the nearest is "
+			      "%s); 'personalize-retrain --help' lists them "
+			      "all", config_keys[k].name);
 	else
-		strbuf_puts(&sb, "; the known keys are listed by "
-			    "'personalize-retrain --help' and in "
-			    "personalize-retrain.cfg(5)");
+		strbuf_puts(&sb, "; 'personalize-retrain --help' lists the "
+			    "known keys");
 	if (strbuf_error(&sb) == 0)
 		config_errors_add(errs, raw->file, line, "%s", sb.buf);
 	else if (errs)

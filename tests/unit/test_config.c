@@ -483,7 +483,10 @@ static void test_key_table(void **state)
 			 CONFIG_KEY_SOLUTION_ARN);
 	assert_int_equal(config_key_suggest("S3UserDataSourcePath"),
 			 CONFIG_KEY_S3_USER_PATH);
-	assert_int_equal(config_key_suggest("Poll"), -1);
+	assert_int_equal(config_key_suggest("Poll"), CONFIG_KEY_POLL_INTERVAL);
+	assert_int_equal(config_key_suggest("PollIntervalSeconds"),
+			 CONFIG_KEY_POLL_INTERVAL);
+	assert_int_equal(config_key_suggest("Foo"), -1);
 	assert_int_equal(config_key_suggest("StackName"), -1);
 	assert_int_equal(config_key_suggest(""), -1);
 	assert_string_equal(config_dataset_type_name(CONFIG_DATASET_USERS),
