@@ -530,6 +530,28 @@ static void test_systemd(void **state)
 	get_creds(&l, &g);
 	assert_int_equal(g.error, -EINVAL);
 	loop_close(&l);
+
+	/* Blank files (the units' empty SetCredential= fallback when no key
+	 * file is installed) mean "not given": the chain goes on. */
+	tmp_file("creds/" CREDS_SYSTEMD_ACCESS_KEY_ID, "\n", NULL);
+	tmp_file("creds/" CREDS_SYSTEMD_SECRET_ACCESS_KEY, "\n", NULL);
+	tmp_file("creds/" CREDS_SYSTEMD_SESSION_TOKEN, " \n", NULL);
+	{
+		char *cf = tmp_path("blank-fallback-credentials");
+
+		tmp_file("blank-fallback-credentials",
+			 "[default]\naws_access_key_id=AKIDFILE\n"
+			 "aws_secret_access_key=" FILE_SECRET "\n", NULL);
+		setenv("AWS_SHARED_CREDENTIALS_FILE", cf, 1);
+		free(cf);
+	}
+	loop_open(&l, false);
+	get_creds(&l, &g);
+	assert_int_equal(g.error, 0);
+	assert_string_equal(g.source, "shared-credentials-file");
+	assert_string_equal(g.akid, "AKIDFILE");
+	loop_close(&l);
+	unsetenv("AWS_SHARED_CREDENTIALS_FILE");
 	free(dir);
 }
 
