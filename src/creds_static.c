@@ -173,15 +173,16 @@ static int read_credential(const char *dir, const char *name,
 		memmove(sb->buf, sb->buf + start, sb->len - start + 1);
 		sb->len -= start;
 	}
-	/* An empty optional session token (LoadCredential= of a file left
-	 * empty because the keys are long-term) means "no token". */
-	if (sb->len == 0 && !strcmp(name, CREDS_SYSTEMD_SESSION_TOKEN)) {
+	if (sb->len == 0) {
+		/* The units pair each LoadCredential= with an empty
+		 * SetCredential= fallback so that they also start without key
+		 * files (instance role, profile): empty means "not given". */
+		log_debug("AWS credentials: systemd credential %s is empty: "
+			  "not given", path.buf);
 		r = -ENOENT;
-		goto cleanup;
-	}
-	if (sb->len == 0 || memchr(sb->buf, '\n', sb->len)) {
-		log_error("AWS credentials: systemd credential %s is empty or "
-			  "has more than one line", path.buf);
+	} else if (memchr(sb->buf, '\n', sb->len)) {
+		log_error("AWS credentials: systemd credential %s has more "
+			  "than one line", path.buf);
 		r = -EINVAL;
 	}
 cleanup:
