@@ -115,7 +115,7 @@ $(EMULATOR): $(EMU_OBJ) $(LIBRARY)
 
 $(BUILD)/bench/%: tests/bench/%.c $(LIBRARY)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(filter %.c %.a,$^) $(LIBS)
 
 unit-build: $(UNIT_BIN)
 emulator: $(EMULATOR)
@@ -140,7 +140,7 @@ bench: deps
 
 # libFuzzer needs clang; each harness links the library sources directly.
 FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -Iinclude -g -O1 \
-	-fsanitize=fuzzer,address,undefined $(PKG_CFLAGS)
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(PKG_CFLAGS)
 $(BUILDROOT)/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -o $@ $^ $(LIBS)

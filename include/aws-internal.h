@@ -122,8 +122,9 @@ int64_t aws_client_clock_offset(const struct aws_client *c);
 struct aws_wire_request {
 	char target[AWS_MAX_OPERATION_LEN + 64];   /* X-Amz-Target value */
 	struct http_header headers[AWS_MAX_REQUEST_HEADERS];
-	size_t n_headers;        /* Host, Content-Type, X-Amz-Target, then the
-				    signer's X-Amz-Date, [X-Amz-Security-Token],
+	size_t n_headers;        /* Host, Content-Type, X-Amz-Target,
+				    User-Agent (unsigned), then the signer's
+				    X-Amz-Date, [X-Amz-Security-Token],
 				    Authorization */
 	struct sigv4_output sig; /* owns the signature strings: secret */
 };

@@ -14,7 +14,8 @@
  *
  * Request: POST <endpoint path or />, Host, Content-Type
  * application/x-amz-json-1.1, X-Amz-Target <targetPrefix>.<Operation>,
- * signed (X-Amz-Date, X-Amz-Security-Token, Authorization).
+ * signed (X-Amz-Date, X-Amz-Security-Token, Authorization); an unsigned
+ * User-Agent personalize-retrain/VERSION.
  *
  * Retries ("standard" mode): at most max_attempts attempts (default 3;
  * AWS_MAX_ATTEMPTS overrides; the config field overrides both). Retried:
@@ -30,7 +31,9 @@
  * AuthFailure whose message says the signature expired or is not yet
  * current) sets the client's clock offset from the reply's Date header and
  * is retried once per call, at once, outside the attempt budget and quota.
- * Retry delays are sd-event timers.
+ * Retry delays are sd-event timers. (libcurl itself may re-send a request
+ * once, on a fresh connection, when a reused keep-alive connection turns
+ * out dead before any reply byte; that is not counted as an attempt.)
  *
  * Logging: LOG_DEBUG per attempt (operation, attempt, status, error code,
  * request id). Never a header value, a credential or a signature. The
@@ -92,9 +95,21 @@ struct aws_result {
 	enum http_error transport;    /* last transport outcome */
 	const char *code;             /* error code without namespace, e.g.
 					 "ResourceNotFoundException"; NULL on
-					 success; a synthetic code for local
-					 failures ("MalformedReply", ...) */
-	const char *message;          /* human-readable; NULL on success */
+					 success. Synthetic codes: "Http<status>"
+					 (error reply without a code),
+					 "HttpTimeout", "HttpConnectFailed",
+					 "HttpConnectionReset",
+					 "HttpNameResolution", "HttpTlsFailure",
+					 "HttpReplyTooLarge", "HttpProtocolError",
+					 "MalformedReply",
+					 "CredentialsUnavailable",
+					 "SigningFailed", "RequestFailed",
+					 "OutOfMemory" */
+	const char *message;          /* human-readable, control characters
+					 replaced, cut before any quoted
+					 canonical request / signature
+					 material; "" if none; NULL on
+					 success */
 	const char *request_id;       /* x-amzn-RequestId of the last reply */
 	cJSON *reply;                 /* parsed JSON object on success,
 					 else NULL; deleted after the
@@ -136,6 +151,10 @@ struct aws_creds_provider {
 	void (*cancel)(void *impl, void *ctx);
 	void *impl;
 };
+
+/* The daemon plugs in the creds module's chain with
+ *   { .get = creds_get_sigv4, .cancel = creds_cancel_sigv4, .impl = chain }
+ * (see creds.h). */
 
 /* Fill *p with a provider that always returns *creds (not copied: it must
  * outlive the client). */

@@ -93,6 +93,9 @@ int config_key_lookup(const char *name);
 /* The known key nearest to name by edit distance (case-insensitive), or
  * -1 when none is close enough to be a plausible typo. */
 int config_key_suggest(const char *name);
+/* The known key nearest to name whatever the distance (-1 only for an
+ * empty or very long name); *close says whether it is a plausible typo. */
+int config_key_nearest(const char *name, bool *close);
 
 enum config_dataset_type {
 	CONFIG_DATASET_USERS,
@@ -162,12 +165,18 @@ struct config_error {
 	char *message;
 };
 
+/* At most this many errors are kept; the rest are only counted. */
+#define CONFIG_MAX_ERRORS 200
+/* At most this many pipelines in one file. */
+#define CONFIG_MAX_PIPELINES 1000
+
 struct config_errors {
 	struct config_error *v;
 	size_t n;
+	size_t dropped;          /* errors beyond CONFIG_MAX_ERRORS */
 	bool oom;                /* an error could not be recorded */
 };
-#define CONFIG_ERRORS_INIT { NULL, 0, false }
+#define CONFIG_ERRORS_INIT { NULL, 0, 0, false }
 
 /* The format a path implies: YAML for .yaml/.yml, else Key=Value. */
 enum config_format config_format_for_path(const char *path);

@@ -32,8 +32,9 @@ int creds_from_env(struct creds **out);
 int creds_from_systemd(struct creds **out);
 
 /* The shared files for profile (NULL: $AWS_PROFILE or "default").
- * 0 with *out for static keys; 0 with *process (malloc'd command) when the
- * profile's credentials come from credential_process; -ENOENT. */
+ * 0 with *out for static keys; 0 with *process (malloc'd command; wipe it
+ * before freeing, its arguments may be secret) when the profile's
+ * credentials come from credential_process; -ENOENT. */
 int creds_from_profile(const char *profile, struct creds **out,
 		       char **process);
 

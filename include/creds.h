@@ -37,7 +37,8 @@
  *     fd00:ec2::23), with the Authorization header read from the file
  *     AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE (re-read at every fetch) or
  *     from AWS_CONTAINER_AUTHORIZATION_TOKEN;
- *  5. EC2 instance metadata, IMDSv2 only: PUT /latest/api/token, GET
+ *  5. EC2 instance metadata, IMDSv2 only: PUT /latest/api/token (once
+ *     more if a later request is refused with 401), GET
  *     /latest/meta-data/iam/security-credentials/ for the role, GET its
  *     credentials; short timeouts, one retry per step. Endpoint
  *     http://169.254.169.254 (AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE=IPv6:
@@ -121,9 +122,14 @@ void creds_chain_free(struct creds_chain *ch);
 
 /* Credentials are ready (error 0, c valid only during the call: copy what
  * you keep, or call creds_get() again next time), or could not be had
- * (error < 0, c NULL): -ENOKEY no source configured; -EINVAL a source is
- * misconfigured; -EIO/-ETIMEDOUT/-ECONNREFUSED... a source failed; the
- * reason has been logged once. */
+ * (error < 0, c NULL), the reason logged once by this module:
+ *   -ENOKEY   no source is configured (or IMDS has nothing);
+ *   -EINVAL   a source is misconfigured (half a key pair, unknown profile,
+ *             unsupported profile type, bad URI, bad document);
+ *   -EIO      a source failed (credential_process exit status, HTTP error);
+ *   -ETIMEDOUT, -EFBIG  credential_process ran too long, said too much;
+ *   -ENOENT, -EACCES    credential_process could not be started;
+ *   -EKEYEXPIRED        a refresh returned credentials already expired. */
 typedef void (*creds_ready_fn)(int error, const struct creds *c,
 			       void *userdata);
 
@@ -141,6 +147,18 @@ void creds_cancel(struct creds_chain *ch, void *userdata);
  * (nothing fetched yet, or expiring). Valid until control returns to the
  * event loop. */
 const struct creds *creds_peek(struct creds_chain *ch);
+
+/* ---- for the aws module --------------------------------------------------- */
+
+/* The same as creds_get()/creds_cancel(), handing out the credentials as
+ * the signer's struct, with the signatures of struct aws_creds_provider
+ * (aws.h): { .get = creds_get_sigv4, .cancel = creds_cancel_sigv4,
+ * .impl = chain }. ctx identifies the request for the cancel. */
+typedef void (*creds_sigv4_ready_fn)(int error,
+				     const struct sigv4_credentials *creds,
+				     void *ctx);
+int creds_get_sigv4(void *chain, creds_sigv4_ready_fn ready, void *ctx);
+void creds_cancel_sigv4(void *chain, void *ctx);
 
 /* ---- region ------------------------------------------------------------ */
 

@@ -100,8 +100,9 @@ const char *http_response_header(const struct http_response *resp,
 				 const char *name);
 
 /* Called exactly once per started request unless it was cancelled (or the
- * client freed) first. The request handle is dead once this returns; the
- * callback may start new requests or free nothing but its own userdata. */
+ * client freed) first. The request handle is dead once this returns. The
+ * callback may start new requests and cancel other ones; it must not free
+ * the client. */
 typedef void (*http_done_fn)(const struct http_response *resp,
 			     void *userdata);
 

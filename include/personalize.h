@@ -23,7 +23,9 @@
  * tokens beyond that, or the same token twice, is MalformedReply.
  *
  * Cancelling: personalize_op_cancel() (no callback afterwards). Never from
- * inside the op's own callback; the op handle is dead after its callback. */
+ * inside the op's own callback; the op handle is dead after its callback.
+ * Cancel the ops still in flight before aws_client_free(): freeing the
+ * client drops their calls silently and the ops would leak. */
 #ifndef PR_PERSONALIZE_H
 #define PR_PERSONALIZE_H
 

@@ -8,6 +8,7 @@
 #ifndef PR_SCHEDULE_TZ_H
 #define PR_SCHEDULE_TZ_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct sched_tz;
@@ -17,6 +18,11 @@ struct sched_tz;
  * -ENOENT when no such zone exists, -ENOMEM. */
 int sched_tz_load(const char *name, struct sched_tz **out);
 void sched_tz_free(struct sched_tz *tz);
+
+/* The same from the bytes of a TZif file (RFC 8536, versions 1-4) already
+ * in memory; -EINVAL when they are not one. For tests and fuzzing. */
+int sched_tz_from_tzif(const char *name, const void *data, size_t len,
+		       struct sched_tz **out);
 
 /* Offset from UTC in seconds (east positive) in effect at instant t.
  * tz NULL means UTC (always 0). */

@@ -74,7 +74,8 @@ struct sigv4_request {
 	const void *body;     /* may be NULL when body_len is 0 */
 	size_t body_len;
 	/* Optional: the payload hash to use instead of hashing body
-	 * (lower-case hex SHA-256, or SIGV4_UNSIGNED_PAYLOAD). */
+	 * (lower-case hex SHA-256, or SIGV4_UNSIGNED_PAYLOAD; at most 64
+	 * printable characters). */
 	const char *payload_hash;
 };
 
@@ -103,6 +104,11 @@ enum {
 /* Format t (UTC) as "YYYYMMDDTHHMMSSZ" into out[SIGV4_AMZ_DATE_LEN + 1].
  * Returns 0, or -EINVAL if t cannot be represented. */
 int sigv4_format_amz_date(time_t t, char out[SIGV4_AMZ_DATE_LEN + 1]);
+
+/* Parse "YYYYMMDDTHHMMSSZ" (an X-Amz-Date value) to UTC seconds, for the
+ * server's clock-skew check. Returns 0, or -EINVAL if malformed or not a
+ * real date. */
+int sigv4_parse_amz_date(const char *s, time_t *out);
 
 /* Lower-case hex SHA-256 of data into out[SIGV4_HEX_LEN + 1].
  * Returns 0, -EINVAL (data NULL with len > 0) or -EIO (OpenSSL failure). */
@@ -189,8 +195,8 @@ void sigv4_signer_free(struct sigv4_signer *s);
  * lists the headers to set, replacing older ones.
  * Returns 0 and fills *out (initialise it with SIGV4_OUTPUT_INIT, free it
  * with sigv4_output_free()); -EINVAL (missing credentials, Host, region,
- * service; bad header), -ENOMEM, -EIO. On failure *out is unchanged
- * except that its buffer may have grown. */
+ * service; bad header or payload_hash), -ENOMEM, -EIO. After a failure
+ * do not use *out (sigv4_output_free() is still right). */
 int sigv4_sign(struct sigv4_signer *s, const struct sigv4_credentials *creds,
 	       const char *region, const char *service, time_t now,
 	       unsigned flags, const struct sigv4_request *req,

@@ -23,6 +23,12 @@
 #define AWS_MAX_CODE_LEN 128
 #define AWS_MAX_MESSAGE_LEN 1024
 
+#ifndef PR_VERSION
+#define PR_VERSION "unknown"
+#endif
+/* Sent unsigned (the signer leaves User-Agent out), shown in CloudTrail. */
+#define AWS_USER_AGENT "personalize-retrain/" PR_VERSION
+
 #define PERSONALIZE_ENDPOINT_PREFIX "personalize"
 #define PERSONALIZE_SIGNING_NAME    "personalize"
 #define PERSONALIZE_TARGET_PREFIX   "AmazonPersonalize"
@@ -924,10 +930,11 @@ int aws_client_build_request(struct aws_client *c, const char *operation,
 		return r;
 	for (i = 0; i < 3; i++)
 		w->headers[i] = (struct http_header){ sh[i].name, sh[i].value };
-	for (i = 0; i < w->sig.n_headers && 3 + i < AWS_MAX_REQUEST_HEADERS; i++)
-		w->headers[3 + i] = (struct http_header){
+	w->headers[3] = (struct http_header){ "User-Agent", AWS_USER_AGENT };
+	for (i = 0; i < w->sig.n_headers && 4 + i < AWS_MAX_REQUEST_HEADERS; i++)
+		w->headers[4 + i] = (struct http_header){
 			w->sig.headers[i].name, w->sig.headers[i].value };
-	w->n_headers = 3 + i;
+	w->n_headers = 4 + i;
 	return 0;
 }
 
@@ -975,14 +982,17 @@ static void set_outcome(struct aws_call *call, enum http_error transport,
 			long status, const char *code, const char *message,
 			const char *request_id)
 {
+	/* message or request_id may be the call's own strings: copy first */
+	char *m = message ? sanitized_dup(message, AWS_MAX_MESSAGE_LEN) : NULL;
+	char *id = request_id ? sanitized_dup(request_id, 128) : NULL;
+
 	call->transport = transport;
 	call->status = status;
 	snprintf(call->code, sizeof(call->code), "%s", code ? code : "");
 	free(call->message);
-	call->message = message ? sanitized_dup(message, AWS_MAX_MESSAGE_LEN)
-				: NULL;
+	call->message = m;
 	free(call->request_id);
-	call->request_id = request_id ? sanitized_dup(request_id, 128) : NULL;
+	call->request_id = id;
 }
 
 /* Report and free the call. reply is consumed. */

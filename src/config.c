@@ -22,6 +22,10 @@ void config_errors_addv(struct config_errors *errs, const char *file,
 
 	if (!errs)
 		return;
+	if (errs->n >= CONFIG_MAX_ERRORS) {
+		errs->dropped++;
+		return;
+	}
 	strbuf_vprintf(&sb, fmt, ap);
 	msg = strbuf_detach(&sb);
 	f = strdup(file ? file : "");
@@ -100,6 +104,9 @@ void config_errors_print(const struct config_errors *errs, FILE *f)
 		else
 			fprintf(f, "%s: %s\n", e->file, e->message);
 	}
+	if (errs->dropped)
+		fprintf(f, "(%zu more errors not shown; fix the ones above "
+			"first)\n", errs->dropped);
 	if (errs->oom)
 		fprintf(f, "(out of memory: some errors were not recorded)\n");
 }
@@ -117,6 +124,7 @@ void config_errors_free(struct config_errors *errs)
 	free(errs->v);
 	errs->v = NULL;
 	errs->n = 0;
+	errs->dropped = 0;
 	errs->oom = false;
 }
 
@@ -181,19 +189,23 @@ void config_raw_unknown_key(struct config_raw *raw, const char *name,
 {
 	struct strbuf sb = STRBUF_INIT;
 	char *copy = strndup(name, len);
-	int k = copy ? config_key_suggest(copy) : -1;
+	bool close = false;
+	int k = copy ? config_key_nearest(copy, &close) : -1;
 
 	strbuf_puts(&sb, "unknown key ");
 	config_quote(&sb, name, len);
 	if (k >= 0 && copy && strcasecmp(copy, config_keys[k].name) == 0)
 		strbuf_printf(&sb, "; keys are case-sensitive: write %s",
 			      config_keys[k].name);
-	else if (k >= 0)
+	else if (k >= 0 && close)
 		strbuf_printf(&sb, "; did you mean %s?", config_keys[k].name);
+	else if (k >= 0)
+		strbuf_printf(&sb, "; no known key is close (the nearest is "
+			      "%s); 'personalize-retrain --help' lists them "
+			      "all", config_keys[k].name);
 	else
-		strbuf_puts(&sb, "; the known keys are listed by "
-			    "'personalize-retrain --help' and in "
-			    "personalize-retrain.cfg(5)");
+		strbuf_puts(&sb, "; 'personalize-retrain --help' lists the "
+			    "known keys");
 	if (strbuf_error(&sb) == 0)
 		config_errors_add(errs, raw->file, line, "%s", sb.buf);
 	else if (errs)
@@ -292,6 +304,7 @@ static void errors_move(struct config_errors *dst, struct config_errors *src)
 		for (i = 0; i < src->n; i++)
 			config_errors_add(dst, src->v[i].file, src->v[i].line,
 					  "%s", src->v[i].message);
+		dst->dropped += src->dropped;
 		if (src->oom)
 			dst->oom = true;
 	}

@@ -8,12 +8,15 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define SECONDS_PER_DAY 86400UL
 #define MAX_RUN_DURATION_MAX (31 * SECONDS_PER_DAY)
 #define MAX_API_CALLS_MAX 1000UL
 /* Longest key name we compute a suggestion for (longer input: none). */
 #define SUGGEST_MAX_LEN 64
+/* Shortest name matched against a key's start ("Poll" -> PollInterval). */
+#define PREFIX_MIN_LEN 4
 
 static const char *const training_modes[] = { "FULL", "UPDATE", NULL };
 static const char *const import_modes[] = { "FULL", "INCREMENTAL", NULL };
@@ -194,11 +197,12 @@ static size_t edit_distance(const char *a, const char *b)
 	return row[lb];
 }
 
-int config_key_suggest(const char *name)
+int config_key_nearest(const char *name, bool *close)
 {
 	size_t len = strlen(name), best = SIZE_MAX, limit;
 	int k, found = -1;
 
+	*close = false;
 	if (len == 0 || len > SUGGEST_MAX_LEN)
 		return -1;
 	for (k = 0; k < CONFIG_KEY_COUNT; k++) {
@@ -211,7 +215,28 @@ int config_key_suggest(const char *name)
 	}
 	/* A plausible typo: a few edits, more for longer names. */
 	limit = len / 3 > 2 ? len / 3 : 2;
-	return best <= limit ? found : -1;
+	*close = best <= limit;
+	if (*close || len < PREFIX_MIN_LEN)
+		return found;
+	/* or a key cut short or extended: Poll, PollIntervalSeconds */
+	for (k = 0; k < CONFIG_KEY_COUNT; k++) {
+		size_t kl = strlen(config_keys[k].name);
+
+		if (strncasecmp(name, config_keys[k].name,
+				len < kl ? len : kl) == 0) {
+			*close = true;
+			return k;
+		}
+	}
+	return found;
+}
+
+int config_key_suggest(const char *name)
+{
+	bool close;
+	int k = config_key_nearest(name, &close);
+
+	return close ? k : -1;
 }
 
 static const char *const dataset_arn_types[CONFIG_DATASET_COUNT] = {

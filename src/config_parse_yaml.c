@@ -17,6 +17,11 @@
 #include <yaml.h>
 
 #define PIPELINES_KEY "pipelines"
+/* A config nests 3 levels (top, pipelines, entry); libyaml's scanner is
+ * quadratic in the nesting depth, so deeper input is refused before it is
+ * loaded, and so is a document of absurdly many nodes. */
+#define YAML_MAX_DEPTH 16
+#define YAML_MAX_NODES 100000
 
 struct walk {
 	struct config_raw *raw;
@@ -167,6 +172,14 @@ static int walk_pipelines(struct walk *w, const yaml_node_t *kn,
 	}
 	count = (size_t)(list->data.sequence.items.top -
 			 list->data.sequence.items.start);
+	if (count > CONFIG_MAX_PIPELINES) {
+		raw->fatal = true;
+		config_errors_add(w->errs, raw->file, node_line(kn),
+				  "pipelines lists %zu pipelines, more than %d; "
+				  "split them over several config files",
+				  count, CONFIG_MAX_PIPELINES);
+		return 0;
+	}
 	raw->pipelines = calloc(count, sizeof(*raw->pipelines));
 	if (!raw->pipelines)
 		return -ENOMEM;
@@ -264,6 +277,65 @@ static void syntax_error(struct config_raw *raw, const yaml_parser_t *parser,
 				  "error");
 }
 
+/* A first pass over the events: syntax, nesting depth and size, so the
+ * document is only loaded when that is cheap. Sets raw->fatal on any
+ * problem (reported); 0 or -ENOMEM. */
+static int precheck(const char *buf, size_t len, struct config_raw *raw,
+		    struct config_errors *errs)
+{
+	yaml_parser_t parser;
+	yaml_event_t ev;
+	unsigned depth = 0;
+	size_t nodes = 0;
+	bool done = false;
+
+	if (!yaml_parser_initialize(&parser))
+		return -ENOMEM;
+	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
+	while (!done) {
+		if (!yaml_parser_parse(&parser, &ev)) {
+			syntax_error(raw, &parser, len, errs);
+			break;
+		}
+		switch (ev.type) {
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_MAPPING_START_EVENT:
+			if (++depth > YAML_MAX_DEPTH) {
+				raw->fatal = true;
+				config_errors_add(errs, raw->file,
+						  (unsigned)ev.start_mark.line + 1,
+						  "YAML nested deeper than %d "
+						  "levels; a config needs 3 (top "
+						  "level, pipelines, one "
+						  "pipeline)", YAML_MAX_DEPTH);
+				done = true;
+			}
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			depth--;
+			break;
+		case YAML_STREAM_END_EVENT:
+			done = true;
+			break;
+		default:
+			break;
+		}
+		if (!done && ++nodes > YAML_MAX_NODES) {
+			raw->fatal = true;
+			config_errors_add(errs, raw->file,
+					  (unsigned)ev.start_mark.line + 1,
+					  "YAML has more than %d nodes; a config "
+					  "has a few dozen keys per pipeline",
+					  YAML_MAX_NODES);
+			done = true;
+		}
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&parser);
+	return 0;
+}
+
 /* Last line of buf (1-based), for "missing key" messages. */
 static unsigned count_lines(const char *buf, size_t len)
 {
@@ -287,6 +359,9 @@ int config_parse_yaml(const char *buf, size_t len, struct config_raw *raw,
 
 	raw->end_line = count_lines(buf, len);
 	raw->top.line = 1;
+	r = precheck(buf, len, raw, errs);
+	if (r < 0 || raw->fatal)
+		return r;
 	if (!yaml_parser_initialize(&parser))
 		return -ENOMEM;
 	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);

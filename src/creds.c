@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "log.h"
 
 #define USEC_PER_SEC 1000000ULL
@@ -27,6 +29,14 @@ struct waiter {
 	struct waiter *next;
 };
 
+/* A pending creds_get_sigv4(). */
+struct sigv4_shim {
+	creds_sigv4_ready_fn ready;
+	void *ctx;
+	struct creds_chain *chain;
+	struct sigv4_shim *next;
+};
+
 struct creds_chain {
 	char *profile;          /* NULL: $AWS_PROFILE / default */
 	sd_event *event;
@@ -41,6 +51,7 @@ struct creds_chain {
 	struct waiter *waiters;
 	struct waiter *delivering; /* waiters being called back */
 	sd_event_source *timer; /* next background refresh */
+	struct sigv4_shim *shims;
 	time_t refresh_ahead;   /* seconds */
 	time_t retry;           /* seconds */
 };
@@ -73,6 +84,15 @@ int creds_chain_new(const struct creds_chain_options *opt,
 	return 0;
 }
 
+/* The credential_process command may carry secrets in its arguments. */
+static void free_command(char *cmd)
+{
+	if (cmd) {
+		OPENSSL_cleanse(cmd, strlen(cmd));
+		free(cmd);
+	}
+}
+
 static void free_waiters(struct waiter *w)
 {
 	while (w) {
@@ -90,8 +110,14 @@ void creds_chain_free(struct creds_chain *ch)
 	creds_job_cancel(ch->job);
 	sd_event_source_disable_unref(ch->timer);
 	free_waiters(ch->waiters);
+	while (ch->shims) {
+		struct sigv4_shim *next = ch->shims->next;
+
+		free(ch->shims);
+		ch->shims = next;
+	}
 	creds_free(ch->current);
-	free(ch->process);
+	free_command(ch->process);
 	free(ch->profile);
 	sd_event_unref(ch->event);
 	free(ch);
@@ -188,7 +214,7 @@ static int resolve(struct creds_chain *ch)
 			r = creds_from_systemd(&c);
 			break;
 		case STEP_PROFILE:
-			free(ch->process);
+			free_command(ch->process);
 			ch->process = NULL;
 			r = creds_from_profile(ch->profile, &c, &ch->process);
 			if (r == 0 && ch->process) {
@@ -406,4 +432,67 @@ void creds_cancel(struct creds_chain *ch, void *userdata)
 const struct creds *creds_peek(struct creds_chain *ch)
 {
 	return ch && usable(ch->current, time(NULL)) ? ch->current : NULL;
+}
+
+static void shim_ready(int error, const struct creds *c, void *userdata)
+{
+	struct sigv4_shim *sh = userdata, **pp;
+	struct sigv4_credentials sc;
+	creds_sigv4_ready_fn ready = sh->ready;
+	void *ctx = sh->ctx;
+
+	for (pp = &sh->chain->shims; *pp; pp = &(*pp)->next)
+		if (*pp == sh) {
+			*pp = sh->next;
+			break;
+		}
+	free(sh);
+	if (c)
+		creds_to_sigv4(c, &sc);
+	ready(error, c ? &sc : NULL, ctx);
+}
+
+int creds_get_sigv4(void *chain, creds_sigv4_ready_fn ready, void *ctx)
+{
+	struct creds_chain *ch = chain;
+	struct sigv4_shim *sh;
+	int r;
+
+	if (!ch || !ready)
+		return -EINVAL;
+	sh = calloc(1, sizeof(*sh));
+	if (!sh)
+		return -ENOMEM;
+	sh->ready = ready;
+	sh->ctx = ctx;
+	sh->chain = ch;
+	sh->next = ch->shims;
+	ch->shims = sh;
+	r = creds_get(ch, shim_ready, sh);
+	if (r < 0) {
+		ch->shims = sh->next;
+		free(sh);
+	}
+	return r;
+}
+
+void creds_cancel_sigv4(void *chain, void *ctx)
+{
+	struct creds_chain *ch = chain;
+	struct sigv4_shim **pp;
+
+	if (!ch)
+		return;
+	pp = &ch->shims;
+	while (*pp) {
+		struct sigv4_shim *sh = *pp;
+
+		if (sh->ctx == ctx) {
+			*pp = sh->next;
+			creds_cancel(ch, sh);
+			free(sh);
+		} else {
+			pp = &sh->next;
+		}
+	}
 }

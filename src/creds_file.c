@@ -49,6 +49,11 @@ int creds_ini_parse(char *text, size_t len, const char *name,
 		p = eol ? eol + 1 : end;
 		if (e > s && e[-1] == '\r')
 			e--;
+		if (e > s && memchr(s, 0, (size_t)(e - s))) {
+			log_debug("%s:%u: NUL byte in line, ignored",
+				  name ? name : "-", line);
+			continue;
+		}
 		q = s;
 		while (q < e && is_blank(*q))
 			q++;
@@ -305,7 +310,7 @@ int creds_from_profile(const char *profile, struct creds **out,
 	cmd = cred.v[K_PROCESS] && *cred.v[K_PROCESS] ? cred.v[K_PROCESS]
 						      : conf.v[K_PROCESS];
 	if (cmd && *cmd) {
-		*process = strdup(cmd);
+		*process = strdup(cmd); /* the caller wipes it */
 		r = *process ? 0 : -ENOMEM;
 		if (r == 0)
 			log_debug("AWS credentials: profile \"%s\" uses "

@@ -37,6 +37,7 @@ struct http_job {
 	struct http_request *req;
 	enum step step;
 	unsigned attempt;
+	bool token_renewed;    /* a 401 made us fetch a new IMDS token once */
 	char *url;             /* container URL, or the IMDS endpoint */
 	struct strbuf secret;  /* container Authorization value, IMDS token */
 	char role[IMDS_MAX_ROLE_LEN + 1];
@@ -192,6 +193,18 @@ static void on_reply(const struct http_response *resp, void *userdata)
 		return;
 	}
 	j->attempt = 0;
+	if (resp->status == 401 && !j->token_renewed &&
+	    (j->step == STEP_IMDS_ROLE || j->step == STEP_IMDS_CREDS)) {
+		/* the token expired or was refused: get a new one, once */
+		log_debug("AWS credentials: instance metadata token refused; "
+			  "requesting a new one");
+		j->token_renewed = true;
+		j->step = STEP_IMDS_TOKEN;
+		r = step_start(j);
+		if (r < 0)
+			job_finish(j, r, NULL);
+		return;
+	}
 	if (resp->status != 200) {
 		if (j->step == STEP_IMDS_TOKEN &&
 		    (resp->status == 403 || resp->status == 404 ||

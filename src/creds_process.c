@@ -332,6 +332,9 @@ int creds_process_start(sd_event *event, const char *command,
 						  "/dev/null", O_RDONLY, 0)) ||
 	    (r = posix_spawn_file_actions_adddup2(&fa, pipefd[1],
 						  STDOUT_FILENO)) ||
+	    /* nothing else of ours (sockets, the journal) leaks into it */
+	    (r = posix_spawn_file_actions_addclosefrom_np(&fa,
+							  STDERR_FILENO + 1)) ||
 	    (r = posix_spawnattr_setsigmask(&attr, &none)) ||
 	    (r = posix_spawnattr_setsigdefault(&attr, &all)) ||
 	    (r = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK |

@@ -173,9 +173,16 @@ static int read_credential(const char *dir, const char *name,
 		memmove(sb->buf, sb->buf + start, sb->len - start + 1);
 		sb->len -= start;
 	}
-	if (sb->len == 0 || memchr(sb->buf, '\n', sb->len)) {
-		log_error("AWS credentials: systemd credential %s is empty or "
-			  "has more than one line", path.buf);
+	if (sb->len == 0) {
+		/* The units pair each LoadCredential= with an empty
+		 * SetCredential= fallback so that they also start without key
+		 * files (instance role, profile): empty means "not given". */
+		log_debug("AWS credentials: systemd credential %s is empty: "
+			  "not given", path.buf);
+		r = -ENOENT;
+	} else if (memchr(sb->buf, '\n', sb->len)) {
+		log_error("AWS credentials: systemd credential %s has more "
+			  "than one line", path.buf);
 		r = -EINVAL;
 	}
 cleanup:

@@ -20,11 +20,19 @@
 #define HTTP_TIMER_ACCURACY_USEC 1000ULL
 #define HTTP_ALLOWED_PROTOCOLS "http,https"
 
+/* One socket libcurl asked us to watch (its socketp). */
+struct io_watch {
+	struct io_watch *prev, *next;
+	sd_event_source *source;
+};
+
 struct http_client {
 	sd_event *event;
 	CURLM *multi;
 	CURLSH *share;
 	sd_event_source *timer;
+	struct io_watch *watches;   /* every socket source, freed at the end
+				       even if curl never said REMOVE */
 	char *ca_bundle;
 	struct http_request *head;  /* in-flight requests */
 	unsigned n_in_flight;
@@ -351,20 +359,34 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	return 0;
 }
 
+static void watch_free(struct http_client *c, struct io_watch *w)
+{
+	if (!w)
+		return;
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		c->watches = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	sd_event_source_disable_unref(w->source);
+	free(w);
+}
+
 /* CURLMOPT_SOCKETFUNCTION: watch, re-watch or forget one socket. */
 static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp,
 		     void *socketp)
 {
 	struct http_client *c = userp;
-	sd_event_source *io = socketp;
+	struct io_watch *w = socketp;
 	uint32_t events = 0;
 	int r;
 
 	(void)easy;
 	if (what == CURL_POLL_REMOVE) {
-		if (io) {
-			sd_event_source_disable_unref(io);
+		if (w) {
 			curl_multi_assign(c->multi, fd, NULL);
+			watch_free(c, w);
 		}
 		return 0;
 	}
@@ -372,20 +394,32 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp,
 		events |= EPOLLIN;
 	if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
 		events |= EPOLLOUT;
-	if (io) {
-		r = sd_event_source_set_io_events(io, events);
+	if (w) {
+		r = sd_event_source_set_io_events(w->source, events);
 		if (r >= 0)
-			r = sd_event_source_set_enabled(io, SD_EVENT_ON);
+			r = sd_event_source_set_enabled(w->source, SD_EVENT_ON);
 	} else {
-		r = sd_event_add_io(c->event, &io, fd, events, on_io, c);
-		if (r >= 0) {
-			(void)sd_event_source_set_description(io, "http-io");
-			if (curl_multi_assign(c->multi, fd, io) != CURLM_OK) {
-				sd_event_source_disable_unref(io);
-				r = -EIO;
-			}
+		w = calloc(1, sizeof(*w));
+		if (!w) {
+			r = -ENOMEM;
+			goto done;
+		}
+		r = sd_event_add_io(c->event, &w->source, fd, events, on_io, c);
+		if (r < 0) {
+			free(w);
+			goto done;
+		}
+		(void)sd_event_source_set_description(w->source, "http-io");
+		w->next = c->watches;
+		if (c->watches)
+			c->watches->prev = w;
+		c->watches = w;
+		if (curl_multi_assign(c->multi, fd, w) != CURLM_OK) {
+			watch_free(c, w);
+			r = -EIO;
 		}
 	}
+done:
 	if (r < 0) {
 		log_error("http: cannot watch socket %d: %s", (int)fd,
 			  strerror(-r));
@@ -495,6 +529,8 @@ struct http_client *http_client_free(struct http_client *c)
 		curl_multi_cleanup(c->multi);
 	if (c->share)
 		curl_share_cleanup(c->share);
+	while (c->watches)
+		watch_free(c, c->watches);
 	sd_event_source_disable_unref(c->timer);
 	sd_event_unref(c->event);
 	free(c->ca_bundle);

@@ -63,61 +63,15 @@
  * bit mask computed from day-of-month or day-of-week (L, W, # included).
  * The search is bounded by the year field (1970-2199): past 2199 the
  * schedule never fires again (-ENOENT). */
-#include "schedule.h"
+#include "schedule_internal.h"
 
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "schedule_tz.h"
-
-#define YEAR_MIN 1970
-#define YEAR_MAX 2199
-#define SECS_PER_MIN 60
-#define SECS_PER_HOUR 3600
-#define SECS_PER_DAY 86400
-#define RATE_VALUE_MAX 1000000000L /* a sanity bound; overflow-free */
-#define NUMBER_DIGITS_MAX 9
-
-/* Field indexes, in expression order. */
-enum { F_MIN, F_HOUR, F_DOM, F_MON, F_DOW, F_YEAR, F_COUNT };
-
-/* A set of field values, indexed by value - field minimum (0..229). */
-struct bits {
-	uint64_t w[4];
-};
-
-enum dom_kind {
-	DOM_ANY,         /* '?' */
-	DOM_SET,         /* values in dom bits */
-	DOM_LAST,        /* L, L-n */
-	DOM_LAST_WEEKDAY,/* LW, L-nW */
-	DOM_NEAREST,     /* nW */
-};
-
-enum dow_kind {
-	DOW_ANY,         /* '?' */
-	DOW_SET,         /* values in dow bits (L alone = SAT) */
-	DOW_LAST,        /* nL */
-	DOW_NTH,         /* n#k */
-};
-
-struct cron {
-	struct bits f[F_COUNT];
-	enum dom_kind dom_kind;
-	enum dow_kind dow_kind;
-	uint32_t dom_mask;         /* DOM_SET: bit d for day d (1..31) */
-	uint32_t dow_mask[7];      /* DOW_SET: days matching in a month whose
-				    * 1st is weekday i (0 = SUN), bits 1..31 */
-	int dom_n;       /* DOM_NEAREST: n; DOM_LAST*: days before the last */
-	int dow_n;       /* DOW_LAST, DOW_NTH: day 1..7 */
-	int dow_k;       /* DOW_NTH: 1..5 */
-};
 
 struct sched {
 	enum sched_kind kind;
@@ -131,71 +85,7 @@ struct civil {
 	int y, mo, d, h, mi;
 };
 
-struct field_def {
-	const char *name;
-	int min, max;
-	const char *const *names;  /* 3-letter names for min, min+1, ... */
-	const char *allowed;       /* special characters besides digits */
-};
-
-static const char *const month_names[] = {
-	"JAN", "FEB", "MAR", "APR", "MAY", "JUN",
-	"JUL", "AUG", "SEP", "OCT", "NOV", "DEC", NULL,
-};
-static const char *const day_names[] = {
-	"SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT", NULL,
-};
-
-static const struct field_def fields[F_COUNT] = {
-	[F_MIN]  = { "minutes", 0, 59, NULL, ",-*/" },
-	[F_HOUR] = { "hours", 0, 23, NULL, ",-*/" },
-	[F_DOM]  = { "day-of-month", 1, 31, NULL, ",-*?/LW" },
-	[F_MON]  = { "month", 1, 12, month_names, ",-*/" },
-	[F_DOW]  = { "day-of-week", 1, 7, day_names, ",-*?L#" },
-	[F_YEAR] = { "year", YEAR_MIN, YEAR_MAX, NULL, ",-*/" },
-};
-
-/* ---- errors ------------------------------------------------------------ */
-
-static int fail(struct sched_error *err, const char *field, int column,
-		const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static int fail(struct sched_error *err, const char *field, int column,
-		const char *fmt, ...)
-{
-	va_list ap;
-	char *p;
-
-	if (err) {
-		snprintf(err->field, sizeof(err->field), "%s", field);
-		err->column = column;
-		va_start(ap, fmt);
-		vsnprintf(err->message, sizeof(err->message), fmt, ap);
-		va_end(ap);
-		/* quoted input may hold any byte: keep messages printable */
-		for (p = err->message; *p; p++)
-			if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
-				*p = '?';
-	}
-	return -EINVAL;
-}
-
 /* ---- bit sets ---------------------------------------------------------- */
-
-static void bits_set(struct bits *b, int i)
-{
-	b->w[i >> 6] |= UINT64_C(1) << (i & 63);
-}
-
-static int bits_test(const struct bits *b, int i)
-{
-	return (int)((b->w[i >> 6] >> (i & 63)) & 1);
-}
-
-static int bits_empty(const struct bits *b)
-{
-	return !(b->w[0] | b->w[1] | b->w[2] | b->w[3]);
-}
 
 /* Smallest set index in [from, limit], or -1. */
 static int bits_next(const struct bits *b, int from, int limit)
@@ -234,68 +124,12 @@ static int bits_prev(const struct bits *b, int from)
 	return -1;
 }
 
-/* ---- calendar arithmetic (proleptic Gregorian, days since 1970-01-01) -- */
-
-static int is_leap(int y)
-{
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static int month_days(int y, int m)
-{
-	static const int days[12] = { 31, 28, 31, 30, 31, 30,
-				      31, 31, 30, 31, 30, 31 };
-
-	return m == 2 && is_leap(y) ? 29 : days[m - 1];
-}
-
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
-{
-	int64_t era, doe, yoe, doy, mp;
-
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	*y = yoe + era * 400 + (*m <= 2);
-}
-
-/* 0 = Sunday ... 6 = Saturday. */
-static int weekday(int y, int m, int d)
-{
-	int64_t z = days_from_civil(y, m, d);
-	int64_t w = (z + 4) % 7;
-
-	return (int)(w < 0 ? w + 7 : w);
-}
-
-static int64_t floor_div(int64_t a, int64_t b)
-{
-	int64_t q = a / b;
-
-	return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
+/* ---- wall-clock minutes ------------------------------------------------ */
 
 /* Wall-clock seconds ("as if UTC") of a civil minute. */
 static int64_t civil_to_secs(const struct civil *c)
 {
-	return days_from_civil(c->y, c->mo, c->d) * SECS_PER_DAY +
+	return sched_days_from_civil(c->y, c->mo, c->d) * SECS_PER_DAY +
 	       c->h * SECS_PER_HOUR + c->mi * SECS_PER_MIN;
 }
 
@@ -303,10 +137,10 @@ static int64_t civil_to_secs(const struct civil *c)
  * int range by the callers' bounds (1969..2201). */
 static void secs_to_civil(int64_t s, struct civil *c)
 {
-	int64_t days = floor_div(s, SECS_PER_DAY), y;
+	int64_t days = sched_floor_div(s, SECS_PER_DAY), y;
 	int64_t rem = s - days * SECS_PER_DAY;
 
-	civil_from_days(days, &y, &c->mo, &c->d);
+	sched_civil_from_days(days, &y, &c->mo, &c->d);
 	c->y = (int)y;
 	c->h = (int)(rem / SECS_PER_HOUR);
 	c->mi = (int)(rem % SECS_PER_HOUR / SECS_PER_MIN);
@@ -317,7 +151,7 @@ static void secs_to_civil(int64_t s, struct civil *c)
 /* Bit d (1..31) set when day d of (y, m) matches the day fields. */
 static uint32_t day_mask(const struct cron *c, int y, int m)
 {
-	int last = month_days(y, m), d, wd, n;
+	int last = sched_month_days(y, m), d, wd, n;
 
 	if (c->dow_kind == DOW_ANY) {
 		switch (c->dom_kind) {
@@ -332,8 +166,8 @@ static uint32_t day_mask(const struct cron *c, int y, int m)
 							: last - c->dom_n;
 			if (n > last || n < 1)
 				return 0;
-			/* the weekday nearest day n, without leaving the month */
-			wd = weekday(y, m, n);
+			/* the weekday nearest day n, within the month */
+			wd = sched_weekday(y, m, n);
 			if (wd == 6)
 				d = n == 1 ? 3 : n - 1;
 			else if (wd == 0)
@@ -346,7 +180,7 @@ static uint32_t day_mask(const struct cron *c, int y, int m)
 		}
 		return 0;
 	}
-	wd = weekday(y, m, 1); /* weekday of the 1st, 0 = SUN */
+	wd = sched_weekday(y, m, 1); /* weekday of the 1st, 0 = SUN */
 	switch (c->dow_kind) {
 	case DOW_SET:
 		return c->dow_mask[wd] & ((UINT32_C(2) << last) - 2);
@@ -403,17 +237,17 @@ static int cron_next_wall(const struct cron *cr, struct civil *c)
 	int v;
 	uint32_t mask;
 
-	if (c->y < YEAR_MIN)
-		civil_set(c, YEAR_MIN, 1, 1, 0, 0);
+	if (c->y < SCHED_YEAR_MIN)
+		civil_set(c, SCHED_YEAR_MIN, 1, 1, 0, 0);
 	for (;;) {
-		if (c->y > YEAR_MAX)
+		if (c->y > SCHED_YEAR_MAX)
 			return -ENOENT;
-		if (!bits_test(&cr->f[F_YEAR], c->y - YEAR_MIN)) {
-			v = bits_next(&cr->f[F_YEAR], c->y - YEAR_MIN,
-				      YEAR_MAX - YEAR_MIN);
+		if (!bits_test(&cr->f[F_YEAR], c->y - SCHED_YEAR_MIN)) {
+			v = bits_next(&cr->f[F_YEAR], c->y - SCHED_YEAR_MIN,
+				      SCHED_YEAR_MAX - SCHED_YEAR_MIN);
 			if (v < 0)
 				return -ENOENT;
-			civil_set(c, v + YEAR_MIN, 1, 1, 0, 0);
+			civil_set(c, v + SCHED_YEAR_MIN, 1, 1, 0, 0);
 		}
 		v = bits_next(&cr->f[F_MON], c->mo - 1, 11);
 		if (v < 0) {
@@ -460,16 +294,16 @@ static int cron_prev_wall(const struct cron *cr, struct civil *c)
 	int v;
 	uint32_t mask;
 
-	if (c->y > YEAR_MAX)
-		civil_set(c, YEAR_MAX, 12, 31, 23, 59);
+	if (c->y > SCHED_YEAR_MAX)
+		civil_set(c, SCHED_YEAR_MAX, 12, 31, 23, 59);
 	for (;;) {
-		if (c->y < YEAR_MIN)
+		if (c->y < SCHED_YEAR_MIN)
 			return -ENOENT;
-		if (!bits_test(&cr->f[F_YEAR], c->y - YEAR_MIN)) {
-			v = bits_prev(&cr->f[F_YEAR], c->y - YEAR_MIN);
+		if (!bits_test(&cr->f[F_YEAR], c->y - SCHED_YEAR_MIN)) {
+			v = bits_prev(&cr->f[F_YEAR], c->y - SCHED_YEAR_MIN);
 			if (v < 0)
 				return -ENOENT;
-			civil_set(c, v + YEAR_MIN, 12, 31, 23, 59);
+			civil_set(c, v + SCHED_YEAR_MIN, 12, 31, 23, 59);
 		}
 		v = bits_prev(&cr->f[F_MON], c->mo - 1);
 		if (v < 0) {
@@ -477,7 +311,7 @@ static int cron_prev_wall(const struct cron *cr, struct civil *c)
 			continue;
 		}
 		if (v + 1 != c->mo)
-			civil_set(c, c->y, v + 1, month_days(c->y, v + 1),
+			civil_set(c, c->y, v + 1, sched_month_days(c->y, v + 1),
 				  23, 59);
 		mask = day_mask(cr, c->y, c->mo);
 		v = mask_prev(mask, c->d);
@@ -486,7 +320,8 @@ static int cron_prev_wall(const struct cron *cr, struct civil *c)
 				civil_set(c, c->y - 1, 12, 31, 23, 59);
 			else
 				civil_set(c, c->y, c->mo - 1,
-					  month_days(c->y, c->mo - 1), 23, 59);
+					  sched_month_days(c->y, c->mo - 1),
+					  23, 59);
 			continue;
 		}
 		if (v != c->d)
@@ -567,7 +402,7 @@ static int cron_next(const struct sched *s, time_t after, time_t *out)
 	if (a < INSTANT_LOW)
 		a = INSTANT_LOW;
 	w = a + sched_tz_offset(s->tz, a);
-	w = floor_div(w, SECS_PER_MIN) * SECS_PER_MIN + SECS_PER_MIN;
+	w = sched_floor_div(w, SECS_PER_MIN) * SECS_PER_MIN + SECS_PER_MIN;
 	secs_to_civil(w, &c);
 	for (guard = 0; guard < TZ_FILTER_MAX; guard++) {
 		r = cron_next_wall(&s->cron, &c);
@@ -599,7 +434,7 @@ static int cron_prev(const struct sched *s, time_t at, time_t *out)
 	o1 = sched_tz_offset(s->tz, a);
 	o2 = sched_tz_offset(s->tz, a - SECS_PER_DAY);
 	w = a + (o1 > o2 ? o1 : o2);
-	w = floor_div(w, SECS_PER_MIN) * SECS_PER_MIN;
+	w = sched_floor_div(w, SECS_PER_MIN) * SECS_PER_MIN;
 	secs_to_civil(w, &c);
 	for (guard = 0; guard < TZ_FILTER_MAX; guard++) {
 		r = cron_prev_wall(&s->cron, &c);
@@ -615,478 +450,16 @@ static int cron_prev(const struct sched *s, time_t at, time_t *out)
 	return -ENOENT;
 }
 
-/* ---- parsing ----------------------------------------------------------- */
-
-static int is_blank(char ch)
-{
-	return ch == ' ' || ch == '\t';
-}
-
-/* A number or a 3-letter name of field fd at s[*i]; advances *i. */
-static int parse_value(const struct field_def *fd, const char *s, size_t len,
-		       size_t *i, int col0, int *out, struct sched_error *err)
-{
-	size_t start = *i, n = 0;
-	long v = 0;
-	int k;
-
-	if (*i < len && isdigit((unsigned char)s[*i])) {
-		while (*i < len && isdigit((unsigned char)s[*i])) {
-			if (++n > NUMBER_DIGITS_MAX)
-				return fail(err, fd->name, col0 + (int)start,
-					    "number too long");
-			v = v * 10 + (s[*i] - '0');
-			(*i)++;
-		}
-		if (v < fd->min || v > fd->max)
-			return fail(err, fd->name, col0 + (int)start,
-				    "%ld is out of range: %s takes %d-%d%s",
-				    v, fd->name, fd->min, fd->max,
-				    fd->names == month_names ? " or JAN-DEC" :
-				    fd->names == day_names ? " or SUN-SAT" : "");
-		*out = (int)v;
-		return 0;
-	}
-	if (*i < len && isalpha((unsigned char)s[*i])) {
-		while (*i < len && isalpha((unsigned char)s[*i]))
-			(*i)++;
-		n = *i - start;
-		if (fd->names && n >= 3) {
-			/* a name may be followed directly by L (FRIL) */
-			size_t nl = n;
-
-			if (n == 4 && fd->names == day_names &&
-			    toupper((unsigned char)s[start + 3]) == 'L')
-				nl = 3;
-			for (k = 0; nl == 3 && fd->names[k]; k++)
-				if (strncasecmp(s + start, fd->names[k], 3) == 0) {
-					*i = start + 3;
-					*out = fd->min + k;
-					return 0;
-				}
-		}
-		return fail(err, fd->name, col0 + (int)start,
-			    "unknown name '%.*s'%s", (int)(n > 20 ? 20 : n),
-			    s + start,
-			    fd->names == month_names ? ": use 1-12 or JAN-DEC" :
-			    fd->names == day_names ? ": use 1-7 or SUN-SAT" :
-			    fd->names ? "" : ": this field takes numbers only");
-	}
-	if (*i >= len)
-		return fail(err, fd->name, col0 + (int)start,
-			    "a value is missing at the end of the field");
-	return fail(err, fd->name, col0 + (int)start,
-		    "expected a value, found '%c'", s[*i]);
-}
-
-/* Every s-th value of a..b (wrapping past the field's end when a > b). */
-static void add_range(struct bits *b, const struct field_def *fd, int lo,
-		      int hi, int step)
-{
-	int width = fd->max - fd->min + 1;
-	int count = hi >= lo ? hi - lo + 1 : (fd->max - lo + 1) + (hi - fd->min + 1);
-	int k;
-
-	for (k = 0; k < count; k += step)
-		bits_set(b, (lo - fd->min + k) % width);
-}
-
-/* The special day forms that stand alone: L, LW, nW (day-of-month) and
- * L, nL, n#k (day-of-week). Returns 1 if handled, 0 if not one of them,
- * or -EINVAL. */
-static int parse_day_special(int fi, const char *s, size_t len, int col,
-			     struct cron *c, struct sched_error *err)
-{
-	const struct field_def *fd = &fields[fi];
-	size_t i = 0;
-	int n, k, r;
-
-	if (fi == F_DOM) {
-		if (toupper((unsigned char)s[0]) == 'L' &&
-		    !memchr(s, ',', len) && !memchr(s, '/', len)) {
-			/* L, LW, L-n, L-nW: n days before the last (0-30) */
-			n = 0;
-			i = 1;
-			if (i < len && s[i] == '-') {
-				size_t ds = ++i;
-
-				while (i < len && isdigit((unsigned char)s[i]) &&
-				       i - ds < 3)
-					n = n * 10 + (s[i++] - '0');
-				if (i == ds || n > 30)
-					return fail(err, fd->name, col + (int)ds,
-						    "L-n needs a number of days "
-						    "0-30 before the last day, "
-						    "e.g. L-2");
-			}
-			c->dom_kind = DOM_LAST;
-			if (i < len && toupper((unsigned char)s[i]) == 'W') {
-				c->dom_kind = DOM_LAST_WEEKDAY;
-				i++;
-			}
-			if (i != len)
-				return fail(err, fd->name, col + (int)i,
-					    "unexpected '%c': after L comes "
-					    "nothing, W, -n or -nW (L, LW, L-2, "
-					    "L-2W)", s[i]);
-			c->dom_n = n;
-			return 1;
-		}
-		if (len >= 2 && toupper((unsigned char)s[len - 1]) == 'W' &&
-		    isdigit((unsigned char)s[0])) {
-			r = parse_value(fd, s, len, &i, col, &n, err);
-			if (r < 0)
-				return r;
-			if (i != len - 1)
-				return fail(err, fd->name, col + (int)i,
-					    "W follows a single day, e.g. 15W "
-					    "(the weekday nearest the 15th)");
-			c->dom_kind = DOM_NEAREST;
-			c->dom_n = n;
-			return 1;
-		}
-		return 0;
-	}
-	if (len == 1 && toupper((unsigned char)s[0]) == 'L') {
-		c->dow_kind = DOW_SET;
-		bits_set(&c->f[F_DOW], 6); /* the last day of the week: SAT */
-		return 1;
-	}
-	if (len >= 2 && toupper((unsigned char)s[len - 1]) == 'L' &&
-	    !memchr(s, ',', len) && !memchr(s, '-', len) &&
-	    !memchr(s, '#', len) && !memchr(s, '/', len)) {
-		r = parse_value(fd, s, len, &i, col, &n, err);
-		if (r < 0)
-			return r;
-		if (i != len - 1)
-			return fail(err, fd->name, col + (int)i,
-				    "L follows a single day, e.g. 6L (the last "
-				    "Friday of the month)");
-		c->dow_kind = DOW_LAST;
-		c->dow_n = n;
-		return 1;
-	}
-	if (memchr(s, '#', len)) {
-		const char *hash = memchr(s, '#', len);
-		size_t hpos = (size_t)(hash - s);
-
-		if (hpos == 0)
-			return fail(err, fd->name, col,
-				    "'#' follows a day, e.g. 3#2 (the second "
-				    "Tuesday)");
-		r = parse_value(fd, s, hpos, &i, col, &n, err);
-		if (r < 0)
-			return r;
-		if (i != hpos)
-			return fail(err, fd->name, col + (int)i,
-				    "'#' follows a single day, e.g. 3#2 (the "
-				    "second Tuesday); it cannot be combined "
-				    "with lists or ranges");
-		i = hpos + 1;
-		if (i >= len || !isdigit((unsigned char)s[i]))
-			return fail(err, fd->name, col + (int)i,
-				    "'#' needs a week number 1-5 after it, "
-				    "e.g. 3#2");
-		k = s[i] - '0';
-		if (k < 1 || k > 5 || (i + 1 < len &&
-				       isdigit((unsigned char)s[i + 1])))
-			return fail(err, fd->name, col + (int)i,
-				    "the week number after '#' must be 1-5");
-		if (i + 1 != len)
-			return fail(err, fd->name, col + (int)i + 1,
-				    "'#' stands alone in day-of-week: one n#k, "
-				    "no lists or ranges");
-		c->dow_kind = DOW_NTH;
-		c->dow_n = n;
-		c->dow_k = k;
-		return 1;
-	}
-	return 0;
-}
-
-/* Parse one field (s, len) starting at 1-based column col. */
-static int parse_field(int fi, const char *s, size_t len, int col,
-		       struct cron *c, struct sched_error *err)
-{
-	const struct field_def *fd = &fields[fi];
-	struct bits *b = &c->f[fi];
-	size_t i = 0, j;
-	int r, step_max = fd->max;
-
-	for (j = 0; j < len; j++) {
-		char ch = s[j];
-
-		if (isdigit((unsigned char)ch))
-			continue;
-		if (isalpha((unsigned char)ch) &&
-		    (fd->names || strchr(fd->allowed, toupper((unsigned char)ch))))
-			continue;
-		if (!strchr(fd->allowed, ch) || isalpha((unsigned char)ch))
-			return fail(err, fd->name, col + (int)j,
-				    "'%c' is not allowed in %s (allowed: "
-				    "digits%s, and %s)", ch, fd->name,
-				    fd->names ? " or names" : "", fd->allowed);
-	}
-	if (len == 1 && s[0] == '?') {
-		if (fi == F_DOM)
-			c->dom_kind = DOM_ANY;
-		else
-			c->dow_kind = DOW_ANY;
-		return 0;
-	}
-	if (fi == F_DOM || fi == F_DOW) {
-		const char *q = memchr(s, '?', len);
-
-		if (q)
-			return fail(err, fd->name, col + (int)(q - s),
-				    "'?' stands alone in its field");
-		r = parse_day_special(fi, s, len, col, c, err);
-		if (r != 0)
-			return r < 0 ? r : 0;
-		for (j = 0; j < len; j++) {
-			int up = toupper((unsigned char)s[j]);
-
-			if ((fi == F_DOM && (up == 'L' || up == 'W')) ||
-			    (fi == F_DOW && ((up == 'L' && j > 0 &&
-					      !isalpha((unsigned char)s[j - 1])) ||
-					     up == '#')) ||
-			    (fi == F_DOW && up == 'L' && j == 0))
-				return fail(err, fd->name, col + (int)j,
-					    "'%c' must stand alone in %s (e.g. "
-					    "%s): it cannot be part of a list, "
-					    "range or increment", s[j], fd->name,
-					    fi == F_DOM ? "L, LW or 15W" :
-					    "L, 6L or 3#2");
-		}
-		if (fi == F_DOM)
-			c->dom_kind = DOM_SET;
-		else
-			c->dow_kind = DOW_SET;
-	}
-	while (i <= len) {
-		int lo, hi, step = 1, star = 0, range = 0;
-		size_t item = i;
-
-		if (i < len && s[i] == '*') {
-			lo = fd->min;
-			hi = fd->max;
-			star = 1;
-			i++;
-		} else {
-			r = parse_value(fd, s, len, &i, col, &lo, err);
-			if (r < 0)
-				return r;
-			hi = lo;
-			if (i < len && s[i] == '-') {
-				range = 1;
-				i++;
-				r = parse_value(fd, s, len, &i, col, &hi, err);
-				if (r < 0)
-					return r;
-				if (fi == F_YEAR && hi < lo)
-					return fail(err, fd->name,
-						    col + (int)item,
-						    "the year range %d-%d ends "
-						    "before it starts", lo, hi);
-			}
-		}
-		if (i < len && s[i] == '/') {
-			size_t sp = ++i;
-			long v = 0;
-
-			while (i < len && isdigit((unsigned char)s[i]) &&
-			       i - sp < NUMBER_DIGITS_MAX)
-				v = v * 10 + (s[i++] - '0');
-			if (i == sp)
-				return fail(err, fd->name, col + (int)sp,
-					    "'/' needs an increment after it, "
-					    "e.g. 0/15");
-			if (v < 1 || v > step_max)
-				return fail(err, fd->name, col + (int)sp,
-					    "the increment %ld is out of range "
-					    "1-%d", v, step_max);
-			step = (int)v;
-			if (!star && !range)
-				hi = fd->max; /* a/s: from a to the end */
-		}
-		if (i < len && s[i] != ',') {
-			char ch = s[i];
-
-			if (ch == 'L' || ch == 'l' || ch == 'W' || ch == 'w' ||
-			    ch == '#')
-				return fail(err, fd->name, col + (int)i,
-					    "'%c' must stand alone in %s (e.g. "
-					    "%s); it cannot follow a list, "
-					    "range or increment", ch, fd->name,
-					    fi == F_DOM ? "L, LW or 15W" :
-					    "6L or 3#2");
-			return fail(err, fd->name, col + (int)i,
-				    "unexpected '%c'", ch);
-		}
-		add_range(b, fd, lo, hi, step);
-		if (i == len)
-			break;
-		i++; /* ',' */
-		if (i == len)
-			return fail(err, fd->name, col + (int)i,
-				    "a value is missing after ','");
-	}
-	return 0;
-}
-
-static int parse_cron(const char *expr, size_t body, size_t end,
-		      struct cron *c, struct sched_error *err)
-{
-	size_t tok_start[F_COUNT + 1], tok_len[F_COUNT + 1];
-	size_t i = body;
-	int n = 0, fi, r;
-
-	memset(c, 0, sizeof(*c));
-	while (i < end) {
-		while (i < end && is_blank(expr[i]))
-			i++;
-		if (i >= end)
-			break;
-		if (n == F_COUNT)
-			return fail(err, "expression", (int)i + 1,
-				    "cron() takes 6 fields (minutes hours "
-				    "day-of-month month day-of-week year); "
-				    "this is a 7th");
-		tok_start[n] = i;
-		while (i < end && !is_blank(expr[i]))
-			i++;
-		tok_len[n] = i - tok_start[n];
-		n++;
-	}
-	if (n < F_COUNT)
-		return fail(err, "expression", (int)end + 1,
-			    "cron() takes 6 fields (minutes hours day-of-month "
-			    "month day-of-week year), found %d", n);
-	for (fi = 0; fi < F_COUNT; fi++) {
-		r = parse_field(fi, expr + tok_start[fi], tok_len[fi],
-				(int)tok_start[fi] + 1, c, err);
-		if (r < 0)
-			return r;
-	}
-	if (c->dom_kind == DOM_ANY && c->dow_kind == DOW_ANY)
-		return fail(err, "day-of-week", (int)tok_start[F_DOW] + 1,
-			    "'?' in both day-of-month and day-of-week: use a "
-			    "value or * in one of them");
-	if (c->dom_kind != DOM_ANY && c->dow_kind != DOW_ANY) {
-		if (tok_len[F_DOM] == 1 && expr[tok_start[F_DOM]] == '*')
-			return fail(err, "day-of-month",
-				    (int)tok_start[F_DOM] + 1,
-				    "one of day-of-month and day-of-week must "
-				    "be '?': use ? here when day-of-week is "
-				    "given, e.g. cron(0 9 ? * MON-FRI *)");
-		return fail(err, "day-of-week", (int)tok_start[F_DOW] + 1,
-			    "one of day-of-month and day-of-week must be '?': "
-			    "use ? here when day-of-month is given, e.g. "
-			    "cron(0 9 1 * ? *)");
-	}
-	/* day masks for the plain day fields */
-	for (n = 1; n <= 31; n++) {
-		if (bits_test(&c->f[F_DOM], n - 1))
-			c->dom_mask |= UINT32_C(1) << n;
-		for (fi = 0; fi < 7; fi++) /* fi: weekday of the 1st */
-			if (bits_test(&c->f[F_DOW], (fi + n - 1) % 7))
-				c->dow_mask[fi] |= UINT32_C(1) << n;
-	}
-	for (fi = 0; fi < F_COUNT; fi++)
-		if ((fi != F_DOM || c->dom_kind == DOM_SET) &&
-		    (fi != F_DOW || c->dow_kind == DOW_SET) &&
-		    bits_empty(&c->f[fi]))
-			return fail(err, fields[fi].name,
-				    (int)tok_start[fi] + 1, "no values");
-	return 0;
-}
-
-static int parse_rate(const char *expr, size_t body, size_t end, long *period,
-		      struct sched_error *err)
-{
-	static const struct {
-		const char *one, *many;
-		long secs;
-	} units[] = {
-		{ "minute", "minutes", SECS_PER_MIN },
-		{ "hour", "hours", SECS_PER_HOUR },
-		{ "day", "days", SECS_PER_DAY },
-	};
-	size_t i = body, vstart, ustart, ulen;
-	long v = 0;
-	size_t k;
-
-	while (i < end && is_blank(expr[i]))
-		i++;
-	vstart = i;
-	while (i < end && isdigit((unsigned char)expr[i])) {
-		if (i - vstart >= NUMBER_DIGITS_MAX + 1)
-			return fail(err, "value", (int)vstart + 1,
-				    "the rate value is too large");
-		v = v * 10 + (expr[i] - '0');
-		i++;
-	}
-	if (i == vstart)
-		return fail(err, "value", (int)vstart + 1,
-			    "rate() starts with a whole number, e.g. "
-			    "rate(5 minutes)");
-	if (v < 1)
-		return fail(err, "value", (int)vstart + 1,
-			    "the rate value must be at least 1");
-	if (v > RATE_VALUE_MAX)
-		return fail(err, "value", (int)vstart + 1,
-			    "the rate value is too large");
-	if (i < end && !is_blank(expr[i]))
-		return fail(err, "value", (int)i + 1,
-			    "a blank and a unit follow the number, e.g. "
-			    "rate(5 minutes)");
-	while (i < end && is_blank(expr[i]))
-		i++;
-	ustart = i;
-	while (i < end && !is_blank(expr[i]))
-		i++;
-	ulen = i - ustart;
-	while (i < end && is_blank(expr[i]))
-		i++;
-	if (ulen == 0)
-		return fail(err, "unit", (int)ustart + 1,
-			    "a unit is missing: minute(s), hour(s) or day(s)");
-	if (i != end)
-		return fail(err, "expression", (int)i + 1,
-			    "rate() takes a number and a unit, nothing more");
-	for (k = 0; k < sizeof(units) / sizeof(units[0]); k++) {
-		int one = strlen(units[k].one) == ulen &&
-			  !memcmp(expr + ustart, units[k].one, ulen);
-		int many = strlen(units[k].many) == ulen &&
-			   !memcmp(expr + ustart, units[k].many, ulen);
-
-		if (!one && !many)
-			continue;
-		if (one && v != 1)
-			return fail(err, "unit", (int)ustart + 1,
-				    "use '%s' with %ld, '%s' only with 1",
-				    units[k].many, v, units[k].one);
-		if (many && v == 1)
-			return fail(err, "unit", (int)ustart + 1,
-				    "use '%s' with 1, '%s' with larger values",
-				    units[k].one, units[k].many);
-		*period = v * units[k].secs;
-		return 0;
-	}
-	return fail(err, "unit", (int)ustart + 1,
-		    "unknown unit '%.*s': use minute|minutes|hour|hours|"
-		    "day|days", (int)(ulen > 20 ? 20 : ulen), expr + ustart);
-}
-
 int sched_parse(const char *expr, const char *tz, struct sched **out,
 		struct sched_error *err)
 {
 	struct sched *s = NULL;
 	size_t len, start = 0, end;
-	int r;
+	int r, is_rate;
 
 	if (!expr)
-		return fail(err, "expression", 0, "no schedule expression");
+		return sched_fail(err, "expression", 0,
+				  "no schedule expression");
 	len = strlen(expr);
 	while (start < len && isspace((unsigned char)expr[start]))
 		start++;
@@ -1094,36 +467,36 @@ int sched_parse(const char *expr, const char *tz, struct sched **out,
 	while (end > start && isspace((unsigned char)expr[end - 1]))
 		end--;
 	if (end == start)
-		return fail(err, "expression", 1,
-			    "empty schedule expression: use rate(N unit) or "
-			    "cron(minutes hours day-of-month month "
-			    "day-of-week year)");
-	if (expr[end - 1] != ')' ||
-	    (strncmp(expr + start, "rate(", 5) && strncmp(expr + start, "cron(", 5))) {
-		if (strncmp(expr + start, "rate(", 5) &&
-		    strncmp(expr + start, "cron(", 5))
-			return fail(err, "expression", (int)start + 1,
-				    "a schedule is rate(N unit) or cron(minutes "
-				    "hours day-of-month month day-of-week year)");
-		return fail(err, "expression", (int)end + 1,
-			    "the expression must end with ')'");
-	}
+		return sched_fail(err, "expression", 1,
+				  "empty schedule expression: use rate(N unit) "
+				  "or "
+				  "cron(minutes hours day-of-month month "
+				  "day-of-week year)");
+	is_rate = strncmp(expr + start, "rate(", 5) == 0;
+	if (!is_rate && strncmp(expr + start, "cron(", 5) != 0)
+		return sched_fail(err, "expression", (int)start + 1,
+				  "a schedule is rate(N unit) or cron(minutes "
+				  "hours day-of-month month day-of-week year)");
+	if (expr[end - 1] != ')')
+		return sched_fail(err, "expression", (int)end + 1,
+				  "the expression must end with ')'");
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	if (expr[start] == 'r') {
+	if (is_rate) {
 		s->kind = SCHED_RATE;
-		r = parse_rate(expr, start + 5, end - 1, &s->period, err);
+		r = sched_rate_parse(expr, start + 5, end - 1, &s->period, err);
 	} else {
 		s->kind = SCHED_CRON;
 		if (memchr(expr + start + 5, ')', end - 1 - (start + 5)) ||
 		    memchr(expr + start + 5, '(', end - 1 - (start + 5))) {
 			const char *p = strpbrk(expr + start + 5, "()");
 
-			r = fail(err, "expression", (int)(p - expr) + 1,
-				 "unexpected parenthesis");
+			r = sched_fail(err, "expression", (int)(p - expr) + 1,
+				       "unexpected parenthesis");
 		} else {
-			r = parse_cron(expr, start + 5, end - 1, &s->cron, err);
+			r = sched_cron_parse(expr, start + 5, end - 1,
+					     &s->cron, err);
 		}
 	}
 	if (r < 0)
@@ -1133,10 +506,12 @@ int sched_parse(const char *expr, const char *tz, struct sched **out,
 		if (r == -ENOMEM)
 			goto cleanup;
 		if (r < 0) {
-			r = fail(err, "timezone", 0,
-				 "unknown time zone '%.64s': use an IANA name "
-				 "such as Europe/Berlin or America/New_York",
-				 tz);
+			r = sched_fail(err, "timezone", 0,
+				       "unknown time zone '%.64s': use an IANA "
+				       "name "
+				       "such as Europe/Berlin or "
+				       "America/New_York",
+				       tz);
 			goto cleanup;
 		}
 	}
@@ -1203,105 +578,5 @@ int sched_prev(const struct sched *s, time_t since, time_t at, time_t *out)
 	if (t <= since)
 		return -ENOENT;
 	*out = t;
-	return 0;
-}
-
-/* ---- ISO-8601 times ---------------------------------------------------- */
-
-void sched_format_utc(time_t t, char *buf, size_t len)
-{
-	int64_t days = floor_div((int64_t)t, SECS_PER_DAY), y;
-	int64_t rem = (int64_t)t - days * SECS_PER_DAY;
-	int m, d;
-
-	if (!buf || len == 0)
-		return;
-	civil_from_days(days, &y, &m, &d);
-	snprintf(buf, len, "%04lld-%02d-%02dT%02d:%02d:%02dZ", (long long)y,
-		 m, d, (int)(rem / SECS_PER_HOUR),
-		 (int)(rem % SECS_PER_HOUR / SECS_PER_MIN),
-		 (int)(rem % SECS_PER_MIN));
-}
-
-/* Exactly n digits at *p; advances. -1 if not there. */
-static int take_digits(const char **p, int n)
-{
-	int v = 0, k;
-
-	for (k = 0; k < n; k++) {
-		if (!isdigit((unsigned char)(*p)[k]))
-			return -1;
-		v = v * 10 + ((*p)[k] - '0');
-	}
-	*p += n;
-	return v;
-}
-
-int sched_parse_time(const char *s, time_t *out)
-{
-	const char *p = s;
-	int y, mo, d, h, mi, sec = 0, oh, om, sign;
-	int64_t t, off = 0;
-
-	if (!s)
-		return -EINVAL;
-	if (*p == '@') {
-		char *e;
-		long long v;
-
-		p++;
-		if (!*p || isspace((unsigned char)*p))
-			return -EINVAL;
-		errno = 0;
-		v = strtoll(p, &e, 10);
-		if (errno || *e || e == p)
-			return -EINVAL;
-		*out = (time_t)v;
-		return 0;
-	}
-	if ((y = take_digits(&p, 4)) < 0 || *p++ != '-' ||
-	    (mo = take_digits(&p, 2)) < 0 || *p++ != '-' ||
-	    (d = take_digits(&p, 2)) < 0)
-		return -EINVAL;
-	if (*p != 'T' && *p != 't' && *p != ' ')
-		return -EINVAL;
-	p++;
-	if ((h = take_digits(&p, 2)) < 0 || *p++ != ':' ||
-	    (mi = take_digits(&p, 2)) < 0)
-		return -EINVAL;
-	if (*p == ':') {
-		p++;
-		if ((sec = take_digits(&p, 2)) < 0)
-			return -EINVAL;
-		if (*p == '.') { /* fractions of a second are dropped */
-			p++;
-			if (!isdigit((unsigned char)*p))
-				return -EINVAL;
-			while (isdigit((unsigned char)*p))
-				p++;
-		}
-	}
-	if (mo < 1 || mo > 12 || d < 1 || d > month_days(y, mo) || h > 23 ||
-	    mi > 59 || sec > 59)
-		return -EINVAL;
-	if (*p == 'Z' || *p == 'z') {
-		p++;
-	} else if (*p == '+' || *p == '-') {
-		sign = *p++ == '-' ? -1 : 1;
-		if ((oh = take_digits(&p, 2)) < 0)
-			return -EINVAL;
-		if (*p == ':')
-			p++;
-		if ((om = take_digits(&p, 2)) < 0 || oh > 23 || om > 59)
-			return -EINVAL;
-		off = sign * (oh * SECS_PER_HOUR + om * SECS_PER_MIN);
-	} else {
-		return -EINVAL;
-	}
-	if (*p)
-		return -EINVAL;
-	t = days_from_civil(y, mo, d) * SECS_PER_DAY + h * SECS_PER_HOUR +
-	    mi * SECS_PER_MIN + sec - off;
-	*out = (time_t)t;
 	return 0;
 }

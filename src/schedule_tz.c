@@ -18,11 +18,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "schedule_internal.h"
+
 #define TZ_NAME_MAX 255
-#define TZ_FILE_MAX (1024 * 1024)
+#define TZ_FILE_MAX (256 * 1024) /* the largest zone today is < 4 KiB */
 #define TZ_DEFAULT_DIR "/usr/share/zoneinfo"
-#define SECS_PER_HOUR 3600
-#define SECS_PER_DAY 86400
 #define HEADER_LEN 44
 
 /* A POSIX TZ rule date: Jn, n or Mm.w.d, plus a local time of day. */
@@ -50,37 +50,14 @@ struct sched_tz {
 	struct tz_rule rule;
 };
 
-/* ---- calendar helpers (duplicated from schedule.c to keep both static) - */
-
-static int tz_is_leap(int64_t y)
-{
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static int64_t tz_days_from_civil(int64_t y, int m, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
+/* Calendar year of instant t (seconds since the epoch, "as if UTC"). */
 static int64_t tz_year_of(int64_t t)
 {
-	int64_t z = (t >= 0 ? t : t - (SECS_PER_DAY - 1)) / SECS_PER_DAY;
-	int64_t era, doe, yoe, doy, mp;
+	int64_t y;
+	int m, d;
 
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	return yoe + era * 400 + (mp >= 10);
+	sched_civil_from_days(sched_floor_div(t, SECS_PER_DAY), &y, &m, &d);
+	return y;
 }
 
 /* ---- POSIX TZ strings (the TZif footer) ------------------------------- */
@@ -116,7 +93,8 @@ static const char *parse_hms(const char *p, int max_h, long *out)
 		return NULL;
 	if (*p == ':') {
 		p++;
-		if (!isdigit((unsigned char)p[0]) || !isdigit((unsigned char)p[1]))
+		if (!isdigit((unsigned char)p[0]) ||
+		    !isdigit((unsigned char)p[1]))
 			return NULL;
 		m = (p[0] - '0') * 10 + (p[1] - '0');
 		p += 2;
@@ -206,7 +184,8 @@ static int parse_posix_tz(const char *p, struct tz_rule *r)
 		 * and tzcode use the US rule. TZif footers always spell it. */
 		p = ",M3.2.0,M11.1.0";
 	}
-	if (*p != ',' || !(p = parse_rule_date(p + 1, &r->start)) || *p != ',' ||
+	if (*p != ',' || !(p = parse_rule_date(p + 1, &r->start)) ||
+	    *p != ',' ||
 	    !(p = parse_rule_date(p + 1, &r->end)) || *p)
 		return -EINVAL;
 	return 0;
@@ -215,22 +194,19 @@ static int parse_posix_tz(const char *p, struct tz_rule *r)
 /* Local day (days since the epoch) of a rule date in year y. */
 static int64_t rule_day(const struct tz_rule_date *rd, int64_t y)
 {
-	int64_t jan1 = tz_days_from_civil(y, 1, 1), first;
-	int mdays[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int64_t jan1 = sched_days_from_civil(y, 1, 1), first;
 	int wd, d;
 
-	if (tz_is_leap(y))
-		mdays[1] = 29;
 	switch (rd->kind) {
 	case 'J':
-		return jan1 + rd->n - 1 + (tz_is_leap(y) && rd->n >= 60);
+		return jan1 + rd->n - 1 + (sched_is_leap(y) && rd->n >= 60);
 	case 'N':
 		return jan1 + rd->n;
 	default:
-		first = tz_days_from_civil(y, rd->m, 1);
+		first = sched_days_from_civil(y, rd->m, 1);
 		wd = (int)(((first + 4) % 7 + 7) % 7);
 		d = (rd->d - wd + 7) % 7 + 7 * (rd->w - 1);
-		while (d >= mdays[rd->m - 1])
+		while (d >= sched_month_days(y, rd->m))
 			d -= 7;
 		return first + d;
 	}
@@ -383,7 +359,8 @@ static int valid_name(const char *name)
 
 		if (ch == '/' || ch == '\0') {
 			if (part == 0 || (part == 1 && name[i - 1] == '.') ||
-			    (part == 2 && name[i - 1] == '.' && name[i - 2] == '.'))
+			    (part == 2 && name[i - 1] == '.' &&
+			     name[i - 2] == '.'))
 				return 0;
 			part = 0;
 			continue;
@@ -393,6 +370,27 @@ static int valid_name(const char *name)
 		part++;
 	}
 	return 1;
+}
+
+int sched_tz_from_tzif(const char *name, const void *data, size_t len,
+		       struct sched_tz **out)
+{
+	struct sched_tz *tz;
+	int r;
+
+	if (!name || strlen(name) > TZ_NAME_MAX || !data)
+		return -EINVAL;
+	tz = calloc(1, sizeof(*tz));
+	if (!tz)
+		return -ENOMEM;
+	snprintf(tz->name, sizeof(tz->name), "%s", name);
+	r = parse_tzif(data, len, tz);
+	if (r < 0) {
+		sched_tz_free(tz);
+		return r;
+	}
+	*out = tz;
+	return 0;
 }
 
 int sched_tz_load(const char *name, struct sched_tz **out)
@@ -421,33 +419,32 @@ int sched_tz_load(const char *name, struct sched_tz **out)
 	if (!f) {
 		r = errno == ENOENT || errno == ENOTDIR ? -ENOENT : -EINVAL;
 		/* without a tz database, UTC is still UTC */
-		if (r == -ENOENT && (!strcmp(name, "UTC") ||
-				     !strcmp(name, "Etc/UTC"))) {
+		if (r == -ENOENT &&
+		    (!strcmp(name, "UTC") || !strcmp(name, "Etc/UTC"))) {
 			tz->type_off = calloc(1, sizeof(*tz->type_off));
-			if (!tz->type_off) {
-				r = -ENOMEM;
-				goto cleanup;
-			}
 			tz->ntypes = 1;
-			r = 0;
-			goto done;
+			r = tz->type_off ? 0 : -ENOMEM;
 		}
-		goto cleanup;
+		if (r < 0)
+			goto cleanup;
+	} else {
+		buf = malloc(TZ_FILE_MAX);
+		if (!buf) {
+			r = -ENOMEM;
+			goto cleanup;
+		}
+		len = fread(buf, 1, TZ_FILE_MAX, f);
+		if (ferror(f) || len == TZ_FILE_MAX) {
+			/* a directory, unreadable, or not a zone */
+			r = -EINVAL;
+			goto cleanup;
+		}
+		sched_tz_free(tz);
+		tz = NULL;
+		r = sched_tz_from_tzif(name, buf, len, &tz);
+		if (r < 0)
+			goto cleanup;
 	}
-	buf = malloc(TZ_FILE_MAX);
-	if (!buf) {
-		r = -ENOMEM;
-		goto cleanup;
-	}
-	len = fread(buf, 1, TZ_FILE_MAX, f);
-	if (ferror(f) || len == TZ_FILE_MAX) {
-		r = -EINVAL; /* a directory, unreadable, or not a zone */
-		goto cleanup;
-	}
-	r = parse_tzif(buf, len, tz);
-	if (r < 0)
-		goto cleanup;
-done:
 	*out = tz;
 	tz = NULL;
 cleanup:

@@ -106,8 +106,10 @@ static void hex_encode(const unsigned char *in, size_t len, char *out)
 	size_t i;
 
 	for (i = 0; i < len; i++) {
-		out[2 * i] = hex_digits[in[i] >> 4];
-		out[2 * i + 1] = hex_digits[in[i] & 0xf];
+		unsigned char b = in[i];
+
+		out[2 * i] = hex_digits[b >> 4];
+		out[2 * i + 1] = hex_digits[b & 0xf];
 	}
 	out[2 * len] = '\0';
 }
@@ -231,7 +233,8 @@ static void uri_decode(struct strbuf *sb, const char *s, size_t len)
 struct hdr_entry {
 	const char *name;
 	const char *value;
-	size_t idx; /* arrival order, for a stable sort */
+	size_t name_len, value_len;
+	bool dup; /* same name as the entry before it (after sorting) */
 };
 
 struct query_pair {
@@ -273,19 +276,15 @@ static int scratch_add_header(struct canon_scratch *scr, const char *name,
 	}
 	scr->hdrs[scr->n_hdrs].name = name;
 	scr->hdrs[scr->n_hdrs].value = value ? value : "";
-	scr->hdrs[scr->n_hdrs].idx = scr->n_hdrs;
+	scr->hdrs[scr->n_hdrs].name_len = strlen(name);
+	scr->hdrs[scr->n_hdrs].value_len = strlen(value ? value : "");
 	scr->n_hdrs++;
 	return 0;
 }
 
-static int hdr_cmp(const void *pa, const void *pb)
+static int hdr_cmp(const struct hdr_entry *a, const struct hdr_entry *b)
 {
-	const struct hdr_entry *a = pa, *b = pb;
-	int r = ascii_icmp(a->name, b->name);
-
-	if (r)
-		return r;
-	return a->idx < b->idx ? -1 : a->idx > b->idx;
+	return ascii_icmp(a->name, b->name);
 }
 
 static bool valid_header_name(const char *name)
@@ -307,44 +306,14 @@ static bool header_never_signed(const char *name)
 		"authorization", "user-agent", "expect", "x-amzn-trace-id",
 	};
 	size_t i;
+	char c = ascii_lower(name[0]);
 
+	if (c != 'a' && c != 'u' && c != 'e' && c != 'x')
+		return false;
 	for (i = 0; i < sizeof(skip) / sizeof(skip[0]); i++)
 		if (ascii_ieq(name, skip[i]))
 			return true;
 	return false;
-}
-
-/* Append value trimmed, with every run of linear white space as one ' '. */
-static void append_header_value(struct strbuf *sb, const char *v)
-{
-	bool first = true;
-
-	for (;;) {
-		const char *start;
-
-		while (is_lws(*v))
-			v++;
-		if (!*v)
-			break;
-		start = v;
-		while (*v && !is_lws(*v))
-			v++;
-		if (!first)
-			strbuf_putc(sb, ' ');
-		strbuf_append(sb, start, (size_t)(v - start));
-		first = false;
-	}
-}
-
-static void append_lower(struct strbuf *sb, const char *s)
-{
-	size_t old = sb->len, i;
-
-	strbuf_puts(sb, s);
-	if (strbuf_error(sb))
-		return;
-	for (i = old; i < sb->len; i++)
-		sb->buf[i] = ascii_lower(sb->buf[i]);
 }
 
 /* The canonical URI of path. */
@@ -454,6 +423,7 @@ static int append_canonical_query(struct canon_scratch *scr, struct strbuf *sb,
 		scr->cap_pairs = count;
 	}
 	strbuf_reset(q);
+	strbuf_append(q, "", 0); /* q->buf is never NULL below */
 	p = query;
 	while (*p) {
 		const char *start = p, *eq = NULL;
@@ -514,22 +484,116 @@ static int append_canonical_query(struct canon_scratch *scr, struct strbuf *sb,
 	return strbuf_error(sb);
 }
 
+/* Make room for extra more bytes (plus the NUL) in sb, so that the writes
+ * that follow can store bytes directly. */
+static int sb_reserve(struct strbuf *sb, size_t extra)
+{
+	size_t need, cap;
+	char *p;
+
+	if (strbuf_error(sb))
+		return -ENOMEM;
+	if (extra > SIZE_MAX / 2 - sb->len - 1)
+		return -ENOMEM;
+	need = sb->len + extra + 1;
+	if (sb->buf && need <= sb->cap)
+		return 0;
+	cap = sb->cap * 2 > need ? sb->cap * 2 : need;
+	if (cap < 256)
+		cap = 256;
+	p = realloc(sb->buf, cap);
+	if (!p)
+		return -ENOMEM;
+	if (!sb->buf)
+		p[0] = '\0';
+	sb->buf = p;
+	sb->cap = cap;
+	return 0;
+}
+
+/* Write name lower-cased at w; returns the end. */
+static inline char *put_lower(char *w, const char *name, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		w[i] = ascii_lower(name[i]);
+	return w + n;
+}
+
+/* Write v trimmed, every run of linear white space as one ' '. Runs of
+ * bytes above ' ' are copied in one go. */
+static inline char *put_folded(char *w, const char *v, size_t n)
+{
+	const char *e = v + n;
+
+	while (v < e && is_lws(*v))
+		v++;
+	while (e > v && is_lws(e[-1]))
+		e--;
+	while (v < e) {
+		const char *p = v;
+
+		while (p < e && (unsigned char)*p > ' ')
+			p++;
+		memcpy(w, v, (size_t)(p - v));
+		w += p - v;
+		if (p == e)
+			break;
+		if (!is_lws(*p)) { /* another control byte: kept as is */
+			*w++ = *p;
+			v = p + 1;
+			continue;
+		}
+		while (p < e && is_lws(*p))
+			p++;
+		*w++ = ' '; /* p < e: the value was trimmed */
+		v = p;
+	}
+	return w;
+}
+
+/* Stable insertion sort by lower-cased name (few headers; bounded by the
+ * request size otherwise). */
+static void sort_headers(struct hdr_entry *h, size_t n)
+{
+	size_t i, j;
+
+	for (i = 1; i < n; i++) {
+		struct hdr_entry cur = h[i];
+
+		for (j = i; j > 0 && hdr_cmp(&h[j - 1], &cur) > 0; j--)
+			h[j] = h[j - 1];
+		h[j] = cur;
+	}
+}
+
 /* Write the canonical request from the headers collected in scr. */
 static int build_canonical(struct canon_scratch *scr, const char *method,
 			   const char *path, const char *query, unsigned flags,
 			   const char *payload_hash, struct strbuf *canonical,
 			   struct strbuf *signed_headers)
 {
-	size_t i, sh_start = 0;
+	size_t i, sh_start, bound, hash_len;
+	char *w;
 	int r;
 
 	if (!method || !*method || !payload_hash)
 		return -EINVAL;
-	for (i = 0; i < scr->n_hdrs; i++)
+	hash_len = strlen(payload_hash);
+	bound = hash_len + 4;
+	for (i = 0; i < scr->n_hdrs; i++) {
 		if (!valid_header_name(scr->hdrs[i].name))
 			return -EINVAL;
-	if (scr->n_hdrs > 1)
-		qsort(scr->hdrs, scr->n_hdrs, sizeof(scr->hdrs[0]), hdr_cmp);
+		bound += 2 * scr->hdrs[i].name_len + scr->hdrs[i].value_len + 3;
+	}
+	sort_headers(scr->hdrs, scr->n_hdrs);
+	for (i = 0; i < scr->n_hdrs; i++)
+		scr->hdrs[i].dup = i > 0 &&
+				   scr->hdrs[i].name_len ==
+					   scr->hdrs[i - 1].name_len &&
+				   ascii_icmp(scr->hdrs[i - 1].name,
+					      scr->hdrs[i].name) == 0;
 
 	strbuf_puts(canonical, method);
 	strbuf_putc(canonical, '\n');
@@ -539,45 +603,46 @@ static int build_canonical(struct canon_scratch *scr, const char *method,
 	if (r < 0)
 		return r;
 	strbuf_putc(canonical, '\n');
+	r = sb_reserve(canonical, bound);
+	if (r < 0)
+		return r;
+	w = canonical->buf + canonical->len;
 	for (i = 0; i < scr->n_hdrs; i++) {
 		const struct hdr_entry *h = &scr->hdrs[i];
-		bool same = i > 0 && ascii_icmp(scr->hdrs[i - 1].name,
-						 h->name) == 0;
 
-		if (same) {
-			strbuf_putc(canonical, ',');
+		if (h->dup) {
+			*w++ = ',';
 		} else {
 			if (i > 0)
-				strbuf_putc(canonical, '\n');
-			append_lower(canonical, h->name);
-			strbuf_putc(canonical, ':');
+				*w++ = '\n';
+			w = put_lower(w, h->name, h->name_len);
+			*w++ = ':';
 		}
-		append_header_value(canonical, h->value);
+		w = put_folded(w, h->value, h->value_len);
 	}
 	if (scr->n_hdrs)
-		strbuf_putc(canonical, '\n');
-	strbuf_putc(canonical, '\n');
-	/* the signed headers list, written once and copied */
-	sh_start = canonical->len;
+		*w++ = '\n';
+	*w++ = '\n';
+	sh_start = (size_t)(w - canonical->buf);
 	for (i = 0; i < scr->n_hdrs; i++) {
-		if (i > 0 && ascii_icmp(scr->hdrs[i - 1].name,
-					scr->hdrs[i].name) == 0)
+		if (scr->hdrs[i].dup)
 			continue;
-		if (canonical->len > sh_start)
-			strbuf_putc(canonical, ';');
-		append_lower(canonical, scr->hdrs[i].name);
+		if (i > 0)
+			*w++ = ';';
+		w = put_lower(w, scr->hdrs[i].name, scr->hdrs[i].name_len);
 	}
-	if (strbuf_error(canonical))
-		return -ENOMEM;
 	if (signed_headers) {
 		strbuf_append(signed_headers, canonical->buf + sh_start,
-			      canonical->len - sh_start);
+			      (size_t)(w - canonical->buf) - sh_start);
 		if (strbuf_error(signed_headers))
 			return -ENOMEM;
 	}
-	strbuf_putc(canonical, '\n');
-	strbuf_puts(canonical, payload_hash);
-	return strbuf_error(canonical);
+	*w++ = '\n';
+	memcpy(w, payload_hash, hash_len);
+	w += hash_len;
+	*w = '\0';
+	canonical->len = (size_t)(w - canonical->buf);
+	return 0;
 }
 
 /* Check a ';'-separated list of lower-case header names. */
@@ -673,13 +738,17 @@ static int payload_hash_of(struct sigv4_crypto *c,
 			   char out[SIGV4_HEX_LEN + 1])
 {
 	unsigned char md[SHA256_LEN];
-	size_t n;
+	size_t n, k;
 	int r;
 
 	if (req->payload_hash) {
 		n = strlen(req->payload_hash);
 		if (n == 0 || n > SIGV4_HEX_LEN)
 			return -EINVAL;
+		for (k = 0; k < n; k++)
+			if ((unsigned char)req->payload_hash[k] <= ' ' ||
+			    (unsigned char)req->payload_hash[k] >= 0x7f)
+				return -EINVAL;
 		memcpy(out, req->payload_hash, n + 1);
 		return 0;
 	}
@@ -780,26 +849,44 @@ static int build_string_to_sign(struct sigv4_crypto *c, const char *amz_date,
 				struct strbuf *out)
 {
 	unsigned char md[SHA256_LEN];
-	char hex[SIGV4_HEX_LEN + 1];
+	char hex[SIGV4_HEX_LEN + 1], *w;
+	size_t rlen, slen;
 	int r;
 
 	r = crypto_sha256(c, canonical, canonical_len, md);
 	if (r < 0)
 		return r;
 	hex_encode(md, SHA256_LEN, hex);
-	strbuf_append(out, SIGV4_ALGORITHM "\n",
-		      sizeof(SIGV4_ALGORITHM "\n") - 1);
-	strbuf_append(out, amz_date, SIGV4_AMZ_DATE_LEN);
-	strbuf_putc(out, '\n');
-	strbuf_append(out, amz_date, SIGV4_DATE_LEN);
-	strbuf_putc(out, '/');
-	strbuf_puts(out, region);
-	strbuf_putc(out, '/');
-	strbuf_puts(out, service);
-	strbuf_append(out, "/" SIGV4_SCOPE_TERMINATOR "\n",
-		      sizeof("/" SIGV4_SCOPE_TERMINATOR "\n") - 1);
-	strbuf_append(out, hex, SIGV4_HEX_LEN);
-	return strbuf_error(out);
+	rlen = strlen(region);
+	slen = strlen(service);
+	r = sb_reserve(out, sizeof(SIGV4_ALGORITHM) + SIGV4_AMZ_DATE_LEN +
+				    SIGV4_DATE_LEN + rlen + slen +
+				    sizeof(SIGV4_SCOPE_TERMINATOR) +
+				    SIGV4_HEX_LEN + 8);
+	if (r < 0)
+		return r;
+	w = out->buf + out->len;
+	memcpy(w, SIGV4_ALGORITHM "\n", sizeof(SIGV4_ALGORITHM));
+	w += sizeof(SIGV4_ALGORITHM);
+	memcpy(w, amz_date, SIGV4_AMZ_DATE_LEN);
+	w += SIGV4_AMZ_DATE_LEN;
+	*w++ = '\n';
+	memcpy(w, amz_date, SIGV4_DATE_LEN);
+	w += SIGV4_DATE_LEN;
+	*w++ = '/';
+	memcpy(w, region, rlen);
+	w += rlen;
+	*w++ = '/';
+	memcpy(w, service, slen);
+	w += slen;
+	memcpy(w, "/" SIGV4_SCOPE_TERMINATOR "\n",
+	       sizeof("/" SIGV4_SCOPE_TERMINATOR "\n") - 1);
+	w += sizeof("/" SIGV4_SCOPE_TERMINATOR "\n") - 1;
+	memcpy(w, hex, SIGV4_HEX_LEN);
+	w += SIGV4_HEX_LEN;
+	*w = '\0';
+	out->len = (size_t)(w - out->buf);
+	return 0;
 }
 
 int sigv4_string_to_sign(const char *amz_date, const char *region,
@@ -847,7 +934,7 @@ static int derive_key(struct sigv4_crypto *c, const char *secret,
 		goto cleanup;
 	memcpy(key, k2, SIGV4_KEY_LEN);
 cleanup:
-	OPENSSL_cleanse(kbuf, sizeof(kbuf));
+	OPENSSL_cleanse(kbuf, slen <= SIGV4_MAX_SECRET ? plen + slen : 0);
 	OPENSSL_cleanse(k1, sizeof(k1));
 	OPENSSL_cleanse(k2, sizeof(k2));
 	return r;
@@ -925,6 +1012,41 @@ int sigv4_format_amz_date(time_t t, char out[SIGV4_AMZ_DATE_LEN + 1])
 	return 0;
 }
 
+int sigv4_parse_amz_date(const char *s, time_t *out)
+{
+	static const int mdays[] = { 31, 29, 31, 30, 31, 30,
+				     31, 31, 30, 31, 30, 31 };
+	int v[6], w[6] = { 4, 2, 2, 2, 2, 2 }, i, k;
+	const char *p = s;
+	struct tm tm;
+	time_t t;
+
+	if (!out || !valid_amz_date(s))
+		return -EINVAL;
+	for (i = 0; i < 6; i++) {
+		if (i == 3)
+			p++; /* 'T' */
+		v[i] = 0;
+		for (k = 0; k < w[i]; k++)
+			v[i] = v[i] * 10 + (*p++ - '0');
+	}
+	if (v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > mdays[v[1] - 1] ||
+	    v[3] > 23 || v[4] > 59 || v[5] > 60 || v[0] < 1970)
+		return -EINVAL;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = v[0] - 1900;
+	tm.tm_mon = v[1] - 1;
+	tm.tm_mday = v[2];
+	tm.tm_hour = v[3];
+	tm.tm_min = v[4];
+	tm.tm_sec = v[5];
+	t = timegm(&tm);
+	if (t == (time_t)-1)
+		return -EINVAL;
+	*out = t;
+	return 0;
+}
+
 int sigv4_sha256_hex(const void *data, size_t len, char out[SIGV4_HEX_LEN + 1])
 {
 	struct sigv4_crypto c;
@@ -956,6 +1078,8 @@ struct sigv4_signer {
 	struct strbuf key_secret; /* the secret the key came from; wiped */
 	struct canon_scratch scr;
 	struct strbuf canon, sts;
+	time_t date_for;  /* amz_date is the formatted date_for */
+	char amz_date[SIGV4_AMZ_DATE_LEN + 1];
 };
 
 int sigv4_signer_new(struct sigv4_signer **out)
@@ -1044,9 +1168,14 @@ cleanup:
 	return r;
 }
 
-/* Headers sigv4_sign() sets itself: any copy in the request is ignored. */
+/* Headers sigv4_sign() sets itself: any copy in the request is ignored.
+ * (Only names starting with 'x' or 'a' can be one: a cheap first test.) */
 static bool header_set_by_signer(const char *name)
 {
+	char c = ascii_lower(name[0]);
+
+	if (c != 'x' && c != 'a')
+		return false;
 	return ascii_ieq(name, SIGV4_HEADER_AUTHORIZATION) ||
 	       ascii_ieq(name, SIGV4_HEADER_DATE) ||
 	       ascii_ieq(name, SIGV4_HEADER_SECURITY_TOKEN) ||
@@ -1069,6 +1198,16 @@ static bool valid_access_key_id(const char *akid)
 	return true;
 }
 
+#define AUTH_PREFIX SIGV4_ALGORITHM " Credential="
+#define AUTH_MIDDLE "/" SIGV4_SCOPE_TERMINATOR ", SignedHeaders="
+#define AUTH_SIGNATURE ", Signature="
+
+static inline char *put_bytes(char *w, const void *d, size_t n)
+{
+	memcpy(w, d, n);
+	return w + n;
+}
+
 int sigv4_sign(struct sigv4_signer *s, const struct sigv4_credentials *creds,
 	       const char *region, const char *service, time_t now,
 	       unsigned flags, const struct sigv4_request *req,
@@ -1079,7 +1218,8 @@ int sigv4_sign(struct sigv4_signer *s, const struct sigv4_credentials *creds,
 	unsigned char md[SHA256_LEN];
 	const char *token;
 	bool have_host = false;
-	size_t i, sh_start, sh_len;
+	size_t i, sh_start, sh_len, akid_len, region_len, service_len;
+	char *w;
 	int r;
 
 	if (!s || !creds || !req || !out ||
@@ -1091,9 +1231,15 @@ int sigv4_sign(struct sigv4_signer *s, const struct sigv4_credentials *creds,
 		return -EINVAL;
 	token = creds->session_token && *creds->session_token
 			? creds->session_token : NULL;
-	r = sigv4_format_amz_date(now, amz_date);
-	if (r < 0)
-		return r;
+	if (!s->amz_date[0] || s->date_for != now) {
+		r = sigv4_format_amz_date(now, s->amz_date);
+		if (r < 0) {
+			s->amz_date[0] = '\0';
+			return r;
+		}
+		s->date_for = now;
+	}
+	memcpy(amz_date, s->amz_date, sizeof(amz_date));
 	r = payload_hash_of(&s->c, req, hash);
 	if (r < 0)
 		return r;
@@ -1151,29 +1297,37 @@ int sigv4_sign(struct sigv4_signer *s, const struct sigv4_credentials *creds,
 		sh_len++;
 	}
 
-	strbuf_free_secure(&out->authorization);
-	strbuf_append(&out->authorization, SIGV4_ALGORITHM " Credential=",
-		      sizeof(SIGV4_ALGORITHM " Credential=") - 1);
-	strbuf_puts(&out->authorization, creds->access_key_id);
-	strbuf_putc(&out->authorization, '/');
-	strbuf_append(&out->authorization, amz_date, SIGV4_DATE_LEN);
-	strbuf_putc(&out->authorization, '/');
-	strbuf_puts(&out->authorization, region);
-	strbuf_putc(&out->authorization, '/');
-	strbuf_puts(&out->authorization, service);
-	strbuf_append(&out->authorization,
-		      "/" SIGV4_SCOPE_TERMINATOR ", SignedHeaders=",
-		      sizeof("/" SIGV4_SCOPE_TERMINATOR ", SignedHeaders=") - 1);
-	strbuf_append(&out->authorization, s->canon.buf + sh_start, sh_len);
-	strbuf_append(&out->authorization, ", Signature=",
-		      sizeof(", Signature=") - 1);
+	/* reuse the output's buffer, wiping what it held */
+	if (out->authorization.buf)
+		OPENSSL_cleanse(out->authorization.buf, out->authorization.len);
+	strbuf_reset(&out->authorization);
 	hex_encode(md, SHA256_LEN, out->signature);
 	OPENSSL_cleanse(md, sizeof(md));
-	strbuf_append(&out->authorization, out->signature, SIGV4_HEX_LEN);
-	if (strbuf_error(&out->authorization)) {
-		strbuf_free_secure(&out->authorization);
-		return -ENOMEM;
-	}
+	akid_len = strlen(creds->access_key_id);
+	region_len = strlen(region);
+	service_len = strlen(service);
+	r = sb_reserve(&out->authorization,
+		       sizeof(AUTH_PREFIX) + akid_len + SIGV4_DATE_LEN +
+			       region_len + service_len + sizeof(AUTH_MIDDLE) +
+			       sh_len + sizeof(AUTH_SIGNATURE) + SIGV4_HEX_LEN +
+			       4);
+	if (r < 0)
+		return r;
+	w = out->authorization.buf;
+	w = put_bytes(w, AUTH_PREFIX, sizeof(AUTH_PREFIX) - 1);
+	w = put_bytes(w, creds->access_key_id, akid_len);
+	*w++ = '/';
+	w = put_bytes(w, amz_date, SIGV4_DATE_LEN);
+	*w++ = '/';
+	w = put_bytes(w, region, region_len);
+	*w++ = '/';
+	w = put_bytes(w, service, service_len);
+	w = put_bytes(w, AUTH_MIDDLE, sizeof(AUTH_MIDDLE) - 1);
+	w = put_bytes(w, s->canon.buf + sh_start, sh_len);
+	w = put_bytes(w, AUTH_SIGNATURE, sizeof(AUTH_SIGNATURE) - 1);
+	w = put_bytes(w, out->signature, SIGV4_HEX_LEN);
+	*w = '\0';
+	out->authorization.len = (size_t)(w - out->authorization.buf);
 
 	memcpy(out->amz_date, amz_date, sizeof(amz_date));
 	i = 0;

@@ -187,6 +187,17 @@ if has_cmd check; then
 		fail "deploy without systemd enabled the unit"
 	ct rm -f /etc/personalize-retrain/nosd.cfg
 	log "part 1: without systemd, deploy installed the files, said why it could not enable, exit $rc"
+	# A YAML config keeps its extension; a drop-in points PARAMS_FILE at it.
+	sed -n 's/^\([A-Za-z0-9]*\)=\(.*\)$/\1: "\2"/p' parameters.cfg >"$tmp/in/p.yaml"
+	ct env PR_DEPLOY_SYSTEMD_RUNDIR=/nonexistent make --no-print-directory -C /src BUILD=/build \
+		deploy INSTANCE=y PARAMS_FILE=/t/p.yaml >"$tmp/deploy-yaml.log" 2>&1 || true
+	grep -q 'could NOT be enabled' "$tmp/deploy-yaml.log" || { cat "$tmp/deploy-yaml.log"; fail "YAML deploy did not pass its check"; }
+	ct test -f /etc/personalize-retrain/y.yaml || fail "YAML deploy did not install /etc/personalize-retrain/y.yaml"
+	ct systemctl daemon-reload
+	ct systemctl show -p Environment --value personalize-retrain@y.service | grep -q 'PARAMS_FILE=/etc/personalize-retrain/y.yaml' ||
+		fail "personalize-retrain@y does not read y.yaml: $(ct systemctl show -p Environment --value personalize-retrain@y.service)"
+	ct rm -rf /etc/personalize-retrain/y.yaml /etc/systemd/system/personalize-retrain@y.service.d
+	log "part 1: a YAML config deployed as y.yaml with a PARAMS_FILE drop-in"
 fi
 # Never overwrite an existing config.
 printf '# operator edit\n' >"$tmp/in/other.cfg"
@@ -222,9 +233,13 @@ done
 PORT=$(cat "$tmp/port")
 log "emulator on 127.0.0.1:$PORT"
 
-# Configs for three pipelines: the world's, pointed at the emulator.
-for n in a b plain; do
-	{ grep -v '^EndpointUrl=' "$CONFIG"; echo "EndpointUrl=http://127.0.0.1:$PORT"; } >"$tmp/in/$n.cfg"
+# Configs for three units, all the world's pipeline pointed at the emulator.
+# Only e2e-a runs it during the test; b and the plain unit would compete for
+# the same datasets (ResourceInUseException), so their schedule is far away.
+{ grep -v '^EndpointUrl=' "$CONFIG"; echo "EndpointUrl=http://127.0.0.1:$PORT"; } >"$tmp/in/a.cfg"
+for n in b plain; do
+	{ grep -Ev '^(EndpointUrl|RetrainingRate|CatchUp)=' "$CONFIG"
+	  echo "EndpointUrl=http://127.0.0.1:$PORT"; echo "RetrainingRate=rate(30 days)"; echo "CatchUp=no"; } >"$tmp/in/$n.cfg"
 done
 # Faster watchdog and restarts for the test only (the shipped units say 30 s / 5 s).
 ct mkdir -p /etc/systemd/system/personalize-retrain@.service.d /etc/systemd/system/personalize-retrain.service.d

@@ -32,6 +32,8 @@ enum lb_kind {
 	LB_STALL,     /* read the request, never answer; wait for the client
 			 to give up (close), then serve the next connection */
 	LB_TRUNCATE,  /* announce Content-Length 1000, send part, close */
+	LB_SLOW,      /* like LB_REPLY, after 100 ms, headers and body sent
+			 in separate writes 50 ms apart */
 };
 
 struct lb_action {
@@ -121,6 +123,9 @@ static bool lb_act(int cfd, const struct lb_action *a, bool *stalled)
 	case LB_STALL:
 		*stalled = true;
 		return true;
+	case LB_SLOW:
+		usleep(100 * 1000);
+		break;
 	case LB_REPLY:
 	case LB_TRUNCATE:
 		break;
@@ -129,8 +134,11 @@ static bool lb_act(int cfd, const struct lb_action *a, bool *stalled)
 		      "HTTP/1.1 %d Scripted\r\nContent-Length: %zu\r\n%s\r\n",
 		      a->status, a->kind == LB_TRUNCATE ? (size_t)1000 : blen,
 		      a->headers ? a->headers : "");
-	if (lb_write_all(cfd, head, (size_t)hl) < 0 ||
-	    lb_write_all(cfd, a->body ? a->body : "", blen) < 0)
+	if (lb_write_all(cfd, head, (size_t)hl) < 0)
+		return false;
+	if (a->kind == LB_SLOW)
+		usleep(50 * 1000);
+	if (lb_write_all(cfd, a->body ? a->body : "", blen) < 0)
 		return false;
 	return a->kind != LB_TRUNCATE;
 }

@@ -18,7 +18,9 @@
 #include "loopback.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define FAILSAFE_USEC (10ULL * 1000000ULL)
+#define FAILSAFE_USEC (20ULL * 1000000ULL)
+/* total timeout for requests the loopback server never answers */
+#define STALL_TIMEOUT_MS 500
 
 static const struct sigv4_credentials test_creds = {
 	.access_key_id = "AKIDEXAMPLE",
@@ -621,6 +623,9 @@ static void test_scenarios(void **state)
 		  2, NULL, AWS_ERR_NONE, 2, "" },
 		{ "truncated always", { { LB_TRUNCATE, 200, JSON_CT, "{\"a\":" } },
 		  1, NULL, AWS_ERR_UNAVAILABLE, 3, "HttpConnectionReset" },
+		{ "slow reply", { { LB_SLOW, 200, JSON_CT "x-amzn-RequestId: ok-id\r\n",
+		  "{\"solutionVersion\":{\"status\":\"ACTIVE\"}}" } }, 1, NULL,
+		  AWS_ERR_NONE, 1, "" },
 		{ "stall then ok", { { LB_STALL, 0, NULL, NULL }, OK_REPLY }, 2,
 		  NULL, AWS_ERR_NONE, 2, "" },
 		{ "reset always, 5 attempts", { { LB_RESET, 0, NULL, NULL } }, 1,
@@ -637,7 +642,7 @@ static void test_scenarios(void **state)
 		{ "in use", { { LB_REPLY, 400, JSON_CT,
 		  "{\"__type\":\"ResourceInUseException\"}" } }, 1, NULL,
 		  AWS_ERR_IN_USE, 1, "ResourceInUseException" },
-		{ "malformed 200", { { LB_REPLY, 200, JSON_CT, "{\"a\":tru" },
+		{ "malformed 200", { { LB_REPLY, 200, JSON_CT "x-amzn-RequestId: bad-id\r\n", "{\"a\":tru" },
 		  OK_REPLY }, 2, NULL, AWS_ERR_MALFORMED_REPLY, 1,
 		  "MalformedReply" },
 		{ "empty 200", { { LB_REPLY, 200, JSON_CT, "" } }, 1, NULL,
@@ -659,7 +664,10 @@ static void test_scenarios(void **state)
 		struct call_result r = { 0 };
 
 		set_or_unset("AWS_MAX_ATTEMPTS", s->max_attempts_env);
-		start(f, s->acts, s->n, 300);
+		/* a short total timeout only where the server stalls on
+		 * purpose; generous elsewhere so a loaded machine passes */
+		start(f, s->acts, s->n,
+		      s->acts[0].kind == LB_STALL ? STALL_TIMEOUT_MS : 0);
 		f->metrics_calls = 0;
 		call(f, "DescribeSolutionVersion", &r);
 		if (r.error != s->want || r.attempts != s->attempts ||
@@ -675,6 +683,8 @@ static void test_scenarios(void **state)
 		assert_int_equal(f->last_metrics.error, s->want);
 		assert_string_equal(f->last_metrics.operation,
 				    "DescribeSolutionVersion");
+		if (strcmp(s->name, "malformed 200") == 0)
+			assert_string_equal(r.request_id, "bad-id");
 		if (s->want == AWS_ERR_NONE) {
 			assert_string_equal(r.reply,
 				"{\"solutionVersion\":{\"status\":\"ACTIVE\"}}");
@@ -764,6 +774,9 @@ static void test_wire_format_and_signature(void **state)
 	assert_string_equal(v, "AmazonPersonalize.DescribeSolutionVersion");
 	v = sigv4_find_header(&p.req, "Content-Type");
 	assert_string_equal(v, "application/x-amz-json-1.1");
+	v = sigv4_find_header(&p.req, "User-Agent");
+	assert_non_null(v);
+	assert_true(strncmp(v, "personalize-retrain/", 20) == 0);
 	v = sigv4_find_header(&p.req, "X-Amz-Security-Token");
 	assert_string_equal(v, test_creds.session_token);
 	assert_non_null(sigv4_find_header(&p.req, "X-Amz-Date"));
@@ -858,7 +871,7 @@ static void test_quota_accounting(void **state)
 					  THROTTLE, OK_REPLY };
 	struct call_result r = { 0 };
 
-	start(f, acts, 3, 200);
+	start(f, acts, 3, STALL_TIMEOUT_MS);
 	call(f, "DescribeCampaign", &r);
 	assert_int_equal(r.error, AWS_ERR_NONE);
 	assert_int_equal(r.attempts, 3);

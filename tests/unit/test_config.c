@@ -428,6 +428,38 @@ static void test_unreadable(void **state)
 	config_errors_free(NULL);
 }
 
+/* Hostile sizes: errors are capped, deep YAML is refused before libyaml's
+ * quadratic scanner gets it. */
+static void test_limits(void **state)
+{
+	struct config_errors errs = CONFIG_ERRORS_INIT;
+	struct config *cfg = NULL;
+	char buf[4096];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 300; i++) {
+		buf[2 * i] = 'x';
+		buf[2 * i + 1] = '\n';
+	}
+	assert_int_equal(config_load_buffer("t", CONFIG_FORMAT_CFG, buf, 600,
+					    &cfg, &errs), -EINVAL);
+	assert_int_equal(errs.n, CONFIG_MAX_ERRORS);
+	assert_int_equal(errs.dropped, 300 + 3 - CONFIG_MAX_ERRORS);
+	config_errors_free(&errs);
+
+	memcpy(buf, "a: ", 3);
+	memset(buf + 3, '[', 4000);
+	assert_int_equal(config_load_buffer("t", CONFIG_FORMAT_YAML, buf, 4003,
+					    &cfg, &errs), -EINVAL);
+	assert_int_equal(errs.n, 1);
+	assert_string_equal(errs.v[0].message, "YAML nested deeper than 16 "
+			    "levels; a config needs 3 (top level, pipelines, "
+			    "one pipeline)");
+	config_errors_free(&errs);
+	assert_null(cfg);
+}
+
 static void test_key_table(void **state)
 {
 	int k;
@@ -451,7 +483,10 @@ static void test_key_table(void **state)
 			 CONFIG_KEY_SOLUTION_ARN);
 	assert_int_equal(config_key_suggest("S3UserDataSourcePath"),
 			 CONFIG_KEY_S3_USER_PATH);
-	assert_int_equal(config_key_suggest("Poll"), -1);
+	assert_int_equal(config_key_suggest("Poll"), CONFIG_KEY_POLL_INTERVAL);
+	assert_int_equal(config_key_suggest("PollIntervalSeconds"),
+			 CONFIG_KEY_POLL_INTERVAL);
+	assert_int_equal(config_key_suggest("Foo"), -1);
 	assert_int_equal(config_key_suggest("StackName"), -1);
 	assert_int_equal(config_key_suggest(""), -1);
 	assert_string_equal(config_dataset_type_name(CONFIG_DATASET_USERS),
@@ -491,6 +526,7 @@ int main(void)
 		cmocka_unit_test(test_good_corpus),
 		cmocka_unit_test(test_bad_corpus),
 		cmocka_unit_test(test_unreadable),
+		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_key_table),
 		cmocka_unit_test(test_format_for_path),
 	};

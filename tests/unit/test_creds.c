@@ -28,6 +28,7 @@
 
 #include <openssl/crypto.h>
 
+#include "aws.h"
 #include "creds-internal.h"
 #include "creds.h"
 #include "http.h"
@@ -280,6 +281,7 @@ struct srv_opts {
 	bool fail_first;   /* the first request gets a 500 */
 	bool no_role;      /* IMDS: role listing is 404 */
 	bool no_token;     /* IMDS: token PUT is 403 */
+	bool refuse_token_once; /* IMDS: the first token-bearing GET is 401 */
 	const char *expiration;
 };
 
@@ -376,7 +378,8 @@ static void srv_handle(int fd, const struct srv_opts *o, int count)
 		return;
 	}
 	if (!srv_header(req, "X-aws-ec2-metadata-token", val, sizeof(val)) ||
-	    strcmp(val, IMDS_API_TOKEN) != 0) {
+	    strcmp(val, IMDS_API_TOKEN) != 0 ||
+	    (o->refuse_token_once && count == 1)) {
 		srv_reply(fd, 401, "");
 		return;
 	}
@@ -527,6 +530,28 @@ static void test_systemd(void **state)
 	get_creds(&l, &g);
 	assert_int_equal(g.error, -EINVAL);
 	loop_close(&l);
+
+	/* Blank files (the units' empty SetCredential= fallback when no key
+	 * file is installed) mean "not given": the chain goes on. */
+	tmp_file("creds/" CREDS_SYSTEMD_ACCESS_KEY_ID, "\n", NULL);
+	tmp_file("creds/" CREDS_SYSTEMD_SECRET_ACCESS_KEY, "\n", NULL);
+	tmp_file("creds/" CREDS_SYSTEMD_SESSION_TOKEN, " \n", NULL);
+	{
+		char *cf = tmp_path("blank-fallback-credentials");
+
+		tmp_file("blank-fallback-credentials",
+			 "[default]\naws_access_key_id=AKIDFILE\n"
+			 "aws_secret_access_key=" FILE_SECRET "\n", NULL);
+		setenv("AWS_SHARED_CREDENTIALS_FILE", cf, 1);
+		free(cf);
+	}
+	loop_open(&l, false);
+	get_creds(&l, &g);
+	assert_int_equal(g.error, 0);
+	assert_string_equal(g.source, "shared-credentials-file");
+	assert_string_equal(g.akid, "AKIDFILE");
+	loop_close(&l);
+	unsetenv("AWS_SHARED_CREDENTIALS_FILE");
 	free(dir);
 }
 
@@ -735,7 +760,9 @@ static void setup_process(const char *script)
 	char *p = tmp_path("proc.sh");
 
 	write_file(p, script, 0700);
-	strbuf_printf(&cfg, "[default]\ncredential_process = %s \"arg one\"\n",
+	/* through /bin/sh: works even where /tmp is mounted noexec */
+	strbuf_printf(&cfg,
+		      "[default]\ncredential_process = /bin/sh %s \"arg one\"\n",
 		      p);
 	tmp_file("config", cfg.buf, "AWS_CONFIG_FILE");
 	strbuf_free(&cfg);
@@ -871,6 +898,59 @@ static void test_process_failures(void **state)
 	}
 }
 
+/* ---- the adapter for the aws module ---------------------------------------------- */
+
+struct got_sigv4 {
+	int calls;
+	int error;
+	char akid[64];
+};
+
+static void on_sigv4(int error, const struct sigv4_credentials *c, void *ctx)
+{
+	struct got_sigv4 *g = ctx;
+
+	g->calls++;
+	g->error = error;
+	if (c)
+		snprintf(g->akid, sizeof(g->akid), "%s", c->access_key_id);
+}
+
+static void test_aws_adapter(void **state)
+{
+	struct loop l;
+	struct got_sigv4 a = { 0 }, b = { 0 };
+	bool done = false;
+	struct aws_creds_provider p;
+	int i;
+
+	(void)state;
+	setup_process(proc_script);
+	loop_open(&l, false);
+	/* the types are those aws.h wants */
+	p.get = creds_get_sigv4;
+	p.cancel = creds_cancel_sigv4;
+	p.impl = l.chain;
+	assert_int_equal(p.get(p.impl, on_sigv4, &a), 0);
+	assert_int_equal(p.get(p.impl, on_sigv4, &b), 0);
+	p.cancel(p.impl, &b);
+	assert_int_equal(a.calls, 0); /* async source */
+	for (i = 0; i < LOOP_MAX_ITERATIONS && !done; i++) {
+		assert_true(sd_event_run(l.event, LOOP_STEP_USEC) >= 0);
+		done = a.calls > 0;
+	}
+	assert_int_equal(a.calls, 1);
+	assert_int_equal(a.error, 0);
+	assert_string_equal(a.akid, "AKIDPROC1");
+	assert_int_equal(b.calls, 0); /* cancelled */
+	/* now synchronous */
+	assert_int_equal(p.get(p.impl, on_sigv4, &b), 0);
+	assert_int_equal(b.calls, 1);
+	assert_string_equal(b.akid, "AKIDPROC1");
+	/* a pending one at free time is dropped quietly */
+	loop_close(&l);
+}
+
 /* ---- container and IMDS ------------------------------------------------------- */
 
 static void test_container(void **state)
@@ -920,6 +1000,33 @@ static void test_container(void **state)
 	loop_close(&l);
 	server_stop(&s);
 
+	/* freeing the chain while a fetch is in flight cancels it: a server
+	 * that takes the connection and never answers */
+	{
+		struct sockaddr_in a = { 0 };
+		socklen_t alen = sizeof(a);
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), i;
+
+		assert_true(fd >= 0);
+		a.sin_family = AF_INET;
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+		assert_int_equal(listen(fd, 4), 0);
+		assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &alen),
+				 0);
+		snprintf(url, sizeof(url), "http://127.0.0.1:%d/creds",
+			 ntohs(a.sin_port));
+		setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", url, 1);
+		loop_open(&l, true);
+		memset(&g, 0, sizeof(g));
+		assert_int_equal(creds_get(l.chain, on_ready, &g), 0);
+		for (i = 0; i < 5; i++)
+			assert_true(sd_event_run(l.event, 1000) >= 0);
+		loop_close(&l);
+		assert_false(g.called);
+		close(fd);
+	}
+
 	/* plain http to a host that is not allowed */
 	setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://example.com/creds",
 	       1);
@@ -959,6 +1066,21 @@ static void test_imds(void **state)
 	assert_string_equal(g.source, "imds");
 	sign_with(&g);
 	loop_close(&l);
+
+	server_stop(&s);
+
+	/* a token refused (expired) on the role request: a new one, once */
+	o.fail_first = false;
+	o.refuse_token_once = true;
+	server_start(&s, &o);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", s.port);
+	setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", url, 1);
+	loop_open(&l, true);
+	get_creds(&l, &g);
+	assert_int_equal(g.error, 0);
+	assert_string_equal(g.akid, "AKIDIMDS");
+	loop_close(&l);
+	o.refuse_token_once = false;
 
 	/* disabled: skipped */
 	setenv("AWS_EC2_METADATA_DISABLED", "TRUE", 1);
@@ -1207,6 +1329,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_process, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_process_failures, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_aws_adapter, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_container, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_imds, setup, teardown),

@@ -204,7 +204,7 @@ static void test_failures(void **state)
 		{ "reset", LB_RESET, 0, 0, HTTP_ERR_RESET },
 		{ "empty reply", LB_CLOSE, 0, 0, HTTP_ERR_RESET },
 		{ "truncated", LB_TRUNCATE, 0, 0, HTTP_ERR_RESET },
-		{ "stall", LB_STALL, 300, 0, HTTP_ERR_TIMEOUT },
+		{ "stall", LB_STALL, 500, 0, HTTP_ERR_TIMEOUT },
 		{ "too large", LB_REPLY, 0, 4, HTTP_ERR_TOO_LARGE },
 	};
 	struct fixture *f = *state;
@@ -248,6 +248,54 @@ static void test_refused(void **state)
 	request(f, "GET", NULL, 0, 0, &r);
 	run_until(f->event, &r.calls, 1);
 	assert_int_equal(r.error, HTTP_ERR_CONNECT);
+}
+
+/* AWS_CA_BUNDLE is honoured: an unreadable bundle fails the handshake. */
+static void test_ca_bundle(void **state)
+{
+	struct fixture *f = *state;
+	const struct lb_action act = { LB_CLOSE, 0, NULL, NULL };
+	struct http_client *other = NULL;
+	struct http_request_spec spec = { .method = "GET" };
+	struct result r = { 0 };
+
+	start_server(f, &act, 1);
+	snprintf(f->url, sizeof(f->url), "https://127.0.0.1:%d/", f->lb.port);
+	setenv("AWS_CA_BUNDLE", "/nonexistent/ca-bundle.pem", 1);
+	assert_int_equal(http_client_new(f->event, &other), 0);
+	unsetenv("AWS_CA_BUNDLE");
+	spec.url = f->url;
+	spec.total_timeout_ms = 5000;
+	assert_int_equal(http_request_start(other, &spec, on_done, &r, NULL), 0);
+	run_until(f->event, &r.calls, 1);
+	if (r.error != HTTP_ERR_TLS)
+		fail_msg("got %s, want tls", http_error_name(r.error));
+	http_client_free(other);
+}
+
+/* libcurl's proxy variables are honoured (never disabled by us). */
+static void test_proxy_env(void **state)
+{
+	struct fixture *f = *state;
+	const struct lb_action act = { LB_REPLY, 200, NULL, "via proxy" };
+	struct http_request_spec spec = {
+		.method = "GET", .url = "http://personalize.example.invalid/x",
+	};
+	struct result r = { 0 };
+	char proxy[64];
+	char *log;
+
+	start_server(f, &act, 1);
+	snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", f->lb.port);
+	setenv("http_proxy", proxy, 1);
+	assert_int_equal(http_request_start(f->http, &spec, on_done, &r, NULL), 0);
+	run_until(f->event, &r.calls, 1);
+	unsetenv("http_proxy");
+	assert_int_equal(r.error, HTTP_OK);
+	assert_string_equal(r.body, "via proxy");
+	log = lb_log(&f->lb);
+	assert_non_null(strstr(log, "GET http://personalize.example.invalid/x HTTP/1.1\r\n"));
+	free(log);
 }
 
 static void test_bad_specs(void **state)
@@ -319,6 +367,10 @@ static void test_cancel(void **state)
 	assert_int_equal(http_request_start(f->http, &s, on_done, &r1, NULL), 0);
 	f->http = http_client_free(f->http);
 	assert_int_equal(r1.calls, 0);
+	/* nothing of the client is left on the loop (ASan would see it) */
+	for (i = 0; i < 5; i++)
+		assert_true(sd_event_run(f->event, 1000) >= 0);
+	assert_int_equal(r1.calls, 0);
 }
 
 /* Several requests in parallel on one loop. */
@@ -355,6 +407,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_failures, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_specs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ca_bundle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_proxy_env, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_parallel, setup, teardown),
 	};
@@ -362,5 +416,10 @@ int main(void)
 	/* loopback only: a proxy from the environment must not interfere */
 	setenv("no_proxy", "127.0.0.1", 1);
 	setenv("NO_PROXY", "127.0.0.1", 1);
+	unsetenv("http_proxy");
+	unsetenv("HTTPS_PROXY");
+	unsetenv("https_proxy");
+	unsetenv("ALL_PROXY");
+	unsetenv("all_proxy");
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

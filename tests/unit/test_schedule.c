@@ -212,6 +212,10 @@ static const struct next_case next_cases[] = {
 	{ "cron(0 0 1 1 ? 2027)", "Etc/GMT-14", "2026-01-01T00:00:00Z", { "2026-12-31T10:00:00Z" } },
 	/* Lord Howe 30-minute DST */
 	{ "cron(15 2 * * ? *)", "Australia/Lord_Howe", "2026-10-02T12:00:00Z", { "2026-10-02T15:45:00Z", "2026-10-04T15:15:00Z", "2026-10-05T15:15:00Z" } },
+	/* Sao Paulo 2018: DST began at midnight, so 00:00 Nov 4 is skipped */
+	{ "cron(0 0 * * ? *)", "America/Sao_Paulo", "2018-11-03T00:00:00Z", { "2018-11-03T03:00:00Z", "2018-11-05T02:00:00Z", "2018-11-06T02:00:00Z" } },
+	/* Apia skipped 2011-12-30 entirely (UTC-10 -> UTC+14) */
+	{ "cron(0 12 * * ? *)", "Pacific/Apia", "2011-12-29T00:00:00Z", { "2011-12-29T22:00:00Z", "2011-12-30T22:00:00Z", "2011-12-31T22:00:00Z" } },
 	/* whitespace between fields */
 	{ "cron(0  12\t*  * ? *)", "", "2026-11-25T12:00:00Z", { "2026-11-26T12:00:00Z", "2026-11-27T12:00:00Z", "2026-11-28T12:00:00Z" } },
 
