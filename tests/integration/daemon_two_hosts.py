@@ -44,23 +44,21 @@ def history(sd):
             if h.get("fire_time")}
 
 
-def wait_second_below(limit):
-    """Start a phase early in a minute: wait (at most 60 - limit s) for the
-    next minute when the current second is >= limit."""
-    s = time.time() % 60
-    if s >= limit:
-        time.sleep(60 - s + 0.3)
-
-
 def status_says_followed(ctx, cfg, sd):
     r = ctx.cli(cfg, sd, "status", timeout=10)
     check(r.rc == 0, "status: want exit 0\n%r" % r)
     return FOLLOWED_TEXT in r.out
 
 
-def two_once(ctx):
+def two_once(k):
+    return lambda ctx: two_once_case(ctx, k)
+
+
+def two_once_case(ctx, k):
     prtest.require_commands("once", "status")
     rnd, seed = prtest.rng()
+    seed += 100 * k
+    rnd.seed(seed)
     emu = ctx.emulator(seed=seed & 0xffff)
     cfg = ctx.config(emu)
     sds = [ctx.state_dir("host-a"), ctx.state_dir("host-b")]
@@ -69,7 +67,7 @@ def two_once(ctx):
     offset = rnd.uniform(0, 0.3)
     ctx.log("seed %d: host %s killed %.2fs after start, host b starts %.2fs after a",
             seed, "ab"[victim], kill_after, offset)
-    wait_second_below(50)
+    prtest.wait_second_below(50)
     t0 = time.monotonic()
     procs = [ctx.spawn(cfg, sds[0], "once", name="once-a")]
     time.sleep(offset)
@@ -112,7 +110,7 @@ def two_daemons(ctx):
         prtest.seed_catchup_state(sd)
     # F0 (catch-up) must end before the minute does, so that F1 is a
     # separate run: start early in a minute.
-    wait_second_below(40)
+    prtest.wait_second_below(40)
     f0 = int(time.time()) // 60 * 60
     f1 = f0 + 60
     tags = [time.strftime("%Y%m%dT%H%M", time.gmtime(f)) for f in (f0, f1)]
@@ -184,10 +182,9 @@ def two_daemons(ctx):
             len(led.rejected()))
 
 
-CASES = [
-    ("two once, same fire time, one killed", two_once),
-    ("two run daemons, two fire times, random kills", two_daemons),
-]
+CASES = [("two run daemons, two fire times, random kills", two_daemons)] + [
+    ("two once, same fire time, one killed (seed +%d)" % (100 * k), two_once(k))
+    for k in range(3)]
 
 if __name__ == "__main__":
-    prtest.main(CASES, parallel=2)
+    prtest.main(CASES, parallel=4)

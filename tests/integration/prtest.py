@@ -143,6 +143,15 @@ def wait_until(pred, timeout, what, step=0.01):
         time.sleep(step)
 
 
+def wait_second_below(limit):
+    """`once` runs for "now truncated to the minute": a case whose `once`
+    invocations must share one fire time starts early in a minute (waits,
+    at most 60 - limit s, for the next one when the second is >= limit)."""
+    sec = time.time() % 60
+    if sec >= limit:
+        time.sleep(60 - sec + 0.3)
+
+
 # ---- what the binary offers --------------------------------------------------
 
 _help = None
@@ -558,7 +567,8 @@ class Emulator:
     def ledger_lines(self):
         with open(self.ledger_path, "rb") as f:
             data = f.read().decode(errors="replace")
-        return [json.loads(l) for l in data.splitlines() if l.strip()]
+        # only whole lines: the emulator may be writing the last one
+        return [json.loads(l) for l in data.split("\n")[:-1] if l.strip()]
 
     def ledger_text(self):
         with open(self.ledger_path, "rb") as f:
@@ -725,8 +735,20 @@ def read_state(state_dir, pipeline=None):
         return json.load(f)
 
 
+def run_finished(st):
+    """The state records a finished run and none in progress (a run whose
+    stage is "done" still in "run" is finished: the next load moves it to
+    the history)."""
+    if not st:
+        return False
+    run = st.get("run")
+    return bool(st.get("history")) and not run or bool(run and run.get("stage") == "done")
+
+
 def last_outcome(state_dir):
     st = read_state(state_dir)
+    if st and st.get("run") and st["run"].get("stage") == "done":
+        return st["run"].get("outcome")
     if not st or not st.get("history"):
         return None
     return st["history"][0].get("outcome")
@@ -752,6 +774,29 @@ def state_signature(st):
             slots.append(run[k])
     return (run.get("stage"), tuple((s.get("phase"), s.get("arn"), s.get("status"))
                                     for s in slots), hist)
+
+
+STAGE_RANK = {"importing": 1, "training": 2, "deploying": 3, "done": 4}
+TERMINAL = ("ACTIVE", "CREATE FAILED", "FAILED", "STOPPED")
+
+
+def state_progress(st):
+    """A measure of a run's progress that only grows: finished runs, then
+    stage, ARNs known, slots in a terminal status. (A restarted process
+    re-saves the run with phases creating/finding: not progress.)"""
+    if st is None:
+        return (0, 0, 0, 0)
+    hist = len(st.get("history") or [])
+    run = st.get("run")
+    if not run:
+        return (hist, 0, 0, 0)
+    slots = list(run.get("imports") or [])
+    for k in ("version", "campaign"):
+        if run.get(k):
+            slots.append(run[k])
+    arns = sum(1 for s in slots if s.get("arn") and s.get("phase") != "pending")
+    term = sum(1 for s in slots if s.get("status") in TERMINAL)
+    return (hist, STAGE_RANK.get(run.get("stage"), 0), arns, term)
 
 
 def seed_catchup_state(state_dir, last_fire="2025-01-01T00:00:00Z", pipeline=PIPELINE):
