@@ -59,6 +59,7 @@ struct runner {
 	struct rt_run run;
 	bool active;
 	bool started;
+	bool client_stale;   /* reloaded while a run used the old client */
 	struct pcall *calls;
 	sd_event_source *fire_timer;
 	bool has_next;
@@ -73,6 +74,8 @@ struct runner {
 
 static void execute(struct runner *r, const struct rt_actions *acts);
 static int arm_fire(struct runner *r, time_t now);
+static int make_client(const struct runner_host *host, const struct pipeline *p,
+		       struct aws_client **out);
 
 /* ---- small helpers ----------------------------------------------------------- */
 
@@ -816,6 +819,16 @@ static void start_run(struct runner *r, time_t fire, time_t now, bool find_first
 	char err[256];
 	int k;
 
+	if (r->client_stale) {
+		struct aws_client *aws = NULL;
+
+		/* no call is in flight between runs: switch clients now */
+		if (make_client(r->host, r->p, &aws) == 0) {
+			aws_client_free(r->aws);
+			r->aws = aws;
+			r->client_stale = false;
+		}
+	}
 	k = runner_spec_from_pipeline(r->p, r->host->max_consecutive_errors,
 				      &spec);
 	if (k == 0)
@@ -1047,6 +1060,8 @@ int runner_set_pipeline(struct runner *r, const struct pipeline *p, time_t now)
 			return k;
 		aws_client_free(r->aws);
 		r->aws = aws;
+	} else {
+		r->client_stale = true;
 	}
 	r->p = p;
 	if (r->started) {
