@@ -175,8 +175,9 @@ struct emu_kv {
 	const char *value;
 };
 
-/* What the verifier needs from an HTTP request. path is the decoded path;
- * query holds decoded pairs; headers as received (any case, repeats kept). */
+/* What the verifier needs from an HTTP request. path is the path as sent
+ * on the wire (percent-encoded, without the query); query holds the decoded
+ * pairs; headers as received (any case, repeats kept, in order). */
 struct emu_http_req {
 	const char *method;
 	const char *path;

@@ -76,8 +76,9 @@ static struct server {
 };
 
 struct conn_ctx {
+	char *raw_path; /* the request target as sent, without the query */
 	struct strbuf body;
-	bool too_large;
+	bool started, too_large;
 };
 
 struct kv_vec {
@@ -660,7 +661,7 @@ static enum MHD_Result handle_personalize(struct MHD_Connection *conn, const cha
 	}
 	{
 		struct emu_http_req req = {
-			.method = method, .path = url, .query = qv.v, .nquery = qv.n,
+			.method = method, .path = ctx->raw_path ? ctx->raw_path : url, .query = qv.v, .nquery = qv.n,
 			.headers = hv.v, .nheaders = hv.n,
 			.body = ctx->body.buf, .body_len = ctx->body.len,
 		};
@@ -801,11 +802,10 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 
 	(void)cls;
 	(void)version;
-	if (!ctx) {
-		ctx = calloc(1, sizeof(*ctx));
-		if (!ctx)
-			return MHD_NO;
-		*con_cls = ctx;
+	if (!ctx)
+		return MHD_NO;
+	if (!ctx->started) {
+		ctx->started = true;
 		return MHD_YES;
 	}
 	if (*upload_size) {
@@ -827,6 +827,19 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 	return handle_personalize(conn, url, method, ctx);
 }
 
+/* libmicrohttpd shows the request target before decoding it only here; the
+ * signature covers the path as sent. The result becomes the request's context. */
+static void *uri_seen(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	struct conn_ctx *ctx = calloc(1, sizeof(*ctx));
+
+	(void)cls;
+	(void)conn;
+	if (ctx && uri)
+		ctx->raw_path = strndup(uri, strcspn(uri, "?"));
+	return ctx;
+}
+
 static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		      enum MHD_RequestTerminationCode toe)
 {
@@ -837,6 +850,7 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)toe;
 	if (ctx) {
 		strbuf_free(&ctx->body);
+		free(ctx->raw_path);
 		free(ctx);
 		*con_cls = NULL;
 	}
@@ -1142,6 +1156,7 @@ int main(int argc, char **argv)
 			     0, NULL, NULL, handler, NULL,
 			     MHD_OPTION_LISTEN_SOCKET, fd,
 			     MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+			     MHD_OPTION_URI_LOG_CALLBACK, uri_seen, NULL,
 			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)EMU_CONN_TIMEOUT_S,
 			     MHD_OPTION_END);
 	if (!d) {

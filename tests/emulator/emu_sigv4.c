@@ -256,12 +256,13 @@ static void sha256_hex(struct strbuf *sb, const void *data, size_t len)
 	strbuf_hex(sb, md, sizeof(md));
 }
 
-/* Build the canonical request; service "s3" keeps the path as is. */
+/* Build the canonical request. The path is the one on the wire (still
+ * percent-encoded): S3 signs it as it is, every other service encodes it
+ * once more after removing dot segments. */
 static int canonical_request(const struct emu_http_req *req, const char *signed_headers,
 			     const char *service, struct strbuf *cr)
 {
 	char *path = NULL, *list = NULL, *save = NULL, *name;
-	struct strbuf enc = STRBUF_INIT;
 	bool s3 = !strcmp(service, "s3");
 	int r = 0;
 
@@ -271,14 +272,10 @@ static int canonical_request(const struct emu_http_req *req, const char *signed_
 		r = -ENOMEM;
 		goto cleanup;
 	}
-	if (s3) {
+	if (s3)
+		strbuf_puts(cr, path);
+	else
 		uri_encode(cr, path, true);
-	} else {
-		/* Non-S3 paths are encoded twice: once on the wire, once here. */
-		uri_encode(&enc, path, true);
-		strbuf_puts(&enc, "");
-		uri_encode(cr, enc.buf, true);
-	}
 	strbuf_putc(cr, '\n');
 	canonical_query(cr, req);
 	strbuf_putc(cr, '\n');
@@ -314,7 +311,6 @@ static int canonical_request(const struct emu_http_req *req, const char *signed_
 cleanup:
 	free(path);
 	free(list);
-	strbuf_free(&enc);
 	return r;
 }
 
