@@ -716,6 +716,8 @@ done:
 	le.akid = akid;
 	le.sig_checked = sig_checked;
 	le.sig_ok = sig_ok;
+	if (!in && op && ctx->body.len) /* refused early: still show what was asked */
+		in = cJSON_ParseWithLength(ctx->body.buf, ctx->body.len);
 	le.params = in && op ? emu_model_redact(g.model, op, in) : NULL;
 	le.reply = &reply;
 	le.fault = fault != EMU_FAULT_NONE ? emu_fault_name(fault) : NULL;
