@@ -42,6 +42,9 @@
 #define EMU_DEFAULT_CRED_TTL_S 900
 #define EMU_CRED_PRUNE_GRACE_MS (3600LL * 1000)
 #define EMU_CONN_TIMEOUT_S 120
+#define EMU_MAX_CONNECTIONS 4096          /* 1,000 pipelines, each with a few */
+#define EMU_THREAD_STACK (512 * 1024)     /* per connection thread */
+#define EMU_LISTEN_BACKLOG 1024
 #define EMU_MODEL_REL "shared/reference/personalize/service-2.json"
 
 struct imds_token {
@@ -959,7 +962,7 @@ static int listen_socket(unsigned port, unsigned *bound)
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 128) < 0 ||
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, EMU_LISTEN_BACKLOG) < 0 ||
 	    getsockname(fd, (struct sockaddr *)&a, &len) < 0) {
 		int e = -errno;
 
@@ -1160,6 +1163,8 @@ int main(int argc, char **argv)
 			     MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
 			     MHD_OPTION_URI_LOG_CALLBACK, uri_seen, NULL,
 			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)EMU_CONN_TIMEOUT_S,
+			     MHD_OPTION_CONNECTION_LIMIT, (unsigned int)EMU_MAX_CONNECTIONS,
+			     MHD_OPTION_THREAD_STACK_SIZE, (size_t)EMU_THREAD_STACK,
 			     MHD_OPTION_END);
 	if (!d) {
 		fprintf(stderr, "personalize-emulator: cannot start the HTTP server\n");

@@ -272,7 +272,7 @@ const char *emu_world_region(const struct emu_world *w)
 
 #define FIND(vec, field, key) ({ \
 	__typeof__(*(vec).v) found_ = NULL; \
-	for (size_t i_ = 0; i_ < (vec).n; i_++) \
+	for (size_t i_ = 0; (key) && i_ < (vec).n; i_++) \
 		if ((vec).v[i_]->field && !strcmp((vec).v[i_]->field, (key))) { \
 			found_ = (vec).v[i_]; \
 			break; \
