@@ -369,6 +369,11 @@ def check_credentials(emu):
     emu.admin("POST", "credentials/expire", {})
     code, _, _ = error_of(p.list_campaigns)
     assert code == "ExpiredTokenException", code
+    with open(emu.ledger_path) as f:
+        raw = f.read()
+    for secret in (SECRET, imds.secret_key, imds.token, creds.secret_key, creds.token,
+                   "container-secret-token"):
+        assert secret not in raw, "a secret reached the ledger"
     ops = [e["operation"] for e in emu.ledger()]
     assert "IMDS:token" in ops and "IMDS:credentials" in ops and "ContainerCredentials" in ops, ops
 
