@@ -659,7 +659,7 @@ static enum MHD_Result handle_personalize(struct MHD_Connection *conn, const cha
 	}
 	if (!op || !emu_model_has_operation(g.model, op) || strcmp(method, "POST") ||
 	    strcmp(url, "/")) {
-		emu_reply_error(&reply, 400, EMU_NS_CORAL, "UnknownOperationException", NULL);
+		emu_reply_error(&reply, 404, EMU_NS_CORAL, "UnknownOperationException", NULL);
 		goto done;
 	}
 	{

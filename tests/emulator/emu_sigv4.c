@@ -437,13 +437,13 @@ int emu_sigv4_verify(const struct emu_http_req *req, const struct emu_creds *c,
 
 	memset(&a, 0, sizeof(a));
 	if (!h)
-		AUTH_ERR(400, "MissingAuthenticationTokenException",
+		AUTH_ERR(403, "MissingAuthenticationTokenException",
 			 "Missing Authentication Token");
 	if (parse_auth(h, &a) < 0) {
 		if (strncmp(h, EMU_ALGO, strlen(EMU_ALGO)))
-			AUTH_ERR(400, "IncompleteSignatureException",
+			AUTH_ERR(403, "IncompleteSignatureException",
 				 "Unsupported AWS 'algorithm': '%.*s'", (int)strcspn(h, " "), h);
-		AUTH_ERR(400, "IncompleteSignatureException",
+		AUTH_ERR(403, "IncompleteSignatureException",
 			 "Authorization header requires 'Credential', 'Signature' and "
 			 "'SignedHeaders' parameters, and a Credential of the form "
 			 "AKID/date/region/service/aws4_request. Authorization=%s",
@@ -455,14 +455,14 @@ int emu_sigv4_verify(const struct emu_http_req *req, const struct emu_creds *c,
 		date_h = emu_req_header(req, "date");
 	t = parse_amz_date(date_h);
 	if (t < 0)
-		AUTH_ERR(400, "IncompleteSignatureException",
+		AUTH_ERR(403, "IncompleteSignatureException",
 			 "Authorization header requires existence of either a 'X-Amz-Date' "
 			 "or a 'Date' header.");
 	if (!header_signed(a.signed_headers, "host"))
-		AUTH_ERR(400, "IncompleteSignatureException",
+		AUTH_ERR(403, "IncompleteSignatureException",
 			 "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
 	if (emu_req_header(req, "x-amz-date") && !header_signed(a.signed_headers, "x-amz-date"))
-		AUTH_ERR(400, "IncompleteSignatureException",
+		AUTH_ERR(403, "IncompleteSignatureException",
 			 "'X-Amz-Date' must be a 'SignedHeader' in the AWS Authorization.");
 	cred = emu_creds_find(c, a.akid);
 	if (!cred)
@@ -473,7 +473,7 @@ int emu_sigv4_verify(const struct emu_http_req *req, const struct emu_creds *c,
 			AUTH_ERR(403, "UnrecognizedClientException",
 				 "The security token included in the request is invalid.");
 		if (!header_signed(a.signed_headers, "x-amz-security-token"))
-			AUTH_ERR(400, "IncompleteSignatureException",
+			AUTH_ERR(403, "IncompleteSignatureException",
 				 "'X-Amz-Security-Token' must be a 'SignedHeader' in the AWS Authorization.");
 		if (cred->expires_wall_ms && cred->expires_wall_ms <= now_s * 1000)
 			AUTH_ERR(403, "ExpiredTokenException",

@@ -1562,7 +1562,7 @@ void emu_world_call(struct emu_world *w, const char *op, const cJSON *in,
 		op_describe_dataset_group(w, in, r);
 	else
 		/* In the model but not emulated: say so in AWS's form. */
-		emu_reply_error(r, 400, EMU_NS_CORAL, "UnknownOperationException",
+		emu_reply_error(r, 404, EMU_NS_CORAL, "UnknownOperationException",
 				"Operation %s is not supported by the emulator.", op);
 }
 

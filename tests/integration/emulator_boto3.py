@@ -333,7 +333,7 @@ def check_signatures(emu):
     st, _, body = raw_call(emu, "ListCampaigns", {}, region="eu-west-1")
     assert st == 403 and body["__type"].endswith("InvalidSignatureException"), body
     st, _, body = raw_call(emu, "NoSuchOperation", {})
-    assert st == 400 and body["__type"].endswith("UnknownOperationException"), body
+    assert st == 404 and body["__type"].endswith("UnknownOperationException"), body
     st, _, body = raw_call(emu, "ListCampaigns", {}, content_type="application/json")
     assert st == 400, body
 
@@ -363,7 +363,7 @@ def check_credentials(emu):
     assert p.list_campaigns()["campaigns"]
     st, _, body = raw_call(emu, "ListCampaigns", {}, akid=imds.access_key, secret=imds.secret_key,
                            token=imds.token, sign_token=False)
-    assert st == 400 and body["__type"].endswith("IncompleteSignatureException"), body
+    assert st == 403 and body["__type"].endswith("IncompleteSignatureException"), body
     st, _, body = raw_call(emu, "ListCampaigns", {}, akid=imds.access_key, secret=imds.secret_key)
     assert st == 403 and body["__type"].endswith("UnrecognizedClientException"), body
     emu.admin("POST", "credentials/expire", {})

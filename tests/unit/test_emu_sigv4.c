@@ -234,7 +234,7 @@ static void test_refusals(void **state)
 		       "Signature not yet current: 20150830T123600Z is still later than");
 	/* temporary credentials: the token must come, match and be signed */
 	expect_refusal("post-vanilla", &temp, VECTOR_TIME, 403, "UnrecognizedClientException", NULL);
-	expect_refusal("post-sts-header-after", &sts, VECTOR_TIME, 400,
+	expect_refusal("post-sts-header-after", &sts, VECTOR_TIME, 403,
 		       "IncompleteSignatureException", "X-Amz-Security-Token");
 	emu_creds_free(&c);
 	emu_creds_free(&other);
@@ -273,19 +273,19 @@ static void test_malformed_authorization(void **state)
 		int status;
 		const char *code;
 	} cases[] = {
-		{ NULL, "20150830T123600Z", 400, "MissingAuthenticationTokenException" },
+		{ NULL, "20150830T123600Z", 403, "MissingAuthenticationTokenException" },
 		{ "AWS4-HMAC-SHA1 Credential=a/b/c/d/e, SignedHeaders=host, Signature=00",
-		  "20150830T123600Z", 400, "IncompleteSignatureException" },
+		  "20150830T123600Z", 403, "IncompleteSignatureException" },
 		{ "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service, "
-		  "SignedHeaders=host;x-amz-date, Signature=00", "20150830T123600Z", 400,
+		  "SignedHeaders=host;x-amz-date, Signature=00", "20150830T123600Z", 403,
 		  "IncompleteSignatureException" },
 		{ "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, "
-		  "Signature=00", "20150830T123600Z", 400, "IncompleteSignatureException" },
+		  "Signature=00", "20150830T123600Z", 403, "IncompleteSignatureException" },
 		{ "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, "
-		  "SignedHeaders=x-amz-date, Signature=00", "20150830T123600Z", 400,
+		  "SignedHeaders=x-amz-date, Signature=00", "20150830T123600Z", 403,
 		  "IncompleteSignatureException" },
 		{ "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, "
-		  "SignedHeaders=host;x-amz-date, Signature=00", "yesterday", 400,
+		  "SignedHeaders=host;x-amz-date, Signature=00", "yesterday", 403,
 		  "IncompleteSignatureException" },
 		{ "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150831/us-east-1/service/aws4_request, "
 		  "SignedHeaders=host;x-amz-date, Signature=00", "20150830T123600Z", 403,
