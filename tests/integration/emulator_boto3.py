@@ -245,6 +245,8 @@ def check_pagination(emu):
     assert p.describe_dataset(datasetArn=DATASETS["USERS"])["dataset"]["datasetType"] == "USERS"
     dg = p.describe_dataset_group(datasetGroupArn=ARN + "dataset-group/my-dataset-group")
     assert dg["datasetGroup"]["status"] == "ACTIVE"
+    groups = p.list_dataset_groups()["datasetGroups"]
+    assert [g["datasetGroupArn"] for g in groups] == [ARN + "dataset-group/my-dataset-group"], groups
 
 
 def check_faults(emu):
