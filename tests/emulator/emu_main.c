@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -878,6 +879,7 @@ static void usage(FILE *f)
 		"  --imds-role NAME     role name served by the IMDS endpoint (default personalize-emulator)\n"
 		"  --container-path P   path of the container credentials endpoint (default /creds)\n"
 		"  --container-token T  Authorization value the container endpoint requires\n"
+		"  --exit-with-parent   stop (as on SIGTERM) when the parent process dies\n"
 		"  --help\n", EMU_DEFAULT_CRED_TTL_S);
 }
 
@@ -987,6 +989,7 @@ int main(int argc, char **argv)
 		{ "imds-role", required_argument, NULL, 'r' },
 		{ "container-path", required_argument, NULL, 'P' },
 		{ "container-token", required_argument, NULL, 'T' },
+		{ "exit-with-parent", no_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -999,6 +1002,17 @@ int main(int argc, char **argv)
 	struct emu_clock now;
 	sigset_t set;
 	int opt, fd = -1, sig = 0, rc = PR_EXIT_SOFTWARE;
+	bool with_parent = false;
+	pid_t parent = getppid();
+
+	/* Signals are taken by sigwait below, from the start (a SIGTERM during
+	 * start-up is a clean exit too); every thread inherits the mask. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
 
 	g.cred_ttl_s = EMU_DEFAULT_CRED_TTL_S;
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -1049,6 +1063,9 @@ int main(int argc, char **argv)
 				fprintf(stderr, "personalize-emulator: --cred: expected AKID:SECRET[:TOKEN]\n");
 				return PR_EXIT_USAGE;
 			}
+			break;
+		case 'E':
+			with_parent = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -1141,13 +1158,11 @@ int main(int argc, char **argv)
 		}
 	}
 
-	/* Signals are taken by sigwait below; every thread inherits the mask. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	/* A test runner killed with SIGKILL must not leave us behind. */
+	if (with_parent && (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)) {
+		rc = PR_EXIT_OK;
+		goto cleanup;
+	}
 
 	fd = listen_socket((unsigned)port, &bound);
 	if (fd < 0) {

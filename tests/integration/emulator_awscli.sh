@@ -32,7 +32,7 @@ trap 'exit 143' TERM INT
 sed -e 's/"pendingMs": [0-9]*/"pendingMs": 30000/' -e 's/"importMs": [0-9]*/"importMs": 60000/' -e 's/"trainingMs": [0-9]*/"trainingMs": 60000/' \
 	-e 's/"campaignUpdateMs": [0-9]*/"campaignUpdateMs": 60000/' \
 	"$ROOT/tests/emulator/worlds/test.json" >"$TMP/world.json"
-"$EMU" --port 0 --port-file "$TMP/port" --ledger "$TMP/ledger" --world "$TMP/world.json" \
+"$EMU" --port 0 --port-file "$TMP/port" --ledger "$TMP/ledger" --world "$TMP/world.json" --exit-with-parent \
 	--cred AKIDAWSCLITEST:awscli/test/secret >"$TMP/out" 2>"$TMP/err" &
 PID=$!
 i=0

@@ -65,7 +65,7 @@ class Emulator:
         port_file = os.path.join(self.tmp.name, "port")
         self.ledger_path = os.path.join(self.tmp.name, "ledger.jsonl")
         cmd = [emulator_binary(), "--port", "0", "--port-file", port_file,
-               "--ledger", self.ledger_path, "--seed", str(self.seed)]
+               "--ledger", self.ledger_path, "--seed", str(self.seed), "--exit-with-parent"]
         if self.world:
             world = self.world if os.path.isabs(self.world) else os.path.join(REPO, self.world)
             if self.overrides:
