@@ -58,6 +58,7 @@ static struct server {
 	pthread_cond_t wake;
 	bool stopping;
 	int64_t offset_ms; /* virtual time added by POST /_emulator/advance */
+	int64_t skew_ms;   /* --clock-skew / POST /_emulator/clock: our wall clock is off */
 	struct emu_model *model;
 	struct emu_world *world;
 	struct emu_creds creds;
@@ -100,7 +101,8 @@ static struct emu_clock clock_now(void)
 	clock_gettime(CLOCK_REALTIME, &w);
 	c.mono_ms = (int64_t)m.tv_sec * 1000 + m.tv_nsec / 1000000 +
 		    __atomic_load_n(&g.offset_ms, __ATOMIC_SEQ_CST);
-	c.wall_ms = (int64_t)w.tv_sec * 1000 + w.tv_nsec / 1000000;
+	c.wall_ms = (int64_t)w.tv_sec * 1000 + w.tv_nsec / 1000000 +
+		    __atomic_load_n(&g.skew_ms, __ATOMIC_SEQ_CST);
 	return c;
 }
 
@@ -129,6 +131,19 @@ static enum MHD_Result collect_kv(void *cls, enum MHD_ValueKind kind,
 	return MHD_YES;
 }
 
+/* RFC 7231 Date from our (possibly skewed) clock: clients correct their
+ * clock skew from it, as the SDKs do. */
+static void add_date(struct MHD_Response *resp)
+{
+	time_t t = (time_t)(clock_now().wall_ms / 1000);
+	struct tm tm;
+	char buf[64];
+
+	gmtime_r(&t, &tm);
+	strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_DATE, buf);
+}
+
 static enum MHD_Result send_text(struct MHD_Connection *conn, int status,
 				 const char *type, const char *body,
 				 const char *request_id)
@@ -141,6 +156,7 @@ static enum MHD_Result send_text(struct MHD_Connection *conn, int status,
 	if (!resp)
 		return MHD_NO;
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	add_date(resp);
 	if (request_id)
 		MHD_add_response_header(resp, "x-amzn-RequestId", request_id);
 	ret = MHD_queue_response(conn, (unsigned int)status, resp);
@@ -399,6 +415,7 @@ static enum MHD_Result handle_imds(struct MHD_Connection *conn, const char *url,
 			return MHD_NO;
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain");
 		MHD_add_response_header(resp, EMU_IMDS_TTL_HEADER, ttl_h);
+		add_date(resp);
 		ret = MHD_queue_response(conn, 200, resp);
 		MHD_destroy_response(resp);
 		return ret;
@@ -499,6 +516,7 @@ static cJSON *state_json(const struct emu_clock *now)
 	cJSON_AddItemToObject(o, "faults", emu_faults_json(&g.faults));
 	cJSON_AddNumberToObject(o, "requests", (double)g.seq);
 	cJSON_AddNumberToObject(o, "clockOffsetMs", (double)g.offset_ms);
+	cJSON_AddNumberToObject(o, "clockSkewS", (double)g.skew_ms / 1000.0);
 	a = cJSON_AddArrayToObject(o, "credentials");
 	for (size_t i = 0; i < g.creds.n; i++) {
 		cJSON *c = cJSON_CreateObject();
@@ -565,6 +583,18 @@ static enum MHD_Result handle_admin(struct MHD_Connection *conn, const char *url
 			cJSON_AddNumberToObject(out, "offsetMs",
 						(double)__atomic_load_n(&g.offset_ms, __ATOMIC_SEQ_CST));
 		}
+	} else if (!strcmp(what, "clock") && body) {
+		/* Our wall clock runs skewS seconds off: clients' skew handling. */
+		const cJSON *sk = cJSON_GetObjectItemCaseSensitive(body, "skewS");
+
+		if (!cJSON_IsNumber(sk) || sk->valuedouble < -1e7 || sk->valuedouble > 1e7) {
+			err = strdup("clock needs {\"skewS\": N} with |N| <= 10000000");
+			r = -EINVAL;
+		} else {
+			__atomic_store_n(&g.skew_ms, (int64_t)(sk->valuedouble * 1000), __ATOMIC_SEQ_CST);
+			out = cJSON_CreateObject();
+			cJSON_AddNumberToObject(out, "skewS", sk->valuedouble);
+		}
 	} else if (!strcmp(what, "credentials/expire") && body) {
 		/* Every temporary credential expires now: refresh paths get tested. */
 		for (size_t i = 0; i < g.creds.n; i++)
@@ -579,7 +609,7 @@ static enum MHD_Result handle_admin(struct MHD_Connection *conn, const char *url
 	pthread_mutex_unlock(&g.lock);
 	cJSON_Delete(body);
 	if (r == -ENOENT)
-		ret = admin_error(conn, 404, "unknown admin request (GET state, GET|POST faults, POST script, POST advance, POST credentials/expire)");
+		ret = admin_error(conn, 404, "unknown admin request (GET state, GET|POST faults, POST script, POST advance, POST clock, POST credentials/expire)");
 	else if (r < 0)
 		ret = admin_error(conn, 400, err ? err : strerror(-r));
 	else if (!out)
@@ -781,6 +811,7 @@ done:
 		}
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, EMU_JSON_TYPE);
 		MHD_add_response_header(resp, "x-amzn-RequestId", rid);
+		add_date(resp);
 		ret = MHD_queue_response(conn, (unsigned int)reply.status, resp);
 		MHD_destroy_response(resp);
 		break;
@@ -880,6 +911,7 @@ static void usage(FILE *f)
 		"  --container-path P   path of the container credentials endpoint (default /creds)\n"
 		"  --container-token T  Authorization value the container endpoint requires\n"
 		"  --exit-with-parent   stop (as on SIGTERM) when the parent process dies\n"
+		"  --clock-skew S       run our wall clock S seconds off (signature checks, Date)\n"
 		"  --help\n", EMU_DEFAULT_CRED_TTL_S);
 }
 
@@ -990,6 +1022,7 @@ int main(int argc, char **argv)
 		{ "container-path", required_argument, NULL, 'P' },
 		{ "container-token", required_argument, NULL, 'T' },
 		{ "exit-with-parent", no_argument, NULL, 'E' },
+		{ "clock-skew", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1067,6 +1100,16 @@ int main(int argc, char **argv)
 		case 'E':
 			with_parent = true;
 			break;
+		case 'S': {
+			long sk = strtol(optarg, &end, 10);
+
+			if (*end || sk < -10000000 || sk > 10000000) {
+				fprintf(stderr, "personalize-emulator: --clock-skew: seconds, |N| <= 10000000\n");
+				return PR_EXIT_USAGE;
+			}
+			g.skew_ms = (int64_t)sk * 1000;
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			return PR_EXIT_OK;
@@ -1172,7 +1215,7 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-			     MHD_USE_ITC | MHD_USE_POLL,
+			     MHD_USE_ITC | MHD_USE_POLL | MHD_USE_SUPPRESS_DATE_NO_CLOCK,
 			     0, NULL, NULL, handler, NULL,
 			     MHD_OPTION_LISTEN_SOCKET, fd,
 			     MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,

@@ -6,6 +6,8 @@ boto3 models them, validation, pagination, faults, signatures (boto3's and a
 small independent signer's for requests boto3 would never send), and the
 IMDSv2 and container credential endpoints. Exit 77 when boto3 is missing.
 """
+import datetime
+import email.utils
 import os
 import sys
 import time
@@ -334,6 +336,20 @@ def check_signatures(emu):
     assert st == 403 and "Signature not yet current" in body["message"], body
     st, _, body = raw_call(emu, "ListCampaigns", {}, region="eu-west-1")
     assert st == 403 and body["__type"].endswith("InvalidSignatureException"), body
+    # an emulator whose clock runs 10 minutes ahead: refused, and the reply's
+    # Date tells the client how far off it is (what SDKs correct skew from)
+    st, _ = emu.admin("POST", "clock", {"skewS": 600})
+    assert st == 200
+    try:
+        st, hdrs, body = raw_call(emu, "ListCampaigns", {})
+        assert st == 403 and body["message"].startswith("Signature expired"), body
+        server = email.utils.parsedate_to_datetime(hdrs["Date"])
+        skew = (server - datetime.datetime.now(datetime.timezone.utc)).total_seconds()
+        assert 590 < skew < 610, skew
+        st, _, body = raw_call(emu, "ListCampaigns", {}, amz_date=server.strftime("%Y%m%dT%H%M%SZ"))
+        assert st == 200, body
+    finally:
+        emu.admin("POST", "clock", {"skewS": 0})
     st, _, body = raw_call(emu, "NoSuchOperation", {})
     assert st == 404 and body["__type"].endswith("UnknownOperationException"), body
     st, _, body = raw_call(emu, "ListCampaigns", {}, content_type="application/json")
