@@ -246,9 +246,11 @@ struct emu_faults {
  * stay and *err is set. "seed" in the spec re-seeds. */
 int emu_faults_set(struct emu_faults *f, const cJSON *spec, char **err);
 /* Decide for one request: the first matching rule whose dice roll hits.
- * Returns the kind (NONE if none) and copies the rule's fields to *hit. */
+ * A rule matches when it names op, or is "*" and exact is false (the
+ * credential endpoints ask for exact matches only). Returns the kind (NONE
+ * if none) and copies the rule's fields to *hit. */
 enum emu_fault_kind emu_faults_pick(struct emu_faults *f, const char *op,
-				    struct emu_fault_rule *hit);
+				    bool exact, struct emu_fault_rule *hit);
 /* The spec name of a kind ("throttle" ...), NULL for NONE. */
 const char *emu_fault_name(enum emu_fault_kind k);
 /* The rules with their seen/injected counters, as GET /_emulator/faults shows them. */

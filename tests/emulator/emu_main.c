@@ -352,19 +352,6 @@ static cJSON *cred_json(const struct emu_cred *c, int64_t now_ms, bool imds)
 	return o;
 }
 
-static void ledger_endpoint(const char *what, int status, const char *akid,
-			    const struct emu_clock *now)
-{
-	struct emu_reply r = { .status = status };
-	char rid[37];
-	struct ledger_entry e = { .operation = what, .akid = akid, .reply = &r,
-				  .request_id = rid, .wall_ms = now->wall_ms };
-
-	emu_uuid(&g.ids, rid);
-	g.seq++;
-	ledger_write(&e);
-}
-
 static bool imds_token_ok(const char *tok, int64_t now_ms)
 {
 	for (size_t i = 0; tok && i < g.ntokens; i++)
@@ -373,32 +360,112 @@ static bool imds_token_ok(const char *tok, int64_t now_ms)
 	return false;
 }
 
-static enum MHD_Result handle_imds(struct MHD_Connection *conn, const char *url,
-				   const char *method)
+/* One answer of a credential endpoint, built under the lock, sent after. */
+struct ep_reply {
+	const char *what;   /* ledger name, also what fault rules match */
+	int status;
+	const char *ctype;
+	char *body;         /* malloc'd */
+	char ttl[24];       /* IMDS token TTL header value, "" if none */
+};
+
+static void ep_set(struct ep_reply *e, const char *what, int status,
+		   const char *ctype, const char *body)
+{
+	e->what = what;
+	e->status = status;
+	e->ctype = ctype;
+	free(e->body);
+	e->body = strdup(body);
+}
+
+/* Credential endpoints fail as their real counterparts can: rules naming
+ * "IMDS:token", "IMDS:role", "IMDS:credentials" or "ContainerCredentials"
+ * (never "*") apply here. Lock held. */
+static enum emu_fault_kind ep_fault(struct ep_reply *e, struct emu_fault_rule *hit)
+{
+	enum emu_fault_kind k = emu_faults_pick(&g.faults, e->what, true, hit);
+
+	switch (k) {
+	case EMU_FAULT_THROTTLE:
+		ep_set(e, e->what, 429, "text/plain", "Too Many Requests");
+		break;
+	case EMU_FAULT_500:
+		ep_set(e, e->what, 500, "text/plain", "Internal Server Error");
+		break;
+	case EMU_FAULT_503:
+		ep_set(e, e->what, 503, "text/plain", "Service Unavailable");
+		break;
+	case EMU_FAULT_MALFORMED:
+		ep_set(e, e->what, 200, e->ctype, "{\"AccessKeyId\": <html>");
+		break;
+	case EMU_FAULT_TRUNCATED:
+	case EMU_FAULT_CUT:
+		if (e->body)
+			e->body[strlen(e->body) / 2] = '\0';
+		break;
+	case EMU_FAULT_CONTENT_TYPE:
+		ep_set(e, e->what, 200, "text/html", "<html><body>captive portal</body></html>");
+		break;
+	default:
+		break;
+	}
+	return k;
+}
+
+static enum MHD_Result ep_send(struct MHD_Connection *conn, struct ep_reply *e,
+			       enum emu_fault_kind k, const struct emu_fault_rule *hit)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	pause_ms(hit->delay_ms);
+	if (k == EMU_FAULT_RESET || k == EMU_FAULT_DROP || !e->body) {
+		if (k == EMU_FAULT_RESET) {
+			const union MHD_ConnectionInfo *ci =
+				MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+			struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+			if (ci)
+				setsockopt(ci->connect_fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		}
+		free(e->body);
+		return MHD_NO;
+	}
+	resp = MHD_create_response_from_buffer(strlen(e->body), e->body, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(e->body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, e->ctype);
+	if (e->ttl[0])
+		MHD_add_response_header(resp, EMU_IMDS_TTL_HEADER, e->ttl);
+	add_date(resp);
+	ret = MHD_queue_response(conn, (unsigned int)e->status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* IMDSv2. Lock held; fills e. */
+static void imds(struct MHD_Connection *conn, const char *url, const char *method,
+		 const struct emu_clock *now, struct ep_reply *e, const char **akid)
 {
 	const char *ttl_h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, EMU_IMDS_TTL_HEADER);
 	const char *tok = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, EMU_IMDS_TOKEN_HEADER);
-	struct emu_clock now = clock_now();
-	enum MHD_Result ret;
-	char *s = NULL;
 
-	pthread_mutex_lock(&g.lock);
 	if (!strcmp(url, EMU_IMDS_TOKEN_PATH)) {
 		char *end = NULL;
 		long ttl = ttl_h ? strtol(ttl_h, &end, 10) : 0;
-		struct MHD_Response *resp;
 		struct imds_token *t;
 
 		if (strcmp(method, "PUT")) {
-			ledger_endpoint("IMDS:token", 405, NULL, &now);
-			pthread_mutex_unlock(&g.lock);
-			return send_text(conn, 405, "text/plain", "Method Not Allowed", NULL);
+			ep_set(e, "IMDS:token", 405, "text/plain", "Method Not Allowed");
+			return;
 		}
 		if (!ttl_h || !end || *end || ttl < 1 || ttl > EMU_IMDS_MAX_TTL_S ||
 		    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Forwarded-For")) {
-			ledger_endpoint("IMDS:token", 400, NULL, &now);
-			pthread_mutex_unlock(&g.lock);
-			return send_text(conn, 400, "text/plain", "Bad Request", NULL);
+			ep_set(e, "IMDS:token", 400, "text/plain", "Bad Request");
+			return;
 		}
 		if (g.ntokens == EMU_MAX_IMDS_TOKENS) {
 			memmove(&g.tokens[0], &g.tokens[1], sizeof(g.tokens[0]) * (EMU_MAX_IMDS_TOKENS - 1));
@@ -406,84 +473,100 @@ static enum MHD_Result handle_imds(struct MHD_Connection *conn, const char *url,
 		}
 		t = &g.tokens[g.ntokens++];
 		random_text(t->value, 56, B64);
-		t->expires_ms = now.wall_ms + ttl * 1000;
-		ledger_endpoint("IMDS:token", 200, NULL, &now);
-		resp = MHD_create_response_from_buffer(strlen(t->value), t->value,
-						       MHD_RESPMEM_MUST_COPY);
-		pthread_mutex_unlock(&g.lock);
-		if (!resp)
-			return MHD_NO;
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain");
-		MHD_add_response_header(resp, EMU_IMDS_TTL_HEADER, ttl_h);
-		add_date(resp);
-		ret = MHD_queue_response(conn, 200, resp);
-		MHD_destroy_response(resp);
-		return ret;
+		t->expires_ms = now->wall_ms + ttl * 1000;
+		ep_set(e, "IMDS:token", 200, "text/plain", t->value);
+		snprintf(e->ttl, sizeof(e->ttl), "%ld", ttl);
+		return;
 	}
 	if (strncmp(url, EMU_IMDS_CREDS_PATH, strlen(EMU_IMDS_CREDS_PATH)) &&
 	    strcmp(url, "/latest/meta-data/iam/security-credentials")) {
-		pthread_mutex_unlock(&g.lock);
-		return send_text(conn, 404, "text/plain", "Not Found", NULL);
-	}
-	if (!imds_token_ok(tok, now.wall_ms)) {
-		ledger_endpoint("IMDS:credentials", 401, NULL, &now);
-		pthread_mutex_unlock(&g.lock);
-		return send_text(conn, 401, "text/plain", "Unauthorized", NULL);
+		ep_set(e, "IMDS:other", 404, "text/plain", "Not Found");
+		return;
 	}
 	url += strlen(url) >= strlen(EMU_IMDS_CREDS_PATH) ? strlen(EMU_IMDS_CREDS_PATH) : strlen(url);
+	if (!imds_token_ok(tok, now->wall_ms)) {
+		ep_set(e, *url ? "IMDS:credentials" : "IMDS:role", 401, "text/plain", "Unauthorized");
+		return;
+	}
 	if (!*url) {
-		ledger_endpoint("IMDS:role", 200, NULL, &now);
-		pthread_mutex_unlock(&g.lock);
-		return send_text(conn, 200, "text/plain", g.imds_role, NULL);
+		ep_set(e, "IMDS:role", 200, "text/plain", g.imds_role);
+		return;
 	}
 	if (strcmp(url, g.imds_role)) {
-		ledger_endpoint("IMDS:credentials", 404, NULL, &now);
-		pthread_mutex_unlock(&g.lock);
-		return send_text(conn, 404, "text/plain", "Not Found", NULL);
+		ep_set(e, "IMDS:credentials", 404, "text/plain", "Not Found");
+		return;
 	}
 	{
-		const struct emu_cred *c = temp_cred(now.wall_ms);
-		cJSON *o = c ? cred_json(c, now.wall_ms, true) : NULL;
+		const struct emu_cred *c = temp_cred(now->wall_ms);
+		cJSON *o = c ? cred_json(c, now->wall_ms, true) : NULL;
 
-		s = o ? cJSON_Print(o) : NULL;
+		e->what = "IMDS:credentials";
+		e->status = 200;
+		e->ctype = "text/plain";
+		e->body = o ? cJSON_Print(o) : NULL;
 		cJSON_Delete(o);
-		ledger_endpoint("IMDS:credentials", s ? 200 : 500, c ? c->akid : NULL, &now);
+		if (!e->body)
+			ep_set(e, "IMDS:credentials", 500, "text/plain", "Internal Server Error");
+		*akid = c ? c->akid : NULL;
 	}
-	pthread_mutex_unlock(&g.lock);
-	if (!s)
-		return send_text(conn, 500, "text/plain", "Internal Server Error", NULL);
-	ret = send_text(conn, 200, "text/plain", s, NULL);
-	free(s);
-	return ret;
 }
 
-static enum MHD_Result handle_container(struct MHD_Connection *conn)
+/* Container credentials. Lock held; fills e. */
+static void container(struct MHD_Connection *conn, const struct emu_clock *now,
+		      struct ep_reply *e, const char **akid)
 {
 	const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
-	struct emu_clock now = clock_now();
 	const struct emu_cred *c;
-	enum MHD_Result ret;
 	cJSON *o;
-	char *s;
+
+	if (g.container_token && (!auth || strcmp(auth, g.container_token))) {
+		ep_set(e, "ContainerCredentials", 401, "application/json",
+		       "{\"message\":\"Unauthorized\"}");
+		return;
+	}
+	c = temp_cred(now->wall_ms);
+	o = c ? cred_json(c, now->wall_ms, false) : NULL;
+	e->what = "ContainerCredentials";
+	e->status = 200;
+	e->ctype = "application/json";
+	e->body = o ? cJSON_PrintUnformatted(o) : NULL;
+	cJSON_Delete(o);
+	if (!e->body)
+		ep_set(e, "ContainerCredentials", 500, "application/json", "{}");
+	*akid = c ? c->akid : NULL;
+}
+
+static enum MHD_Result handle_credentials(struct MHD_Connection *conn, const char *url,
+					  const char *method, bool is_imds)
+{
+	struct ep_reply e = { 0 };
+	struct emu_fault_rule hit = { 0 };
+	struct emu_clock now = clock_now();
+	enum emu_fault_kind k;
+	const char *akid = NULL;
+	struct emu_reply r = { 0 };
+	char rid[37];
+	struct ledger_entry le = { 0 };
 
 	pthread_mutex_lock(&g.lock);
-	if (g.container_token && (!auth || strcmp(auth, g.container_token))) {
-		ledger_endpoint("ContainerCredentials", 401, NULL, &now);
-		pthread_mutex_unlock(&g.lock);
-		return send_text(conn, 401, "application/json",
-				 "{\"message\":\"Unauthorized\"}", NULL);
-	}
-	c = temp_cred(now.wall_ms);
-	o = c ? cred_json(c, now.wall_ms, false) : NULL;
-	s = o ? cJSON_PrintUnformatted(o) : NULL;
-	cJSON_Delete(o);
-	ledger_endpoint("ContainerCredentials", s ? 200 : 500, c ? c->akid : NULL, &now);
+	if (is_imds)
+		imds(conn, url, method, &now, &e, &akid);
+	else
+		container(conn, &now, &e, &akid);
+	k = ep_fault(&e, &hit);
+	emu_uuid(&g.ids, rid);
+	g.seq++;
+	r.status = e.status;
+	le.operation = e.what;
+	le.akid = k == EMU_FAULT_NONE ? akid : NULL;
+	le.reply = &r;
+	le.fault = k != EMU_FAULT_NONE ? emu_fault_name(k) : NULL;
+	le.fault_phase = "before";
+	le.request_id = rid;
+	le.wall_ms = now.wall_ms;
+	ledger_write(&le);
 	pthread_mutex_unlock(&g.lock);
-	if (!s)
-		return send_text(conn, 500, "application/json", "{}", NULL);
-	ret = send_text(conn, 200, "application/json", s, NULL);
-	free(s);
-	return ret;
+	return ep_send(conn, &e, k, &hit);
 }
 
 /* ---- admin -------------------------------------------------------------------- */
@@ -718,7 +801,7 @@ static enum MHD_Result handle_personalize(struct MHD_Connection *conn, const cha
 				ctype ? ctype : "", EMU_JSON_TYPE);
 		goto done;
 	}
-	fault = emu_faults_pick(&g.faults, op, &hit);
+	fault = emu_faults_pick(&g.faults, op, false, &hit);
 	if (fault != EMU_FAULT_NONE && !hit.after_call &&
 	    (fault == EMU_FAULT_THROTTLE || fault == EMU_FAULT_500 || fault == EMU_FAULT_503)) {
 		fault_reply(fault, &reply);
@@ -858,9 +941,9 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 	if (!strncmp(url, EMU_ADMIN_PREFIX, strlen(EMU_ADMIN_PREFIX)))
 		return handle_admin(conn, url, method, ctx);
 	if (!strncmp(url, "/latest/", 8))
-		return handle_imds(conn, url, method);
+		return handle_credentials(conn, url, method, true);
 	if (g.container_path && !strcmp(url, g.container_path) && !strcmp(method, "GET"))
-		return handle_container(conn);
+		return handle_credentials(conn, url, method, false);
 	return handle_personalize(conn, url, method, ctx);
 }
 

@@ -384,6 +384,25 @@ def check_credentials(emu):
     assert st == 403 and body["__type"].endswith("IncompleteSignatureException"), body
     st, _, body = raw_call(emu, "ListCampaigns", {}, akid=imds.access_key, secret=imds.secret_key)
     assert st == 403 and body["__type"].endswith("UnrecognizedClientException"), body
+    # the endpoints fail on demand ("*" rules never touch them)
+    import urllib.error
+    import urllib.request
+
+    def put_token():
+        req = urllib.request.Request(emu.url + "/latest/api/token", method="PUT",
+                                     headers={"X-aws-ec2-metadata-token-ttl-seconds": "60"})
+        try:
+            with urllib.request.urlopen(req, timeout=5) as r:
+                return r.status
+        except urllib.error.HTTPError as e:
+            return e.code
+    emu.admin("POST", "faults", {"rules": [{"kind": "500"},
+                                           {"operation": "IMDS:token", "kind": "503", "count": 1}]})
+    try:
+        assert put_token() == 503
+        assert put_token() == 200
+    finally:
+        emu.admin("POST", "faults", {"rules": []})
     emu.admin("POST", "credentials/expire", {})
     code, _, _ = error_of(p.list_campaigns)
     assert code == "ExpiredTokenException", code
@@ -394,6 +413,7 @@ def check_credentials(emu):
         assert secret not in raw, "a secret reached the ledger"
     ops = [e["operation"] for e in emu.ledger()]
     assert "IMDS:token" in ops and "IMDS:credentials" in ops and "ContainerCredentials" in ops, ops
+    assert any(e["operation"] == "IMDS:token" and e["fault"] == "503" for e in emu.ledger())
 
 
 def check_yaml_world_and_shutdown():

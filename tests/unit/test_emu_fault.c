@@ -66,7 +66,7 @@ static void test_matching_after_count(void **state)
 			 "{\"operation\":\"CreateSolutionVersion\",\"kind\":\"500\",\"phase\":\"after\"}]}",
 			 &err), 0);
 	for (int i = 0; i < 10; i++) {
-		enum emu_fault_kind k = emu_faults_pick(&f, "DescribeCampaign", &hit);
+		enum emu_fault_kind k = emu_faults_pick(&f, "DescribeCampaign", false, &hit);
 
 		if (i < 2 || i >= 5)
 			assert_int_equal(k, EMU_FAULT_NONE);
@@ -75,8 +75,17 @@ static void test_matching_after_count(void **state)
 		hits += k != EMU_FAULT_NONE;
 	}
 	assert_int_equal(hits, 3);
-	assert_int_equal(emu_faults_pick(&f, "ListCampaigns", &hit), EMU_FAULT_NONE);
-	assert_int_equal(emu_faults_pick(&f, "CreateSolutionVersion", &hit), EMU_FAULT_500);
+	assert_int_equal(emu_faults_pick(&f, "ListCampaigns", false, &hit), EMU_FAULT_NONE);
+	/* "*" rules never reach the credential endpoints */
+	assert_int_equal(set(&f, "{\"rules\":[{\"kind\":\"500\"}]}", &err), 0);
+	assert_int_equal(emu_faults_pick(&f, "IMDS:token", true, &hit), EMU_FAULT_NONE);
+	assert_int_equal(emu_faults_pick(&f, "ListCampaigns", false, &hit), EMU_FAULT_500);
+	assert_int_equal(set(&f, "{\"rules\":[{\"operation\":\"CreateSolutionVersion\",\"kind\":\"500\","
+			 "\"phase\":\"after\"},{\"operation\":\"DescribeCampaign\",\"kind\":\"reset\","
+			 "\"count\":3}]}", &err), 0);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(emu_faults_pick(&f, "DescribeCampaign", false, &hit), EMU_FAULT_RESET);
+	assert_int_equal(emu_faults_pick(&f, "CreateSolutionVersion", false, &hit), EMU_FAULT_500);
 	assert_true(hit.after_call);
 	assert_null(hit.operation);
 	{
@@ -107,7 +116,7 @@ static void test_seed_reproducible(void **state)
 			 run == 2 ? 43 : 42);
 		assert_int_equal(set(&f, buf, &(char *){ NULL }), 0);
 		for (int i = 0; i < 199; i++) {
-			bool hitp = emu_faults_pick(&f, "X", &hit) == EMU_FAULT_THROTTLE;
+			bool hitp = emu_faults_pick(&f, "X", false, &hit) == EMU_FAULT_THROTTLE;
 
 			out[i] = hitp ? '1' : '0';
 			hits += run == 0 && hitp;
