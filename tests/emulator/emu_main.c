@@ -754,6 +754,8 @@ static enum MHD_Result handle_personalize(struct MHD_Connection *conn, const cha
 	char rid[37], *akid = NULL, *msg = NULL;
 	cJSON *in = NULL, *holder = NULL;
 	struct ledger_entry le = { 0 };
+	struct emu_reply seen;
+	const char *rarn = NULL;
 	bool sig_checked = false, sig_ok = false;
 	enum MHD_Result ret = MHD_NO;
 
@@ -802,9 +804,15 @@ static enum MHD_Result handle_personalize(struct MHD_Connection *conn, const cha
 		goto done;
 	}
 	fault = emu_faults_pick(&g.faults, op, false, &hit);
-	if (fault != EMU_FAULT_NONE && !hit.after_call &&
-	    (fault == EMU_FAULT_THROTTLE || fault == EMU_FAULT_500 || fault == EMU_FAULT_503)) {
-		fault_reply(fault, &reply);
+	/* Before the call, a fault stands in for the service and the operation
+	 * does not run; truncated and cut damage the real reply and slow only
+	 * delays it, so those always run it. */
+	if (fault != EMU_FAULT_NONE && !hit.after_call && fault != EMU_FAULT_SLOW &&
+	    fault != EMU_FAULT_TRUNCATED && fault != EMU_FAULT_CUT) {
+		if (fault == EMU_FAULT_THROTTLE || fault == EMU_FAULT_500 || fault == EMU_FAULT_503)
+			fault_reply(fault, &reply);
+		else
+			reply.status = 200;
 		goto done;
 	}
 	in = ctx->body.len ? cJSON_ParseWithLength(ctx->body.buf, ctx->body.len)
@@ -825,6 +833,7 @@ static enum MHD_Result handle_personalize(struct MHD_Connection *conn, const cha
 		break;
 	}
 	emu_world_call(g.world, op, in, &now, &reply);
+	rarn = result_arn(&reply, &holder); /* before a fault hides it */
 	if (fault != EMU_FAULT_NONE && hit.after_call &&
 	    (fault == EMU_FAULT_THROTTLE || fault == EMU_FAULT_500 || fault == EMU_FAULT_503))
 		fault_reply(fault, &reply);
@@ -836,12 +845,18 @@ done:
 	if (!in && op && ctx->body.len) /* refused early: still show what was asked */
 		in = cJSON_ParseWithLength(ctx->body.buf, ctx->body.len);
 	le.params = in && op ? emu_model_redact(g.model, op, in) : NULL;
-	le.reply = &reply;
+	/* What the client saw: no reply at all (status 0) after reset or drop. */
+	seen = reply;
+	if (fault == EMU_FAULT_RESET || fault == EMU_FAULT_DROP)
+		seen.status = 0;
+	else if (fault == EMU_FAULT_MALFORMED || fault == EMU_FAULT_CONTENT_TYPE)
+		seen.status = 200;
+	le.reply = &seen;
 	le.fault = fault != EMU_FAULT_NONE ? emu_fault_name(fault) : NULL;
 	le.fault_phase = hit.after_call ? "after" : "before";
 	le.request_id = rid;
 	le.wall_ms = now.wall_ms;
-	le.result_arn = fault == EMU_FAULT_NONE || hit.after_call ? result_arn(&reply, &holder) : NULL;
+	le.result_arn = rarn;
 	ledger_write(&le);
 	cJSON_Delete(holder);
 	pthread_mutex_unlock(&g.lock);

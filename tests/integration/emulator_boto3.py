@@ -298,8 +298,30 @@ def check_faults(emu):
                           jobName="unknown-outcome", datasetArn=DATASETS["USERS"],
                           dataSource={"dataLocation": "s3://b/u.csv"})
     assert code == "InternalFailure", code
+    # a reset before the call: nothing happened; a drop after it: the job exists
+    for name, phase in (("never-created", "before"), ("created-unseen", "after")):
+        emu.admin("POST", "faults", {"rules": [
+            {"operation": "CreateDatasetImportJob", "kind": "reset" if phase == "before" else "drop",
+             "phase": phase, "count": 1}]})
+        try:
+            client(emu, attempts=1).create_dataset_import_job(
+                jobName=name, datasetArn=DATASETS["ITEMS"],
+                dataSource={"dataLocation": "s3://b/i.csv"})
+        except Exception:
+            pass
+        else:
+            raise AssertionError("%s: the client got an answer" % name)
+        emu.advance(PENDING_MS + RUN_MS)
     names = [j["jobName"] for j in client(emu).list_dataset_import_jobs()["datasetImportJobs"]]
-    assert "unknown-outcome" in names, names
+    assert "unknown-outcome" in names and "created-unseen" in names, names
+    assert "never-created" not in names, names
+    led = {e["params"]["jobName"]: e for e in emu.ledger()
+           if e["operation"] == "CreateDatasetImportJob" and e["fault"]}
+    assert led["never-created"]["status"] == 0 and "resultArn" not in led["never-created"]
+    assert led["created-unseen"]["status"] == 0 and led["created-unseen"]["faultPhase"] == "after"
+    assert led["created-unseen"]["resultArn"].endswith("/created-unseen"), led
+    assert led["unknown-outcome"]["status"] == 500 and led["unknown-outcome"]["resultArn"]
+    emu.admin("POST", "faults", {"rules": []})
 
 
 def check_signatures(emu):
