@@ -834,10 +834,11 @@ static enum MHD_Result handle_personalize(struct MHD_Connection *conn, const cha
 	}
 	emu_world_call(g.world, op, in, &now, &reply);
 	rarn = result_arn(&reply, &holder); /* before a fault hides it */
-	if (fault != EMU_FAULT_NONE && hit.after_call &&
+done:
+	/* After the call (whatever its answer), the fault replaces the reply. */
+	if (hit.after_call &&
 	    (fault == EMU_FAULT_THROTTLE || fault == EMU_FAULT_500 || fault == EMU_FAULT_503))
 		fault_reply(fault, &reply);
-done:
 	le.operation = op ? op : (target ? target : "(none)");
 	le.akid = akid;
 	le.sig_checked = sig_checked;
