@@ -143,7 +143,9 @@ int runner_spec_from_pipeline(const struct pipeline *p, unsigned max_errors,
 	/* 0 in the config means "no limit": a week of the run's own bound. */
 	s.max_run_duration_s = p->max_run_duration ? p->max_run_duration
 						   : 7u * 24 * 3600;
-	s.max_consecutive_errors = max_errors;
+	/* the imports fail together: a round of them counts once per dataset */
+	s.max_consecutive_errors = max_errors ?
+		max_errors + 2 * (unsigned)(s.n_datasets - 1) : 0;
 	*spec = s;
 	return 0;
 }
@@ -991,6 +993,13 @@ int runner_start(struct runner *r, time_t now)
 	r->started = true;
 	if (r->st.has_run) {
 		r->run = r->st.run;
+		/* how long to keep trying is this process's choice (`once` gives
+		 * up, the daemon does not), not the saved run's */
+		r->run.max_consecutive_errors =
+			r->host->max_consecutive_errors ?
+			r->host->max_consecutive_errors +
+			2 * (unsigned)(r->run.n_datasets ? r->run.n_datasets - 1 : 0)
+			: 0;
 		k = rt_resume(&r->run, now, &acts);
 		if (k < 0) {
 			log_error("%s: the saved run cannot be resumed: %s",
