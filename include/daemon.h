@@ -30,8 +30,9 @@ struct config;
  * unreachable (exit 69); each is a call that already used the AWS layer's
  * own retries. */
 #define DAEMON_ONCE_MAX_ERRORS 4
-/* Tokens the global rate limit holds at once. */
-#define DAEMON_RATE_BURST 5
+/* Tokens the global rate limit holds at once: 1, so that no second sees
+ * more than MaxApiCallsPerSecond + 1 calls. */
+#define DAEMON_RATE_BURST 1
 
 struct daemon_options {
 	const char *config_path; /* re-read on SIGHUP */

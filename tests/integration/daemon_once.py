@@ -242,6 +242,79 @@ def run_ready_and_term():
             sock.close()
 
 
+def wait_for(pred, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def once_interrupted_then_finished():
+    """SIGTERM during `once` saves the run (exit 143); the next `once`
+    finishes that run, adopting its jobs: one import, one version, one
+    campaign update in all."""
+    label = "once interrupted, then finished by the next once"
+    with Emulator(world=WORLD) as emu, tempfile.TemporaryDirectory(prefix="pr-resume-") as tmp:
+        cfg = os.path.join(tmp, "p.cfg")
+        state = os.path.join(tmp, "state")
+        os.mkdir(state)
+        write_config(cfg, emu.url, 2, True, "resume")
+        proc = subprocess.Popen([binary(), "-c", cfg, "--state-dir", state, "once"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                env=env(), cwd=REPO)
+        try:
+            got = wait_for(lambda: len([x for x in emu.ledger()
+                                        if x["operation"] == "CreateDatasetImportJob"]) >= 2, 20)
+            if not got:
+                fail("%s: no imports created" % label)
+                return
+            proc.send_signal(signal.SIGTERM)
+            rc = proc.wait(timeout=5)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            proc.stderr.close()
+        if rc != 128 + signal.SIGTERM:
+            fail("%s: interrupted once exit %d, want %d" % (label, rc, 128 + signal.SIGTERM))
+        rc, out, err = cli(cfg, state, "status", "--json", timeout=10)
+        try:
+            p = json.loads(out)["pipelines"][0]
+            if p["stage"] == "idle":
+                fail("%s: status after SIGTERM says idle, want the saved run" % label)
+        except (ValueError, KeyError, IndexError):
+            fail("%s: status --json unparsable: %s" % (label, out[:200]))
+        rc, out, err = cli(cfg, state, "once")
+        if rc != 0:
+            fail("%s: exit %d, want 0\n%s" % (label, rc, err))
+        led = emu.ledger()
+        ok = lambda op: len([x for x in led if x["operation"] == op and x["status"] == 200])
+        if (ok("CreateDatasetImportJob"), ok("CreateSolutionVersion"), ok("UpdateCampaign")) != (2, 1, 1):
+            fail("%s: creates %s, want (2, 1, 1)" % (label, (ok("CreateDatasetImportJob"),
+                 ok("CreateSolutionVersion"), ok("UpdateCampaign"))))
+        print("ok   %s" % label, flush=True)
+
+
+def once_unreachable():
+    """Nothing listens at the endpoint: `once` gives up with 69."""
+    with tempfile.TemporaryDirectory(prefix="pr-dead-") as tmp:
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        cfg = os.path.join(tmp, "p.cfg")
+        state = os.path.join(tmp, "state")
+        os.mkdir(state)
+        write_config(cfg, "http://127.0.0.1:%d" % port, 2, True, "dead")
+        rc, out, err = cli(cfg, state, "once", extra_env={"AWS_MAX_ATTEMPTS": "1"})
+        if rc != 69 or "unreachable" not in err:
+            fail("once against a dead endpoint: exit %d, want 69\n%s" % (rc, err[-2000:]))
+        else:
+            print("ok   once against a dead endpoint: exit 69", flush=True)
+
+
 def main():
     install_signal_cleanup()
     if not os.path.exists(binary()):
@@ -252,6 +325,8 @@ def main():
         for c in (False, True):
             threads.append(threading.Thread(target=once_case, args=(n, c)))
     threads.append(threading.Thread(target=dry_run))
+    threads.append(threading.Thread(target=once_unreachable))
+    threads.append(threading.Thread(target=once_interrupted_then_finished))
     threads.append(threading.Thread(target=run_ready_and_term))
     for t in threads:
         t.start()
