@@ -16,6 +16,7 @@ failures end the run as failed (exit 1) at the right stage:
     old version, and it does.
 See prtest.Ledger for exactly what is counted."""
 import os
+import signal
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -72,40 +73,52 @@ def server_errors(ctx):
         {"operation": "*", "kind": "500", "rate": 0.2},
         {"operation": "*", "kind": "503", "rate": 0.1},
         {"operation": "CreateSolutionVersion", "kind": "503", "count": 1},
+        {"operation": "CreateSolutionVersion", "kind": "500", "phase": "after", "count": 1},
         {"operation": "UpdateCampaign", "kind": "500", "count": 1},
     ])
-    once_ok(ctx, emu)
+    once_ok(ctx, emu, rejected_ok=True)
     led = prtest.Ledger(emu)
     check(any(e.get("fault") in ("500", "503") and e["operation"] in prtest.CREATE_OPS
               for e in led.lines), "no 5xx on a create: the fault did not bite")
 
 
 def resets(ctx):
-    # Reset/drop after the emulator ran the call: the outcome is unknown to
-    # the client, which must look its job up by name instead of creating it
-    # again (a retried create answered AlreadyExists/InUse is allowed: the
-    # world must still hold one job per dataset).
+    # "after": the emulator runs the create, then resets/drops the
+    # connection: the outcome is unknown to the client, which must look its
+    # job up by name instead of creating it again (a retried create answered
+    # AlreadyExists/InUse is allowed: the world must still hold one job per
+    # dataset). "before": the request never reached the service.
     emu = ctx.emulator(seed=11, faults=[
-        {"operation": "CreateDatasetImportJob", "kind": "reset", "count": 1},
+        {"operation": "CreateDatasetImportJob", "kind": "reset", "phase": "after", "count": 1},
         {"operation": "CreateDatasetImportJob", "kind": "drop", "after": 1, "count": 1},
-        {"operation": "CreateSolutionVersion", "kind": "reset", "count": 1},
-        {"operation": "UpdateCampaign", "kind": "reset", "count": 1},
+        {"operation": "CreateSolutionVersion", "kind": "reset", "phase": "after", "count": 1},
+        {"operation": "UpdateCampaign", "kind": "reset", "phase": "after", "count": 1},
         {"operation": "DescribeDatasetImportJob", "kind": "reset", "count": 2},
         {"operation": "*", "kind": "drop", "rate": 0.05},
     ])
     once_ok(ctx, emu, rejected_ok=True)
+    check_bit(emu, ("reset", "drop"))
 
 
 def malformed(ctx):
     emu = ctx.emulator(seed=5, faults=[
-        {"operation": "CreateDatasetImportJob", "kind": "malformed", "count": 1},
+        {"operation": "CreateDatasetImportJob", "kind": "malformed", "phase": "after",
+         "count": 1},
         {"operation": "CreateDatasetImportJob", "kind": "truncated", "count": 1},
         {"operation": "CreateSolutionVersion", "kind": "cut", "count": 1},
         {"operation": "DescribeSolutionVersion", "kind": "content_type", "count": 1},
-        {"operation": "UpdateCampaign", "kind": "malformed", "count": 1},
+        {"operation": "UpdateCampaign", "kind": "malformed", "phase": "after", "count": 1},
         {"operation": "*", "kind": "malformed", "rate": 0.1},
     ])
     once_ok(ctx, emu, rejected_ok=True)
+    check_bit(emu, ("malformed", "truncated", "cut"))
+
+
+def check_bit(emu, kinds):
+    """The faults hit creates that ran: the unknown-outcome path was taken."""
+    hidden = [e for e in emu.ledger_lines() if e["operation"] in prtest.CREATE_OPS
+              and e.get("fault") in kinds and prtest.executed(e)]
+    check(hidden, "no create ran with its answer lost: the faults did not bite")
 
 
 REASON = "prtest scripted failure 4711"
@@ -159,6 +172,85 @@ def failed_update(ctx):
     check(REASON in r.err + r.out, "the failure reason is not logged\n%r" % r)
 
 
+def stuck_run(ctx):
+    # an import that would take a minute; MaxRunDuration=3 ends the run
+    prtest.require_commands("once")
+    emu = ctx.emulator(durations={"importMs": 60000})
+    cfg = ctx.config(emu, extra={"MaxRunDuration": "3"})
+    sd = ctx.state_dir()
+    r = ctx.cli(cfg, sd, "once")
+    check(r.rc == 1, "once of a stuck run: want exit 1\n%r" % r)
+    check(r.elapsed < 15, "the stuck run took %.1fs with MaxRunDuration=3" % r.elapsed)
+    check("MaxRunDuration" in r.err, "the log does not say MaxRunDuration ended the run\n%r" % r)
+    led = prtest.Ledger(emu)
+    check(led.count_ops().get("CreateSolutionVersion", 0) == 0, "trained: %s" % led.summary())
+    check(prtest.last_outcome(sd) == "failed", "state: %s" % prtest.read_state(sd))
+
+
+def unreachable_503(ctx):
+    # every call answered 503: `once` gives up with 69 and creates nothing twice
+    prtest.require_commands("once")
+    emu = ctx.emulator(faults=[{"operation": "*", "kind": "503"}])
+    cfg = ctx.config(emu)
+    sd = ctx.state_dir()
+    r = ctx.cli(cfg, sd, "once", timeout=90)
+    check(r.rc == 69, "once against a service answering 503: want exit 69\n%r" % r)
+    check(prtest.last_outcome(sd) == "unreachable", "state: %s" % prtest.read_state(sd))
+    led = prtest.Ledger(emu)
+    check(not any(prtest.executed(e) for e in led.lines), "a call went through: %s" % led.summary())
+
+
+def unreachable_refused(ctx):
+    # nothing listens on the endpoint at all
+    prtest.require_commands("once")
+    emu = ctx.emulator()
+    emu.stop()
+    cfg = ctx.config(emu)
+    sd = ctx.state_dir()
+    r = ctx.cli(cfg, sd, "once", timeout=90)
+    check(r.rc == 69, "once with the endpoint refusing connections: want exit 69\n%r" % r)
+
+
+def outage_then_back(ctx):
+    # `run` keeps trying through an outage in the middle of a run (every
+    # call 503 or reset for a while), then finishes it once
+    prtest.require_commands("run")
+    emu = ctx.emulator(durations={"importMs": 500})
+    cfg = ctx.config(emu, schedule="cron(0 0 1 1 ? *)", extra={"CatchUp": "yes"})
+    sd = ctx.state_dir()
+    prtest.seed_catchup_state(sd)
+    d = ctx.daemon(cfg, sd)
+
+    def importing():
+        st = prtest.read_state(sd)
+        return st and st.get("run") and all(s.get("arn") for s in st["run"]["imports"])
+    prtest.wait_until(importing, prtest.RUN_TIMEOUT_S, "imports created", 0.01)
+    emu.faults([{"operation": "*", "kind": "503", "rate": 0.7},
+                {"operation": "*", "kind": "reset"}])
+    n0 = len(emu.ledger_lines())
+    prtest.wait_until(lambda: len(emu.ledger_lines()) >= n0 + 8, 30,
+                      "the daemon to keep trying during the outage", 0.1)
+    check(d.alive(), "the daemon died during the outage:\n%r" % d.result())
+    emu.faults([])
+    prtest.wait_until(lambda: prtest.run_finished(prtest.read_state(sd)), 60,
+                      "the run to finish after the outage", 0.1)
+    d.signal(signal.SIGTERM)
+    r = d.wait(prtest.STOP_TIMEOUT_S)
+    check(r.rc == 0, "SIGTERM: want exit 0\n%r" % r)
+    check(prtest.last_outcome(sd) == "succeeded", "state: %s" % prtest.read_state(sd))
+    prtest.Ledger(emu).assert_one_run(rejected_ok=True)
+
+
+def config_error(ctx):
+    prtest.require_commands("once")
+    emu = ctx.emulator()
+    cfg = ctx.config(emu, extra={"PollInterval": "often"})
+    r = ctx.cli(cfg, ctx.state_dir(), "once")
+    check(r.rc == 78, "once with a bad config: want exit 78\n%r" % r)
+    check("%s:" % cfg in r.err, "the error does not name the file\n%r" % r)
+    check(not emu.ledger_lines(), "calls were made with a bad config")
+
+
 CASES = [
     ("happy 1 dataset, no campaign", happy(1, False)),
     ("happy 2 datasets, campaign", happy(2, True)),
@@ -171,6 +263,11 @@ CASES = [
     ("failed import: no training", failed_import),
     ("failed training: no deploy", failed_training),
     ("failed campaign update: old version still served", failed_update),
+    ("stuck run ended by MaxRunDuration", stuck_run),
+    ("every call 503: once exits 69", unreachable_503),
+    ("connection refused: once exits 69", unreachable_refused),
+    ("outage in the middle of a run: run carries on", outage_then_back),
+    ("bad config: once exits 78", config_error),
 ]
 
 if __name__ == "__main__":

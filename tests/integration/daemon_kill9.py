@@ -59,11 +59,22 @@ def wait_transition(emu, p, sd, watch, prog0, creates0, stop_when_finished):
     raise Fail("no transition and no exit within %ds:\n%s" % (TRANSITION_TIMEOUT_S, p.result()))
 
 
-def chain(command):
+FAIL_SCRIPTS = {
+    None: None,
+    "import": {"importFails": ["USERS"]},
+    "training": {"trainingFails": True},
+    "update": {"campaignUpdateFails": True},
+}
+
+
+def chain(command, fails=None, campaign=True, datasets=3):
+    """fails: None (the run succeeds) or which scripted failure ends it;
+    every restart must come to the same outcome without a second job."""
     def case(ctx):
         prtest.require_commands(command)
-        emu = ctx.emulator()
-        cfg = ctx.config(emu, schedule=YEARLY, extra={"CatchUp": "yes"})
+        emu = ctx.emulator(script=FAIL_SCRIPTS[fails])
+        cfg = ctx.config(emu, schedule=YEARLY, extra={"CatchUp": "yes"},
+                         campaign=campaign, datasets=datasets)
         sd = ctx.state_dir()
         if command == "run":
             prtest.seed_catchup_state(sd)
@@ -96,20 +107,44 @@ def chain(command):
                 break
         else:
             raise Fail("the run did not finish within %d restarts: %s" % (MAX_RESTARTS, kills))
+        want_rc, want_outcome = (0, "succeeded") if fails is None else (1, "failed")
         if command == "once":
             r = last.wait(prtest.RUN_TIMEOUT_S)
-            check(r.rc == 0, "the last once: want exit 0\n%r" % r)
+            check(r.rc == want_rc, "the last once: want exit %d\n%r" % (want_rc, r))
         else:
             wait_finished(sd, last)
             last.signal(signal.SIGTERM)
             r = last.wait(prtest.STOP_TIMEOUT_S)
             check(r.rc == 0, "run after SIGTERM: want exit 0\n%r" % r)
         ctx.log("%d kills: %s", len(kills), "; ".join(kills))
-        check(len(kills) >= 6, "only %d transitions seen (%s): the kill points were not reached"
+        # at least one kill per job of the run (each create or its ARN save)
+        least = 2 if fails == "import" else datasets + 1 + (1 if campaign and fails != "training" else 0)
+        check(len(kills) >= least,
+              "only %d transitions seen (%s): the kill points were not reached"
               % (len(kills), kills))
-        check(prtest.last_outcome(sd) == "succeeded",
-              "state does not record a success: %s" % prtest.read_state(sd))
-        prtest.Ledger(emu).assert_one_run()
+        check(prtest.last_outcome(sd) == want_outcome,
+              "state does not record %s: %s" % (want_outcome, prtest.read_state(sd)))
+        led = prtest.Ledger(emu)
+        if fails is None:
+            led.assert_one_run(campaign=campaign, datasets=datasets)
+        elif fails == "import":
+            # the run ends at the failure: imports not created by then never are
+            by_type = led.imports_by_type()
+            check(all(len(v) <= 1 for v in by_type.values()) and len(by_type.get("USERS", [])) == 1,
+                  "want at most one import per dataset (one on USERS): %s" % led.summary())
+            check(not led.ops("CreateSolutionVersion") and not led.ops("UpdateCampaign"),
+                  "trained or deployed after a failed import: %s" % led.summary())
+            check(not led.rejected(), "rejected creates: %s" % led.summary())
+        elif fails == "training":
+            led.assert_one_run(version_status="CREATE FAILED", datasets=datasets,
+                               campaign=campaign)
+            check(not led.ops("UpdateCampaign"), "deployed a failed version")
+        else:
+            led.assert_one_run(deployed=False, datasets=datasets)
+            check(len(led.ops("UpdateCampaign")) == 1,
+                  "the failed campaign update was tried again: %s" % led.summary())
+            check(led.campaign["solutionVersionArn"] == prtest.INITIAL_VERSION,
+                  "the campaign does not serve the old version")
     return case
 
 
@@ -203,7 +238,13 @@ def kill_at_save(n):
 
 def cases():
     out = [("chain of kills, once", chain("once")),
-           ("chain of kills, run", chain("run"))]
+           ("chain of kills, run", chain("run")),
+           ("chain of kills, once, 1 dataset, no campaign", chain("once", campaign=False,
+                                                                  datasets=1)),
+           ("chain of kills, once, failed import", chain("once", "import")),
+           ("chain of kills, once, failed training", chain("once", "training")),
+           ("chain of kills, once, failed campaign update", chain("once", "update")),
+           ("chain of kills, run, failed campaign update", chain("run", "update"))]
     out += [("reply lost: %s #%d" % (op, after + 1), reply_lost(i + 1))
             for i, (op, after) in enumerate(CREATES)]
     s = clean_saves()

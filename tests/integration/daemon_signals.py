@@ -92,6 +92,66 @@ def sigterm_at(stage):
     return case
 
 
+def sigterm_reply_held(op):
+    """SIGTERM while a create's reply is held back by the emulator (the call
+    was executed, the daemon waits for the answer): it must still exit
+    within a second, and the restarted daemon must find the job by name."""
+    def case(ctx):
+        prtest.require_commands("run")
+        emu = ctx.emulator(faults=[{"operation": op, "kind": "slow", "count": 1,
+                                    "delayMs": 5000}])
+        cfg = ctx.config(emu, schedule=YEARLY, extra={"CatchUp": "yes"})
+        sd = ctx.state_dir()
+        prtest.seed_catchup_state(sd)
+        d = ctx.daemon(cfg, sd, name="run-1")
+        prtest.wait_until(lambda: any(e["operation"] == op and e.get("fault") == "slow"
+                                      for e in emu.ledger_lines()),
+                          prtest.RUN_TIMEOUT_S, "%s executed, reply held" % op, 0.005)
+        r, dt = stop(d)
+        check(r.rc == 0, "SIGTERM: want exit 0\n%r" % r)
+        check(dt <= STOP_BOUND_S, "SIGTERM with a call in flight: exited after %.2fs, want "
+              "within %.1fs" % (dt, STOP_BOUND_S))
+        check(any(m.get("STOPPING") == "1" for m in d.notify.messages()), "no STOPPING=1")
+        d2 = ctx.daemon(cfg, sd, name="run-2")
+        wait_finished(sd, d2)
+        r2, _ = stop(d2)
+        check(r2.rc == 0, "second daemon: want exit 0\n%r" % r2)
+        check(prtest.last_outcome(sd) == "succeeded", "not succeeded: %s" % prtest.read_state(sd))
+        prtest.Ledger(emu).assert_one_run()
+    return case
+
+
+def sighup_mid_run(ctx):
+    """SIGHUP during a run, first with a bad config, then with a good one that
+    changes PollInterval: the daemon stays up, the run goes on with the spec
+    it started with and completes once."""
+    prtest.require_commands("run")
+    emu = ctx.emulator(durations={"importMs": 1500, "trainingMs": 1000})
+    cfg = ctx.config(emu, schedule=YEARLY, extra={"CatchUp": "yes"})
+    sd = ctx.state_dir()
+    prtest.seed_catchup_state(sd)
+    d = ctx.daemon(cfg, sd)
+    ns = d.notify
+    wait_stage(sd, d, "importing")
+    with open(cfg) as f:
+        good = f.read()
+    with open(cfg, "w") as f:
+        f.write(good + BAD_LINE + "\n")
+    i = ns.count()
+    d.signal(signal.SIGHUP)
+    ns.wait_for(lambda m: m.get("READY") == "1", 5, "READY=1 after the bad reload", since=i)
+    with open(cfg, "w") as f:
+        f.write(good.replace("PollInterval=1", "PollInterval=2"))
+    i = ns.count()
+    d.signal(signal.SIGHUP)
+    ns.wait_for(lambda m: m.get("READY") == "1", 5, "READY=1 after the good reload", since=i)
+    wait_finished(sd, d)
+    r, _ = stop(d)
+    check(r.rc == 0, "SIGTERM: want exit 0\n%r" % r)
+    check(prtest.last_outcome(sd) == "succeeded", "not succeeded: %s" % prtest.read_state(sd))
+    prtest.Ledger(emu).assert_one_run()
+
+
 BAD_LINE = "PollInterval=soon"
 
 
@@ -224,7 +284,10 @@ CASES = [
     ("SIGTERM while importing, restart adopts", sigterm_at("importing")),
     ("SIGTERM while training, restart adopts", sigterm_at("training")),
     ("SIGTERM while deploying, restart adopts", sigterm_at("deploying")),
+    ("SIGTERM with CreateSolutionVersion's reply held", sigterm_reply_held("CreateSolutionVersion")),
+    ("SIGTERM with UpdateCampaign's reply held", sigterm_reply_held("UpdateCampaign")),
     ("SIGHUP with a bad config", sighup_bad_config),
+    ("SIGHUP mid-run, bad then good config", sighup_mid_run),
     ("corrupt state (truncated), once", corrupted_state("once", "truncated")),
     ("corrupt state (garbage), run", corrupted_state("run", "garbage")),
     ("corrupt state (empty), once", corrupted_state("once", "empty")),

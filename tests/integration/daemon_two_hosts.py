@@ -31,6 +31,13 @@ import prtest  # noqa: E402
 from prtest import check, Fail  # noqa: E402
 
 FOLLOWED_TEXT = "followed a run started by another host"
+# UpdateCampaign carries no name: the loser can only see the winner's update
+# while it is in flight (DescribeCampaign, then ResourceInUse). An update
+# shorter than a host's DescribeCampaign -> UpdateCampaign gap (about 250 ms
+# here) lets both hosts deploy the same version one after the other (found
+# with 150 ms updates; see the report). Real updates take minutes: 1.5 s
+# keeps the order of events realistic.
+DURATIONS = {"campaignUpdateMs": 1500}
 
 
 def tag_of_iso(iso):
@@ -42,6 +49,20 @@ def history(sd):
     st = prtest.read_state(sd) or {}
     return {tag_of_iso(h["fire_time"]): h for h in st.get("history") or []
             if h.get("fire_time")}
+
+
+def ledger_by_host(led):
+    """The ledger's mutating calls and campaign reads, host by host (a signs
+    with the long-term key, b with the temporary one), for a failure report."""
+    host = {prtest.AKID: "a", prtest.TMP_AKID: "b"}
+    out = []
+    for e in led.lines:
+        if e["operation"] in prtest.CREATE_OPS or e["operation"] == "DescribeCampaign":
+            out.append("  %s %s %-22s status %s %s%s" % (
+                e["time"][11:23], host.get(e.get("accessKeyId"), "?"), e["operation"],
+                e.get("status"), e.get("error") or "",
+                (" fault " + e["fault"]) if e.get("fault") else ""))
+    return "\n".join(out)
 
 
 def status_says_followed(ctx, cfg, sd):
@@ -59,7 +80,7 @@ def two_once_case(ctx, k):
     rnd, seed = prtest.rng()
     seed += 100 * k
     rnd.seed(seed)
-    emu = ctx.emulator(seed=seed & 0xffff)
+    emu = ctx.emulator(seed=seed & 0xffff, durations=DURATIONS)
     cfg = ctx.config(emu)
     sds = [ctx.state_dir("host-a"), ctx.state_dir("host-b")]
     victim = rnd.randrange(2)
@@ -69,20 +90,26 @@ def two_once_case(ctx, k):
             seed, "ab"[victim], kill_after, offset)
     prtest.wait_second_below(50)
     t0 = time.monotonic()
-    procs = [ctx.spawn(cfg, sds[0], "once", name="once-a")]
+    # host b signs with the temporary key: the ledger tells the hosts apart
+    envs = [ctx.env(), ctx.env(temporary=True)]
+    procs = [ctx.spawn(cfg, sds[0], "once", name="once-a", env=envs[0])]
     time.sleep(offset)
-    procs.append(ctx.spawn(cfg, sds[1], "once", name="once-b"))
+    procs.append(ctx.spawn(cfg, sds[1], "once", name="once-b", env=envs[1]))
     time.sleep(max(0, t0 + kill_after - time.monotonic()))
     if procs[victim].alive():
         procs[victim].kill9()
         ctx.log("killed host %s", "ab"[victim])
         time.sleep(rnd.uniform(0.1, 1.0))
-        procs[victim] = ctx.spawn(cfg, sds[victim], "once", name="once-%s-again" % "ab"[victim])
+        procs[victim] = ctx.spawn(cfg, sds[victim], "once", name="once-%s-again" % "ab"[victim],
+                                  env=envs[victim])
     for p in procs:
         r = p.wait(prtest.RUN_TIMEOUT_S)
         check(r.rc == 0, "%s: want exit 0\n%r" % (p.name, r))
     led = prtest.Ledger(emu)
-    led.assert_one_run(rejected_ok=True)
+    try:
+        led.assert_one_run(rejected_ok=True)
+    except Fail as e:
+        raise Fail("%s\n%s" % (e, ledger_by_host(led)))
     tag = next(iter(led.fire_tags()))
     hs = [history(sd) for sd in sds]
     for i, h in enumerate(hs):
@@ -102,7 +129,7 @@ def two_daemons(ctx):
     prtest.require_commands("run", "status")
     rnd, seed = prtest.rng()
     rnd.seed(seed + 1)
-    emu = ctx.emulator(seed=(seed + 1) & 0xffff)
+    emu = ctx.emulator(seed=(seed + 1) & 0xffff, durations=DURATIONS)
     cfg = ctx.config(emu, schedule=prtest.EVERY_MINUTE, extra={"CatchUp": "yes"})
     names = ["a", "b"]
     sds = [ctx.state_dir("host-" + n) for n in names]

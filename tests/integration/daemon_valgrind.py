@@ -46,8 +46,10 @@ def once_faults(ctx):
     prtest.require_commands("once")
     wrap = valgrind(ctx, "once")
     emu = ctx.emulator(seed=3, faults=[
-        {"operation": "CreateDatasetImportJob", "kind": "reset", "count": 1},
-        {"operation": "CreateSolutionVersion", "kind": "malformed", "count": 1},
+        {"operation": "CreateDatasetImportJob", "kind": "reset", "phase": "after",
+         "count": 1},
+        {"operation": "CreateSolutionVersion", "kind": "malformed", "phase": "after",
+         "count": 1},
         {"operation": "DescribeDatasetImportJob", "kind": "truncated", "count": 1},
         {"operation": "DescribeCampaign", "kind": "503", "count": 2},
         {"operation": "UpdateCampaign", "kind": "throttle", "count": 1},
