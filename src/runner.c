@@ -40,6 +40,7 @@ struct pcall {
 	enum rt_op op;
 	char *s[CS_COUNT];
 	bool queued;                 /* waiting for the rate limit */
+	bool prechecked;             /* UpdateCampaign: campaign described */
 	struct personalize_op *op_handle; /* in flight */
 	/* RT_OP_FIND_VERSION: candidates to describe, one by one */
 	char **cands;
@@ -493,6 +494,53 @@ static void on_campaign(const struct aws_result *res,
 	finish_call(c, &ev, res);
 }
 
+static void grant(void *cookie);
+
+static bool in_progress(const char *s)
+{
+	return s && (!strcmp(s, PERSONALIZE_STATUS_CREATE_PENDING) ||
+		     !strcmp(s, PERSONALIZE_STATUS_CREATE_IN_PROGRESS) ||
+		     !strcmp(s, PERSONALIZE_STATUS_ACTIVE));
+}
+
+/* Just before UpdateCampaign (at its grant, so that no queueing widens
+ * the window), look again: another host running this pipeline may have
+ * sent the same update since the run's own check. An update to our
+ * version in flight or done counts as ours (the run then polls it);
+ * anything else, or no answer, and the update is sent now. */
+static void on_precheck(const struct aws_result *res,
+			const struct personalize_campaign *camp, void *ud)
+{
+	struct pcall *c = ud;
+	const char *want = c->s[CS_VERSION_ARN];
+	const struct personalize_campaign_update *u;
+	struct rt_event ev;
+	bool ours = false;
+
+	c->op_handle = NULL;
+	c->prechecked = true;
+	if (res->error == AWS_ERR_NONE && camp && want) {
+		u = &camp->latest_campaign_update;
+		if (u->present && u->solution_version_arn &&
+		    !strcmp(u->solution_version_arn, want))
+			ours = in_progress(u->status);
+		else if (!u->present && camp->solution_version_arn &&
+			 !strcmp(camp->solution_version_arn, want))
+			ours = true;
+	}
+	if (!ours) {
+		grant(c);
+		return;
+	}
+	log_notice("%s: campaign %s is already being updated to (or serves) "
+		   "%s, by another host running this pipeline: following "
+		   "that update instead of sending another", c->r->name,
+		   c->s[CS_CAMPAIGN_ARN], want);
+	memset(&ev, 0, sizeof(ev));
+	ev.arn = c->s[CS_CAMPAIGN_ARN];
+	finish_call(c, &ev, res);
+}
+
 /* Granted by the rate limit: send it. */
 static void grant(void *cookie)
 {
@@ -547,6 +595,14 @@ static void grant(void *cookie)
 						  on_campaign, c, &c->op_handle);
 		break;
 	case RT_OP_UPDATE_CAMPAIGN: {
+		if (!c->prechecked) {
+			k = personalize_describe_campaign(aws,
+				s[CS_CAMPAIGN_ARN], on_precheck, c,
+				&c->op_handle);
+			if (k == 0)
+				break;
+			c->prechecked = true; /* could not ask: just send */
+		}
 		struct personalize_update_campaign req = {
 			s[CS_CAMPAIGN_ARN], s[CS_VERSION_ARN], 0,
 		};
