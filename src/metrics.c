@@ -581,6 +581,51 @@ int metrics_render(const struct metrics *m, struct strbuf *sb)
 	return strbuf_error(sb);
 }
 
+/* ---- config check ------------------------------------------------------------ */
+
+int metrics_check_path(const char *path, char *err, size_t errlen)
+{
+	const char *slash, *base;
+	struct stat st;
+	char *dir = NULL;
+	size_t n;
+	int r = 0;
+
+	if (!path || path[0] != '/') {
+		if (err && errlen)
+			snprintf(err, errlen, "\"%s\" is not an absolute path; "
+				 "write e.g. /var/lib/node_exporter/textfile/"
+				 "personalize-retrain.prom", path ? path : "");
+		return -EINVAL;
+	}
+	slash = strrchr(path, '/');
+	base = slash + 1;
+	n = strlen(base);
+	if (n <= 5 || strcmp(base + n - 5, ".prom") != 0 || base[0] == '.') {
+		if (err && errlen)
+			snprintf(err, errlen, "%s: the file name must end in "
+				 ".prom and not start with '.' (node_exporter's "
+				 "textfile collector reads only *.prom files)",
+				 path);
+		return -EINVAL;
+	}
+	dir = strndup(path, slash == path ? 1 : (size_t)(slash - path));
+	if (!dir)
+		return -ENOMEM;
+	if (stat(dir, &st) < 0) {
+		r = -errno;
+		if (err && errlen)
+			snprintf(err, errlen, "directory %s: %s", dir,
+				 strerror(errno));
+	} else if (!S_ISDIR(st.st_mode)) {
+		r = -ENOTDIR;
+		if (err && errlen)
+			snprintf(err, errlen, "%s is not a directory", dir);
+	}
+	free(dir);
+	return r;
+}
+
 /* ---- atomic write ------------------------------------------------------------ */
 
 static int write_all(int fd, const char *buf, size_t len)

@@ -735,6 +735,46 @@ static void test_atomic_write(void **state)
 	metrics_free(m);
 }
 
+static void test_check_path(void **state)
+{
+	static const struct {
+		const char *in;
+		int rc;
+		const char *err;
+	} cases[] = {
+		{ "/tmp/personalize-retrain.prom", 0, NULL },
+		{ "relative.prom", -EINVAL, "\"relative.prom\" is not an absolute "
+		  "path; write e.g. /var/lib/node_exporter/textfile/"
+		  "personalize-retrain.prom" },
+		{ "", -EINVAL, NULL },
+		{ "/tmp/metrics.txt", -EINVAL, "/tmp/metrics.txt: the file name "
+		  "must end in .prom and not start with '.' (node_exporter's "
+		  "textfile collector reads only *.prom files)" },
+		{ "/tmp/.hidden.prom", -EINVAL, NULL },
+		{ "/tmp/", -EINVAL, NULL },
+		{ "/tmp/.prom", -EINVAL, NULL },
+		{ "/nonexistent-dir/x.prom", -ENOENT, "directory "
+		  "/nonexistent-dir: No such file or directory" },
+		{ "/etc/passwd/x.prom", -ENOTDIR, NULL },
+	};
+	size_t i;
+	char err[256];
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc;
+
+		err[0] = '\0';
+		rc = metrics_check_path(cases[i].in, err, sizeof(err));
+		if (rc != cases[i].rc)
+			fail_msg("\"%s\": %d (%s)", cases[i].in, rc, err);
+		if (rc)
+			assert_true(err[0] != '\0');
+		if (cases[i].err)
+			assert_string_equal(err, cases[i].err);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -744,6 +784,7 @@ int main(void)
 		cmocka_unit_test(test_bounds),
 		cmocka_unit_test(test_many_pipelines),
 		cmocka_unit_test(test_atomic_write),
+		cmocka_unit_test(test_check_path),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
