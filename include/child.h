@@ -41,7 +41,9 @@ struct child_spec {
 	 * long after. */
 	uint64_t kill_grace_usec;
 	/* The child leads its own process group and signals go to the
-	 * whole group (a shell script's children die with it). */
+	 * whole group (a shell script's children die with it). When the
+	 * child has exited but its stream is still open at the time limit,
+	 * the rest of the group gets SIGKILL. */
 	bool process_group;
 	/* The output may hold secrets: wipe it when freed. */
 	bool secret_output;

@@ -287,7 +287,12 @@ static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata)
 	(void)usec;
 	c->timed_out = true;
 	if (c->exited) {
-		/* gone, but something it started holds the stream open */
+		/* gone, but something it started holds the stream open. In
+		 * group mode, SIGKILL what is left of the group: while a
+		 * member holds the pipe the group id is in use and cannot
+		 * name anybody else's group. */
+		if (c->group)
+			(void)kill(-c->pid, SIGKILL);
 		stop_output(c);
 		maybe_finish(c);
 		return 0;

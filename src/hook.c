@@ -145,16 +145,20 @@ static void log_stderr(const struct hook_runner *r, const struct hook_job *j,
 		while (e < len && text[e] != '\n')
 			e++;
 		strbuf_reset(&line);
+		if (e > i && text[e - 1] == '\r')
+			e--; /* CRLF line end */
 		for (; i < e; i++) {
 			unsigned char c = (unsigned char)text[i];
 
 			strbuf_putc(&line, (c < 0x20 && c != '\t') || c == 0x7f
 						   ? '?' : (char)c);
 		}
-		i = e + 1;
-		while (line.len && (line.buf[line.len - 1] == '?' ||
-				    line.buf[line.len - 1] == ' '))
-			line.buf[--line.len] = '\0'; /* a CR at the end */
+		while (i < len && text[i] != '\n')
+			i++;
+		i++;
+		while (line.len && (line.buf[line.len - 1] == ' ' ||
+				    line.buf[line.len - 1] == '\t'))
+			line.buf[--line.len] = '\0';
 		if (!line.len || strbuf_error(&line) < 0)
 			continue;
 		if (lines++ >= HOOK_MAX_LOG_LINES) {
@@ -221,9 +225,11 @@ static void on_child_done(const struct child_result *res, void *userdata)
 			 (double)j->timeout_usec / USEC_PER_SEC, rep.signal,
 			 strsignal(rep.signal));
 	else if (res->timed_out)
+		/* it exited (after SIGTERM, or before the limit while
+		 * something it started kept its stderr open) */
 		hook_log(LOG_WARNING, j->pipeline, "%s %s (pipeline %s) did "
-			 "not finish within %g s; it exited with status %d "
-			 "after SIGTERM", r->name, j->argv[0], j->pipeline,
+			 "not finish within %g s; exit status %d",
+			 r->name, j->argv[0], j->pipeline,
 			 (double)j->timeout_usec / USEC_PER_SEC,
 			 rep.exit_status);
 	else if (rep.exited && rep.exit_status == 0)

@@ -278,6 +278,7 @@ static void test_exit_status_and_stderr(void **state)
 	struct loop l;
 	char *s = script("fail.sh", "echo 'first line' >&2\n"
 				    "printf 'bad\\001char\\r\\n' >&2\n"
+				    "echo 'why? ' >&2\n"
 				    "echo 'to stdout: dropped'\n"
 				    "exit 3\n");
 	struct strbuf cmd = STRBUF_INIT;
@@ -294,6 +295,7 @@ static void test_exit_status_and_stderr(void **state)
 	assert_non_null(strstr(logbuf.buf, "<6>personalize-retrain: info: "
 			       "OnRunEnd /bin/sh: stderr: first line"));
 	assert_non_null(strstr(logbuf.buf, "stderr: bad?char PIPELINE"));
+	assert_non_null(strstr(logbuf.buf, "stderr: why? PIPELINE"));
 	assert_null(strstr(logbuf.buf, "to stdout"));
 	assert_non_null(strstr(logbuf.buf, "<4>personalize-retrain: warning: "
 			       "OnRunEnd /bin/sh (pipeline staging) failed "
@@ -368,6 +370,9 @@ static void test_hang_killed(void **state)
 		  SIGKILL },
 		/* dies of SIGTERM; its background child too (process group) */
 		{ "sleep 30 &\necho $! > \"$1\"\nwait\n", SIGTERM },
+		/* exits at once, leaving a child that holds stderr open: at
+		 * the limit what is left of the group is killed */
+		{ "sleep 30 &\necho $! > \"$1\"\nexit 0\n", 0 },
 	};
 	size_t i;
 
@@ -386,11 +391,19 @@ static void test_hang_killed(void **state)
 					  &gated), 0);
 		run_until_calls(&l, 1);
 		assert_true(l.done.last.timed_out);
-		assert_false(l.done.last.exited);
 		assert_int_equal(l.done.last.signal, cases[i].signal);
-		assert_non_null(strstr(logbuf.buf, "OnRunEnd /bin/sh (pipeline "
-				       "staging) did not finish within 0.2 s; "
-				       "killed by signal"));
+		if (cases[i].signal) {
+			assert_false(l.done.last.exited);
+			assert_non_null(strstr(logbuf.buf, "OnRunEnd /bin/sh "
+					       "(pipeline staging) did not finish "
+					       "within 0.2 s; killed by signal"));
+		} else {
+			assert_true(l.done.last.exited);
+			assert_int_equal(l.done.last.exit_status, 0);
+			assert_non_null(strstr(logbuf.buf, "OnRunEnd /bin/sh "
+					       "(pipeline staging) did not finish "
+					       "within 0.2 s; exit status 0"));
+		}
 		text = slurp(pidfile);
 		assert_non_null(text);
 		grandchild = (pid_t)atoi(text);
