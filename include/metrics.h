@@ -102,8 +102,8 @@ void metrics_aws_hook(const struct aws_call_metrics *c, void *registry);
 
 /* Render the registry in the Prometheus text exposition format 0.0.4
  * (HELP and TYPE before each family's samples, families in a fixed order,
- * series sorted by labels, label values escaped: \\ \" \n). Appends to sb;
- * 0, or the strbuf's error. */
+ * series sorted by labels, label values escaped: \\ \" \n, and invalid
+ * UTF-8 replaced by U+FFFD). Appends to sb; 0, or the strbuf's error. */
 int metrics_render(const struct metrics *m, struct strbuf *sb);
 
 /* Render and replace path atomically (mode 0644). 0; -errno from the

@@ -356,17 +356,58 @@ void metrics_aws_hook(const struct aws_call_metrics *c, void *registry)
 
 /* ---- rendering ------------------------------------------------------------- */
 
-static void put_escaped(struct strbuf *sb, const char *s)
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid
+ * (overlong forms, surrogates and code points above U+10FFFF included). */
+static size_t utf8_len(const unsigned char *s)
 {
-	for (; *s; s++) {
+	size_t n, i;
+	uint32_t cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		n = 2;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		n = 3;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		n = 4;
+		cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return n;
+}
+
+/* A label value: \, \" and newline escaped as the format wants; invalid
+ * UTF-8 (the format requires UTF-8) replaced by U+FFFD. */
+static void put_escaped(struct strbuf *sb, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+
+	while (*s) {
+		size_t n = utf8_len(s);
+
 		if (*s == '\\')
 			strbuf_puts(sb, "\\\\");
 		else if (*s == '"')
 			strbuf_puts(sb, "\\\"");
 		else if (*s == '\n')
 			strbuf_puts(sb, "\\n");
+		else if (n == 0)
+			strbuf_puts(sb, "\xef\xbf\xbd");
 		else
-			strbuf_putc(sb, *s);
+			strbuf_append(sb, s, n);
+		s += n ? n : 1;
 	}
 }
 

@@ -105,6 +105,32 @@ static bool p_float(const char *tok, double *out)
 	return true;
 }
 
+/* UTF-8 as RFC 3629 defines it (decode, then check the range). */
+static bool utf8_ok(const char *text)
+{
+	const unsigned char *s = (const unsigned char *)text;
+
+	while (*s) {
+		uint32_t cp, min;
+		int more;
+
+		if (*s < 0x80) { s++; continue; }
+		else if ((*s & 0xe0) == 0xc0) { cp = *s & 0x1f; more = 1; min = 0x80; }
+		else if ((*s & 0xf0) == 0xe0) { cp = *s & 0x0f; more = 2; min = 0x800; }
+		else if ((*s & 0xf8) == 0xf0) { cp = *s & 0x07; more = 3; min = 0x10000; }
+		else return false;
+		s++;
+		while (more--) {
+			if ((*s & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (*s++ & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+	}
+	return true;
+}
+
 static struct pfamily *p_family(struct parsed *ps, const char *name)
 {
 	size_t i;
@@ -124,6 +150,10 @@ static int parse_text(const char *text, struct parsed *ps)
 	size_t line = 0;
 
 	memset(ps, 0, sizeof(*ps));
+	if (!utf8_ok(text)) {
+		snprintf(ps->err, sizeof(ps->err), "not UTF-8");
+		return -1;
+	}
 	if (*text && text[strlen(text) - 1] != '\n') {
 		snprintf(ps->err, sizeof(ps->err), "no final newline");
 		return -1;
@@ -450,6 +480,9 @@ static void test_parser_rejects(void **state)
 		"# some comment\n",
 		"# TYPE a gauge\n\na 1\n",
 		"# TYPE a gauge\na{__x=\"1\"} 1\n",
+		"# TYPE a gauge\na{x=\"\xff\"} 1\n",
+		"# TYPE a gauge\na{x=\"\xc0\xaf\"} 1\n", /* overlong '/' */
+		"# TYPE a gauge\na{x=\"\xed\xa0\x80\"} 1\n", /* surrogate */
 	};
 	static const char *good =
 		"# HELP a_total x \\\\ y\n# TYPE a_total counter\n"
@@ -561,6 +594,16 @@ static void test_full_cycle(void **state)
 			 "pipeline=staging\x1fstage=importing") == 0.25);
 	assert_true(isnan(pget(ps, N("last_run_end_timestamp_seconds"),
 			       "pipeline=staging")));
+
+	/* not UTF-8: shown as U+FFFD; valid UTF-8 kept */
+	assert_int_equal(metrics_pipeline(m, "bad\xff\xc0\xafname", &b), 0);
+	assert_int_equal(metrics_set_stage(b, "idle"), 0);
+	assert_int_equal(metrics_pipeline(m, "caf\xc3\xa9", &b), 0);
+	assert_int_equal(metrics_set_stage(b, "idle"), 0);
+	ps = render_parse(m);
+	assert_true(pget(ps, N("stage"), "pipeline=bad\xef\xbf\xbd\xef\xbf\xbd"
+			 "\xef\xbf\xbdname\x1fstage=idle") == 1);
+	assert_true(pget(ps, N("stage"), "pipeline=caf\xc3\xa9\x1fstage=idle") == 1);
 
 	metrics_pipeline_remove(m, "staging");
 	metrics_pipeline_remove(m, "unknown");
