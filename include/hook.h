@@ -86,7 +86,10 @@ struct hook_runner_options {
 	size_t max_queued;        /* 0: HOOK_DEFAULT_MAX_QUEUED */
 	uint64_t kill_grace_usec; /* 0: HOOK_KILL_GRACE_USEC */
 	const char *name;         /* key for messages; NULL: "OnRunEnd" */
-	hook_done_fn done;        /* optional: told after each hook ends */
+	hook_done_fn done;        /* optional: told after each hook that
+				     hook_run() accepted (returned 0) has
+				     ended, or failed to start from the
+				     queue (spawn_error) */
 	void *userdata;
 };
 

@@ -168,12 +168,13 @@ static void log_stderr(const struct hook_runner *r, const struct hook_job *j,
 		hook_log(LOG_INFO, j->pipeline, "%s %s: stderr: %s", r->name,
 			 j->argv[0], line.buf);
 	}
-	if (skipped || truncated)
-		hook_log(LOG_INFO, j->pipeline, "%s %s: stderr: (%s%s%s)",
-			 r->name, j->argv[0],
-			 skipped ? "more lines not logged" : "",
-			 skipped && truncated ? "; " : "",
-			 truncated ? "output beyond 4096 bytes dropped" : "");
+	if (skipped)
+		hook_log(LOG_INFO, j->pipeline, "%s %s: stderr: (%u more "
+			 "lines not logged)", r->name, j->argv[0], skipped);
+	if (truncated)
+		hook_log(LOG_INFO, j->pipeline, "%s %s: stderr: (output beyond "
+			 "%u bytes dropped)", r->name, j->argv[0],
+			 HOOK_STDERR_MAX);
 	strbuf_free(&line);
 }
 
