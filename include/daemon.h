@@ -44,7 +44,7 @@ struct daemon_options {
 /* Run the loop with cfg (ownership taken: freed before returning).
  * Returns the process exit status (exitcodes.h): run: 0 after SIGTERM, 70
  * on a setup failure, 78 when the state directory is locked by another
- * process; once: 0 every run succeeded, 1 one failed, 69 one gave up
+ * process or cannot be used (missing, not writable); once: 0 every run succeeded, 1 one failed, 69 one gave up
  * unreachable, 70 internal error, 128+signal when stopped by a signal
  * (the run is saved; the next `once` or `run` finishes it). */
 int daemon_main(const struct daemon_options *opt, struct config *cfg);
