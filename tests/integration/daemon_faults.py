@@ -24,14 +24,16 @@ import prtest  # noqa: E402
 from prtest import check  # noqa: E402
 
 
-def once_ok(ctx, emu, datasets=3, campaign=True, rejected_ok=False, extra=None):
+def once_ok(ctx, emu, datasets=3, campaign=True, rejected_ok=False, extra=None,
+            bad_signatures_ok=False):
     prtest.require_commands("once")
     cfg = ctx.config(emu, datasets=datasets, campaign=campaign, extra=extra)
     sd = ctx.state_dir()
     r = ctx.cli(cfg, sd, "once")
     check(r.rc == 0, "once: want exit 0 (run succeeded)\n%r" % r)
     led = prtest.Ledger(emu)
-    led.assert_one_run(datasets=datasets, campaign=campaign, rejected_ok=rejected_ok)
+    led.assert_one_run(datasets=datasets, campaign=campaign, rejected_ok=rejected_ok,
+                       bad_signatures_ok=bad_signatures_ok)
     check(prtest.last_outcome(sd) == "succeeded",
           "state history does not record a success: %s" % prtest.read_state(sd))
     st = prtest.read_state(sd)
@@ -241,6 +243,20 @@ def outage_then_back(ctx):
     prtest.Ledger(emu).assert_one_run(rejected_ok=True)
 
 
+def service_clock_skew(ctx):
+    # the service's clock 10 minutes ahead of ours: the first signatures are
+    # "expired"; the client corrects its clock offset from the reply's Date
+    # header and the run completes with no duplicate
+    prtest.require_commands("once")
+    if "--clock-skew" not in prtest.emulator_help():
+        raise prtest.Skip("the emulator has no --clock-skew")
+    emu = ctx.emulator(args=["--clock-skew", "600"])
+    once_ok(ctx, emu, bad_signatures_ok=True)
+    led = prtest.Ledger(emu)
+    check(any(e.get("error") == "InvalidSignatureException" for e in led.lines),
+          "no signature was rejected: the skew did not bite")
+
+
 def config_error(ctx):
     prtest.require_commands("once")
     emu = ctx.emulator()
@@ -267,8 +283,9 @@ CASES = [
     ("every call 503: once exits 69", unreachable_503),
     ("connection refused: once exits 69", unreachable_refused),
     ("outage in the middle of a run: run carries on", outage_then_back),
+    ("service clock 10 minutes ahead", service_clock_skew),
     ("bad config: once exits 78", config_error),
 ]
 
 if __name__ == "__main__":
-    prtest.main(CASES, parallel=4)
+    prtest.main(CASES, parallel=6)

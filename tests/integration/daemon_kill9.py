@@ -259,4 +259,4 @@ def cases():
 
 
 if __name__ == "__main__":
-    prtest.main(cases(), parallel=4)
+    prtest.main(cases(), parallel=6)

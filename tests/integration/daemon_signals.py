@@ -295,4 +295,4 @@ CASES = [
 ]
 
 if __name__ == "__main__":
-    prtest.main(CASES, parallel=4)
+    prtest.main(CASES, parallel=6)
