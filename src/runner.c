@@ -11,6 +11,7 @@
 #include <sys/random.h>
 
 #include "config.h"
+#include "creds.h"
 #include "log.h"
 #include "msgid.h"
 #include "personalize.h"
@@ -981,10 +982,26 @@ static int make_client(const struct runner_host *host, const struct pipeline *p,
 {
 	struct aws_client_config cfg;
 
+	const char *arns[] = { p->solution_arn };
+	char *region = NULL;
+	int k;
+
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.region = p->region;
 	cfg.endpoint_url = p->endpoint_url;
-	return aws_client_new(host->event, host->http, &cfg, host->creds, out);
+	if (!cfg.region || !*cfg.region) {
+		/* not in the config: the environment, the profile, the ARN */
+		k = creds_region_resolve(NULL, NULL, arns, 1, &region, NULL);
+		if (k < 0) {
+			log_error("%s: no AWS region (set Region, or AWS_REGION)",
+				  p->name);
+			return k;
+		}
+		cfg.region = region;
+	}
+	k = aws_client_new(host->event, host->http, &cfg, host->creds, out);
+	free(region);
+	return k;
 }
 
 int runner_new(const struct runner_host *host, unsigned owner,
