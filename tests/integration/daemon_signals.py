@@ -13,7 +13,13 @@
     of creating new ones;
   - two daemons on one state directory: the second (`run` or `once`)
     refuses with a clear error naming the lock, the first keeps running,
-    and `status` still works beside it."""
+    and `status` still works beside it;
+  - SIGTERM while a create's reply is held back (the call ran): exit within
+    a second all the same, and the restart adopts the job;
+  - SIGHUP in the middle of a run: the run completes once;
+  - STATUS= lines in order (importing N/3, training <version>, deploying
+    <version> to <campaign>, idle, next run <time>), WATCHDOG=1 when
+    WATCHDOG_USEC is set."""
 import glob
 import os
 import signal
@@ -212,10 +218,10 @@ def corrupt(kind):
     return damage
 
 
-def corrupted_state(command, kind):
+def corrupted_state(command, kind, stage="importing"):
     def case(ctx):
         prtest.require_commands(command)
-        emu = ctx.emulator(durations={"importMs": 1500})
+        emu = ctx.emulator(durations={"importMs": 1500, "trainingMs": 1500})
         cfg = ctx.config(emu, schedule=YEARLY, extra={"CatchUp": "yes"})
         sd = ctx.state_dir()
         if command == "run":
@@ -226,7 +232,7 @@ def corrupted_state(command, kind):
             # both run for the same minute (see the report): keep them in one
             prtest.wait_second_below(45)
             p = ctx.spawn(cfg, sd, "once", name="once-killed")
-        wait_stage(sd, p, "importing")
+        wait_stage(sd, p, stage)
         p.kill9()
         path = os.path.join(sd, prtest.PIPELINE + ".json")
         corrupt(kind)(path)
@@ -250,6 +256,49 @@ def corrupted_state(command, kind):
             ctx.log("rejected creates before adoption: %s",
                     [(e["operation"], e["error"]) for e in led.rejected()])
     return case
+
+
+def statuses(ctx):
+    """STATUS= on every change: importing N/3, training <name>, deploying
+    <name> to <campaign>, then idle with the next fire time."""
+    prtest.require_commands("run")
+    emu = ctx.emulator(durations={"importMs": 400, "trainingMs": 400, "campaignUpdateMs": 400})
+    cfg = ctx.config(emu, schedule=YEARLY, extra={"CatchUp": "yes"})
+    sd = ctx.state_dir()
+    prtest.seed_catchup_state(sd)
+    d = ctx.daemon(cfg, sd)
+    wait_finished(sd, d)
+    d.notify.wait_for(lambda m: m.get("STATUS", "").startswith("idle, next run"), 5,
+                      "STATUS=idle, next run ...")
+    st = d.notify.statuses()
+    r, _ = stop(d)
+    check(r.rc == 0, "SIGTERM: want exit 0\n%r" % r)
+    want = [("importing", lambda x: x.startswith("importing") and "/3" in x),
+            ("training <version>", lambda x: x.startswith("training") and "-train" in x),
+            ("deploying <version> to <campaign>",
+             lambda x: x.startswith("deploying") and "-train" in x and "my-campaign" in x),
+            ("idle, next run 2027-01-01T00:00:00Z",
+             lambda x: x.startswith("idle") and "2027-01-01T00:00:00Z" in x)]
+    pos = 0
+    for what, ok in want:
+        i = next((i for i in range(pos, len(st)) if ok(st[i])), None)
+        check(i is not None, "no STATUS= %s (in order) among %s" % (what, st))
+        pos = i
+    check(any(m.get("STOPPING") == "1" for m in d.notify.messages()), "no STOPPING=1")
+
+
+def watchdog(ctx):
+    prtest.require_commands("run")
+    emu = ctx.emulator()
+    cfg = ctx.config(emu)
+    sd = ctx.state_dir()
+    d = ctx.daemon(cfg, sd, env_extra={"WATCHDOG_USEC": "400000"})
+    i = d.notify.count()
+    for k in range(3):
+        i = d.notify.wait_for(lambda m: m.get("WATCHDOG") == "1", 2,
+                              "WATCHDOG=1 (#%d) with WATCHDOG_USEC=400000" % (k + 1), since=i) + 1
+    r, _ = stop(d)
+    check(r.rc == 0, "SIGTERM: want exit 0\n%r" % r)
 
 
 def two_daemons(ctx):
@@ -291,6 +340,10 @@ CASES = [
     ("corrupt state (truncated), once", corrupted_state("once", "truncated")),
     ("corrupt state (garbage), run", corrupted_state("run", "garbage")),
     ("corrupt state (empty), once", corrupted_state("once", "empty")),
+    ("corrupt state (truncated) while training, run",
+     corrupted_state("run", "truncated", "training")),
+    ("STATUS= through a run, READY, idle", statuses),
+    ("WATCHDOG=1 when WATCHDOG_USEC is set", watchdog),
     ("two daemons on one state directory", two_daemons),
 ]
 

@@ -21,6 +21,7 @@ scale, so "several fire times" cost real minutes. What runs here:
     of them followed the other. PRTEST_SEED changes the random points.
 Clock skew between the hosts (issue 9: 100 ms to 60 s) needs a faked wall
 clock per process; see daemon_two_hosts_skew.py."""
+import json
 import os
 import signal
 import sys
@@ -66,8 +67,19 @@ def ledger_by_host(led):
 
 
 def status_says_followed(ctx, cfg, sd):
+    """`status` prints FOLLOWED_TEXT, and `status --json` marks the latest
+    run followed."""
     r = ctx.cli(cfg, sd, "status", timeout=10)
     check(r.rc == 0, "status: want exit 0\n%r" % r)
+    rj = ctx.cli(cfg, sd, "status", "--json", timeout=10)
+    check(rj.rc == 0, "status --json: want exit 0\n%r" % rj)
+    try:
+        doc = json.loads(rj.out)
+        hist = doc["pipelines"][0]["history"]
+    except (ValueError, KeyError, IndexError) as e:
+        raise Fail("status --json: %s\n%r" % (e, rj))
+    check(any(h.get("followed") for h in hist),
+          "status --json: no run marked followed: %s" % hist)
     return FOLLOWED_TEXT in r.out
 
 
