@@ -285,7 +285,8 @@ class Proc:
 class Ctx:
     def __init__(self, name, keep=False):
         self.name = name
-        self.dir = tempfile.mkdtemp(prefix="prtest-%s-" % name)
+        # short: the notify socket's path must fit sockaddr_un (108 bytes)
+        self.dir = tempfile.mkdtemp(prefix="prtest-%s-" % name[:24])
         self.procs = []
         self.emus = []
         self.notifiers = []
