@@ -107,7 +107,9 @@ struct s3_client_config {
 				       bucket's region (signing scope) */
 	const char *endpoint_url;   /* S3EndpointUrl; NULL/"" unset */
 	bool force_path_style;      /* path style even without override */
-	unsigned max_attempts;      /* 0: AWS_DEFAULT_MAX_ATTEMPTS; at most
+	unsigned max_attempts;      /* 0: AWS_MAX_ATTEMPTS from the
+				       environment, else
+				       AWS_DEFAULT_MAX_ATTEMPTS; at most
 				       AWS_MAX_MAX_ATTEMPTS */
 	uint32_t connect_timeout_ms; /* 0: AWS_DEFAULT_CONNECT_TIMEOUT_MS */
 	uint32_t total_timeout_ms;   /* 0: AWS_DEFAULT_TOTAL_TIMEOUT_MS */
@@ -120,7 +122,8 @@ struct s3_head;
  * client) on event, signing with credentials from *creds (copied; its impl
  * must outlive the client). Checks the endpoint URL and region now.
  * Returns 0 and *ret; -EINVAL (no or malformed region, malformed endpoint
- * URL in the config or the environment, bad max_attempts), -ENOMEM, -EIO. */
+ * URL in the config or the environment, bad max_attempts or
+ * AWS_MAX_ATTEMPTS), -ENOMEM, -EIO. */
 int s3_client_new(sd_event *event, struct http_client *http,
 		  const struct s3_client_config *cfg,
 		  const struct aws_creds_provider *creds,

@@ -452,7 +452,24 @@ static bool valid_region(const char *r)
 	return true;
 }
 
-static void head_free(struct s3_head *h);
+/* AWS_MAX_ATTEMPTS as the SDKs (and the aws module) read it. */
+static int max_attempts_from_env(unsigned *ret)
+{
+	const char *v = getenv("AWS_MAX_ATTEMPTS");
+	unsigned long n;
+	char *end;
+
+	if (!v || !*v) {
+		*ret = AWS_DEFAULT_MAX_ATTEMPTS;
+		return 0;
+	}
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (errno || *end || v[0] == '-' || n < 1 || n > AWS_MAX_MAX_ATTEMPTS)
+		return -EINVAL;
+	*ret = (unsigned)n;
+	return 0;
+}
 
 int s3_client_new(sd_event *event, struct http_client *http,
 		  const struct s3_client_config *cfg,
@@ -504,8 +521,13 @@ int s3_client_new(sd_event *event, struct http_client *http,
 	c->http = http;
 	c->force_path_style = cfg->force_path_style;
 	c->creds = *creds;
-	c->max_attempts = cfg->max_attempts ? cfg->max_attempts
-					    : AWS_DEFAULT_MAX_ATTEMPTS;
+	c->max_attempts = cfg->max_attempts;
+	if (c->max_attempts == 0 && max_attempts_from_env(&c->max_attempts) < 0) {
+		log_error("s3: AWS_MAX_ATTEMPTS must be an integer 1..%d",
+			  AWS_MAX_MAX_ATTEMPTS);
+		r = -EINVAL;
+		goto cleanup;
+	}
 	c->connect_timeout_ms = cfg->connect_timeout_ms ?
 		cfg->connect_timeout_ms : AWS_DEFAULT_CONNECT_TIMEOUT_MS;
 	c->total_timeout_ms = cfg->total_timeout_ms ?

@@ -752,6 +752,21 @@ static void test_clock_skew(void **state)
 	}
 }
 
+static void test_max_attempts_env(void **state)
+{
+	static const struct lb_action acts[] = { SLOWDOWN };
+	struct fixture *f = *state;
+	struct head_result r;
+
+	memset(&r, 0, sizeof(r));
+	setenv("AWS_MAX_ATTEMPTS", "5", 1);
+	start(f, acts, 1);
+	unsetenv("AWS_MAX_ATTEMPTS");
+	head(f, "s3://bkt/k", &r);
+	assert_int_equal(r.error, S3_ERR_THROTTLED);
+	assert_int_equal(r.attempts, 5);
+}
+
 static void test_quota_exhausted(void **state)
 {
 	static const struct lb_action acts[] = { SLOWDOWN };
@@ -840,6 +855,10 @@ static void test_bad_arguments(void **state)
 	clear_endpoint_env();
 	cfg.max_attempts = AWS_MAX_MAX_ATTEMPTS + 1;
 	assert_int_equal(s3_client_new(f->event, f->http, &cfg, &f->creds, &c), -EINVAL);
+	cfg.max_attempts = 0;
+	setenv("AWS_MAX_ATTEMPTS", "0", 1);
+	assert_int_equal(s3_client_new(f->event, f->http, &cfg, &f->creds, &c), -EINVAL);
+	unsetenv("AWS_MAX_ATTEMPTS");
 	assert_null(s3_client_free(NULL));
 }
 
@@ -922,6 +941,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_scenarios, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wire, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_clock_skew, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_max_attempts_env, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_quota_exhausted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_credentials, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel_and_free, setup, teardown),
