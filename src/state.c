@@ -155,7 +155,8 @@ static void put_slot(struct out *o, cJSON *j, const struct rt_slot *s,
 	add_bool(o, j, "adopted", s->adopted);
 	add_time(o, j, "created_at", s->created_at);
 	add_time(o, j, "finished_at", s->finished_at);
-	if (dataset && (s->prev_etag[0] || s->etag[0] || s->unchanged)) {
+	if (dataset && (s->prev_etag[0] || s->prev_last_modified[0] ||
+			s->etag[0] || s->last_modified[0] || s->unchanged)) {
 		add_str(o, j, "prev_etag", s->prev_etag);
 		add_str(o, j, "prev_last_modified", s->prev_last_modified);
 		add_str(o, j, "etag", s->etag);
