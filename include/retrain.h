@@ -26,7 +26,9 @@
  * the run ends RT_OUT_SKIPPED, reason "skipped: no new data", without
  * training. A HEAD that fails in any way (not found, denied, transient,
  * unknown) is never retried: the dataset is imported anyway (the safe
- * default) and a warning is logged. The driver records the observed
+ * default) and a warning is logged; such failures do not count towards
+ * max_consecutive_errors. With INCREMENTAL imports this also keeps the
+ * same rows from being appended twice. The driver records the observed
  * values with state_finish_run (state.h), which keeps them only when the
  * run ended succeeded or gated, i.e. when the data reached a trained
  * version: a run that failed after importing re-imports next time.
@@ -54,7 +56,19 @@
  * no RT_ACT_SAVE (it is an operator command, not persisted: state_set_run
  * must not be used for it); its FINISHED goes to state_finish_run, which
  * records it in the history and swaps the campaign versions but leaves
- * last_fire alone.
+ * last_fire alone. A driver's `rollback [--to ARN]`:
+ *
+ *   state_load(dir, pipeline, now, &st);
+ *   r = rt_rollback_start(&rb, &spec, to ? to : st.campaign_prev_version,
+ *                         st.campaign_version, st.has_run ? &st.run : NULL,
+ *                         now, &acts, err, sizeof(err));
+ *   r < 0: print err, exit 1 (-EBUSY, -ENOENT, -EALREADY) or 2 (-EINVAL)
+ *   execute(acts) and feed events as for any run (no SAVE comes);
+ *   FINISHED: state_finish_run(&st, &rb); state_save; exit 0 / 1.
+ *
+ * The daemon's single persisted run (state.run) is never a rollback, so a
+ * rollback while a retraining run imports or trains is allowed but that
+ * run will deploy its own version later if it passes.
  *
  * Every AWS resource the run touches is a "slot": slots 0..n_datasets-1 are
  * the import jobs, RT_SLOT_VERSION the solution version, RT_SLOT_CAMPAIGN

@@ -1513,6 +1513,14 @@ int rt_step(struct rt_run *run, const struct rt_event *ev,
 		return 0;
 	}
 
+	/* A HEAD is never retried (the dataset is imported anyway), so S3
+	 * failures neither count towards MaxConsecutiveErrors nor reset it. */
+	if (run->stage == RT_STAGE_CHECKING && is_dataset(run, ev->slot)) {
+		on_head(&c, ev->slot, ev);
+		advance(&c);
+		finalize(&c);
+		return 0;
+	}
 	if (ev->result == RT_RES_TRANSIENT || ev->result == RT_RES_UNKNOWN) {
 		run->consecutive_errors++;
 		if (run->max_consecutive_errors &&
@@ -1528,12 +1536,6 @@ int rt_step(struct rt_run *run, const struct rt_event *ev,
 		run->consecutive_errors = 0;
 	}
 
-	if (run->stage == RT_STAGE_CHECKING && is_dataset(run, ev->slot)) {
-		on_head(&c, ev->slot, ev);
-		advance(&c);
-		finalize(&c);
-		return 0;
-	}
 	if (ev->slot == RT_SLOT_GATE) {
 		on_gate(&c, ev);
 		advance(&c);

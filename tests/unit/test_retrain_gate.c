@@ -631,6 +631,50 @@ static void test_skip_stop_resume_and_deadline(void **state)
 	free(f);
 }
 
+/* S3 failures are not "the service is unreachable": with
+ * MaxConsecutiveErrors 1 (`once`), failed HEADs still lead to imports. */
+static void test_skip_head_errors_do_not_count(void **state)
+{
+	struct fx *f = fx_alloc(3, false);
+	size_t i;
+
+	(void)state;
+	f->spec.skip_unchanged = true;
+	f->spec.max_consecutive_errors = 1;
+	fx_start(f);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(head_reply(f, (int)i, i == 1 ? RT_RES_UNKNOWN
+							    : RT_RES_TRANSIENT,
+					    NULL, NULL), 0);
+	assert_false(rt_done(&f->run));
+	assert_int_equal(f->run.stage, RT_STAGE_IMPORTING);
+	assert_int_equal(count(&f->out, RT_ACT_CALL, ANY), 3);
+	assert_int_equal(f->run.consecutive_errors, 0);
+	free(f);
+}
+
+static void test_skip_with_find_first_and_validation(void **state)
+{
+	struct fx *f = fx_alloc(1, true);
+	char err[200], big[RT_ETAG_MAX + 10];
+
+	(void)state;
+	f->spec.skip_unchanged = true;
+	f->rc = rt_start(&f->run, &f->spec, T0, f->now, true, &f->out);
+	assert_int_equal(f->rc, 0);
+	assert_non_null(call_op(&f->out, RT_OP_HEAD_OBJECT, 0));
+	assert_int_equal(head_reply(f, 0, RT_RES_OK, "\"e\"", "L"), 0);
+	/* recovery start: look the job up by name before creating it */
+	assert_non_null(call_op(&f->out, RT_OP_FIND_IMPORT, 0));
+	assert_null(call_op(&f->out, RT_OP_CREATE_IMPORT, 0));
+	memset(big, 'e', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	f->spec.datasets[0].prev_etag = big;
+	assert_int_equal(rt_spec_validate(&f->spec, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "ETag"));
+	free(f);
+}
+
 /* ---- rollback ---------------------------------------------------------- */
 
 static void no_save(const struct rt_actions *o)
@@ -1082,6 +1126,8 @@ int main(void)
 		cmocka_unit_test(test_gate_spec_validation),
 		cmocka_unit_test(test_skip_head_outcomes),
 		cmocka_unit_test(test_skip_stop_resume_and_deadline),
+		cmocka_unit_test(test_skip_head_errors_do_not_count),
+		cmocka_unit_test(test_skip_with_find_first_and_validation),
 		cmocka_unit_test(test_rollback_happy),
 		cmocka_unit_test(test_rollback_verify_outcomes),
 		cmocka_unit_test(test_rollback_foreign_version_by_prefix),
