@@ -950,6 +950,32 @@ static void test_state_keeps_gate_and_skip(void **state)
 	free(out);
 }
 
+/* Without gate and skip, the file is written exactly as before issue 8. */
+static void test_state_default_file_unchanged(void **state)
+{
+	static const char *const absent[] = {
+		"\"gate\"", "skip_unchanged", "etag", "last_modified",
+		"unchanged", "\"datasets\"", "\"kind\"",
+	};
+	struct fx *f = fx_alloc(2, true);
+	struct state *st = calloc(1, sizeof(*st));
+	char *json = NULL;
+	size_t i;
+
+	(void)state;
+	assert_non_null(st);
+	fx_start(f);
+	train_to_active(f);
+	state_init(st, "shop-recs");
+	state_set_run(st, &f->run);
+	assert_int_equal(state_to_json(st, &json), 0);
+	for (i = 0; i < sizeof(absent) / sizeof(absent[0]); i++)
+		assert_null(strstr(json, absent[i]));
+	free(json);
+	free(st);
+	free(f);
+}
+
 static void test_state_records_imports(void **state)
 {
 	static const enum rt_outcome outs[] = {
@@ -1134,6 +1160,7 @@ int main(void)
 		cmocka_unit_test(test_rollback_refusals),
 		cmocka_unit_test(test_new_names),
 		cmocka_unit_test(test_state_keeps_gate_and_skip),
+		cmocka_unit_test(test_state_default_file_unchanged),
 		cmocka_unit_test(test_state_records_imports),
 		cmocka_unit_test(test_state_dataset_overflow),
 		cmocka_unit_test(test_state_rollback_records),
