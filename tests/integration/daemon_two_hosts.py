@@ -14,8 +14,8 @@ scale, so "several fire times" cost real minutes. What runs here:
     creates records that it followed another host, and `status` says so;
   - two `run` daemons on cron(* * * * ? *) with CatchUp=yes (so both run
     the current minute's fire time F0 at once at start) and then the next
-    minute's F1 from their timers; a seeded random host is SIGKILLed at a
-    random point of each run and restarted: every fire time completed once
+    minute's F1 from their timers; twice in each run a seeded random host is
+    SIGKILLed at a random point and restarted: every fire time completed once
     (one import per dataset, one version, one update per fire time), both
     hosts record every fire time as succeeded, and for each fire time one
     of them followed the other. PRTEST_SEED changes the random points.
@@ -177,14 +177,16 @@ def two_daemons(ctx):
                 raise Fail("host %s exited:\n%r" % (names[i], ds[i].result()))
         return all(tag in history(sd) for sd in sds)
 
-    # F0: a kill somewhere in the catch-up run
-    kill_restart(time.monotonic() + rnd.uniform(0.1, 3.0))
+    # F0: two kills somewhere in the catch-up run
+    kill_restart(time.monotonic() + rnd.uniform(0.1, 2.0))
+    kill_restart(time.monotonic() + rnd.uniform(0.2, 2.5))
     prtest.wait_until(lambda: all_done(tags[0]), prtest.RUN_TIMEOUT_S,
                       "both hosts to finish fire time %s" % tags[0], 0.1)
     check(time.time() < f1, "fire time %s ended after the next minute began: "
           "F1 would be skipped as busy" % tags[0])
-    # F1: from the daemons' own timers; a kill somewhere in that run
-    kill_restart(time.monotonic() + (f1 - time.time()) + rnd.uniform(0.0, 3.0))
+    # F1: from the daemons' own timers; two kills somewhere in that run
+    kill_restart(time.monotonic() + (f1 - time.time()) + rnd.uniform(0.0, 2.0))
+    kill_restart(time.monotonic() + rnd.uniform(0.2, 2.5))
     prtest.wait_until(lambda: all_done(tags[1]), 60 + prtest.RUN_TIMEOUT_S,
                       "both hosts to finish fire time %s" % tags[1], 0.1)
     for i in range(2):
