@@ -198,12 +198,6 @@ def require_commands(*names):
                    % (", ".join(missing), ", ".join(have) or "nothing"))
 
 
-def require_option(command, option):
-    """Skip unless `personalize-retrain COMMAND --help`-ish text mentions option."""
-    if option not in help_text():
-        raise Skip("missing option %s of command %s (not in --help)" % (option, command))
-
-
 # ---- one case's context ------------------------------------------------------------
 
 
@@ -769,24 +763,6 @@ def last_outcome(state_dir):
 
 # Where the tests keep the pipeline's state: PipelineName is set explicitly.
 PIPELINE = "prtest"
-
-
-def state_signature(st):
-    """What a state save says about progress: the run's stage and, per slot,
-    phase, ARN and status; the number of finished runs. Two saves with the
-    same signature made no progress (timestamps differ only)."""
-    if st is None:
-        return None
-    run = st.get("run")
-    hist = len(st.get("history") or [])
-    if not run:
-        return ("idle", hist)
-    slots = list(run.get("imports") or [])
-    for k in ("version", "campaign"):
-        if run.get(k):
-            slots.append(run[k])
-    return (run.get("stage"), tuple((s.get("phase"), s.get("arn"), s.get("status"))
-                                    for s in slots), hist)
 
 
 STAGE_RANK = {"importing": 1, "training": 2, "deploying": 3, "done": 4}
