@@ -16,6 +16,7 @@
 
 #include "log.h"
 #include "strbuf.h"
+#include "wallclock.h"
 
 #define USEC_PER_MSEC 1000ULL
 #define USEC_PER_SEC  1000000ULL
@@ -871,7 +872,7 @@ static time_t client_now(const struct aws_client *c)
 {
 	if (c->hooks.now)
 		return c->hooks.now(c->hooks.userdata);
-	return time(NULL);
+	return wallclock_now();
 }
 
 static double client_rng(const struct aws_client *c)

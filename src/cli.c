@@ -9,6 +9,7 @@
 #include "config.h"
 #include "exitcodes.h"
 #include "log.h"
+#include "wallclock.h"
 
 #ifndef PR_VERSION /* set by the Makefile; not by every build (fuzz) */
 #define PR_VERSION "unknown"
@@ -261,6 +262,8 @@ int cli_main(int argc, char **argv)
 		}
 	}
 	log_init(LOG_TARGET_AUTO, opt.log_level);
+	if (wallclock_init() < 0)
+		return PR_EXIT_CONFIG; /* logged there */
 	if (optind >= argc)
 		return cli_usage_error("no command given; commands: %s",
 				       command_names());

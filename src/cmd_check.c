@@ -12,6 +12,7 @@
 #include "config.h"
 #include "plan.h"
 #include "exitcodes.h"
+#include "wallclock.h"
 
 int cli_load_config(const struct cli_options *opt, struct config **out)
 {
@@ -84,7 +85,7 @@ static void print_pipeline(const struct config *cfg, const struct pipeline *p,
 int cmd_check(const struct cli_options *opt, int argc, char **argv)
 {
 	struct config *cfg = NULL;
-	time_t now = time(NULL);
+	time_t now = wallclock_now();
 	size_t i;
 	int r;
 	bool online = false;

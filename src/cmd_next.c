@@ -19,6 +19,7 @@
 #include "config.h"
 #include "exitcodes.h"
 #include "strbuf.h"
+#include "wallclock.h"
 
 #define NEXT_DEFAULT_COUNT 5
 #define NEXT_MAX_COUNT 100000
@@ -72,7 +73,7 @@ int cmd_next(const struct cli_options *opt, int argc, char **argv)
 	struct sched *s = NULL;
 	struct config *cfg = NULL;
 	const char *from_arg = NULL, *tz = NULL, *pipeline = NULL;
-	time_t from = time(NULL);
+	time_t from = wallclock_now();
 	long count = NEXT_DEFAULT_COUNT;
 	char *end;
 	size_t i;

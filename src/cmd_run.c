@@ -21,6 +21,7 @@
 #include "runner.h"
 #include "schedule.h"
 #include "state.h"
+#include "wallclock.h"
 
 int cmd_run(const struct cli_options *opt, int argc, char **argv)
 {
@@ -212,7 +213,7 @@ int cmd_once(const struct cli_options *opt, int argc, char **argv)
 	struct config *cfg = NULL;
 	const char *only = NULL;
 	bool dry = false;
-	time_t now = time(NULL);
+	time_t now = wallclock_now();
 	size_t i;
 	int c, r, rc = PR_EXIT_OK;
 

@@ -18,6 +18,7 @@
 #include "retrain.h"
 #include "schedule.h"
 #include "state.h"
+#include "wallclock.h"
 
 #define FOLLOWED_TEXT "followed a run started by another host"
 
@@ -260,7 +261,7 @@ int cmd_status(const struct cli_options *opt, int argc, char **argv)
 	cJSON *root = NULL, *arr = NULL;
 	const char *only = NULL, *dir;
 	bool json = false;
-	time_t now = time(NULL);
+	time_t now = wallclock_now();
 	size_t i;
 	int c, r, rc = PR_EXIT_SOFTWARE;
 

@@ -10,6 +10,7 @@
 #include <openssl/crypto.h>
 
 #include "log.h"
+#include "wallclock.h"
 
 #define USEC_PER_SEC 1000000ULL
 #define REFRESH_TIMER_ACCURACY_USEC USEC_PER_SEC
@@ -154,7 +155,7 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata);
 /* Arm the background refresh for at (UTC seconds). */
 static void arm_timer(struct creds_chain *ch, time_t at)
 {
-	uint64_t usec = (uint64_t)(at > 0 ? at : 0) * USEC_PER_SEC;
+	uint64_t usec = wallclock_sec_to_real_usec(at);
 	int r;
 
 	if (ch->timer) {
@@ -175,7 +176,7 @@ static void arm_timer(struct creds_chain *ch, time_t at)
 static void set_current(struct creds_chain *ch, struct creds *c,
 			enum chain_step from)
 {
-	time_t now = time(NULL);
+	time_t now = wallclock_now();
 	bool first = !ch->resolved;
 
 	creds_free(ch->current);
@@ -304,7 +305,7 @@ static void deliver(struct creds_chain *ch, int error)
 		ch->delivering = w->next;
 		if (error == 0 && ch->current &&
 		    (ch->current->expiration == 0 ||
-		     ch->current->expiration > time(NULL)))
+		     ch->current->expiration > wallclock_now()))
 			w->ready(0, ch->current, w->userdata);
 		else
 			w->ready(error ? error : -EKEYEXPIRED, NULL,
@@ -323,12 +324,12 @@ static void on_job_done(int error, struct creds *c, void *userdata)
 		ch->refreshing = false;
 		if (error == 0) {
 			set_current(ch, c, ch->source);
-		} else if (usable(ch->current, time(NULL))) {
+		} else if (usable(ch->current, wallclock_now())) {
 			log_warning("AWS credentials: refreshing from %s failed; "
 				    "the current ones stay in use, retrying in "
 				    "%lld s", step_name(ch->source),
 				    (long long)ch->retry);
-			arm_timer(ch, time(NULL) + ch->retry);
+			arm_timer(ch, wallclock_now() + ch->retry);
 			r = 0;
 		}
 	} else if (error == 0) {
@@ -355,14 +356,14 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 		log_warning("AWS credentials: cannot start a refresh from %s: "
 			    "%s; retrying in %lld s", step_name(ch->source),
 			    strerror(-r), (long long)ch->retry);
-		arm_timer(ch, time(NULL) + ch->retry);
+		arm_timer(ch, wallclock_now() + ch->retry);
 	}
 	return 0;
 }
 
 int creds_get(struct creds_chain *ch, creds_ready_fn ready, void *userdata)
 {
-	time_t now = time(NULL);
+	time_t now = wallclock_now();
 	struct waiter *w, **tail;
 	int r;
 
@@ -431,7 +432,7 @@ void creds_cancel(struct creds_chain *ch, void *userdata)
 
 const struct creds *creds_peek(struct creds_chain *ch)
 {
-	return ch && usable(ch->current, time(NULL)) ? ch->current : NULL;
+	return ch && usable(ch->current, wallclock_now()) ? ch->current : NULL;
 }
 
 static void shim_ready(int error, const struct creds *c, void *userdata)

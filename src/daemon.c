@@ -25,6 +25,7 @@
 #include "runner.h"
 #include "schedule.h"
 #include "state.h"
+#include "wallclock.h"
 
 #define STATUS_LINE_MAX 1024
 #define RL_ACCURACY_USEC 1000ULL
@@ -421,7 +422,7 @@ static void reload(struct daemon *d)
 {
 	struct config_errors errs = CONFIG_ERRORS_INIT;
 	struct config *cfg = NULL;
-	time_t now = time(NULL);
+	time_t now = wallclock_now();
 	size_t i, j;
 	int k;
 
@@ -587,7 +588,7 @@ int daemon_main(const struct daemon_options *opt, struct config *cfg)
 	struct daemon d;
 	enum rt_outcome *outcomes = NULL;
 	char err[256];
-	time_t now = time(NULL);
+	time_t now = wallclock_now();
 	int lock_fd = -1, k, rc = PR_EXIT_SOFTWARE;
 	size_t i;
 

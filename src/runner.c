@@ -16,6 +16,7 @@
 #include "msgid.h"
 #include "personalize.h"
 #include "plan.h"
+#include "wallclock.h"
 
 #define USEC_PER_SEC     1000000ULL
 #define USEC_PER_MSEC    1000ULL
@@ -190,7 +191,7 @@ static void init_event(struct runner *r, struct rt_event *ev,
 	ev->kind = kind;
 	ev->slot = slot;
 	ev->token = token;
-	ev->now = time(NULL);
+	ev->now = wallclock_now();
 	ev->random = next_random(r);
 }
 
@@ -753,7 +754,7 @@ static void do_deadline(struct runner *r, const struct rt_action *a)
 
 	r->deadline = sd_event_source_disable_unref(r->deadline);
 	k = sd_event_add_time(r->host->event, &r->deadline, CLOCK_REALTIME,
-			      (uint64_t)(a->at > 0 ? a->at : 0) * USEC_PER_SEC,
+			      wallclock_sec_to_real_usec(a->at),
 			      FIRE_ACCURACY_USEC, on_deadline, r);
 	if (k < 0)
 		log_error("%s: cannot arm the run deadline: %s", r->name,
@@ -922,7 +923,7 @@ static void start_run(struct runner *r, time_t fire, time_t now, bool find_first
 static int on_fire(sd_event_source *s, uint64_t usec, void *ud)
 {
 	struct runner *r = ud;
-	time_t fire = r->next_fire, now = time(NULL);
+	time_t fire = r->next_fire, now = wallclock_now();
 	struct rt_event ev;
 
 	(void)s;
@@ -968,7 +969,7 @@ static int arm_fire(struct runner *r, time_t after)
 	if (k < 0)
 		return k;
 	k = sd_event_add_time(r->host->event, &r->fire_timer, CLOCK_REALTIME,
-			      (uint64_t)r->next_fire * USEC_PER_SEC,
+			      wallclock_sec_to_real_usec(r->next_fire),
 			      FIRE_ACCURACY_USEC, on_fire, r);
 	if (k < 0) {
 		log_error("%s: cannot arm the fire timer: %s", r->name,
@@ -1025,7 +1026,7 @@ int runner_new(const struct runner_host *host, unsigned owner,
 	snprintf(r->name, sizeof(r->name), "%s", p->name);
 	if (getrandom(&r->rng, sizeof(r->rng), GRND_NONBLOCK) !=
 	    (ssize_t)sizeof(r->rng))
-		r->rng = (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ULL + owner;
+		r->rng = (uint64_t)wallclock_now() * 0x9E3779B97F4A7C15ULL + owner;
 	if (!r->rng)
 		r->rng = 1;
 	k = make_client(host, p, &r->aws);

@@ -18,6 +18,7 @@
 #include "aws-internal.h"
 #include "log.h"
 #include "strbuf.h"
+#include "wallclock.h"
 
 #define USEC_PER_MSEC 1000ULL
 #define S3_TIMER_ACCURACY_USEC 1000ULL
@@ -598,7 +599,7 @@ static time_t client_now(const struct s3_client *c)
 {
 	if (c->hooks.now)
 		return c->hooks.now(c->hooks.userdata);
-	return time(NULL);
+	return wallclock_now();
 }
 
 static double client_rng(const struct s3_client *c)
