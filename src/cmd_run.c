@@ -182,9 +182,20 @@ static int dry_run_pipeline(const struct cli_options *opt,
 	c.training_mode = run.training_mode == RT_TRAIN_UPDATE ? "UPDATE"
 							       : "FULL";
 	print_call(&n, &c, "(once every import is ACTIVE)");
-	if (run.campaign_arn[0]) {
+	if (run.gate.enabled) {
 		printf("# polled with DescribeSolutionVersion until ACTIVE; "
-		       "then:\n");
+		       "then the quality gate (QualityMetric=%s):\n",
+		       run.gate.metric);
+		memset(&c, 0, sizeof(c));
+		c.op = RT_OP_GET_METRICS;
+		c.version_arn = "<the new version's ARN>";
+		print_call(&n, &c, "(and the same for the version the "
+			   "campaign serves, if any)");
+	}
+	if (run.campaign_arn[0]) {
+		printf("# %s; then:\n", run.gate.enabled ?
+		       "when the gate passes" :
+		       "polled with DescribeSolutionVersion until ACTIVE");
 		memset(&c, 0, sizeof(c));
 		c.op = RT_OP_DESCRIBE_CAMPAIGN;
 		c.campaign_arn = run.campaign_arn;

@@ -265,6 +265,7 @@ static void pipeline_clear(struct pipeline *p)
 	free(p->region);
 	free(p->account);
 	free(p->partition);
+	free(p->quality_metric);
 }
 
 void config_free(struct config *cfg)

@@ -145,6 +145,26 @@ const struct config_key_info config_keys[CONFIG_KEY_COUNT] = {
 		.description = "Most Personalize API calls per second, over all "
 			"pipelines of the process.",
 	},
+	[CONFIG_KEY_QUALITY_METRIC] = {
+		.name = "QualityMetric", .type = CONFIG_TYPE_METRIC,
+		.def_doc = "unset (no quality gate)", .type_doc = "metric name",
+		.description = "Deploy a new version only when this metric of "
+			"GetSolutionMetrics (e.g. normalized_discounted_"
+			"cumulative_gain_at_10) is not worse than the served "
+			"version's.",
+	},
+	[CONFIG_KEY_MAX_REGRESSION] = {
+		.name = "MaxRegression", .type = CONFIG_TYPE_RATIO,
+		.def = "0", .type_doc = "percent or fraction",
+		.description = "Relative drop of QualityMetric allowed against "
+			"the version the campaign serves, e.g. 2% or 0.02.",
+	},
+	[CONFIG_KEY_MIN_QUALITY] = {
+		.name = "MinQuality", .type = CONFIG_TYPE_NUMBER,
+		.def_doc = "unset (no floor)", .type_doc = "number",
+		.description = "Absolute floor for the new version's "
+			"QualityMetric; lower is never deployed.",
+	},
 };
 
 int config_key_lookup(const char *name)

@@ -447,6 +447,44 @@ bad:
 	return false;
 }
 
+/* ---- quality gate ---------------------------------------------------- */
+
+/* QualityMetric, MaxRegression, MinQuality into p->gate (the metric name is
+ * copied later, with the other strings). */
+static void check_gate(struct vctx *c, struct pipeline *p)
+{
+	const char *metric = str(c, CONFIG_KEY_QUALITY_METRIC);
+	const char *maxr = str(c, CONFIG_KEY_MAX_REGRESSION);
+	const char *minq = str(c, CONFIG_KEY_MIN_QUALITY);
+	const char *name;
+	char err[256];
+
+	memset(&p->gate, 0, sizeof(p->gate));
+	if (metric && gate_parse_metric(metric, &name, err, sizeof(err)) < 0)
+		verr(c, kline(c, CONFIG_KEY_QUALITY_METRIC), "QualityMetric: %s",
+		     err);
+	if (maxr && gate_parse_max_regression(maxr, &p->gate.max_regression,
+					      err, sizeof(err)) < 0)
+		verr(c, kline(c, CONFIG_KEY_MAX_REGRESSION), "MaxRegression: %s",
+		     err);
+	if (minq) {
+		if (gate_parse_min_quality(minq, &p->gate.min_quality, err,
+					   sizeof(err)) < 0)
+			verr(c, kline(c, CONFIG_KEY_MIN_QUALITY),
+			     "MinQuality: %s", err);
+		else
+			p->gate.has_min_quality = true;
+	}
+	if (!metric && (maxr || minq)) {
+		int k = maxr ? CONFIG_KEY_MAX_REGRESSION : CONFIG_KEY_MIN_QUALITY;
+
+		verr(c, kline(c, k), "%s has no effect without QualityMetric; "
+		     "set QualityMetric%snormalized_discounted_cumulative_gain_"
+		     "at_10 (or another metric) or remove it",
+		     config_keys[k].name, c->raw->assign);
+	}
+}
+
 /* ---- one pipeline ---------------------------------------------------- */
 
 static int dup_opt(char **dst, const char *s)
@@ -683,6 +721,7 @@ static int build_pipeline(struct vctx *c, struct pipeline *p)
 	p->import_mode = r == 1 ? CONFIG_IMPORT_INCREMENTAL : CONFIG_IMPORT_FULL;
 	(void)check_bool(c, CONFIG_KEY_CATCH_UP, &p->catch_up);
 	(void)check_url(c, CONFIG_KEY_ENDPOINT_URL);
+	check_gate(c, p);
 	check_schedule(c, p);
 	if (c->bad)
 		return 0;
@@ -698,8 +737,10 @@ static int build_pipeline(struct vctx *c, struct pipeline *p)
 	    dup_opt(&p->endpoint_url, str(c, CONFIG_KEY_ENDPOINT_URL)) ||
 	    dup_opt(&p->region, ref->region) ||
 	    dup_opt(&p->account, ref->account) ||
-	    dup_opt(&p->partition, ref->partition))
+	    dup_opt(&p->partition, ref->partition) ||
+	    dup_opt(&p->quality_metric, str(c, CONFIG_KEY_QUALITY_METRIC)))
 		return -ENOMEM;
+	p->gate.metric = p->quality_metric;
 	for (t = 0; t < CONFIG_DATASET_COUNT; t++) {
 		if (!p->datasets[t].set)
 			continue;

@@ -141,6 +141,7 @@ int runner_spec_from_pipeline(const struct pipeline *p, unsigned max_errors,
 			  RT_TRAIN_UPDATE : RT_TRAIN_FULL;
 	s.import_mode = p->import_mode == CONFIG_IMPORT_INCREMENTAL ?
 			RT_IMPORT_INCREMENTAL : RT_IMPORT_FULL;
+	s.gate = gate_enabled(&p->gate) ? &p->gate : NULL;
 	s.poll_interval_s = p->poll_interval ? p->poll_interval : 1;
 	/* 0 in the config means "no limit": a week of the run's own bound. */
 	s.max_run_duration_s = p->max_run_duration ? p->max_run_duration
@@ -495,6 +496,18 @@ static void on_campaign(const struct aws_result *res,
 	finish_call(c, &ev, res);
 }
 
+static void on_metrics(const struct aws_result *res,
+		       const struct personalize_solution_metrics *m, void *ud)
+{
+	struct pcall *c = ud;
+	struct rt_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	c->op_handle = NULL;
+	ev.metrics = m;
+	finish_call(c, &ev, res);
+}
+
 static void grant(void *cookie);
 
 static bool in_progress(const char *s)
@@ -611,8 +624,12 @@ static void grant(void *cookie)
 						&c->op_handle);
 		break;
 	}
-	case RT_OP_GET_METRICS: /* issue 8: not wired yet (the spec */
-	case RT_OP_HEAD_OBJECT: /* never asks for them so far) */
+	case RT_OP_GET_METRICS:
+		k = personalize_get_solution_metrics(aws, s[CS_VERSION_ARN],
+						     on_metrics, c,
+						     &c->op_handle);
+		break;
+	case RT_OP_HEAD_OBJECT: /* issue 8: SkipUnchangedData not wired yet */
 		k = -ENOTSUP;
 		break;
 	}
