@@ -53,6 +53,8 @@ enum config_key {
 	CONFIG_KEY_QUALITY_METRIC,
 	CONFIG_KEY_MAX_REGRESSION,
 	CONFIG_KEY_MIN_QUALITY,
+	CONFIG_KEY_SKIP_UNCHANGED_DATA,
+	CONFIG_KEY_S3_ENDPOINT_URL,
 	CONFIG_KEY_COUNT
 };
 
@@ -150,6 +152,8 @@ struct pipeline {
 	 * quality_metric (NULL: no gate) */
 	char *quality_metric;
 	struct gate_config gate;
+	bool skip_unchanged;     /* SkipUnchangedData */
+	char *s3_endpoint_url;   /* S3EndpointUrl; NULL: S3's own endpoint */
 	unsigned line;           /* where the pipeline starts (1 for .cfg) */
 	unsigned key_line[CONFIG_KEY_COUNT]; /* where each key was set; 0: default */
 };

@@ -266,6 +266,7 @@ static void pipeline_clear(struct pipeline *p)
 	free(p->account);
 	free(p->partition);
 	free(p->quality_metric);
+	free(p->s3_endpoint_url);
 }
 
 void config_free(struct config *cfg)

@@ -165,6 +165,18 @@ const struct config_key_info config_keys[CONFIG_KEY_COUNT] = {
 		.description = "Absolute floor for the new version's "
 			"QualityMetric; lower is never deployed.",
 	},
+	[CONFIG_KEY_SKIP_UNCHANGED_DATA] = {
+		.name = "SkipUnchangedData", .type = CONFIG_TYPE_BOOL,
+		.def = "no", .type_doc = "yes|no",
+		.description = "HeadObject each S3 source first; re-import only "
+			"the changed ones, and skip the run when none changed.",
+	},
+	[CONFIG_KEY_S3_ENDPOINT_URL] = {
+		.name = "S3EndpointUrl", .type = CONFIG_TYPE_URL,
+		.def_doc = "S3's regional endpoint", .type_doc = "URL",
+		.description = "S3 endpoint for SkipUnchangedData's HeadObject "
+			"instead of AWS's, e.g. an emulator's URL.",
+	},
 };
 
 int config_key_lookup(const char *name)

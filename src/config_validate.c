@@ -441,9 +441,12 @@ static bool check_url(struct vctx *c, int k)
 			goto bad;
 	return true;
 bad:
-	verr(c, kline(c, k), "EndpointUrl %s is not an http(s) URL; write "
-	     "e.g. EndpointUrl%shttps://personalize.us-east-1.amazonaws.com "
-	     "or http://127.0.0.1:8080", quote(q, v), c->raw->assign);
+	verr(c, kline(c, k), "%s %s is not an http(s) URL; write "
+	     "e.g. %s%s%s or http://127.0.0.1:8080", config_keys[k].name,
+	     quote(q, v), config_keys[k].name, c->raw->assign,
+	     k == CONFIG_KEY_S3_ENDPOINT_URL ?
+	     "https://s3.us-east-1.amazonaws.com" :
+	     "https://personalize.us-east-1.amazonaws.com");
 	return false;
 }
 
@@ -721,6 +724,23 @@ static int build_pipeline(struct vctx *c, struct pipeline *p)
 	p->import_mode = r == 1 ? CONFIG_IMPORT_INCREMENTAL : CONFIG_IMPORT_FULL;
 	(void)check_bool(c, CONFIG_KEY_CATCH_UP, &p->catch_up);
 	(void)check_url(c, CONFIG_KEY_ENDPOINT_URL);
+	(void)check_url(c, CONFIG_KEY_S3_ENDPOINT_URL);
+	if (check_bool(c, CONFIG_KEY_SKIP_UNCHANGED_DATA, &p->skip_unchanged) &&
+	    p->skip_unchanged) {
+		/* HeadObject describes one object, never a folder */
+		for (t = 0; t < CONFIG_DATASET_COUNT; t++) {
+			const char *path = str(c, dataset_path_keys[t]);
+			size_t n = path ? strlen(path) : 0;
+
+			if (n && path[n - 1] == '/')
+				verr(c, kline(c, dataset_path_keys[t]),
+				     "%s %s is a folder, but SkipUnchangedData "
+				     "compares one object's ETag; name the CSV "
+				     "file, or set SkipUnchangedData%sno",
+				     config_keys[dataset_path_keys[t]].name,
+				     quote(q, path), c->raw->assign);
+		}
+	}
 	check_gate(c, p);
 	check_schedule(c, p);
 	if (c->bad)
@@ -738,7 +758,8 @@ static int build_pipeline(struct vctx *c, struct pipeline *p)
 	    dup_opt(&p->region, ref->region) ||
 	    dup_opt(&p->account, ref->account) ||
 	    dup_opt(&p->partition, ref->partition) ||
-	    dup_opt(&p->quality_metric, str(c, CONFIG_KEY_QUALITY_METRIC)))
+	    dup_opt(&p->quality_metric, str(c, CONFIG_KEY_QUALITY_METRIC)) ||
+	    dup_opt(&p->s3_endpoint_url, str(c, CONFIG_KEY_S3_ENDPOINT_URL)))
 		return -ENOMEM;
 	p->gate.metric = p->quality_metric;
 	for (t = 0; t < CONFIG_DATASET_COUNT; t++) {

@@ -559,6 +559,8 @@ static int setup(struct daemon *d)
 	d->host.changed = host_changed;
 	d->host.userdata = d;
 	d->host.once = d->opt->once;
+	d->host.rollback = d->opt->rollback;
+	d->host.rollback_to = d->opt->rollback_to;
 	d->host.max_consecutive_errors = d->opt->once ? DAEMON_ONCE_MAX_ERRORS
 						      : 0;
 	return 0;
@@ -657,6 +659,9 @@ done:
 	for (i = 0; i < d.n; i++)
 		outcomes[i] = runner_last_outcome(d.runners[i]);
 	rc = daemon_exit_status(outcomes, d.n);
+	for (i = 0; opt->rollback && i < d.n; i++)
+		if (runner_rollback_refused(d.runners[i]))
+			rc = runner_rollback_refused(d.runners[i]);
 cleanup:
 	free(outcomes);
 	teardown(&d);

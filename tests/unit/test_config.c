@@ -252,6 +252,8 @@ static void test_all_keys_typed(void **state)
 	assert_true(p->gate.has_min_quality);
 	assert_true(p->gate.min_quality > 0.0999 && p->gate.min_quality < 0.1001);
 	assert_int_equal(p->key_line[CONFIG_KEY_MIN_QUALITY], 23);
+	assert_false(p->skip_unchanged);
+	assert_string_equal(p->s3_endpoint_url, "http://127.0.0.1:9000");
 	config_free(cfg);
 	config_errors_free(&errs);
 }
