@@ -55,6 +55,8 @@ enum config_key {
 	CONFIG_KEY_MIN_QUALITY,
 	CONFIG_KEY_SKIP_UNCHANGED_DATA,
 	CONFIG_KEY_S3_ENDPOINT_URL,
+	CONFIG_KEY_ON_RUN_END,
+	CONFIG_KEY_ON_RUN_END_TIMEOUT,
 	CONFIG_KEY_COUNT
 };
 
@@ -74,6 +76,7 @@ enum config_type {
 	CONFIG_TYPE_METRIC,      /* GetSolutionMetrics name (gate_parse_metric) */
 	CONFIG_TYPE_RATIO,       /* "2%" or "0.02" (gate_parse_max_regression) */
 	CONFIG_TYPE_NUMBER,      /* number >= 0 or "25%" (gate_parse_min_quality) */
+	CONFIG_TYPE_COMMAND,     /* command line, split without a shell (hook.h) */
 };
 
 enum config_scope {
@@ -154,6 +157,8 @@ struct pipeline {
 	struct gate_config gate;
 	bool skip_unchanged;     /* SkipUnchangedData */
 	char *s3_endpoint_url;   /* S3EndpointUrl; NULL: S3's own endpoint */
+	char *on_run_end;        /* OnRunEnd; NULL: no hook */
+	unsigned on_run_end_timeout; /* OnRunEndTimeout, seconds */
 	unsigned line;           /* where the pipeline starts (1 for .cfg) */
 	unsigned key_line[CONFIG_KEY_COUNT]; /* where each key was set; 0: default */
 };

@@ -32,6 +32,7 @@
 
 struct pipeline;
 struct runner;
+struct hook_runner;
 
 #define RUNNER_STATUS_MAX 256
 
@@ -61,6 +62,8 @@ struct runner_host {
 	 * as it is. */
 	bool rollback;
 	const char *rollback_to;
+	/* OnRunEnd: started here after every retraining run (NULL: none) */
+	struct hook_runner *hooks;
 };
 
 /* Create the runner for pipeline p (borrowed: it must stay valid until

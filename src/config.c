@@ -267,6 +267,7 @@ static void pipeline_clear(struct pipeline *p)
 	free(p->partition);
 	free(p->quality_metric);
 	free(p->s3_endpoint_url);
+	free(p->on_run_end);
 }
 
 void config_free(struct config *cfg)

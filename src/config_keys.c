@@ -171,6 +171,19 @@ const struct config_key_info config_keys[CONFIG_KEY_COUNT] = {
 		.description = "HeadObject each S3 source first; re-import only "
 			"the changed ones, and skip the run when none changed.",
 	},
+	[CONFIG_KEY_ON_RUN_END] = {
+		.name = "OnRunEnd", .type = CONFIG_TYPE_COMMAND,
+		.def_doc = "unset (no hook)", .type_doc = "command line",
+		.description = "Program started after every run with PIPELINE, "
+			"OUTCOME, STAGE, SOLUTION_VERSION_ARN, CAMPAIGN_ARN, "
+			"DURATION_S and REASON in its environment; no shell.",
+	},
+	[CONFIG_KEY_ON_RUN_END_TIMEOUT] = {
+		.name = "OnRunEndTimeout", .type = CONFIG_TYPE_SECONDS,
+		.def = "60", .min = 1, .max = 3600, .type_doc = "seconds",
+		.description = "An OnRunEnd program still running after this "
+			"long is killed.",
+	},
 	[CONFIG_KEY_S3_ENDPOINT_URL] = {
 		.name = "S3EndpointUrl", .type = CONFIG_TYPE_URL,
 		.def_doc = "S3's regional endpoint", .type_doc = "URL",

@@ -6,6 +6,7 @@
  * names. Each problem is reported at the line of the value at fault (or
  * where a missing key would go), and checking goes on to find the rest. */
 #include "config_internal.h"
+#include "hook.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -742,6 +743,21 @@ static int build_pipeline(struct vctx *c, struct pipeline *p)
 		}
 	}
 	check_gate(c, p);
+	(void)check_number(c, CONFIG_KEY_ON_RUN_END_TIMEOUT,
+			   &p->on_run_end_timeout);
+	{
+		const char *cmd = str(c, CONFIG_KEY_ON_RUN_END);
+		char err[256];
+
+		if (cmd && hook_check_command(cmd, err, sizeof(err)) < 0)
+			verr(c, kline(c, CONFIG_KEY_ON_RUN_END), "OnRunEnd: %s",
+			     err);
+		if (!cmd && str(c, CONFIG_KEY_ON_RUN_END_TIMEOUT))
+			verr(c, kline(c, CONFIG_KEY_ON_RUN_END_TIMEOUT),
+			     "OnRunEndTimeout has no effect without OnRunEnd; "
+			     "set OnRunEnd%s/path/to/program or remove it",
+			     c->raw->assign);
+	}
 	check_schedule(c, p);
 	if (c->bad)
 		return 0;
@@ -759,7 +775,8 @@ static int build_pipeline(struct vctx *c, struct pipeline *p)
 	    dup_opt(&p->account, ref->account) ||
 	    dup_opt(&p->partition, ref->partition) ||
 	    dup_opt(&p->quality_metric, str(c, CONFIG_KEY_QUALITY_METRIC)) ||
-	    dup_opt(&p->s3_endpoint_url, str(c, CONFIG_KEY_S3_ENDPOINT_URL)))
+	    dup_opt(&p->s3_endpoint_url, str(c, CONFIG_KEY_S3_ENDPOINT_URL)) ||
+	    dup_opt(&p->on_run_end, str(c, CONFIG_KEY_ON_RUN_END)))
 		return -ENOMEM;
 	p->gate.metric = p->quality_metric;
 	for (t = 0; t < CONFIG_DATASET_COUNT; t++) {

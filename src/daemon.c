@@ -2,6 +2,7 @@
  * notify, reload, the global rate limit and the credentials adapter;
  * see include/daemon.h. Each pipeline is a runner (runner.c). */
 #include "daemon.h"
+#include "hook.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -151,6 +152,7 @@ struct daemon {
 	struct runner_host host;
 	struct runner **runners;
 	size_t n;
+	struct hook_runner *hooks; /* OnRunEnd programs of every pipeline */
 	unsigned next_owner;
 	bool stopping;
 	int signal_exit;  /* once: 128 + signal */
@@ -300,6 +302,11 @@ static bool all_idle(const struct daemon *d)
 {
 	size_t i;
 
+	/* `once` waits for the OnRunEnd programs it started */
+	if (d->hooks && (hook_runner_running(d->hooks) ||
+			 hook_runner_queued(d->hooks)))
+		return false;
+
 	for (i = 0; i < d->n; i++)
 		if (runner_active(d->runners[i]))
 			return false;
@@ -330,6 +337,13 @@ static void host_changed(void *host, struct runner *r)
 		return;
 	}
 	sd_event_source_set_enabled(d->status_defer, SD_EVENT_ONESHOT);
+}
+
+/* a hook ended: `once` may be done now (checked from the loop) */
+static void on_hook_done(const struct hook_report *rep, void *ud)
+{
+	(void)rep;
+	host_changed(ud, NULL);
 }
 
 /* runners */
@@ -563,6 +577,17 @@ static int setup(struct daemon *d)
 	d->host.rollback_to = d->opt->rollback_to;
 	d->host.max_consecutive_errors = d->opt->once ? DAEMON_ONCE_MAX_ERRORS
 						      : 0;
+	{
+		struct hook_runner_options ho;
+
+		memset(&ho, 0, sizeof(ho));
+		ho.done = on_hook_done;
+		ho.userdata = d;
+		k = hook_runner_new(d->event, &ho, &d->hooks);
+		if (k < 0)
+			return k;
+		d->host.hooks = d->hooks;
+	}
 	return 0;
 }
 
@@ -573,6 +598,7 @@ static void teardown(struct daemon *d)
 	for (i = 0; i < d->n; i++)
 		runner_free(d->runners[i]);
 	free(d->runners);
+	d->hooks = hook_runner_free(d->hooks);
 	credsprov_free(d->cp);
 	creds_chain_free(d->chain);
 	http_client_free(d->http);

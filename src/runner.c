@@ -13,6 +13,7 @@
 #include "config.h"
 #include "creds.h"
 #include "exitcodes.h"
+#include "hook.h"
 #include "log.h"
 #include "msgid.h"
 #include "personalize.h"
@@ -75,6 +76,7 @@ struct runner {
 	uint32_t slot_token[RT_NSLOTS];
 	char status[RUNNER_STATUS_MAX];
 	enum rt_outcome last_outcome;
+	char last_stage[32];  /* STAGE= of the run's latest log line */
 	int rollback_refused;
 	uint64_t rng;
 };
@@ -888,11 +890,37 @@ static void do_log(struct runner *r, const struct rt_action *a)
 	log_struct(a->priority, fields, "%s", a->text);
 }
 
+/* OnRunEnd: the hook for a finished retraining run (never waited for) */
+static void start_hook(struct runner *r, const struct rt_action *a)
+{
+	const struct rt_run *run = r->run;
+	struct hook_run_info info;
+
+	if (!r->host->hooks || !r->p->on_run_end || !*r->p->on_run_end ||
+	    run->kind != RT_KIND_RETRAIN)
+		return;
+	memset(&info, 0, sizeof(info));
+	info.pipeline = r->name;
+	info.outcome = rt_outcome_name(a->outcome);
+	info.stage = r->last_stage;
+	info.solution_version_arn = run->slots[RT_SLOT_VERSION].arn;
+	info.campaign_arn = run->campaign_arn;
+	info.reason = a->outcome == RT_OUT_SUCCEEDED ? "" : run->reason;
+	info.duration_s = run->finished_at > run->started_at ?
+		(uint64_t)(run->finished_at - run->started_at) : 0;
+	(void)hook_run(r->host->hooks, r->p->on_run_end,
+		       (uint64_t)(r->p->on_run_end_timeout ?
+				  r->p->on_run_end_timeout :
+				  HOOK_DEFAULT_TIMEOUT_S) * USEC_PER_SEC,
+		       &info); /* failures are logged there */
+}
+
 static void do_finished(struct runner *r, const struct rt_action *a)
 {
 	r->last_outcome = a->outcome;
 	state_finish_run(&r->st, r->run);
 	(void)state_save(r->host->state_dir, &r->st);
+	start_hook(r, a);
 }
 
 static void execute(struct runner *r, const struct rt_actions *acts)
@@ -918,6 +946,9 @@ static void execute(struct runner *r, const struct rt_actions *acts)
 			break;
 		case RT_ACT_LOG:
 			do_log(r, a);
+			if (a->stage)
+				snprintf(r->last_stage, sizeof(r->last_stage),
+					 "%s", a->stage);
 			break;
 		case RT_ACT_STATUS:
 			snprintf(r->status, sizeof(r->status), "%s", a->text);

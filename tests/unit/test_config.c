@@ -254,6 +254,8 @@ static void test_all_keys_typed(void **state)
 	assert_int_equal(p->key_line[CONFIG_KEY_MIN_QUALITY], 23);
 	assert_false(p->skip_unchanged);
 	assert_string_equal(p->s3_endpoint_url, "http://127.0.0.1:9000");
+	assert_string_equal(p->on_run_end, "/bin/true");
+	assert_int_equal(p->on_run_end_timeout, 120);
 	config_free(cfg);
 	config_errors_free(&errs);
 }
