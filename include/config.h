@@ -57,6 +57,7 @@ enum config_key {
 	CONFIG_KEY_S3_ENDPOINT_URL,
 	CONFIG_KEY_ON_RUN_END,
 	CONFIG_KEY_ON_RUN_END_TIMEOUT,
+	CONFIG_KEY_METRICS_FILE,
 	CONFIG_KEY_COUNT
 };
 
@@ -77,6 +78,7 @@ enum config_type {
 	CONFIG_TYPE_RATIO,       /* "2%" or "0.02" (gate_parse_max_regression) */
 	CONFIG_TYPE_NUMBER,      /* number >= 0 or "25%" (gate_parse_min_quality) */
 	CONFIG_TYPE_COMMAND,     /* command line, split without a shell (hook.h) */
+	CONFIG_TYPE_PATH,        /* absolute path (metrics_check_path) */
 };
 
 enum config_scope {
@@ -165,6 +167,7 @@ struct pipeline {
 
 struct config_globals {
 	unsigned max_api_calls_per_second;
+	char *metrics_file;      /* MetricsFile; NULL: none */
 	unsigned key_line[CONFIG_KEY_COUNT]; /* only global keys are filled */
 };
 

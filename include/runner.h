@@ -64,6 +64,12 @@ struct runner_host {
 	const char *rollback_to;
 	/* OnRunEnd: started here after every retraining run (NULL: none) */
 	struct hook_runner *hooks;
+	/* MetricsFile: the registry (NULL: none); every runner updates its
+	 * pipeline's series and the AWS clients count their calls in it;
+	 * metrics_changed() after every stage change and run end (the host
+	 * writes the file). */
+	struct metrics *metrics;
+	void (*metrics_changed)(void *host);
 };
 
 /* Create the runner for pipeline p (borrowed: it must stay valid until

@@ -280,6 +280,7 @@ void config_free(struct config *cfg)
 		pipeline_clear(&cfg->pipelines[i]);
 	free(cfg->pipelines);
 	free(cfg->source);
+	free(cfg->globals.metrics_file);
 	free(cfg);
 }
 

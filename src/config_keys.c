@@ -184,6 +184,14 @@ const struct config_key_info config_keys[CONFIG_KEY_COUNT] = {
 		.description = "An OnRunEnd program still running after this "
 			"long is killed.",
 	},
+	[CONFIG_KEY_METRICS_FILE] = {
+		.name = "MetricsFile", .type = CONFIG_TYPE_PATH,
+		.scope = CONFIG_SCOPE_GLOBAL,
+		.def_doc = "unset (no file)", .type_doc = "absolute path",
+		.description = "Prometheus text file (*.prom, for node_exporter's "
+			"textfile collector) rewritten after every run and "
+			"stage change.",
+	},
 	[CONFIG_KEY_S3_ENDPOINT_URL] = {
 		.name = "S3EndpointUrl", .type = CONFIG_TYPE_URL,
 		.def_doc = "S3's regional endpoint", .type_doc = "URL",

@@ -7,6 +7,7 @@
  * where a missing key would go), and checking goes on to find the rest. */
 #include "config_internal.h"
 #include "hook.h"
+#include "metrics.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -843,6 +844,16 @@ static void check_globals(const struct config_raw *raw, struct config *cfg,
 	cfg->globals.max_api_calls_per_second = 0;
 	(void)check_number(&c, CONFIG_KEY_MAX_API_CALLS_PER_SECOND,
 			   &cfg->globals.max_api_calls_per_second);
+	{
+		const char *path = str(&c, CONFIG_KEY_METRICS_FILE);
+		char err[512];
+
+		if (path && metrics_check_path(path, err, sizeof(err)) < 0)
+			verr(&c, kline(&c, CONFIG_KEY_METRICS_FILE),
+			     "MetricsFile: %s", err);
+		else if (path && !(cfg->globals.metrics_file = strdup(path)))
+			config_errors_add(errs, raw->file, 0, "out of memory");
+	}
 }
 
 int config_validate(const struct config_raw *raw, struct config *cfg,

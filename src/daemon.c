@@ -3,6 +3,7 @@
  * see include/daemon.h. Each pipeline is a runner (runner.c). */
 #include "daemon.h"
 #include "hook.h"
+#include "metrics.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -153,6 +154,8 @@ struct daemon {
 	struct runner **runners;
 	size_t n;
 	struct hook_runner *hooks; /* OnRunEnd programs of every pipeline */
+	struct metrics *metrics;   /* MetricsFile's registry */
+	int metrics_error;         /* the last write error logged (0: none) */
 	unsigned next_owner;
 	bool stopping;
 	int signal_exit;  /* once: 128 + signal */
@@ -339,6 +342,28 @@ static void host_changed(void *host, struct runner *r)
 	sd_event_source_set_enabled(d->status_defer, SD_EVENT_ONESHOT);
 }
 
+/* MetricsFile: rewrite it (a stage changed or a run ended) */
+static void write_metrics(struct daemon *d)
+{
+	const char *path = d->cfg ? d->cfg->globals.metrics_file : NULL;
+	int k;
+
+	if (!path || !d->metrics)
+		return;
+	k = metrics_write(d->metrics, path);
+	if (k < 0 && k != d->metrics_error)
+		log_error("MetricsFile %s: cannot write it: %s", path,
+			  strerror(-k));
+	else if (k == 0 && d->metrics_error)
+		log_notice("MetricsFile %s: written again", path);
+	d->metrics_error = k < 0 ? k : 0;
+}
+
+static void host_metrics_changed(void *host)
+{
+	write_metrics(host);
+}
+
 /* a hook ended: `once` may be done now (checked from the loop) */
 static void on_hook_done(const struct hook_report *rep, void *ud)
 {
@@ -376,6 +401,7 @@ static void remove_runner(struct daemon *d, size_t i)
 	struct runner *r = d->runners[i];
 
 	runner_stop(r);
+	metrics_pipeline_remove(d->metrics, runner_name(r));
 	runner_free(r);
 	memmove(&d->runners[i], &d->runners[i + 1],
 		(d->n - i - 1) * sizeof(d->runners[0]));
@@ -486,6 +512,7 @@ static void reload(struct daemon *d)
 	}
 	config_free(d->cfg);
 	d->cfg = cfg;
+	write_metrics(d);
 	log_notice("config reloaded: %zu pipeline%s", d->n,
 		   d->n == 1 ? "" : "s");
 	update_status(d);
@@ -588,6 +615,13 @@ static int setup(struct daemon *d)
 			return k;
 		d->host.hooks = d->hooks;
 	}
+	/* the registry always (a reload may set MetricsFile); the file only
+	 * with MetricsFile */
+	k = metrics_new(&d->metrics);
+	if (k < 0)
+		return k;
+	d->host.metrics = d->metrics;
+	d->host.metrics_changed = host_metrics_changed;
 	return 0;
 }
 
@@ -599,6 +633,7 @@ static void teardown(struct daemon *d)
 		runner_free(d->runners[i]);
 	free(d->runners);
 	d->hooks = hook_runner_free(d->hooks);
+	d->metrics = metrics_free(d->metrics);
 	credsprov_free(d->cp);
 	creds_chain_free(d->chain);
 	http_client_free(d->http);
@@ -657,6 +692,7 @@ int daemon_main(const struct daemon_options *opt, struct config *cfg)
 		goto cleanup;
 	}
 	update_status(&d);
+	write_metrics(&d);
 	d.ready = true;
 	if (!opt->once) {
 		notify_ready(d.line);

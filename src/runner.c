@@ -14,6 +14,7 @@
 #include "creds.h"
 #include "exitcodes.h"
 #include "hook.h"
+#include "metrics.h"
 #include "log.h"
 #include "msgid.h"
 #include "personalize.h"
@@ -77,6 +78,10 @@ struct runner {
 	char status[RUNNER_STATUS_MAX];
 	enum rt_outcome last_outcome;
 	char last_stage[32];  /* STAGE= of the run's latest log line */
+	struct metrics_pipeline *mp;  /* MetricsFile series, or NULL */
+	enum rt_stage m_stage;        /* stage the metrics last saw */
+	time_t m_stage_since;
+	double m_stage_s[RT_STAGE_VERIFYING + 1]; /* time per stage, this run */
 	int rollback_refused;
 	uint64_t rng;
 };
@@ -445,6 +450,11 @@ static void on_version(const struct aws_result *res,
 			ev.failure_reason = sv->failure_reason;
 			ev.arn = sv->solution_version_arn;
 			ev.solution_arn = sv->solution_arn;
+			if (c->r->mp && sv->has_training_hours &&
+			    sv->status && !strcmp(sv->status,
+						  PERSONALIZE_STATUS_ACTIVE))
+				(void)metrics_training_hours(c->r->mp,
+							     sv->training_hours);
 		}
 		finish_call(c, &ev, res);
 		return;
@@ -923,9 +933,63 @@ static void do_finished(struct runner *r, const struct rt_action *a)
 	start_hook(r, a);
 }
 
+/* MetricsFile: follow the run's stage (time per stage) and its end. */
+static void metrics_follow(struct runner *r, bool finished,
+			   enum rt_outcome outcome)
+{
+	time_t now = time(NULL);
+	enum rt_stage st;
+	bool moved = false;
+	int i;
+
+	if (!r->mp)
+		return;
+	st = finished ? RT_STAGE_DONE : r->run->stage;
+	if (st != r->m_stage) {
+		if (r->m_stage != RT_STAGE_IDLE && r->m_stage <= RT_STAGE_VERIFYING &&
+		    now >= r->m_stage_since) {
+			r->m_stage_s[r->m_stage] += (double)(now - r->m_stage_since);
+			(void)metrics_stage_duration(r->mp, rt_stage_name(r->m_stage),
+						     r->m_stage_s[r->m_stage]);
+		}
+		r->m_stage = st;
+		r->m_stage_since = now;
+		moved = true;
+	}
+	if (finished) {
+		(void)metrics_run_finished(r->mp, r->run->finished_at ?
+					   r->run->finished_at : now,
+					   rt_outcome_name(outcome));
+		(void)metrics_set_stage(r->mp, "idle");
+		r->m_stage = RT_STAGE_IDLE;
+		for (i = 0; i <= RT_STAGE_VERIFYING; i++)
+			r->m_stage_s[i] = 0;
+		moved = true;
+	} else if (moved) {
+		(void)metrics_set_stage(r->mp, rt_stage_name(st));
+	}
+	if (moved && r->host->metrics_changed)
+		r->host->metrics_changed(r->host->userdata);
+}
+
+/* A run (re)starts: its start time, and the stage clock. */
+static void metrics_start(struct runner *r)
+{
+	int i;
+
+	if (!r->mp)
+		return;
+	metrics_run_started(r->mp, r->run->started_at);
+	r->m_stage = RT_STAGE_IDLE;
+	r->m_stage_since = time(NULL);
+	for (i = 0; i <= RT_STAGE_VERIFYING; i++)
+		r->m_stage_s[i] = 0;
+}
+
 static void execute(struct runner *r, const struct rt_actions *acts)
 {
 	bool status_changed = false, finished = false;
+	enum rt_outcome outcome = RT_OUT_NONE;
 	size_t i;
 
 	for (i = 0; i < acts->n; i++) {
@@ -957,6 +1021,7 @@ static void execute(struct runner *r, const struct rt_actions *acts)
 		case RT_ACT_FINISHED:
 			do_finished(r, a);
 			finished = true;
+			outcome = a->outcome;
 			break;
 		}
 		/* do_call() may have stepped the run (a local failure) and
@@ -964,6 +1029,8 @@ static void execute(struct runner *r, const struct rt_actions *acts)
 		if (!r->active)
 			return;
 	}
+	metrics_follow(r, finished || rt_done(r->run),
+		       finished ? outcome : r->run->outcome);
 	if (finished || rt_done(r->run)) {
 		int slot;
 		struct pcall *c;
@@ -1041,6 +1108,7 @@ static void start_run(struct runner *r, time_t fire, time_t now, bool find_first
 		return;
 	}
 	r->active = true;
+	metrics_start(r);
 	execute(r, &acts);
 }
 
@@ -1085,6 +1153,7 @@ static int start_rollback(struct runner *r, time_t now)
 		return k;
 	}
 	r->active = true;
+	metrics_start(r);
 	execute(r, &acts);
 	return 0;
 }
@@ -1196,6 +1265,13 @@ static int make_client(const struct runner_host *host, const struct pipeline *p,
 		s3_client_free(s3);
 		return k;
 	}
+	if (host->metrics) {
+		aws_client_set_metrics_hook(*out, metrics_aws_hook,
+					    host->metrics);
+		if (s3)
+			s3_client_set_metrics_hook(s3, metrics_aws_hook,
+						   host->metrics);
+	}
 	*s3_out = s3;
 	return 0;
 }
@@ -1228,6 +1304,9 @@ int runner_new(const struct runner_host *host, unsigned owner,
 		return k;
 	}
 	state_init(&r->st, p->name);
+	if (host->metrics &&
+	    metrics_pipeline(host->metrics, p->name, &r->mp) == 0)
+		(void)metrics_set_stage(r->mp, "idle");
 	set_idle_status(r);
 	*out = r;
 	return 0;
@@ -1299,6 +1378,7 @@ int runner_start(struct runner *r, time_t now)
 				  r->name, strerror(-k));
 		} else if (!rt_done(r->run)) {
 			r->active = true;
+			metrics_start(r);
 			execute(r, &acts);
 		}
 		if (!r->active) {

@@ -256,6 +256,7 @@ static void test_all_keys_typed(void **state)
 	assert_string_equal(p->s3_endpoint_url, "http://127.0.0.1:9000");
 	assert_string_equal(p->on_run_end, "/bin/true");
 	assert_int_equal(p->on_run_end_timeout, 120);
+	assert_string_equal(cfg->globals.metrics_file, "/tmp/all-keys.prom");
 	config_free(cfg);
 	config_errors_free(&errs);
 }
