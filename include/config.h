@@ -21,6 +21,7 @@
 #include <stdio.h>
 
 #include "schedule.h"
+#include "gate.h"
 
 /* Where the config is read from when neither -c nor $PARAMS_FILE say. */
 #define CONFIG_DEFAULT_PATH "/etc/personalize-retrain/parameters.cfg"
@@ -49,6 +50,14 @@ enum config_key {
 	CONFIG_KEY_CATCH_UP,
 	CONFIG_KEY_MAX_RUN_DURATION,
 	CONFIG_KEY_MAX_API_CALLS_PER_SECOND,
+	CONFIG_KEY_QUALITY_METRIC,
+	CONFIG_KEY_MAX_REGRESSION,
+	CONFIG_KEY_MIN_QUALITY,
+	CONFIG_KEY_SKIP_UNCHANGED_DATA,
+	CONFIG_KEY_S3_ENDPOINT_URL,
+	CONFIG_KEY_ON_RUN_END,
+	CONFIG_KEY_ON_RUN_END_TIMEOUT,
+	CONFIG_KEY_METRICS_FILE,
 	CONFIG_KEY_COUNT
 };
 
@@ -65,6 +74,11 @@ enum config_type {
 	CONFIG_TYPE_ENUM,        /* one of `choices` (exact, upper case) */
 	CONFIG_TYPE_URL,         /* http:// or https:// URL */
 	CONFIG_TYPE_BOOL,        /* yes|no (also true|false) */
+	CONFIG_TYPE_METRIC,      /* GetSolutionMetrics name (gate_parse_metric) */
+	CONFIG_TYPE_RATIO,       /* "2%" or "0.02" (gate_parse_max_regression) */
+	CONFIG_TYPE_NUMBER,      /* number >= 0 or "25%" (gate_parse_min_quality) */
+	CONFIG_TYPE_COMMAND,     /* command line, split without a shell (hook.h) */
+	CONFIG_TYPE_PATH,        /* absolute path (metrics_check_path) */
 };
 
 enum config_scope {
@@ -139,12 +153,21 @@ struct pipeline {
 	char *region;            /* Region, or the ARNs' region */
 	char *account;           /* the ARNs' 12-digit account */
 	char *partition;         /* the ARNs' partition: "aws", "aws-cn", ... */
+	/* QualityMetric, MaxRegression, MinQuality; gate.metric points to
+	 * quality_metric (NULL: no gate) */
+	char *quality_metric;
+	struct gate_config gate;
+	bool skip_unchanged;     /* SkipUnchangedData */
+	char *s3_endpoint_url;   /* S3EndpointUrl; NULL: S3's own endpoint */
+	char *on_run_end;        /* OnRunEnd; NULL: no hook */
+	unsigned on_run_end_timeout; /* OnRunEndTimeout, seconds */
 	unsigned line;           /* where the pipeline starts (1 for .cfg) */
 	unsigned key_line[CONFIG_KEY_COUNT]; /* where each key was set; 0: default */
 };
 
 struct config_globals {
 	unsigned max_api_calls_per_second;
+	char *metrics_file;      /* MetricsFile; NULL: none */
 	unsigned key_line[CONFIG_KEY_COUNT]; /* only global keys are filled */
 };
 

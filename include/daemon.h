@@ -39,6 +39,11 @@ struct daemon_options {
 	const char *state_dir;
 	bool once;
 	const char *pipeline;    /* once: only this one (NULL: all) */
+	/* `rollback` (set once too): roll the pipeline's campaign back to
+	 * rollback_to, or to the version it served before the last deploy
+	 * (NULL); exit status as once's, or 1/2 when refused (runner.h). */
+	bool rollback;
+	const char *rollback_to;
 };
 
 /* Run the loop with cfg (ownership taken: freed before returning).

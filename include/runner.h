@@ -32,6 +32,7 @@
 
 struct pipeline;
 struct runner;
+struct hook_runner;
 
 #define RUNNER_STATUS_MAX 256
 
@@ -54,6 +55,21 @@ struct runner_host {
 	 * transient failures in a row (0: keep trying until the deadline). */
 	bool once;
 	unsigned max_consecutive_errors;
+	/* `rollback` (with once): runner_start starts a rollback run
+	 * (rt_rollback_start) to rollback_to, or when NULL to the state's
+	 * campaign_prev_version, instead of resuming or starting a
+	 * retraining run; an unfinished retraining run in the state is left
+	 * as it is. */
+	bool rollback;
+	const char *rollback_to;
+	/* OnRunEnd: started here after every retraining run (NULL: none) */
+	struct hook_runner *hooks;
+	/* MetricsFile: the registry (NULL: none); every runner updates its
+	 * pipeline's series and the AWS clients count their calls in it;
+	 * metrics_changed() after every stage change and run end (the host
+	 * writes the file). */
+	struct metrics *metrics;
+	void (*metrics_changed)(void *host);
 };
 
 /* Create the runner for pipeline p (borrowed: it must stay valid until
@@ -96,6 +112,10 @@ const char *runner_status(const struct runner *r);
 bool runner_next_fire(const struct runner *r, time_t *out);
 /* The outcome of the last run this process finished (RT_OUT_NONE: none). */
 enum rt_outcome runner_last_outcome(const struct runner *r);
+/* `rollback`: the exit status (exitcodes.h) when the rollback could not
+ * even start (1: refused, e.g. no previous version, a run deploying, the
+ * campaign already serves it; 2: bad arguments, no campaign), else 0. */
+int runner_rollback_refused(const struct runner *r);
 
 /* The aws layer's code when no credentials could be had (nothing sent). */
 #define RUNNER_CODE_NO_CREDS "CredentialsUnavailable"

@@ -47,7 +47,8 @@ static const char *const once_details[] = {
 	"--dry-run            print the calls it would make, with their JSON",
 	"                     bodies, and make none",
 	"-p, --pipeline NAME  only this pipeline (configs with several)",
-	"exit 0 succeeded, 1 a job failed, 69 the service stayed unreachable,",
+	"exit 0 succeeded (or skipped: no new data), 1 a job failed or the",
+	"version was gated, 69 the service stayed unreachable,",
 	"78 config error (or the state directory is locked by another process",
 	"or unusable)",
 	NULL,
@@ -59,6 +60,19 @@ static const char *const status_details[] = {
 	"while the daemon runs",
 	"--json               one JSON object on stdout",
 	"-p, --pipeline NAME  only this pipeline",
+	NULL,
+};
+
+static const char *const rollback_details[] = {
+	"put the campaign back on the version it served before the last",
+	"deploy (kept in the state), or on --to's (ACTIVE, of this solution);",
+	"waits until latestCampaignUpdate is ACTIVE; refused while a run of",
+	"the pipeline is gating or deploying; takes the state directory's",
+	"lock, so stop the daemon first (systemctl stop) and start it after",
+	"--to ARN             the solution version to serve",
+	"-p, --pipeline NAME  the pipeline (needed when there are several)",
+	"exit 0 done, 1 refused or failed, 2 bad arguments or no CampaignArn,",
+	"69 the service stayed unreachable, 78 config error or locked",
 	NULL,
 };
 
@@ -75,6 +89,9 @@ const struct cli_command cli_commands[] = {
 	{ "status", "[--json] [-p PIPELINE]",
 	  "show each pipeline's run in progress, last runs and next fire time",
 	  status_details, cmd_status },
+	{ "rollback", "[--to SOLUTION_VERSION_ARN] [-p PIPELINE]",
+	  "put the campaign back on its previous solution version",
+	  rollback_details, cmd_rollback },
 	{ "next", "[-n N] [--from TIME] [--timezone ZONE] [-p NAME] [EXPRESSION]",
 	  "print the next fire times of the schedule, in UTC",
 	  next_details, cmd_next },

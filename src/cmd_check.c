@@ -59,6 +59,13 @@ static void print_pipeline(const struct config *cfg, const struct pipeline *p,
 		printf("  campaign   %s\n", p->campaign_arn);
 	else
 		printf("  campaign   none: train only, deploy nothing\n");
+	if (gate_enabled(&p->gate)) {
+		printf("  gate       %s may drop at most %g%%", p->gate.metric,
+		       p->gate.max_regression * 100);
+		if (p->gate.has_min_quality)
+			printf(", at least %g", p->gate.min_quality);
+		printf("\n");
+	}
 	printf("  region     %s (account %s, partition %s)\n", p->region,
 	       p->account, p->partition);
 	if (p->endpoint_url)

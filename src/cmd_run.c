@@ -183,9 +183,20 @@ static int dry_run_pipeline(const struct cli_options *opt,
 	c.training_mode = run.training_mode == RT_TRAIN_UPDATE ? "UPDATE"
 							       : "FULL";
 	print_call(&n, &c, "(once every import is ACTIVE)");
-	if (run.campaign_arn[0]) {
+	if (run.gate.enabled) {
 		printf("# polled with DescribeSolutionVersion until ACTIVE; "
-		       "then:\n");
+		       "then the quality gate (QualityMetric=%s):\n",
+		       run.gate.metric);
+		memset(&c, 0, sizeof(c));
+		c.op = RT_OP_GET_METRICS;
+		c.version_arn = "<the new version's ARN>";
+		print_call(&n, &c, "(and the same for the version the "
+			   "campaign serves, if any)");
+	}
+	if (run.campaign_arn[0]) {
+		printf("# %s; then:\n", run.gate.enabled ?
+		       "when the gate passes" :
+		       "polled with DescribeSolutionVersion until ACTIVE");
 		memset(&c, 0, sizeof(c));
 		c.op = RT_OP_DESCRIBE_CAMPAIGN;
 		c.campaign_arn = run.campaign_arn;
@@ -263,5 +274,70 @@ int cmd_once(const struct cli_options *opt, int argc, char **argv)
 	dopt.state_dir = cli_state_dir(opt);
 	dopt.once = true;
 	dopt.pipeline = only;
+	return daemon_main(&dopt, cfg);
+}
+
+int cmd_rollback(const struct cli_options *opt, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "to", required_argument, NULL, 't' },
+		{ "pipeline", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct daemon_options dopt;
+	struct config *cfg = NULL;
+	const char *only = NULL, *to = NULL;
+	int c, r;
+
+	opterr = 0;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "+:p:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			to = optarg;
+			break;
+		case 'p':
+			only = optarg;
+			break;
+		case 'h':
+			cli_help(stdout);
+			return PR_EXIT_OK;
+		case ':':
+			return cli_usage_error("rollback: option %s needs an "
+					       "argument", argv[optind - 1]);
+		default:
+			return cli_usage_error("rollback: unknown option %s",
+					       argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error("rollback: unexpected argument \"%s\"",
+				       argv[optind]);
+	if (to && (strncmp(to, "arn:", 4) != 0 || strlen(to) > RT_ARN_MAX))
+		return cli_usage_error("rollback: --to %s is not a solution "
+				       "version ARN (arn:aws:personalize:REGION:"
+				       "ACCOUNT:solution/NAME/ID)", to);
+	r = cli_load_config(opt, &cfg);
+	if (r)
+		return r;
+	if (only && !config_find_pipeline(cfg, only)) {
+		fprintf(stderr, "%s: no pipeline named \"%s\" in %s\n",
+			CLI_PROGRAM, only, cfg->source);
+		config_free(cfg);
+		return PR_EXIT_CONFIG;
+	}
+	if (!only && cfg->n > 1) {
+		config_free(cfg);
+		return cli_usage_error("rollback: %s has several pipelines; "
+				       "name one with -p", cli_config_path(opt));
+	}
+	memset(&dopt, 0, sizeof(dopt));
+	dopt.config_path = cli_config_path(opt);
+	dopt.state_dir = cli_state_dir(opt);
+	dopt.once = true;
+	dopt.pipeline = only;
+	dopt.rollback = true;
+	dopt.rollback_to = to;
 	return daemon_main(&dopt, cfg);
 }

@@ -136,6 +136,11 @@ static void print_text(const struct pstatus *ps, time_t now)
 	} else {
 		printf("  next fire  none\n");
 	}
+	if (ps->st.campaign_version[0])
+		printf("  serving    %s\n", ps->st.campaign_version);
+	if (ps->st.campaign_prev_version[0])
+		printf("  previous   %s (what rollback returns to)\n",
+		       ps->st.campaign_prev_version);
 	if (ps->st.n_history == 0)
 		printf("  last runs  none\n");
 	for (i = 0; i < ps->st.n_history; i++) {
@@ -220,6 +225,16 @@ static cJSON *json_pipeline(const struct pstatus *ps)
 		cJSON_AddBoolToObject(j, "adopted", sl->adopted);
 		cJSON_AddItemToArray(jobs, j);
 	}
+	if (ps->st.campaign_version[0])
+		cJSON_AddStringToObject(o, "campaign_version",
+					ps->st.campaign_version);
+	else
+		cJSON_AddNullToObject(o, "campaign_version");
+	if (ps->st.campaign_prev_version[0])
+		cJSON_AddStringToObject(o, "campaign_prev_version",
+					ps->st.campaign_prev_version);
+	else
+		cJSON_AddNullToObject(o, "campaign_prev_version");
 	hist = cJSON_AddArrayToObject(o, "history");
 	for (i = 0; hist && i < ps->st.n_history; i++) {
 		const struct state_history *h = &ps->st.history[i];

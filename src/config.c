@@ -265,6 +265,9 @@ static void pipeline_clear(struct pipeline *p)
 	free(p->region);
 	free(p->account);
 	free(p->partition);
+	free(p->quality_metric);
+	free(p->s3_endpoint_url);
+	free(p->on_run_end);
 }
 
 void config_free(struct config *cfg)
@@ -277,6 +280,7 @@ void config_free(struct config *cfg)
 		pipeline_clear(&cfg->pipelines[i]);
 	free(cfg->pipelines);
 	free(cfg->source);
+	free(cfg->globals.metrics_file);
 	free(cfg);
 }
 

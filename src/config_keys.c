@@ -145,6 +145,59 @@ const struct config_key_info config_keys[CONFIG_KEY_COUNT] = {
 		.description = "Most Personalize API calls per second, over all "
 			"pipelines of the process.",
 	},
+	[CONFIG_KEY_QUALITY_METRIC] = {
+		.name = "QualityMetric", .type = CONFIG_TYPE_METRIC,
+		.def_doc = "unset (no quality gate)", .type_doc = "metric name",
+		.description = "Deploy a new version only when this metric of "
+			"GetSolutionMetrics (e.g. normalized_discounted_"
+			"cumulative_gain_at_10) is not worse than the served "
+			"version's.",
+	},
+	[CONFIG_KEY_MAX_REGRESSION] = {
+		.name = "MaxRegression", .type = CONFIG_TYPE_RATIO,
+		.def = "0", .type_doc = "percent or fraction",
+		.description = "Relative drop of QualityMetric allowed against "
+			"the version the campaign serves, e.g. 2% or 0.02.",
+	},
+	[CONFIG_KEY_MIN_QUALITY] = {
+		.name = "MinQuality", .type = CONFIG_TYPE_NUMBER,
+		.def_doc = "unset (no floor)", .type_doc = "number",
+		.description = "Absolute floor for the new version's "
+			"QualityMetric; lower is never deployed.",
+	},
+	[CONFIG_KEY_SKIP_UNCHANGED_DATA] = {
+		.name = "SkipUnchangedData", .type = CONFIG_TYPE_BOOL,
+		.def = "no", .type_doc = "yes|no",
+		.description = "HeadObject each S3 source first; re-import only "
+			"the changed ones, and skip the run when none changed.",
+	},
+	[CONFIG_KEY_ON_RUN_END] = {
+		.name = "OnRunEnd", .type = CONFIG_TYPE_COMMAND,
+		.def_doc = "unset (no hook)", .type_doc = "command line",
+		.description = "Program started after every run with PIPELINE, "
+			"OUTCOME, STAGE, SOLUTION_VERSION_ARN, CAMPAIGN_ARN, "
+			"DURATION_S and REASON in its environment; no shell.",
+	},
+	[CONFIG_KEY_ON_RUN_END_TIMEOUT] = {
+		.name = "OnRunEndTimeout", .type = CONFIG_TYPE_SECONDS,
+		.def = "60", .min = 1, .max = 3600, .type_doc = "seconds",
+		.description = "An OnRunEnd program still running after this "
+			"long is killed.",
+	},
+	[CONFIG_KEY_METRICS_FILE] = {
+		.name = "MetricsFile", .type = CONFIG_TYPE_PATH,
+		.scope = CONFIG_SCOPE_GLOBAL,
+		.def_doc = "unset (no file)", .type_doc = "absolute path",
+		.description = "Prometheus text file (*.prom, for node_exporter's "
+			"textfile collector) rewritten after every run and "
+			"stage change.",
+	},
+	[CONFIG_KEY_S3_ENDPOINT_URL] = {
+		.name = "S3EndpointUrl", .type = CONFIG_TYPE_URL,
+		.def_doc = "S3's regional endpoint", .type_doc = "URL",
+		.description = "S3 endpoint for SkipUnchangedData's HeadObject "
+			"instead of AWS's, e.g. an emulator's URL.",
+	},
 };
 
 int config_key_lookup(const char *name)

@@ -6,6 +6,8 @@
  * names. Each problem is reported at the line of the value at fault (or
  * where a missing key would go), and checking goes on to find the rest. */
 #include "config_internal.h"
+#include "hook.h"
+#include "metrics.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -441,10 +443,51 @@ static bool check_url(struct vctx *c, int k)
 			goto bad;
 	return true;
 bad:
-	verr(c, kline(c, k), "EndpointUrl %s is not an http(s) URL; write "
-	     "e.g. EndpointUrl%shttps://personalize.us-east-1.amazonaws.com "
-	     "or http://127.0.0.1:8080", quote(q, v), c->raw->assign);
+	verr(c, kline(c, k), "%s %s is not an http(s) URL; write "
+	     "e.g. %s%s%s or http://127.0.0.1:8080", config_keys[k].name,
+	     quote(q, v), config_keys[k].name, c->raw->assign,
+	     k == CONFIG_KEY_S3_ENDPOINT_URL ?
+	     "https://s3.us-east-1.amazonaws.com" :
+	     "https://personalize.us-east-1.amazonaws.com");
 	return false;
+}
+
+/* ---- quality gate ---------------------------------------------------- */
+
+/* QualityMetric, MaxRegression, MinQuality into p->gate (the metric name is
+ * copied later, with the other strings). */
+static void check_gate(struct vctx *c, struct pipeline *p)
+{
+	const char *metric = str(c, CONFIG_KEY_QUALITY_METRIC);
+	const char *maxr = str(c, CONFIG_KEY_MAX_REGRESSION);
+	const char *minq = str(c, CONFIG_KEY_MIN_QUALITY);
+	const char *name;
+	char err[256];
+
+	memset(&p->gate, 0, sizeof(p->gate));
+	if (metric && gate_parse_metric(metric, &name, err, sizeof(err)) < 0)
+		verr(c, kline(c, CONFIG_KEY_QUALITY_METRIC), "QualityMetric: %s",
+		     err);
+	if (maxr && gate_parse_max_regression(maxr, &p->gate.max_regression,
+					      err, sizeof(err)) < 0)
+		verr(c, kline(c, CONFIG_KEY_MAX_REGRESSION), "MaxRegression: %s",
+		     err);
+	if (minq) {
+		if (gate_parse_min_quality(minq, &p->gate.min_quality, err,
+					   sizeof(err)) < 0)
+			verr(c, kline(c, CONFIG_KEY_MIN_QUALITY),
+			     "MinQuality: %s", err);
+		else
+			p->gate.has_min_quality = true;
+	}
+	if (!metric && (maxr || minq)) {
+		int k = maxr ? CONFIG_KEY_MAX_REGRESSION : CONFIG_KEY_MIN_QUALITY;
+
+		verr(c, kline(c, k), "%s has no effect without QualityMetric; "
+		     "set QualityMetric%snormalized_discounted_cumulative_gain_"
+		     "at_10 (or another metric) or remove it",
+		     config_keys[k].name, c->raw->assign);
+	}
 }
 
 /* ---- one pipeline ---------------------------------------------------- */
@@ -683,6 +726,39 @@ static int build_pipeline(struct vctx *c, struct pipeline *p)
 	p->import_mode = r == 1 ? CONFIG_IMPORT_INCREMENTAL : CONFIG_IMPORT_FULL;
 	(void)check_bool(c, CONFIG_KEY_CATCH_UP, &p->catch_up);
 	(void)check_url(c, CONFIG_KEY_ENDPOINT_URL);
+	(void)check_url(c, CONFIG_KEY_S3_ENDPOINT_URL);
+	if (check_bool(c, CONFIG_KEY_SKIP_UNCHANGED_DATA, &p->skip_unchanged) &&
+	    p->skip_unchanged) {
+		/* HeadObject describes one object, never a folder */
+		for (t = 0; t < CONFIG_DATASET_COUNT; t++) {
+			const char *path = str(c, dataset_path_keys[t]);
+			size_t n = path ? strlen(path) : 0;
+
+			if (n && path[n - 1] == '/')
+				verr(c, kline(c, dataset_path_keys[t]),
+				     "%s %s is a folder, but SkipUnchangedData "
+				     "compares one object's ETag; name the CSV "
+				     "file, or set SkipUnchangedData%sno",
+				     config_keys[dataset_path_keys[t]].name,
+				     quote(q, path), c->raw->assign);
+		}
+	}
+	check_gate(c, p);
+	(void)check_number(c, CONFIG_KEY_ON_RUN_END_TIMEOUT,
+			   &p->on_run_end_timeout);
+	{
+		const char *cmd = str(c, CONFIG_KEY_ON_RUN_END);
+		char err[256];
+
+		if (cmd && hook_check_command(cmd, err, sizeof(err)) < 0)
+			verr(c, kline(c, CONFIG_KEY_ON_RUN_END), "OnRunEnd: %s",
+			     err);
+		if (!cmd && str(c, CONFIG_KEY_ON_RUN_END_TIMEOUT))
+			verr(c, kline(c, CONFIG_KEY_ON_RUN_END_TIMEOUT),
+			     "OnRunEndTimeout has no effect without OnRunEnd; "
+			     "set OnRunEnd%s/path/to/program or remove it",
+			     c->raw->assign);
+	}
 	check_schedule(c, p);
 	if (c->bad)
 		return 0;
@@ -698,8 +774,12 @@ static int build_pipeline(struct vctx *c, struct pipeline *p)
 	    dup_opt(&p->endpoint_url, str(c, CONFIG_KEY_ENDPOINT_URL)) ||
 	    dup_opt(&p->region, ref->region) ||
 	    dup_opt(&p->account, ref->account) ||
-	    dup_opt(&p->partition, ref->partition))
+	    dup_opt(&p->partition, ref->partition) ||
+	    dup_opt(&p->quality_metric, str(c, CONFIG_KEY_QUALITY_METRIC)) ||
+	    dup_opt(&p->s3_endpoint_url, str(c, CONFIG_KEY_S3_ENDPOINT_URL)) ||
+	    dup_opt(&p->on_run_end, str(c, CONFIG_KEY_ON_RUN_END)))
 		return -ENOMEM;
+	p->gate.metric = p->quality_metric;
 	for (t = 0; t < CONFIG_DATASET_COUNT; t++) {
 		if (!p->datasets[t].set)
 			continue;
@@ -764,6 +844,16 @@ static void check_globals(const struct config_raw *raw, struct config *cfg,
 	cfg->globals.max_api_calls_per_second = 0;
 	(void)check_number(&c, CONFIG_KEY_MAX_API_CALLS_PER_SECOND,
 			   &cfg->globals.max_api_calls_per_second);
+	{
+		const char *path = str(&c, CONFIG_KEY_METRICS_FILE);
+		char err[512];
+
+		if (path && metrics_check_path(path, err, sizeof(err)) < 0)
+			verr(&c, kline(&c, CONFIG_KEY_METRICS_FILE),
+			     "MetricsFile: %s", err);
+		else if (path && !(cfg->globals.metrics_file = strdup(path)))
+			config_errors_add(errs, raw->file, 0, "out of memory");
+	}
 }
 
 int config_validate(const struct config_raw *raw, struct config *cfg,

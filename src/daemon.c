@@ -2,6 +2,8 @@
  * notify, reload, the global rate limit and the credentials adapter;
  * see include/daemon.h. Each pipeline is a runner (runner.c). */
 #include "daemon.h"
+#include "hook.h"
+#include "metrics.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -152,6 +154,9 @@ struct daemon {
 	struct runner_host host;
 	struct runner **runners;
 	size_t n;
+	struct hook_runner *hooks; /* OnRunEnd programs of every pipeline */
+	struct metrics *metrics;   /* MetricsFile's registry */
+	int metrics_error;         /* the last write error logged (0: none) */
 	unsigned next_owner;
 	bool stopping;
 	int signal_exit;  /* once: 128 + signal */
@@ -301,6 +306,11 @@ static bool all_idle(const struct daemon *d)
 {
 	size_t i;
 
+	/* `once` waits for the OnRunEnd programs it started */
+	if (d->hooks && (hook_runner_running(d->hooks) ||
+			 hook_runner_queued(d->hooks)))
+		return false;
+
 	for (i = 0; i < d->n; i++)
 		if (runner_active(d->runners[i]))
 			return false;
@@ -333,6 +343,35 @@ static void host_changed(void *host, struct runner *r)
 	sd_event_source_set_enabled(d->status_defer, SD_EVENT_ONESHOT);
 }
 
+/* MetricsFile: rewrite it (a stage changed or a run ended) */
+static void write_metrics(struct daemon *d)
+{
+	const char *path = d->cfg ? d->cfg->globals.metrics_file : NULL;
+	int k;
+
+	if (!path || !d->metrics)
+		return;
+	k = metrics_write(d->metrics, path);
+	if (k < 0 && k != d->metrics_error)
+		log_error("MetricsFile %s: cannot write it: %s", path,
+			  strerror(-k));
+	else if (k == 0 && d->metrics_error)
+		log_notice("MetricsFile %s: written again", path);
+	d->metrics_error = k < 0 ? k : 0;
+}
+
+static void host_metrics_changed(void *host)
+{
+	write_metrics(host);
+}
+
+/* a hook ended: `once` may be done now (checked from the loop) */
+static void on_hook_done(const struct hook_report *rep, void *ud)
+{
+	(void)rep;
+	host_changed(ud, NULL);
+}
+
 /* runners */
 
 static int add_runner(struct daemon *d, const struct pipeline *p, time_t now,
@@ -363,6 +402,7 @@ static void remove_runner(struct daemon *d, size_t i)
 	struct runner *r = d->runners[i];
 
 	runner_stop(r);
+	metrics_pipeline_remove(d->metrics, runner_name(r));
 	runner_free(r);
 	memmove(&d->runners[i], &d->runners[i + 1],
 		(d->n - i - 1) * sizeof(d->runners[0]));
@@ -473,6 +513,7 @@ static void reload(struct daemon *d)
 	}
 	config_free(d->cfg);
 	d->cfg = cfg;
+	write_metrics(d);
 	log_notice("config reloaded: %zu pipeline%s", d->n,
 		   d->n == 1 ? "" : "s");
 	update_status(d);
@@ -560,8 +601,28 @@ static int setup(struct daemon *d)
 	d->host.changed = host_changed;
 	d->host.userdata = d;
 	d->host.once = d->opt->once;
+	d->host.rollback = d->opt->rollback;
+	d->host.rollback_to = d->opt->rollback_to;
 	d->host.max_consecutive_errors = d->opt->once ? DAEMON_ONCE_MAX_ERRORS
 						      : 0;
+	{
+		struct hook_runner_options ho;
+
+		memset(&ho, 0, sizeof(ho));
+		ho.done = on_hook_done;
+		ho.userdata = d;
+		k = hook_runner_new(d->event, &ho, &d->hooks);
+		if (k < 0)
+			return k;
+		d->host.hooks = d->hooks;
+	}
+	/* the registry always (a reload may set MetricsFile); the file only
+	 * with MetricsFile */
+	k = metrics_new(&d->metrics);
+	if (k < 0)
+		return k;
+	d->host.metrics = d->metrics;
+	d->host.metrics_changed = host_metrics_changed;
 	return 0;
 }
 
@@ -572,6 +633,8 @@ static void teardown(struct daemon *d)
 	for (i = 0; i < d->n; i++)
 		runner_free(d->runners[i]);
 	free(d->runners);
+	d->hooks = hook_runner_free(d->hooks);
+	d->metrics = metrics_free(d->metrics);
 	credsprov_free(d->cp);
 	creds_chain_free(d->chain);
 	http_client_free(d->http);
@@ -630,6 +693,7 @@ int daemon_main(const struct daemon_options *opt, struct config *cfg)
 		goto cleanup;
 	}
 	update_status(&d);
+	write_metrics(&d);
 	d.ready = true;
 	if (!opt->once) {
 		notify_ready(d.line);
@@ -658,6 +722,9 @@ done:
 	for (i = 0; i < d.n; i++)
 		outcomes[i] = runner_last_outcome(d.runners[i]);
 	rc = daemon_exit_status(outcomes, d.n);
+	for (i = 0; opt->rollback && i < d.n; i++)
+		if (runner_rollback_refused(d.runners[i]))
+			rc = runner_rollback_refused(d.runners[i]);
 cleanup:
 	free(outcomes);
 	teardown(&d);

@@ -12,10 +12,14 @@
 
 #include "config.h"
 #include "creds.h"
+#include "exitcodes.h"
+#include "hook.h"
+#include "metrics.h"
 #include "log.h"
 #include "msgid.h"
 #include "personalize.h"
 #include "plan.h"
+#include "s3.h"
 #include "wallclock.h"
 
 #define USEC_PER_SEC     1000000ULL
@@ -44,6 +48,7 @@ struct pcall {
 	bool queued;                 /* waiting for the rate limit */
 	bool prechecked;             /* UpdateCampaign: campaign described */
 	struct personalize_op *op_handle; /* in flight */
+	struct s3_head *head_handle;      /* RT_OP_HEAD_OBJECT in flight */
 	/* RT_OP_FIND_VERSION: candidates to describe, one by one */
 	char **cands;
 	size_t ncands, icand;
@@ -58,6 +63,7 @@ struct runner {
 	const struct pipeline *p;
 	char name[RT_PIPELINE_MAX + 1];
 	struct aws_client *aws;
+	struct s3_client *s3;  /* SkipUnchangedData's HeadObject */
 	struct state st;
 	struct rt_run *run;   /* while a run is active (NULL when idle) */
 	bool active;
@@ -72,13 +78,19 @@ struct runner {
 	uint32_t slot_token[RT_NSLOTS];
 	char status[RUNNER_STATUS_MAX];
 	enum rt_outcome last_outcome;
+	char last_stage[32];  /* STAGE= of the run's latest log line */
+	struct metrics_pipeline *mp;  /* MetricsFile series, or NULL */
+	enum rt_stage m_stage;        /* stage the metrics last saw */
+	time_t m_stage_since;
+	double m_stage_s[RT_STAGE_VERIFYING + 1]; /* time per stage, this run */
+	int rollback_refused;
 	uint64_t rng;
 };
 
 static void execute(struct runner *r, const struct rt_actions *acts);
 static int arm_fire(struct runner *r, time_t now);
 static int make_client(const struct runner_host *host, const struct pipeline *p,
-		       struct aws_client **out);
+		       struct aws_client **out, struct s3_client **s3_out);
 
 /* ---- small helpers ----------------------------------------------------------- */
 
@@ -142,6 +154,8 @@ int runner_spec_from_pipeline(const struct pipeline *p, unsigned max_errors,
 			  RT_TRAIN_UPDATE : RT_TRAIN_FULL;
 	s.import_mode = p->import_mode == CONFIG_IMPORT_INCREMENTAL ?
 			RT_IMPORT_INCREMENTAL : RT_IMPORT_FULL;
+	s.gate = gate_enabled(&p->gate) ? &p->gate : NULL;
+	s.skip_unchanged = p->skip_unchanged;
 	s.poll_interval_s = p->poll_interval ? p->poll_interval : 1;
 	/* 0 in the config means "no limit": a week of the run's own bound. */
 	s.max_run_duration_s = p->max_run_duration ? p->max_run_duration
@@ -245,6 +259,8 @@ static void pcall_drop(struct pcall *c)
 {
 	if (c->queued)
 		c->r->host->cancel(c->r->host->userdata, c);
+	else if (c->head_handle)
+		s3_head_cancel(c->head_handle);
 	else
 		personalize_op_cancel(c->op_handle);
 	pcall_free(c);
@@ -434,6 +450,12 @@ static void on_version(const struct aws_result *res,
 			ev.status = sv->status;
 			ev.failure_reason = sv->failure_reason;
 			ev.arn = sv->solution_version_arn;
+			ev.solution_arn = sv->solution_arn;
+			if (c->r->mp && sv->has_training_hours &&
+			    sv->status && !strcmp(sv->status,
+						  PERSONALIZE_STATUS_ACTIVE))
+				(void)metrics_training_hours(c->r->mp,
+							     sv->training_hours);
 		}
 		finish_call(c, &ev, res);
 		return;
@@ -494,6 +516,65 @@ static void on_campaign(const struct aws_result *res,
 		}
 	}
 	finish_call(c, &ev, res);
+}
+
+static void on_metrics(const struct aws_result *res,
+		       const struct personalize_solution_metrics *m, void *ud)
+{
+	struct pcall *c = ud;
+	struct rt_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	c->op_handle = NULL;
+	ev.metrics = m;
+	finish_call(c, &ev, res);
+}
+
+static enum rt_result map_s3(enum s3_error e)
+{
+	switch (e) {
+	case S3_ERR_NONE:
+		return RT_RES_OK;
+	case S3_ERR_NOT_FOUND:
+		return RT_RES_NOT_FOUND;
+	case S3_ERR_ACCESS_DENIED:
+	case S3_ERR_WRONG_REGION:
+	case S3_ERR_CLIENT:
+	case S3_ERR_CREDENTIALS:
+		return RT_RES_INVALID;
+	case S3_ERR_THROTTLED:
+	case S3_ERR_TRANSIENT:
+		return RT_RES_TRANSIENT;
+	case S3_ERR_UNAVAILABLE:
+	case S3_ERR_MALFORMED_REPLY:
+	case S3_ERR_INTERNAL:
+	default:
+		return RT_RES_UNKNOWN;
+	}
+}
+
+static void on_head(const struct s3_head_result *res, void *ud)
+{
+	struct pcall *c = ud;
+	struct runner *r = c->r;
+	struct rt_event e;
+	char modified[32] = "";
+
+	c->head_handle = NULL;
+	init_event(r, &e, RT_EV_REPLY, c->slot, c->token);
+	e.result = map_s3(res->error);
+	if (res->error != S3_ERR_NONE)
+		e.error = res->message ? res->message
+				       : s3_error_name(res->error);
+	e.request_id = res->request_id;
+	e.etag = res->etag;
+	if (res->has_last_modified)
+		sched_format_utc(res->last_modified, modified,
+				 sizeof(modified));
+	e.last_modified = modified;
+	pcall_unlink(c);
+	step(r, &e);
+	pcall_free(c);
 }
 
 static void grant(void *cookie);
@@ -612,9 +693,20 @@ static void grant(void *cookie)
 						&c->op_handle);
 		break;
 	}
-	case RT_OP_GET_METRICS: /* issue 8: not wired yet (the spec */
-	case RT_OP_HEAD_OBJECT: /* never asks for them so far) */
-		k = -ENOTSUP;
+	case RT_OP_GET_METRICS:
+		k = personalize_get_solution_metrics(aws, s[CS_VERSION_ARN],
+						     on_metrics, c,
+						     &c->op_handle);
+		break;
+	case RT_OP_HEAD_OBJECT:
+		if (!c->r->s3) {
+			k = -EINVAL;
+			break;
+		}
+		k = s3_head_object(c->r->s3, s[CS_S3_PATH], on_head, c,
+				   &c->head_handle);
+		if (k == -EISDIR)
+			k = -EINVAL; /* a folder: import it anyway */
 		break;
 	}
 	if (k < 0) {
@@ -809,16 +901,96 @@ static void do_log(struct runner *r, const struct rt_action *a)
 	log_struct(a->priority, fields, "%s", a->text);
 }
 
+/* OnRunEnd: the hook for a finished retraining run (never waited for) */
+static void start_hook(struct runner *r, const struct rt_action *a)
+{
+	const struct rt_run *run = r->run;
+	struct hook_run_info info;
+
+	if (!r->host->hooks || !r->p->on_run_end || !*r->p->on_run_end ||
+	    run->kind != RT_KIND_RETRAIN)
+		return;
+	memset(&info, 0, sizeof(info));
+	info.pipeline = r->name;
+	info.outcome = rt_outcome_name(a->outcome);
+	info.stage = r->last_stage;
+	info.solution_version_arn = run->slots[RT_SLOT_VERSION].arn;
+	info.campaign_arn = run->campaign_arn;
+	info.reason = a->outcome == RT_OUT_SUCCEEDED ? "" : run->reason;
+	info.duration_s = run->finished_at > run->started_at ?
+		(uint64_t)(run->finished_at - run->started_at) : 0;
+	(void)hook_run(r->host->hooks, r->p->on_run_end,
+		       (uint64_t)(r->p->on_run_end_timeout ?
+				  r->p->on_run_end_timeout :
+				  HOOK_DEFAULT_TIMEOUT_S) * USEC_PER_SEC,
+		       &info); /* failures are logged there */
+}
+
 static void do_finished(struct runner *r, const struct rt_action *a)
 {
 	r->last_outcome = a->outcome;
 	state_finish_run(&r->st, r->run);
 	(void)state_save(r->host->state_dir, &r->st);
+	start_hook(r, a);
+}
+
+/* MetricsFile: follow the run's stage (time per stage) and its end. */
+static void metrics_follow(struct runner *r, bool finished,
+			   enum rt_outcome outcome)
+{
+	time_t now = wallclock_now();
+	enum rt_stage st;
+	bool moved = false;
+	int i;
+
+	if (!r->mp)
+		return;
+	st = finished ? RT_STAGE_DONE : r->run->stage;
+	if (st != r->m_stage) {
+		if (r->m_stage != RT_STAGE_IDLE && r->m_stage <= RT_STAGE_VERIFYING &&
+		    now >= r->m_stage_since) {
+			r->m_stage_s[r->m_stage] += (double)(now - r->m_stage_since);
+			(void)metrics_stage_duration(r->mp, rt_stage_name(r->m_stage),
+						     r->m_stage_s[r->m_stage]);
+		}
+		r->m_stage = st;
+		r->m_stage_since = now;
+		moved = true;
+	}
+	if (finished) {
+		(void)metrics_run_finished(r->mp, r->run->finished_at ?
+					   r->run->finished_at : now,
+					   rt_outcome_name(outcome));
+		(void)metrics_set_stage(r->mp, "idle");
+		r->m_stage = RT_STAGE_IDLE;
+		for (i = 0; i <= RT_STAGE_VERIFYING; i++)
+			r->m_stage_s[i] = 0;
+		moved = true;
+	} else if (moved) {
+		(void)metrics_set_stage(r->mp, rt_stage_name(st));
+	}
+	if (moved && r->host->metrics_changed)
+		r->host->metrics_changed(r->host->userdata);
+}
+
+/* A run (re)starts: its start time, and the stage clock. */
+static void metrics_start(struct runner *r)
+{
+	int i;
+
+	if (!r->mp)
+		return;
+	metrics_run_started(r->mp, r->run->started_at);
+	r->m_stage = RT_STAGE_IDLE;
+	r->m_stage_since = wallclock_now();
+	for (i = 0; i <= RT_STAGE_VERIFYING; i++)
+		r->m_stage_s[i] = 0;
 }
 
 static void execute(struct runner *r, const struct rt_actions *acts)
 {
 	bool status_changed = false, finished = false;
+	enum rt_outcome outcome = RT_OUT_NONE;
 	size_t i;
 
 	for (i = 0; i < acts->n; i++) {
@@ -839,6 +1011,9 @@ static void execute(struct runner *r, const struct rt_actions *acts)
 			break;
 		case RT_ACT_LOG:
 			do_log(r, a);
+			if (a->stage)
+				snprintf(r->last_stage, sizeof(r->last_stage),
+					 "%s", a->stage);
 			break;
 		case RT_ACT_STATUS:
 			snprintf(r->status, sizeof(r->status), "%s", a->text);
@@ -847,6 +1022,7 @@ static void execute(struct runner *r, const struct rt_actions *acts)
 		case RT_ACT_FINISHED:
 			do_finished(r, a);
 			finished = true;
+			outcome = a->outcome;
 			break;
 		}
 		/* do_call() may have stepped the run (a local failure) and
@@ -854,6 +1030,8 @@ static void execute(struct runner *r, const struct rt_actions *acts)
 		if (!r->active)
 			return;
 	}
+	metrics_follow(r, finished || rt_done(r->run),
+		       finished ? outcome : r->run->outcome);
 	if (finished || rt_done(r->run)) {
 		int slot;
 		struct pcall *c;
@@ -883,15 +1061,20 @@ static void start_run(struct runner *r, time_t fire, time_t now, bool find_first
 	struct rt_spec spec;
 	struct rt_actions acts;
 	char err[256];
+	size_t i;
 	int k;
 
 	if (r->client_stale) {
 		struct aws_client *aws = NULL;
 
+		struct s3_client *s3 = NULL;
+
 		/* no call is in flight between runs: switch clients now */
-		if (make_client(r->host, r->p, &aws) == 0) {
+		if (make_client(r->host, r->p, &aws, &s3) == 0) {
 			aws_client_free(r->aws);
 			r->aws = aws;
+			s3_client_free(r->s3);
+			r->s3 = s3;
 			r->client_stale = false;
 		}
 	}
@@ -905,6 +1088,15 @@ static void start_run(struct runner *r, time_t fire, time_t now, bool find_first
 		log_error("%s: cannot start a run: %s", r->name, err);
 		return;
 	}
+	for (i = 0; spec.skip_unchanged && i < spec.n_datasets; i++) {
+		const struct state_dataset *d =
+			state_dataset_get(&r->st, spec.datasets[i].arn);
+
+		if (d) {
+			spec.datasets[i].prev_etag = d->etag;
+			spec.datasets[i].prev_last_modified = d->last_modified;
+		}
+	}
 	if (!r->run)
 		r->run = malloc(sizeof(*r->run));
 	if (!r->run) {
@@ -917,7 +1109,54 @@ static void start_run(struct runner *r, time_t fire, time_t now, bool find_first
 		return;
 	}
 	r->active = true;
+	metrics_start(r);
 	execute(r, &acts);
+}
+
+/* `rollback`: put the campaign back on host->rollback_to or the state's
+ * previous version (retrain.h's rollback driver flow). */
+static int start_rollback(struct runner *r, time_t now)
+{
+	struct rt_spec spec;
+	struct rt_actions acts;
+	const char *to = r->host->rollback_to;
+	char err[RT_REASON_MAX + 1];
+	int k;
+
+	k = runner_spec_from_pipeline(r->p, r->host->max_consecutive_errors,
+				      &spec);
+	if (k < 0) {
+		log_error("%s: cannot roll back: too many datasets", r->name);
+		r->rollback_refused = PR_EXIT_USAGE;
+		return k;
+	}
+	r->run = malloc(sizeof(*r->run));
+	if (!r->run) {
+		log_error("%s: cannot roll back: out of memory", r->name);
+		r->rollback_refused = PR_EXIT_SOFTWARE;
+		return -ENOMEM;
+	}
+	k = rt_rollback_start(r->run, &spec,
+			      to && *to ? to : r->st.campaign_prev_version,
+			      r->st.campaign_version,
+			      r->st.has_run ? &r->st.run : NULL, now, &acts,
+			      err, sizeof(err));
+	if (k < 0) {
+		char f[RT_PIPELINE_MAX + 16];
+		const char *fields[] = { f, "STAGE=rollback", NULL };
+
+		snprintf(f, sizeof(f), "PIPELINE=%s", r->name);
+		log_struct(LOG_ERR, fields, "rollback refused: %s", err);
+		r->rollback_refused = k == -EINVAL ? PR_EXIT_USAGE
+						   : PR_EXIT_RUN_FAILED;
+		free(r->run);
+		r->run = NULL;
+		return k;
+	}
+	r->active = true;
+	metrics_start(r);
+	execute(r, &acts);
+	return 0;
 }
 
 static int on_fire(sd_event_source *s, uint64_t usec, void *ud)
@@ -983,8 +1222,10 @@ static int arm_fire(struct runner *r, time_t after)
 /* ---- lifecycle ----------------------------------------------------------------- */
 
 static int make_client(const struct runner_host *host, const struct pipeline *p,
-		       struct aws_client **out)
+		       struct aws_client **out, struct s3_client **s3_out)
 {
+	struct s3_client_config s3cfg;
+	struct s3_client *s3 = NULL;
 	struct aws_client_config cfg;
 
 	const char *arns[] = { p->solution_arn };
@@ -1004,9 +1245,36 @@ static int make_client(const struct runner_host *host, const struct pipeline *p,
 		}
 		cfg.region = region;
 	}
+	/* S3 only for SkipUnchangedData (the buckets are in the region of
+	 * the import: Personalize reads them from there) */
+	if (p->skip_unchanged) {
+		memset(&s3cfg, 0, sizeof(s3cfg));
+		s3cfg.region = cfg.region;
+		s3cfg.endpoint_url = p->s3_endpoint_url;
+		k = s3_client_new(host->event, host->http, &s3cfg, host->creds,
+				  &s3);
+		if (k < 0) {
+			log_error("%s: cannot set up the S3 client: %s",
+				  p->name, strerror(-k));
+			free(region);
+			return k;
+		}
+	}
 	k = aws_client_new(host->event, host->http, &cfg, host->creds, out);
 	free(region);
-	return k;
+	if (k < 0) {
+		s3_client_free(s3);
+		return k;
+	}
+	if (host->metrics) {
+		aws_client_set_metrics_hook(*out, metrics_aws_hook,
+					    host->metrics);
+		if (s3)
+			s3_client_set_metrics_hook(s3, metrics_aws_hook,
+						   host->metrics);
+	}
+	*s3_out = s3;
+	return 0;
 }
 
 int runner_new(const struct runner_host *host, unsigned owner,
@@ -1029,7 +1297,7 @@ int runner_new(const struct runner_host *host, unsigned owner,
 		r->rng = (uint64_t)wallclock_now() * 0x9E3779B97F4A7C15ULL + owner;
 	if (!r->rng)
 		r->rng = 1;
-	k = make_client(host, p, &r->aws);
+	k = make_client(host, p, &r->aws, &r->s3);
 	if (k < 0) {
 		log_error("%s: cannot set up the AWS client: %s", r->name,
 			  strerror(-k));
@@ -1037,6 +1305,9 @@ int runner_new(const struct runner_host *host, unsigned owner,
 		return k;
 	}
 	state_init(&r->st, p->name);
+	if (host->metrics &&
+	    metrics_pipeline(host->metrics, p->name, &r->mp) == 0)
+		(void)metrics_set_stage(r->mp, "idle");
 	set_idle_status(r);
 	*out = r;
 	return 0;
@@ -1064,6 +1335,7 @@ void runner_free(struct runner *r)
 		return;
 	drop_all(r);
 	aws_client_free(r->aws);
+	s3_client_free(r->s3);
 	free(r->run);
 	free(r);
 }
@@ -1084,6 +1356,11 @@ int runner_start(struct runner *r, time_t now)
 		return k;
 	}
 	r->started = true;
+	if (r->host->rollback) {
+		(void)start_rollback(r, now); /* refusals: rollback_refused */
+		changed(r);
+		return 0;
+	}
 	if (r->st.has_run) {
 		r->run = malloc(sizeof(*r->run));
 		if (!r->run)
@@ -1102,6 +1379,7 @@ int runner_start(struct runner *r, time_t now)
 				  r->name, strerror(-k));
 		} else if (!rt_done(r->run)) {
 			r->active = true;
+			metrics_start(r);
 			execute(r, &acts);
 		}
 		if (!r->active) {
@@ -1157,6 +1435,7 @@ void runner_stop(struct runner *r)
 int runner_set_pipeline(struct runner *r, const struct pipeline *p, time_t now)
 {
 	struct aws_client *aws = NULL;
+	struct s3_client *s3 = NULL;
 	int k;
 
 	if (!r || !p)
@@ -1164,11 +1443,13 @@ int runner_set_pipeline(struct runner *r, const struct pipeline *p, time_t now)
 	/* calls in flight use the old client: keep it while a run is active
 	 * unless region and endpoint are unchanged */
 	if (!r->active) {
-		k = make_client(r->host, p, &aws);
+		k = make_client(r->host, p, &aws, &s3);
 		if (k < 0)
 			return k;
 		aws_client_free(r->aws);
 		r->aws = aws;
+		s3_client_free(r->s3);
+		r->s3 = s3;
 	} else {
 		r->client_stale = true;
 	}
@@ -1211,4 +1492,9 @@ bool runner_next_fire(const struct runner *r, time_t *out)
 enum rt_outcome runner_last_outcome(const struct runner *r)
 {
 	return r->last_outcome;
+}
+
+int runner_rollback_refused(const struct runner *r)
+{
+	return r->rollback_refused;
 }

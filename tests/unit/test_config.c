@@ -245,6 +245,18 @@ static void test_all_keys_typed(void **state)
 	assert_int_equal(cfg->globals.max_api_calls_per_second, 2);
 	assert_int_equal(cfg->globals.key_line[CONFIG_KEY_MAX_API_CALLS_PER_SECOND],
 			 20);
+	assert_string_equal(p->gate.metric, "precision_at_5");
+	assert_true(gate_enabled(&p->gate));
+	assert_true(p->gate.max_regression > 0.0499 &&
+		    p->gate.max_regression < 0.0501);
+	assert_true(p->gate.has_min_quality);
+	assert_true(p->gate.min_quality > 0.0999 && p->gate.min_quality < 0.1001);
+	assert_int_equal(p->key_line[CONFIG_KEY_MIN_QUALITY], 23);
+	assert_false(p->skip_unchanged);
+	assert_string_equal(p->s3_endpoint_url, "http://127.0.0.1:9000");
+	assert_string_equal(p->on_run_end, "/bin/true");
+	assert_int_equal(p->on_run_end_timeout, 120);
+	assert_string_equal(cfg->globals.metrics_file, "/tmp/all-keys.prom");
 	config_free(cfg);
 	config_errors_free(&errs);
 }
