@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "plan.h"
 #include "exitcodes.h"
 
 int cli_load_config(const struct cli_options *opt, struct config **out)
@@ -65,12 +66,14 @@ static void print_pipeline(const struct config *cfg, const struct pipeline *p,
 	if (p->max_run_duration)
 		printf(", give up after %u s", p->max_run_duration);
 	printf(", catch-up %s\n", p->catch_up ? "yes" : "no");
-	if (sched_next(p->schedule, now, &next) == 0) {
+	/* the daemon's own rule (plan.h: rate() counts from the epoch, so
+	 * every host computes the same fire times) */
+	if (plan_next_fire(p->schedule, now, &next) == 0) {
 		sched_format_utc(next, when, sizeof(when));
 		printf("  next fire  %s%s\n", when,
 		       sched_kind(p->schedule) == SCHED_RATE ?
-		       " (rate: one period after the daemon starts or the last "
-		       "run)" : "");
+		       " (rate: whole periods counted from "
+		       "1970-01-01T00:00:00Z)" : "");
 	} else {
 		printf("  next fire  never: the schedule has no fire time after "
 		       "now\n");

@@ -40,6 +40,7 @@ void emu_reply_error(struct emu_reply *r, int status, const char *ns,
 	__attribute__((format(printf, 5, 6)));
 /* Fill r with 200 and the serialised object (which is freed). */
 void emu_reply_json(struct emu_reply *r, cJSON *obj);
+/* Free the body and zero r; NULL is fine. */
 void emu_reply_clear(struct emu_reply *r);
 
 #define EMU_NS_CORAL    "com.amazon.coral.service#"
@@ -51,6 +52,7 @@ void emu_reply_clear(struct emu_reply *r);
 struct emu_rng {
 	uint64_t s;
 };
+/* splitmix64: seed, then draw 64 random bits per call. */
 void emu_rng_seed(struct emu_rng *rng, uint64_t seed);
 uint64_t emu_rng_next(struct emu_rng *rng);
 /* Uniform in [0, 1). */
@@ -62,6 +64,7 @@ struct emu_model;
 
 /* Load service-2.json. 0, or -errno / -EINVAL (with *err, malloc'd, set). */
 int emu_model_load(const char *path, struct emu_model **out, char **err);
+/* Free a model; NULL is fine. */
 void emu_model_free(struct emu_model *m);
 /* true when the model defines this operation. */
 bool emu_model_has_operation(const struct emu_model *m, const char *op);
@@ -130,7 +133,9 @@ int emu_world_parse(const char *text, size_t len, bool yaml,
 		    struct emu_world **out, char **err);
 int emu_world_load(const char *path, const struct emu_clock *now,
 		   uint64_t seed, struct emu_world **out, char **err);
+/* Free a world; NULL is fine. */
 void emu_world_free(struct emu_world *w);
+/* The region requests must be signed for (the world's, default us-east-1). */
 const char *emu_world_region(const struct emu_world *w);
 
 /* Convert YAML text to the equivalent cJSON tree (plain scalars that look
@@ -165,9 +170,11 @@ struct emu_creds {
 int emu_creds_add_spec(struct emu_creds *c, const char *spec);
 int emu_creds_add(struct emu_creds *c, const char *akid, const char *secret,
 		  const char *token, int64_t expires_wall_ms);
+/* The credential with this access key id (the newest if repeated), or NULL. */
 const struct emu_cred *emu_creds_find(const struct emu_creds *c, const char *akid);
 /* Forget temporary credentials that expired more than grace_ms ago. */
 void emu_creds_prune(struct emu_creds *c, int64_t now_wall_ms, int64_t grace_ms);
+/* Wipe the secrets, free everything, leave c empty; NULL is fine. */
 void emu_creds_free(struct emu_creds *c);
 
 struct emu_kv {
@@ -175,8 +182,9 @@ struct emu_kv {
 	const char *value;
 };
 
-/* What the verifier needs from an HTTP request. path is the decoded path;
- * query holds decoded pairs; headers as received (any case, repeats kept). */
+/* What the verifier needs from an HTTP request. path is the path as sent
+ * on the wire (percent-encoded, without the query); query holds the decoded
+ * pairs; headers as received (any case, repeats kept, in order). */
 struct emu_http_req {
 	const char *method;
 	const char *path;
@@ -238,11 +246,16 @@ struct emu_faults {
  * stay and *err is set. "seed" in the spec re-seeds. */
 int emu_faults_set(struct emu_faults *f, const cJSON *spec, char **err);
 /* Decide for one request: the first matching rule whose dice roll hits.
- * Returns the kind (NONE if none) and copies the rule's fields to *hit. */
+ * A rule matches when it names op, or is "*" and exact is false (the
+ * credential endpoints ask for exact matches only). Returns the kind (NONE
+ * if none) and copies the rule's fields to *hit. */
 enum emu_fault_kind emu_faults_pick(struct emu_faults *f, const char *op,
-				    struct emu_fault_rule *hit);
+				    bool exact, struct emu_fault_rule *hit);
+/* The spec name of a kind ("throttle" ...), NULL for NONE. */
 const char *emu_fault_name(enum emu_fault_kind k);
+/* The rules with their seen/injected counters, as GET /_emulator/faults shows them. */
 cJSON *emu_faults_json(const struct emu_faults *f);
+/* Drop every rule (the generator stays); NULL is fine. */
 void emu_faults_free(struct emu_faults *f);
 
 /* ---- small helpers (emu_util.c) ----------------------------------------- */

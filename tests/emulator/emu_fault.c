@@ -143,13 +143,13 @@ cleanup:
 }
 
 enum emu_fault_kind emu_faults_pick(struct emu_faults *f, const char *op,
-				    struct emu_fault_rule *hit)
+				    bool exact, struct emu_fault_rule *hit)
 {
 	for (size_t i = 0; i < f->n; i++) {
 		struct emu_fault_rule *rule = &f->rules[i];
 		double roll;
 
-		if (strcmp(rule->operation, "*") && strcmp(rule->operation, op))
+		if (strcmp(rule->operation, op) && (exact || strcmp(rule->operation, "*")))
 			continue;
 		rule->seen++;
 		if (rule->seen <= rule->after)

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -42,6 +43,9 @@
 #define EMU_DEFAULT_CRED_TTL_S 900
 #define EMU_CRED_PRUNE_GRACE_MS (3600LL * 1000)
 #define EMU_CONN_TIMEOUT_S 120
+#define EMU_MAX_CONNECTIONS 4096          /* 1,000 pipelines, each with a few */
+#define EMU_THREAD_STACK (512 * 1024)     /* per connection thread */
+#define EMU_LISTEN_BACKLOG 1024
 #define EMU_MODEL_REL "shared/reference/personalize/service-2.json"
 
 struct imds_token {
@@ -53,6 +57,8 @@ static struct server {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	bool stopping;
+	int64_t offset_ms; /* virtual time added by POST /_emulator/advance */
+	int64_t skew_ms;   /* --clock-skew / POST /_emulator/clock: our wall clock is off */
 	struct emu_model *model;
 	struct emu_world *world;
 	struct emu_creds creds;
@@ -75,8 +81,9 @@ static struct server {
 };
 
 struct conn_ctx {
+	char *raw_path; /* the request target as sent, without the query */
 	struct strbuf body;
-	bool too_large;
+	bool started, too_large;
 };
 
 struct kv_vec {
@@ -92,8 +99,10 @@ static struct emu_clock clock_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &m);
 	clock_gettime(CLOCK_REALTIME, &w);
-	c.mono_ms = (int64_t)m.tv_sec * 1000 + m.tv_nsec / 1000000;
-	c.wall_ms = (int64_t)w.tv_sec * 1000 + w.tv_nsec / 1000000;
+	c.mono_ms = (int64_t)m.tv_sec * 1000 + m.tv_nsec / 1000000 +
+		    __atomic_load_n(&g.offset_ms, __ATOMIC_SEQ_CST);
+	c.wall_ms = (int64_t)w.tv_sec * 1000 + w.tv_nsec / 1000000 +
+		    __atomic_load_n(&g.skew_ms, __ATOMIC_SEQ_CST);
 	return c;
 }
 
@@ -122,6 +131,19 @@ static enum MHD_Result collect_kv(void *cls, enum MHD_ValueKind kind,
 	return MHD_YES;
 }
 
+/* RFC 7231 Date from our (possibly skewed) clock: clients correct their
+ * clock skew from it, as the SDKs do. */
+static void add_date(struct MHD_Response *resp)
+{
+	time_t t = (time_t)(clock_now().wall_ms / 1000);
+	struct tm tm;
+	char buf[64];
+
+	gmtime_r(&t, &tm);
+	strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_DATE, buf);
+}
+
 static enum MHD_Result send_text(struct MHD_Connection *conn, int status,
 				 const char *type, const char *body,
 				 const char *request_id)
@@ -134,6 +156,7 @@ static enum MHD_Result send_text(struct MHD_Connection *conn, int status,
 	if (!resp)
 		return MHD_NO;
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	add_date(resp);
 	if (request_id)
 		MHD_add_response_header(resp, "x-amzn-RequestId", request_id);
 	ret = MHD_queue_response(conn, (unsigned int)status, resp);
@@ -329,19 +352,6 @@ static cJSON *cred_json(const struct emu_cred *c, int64_t now_ms, bool imds)
 	return o;
 }
 
-static void ledger_endpoint(const char *what, int status, const char *akid,
-			    const struct emu_clock *now)
-{
-	struct emu_reply r = { .status = status };
-	char rid[37];
-	struct ledger_entry e = { .operation = what, .akid = akid, .reply = &r,
-				  .request_id = rid, .wall_ms = now->wall_ms };
-
-	emu_uuid(&g.ids, rid);
-	g.seq++;
-	ledger_write(&e);
-}
-
 static bool imds_token_ok(const char *tok, int64_t now_ms)
 {
 	for (size_t i = 0; tok && i < g.ntokens; i++)
@@ -350,32 +360,112 @@ static bool imds_token_ok(const char *tok, int64_t now_ms)
 	return false;
 }
 
-static enum MHD_Result handle_imds(struct MHD_Connection *conn, const char *url,
-				   const char *method)
+/* One answer of a credential endpoint, built under the lock, sent after. */
+struct ep_reply {
+	const char *what;   /* ledger name, also what fault rules match */
+	int status;
+	const char *ctype;
+	char *body;         /* malloc'd */
+	char ttl[24];       /* IMDS token TTL header value, "" if none */
+};
+
+static void ep_set(struct ep_reply *e, const char *what, int status,
+		   const char *ctype, const char *body)
+{
+	e->what = what;
+	e->status = status;
+	e->ctype = ctype;
+	free(e->body);
+	e->body = strdup(body);
+}
+
+/* Credential endpoints fail as their real counterparts can: rules naming
+ * "IMDS:token", "IMDS:role", "IMDS:credentials" or "ContainerCredentials"
+ * (never "*") apply here. Lock held. */
+static enum emu_fault_kind ep_fault(struct ep_reply *e, struct emu_fault_rule *hit)
+{
+	enum emu_fault_kind k = emu_faults_pick(&g.faults, e->what, true, hit);
+
+	switch (k) {
+	case EMU_FAULT_THROTTLE:
+		ep_set(e, e->what, 429, "text/plain", "Too Many Requests");
+		break;
+	case EMU_FAULT_500:
+		ep_set(e, e->what, 500, "text/plain", "Internal Server Error");
+		break;
+	case EMU_FAULT_503:
+		ep_set(e, e->what, 503, "text/plain", "Service Unavailable");
+		break;
+	case EMU_FAULT_MALFORMED:
+		ep_set(e, e->what, 200, e->ctype, "{\"AccessKeyId\": <html>");
+		break;
+	case EMU_FAULT_TRUNCATED:
+	case EMU_FAULT_CUT:
+		if (e->body)
+			e->body[strlen(e->body) / 2] = '\0';
+		break;
+	case EMU_FAULT_CONTENT_TYPE:
+		ep_set(e, e->what, 200, "text/html", "<html><body>captive portal</body></html>");
+		break;
+	default:
+		break;
+	}
+	return k;
+}
+
+static enum MHD_Result ep_send(struct MHD_Connection *conn, struct ep_reply *e,
+			       enum emu_fault_kind k, const struct emu_fault_rule *hit)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	pause_ms(hit->delay_ms);
+	if (k == EMU_FAULT_RESET || k == EMU_FAULT_DROP || !e->body) {
+		if (k == EMU_FAULT_RESET) {
+			const union MHD_ConnectionInfo *ci =
+				MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+			struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+			if (ci)
+				setsockopt(ci->connect_fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		}
+		free(e->body);
+		return MHD_NO;
+	}
+	resp = MHD_create_response_from_buffer(strlen(e->body), e->body, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(e->body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, e->ctype);
+	if (e->ttl[0])
+		MHD_add_response_header(resp, EMU_IMDS_TTL_HEADER, e->ttl);
+	add_date(resp);
+	ret = MHD_queue_response(conn, (unsigned int)e->status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* IMDSv2. Lock held; fills e. */
+static void imds(struct MHD_Connection *conn, const char *url, const char *method,
+		 const struct emu_clock *now, struct ep_reply *e, const char **akid)
 {
 	const char *ttl_h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, EMU_IMDS_TTL_HEADER);
 	const char *tok = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, EMU_IMDS_TOKEN_HEADER);
-	struct emu_clock now = clock_now();
-	enum MHD_Result ret;
-	char *s = NULL;
 
-	pthread_mutex_lock(&g.lock);
 	if (!strcmp(url, EMU_IMDS_TOKEN_PATH)) {
 		char *end = NULL;
 		long ttl = ttl_h ? strtol(ttl_h, &end, 10) : 0;
-		struct MHD_Response *resp;
 		struct imds_token *t;
 
 		if (strcmp(method, "PUT")) {
-			ledger_endpoint("IMDS:token", 405, NULL, &now);
-			pthread_mutex_unlock(&g.lock);
-			return send_text(conn, 405, "text/plain", "Method Not Allowed", NULL);
+			ep_set(e, "IMDS:token", 405, "text/plain", "Method Not Allowed");
+			return;
 		}
 		if (!ttl_h || !end || *end || ttl < 1 || ttl > EMU_IMDS_MAX_TTL_S ||
 		    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Forwarded-For")) {
-			ledger_endpoint("IMDS:token", 400, NULL, &now);
-			pthread_mutex_unlock(&g.lock);
-			return send_text(conn, 400, "text/plain", "Bad Request", NULL);
+			ep_set(e, "IMDS:token", 400, "text/plain", "Bad Request");
+			return;
 		}
 		if (g.ntokens == EMU_MAX_IMDS_TOKENS) {
 			memmove(&g.tokens[0], &g.tokens[1], sizeof(g.tokens[0]) * (EMU_MAX_IMDS_TOKENS - 1));
@@ -383,83 +473,100 @@ static enum MHD_Result handle_imds(struct MHD_Connection *conn, const char *url,
 		}
 		t = &g.tokens[g.ntokens++];
 		random_text(t->value, 56, B64);
-		t->expires_ms = now.wall_ms + ttl * 1000;
-		ledger_endpoint("IMDS:token", 200, NULL, &now);
-		resp = MHD_create_response_from_buffer(strlen(t->value), t->value,
-						       MHD_RESPMEM_MUST_COPY);
-		pthread_mutex_unlock(&g.lock);
-		if (!resp)
-			return MHD_NO;
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain");
-		MHD_add_response_header(resp, EMU_IMDS_TTL_HEADER, ttl_h);
-		ret = MHD_queue_response(conn, 200, resp);
-		MHD_destroy_response(resp);
-		return ret;
+		t->expires_ms = now->wall_ms + ttl * 1000;
+		ep_set(e, "IMDS:token", 200, "text/plain", t->value);
+		snprintf(e->ttl, sizeof(e->ttl), "%ld", ttl);
+		return;
 	}
 	if (strncmp(url, EMU_IMDS_CREDS_PATH, strlen(EMU_IMDS_CREDS_PATH)) &&
 	    strcmp(url, "/latest/meta-data/iam/security-credentials")) {
-		pthread_mutex_unlock(&g.lock);
-		return send_text(conn, 404, "text/plain", "Not Found", NULL);
-	}
-	if (!imds_token_ok(tok, now.wall_ms)) {
-		ledger_endpoint("IMDS:credentials", 401, NULL, &now);
-		pthread_mutex_unlock(&g.lock);
-		return send_text(conn, 401, "text/plain", "Unauthorized", NULL);
+		ep_set(e, "IMDS:other", 404, "text/plain", "Not Found");
+		return;
 	}
 	url += strlen(url) >= strlen(EMU_IMDS_CREDS_PATH) ? strlen(EMU_IMDS_CREDS_PATH) : strlen(url);
+	if (!imds_token_ok(tok, now->wall_ms)) {
+		ep_set(e, *url ? "IMDS:credentials" : "IMDS:role", 401, "text/plain", "Unauthorized");
+		return;
+	}
 	if (!*url) {
-		ledger_endpoint("IMDS:role", 200, NULL, &now);
-		pthread_mutex_unlock(&g.lock);
-		return send_text(conn, 200, "text/plain", g.imds_role, NULL);
+		ep_set(e, "IMDS:role", 200, "text/plain", g.imds_role);
+		return;
 	}
 	if (strcmp(url, g.imds_role)) {
-		ledger_endpoint("IMDS:credentials", 404, NULL, &now);
-		pthread_mutex_unlock(&g.lock);
-		return send_text(conn, 404, "text/plain", "Not Found", NULL);
+		ep_set(e, "IMDS:credentials", 404, "text/plain", "Not Found");
+		return;
 	}
 	{
-		const struct emu_cred *c = temp_cred(now.wall_ms);
-		cJSON *o = c ? cred_json(c, now.wall_ms, true) : NULL;
+		const struct emu_cred *c = temp_cred(now->wall_ms);
+		cJSON *o = c ? cred_json(c, now->wall_ms, true) : NULL;
 
-		s = o ? cJSON_Print(o) : NULL;
+		e->what = "IMDS:credentials";
+		e->status = 200;
+		e->ctype = "text/plain";
+		e->body = o ? cJSON_Print(o) : NULL;
 		cJSON_Delete(o);
-		ledger_endpoint("IMDS:credentials", s ? 200 : 500, c ? c->akid : NULL, &now);
+		if (!e->body)
+			ep_set(e, "IMDS:credentials", 500, "text/plain", "Internal Server Error");
+		*akid = c ? c->akid : NULL;
 	}
-	pthread_mutex_unlock(&g.lock);
-	if (!s)
-		return send_text(conn, 500, "text/plain", "Internal Server Error", NULL);
-	ret = send_text(conn, 200, "text/plain", s, NULL);
-	free(s);
-	return ret;
 }
 
-static enum MHD_Result handle_container(struct MHD_Connection *conn)
+/* Container credentials. Lock held; fills e. */
+static void container(struct MHD_Connection *conn, const struct emu_clock *now,
+		      struct ep_reply *e, const char **akid)
 {
 	const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
-	struct emu_clock now = clock_now();
 	const struct emu_cred *c;
-	enum MHD_Result ret;
 	cJSON *o;
-	char *s;
+
+	if (g.container_token && (!auth || strcmp(auth, g.container_token))) {
+		ep_set(e, "ContainerCredentials", 401, "application/json",
+		       "{\"message\":\"Unauthorized\"}");
+		return;
+	}
+	c = temp_cred(now->wall_ms);
+	o = c ? cred_json(c, now->wall_ms, false) : NULL;
+	e->what = "ContainerCredentials";
+	e->status = 200;
+	e->ctype = "application/json";
+	e->body = o ? cJSON_PrintUnformatted(o) : NULL;
+	cJSON_Delete(o);
+	if (!e->body)
+		ep_set(e, "ContainerCredentials", 500, "application/json", "{}");
+	*akid = c ? c->akid : NULL;
+}
+
+static enum MHD_Result handle_credentials(struct MHD_Connection *conn, const char *url,
+					  const char *method, bool is_imds)
+{
+	struct ep_reply e = { 0 };
+	struct emu_fault_rule hit = { 0 };
+	struct emu_clock now = clock_now();
+	enum emu_fault_kind k;
+	const char *akid = NULL;
+	struct emu_reply r = { 0 };
+	char rid[37];
+	struct ledger_entry le = { 0 };
 
 	pthread_mutex_lock(&g.lock);
-	if (g.container_token && (!auth || strcmp(auth, g.container_token))) {
-		ledger_endpoint("ContainerCredentials", 401, NULL, &now);
-		pthread_mutex_unlock(&g.lock);
-		return send_text(conn, 401, "application/json",
-				 "{\"message\":\"Unauthorized\"}", NULL);
-	}
-	c = temp_cred(now.wall_ms);
-	o = c ? cred_json(c, now.wall_ms, false) : NULL;
-	s = o ? cJSON_PrintUnformatted(o) : NULL;
-	cJSON_Delete(o);
-	ledger_endpoint("ContainerCredentials", s ? 200 : 500, c ? c->akid : NULL, &now);
+	if (is_imds)
+		imds(conn, url, method, &now, &e, &akid);
+	else
+		container(conn, &now, &e, &akid);
+	k = ep_fault(&e, &hit);
+	emu_uuid(&g.ids, rid);
+	g.seq++;
+	r.status = e.status;
+	le.operation = e.what;
+	le.akid = k == EMU_FAULT_NONE ? akid : NULL;
+	le.reply = &r;
+	le.fault = k != EMU_FAULT_NONE ? emu_fault_name(k) : NULL;
+	le.fault_phase = "before";
+	le.request_id = rid;
+	le.wall_ms = now.wall_ms;
+	ledger_write(&le);
 	pthread_mutex_unlock(&g.lock);
-	if (!s)
-		return send_text(conn, 500, "application/json", "{}", NULL);
-	ret = send_text(conn, 200, "application/json", s, NULL);
-	free(s);
-	return ret;
+	return ep_send(conn, &e, k, &hit);
 }
 
 /* ---- admin -------------------------------------------------------------------- */
@@ -491,6 +598,8 @@ static cJSON *state_json(const struct emu_clock *now)
 	cJSON_AddItemToObject(o, "world", emu_world_state(g.world, now));
 	cJSON_AddItemToObject(o, "faults", emu_faults_json(&g.faults));
 	cJSON_AddNumberToObject(o, "requests", (double)g.seq);
+	cJSON_AddNumberToObject(o, "clockOffsetMs", (double)g.offset_ms);
+	cJSON_AddNumberToObject(o, "clockSkewS", (double)g.skew_ms / 1000.0);
 	a = cJSON_AddArrayToObject(o, "credentials");
 	for (size_t i = 0; i < g.creds.n; i++) {
 		cJSON *c = cJSON_CreateObject();
@@ -544,6 +653,31 @@ static enum MHD_Result handle_admin(struct MHD_Connection *conn, const char *url
 		r = emu_world_set_script(g.world, body, &err);
 		if (r == 0)
 			out = cJSON_CreateObject();
+	} else if (!strcmp(what, "advance") && body) {
+		/* Jobs see the clock jump: tests need not wait for real time. */
+		const cJSON *ms = cJSON_GetObjectItemCaseSensitive(body, "ms");
+
+		if (!cJSON_IsNumber(ms) || ms->valuedouble < 0 || ms->valuedouble > 1e12) {
+			err = strdup("advance needs {\"ms\": N} with 0 <= N");
+			r = -EINVAL;
+		} else {
+			__atomic_add_fetch(&g.offset_ms, (int64_t)ms->valuedouble, __ATOMIC_SEQ_CST);
+			out = cJSON_CreateObject();
+			cJSON_AddNumberToObject(out, "offsetMs",
+						(double)__atomic_load_n(&g.offset_ms, __ATOMIC_SEQ_CST));
+		}
+	} else if (!strcmp(what, "clock") && body) {
+		/* Our wall clock runs skewS seconds off: clients' skew handling. */
+		const cJSON *sk = cJSON_GetObjectItemCaseSensitive(body, "skewS");
+
+		if (!cJSON_IsNumber(sk) || sk->valuedouble < -1e7 || sk->valuedouble > 1e7) {
+			err = strdup("clock needs {\"skewS\": N} with |N| <= 10000000");
+			r = -EINVAL;
+		} else {
+			__atomic_store_n(&g.skew_ms, (int64_t)(sk->valuedouble * 1000), __ATOMIC_SEQ_CST);
+			out = cJSON_CreateObject();
+			cJSON_AddNumberToObject(out, "skewS", sk->valuedouble);
+		}
 	} else if (!strcmp(what, "credentials/expire") && body) {
 		/* Every temporary credential expires now: refresh paths get tested. */
 		for (size_t i = 0; i < g.creds.n; i++)
@@ -558,7 +692,7 @@ static enum MHD_Result handle_admin(struct MHD_Connection *conn, const char *url
 	pthread_mutex_unlock(&g.lock);
 	cJSON_Delete(body);
 	if (r == -ENOENT)
-		ret = admin_error(conn, 404, "unknown admin request (GET state, GET|POST faults, POST script, POST credentials/expire)");
+		ret = admin_error(conn, 404, "unknown admin request (GET state, GET|POST faults, POST script, POST advance, POST clock, POST credentials/expire)");
 	else if (r < 0)
 		ret = admin_error(conn, 400, err ? err : strerror(-r));
 	else if (!out)
@@ -620,6 +754,8 @@ static enum MHD_Result handle_personalize(struct MHD_Connection *conn, const cha
 	char rid[37], *akid = NULL, *msg = NULL;
 	cJSON *in = NULL, *holder = NULL;
 	struct ledger_entry le = { 0 };
+	struct emu_reply seen;
+	const char *rarn = NULL;
 	bool sig_checked = false, sig_ok = false;
 	enum MHD_Result ret = MHD_NO;
 
@@ -639,12 +775,12 @@ static enum MHD_Result handle_personalize(struct MHD_Connection *conn, const cha
 	}
 	if (!op || !emu_model_has_operation(g.model, op) || strcmp(method, "POST") ||
 	    strcmp(url, "/")) {
-		emu_reply_error(&reply, 400, EMU_NS_CORAL, "UnknownOperationException", NULL);
+		emu_reply_error(&reply, 404, EMU_NS_CORAL, "UnknownOperationException", NULL);
 		goto done;
 	}
 	{
 		struct emu_http_req req = {
-			.method = method, .path = url, .query = qv.v, .nquery = qv.n,
+			.method = method, .path = ctx->raw_path ? ctx->raw_path : url, .query = qv.v, .nquery = qv.n,
 			.headers = hv.v, .nheaders = hv.n,
 			.body = ctx->body.buf, .body_len = ctx->body.len,
 		};
@@ -667,10 +803,16 @@ static enum MHD_Result handle_personalize(struct MHD_Connection *conn, const cha
 				ctype ? ctype : "", EMU_JSON_TYPE);
 		goto done;
 	}
-	fault = emu_faults_pick(&g.faults, op, &hit);
-	if (fault != EMU_FAULT_NONE && !hit.after_call &&
-	    (fault == EMU_FAULT_THROTTLE || fault == EMU_FAULT_500 || fault == EMU_FAULT_503)) {
-		fault_reply(fault, &reply);
+	fault = emu_faults_pick(&g.faults, op, false, &hit);
+	/* Before the call, a fault stands in for the service and the operation
+	 * does not run; truncated and cut damage the real reply and slow only
+	 * delays it, so those always run it. */
+	if (fault != EMU_FAULT_NONE && !hit.after_call && fault != EMU_FAULT_SLOW &&
+	    fault != EMU_FAULT_TRUNCATED && fault != EMU_FAULT_CUT) {
+		if (fault == EMU_FAULT_THROTTLE || fault == EMU_FAULT_500 || fault == EMU_FAULT_503)
+			fault_reply(fault, &reply);
+		else
+			reply.status = 200;
 		goto done;
 	}
 	in = ctx->body.len ? cJSON_ParseWithLength(ctx->body.buf, ctx->body.len)
@@ -691,21 +833,31 @@ static enum MHD_Result handle_personalize(struct MHD_Connection *conn, const cha
 		break;
 	}
 	emu_world_call(g.world, op, in, &now, &reply);
-	if (fault != EMU_FAULT_NONE && hit.after_call &&
+	rarn = result_arn(&reply, &holder); /* before a fault hides it */
+done:
+	/* After the call (whatever its answer), the fault replaces the reply. */
+	if (hit.after_call &&
 	    (fault == EMU_FAULT_THROTTLE || fault == EMU_FAULT_500 || fault == EMU_FAULT_503))
 		fault_reply(fault, &reply);
-done:
 	le.operation = op ? op : (target ? target : "(none)");
 	le.akid = akid;
 	le.sig_checked = sig_checked;
 	le.sig_ok = sig_ok;
+	if (!in && op && ctx->body.len) /* refused early: still show what was asked */
+		in = cJSON_ParseWithLength(ctx->body.buf, ctx->body.len);
 	le.params = in && op ? emu_model_redact(g.model, op, in) : NULL;
-	le.reply = &reply;
+	/* What the client saw: no reply at all (status 0) after reset or drop. */
+	seen = reply;
+	if (fault == EMU_FAULT_RESET || fault == EMU_FAULT_DROP)
+		seen.status = 0;
+	else if (fault == EMU_FAULT_MALFORMED || fault == EMU_FAULT_CONTENT_TYPE)
+		seen.status = 200;
+	le.reply = &seen;
 	le.fault = fault != EMU_FAULT_NONE ? emu_fault_name(fault) : NULL;
 	le.fault_phase = hit.after_call ? "after" : "before";
 	le.request_id = rid;
 	le.wall_ms = now.wall_ms;
-	le.result_arn = fault == EMU_FAULT_NONE || hit.after_call ? result_arn(&reply, &holder) : NULL;
+	le.result_arn = rarn;
 	ledger_write(&le);
 	cJSON_Delete(holder);
 	pthread_mutex_unlock(&g.lock);
@@ -758,6 +910,7 @@ done:
 		}
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, EMU_JSON_TYPE);
 		MHD_add_response_header(resp, "x-amzn-RequestId", rid);
+		add_date(resp);
 		ret = MHD_queue_response(conn, (unsigned int)reply.status, resp);
 		MHD_destroy_response(resp);
 		break;
@@ -785,11 +938,10 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 
 	(void)cls;
 	(void)version;
-	if (!ctx) {
-		ctx = calloc(1, sizeof(*ctx));
-		if (!ctx)
-			return MHD_NO;
-		*con_cls = ctx;
+	if (!ctx)
+		return MHD_NO;
+	if (!ctx->started) {
+		ctx->started = true;
 		return MHD_YES;
 	}
 	if (*upload_size) {
@@ -805,10 +957,23 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 	if (!strncmp(url, EMU_ADMIN_PREFIX, strlen(EMU_ADMIN_PREFIX)))
 		return handle_admin(conn, url, method, ctx);
 	if (!strncmp(url, "/latest/", 8))
-		return handle_imds(conn, url, method);
+		return handle_credentials(conn, url, method, true);
 	if (g.container_path && !strcmp(url, g.container_path) && !strcmp(method, "GET"))
-		return handle_container(conn);
+		return handle_credentials(conn, url, method, false);
 	return handle_personalize(conn, url, method, ctx);
+}
+
+/* libmicrohttpd shows the request target before decoding it only here; the
+ * signature covers the path as sent. The result becomes the request's context. */
+static void *uri_seen(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	struct conn_ctx *ctx = calloc(1, sizeof(*ctx));
+
+	(void)cls;
+	(void)conn;
+	if (ctx && uri)
+		ctx->raw_path = strndup(uri, strcspn(uri, "?"));
+	return ctx;
 }
 
 static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -821,6 +986,7 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)toe;
 	if (ctx) {
 		strbuf_free(&ctx->body);
+		free(ctx->raw_path);
 		free(ctx);
 		*con_cls = NULL;
 	}
@@ -843,6 +1009,8 @@ static void usage(FILE *f)
 		"  --imds-role NAME     role name served by the IMDS endpoint (default personalize-emulator)\n"
 		"  --container-path P   path of the container credentials endpoint (default /creds)\n"
 		"  --container-token T  Authorization value the container endpoint requires\n"
+		"  --exit-with-parent   stop (as on SIGTERM) when the parent process dies\n"
+		"  --clock-skew S       run our wall clock S seconds off (signature checks, Date)\n"
 		"  --help\n", EMU_DEFAULT_CRED_TTL_S);
 }
 
@@ -927,7 +1095,7 @@ static int listen_socket(unsigned port, unsigned *bound)
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 128) < 0 ||
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, EMU_LISTEN_BACKLOG) < 0 ||
 	    getsockname(fd, (struct sockaddr *)&a, &len) < 0) {
 		int e = -errno;
 
@@ -952,6 +1120,8 @@ int main(int argc, char **argv)
 		{ "imds-role", required_argument, NULL, 'r' },
 		{ "container-path", required_argument, NULL, 'P' },
 		{ "container-token", required_argument, NULL, 'T' },
+		{ "exit-with-parent", no_argument, NULL, 'E' },
+		{ "clock-skew", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -964,6 +1134,17 @@ int main(int argc, char **argv)
 	struct emu_clock now;
 	sigset_t set;
 	int opt, fd = -1, sig = 0, rc = PR_EXIT_SOFTWARE;
+	bool with_parent = false;
+	pid_t parent = getppid();
+
+	/* Signals are taken by sigwait below, from the start (a SIGTERM during
+	 * start-up is a clean exit too); every thread inherits the mask. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
 
 	g.cred_ttl_s = EMU_DEFAULT_CRED_TTL_S;
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -1015,6 +1196,19 @@ int main(int argc, char **argv)
 				return PR_EXIT_USAGE;
 			}
 			break;
+		case 'E':
+			with_parent = true;
+			break;
+		case 'S': {
+			long sk = strtol(optarg, &end, 10);
+
+			if (*end || sk < -10000000 || sk > 10000000) {
+				fprintf(stderr, "personalize-emulator: --clock-skew: seconds, |N| <= 10000000\n");
+				return PR_EXIT_USAGE;
+			}
+			g.skew_ms = (int64_t)sk * 1000;
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			return PR_EXIT_OK;
@@ -1106,13 +1300,11 @@ int main(int argc, char **argv)
 		}
 	}
 
-	/* Signals are taken by sigwait below; every thread inherits the mask. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	/* A test runner killed with SIGKILL must not leave us behind. */
+	if (with_parent && (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)) {
+		rc = PR_EXIT_OK;
+		goto cleanup;
+	}
 
 	fd = listen_socket((unsigned)port, &bound);
 	if (fd < 0) {
@@ -1122,11 +1314,14 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-			     MHD_USE_ITC | MHD_USE_POLL,
+			     MHD_USE_ITC | MHD_USE_POLL | MHD_USE_SUPPRESS_DATE_NO_CLOCK,
 			     0, NULL, NULL, handler, NULL,
 			     MHD_OPTION_LISTEN_SOCKET, fd,
 			     MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+			     MHD_OPTION_URI_LOG_CALLBACK, uri_seen, NULL,
 			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)EMU_CONN_TIMEOUT_S,
+			     MHD_OPTION_CONNECTION_LIMIT, (unsigned int)EMU_MAX_CONNECTIONS,
+			     MHD_OPTION_THREAD_STACK_SIZE, (size_t)EMU_THREAD_STACK,
 			     MHD_OPTION_END);
 	if (!d) {
 		fprintf(stderr, "personalize-emulator: cannot start the HTTP server\n");

@@ -597,7 +597,7 @@ static void redact(const struct emu_model *m, const char *shape_name, cJSON *v, 
 			if (!got)
 				continue;
 			if (is_sensitive(m, mem))
-				cJSON_ReplaceItemViaPointer(v, got,
+				cJSON_ReplaceItemInObjectCaseSensitive(v, mem->string,
 					cJSON_CreateString("*** sensitive ***"));
 			else if (cJSON_IsString(sn))
 				redact(m, sn->valuestring, got, depth + 1);

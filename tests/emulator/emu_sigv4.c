@@ -256,12 +256,13 @@ static void sha256_hex(struct strbuf *sb, const void *data, size_t len)
 	strbuf_hex(sb, md, sizeof(md));
 }
 
-/* Build the canonical request; service "s3" keeps the path as is. */
+/* Build the canonical request. The path is the one on the wire (still
+ * percent-encoded): S3 signs it as it is, every other service encodes it
+ * once more after removing dot segments. */
 static int canonical_request(const struct emu_http_req *req, const char *signed_headers,
 			     const char *service, struct strbuf *cr)
 {
 	char *path = NULL, *list = NULL, *save = NULL, *name;
-	struct strbuf enc = STRBUF_INIT;
 	bool s3 = !strcmp(service, "s3");
 	int r = 0;
 
@@ -271,14 +272,10 @@ static int canonical_request(const struct emu_http_req *req, const char *signed_
 		r = -ENOMEM;
 		goto cleanup;
 	}
-	if (s3) {
+	if (s3)
+		strbuf_puts(cr, path);
+	else
 		uri_encode(cr, path, true);
-	} else {
-		/* Non-S3 paths are encoded twice: once on the wire, once here. */
-		uri_encode(&enc, path, true);
-		strbuf_puts(&enc, "");
-		uri_encode(cr, enc.buf, true);
-	}
 	strbuf_putc(cr, '\n');
 	canonical_query(cr, req);
 	strbuf_putc(cr, '\n');
@@ -314,7 +311,6 @@ static int canonical_request(const struct emu_http_req *req, const char *signed_
 cleanup:
 	free(path);
 	free(list);
-	strbuf_free(&enc);
 	return r;
 }
 
@@ -441,13 +437,13 @@ int emu_sigv4_verify(const struct emu_http_req *req, const struct emu_creds *c,
 
 	memset(&a, 0, sizeof(a));
 	if (!h)
-		AUTH_ERR(400, "MissingAuthenticationTokenException",
+		AUTH_ERR(403, "MissingAuthenticationTokenException",
 			 "Missing Authentication Token");
 	if (parse_auth(h, &a) < 0) {
 		if (strncmp(h, EMU_ALGO, strlen(EMU_ALGO)))
-			AUTH_ERR(400, "IncompleteSignatureException",
+			AUTH_ERR(403, "IncompleteSignatureException",
 				 "Unsupported AWS 'algorithm': '%.*s'", (int)strcspn(h, " "), h);
-		AUTH_ERR(400, "IncompleteSignatureException",
+		AUTH_ERR(403, "IncompleteSignatureException",
 			 "Authorization header requires 'Credential', 'Signature' and "
 			 "'SignedHeaders' parameters, and a Credential of the form "
 			 "AKID/date/region/service/aws4_request. Authorization=%s",
@@ -459,14 +455,14 @@ int emu_sigv4_verify(const struct emu_http_req *req, const struct emu_creds *c,
 		date_h = emu_req_header(req, "date");
 	t = parse_amz_date(date_h);
 	if (t < 0)
-		AUTH_ERR(400, "IncompleteSignatureException",
+		AUTH_ERR(403, "IncompleteSignatureException",
 			 "Authorization header requires existence of either a 'X-Amz-Date' "
 			 "or a 'Date' header.");
 	if (!header_signed(a.signed_headers, "host"))
-		AUTH_ERR(400, "IncompleteSignatureException",
+		AUTH_ERR(403, "IncompleteSignatureException",
 			 "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
 	if (emu_req_header(req, "x-amz-date") && !header_signed(a.signed_headers, "x-amz-date"))
-		AUTH_ERR(400, "IncompleteSignatureException",
+		AUTH_ERR(403, "IncompleteSignatureException",
 			 "'X-Amz-Date' must be a 'SignedHeader' in the AWS Authorization.");
 	cred = emu_creds_find(c, a.akid);
 	if (!cred)
@@ -477,7 +473,7 @@ int emu_sigv4_verify(const struct emu_http_req *req, const struct emu_creds *c,
 			AUTH_ERR(403, "UnrecognizedClientException",
 				 "The security token included in the request is invalid.");
 		if (!header_signed(a.signed_headers, "x-amz-security-token"))
-			AUTH_ERR(400, "IncompleteSignatureException",
+			AUTH_ERR(403, "IncompleteSignatureException",
 				 "'X-Amz-Security-Token' must be a 'SignedHeader' in the AWS Authorization.");
 		if (cred->expires_wall_ms && cred->expires_wall_ms <= now_s * 1000)
 			AUTH_ERR(403, "ExpiredTokenException",

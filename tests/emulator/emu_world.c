@@ -272,7 +272,7 @@ const char *emu_world_region(const struct emu_world *w)
 
 #define FIND(vec, field, key) ({ \
 	__typeof__(*(vec).v) found_ = NULL; \
-	for (size_t i_ = 0; i_ < (vec).n; i_++) \
+	for (size_t i_ = 0; (key) && i_ < (vec).n; i_++) \
 		if ((vec).v[i_]->field && !strcmp((vec).v[i_]->field, (key))) { \
 			found_ = (vec).v[i_]; \
 			break; \
@@ -877,25 +877,47 @@ static void op_list_datasets(struct emu_world *w, const cJSON *in, struct emu_re
 	page_reply("ListDatasets", g, "datasets", all, off, lim, r);
 }
 
+static cJSON *group_json(const struct dsg *g, bool full)
+{
+	cJSON *d = cJSON_CreateObject();
+
+	add_str(d, "name", g->name);
+	add_str(d, "datasetGroupArn", g->arn);
+	add_str(d, "status", "ACTIVE");
+	if (full)
+		add_str(d, "roleArn", g->role_arn);
+	add_time(d, "creationDateTime", (double)g->created / 1000.0);
+	add_time(d, "lastUpdatedDateTime", (double)g->created / 1000.0);
+	add_str(d, "domain", g->domain);
+	return d;
+}
+
+static void op_list_dataset_groups(struct emu_world *w, const cJSON *in, struct emu_reply *r)
+{
+	cJSON *all = cJSON_CreateArray();
+	size_t off, lim;
+
+	if (page_args(w, "ListDatasetGroups", in, NULL, &off, &lim, r) < 0) {
+		cJSON_Delete(all);
+		return;
+	}
+	for (size_t i = w->groups.n; i-- > 0;)
+		cJSON_AddItemToArray(all, group_json(w->groups.v[i], false));
+	page_reply("ListDatasetGroups", NULL, "datasetGroups", all, off, lim, r);
+}
+
 static void op_describe_dataset_group(struct emu_world *w, const cJSON *in, struct emu_reply *r)
 {
 	const char *a = str_member(in, "datasetGroupArn");
 	struct dsg *g = FIND(w->groups, arn, a);
-	cJSON *o, *d;
+	cJSON *o;
 
 	if (!g) {
 		NOT_FOUND(r, a);
 		return;
 	}
 	o = cJSON_CreateObject();
-	d = cJSON_AddObjectToObject(o, "datasetGroup");
-	add_str(d, "name", g->name);
-	add_str(d, "datasetGroupArn", g->arn);
-	add_str(d, "status", "ACTIVE");
-	add_str(d, "roleArn", g->role_arn);
-	add_time(d, "creationDateTime", (double)g->created / 1000.0);
-	add_time(d, "lastUpdatedDateTime", (double)g->created / 1000.0);
-	add_str(d, "domain", g->domain);
+	cJSON_AddItemToObject(o, "datasetGroup", group_json(g, true));
 	emu_reply_json(r, o);
 }
 
@@ -1560,9 +1582,11 @@ void emu_world_call(struct emu_world *w, const char *op, const cJSON *in,
 		op_list_solutions(w, in, now, r);
 	else if (!strcmp(op, "DescribeDatasetGroup"))
 		op_describe_dataset_group(w, in, r);
+	else if (!strcmp(op, "ListDatasetGroups"))
+		op_list_dataset_groups(w, in, r);
 	else
 		/* In the model but not emulated: say so in AWS's form. */
-		emu_reply_error(r, 400, EMU_NS_CORAL, "UnknownOperationException",
+		emu_reply_error(r, 404, EMU_NS_CORAL, "UnknownOperationException",
 				"Operation %s is not supported by the emulator.", op);
 }
 

@@ -6,6 +6,8 @@ boto3 models them, validation, pagination, faults, signatures (boto3's and a
 small independent signer's for requests boto3 would never send), and the
 IMDSv2 and container credential endpoints. Exit 77 when boto3 is missing.
 """
+import datetime
+import email.utils
 import os
 import sys
 import time
@@ -32,7 +34,6 @@ SOLUTION = ARN + "solution/my-solution"
 CAMPAIGN = ARN + "campaign/my-campaign"
 OLD_VERSION = SOLUTION + "/0a1b2c3d"
 ROLE = "arn:aws:iam::%s:role/PersonalizeS3ImportRole" % ACCOUNT
-POLL_BOUND_S = 10
 WORLD = "tests/emulator/worlds/test.json"
 
 
@@ -52,22 +53,21 @@ def error_of(fn, **kw):
     raise AssertionError("expected an error from %s" % fn.__name__)
 
 
-def wait_for(fn, key, done, seen=None):
-    deadline = time.monotonic() + POLL_BOUND_S
-    while time.monotonic() < deadline:
-        obj = fn()[key]
-        if seen is not None:
-            seen.append(obj["status"])
-        if obj["status"] in done:
-            return obj
-        time.sleep(0.02)
-    raise AssertionError("%s did not reach %s" % (key, done))
+PENDING_MS = 1000
+RUN_MS = 60000
+SLOW = {"durations": {"pendingMs": PENDING_MS, "importMs": RUN_MS, "trainingMs": RUN_MS,
+                      "campaignUpdateMs": RUN_MS, "stoppingMs": PENDING_MS}}
+
+
+def status(obj):
+    return obj["status"]
 
 
 def check_cycle(emu):
+    """Jobs run for a minute of emulator time; emu.advance() moves that clock,
+    so nothing here depends on how fast this machine is."""
     p = client(emu)
     jobs = {}
-    seen = []
     for t, arn in DATASETS.items():
         r = p.create_dataset_import_job(jobName="cycle-%s" % t.lower(), datasetArn=arn,
                                         dataSource={"dataLocation": "s3://bucket/%s.csv" % t},
@@ -75,6 +75,10 @@ def check_cycle(emu):
         assert r["datasetImportJobArn"] == ARN + "dataset-import-job/cycle-%s" % t.lower(), r
         assert r["ResponseMetadata"]["RequestId"], "x-amzn-RequestId missing"
         jobs[t] = r["datasetImportJobArn"]
+
+    def job(t):
+        return p.describe_dataset_import_job(datasetImportJobArn=jobs[t])["datasetImportJob"]
+    assert status(job("USERS")) == "CREATE PENDING", job("USERS")
     # the rules while the imports run
     code, msg, _ = error_of(p.create_dataset_import_job, jobName="cycle-users",
                             datasetArn=DATASETS["USERS"], roleArn=ROLE,
@@ -85,14 +89,17 @@ def check_cycle(emu):
                                dataSource={"dataLocation": "s3://bucket/x.csv"})
     assert code == "ResourceInUseException", (code, msg)
     assert resp["ResponseMetadata"]["HTTPStatusCode"] == 400
-    for t, arn in jobs.items():
-        job = wait_for(lambda a=arn: p.describe_dataset_import_job(datasetImportJobArn=a),
-                       "datasetImportJob", ("ACTIVE", "CREATE FAILED"), seen)
-        assert job["status"] == "ACTIVE", job
-        assert job["datasetArn"] == DATASETS[t] and job["dataSource"]["dataLocation"].endswith(".csv")
-        assert job["creationDateTime"] <= job["lastUpdatedDateTime"], job
-        assert hasattr(job["creationDateTime"], "tzinfo"), "timestamps must parse as datetimes"
-    assert "CREATE PENDING" in seen or "CREATE IN_PROGRESS" in seen, seen
+    emu.advance(PENDING_MS)
+    assert status(job("ITEMS")) == "CREATE IN_PROGRESS", job("ITEMS")
+    code, msg, _ = error_of(p.create_solution_version, solutionArn=SOLUTION)
+    assert code == "ResourceInUseException", "training while imports run: %s" % code
+    emu.advance(RUN_MS)
+    for t in jobs:
+        j = job(t)
+        assert j["status"] == "ACTIVE", j
+        assert j["datasetArn"] == DATASETS[t] and j["dataSource"]["dataLocation"].endswith(".csv")
+        assert j["creationDateTime"] < j["lastUpdatedDateTime"], j
+        assert hasattr(j["creationDateTime"], "tzinfo"), "timestamps must parse as datetimes"
 
     v = p.create_solution_version(solutionArn=SOLUTION, trainingMode="FULL",
                                   name="cycle-version")["solutionVersionArn"]
@@ -103,8 +110,8 @@ def check_cycle(emu):
     assert code == "InvalidInputException", (code, msg)
     code, msg, _ = error_of(p.get_solution_metrics, solutionVersionArn=v)
     assert code == "ResourceInUseException", (code, msg)
-    sv = wait_for(lambda: p.describe_solution_version(solutionVersionArn=v),
-                  "solutionVersion", ("ACTIVE", "CREATE FAILED"))
+    emu.advance(PENDING_MS + RUN_MS)
+    sv = p.describe_solution_version(solutionVersionArn=v)["solutionVersion"]
     assert sv["status"] == "ACTIVE" and sv["trainingHours"] > 0, sv
     assert sv["solutionArn"] == SOLUTION and sv["name"] == "cycle-version", sv
     m = p.get_solution_metrics(solutionVersionArn=v)
@@ -114,21 +121,20 @@ def check_cycle(emu):
 
     before = p.describe_campaign(campaignArn=CAMPAIGN)["campaign"]
     assert before["solutionVersionArn"] == OLD_VERSION, before
+    assert "latestCampaignUpdate" not in before, before
     p.update_campaign(campaignArn=CAMPAIGN, solutionVersionArn=v, minProvisionedTPS=1)
-    during = p.describe_campaign(campaignArn=CAMPAIGN)["campaign"]
-    assert during["status"] == "ACTIVE", during
-    assert during["latestCampaignUpdate"]["status"] in ("UPDATE PENDING", "UPDATE IN_PROGRESS"), during
-    assert during["solutionVersionArn"] == OLD_VERSION, "switched before the update was ACTIVE"
-    assert during["latestCampaignUpdate"]["solutionVersionArn"] == v
-    code, msg, _ = error_of(p.update_campaign, campaignArn=CAMPAIGN, solutionVersionArn=v)
-    assert code == "ResourceInUseException", (code, msg)
-    deadline = time.monotonic() + POLL_BOUND_S
-    while time.monotonic() < deadline:
-        c = p.describe_campaign(campaignArn=CAMPAIGN)["campaign"]
-        if c["latestCampaignUpdate"]["status"] == "ACTIVE":
-            break
-        assert c["solutionVersionArn"] == OLD_VERSION
-        time.sleep(0.02)
+    for want in ("UPDATE PENDING", "UPDATE IN_PROGRESS"):
+        during = p.describe_campaign(campaignArn=CAMPAIGN)["campaign"]
+        assert during["status"] == "ACTIVE", during
+        assert during["latestCampaignUpdate"]["status"] == want, during
+        assert during["solutionVersionArn"] == OLD_VERSION, "switched before the update was ACTIVE"
+        assert during["latestCampaignUpdate"]["solutionVersionArn"] == v
+        code, msg, _ = error_of(p.update_campaign, campaignArn=CAMPAIGN, solutionVersionArn=v)
+        assert code == "ResourceInUseException", (code, msg)
+        emu.advance(PENDING_MS)
+    emu.advance(RUN_MS)
+    c = p.describe_campaign(campaignArn=CAMPAIGN)["campaign"]
+    assert c["latestCampaignUpdate"]["status"] == "ACTIVE", c
     assert c["solutionVersionArn"] == v and c["status"] == "ACTIVE", c
 
     led = emu.ledger()
@@ -138,7 +144,7 @@ def check_cycle(emu):
     assert {e["resultArn"] for e in creates} == set(jobs.values())
     assert creates[0]["params"]["dataSource"]["dataLocation"].startswith("s3://")
     assert [e["error"] for e in led if e["operation"] == "UpdateCampaign"] == \
-        ["InvalidInputException", None, "ResourceInUseException"], led
+        ["InvalidInputException", None, "ResourceInUseException", "ResourceInUseException"], led
 
 
 def check_failures_scripted(emu):
@@ -149,34 +155,40 @@ def check_failures_scripted(emu):
     a = p.create_dataset_import_job(jobName="fail-items", datasetArn=DATASETS["ITEMS"],
                                     dataSource={"dataLocation": "s3://b/items.csv"},
                                     roleArn=ROLE)["datasetImportJobArn"]
-    job = wait_for(lambda: p.describe_dataset_import_job(datasetImportJobArn=a),
-                   "datasetImportJob", ("ACTIVE", "CREATE FAILED"))
+    emu.advance(PENDING_MS + RUN_MS)
+    job = p.describe_dataset_import_job(datasetImportJobArn=a)["datasetImportJob"]
     assert job["status"] == "CREATE FAILED" and job["failureReason"], job
     v = p.create_solution_version(solutionArn=SOLUTION)["solutionVersionArn"]
-    sv = wait_for(lambda: p.describe_solution_version(solutionVersionArn=v),
-                  "solutionVersion", ("ACTIVE", "CREATE FAILED"))
+    emu.advance(PENDING_MS + RUN_MS)
+    sv = p.describe_solution_version(solutionVersionArn=v)["solutionVersion"]
     assert sv["status"] == "CREATE FAILED" and sv["failureReason"], sv
     code, _, _ = error_of(p.update_campaign, campaignArn=CAMPAIGN, solutionVersionArn=v)
     assert code == "InvalidInputException"
     v2 = p.create_solution_version(solutionArn=SOLUTION)["solutionVersionArn"]
-    wait_for(lambda: p.describe_solution_version(solutionVersionArn=v2),
-             "solutionVersion", ("ACTIVE",))
+    emu.advance(PENDING_MS + RUN_MS)
+    assert p.describe_solution_version(solutionVersionArn=v2)["solutionVersion"]["status"] == "ACTIVE"
     served = p.describe_campaign(campaignArn=CAMPAIGN)["campaign"]["solutionVersionArn"]
     p.update_campaign(campaignArn=CAMPAIGN, solutionVersionArn=v2)
-    deadline = time.monotonic() + POLL_BOUND_S
-    while time.monotonic() < deadline:
-        c = p.describe_campaign(campaignArn=CAMPAIGN)["campaign"]
-        if c["latestCampaignUpdate"]["status"] not in ("UPDATE PENDING", "UPDATE IN_PROGRESS"):
-            break
-        time.sleep(0.02)
+    emu.advance(PENDING_MS + RUN_MS)
+    c = p.describe_campaign(campaignArn=CAMPAIGN)["campaign"]
     assert c["latestCampaignUpdate"]["status"] == "CREATE FAILED", c
     assert c["latestCampaignUpdate"]["failureReason"], c
     assert c["solutionVersionArn"] == served and c["status"] == "ACTIVE", c
-    # stop a training
+    # the script was for one failure each: the next ones succeed
+    a = p.create_dataset_import_job(jobName="ok-items", datasetArn=DATASETS["ITEMS"],
+                                    dataSource={"dataLocation": "s3://b/items.csv"},
+                                    roleArn=ROLE)["datasetImportJobArn"]
+    emu.advance(PENDING_MS + RUN_MS)
+    assert p.describe_dataset_import_job(datasetImportJobArn=a)["datasetImportJob"]["status"] == "ACTIVE"
+    # stopping a training: IN_PROGRESS -> CREATE STOPPING -> CREATE STOPPED
     v3 = p.create_solution_version(solutionArn=SOLUTION)["solutionVersionArn"]
+    emu.advance(PENDING_MS)
     p.stop_solution_version_creation(solutionVersionArn=v3)
-    sv = wait_for(lambda: p.describe_solution_version(solutionVersionArn=v3),
-                  "solutionVersion", ("CREATE STOPPED",))
+    assert p.describe_solution_version(solutionVersionArn=v3)["solutionVersion"]["status"] == \
+        "CREATE STOPPING"
+    emu.advance(PENDING_MS)
+    assert p.describe_solution_version(solutionVersionArn=v3)["solutionVersion"]["status"] == \
+        "CREATE STOPPED"
     code, _, _ = error_of(p.stop_solution_version_creation, solutionVersionArn=v3)
     assert code == "ResourceInUseException"
 
@@ -235,6 +247,8 @@ def check_pagination(emu):
     assert p.describe_dataset(datasetArn=DATASETS["USERS"])["dataset"]["datasetType"] == "USERS"
     dg = p.describe_dataset_group(datasetGroupArn=ARN + "dataset-group/my-dataset-group")
     assert dg["datasetGroup"]["status"] == "ACTIVE"
+    groups = p.list_dataset_groups()["datasetGroups"]
+    assert [g["datasetGroupArn"] for g in groups] == [ARN + "dataset-group/my-dataset-group"], groups
 
 
 def check_faults(emu):
@@ -284,8 +298,30 @@ def check_faults(emu):
                           jobName="unknown-outcome", datasetArn=DATASETS["USERS"],
                           dataSource={"dataLocation": "s3://b/u.csv"})
     assert code == "InternalFailure", code
+    # a reset before the call: nothing happened; a drop after it: the job exists
+    for name, phase in (("never-created", "before"), ("created-unseen", "after")):
+        emu.admin("POST", "faults", {"rules": [
+            {"operation": "CreateDatasetImportJob", "kind": "reset" if phase == "before" else "drop",
+             "phase": phase, "count": 1}]})
+        try:
+            client(emu, attempts=1).create_dataset_import_job(
+                jobName=name, datasetArn=DATASETS["ITEMS"],
+                dataSource={"dataLocation": "s3://b/i.csv"})
+        except Exception:
+            pass
+        else:
+            raise AssertionError("%s: the client got an answer" % name)
+        emu.advance(PENDING_MS + RUN_MS)
     names = [j["jobName"] for j in client(emu).list_dataset_import_jobs()["datasetImportJobs"]]
-    assert "unknown-outcome" in names, names
+    assert "unknown-outcome" in names and "created-unseen" in names, names
+    assert "never-created" not in names, names
+    led = {e["params"]["jobName"]: e for e in emu.ledger()
+           if e["operation"] == "CreateDatasetImportJob" and e["fault"]}
+    assert led["never-created"]["status"] == 0 and "resultArn" not in led["never-created"]
+    assert led["created-unseen"]["status"] == 0 and led["created-unseen"]["faultPhase"] == "after"
+    assert led["created-unseen"]["resultArn"].endswith("/created-unseen"), led
+    assert led["unknown-outcome"]["status"] == 500 and led["unknown-outcome"]["resultArn"]
+    emu.admin("POST", "faults", {"rules": []})
 
 
 def check_signatures(emu):
@@ -322,8 +358,22 @@ def check_signatures(emu):
     assert st == 403 and "Signature not yet current" in body["message"], body
     st, _, body = raw_call(emu, "ListCampaigns", {}, region="eu-west-1")
     assert st == 403 and body["__type"].endswith("InvalidSignatureException"), body
+    # an emulator whose clock runs 10 minutes ahead: refused, and the reply's
+    # Date tells the client how far off it is (what SDKs correct skew from)
+    st, _ = emu.admin("POST", "clock", {"skewS": 600})
+    assert st == 200
+    try:
+        st, hdrs, body = raw_call(emu, "ListCampaigns", {})
+        assert st == 403 and body["message"].startswith("Signature expired"), body
+        server = email.utils.parsedate_to_datetime(hdrs["Date"])
+        skew = (server - datetime.datetime.now(datetime.timezone.utc)).total_seconds()
+        assert 590 < skew < 610, skew
+        st, _, body = raw_call(emu, "ListCampaigns", {}, amz_date=server.strftime("%Y%m%dT%H%M%SZ"))
+        assert st == 200, body
+    finally:
+        emu.admin("POST", "clock", {"skewS": 0})
     st, _, body = raw_call(emu, "NoSuchOperation", {})
-    assert st == 400 and body["__type"].endswith("UnknownOperationException"), body
+    assert st == 404 and body["__type"].endswith("UnknownOperationException"), body
     st, _, body = raw_call(emu, "ListCampaigns", {}, content_type="application/json")
     assert st == 400, body
 
@@ -353,14 +403,39 @@ def check_credentials(emu):
     assert p.list_campaigns()["campaigns"]
     st, _, body = raw_call(emu, "ListCampaigns", {}, akid=imds.access_key, secret=imds.secret_key,
                            token=imds.token, sign_token=False)
-    assert st == 400 and body["__type"].endswith("IncompleteSignatureException"), body
+    assert st == 403 and body["__type"].endswith("IncompleteSignatureException"), body
     st, _, body = raw_call(emu, "ListCampaigns", {}, akid=imds.access_key, secret=imds.secret_key)
     assert st == 403 and body["__type"].endswith("UnrecognizedClientException"), body
+    # the endpoints fail on demand ("*" rules never touch them)
+    import urllib.error
+    import urllib.request
+
+    def put_token():
+        req = urllib.request.Request(emu.url + "/latest/api/token", method="PUT",
+                                     headers={"X-aws-ec2-metadata-token-ttl-seconds": "60"})
+        try:
+            with urllib.request.urlopen(req, timeout=5) as r:
+                return r.status
+        except urllib.error.HTTPError as e:
+            return e.code
+    emu.admin("POST", "faults", {"rules": [{"kind": "500"},
+                                           {"operation": "IMDS:token", "kind": "503", "count": 1}]})
+    try:
+        assert put_token() == 503
+        assert put_token() == 200
+    finally:
+        emu.admin("POST", "faults", {"rules": []})
     emu.admin("POST", "credentials/expire", {})
     code, _, _ = error_of(p.list_campaigns)
     assert code == "ExpiredTokenException", code
+    with open(emu.ledger_path) as f:
+        raw = f.read()
+    for secret in (SECRET, imds.secret_key, imds.token, creds.secret_key, creds.token,
+                   "container-secret-token"):
+        assert secret not in raw, "a secret reached the ledger"
     ops = [e["operation"] for e in emu.ledger()]
     assert "IMDS:token" in ops and "IMDS:credentials" in ops and "ContainerCredentials" in ops, ops
+    assert any(e["operation"] == "IMDS:token" and e["fault"] == "503" for e in emu.ledger())
 
 
 def check_yaml_world_and_shutdown():
@@ -390,7 +465,8 @@ def _swallow(fn):
 def main():
     install_signal_cleanup()
     failed = 0
-    with Emulator(world=WORLD, args=["--container-token", "container-secret-token"]) as emu:
+    with Emulator(world=WORLD, overrides=SLOW,
+                  args=["--container-token", "container-secret-token"]) as emu:
         for check in (check_cycle, check_failures_scripted, check_not_found_and_validation,
                       check_pagination, check_faults, check_signatures, check_credentials):
             try:

@@ -40,8 +40,11 @@ def emulator_binary():
 
 
 class Emulator:
-    def __init__(self, world=None, creds=((AKID, SECRET),), args=(), seed=1):
+    def __init__(self, world=None, creds=((AKID, SECRET),), args=(), seed=1, overrides=None):
+        """overrides: top-level keys replaced in the (JSON) world, e.g.
+        {"durations": {...}} to slow jobs down and drive them with advance()."""
         self.world = world
+        self.overrides = overrides
         self.creds = creds
         self.args = list(args)
         self.seed = seed
@@ -62,9 +65,16 @@ class Emulator:
         port_file = os.path.join(self.tmp.name, "port")
         self.ledger_path = os.path.join(self.tmp.name, "ledger.jsonl")
         cmd = [emulator_binary(), "--port", "0", "--port-file", port_file,
-               "--ledger", self.ledger_path, "--seed", str(self.seed)]
+               "--ledger", self.ledger_path, "--seed", str(self.seed), "--exit-with-parent"]
         if self.world:
             world = self.world if os.path.isabs(self.world) else os.path.join(REPO, self.world)
+            if self.overrides:
+                with open(world) as f:
+                    w = json.load(f)
+                w.update(self.overrides)
+                world = os.path.join(self.tmp.name, "world.json")
+                with open(world, "w") as f:
+                    json.dump(w, f)
             cmd += ["--world", world]
         for c in self.creds:
             cmd += ["--cred", ":".join(c)]
@@ -116,6 +126,12 @@ class Emulator:
                 return r.status, json.loads(r.read() or b"null")
         except urllib.error.HTTPError as e:
             return e.code, json.loads(e.read() or b"null")
+
+    def advance(self, ms):
+        """Move the emulator's job clock forward by ms (no waiting for real time)."""
+        st, body = self.admin("POST", "advance", {"ms": ms})
+        assert st == 200, body
+        return body
 
     def ledger(self):
         with open(self.ledger_path) as f:
