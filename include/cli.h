@@ -59,8 +59,16 @@ struct config;
  * (PR_EXIT_CONFIG, or PR_EXIT_SOFTWARE when out of memory). */
 int cli_load_config(const struct cli_options *opt, struct config **out);
 
+/* `check --online`: Describe every ARN of cfg at AWS, print a verdict per
+ * check; 0 all good, 78 something is wrong (missing, mismatched), 69 AWS
+ * could not be reached, 70 internal error. */
+int cli_check_online(const struct config *cfg);
+
 /* The commands. */
 int cmd_check(const struct cli_options *opt, int argc, char **argv);
 int cmd_next(const struct cli_options *opt, int argc, char **argv);
+int cmd_run(const struct cli_options *opt, int argc, char **argv);
+int cmd_once(const struct cli_options *opt, int argc, char **argv);
+int cmd_status(const struct cli_options *opt, int argc, char **argv);
 
 #endif

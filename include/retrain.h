@@ -58,7 +58,7 @@
  *       TIMER    -> one-shot monotonic timer delay_ms -> (slot, token)
  *       DEADLINE -> realtime timer at `at`
  *       LOG      -> log_struct(priority, PIPELINE=, STAGE=, JOB_ARN=,
- *                   MESSAGE_ID=message_id, "%s", text)
+ *                   MESSAGE_ID=message_id (msgid.h), "%s", text)
  *       STATUS   -> sd_notify("STATUS=<text>")
  *       FINISHED -> state_finish_run(&st, run); state_save; `once`
  *                   exits 0/1/69 by outcome; the daemon goes idle
@@ -93,12 +93,6 @@
 /* Describes answering "not found" / "not our update" this many times in a
  * row are tolerated (eventual consistency) before the run fails. */
 #define RT_TOLERANCE      3
-
-/* Journal MESSAGE_IDs of the run's milestones (128-bit, hex). */
-#define RT_MSGID_STARTED   "6c1b6e0c2a4f4f7e9a3d0e5b8c7f1a01"
-#define RT_MSGID_SUCCEEDED "6c1b6e0c2a4f4f7e9a3d0e5b8c7f1a02"
-#define RT_MSGID_FAILED    "6c1b6e0c2a4f4f7e9a3d0e5b8c7f1a03"
-#define RT_MSGID_DEPLOYED  "6c1b6e0c2a4f4f7e9a3d0e5b8c7f1a04"
 
 enum rt_training_mode { RT_TRAIN_FULL, RT_TRAIN_UPDATE };
 enum rt_import_mode { RT_IMPORT_FULL, RT_IMPORT_INCREMENTAL };
@@ -258,7 +252,7 @@ struct rt_action {
 	unsigned delay_ms;         /* TIMER */
 	time_t at;                 /* DEADLINE */
 	int priority;              /* LOG: syslog priority */
-	const char *message_id;    /* LOG: RT_MSGID_* or NULL */
+	const char *message_id;    /* LOG: a msgid.h MSGID_* or NULL */
 	const char *stage;         /* LOG: STAGE= value */
 	const char *job_arn;       /* LOG: JOB_ARN= value or NULL */
 	char request_id[64];       /* LOG: AWS_REQUEST_ID= of the reply, or "" */

@@ -25,10 +25,54 @@ static const char *const next_details[] = {
 	NULL,
 };
 
+static const char *const check_details[] = {
+	"--online             then Describe every ARN at AWS: each exists and",
+	"                     has the right type, the datasets belong to the",
+	"                     solution's dataset group, the campaign serves the",
+	"                     solution; warn when performAutoTraining is on",
+	NULL,
+};
+
+static const char *const run_details[] = {
+	"the daemon (systemd Type=notify): every pipeline of the config on its",
+	"schedule; SIGHUP re-reads the config, SIGTERM saves and stops (jobs",
+	"in progress keep running at AWS and are adopted at the next start)",
+	NULL,
+};
+
+static const char *const once_details[] = {
+	"one full cycle now, in the foreground (fire time: now, to the",
+	"minute); an unfinished run in the state is finished instead",
+	"--dry-run            print the calls it would make, with their JSON",
+	"                     bodies, and make none",
+	"-p, --pipeline NAME  only this pipeline (configs with several)",
+	"exit 0 succeeded, 1 a job failed, 69 the service stayed unreachable,",
+	"78 config error (or the state directory is locked by another process)",
+	NULL,
+};
+
+static const char *const status_details[] = {
+	"per pipeline: stage, current job ARNs, last runs with outcome and",
+	"duration, next fire time; reads the state directory (no lock), works",
+	"while the daemon runs",
+	"--json               one JSON object on stdout",
+	"-p, --pipeline NAME  only this pipeline",
+	NULL,
+};
+
 const struct cli_command cli_commands[] = {
-	{ "check", "",
+	{ "check", "[--online]",
 	  "validate the config; print a summary and the next fire time",
-	  NULL, cmd_check },
+	  check_details, cmd_check },
+	{ "run", "",
+	  "run the daemon: retrain every pipeline on its schedule",
+	  run_details, cmd_run },
+	{ "once", "[--dry-run] [-p PIPELINE]",
+	  "run one retraining cycle now and exit with its outcome",
+	  once_details, cmd_once },
+	{ "status", "[--json] [-p PIPELINE]",
+	  "show each pipeline's run in progress, last runs and next fire time",
+	  status_details, cmd_status },
 	{ "next", "[-n N] [--from TIME] [--timezone ZONE] [-p NAME] [EXPRESSION]",
 	  "print the next fire times of the schedule, in UTC",
 	  next_details, cmd_next },

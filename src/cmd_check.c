@@ -6,6 +6,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <string.h>
 #include <time.h>
 
 #include "config.h"
@@ -86,11 +87,17 @@ int cmd_check(const struct cli_options *opt, int argc, char **argv)
 	time_t now = time(NULL);
 	size_t i;
 	int r;
+	bool online = false;
 
-	(void)argv;
+	if (argc > 1 && !strcmp(argv[1], "--online")) {
+		online = true;
+		argv++;
+		argc--;
+	}
 	if (argc > 1)
-		return cli_usage_error("check takes no arguments (got \"%s\"); "
-				       "name the config with -c FILE", argv[1]);
+		return cli_usage_error("check takes no arguments but --online "
+				       "(got \"%s\"); name the config with -c "
+				       "FILE", argv[1]);
 	r = cli_load_config(opt, &cfg);
 	if (r)
 		return r;
@@ -99,6 +106,7 @@ int cmd_check(const struct cli_options *opt, int argc, char **argv)
 	       cfg->globals.max_api_calls_per_second);
 	for (i = 0; i < cfg->n; i++)
 		print_pipeline(cfg, &cfg->pipelines[i], now);
+	r = online ? cli_check_online(cfg) : PR_EXIT_OK;
 	config_free(cfg);
-	return PR_EXIT_OK;
+	return r;
 }

@@ -10,6 +10,7 @@
 #include <syslog.h>
 
 #include "log.h" /* PR_PRINTF only */
+#include "msgid.h"
 
 /* Log texts and reasons are bounded buffers; cutting a long ARN short in a
  * message is intended, so GCC's truncation guesses are not errors here. */
@@ -252,10 +253,10 @@ static void finish(struct ctx *c, enum rt_outcome outcome, const char *fmt, ...)
 	va_end(ap);
 	fmt_utc(run->fire_time, fire, sizeof(fire));
 	if (outcome == RT_OUT_SUCCEEDED)
-		act_log(c, LOG_NOTICE, RT_MSGID_SUCCEEDED, RT_SLOT_RUN,
+		act_log(c, LOG_NOTICE, MSGID_RUN_SUCCEEDED, RT_SLOT_RUN,
 			"run for %s succeeded: %s", fire, run->reason);
 	else
-		act_log(c, LOG_ERR, RT_MSGID_FAILED, RT_SLOT_RUN,
+		act_log(c, LOG_ERR, MSGID_RUN_FAILED, RT_SLOT_RUN,
 			"run for %s %s: %s", fire,
 			outcome == RT_OUT_UNREACHABLE ? "gave up" : "failed",
 			run->reason);
@@ -521,7 +522,7 @@ static void on_campaign(struct ctx *c, const struct rt_event *ev)
 		s->finished_at = c->now;
 		s->await = RT_AWAIT_NONE;
 		c->save = true;
-		act_log(c, LOG_NOTICE, RT_MSGID_DEPLOYED, RT_SLOT_CAMPAIGN,
+		act_log(c, LOG_NOTICE, MSGID_DEPLOYED, RT_SLOT_CAMPAIGN,
 			"campaign %s serves %s", camp, vname);
 		return;
 	}
@@ -943,7 +944,7 @@ int rt_start(struct rt_run *run, const struct rt_spec *spec, time_t fire_time,
 	ctx_init(&c, run, out, now, 0);
 	push(out, RT_ACT_DEADLINE)->at = deadline_of(run);
 	fmt_utc(run->fire_time, fire, sizeof(fire));
-	act_log(&c, LOG_NOTICE, RT_MSGID_STARTED, RT_SLOT_RUN,
+	act_log(&c, LOG_NOTICE, MSGID_RUN_STARTED, RT_SLOT_RUN,
 		"run for %s started: importing %zu dataset%s (%s), then training (%s)%s%s",
 		fire, run->n_datasets, run->n_datasets == 1 ? "" : "s",
 		run->import_mode == RT_IMPORT_INCREMENTAL ? "INCREMENTAL" : "FULL",

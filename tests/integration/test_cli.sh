@@ -66,7 +66,7 @@ expect_rc 78 "$BIN" -c tests/config/bad/poll-zero.cfg next
 # ---- usage, help, version
 expect_rc 2 "$BIN"
 expect_rc 2 "$BIN" frobnicate
-grep -q 'unknown command "frobnicate"; commands: check, next' "$tmp/err" || fail "unknown command message"
+grep -q 'unknown command "frobnicate"; commands: check, run, once, status, next' "$tmp/err" || fail "unknown command message"
 expect_rc 2 "$BIN" --bogus check
 expect_rc 2 "$BIN" -c
 expect_rc 2 "$BIN" --log-level loud check

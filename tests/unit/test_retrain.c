@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "retrain.h"
+#include "msgid.h"
 
 #define T0 ((time_t)1795000020) /* a whole minute */
 #define ANY (-2)
@@ -316,7 +317,7 @@ static void test_start_creates_all_imports_after_intent(void **state)
 		assert_non_null(act(&f->out, RT_ACT_STATUS, ANY));
 		assert_true(log_has(&f->out, "importing 0/"));
 		assert_string_equal(act(&f->out, RT_ACT_LOG, ANY)->message_id,
-				    RT_MSGID_STARTED);
+				    MSGID_RUN_STARTED);
 		free(f);
 	}
 }
@@ -863,7 +864,7 @@ static void test_campaign_describe(void **state)
 			for (j = 0; j < f->out.n; j++) {
 				l = &f->out.a[j];
 				if (l->kind == RT_ACT_LOG && l->message_id &&
-				    !strcmp(l->message_id, RT_MSGID_DEPLOYED))
+				    !strcmp(l->message_id, MSGID_DEPLOYED))
 					deployed = true;
 			}
 			assert_true(deployed);

@@ -1,0 +1,261 @@
+/* cmd_run.c - `run` (the daemon) and `once [--dry-run] [-p PIPELINE]`.
+ *
+ * Both load the config (errors: file:line, exit 78) and hand it to
+ * daemon_main(). `once --dry-run` reads the state without the lock and
+ * prints the calls a run would make, with their JSON bodies, and makes
+ * none. */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "exitcodes.h"
+#include "retrain.h"
+#include "runner.h"
+#include "schedule.h"
+#include "state.h"
+
+int cmd_run(const struct cli_options *opt, int argc, char **argv)
+{
+	struct daemon_options dopt;
+	struct config *cfg = NULL;
+	int r;
+
+	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		cli_help(stdout);
+		return PR_EXIT_OK;
+	}
+	if (argc > 1)
+		return cli_usage_error("run takes no arguments (got \"%s\")",
+				       argv[1]);
+	r = cli_load_config(opt, &cfg);
+	if (r)
+		return r;
+	memset(&dopt, 0, sizeof(dopt));
+	dopt.config_path = cli_config_path(opt);
+	dopt.state_dir = cli_state_dir(opt);
+	return daemon_main(&dopt, cfg);
+}
+
+/* The JSON body of one call, as the personalize module sends it. */
+static cJSON *call_body(const struct rt_call *c)
+{
+	cJSON *o = cJSON_CreateObject(), *ds;
+
+	if (!o)
+		return NULL;
+	switch (c->op) {
+	case RT_OP_CREATE_IMPORT:
+		cJSON_AddStringToObject(o, "jobName", c->name);
+		cJSON_AddStringToObject(o, "datasetArn", c->dataset_arn);
+		ds = cJSON_AddObjectToObject(o, "dataSource");
+		if (ds)
+			cJSON_AddStringToObject(ds, "dataLocation", c->s3_path);
+		cJSON_AddStringToObject(o, "roleArn", c->role_arn);
+		cJSON_AddStringToObject(o, "importMode", c->import_mode);
+		break;
+	case RT_OP_DESCRIBE_IMPORT:
+		cJSON_AddStringToObject(o, "datasetImportJobArn", c->arn);
+		break;
+	case RT_OP_FIND_IMPORT:
+		cJSON_AddStringToObject(o, "datasetArn", c->dataset_arn);
+		cJSON_AddNumberToObject(o, "maxResults", 100);
+		break;
+	case RT_OP_CREATE_VERSION:
+		cJSON_AddStringToObject(o, "name", c->name);
+		cJSON_AddStringToObject(o, "solutionArn", c->solution_arn);
+		cJSON_AddStringToObject(o, "trainingMode", c->training_mode);
+		break;
+	case RT_OP_DESCRIBE_VERSION:
+		cJSON_AddStringToObject(o, "solutionVersionArn", c->arn);
+		break;
+	case RT_OP_FIND_VERSION:
+		cJSON_AddStringToObject(o, "solutionArn", c->solution_arn);
+		cJSON_AddNumberToObject(o, "maxResults", 100);
+		break;
+	case RT_OP_DESCRIBE_CAMPAIGN:
+		cJSON_AddStringToObject(o, "campaignArn", c->campaign_arn);
+		break;
+	case RT_OP_UPDATE_CAMPAIGN:
+		cJSON_AddStringToObject(o, "campaignArn", c->campaign_arn);
+		cJSON_AddStringToObject(o, "solutionVersionArn",
+					c->version_arn ? c->version_arn :
+					"<the new version's ARN>");
+		break;
+	}
+	return o;
+}
+
+static void print_call(int *n, const struct rt_call *c, const char *note)
+{
+	cJSON *o = call_body(c);
+	char *s = o ? cJSON_Print(o) : NULL;
+
+	printf("%d. %s%s%s\n%s\n", ++*n, rt_op_name(c->op),
+	       note ? "  " : "", note ? note : "", s ? s : "{}");
+	free(s);
+	cJSON_Delete(o);
+}
+
+static int dry_run_pipeline(const struct cli_options *opt,
+			    const struct pipeline *p, time_t now)
+{
+	struct state st;
+	struct rt_spec spec;
+	struct rt_run run;
+	struct rt_actions acts;
+	struct rt_call c;
+	char path[4096], when[32], err[256], *text = NULL;
+	FILE *f;
+	size_t i, len = 0;
+	int k, n = 0;
+	bool resume = false;
+
+	state_init(&st, p->name);
+	/* read, without the lock and without moving anything aside */
+	if (state_path(cli_state_dir(opt), p->name, path, sizeof(path)) == 0 &&
+	    (f = fopen(path, "re"))) {
+		text = malloc(STATE_FILE_MAX + 1);
+		if (text)
+			len = fread(text, 1, STATE_FILE_MAX, f);
+		fclose(f);
+		if (text && state_from_json(text, len, p->name, &st, err,
+					    sizeof(err)) < 0) {
+			printf("# state file %s is unreadable (%s): the run "
+			       "would adopt jobs by name first\n", path, err);
+			state_init(&st, p->name);
+			st.recovered = true;
+		}
+		free(text);
+	}
+	k = runner_spec_from_pipeline(p, DAEMON_ONCE_MAX_ERRORS, &spec);
+	if (k == 0)
+		k = rt_spec_validate(&spec, err, sizeof(err));
+	if (k < 0) {
+		fprintf(stderr, "%s: %s: %s\n", CLI_PROGRAM, p->name, err);
+		return PR_EXIT_CONFIG;
+	}
+	if (st.has_run) {
+		run = st.run;
+		k = rt_resume(&run, now, &acts);
+		resume = true;
+	} else {
+		k = rt_start(&run, &spec, now - now % 60, now, st.recovered,
+			     &acts);
+	}
+	if (k < 0) {
+		fprintf(stderr, "%s: %s: cannot plan the run: %s\n",
+			CLI_PROGRAM, p->name, strerror(-k));
+		return PR_EXIT_SOFTWARE;
+	}
+	sched_format_utc(run.fire_time, when, sizeof(when));
+	printf("# pipeline %s: %s the run for fire time %s at %s (dry run: "
+	       "no call is made)\n", p->name,
+	       resume ? "would resume" : "would start", when,
+	       p->endpoint_url ? p->endpoint_url : p->region);
+	for (i = 0; i < acts.n; i++)
+		if (acts.a[i].kind == RT_ACT_CALL)
+			print_call(&n, &acts.a[i].call, NULL);
+	if (resume) {
+		printf("# then it continues from stage %s as the replies say\n",
+		       rt_stage_name(run.stage));
+		return PR_EXIT_OK;
+	}
+	printf("# each import is then polled with DescribeDatasetImportJob "
+	       "until ACTIVE; then:\n");
+	memset(&c, 0, sizeof(c));
+	c.op = RT_OP_CREATE_VERSION;
+	c.name = run.slots[RT_SLOT_VERSION].name;
+	c.solution_arn = run.solution_arn;
+	c.training_mode = run.training_mode == RT_TRAIN_UPDATE ? "UPDATE"
+							       : "FULL";
+	print_call(&n, &c, "(once every import is ACTIVE)");
+	if (run.campaign_arn[0]) {
+		printf("# polled with DescribeSolutionVersion until ACTIVE; "
+		       "then:\n");
+		memset(&c, 0, sizeof(c));
+		c.op = RT_OP_DESCRIBE_CAMPAIGN;
+		c.campaign_arn = run.campaign_arn;
+		print_call(&n, &c, "(is another update in flight?)");
+		c.op = RT_OP_UPDATE_CAMPAIGN;
+		print_call(&n, &c, "(once the version is ACTIVE)");
+		printf("# polled with DescribeCampaign until "
+		       "latestCampaignUpdate is ACTIVE for the new version\n");
+	} else {
+		printf("# polled with DescribeSolutionVersion until ACTIVE; "
+		       "no CampaignArn: nothing is deployed\n");
+	}
+	return PR_EXIT_OK;
+}
+
+int cmd_once(const struct cli_options *opt, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "pipeline", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct daemon_options dopt;
+	struct config *cfg = NULL;
+	const char *only = NULL;
+	bool dry = false;
+	time_t now = time(NULL);
+	size_t i;
+	int c, r, rc = PR_EXIT_OK;
+
+	opterr = 0;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "+:p:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			dry = true;
+			break;
+		case 'p':
+			only = optarg;
+			break;
+		case 'h':
+			cli_help(stdout);
+			return PR_EXIT_OK;
+		case ':':
+			return cli_usage_error("once: option %s needs an "
+					       "argument", argv[optind - 1]);
+		default:
+			return cli_usage_error("once: unknown option %s",
+					       argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error("once: unexpected argument \"%s\"",
+				       argv[optind]);
+	r = cli_load_config(opt, &cfg);
+	if (r)
+		return r;
+	if (only && !config_find_pipeline(cfg, only)) {
+		fprintf(stderr, "%s: no pipeline named \"%s\" in %s\n",
+			CLI_PROGRAM, only, cfg->source);
+		config_free(cfg);
+		return PR_EXIT_CONFIG;
+	}
+	if (dry) {
+		for (i = 0; i < cfg->n && rc == PR_EXIT_OK; i++)
+			if (!only || !strcmp(only, cfg->pipelines[i].name))
+				rc = dry_run_pipeline(opt, &cfg->pipelines[i],
+						      now);
+		config_free(cfg);
+		return rc;
+	}
+	memset(&dopt, 0, sizeof(dopt));
+	dopt.config_path = cli_config_path(opt);
+	dopt.state_dir = cli_state_dir(opt);
+	dopt.once = true;
+	dopt.pipeline = only;
+	return daemon_main(&dopt, cfg);
+}

@@ -1,0 +1,347 @@
+/* cmd_status.c - `status [--json] [-p PIPELINE]`: what each pipeline is
+ * doing, read from the state directory without the lock (state files are
+ * replaced atomically, so this works while the daemon runs) and without
+ * changing anything (a corrupt file is reported, not moved aside). */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "config.h"
+#include "exitcodes.h"
+#include "plan.h"
+#include "retrain.h"
+#include "schedule.h"
+#include "state.h"
+
+#define FOLLOWED_TEXT "followed a run started by another host"
+
+struct pstatus {
+	const struct pipeline *p;
+	struct state st;
+	bool has_file;
+	char error[4400];  /* unreadable state file: why */
+	bool has_next;
+	time_t next_fire;
+};
+
+static void read_state(const char *dir, struct pstatus *ps)
+{
+	char path[4096], err[256];
+	char *text = NULL;
+	size_t len;
+	FILE *f;
+
+	state_init(&ps->st, ps->p->name);
+	if (state_path(dir, ps->p->name, path, sizeof(path)) < 0) {
+		snprintf(ps->error, sizeof(ps->error), "bad state path");
+		return;
+	}
+	f = fopen(path, "re");
+	if (!f) {
+		if (errno != ENOENT)
+			snprintf(ps->error, sizeof(ps->error), "%s: %s", path,
+				 strerror(errno));
+		return;
+	}
+	text = malloc(STATE_FILE_MAX + 1);
+	if (!text) {
+		fclose(f);
+		snprintf(ps->error, sizeof(ps->error), "out of memory");
+		return;
+	}
+	len = fread(text, 1, STATE_FILE_MAX + 1, f);
+	fclose(f);
+	if (len > STATE_FILE_MAX)
+		snprintf(ps->error, sizeof(ps->error), "%s: larger than %d bytes",
+			 path, STATE_FILE_MAX);
+	else if (state_from_json(text, len, ps->p->name, &ps->st, err,
+				 sizeof(err)) < 0)
+		snprintf(ps->error, sizeof(ps->error), "%s: %s", path, err);
+	else
+		ps->has_file = true;
+	free(text);
+}
+
+static void fmt_time(time_t t, char *buf, size_t len)
+{
+	if (t <= 0)
+		snprintf(buf, len, "-");
+	else
+		sched_format_utc(t, buf, len);
+}
+
+static void fmt_duration(time_t from, time_t to, char *buf, size_t len)
+{
+	long s = (from > 0 && to >= from) ? (long)(to - from) : -1;
+
+	if (s < 0)
+		snprintf(buf, len, "-");
+	else if (s < 3600)
+		snprintf(buf, len, "%ldm%02lds", s / 60, s % 60);
+	else
+		snprintf(buf, len, "%ldh%02ldm", s / 3600, (s % 3600) / 60);
+}
+
+static const char *slot_kind(int slot)
+{
+	return slot == RT_SLOT_VERSION ? "version" :
+	       slot == RT_SLOT_CAMPAIGN ? "campaign" : "import";
+}
+
+static void print_text(const struct pstatus *ps, time_t now)
+{
+	const struct rt_run *run = &ps->st.run;
+	char a[32], b[32], d[32];
+	size_t i;
+	int s;
+
+	printf("pipeline %s\n", ps->p->name);
+	if (ps->error[0])
+		printf("  state      unreadable: %s\n", ps->error);
+	if (ps->st.has_run) {
+		fmt_time(run->fire_time, a, sizeof(a));
+		fmt_time(run->started_at, b, sizeof(b));
+		fmt_duration(run->started_at, now, d, sizeof(d));
+		printf("  stage      %s (fire time %s, started %s, %s ago)\n",
+		       rt_stage_name(run->stage), a, b, d);
+		if (run->followed)
+			printf("             %s\n", FOLLOWED_TEXT);
+		for (s = 0; s < RT_NSLOTS; s++) {
+			const struct rt_slot *sl = &run->slots[s];
+
+			if (sl->phase == RT_PH_UNUSED)
+				continue;
+			printf("  %-10s %s%s%s %s%s%s%s\n", slot_kind(s),
+			       sl->ds_type[0] ? sl->ds_type : "",
+			       sl->ds_type[0] ? " " : "",
+			       sl->name, rt_phase_name(sl->phase),
+			       sl->status[0] ? " (" : "", sl->status,
+			       sl->status[0] ? ")" : "");
+			if (sl->arn[0])
+				printf("             %s\n", sl->arn);
+		}
+	} else {
+		printf("  stage      idle\n");
+	}
+	if (ps->has_next) {
+		fmt_time(ps->next_fire, a, sizeof(a));
+		printf("  next fire  %s\n", a);
+	} else {
+		printf("  next fire  none\n");
+	}
+	if (ps->st.n_history == 0)
+		printf("  last runs  none\n");
+	for (i = 0; i < ps->st.n_history; i++) {
+		const struct state_history *h = &ps->st.history[i];
+
+		fmt_time(h->fire_time, a, sizeof(a));
+		fmt_duration(h->started_at, h->finished_at, d, sizeof(d));
+		printf("  %-10s %s  %-11s %7s  %s%s%s\n",
+		       i == 0 ? "last runs" : "", a, rt_outcome_name(h->outcome),
+		       d, h->version_name,
+		       h->followed ? "  " FOLLOWED_TEXT : "",
+		       "");
+		if (h->outcome != RT_OUT_SUCCEEDED && h->reason[0])
+			printf("             %s\n", h->reason);
+	}
+}
+
+static void add_time(cJSON *o, const char *k, time_t t)
+{
+	char buf[32];
+
+	if (t <= 0) {
+		cJSON_AddNullToObject(o, k);
+		return;
+	}
+	sched_format_utc(t, buf, sizeof(buf));
+	cJSON_AddStringToObject(o, k, buf);
+}
+
+static cJSON *json_pipeline(const struct pstatus *ps)
+{
+	const struct rt_run *run = &ps->st.run;
+	cJSON *o = cJSON_CreateObject(), *jobs, *hist, *j;
+	size_t i;
+	int s;
+
+	if (!o)
+		return NULL;
+	cJSON_AddStringToObject(o, "name", ps->p->name);
+	if (ps->error[0])
+		cJSON_AddStringToObject(o, "state_error", ps->error);
+	cJSON_AddStringToObject(o, "stage", ps->st.has_run ?
+				rt_stage_name(run->stage) : "idle");
+	if (ps->has_next)
+		add_time(o, "next_fire", ps->next_fire);
+	else
+		cJSON_AddNullToObject(o, "next_fire");
+	add_time(o, "last_fire", ps->st.last_fire);
+	if (ps->st.has_run) {
+		cJSON *r = cJSON_AddObjectToObject(o, "run");
+
+		if (r) {
+			add_time(r, "fire_time", run->fire_time);
+			add_time(r, "started_at", run->started_at);
+			cJSON_AddBoolToObject(r, "followed", run->followed);
+			if (run->followed)
+				cJSON_AddStringToObject(r, "note",
+							FOLLOWED_TEXT);
+		}
+	} else {
+		cJSON_AddNullToObject(o, "run");
+	}
+	jobs = cJSON_AddArrayToObject(o, "jobs");
+	for (s = 0; ps->st.has_run && jobs && s < RT_NSLOTS; s++) {
+		const struct rt_slot *sl = &run->slots[s];
+
+		if (sl->phase == RT_PH_UNUSED)
+			continue;
+		j = cJSON_CreateObject();
+		if (!j)
+			break;
+		cJSON_AddStringToObject(j, "kind", slot_kind(s));
+		if (sl->ds_type[0])
+			cJSON_AddStringToObject(j, "dataset_type", sl->ds_type);
+		cJSON_AddStringToObject(j, "name", sl->name);
+		if (sl->arn[0])
+			cJSON_AddStringToObject(j, "arn", sl->arn);
+		else
+			cJSON_AddNullToObject(j, "arn");
+		cJSON_AddStringToObject(j, "phase", rt_phase_name(sl->phase));
+		cJSON_AddStringToObject(j, "status", sl->status);
+		cJSON_AddBoolToObject(j, "adopted", sl->adopted);
+		cJSON_AddItemToArray(jobs, j);
+	}
+	hist = cJSON_AddArrayToObject(o, "history");
+	for (i = 0; hist && i < ps->st.n_history; i++) {
+		const struct state_history *h = &ps->st.history[i];
+
+		j = cJSON_CreateObject();
+		if (!j)
+			break;
+		add_time(j, "fire_time", h->fire_time);
+		add_time(j, "started_at", h->started_at);
+		add_time(j, "finished_at", h->finished_at);
+		cJSON_AddStringToObject(j, "outcome",
+					rt_outcome_name(h->outcome));
+		if (h->started_at > 0 && h->finished_at >= h->started_at)
+			cJSON_AddNumberToObject(j, "duration_s",
+				(double)(h->finished_at - h->started_at));
+		else
+			cJSON_AddNullToObject(j, "duration_s");
+		cJSON_AddStringToObject(j, "version_name", h->version_name);
+		cJSON_AddStringToObject(j, "version_arn", h->version_arn);
+		cJSON_AddStringToObject(j, "reason", h->reason);
+		cJSON_AddBoolToObject(j, "followed", h->followed);
+		if (h->followed)
+			cJSON_AddStringToObject(j, "note", FOLLOWED_TEXT);
+		cJSON_AddItemToArray(hist, j);
+	}
+	return o;
+}
+
+int cmd_status(const struct cli_options *opt, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "pipeline", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct config *cfg = NULL;
+	struct pstatus *ps = NULL;
+	cJSON *root = NULL, *arr = NULL;
+	const char *only = NULL, *dir;
+	bool json = false;
+	time_t now = time(NULL);
+	size_t i;
+	int c, r, rc = PR_EXIT_SOFTWARE;
+
+	opterr = 0;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "+:p:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json = true;
+			break;
+		case 'p':
+			only = optarg;
+			break;
+		case 'h':
+			cli_help(stdout);
+			return PR_EXIT_OK;
+		case ':':
+			return cli_usage_error("status: option %s needs an "
+					       "argument", argv[optind - 1]);
+		default:
+			return cli_usage_error("status: unknown option %s",
+					       argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error("status: unexpected argument \"%s\"",
+				       argv[optind]);
+	r = cli_load_config(opt, &cfg);
+	if (r)
+		return r;
+	if (only && !config_find_pipeline(cfg, only)) {
+		fprintf(stderr, "%s: no pipeline named \"%s\" in %s\n",
+			CLI_PROGRAM, only, cfg->source);
+		rc = PR_EXIT_CONFIG;
+		goto cleanup;
+	}
+	dir = cli_state_dir(opt);
+	ps = calloc(cfg->n, sizeof(*ps));
+	if (!ps)
+		goto cleanup;
+	if (json) {
+		root = cJSON_CreateObject();
+		if (!root)
+			goto cleanup;
+		cJSON_AddStringToObject(root, "state_directory", dir);
+		add_time(root, "now", now);
+		arr = cJSON_AddArrayToObject(root, "pipelines");
+		if (!arr)
+			goto cleanup;
+	}
+	for (i = 0; i < cfg->n; i++) {
+		ps[i].p = &cfg->pipelines[i];
+		if (only && strcmp(only, ps[i].p->name))
+			continue;
+		read_state(dir, &ps[i]);
+		ps[i].has_next = plan_next_fire(ps[i].p->schedule, now,
+						&ps[i].next_fire) == 0;
+		if (json) {
+			cJSON *o = json_pipeline(&ps[i]);
+
+			if (!o)
+				goto cleanup;
+			cJSON_AddItemToArray(arr, o);
+		} else {
+			if (i && !only)
+				printf("\n");
+			print_text(&ps[i], now);
+		}
+	}
+	if (json) {
+		char *s = cJSON_Print(root);
+
+		if (!s)
+			goto cleanup;
+		printf("%s\n", s);
+		free(s);
+	}
+	rc = PR_EXIT_OK;
+cleanup:
+	cJSON_Delete(root);
+	free(ps);
+	config_free(cfg);
+	return rc;
+}

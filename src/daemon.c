@@ -1,0 +1,623 @@
+/* daemon.c - the sd-event loop of `run` and `once`: signals, watchdog,
+ * notify, reload, the global rate limit and the credentials adapter;
+ * see include/daemon.h. Each pipeline is a runner (runner.c). */
+#include "daemon.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <systemd/sd-event.h>
+
+#include "cli.h"
+#include "config.h"
+#include "creds.h"
+#include "credsprov.h"
+#include "exitcodes.h"
+#include "http.h"
+#include "log.h"
+#include "msgid.h"
+#include "notify.h"
+#include "ratelimit.h"
+#include "runner.h"
+#include "schedule.h"
+#include "state.h"
+
+#define STATUS_LINE_MAX 1024
+#define RL_ACCURACY_USEC 1000ULL
+
+/* ---- pure helpers ------------------------------------------------------------- */
+
+int daemon_exit_status(const enum rt_outcome *outcomes, size_t n)
+{
+	bool failed = false, unreachable = false, unfinished = false;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		switch (outcomes[i]) {
+		case RT_OUT_FAILED:
+			failed = true;
+			break;
+		case RT_OUT_UNREACHABLE:
+			unreachable = true;
+			break;
+		case RT_OUT_NONE:
+			unfinished = true;
+			break;
+		case RT_OUT_SUCCEEDED:
+			break;
+		}
+	}
+	if (failed)
+		return PR_EXIT_RUN_FAILED;
+	if (unreachable)
+		return PR_EXIT_UNAVAILABLE;
+	if (unfinished)
+		return PR_EXIT_SOFTWARE;
+	return PR_EXIT_OK;
+}
+
+/* Append to buf at *pos; false (and "..." at the end) when it did not fit. */
+static bool put(char *buf, size_t len, size_t *pos, const char *s)
+{
+	size_t n = strlen(s);
+	static const char dots[] = "...";
+
+	if (*pos + n < len) {
+		memcpy(buf + *pos, s, n + 1);
+		*pos += n;
+		return true;
+	}
+	if (len > sizeof(dots)) {
+		size_t at = *pos;
+
+		if (at > len - sizeof(dots))
+			at = len - sizeof(dots);
+		memcpy(buf + at, dots, sizeof(dots));
+		*pos = len - 1;
+	}
+	return false;
+}
+
+void daemon_status_compose(const struct daemon_status_item *items, size_t n,
+			   const char *next_name, const char *next_when,
+			   char *buf, size_t len)
+{
+	char head[96];
+	size_t i, pos = 0, active = 0;
+	bool first = true;
+
+	if (!buf || len == 0)
+		return;
+	buf[0] = '\0';
+	if (n == 1 && items) {
+		put(buf, len, &pos, items[0].text ? items[0].text : "");
+		return;
+	}
+	for (i = 0; i < n; i++)
+		if (items[i].active)
+			active++;
+	if (active == 0) {
+		snprintf(head, sizeof(head), "idle, %zu pipelines", n);
+		if (!put(buf, len, &pos, head))
+			return;
+		if (next_name && next_when) {
+			if (!put(buf, len, &pos, ", next run ") ||
+			    !put(buf, len, &pos, next_when) ||
+			    !put(buf, len, &pos, " (") ||
+			    !put(buf, len, &pos, next_name))
+				return;
+			put(buf, len, &pos, ")");
+		}
+		return;
+	}
+	snprintf(head, sizeof(head), "%zu of %zu running: ", active, n);
+	if (!put(buf, len, &pos, head))
+		return;
+	for (i = 0; i < n; i++) {
+		if (!items[i].active)
+			continue;
+		if ((!first && !put(buf, len, &pos, "; ")) ||
+		    !put(buf, len, &pos, items[i].name ? items[i].name : "?") ||
+		    !put(buf, len, &pos, ": ") ||
+		    !put(buf, len, &pos, items[i].text ? items[i].text : ""))
+			return;
+		first = false;
+	}
+}
+
+/* ---- the daemon ------------------------------------------------------------------ */
+
+struct daemon {
+	const struct daemon_options *opt;
+	sd_event *event;
+	struct http_client *http;
+	struct creds_chain *chain;
+	struct credsprov *cp;
+	struct aws_creds_provider prov;
+	struct ratelimit *rl;
+	sd_event_source *rl_timer;
+	bool rl_pumping;
+	sd_event_source *watchdog;
+	sd_event_source *status_defer;
+	struct config *cfg;
+	struct runner_host host;
+	struct runner **runners;
+	size_t n;
+	unsigned next_owner;
+	bool stopping;
+	int signal_exit;  /* once: 128 + signal */
+	char line[STATUS_LINE_MAX]; /* the last combined status line */
+	bool ready;
+};
+
+/* the global rate limit */
+
+static void rl_pump(struct daemon *d);
+
+static int on_rl_timer(sd_event_source *s, uint64_t usec, void *ud)
+{
+	(void)s;
+	(void)usec;
+	rl_pump(ud);
+	return 0;
+}
+
+static void rl_pump(struct daemon *d)
+{
+	uint64_t now, next;
+	int k;
+
+	if (d->rl_pumping)
+		return;
+	d->rl_pumping = true;
+	sd_event_now(d->event, CLOCK_MONOTONIC, &now);
+	next = ratelimit_run(d->rl, now);
+	d->rl_pumping = false;
+	if (next == 0) {
+		if (d->rl_timer)
+			sd_event_source_set_enabled(d->rl_timer, SD_EVENT_OFF);
+		return;
+	}
+	if (!d->rl_timer) {
+		k = sd_event_add_time(d->event, &d->rl_timer, CLOCK_MONOTONIC,
+				      next, RL_ACCURACY_USEC, on_rl_timer, d);
+		if (k < 0)
+			log_error("cannot arm the rate limit timer: %s",
+				  strerror(-k));
+		return;
+	}
+	sd_event_source_set_time(d->rl_timer, next);
+	sd_event_source_set_enabled(d->rl_timer, SD_EVENT_ONESHOT);
+}
+
+static int host_submit(void *host, unsigned owner, ratelimit_grant_fn grant,
+		       void *cookie)
+{
+	struct daemon *d = host;
+	int k;
+
+	k = ratelimit_submit(d->rl, owner, grant, cookie);
+	if (k < 0)
+		return k;
+	/* grant from the loop, never from inside the caller */
+	if (!d->rl_pumping) {
+		if (!d->rl_timer) {
+			k = sd_event_add_time(d->event, &d->rl_timer,
+					      CLOCK_MONOTONIC, 1, 0,
+					      on_rl_timer, d);
+			if (k < 0)
+				log_error("cannot arm the rate limit timer: %s",
+					  strerror(-k));
+		} else {
+			sd_event_source_set_time(d->rl_timer, 1);
+			sd_event_source_set_enabled(d->rl_timer,
+						    SD_EVENT_ONESHOT);
+		}
+	}
+	return 0;
+}
+
+static void host_cancel(void *host, void *cookie)
+{
+	struct daemon *d = host;
+
+	(void)ratelimit_cancel(d->rl, cookie);
+}
+
+/* status */
+
+static void update_status(struct daemon *d)
+{
+	struct daemon_status_item *items;
+	char line[STATUS_LINE_MAX], when[32];
+	const char *next_name = NULL;
+	time_t best = 0, t;
+	size_t i;
+
+	if (d->n == 0) {
+		snprintf(d->line, sizeof(d->line), "idle, no pipelines");
+		notify_status("%s", d->line);
+		return;
+	}
+	items = calloc(d->n, sizeof(*items));
+	if (!items)
+		return;
+	for (i = 0; i < d->n; i++) {
+		items[i].name = runner_name(d->runners[i]);
+		items[i].text = runner_status(d->runners[i]);
+		items[i].active = runner_active(d->runners[i]);
+		if (runner_next_fire(d->runners[i], &t) &&
+		    (!next_name || t < best)) {
+			best = t;
+			next_name = items[i].name;
+		}
+	}
+	if (next_name)
+		sched_format_utc(best, when, sizeof(when));
+	daemon_status_compose(items, d->n, next_name, next_name ? when : NULL,
+			      line, sizeof(line));
+	free(items);
+	memcpy(d->line, line, sizeof(d->line));
+	if (d->ready || d->opt->once)
+		notify_status("%s", line);
+}
+
+static bool all_idle(const struct daemon *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++)
+		if (runner_active(d->runners[i]))
+			return false;
+	return true;
+}
+
+static int on_status_defer(sd_event_source *s, void *ud)
+{
+	struct daemon *d = ud;
+
+	(void)s;
+	update_status(d);
+	if (d->opt->once && !d->stopping && all_idle(d))
+		sd_event_exit(d->event, 0);
+	return 0;
+}
+
+/* Coalesce: one status update per loop turn however many runners moved. */
+static void host_changed(void *host, struct runner *r)
+{
+	struct daemon *d = host;
+
+	(void)r;
+	if (!d->status_defer) {
+		if (sd_event_add_defer(d->event, &d->status_defer,
+				       on_status_defer, d) < 0)
+			update_status(d);
+		return;
+	}
+	sd_event_source_set_enabled(d->status_defer, SD_EVENT_ONESHOT);
+}
+
+/* runners */
+
+static int add_runner(struct daemon *d, const struct pipeline *p, time_t now,
+		      bool start)
+{
+	struct runner **v, *r;
+	int k;
+
+	v = realloc(d->runners, (d->n + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	d->runners = v;
+	k = runner_new(&d->host, d->next_owner++, p, &r);
+	if (k < 0)
+		return k;
+	d->runners[d->n++] = r;
+	if (start) {
+		k = runner_start(r, now);
+		if (k < 0)
+			log_error("%s: cannot load the state in %s: %s",
+				  p->name, d->opt->state_dir, strerror(-k));
+	}
+	return k;
+}
+
+static void remove_runner(struct daemon *d, size_t i)
+{
+	struct runner *r = d->runners[i];
+
+	runner_stop(r);
+	runner_free(r);
+	memmove(&d->runners[i], &d->runners[i + 1],
+		(d->n - i - 1) * sizeof(d->runners[0]));
+	d->n--;
+}
+
+/* signals */
+
+static void stop_all(struct daemon *d)
+{
+	size_t i;
+
+	d->stopping = true;
+	for (i = 0; i < d->n; i++)
+		runner_stop(d->runners[i]);
+}
+
+static int on_term(sd_event_source *s, const struct signalfd_siginfo *si,
+		   void *ud)
+{
+	struct daemon *d = ud;
+
+	(void)s;
+	if (d->stopping)
+		return 0;
+	notify_stopping();
+	log_notice("received %s: saving and stopping (jobs in progress keep "
+		   "running and are adopted at the next start)",
+		   si->ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+	stop_all(d);
+	if (d->opt->once)
+		d->signal_exit = 128 + (int)si->ssi_signo;
+	sd_event_exit(d->event, 0);
+	return 0;
+}
+
+static void log_reload_errors(const struct config_errors *errs,
+			      const char *path, int k)
+{
+	const char *fields[] = { MSGID_FIELD(MSGID_RELOAD_FAILED), NULL };
+	size_t i;
+
+	for (i = 0; i < errs->n; i++) {
+		if (errs->v[i].line)
+			log_struct(LOG_ERR, fields, "%s:%u: %s", errs->v[i].file,
+				   errs->v[i].line, errs->v[i].message);
+		else
+			log_struct(LOG_ERR, fields, "%s: %s", errs->v[i].file,
+				   errs->v[i].message);
+	}
+	log_struct(LOG_ERR, fields,
+		   "reload: %s is not usable (%s): the previous config stays "
+		   "in use", path, k == -EINVAL ? "invalid" : strerror(-k));
+}
+
+static void reload(struct daemon *d)
+{
+	struct config_errors errs = CONFIG_ERRORS_INIT;
+	struct config *cfg = NULL;
+	time_t now = time(NULL);
+	size_t i, j;
+	int k;
+
+	notify_reloading();
+	log_notice("received SIGHUP: reading %s again", d->opt->config_path);
+	k = config_load(d->opt->config_path, &cfg, &errs);
+	if (k < 0) {
+		log_reload_errors(&errs, d->opt->config_path, k);
+		config_errors_free(&errs);
+		update_status(d);
+		notify_ready(d->line);
+		return;
+	}
+	config_errors_free(&errs);
+	/* removed pipelines: their runs are saved and frozen (adopted if the
+	 * pipeline comes back) */
+	for (i = d->n; i-- > 0;) {
+		if (!config_find_pipeline(cfg, runner_name(d->runners[i]))) {
+			log_notice("%s: removed from the config; stopping it",
+				   runner_name(d->runners[i]));
+			remove_runner(d, i);
+		}
+	}
+	for (j = 0; j < cfg->n; j++) {
+		const struct pipeline *p = &cfg->pipelines[j];
+		bool found = false;
+
+		for (i = 0; i < d->n; i++) {
+			if (strcmp(runner_name(d->runners[i]), p->name))
+				continue;
+			found = true;
+			k = runner_set_pipeline(d->runners[i], p, now);
+			if (k < 0)
+				log_error("%s: the new definition could not be "
+					  "applied: %s", p->name, strerror(-k));
+			break;
+		}
+		if (!found) {
+			log_notice("%s: added to the config", p->name);
+			(void)add_runner(d, p, now, true);
+		}
+	}
+	config_free(d->cfg);
+	d->cfg = cfg;
+	log_notice("config reloaded: %zu pipeline%s", d->n,
+		   d->n == 1 ? "" : "s");
+	update_status(d);
+	notify_ready(d->line);
+}
+
+static int on_hup(sd_event_source *s, const struct signalfd_siginfo *si,
+		  void *ud)
+{
+	struct daemon *d = ud;
+
+	(void)s;
+	(void)si;
+	if (!d->stopping && !d->opt->once)
+		reload(d);
+	return 0;
+}
+
+static int on_watchdog(sd_event_source *s, uint64_t usec, void *ud)
+{
+	uint64_t period = (uint64_t)(uintptr_t)ud;
+
+	notify_watchdog();
+	sd_event_source_set_time(s, usec + period);
+	sd_event_source_set_enabled(s, SD_EVENT_ON);
+	return 0;
+}
+
+static int setup(struct daemon *d)
+{
+	struct creds_chain_options co;
+	uint64_t wd, now;
+	sigset_t mask;
+	int k;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+		return -errno;
+	k = sd_event_new(&d->event);
+	if (k < 0)
+		return k;
+	k = sd_event_add_signal(d->event, NULL, SIGTERM, on_term, d);
+	if (k >= 0)
+		k = sd_event_add_signal(d->event, NULL, SIGINT, on_term, d);
+	if (k >= 0)
+		k = sd_event_add_signal(d->event, NULL, SIGHUP, on_hup, d);
+	if (k < 0)
+		return k;
+	k = http_client_new(d->event, &d->http);
+	if (k < 0)
+		return k;
+	memset(&co, 0, sizeof(co));
+	co.event = d->event;
+	co.http = d->http;
+	k = creds_chain_new(&co, &d->chain);
+	if (k < 0)
+		return k;
+	k = credsprov_new(d->chain, &d->cp);
+	if (k < 0)
+		return k;
+	credsprov_fill(d->cp, &d->prov);
+	d->rl = ratelimit_new(d->cfg->globals.max_api_calls_per_second ?
+			      (double)d->cfg->globals.max_api_calls_per_second
+			      : 5.0, DAEMON_RATE_BURST);
+	if (!d->rl)
+		return -ENOMEM;
+	wd = notify_watchdog_usec();
+	if (wd > 0 && !d->opt->once) {
+		sd_event_now(d->event, CLOCK_MONOTONIC, &now);
+		k = sd_event_add_time(d->event, &d->watchdog, CLOCK_MONOTONIC,
+				      now + wd / 2, 0, on_watchdog,
+				      (void *)(uintptr_t)(wd / 2));
+		if (k < 0)
+			return k;
+		sd_event_source_set_enabled(d->watchdog, SD_EVENT_ON);
+	}
+	d->host.event = d->event;
+	d->host.http = d->http;
+	d->host.creds = &d->prov;
+	d->host.state_dir = d->opt->state_dir;
+	d->host.submit = host_submit;
+	d->host.cancel = host_cancel;
+	d->host.changed = host_changed;
+	d->host.userdata = d;
+	d->host.once = d->opt->once;
+	d->host.max_consecutive_errors = d->opt->once ? DAEMON_ONCE_MAX_ERRORS
+						      : 0;
+	return 0;
+}
+
+static void teardown(struct daemon *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++)
+		runner_free(d->runners[i]);
+	free(d->runners);
+	credsprov_free(d->cp);
+	creds_chain_free(d->chain);
+	http_client_free(d->http);
+	ratelimit_free(d->rl);
+	sd_event_source_disable_unref(d->rl_timer);
+	sd_event_source_disable_unref(d->watchdog);
+	sd_event_source_disable_unref(d->status_defer);
+	sd_event_unref(d->event);
+	config_free(d->cfg);
+}
+
+int daemon_main(const struct daemon_options *opt, struct config *cfg)
+{
+	struct daemon d;
+	enum rt_outcome *outcomes = NULL;
+	char err[256];
+	time_t now = time(NULL);
+	int lock_fd = -1, k, rc = PR_EXIT_SOFTWARE;
+	size_t i;
+
+	memset(&d, 0, sizeof(d));
+	d.opt = opt;
+	d.cfg = cfg;
+	k = state_lock(opt->state_dir, &lock_fd, err, sizeof(err));
+	if (k < 0) {
+		log_error("%s", err);
+		rc = k == -EBUSY ? PR_EXIT_CONFIG : PR_EXIT_SOFTWARE;
+		config_free(cfg);
+		return rc;
+	}
+	k = setup(&d);
+	if (k < 0) {
+		log_error("cannot set up the event loop: %s", strerror(-k));
+		goto cleanup;
+	}
+	for (i = 0; i < cfg->n; i++) {
+		const struct pipeline *p = &cfg->pipelines[i];
+
+		if (opt->pipeline && strcmp(opt->pipeline, p->name))
+			continue;
+		k = add_runner(&d, p, now, true);
+		if (k < 0 && opt->once)
+			goto cleanup;
+	}
+	if (opt->once && d.n == 0) {
+		log_error("no pipeline named %s in %s", opt->pipeline,
+			  cfg->source);
+		rc = PR_EXIT_CONFIG;
+		goto cleanup;
+	}
+	update_status(&d);
+	d.ready = true;
+	if (!opt->once) {
+		notify_ready(d.line);
+		log_notice("started: %zu pipeline%s, state in %s", d.n,
+			   d.n == 1 ? "" : "s", opt->state_dir);
+	} else if (all_idle(&d)) {
+		goto done;
+	}
+	k = sd_event_loop(d.event);
+	if (k < 0) {
+		log_error("event loop failed: %s", strerror(-k));
+		goto cleanup;
+	}
+done:
+	if (!opt->once) {
+		rc = PR_EXIT_OK;
+		goto cleanup;
+	}
+	if (d.signal_exit) {
+		rc = d.signal_exit;
+		goto cleanup;
+	}
+	outcomes = calloc(d.n ? d.n : 1, sizeof(*outcomes));
+	if (!outcomes)
+		goto cleanup;
+	for (i = 0; i < d.n; i++)
+		outcomes[i] = runner_last_outcome(d.runners[i]);
+	rc = daemon_exit_status(outcomes, d.n);
+cleanup:
+	free(outcomes);
+	teardown(&d);
+	state_unlock(lock_fd);
+	return rc;
+}

@@ -1,0 +1,1088 @@
+/* runner.c - one pipeline on the sd-event loop: executes the actions of its
+ * run (retrain.h) and turns replies and timers into events; see
+ * include/runner.h. */
+#include "runner.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "config.h"
+#include "log.h"
+#include "msgid.h"
+#include "personalize.h"
+#include "plan.h"
+
+#define USEC_PER_SEC     1000000ULL
+#define USEC_PER_MSEC    1000ULL
+/* Timer accuracy: poll delays are seconds long, fire times minutes. */
+#define POLL_ACCURACY_USEC (50 * USEC_PER_MSEC)
+#define FIRE_ACCURACY_USEC (100 * USEC_PER_MSEC)
+/* Versions created this long before the fire time cannot be ours (other
+ * hosts' clocks may be up to a minute ahead: twice that margin). */
+#define FIND_VERSION_MARGIN_S (2 * 60)
+
+/* The call's strings, copied when the action is executed. */
+enum call_str {
+	CS_NAME, CS_ARN, CS_DATASET_ARN, CS_DATASET_TYPE, CS_S3_PATH,
+	CS_ROLE_ARN, CS_IMPORT_MODE, CS_SOLUTION_ARN, CS_TRAINING_MODE,
+	CS_CAMPAIGN_ARN, CS_VERSION_ARN, CS_COUNT
+};
+
+struct pcall {
+	struct runner *r;
+	struct pcall *next;
+	int slot;
+	uint32_t token;
+	enum rt_op op;
+	char *s[CS_COUNT];
+	bool queued;                 /* waiting for the rate limit */
+	struct personalize_op *op_handle; /* in flight */
+	/* RT_OP_FIND_VERSION: candidates to describe, one by one */
+	char **cands;
+	size_t ncands, icand;
+	bool other_busy;
+	char *other_name;
+	char request_id[64];
+};
+
+struct runner {
+	const struct runner_host *host;
+	unsigned owner;
+	const struct pipeline *p;
+	char name[RT_PIPELINE_MAX + 1];
+	struct aws_client *aws;
+	struct state st;
+	struct rt_run run;
+	bool active;
+	bool started;
+	struct pcall *calls;
+	sd_event_source *fire_timer;
+	bool has_next;
+	time_t next_fire;
+	sd_event_source *deadline;
+	sd_event_source *slot_timer[RT_NSLOTS];
+	uint32_t slot_token[RT_NSLOTS];
+	char status[RUNNER_STATUS_MAX];
+	enum rt_outcome last_outcome;
+	uint64_t rng;
+};
+
+static void execute(struct runner *r, const struct rt_actions *acts);
+static int arm_fire(struct runner *r, time_t now);
+
+/* ---- small helpers ----------------------------------------------------------- */
+
+enum rt_result runner_map_result(enum aws_error_class e, const char *code)
+{
+	/* No credentials yet (a metadata service not up, a refresh that
+	 * failed): nothing was sent; try again later. */
+	if (e == AWS_ERR_AUTH && code && !strcmp(code, RUNNER_CODE_NO_CREDS))
+		return RT_RES_TRANSIENT;
+	switch (e) {
+	case AWS_ERR_NONE:
+		return RT_RES_OK;
+	case AWS_ERR_ALREADY_EXISTS:
+		return RT_RES_ALREADY_EXISTS;
+	case AWS_ERR_IN_USE:
+		return RT_RES_IN_USE;
+	case AWS_ERR_NOT_FOUND:
+		return RT_RES_NOT_FOUND;
+	case AWS_ERR_CLIENT:
+	case AWS_ERR_AUTH:
+		return RT_RES_INVALID;
+	case AWS_ERR_THROTTLED:
+	case AWS_ERR_TRANSIENT:
+	case AWS_ERR_LIMIT_EXCEEDED:
+		return RT_RES_TRANSIENT;
+	case AWS_ERR_UNAVAILABLE:
+	case AWS_ERR_MALFORMED_REPLY:
+	case AWS_ERR_INTERNAL:
+	default:
+		return RT_RES_UNKNOWN;
+	}
+}
+
+int runner_spec_from_pipeline(const struct pipeline *p, unsigned max_errors,
+			      struct rt_spec *spec)
+{
+	struct rt_spec s;
+	int t;
+
+	if (!p || !spec)
+		return -EINVAL;
+	memset(&s, 0, sizeof(s));
+	s.pipeline = p->name;
+	s.role_arn = p->import_role_arn;
+	s.solution_arn = p->solution_arn;
+	s.campaign_arn = p->campaign_arn;
+	for (t = 0; t < CONFIG_DATASET_COUNT; t++) {
+		const struct config_dataset *d = &p->datasets[t];
+
+		if (!d->set)
+			continue;
+		if (s.n_datasets >= RT_MAX_DATASETS)
+			return -EINVAL;
+		s.datasets[s.n_datasets].type =
+			config_dataset_type_name((enum config_dataset_type)t);
+		s.datasets[s.n_datasets].arn = d->arn;
+		s.datasets[s.n_datasets].s3_path = d->s3_path;
+		s.n_datasets++;
+	}
+	s.training_mode = p->training_mode == CONFIG_TRAINING_UPDATE ?
+			  RT_TRAIN_UPDATE : RT_TRAIN_FULL;
+	s.import_mode = p->import_mode == CONFIG_IMPORT_INCREMENTAL ?
+			RT_IMPORT_INCREMENTAL : RT_IMPORT_FULL;
+	s.poll_interval_s = p->poll_interval ? p->poll_interval : 1;
+	/* 0 in the config means "no limit": a week of the run's own bound. */
+	s.max_run_duration_s = p->max_run_duration ? p->max_run_duration
+						   : 7u * 24 * 3600;
+	s.max_consecutive_errors = max_errors;
+	*spec = s;
+	return 0;
+}
+
+static uint32_t next_random(struct runner *r)
+{
+	/* xorshift64*: jitter only, no security use */
+	r->rng ^= r->rng >> 12;
+	r->rng ^= r->rng << 25;
+	r->rng ^= r->rng >> 27;
+	return (uint32_t)((r->rng * 2685821657736338717ULL) >> 32);
+}
+
+static void set_idle_status(struct runner *r)
+{
+	char when[32];
+
+	if (r->has_next) {
+		sched_format_utc(r->next_fire, when, sizeof(when));
+		snprintf(r->status, sizeof(r->status), "idle, next run %s",
+			 when);
+	} else if (r->host->once) {
+		snprintf(r->status, sizeof(r->status), "idle");
+	} else {
+		snprintf(r->status, sizeof(r->status),
+			 "idle, no further run scheduled");
+	}
+}
+
+static void changed(struct runner *r)
+{
+	if (r->host->changed)
+		r->host->changed(r->host->userdata, r);
+}
+
+static void init_event(struct runner *r, struct rt_event *ev,
+		       enum rt_event_kind kind, int slot, uint32_t token)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->kind = kind;
+	ev->slot = slot;
+	ev->token = token;
+	ev->now = time(NULL);
+	ev->random = next_random(r);
+}
+
+static void step(struct runner *r, const struct rt_event *ev)
+{
+	struct rt_actions acts;
+	int k;
+
+	if (!r->active)
+		return;
+	k = rt_step(&r->run, ev, &acts);
+	if (k == -ESTALE)
+		return;
+	if (k < 0) {
+		log_error("%s: internal error feeding the run: %s", r->name,
+			  strerror(-k));
+		return;
+	}
+	execute(r, &acts);
+}
+
+/* ---- calls ------------------------------------------------------------------------ */
+
+static void pcall_free(struct pcall *c)
+{
+	size_t i;
+
+	if (!c)
+		return;
+	for (i = 0; i < CS_COUNT; i++)
+		free(c->s[i]);
+	for (i = 0; i < c->ncands; i++)
+		free(c->cands[i]);
+	free(c->cands);
+	free(c->other_name);
+	free(c);
+}
+
+static void pcall_unlink(struct pcall *c)
+{
+	struct pcall **pp;
+
+	for (pp = &c->r->calls; *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			return;
+		}
+}
+
+static void pcall_drop(struct pcall *c)
+{
+	if (c->queued)
+		c->r->host->cancel(c->r->host->userdata, c);
+	else
+		personalize_op_cancel(c->op_handle);
+	pcall_free(c);
+}
+
+/* The call is over: feed the reply to the run. ev is filled but for the
+ * kind/slot/token/now/random and the result fields. */
+static void finish_call(struct pcall *c, struct rt_event *ev,
+			const struct aws_result *res)
+{
+	struct runner *r = c->r;
+	struct rt_event e = *ev;
+	struct rt_event base;
+
+	init_event(r, &base, RT_EV_REPLY, c->slot, c->token);
+	e.kind = base.kind;
+	e.slot = base.slot;
+	e.token = base.token;
+	e.now = base.now;
+	e.random = base.random;
+	if (res) {
+		e.result = runner_map_result(res->error, res->code);
+		if (res->error != AWS_ERR_NONE)
+			e.error = res->message ? res->message : res->code;
+		if (res->request_id)
+			e.request_id = res->request_id;
+	}
+	pcall_unlink(c);
+	step(r, &e);
+	pcall_free(c);
+}
+
+static void on_arn(const struct aws_result *res, const char *arn, void *ud)
+{
+	struct pcall *c = ud;
+	struct rt_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	c->op_handle = NULL;
+	ev.arn = arn;
+	finish_call(c, &ev, res);
+}
+
+static void on_import_job(const struct aws_result *res,
+			  const struct personalize_dataset_import_job *job,
+			  void *ud)
+{
+	struct pcall *c = ud;
+	struct rt_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	c->op_handle = NULL;
+	if (job) {
+		ev.status = job->status;
+		ev.failure_reason = job->failure_reason;
+		ev.arn = job->dataset_import_job_arn;
+	}
+	finish_call(c, &ev, res);
+}
+
+static bool busy_status(const char *s)
+{
+	return s && (!strcmp(s, PERSONALIZE_STATUS_CREATE_PENDING) ||
+		     !strcmp(s, PERSONALIZE_STATUS_CREATE_IN_PROGRESS));
+}
+
+static void on_import_jobs(const struct aws_result *res,
+			   const struct personalize_dataset_import_job *jobs,
+			   size_t n, void *ud)
+{
+	struct pcall *c = ud;
+	struct rt_event ev;
+	size_t i;
+
+	memset(&ev, 0, sizeof(ev));
+	c->op_handle = NULL;
+	for (i = 0; jobs && i < n; i++) {
+		const struct personalize_dataset_import_job *j = &jobs[i];
+
+		if (j->job_name && c->s[CS_NAME] &&
+		    !strcmp(j->job_name, c->s[CS_NAME])) {
+			ev.found = true;
+			ev.arn = j->dataset_import_job_arn;
+			ev.status = j->status;
+			ev.failure_reason = j->failure_reason;
+			break;
+		}
+		if (!ev.other_busy && busy_status(j->status)) {
+			ev.other_busy = true;
+			ev.other_name = j->job_name ? j->job_name
+						    : j->dataset_import_job_arn;
+		}
+	}
+	if (ev.found) {
+		ev.other_busy = false;
+		ev.other_name = NULL;
+	}
+	finish_call(c, &ev, res);
+}
+
+static void on_version(const struct aws_result *res,
+		       const struct personalize_solution_version *sv, void *ud);
+
+static int start_call(struct pcall *c);
+
+static void on_versions(const struct aws_result *res,
+			const struct personalize_solution_version *svs,
+			size_t n, void *ud)
+{
+	struct pcall *c = ud;
+	struct rt_event ev;
+	time_t since = c->r->run.fire_time - FIND_VERSION_MARGIN_S;
+	size_t i;
+
+	memset(&ev, 0, sizeof(ev));
+	c->op_handle = NULL;
+	if (res->error != AWS_ERR_NONE || !svs) {
+		finish_call(c, &ev, res);
+		return;
+	}
+	c->cands = calloc(n ? n : 1, sizeof(*c->cands));
+	if (!c->cands) {
+		struct aws_result r2 = *res;
+
+		r2.error = AWS_ERR_INTERNAL;
+		r2.message = "out of memory";
+		finish_call(c, &ev, &r2);
+		return;
+	}
+	/* Newest first, as the service lists them. A summary with a name (not
+	 * in the model, but cheap to honour) settles it without a describe. */
+	for (i = 0; i < n; i++) {
+		const struct personalize_solution_version *v = &svs[i];
+
+		if (!v->solution_version_arn)
+			continue;
+		if (v->name && c->s[CS_NAME]) {
+			if (!strcmp(v->name, c->s[CS_NAME])) {
+				ev.found = true;
+				ev.arn = v->solution_version_arn;
+				ev.status = v->status;
+				ev.failure_reason = v->failure_reason;
+				finish_call(c, &ev, res);
+				return;
+			}
+			if (busy_status(v->status) && !c->other_busy) {
+				c->other_busy = true;
+				c->other_name = strdup(v->name);
+			}
+			continue;
+		}
+		if (v->creation_date_time && v->creation_date_time < since)
+			continue;
+		c->cands[c->ncands] = strdup(v->solution_version_arn);
+		if (!c->cands[c->ncands])
+			continue;
+		c->ncands++;
+	}
+	snprintf(c->request_id, sizeof(c->request_id), "%s",
+		 res->request_id ? res->request_id : "");
+	if (c->ncands == 0) {
+		ev.other_busy = c->other_busy;
+		ev.other_name = c->other_name;
+		finish_call(c, &ev, res);
+		return;
+	}
+	c->icand = 0;
+	if (start_call(c) < 0) {
+		struct aws_result r2 = *res;
+
+		r2.error = AWS_ERR_INTERNAL;
+		r2.message = "could not queue DescribeSolutionVersion";
+		finish_call(c, &ev, &r2);
+	}
+}
+
+static void on_version(const struct aws_result *res,
+		       const struct personalize_solution_version *sv, void *ud)
+{
+	struct pcall *c = ud;
+	struct rt_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	c->op_handle = NULL;
+	if (c->op != RT_OP_FIND_VERSION) {
+		if (sv) {
+			ev.status = sv->status;
+			ev.failure_reason = sv->failure_reason;
+			ev.arn = sv->solution_version_arn;
+		}
+		finish_call(c, &ev, res);
+		return;
+	}
+	/* one candidate of a find */
+	if (res->error == AWS_ERR_NONE && sv) {
+		if (sv->name && c->s[CS_NAME] && !strcmp(sv->name, c->s[CS_NAME])) {
+			ev.found = true;
+			ev.arn = sv->solution_version_arn;
+			ev.status = sv->status;
+			ev.failure_reason = sv->failure_reason;
+			finish_call(c, &ev, res);
+			return;
+		}
+		if (busy_status(sv->status) && !c->other_busy) {
+			c->other_busy = true;
+			c->other_name = strdup(sv->name ? sv->name
+						 : sv->solution_version_arn);
+		}
+	} else if (res->error != AWS_ERR_NOT_FOUND) {
+		/* cannot tell: the find failed (NOT_FOUND: deleted, skip) */
+		finish_call(c, &ev, res);
+		return;
+	}
+	if (++c->icand < c->ncands) {
+		if (start_call(c) == 0)
+			return;
+		struct aws_result r2 = *res;
+
+		r2.error = AWS_ERR_INTERNAL;
+		r2.message = "could not queue DescribeSolutionVersion";
+		finish_call(c, &ev, &r2);
+		return;
+	}
+	ev.other_busy = c->other_busy;
+	ev.other_name = c->other_name;
+	finish_call(c, &ev, res);
+}
+
+static void on_campaign(const struct aws_result *res,
+			const struct personalize_campaign *camp, void *ud)
+{
+	struct pcall *c = ud;
+	struct rt_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	c->op_handle = NULL;
+	if (camp) {
+		ev.campaign_version_arn = camp->solution_version_arn;
+		ev.status = camp->status;
+		if (camp->latest_campaign_update.present) {
+			const struct personalize_campaign_update *u =
+				&camp->latest_campaign_update;
+
+			ev.update_version_arn = u->solution_version_arn;
+			ev.update_status = u->status;
+			ev.update_failure_reason = u->failure_reason;
+		}
+	}
+	finish_call(c, &ev, res);
+}
+
+/* Granted by the rate limit: send it. */
+static void grant(void *cookie)
+{
+	struct pcall *c = cookie;
+	struct aws_client *aws = c->r->aws;
+	char **s = c->s;
+	int k = -EINVAL;
+
+	c->queued = false;
+	switch (c->op) {
+	case RT_OP_CREATE_IMPORT: {
+		struct personalize_create_dataset_import_job req = {
+			s[CS_NAME], s[CS_DATASET_ARN], s[CS_S3_PATH],
+			s[CS_ROLE_ARN], s[CS_IMPORT_MODE],
+		};
+		k = personalize_create_dataset_import_job(aws, &req, on_arn, c,
+							  &c->op_handle);
+		break;
+	}
+	case RT_OP_DESCRIBE_IMPORT:
+		k = personalize_describe_dataset_import_job(
+			aws, s[CS_ARN], on_import_job, c, &c->op_handle);
+		break;
+	case RT_OP_FIND_IMPORT:
+		k = personalize_list_dataset_import_jobs(
+			aws, s[CS_DATASET_ARN], on_import_jobs, c, &c->op_handle);
+		break;
+	case RT_OP_CREATE_VERSION: {
+		struct personalize_create_solution_version req = {
+			s[CS_SOLUTION_ARN], s[CS_NAME], s[CS_TRAINING_MODE],
+		};
+		k = personalize_create_solution_version(aws, &req, on_arn, c,
+							&c->op_handle);
+		break;
+	}
+	case RT_OP_DESCRIBE_VERSION:
+		k = personalize_describe_solution_version(
+			aws, s[CS_ARN], on_version, c, &c->op_handle);
+		break;
+	case RT_OP_FIND_VERSION:
+		if (c->cands)
+			k = personalize_describe_solution_version(
+				aws, c->cands[c->icand], on_version, c,
+				&c->op_handle);
+		else
+			k = personalize_list_solution_versions(
+				aws, s[CS_SOLUTION_ARN], on_versions, c,
+				&c->op_handle);
+		break;
+	case RT_OP_DESCRIBE_CAMPAIGN:
+		k = personalize_describe_campaign(aws, s[CS_CAMPAIGN_ARN],
+						  on_campaign, c, &c->op_handle);
+		break;
+	case RT_OP_UPDATE_CAMPAIGN: {
+		struct personalize_update_campaign req = {
+			s[CS_CAMPAIGN_ARN], s[CS_VERSION_ARN], 0,
+		};
+		k = personalize_update_campaign(aws, &req, on_arn, c,
+						&c->op_handle);
+		break;
+	}
+	}
+	if (k < 0) {
+		/* Never sent: tell the run (a local failure; it retries). */
+		struct rt_event ev;
+		struct aws_result res;
+
+		memset(&ev, 0, sizeof(ev));
+		memset(&res, 0, sizeof(res));
+		res.error = k == -EINVAL ? AWS_ERR_CLIENT : AWS_ERR_INTERNAL;
+		res.message = k == -EINVAL ? "the request could not be built"
+					   : "out of memory";
+		c->op_handle = NULL;
+		finish_call(c, &ev, &res);
+	}
+}
+
+static int start_call(struct pcall *c)
+{
+	int k;
+
+	k = c->r->host->submit(c->r->host->userdata, c->r->owner, grant, c);
+	if (k < 0)
+		return k;
+	c->queued = true;
+	return 0;
+}
+
+static int dup_str(char **dst, const char *src)
+{
+	if (!src) {
+		*dst = NULL;
+		return 0;
+	}
+	*dst = strdup(src);
+	return *dst ? 0 : -ENOMEM;
+}
+
+static void do_call(struct runner *r, const struct rt_action *a)
+{
+	const struct rt_call *k = &a->call;
+	const char *src[CS_COUNT] = {
+		k->name, k->arn, k->dataset_arn, k->dataset_type, k->s3_path,
+		k->role_arn, k->import_mode, k->solution_arn, k->training_mode,
+		k->campaign_arn, k->version_arn,
+	};
+	struct pcall *c;
+	int i, e = 0;
+
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		goto fail;
+	c->r = r;
+	c->slot = a->slot;
+	c->token = a->token;
+	c->op = k->op;
+	for (i = 0; i < CS_COUNT; i++)
+		e |= dup_str(&c->s[i], src[i]);
+	if (e)
+		goto fail;
+	c->next = r->calls;
+	r->calls = c;
+	if (start_call(c) == 0)
+		return;
+	pcall_unlink(c);
+fail:
+	pcall_free(c);
+	{
+		/* answer it as a local failure from the loop's next turn: the
+		 * run arms a retry timer */
+		struct rt_event ev;
+
+		init_event(r, &ev, RT_EV_REPLY, a->slot, a->token);
+		ev.result = RT_RES_UNKNOWN;
+		ev.error = "out of memory";
+		log_error("%s: out of memory starting %s", r->name,
+			  rt_op_name(k->op));
+		step(r, &ev);
+	}
+}
+
+/* ---- timers ---------------------------------------------------------------------- */
+
+static int on_slot_timer(sd_event_source *s, uint64_t usec, void *ud)
+{
+	struct runner *r = ud;
+	struct rt_event ev;
+	int slot;
+
+	(void)usec;
+	for (slot = 0; slot < RT_NSLOTS; slot++)
+		if (r->slot_timer[slot] == s)
+			break;
+	if (slot == RT_NSLOTS)
+		return 0;
+	r->slot_timer[slot] = sd_event_source_disable_unref(s);
+	init_event(r, &ev, RT_EV_POLL_DUE, slot, r->slot_token[slot]);
+	step(r, &ev);
+	return 0;
+}
+
+static void do_timer(struct runner *r, const struct rt_action *a)
+{
+	uint64_t now;
+	int k, slot = a->slot;
+
+	if (slot < 0 || slot >= RT_NSLOTS)
+		return;
+	r->slot_timer[slot] = sd_event_source_disable_unref(r->slot_timer[slot]);
+	r->slot_token[slot] = a->token;
+	sd_event_now(r->host->event, CLOCK_MONOTONIC, &now);
+	k = sd_event_add_time(r->host->event, &r->slot_timer[slot],
+			      CLOCK_MONOTONIC,
+			      now + (uint64_t)a->delay_ms * USEC_PER_MSEC,
+			      POLL_ACCURACY_USEC, on_slot_timer, r);
+	if (k < 0)
+		log_error("%s: cannot arm a poll timer: %s", r->name,
+			  strerror(-k));
+}
+
+static int on_deadline(sd_event_source *s, uint64_t usec, void *ud)
+{
+	struct runner *r = ud;
+	struct rt_event ev;
+
+	(void)s;
+	(void)usec;
+	r->deadline = sd_event_source_disable_unref(r->deadline);
+	init_event(r, &ev, RT_EV_DEADLINE, RT_SLOT_RUN, 0);
+	step(r, &ev);
+	return 0;
+}
+
+static void do_deadline(struct runner *r, const struct rt_action *a)
+{
+	int k;
+
+	r->deadline = sd_event_source_disable_unref(r->deadline);
+	k = sd_event_add_time(r->host->event, &r->deadline, CLOCK_REALTIME,
+			      (uint64_t)(a->at > 0 ? a->at : 0) * USEC_PER_SEC,
+			      FIRE_ACCURACY_USEC, on_deadline, r);
+	if (k < 0)
+		log_error("%s: cannot arm the run deadline: %s", r->name,
+			  strerror(-k));
+}
+
+/* ---- actions ------------------------------------------------------------------- */
+
+static void do_save(struct runner *r)
+{
+	state_set_run(&r->st, &r->run);
+	(void)state_save(r->host->state_dir, &r->st); /* logged there */
+}
+
+static void do_log(struct runner *r, const struct rt_action *a)
+{
+	char f_pipe[RT_PIPELINE_MAX + 16], f_stage[64], f_job[RT_ARN_MAX + 16],
+		f_req[96], f_msg[64], f_ver[RT_ARN_MAX + 32],
+		f_camp[RT_ARN_MAX + 32];
+	const char *fields[8];
+	size_t n = 0;
+
+	snprintf(f_pipe, sizeof(f_pipe), "PIPELINE=%s", r->name);
+	fields[n++] = f_pipe;
+	if (a->stage) {
+		snprintf(f_stage, sizeof(f_stage), "STAGE=%s", a->stage);
+		fields[n++] = f_stage;
+	}
+	if (a->job_arn && *a->job_arn) {
+		snprintf(f_job, sizeof(f_job), "JOB_ARN=%s", a->job_arn);
+		fields[n++] = f_job;
+	}
+	if (a->request_id[0]) {
+		snprintf(f_req, sizeof(f_req), "AWS_REQUEST_ID=%s",
+			 a->request_id);
+		fields[n++] = f_req;
+	}
+	if (a->message_id) {
+		snprintf(f_msg, sizeof(f_msg), "MESSAGE_ID=%s", a->message_id);
+		fields[n++] = f_msg;
+		/* the catalog's deployed text names version and campaign */
+		if (!strcmp(a->message_id, MSGID_DEPLOYED)) {
+			snprintf(f_ver, sizeof(f_ver), "SOLUTION_VERSION_ARN=%s",
+				 r->run.slots[RT_SLOT_VERSION].arn);
+			snprintf(f_camp, sizeof(f_camp), "CAMPAIGN_ARN=%s",
+				 r->run.campaign_arn);
+			fields[n++] = f_ver;
+			fields[n++] = f_camp;
+		}
+	}
+	fields[n] = NULL;
+	log_struct(a->priority, fields, "%s", a->text);
+}
+
+static void do_finished(struct runner *r, const struct rt_action *a)
+{
+	r->last_outcome = a->outcome;
+	state_finish_run(&r->st, &r->run);
+	(void)state_save(r->host->state_dir, &r->st);
+}
+
+static void execute(struct runner *r, const struct rt_actions *acts)
+{
+	bool status_changed = false, finished = false;
+	size_t i;
+
+	for (i = 0; i < acts->n; i++) {
+		const struct rt_action *a = &acts->a[i];
+
+		switch (a->kind) {
+		case RT_ACT_CALL:
+			do_call(r, a);
+			break;
+		case RT_ACT_SAVE:
+			do_save(r);
+			break;
+		case RT_ACT_TIMER:
+			do_timer(r, a);
+			break;
+		case RT_ACT_DEADLINE:
+			do_deadline(r, a);
+			break;
+		case RT_ACT_LOG:
+			do_log(r, a);
+			break;
+		case RT_ACT_STATUS:
+			snprintf(r->status, sizeof(r->status), "%s", a->text);
+			status_changed = true;
+			break;
+		case RT_ACT_FINISHED:
+			do_finished(r, a);
+			finished = true;
+			break;
+		}
+		/* do_call() may have stepped the run (a local failure) and
+		 * finished it: nothing more to do then */
+		if (!r->active)
+			return;
+	}
+	if (finished || rt_done(&r->run)) {
+		int slot;
+		struct pcall *c;
+
+		r->active = false;
+		r->deadline = sd_event_source_disable_unref(r->deadline);
+		for (slot = 0; slot < RT_NSLOTS; slot++)
+			r->slot_timer[slot] =
+				sd_event_source_disable_unref(r->slot_timer[slot]);
+		while ((c = r->calls)) {
+			r->calls = c->next;
+			pcall_drop(c);
+		}
+		set_idle_status(r);
+		status_changed = true;
+	}
+	if (status_changed)
+		changed(r);
+}
+
+/* ---- fire timer --------------------------------------------------------------- */
+
+static void start_run(struct runner *r, time_t fire, time_t now, bool find_first)
+{
+	struct rt_spec spec;
+	struct rt_actions acts;
+	char err[256];
+	int k;
+
+	k = runner_spec_from_pipeline(r->p, r->host->max_consecutive_errors,
+				      &spec);
+	if (k == 0)
+		k = rt_spec_validate(&spec, err, sizeof(err));
+	else
+		snprintf(err, sizeof(err), "too many datasets");
+	if (k < 0) {
+		log_error("%s: cannot start a run: %s", r->name, err);
+		return;
+	}
+	k = rt_start(&r->run, &spec, fire, now, find_first, &acts);
+	if (k < 0) {
+		log_error("%s: cannot start a run: %s", r->name, strerror(-k));
+		return;
+	}
+	r->active = true;
+	execute(r, &acts);
+}
+
+static int on_fire(sd_event_source *s, uint64_t usec, void *ud)
+{
+	struct runner *r = ud;
+	time_t fire = r->next_fire, now = time(NULL);
+	struct rt_event ev;
+
+	(void)s;
+	(void)usec;
+	r->fire_timer = sd_event_source_disable_unref(r->fire_timer);
+	switch (plan_on_fire(fire, r->st.last_fire, r->active)) {
+	case PLAN_RUN:
+		r->has_next = false;
+		start_run(r, fire, now, false);
+		break;
+	case PLAN_SKIP_BUSY:
+		init_event(r, &ev, RT_EV_FIRE, RT_SLOT_RUN, 0);
+		ev.fire_time = fire;
+		step(r, &ev);
+		state_set_run(&r->st, &r->run);
+		state_note_fire(&r->st, fire);
+		(void)state_save(r->host->state_dir, &r->st);
+		break;
+	case PLAN_SKIP_DONE:
+		break;
+	}
+	/* the next fire time after this one (never "now": skew-safe) */
+	(void)arm_fire(r, fire > now ? fire : now);
+	if (!r->active) {
+		set_idle_status(r);
+		changed(r);
+	}
+	return 0;
+}
+
+static int arm_fire(struct runner *r, time_t after)
+{
+	int k;
+
+	r->fire_timer = sd_event_source_disable_unref(r->fire_timer);
+	r->has_next = false;
+	if (r->host->once)
+		return 0;
+	k = plan_next_fire(r->p->schedule, after, &r->next_fire);
+	if (k == -ENOENT)
+		return 0;
+	if (k < 0)
+		return k;
+	k = sd_event_add_time(r->host->event, &r->fire_timer, CLOCK_REALTIME,
+			      (uint64_t)r->next_fire * USEC_PER_SEC,
+			      FIRE_ACCURACY_USEC, on_fire, r);
+	if (k < 0) {
+		log_error("%s: cannot arm the fire timer: %s", r->name,
+			  strerror(-k));
+		return k;
+	}
+	r->has_next = true;
+	return 0;
+}
+
+/* ---- lifecycle ----------------------------------------------------------------- */
+
+static int make_client(const struct runner_host *host, const struct pipeline *p,
+		       struct aws_client **out)
+{
+	struct aws_client_config cfg;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.region = p->region;
+	cfg.endpoint_url = p->endpoint_url;
+	return aws_client_new(host->event, host->http, &cfg, host->creds, out);
+}
+
+int runner_new(const struct runner_host *host, unsigned owner,
+	       const struct pipeline *p, struct runner **out)
+{
+	struct runner *r;
+	int k;
+
+	if (!host || !p || !p->name || !out)
+		return -EINVAL;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->host = host;
+	r->owner = owner;
+	r->p = p;
+	snprintf(r->name, sizeof(r->name), "%s", p->name);
+	if (getrandom(&r->rng, sizeof(r->rng), GRND_NONBLOCK) !=
+	    (ssize_t)sizeof(r->rng))
+		r->rng = (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ULL + owner;
+	if (!r->rng)
+		r->rng = 1;
+	k = make_client(host, p, &r->aws);
+	if (k < 0) {
+		log_error("%s: cannot set up the AWS client: %s", r->name,
+			  strerror(-k));
+		free(r);
+		return k;
+	}
+	state_init(&r->st, p->name);
+	set_idle_status(r);
+	*out = r;
+	return 0;
+}
+
+static void drop_all(struct runner *r)
+{
+	struct pcall *c;
+	int slot;
+
+	while ((c = r->calls)) {
+		r->calls = c->next;
+		pcall_drop(c);
+	}
+	for (slot = 0; slot < RT_NSLOTS; slot++)
+		r->slot_timer[slot] =
+			sd_event_source_disable_unref(r->slot_timer[slot]);
+	r->deadline = sd_event_source_disable_unref(r->deadline);
+	r->fire_timer = sd_event_source_disable_unref(r->fire_timer);
+}
+
+void runner_free(struct runner *r)
+{
+	if (!r)
+		return;
+	drop_all(r);
+	aws_client_free(r->aws);
+	free(r);
+}
+
+int runner_start(struct runner *r, time_t now)
+{
+	struct rt_actions acts;
+	struct plan_start ps;
+	time_t latest;
+	int k;
+
+	k = state_load(r->host->state_dir, r->name, now, &r->st);
+	if (k < 0)
+		return k;
+	r->started = true;
+	if (r->st.has_run) {
+		r->run = r->st.run;
+		k = rt_resume(&r->run, now, &acts);
+		if (k < 0) {
+			log_error("%s: the saved run cannot be resumed: %s",
+				  r->name, strerror(-k));
+		} else if (!rt_done(&r->run)) {
+			r->active = true;
+			execute(r, &acts);
+		}
+	}
+	if (r->host->once) {
+		if (!r->active && !r->st.has_run)
+			start_run(r, now - now % 60, now, r->st.recovered);
+		return 0;
+	}
+	if (!r->active) {
+		if (r->st.recovered &&
+		    plan_latest_fire(r->p->schedule, now, &latest) == 0) {
+			start_run(r, latest, now, true);
+		} else if (plan_at_start(r->p->schedule, r->st.last_fire, now,
+					 r->p->catch_up, &ps) == 0 &&
+			   ps.run_now) {
+			char f[RT_PIPELINE_MAX + 16];
+			const char *fields[] = { f, "STAGE=catch-up", NULL };
+
+			snprintf(f, sizeof(f), "PIPELINE=%s", r->name);
+			log_struct(LOG_NOTICE, fields,
+				   "a fire time passed while the daemon was "
+				   "down: catching up with one run");
+			start_run(r, ps.run_fire, now, false);
+		}
+	}
+	k = arm_fire(r, now);
+	if (!r->active)
+		set_idle_status(r);
+	changed(r);
+	return k;
+}
+
+void runner_stop(struct runner *r)
+{
+	struct rt_event ev;
+
+	if (!r)
+		return;
+	if (r->active) {
+		init_event(r, &ev, RT_EV_STOP, RT_SLOT_RUN, 0);
+		step(r, &ev);
+		/* make sure the latest run is on disk even if STOP said nothing */
+		if (r->active)
+			do_save(r);
+	}
+	drop_all(r);
+}
+
+int runner_set_pipeline(struct runner *r, const struct pipeline *p, time_t now)
+{
+	struct aws_client *aws = NULL;
+	int k;
+
+	if (!r || !p)
+		return -EINVAL;
+	/* calls in flight use the old client: keep it while a run is active
+	 * unless region and endpoint are unchanged */
+	if (!r->active) {
+		k = make_client(r->host, p, &aws);
+		if (k < 0)
+			return k;
+		aws_client_free(r->aws);
+		r->aws = aws;
+	}
+	r->p = p;
+	if (r->started) {
+		k = arm_fire(r, r->st.last_fire > now ? r->st.last_fire : now);
+		if (!r->active) {
+			set_idle_status(r);
+			changed(r);
+		}
+		return k;
+	}
+	return 0;
+}
+
+const char *runner_name(const struct runner *r)
+{
+	return r->name;
+}
+
+bool runner_active(const struct runner *r)
+{
+	return r->active;
+}
+
+const char *runner_status(const struct runner *r)
+{
+	return r->status;
+}
+
+bool runner_next_fire(const struct runner *r, time_t *out)
+{
+	if (r->has_next && out)
+		*out = r->next_fire;
+	return r->has_next;
+}
+
+enum rt_outcome runner_last_outcome(const struct runner *r)
+{
+	return r->last_outcome;
+}
