@@ -491,7 +491,9 @@ def have_boto3():
 
 
 def build_floor(tmp):
-    """Compile the floor program into BUILD_DIR/bench; its path, or raise."""
+    """Compile the floor program into BUILD_DIR/bench; its path, or raise.
+    Named daemon_floor, not bench_*: tests/bench/run would start it as a
+    benchmark, and it never ends by itself."""
     outdir = os.path.join(build_dir(), "bench")
     os.makedirs(outdir, exist_ok=True)
     src = os.path.join(tmp, "daemon_floor.c")
