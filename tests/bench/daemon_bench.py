@@ -878,6 +878,10 @@ def section_scale(tmp, can_once):
              "once"], clean_env(), SCALE_TIMEOUT_S, cwd=d)
         rc, elapsed, cpu, maxrss, out, err = res
         calls = personalize_calls(emu.ledger())
+        try:
+            emu_cpu = proc_cpu_s(emu.proc.pid)
+        except OSError:
+            emu_cpu = None
     ok = lambda op: [x for x in calls if x["operation"] == op and x.get("status") == 200]
     imports, versions, updates = (ok("CreateDatasetImportJob"), ok("CreateSolutionVersion"),
                                   ok("UpdateCampaign"))
@@ -912,6 +916,8 @@ def section_scale(tmp, can_once):
     per_sec = {}
     for t in times:
         per_sec[int(t)] = per_sec.get(int(t), 0) + 1
+    if emu_cpu is not None:
+        row("emulator CPU (start, world load, all calls)", "%.2f s" % emu_cpu)
     row("API calls (ledger)", "%d" % len(calls), "", "errors: %d" %
         sum(1 for x in calls if x.get("status") != 200))
     row("average rate", "%.1f /s over %.1f s" % (len(calls) / span if span else 0, span))
