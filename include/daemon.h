@@ -30,8 +30,9 @@ struct config;
  * unreachable (exit 69); each is a call that already used the AWS layer's
  * own retries. */
 #define DAEMON_ONCE_MAX_ERRORS 4
-/* Tokens the global rate limit holds at once. */
-#define DAEMON_RATE_BURST 5
+/* Tokens the global rate limit holds at once: 1, so that no second sees
+ * more than MaxApiCallsPerSecond + 1 calls. */
+#define DAEMON_RATE_BURST 1
 
 struct daemon_options {
 	const char *config_path; /* re-read on SIGHUP */
@@ -43,7 +44,7 @@ struct daemon_options {
 /* Run the loop with cfg (ownership taken: freed before returning).
  * Returns the process exit status (exitcodes.h): run: 0 after SIGTERM, 70
  * on a setup failure, 78 when the state directory is locked by another
- * process; once: 0 every run succeeded, 1 one failed, 69 one gave up
+ * process or cannot be used (missing, not writable); once: 0 every run succeeded, 1 one failed, 69 one gave up
  * unreachable, 70 internal error, 128+signal when stopped by a signal
  * (the run is saved; the next `once` or `run` finishes it). */
 int daemon_main(const struct daemon_options *opt, struct config *cfg);

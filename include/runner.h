@@ -108,8 +108,10 @@ enum rt_outcome runner_last_outcome(const struct runner *r);
  * through). */
 enum rt_result runner_map_result(enum aws_error_class e, const char *code);
 
-/* Fill spec from pipeline p (pointers into p; valid while p is). 0 or
- * -EINVAL (more datasets than a run holds). */
+/* Fill spec from pipeline p (pointers into p; valid while p is); a run
+ * gives up as unreachable after max_errors + 2 per further dataset
+ * transient failures in a row (max_errors 0: never). 0 or -EINVAL (more
+ * datasets than a run holds). */
 int runner_spec_from_pipeline(const struct pipeline *p, unsigned max_errors,
 			      struct rt_spec *spec);
 

@@ -47,7 +47,8 @@ static const char *const once_details[] = {
 	"                     bodies, and make none",
 	"-p, --pipeline NAME  only this pipeline (configs with several)",
 	"exit 0 succeeded, 1 a job failed, 69 the service stayed unreachable,",
-	"78 config error (or the state directory is locked by another process)",
+	"78 config error (or the state directory is locked by another process",
+	"or unusable)",
 	NULL,
 };
 

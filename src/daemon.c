@@ -561,8 +561,15 @@ int daemon_main(const struct daemon_options *opt, struct config *cfg)
 	d.cfg = cfg;
 	k = state_lock(opt->state_dir, &lock_fd, err, sizeof(err));
 	if (k < 0) {
-		log_error("%s", err);
-		rc = k == -EBUSY ? PR_EXIT_CONFIG : PR_EXIT_SOFTWARE;
+		if (k == -EBUSY)
+			log_error("%s", err);
+		else
+			log_error("%s (the state directory is --state-dir, else "
+				  "$STATE_DIRECTORY, else %s)", err,
+				  CLI_DEFAULT_STATE_DIR);
+		/* another daemon, or a state directory that is not usable: the
+		 * setup is wrong, a restart would not help */
+		rc = k == -ENOMEM ? PR_EXIT_SOFTWARE : PR_EXIT_CONFIG;
 		config_free(cfg);
 		return rc;
 	}

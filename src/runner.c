@@ -59,6 +59,7 @@ struct runner {
 	struct rt_run run;
 	bool active;
 	bool started;
+	bool client_stale;   /* reloaded while a run used the old client */
 	struct pcall *calls;
 	sd_event_source *fire_timer;
 	bool has_next;
@@ -73,6 +74,8 @@ struct runner {
 
 static void execute(struct runner *r, const struct rt_actions *acts);
 static int arm_fire(struct runner *r, time_t now);
+static int make_client(const struct runner_host *host, const struct pipeline *p,
+		       struct aws_client **out);
 
 /* ---- small helpers ----------------------------------------------------------- */
 
@@ -140,7 +143,9 @@ int runner_spec_from_pipeline(const struct pipeline *p, unsigned max_errors,
 	/* 0 in the config means "no limit": a week of the run's own bound. */
 	s.max_run_duration_s = p->max_run_duration ? p->max_run_duration
 						   : 7u * 24 * 3600;
-	s.max_consecutive_errors = max_errors;
+	/* the imports fail together: a round of them counts once per dataset */
+	s.max_consecutive_errors = max_errors ?
+		max_errors + 2 * (unsigned)(s.n_datasets - 1) : 0;
 	*spec = s;
 	return 0;
 }
@@ -816,6 +821,16 @@ static void start_run(struct runner *r, time_t fire, time_t now, bool find_first
 	char err[256];
 	int k;
 
+	if (r->client_stale) {
+		struct aws_client *aws = NULL;
+
+		/* no call is in flight between runs: switch clients now */
+		if (make_client(r->host, r->p, &aws) == 0) {
+			aws_client_free(r->aws);
+			r->aws = aws;
+			r->client_stale = false;
+		}
+	}
 	k = runner_spec_from_pipeline(r->p, r->host->max_consecutive_errors,
 				      &spec);
 	if (k == 0)
@@ -978,6 +993,13 @@ int runner_start(struct runner *r, time_t now)
 	r->started = true;
 	if (r->st.has_run) {
 		r->run = r->st.run;
+		/* how long to keep trying is this process's choice (`once` gives
+		 * up, the daemon does not), not the saved run's */
+		r->run.max_consecutive_errors =
+			r->host->max_consecutive_errors ?
+			r->host->max_consecutive_errors +
+			2 * (unsigned)(r->run.n_datasets ? r->run.n_datasets - 1 : 0)
+			: 0;
 		k = rt_resume(&r->run, now, &acts);
 		if (k < 0) {
 			log_error("%s: the saved run cannot be resumed: %s",
@@ -1047,6 +1069,8 @@ int runner_set_pipeline(struct runner *r, const struct pipeline *p, time_t now)
 			return k;
 		aws_client_free(r->aws);
 		r->aws = aws;
+	} else {
+		r->client_stale = true;
 	}
 	r->p = p;
 	if (r->started) {

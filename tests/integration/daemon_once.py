@@ -297,6 +297,24 @@ def once_interrupted_then_finished():
         print("ok   %s" % label, flush=True)
 
 
+def once_unreachable():
+    """Nothing listens at the endpoint: `once` gives up with 69."""
+    with tempfile.TemporaryDirectory(prefix="pr-dead-") as tmp:
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        cfg = os.path.join(tmp, "p.cfg")
+        state = os.path.join(tmp, "state")
+        os.mkdir(state)
+        write_config(cfg, "http://127.0.0.1:%d" % port, 2, True, "dead")
+        rc, out, err = cli(cfg, state, "once", extra_env={"AWS_MAX_ATTEMPTS": "1"})
+        if rc != 69 or "unreachable" not in err:
+            fail("once against a dead endpoint: exit %d, want 69\n%s" % (rc, err[-2000:]))
+        else:
+            print("ok   once against a dead endpoint: exit 69", flush=True)
+
+
 def main():
     install_signal_cleanup()
     if not os.path.exists(binary()):
@@ -307,6 +325,7 @@ def main():
         for c in (False, True):
             threads.append(threading.Thread(target=once_case, args=(n, c)))
     threads.append(threading.Thread(target=dry_run))
+    threads.append(threading.Thread(target=once_unreachable))
     threads.append(threading.Thread(target=once_interrupted_then_finished))
     threads.append(threading.Thread(target=run_ready_and_term))
     for t in threads:

@@ -165,7 +165,9 @@ static void test_spec_from_pipeline(void **state)
 	assert_null(spec.campaign_arn);
 	assert_int_equal(spec.training_mode, RT_TRAIN_UPDATE);
 	assert_int_equal(spec.poll_interval_s, 30);
-	assert_int_equal(spec.max_consecutive_errors, 4);
+	assert_int_equal(spec.max_consecutive_errors, 6); /* 4 + 2 per further dataset */
+	assert_int_equal(runner_spec_from_pipeline(&cfg->pipelines[0], 0, &spec), 0);
+	assert_int_equal(spec.max_consecutive_errors, 0);
 	assert_true(spec.max_run_duration_s > 0);
 	assert_int_equal(rt_spec_validate(&spec, err, sizeof(err)), 0);
 	assert_int_equal(runner_spec_from_pipeline(NULL, 0, &spec), -EINVAL);
