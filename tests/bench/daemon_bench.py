@@ -148,20 +148,22 @@ def smaps_rollup(pid):
 
 
 def ctx_switches(pid):
-    """Voluntary + nonvoluntary context switches summed over every thread,
-    and the number of threads."""
-    total, threads = 0, 0
+    """(voluntary, nonvoluntary) context switches summed over every thread,
+    and the number of threads. Each wake-up ends in one voluntary switch (the
+    thread blocks again); a nonvoluntary one is a preemption while it ran."""
+    vol, invol, threads = 0, 0, 0
     for tid in os.listdir("/proc/%d/task" % pid):
         try:
             with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
                 for line in f:
-                    if line.startswith(("voluntary_ctxt_switches:",
-                                        "nonvoluntary_ctxt_switches:")):
-                        total += int(line.split()[1])
+                    if line.startswith("voluntary_ctxt_switches:"):
+                        vol += int(line.split()[1])
+                    elif line.startswith("nonvoluntary_ctxt_switches:"):
+                        invol += int(line.split()[1])
             threads += 1
         except OSError:
             pass        # a thread that just ended
-    return total, threads
+    return (vol, invol), threads
 
 
 def proc_cpu_s(pid):
@@ -813,7 +815,7 @@ def section_cpu(tmp, can_once):
 
 
 def section_wakeups(tmp, emu, can_run):
-    print("\nWake-ups while idle over %d s (context switches of every thread)" % IDLE_S)
+    print("\nWake-ups while idle over %d s (voluntary context switches of every thread)" % IDLE_S)
     if not can_run:
         not_measured("idle wake-ups", can_run_reason)
         return
@@ -842,11 +844,12 @@ def section_wakeups(tmp, emu, can_run):
                 fail("%s: exited %d while idle" % (label, d.proc.returncode))
                 continue
             pings = d.notify.count("WATCHDOG", "1", t0, t1)
-            woke = a - b
+            woke = a[0] - b[0]
             extra = woke - pings
             goal = "0" if not wd else "<= %d (watchdog pings)" % pings
             row(label, "%d (%d thread%s)" % (woke, threads, "" if threads == 1 else "s"),
                 goal, verdict(extra <= 0))
+            row("  preemptions (nonvoluntary, not wake-ups)", "%d" % (a[1] - b[1]))
             if wd:
                 row("  WATCHDOG=1 received", "%d" % pings,
                     "~%d expected" % int((t1 - t0) / (wd / 2e6)))
@@ -916,6 +919,15 @@ def section_scale(tmp, can_once):
     per_sec = {}
     for t in times:
         per_sec[int(t)] = per_sec.get(int(t), 0) + 1
+    warn = [l for l in err.splitlines() if l.strip()]
+    if warn:
+        kinds = {}
+        for l in warn:
+            k = re.sub(r"[0-9a-f]{8}-[0-9a-f-]{27}|\b\d+(\.\d+)?\b|p\d{4}\S*", "#", l)[:110]
+            kinds[k] = kinds.get(k, 0) + 1
+        row("daemon log lines at warning or above", "%d" % len(warn))
+        for k, c in sorted(kinds.items(), key=lambda kv: -kv[1])[:4]:
+            print("    %5d x %s" % (c, k))
     if emu_cpu is not None:
         row("emulator CPU (start, world load, all calls)", "%.2f s" % emu_cpu)
     row("API calls (ledger)", "%d" % len(calls), "", "errors: %d" %
