@@ -141,6 +141,8 @@ struct daemon {
 	struct ratelimit *rl;
 	sd_event_source *rl_timer;
 	bool rl_pumping;
+	unsigned rate;          /* MaxApiCallsPerSecond in force */
+	unsigned pending_rate;  /* reloaded: applies when nothing is queued */
 	sd_event_source *watchdog;
 	sd_event_source *status_defer;
 	struct config *cfg;
@@ -157,6 +159,30 @@ struct daemon {
 /* the global rate limit */
 
 static void rl_pump(struct daemon *d);
+
+static unsigned rate_of(const struct config *cfg)
+{
+	return cfg->globals.max_api_calls_per_second ?
+	       cfg->globals.max_api_calls_per_second : 5;
+}
+
+/* A reloaded MaxApiCallsPerSecond, once no call is queued (a new bucket
+ * would drop them). */
+static void apply_rate(struct daemon *d)
+{
+	struct ratelimit *rl;
+
+	if (ratelimit_queued(d->rl) > 0)
+		return;
+	rl = ratelimit_new((double)d->pending_rate, DAEMON_RATE_BURST);
+	if (!rl)
+		return;
+	ratelimit_free(d->rl);
+	d->rl = rl;
+	log_notice("API calls now at most %u per second", d->pending_rate);
+	d->rate = d->pending_rate;
+	d->pending_rate = 0;
+}
 
 static int on_rl_timer(sd_event_source *s, uint64_t usec, void *ud)
 {
@@ -177,6 +203,8 @@ static void rl_pump(struct daemon *d)
 	sd_event_now(d->event, CLOCK_MONOTONIC, &now);
 	next = ratelimit_run(d->rl, now);
 	d->rl_pumping = false;
+	if (next == 0 && d->pending_rate)
+		apply_rate(d);
 	if (next == 0) {
 		if (d->rl_timer)
 			sd_event_source_set_enabled(d->rl_timer, SD_EVENT_OFF);
@@ -434,6 +462,12 @@ static void reload(struct daemon *d)
 			(void)add_runner(d, p, now, true);
 		}
 	}
+	if (rate_of(cfg) != d->rate) {
+		d->pending_rate = rate_of(cfg);
+		apply_rate(d);
+	} else {
+		d->pending_rate = 0;
+	}
 	config_free(d->cfg);
 	d->cfg = cfg;
 	log_notice("config reloaded: %zu pipeline%s", d->n,
@@ -500,9 +534,8 @@ static int setup(struct daemon *d)
 	if (k < 0)
 		return k;
 	credsprov_fill(d->cp, &d->prov);
-	d->rl = ratelimit_new(d->cfg->globals.max_api_calls_per_second ?
-			      (double)d->cfg->globals.max_api_calls_per_second
-			      : 5.0, DAEMON_RATE_BURST);
+	d->rate = rate_of(d->cfg);
+	d->rl = ratelimit_new((double)d->rate, DAEMON_RATE_BURST);
 	if (!d->rl)
 		return -ENOMEM;
 	wd = notify_watchdog_usec();

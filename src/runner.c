@@ -11,6 +11,7 @@
 #include <sys/random.h>
 
 #include "config.h"
+#include "creds.h"
 #include "log.h"
 #include "msgid.h"
 #include "personalize.h"
@@ -40,6 +41,7 @@ struct pcall {
 	enum rt_op op;
 	char *s[CS_COUNT];
 	bool queued;                 /* waiting for the rate limit */
+	bool prechecked;             /* UpdateCampaign: campaign described */
 	struct personalize_op *op_handle; /* in flight */
 	/* RT_OP_FIND_VERSION: candidates to describe, one by one */
 	char **cands;
@@ -56,7 +58,7 @@ struct runner {
 	char name[RT_PIPELINE_MAX + 1];
 	struct aws_client *aws;
 	struct state st;
-	struct rt_run run;
+	struct rt_run *run;   /* while a run is active (NULL when idle) */
 	bool active;
 	bool started;
 	bool client_stale;   /* reloaded while a run used the old client */
@@ -199,7 +201,7 @@ static void step(struct runner *r, const struct rt_event *ev)
 
 	if (!r->active)
 		return;
-	k = rt_step(&r->run, ev, &acts);
+	k = rt_step(r->run, ev, &acts);
 	if (k == -ESTALE)
 		return;
 	if (k < 0) {
@@ -353,7 +355,7 @@ static void on_versions(const struct aws_result *res,
 {
 	struct pcall *c = ud;
 	struct rt_event ev;
-	time_t since = c->r->run.fire_time - FIND_VERSION_MARGIN_S;
+	time_t since = c->r->run->fire_time - FIND_VERSION_MARGIN_S;
 	size_t i;
 
 	memset(&ev, 0, sizeof(ev));
@@ -493,6 +495,53 @@ static void on_campaign(const struct aws_result *res,
 	finish_call(c, &ev, res);
 }
 
+static void grant(void *cookie);
+
+static bool in_progress(const char *s)
+{
+	return s && (!strcmp(s, PERSONALIZE_STATUS_CREATE_PENDING) ||
+		     !strcmp(s, PERSONALIZE_STATUS_CREATE_IN_PROGRESS) ||
+		     !strcmp(s, PERSONALIZE_STATUS_ACTIVE));
+}
+
+/* Just before UpdateCampaign (at its grant, so that no queueing widens
+ * the window), look again: another host running this pipeline may have
+ * sent the same update since the run's own check. An update to our
+ * version in flight or done counts as ours (the run then polls it);
+ * anything else, or no answer, and the update is sent now. */
+static void on_precheck(const struct aws_result *res,
+			const struct personalize_campaign *camp, void *ud)
+{
+	struct pcall *c = ud;
+	const char *want = c->s[CS_VERSION_ARN];
+	const struct personalize_campaign_update *u;
+	struct rt_event ev;
+	bool ours = false;
+
+	c->op_handle = NULL;
+	c->prechecked = true;
+	if (res->error == AWS_ERR_NONE && camp && want) {
+		u = &camp->latest_campaign_update;
+		if (u->present && u->solution_version_arn &&
+		    !strcmp(u->solution_version_arn, want))
+			ours = in_progress(u->status);
+		else if (!u->present && camp->solution_version_arn &&
+			 !strcmp(camp->solution_version_arn, want))
+			ours = true;
+	}
+	if (!ours) {
+		grant(c);
+		return;
+	}
+	log_notice("%s: campaign %s is already being updated to (or serves) "
+		   "%s, by another host running this pipeline: following "
+		   "that update instead of sending another", c->r->name,
+		   c->s[CS_CAMPAIGN_ARN], want);
+	memset(&ev, 0, sizeof(ev));
+	ev.arn = c->s[CS_CAMPAIGN_ARN];
+	finish_call(c, &ev, res);
+}
+
 /* Granted by the rate limit: send it. */
 static void grant(void *cookie)
 {
@@ -547,6 +596,14 @@ static void grant(void *cookie)
 						  on_campaign, c, &c->op_handle);
 		break;
 	case RT_OP_UPDATE_CAMPAIGN: {
+		if (!c->prechecked) {
+			k = personalize_describe_campaign(aws,
+				s[CS_CAMPAIGN_ARN], on_precheck, c,
+				&c->op_handle);
+			if (k == 0)
+				break;
+			c->prechecked = true; /* could not ask: just send */
+		}
 		struct personalize_update_campaign req = {
 			s[CS_CAMPAIGN_ARN], s[CS_VERSION_ARN], 0,
 		};
@@ -703,7 +760,7 @@ static void do_deadline(struct runner *r, const struct rt_action *a)
 
 static void do_save(struct runner *r)
 {
-	state_set_run(&r->st, &r->run);
+	state_set_run(&r->st, r->run);
 	(void)state_save(r->host->state_dir, &r->st); /* logged there */
 }
 
@@ -736,9 +793,9 @@ static void do_log(struct runner *r, const struct rt_action *a)
 		/* the catalog's deployed text names version and campaign */
 		if (!strcmp(a->message_id, MSGID_DEPLOYED)) {
 			snprintf(f_ver, sizeof(f_ver), "SOLUTION_VERSION_ARN=%s",
-				 r->run.slots[RT_SLOT_VERSION].arn);
+				 r->run->slots[RT_SLOT_VERSION].arn);
 			snprintf(f_camp, sizeof(f_camp), "CAMPAIGN_ARN=%s",
-				 r->run.campaign_arn);
+				 r->run->campaign_arn);
 			fields[n++] = f_ver;
 			fields[n++] = f_camp;
 		}
@@ -750,7 +807,7 @@ static void do_log(struct runner *r, const struct rt_action *a)
 static void do_finished(struct runner *r, const struct rt_action *a)
 {
 	r->last_outcome = a->outcome;
-	state_finish_run(&r->st, &r->run);
+	state_finish_run(&r->st, r->run);
 	(void)state_save(r->host->state_dir, &r->st);
 }
 
@@ -792,7 +849,7 @@ static void execute(struct runner *r, const struct rt_actions *acts)
 		if (!r->active)
 			return;
 	}
-	if (finished || rt_done(&r->run)) {
+	if (finished || rt_done(r->run)) {
 		int slot;
 		struct pcall *c;
 
@@ -805,6 +862,8 @@ static void execute(struct runner *r, const struct rt_actions *acts)
 			r->calls = c->next;
 			pcall_drop(c);
 		}
+		free(r->run);
+		r->run = NULL;
 		set_idle_status(r);
 		status_changed = true;
 	}
@@ -841,7 +900,13 @@ static void start_run(struct runner *r, time_t fire, time_t now, bool find_first
 		log_error("%s: cannot start a run: %s", r->name, err);
 		return;
 	}
-	k = rt_start(&r->run, &spec, fire, now, find_first, &acts);
+	if (!r->run)
+		r->run = malloc(sizeof(*r->run));
+	if (!r->run) {
+		log_error("%s: cannot start a run: out of memory", r->name);
+		return;
+	}
+	k = rt_start(r->run, &spec, fire, now, find_first, &acts);
 	if (k < 0) {
 		log_error("%s: cannot start a run: %s", r->name, strerror(-k));
 		return;
@@ -868,7 +933,8 @@ static int on_fire(sd_event_source *s, uint64_t usec, void *ud)
 		init_event(r, &ev, RT_EV_FIRE, RT_SLOT_RUN, 0);
 		ev.fire_time = fire;
 		step(r, &ev);
-		state_set_run(&r->st, &r->run);
+		if (r->active)
+			state_set_run(&r->st, r->run);
 		state_note_fire(&r->st, fire);
 		(void)state_save(r->host->state_dir, &r->st);
 		break;
@@ -916,10 +982,26 @@ static int make_client(const struct runner_host *host, const struct pipeline *p,
 {
 	struct aws_client_config cfg;
 
+	const char *arns[] = { p->solution_arn };
+	char *region = NULL;
+	int k;
+
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.region = p->region;
 	cfg.endpoint_url = p->endpoint_url;
-	return aws_client_new(host->event, host->http, &cfg, host->creds, out);
+	if (!cfg.region || !*cfg.region) {
+		/* not in the config: the environment, the profile, the ARN */
+		k = creds_region_resolve(NULL, NULL, arns, 1, &region, NULL);
+		if (k < 0) {
+			log_error("%s: no AWS region (set Region, or AWS_REGION)",
+				  p->name);
+			return k;
+		}
+		cfg.region = region;
+	}
+	k = aws_client_new(host->event, host->http, &cfg, host->creds, out);
+	free(region);
+	return k;
 }
 
 int runner_new(const struct runner_host *host, unsigned owner,
@@ -977,6 +1059,7 @@ void runner_free(struct runner *r)
 		return;
 	drop_all(r);
 	aws_client_free(r->aws);
+	free(r->run);
 	free(r);
 }
 
@@ -992,21 +1075,28 @@ int runner_start(struct runner *r, time_t now)
 		return k;
 	r->started = true;
 	if (r->st.has_run) {
-		r->run = r->st.run;
+		r->run = malloc(sizeof(*r->run));
+		if (!r->run)
+			return -ENOMEM;
+		*r->run = r->st.run;
 		/* how long to keep trying is this process's choice (`once` gives
 		 * up, the daemon does not), not the saved run's */
-		r->run.max_consecutive_errors =
+		r->run->max_consecutive_errors =
 			r->host->max_consecutive_errors ?
 			r->host->max_consecutive_errors +
-			2 * (unsigned)(r->run.n_datasets ? r->run.n_datasets - 1 : 0)
+			2 * (unsigned)(r->run->n_datasets ? r->run->n_datasets - 1 : 0)
 			: 0;
-		k = rt_resume(&r->run, now, &acts);
+		k = rt_resume(r->run, now, &acts);
 		if (k < 0) {
 			log_error("%s: the saved run cannot be resumed: %s",
 				  r->name, strerror(-k));
-		} else if (!rt_done(&r->run)) {
+		} else if (!rt_done(r->run)) {
 			r->active = true;
 			execute(r, &acts);
+		}
+		if (!r->active) {
+			free(r->run);
+			r->run = NULL;
 		}
 	}
 	if (r->host->once) {

@@ -261,10 +261,13 @@ def two_hosts_once():
     directories (two hosts): one import per dataset, one version, one
     campaign update in all; both succeed; the follower's status says so."""
     label = "two hosts, one pipeline"
-    # A campaign update that lasts (as at AWS, minutes) makes the later
-    # host's UpdateCampaign meet ResourceInUse and follow the first; with
-    # the test world's 150 ms one, the check-then-update of two hosts can
-    # both pass (see the report: a residual race of the API).
+    # The driver looks at the campaign again right before UpdateCampaign and
+    # follows an update to the same version in flight; the window left is
+    # one round trip between that look and the update. A campaign update
+    # that lasts (as at AWS, minutes) closes it: the later UpdateCampaign
+    # meets ResourceInUse and follows the first. That makes this test
+    # deterministic; with the test world's 150 ms updates it passes too,
+    # barring a race within that one round trip.
     with tempfile.TemporaryDirectory(prefix="pr-ha-") as tmp:
         with open(os.path.join(REPO, WORLD)) as f:
             world = json.load(f)

@@ -4,13 +4,17 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
 #include "aws.h"
 #include "config.h"
+#include "creds.h"
+#include "credsprov.h"
 #include "daemon.h"
 #include "exitcodes.h"
 #include "runner.h"
@@ -174,6 +178,63 @@ static void test_spec_from_pipeline(void **state)
 	config_free(cfg);
 }
 
+struct got {
+	int calls;
+	int error;
+	char akid[64];
+	bool had_token;
+};
+
+static void ready(int error, const struct sigv4_credentials *c, void *ctx)
+{
+	struct got *g = ctx;
+
+	g->calls++;
+	g->error = error;
+	if (c && c->access_key_id)
+		snprintf(g->akid, sizeof(g->akid), "%s", c->access_key_id);
+	g->had_token = c && c->session_token && *c->session_token;
+}
+
+/* The creds chain behind the signer's interface: environment keys are
+ * delivered at once, as sigv4 credentials without a token. */
+static void test_credsprov(void **state)
+{
+	struct creds_chain_options o;
+	struct creds_chain *ch = NULL;
+	struct credsprov *cp = NULL;
+	struct aws_creds_provider p;
+	struct got g;
+	sd_event *ev = NULL;
+	int k;
+
+	(void)state;
+	assert_int_equal(sd_event_new(&ev), 0);
+	setenv("AWS_ACCESS_KEY_ID", "AKIDTESTPROVIDER", 1);
+	setenv("AWS_SECRET_ACCESS_KEY", "secret/for/test", 1);
+	unsetenv("AWS_SESSION_TOKEN");
+	memset(&o, 0, sizeof(o));
+	o.event = ev;
+	assert_int_equal(creds_chain_new(&o, &ch), 0);
+	assert_int_equal(credsprov_new(ch, &cp), 0);
+	assert_int_equal(credsprov_new(NULL, &cp), -EINVAL);
+	credsprov_fill(cp, &p);
+	memset(&g, 0, sizeof(g));
+	k = p.get(p.impl, ready, &g);
+	assert_int_equal(k, 0);
+	assert_int_equal(g.calls, 1);
+	assert_int_equal(g.error, 0);
+	assert_string_equal(g.akid, "AKIDTESTPROVIDER");
+	assert_false(g.had_token);
+	p.cancel(p.impl, &g); /* nothing pending: harmless */
+	credsprov_free(cp);
+	credsprov_free(NULL);
+	creds_chain_free(ch);
+	unsetenv("AWS_ACCESS_KEY_ID");
+	unsetenv("AWS_SECRET_ACCESS_KEY");
+	sd_event_unref(ev);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -183,6 +244,7 @@ int main(void)
 		cmocka_unit_test(test_status_several),
 		cmocka_unit_test(test_status_truncated),
 		cmocka_unit_test(test_spec_from_pipeline),
+		cmocka_unit_test(test_credsprov),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
