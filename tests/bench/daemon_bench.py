@@ -650,6 +650,10 @@ def section_memory(tmp, emu, can_run):
         row("private, %d pipelines" % SCALE_N, mb(pv), "<= %s" % mb(goal_kb),
             verdict(pv <= goal_kb))
         results.append(("idle_private_kb_%d" % SCALE_N, pv))
+    if 1 in figures and SCALE_N in figures and SCALE_N > 1:
+        per = (figures[SCALE_N]["private"] - figures[1]["private"]) / (SCALE_N - 1.0)
+        row("private per extra pipeline", "%.1f kB" % per, "(32 MB / 1,000 = 32.8 kB)")
+        results.append(("idle_private_kb_per_pipeline", round(per, 2)))
     if 1 in figures and "floor" in figures:
         r, f = figures[1]["rss"], figures["floor"]["rss"]
         over = r / f - 1
@@ -932,7 +936,9 @@ def section_scale(tmp, can_once):
         row("emulator CPU (start, world load, all calls)", "%.2f s" % emu_cpu)
     row("API calls (ledger)", "%d" % len(calls), "", "errors: %d" %
         sum(1 for x in calls if x.get("status") != 200))
-    row("average rate", "%.1f /s over %.1f s" % (len(calls) / span if span else 0, span))
+    avg = len(calls) / span if span else 0.0
+    row("average rate", "%.1f /s over %.1f s" % (avg, span), "",
+        "%.0f%% of the cap" % (100.0 * avg / SCALE_RATE))
     row("most calls in any 1 s window (sliding)", "%d" % w1, "<= %d" % SCALE_RATE,
         verdict(w1 <= SCALE_RATE))
     row("most calls in a calendar second", "%d" % max(per_sec.values()), "<= %d" % SCALE_RATE,
