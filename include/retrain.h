@@ -4,10 +4,71 @@
  *
  * A run belongs to one pipeline and one scheduled fire time. Its stages:
  *
- *   importing (one CreateDatasetImportJob per dataset, all at once)
+ *   [checking] (SkipUnchangedData: one HeadObject per dataset's S3 object)
+ *     -> importing (one CreateDatasetImportJob per changed dataset, all at once)
  *     -> training (one CreateSolutionVersion)
+ *     -> [gating] (QualityMetric set: GetSolutionMetrics, gate_evaluate)
  *     -> deploying (UpdateCampaign; skipped when there is no campaign)
- *     -> done: succeeded | failed | unreachable
+ *     -> done: succeeded | failed | unreachable | gated | skipped
+ *
+ * The bracketed stages exist only when the spec asks for them; without a
+ * gate and without skip_unchanged a run emits exactly the actions it always
+ * did.
+ *
+ * Checking (spec.skip_unchanged): every dataset slot gets one
+ * RT_OP_HEAD_OBJECT call (call.s3_path); the reply carries ev.etag and
+ * ev.last_modified (opaque strings, compared byte for byte with the
+ * spec's prev_etag / prev_last_modified, which the driver fills from
+ * state_dataset_get()). A dataset is "unchanged" only when the HEAD
+ * succeeded and both values equal the recorded ones (a recorded pair that
+ * is empty never matches). An unchanged dataset is not re-imported: its
+ * slot goes straight to ACTIVE (slot.unchanged). When no dataset changed
+ * the run ends RT_OUT_SKIPPED, reason "skipped: no new data", without
+ * training. A HEAD that fails in any way (not found, denied, transient,
+ * unknown) is never retried: the dataset is imported anyway (the safe
+ * default) and a warning is logged; such failures do not count towards
+ * max_consecutive_errors. With INCREMENTAL imports this also keeps the
+ * same rows from being appended twice. The driver records the observed
+ * values with state_finish_run (state.h), which keeps them only when the
+ * run ended succeeded or gated, i.e. when the data reached a trained
+ * version: a run that failed after importing re-imports next time.
+ *
+ * Gating (spec.gate with gate_enabled()): after the version is ACTIVE, on
+ * the slot RT_SLOT_GATE: with a campaign, RT_OP_DESCRIBE_CAMPAIGN tells the
+ * version it serves now (ev.campaign_version_arn; "" = none); then
+ * RT_OP_GET_METRICS (call.version_arn) for the new version and, when the
+ * campaign serves another version, for that one; each reply carries
+ * ev.metrics (struct personalize_solution_metrics, borrowed for the call).
+ * Then gate_evaluate (gate.h): PASS -> deploying (or, with no campaign,
+ * succeeded: only MinQuality can apply then); REJECT -> done with
+ * RT_OUT_GATED, the gate's reason, a LOG with MSGID_QUALITY_GATE_REJECTED,
+ * nothing deployed; ERROR (metric missing, not a number) or a rejected
+ * call -> failed with the reason. Transient/unknown replies are asked again
+ * after a backoff. A gating run resumed after a restart starts the gate
+ * over (reads only). The gate config is copied into the run.
+ *
+ * Rollback (rt_rollback_start): a run of kind RT_KIND_ROLLBACK: stage
+ * verifying (RT_OP_DESCRIBE_VERSION of the target on RT_SLOT_VERSION: must
+ * be ACTIVE and of the spec's solution), then the very deploying stage of a
+ * retraining run (DescribeCampaign pre-check, UpdateCampaign, polling
+ * DescribeCampaign until latestCampaignUpdate is ACTIVE for the target),
+ * then done; success is logged with MSGID_ROLLBACK. A rollback run emits
+ * no RT_ACT_SAVE (it is an operator command, not persisted: state_set_run
+ * must not be used for it); its FINISHED goes to state_finish_run, which
+ * records it in the history and swaps the campaign versions but leaves
+ * last_fire alone. A driver's `rollback [--to ARN]`:
+ *
+ *   state_load(dir, pipeline, now, &st);
+ *   r = rt_rollback_start(&rb, &spec, to ? to : st.campaign_prev_version,
+ *                         st.campaign_version, st.has_run ? &st.run : NULL,
+ *                         now, &acts, err, sizeof(err));
+ *   r < 0: print err, exit 1 (-EBUSY, -ENOENT, -EALREADY) or 2 (-EINVAL)
+ *   execute(acts) and feed events as for any run (no SAVE comes);
+ *   FINISHED: state_finish_run(&st, &rb); state_save; exit 0 / 1.
+ *
+ * The daemon's single persisted run (state.run) is never a rollback, so a
+ * rollback while a retraining run imports or trains is allowed but that
+ * run will deploy its own version later if it passes.
  *
  * Every AWS resource the run touches is a "slot": slots 0..n_datasets-1 are
  * the import jobs, RT_SLOT_VERSION the solution version, RT_SLOT_CAMPAIGN
@@ -80,10 +141,14 @@
 #define RT_REASON_MAX     384
 #define RT_TEXT_MAX       512
 #define RT_MAX_ACTIONS    40
+#define RT_ETAG_MAX       127 /* S3 ETag as sent, quotes included */
+#define RT_MODIFIED_MAX   63  /* S3 Last-Modified as sent */
+#define RT_METRIC_MAX     96  /* == GATE_METRIC_NAME_MAX */
 
 #define RT_SLOT_VERSION   RT_MAX_DATASETS
 #define RT_SLOT_CAMPAIGN  (RT_MAX_DATASETS + 1)
-#define RT_NSLOTS         (RT_MAX_DATASETS + 2)
+#define RT_SLOT_GATE      (RT_MAX_DATASETS + 2) /* gating calls; never saved */
+#define RT_NSLOTS         (RT_MAX_DATASETS + 3)
 #define RT_SLOT_RUN       (-1) /* actions/events about the run as a whole */
 
 /* Polling: the first check this soon after a create or adoption (bounded by
@@ -101,6 +166,27 @@ struct rt_dataset_spec {
 	const char *type;    /* datasetType: "Interactions", "Items", "Users", ... */
 	const char *arn;     /* dataset ARN */
 	const char *s3_path; /* s3://bucket/key of the CSV */
+	/* skip_unchanged: the ETag / Last-Modified recorded at the last
+	 * successful import (state_dataset_get); NULL or "": none. */
+	const char *prev_etag;
+	const char *prev_last_modified;
+};
+
+struct gate_config;                   /* gate.h */
+struct personalize_solution_metrics;  /* personalize.h */
+
+/* The quality gate as copied into a run (see gate.h). */
+struct rt_gate {
+	bool enabled;
+	char metric[RT_METRIC_MAX + 1];
+	double max_regression;
+	bool has_min_quality;
+	double min_quality;
+};
+
+enum rt_kind {
+	RT_KIND_RETRAIN = 0, /* rt_start */
+	RT_KIND_ROLLBACK,    /* rt_rollback_start */
 };
 
 /* What a run needs to know about its pipeline (filled by the driver from
@@ -120,14 +206,22 @@ struct rt_spec {
 	/* 0: keep retrying transient failures until the deadline; N: the run
 	 * ends as RT_OUT_UNREACHABLE after N in a row (for `once`). */
 	unsigned max_consecutive_errors;
+	/* NULL or not gate_enabled(): no quality gate. Copied by rt_start. */
+	const struct gate_config *gate;
+	/* SkipUnchangedData: HEAD every S3 object first (stage checking). */
+	bool skip_unchanged;
 };
 
+/* Values are persisted by name, never by number; new ones go last. */
 enum rt_stage {
 	RT_STAGE_IDLE = 0,  /* not started */
 	RT_STAGE_IMPORTING,
 	RT_STAGE_TRAINING,
 	RT_STAGE_DEPLOYING,
 	RT_STAGE_DONE,      /* terminal: see outcome */
+	RT_STAGE_CHECKING,  /* HeadObject of the S3 sources (skip_unchanged) */
+	RT_STAGE_GATING,    /* quality gate before deploying */
+	RT_STAGE_VERIFYING, /* rollback: checking the target version */
 };
 
 enum rt_outcome {
@@ -135,6 +229,8 @@ enum rt_outcome {
 	RT_OUT_SUCCEEDED,
 	RT_OUT_FAILED,       /* a job failed, a call was rejected, deadline */
 	RT_OUT_UNREACHABLE,  /* gave up after transient/unknown failures */
+	RT_OUT_GATED,        /* the quality gate rejected it; nothing deployed */
+	RT_OUT_SKIPPED,      /* skip_unchanged and no dataset changed */
 };
 
 enum rt_phase {
@@ -163,6 +259,12 @@ struct rt_slot {
 	bool adopted;         /* ARN found by name, not returned by our create */
 	time_t created_at;    /* when we saw it created/adopted (wall clock) */
 	time_t finished_at;
+	/* datasets with skip_unchanged: recorded / observed S3 identity */
+	char prev_etag[RT_ETAG_MAX + 1];
+	char prev_last_modified[RT_MODIFIED_MAX + 1];
+	char etag[RT_ETAG_MAX + 1];          /* from this run's HEAD, or "" */
+	char last_modified[RT_MODIFIED_MAX + 1];
+	bool unchanged;       /* not re-imported: same object as last time */
 	/* volatile (not persisted) */
 	enum rt_await await;
 	uint32_t token;
@@ -195,8 +297,15 @@ struct rt_run {
 	 * update for our version already in flight). */
 	bool followed;
 	struct rt_slot slots[RT_NSLOTS];
+	enum rt_kind kind;
+	bool skip_unchanged;
+	struct rt_gate gate;
 
 	/* volatile */
+	int gate_step;        /* which gating call is outstanding */
+	bool gate_has_cand;
+	double gate_cand;     /* the new version's metric value */
+	char gate_current_arn[RT_ARN_MAX + 1]; /* what the campaign serves */
 	bool stopped;         /* RT_EV_STOP seen: frozen until rt_resume */
 	bool find_first;      /* find before every create (recovery) */
 	uint32_t next_token;
@@ -215,6 +324,8 @@ enum rt_op {
 	RT_OP_FIND_VERSION,
 	RT_OP_DESCRIBE_CAMPAIGN, /* DescribeCampaign(campaign_arn) */
 	RT_OP_UPDATE_CAMPAIGN,   /* UpdateCampaign(campaign_arn, version_arn) */
+	RT_OP_GET_METRICS,       /* GetSolutionMetrics(version_arn) */
+	RT_OP_HEAD_OBJECT,       /* S3 HeadObject(s3_path = s3://bucket/key) */
 };
 
 enum rt_action_kind {
@@ -241,7 +352,8 @@ struct rt_call {
 	const char *solution_arn;  /* versions */
 	const char *training_mode; /* "FULL" | "UPDATE" */
 	const char *campaign_arn;  /* campaign */
-	const char *version_arn;   /* UpdateCampaign: the new version */
+	const char *version_arn;   /* UpdateCampaign: the new version;
+				      GetSolutionMetrics: whose metrics */
 };
 
 struct rt_action {
@@ -312,6 +424,14 @@ struct rt_event {
 	const char *update_version_arn;     /* latestCampaignUpdate.solutionVersionArn */
 	const char *update_status;          /* latestCampaignUpdate.status */
 	const char *update_failure_reason;  /* latestCampaignUpdate.failureReason */
+	/* RT_OP_DESCRIBE_VERSION: solutionVersion.solutionArn (rollback checks
+	 * it; when absent the version ARN must start with the solution's) */
+	const char *solution_arn;
+	/* RT_OP_GET_METRICS, result OK: the reply (NULL is a malformed reply) */
+	const struct personalize_solution_metrics *metrics;
+	/* RT_OP_HEAD_OBJECT, result OK: the ETag and Last-Modified headers */
+	const char *etag;
+	const char *last_modified;
 };
 
 /* Validate spec; on error -EINVAL and a sentence in err (if errlen > 0). */
@@ -339,6 +459,20 @@ int rt_step(struct rt_run *run, const struct rt_event *ev,
  * run yields no actions. 0, or -EINVAL. */
 int rt_resume(struct rt_run *run, time_t now, struct rt_actions *out);
 
+/* Start a rollback of spec's campaign to version_arn (the `--to` ARN, or
+ * the state's campaign_prev_version) at wall time now; see the top
+ * comment. current: the pipeline's run in progress, or NULL. Errors, with
+ * a sentence in err: -EINVAL bad spec or arguments, or no campaign in the
+ * spec; -ENOENT version_arn empty (no previous version known); -EBUSY
+ * current is gating or deploying (a rollback would race its
+ * UpdateCampaign); -EALREADY version_arn is the version the state says the
+ * campaign serves (campaign_version; pass NULL to skip that check).
+ * Nothing is written to *run on error. */
+int rt_rollback_start(struct rt_run *run, const struct rt_spec *spec,
+		      const char *version_arn, const char *serving_arn,
+		      const struct rt_run *current, time_t now,
+		      struct rt_actions *out, char *err, size_t errlen);
+
 /* True when the run has finished (terminal; further events are stale). */
 bool rt_done(const struct rt_run *run);
 
@@ -365,10 +499,12 @@ const char *rt_stage_name(enum rt_stage s);   /* "importing", ... */
 const char *rt_outcome_name(enum rt_outcome o); /* "succeeded", ... */
 const char *rt_phase_name(enum rt_phase p);   /* "pending", ... */
 const char *rt_op_name(enum rt_op op);        /* "CreateDatasetImportJob" */
+const char *rt_kind_name(enum rt_kind k);     /* "retrain", "rollback" */
 /* Parse the names above back; -EINVAL if unknown. */
 int rt_stage_parse(const char *s, enum rt_stage *out);
 int rt_outcome_parse(const char *s, enum rt_outcome *out);
 int rt_phase_parse(const char *s, enum rt_phase *out);
+int rt_kind_parse(const char *s, enum rt_kind *out);
 
 /* The status line for the run's current stage ("importing 2/3 datasets",
  * "training <name>", "deploying <name> to <campaign>", "succeeded ..."). */

@@ -81,7 +81,8 @@ void runner_stop(struct runner *r);
 
 /* A reloaded config: p is the pipeline's new definition (same name). A run
  * in progress keeps the spec it started with; the next run uses p. The
- * fire timer is re-armed for p's schedule. 0 or -errno (nothing changed). */
+ * fire timer is re-armed for p's schedule. A runner whose state could not
+ * be loaded at start is started now (runner_start). 0 or -errno. */
 int runner_set_pipeline(struct runner *r, const struct pipeline *p,
 			time_t now);
 

@@ -9,7 +9,19 @@
  *                     each with name, ARN, phase ("creating" = intent saved,
  *                     create sent), status, reason, timestamps },
  *     "history": [ newest first: fire time, start, end, outcome, reason,
- *                  version, "followed" ] }
+ *                  version, "followed" ],
+ *     "datasets": [ { "dataset_arn", "etag", "last_modified" } ] }
+ *
+ * Issue 8 added, all optional so that every version-1 file still loads
+ * (hence no schema version change): top-level "datasets" (the S3 identity
+ * of each dataset's last import that reached a trained version, for
+ * SkipUnchangedData); in "run": "skip_unchanged", "gate" ({ "metric",
+ * "max_regression", "min_quality": number|null }), and per import
+ * "prev_etag", "prev_last_modified", "etag", "last_modified", "unchanged";
+ * the stages "checking" and "gating"; the outcomes "gated" and "skipped"
+ * (run and history). A file written with those cannot be read by a build
+ * that predates them (it is moved aside as corrupt, like any unreadable
+ * file). Rollback runs (RT_KIND_ROLLBACK) are never saved as "run".
  *
  * Writes are atomic: a temp file in the same directory, fsync, rename over
  * the old file, fsync of the directory. A reader (e.g. `status` while the
@@ -49,6 +61,16 @@ struct state_history {
 	char reason[RT_REASON_MAX + 1];
 };
 
+/* The S3 object behind a dataset as of its last import that reached a
+ * trained version (run ended succeeded or gated). */
+struct state_dataset {
+	char dataset_arn[RT_ARN_MAX + 1];
+	char etag[RT_ETAG_MAX + 1];
+	char last_modified[RT_MODIFIED_MAX + 1];
+};
+
+#define STATE_DATASETS_MAX (2 * RT_MAX_DATASETS)
+
 struct state {
 	char pipeline[RT_PIPELINE_MAX + 1];
 	/* Latest fire time that was run or skipped (0: none yet); catch-up
@@ -62,6 +84,10 @@ struct state {
 	 * later rollback feature); "" unknown. */
 	char campaign_prev_version[RT_ARN_MAX + 1];
 	char campaign_version[RT_ARN_MAX + 1];
+	/* SkipUnchangedData: per dataset ARN, oldest first (the oldest is
+	 * dropped beyond STATE_DATASETS_MAX). */
+	size_t n_datasets;
+	struct state_dataset datasets[STATE_DATASETS_MAX];
 	/* Not persisted: the file was unreadable and has been moved aside. */
 	bool recovered;
 	char moved_to[512];
@@ -97,12 +123,23 @@ int state_load(const char *dir, const char *pipeline, time_t now,
  * file is then intact and no temp file is left behind). */
 int state_save(const char *dir, const struct state *st);
 
-/* Record the run in progress (a copy): has_run, last_fire updated. */
+/* The recorded S3 identity of dataset_arn's last import, or NULL: the
+ * driver copies etag/last_modified into rt_dataset_spec.prev_* . */
+const struct state_dataset *state_dataset_get(const struct state *st,
+					      const char *dataset_arn);
+
+/* Record the run in progress (a copy): has_run, last_fire updated. A
+ * rollback run (RT_KIND_ROLLBACK) is not recorded (no-op). */
 void state_set_run(struct state *st, const struct rt_run *run);
 
 /* Record a finished run: history entry in front (oldest dropped beyond
  * STATE_HISTORY_MAX), has_run cleared, last_fire updated, and after a
- * successful deployment the campaign's previous/current version. */
+ * successful deployment the campaign's previous/current version. When it
+ * ended succeeded or gated, the S3 identity (etag, last_modified) of every
+ * dataset this run imported after a successful HEAD is recorded
+ * (datasets[]). A rollback run: history entry and, on success, the
+ * campaign versions (previous = what it served before the rollback); it
+ * leaves last_fire and has_run/run (a retraining run in progress) alone. */
 void state_finish_run(struct state *st, const struct rt_run *run);
 
 /* Record a fire time that was skipped (a run was in progress): last_fire. */

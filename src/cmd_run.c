@@ -89,6 +89,11 @@ static cJSON *call_body(const struct rt_call *c)
 					c->version_arn ? c->version_arn :
 					"<the new version's ARN>");
 		break;
+	case RT_OP_GET_METRICS:
+		cJSON_AddStringToObject(o, "solutionVersionArn", c->version_arn);
+		break;
+	case RT_OP_HEAD_OBJECT: /* S3, not Personalize: no JSON body */
+		break;
 	}
 	return o;
 }

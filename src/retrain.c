@@ -9,8 +9,15 @@
 #include <strings.h>
 #include <syslog.h>
 
+#include "gate.h"
 #include "log.h" /* PR_PRINTF only */
 #include "msgid.h"
+#include "personalize.h"
+
+_Static_assert(RT_METRIC_MAX == GATE_METRIC_NAME_MAX,
+	       "struct rt_gate holds any QualityMetric");
+_Static_assert(GATE_REASON_MAX < RT_REASON_MAX,
+	       "a gate reason fits in a run's reason");
 
 /* Log texts and reasons are bounded buffers; cutting a long ARN short in a
  * message is intended, so GCC's truncation guesses are not errors here. */
@@ -22,6 +29,9 @@
 #define SUFFIX_MAX 38         /* "import-" + RT_TYPE_MAX */
 #define HASH_HEX 8
 #define MIN_PIPELINE_PART (1 + 1 + HASH_HEX)
+
+/* Gating: the call outstanding on RT_SLOT_GATE (run->gate_step). */
+enum { GS_NONE = 0, GS_CAMPAIGN, GS_CANDIDATE, GS_CURRENT };
 
 /* One step's working set. */
 struct ctx {
@@ -94,6 +104,9 @@ static void slot_label(const struct rt_run *run, int slot, char *buf,
 
 	if (slot == RT_SLOT_VERSION)
 		snprintf(buf, len, "solution version %s", s->name);
+	else if (slot == RT_SLOT_GATE)
+		snprintf(buf, len, "the quality gate of %s",
+			 run->slots[RT_SLOT_VERSION].name);
 	else if (slot == RT_SLOT_CAMPAIGN)
 		snprintf(buf, len, "campaign %s", arn_tail(run->campaign_arn));
 	else
@@ -180,6 +193,18 @@ static void issue_call(struct ctx *c, int slot, enum rt_op op)
 		k->solution_arn = run->solution_arn;
 		k->training_mode = run->training_mode == RT_TRAIN_UPDATE
 					   ? "UPDATE" : "FULL";
+	} else if (slot == RT_SLOT_GATE) {
+		k->name = run->slots[RT_SLOT_VERSION].name;
+		k->solution_arn = run->solution_arn;
+		if (op == RT_OP_DESCRIBE_CAMPAIGN) {
+			k->arn = run->campaign_arn;
+			k->campaign_arn = run->campaign_arn;
+		} else {
+			k->arn = run->gate_step == GS_CURRENT
+					 ? run->gate_current_arn
+					 : run->slots[RT_SLOT_VERSION].arn;
+			k->version_arn = k->arn;
+		}
 	} else {
 		k->name = run->slots[RT_SLOT_VERSION].name;
 		k->arn = run->campaign_arn;
@@ -252,9 +277,23 @@ static void finish(struct ctx *c, enum rt_outcome outcome, const char *fmt, ...)
 	vsnprintf(run->reason, sizeof(run->reason), fmt, ap);
 	va_end(ap);
 	fmt_utc(run->fire_time, fire, sizeof(fire));
-	if (outcome == RT_OUT_SUCCEEDED)
+	if (run->kind == RT_KIND_ROLLBACK)
+		act_log(c, outcome == RT_OUT_SUCCEEDED ? LOG_NOTICE : LOG_ERR,
+			outcome == RT_OUT_SUCCEEDED ? MSGID_ROLLBACK
+						    : MSGID_RUN_FAILED,
+			RT_SLOT_RUN, "rollback of campaign %s %s: %s",
+			arn_tail(run->campaign_arn),
+			outcome == RT_OUT_SUCCEEDED ? "succeeded" : "failed",
+			run->reason);
+	else if (outcome == RT_OUT_SUCCEEDED)
 		act_log(c, LOG_NOTICE, MSGID_RUN_SUCCEEDED, RT_SLOT_RUN,
 			"run for %s succeeded: %s", fire, run->reason);
+	else if (outcome == RT_OUT_GATED)
+		act_log(c, LOG_WARNING, MSGID_QUALITY_GATE_REJECTED,
+			RT_SLOT_RUN, "run for %s gated: %s", fire, run->reason);
+	else if (outcome == RT_OUT_SKIPPED)
+		act_log(c, LOG_NOTICE, NULL, RT_SLOT_RUN, "run for %s %s", fire,
+			run->reason);
 	else
 		act_log(c, LOG_ERR, MSGID_RUN_FAILED, RT_SLOT_RUN,
 			"run for %s %s: %s", fire,
@@ -522,8 +561,9 @@ static void on_campaign(struct ctx *c, const struct rt_event *ev)
 		s->finished_at = c->now;
 		s->await = RT_AWAIT_NONE;
 		c->save = true;
-		act_log(c, LOG_NOTICE, MSGID_DEPLOYED, RT_SLOT_CAMPAIGN,
-			"campaign %s serves %s", camp, vname);
+		act_log(c, LOG_NOTICE,
+			run->kind == RT_KIND_ROLLBACK ? NULL : MSGID_DEPLOYED,
+			RT_SLOT_CAMPAIGN, "campaign %s serves %s", camp, vname);
 		return;
 	}
 	if (for_ours) {
@@ -621,6 +661,228 @@ static void on_describe_job(struct ctx *c, int slot, const struct rt_event *ev)
 	}
 }
 
+/* ---- checking: HeadObject of the S3 sources (skip_unchanged) ---------- */
+
+static void on_head(struct ctx *c, int slot, const struct rt_event *ev)
+{
+	struct rt_slot *s = &c->run->slots[slot];
+
+	s->etag[0] = s->last_modified[0] = '\0';
+	s->unchanged = false;
+	c->save = true;
+	if (ev->result != RT_RES_OK || empty(ev->etag)) {
+		act_log(c, LOG_WARNING, NULL, slot,
+			"HeadObject of %s (%s dataset) %s (%s): importing it anyway",
+			s->s3_path, s->ds_type,
+			ev->result == RT_RES_OK ? "gave no ETag" : "failed",
+			ev->result == RT_RES_NOT_FOUND ? "not found"
+			: empty(ev->error) ? "no message" : ev->error);
+		return;
+	}
+	copy_str(s->etag, sizeof(s->etag), ev->etag);
+	copy_str(s->last_modified, sizeof(s->last_modified), ev->last_modified);
+	s->unchanged = eq(s->etag, s->prev_etag) &&
+		       eq(s->last_modified, s->prev_last_modified);
+	act_log(c, LOG_INFO, NULL, slot, "%s (%s dataset) %s (ETag %s, %s)",
+		s->s3_path, s->ds_type,
+		s->unchanged ? "unchanged since the last import: not re-importing it"
+			     : "changed: importing it",
+		s->etag, empty(s->last_modified) ? "no Last-Modified"
+						 : s->last_modified);
+}
+
+static void begin_checking(struct ctx *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->run->n_datasets; i++) {
+		c->run->slots[i].phase = RT_PH_PENDING;
+		issue_call(c, (int)i, RT_OP_HEAD_OBJECT);
+	}
+}
+
+/* ---- gating: GetSolutionMetrics and gate_evaluate --------------------- */
+
+static void gate_issue(struct ctx *c)
+{
+	issue_call(c, RT_SLOT_GATE, c->run->gate_step == GS_CAMPAIGN
+					    ? RT_OP_DESCRIBE_CAMPAIGN
+					    : RT_OP_GET_METRICS);
+}
+
+static void begin_gate(struct ctx *c)
+{
+	struct rt_run *run = c->run;
+	struct rt_slot *g = &run->slots[RT_SLOT_GATE];
+
+	g->phase = RT_PH_RUNNING;
+	g->reason[0] = '\0';
+	g->delay_ms = 0;
+	run->gate_has_cand = false;
+	run->gate_cand = 0;
+	run->gate_current_arn[0] = '\0';
+	run->gate_step = empty(run->campaign_arn) ? GS_CANDIDATE : GS_CAMPAIGN;
+	gate_issue(c);
+}
+
+static void gate_cfg(const struct rt_run *run, struct gate_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->metric = run->gate.metric;
+	cfg->max_regression = run->gate.max_regression;
+	cfg->has_min_quality = run->gate.has_min_quality;
+	cfg->min_quality = run->gate.min_quality;
+}
+
+static void gate_fail(struct ctx *c, const char *reason)
+{
+	fail_slot(c, RT_SLOT_GATE, "%s; nothing deployed", reason);
+	act_log(c, LOG_ERR, NULL, RT_SLOT_GATE, "%s",
+		c->run->slots[RT_SLOT_GATE].reason);
+}
+
+/* The verdict: PASS marks the gate slot ACTIVE (advance() deploys);
+ * REJECT ends the run gated; ERROR fails the gate slot. */
+static void gate_verdict(struct ctx *c, int rc, const struct gate_result *res)
+{
+	struct rt_slot *g = &c->run->slots[RT_SLOT_GATE];
+
+	if (rc < 0) {
+		gate_fail(c, "quality gate: invalid configuration");
+		return;
+	}
+	switch (res->verdict) {
+	case GATE_PASS:
+		copy_str(g->reason, sizeof(g->reason), res->reason);
+		g->phase = RT_PH_ACTIVE;
+		g->await = RT_AWAIT_NONE;
+		g->finished_at = c->now;
+		act_log(c, LOG_NOTICE, NULL, RT_SLOT_GATE, "%s", res->reason);
+		break;
+	case GATE_REJECT:
+		g->phase = RT_PH_FAILED;
+		copy_str(g->reason, sizeof(g->reason), res->reason);
+		finish(c, RT_OUT_GATED, "%s; nothing deployed", res->reason);
+		break;
+	default:
+		gate_fail(c, res->reason);
+		break;
+	}
+}
+
+static void on_gate(struct ctx *c, const struct rt_event *ev)
+{
+	struct rt_run *run = c->run;
+	struct gate_config cfg;
+	struct gate_result res;
+	struct personalize_metric one;
+	struct personalize_solution_metrics cand;
+	const char *ours = run->slots[RT_SLOT_VERSION].arn;
+	enum rt_op op = run->gate_step == GS_CAMPAIGN ? RT_OP_DESCRIBE_CAMPAIGN
+						      : RT_OP_GET_METRICS;
+	int rc;
+
+	if (ev->result == RT_RES_NOT_FOUND || ev->result == RT_RES_INVALID) {
+		reject(c, RT_SLOT_GATE, ev, op);
+		return;
+	}
+	if (ev->result != RT_RES_OK ||
+	    (op == RT_OP_GET_METRICS && !ev->metrics)) {
+		retry_later(c, RT_SLOT_GATE, ev, op);
+		return;
+	}
+	gate_cfg(run, &cfg);
+	memset(&res, 0, sizeof(res));
+	switch (run->gate_step) {
+	case GS_CAMPAIGN:
+		copy_str(run->gate_current_arn, sizeof(run->gate_current_arn),
+			 ev->campaign_version_arn);
+		run->gate_step = GS_CANDIDATE;
+		gate_issue(c);
+		return;
+	case GS_CANDIDATE:
+		rc = gate_evaluate(&cfg, ev->metrics, NULL, &res);
+		if (rc < 0 || res.verdict == GATE_ERROR)
+			break;
+		run->gate_has_cand = true;
+		run->gate_cand = res.candidate;
+		if (!empty(run->gate_current_arn) &&
+		    strcmp(run->gate_current_arn, ours)) {
+			run->gate_step = GS_CURRENT;
+			gate_issue(c);
+			return;
+		}
+		/* No current version, or it is ours already (equal). */
+		rc = gate_evaluate(&cfg, ev->metrics,
+				   empty(run->gate_current_arn) ? NULL
+								: ev->metrics,
+				   &res);
+		break;
+	default: /* GS_CURRENT */
+		one.name = run->gate.metric;
+		one.value = run->gate_cand;
+		cand.solution_version_arn = ours;
+		cand.metrics = &one;
+		cand.n_metrics = 1;
+		rc = gate_evaluate(&cfg, &cand, ev->metrics, &res);
+		break;
+	}
+	run->gate_step = GS_NONE;
+	gate_verdict(c, rc, &res);
+}
+
+/* ---- rollback: the target must be an ACTIVE version of our solution --- */
+
+static bool of_solution(const struct rt_run *run, const struct rt_event *ev)
+{
+	size_t n = strlen(run->solution_arn);
+	const char *v = run->slots[RT_SLOT_VERSION].arn;
+
+	if (!empty(ev->solution_arn))
+		return !strcmp(ev->solution_arn, run->solution_arn);
+	return !strncmp(v, run->solution_arn, n) && v[n] == '/';
+}
+
+static void on_verify(struct ctx *c, const struct rt_event *ev)
+{
+	struct rt_slot *v = &c->run->slots[RT_SLOT_VERSION];
+
+	switch (ev->result) {
+	case RT_RES_OK:
+		copy_str(v->status, sizeof(v->status), ev->status);
+		if (!of_solution(c->run, ev)) {
+			fail_slot(c, RT_SLOT_VERSION,
+				  "cannot roll back to %s: it is a version of %s, not of solution %s",
+				  v->arn, empty(ev->solution_arn)
+						  ? "another solution"
+						  : ev->solution_arn,
+				  c->run->solution_arn);
+		} else if (classify(ev->status) != ST_ACTIVE ||
+			   strcmp(ev->status, "ACTIVE")) {
+			fail_slot(c, RT_SLOT_VERSION,
+				  "cannot roll back to %s: its status is %s, not ACTIVE",
+				  v->arn, empty(ev->status) ? "unknown"
+							    : ev->status);
+		} else {
+			v->phase = RT_PH_ACTIVE;
+			v->finished_at = c->now;
+			act_log(c, LOG_INFO, NULL, RT_SLOT_VERSION,
+				"%s is an ACTIVE version of solution %s",
+				v->arn, arn_tail(c->run->solution_arn));
+			break;
+		}
+		act_log(c, LOG_ERR, NULL, RT_SLOT_VERSION, "%s", v->reason);
+		break;
+	case RT_RES_NOT_FOUND:
+	case RT_RES_INVALID:
+		reject(c, RT_SLOT_VERSION, ev, RT_OP_DESCRIBE_VERSION);
+		break;
+	default:
+		retry_later(c, RT_SLOT_VERSION, ev, RT_OP_DESCRIBE_VERSION);
+		break;
+	}
+}
+
 /* ---- stage progression ------------------------------------------------- */
 
 static void begin_slot(struct ctx *c, int slot)
@@ -631,12 +893,79 @@ static void begin_slot(struct ctx *c, int slot)
 		queue_create(c, slot);
 }
 
+static void begin_deploy(struct ctx *c)
+{
+	struct rt_run *run = c->run;
+
+	run->stage = RT_STAGE_DEPLOYING;
+	c->save = true;
+	if (run->kind == RT_KIND_ROLLBACK)
+		act_log(c, LOG_NOTICE, NULL, RT_SLOT_RUN,
+			"rolling campaign %s back to %s",
+			arn_tail(run->campaign_arn),
+			run->slots[RT_SLOT_VERSION].arn);
+	else
+		act_log(c, LOG_NOTICE, NULL, RT_SLOT_RUN,
+			"%s is ACTIVE; deploying it to campaign %s",
+			run->slots[RT_SLOT_VERSION].name,
+			arn_tail(run->campaign_arn));
+	begin_slot(c, RT_SLOT_CAMPAIGN);
+}
+
+/* Checking is over when no HEAD is outstanding: skip, or import the
+ * datasets that changed (the unchanged ones count as ACTIVE). */
+static void end_checking(struct ctx *c)
+{
+	struct rt_run *run = c->run;
+	size_t i, changed = 0;
+
+	for (i = 0; i < run->n_datasets; i++) {
+		if (run->slots[i].await != RT_AWAIT_NONE)
+			return;
+		if (!run->slots[i].unchanged)
+			changed++;
+	}
+	c->save = true;
+	if (changed == 0) {
+		for (i = 0; i < run->n_datasets; i++)
+			run->slots[i].phase = RT_PH_ACTIVE;
+		finish(c, RT_OUT_SKIPPED, "skipped: no new data");
+		return;
+	}
+	run->stage = RT_STAGE_IMPORTING;
+	act_log(c, LOG_NOTICE, NULL, RT_SLOT_RUN,
+		"%zu of %zu dataset%s changed: importing %s", changed,
+		run->n_datasets, run->n_datasets == 1 ? "" : "s",
+		changed == 1 ? "it" : "them");
+	for (i = 0; i < run->n_datasets; i++) {
+		struct rt_slot *s = &run->slots[i];
+
+		if (s->unchanged) {
+			s->phase = RT_PH_ACTIVE;
+			s->finished_at = c->now;
+		} else {
+			begin_slot(c, (int)i);
+		}
+	}
+}
+
 static void advance(struct ctx *c)
 {
 	struct rt_run *run = c->run;
 	struct rt_slot *v = &run->slots[RT_SLOT_VERSION];
 	size_t i, active = 0;
 
+	if (run->stage == RT_STAGE_CHECKING)
+		end_checking(c);
+	if (run->stage == RT_STAGE_VERIFYING) {
+		if (v->phase == RT_PH_FAILED) {
+			finish(c, RT_OUT_FAILED, "%s", v->reason);
+			return;
+		}
+		if (v->phase != RT_PH_ACTIVE)
+			return;
+		begin_deploy(c);
+	}
 	if (run->stage == RT_STAGE_IMPORTING) {
 		for (i = 0; i < run->n_datasets; i++) {
 			struct rt_slot *s = &run->slots[i];
@@ -667,23 +996,47 @@ static void advance(struct ctx *c)
 		}
 		if (v->phase != RT_PH_ACTIVE)
 			return;
+		if (run->gate.enabled) {
+			run->stage = RT_STAGE_GATING;
+			c->save = true;
+			act_log(c, LOG_NOTICE, NULL, RT_SLOT_RUN,
+				"%s is ACTIVE; checking it against the quality gate (%s)",
+				v->name, run->gate.metric);
+			begin_gate(c);
+			return;
+		}
 		if (empty(run->campaign_arn)) {
 			finish(c, RT_OUT_SUCCEEDED,
 			       "trained %s (no campaign to deploy to)", v->name);
 			return;
 		}
-		run->stage = RT_STAGE_DEPLOYING;
-		c->save = true;
-		act_log(c, LOG_NOTICE, NULL, RT_SLOT_RUN,
-			"%s is ACTIVE; deploying it to campaign %s", v->name,
-			arn_tail(run->campaign_arn));
-		begin_slot(c, RT_SLOT_CAMPAIGN);
+		begin_deploy(c);
+	}
+	if (run->stage == RT_STAGE_GATING) {
+		struct rt_slot *g = &run->slots[RT_SLOT_GATE];
+
+		if (g->phase == RT_PH_FAILED) {
+			finish(c, RT_OUT_FAILED, "%s", g->reason);
+			return;
+		}
+		if (g->phase != RT_PH_ACTIVE)
+			return;
+		if (empty(run->campaign_arn)) {
+			finish(c, RT_OUT_SUCCEEDED,
+			       "trained %s (no campaign to deploy to); %s",
+			       v->name, g->reason);
+			return;
+		}
+		begin_deploy(c);
 	}
 	if (run->stage == RT_STAGE_DEPLOYING) {
 		struct rt_slot *s = &run->slots[RT_SLOT_CAMPAIGN];
 
 		if (s->phase == RT_PH_FAILED)
 			finish(c, RT_OUT_FAILED, "%s", s->reason);
+		else if (s->phase == RT_PH_ACTIVE && run->kind == RT_KIND_ROLLBACK)
+			finish(c, RT_OUT_SUCCEEDED, "campaign %s serves %s again",
+			       arn_tail(run->campaign_arn), v->arn);
 		else if (s->phase == RT_PH_ACTIVE)
 			finish(c, RT_OUT_SUCCEEDED, "deployed %s to campaign %s",
 			       v->name, arn_tail(run->campaign_arn));
@@ -710,7 +1063,7 @@ static void finalize(struct ctx *c)
 	uint32_t h;
 	size_t i;
 
-	if (c->n_creates > 0 || c->save)
+	if ((c->n_creates > 0 || c->save) && run->kind != RT_KIND_ROLLBACK)
 		push(c->out, RT_ACT_SAVE);
 	for (i = 0; i < c->n_creates; i++)
 		issue_call(c, c->creates[i], op_create(c->creates[i]));
@@ -794,6 +1147,16 @@ int rt_spec_validate(const struct rt_spec *spec, char *err, size_t errlen)
 	else if (spec->import_mode != RT_IMPORT_FULL &&
 		 spec->import_mode != RT_IMPORT_INCREMENTAL)
 		snprintf(e, sizeof(e), "unknown import mode");
+	else if (gate_enabled(spec->gate) &&
+		 (strlen(spec->gate->metric) > RT_METRIC_MAX ||
+		  !(spec->gate->max_regression >= 0 &&
+		    spec->gate->max_regression <= 1) ||
+		  (spec->gate->has_min_quality &&
+		   !(spec->gate->min_quality >= 0 &&
+		     spec->gate->min_quality < 1e300))))
+		snprintf(e, sizeof(e),
+			 "quality gate: metric name longer than %d characters or a number out of range",
+			 RT_METRIC_MAX);
 	for (i = 0; !*e && i < spec->n_datasets; i++) {
 		const struct rt_dataset_spec *d = &spec->datasets[i];
 
@@ -809,6 +1172,12 @@ int rt_spec_validate(const struct rt_spec *spec, char *err, size_t errlen)
 			snprintf(e, sizeof(e),
 				 "dataset %zu: S3 path must be 1 to %d characters",
 				 i + 1, RT_ARN_MAX);
+		else if ((d->prev_etag && strlen(d->prev_etag) > RT_ETAG_MAX) ||
+			 (d->prev_last_modified &&
+			  strlen(d->prev_last_modified) > RT_MODIFIED_MAX))
+			snprintf(e, sizeof(e),
+				 "dataset %zu: recorded ETag or Last-Modified too long",
+				 i + 1);
 		for (j = 0; !*e && j < i; j++)
 			if (!strcasecmp(d->type, spec->datasets[j].type) ||
 			    !strcmp(d->arn, spec->datasets[j].arn))
@@ -910,8 +1279,18 @@ int rt_start(struct rt_run *run, const struct rt_spec *spec, time_t fire_time,
 	run->max_consecutive_errors = spec->max_consecutive_errors;
 	run->fire_time = rt_fire_normalize(fire_time);
 	run->started_at = now;
-	run->stage = RT_STAGE_IMPORTING;
+	run->stage = spec->skip_unchanged ? RT_STAGE_CHECKING
+					  : RT_STAGE_IMPORTING;
+	run->skip_unchanged = spec->skip_unchanged;
 	run->find_first = find_first;
+	if (gate_enabled(spec->gate)) {
+		run->gate.enabled = true;
+		copy_str(run->gate.metric, sizeof(run->gate.metric),
+			 spec->gate->metric);
+		run->gate.max_regression = spec->gate->max_regression;
+		run->gate.has_min_quality = spec->gate->has_min_quality;
+		run->gate.min_quality = spec->gate->min_quality;
+	}
 	for (i = 0; i < spec->n_datasets; i++) {
 		struct rt_slot *s = &run->slots[i];
 
@@ -924,6 +1303,13 @@ int rt_start(struct rt_run *run, const struct rt_spec *spec, time_t fire_time,
 		copy_str(s->ds_type, sizeof(s->ds_type), spec->datasets[i].type);
 		copy_str(s->ds_arn, sizeof(s->ds_arn), spec->datasets[i].arn);
 		copy_str(s->s3_path, sizeof(s->s3_path), spec->datasets[i].s3_path);
+		if (run->skip_unchanged) {
+			copy_str(s->prev_etag, sizeof(s->prev_etag),
+				 spec->datasets[i].prev_etag);
+			copy_str(s->prev_last_modified,
+				 sizeof(s->prev_last_modified),
+				 spec->datasets[i].prev_last_modified);
+		}
 	}
 	r = rt_job_name(run->pipeline, run->fire_time, "train",
 			run->slots[RT_SLOT_VERSION].name, RT_NAME_MAX + 1);
@@ -951,11 +1337,102 @@ int rt_start(struct rt_run *run, const struct rt_spec *spec, time_t fire_time,
 		run->training_mode == RT_TRAIN_UPDATE ? "UPDATE" : "FULL",
 		empty(run->campaign_arn) ? "" : ", then deploying to campaign ",
 		empty(run->campaign_arn) ? "" : arn_tail(run->campaign_arn));
-	for (i = 0; i < run->n_datasets; i++)
-		begin_slot(&c, (int)i);
+	if (run->skip_unchanged)
+		begin_checking(&c);
+	else
+		for (i = 0; i < run->n_datasets; i++)
+			begin_slot(&c, (int)i);
 	c.save = true;
 	finalize(&c);
 	return 0;
+}
+
+int rt_rollback_start(struct rt_run *run, const struct rt_spec *spec,
+		      const char *version_arn, const char *serving_arn,
+		      const struct rt_run *current, time_t now,
+		      struct rt_actions *out, char *err, size_t errlen)
+{
+	struct rt_slot *v, *k;
+	char e[RT_REASON_MAX] = "";
+	struct ctx c;
+	int r = -EINVAL;
+
+	if (!run || !out) {
+		snprintf(e, sizeof(e), "no run or action buffer");
+		goto cleanup;
+	}
+	if (rt_spec_validate(spec, e, sizeof(e)) < 0)
+		goto cleanup;
+	if (empty(spec->campaign_arn)) {
+		snprintf(e, sizeof(e),
+			 "pipeline %s has no campaign: nothing to roll back",
+			 spec->pipeline);
+		goto cleanup;
+	}
+	if (empty(version_arn)) {
+		snprintf(e, sizeof(e),
+			 "no previous solution version is known for campaign %s; name one with --to",
+			 arn_tail(spec->campaign_arn));
+		r = -ENOENT;
+		goto cleanup;
+	}
+	if (strlen(version_arn) > RT_ARN_MAX) {
+		snprintf(e, sizeof(e), "solution version ARN is longer than %d characters",
+			 RT_ARN_MAX);
+		goto cleanup;
+	}
+	if (current && !rt_done(current) &&
+	    (current->stage == RT_STAGE_GATING ||
+	     current->stage == RT_STAGE_DEPLOYING)) {
+		snprintf(e, sizeof(e),
+			 "a run of pipeline %s is %s: try again when it has finished",
+			 spec->pipeline, rt_stage_name(current->stage));
+		r = -EBUSY;
+		goto cleanup;
+	}
+	if (!empty(serving_arn) && !strcmp(serving_arn, version_arn)) {
+		snprintf(e, sizeof(e), "campaign %s already serves %s",
+			 arn_tail(spec->campaign_arn), version_arn);
+		r = -EALREADY;
+		goto cleanup;
+	}
+	memset(run, 0, sizeof(*run));
+	run->kind = RT_KIND_ROLLBACK;
+	copy_str(run->pipeline, sizeof(run->pipeline), spec->pipeline);
+	copy_str(run->role_arn, sizeof(run->role_arn), spec->role_arn);
+	copy_str(run->solution_arn, sizeof(run->solution_arn), spec->solution_arn);
+	copy_str(run->campaign_arn, sizeof(run->campaign_arn), spec->campaign_arn);
+	run->training_mode = spec->training_mode;
+	run->import_mode = spec->import_mode;
+	run->poll_interval_s = spec->poll_interval_s;
+	run->max_run_duration_s = spec->max_run_duration_s;
+	run->max_consecutive_errors = spec->max_consecutive_errors;
+	run->fire_time = now;
+	run->started_at = now;
+	run->stage = RT_STAGE_VERIFYING;
+	v = &run->slots[RT_SLOT_VERSION];
+	v->phase = RT_PH_RUNNING;
+	copy_str(v->arn, sizeof(v->arn), version_arn);
+	copy_str(v->name, sizeof(v->name), arn_tail(version_arn));
+	k = &run->slots[RT_SLOT_CAMPAIGN];
+	k->phase = RT_PH_PENDING;
+	copy_str(k->name, sizeof(k->name), "rollback");
+	copy_str(k->arn, sizeof(k->arn), run->campaign_arn);
+
+	ctx_init(&c, run, out, now, 0);
+	push(out, RT_ACT_DEADLINE)->at = deadline_of(run);
+	act_log(&c, LOG_NOTICE, NULL, RT_SLOT_RUN,
+		"rollback of campaign %s to %s started%s%s",
+		arn_tail(run->campaign_arn), version_arn,
+		empty(serving_arn) ? "" : "; it serves ",
+		empty(serving_arn) ? "" : serving_arn);
+	issue_call(&c, RT_SLOT_VERSION, RT_OP_DESCRIBE_VERSION);
+	finalize(&c);
+	r = 0;
+cleanup:
+	if (r < 0 && err && errlen)
+		copy_str(err, errlen, e);
+	return r;
 }
 
 int rt_step(struct rt_run *run, const struct rt_event *ev,
@@ -1022,7 +1499,9 @@ int rt_step(struct rt_run *run, const struct rt_event *ev,
 	}
 
 	if (ev->kind == RT_EV_POLL_DUE) {
-		if (s->phase == RT_PH_RUNNING) {
+		if (ev->slot == RT_SLOT_GATE) {
+			gate_issue(&c);
+		} else if (s->phase == RT_PH_RUNNING) {
 			issue_call(&c, ev->slot, op_describe(ev->slot));
 		} else {
 			/* FINDING, WAITING: look again */
@@ -1034,6 +1513,14 @@ int rt_step(struct rt_run *run, const struct rt_event *ev,
 		return 0;
 	}
 
+	/* A HEAD is never retried (the dataset is imported anyway), so S3
+	 * failures neither count towards MaxConsecutiveErrors nor reset it. */
+	if (run->stage == RT_STAGE_CHECKING && is_dataset(run, ev->slot)) {
+		on_head(&c, ev->slot, ev);
+		advance(&c);
+		finalize(&c);
+		return 0;
+	}
 	if (ev->result == RT_RES_TRANSIENT || ev->result == RT_RES_UNKNOWN) {
 		run->consecutive_errors++;
 		if (run->max_consecutive_errors &&
@@ -1049,6 +1536,18 @@ int rt_step(struct rt_run *run, const struct rt_event *ev,
 		run->consecutive_errors = 0;
 	}
 
+	if (ev->slot == RT_SLOT_GATE) {
+		on_gate(&c, ev);
+		advance(&c);
+		finalize(&c);
+		return 0;
+	}
+	if (run->stage == RT_STAGE_VERIFYING && ev->slot == RT_SLOT_VERSION) {
+		on_verify(&c, ev);
+		advance(&c);
+		finalize(&c);
+		return 0;
+	}
 	switch (s->phase) {
 	case RT_PH_CREATING:
 		on_create(&c, ev->slot, ev);
@@ -1111,6 +1610,12 @@ int rt_resume(struct rt_run *run, time_t now, struct rt_actions *out)
 		first = last = RT_SLOT_VERSION;
 	} else if (run->stage == RT_STAGE_DEPLOYING) {
 		first = last = RT_SLOT_CAMPAIGN;
+	} else if (run->stage == RT_STAGE_VERIFYING) {
+		first = last = RT_SLOT_VERSION;
+	} else if (run->stage == RT_STAGE_CHECKING) {
+		begin_checking(&c); /* HEADs are reads: ask again */
+	} else if (run->stage == RT_STAGE_GATING) {
+		begin_gate(&c);     /* reads only: start the gate over */
 	}
 	for (i = first; i <= last; i++) {
 		struct rt_slot *s = &run->slots[i];
@@ -1150,11 +1655,16 @@ bool rt_done(const struct rt_run *run)
 static const char *const stage_names[] = {
 	[RT_STAGE_IDLE] = "idle", [RT_STAGE_IMPORTING] = "importing",
 	[RT_STAGE_TRAINING] = "training", [RT_STAGE_DEPLOYING] = "deploying",
-	[RT_STAGE_DONE] = "done",
+	[RT_STAGE_DONE] = "done", [RT_STAGE_CHECKING] = "checking",
+	[RT_STAGE_GATING] = "gating", [RT_STAGE_VERIFYING] = "verifying",
 };
 static const char *const outcome_names[] = {
 	[RT_OUT_NONE] = "none", [RT_OUT_SUCCEEDED] = "succeeded",
 	[RT_OUT_FAILED] = "failed", [RT_OUT_UNREACHABLE] = "unreachable",
+	[RT_OUT_GATED] = "gated", [RT_OUT_SKIPPED] = "skipped",
+};
+static const char *const kind_names[] = {
+	[RT_KIND_RETRAIN] = "retrain", [RT_KIND_ROLLBACK] = "rollback",
 };
 static const char *const phase_names[] = {
 	[RT_PH_UNUSED] = "unused", [RT_PH_PENDING] = "pending",
@@ -1171,6 +1681,8 @@ static const char *const op_names[] = {
 	[RT_OP_FIND_VERSION] = "ListSolutionVersions",
 	[RT_OP_DESCRIBE_CAMPAIGN] = "DescribeCampaign",
 	[RT_OP_UPDATE_CAMPAIGN] = "UpdateCampaign",
+	[RT_OP_GET_METRICS] = "GetSolutionMetrics",
+	[RT_OP_HEAD_OBJECT] = "HeadObject",
 };
 
 #define NAME_OF(tab, v) \
@@ -1180,6 +1692,9 @@ const char *rt_stage_name(enum rt_stage s) { return NAME_OF(stage_names, s); }
 const char *rt_outcome_name(enum rt_outcome o) { return NAME_OF(outcome_names, o); }
 const char *rt_phase_name(enum rt_phase p) { return NAME_OF(phase_names, p); }
 const char *rt_op_name(enum rt_op op) { return NAME_OF(op_names, op); }
+const char *rt_kind_name(enum rt_kind k) { return NAME_OF(kind_names, k); }
+
+#define COUNT_OF(tab) (sizeof(tab) / sizeof(tab[0]))
 
 static int parse_name(const char *const *tab, size_t n, const char *s, int *out)
 {
@@ -1197,7 +1712,7 @@ static int parse_name(const char *const *tab, size_t n, const char *s, int *out)
 
 int rt_stage_parse(const char *s, enum rt_stage *out)
 {
-	int v, r = parse_name(stage_names, 5, s, &v);
+	int v, r = parse_name(stage_names, COUNT_OF(stage_names), s, &v);
 
 	if (r == 0)
 		*out = (enum rt_stage)v;
@@ -1206,7 +1721,7 @@ int rt_stage_parse(const char *s, enum rt_stage *out)
 
 int rt_outcome_parse(const char *s, enum rt_outcome *out)
 {
-	int v, r = parse_name(outcome_names, 4, s, &v);
+	int v, r = parse_name(outcome_names, COUNT_OF(outcome_names), s, &v);
 
 	if (r == 0)
 		*out = (enum rt_outcome)v;
@@ -1215,10 +1730,19 @@ int rt_outcome_parse(const char *s, enum rt_outcome *out)
 
 int rt_phase_parse(const char *s, enum rt_phase *out)
 {
-	int v, r = parse_name(phase_names, 8, s, &v);
+	int v, r = parse_name(phase_names, COUNT_OF(phase_names), s, &v);
 
 	if (r == 0)
 		*out = (enum rt_phase)v;
+	return r;
+}
+
+int rt_kind_parse(const char *s, enum rt_kind *out)
+{
+	int v, r = parse_name(kind_names, COUNT_OF(kind_names), s, &v);
+
+	if (r == 0)
+		*out = (enum rt_kind)v;
 	return r;
 }
 
@@ -1245,15 +1769,37 @@ void rt_status_line(const struct rt_run *run, char *buf, size_t len)
 		snprintf(buf, len, "training %s",
 			 run->slots[RT_SLOT_VERSION].name);
 		break;
+	case RT_STAGE_CHECKING:
+		snprintf(buf, len, "checking %zu S3 source%s for new data",
+			 run->n_datasets, run->n_datasets == 1 ? "" : "s");
+		break;
+	case RT_STAGE_GATING:
+		snprintf(buf, len, "quality gate for %s (%s)",
+			 run->slots[RT_SLOT_VERSION].name, run->gate.metric);
+		break;
+	case RT_STAGE_VERIFYING:
+		snprintf(buf, len, "rollback: checking %s",
+			 run->slots[RT_SLOT_VERSION].arn);
+		break;
 	case RT_STAGE_DEPLOYING:
+		if (run->kind == RT_KIND_ROLLBACK) {
+			snprintf(buf, len, "rolling %s back to %s",
+				 arn_tail(run->campaign_arn),
+				 run->slots[RT_SLOT_VERSION].name);
+			break;
+		}
 		snprintf(buf, len, "deploying %s to %s",
 			 run->slots[RT_SLOT_VERSION].name,
 			 arn_tail(run->campaign_arn));
 		break;
 	case RT_STAGE_DONE:
 		fmt_utc(run->fire_time, fire, sizeof(fire));
-		snprintf(buf, len, "run for %s %s", fire,
-			 rt_outcome_name(run->outcome));
+		if (run->kind == RT_KIND_ROLLBACK)
+			snprintf(buf, len, "rollback %s",
+				 rt_outcome_name(run->outcome));
+		else
+			snprintf(buf, len, "run for %s %s", fire,
+				 rt_outcome_name(run->outcome));
 		break;
 	default:
 		copy_str(buf, len, "idle");

@@ -611,6 +611,10 @@ static void grant(void *cookie)
 						&c->op_handle);
 		break;
 	}
+	case RT_OP_GET_METRICS: /* issue 8: not wired yet (the spec */
+	case RT_OP_HEAD_OBJECT: /* never asks for them so far) */
+		k = -ENOTSUP;
+		break;
 	}
 	if (k < 0) {
 		/* Never sent: tell the run (a local failure; it retries). */
@@ -1071,8 +1075,13 @@ int runner_start(struct runner *r, time_t now)
 	int k;
 
 	k = state_load(r->host->state_dir, r->name, now, &r->st);
-	if (k < 0)
+	if (k < 0) {
+		snprintf(r->status, sizeof(r->status),
+			 "stopped: state unreadable (%s); fix it and reload",
+			 strerror(-k));
+		changed(r);
 		return k;
+	}
 	r->started = true;
 	if (r->st.has_run) {
 		r->run = malloc(sizeof(*r->run));
@@ -1163,6 +1172,8 @@ int runner_set_pipeline(struct runner *r, const struct pipeline *p, time_t now)
 		r->client_stale = true;
 	}
 	r->p = p;
+	if (!r->started && !r->host->once)
+		return runner_start(r, now); /* its state was unreadable: retry */
 	if (r->started) {
 		k = arm_fire(r, r->st.last_fire > now ? r->st.last_fire : now);
 		if (!r->active) {

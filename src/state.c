@@ -155,6 +155,14 @@ static void put_slot(struct out *o, cJSON *j, const struct rt_slot *s,
 	add_bool(o, j, "adopted", s->adopted);
 	add_time(o, j, "created_at", s->created_at);
 	add_time(o, j, "finished_at", s->finished_at);
+	if (dataset && (s->prev_etag[0] || s->prev_last_modified[0] ||
+			s->etag[0] || s->last_modified[0] || s->unchanged)) {
+		add_str(o, j, "prev_etag", s->prev_etag);
+		add_str(o, j, "prev_last_modified", s->prev_last_modified);
+		add_str(o, j, "etag", s->etag);
+		add_str(o, j, "last_modified", s->last_modified);
+		add_bool(o, j, "unchanged", s->unchanged);
+	}
 }
 
 static void put_run(struct out *o, cJSON *j, const struct rt_run *r)
@@ -183,6 +191,20 @@ static void put_run(struct out *o, cJSON *j, const struct rt_run *r)
 	add_num(o, j, "max_run_duration", r->max_run_duration_s);
 	add_num(o, j, "max_consecutive_errors", r->max_consecutive_errors);
 	add_str(o, j, "prev_version_arn", r->prev_version_arn);
+	if (r->skip_unchanged)
+		add_bool(o, j, "skip_unchanged", true);
+	if (r->gate.enabled) {
+		cJSON *g = add_obj(o, j, "gate");
+
+		if (g) {
+			add_str(o, g, "metric", r->gate.metric);
+			add_num(o, g, "max_regression", r->gate.max_regression);
+			if (r->gate.has_min_quality)
+				add_num(o, g, "min_quality", r->gate.min_quality);
+			else if (!cJSON_AddNullToObject(g, "min_quality"))
+				o->oom = true;
+		}
+	}
 	arr = cJSON_AddArrayToObject(j, "imports");
 	if (!arr) {
 		o->oom = true;
@@ -247,6 +269,23 @@ int state_to_json(const struct state *st, char **out)
 		add_str(&o, e, "version_name", h->version_name);
 		add_str(&o, e, "version_arn", h->version_arn);
 		add_str(&o, e, "reason", h->reason);
+	}
+	if (st->n_datasets > 0) {
+		arr = cJSON_AddArrayToObject(root, "datasets");
+		for (i = 0; arr && i < st->n_datasets && i < STATE_DATASETS_MAX;
+		     i++) {
+			cJSON *e = cJSON_CreateObject();
+
+			if (!e || !cJSON_AddItemToArray(arr, e)) {
+				cJSON_Delete(e);
+				o.oom = true;
+				break;
+			}
+			add_str(&o, e, "dataset_arn", st->datasets[i].dataset_arn);
+			add_str(&o, e, "etag", st->datasets[i].etag);
+			add_str(&o, e, "last_modified",
+				st->datasets[i].last_modified);
+		}
 	}
 	if (!arr || o.oom)
 		goto cleanup;
@@ -351,6 +390,56 @@ static unsigned get_uint(struct in *in, const cJSON *obj, const char *key,
 	return (unsigned)v->valuedouble;
 }
 
+/* Members added after the first release of schema version 1: absent is
+ * fine (the default stays), present must be well-formed. */
+static void opt_str(struct in *in, const cJSON *obj, const char *key,
+		    char *buf, size_t len)
+{
+	if (cJSON_GetObjectItemCaseSensitive(obj, key))
+		get_str(in, obj, key, buf, len);
+}
+
+static bool opt_bool(struct in *in, const cJSON *obj, const char *key)
+{
+	return cJSON_GetObjectItemCaseSensitive(obj, key) &&
+	       get_bool(in, obj, key);
+}
+
+static double get_fraction(struct in *in, const cJSON *obj, const char *key,
+			   double max)
+{
+	const cJSON *v = member(in, obj, key);
+
+	if (!v)
+		return 0;
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0) ||
+	    !(v->valuedouble <= max)) {
+		bad(in, "not a number in range:", key);
+		return 0;
+	}
+	return v->valuedouble;
+}
+
+static void get_gate(struct in *in, const cJSON *g, struct rt_gate *out)
+{
+	const cJSON *m;
+
+	if (!cJSON_IsObject(g)) {
+		bad(in, "not an object:", "gate");
+		return;
+	}
+	get_str(in, g, "metric", out->metric, sizeof(out->metric));
+	out->max_regression = get_fraction(in, g, "max_regression", 1);
+	m = member(in, g, "min_quality");
+	if (m && !cJSON_IsNull(m)) {
+		out->has_min_quality = true;
+		out->min_quality = get_fraction(in, g, "min_quality", 1e300);
+	}
+	if (!in->bad && !out->metric[0])
+		bad(in, "empty metric in", "gate");
+	out->enabled = !in->bad;
+}
+
 static bool valid_name(const char *s)
 {
 	size_t i;
@@ -390,6 +479,15 @@ static void get_slot(struct in *in, const cJSON *j, struct rt_slot *s,
 	s->adopted = get_bool(in, j, "adopted");
 	s->created_at = get_time(in, j, "created_at");
 	s->finished_at = get_time(in, j, "finished_at");
+	if (dataset) {
+		opt_str(in, j, "prev_etag", s->prev_etag, sizeof(s->prev_etag));
+		opt_str(in, j, "prev_last_modified", s->prev_last_modified,
+			sizeof(s->prev_last_modified));
+		opt_str(in, j, "etag", s->etag, sizeof(s->etag));
+		opt_str(in, j, "last_modified", s->last_modified,
+			sizeof(s->last_modified));
+		s->unchanged = opt_bool(in, j, "unchanged");
+	}
 	if (in->bad)
 		return;
 	if (rt_phase_parse(phase, &s->phase) < 0 || s->phase == RT_PH_UNUSED)
@@ -445,6 +543,10 @@ static void get_run(struct in *in, const cJSON *j, const char *pipeline,
 		get_uint(in, j, "max_consecutive_errors", 0x7fffffffu);
 	get_str(in, j, "prev_version_arn", r->prev_version_arn,
 		sizeof(r->prev_version_arn));
+	r->skip_unchanged = opt_bool(in, j, "skip_unchanged");
+	e = cJSON_GetObjectItemCaseSensitive(j, "gate");
+	if (e && !cJSON_IsNull(e))
+		get_gate(in, e, &r->gate);
 	arr = member(in, j, "imports");
 	if (in->bad)
 		return;
@@ -467,8 +569,12 @@ static void get_run(struct in *in, const cJSON *j, const char *pipeline,
 			 &r->slots[RT_SLOT_CAMPAIGN], false, "campaign");
 	if (in->bad)
 		return;
-	if (rt_stage_parse(stage, &r->stage) < 0 || r->stage == RT_STAGE_IDLE)
+	if (rt_stage_parse(stage, &r->stage) < 0 || r->stage == RT_STAGE_IDLE ||
+	    r->stage == RT_STAGE_VERIFYING /* rollbacks are never saved */)
 		bad(in, "unknown value of", "stage");
+	else if ((r->stage == RT_STAGE_CHECKING && !r->skip_unchanged) ||
+		 (r->stage == RT_STAGE_GATING && !r->gate.enabled))
+		bad(in, "stage does not fit the run's settings:", "stage");
 	else if (rt_outcome_parse(outcome, &r->outcome) < 0 ||
 		 (r->stage == RT_STAGE_DONE) != (r->outcome != RT_OUT_NONE))
 		bad(in, "outcome does not fit the stage:", "outcome");
@@ -483,12 +589,16 @@ static void get_run(struct in *in, const cJSON *j, const char *pipeline,
 		return;
 	/* Later stages need the earlier ones done: never deploy a version
 	 * that a damaged file merely claims is there. */
-	if (r->stage == RT_STAGE_TRAINING || r->stage == RT_STAGE_DEPLOYING)
+	if (r->stage == RT_STAGE_TRAINING || r->stage == RT_STAGE_GATING ||
+	    r->stage == RT_STAGE_DEPLOYING)
 		for (i = 0; i < n; i++)
 			if (r->slots[i].phase != RT_PH_ACTIVE)
 				bad(in, "stage does not fit the imports:", "stage");
 	if (r->stage == RT_STAGE_DEPLOYING &&
 	    (r->slots[RT_SLOT_VERSION].phase != RT_PH_ACTIVE || !r->campaign_arn[0]))
+		bad(in, "stage does not fit the version:", "stage");
+	if (r->stage == RT_STAGE_GATING &&
+	    r->slots[RT_SLOT_VERSION].phase != RT_PH_ACTIVE)
 		bad(in, "stage does not fit the version:", "stage");
 	if (r->campaign_arn[0])
 		copy_str(r->slots[RT_SLOT_CAMPAIGN].arn,
@@ -589,6 +699,30 @@ int state_from_json(const char *text, size_t len, const char *pipeline,
 			if (st->n_history >= STATE_HISTORY_MAX)
 				break; /* older entries are dropped */
 			get_history(&in, e, &st->history[st->n_history++]);
+		}
+	v = cJSON_GetObjectItemCaseSensitive(root, "datasets");
+	if (v && !cJSON_IsArray(v))
+		bad(&in, "not an array:", "datasets");
+	else if (v)
+		cJSON_ArrayForEach(e, v) {
+			struct state_dataset *d;
+
+			if (st->n_datasets >= STATE_DATASETS_MAX) {
+				bad(&in, "too many entries in", "datasets");
+				break;
+			}
+			d = &st->datasets[st->n_datasets++];
+			if (!cJSON_IsObject(e)) {
+				bad(&in, "not an object:", "datasets");
+				break;
+			}
+			get_str(&in, e, "dataset_arn", d->dataset_arn,
+				sizeof(d->dataset_arn));
+			get_str(&in, e, "etag", d->etag, sizeof(d->etag));
+			get_str(&in, e, "last_modified", d->last_modified,
+				sizeof(d->last_modified));
+			if (!in.bad && !d->dataset_arn[0])
+				bad(&in, "empty dataset_arn in", "datasets");
 		}
 	if (in.bad)
 		goto cleanup;
@@ -801,9 +935,43 @@ cleanup:
 
 /* ---- records ----------------------------------------------------------- */
 
+const struct state_dataset *state_dataset_get(const struct state *st,
+					      const char *dataset_arn)
+{
+	size_t i;
+
+	if (!st || !dataset_arn)
+		return NULL;
+	for (i = 0; i < st->n_datasets && i < STATE_DATASETS_MAX; i++)
+		if (!strcmp(st->datasets[i].dataset_arn, dataset_arn))
+			return &st->datasets[i];
+	return NULL;
+}
+
+static void record_dataset(struct state *st, const struct rt_slot *s)
+{
+	struct state_dataset *d = NULL;
+	size_t i;
+
+	for (i = 0; i < st->n_datasets; i++)
+		if (!strcmp(st->datasets[i].dataset_arn, s->ds_arn))
+			d = &st->datasets[i];
+	if (!d) {
+		if (st->n_datasets >= STATE_DATASETS_MAX) {
+			memmove(&st->datasets[0], &st->datasets[1],
+				sizeof(st->datasets[0]) * (STATE_DATASETS_MAX - 1));
+			st->n_datasets--;
+		}
+		d = &st->datasets[st->n_datasets++];
+		copy_str(d->dataset_arn, sizeof(d->dataset_arn), s->ds_arn);
+	}
+	copy_str(d->etag, sizeof(d->etag), s->etag);
+	copy_str(d->last_modified, sizeof(d->last_modified), s->last_modified);
+}
+
 void state_set_run(struct state *st, const struct rt_run *run)
 {
-	if (!st || !run)
+	if (!st || !run || run->kind == RT_KIND_ROLLBACK)
 		return;
 	if (&st->run != run)
 		memcpy(&st->run, run, sizeof(*run));
@@ -815,6 +983,7 @@ void state_finish_run(struct state *st, const struct rt_run *run)
 {
 	struct state_history h;
 	const struct rt_slot *v;
+	size_t i;
 
 	if (!st || !run)
 		return;
@@ -834,12 +1003,22 @@ void state_finish_run(struct state *st, const struct rt_run *run)
 		copy_str(st->campaign_version, sizeof(st->campaign_version),
 			 v->arn);
 	}
-	state_note_fire(st, run->fire_time);
 	memmove(&st->history[1], &st->history[0],
 		sizeof(st->history[0]) * (STATE_HISTORY_MAX - 1));
 	st->history[0] = h;
 	if (st->n_history < STATE_HISTORY_MAX)
 		st->n_history++;
+	if (run->kind == RT_KIND_ROLLBACK)
+		return;
+	state_note_fire(st, run->fire_time);
+	if (run->outcome == RT_OUT_SUCCEEDED || run->outcome == RT_OUT_GATED)
+		for (i = 0; i < run->n_datasets && i < RT_MAX_DATASETS; i++) {
+			const struct rt_slot *s = &run->slots[i];
+
+			if (s->phase == RT_PH_ACTIVE && !s->unchanged &&
+			    s->etag[0])
+				record_dataset(st, s);
+		}
 	st->has_run = false;
 	memset(&st->run, 0, sizeof(st->run));
 }

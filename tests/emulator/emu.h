@@ -258,6 +258,45 @@ cJSON *emu_faults_json(const struct emu_faults *f);
 /* Drop every rule (the generator stays); NULL is fine. */
 void emu_faults_free(struct emu_faults *f);
 
+/* ---- S3 objects (emu_s3.c) -------------------------------------------------- */
+
+struct emu_s3_object {
+	char *bucket, *key;      /* key decoded, as in the s3:// URI */
+	char *etag;              /* verbatim, quotes included */
+	int64_t last_modified_ms; /* wall clock, whole seconds */
+	uint64_t size;
+};
+
+struct emu_s3 {
+	struct emu_s3_object *v;
+	size_t n, cap;
+};
+
+/* Add or replace one object from {"uri": "s3://b/k", "etag": "\"..\"",
+ * "lastModified": ISO-8601 (default now), "size": N (default the old size
+ * or 0)}. 0, or -EINVAL with *err (malloc'd), -ENOMEM. */
+int emu_s3_put(struct emu_s3 *s, const cJSON *spec, int64_t now_wall_ms,
+	       char **err);
+/* Load the world's s3Objects list (NULL: none). 0 or -EINVAL with *err. */
+int emu_s3_load(struct emu_s3 *s, const cJSON *objects, int64_t now_wall_ms,
+		char **err);
+/* The object, or NULL. */
+const struct emu_s3_object *emu_s3_find(const struct emu_s3 *s,
+					const char *bucket, const char *key);
+/* Every object as the world file declares them. */
+cJSON *emu_s3_json(const struct emu_s3 *s);
+/* Free everything, leave s empty; NULL is fine. */
+void emu_s3_free(struct emu_s3 *s);
+/* Bucket and key (percent-decoded, malloc'd) of a HEAD: virtual-hosted
+ * when the Host is BUCKET.s3.* or BUCKET.s3-*, else path style
+ * /BUCKET/KEY. 0 or -EINVAL (no bucket or key, bad escape), -ENOMEM. */
+int emu_s3_target(const char *host, const char *raw_path, char **bucket,
+		  char **key);
+/* "2026-11-20T10:00:00Z" (optional .sss) to wall ms. 0 or -EINVAL. */
+int emu_s3_parse_time(const char *s, int64_t *ms);
+/* RFC 7231 IMF-fixdate of wall ms. */
+void emu_s3_http_date(int64_t ms, char out[40]);
+
 /* ---- small helpers (emu_util.c) ----------------------------------------- */
 
 /* ISO-8601 UTC with milliseconds, "2026-11-25T13:00:00.123Z". */

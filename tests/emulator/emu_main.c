@@ -32,6 +32,9 @@
 
 #define EMU_MAX_BODY (1024 * 1024)
 #define EMU_SERVICE "personalize"
+#define EMU_S3_SERVICE "s3"
+#define EMU_S3_OPERATION "S3:HeadObject"
+#define EMU_S3_EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 #define EMU_TARGET_PREFIX "AmazonPersonalize."
 #define EMU_ADMIN_PREFIX "/_emulator/"
 #define EMU_IMDS_TOKEN_PATH "/latest/api/token"
@@ -63,6 +66,7 @@ static struct server {
 	struct emu_world *world;
 	struct emu_creds creds;
 	struct emu_faults faults;
+	struct emu_s3 s3;
 	struct emu_rng ids;
 	FILE *ledger;
 	uint64_t seq;
@@ -597,6 +601,7 @@ static cJSON *state_json(const struct emu_clock *now)
 
 	cJSON_AddItemToObject(o, "world", emu_world_state(g.world, now));
 	cJSON_AddItemToObject(o, "faults", emu_faults_json(&g.faults));
+	cJSON_AddItemToObject(o, "s3Objects", emu_s3_json(&g.s3));
 	cJSON_AddNumberToObject(o, "requests", (double)g.seq);
 	cJSON_AddNumberToObject(o, "clockOffsetMs", (double)g.offset_ms);
 	cJSON_AddNumberToObject(o, "clockSkewS", (double)g.skew_ms / 1000.0);
@@ -649,6 +654,13 @@ static enum MHD_Result handle_admin(struct MHD_Connection *conn, const char *url
 			r = emu_world_set_script(g.world, script, &err);
 		if (r == 0)
 			out = emu_faults_json(&g.faults);
+	} else if (!strcmp(what, "s3") && body) {
+		/* Change (or add) an S3 object: tests simulate new data. */
+		r = emu_s3_put(&g.s3, body, now.wall_ms, &err);
+		if (r == 0)
+			out = emu_s3_json(&g.s3);
+	} else if (!strcmp(what, "s3") && !strcmp(method, "GET")) {
+		out = emu_s3_json(&g.s3);
 	} else if (!strcmp(what, "script") && body) {
 		r = emu_world_set_script(g.world, body, &err);
 		if (r == 0)
@@ -692,7 +704,7 @@ static enum MHD_Result handle_admin(struct MHD_Connection *conn, const char *url
 	pthread_mutex_unlock(&g.lock);
 	cJSON_Delete(body);
 	if (r == -ENOENT)
-		ret = admin_error(conn, 404, "unknown admin request (GET state, GET|POST faults, POST script, POST advance, POST clock, POST credentials/expire)");
+		ret = admin_error(conn, 404, "unknown admin request (GET state, GET|POST faults, GET|POST s3, POST script, POST advance, POST clock, POST credentials/expire)");
 	else if (r < 0)
 		ret = admin_error(conn, 400, err ? err : strerror(-r));
 	else if (!out)
@@ -930,6 +942,203 @@ done:
 	return ret;
 }
 
+/* ---- S3 HeadObject ---------------------------------------------------------------- */
+
+/* HEAD replies carry no body: S3 says everything with the status and
+ * headers. A reader that is never asked for data gives the response the
+ * object's Content-Length. */
+static ssize_t no_body_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	(void)cls;
+	(void)pos;
+	(void)buf;
+	(void)max;
+	return MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static enum MHD_Result send_s3(struct MHD_Connection *conn, int status,
+			       const struct emu_s3_object *o, const char *bucket_region,
+			       const char *rid)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	char date[40];
+
+	if (o)
+		resp = MHD_create_response_from_callback(o->size, 4096, no_body_reader,
+							 NULL, NULL);
+	else
+		resp = MHD_create_response_from_buffer(0, (void *)(uintptr_t)"",
+						       MHD_RESPMEM_PERSISTENT);
+	if (!resp)
+		return MHD_NO;
+	add_date(resp);
+	MHD_add_response_header(resp, "x-amz-request-id", rid);
+	MHD_add_response_header(resp, "x-amz-id-2", rid);
+	MHD_add_response_header(resp, "Server", "AmazonS3");
+	if (bucket_region)
+		MHD_add_response_header(resp, "x-amz-bucket-region", bucket_region);
+	if (o) {
+		emu_s3_http_date(o->last_modified_ms, date);
+		MHD_add_response_header(resp, "ETag", o->etag);
+		MHD_add_response_header(resp, "Last-Modified", date);
+		MHD_add_response_header(resp, "Accept-Ranges", "bytes");
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/csv");
+	}
+	ret = MHD_queue_response(conn, (unsigned int)status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* The region an Authorization header's credential scope names, or NULL. */
+static char *scope_region(const char *auth)
+{
+	const char *c = auth ? strstr(auth, "Credential=") : NULL;
+	const char *p;
+
+	if (!c)
+		return NULL;
+	c += strlen("Credential=");
+	for (int i = 0; i < 2; i++) {  /* skip AKID/ and date/ */
+		c = strchr(c, '/');
+		if (!c)
+			return NULL;
+		c++;
+	}
+	p = strchr(c, '/');
+	return p ? strndup(c, (size_t)(p - c)) : NULL;
+}
+
+static enum MHD_Result handle_s3(struct MHD_Connection *conn, const char *url,
+				 const struct conn_ctx *ctx)
+{
+	struct kv_vec hv = { 0 }, qv = { 0 };
+	struct emu_reply reply = { 0 }, seen;
+	struct emu_fault_rule hit = { 0 };
+	enum emu_fault_kind fault = EMU_FAULT_NONE;
+	struct emu_clock now = clock_now();
+	const struct emu_s3_object *obj = NULL;
+	struct emu_s3_object copy = { 0 };
+	struct ledger_entry le = { 0 };
+	const char *host, *sha, *bucket_region = NULL, *sig_error = NULL;
+	char rid[37], *akid = NULL, *bucket = NULL, *key = NULL, *sregion = NULL;
+	bool sig_checked = false, sig_ok = false;
+	cJSON *params = NULL;
+	enum MHD_Result ret = MHD_NO;
+	int status = 500;
+
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_kv, &hv);
+	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_kv, &qv);
+	host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+	sha = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "x-amz-content-sha256");
+
+	pthread_mutex_lock(&g.lock);
+	g.seq++;
+	emu_uuid(&g.ids, rid);
+	if (hv.oom || qv.oom)
+		goto done;
+	if (emu_s3_target(host, ctx->raw_path ? ctx->raw_path : url, &bucket, &key) < 0) {
+		status = 400;   /* InvalidURI / InvalidBucketName */
+		goto done;
+	}
+	params = cJSON_CreateObject();
+	cJSON_AddStringToObject(params, "Bucket", bucket);
+	cJSON_AddStringToObject(params, "Key", key);
+	sregion = scope_region(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							   "Authorization"));
+	if (sregion && strcmp(sregion, emu_world_region(g.world))) {
+		/* AuthorizationHeaderMalformed: S3 names the bucket's region */
+		status = 400;
+		bucket_region = emu_world_region(g.world);
+		goto done;
+	}
+	{
+		struct emu_http_req req = {
+			.method = "HEAD", .path = ctx->raw_path ? ctx->raw_path : url,
+			.query = qv.v, .nquery = qv.n, .headers = hv.v, .nheaders = hv.n,
+			.body = NULL, .body_len = 0,
+		};
+
+		sig_checked = true;
+		emu_creds_prune(&g.creds, now.wall_ms, EMU_CRED_PRUNE_GRACE_MS);
+		if (emu_sigv4_verify(&req, &g.creds, emu_world_region(g.world), EMU_S3_SERVICE,
+				     now.wall_ms / 1000, &reply, &akid) < 0) {
+			status = 403;   /* SignatureDoesNotMatch, InvalidAccessKeyId, ... */
+			sig_error = reply.error;
+			goto done;
+		}
+		sig_ok = true;
+	}
+	if (!sha || (strcmp(sha, EMU_S3_EMPTY_SHA256) && strcmp(sha, "UNSIGNED-PAYLOAD"))) {
+		status = 400;   /* InvalidRequest / XAmzContentSHA256Mismatch */
+		goto done;
+	}
+	fault = emu_faults_pick(&g.faults, EMU_S3_OPERATION, false, &hit);
+	if (fault == EMU_FAULT_THROTTLE || fault == EMU_FAULT_503) {
+		status = 503;   /* SlowDown */
+		goto done;
+	}
+	if (fault == EMU_FAULT_500) {
+		status = 500;   /* InternalError */
+		goto done;
+	}
+	obj = emu_s3_find(&g.s3, bucket, key);
+	if (!obj) {
+		status = 404;
+		goto done;
+	}
+	/* copy: the lock is released before the reply goes out */
+	copy.etag = strdup(obj->etag);
+	copy.last_modified_ms = obj->last_modified_ms;
+	copy.size = obj->size;
+	status = copy.etag ? 200 : 500;
+done:
+	emu_reply_clear(&reply);
+	reply.status = status;
+	reply.error = status == 200 ? NULL : sig_error ? sig_error : status == 404 ? "NotFound" :
+		      status == 403 ? "Forbidden" : status == 503 ? "SlowDown" :
+		      bucket_region ? "AuthorizationHeaderMalformed" :
+		      status == 400 ? "BadRequest" : "InternalError";
+	seen = reply;
+	if (fault == EMU_FAULT_RESET || fault == EMU_FAULT_DROP)
+		seen.status = 0;
+	le.operation = EMU_S3_OPERATION;
+	le.akid = akid;
+	le.sig_checked = sig_checked;
+	le.sig_ok = sig_ok;
+	le.params = params;
+	le.reply = &seen;
+	le.fault = fault != EMU_FAULT_NONE ? emu_fault_name(fault) : NULL;
+	le.fault_phase = hit.after_call ? "after" : "before";
+	le.request_id = rid;
+	le.wall_ms = now.wall_ms;
+	ledger_write(&le);
+	pthread_mutex_unlock(&g.lock);
+
+	pause_ms(hit.delay_ms);
+	if (fault == EMU_FAULT_RESET) {
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+		if (ci)
+			setsockopt(ci->connect_fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		ret = MHD_NO;
+	} else if (fault == EMU_FAULT_DROP) {
+		ret = MHD_NO;
+	} else {
+		ret = send_s3(conn, status, status == 200 ? &copy : NULL, bucket_region, rid);
+	}
+	free(copy.etag);
+	free(sregion);
+	free(bucket);
+	free(key);
+	free(akid);
+	free(hv.v);
+	free(qv.v);
+	return ret;
+}
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const char *url,
 			       const char *method, const char *version,
 			       const char *upload_data, size_t *upload_size, void **con_cls)
@@ -960,6 +1169,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 		return handle_credentials(conn, url, method, true);
 	if (g.container_path && !strcmp(url, g.container_path) && !strcmp(method, "GET"))
 		return handle_credentials(conn, url, method, false);
+	if (!strcmp(method, "HEAD"))
+		return handle_s3(conn, url, ctx);
 	return handle_personalize(conn, url, method, ctx);
 }
 
@@ -1261,6 +1472,13 @@ int main(int argc, char **argv)
 			if (emu_read_file(world_path, &text, &len) == 0)
 				root = yaml ? emu_yaml_to_json(text, len, &err) : cJSON_ParseWithLength(text, len);
 			free(text);
+			if (emu_s3_load(&g.s3, cJSON_GetObjectItemCaseSensitive(root, "s3Objects"),
+					now.wall_ms, &err) < 0) {
+				fprintf(stderr, "personalize-emulator: world: %s\n", err);
+				cJSON_Delete(root);
+				rc = PR_EXIT_CONFIG;
+				goto cleanup;
+			}
 			e = cJSON_GetObjectItemCaseSensitive(root, "faults");
 			if (e && emu_faults_set(&g.faults, e, &err) < 0) {
 				fprintf(stderr, "personalize-emulator: world: faults: %s\n", err);
@@ -1362,6 +1580,7 @@ cleanup:
 	emu_model_free(g.model);
 	emu_creds_free(&g.creds);
 	emu_faults_free(&g.faults);
+	emu_s3_free(&g.s3);
 	free(g.cur_temp_akid);
 	free(g.imds_role);
 	free(g.container_path);

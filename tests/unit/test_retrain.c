@@ -11,8 +11,10 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "retrain.h"
+#include "gate.h"
 #include "msgid.h"
+#include "personalize.h"
+#include "retrain.h"
 
 #define T0 ((time_t)1795000020) /* a whole minute */
 #define ANY (-2)
@@ -1431,6 +1433,9 @@ struct model {
 	bool import_failed_seen;
 	bool finished;
 	size_t finished_count;
+	/* issue 8 */
+	bool update_sent;       /* an UpdateCampaign was ever issued */
+	bool create_sent;       /* a CreateDatasetImportJob/SolutionVersion */
 };
 
 static const char *const statuses[] = {
@@ -1477,11 +1482,28 @@ static void check_batch(struct fx *f, struct model *m)
 			}
 			if (op == RT_OP_CREATE_VERSION)
 				assert_false(m->import_failed_seen);
+			if (op == RT_OP_CREATE_IMPORT || op == RT_OP_CREATE_VERSION)
+				m->create_sent = true;
+			/* HEADs only while checking, and an unchanged dataset is
+			 * never imported again */
+			if (op == RT_OP_HEAD_OBJECT)
+				assert_int_equal(f->run.stage, RT_STAGE_CHECKING);
+			if (op == RT_OP_CREATE_IMPORT || op == RT_OP_FIND_IMPORT)
+				assert_false(f->run.slots[a->slot].unchanged);
+			if (op == RT_OP_GET_METRICS) {
+				assert_int_equal(f->run.stage, RT_STAGE_GATING);
+				assert_int_equal(a->slot, RT_SLOT_GATE);
+			}
 			if (op == RT_OP_UPDATE_CAMPAIGN) {
 				assert_true(m->version_active_seen);
 				assert_int_equal(f->run.slots[RT_SLOT_VERSION].phase,
 						 RT_PH_ACTIVE);
 				assert_string_equal(a->call.version_arn, VERSION_ARN);
+				/* never deploy without the gate's PASS */
+				if (f->run.gate.enabled)
+					assert_int_equal(f->run.slots[RT_SLOT_GATE].phase,
+							 RT_PH_ACTIVE);
+				m->update_sent = true;
 			}
 		}
 		assert_true(m->np < sizeof(m->p) / sizeof(m->p[0]));
@@ -1545,6 +1567,26 @@ static void random_reply(struct model *m, const struct pending *p,
 			m->create_blocked[p->slot] = false;
 		break;
 	}
+	case RT_OP_HEAD_OBJECT:
+		ev->etag = rnd() % 3 ? "\"e1\"" : rnd() % 2 ? "\"e2\"" : NULL;
+		ev->last_modified = rnd() % 4 ? "L1" : "L2";
+		break;
+	case RT_OP_GET_METRICS: {
+		static const struct personalize_metric ms[][2] = {
+			{ { "coverage", 0.5 }, { "ndcg", 0.30 } },
+			{ { "coverage", 0.5 }, { "ndcg", 0.20 } },
+			{ { "coverage", 0.5 }, { "ndcg", 0.31 } },
+			{ { "coverage", 0.5 }, { "other", 0.31 } },
+		};
+		static struct personalize_solution_metrics sm;
+		uint32_t w = rnd() % 10;
+
+		sm.solution_version_arn = VERSION_ARN;
+		sm.metrics = ms[w < 3 ? w : w < 9 ? 0 : 3];
+		sm.n_metrics = 2;
+		ev->metrics = rnd() % 8 ? &sm : NULL;
+		break;
+	}
 	default:
 		break;
 	}
@@ -1564,10 +1606,14 @@ static void random_reply(struct model *m, const struct pending *p,
 static void test_property_random_runs(void **state)
 {
 	unsigned seed;
-	size_t total_events = 0;
+	size_t total_events = 0, gated_runs = 0, skipped_runs = 0;
 
 	(void)state;
-	for (seed = 1; seed <= 3000; seed++) {
+	static const struct gate_config gate = { "ndcg", 0.02, false, 0 };
+
+	/* seeds 1..3000: the default run (no gate, no skip), as always;
+	 * 3001..: every mix of the quality gate and skip_unchanged */
+	for (seed = 1; seed <= 5000; seed++) {
 		struct fx *f = calloc(1, sizeof(*f));
 		struct model *m = calloc(1, sizeof(*m));
 		int step;
@@ -1578,6 +1624,17 @@ static void test_property_random_runs(void **state)
 		f->spec = mkspec(1 + rnd() % RT_MAX_DATASETS, rnd() % 4 != 0);
 		f->spec.poll_interval_s = 1 + rnd() % 900;
 		f->spec.max_consecutive_errors = rnd() % 5 == 0 ? 3 + rnd() % 10 : 0;
+		if (seed > 3000) {
+			size_t i;
+
+			f->spec.gate = seed % 4 != 2 ? &gate : NULL;
+			f->spec.skip_unchanged = seed % 4 >= 2;
+			for (i = 0; i < f->spec.n_datasets; i++)
+				if (rnd() % 2) {
+					f->spec.datasets[i].prev_etag = "\"e1\"";
+					f->spec.datasets[i].prev_last_modified = "L1";
+				}
+		}
 		f->now = T0;
 		assert_int_equal(rt_start(&f->run, &f->spec, T0, T0, rnd() % 5 == 0,
 					  &f->out), 0);
@@ -1652,7 +1709,24 @@ static void test_property_random_runs(void **state)
 			if (f->spec.campaign_arn[0])
 				assert_int_equal(f->run.slots[RT_SLOT_CAMPAIGN].phase,
 						 RT_PH_ACTIVE);
+			if (f->spec.gate)
+				assert_int_equal(f->run.slots[RT_SLOT_GATE].phase,
+						 RT_PH_ACTIVE);
 		}
+		/* gated, or the gate could not judge: nothing deployed */
+		if (f->run.outcome == RT_OUT_GATED ||
+		    f->run.slots[RT_SLOT_GATE].phase == RT_PH_FAILED)
+			assert_false(m->update_sent);
+		if (f->run.outcome == RT_OUT_GATED)
+			gated_runs++;
+		/* skipped: nothing imported, nothing trained */
+		if (f->run.outcome == RT_OUT_SKIPPED) {
+			assert_true(f->spec.skip_unchanged);
+			assert_false(m->create_sent);
+			skipped_runs++;
+		}
+		if (!f->spec.gate)
+			assert_int_equal(f->run.slots[RT_SLOT_GATE].phase, RT_PH_UNUSED);
 		/* terminal: everything afterwards is stale */
 		while (m->np > 0) {
 			struct rt_event ev;
@@ -1670,6 +1744,8 @@ static void test_property_random_runs(void **state)
 		free(m);
 	}
 	assert_true(total_events > 10000);
+	assert_true(gated_runs > 10);
+	assert_true(skipped_runs > 10);
 }
 
 int main(void)

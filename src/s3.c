@@ -1,0 +1,1027 @@
+/* s3.c - Amazon S3 HeadObject: endpoint, signing, retries, classification.
+ * See include/s3.h and include/s3-internal.h. Retry decisions, backoff,
+ * the retry quota, endpoint overrides and HTTP dates come from the aws
+ * module (aws-internal.h) so that both clients behave alike. */
+#include "s3.h"
+#include "s3-internal.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+
+#include <curl/curl.h>
+
+#include "aws-internal.h"
+#include "log.h"
+#include "strbuf.h"
+
+#define USEC_PER_MSEC 1000ULL
+#define S3_TIMER_ACCURACY_USEC 1000ULL
+#define S3_MAX_MESSAGE_LEN 512
+#define S3_MAX_REGION_LEN 63
+
+#ifndef PR_VERSION
+#define PR_VERSION "unknown"
+#endif
+/* Sent unsigned (the signer leaves User-Agent out). */
+#define S3_USER_AGENT "personalize-retrain/" PR_VERSION
+
+struct s3_client {
+	sd_event *event;
+	struct http_client *http;
+	char *region;
+	char *endpoint_url;        /* caller's override, or NULL */
+	bool force_path_style;
+	struct aws_creds_provider creds;
+	struct sigv4_signer *signer;
+	struct aws_retry_quota quota;
+	unsigned max_attempts;
+	uint32_t connect_timeout_ms, total_timeout_ms;
+	struct aws_test_hooks hooks;
+	int64_t clock_offset;      /* server minus local, seconds */
+	aws_metrics_fn metrics;
+	void *metrics_userdata;
+	struct s3_head *head;      /* HEADs in flight */
+	unsigned n_heads;
+};
+
+struct s3_head {
+	struct s3_client *client;
+	struct s3_head *prev, *next;
+	char *uri, *bucket, *key;
+	struct s3_target target;
+	s3_head_done_fn done;
+	void *userdata;
+	struct http_request *req;
+	sd_event_source *timer;
+	struct s3_wire_request wire;
+	bool creds_pending, skew_retried;
+	unsigned attempts, last_retry_cost;
+	uint64_t start_usec;
+	/* last attempt */
+	enum http_error transport;
+	long status;
+	char *bucket_region, *request_id, *transport_text;
+};
+
+/* ---- names ------------------------------------------------------------------ */
+
+const char *s3_error_name(enum s3_error e)
+{
+	switch (e) {
+	case S3_ERR_NONE: return "none";
+	case S3_ERR_NOT_FOUND: return "not-found";
+	case S3_ERR_ACCESS_DENIED: return "access-denied";
+	case S3_ERR_WRONG_REGION: return "wrong-region";
+	case S3_ERR_THROTTLED: return "throttled";
+	case S3_ERR_TRANSIENT: return "transient";
+	case S3_ERR_UNAVAILABLE: return "unavailable";
+	case S3_ERR_CLIENT: return "client";
+	case S3_ERR_CREDENTIALS: return "credentials";
+	case S3_ERR_MALFORMED_REPLY: return "malformed-reply";
+	case S3_ERR_INTERNAL: return "internal";
+	}
+	return "unknown";
+}
+
+const char *s3_change_name(enum s3_change c)
+{
+	switch (c) {
+	case S3_CHANGE_UNKNOWN: return "unknown";
+	case S3_CHANGE_UNCHANGED: return "unchanged";
+	case S3_CHANGE_CHANGED: return "changed";
+	}
+	return "unknown";
+}
+
+/* ---- pure helpers ------------------------------------------------------------- */
+
+static bool bucket_char(char ch)
+{
+	return isalnum((unsigned char)ch) || ch == '.' || ch == '-' ||
+	       ch == '_';
+}
+
+int s3_parse_uri(const char *uri, char **bucket, char **key)
+{
+	const char *b, *slash, *k;
+	char *bo = NULL, *ko = NULL;
+	size_t bn, kn, i;
+
+	if (!uri || strncmp(uri, "s3://", 5) != 0)
+		return -EINVAL;
+	b = uri + 5;
+	slash = strchr(b, '/');
+	bn = slash ? (size_t)(slash - b) : strlen(b);
+	if (bn == 0 || bn > S3_MAX_BUCKET_LEN)
+		return -EINVAL;
+	for (i = 0; i < bn; i++)
+		if (!bucket_char(b[i]))
+			return -EINVAL;
+	k = slash ? slash + 1 : "";
+	kn = strlen(k);
+	if (kn > S3_MAX_KEY_LEN)
+		return -EINVAL;
+	for (i = 0; i < kn; i++)
+		if ((unsigned char)k[i] < 0x20 || k[i] == 0x7f)
+			return -EINVAL;
+	if (kn == 0 || k[kn - 1] == '/')
+		return -EISDIR;
+	bo = strndup(b, bn);
+	ko = strdup(k);
+	if (!bo || !ko) {
+		free(bo);
+		free(ko);
+		return -ENOMEM;
+	}
+	*bucket = bo;
+	*key = ko;
+	return 0;
+}
+
+enum s3_change s3_compare(const char *recorded_etag,
+			  time_t recorded_last_modified,
+			  const char *etag, time_t last_modified)
+{
+	if (!recorded_etag || !*recorded_etag || !etag || !*etag)
+		return S3_CHANGE_UNKNOWN;
+	if (strcmp(recorded_etag, etag) != 0)
+		return S3_CHANGE_CHANGED;
+	if (recorded_last_modified != 0 && last_modified != 0 &&
+	    recorded_last_modified != last_modified)
+		return S3_CHANGE_CHANGED;
+	return S3_CHANGE_UNCHANGED;
+}
+
+void s3_encode_key(const char *key, struct strbuf *out)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)key; *p; p++) {
+		if (isalnum(*p) || *p == '-' || *p == '.' || *p == '_' ||
+		    *p == '~' || *p == '/') {
+			strbuf_putc(out, (char)*p);
+		} else {
+			strbuf_putc(out, '%');
+			strbuf_putc(out, hex[*p >> 4]);
+			strbuf_putc(out, hex[*p & 15]);
+		}
+	}
+}
+
+bool s3_virtual_host_ok(const char *bucket)
+{
+	size_t n = bucket ? strlen(bucket) : 0, i;
+
+	if (n < 3 || n > 63)
+		return false;
+	if (!isalnum((unsigned char)bucket[0]) ||
+	    !isalnum((unsigned char)bucket[n - 1]))
+		return false;
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)bucket[i];
+
+		if (!(islower(ch) || isdigit(ch) || ch == '-'))
+			return false;
+	}
+	return true;
+}
+
+void s3_target_free(struct s3_target *t)
+{
+	if (!t)
+		return;
+	free(t->url);
+	free(t->host);
+	free(t->path);
+	t->url = t->host = t->path = NULL;
+}
+
+/* Split an endpoint URL into scheme, host[:port] and path prefix (without
+ * a trailing '/'). */
+static int split_url(const char *url, char **scheme, char **hostport,
+		     char **prefix)
+{
+	CURLU *u = curl_url();
+	char *s = NULL, *h = NULL, *port = NULL, *path = NULL;
+	struct strbuf hp = STRBUF_INIT, pp = STRBUF_INIT;
+	int r = -EINVAL;
+
+	if (!u)
+		return -ENOMEM;
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &s, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &h, 0) != CURLUE_OK || !*h)
+		goto cleanup;
+	if (curl_url_get(u, CURLUPART_PORT, &port, 0) != CURLUE_OK)
+		port = NULL;
+	if (curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK)
+		path = NULL;
+	strbuf_puts(&hp, h);
+	if (port)
+		strbuf_printf(&hp, ":%s", port);
+	if (path)
+		strbuf_puts(&pp, path);
+	while (pp.len > 0 && pp.buf[pp.len - 1] == '/')
+		pp.buf[--pp.len] = '\0';
+	strbuf_puts(&pp, "");
+	r = strbuf_error(&hp) < 0 || strbuf_error(&pp) < 0 ? -ENOMEM : 0;
+	if (r < 0)
+		goto cleanup;
+	*scheme = strdup(s);
+	*hostport = strbuf_detach(&hp);
+	*prefix = strbuf_detach(&pp);
+	if (!*scheme || !*hostport || !*prefix) {
+		free(*scheme);
+		free(*hostport);
+		free(*prefix);
+		r = -ENOMEM;
+	}
+cleanup:
+	strbuf_free(&hp);
+	strbuf_free(&pp);
+	curl_free(s);
+	curl_free(h);
+	curl_free(port);
+	curl_free(path);
+	curl_url_cleanup(u);
+	return r;
+}
+
+static const char *dns_suffix(const char *region)
+{
+	return strncmp(region, "cn-", 3) == 0 ? "amazonaws.com.cn"
+					      : "amazonaws.com";
+}
+
+int s3_resolve_target(const char *endpoint_url, bool force_path_style,
+		      const char *region, const char *bucket, const char *key,
+		      struct s3_target *out)
+{
+	struct strbuf def = STRBUF_INIT, path = STRBUF_INIT, url = STRBUF_INIT;
+	char *ep = NULL, *scheme = NULL, *hostport = NULL, *prefix = NULL;
+	char *host = NULL;
+	bool override, path_style;
+	int r;
+
+	if (!bucket || !*bucket || !key)
+		return -EINVAL;
+	r = aws_resolve_endpoint(endpoint_url, S3_ENV_SERVICE_ID, "s3", region,
+				 &ep);
+	if (r < 0)
+		return r;
+	/* no override resolves to the default service endpoint */
+	strbuf_printf(&def, "https://s3.%s.%s", region ? region : "",
+		      region ? dns_suffix(region) : "");
+	r = strbuf_error(&def);
+	if (r < 0)
+		goto cleanup;
+	override = strcmp(ep, def.buf) != 0;
+	r = split_url(ep, &scheme, &hostport, &prefix);
+	if (r < 0)
+		goto cleanup;
+	path_style = override || force_path_style || !s3_virtual_host_ok(bucket);
+	strbuf_puts(&path, prefix);
+	strbuf_putc(&path, '/');
+	if (path_style) {
+		strbuf_puts(&path, bucket);
+		strbuf_putc(&path, '/');
+		host = strdup(hostport);
+	} else {
+		host = malloc(strlen(bucket) + 1 + strlen(hostport) + 1);
+		if (host)
+			sprintf(host, "%s.%s", bucket, hostport);
+	}
+	s3_encode_key(key, &path);
+	strbuf_printf(&url, "%s://%s%s", scheme, host ? host : "",
+		      path.buf ? path.buf : "");
+	r = -ENOMEM;
+	if (!host || strbuf_error(&path) < 0 || strbuf_error(&url) < 0)
+		goto cleanup;
+	out->url = strbuf_detach(&url);
+	out->path = strbuf_detach(&path);
+	out->host = host;
+	out->path_style = path_style;
+	host = NULL;
+	if (!out->url || !out->path) {
+		s3_target_free(out);
+		goto cleanup;
+	}
+	r = 0;
+cleanup:
+	free(host);
+	free(ep);
+	free(scheme);
+	free(hostport);
+	free(prefix);
+	strbuf_free(&def);
+	strbuf_free(&path);
+	strbuf_free(&url);
+	return r;
+}
+
+int s3_build_request(struct sigv4_signer *signer, const char *region,
+		     const struct s3_target *t,
+		     const struct sigv4_credentials *creds, time_t now,
+		     struct s3_wire_request *w)
+{
+	struct sigv4_header sh[1];
+	struct sigv4_request req;
+	size_t i;
+	int r;
+
+	sh[0] = (struct sigv4_header){ "Host", t->host };
+	req = (struct sigv4_request){
+		.method = "HEAD", .path = t->path, .query = NULL,
+		.headers = sh, .n_headers = 1,
+		.body = NULL, .body_len = 0,
+		.payload_hash = S3_EMPTY_PAYLOAD_SHA256,
+	};
+	r = sigv4_sign(signer, creds, region, S3_SIGNING_NAME, now,
+		       SIGV4_PATH_AS_IS | SIGV4_CONTENT_SHA256, &req, &w->sig);
+	if (r < 0)
+		return r;
+	w->headers[0] = (struct http_header){ "Host", t->host };
+	w->headers[1] = (struct http_header){ "User-Agent", S3_USER_AGENT };
+	for (i = 0; i < w->sig.n_headers && 2 + i < S3_MAX_REQUEST_HEADERS; i++)
+		w->headers[2 + i] = (struct http_header){
+			w->sig.headers[i].name, w->sig.headers[i].value };
+	w->n_headers = 2 + i;
+	return 0;
+}
+
+void s3_wire_request_free(struct s3_wire_request *w)
+{
+	if (!w)
+		return;
+	sigv4_output_free(&w->sig);
+	explicit_bzero(w->headers, sizeof(w->headers));
+	w->n_headers = 0;
+}
+
+enum s3_error s3_classify(enum http_error transport, long status,
+			  const char *bucket_region, const char *region)
+{
+	switch (transport) {
+	case HTTP_OK:
+		break;
+	case HTTP_ERR_TIMEOUT:
+	case HTTP_ERR_CONNECT:
+	case HTTP_ERR_RESET:
+	case HTTP_ERR_DNS:
+	case HTTP_ERR_TLS:
+		return S3_ERR_UNAVAILABLE;
+	case HTTP_ERR_PROTOCOL:
+	case HTTP_ERR_TOO_LARGE:
+		return S3_ERR_MALFORMED_REPLY;
+	case HTTP_ERR_INTERNAL:
+		return S3_ERR_INTERNAL;
+	}
+	if (status >= 200 && status < 300)
+		return S3_ERR_NONE;
+	if (bucket_region && *bucket_region && region &&
+	    strcmp(bucket_region, region) != 0 &&
+	    (status == 301 || status == 307 || status == 400 || status == 403))
+		return S3_ERR_WRONG_REGION;
+	if (status == 404)
+		return S3_ERR_NOT_FOUND;
+	if (status == 401 || status == 403)
+		return S3_ERR_ACCESS_DENIED;
+	if (status == 429 || status == 503)
+		return S3_ERR_THROTTLED;
+	if (status >= 500)
+		return S3_ERR_TRANSIENT;
+	if (status == 301 || status == 307)
+		return S3_ERR_WRONG_REGION;  /* no region named: still a redirect */
+	return S3_ERR_CLIENT;
+}
+
+int s3_parse_meta(const char *last_modified, const char *content_length,
+		  struct s3_meta *out)
+{
+	int r = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (last_modified) {
+		if (aws_parse_http_date(last_modified, &out->last_modified) == 0)
+			out->has_last_modified = true;
+		else
+			r = -EBADMSG;
+	}
+	if (content_length) {
+		uint64_t v = 0;
+		const char *p = content_length;
+		bool ok = *p != '\0';
+
+		for (; *p && ok; p++) {
+			uint64_t d = (uint64_t)(*p - '0');
+
+			if (!isdigit((unsigned char)*p) ||
+			    v > (UINT64_MAX - d) / 10)
+				ok = false;
+			else
+				v = v * 10 + d;
+		}
+		if (ok) {
+			out->content_length = v;
+			out->has_content_length = true;
+		} else {
+			r = -EBADMSG;
+		}
+	}
+	return r;
+}
+
+/* ---- client ---------------------------------------------------------------------- */
+
+static bool valid_region(const char *r)
+{
+	size_t n = r ? strlen(r) : 0, i;
+
+	if (n == 0 || n > S3_MAX_REGION_LEN || r[0] == '-' || r[n - 1] == '-')
+		return false;
+	for (i = 0; i < n; i++)
+		if (!(islower((unsigned char)r[i]) ||
+		      isdigit((unsigned char)r[i]) || r[i] == '-'))
+			return false;
+	return true;
+}
+
+/* AWS_MAX_ATTEMPTS as the SDKs (and the aws module) read it. */
+static int max_attempts_from_env(unsigned *ret)
+{
+	const char *v = getenv("AWS_MAX_ATTEMPTS");
+	unsigned long n;
+	char *end;
+
+	if (!v || !*v) {
+		*ret = AWS_DEFAULT_MAX_ATTEMPTS;
+		return 0;
+	}
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (errno || *end || v[0] == '-' || n < 1 || n > AWS_MAX_MAX_ATTEMPTS)
+		return -EINVAL;
+	*ret = (unsigned)n;
+	return 0;
+}
+
+int s3_client_new(sd_event *event, struct http_client *http,
+		  const struct s3_client_config *cfg,
+		  const struct aws_creds_provider *creds,
+		  struct s3_client **ret)
+{
+	struct s3_client *c = NULL;
+	char *probe = NULL;
+	int r = -EINVAL;
+
+	if (!event || !http || !cfg || !creds || !creds->get || !ret)
+		return -EINVAL;
+	if (!valid_region(cfg->region)) {
+		log_error("s3: region \"%s\" is not a valid region name",
+			  cfg->region ? cfg->region : "");
+		return -EINVAL;
+	}
+	if (cfg->max_attempts > AWS_MAX_MAX_ATTEMPTS) {
+		log_error("s3: max_attempts must be 1..%d", AWS_MAX_MAX_ATTEMPTS);
+		return -EINVAL;
+	}
+	/* check the endpoint (config or environment) now, not per request */
+	r = aws_resolve_endpoint(cfg->endpoint_url, S3_ENV_SERVICE_ID, "s3",
+				 cfg->region, &probe);
+	if (r < 0) {
+		if (r == -EINVAL)
+			log_error("s3: the endpoint URL (S3EndpointUrl, "
+				  "AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL) "
+				  "must be http(s)://host[:port][/path]");
+		return r;
+	}
+	free(probe);
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	r = -ENOMEM;
+	c->region = strdup(cfg->region);
+	if (!c->region)
+		goto cleanup;
+	if (cfg->endpoint_url && *cfg->endpoint_url) {
+		c->endpoint_url = strdup(cfg->endpoint_url);
+		if (!c->endpoint_url)
+			goto cleanup;
+	}
+	r = sigv4_signer_new(&c->signer);
+	if (r < 0)
+		goto cleanup;
+	c->event = sd_event_ref(event);
+	c->http = http;
+	c->force_path_style = cfg->force_path_style;
+	c->creds = *creds;
+	c->max_attempts = cfg->max_attempts;
+	if (c->max_attempts == 0 && max_attempts_from_env(&c->max_attempts) < 0) {
+		log_error("s3: AWS_MAX_ATTEMPTS must be an integer 1..%d",
+			  AWS_MAX_MAX_ATTEMPTS);
+		r = -EINVAL;
+		goto cleanup;
+	}
+	c->connect_timeout_ms = cfg->connect_timeout_ms ?
+		cfg->connect_timeout_ms : AWS_DEFAULT_CONNECT_TIMEOUT_MS;
+	c->total_timeout_ms = cfg->total_timeout_ms ?
+		cfg->total_timeout_ms : AWS_DEFAULT_TOTAL_TIMEOUT_MS;
+	c->hooks.backoff_base_ms = AWS_BACKOFF_BASE_MS;
+	c->hooks.backoff_max_ms = AWS_BACKOFF_MAX_MS;
+	aws_quota_init(&c->quota, AWS_RETRY_QUOTA_CAPACITY);
+	*ret = c;
+	c = NULL;
+	r = 0;
+cleanup:
+	s3_client_free(c);
+	return r;
+}
+
+struct s3_client *s3_client_free(struct s3_client *c)
+{
+	if (!c)
+		return NULL;
+	while (c->head)
+		s3_head_cancel(c->head);
+	sigv4_signer_free(c->signer);
+	free(c->region);
+	free(c->endpoint_url);
+	sd_event_unref(c->event);
+	free(c);
+	return NULL;
+}
+
+unsigned s3_client_in_flight(const struct s3_client *c)
+{
+	return c ? c->n_heads : 0;
+}
+
+void s3_client_set_metrics_hook(struct s3_client *c, aws_metrics_fn fn,
+				void *userdata)
+{
+	c->metrics = fn;
+	c->metrics_userdata = userdata;
+}
+
+void s3_client_set_test_hooks(struct s3_client *c,
+			      const struct aws_test_hooks *h)
+{
+	c->hooks.rng = h->rng;
+	c->hooks.now = h->now;
+	c->hooks.userdata = h->userdata;
+	if (h->backoff_base_ms)
+		c->hooks.backoff_base_ms = h->backoff_base_ms;
+	if (h->backoff_max_ms)
+		c->hooks.backoff_max_ms = h->backoff_max_ms;
+	if (h->set_retry_tokens)
+		c->quota.tokens = h->retry_tokens <= c->quota.capacity ?
+				  h->retry_tokens : c->quota.capacity;
+}
+
+int64_t s3_client_clock_offset(const struct s3_client *c)
+{
+	return c->clock_offset;
+}
+
+unsigned s3_client_retry_tokens(const struct s3_client *c)
+{
+	return c->quota.tokens;
+}
+
+static time_t client_now(const struct s3_client *c)
+{
+	if (c->hooks.now)
+		return c->hooks.now(c->hooks.userdata);
+	return time(NULL);
+}
+
+static double client_rng(const struct s3_client *c)
+{
+	uint64_t v;
+
+	if (c->hooks.rng)
+		return c->hooks.rng(c->hooks.userdata);
+	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != sizeof(v))
+		v = (uint64_t)random();
+	return (double)(v >> 11) / (double)(1ULL << 53);
+}
+
+/* ---- one HEAD --------------------------------------------------------------------- */
+
+static void head_unlink(struct s3_head *h)
+{
+	struct s3_client *c = h->client;
+
+	if (!c)
+		return;
+	if (h->prev)
+		h->prev->next = h->next;
+	else
+		c->head = h->next;
+	if (h->next)
+		h->next->prev = h->prev;
+	h->prev = h->next = NULL;
+	h->client = NULL;
+	c->n_heads--;
+}
+
+static void head_free(struct s3_head *h)
+{
+	if (!h)
+		return;
+	sd_event_source_disable_unref(h->timer);
+	http_request_cancel(h->req);
+	s3_wire_request_free(&h->wire);
+	s3_target_free(&h->target);
+	free(h->uri);
+	free(h->bucket);
+	free(h->key);
+	free(h->bucket_region);
+	free(h->request_id);
+	free(h->transport_text);
+	free(h);
+}
+
+/* A copy safe for logs: control characters replaced, length bounded. */
+static char *safe_dup(const char *s, size_t max)
+{
+	size_t n, i;
+	char *o;
+
+	if (!s)
+		return NULL;
+	n = strnlen(s, max);
+	o = malloc(n + 1);
+	if (!o)
+		return NULL;
+	for (i = 0; i < n; i++)
+		o[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+	o[n] = '\0';
+	return o;
+}
+
+static enum aws_error_class aws_class_of(enum s3_error e)
+{
+	switch (e) {
+	case S3_ERR_NONE: return AWS_ERR_NONE;
+	case S3_ERR_NOT_FOUND: return AWS_ERR_NOT_FOUND;
+	case S3_ERR_ACCESS_DENIED: return AWS_ERR_AUTH;
+	case S3_ERR_CREDENTIALS: return AWS_ERR_AUTH;
+	case S3_ERR_WRONG_REGION: return AWS_ERR_CLIENT;
+	case S3_ERR_THROTTLED: return AWS_ERR_THROTTLED;
+	case S3_ERR_TRANSIENT: return AWS_ERR_TRANSIENT;
+	case S3_ERR_UNAVAILABLE: return AWS_ERR_UNAVAILABLE;
+	case S3_ERR_CLIENT: return AWS_ERR_CLIENT;
+	case S3_ERR_MALFORMED_REPLY: return AWS_ERR_MALFORMED_REPLY;
+	case S3_ERR_INTERNAL: return AWS_ERR_INTERNAL;
+	}
+	return AWS_ERR_INTERNAL;
+}
+
+/* The operator's line for a failure. */
+static void describe(const struct s3_head *h, enum s3_error e,
+		     struct strbuf *m)
+{
+	const char *region = h->client ? h->client->region : "?";
+
+	strbuf_printf(m, "HeadObject %s: ", h->uri);
+	switch (e) {
+	case S3_ERR_NONE:
+		break;
+	case S3_ERR_NOT_FOUND:
+		strbuf_printf(m, "no such object (HTTP %ld): check the S3 "
+			      "path", h->status);
+		break;
+	case S3_ERR_ACCESS_DENIED:
+		strbuf_printf(m, "access denied (HTTP %ld): the role or keys "
+			      "need s3:GetObject on arn:aws:s3:::%s/%s (HEAD "
+			      "requires it); without s3:ListBucket on "
+			      "arn:aws:s3:::%s a missing object also answers "
+			      "403", h->status, h->bucket, h->key, h->bucket);
+		break;
+	case S3_ERR_WRONG_REGION:
+		if (h->bucket_region)
+			strbuf_printf(m, "the bucket is in region %s, not %s "
+				      "(HTTP %ld): the S3 data must be read "
+				      "in the bucket's region",
+				      h->bucket_region, region, h->status);
+		else
+			strbuf_printf(m, "redirected (HTTP %ld): the bucket "
+				      "is probably not in region %s",
+				      h->status, region);
+		break;
+	case S3_ERR_THROTTLED:
+		strbuf_printf(m, "throttled (HTTP %ld, SlowDown) after %u "
+			      "attempts", h->status, h->attempts);
+		break;
+	case S3_ERR_TRANSIENT:
+		strbuf_printf(m, "service error (HTTP %ld) after %u attempts",
+			      h->status, h->attempts);
+		break;
+	case S3_ERR_UNAVAILABLE:
+		strbuf_printf(m, "S3 unreachable (%s: %s) after %u attempts",
+			      http_error_name(h->transport),
+			      h->transport_text ? h->transport_text : "",
+			      h->attempts);
+		break;
+	case S3_ERR_CLIENT:
+		strbuf_printf(m, "request refused (HTTP %ld)", h->status);
+		break;
+	case S3_ERR_CREDENTIALS:
+		strbuf_puts(m, "no AWS credentials could be loaded or the "
+			    "request could not be signed");
+		break;
+	case S3_ERR_MALFORMED_REPLY:
+		strbuf_printf(m, "unusable reply (%s)",
+			      h->transport_text ? h->transport_text
+						: "protocol error");
+		break;
+	case S3_ERR_INTERNAL:
+		strbuf_puts(m, "internal error (out of memory or the request "
+			    "could not be started)");
+		break;
+	}
+}
+
+/* Report and free the HEAD. resp (may be NULL) is the successful reply. */
+static void head_finish(struct s3_head *h, enum s3_error e,
+			const struct http_response *resp)
+{
+	struct s3_client *c = h->client;
+	struct s3_head_result res;
+	struct strbuf msg = STRBUF_INIT;
+	struct s3_meta meta;
+	char *etag = NULL;
+	uint64_t now = 0;
+
+	memset(&res, 0, sizeof(res));
+	memset(&meta, 0, sizeof(meta));
+	res.error = e;
+	res.uri = h->uri;
+	res.http_status = h->status;
+	res.bucket_region = h->bucket_region;
+	res.request_id = h->request_id;
+	res.attempts = h->attempts;
+	if (e == S3_ERR_NONE && resp) {
+		etag = safe_dup(http_response_header(resp, "ETag"), 1024);
+		if (s3_parse_meta(http_response_header(resp, "Last-Modified"),
+				  http_response_header(resp, "Content-Length"),
+				  &meta) < 0)
+			log_debug("s3: HeadObject %s: malformed Last-Modified "
+				  "or Content-Length ignored", h->uri);
+		res.etag = etag;
+		res.has_last_modified = meta.has_last_modified;
+		res.last_modified = meta.last_modified;
+		res.has_content_length = meta.has_content_length;
+		res.content_length = meta.content_length;
+	} else {
+		describe(h, e, &msg);
+		res.message = strbuf_error(&msg) < 0 || !msg.buf
+			      ? "HeadObject failed (out of memory)" : msg.buf;
+	}
+	if (c) {
+		if (c->metrics) {
+			struct aws_call_metrics m = {
+				.operation = S3_OPERATION,
+				.attempts = h->attempts,
+				.error = aws_class_of(e),
+				.code = e == S3_ERR_NONE ? NULL : s3_error_name(e),
+				.http_status = h->status,
+			};
+
+			if (sd_event_now(c->event, CLOCK_MONOTONIC, &now) >= 0 &&
+			    now > h->start_usec)
+				m.elapsed_usec = now - h->start_usec;
+			c->metrics(&m, c->metrics_userdata);
+		}
+		head_unlink(h);
+	}
+	h->done(&res, h->userdata);
+	free(etag);
+	strbuf_free(&msg);
+	head_free(h);
+}
+
+static int on_attempt_timer(sd_event_source *s, uint64_t usec, void *userdata);
+
+static int schedule_attempt(struct s3_head *h, uint64_t delay_usec)
+{
+	struct s3_client *c = h->client;
+	int r;
+
+	if (h->timer) {
+		r = sd_event_source_set_time_relative(h->timer, delay_usec);
+		if (r >= 0)
+			r = sd_event_source_set_enabled(h->timer,
+							SD_EVENT_ONESHOT);
+		return r;
+	}
+	r = sd_event_add_time_relative(c->event, &h->timer, CLOCK_MONOTONIC,
+				       delay_usec, S3_TIMER_ACCURACY_USEC,
+				       on_attempt_timer, h);
+	if (r >= 0)
+		(void)sd_event_source_set_description(h->timer, "s3-retry");
+	return r;
+}
+
+static void on_http_done(const struct http_response *resp, void *userdata);
+
+static void on_creds(int error, const struct sigv4_credentials *creds,
+		     void *ctx)
+{
+	struct s3_head *h = ctx;
+	struct s3_client *c = h->client;
+	struct http_request_spec spec;
+	int r;
+
+	h->creds_pending = false;
+	if (error < 0 || !creds || !creds->access_key_id ||
+	    !creds->secret_access_key) {
+		head_finish(h, S3_ERR_CREDENTIALS, NULL);
+		return;
+	}
+	r = s3_build_request(c->signer, c->region, &h->target, creds,
+			     client_now(c) + (time_t)c->clock_offset,
+			     &h->wire);
+	if (r < 0) {
+		s3_wire_request_free(&h->wire);
+		head_finish(h, r == -EINVAL ? S3_ERR_CREDENTIALS
+					    : S3_ERR_INTERNAL, NULL);
+		return;
+	}
+	spec = (struct http_request_spec){
+		.method = "HEAD", .url = h->target.url,
+		.headers = h->wire.headers, .n_headers = h->wire.n_headers,
+		.connect_timeout_ms = c->connect_timeout_ms,
+		.total_timeout_ms = c->total_timeout_ms,
+	};
+	h->attempts++;
+	r = http_request_start(c->http, &spec, on_http_done, h, &h->req);
+	s3_wire_request_free(&h->wire);   /* copied by http: wipe ours */
+	if (r < 0) {
+		h->attempts--;
+		head_finish(h, S3_ERR_INTERNAL, NULL);
+		return;
+	}
+	log_debug("s3: HeadObject %s attempt %u sent", h->uri, h->attempts);
+}
+
+static int on_attempt_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct s3_head *h = userdata;
+	struct s3_client *c = h->client;
+	int r;
+
+	(void)s;
+	(void)usec;
+	h->creds_pending = true;
+	r = c->creds.get(c->creds.impl, on_creds, h);
+	if (r < 0) {
+		h->creds_pending = false;
+		head_finish(h, S3_ERR_CREDENTIALS, NULL);
+	}
+	return 0;
+}
+
+/* After a failed attempt: retry or finish. */
+static void after_failure(struct s3_head *h, const char *date)
+{
+	struct s3_client *c = h->client;
+	enum s3_error e = s3_classify(h->transport, h->status, h->bucket_region,
+				      c->region);
+	enum aws_retry_kind kind;
+	time_t server;
+	uint32_t delay_ms;
+	unsigned cost;
+
+	/* HEAD errors have no body: a 403 with a far-off Date is the clock */
+	if (h->transport == HTTP_OK && h->status == 403 && !h->skew_retried &&
+	    e == S3_ERR_ACCESS_DENIED && date &&
+	    aws_parse_http_date(date, &server) == 0) {
+		int64_t off = (int64_t)server - (int64_t)client_now(c);
+
+		if (off - c->clock_offset > S3_SKEW_RETRY_S ||
+		    c->clock_offset - off > S3_SKEW_RETRY_S) {
+			h->skew_retried = true;
+			c->clock_offset = off;
+			log_debug("s3: HeadObject %s: 403 with clock skew, "
+				  "offset now %+lld s", h->uri, (long long)off);
+			if (schedule_attempt(h, 0) >= 0)
+				return;
+		}
+	}
+	kind = aws_retry_classify(h->transport, h->status, NULL, NULL);
+	if (kind == AWS_RETRY_CLOCK_SKEW)
+		kind = AWS_RETRY_NO;
+	if (kind == AWS_RETRY_NO || h->attempts >= c->max_attempts) {
+		head_finish(h, e, NULL);
+		return;
+	}
+	cost = aws_quota_acquire(&c->quota, kind == AWS_RETRY_TIMEOUT);
+	if (cost == 0) {
+		log_debug("s3: HeadObject %s: retry quota exhausted", h->uri);
+		head_finish(h, e, NULL);
+		return;
+	}
+	h->last_retry_cost = cost;
+	delay_ms = aws_backoff_ms(h->attempts, client_rng(c),
+				  c->hooks.backoff_base_ms,
+				  c->hooks.backoff_max_ms);
+	log_debug("s3: HeadObject %s: retrying in %u ms (attempt %u of %u)",
+		  h->uri, delay_ms, h->attempts + 1, c->max_attempts);
+	if (schedule_attempt(h, (uint64_t)delay_ms * USEC_PER_MSEC) < 0)
+		head_finish(h, e, NULL);
+}
+
+static void on_http_done(const struct http_response *resp, void *userdata)
+{
+	struct s3_head *h = userdata;
+	struct s3_client *c = h->client;
+
+	h->req = NULL;
+	h->transport = resp->error;
+	h->status = resp->error == HTTP_OK ? resp->status : 0;
+	free(h->transport_text);
+	h->transport_text = resp->error == HTTP_OK ? NULL :
+			    safe_dup(resp->error_text, S3_MAX_MESSAGE_LEN);
+	free(h->bucket_region);
+	h->bucket_region = safe_dup(resp->error == HTTP_OK ?
+		http_response_header(resp, "x-amz-bucket-region") : NULL, 64);
+	free(h->request_id);
+	h->request_id = safe_dup(resp->request_id, 128);
+	log_debug("s3: HeadObject %s attempt %u: %s %ld (request id %s)",
+		  h->uri, h->attempts, http_error_name(resp->error), h->status,
+		  h->request_id ? h->request_id : "-");
+	if (resp->error == HTTP_OK && resp->status >= 200 &&
+	    resp->status < 300) {
+		aws_quota_release(&c->quota, h->last_retry_cost);
+		head_finish(h, S3_ERR_NONE, resp);
+		return;
+	}
+	after_failure(h, resp->error == HTTP_OK ? resp->date : NULL);
+}
+
+int s3_head_object(struct s3_client *c, const char *uri, s3_head_done_fn done,
+		   void *userdata, struct s3_head **ret)
+{
+	struct s3_head *h = NULL;
+	int r;
+
+	if (!c || !done || !uri)
+		return -EINVAL;
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	h->wire = (struct s3_wire_request)S3_WIRE_REQUEST_INIT;
+	r = s3_parse_uri(uri, &h->bucket, &h->key);
+	if (r < 0)
+		goto cleanup;
+	r = -ENOMEM;
+	h->uri = strdup(uri);
+	if (!h->uri)
+		goto cleanup;
+	r = s3_resolve_target(c->endpoint_url, c->force_path_style, c->region,
+			      h->bucket, h->key, &h->target);
+	if (r < 0)
+		goto cleanup;
+	h->done = done;
+	h->userdata = userdata;
+	h->client = c;
+	(void)sd_event_now(c->event, CLOCK_MONOTONIC, &h->start_usec);
+	r = schedule_attempt(h, 0);
+	if (r < 0) {
+		h->client = NULL;
+		goto cleanup;
+	}
+	h->next = c->head;
+	if (c->head)
+		c->head->prev = h;
+	c->head = h;
+	c->n_heads++;
+	if (ret)
+		*ret = h;
+	h = NULL;
+	r = 0;
+cleanup:
+	head_free(h);
+	return r;
+}
+
+void s3_head_cancel(struct s3_head *h)
+{
+	struct s3_client *c;
+
+	if (!h)
+		return;
+	c = h->client;
+	if (h->creds_pending && c && c->creds.cancel)
+		c->creds.cancel(c->creds.impl, h);
+	head_unlink(h);
+	head_free(h);
+}

@@ -1,0 +1,955 @@
+/* test_s3.c - S3 HeadObject: URI parsing, key encoding, endpoint and
+ * addressing style, the signed request (checked by the sigv4 verifier and
+ * against a canonical request written out by hand), classification, header
+ * parsing and the change comparison (tables); then whole HEADs against the
+ * scripted loopback server: success, 404, 403, wrong region, SlowDown
+ * retries, resets, clock skew, no credentials, cancellation.
+ *
+ * Probe mode for tests/integration/s3_head.py (not a unit test):
+ *   test_s3 --probe ENDPOINT REGION AKID SECRET URI...
+ * HEADs each URI against ENDPOINT and prints one JSON line per URI. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <cjson/cJSON.h>
+
+#include "aws-internal.h"
+#include "log.h"
+#include "loopback.h"
+#include "s3.h"
+#include "s3-internal.h"
+#include "sigv4.h"
+#include "strbuf.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define FAILSAFE_USEC (20ULL * 1000000ULL)
+
+static const struct sigv4_credentials test_creds = {
+	.access_key_id = "AKIDEXAMPLE",
+	.secret_access_key = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+	.session_token = "IQoJb3JpZ2luX2VjEXAMPLESESSIONTOKEN",
+};
+
+static void clear_endpoint_env(void)
+{
+	unsetenv("AWS_ENDPOINT_URL_S3");
+	unsetenv("AWS_ENDPOINT_URL");
+	unsetenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
+}
+
+/* ---- tables ---------------------------------------------------------------- */
+
+static void test_parse_uri(void **state)
+{
+	static const struct {
+		const char *uri;
+		int r;
+		const char *bucket, *key;
+	} cases[] = {
+		{ "s3://my-bucket/data/users.csv", 0, "my-bucket", "data/users.csv" },
+		{ "s3://b/k", 0, "b", "k" },
+		{ "s3://my.bucket-2/a b+c", 0, "my.bucket-2", "a b+c" },
+		{ "s3://Legacy_Bucket/x", 0, "Legacy_Bucket", "x" },
+		{ "s3://b/dir//x", 0, "b", "dir//x" },
+		{ "s3://b/caf\xc3\xa9.csv", 0, "b", "caf\xc3\xa9.csv" },
+		{ "s3://b/folder/", -EISDIR, NULL, NULL },
+		{ "s3://b/", -EISDIR, NULL, NULL },
+		{ "s3://b", -EISDIR, NULL, NULL },
+		{ "s3:///k", -EINVAL, NULL, NULL },
+		{ "S3://b/k", -EINVAL, NULL, NULL },
+		{ "https://b.s3.amazonaws.com/k", -EINVAL, NULL, NULL },
+		{ "s3://b@d/k", -EINVAL, NULL, NULL },
+		{ "s3://b/k\nx", -EINVAL, NULL, NULL },
+		{ "s3://b/k\x7f", -EINVAL, NULL, NULL },
+		{ "", -EINVAL, NULL, NULL },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		static char unset[] = "unset";
+		char *b = unset, *k = unset;
+		int r = s3_parse_uri(cases[i].uri, &b, &k);
+
+		if (r != cases[i].r)
+			fail_msg("case %zu (%s): %d != %d", i, cases[i].uri, r,
+				 cases[i].r);
+		if (r == 0) {
+			assert_string_equal(b, cases[i].bucket);
+			assert_string_equal(k, cases[i].key);
+			free(b);
+			free(k);
+		} else {
+			/* out-params untouched on failure */
+			assert_string_equal(b, "unset");
+			assert_string_equal(k, "unset");
+		}
+	}
+	assert_int_equal(s3_parse_uri(NULL, NULL, NULL), -EINVAL);
+	{
+		struct strbuf sb = STRBUF_INIT;
+		char *b, *k;
+
+		strbuf_puts(&sb, "s3://b/");
+		for (i = 0; i < S3_MAX_KEY_LEN; i++)
+			strbuf_putc(&sb, 'k');
+		assert_int_equal(s3_parse_uri(sb.buf, &b, &k), 0);
+		free(b);
+		free(k);
+		strbuf_putc(&sb, 'k');
+		assert_int_equal(s3_parse_uri(sb.buf, &b, &k), -EINVAL);
+		strbuf_free(&sb);
+	}
+}
+
+static void test_encode_key(void **state)
+{
+	static const struct {
+		const char *key, *want;
+	} cases[] = {
+		{ "users.csv", "users.csv" },
+		{ "data/2026/users.csv", "data/2026/users.csv" },
+		{ "a b", "a%20b" },
+		{ "a+b", "a%2Bb" },
+		{ "a=b&c", "a%3Db%26c" },
+		{ "~tilde_-.", "~tilde_-." },
+		{ "100%", "100%25" },
+		{ "caf\xc3\xa9", "caf%C3%A9" },
+		{ "dir//x", "dir//x" },
+		{ "./..", "./.." },          /* S3: no dot-segment removal */
+		{ "q?x#y", "q%3Fx%23y" },
+		{ "a:b@c,d;e", "a%3Ab%40c%2Cd%3Be" },
+		{ "*()!'$", "%2A%28%29%21%27%24" },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct strbuf sb = STRBUF_INIT;
+
+		s3_encode_key(cases[i].key, &sb);
+		strbuf_puts(&sb, "");
+		assert_int_equal(strbuf_error(&sb), 0);
+		if (strcmp(sb.buf, cases[i].want) != 0)
+			fail_msg("case %zu: \"%s\" != \"%s\"", i, sb.buf,
+				 cases[i].want);
+		strbuf_free(&sb);
+	}
+}
+
+static void test_virtual_host_ok(void **state)
+{
+	static const struct {
+		const char *b;
+		bool ok;
+	} cases[] = {
+		{ "my-bucket", true }, { "abc", true }, { "a1-2b", true },
+		{ "ab", false }, { "my.bucket", false }, { "My-Bucket", false },
+		{ "my_bucket", false }, { "-abc", false }, { "abc-", false },
+		{ "a234567890123456789012345678901234567890123456789012345678901234",
+		  false },
+		{ "", false },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++)
+		if (s3_virtual_host_ok(cases[i].b) != cases[i].ok)
+			fail_msg("case %zu: %s", i, cases[i].b);
+	assert_false(s3_virtual_host_ok(NULL));
+}
+
+static void test_resolve_target(void **state)
+{
+	static const struct {
+		const char *config, *env_s3, *env_all, *ignore;
+		bool force_path;
+		const char *region, *bucket, *key;
+		int r;
+		const char *url, *host, *path;
+		bool path_style;
+	} cases[] = {
+		{ NULL, NULL, NULL, NULL, false, "eu-west-1", "my-bucket", "d/u.csv", 0,
+		  "https://my-bucket.s3.eu-west-1.amazonaws.com/d/u.csv",
+		  "my-bucket.s3.eu-west-1.amazonaws.com", "/d/u.csv", false },
+		{ NULL, NULL, NULL, NULL, false, "us-east-1", "bkt", "a b.csv", 0,
+		  "https://bkt.s3.us-east-1.amazonaws.com/a%20b.csv",
+		  "bkt.s3.us-east-1.amazonaws.com", "/a%20b.csv", false },
+		{ NULL, NULL, NULL, NULL, false, "cn-north-1", "bkt", "k", 0,
+		  "https://bkt.s3.cn-north-1.amazonaws.com.cn/k",
+		  "bkt.s3.cn-north-1.amazonaws.com.cn", "/k", false },
+		/* dots: path style on the regional endpoint */
+		{ NULL, NULL, NULL, NULL, false, "eu-west-1", "my.bucket", "k", 0,
+		  "https://s3.eu-west-1.amazonaws.com/my.bucket/k",
+		  "s3.eu-west-1.amazonaws.com", "/my.bucket/k", true },
+		{ NULL, NULL, NULL, NULL, true, "eu-west-1", "bkt", "k", 0,
+		  "https://s3.eu-west-1.amazonaws.com/bkt/k",
+		  "s3.eu-west-1.amazonaws.com", "/bkt/k", true },
+		/* overrides: config, then AWS_ENDPOINT_URL_S3, then AWS_ENDPOINT_URL */
+		{ "http://127.0.0.1:4566", "http://s3env:1", "http://all:2", NULL, false,
+		  "us-east-1", "bkt", "users.csv", 0,
+		  "http://127.0.0.1:4566/bkt/users.csv", "127.0.0.1:4566",
+		  "/bkt/users.csv", true },
+		{ NULL, "http://s3env:1", "http://all:2", NULL, false,
+		  "us-east-1", "bkt", "k", 0,
+		  "http://s3env:1/bkt/k", "s3env:1", "/bkt/k", true },
+		{ NULL, NULL, "http://all:2/", NULL, false,
+		  "us-east-1", "bkt", "k", 0,
+		  "http://all:2/bkt/k", "all:2", "/bkt/k", true },
+		{ NULL, "http://s3env:1", NULL, "true", false,
+		  "us-east-1", "bkt", "k", 0,
+		  "https://bkt.s3.us-east-1.amazonaws.com/k",
+		  "bkt.s3.us-east-1.amazonaws.com", "/k", false },
+		{ "https://proxy.example/s3/", NULL, NULL, NULL, false,
+		  "us-east-1", "bkt", "a/b c", 0,
+		  "https://proxy.example/s3/bkt/a/b%20c", "proxy.example",
+		  "/s3/bkt/a/b%20c", true },
+		{ "ftp://x", NULL, NULL, NULL, false, "us-east-1", "bkt", "k",
+		  -EINVAL, NULL, NULL, NULL, false },
+		{ "http://x/?q=1", NULL, NULL, NULL, false, "us-east-1", "bkt", "k",
+		  -EINVAL, NULL, NULL, NULL, false },
+		{ NULL, NULL, NULL, NULL, false, "EU-WEST-1", "bkt", "k",
+		  -EINVAL, NULL, NULL, NULL, false },
+		{ NULL, NULL, NULL, NULL, false, NULL, "bkt", "k",
+		  -EINVAL, NULL, NULL, NULL, false },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct s3_target t = { 0 };
+		int r;
+
+		clear_endpoint_env();
+		if (cases[i].env_s3)
+			setenv("AWS_ENDPOINT_URL_S3", cases[i].env_s3, 1);
+		if (cases[i].env_all)
+			setenv("AWS_ENDPOINT_URL", cases[i].env_all, 1);
+		if (cases[i].ignore)
+			setenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+			       cases[i].ignore, 1);
+		r = s3_resolve_target(cases[i].config, cases[i].force_path,
+				      cases[i].region, cases[i].bucket,
+				      cases[i].key, &t);
+		if (r != cases[i].r)
+			fail_msg("case %zu: %d != %d", i, r, cases[i].r);
+		if (r == 0) {
+			if (strcmp(t.url, cases[i].url) || strcmp(t.host, cases[i].host) ||
+			    strcmp(t.path, cases[i].path) ||
+			    t.path_style != cases[i].path_style)
+				fail_msg("case %zu: %s | %s | %s | %d", i, t.url,
+					 t.host, t.path, t.path_style);
+			s3_target_free(&t);
+		}
+	}
+	clear_endpoint_env();
+	s3_target_free(NULL);
+}
+
+/* The signed HEAD: headers present, the signature checks out with the
+ * verifier, and the canonical request is the one S3 documents (path as
+ * sent, payload hash of the empty body, x-amz-content-sha256 signed). */
+static void test_build_request(void **state)
+{
+	struct sigv4_signer *signer = NULL;
+	struct s3_target t = { 0 };
+	struct s3_wire_request w = S3_WIRE_REQUEST_INIT;
+	struct sigv4_header vh[S3_MAX_REQUEST_HEADERS];
+	struct sigv4_request vreq;
+	struct sigv4_auth auth;
+	const char *auth_value = NULL, *sha = NULL, *date = NULL, *host = NULL;
+	const time_t when = 1440938160; /* 2015-08-30T12:36:00Z */
+	size_t i;
+
+	(void)state;
+	clear_endpoint_env();
+	assert_int_equal(sigv4_signer_new(&signer), 0);
+	assert_int_equal(s3_resolve_target("http://127.0.0.1:9000", false,
+					   "us-east-1", "examplebucket",
+					   "photos/a b+c.jpg", &t), 0);
+	assert_string_equal(t.path, "/examplebucket/photos/a%20b%2Bc.jpg");
+	assert_int_equal(s3_build_request(signer, "us-east-1", &t, &test_creds,
+					  when, &w), 0);
+	for (i = 0; i < w.n_headers; i++) {
+		const char *n = w.headers[i].name;
+
+		vh[i] = (struct sigv4_header){ n, w.headers[i].value };
+		if (!strcasecmp(n, "Authorization"))
+			auth_value = w.headers[i].value;
+		else if (!strcasecmp(n, "X-Amz-Content-Sha256"))
+			sha = w.headers[i].value;
+		else if (!strcasecmp(n, "X-Amz-Date"))
+			date = w.headers[i].value;
+		else if (!strcasecmp(n, "Host"))
+			host = w.headers[i].value;
+	}
+	assert_non_null(auth_value);
+	assert_non_null(date);
+	assert_string_equal(host, "127.0.0.1:9000");
+	assert_string_equal(sha, S3_EMPTY_PAYLOAD_SHA256);
+	assert_string_equal(date, "20150830T123600Z");
+	assert_non_null(strstr(auth_value,
+		"Credential=AKIDEXAMPLE/20150830/us-east-1/s3/aws4_request"));
+	assert_non_null(strstr(auth_value, "SignedHeaders=host;x-amz-content-sha256;"
+				"x-amz-date;x-amz-security-token,"));
+	assert_string_equal(w.sig.canonical_request,
+		"HEAD\n"
+		"/examplebucket/photos/a%20b%2Bc.jpg\n"
+		"\n"
+		"host:127.0.0.1:9000\n"
+		"x-amz-content-sha256:" S3_EMPTY_PAYLOAD_SHA256 "\n"
+		"x-amz-date:20150830T123600Z\n"
+		"x-amz-security-token:IQoJb3JpZ2luX2VjEXAMPLESESSIONTOKEN\n"
+		"\n"
+		"host;x-amz-content-sha256;x-amz-date;x-amz-security-token\n"
+		S3_EMPTY_PAYLOAD_SHA256);
+
+	/* the verifier agrees, and refuses a request whose path was changed */
+	memset(&auth, 0, sizeof(auth));
+	assert_int_equal(sigv4_parse_authorization(auth_value, &auth), 0);
+	vreq = (struct sigv4_request){ .method = "HEAD", .path = t.path,
+				       .headers = vh, .n_headers = w.n_headers };
+	assert_int_equal(sigv4_verify(&vreq, &auth, test_creds.secret_access_key,
+				      SIGV4_PATH_AS_IS, NULL, NULL), 0);
+	vreq.path = "/examplebucket/photos/a%2520b%252Bc.jpg";
+	assert_int_equal(sigv4_verify(&vreq, &auth, test_creds.secret_access_key,
+				      SIGV4_PATH_AS_IS, NULL, NULL), -EACCES);
+	sigv4_auth_free(&auth);
+
+	/* without a session token: three signed headers */
+	{
+		const struct sigv4_credentials lt = {
+			.access_key_id = "AKIDEXAMPLE",
+			.secret_access_key = test_creds.secret_access_key,
+		};
+
+		s3_wire_request_free(&w);
+		w = (struct s3_wire_request)S3_WIRE_REQUEST_INIT;
+		assert_int_equal(s3_build_request(signer, "us-east-1", &t, &lt,
+						  when, &w), 0);
+		assert_int_equal(w.n_headers, 5);
+		assert_non_null(strstr(w.sig.authorization.buf,
+			"SignedHeaders=host;x-amz-content-sha256;x-amz-date,"));
+	}
+	s3_wire_request_free(&w);
+	s3_wire_request_free(NULL);
+	s3_target_free(&t);
+	sigv4_signer_free(signer);
+}
+
+static void test_classify(void **state)
+{
+	static const struct {
+		enum http_error tr;
+		long status;
+		const char *bucket_region;
+		enum s3_error want;
+	} cases[] = {
+		{ HTTP_OK, 200, NULL, S3_ERR_NONE },
+		{ HTTP_OK, 206, NULL, S3_ERR_NONE },
+		{ HTTP_OK, 404, NULL, S3_ERR_NOT_FOUND },
+		{ HTTP_OK, 404, "us-east-1", S3_ERR_NOT_FOUND },
+		{ HTTP_OK, 403, NULL, S3_ERR_ACCESS_DENIED },
+		{ HTTP_OK, 403, "us-east-1", S3_ERR_ACCESS_DENIED }, /* ours */
+		{ HTTP_OK, 403, "eu-west-1", S3_ERR_WRONG_REGION },
+		{ HTTP_OK, 301, "eu-west-1", S3_ERR_WRONG_REGION },
+		{ HTTP_OK, 301, NULL, S3_ERR_WRONG_REGION },
+		{ HTTP_OK, 307, "ap-south-1", S3_ERR_WRONG_REGION },
+		{ HTTP_OK, 400, "eu-west-1", S3_ERR_WRONG_REGION },
+		{ HTTP_OK, 400, NULL, S3_ERR_CLIENT },
+		{ HTTP_OK, 405, NULL, S3_ERR_CLIENT },
+		{ HTTP_OK, 412, NULL, S3_ERR_CLIENT },
+		{ HTTP_OK, 429, NULL, S3_ERR_THROTTLED },
+		{ HTTP_OK, 503, NULL, S3_ERR_THROTTLED },
+		{ HTTP_OK, 500, NULL, S3_ERR_TRANSIENT },
+		{ HTTP_OK, 502, NULL, S3_ERR_TRANSIENT },
+		{ HTTP_ERR_TIMEOUT, 0, NULL, S3_ERR_UNAVAILABLE },
+		{ HTTP_ERR_RESET, 0, NULL, S3_ERR_UNAVAILABLE },
+		{ HTTP_ERR_DNS, 0, NULL, S3_ERR_UNAVAILABLE },
+		{ HTTP_ERR_TLS, 0, NULL, S3_ERR_UNAVAILABLE },
+		{ HTTP_ERR_PROTOCOL, 0, NULL, S3_ERR_MALFORMED_REPLY },
+		{ HTTP_ERR_INTERNAL, 0, NULL, S3_ERR_INTERNAL },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		enum s3_error e = s3_classify(cases[i].tr, cases[i].status,
+					      cases[i].bucket_region, "us-east-1");
+
+		if (e != cases[i].want)
+			fail_msg("case %zu: %s != %s", i, s3_error_name(e),
+				 s3_error_name(cases[i].want));
+	}
+	for (i = S3_ERR_NONE; i <= S3_ERR_INTERNAL; i++)
+		assert_string_not_equal(s3_error_name((enum s3_error)i), "unknown");
+}
+
+static void test_parse_meta(void **state)
+{
+	static const struct {
+		const char *lm, *cl;
+		int r;
+		bool has_lm;
+		time_t lm_want;
+		bool has_cl;
+		uint64_t cl_want;
+	} cases[] = {
+		{ "Fri, 20 Nov 2026 10:00:00 GMT", "41873", 0, true, 1795168800, true, 41873 },
+		{ "Sunday, 06-Nov-94 08:49:37 GMT", "0", 0, true, 784111777, true, 0 },
+		{ "Sun Nov  6 08:49:37 1994", NULL, 0, true, 784111777, false, 0 },
+		{ NULL, "18446744073709551615", 0, false, 0, true, UINT64_MAX },
+		{ NULL, "18446744073709551616", -EBADMSG, false, 0, false, 0 },
+		{ NULL, NULL, 0, false, 0, false, 0 },
+		{ "yesterday", "12", -EBADMSG, false, 0, true, 12 },
+		{ "2026-11-20T10:00:00Z", NULL, -EBADMSG, false, 0, false, 0 },
+		{ NULL, "-1", -EBADMSG, false, 0, false, 0 },
+		{ NULL, "12a", -EBADMSG, false, 0, false, 0 },
+		{ NULL, "", -EBADMSG, false, 0, false, 0 },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct s3_meta m;
+		int r = s3_parse_meta(cases[i].lm, cases[i].cl, &m);
+
+		if (r != cases[i].r || m.has_last_modified != cases[i].has_lm ||
+		    m.has_content_length != cases[i].has_cl ||
+		    (m.has_last_modified && m.last_modified != cases[i].lm_want) ||
+		    (m.has_content_length && m.content_length != cases[i].cl_want))
+			fail_msg("case %zu: r=%d lm=%d/%lld cl=%d/%llu", i, r,
+				 m.has_last_modified, (long long)m.last_modified,
+				 m.has_content_length,
+				 (unsigned long long)m.content_length);
+	}
+}
+
+static void test_compare(void **state)
+{
+	static const struct {
+		const char *re;
+		time_t rl;
+		const char *e;
+		time_t l;
+		enum s3_change want;
+	} cases[] = {
+		{ "\"abc\"", 100, "\"abc\"", 100, S3_CHANGE_UNCHANGED },
+		{ "\"abc\"", 100, "\"abd\"", 100, S3_CHANGE_CHANGED },
+		{ "\"abc\"", 100, "\"abc\"", 200, S3_CHANGE_CHANGED },
+		{ "\"abc\"", 0, "\"abc\"", 200, S3_CHANGE_UNCHANGED },
+		{ "\"abc\"", 100, "\"abc\"", 0, S3_CHANGE_UNCHANGED },
+		{ "\"abc\"", 100, "abc", 100, S3_CHANGE_CHANGED },      /* verbatim */
+		{ "\"ABC\"", 100, "\"abc\"", 100, S3_CHANGE_CHANGED },  /* case */
+		{ "\"d41d8cd98f00b204e9800998ecf8427e-2\"", 5,
+		  "\"d41d8cd98f00b204e9800998ecf8427e-2\"", 5, S3_CHANGE_UNCHANGED },
+		{ NULL, 100, "\"abc\"", 100, S3_CHANGE_UNKNOWN },
+		{ "", 100, "\"abc\"", 100, S3_CHANGE_UNKNOWN },
+		{ "\"abc\"", 100, NULL, 100, S3_CHANGE_UNKNOWN },
+		{ "\"abc\"", 100, "", 100, S3_CHANGE_UNKNOWN },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		enum s3_change c = s3_compare(cases[i].re, cases[i].rl,
+					      cases[i].e, cases[i].l);
+
+		if (c != cases[i].want)
+			fail_msg("case %zu: %s != %s", i, s3_change_name(c),
+				 s3_change_name(cases[i].want));
+	}
+}
+
+/* ---- whole HEADs against the loopback server ---------------------------------- */
+
+struct head_result {
+	int calls;
+	enum s3_error error;
+	long status;
+	char etag[128];
+	bool has_lm, has_cl;
+	time_t lm;
+	uint64_t cl;
+	char region[64];
+	char request_id[64];
+	char message[512];
+	unsigned attempts;
+};
+
+struct fixture {
+	sd_event *event;
+	struct http_client *http;
+	struct s3_client *s3;
+	struct aws_creds_provider creds;
+	struct loopback lb;
+	char url[128];
+	time_t fake_now;
+	int metrics_calls;
+	enum aws_error_class metrics_error;
+	char metrics_op[32];
+};
+
+static bool failsafe_hit;
+
+static int on_failsafe(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	(void)s;
+	(void)usec;
+	(void)userdata;
+	failsafe_hit = true;
+	return 0;
+}
+
+static void run_until(sd_event *e, const int *counter, int want)
+{
+	sd_event_source *fs = NULL;
+
+	failsafe_hit = false;
+	assert_int_equal(sd_event_add_time_relative(e, &fs, CLOCK_MONOTONIC,
+						    FAILSAFE_USEC, 0,
+						    on_failsafe, NULL), 0);
+	while (*counter < want && !failsafe_hit)
+		assert_true(sd_event_run(e, UINT64_MAX) >= 0);
+	sd_event_source_disable_unref(fs);
+	assert_false(failsafe_hit);
+}
+
+static double half(void *u)
+{
+	(void)u;
+	return 0.5;
+}
+
+static time_t fixture_now(void *u)
+{
+	struct fixture *f = u;
+
+	return f->fake_now ? f->fake_now : time(NULL);
+}
+
+static void on_metrics(const struct aws_call_metrics *m, void *userdata)
+{
+	struct fixture *f = userdata;
+
+	f->metrics_calls++;
+	f->metrics_error = m->error;
+	snprintf(f->metrics_op, sizeof(f->metrics_op), "%s", m->operation);
+}
+
+static void on_head_done(const struct s3_head_result *res, void *userdata)
+{
+	struct head_result *r = userdata;
+
+	r->calls++;
+	r->error = res->error;
+	r->status = res->http_status;
+	r->attempts = res->attempts;
+	r->has_lm = res->has_last_modified;
+	r->lm = res->last_modified;
+	r->has_cl = res->has_content_length;
+	r->cl = res->content_length;
+	assert_non_null(res->uri);
+	snprintf(r->etag, sizeof(r->etag), "%s", res->etag ? res->etag : "");
+	snprintf(r->region, sizeof(r->region), "%s",
+		 res->bucket_region ? res->bucket_region : "");
+	snprintf(r->request_id, sizeof(r->request_id), "%s",
+		 res->request_id ? res->request_id : "");
+	if (res->error == S3_ERR_NONE) {
+		assert_null(res->message);
+	} else {
+		assert_non_null(res->message);
+		assert_null(res->etag);
+		snprintf(r->message, sizeof(r->message), "%s", res->message);
+	}
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	if (!f || sd_event_new(&f->event) < 0 ||
+	    http_client_new(f->event, &f->http) < 0)
+		return -1;
+	aws_creds_provider_static(&f->creds, &test_creds);
+	clear_endpoint_env();
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	s3_client_free(f->s3);
+	lb_stop(&f->lb);
+	http_client_free(f->http);
+	sd_event_unref(f->event);
+	free(f);
+	return 0;
+}
+
+static void start(struct fixture *f, const struct lb_action *a, size_t n)
+{
+	struct s3_client_config cfg = { .region = "us-east-1", .endpoint_url = f->url };
+	struct aws_test_hooks hooks = {
+		.rng = half, .now = fixture_now, .userdata = f,
+		.backoff_base_ms = 2, .backoff_max_ms = 20,
+	};
+
+	assert_int_equal(lb_start(&f->lb, a, n), 0);
+	snprintf(f->url, sizeof(f->url), "http://127.0.0.1:%d", f->lb.port);
+	assert_int_equal(s3_client_new(f->event, f->http, &cfg, &f->creds,
+				       &f->s3), 0);
+	s3_client_set_test_hooks(f->s3, &hooks);
+	s3_client_set_metrics_hook(f->s3, on_metrics, f);
+}
+
+static void head(struct fixture *f, const char *uri, struct head_result *r)
+{
+	assert_int_equal(s3_head_object(f->s3, uri, on_head_done, r, NULL), 0);
+	assert_int_equal(r->calls, 0);   /* never synchronous */
+	run_until(f->event, &r->calls, 1);
+	assert_int_equal(r->calls, 1);
+	assert_int_equal(s3_client_in_flight(f->s3), 0);
+}
+
+#define OBJ_HEADERS "ETag: \"9b2cf535f27731c974343645a3985328\"\r\n" \
+	"Last-Modified: Fri, 20 Nov 2026 10:00:00 GMT\r\n" \
+	"x-amz-request-id: REQ1\r\n"
+#define OK_HEAD { LB_REPLY, 200, OBJ_HEADERS, "" }
+#define SLOWDOWN { LB_REPLY, 503, "x-amz-request-id: SD\r\n", "" }
+
+struct scenario {
+	const char *name;
+	struct lb_action acts[4];
+	size_t n;
+	enum s3_error want;
+	unsigned attempts;
+	const char *region;
+	const char *message_part;
+};
+
+static void test_scenarios(void **state)
+{
+	static const struct scenario cases[] = {
+		{ "ok", { OK_HEAD }, 1, S3_ERR_NONE, 1, "", NULL },
+		{ "404", { { LB_REPLY, 404, "x-amz-request-id: NF\r\n", "" } }, 1,
+		  S3_ERR_NOT_FOUND, 1, "", "no such object (HTTP 404)" },
+		{ "403", { { LB_REPLY, 403, NULL, "" } }, 1, S3_ERR_ACCESS_DENIED, 1,
+		  "", "s3:GetObject on arn:aws:s3:::bkt/data/a b.csv" },
+		{ "301 other region", { { LB_REPLY, 301,
+		  "x-amz-bucket-region: eu-west-1\r\n", "" } }, 1,
+		  S3_ERR_WRONG_REGION, 1, "eu-west-1",
+		  "the bucket is in region eu-west-1, not us-east-1" },
+		{ "400 other region", { { LB_REPLY, 400,
+		  "x-amz-bucket-region: ap-south-1\r\n", "" } }, 1,
+		  S3_ERR_WRONG_REGION, 1, "ap-south-1", "ap-south-1" },
+		{ "slowdown twice then ok", { SLOWDOWN, SLOWDOWN, OK_HEAD }, 3,
+		  S3_ERR_NONE, 3, "", NULL },
+		{ "slowdown always", { SLOWDOWN }, 1, S3_ERR_THROTTLED, 3, "",
+		  "throttled (HTTP 503, SlowDown) after 3 attempts" },
+		{ "500 always", { { LB_REPLY, 500, NULL, "" } }, 1,
+		  S3_ERR_TRANSIENT, 3, "", "HTTP 500" },
+		{ "reset then ok", { { LB_RESET, 0, NULL, NULL }, OK_HEAD }, 2,
+		  S3_ERR_NONE, 2, "", NULL },
+		{ "reset always", { { LB_RESET, 0, NULL, NULL } }, 1,
+		  S3_ERR_UNAVAILABLE, 3, "", "S3 unreachable" },
+		{ "405 not retried", { { LB_REPLY, 405, NULL, "" }, OK_HEAD }, 2,
+		  S3_ERR_CLIENT, 1, "", "request refused (HTTP 405)" },
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct fixture *f = *state;
+		struct head_result r;
+
+		memset(&r, 0, sizeof(r));
+		start(f, cases[i].acts, cases[i].n);
+		head(f, "s3://bkt/data/a b.csv", &r);
+		if (r.error != cases[i].want || r.attempts != cases[i].attempts)
+			fail_msg("%s: %s after %u attempts (%s)", cases[i].name,
+				 s3_error_name(r.error), r.attempts, r.message);
+		assert_string_equal(r.region, cases[i].region);
+		if (cases[i].message_part &&
+		    !strstr(r.message, cases[i].message_part))
+			fail_msg("%s: message \"%s\"", cases[i].name, r.message);
+		if (r.error == S3_ERR_NONE) {
+			assert_string_equal(r.etag,
+				"\"9b2cf535f27731c974343645a3985328\"");
+			assert_true(r.has_lm);
+			assert_int_equal(r.lm, 1795168800);
+			assert_true(r.has_cl);
+			assert_int_equal(r.cl, 0);  /* the loopback's */
+			assert_string_equal(r.request_id, "REQ1");
+		}
+		assert_int_equal(f->metrics_calls, (int)i + 1);
+		assert_string_equal(f->metrics_op, "HeadObject");
+		f->s3 = s3_client_free(f->s3);
+		lb_stop(&f->lb);
+	}
+}
+
+/* What goes on the wire: HEAD, the encoded path, the signed headers. */
+static void test_wire(void **state)
+{
+	static const struct lb_action acts[] = { OK_HEAD };
+	struct fixture *f = *state;
+	struct head_result r;
+	char *log;
+
+	memset(&r, 0, sizeof(r));
+	start(f, acts, 1);
+	head(f, "s3://my.bucket/dir/caf\xc3\xa9 1+1.csv", &r);
+	assert_int_equal(r.error, S3_ERR_NONE);
+	log = lb_log(&f->lb);
+	assert_non_null(log);
+	assert_non_null(strstr(log, "HEAD /my.bucket/dir/caf%C3%A9%201%2B1.csv HTTP/1.1\r\n"));
+	assert_non_null(strcasestr(log, "\r\nx-amz-content-sha256: "
+				   S3_EMPTY_PAYLOAD_SHA256 "\r\n"));
+	assert_non_null(strcasestr(log, "\r\nhost: 127.0.0.1:"));
+	assert_non_null(strstr(log, "SignedHeaders=host;x-amz-content-sha256;"
+			       "x-amz-date;x-amz-security-token"));
+	assert_non_null(strstr(log, "/us-east-1/s3/aws4_request"));
+	free(log);
+}
+
+/* A 403 whose Date is far from our clock: corrected and retried once. */
+static void test_clock_skew(void **state)
+{
+	static const struct lb_action acts[] = {
+		{ LB_REPLY, 403, "Date: Fri, 20 Nov 2026 10:00:00 GMT\r\n", "" },
+		OK_HEAD,
+	};
+	struct fixture *f = *state;
+	struct head_result r;
+
+	memset(&r, 0, sizeof(r));
+	f->fake_now = 1795168800 - 3600;  /* an hour slow */
+	start(f, acts, 2);
+	head(f, "s3://bkt/k", &r);
+	assert_int_equal(r.error, S3_ERR_NONE);
+	assert_int_equal(r.attempts, 2);
+	assert_int_equal(s3_client_clock_offset(f->s3), 3600);
+
+	/* a 403 with a Date that agrees is access denied, not retried */
+	{
+		static const struct lb_action deny[] = {
+			{ LB_REPLY, 403, "Date: Fri, 20 Nov 2026 10:00:00 GMT\r\n", "" },
+		};
+
+		f->s3 = s3_client_free(f->s3);
+		lb_stop(&f->lb);
+		f->fake_now = 1795168800;
+		memset(&r, 0, sizeof(r));
+		start(f, deny, 1);
+		head(f, "s3://bkt/k", &r);
+		assert_int_equal(r.error, S3_ERR_ACCESS_DENIED);
+		assert_int_equal(r.attempts, 1);
+	}
+}
+
+static void test_max_attempts_env(void **state)
+{
+	static const struct lb_action acts[] = { SLOWDOWN };
+	struct fixture *f = *state;
+	struct head_result r;
+
+	memset(&r, 0, sizeof(r));
+	setenv("AWS_MAX_ATTEMPTS", "5", 1);
+	start(f, acts, 1);
+	unsetenv("AWS_MAX_ATTEMPTS");
+	head(f, "s3://bkt/k", &r);
+	assert_int_equal(r.error, S3_ERR_THROTTLED);
+	assert_int_equal(r.attempts, 5);
+}
+
+static void test_quota_exhausted(void **state)
+{
+	static const struct lb_action acts[] = { SLOWDOWN };
+	struct aws_test_hooks hooks = { .set_retry_tokens = true, .retry_tokens = 0 };
+	struct fixture *f = *state;
+	struct head_result r;
+
+	memset(&r, 0, sizeof(r));
+	start(f, acts, 1);
+	s3_client_set_test_hooks(f->s3, &hooks);
+	head(f, "s3://bkt/k", &r);
+	assert_int_equal(r.error, S3_ERR_THROTTLED);
+	assert_int_equal(r.attempts, 1);
+	assert_int_equal(s3_client_retry_tokens(f->s3), 0);
+}
+
+static int fail_get(void *impl, aws_creds_ready_fn ready, void *ctx)
+{
+	(void)impl;
+	ready(-ENOENT, NULL, ctx);
+	return 0;
+}
+
+static void test_no_credentials(void **state)
+{
+	static const struct lb_action acts[] = { OK_HEAD };
+	struct fixture *f = *state;
+	struct head_result r;
+
+	memset(&r, 0, sizeof(r));
+	f->creds = (struct aws_creds_provider){ .get = fail_get };
+	start(f, acts, 1);
+	head(f, "s3://bkt/k", &r);
+	assert_int_equal(r.error, S3_ERR_CREDENTIALS);
+	assert_int_equal(r.attempts, 0);
+	assert_int_equal(f->metrics_error, AWS_ERR_AUTH);
+	assert_int_equal(lb_requests(&f->lb), 0);
+}
+
+static void test_cancel_and_free(void **state)
+{
+	static const struct lb_action acts[] = { { LB_STALL, 0, NULL, NULL } };
+	struct fixture *f = *state;
+	struct head_result r1, r2;
+	struct s3_head *h = NULL;
+	int i;
+
+	memset(&r1, 0, sizeof(r1));
+	memset(&r2, 0, sizeof(r2));
+	start(f, acts, 1);
+	assert_int_equal(s3_head_object(f->s3, "s3://bkt/a", on_head_done, &r1, &h), 0);
+	assert_int_equal(s3_head_object(f->s3, "s3://bkt/b", on_head_done, &r2, NULL), 0);
+	assert_int_equal(s3_client_in_flight(f->s3), 2);
+	for (i = 0; i < 5; i++)
+		assert_true(sd_event_run(f->event, 10000) >= 0);
+	s3_head_cancel(h);
+	assert_int_equal(s3_client_in_flight(f->s3), 1);
+	f->s3 = s3_client_free(f->s3);   /* cancels b */
+	assert_int_equal(r1.calls, 0);
+	assert_int_equal(r2.calls, 0);
+	s3_head_cancel(NULL);
+}
+
+static void test_bad_arguments(void **state)
+{
+	struct fixture *f = *state;
+	struct s3_client_config cfg = { .region = "us-east-1" };
+	struct s3_client *c = NULL;
+	struct head_result r;
+
+	assert_int_equal(s3_client_new(f->event, f->http, &cfg, &f->creds, &c), 0);
+	assert_int_equal(s3_head_object(c, "s3://bkt/dir/", on_head_done, &r, NULL), -EISDIR);
+	assert_int_equal(s3_head_object(c, "http://x/y", on_head_done, &r, NULL), -EINVAL);
+	assert_int_equal(s3_head_object(c, NULL, on_head_done, &r, NULL), -EINVAL);
+	assert_int_equal(s3_head_object(c, "s3://b/k", NULL, &r, NULL), -EINVAL);
+	assert_int_equal(s3_client_in_flight(c), 0);
+	s3_client_free(c);
+	cfg.region = "Not A Region";
+	assert_int_equal(s3_client_new(f->event, f->http, &cfg, &f->creds, &c), -EINVAL);
+	cfg.region = "us-east-1";
+	cfg.endpoint_url = "ftp://nope";
+	assert_int_equal(s3_client_new(f->event, f->http, &cfg, &f->creds, &c), -EINVAL);
+	cfg.endpoint_url = NULL;
+	setenv("AWS_ENDPOINT_URL_S3", "not a url", 1);
+	assert_int_equal(s3_client_new(f->event, f->http, &cfg, &f->creds, &c), -EINVAL);
+	clear_endpoint_env();
+	cfg.max_attempts = AWS_MAX_MAX_ATTEMPTS + 1;
+	assert_int_equal(s3_client_new(f->event, f->http, &cfg, &f->creds, &c), -EINVAL);
+	cfg.max_attempts = 0;
+	setenv("AWS_MAX_ATTEMPTS", "0", 1);
+	assert_int_equal(s3_client_new(f->event, f->http, &cfg, &f->creds, &c), -EINVAL);
+	unsetenv("AWS_MAX_ATTEMPTS");
+	assert_null(s3_client_free(NULL));
+}
+
+/* ---- probe mode (tests/integration/s3_head.py) ---------------------------------- */
+
+struct probe {
+	int done;
+	cJSON *out;
+};
+
+static void on_probe(const struct s3_head_result *res, void *userdata)
+{
+	struct probe *p = userdata;
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "uri", res->uri);
+	cJSON_AddStringToObject(o, "error", s3_error_name(res->error));
+	cJSON_AddNumberToObject(o, "status", (double)res->http_status);
+	cJSON_AddNumberToObject(o, "attempts", res->attempts);
+	if (res->etag)
+		cJSON_AddStringToObject(o, "etag", res->etag);
+	if (res->has_last_modified)
+		cJSON_AddNumberToObject(o, "lastModified", (double)res->last_modified);
+	if (res->has_content_length)
+		cJSON_AddNumberToObject(o, "size", (double)res->content_length);
+	if (res->bucket_region)
+		cJSON_AddStringToObject(o, "bucketRegion", res->bucket_region);
+	if (res->message)
+		cJSON_AddStringToObject(o, "message", res->message);
+	cJSON_AddItemToArray(p->out, o);
+	p->done++;
+}
+
+static int probe_main(int argc, char **argv)
+{
+	struct sigv4_credentials creds = { .access_key_id = argv[4],
+					   .secret_access_key = argv[5] };
+	struct s3_client_config cfg = { .region = argv[3], .endpoint_url = argv[2] };
+	struct aws_creds_provider prov;
+	struct http_client *http = NULL;
+	struct s3_client *s3 = NULL;
+	struct probe p = { 0, cJSON_CreateArray() };
+	sd_event *e = NULL;
+	char *txt;
+	int i, started = 0;
+
+	aws_creds_provider_static(&prov, &creds);
+	if (sd_event_new(&e) < 0 || http_client_new(e, &http) < 0 ||
+	    s3_client_new(e, http, &cfg, &prov, &s3) < 0 || !p.out)
+		return 70;
+	for (i = 6; i < argc; i++) {
+		if (s3_head_object(s3, argv[i], on_probe, &p, NULL) < 0)
+			return 2;
+		started++;
+	}
+	while (p.done < started)
+		if (sd_event_run(e, UINT64_MAX) < 0)
+			return 70;
+	txt = cJSON_Print(p.out);
+	printf("%s\n", txt);
+	free(txt);
+	cJSON_Delete(p.out);
+	s3_client_free(s3);
+	http_client_free(http);
+	sd_event_unref(e);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_uri),
+		cmocka_unit_test(test_encode_key),
+		cmocka_unit_test(test_virtual_host_ok),
+		cmocka_unit_test(test_resolve_target),
+		cmocka_unit_test(test_build_request),
+		cmocka_unit_test(test_classify),
+		cmocka_unit_test(test_parse_meta),
+		cmocka_unit_test(test_compare),
+		cmocka_unit_test_setup_teardown(test_scenarios, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wire, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_clock_skew, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_max_attempts_env, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_quota_exhausted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_credentials, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cancel_and_free, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
+	};
+
+	if (argc >= 6 && !strcmp(argv[1], "--probe"))
+		return probe_main(argc, argv);
+	log_init(LOG_TARGET_STDERR, LOG_WARNING);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
