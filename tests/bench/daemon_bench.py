@@ -145,7 +145,28 @@ def smaps_rollup(pid):
                 fields[m.group(1)] = int(m.group(2))
     return {"rss": fields["Rss"], "pss": fields["Pss"],
             "private": fields.get("Private_Clean", 0) + fields.get("Private_Dirty", 0),
-            "dirty": fields.get("Private_Dirty", 0)}
+            "dirty": fields.get("Private_Dirty", 0),
+            "own": own_private_kb(pid)}
+
+
+def own_private_kb(pid):
+    """Private memory without the clean pages of shared libraries (which
+    count as private only while no other process maps them): every
+    Private_Dirty page plus the Private_Clean pages of the program's own
+    file and of anonymous mappings, in kB."""
+    exe = os.path.realpath("/proc/%d/exe" % pid)
+    total, name = 0, ""
+    with open("/proc/%d/smaps" % pid) as f:
+        for line in f:
+            if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
+                parts = line.split(None, 5)
+                name = parts[5].strip() if len(parts) > 5 else ""
+            elif line.startswith("Private_Dirty:"):
+                total += int(line.split()[1])
+            elif line.startswith("Private_Clean:") and (
+                    name == exe or not name.startswith("/")):
+                total += int(line.split()[1])
+    return total
 
 
 def ctx_switches(pid):
@@ -573,9 +594,10 @@ def max_in_window(times, width):
 def section_memory(tmp, emu, can_run):
     print("\nMemory while idle (smaps_rollup; one process at a time, "
           "%.0f s after ready)" % SETTLE_S)
-    print("  (private = Private_Clean + Private_Dirty: library pages count as private\n"
-          "  unless another process maps them too; the emulator, up throughout, maps the\n"
-          "  same libraries. Private_Dirty does not depend on such sharing.)")
+    print("  (private = Private_Clean + Private_Dirty: clean library pages count as private\n"
+          "  unless another process maps them too (the emulator, up throughout, maps the\n"
+          "  same libraries, but not every page), so it moves from run to run; Private_Dirty\n"
+          "  and the figure without clean shared-library pages do not.)")
     print("  %-46s %10s %10s %10s %10s" % ("process", "RSS", "PSS", "private", "priv.dirty"))
     figures = {}
 
@@ -644,12 +666,18 @@ def section_memory(tmp, emu, can_run):
     if 1 in figures:
         pv = figures[1]["private"]
         row("private, 1 pipeline", mb(pv), "<= 2 MB", verdict(pv <= GOAL_PRIVATE_1_KB))
+        own = figures[1]["own"]
+        row("  without clean shared-library pages", mb(own), "<= 2 MB",
+            verdict(own <= GOAL_PRIVATE_1_KB))
         results.append(("idle_private_kb_1", pv))
     if SCALE_N in figures:
         pv = figures[SCALE_N]["private"]
         goal_kb = GOAL_PRIVATE_1000_KB * SCALE_N / 1000.0 if SCALE_N != 1000 else GOAL_PRIVATE_1000_KB
         row("private, %d pipelines" % SCALE_N, mb(pv), "<= %s" % mb(goal_kb),
             verdict(pv <= goal_kb))
+        own = figures[SCALE_N]["own"]
+        row("  without clean shared-library pages", mb(own), "<= %s" % mb(goal_kb),
+            verdict(own <= goal_kb))
         results.append(("idle_private_kb_%d" % SCALE_N, pv))
     if 1 in figures and SCALE_N in figures and SCALE_N > 1:
         per = (figures[SCALE_N]["private"] - figures[1]["private"]) / (SCALE_N - 1.0)
