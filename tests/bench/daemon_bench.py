@@ -1,0 +1,1031 @@
+#!/usr/bin/env python3
+"""daemon_bench.py - the daemon's figures beside the floor and boto3, in one run.
+
+    BUILD_DIR=build tests/bench/daemon_bench.py      (tests/bench/run does this)
+
+Issue 6's benchmark and issue 8's 1,000-pipeline line, against the emulator:
+
+  memory   `personalize-retrain run` idle (after READY=1 on our own
+           NOTIFY_SOCKET) with 1 and 1,000 pipelines: RSS, PSS and private
+           (Private_Clean + Private_Dirty) from /proc/PID/smaps_rollup; beside
+           it a do-nothing C program linked to the same libraries (it calls one
+           function of each, so each is loaded: the floor shared libraries
+           set) and a sleeping python3 that imported boto3 and built a
+           Personalize client. Measured one process at a time, the emulator
+           (which links the same libraries) up throughout.
+  ready    start (fork+exec) to READY=1, median of several runs.
+  cpu      utime+stime of a full `once` cycle (wait4's rusage) divided by
+           the Personalize requests in the emulator's ledger; boto3 replays
+           the same requests (operation, parameters and pacing taken from
+           that ledger) against a fresh emulator, CPU of the python process.
+  wake-ups context switches of every thread of an idle `run`
+           (/proc/PID/task/*/status) over BENCH_IDLE_SECONDS (default 60),
+           without and with WATCHDOG_USEC; WATCHDOG=1 datagrams counted.
+  scale    one `once` over 1,000 pipelines firing together (world of 1,000
+           dataset groups/datasets/solutions/campaigns, ms-scale jobs):
+           every run completes, max RSS, total time, API rate from the
+           ledger's timestamps against MaxApiCallsPerSecond (BENCH_SCALE_RATE,
+           default 200) in every sliding 1 s window.
+
+Each figure is printed next to the issue's goal with PASS or MISS. A section
+whose prerequisite is missing (no `run`/`once` command yet, no boto3) prints
+"not measured: <reason>". Exit 0 unless a measurement itself failed (a
+process crashed, READY=1 never came, ...); a MISS is not a failure.
+
+Environment: BUILD_DIR (default build), BENCH_IDLE_SECONDS (default 60),
+BENCH_SCALE_PIPELINES (default 1000), BENCH_SCALE_RATE (default 200),
+BENCH_READY_RUNS (default 7), BENCH_SCALE_TIMEOUT (seconds, default 300), BENCH_SKIP (comma list of sections to skip:
+memory,ready,cpu,wakeups,scale), BENCH_RESULTS (a directory: "name value"
+lines are written to daemon.txt there).
+"""
+import bisect
+import datetime
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
+from emulator_harness import AKID, SECRET, Emulator  # noqa: E402
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+ARN = "arn:aws:personalize:%s:%s" % (REGION, ACCOUNT)
+ROLE = "arn:aws:iam::%s:role/PersonalizeS3ImportRole" % ACCOUNT
+RECIPE = "arn:aws:personalize:::recipe/aws-user-personalization"
+# Next 1 January, 00:00 UTC: weeks away, so an idle daemon stays idle.
+FAR_SCHEDULE = "cron(0 0 1 1 ? *)"
+DEPS = "libcurl libcrypto libcjson yaml-0.1 libsystemd"
+
+READY_TIMEOUT_S = 30
+STOP_TIMEOUT_S = 5
+ONCE_TIMEOUT_S = 120
+SETTLE_S = 1.0          # after READY=1, before a memory or wake-up reading
+
+# Issue 6's goals.
+GOAL_PRIVATE_1_KB = 2 * 1024
+GOAL_PRIVATE_1000_KB = 32 * 1024
+GOAL_RSS_OVER_FLOOR = 0.15
+GOAL_PSS_BOTO3_FRACTION = 1.0 / 6
+GOAL_READY_MS = 20.0
+GOAL_CPU_BOTO3_FRACTION = 1.0 / 10
+# Issue 8's.
+GOAL_SCALE_RSS_KB = 32 * 1024
+
+failures = []           # measurements that failed (not misses)
+results = []            # ("name", value) for $BENCH_RESULTS/daemon.txt
+
+
+def env_int(name, default):
+    try:
+        v = int(os.environ.get(name, ""))
+        return v if v > 0 else default
+    except ValueError:
+        return default
+
+
+IDLE_S = env_int("BENCH_IDLE_SECONDS", 60)
+SCALE_N = env_int("BENCH_SCALE_PIPELINES", 1000)
+SCALE_RATE = env_int("BENCH_SCALE_RATE", 200)
+READY_RUNS = env_int("BENCH_READY_RUNS", 7)
+# At the cap, 1,000 pipelines x ~7 calls take ~35 s: the bound is generous.
+SCALE_TIMEOUT_S = env_int("BENCH_SCALE_TIMEOUT", 300)
+SKIP = set(s.strip() for s in os.environ.get("BENCH_SKIP", "").split(",") if s.strip())
+
+
+def build_dir():
+    b = os.environ.get("BUILD_DIR", "build")
+    return b if os.path.isabs(b) else os.path.join(REPO, b)
+
+
+def daemon_binary():
+    return os.path.join(build_dir(), "personalize-retrain")
+
+
+def fail(msg):
+    failures.append(msg)
+    print("  FAILED: " + msg, flush=True)
+
+
+def verdict(ok):
+    return "PASS" if ok else "MISS"
+
+
+def row(label, value, goal="", mark=""):
+    print("  %-46s %22s   %-28s %s" % (label, value, goal, mark), flush=True)
+
+
+def not_measured(what, reason):
+    print("  %-46s not measured: %s" % (what, reason), flush=True)
+
+
+def mb(kb):
+    return "%.2f MB" % (kb / 1024.0)
+
+
+# ---- /proc readings ------------------------------------------------------
+
+def smaps_rollup(pid):
+    """RSS, PSS and private (Private_Clean + Private_Dirty), in kB."""
+    fields = {}
+    with open("/proc/%d/smaps_rollup" % pid) as f:
+        for line in f:
+            m = re.match(r"^(\w+):\s+(\d+) kB", line)
+            if m:
+                fields[m.group(1)] = int(m.group(2))
+    return {"rss": fields["Rss"], "pss": fields["Pss"],
+            "private": fields.get("Private_Clean", 0) + fields.get("Private_Dirty", 0),
+            "dirty": fields.get("Private_Dirty", 0),
+            "own": own_private_kb(pid)}
+
+
+def own_private_kb(pid):
+    """Private memory without the clean pages of shared libraries (which
+    count as private only while no other process maps them): every
+    Private_Dirty page plus the Private_Clean pages of the program's own
+    file and of anonymous mappings, in kB."""
+    exe = os.path.realpath("/proc/%d/exe" % pid)
+    total, name = 0, ""
+    with open("/proc/%d/smaps" % pid) as f:
+        for line in f:
+            if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
+                parts = line.split(None, 5)
+                name = parts[5].strip() if len(parts) > 5 else ""
+            elif line.startswith("Private_Dirty:"):
+                total += int(line.split()[1])
+            elif line.startswith("Private_Clean:") and (
+                    name == exe or not name.startswith("/")):
+                total += int(line.split()[1])
+    return total
+
+
+def ctx_switches(pid):
+    """(voluntary, nonvoluntary) context switches summed over every thread,
+    and the number of threads. Each wake-up ends in one voluntary switch (the
+    thread blocks again); a nonvoluntary one is a preemption while it ran."""
+    vol, invol, threads = 0, 0, 0
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
+                for line in f:
+                    if line.startswith("voluntary_ctxt_switches:"):
+                        vol += int(line.split()[1])
+                    elif line.startswith("nonvoluntary_ctxt_switches:"):
+                        invol += int(line.split()[1])
+            threads += 1
+        except OSError:
+            pass        # a thread that just ended
+    return (vol, invol), threads
+
+
+def proc_cpu_s(pid):
+    """utime + stime of a live process, in seconds."""
+    with open("/proc/%d/stat" % pid) as f:
+        rest = f.read().rsplit(")", 1)[1].split()
+    return (int(rest[11]) + int(rest[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def hwm_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
+# ---- processes -----------------------------------------------------------
+
+class NotifySocket:
+    """Our own NOTIFY_SOCKET: a datagram socket read by a thread that
+    stamps every message with time.monotonic() on arrival."""
+
+    def __init__(self, directory):
+        self.path = os.path.join(directory, "notify")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.path)
+        self.sock.settimeout(0.2)
+        self.messages = []          # (monotonic time, dict of KEY=VALUE)
+        self.cond = threading.Condition()
+        self.closing = False
+        self.thread = threading.Thread(target=self._reader, daemon=True)
+        self.thread.start()
+
+    def _reader(self):
+        while not self.closing:
+            try:
+                data = self.sock.recv(65536)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            t = time.monotonic()
+            kv = {}
+            for line in data.decode(errors="replace").split("\n"):
+                if "=" in line:
+                    k, v = line.split("=", 1)
+                    kv[k] = v
+            with self.cond:
+                self.messages.append((t, kv))
+                self.cond.notify_all()
+
+    def wait_for(self, key, value, timeout, proc=None):
+        """Arrival time of the first message with key=value, or None."""
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                for t, kv in self.messages:
+                    if kv.get(key) == value:
+                        return t
+                left = deadline - time.monotonic()
+                if left <= 0 or (proc is not None and proc.poll() is not None):
+                    return None
+                self.cond.wait(min(left, 0.2))
+
+    def count(self, key, value, since=0.0, until=float("inf")):
+        with self.cond:
+            return sum(1 for t, kv in self.messages
+                       if kv.get(key) == value and since <= t <= until)
+
+    def close(self):
+        self.closing = True
+        self.thread.join()
+        self.sock.close()
+
+
+def clean_env():
+    e = dict(os.environ)
+    for k in list(e):
+        if k.startswith("AWS_") or k in ("NOTIFY_SOCKET", "WATCHDOG_USEC",
+                                         "WATCHDOG_PID", "CREDENTIALS_DIRECTORY",
+                                         "STATE_DIRECTORY", "JOURNAL_STREAM",
+                                         "PARAMS_FILE"):
+            del e[k]
+    e["AWS_ACCESS_KEY_ID"] = AKID
+    e["AWS_SECRET_ACCESS_KEY"] = SECRET
+    e["AWS_EC2_METADATA_DISABLED"] = "true"
+    e["HOME"] = "/nonexistent"
+    return e
+
+
+def stop(proc, sig=signal.SIGTERM):
+    if proc is None:
+        return None
+    if proc.poll() is None:
+        try:
+            proc.send_signal(sig)
+            proc.wait(timeout=STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    for s in (proc.stdout, proc.stderr):
+        if s:
+            s.close()
+    return proc.returncode
+
+
+class Daemon:
+    """`personalize-retrain -c CFG --state-dir DIR run` with our own
+    NOTIFY_SOCKET; start() returns the seconds from fork+exec to READY=1."""
+
+    def __init__(self, tmp, cfg, watchdog_usec=None, name="daemon"):
+        self.dir = tempfile.mkdtemp(prefix=name + "-", dir=tmp)
+        self.state = os.path.join(self.dir, "state")
+        os.mkdir(self.state)
+        self.cfg = cfg
+        self.watchdog_usec = watchdog_usec
+        self.notify = NotifySocket(self.dir)
+        self.proc = None
+        self.errlog = open(os.path.join(self.dir, "stderr"), "w+")
+
+    def start(self):
+        e = clean_env()
+        e["NOTIFY_SOCKET"] = self.notify.path
+        if self.watchdog_usec:
+            e["WATCHDOG_USEC"] = str(self.watchdog_usec)
+        t0 = time.monotonic()
+        self.proc = subprocess.Popen(
+            [daemon_binary(), "-c", self.cfg, "--state-dir", self.state,
+             "--log-level", "notice", "run"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=self.errlog, env=e, cwd=self.dir)
+        t = self.notify.wait_for("READY", "1", READY_TIMEOUT_S, self.proc)
+        if t is None:
+            raise RuntimeError("no READY=1 within %d s (exit %s): %s"
+                               % (READY_TIMEOUT_S, self.proc.poll(), self.stderr()))
+        return t - t0
+
+    def stderr(self):
+        self.errlog.flush()
+        self.errlog.seek(0)
+        return self.errlog.read()[-600:].strip()
+
+    def stop(self):
+        rc = stop(self.proc)
+        self.notify.close()
+        self.errlog.close()
+        return rc
+
+
+def spawn_until_line(cmd, env, what, timeout=60):
+    """Start cmd, wait for its first stdout line (it is then ready)."""
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env=env)
+    got = []
+    th = threading.Thread(target=lambda: got.append(p.stdout.readline()), daemon=True)
+    th.start()
+    th.join(timeout)
+    if not got or not got[0]:
+        stop(p, signal.SIGKILL)
+        raise RuntimeError("%s did not start: %s" % (what, p.stderr.read().decode()[-400:]
+                                                     if p.poll() is not None else "timeout"))
+    return p
+
+
+class RunResult(tuple):
+    """(rc, elapsed, cpu, maxrss_kb, stdout, stderr) plus .utime, .stime."""
+
+    def __new__(cls, rc, elapsed, cpu, maxrss, out, err, utime, stime):
+        r = super().__new__(cls, (rc, elapsed, cpu, maxrss, out, err))
+        r.utime, r.stime = utime, stime
+        return r
+
+
+def run_rusage(cmd, env, timeout, cwd=None):
+    """Run cmd to its end; (exit status, seconds, utime+stime, ru_maxrss kB,
+    stdout, stderr) from wait4."""
+    out = tempfile.TemporaryFile()
+    err = tempfile.TemporaryFile()
+    t0 = time.monotonic()
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                         env=env, cwd=cwd)
+    deadline = t0 + timeout
+    while True:
+        pid, status, ru = os.wait4(p.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.monotonic() > deadline:
+            p.kill()
+            pid, status, ru = os.wait4(p.pid, 0)
+            break
+        time.sleep(0.01)
+    elapsed = time.monotonic() - t0
+    p.returncode = os.waitstatus_to_exitcode(status)
+    out.seek(0)
+    err.seek(0)
+    o, e = out.read().decode(errors="replace"), err.read().decode(errors="replace")
+    out.close()
+    err.close()
+    return RunResult(p.returncode, elapsed, ru.ru_utime + ru.ru_stime, ru.ru_maxrss, o, e,
+                     ru.ru_utime, ru.ru_stime)
+
+
+# ---- worlds and configs --------------------------------------------------
+
+DATASET_KEYS = {
+    "INTERACTIONS": ("UserInteractionDatasetArn", "S3UserInteractionDatasourcePath"),
+    "ITEMS": ("ItemDatasetArn", "S3ItemDatasourcePath"),
+    "USERS": ("UserDatasetArn", "S3UserDatasourcePath"),
+}
+
+
+def gen_world(path, n, types=("INTERACTIONS",), durations_ms=(5, 30, 30, 30)):
+    """n pipelines' resources: group gNNNN with the given dataset types,
+    solution sNNNN with one ACTIVE version, campaign cNNNN serving it."""
+    pending, imp, train, upd = durations_ms
+    w = {"region": REGION, "account": ACCOUNT, "roles": [ROLE],
+         "durations": {"pendingMs": pending, "importMs": imp, "trainingMs": train,
+                       "campaignUpdateMs": upd, "stoppingMs": pending},
+         "datasetGroups": [], "datasets": [], "solutions": [], "campaigns": []}
+    for i in range(n):
+        g, s, c, vid = "g%04d" % i, "s%04d" % i, "c%04d" % i, "%08x" % (0xa0000000 + i)
+        w["datasetGroups"].append({"name": g, "roleArn": ROLE})
+        for t in types:
+            w["datasets"].append({"datasetGroup": g, "type": t, "name": "%s-%s" % (g, t.lower())})
+        w["solutions"].append({"name": s, "datasetGroup": g, "recipeArn": RECIPE,
+                               "performAutoTraining": False,
+                               "versions": [{"id": vid, "status": "ACTIVE",
+                                             "trainingHours": 1.0,
+                                             "metrics": {"coverage": 0.25}}]})
+        w["campaigns"].append({"name": c, "version": vid, "minProvisionedTPS": 1})
+    with open(path, "w") as f:
+        json.dump(w, f)
+
+
+def yq(s):
+    return "'" + s.replace("'", "''") + "'"
+
+
+def gen_config(path, n, endpoint, schedule, types=("INTERACTIONS",), rate=None,
+               poll="1"):
+    """A YAML config with a `pipelines:` list of n entries matching gen_world."""
+    lines = ["ImportRoleArn: " + ROLE,
+             "RetrainingRate: " + yq(schedule),
+             "EndpointUrl: " + endpoint,
+             "PollInterval: " + poll,
+             "CatchUp: no"]
+    if rate:
+        lines.append("MaxApiCallsPerSecond: %d" % rate)
+    lines.append("pipelines:")
+    for i in range(n):
+        g = "g%04d" % i
+        lines.append("  - PipelineName: p%04d" % i)
+        lines.append("    SolutionArn: %s:solution/s%04d" % (ARN, i))
+        lines.append("    CampaignArn: %s:campaign/c%04d" % (ARN, i))
+        for t in types:
+            k, sk = DATASET_KEYS[t]
+            lines.append("    %s: %s:dataset/%s/%s" % (k, ARN, g, t))
+            lines.append("    %s: s3://bench-bucket/%s/%s.csv" % (sk, g, t.lower()))
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+# ---- the comparison processes --------------------------------------------
+
+FLOOR_C = r"""/* do-nothing floor: the daemon's libraries, each loaded and touched once */
+#include <stdio.h>
+#include <math.h>
+#include <unistd.h>
+#include <curl/curl.h>
+#include <openssl/crypto.h>
+#include <cjson/cJSON.h>
+#include <yaml.h>
+#include <systemd/sd-daemon.h>
+
+int main(int argc, char **argv)
+{
+	(void)argv;
+	printf("floor %s | %s | cJSON %s | yaml %s | booted %d | %g\n",
+	       curl_version(), OpenSSL_version(OPENSSL_VERSION), cJSON_Version(),
+	       yaml_get_version_string(), sd_booted(), sqrt((double)argc));
+	fflush(stdout);
+	for (;;)
+		pause();
+}
+"""
+
+BOTO3_SLEEPER = r"""
+import sys, time
+import boto3
+c = boto3.client("personalize", region_name=sys.argv[1], endpoint_url=sys.argv[2])
+print("boto3 %s client %s" % (boto3.__version__, c.meta.service_model.service_name), flush=True)
+while True:
+    time.sleep(3600)
+"""
+
+# Replays (operation, params, offset_s) from a JSON file with boto3; prints
+# the CPU of the calls alone (getrusage around the loop) as JSON.
+BOTO3_REPLAY = r"""
+import json, resource, sys, time
+import boto3, botocore.config, botocore.exceptions
+calls = json.load(open(sys.argv[3]))
+c = boto3.client("personalize", region_name=sys.argv[1], endpoint_url=sys.argv[2],
+                 config=botocore.config.Config(retries={"max_attempts": 1}))
+names = {v: k for k, v in c.meta.method_to_api_mapping.items()}
+ok = errors = 0
+r0 = resource.getrusage(resource.RUSAGE_SELF)
+t0 = time.monotonic()
+for op, params, offset in calls:
+    wait = t0 + offset - time.monotonic()
+    if wait > 0:
+        time.sleep(wait)
+    try:
+        getattr(c, names[op])(**params)
+        ok += 1
+    except botocore.exceptions.ClientError:
+        errors += 1
+r1 = resource.getrusage(resource.RUSAGE_SELF)
+cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+print(json.dumps({"cpu": cpu, "ok": ok, "errors": errors}))
+"""
+
+
+def have_boto3():
+    r = subprocess.run([sys.executable, "-c", "import boto3"], capture_output=True)
+    return r.returncode == 0
+
+
+def build_floor(tmp):
+    """Compile the floor program into BUILD_DIR/bench; its path, or raise.
+    Named daemon_floor, not bench_*: tests/bench/run would start it as a
+    benchmark, and it never ends by itself."""
+    outdir = os.path.join(build_dir(), "bench")
+    os.makedirs(outdir, exist_ok=True)
+    src = os.path.join(tmp, "daemon_floor.c")
+    with open(src, "w") as f:
+        f.write(FLOOR_C)
+    pc = subprocess.run(["pkg-config", "--cflags", "--libs"] + DEPS.split(),
+                        capture_output=True, text=True)
+    if pc.returncode != 0:
+        raise RuntimeError("pkg-config: " + pc.stderr.strip())
+    out = os.path.join(outdir, "daemon_floor")
+    cc = os.environ.get("CC", "cc")
+    r = subprocess.run([cc, "-std=c11", "-O2", "-o", out, src] + pc.stdout.split() + ["-lm"],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError("%s: %s" % (cc, r.stderr.strip()[-400:]))
+    return out
+
+
+def loaded_libs(pid):
+    libs = set()
+    with open("/proc/%d/maps" % pid) as f:
+        for line in f:
+            p = line.split()[-1]
+            if ".so" in p:
+                libs.add(os.path.basename(p).split(".so")[0])
+    return libs
+
+
+# ---- capabilities --------------------------------------------------------
+
+def daemon_commands():
+    """The commands `--help` lists (indented command lines)."""
+    try:
+        r = subprocess.run([daemon_binary(), "--help"], capture_output=True, text=True,
+                           timeout=10, env=clean_env())
+    except (OSError, subprocess.TimeoutExpired):
+        return set()
+    cmds = set()
+    in_cmds = False
+    for line in (r.stdout + r.stderr).splitlines():
+        if line.startswith("Commands:"):
+            in_cmds = True
+            continue
+        m = re.match(r"^  (\w[\w-]*)\b", line)
+        if in_cmds and m:
+            cmds.add(m.group(1))
+    return cmds
+
+
+# ---- ledger --------------------------------------------------------------
+
+def personalize_calls(ledger):
+    """Ledger entries of Personalize operations (not the credential endpoints)."""
+    return [x for x in ledger if x.get("operation") and ":" not in x["operation"]
+            and not x["operation"].startswith(("IMDS", "Container"))]
+
+
+def ledger_time(x):
+    t = datetime.datetime.strptime(x["time"], "%Y-%m-%dT%H:%M:%S.%fZ")
+    return t.replace(tzinfo=datetime.timezone.utc).timestamp()
+
+
+def max_in_window(times, width):
+    """Most events in any half-open window [t, t + width)."""
+    best = 0
+    for i, t in enumerate(times):
+        j = bisect.bisect_left(times, t + width - 1e-9)
+        best = max(best, j - i)
+    return best
+
+
+# ---- sections ------------------------------------------------------------
+
+def section_memory(tmp, emu, can_run):
+    print("\nMemory while idle (smaps_rollup; one process at a time, "
+          "%.0f s after ready)" % SETTLE_S)
+    print("  (private = Private_Clean + Private_Dirty: clean library pages count as private\n"
+          "  unless another process maps them too (the emulator, up throughout, maps the\n"
+          "  same libraries, but not every page), so it moves from run to run; Private_Dirty\n"
+          "  and the figure without clean shared-library pages do not.)")
+    print("  %-46s %10s %10s %10s %10s" % ("process", "RSS", "PSS", "private", "priv.dirty"))
+    figures = {}
+
+    def show(label, m):
+        print("  %-46s %10s %10s %10s %10s" % (label, mb(m["rss"]), mb(m["pss"]),
+                                               mb(m["private"]), mb(m["dirty"])), flush=True)
+
+    try:
+        floor = build_floor(tmp)
+        p = spawn_until_line([floor], clean_env(), "floor program")
+        try:
+            time.sleep(SETTLE_S)
+            figures["floor"] = smaps_rollup(p.pid)
+            libs = loaded_libs(p.pid)
+        finally:
+            stop(p)
+        missing = [l for l in ("libcurl", "libcrypto", "libcjson", "libyaml-0", "libsystemd")
+                   if l not in libs]
+        show("do-nothing C, same libraries (floor)", figures["floor"])
+        if missing:
+            fail("the floor program did not map %s" % ", ".join(missing))
+    except (RuntimeError, OSError) as e:
+        fail("floor program: %s" % e)
+
+    if have_boto3():
+        try:
+            p = spawn_until_line([sys.executable, "-c", BOTO3_SLEEPER, REGION, emu.url],
+                                 clean_env(), "boto3 sleeper")
+            try:
+                time.sleep(SETTLE_S)
+                figures["boto3"] = smaps_rollup(p.pid)
+            finally:
+                stop(p)
+            show("python3 + boto3 Personalize client", figures["boto3"])
+        except (RuntimeError, OSError) as e:
+            fail("boto3 process: %s" % e)
+    else:
+        not_measured("python3 + boto3 Personalize client", "boto3 is not installed")
+
+    for n in (1, SCALE_N):
+        label = "personalize-retrain run, %d pipeline%s" % (n, "" if n == 1 else "s")
+        if not can_run:
+            not_measured(label, can_run_reason)
+            continue
+        cfg = os.path.join(tmp, "idle-%d.yaml" % n)
+        gen_config(cfg, n, emu.url, FAR_SCHEDULE)
+        before = len(personalize_calls(emu.ledger()))
+        d = Daemon(tmp, cfg, name="mem%d" % n)
+        try:
+            d.start()
+            time.sleep(SETTLE_S)
+            if d.proc.poll() is not None:
+                raise RuntimeError("exited %d while idle: %s" % (d.proc.returncode, d.stderr()))
+            figures[n] = smaps_rollup(d.proc.pid)
+            show(label, figures[n])
+        except (RuntimeError, OSError) as e:
+            fail("%s: %s" % (label, e))
+        finally:
+            d.stop()
+        calls = len(personalize_calls(emu.ledger())) - before
+        if calls:
+            print("  (note: %d Personalize call(s) while starting idle with %d pipelines)"
+                  % (calls, n))
+
+    print("  goals:")
+    if 1 in figures:
+        pv = figures[1]["private"]
+        row("private, 1 pipeline", mb(pv), "<= 2 MB", verdict(pv <= GOAL_PRIVATE_1_KB))
+        own = figures[1]["own"]
+        row("  without clean shared-library pages", mb(own), "<= 2 MB",
+            verdict(own <= GOAL_PRIVATE_1_KB))
+        results.append(("idle_private_kb_1", pv))
+    if SCALE_N in figures:
+        pv = figures[SCALE_N]["private"]
+        goal_kb = GOAL_PRIVATE_1000_KB * SCALE_N / 1000.0 if SCALE_N != 1000 else GOAL_PRIVATE_1000_KB
+        row("private, %d pipelines" % SCALE_N, mb(pv), "<= %s" % mb(goal_kb),
+            verdict(pv <= goal_kb))
+        own = figures[SCALE_N]["own"]
+        row("  without clean shared-library pages", mb(own), "<= %s" % mb(goal_kb),
+            verdict(own <= goal_kb))
+        results.append(("idle_private_kb_%d" % SCALE_N, pv))
+    if 1 in figures and SCALE_N in figures and SCALE_N > 1:
+        per = (figures[SCALE_N]["private"] - figures[1]["private"]) / (SCALE_N - 1.0)
+        row("private per extra pipeline", "%.1f kB" % per, "(32 MB / 1,000 = 32.8 kB)")
+        results.append(("idle_private_kb_per_pipeline", round(per, 2)))
+    if 1 in figures and "floor" in figures:
+        r, f = figures[1]["rss"], figures["floor"]["rss"]
+        over = r / f - 1
+        row("RSS vs floor, 1 pipeline", "%+.1f%% (%s)" % (100 * over, mb(r - f)),
+            "<= +15%% of %s" % mb(f), verdict(over <= GOAL_RSS_OVER_FLOOR))
+        results.append(("idle_rss_over_floor_pct", round(100 * over, 1)))
+    if 1 in figures and "boto3" in figures:
+        r = figures[1]["pss"] / figures["boto3"]["pss"]
+        row("PSS vs boto3, 1 pipeline", "1/%.1f" % (1 / r) if r else "0",
+            "<= 1/6 of %s" % mb(figures["boto3"]["pss"]),
+            verdict(r <= GOAL_PSS_BOTO3_FRACTION))
+        results.append(("idle_pss_boto3_ratio", round(r, 4)))
+    if not any(k in figures for k in (1, SCALE_N)):
+        print("  (no daemon figure: no goal to compare)")
+
+
+def section_ready(tmp, emu, can_run):
+    print("\nStart to READY=1 (fork+exec to the datagram on our NOTIFY_SOCKET)")
+    if not can_run:
+        not_measured("time to READY=1", can_run_reason)
+        return
+    meds = {}
+    for n in (1, SCALE_N):
+        cfg = os.path.join(tmp, "ready-%d.yaml" % n)
+        gen_config(cfg, n, emu.url, FAR_SCHEDULE)
+        times = []
+        runs = READY_RUNS if n == 1 else max(3, READY_RUNS // 2)
+        for i in range(runs):
+            d = Daemon(tmp, cfg, name="ready%d-%d" % (n, i))
+            try:
+                times.append(d.start() * 1000)
+            except (RuntimeError, OSError) as e:
+                fail("READY with %d pipeline(s): %s" % (n, e))
+                break
+            finally:
+                d.stop()
+        if times:
+            meds[n] = statistics.median(times)
+            row("READY, %d pipeline%s (median of %d)" % (n, "" if n == 1 else "s", len(times)),
+                "%.1f ms" % meds[n], "<= 20 ms" if n == 1 else "(no goal)",
+                verdict(meds[n] <= GOAL_READY_MS) if n == 1 else "")
+            print("  %-46s %s" % ("", "runs: " + " ".join("%.1f" % t for t in times)))
+            results.append(("ready_ms_%d" % n, round(meds[n], 2)))
+
+
+def once_cycle(tmp, world, cfg_types, tag, state_root=None):
+    """One `once` against a fresh emulator, its state directory under
+    state_root (default: tmp): (RunResult, ledger calls, dry-run RunResult)."""
+    with Emulator(world=world) as emu:
+        d = tempfile.mkdtemp(prefix="once-%s-" % tag, dir=tmp)
+        state = tempfile.mkdtemp(prefix="bench-state-", dir=state_root or d)
+        try:
+            cfg = os.path.join(d, "p.yaml")
+            gen_config(cfg, 1, emu.url, FAR_SCHEDULE, types=cfg_types)
+            base = [daemon_binary(), "-c", cfg, "--state-dir", state, "--log-level", "notice"]
+            dry = run_rusage(base + ["once", "--dry-run"], clean_env(), ONCE_TIMEOUT_S, cwd=d)
+            r = run_rusage(base + ["once"], clean_env(), ONCE_TIMEOUT_S, cwd=d)
+        finally:
+            shutil.rmtree(state, ignore_errors=True)
+        return r, personalize_calls(emu.ledger()), dry
+
+
+def boto3_replay(tmp, world, calls):
+    """Replay calls [(op, params, offset)] with boto3 against a fresh emulator:
+    (CPU of the calls alone, CPU of the whole process, ok, errors)."""
+    path = os.path.join(tmp, "replay-%d.json" % len(os.listdir(tmp)))
+    with open(path, "w") as f:
+        json.dump(calls, f)
+    with Emulator(world=world) as emu:
+        rc, _, cpu_all, _, out, err = run_rusage(
+            [sys.executable, "-c", BOTO3_REPLAY, REGION, emu.url, path],
+            clean_env(), ONCE_TIMEOUT_S)
+    if rc != 0:
+        raise RuntimeError("boto3 replay exited %d: %s" % (rc, err[-400:]))
+    r = json.loads(out.strip().splitlines()[-1])
+    return r["cpu"], cpu_all, r["ok"], r["errors"]
+
+
+boto3_call_cpu = None       # s per call, boto3's calls alone (section_cpu)
+
+
+def median_once(tmp, world, types, tag, state_root=None, runs=3):
+    """The median (by CPU per call) of several `once` cycles, or None."""
+    got = []
+    for i in range(runs):
+        try:
+            r, calls, dry = once_cycle(tmp, world, types, "%s%d" % (tag, i), state_root)
+        except (RuntimeError, OSError) as e:
+            fail("once: %s" % e)
+            return None
+        if r[0] != 0:
+            fail("once exited %d: %s" % (r[0], r[5][-400:]))
+            return None
+        if not calls:
+            fail("once made no call the emulator saw")
+            return None
+        got.append((r[2] / len(calls), r, calls, dry))
+    got.sort(key=lambda x: x[0])
+    return got[len(got) // 2]
+
+
+def section_cpu(tmp, can_once):
+    global boto3_call_cpu
+    print("\nCPU per API call: one full `once` cycle (3 datasets, a campaign; "
+          "median of 3) vs boto3 on the same calls")
+    if not can_once:
+        not_measured("CPU per API call", can_once_reason)
+        return
+    world = os.path.join(tmp, "cpu-world.json")
+    types = ("INTERACTIONS", "ITEMS", "USERS")
+    gen_world(world, 1, types=types, durations_ms=(5, 40, 60, 40))
+    m = median_once(tmp, world, types, "disk")
+    if not m:
+        return
+    per, r, calls, dry = m
+    ncalls = len(calls)
+    ops = {}
+    for x in calls:
+        ops[x["operation"]] = ops.get(x["operation"], 0) + 1
+    net = max(r[2] - dry[2], 0.0) / ncalls
+    row("once: Personalize calls in the ledger", "%d" % ncalls)
+    print("  %-46s %s" % ("", ", ".join("%s %d" % kv for kv in sorted(ops.items()))))
+    row("once: process CPU / call", "%.3f ms" % (per * 1000), "",
+        "user %.1f ms, sys %.1f ms (tick-sampled split)" % (r.utime * 1000, r.stime * 1000))
+    row("once --dry-run (start-up, config; no call)", "%.1f ms" % (dry[2] * 1000))
+    row("once: less the dry run, / call", "%.3f ms" % (net * 1000))
+    row("once: wall time of the cycle", "%.2f s" % r[1])
+    results.append(("once_cpu_ms_per_call", round(per * 1000, 4)))
+    if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
+        t = median_once(tmp, world, types, "shm", state_root="/dev/shm")
+        if t:
+            row("  same, state directory on tmpfs (no fsync)", "%.3f ms" % (t[0] * 1000), "",
+                "user %.1f ms, sys %.1f ms in all" % (t[1].utime * 1000, t[1].stime * 1000))
+    if not have_boto3():
+        not_measured("boto3 CPU per call", "boto3 is not installed")
+        return
+    t0 = ledger_time(calls[0])
+    replay = [(x["operation"], x.get("params") or {}, ledger_time(x) - t0) for x in calls]
+    br = []
+    for _ in range(3):
+        try:
+            br.append(boto3_replay(tmp, world, replay))
+        except (RuntimeError, OSError, ValueError) as e:
+            fail("boto3: %s" % e)
+            return
+    br.sort()
+    b_calls, b_all, b_ok, b_err = br[len(br) // 2]
+    bper = b_calls / len(replay)
+    ball = b_all / len(replay)
+    boto3_call_cpu = bper
+    row("boto3: the same %d calls alone, CPU / call" % len(replay), "%.3f ms" % (bper * 1000),
+        "", "(%d ok, %d errors; same pacing)" % (b_ok, b_err))
+    row("boto3: whole process (import, client), / call", "%.3f ms" % (ball * 1000))
+    results.append(("boto3_cpu_ms_per_call", round(bper * 1000, 4)))
+    print("  goals (CPU per call at most 1/10 of boto3's):")
+    for label, ours, theirs in (
+            ("whole process vs whole process", per, ball),
+            ("whole `once` vs boto3's calls alone", per, bper),
+            ("`once` less dry run vs boto3's calls alone", net, bper)):
+        ratio = ours / theirs if theirs else float("inf")
+        row(label, ("1/%.1f" % (1 / ratio)) if ratio else "0", "<= 1/10",
+            verdict(ratio <= GOAL_CPU_BOTO3_FRACTION))
+
+
+def section_wakeups(tmp, emu, can_run):
+    print("\nWake-ups while idle over %d s (voluntary context switches of every thread)" % IDLE_S)
+    if not can_run:
+        not_measured("idle wake-ups", can_run_reason)
+        return
+    cfg1 = os.path.join(tmp, "wake-1.yaml")
+    gen_config(cfg1, 1, emu.url, FAR_SCHEDULE)
+    cfgn = os.path.join(tmp, "wake-%d.yaml" % SCALE_N)
+    gen_config(cfgn, SCALE_N, emu.url, FAR_SCHEDULE)
+    wd_usec = 10 * 1000 * 1000
+    cases = [("1 pipeline, no watchdog", cfg1, None),
+             ("1 pipeline, WATCHDOG_USEC=10 s", cfg1, wd_usec),
+             ("%d pipelines, no watchdog" % SCALE_N, cfgn, None)]
+    daemons = []
+    try:
+        for label, cfg, wd in cases:
+            d = Daemon(tmp, cfg, watchdog_usec=wd, name="wake")
+            daemons.append((label, d, wd))
+            d.start()
+        time.sleep(SETTLE_S)
+        t0 = time.monotonic()
+        before = [ctx_switches(d.proc.pid) for _, d, _ in daemons]
+        time.sleep(IDLE_S)
+        after = [ctx_switches(d.proc.pid) for _, d, _ in daemons]
+        t1 = time.monotonic()
+        for (label, d, wd), (b, _), (a, threads) in zip(daemons, before, after):
+            if d.proc.poll() is not None:
+                fail("%s: exited %d while idle" % (label, d.proc.returncode))
+                continue
+            pings = d.notify.count("WATCHDOG", "1", t0, t1)
+            woke = a[0] - b[0]
+            extra = woke - pings
+            goal = "0" if not wd else "<= %d (watchdog pings)" % pings
+            row(label, "%d (%d thread%s)" % (woke, threads, "" if threads == 1 else "s"),
+                goal, verdict(extra <= 0))
+            row("  preemptions (nonvoluntary, not wake-ups)", "%d" % (a[1] - b[1]))
+            if wd:
+                row("  WATCHDOG=1 received", "%d" % pings,
+                    "~%d expected" % int((t1 - t0) / (wd / 2e6)))
+            results.append(("idle_wakeups_%s" % re.sub(r"\W+", "_", label).strip("_"), woke))
+    except (RuntimeError, OSError) as e:
+        fail("idle wake-ups: %s" % e)
+    finally:
+        for _, d, _ in daemons:
+            d.stop()
+
+
+def section_scale(tmp, can_once):
+    n = SCALE_N
+    print("\n%d pipelines, one full cycle each, all at once (`once`), "
+          "MaxApiCallsPerSecond=%d" % (n, SCALE_RATE))
+    if not can_once:
+        not_measured("%d-pipeline cycle" % n, can_once_reason)
+        return
+    world = os.path.join(tmp, "scale-world.json")
+    gen_world(world, n, durations_ms=(5, 30, 30, 30))
+    with Emulator(world=world) as emu:
+        d = tempfile.mkdtemp(prefix="scale-", dir=tmp)
+        state = os.path.join(d, "state")
+        os.mkdir(state)
+        cfg = os.path.join(d, "p.yaml")
+        gen_config(cfg, n, emu.url, FAR_SCHEDULE, rate=SCALE_RATE)
+        res = run_rusage(
+            [daemon_binary(), "-c", cfg, "--state-dir", state, "--log-level", "warning",
+             "once"], clean_env(), SCALE_TIMEOUT_S, cwd=d)
+        rc, elapsed, cpu, maxrss, out, err = res
+        calls = personalize_calls(emu.ledger())
+        try:
+            emu_cpu = proc_cpu_s(emu.proc.pid)
+        except OSError:
+            emu_cpu = None
+    ok = lambda op: [x for x in calls if x["operation"] == op and x.get("status") == 200]
+    imports, versions, updates = (ok("CreateDatasetImportJob"), ok("CreateSolutionVersion"),
+                                  ok("UpdateCampaign"))
+    killed = elapsed >= SCALE_TIMEOUT_S
+    row("exit status of once", ("killed: not done in %d s" % SCALE_TIMEOUT_S) if killed
+        else "%d" % rc, "0", verdict(rc == 0))
+    if rc != 0 and not killed:
+        print("  stderr (end): " + err[-600:].replace("\n", "\n    "))
+    complete = (len(set(x["params"]["datasetArn"] for x in imports)) == n == len(imports)
+                and len(set(x["params"]["solutionArn"] for x in versions)) == n == len(versions)
+                and len(set(x["params"]["campaignArn"] for x in updates)) == n == len(updates))
+    row("imports / versions / campaign updates", "%d / %d / %d" % (len(imports), len(versions),
+                                                                   len(updates)),
+        "%d each, one per pipeline" % n, verdict(complete))
+    row("max RSS (ru_maxrss)", mb(maxrss), "<= 32 MB", verdict(maxrss <= GOAL_SCALE_RSS_KB))
+    row("total time", "%.1f s" % elapsed)
+    row("CPU (utime+stime)", "%.2f s" % cpu, "",
+        "user %.2f s, sys %.2f s" % (res.utime, res.stime))
+    if calls:
+        per = cpu / len(calls)
+        row("CPU / call (start-up spread over all calls)", "%.3f ms" % (per * 1000))
+        results.append(("scale_cpu_ms_per_call", round(per * 1000, 4)))
+        if boto3_call_cpu:
+            ratio = per / boto3_call_cpu
+            row("  vs boto3's calls alone (CPU section)", "1/%.1f" % (1 / ratio) if ratio else "0",
+                "<= 1/10", verdict(ratio <= GOAL_CPU_BOTO3_FRACTION))
+    results.extend([("scale_rss_kb", maxrss), ("scale_seconds", round(elapsed, 2))])
+    if not calls:
+        fail("the emulator saw no call")
+        return
+    times = sorted(ledger_time(x) for x in calls)
+    span = times[-1] - times[0]
+    w1 = max_in_window(times, 1.0)
+    per_sec = {}
+    for t in times:
+        per_sec[int(t)] = per_sec.get(int(t), 0) + 1
+    warn = [l for l in err.splitlines() if l.strip()]
+    if warn:
+        kinds = {}
+        for l in warn:
+            k = re.sub(r"[0-9a-f]{8}-[0-9a-f-]{27}|\b\d+(\.\d+)?\b|p\d{4}\S*", "#", l)[:110]
+            kinds[k] = kinds.get(k, 0) + 1
+        row("daemon log lines at warning or above", "%d" % len(warn))
+        for k, c in sorted(kinds.items(), key=lambda kv: -kv[1])[:4]:
+            print("    %5d x %s" % (c, k))
+    if emu_cpu is not None:
+        row("emulator CPU (start, world load, all calls)", "%.2f s" % emu_cpu)
+    row("API calls (ledger)", "%d" % len(calls), "", "errors: %d" %
+        sum(1 for x in calls if x.get("status") != 200))
+    avg = len(calls) / span if span else 0.0
+    row("average rate", "%.1f /s over %.1f s" % (avg, span), "",
+        "%.0f%% of the cap" % (100.0 * avg / SCALE_RATE))
+    row("most calls in any 1 s window (sliding)", "%d" % w1, "<= %d" % SCALE_RATE,
+        verdict(w1 <= SCALE_RATE))
+    row("most calls in a calendar second", "%d" % max(per_sec.values()), "<= %d" % SCALE_RATE,
+        verdict(max(per_sec.values()) <= SCALE_RATE))
+    results.append(("scale_max_calls_1s", w1))
+
+
+can_run_reason = ""
+can_once_reason = ""
+
+
+def main():
+    global can_run_reason, can_once_reason
+    for p, what in ((daemon_binary(), "the daemon"),
+                    (os.path.join(build_dir(), "personalize-emulator"), "the emulator")):
+        if not os.access(p, os.X_OK):
+            print("not measured: %s is not built (%s)" % (what, p))
+            return 0
+    cmds = daemon_commands()
+    can_run = "run" in cmds
+    can_once = "once" in cmds
+    can_run_reason = "" if can_run else "personalize-retrain has no `run` command yet"
+    can_once_reason = "" if can_once else "personalize-retrain has no `once` command yet"
+    print("daemon_bench: %s; idle window %d s; scale %d pipelines at %d calls/s; %d CPUs"
+          % (daemon_binary(), IDLE_S, SCALE_N, SCALE_RATE, os.cpu_count() or 0))
+    tmp = tempfile.mkdtemp(prefix="daemon-bench-")
+    try:
+        world = os.path.join(tmp, "idle-world.json")
+        gen_world(world, SCALE_N)
+        with Emulator(world=world) as emu:
+            if "memory" not in SKIP:
+                section_memory(tmp, emu, can_run)
+            if "ready" not in SKIP:
+                section_ready(tmp, emu, can_run)
+            if "wakeups" not in SKIP:
+                section_wakeups(tmp, emu, can_run)
+            idle_calls = len(personalize_calls(emu.ledger()))
+            if can_run:
+                print("\n  Personalize calls made by the idle daemons above: %d" % idle_calls)
+        if "cpu" not in SKIP:
+            section_cpu(tmp, can_once)
+        if "scale" not in SKIP:
+            section_scale(tmp, can_once)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    out = os.environ.get("BENCH_RESULTS")
+    if out and os.path.isdir(out):
+        with open(os.path.join(out, "daemon.txt"), "w") as f:
+            for k, v in results:
+                f.write("%s %s\n" % (k, v))
+    if failures:
+        print("\ndaemon_bench: %d measurement(s) failed" % len(failures))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, lambda s, f: sys.exit(128 + s))
+    sys.exit(main())
