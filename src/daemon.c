@@ -243,7 +243,8 @@ static int host_submit(void *host, unsigned owner, ratelimit_grant_fn grant,
 	if (!d->rl_pumping) {
 		if (!d->rl_timer) {
 			k = sd_event_add_time(d->event, &d->rl_timer,
-					      CLOCK_MONOTONIC, 1, 0,
+					      CLOCK_MONOTONIC, 1,
+					      RL_ACCURACY_USEC,
 					      on_rl_timer, d);
 			if (k < 0)
 				log_error("cannot arm the rate limit timer: %s",

@@ -578,6 +578,7 @@ static void on_head(const struct s3_head_result *res, void *ud)
 }
 
 static void grant(void *cookie);
+static int start_call(struct pcall *c);
 
 static bool in_progress(const char *s)
 {
@@ -586,9 +587,8 @@ static bool in_progress(const char *s)
 		     !strcmp(s, PERSONALIZE_STATUS_ACTIVE));
 }
 
-/* Just before UpdateCampaign (at its grant, so that no queueing widens
- * the window), look again: another host running this pipeline may have
- * sent the same update since the run's own check. An update to our
+/* Just before UpdateCampaign, look again: another host running this
+ * pipeline may have sent the same update since the run's own check. An update to our
  * version in flight or done counts as ours (the run then polls it);
  * anything else, or no answer, and the update is sent now. */
 static void on_precheck(const struct aws_result *res,
@@ -612,7 +612,10 @@ static void on_precheck(const struct aws_result *res,
 			ours = true;
 	}
 	if (!ours) {
-		grant(c);
+		/* UpdateCampaign is a call of its own: it waits for its own
+		 * grant, so the global cap holds (the pre-check used one). */
+		if (start_call(c) < 0)
+			grant(c);
 		return;
 	}
 	log_notice("%s: campaign %s is already being updated to (or serves) "
