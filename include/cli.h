@@ -58,6 +58,11 @@ struct config;
  * failure every error is printed on stderr and the exit status returned
  * (PR_EXIT_CONFIG, or PR_EXIT_SOFTWARE when out of memory). */
 int cli_load_config(const struct cli_options *opt, struct config **out);
+/* cli_load_config(), and when only is not NULL, check that the config has
+ * a pipeline of that name (else the error on stderr, nothing allocated and
+ * PR_EXIT_CONFIG). For the commands that take -p PIPELINE. */
+int cli_load_config_for(const struct cli_options *opt, const char *only,
+			struct config **out);
 
 /* `check --online`: Describe every ARN of cfg at AWS, print a verdict per
  * check; 0 all good, 78 something is wrong (missing, mismatched), 69 AWS

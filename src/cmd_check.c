@@ -29,6 +29,24 @@ int cli_load_config(const struct cli_options *opt, struct config **out)
 	return r < 0 ? PR_EXIT_CONFIG : 0;
 }
 
+int cli_load_config_for(const struct cli_options *opt, const char *only,
+			struct config **out)
+{
+	struct config *cfg = NULL;
+	int r = cli_load_config(opt, &cfg);
+
+	if (r)
+		return r;
+	if (only && !config_find_pipeline(cfg, only)) {
+		fprintf(stderr, "%s: no pipeline named \"%s\" in %s\n",
+			CLI_PROGRAM, only, cfg->source);
+		config_free(cfg);
+		return PR_EXIT_CONFIG;
+	}
+	*out = cfg;
+	return 0;
+}
+
 static void print_pipeline(const struct config *cfg, const struct pipeline *p,
 			   time_t now)
 {

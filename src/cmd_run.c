@@ -252,15 +252,9 @@ int cmd_once(const struct cli_options *opt, int argc, char **argv)
 	if (optind < argc)
 		return cli_usage_error("once: unexpected argument \"%s\"",
 				       argv[optind]);
-	r = cli_load_config(opt, &cfg);
+	r = cli_load_config_for(opt, only, &cfg);
 	if (r)
 		return r;
-	if (only && !config_find_pipeline(cfg, only)) {
-		fprintf(stderr, "%s: no pipeline named \"%s\" in %s\n",
-			CLI_PROGRAM, only, cfg->source);
-		config_free(cfg);
-		return PR_EXIT_CONFIG;
-	}
 	if (dry) {
 		for (i = 0; i < cfg->n && rc == PR_EXIT_OK; i++)
 			if (!only || !strcmp(only, cfg->pipelines[i].name))
@@ -318,15 +312,9 @@ int cmd_rollback(const struct cli_options *opt, int argc, char **argv)
 		return cli_usage_error("rollback: --to %s is not a solution "
 				       "version ARN (arn:aws:personalize:REGION:"
 				       "ACCOUNT:solution/NAME/ID)", to);
-	r = cli_load_config(opt, &cfg);
+	r = cli_load_config_for(opt, only, &cfg);
 	if (r)
 		return r;
-	if (only && !config_find_pipeline(cfg, only)) {
-		fprintf(stderr, "%s: no pipeline named \"%s\" in %s\n",
-			CLI_PROGRAM, only, cfg->source);
-		config_free(cfg);
-		return PR_EXIT_CONFIG;
-	}
 	if (!only && cfg->n > 1) {
 		config_free(cfg);
 		return cli_usage_error("rollback: %s has several pipelines; "

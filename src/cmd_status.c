@@ -304,15 +304,9 @@ int cmd_status(const struct cli_options *opt, int argc, char **argv)
 	if (optind < argc)
 		return cli_usage_error("status: unexpected argument \"%s\"",
 				       argv[optind]);
-	r = cli_load_config(opt, &cfg);
+	r = cli_load_config_for(opt, only, &cfg);
 	if (r)
 		return r;
-	if (only && !config_find_pipeline(cfg, only)) {
-		fprintf(stderr, "%s: no pipeline named \"%s\" in %s\n",
-			CLI_PROGRAM, only, cfg->source);
-		rc = PR_EXIT_CONFIG;
-		goto cleanup;
-	}
 	dir = cli_state_dir(opt);
 	ps = calloc(cfg->n, sizeof(*ps));
 	if (!ps)
