@@ -14,6 +14,7 @@
 
 #include <curl/curl.h>
 
+#include "evtimer.h"
 #include "log.h"
 #include "strbuf.h"
 #include "wallclock.h"
@@ -1050,22 +1051,9 @@ static int on_attempt_timer(sd_event_source *s, uint64_t usec, void *userdata);
 
 static int schedule_attempt(struct aws_call *call, uint64_t delay_usec)
 {
-	struct aws_client *c = call->client;
-	int r;
-
-	if (call->timer) {
-		r = sd_event_source_set_time_relative(call->timer, delay_usec);
-		if (r >= 0)
-			r = sd_event_source_set_enabled(call->timer,
-							SD_EVENT_ONESHOT);
-		return r;
-	}
-	r = sd_event_add_time_relative(c->event, &call->timer, CLOCK_MONOTONIC,
-				       delay_usec, AWS_TIMER_ACCURACY_USEC,
-				       on_attempt_timer, call);
-	if (r >= 0)
-		(void)sd_event_source_set_description(call->timer, "aws-retry");
-	return r;
+	return evtimer_arm_relative(call->client->event, &call->timer,
+				    delay_usec, AWS_TIMER_ACCURACY_USEC,
+				    on_attempt_timer, call, "aws-retry");
 }
 
 static void on_http_done(const struct http_response *resp, void *userdata);

@@ -11,6 +11,7 @@
 
 #include <curl/curl.h>
 
+#include "evtimer.h"
 #include "log.h"
 #include "strbuf.h"
 
@@ -443,20 +444,9 @@ static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
 		return 0;
 	}
 	usec = (uint64_t)timeout_ms * USEC_PER_MSEC;
-	if (c->timer) {
-		r = sd_event_source_set_time_relative(c->timer, usec);
-		if (r >= 0)
-			r = sd_event_source_set_enabled(c->timer,
-							SD_EVENT_ONESHOT);
-	} else {
-		r = sd_event_add_time_relative(c->event, &c->timer,
-					       CLOCK_MONOTONIC, usec,
-					       HTTP_TIMER_ACCURACY_USEC,
-					       on_timer, c);
-		if (r >= 0)
-			(void)sd_event_source_set_description(c->timer,
-							      "http-timer");
-	}
+	r = evtimer_arm_relative(c->event, &c->timer, usec,
+				 HTTP_TIMER_ACCURACY_USEC, on_timer, c,
+				 "http-timer");
 	if (r < 0) {
 		log_error("http: cannot arm timer: %s", strerror(-r));
 		return -1;

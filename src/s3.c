@@ -16,6 +16,7 @@
 #include <curl/curl.h>
 
 #include "aws-internal.h"
+#include "evtimer.h"
 #include "log.h"
 #include "strbuf.h"
 #include "wallclock.h"
@@ -813,22 +814,9 @@ static int on_attempt_timer(sd_event_source *s, uint64_t usec, void *userdata);
 
 static int schedule_attempt(struct s3_head *h, uint64_t delay_usec)
 {
-	struct s3_client *c = h->client;
-	int r;
-
-	if (h->timer) {
-		r = sd_event_source_set_time_relative(h->timer, delay_usec);
-		if (r >= 0)
-			r = sd_event_source_set_enabled(h->timer,
-							SD_EVENT_ONESHOT);
-		return r;
-	}
-	r = sd_event_add_time_relative(c->event, &h->timer, CLOCK_MONOTONIC,
-				       delay_usec, S3_TIMER_ACCURACY_USEC,
-				       on_attempt_timer, h);
-	if (r >= 0)
-		(void)sd_event_source_set_description(h->timer, "s3-retry");
-	return r;
+	return evtimer_arm_relative(h->client->event, &h->timer, delay_usec,
+				    S3_TIMER_ACCURACY_USEC, on_attempt_timer, h,
+				    "s3-retry");
 }
 
 static void on_http_done(const struct http_response *resp, void *userdata);
