@@ -330,7 +330,8 @@ enum rt_op {
 
 enum rt_action_kind {
 	RT_ACT_CALL,        /* make an API call; answer with RT_EV_REPLY */
-	RT_ACT_SAVE,        /* persist the run now (before the next call) */
+	RT_ACT_SAVE,        /* persist the run now (before the next call);
+			     * durable when a create follows */
 	RT_ACT_TIMER,       /* answer with RT_EV_POLL_DUE after delay_ms */
 	RT_ACT_DEADLINE,    /* arm the run's deadline at wall time `at` */
 	RT_ACT_LOG,         /* log text at priority with the fields */
@@ -369,6 +370,11 @@ struct rt_action {
 	const char *job_arn;       /* LOG: JOB_ARN= value or NULL */
 	char request_id[64];       /* LOG: AWS_REQUEST_ID= of the reply, or "" */
 	enum rt_outcome outcome;   /* FINISHED */
+	/* SAVE: true when the save is an intent (a create follows) or the run
+	 * is stopping: it must reach the disk before going on (fsync); false
+	 * for progress (a crash-consistent write is enough: losing it costs
+	 * one more Describe after a power loss, never a duplicate) */
+	bool durable;
 	char text[RT_TEXT_MAX];    /* LOG, STATUS; FINISHED: the reason */
 };
 

@@ -123,6 +123,39 @@ int state_load(const char *dir, const char *pipeline, time_t now,
  * file is then intact and no temp file is left behind). */
 int state_save(const char *dir, const struct state *st);
 
+/* A state whose run is active, held compactly by the daemon: the parts a
+ * run does not change (campaign versions, history, datasets) as their
+ * JSON text, serialised once, plus last_fire. A pipeline's state is held
+ * like this only while its run is active, and not at all while idle (the
+ * file is the state then), so that 1,000 pipelines fit in little memory.
+ * The run itself stays the caller's. */
+struct state_packed {
+	char *rest;        /* the file's JSON without "last_fire" and "run" */
+	size_t rest_len;
+	time_t last_fire;  /* the caller keeps it current (state_note_fire's rule) */
+};
+
+/* Pack st (its run, if any, is left out). 0 or -ENOMEM/-EINVAL; *out is
+ * written only on success. */
+int state_pack(const struct state *st, struct state_packed *out);
+
+/* Write the file for pipeline from p and run (NULL, or a rollback run:
+ * "run": null) atomically like state_save. durable: fsync the file and the
+ * directory (an intent saved before a create must survive a power loss);
+ * otherwise the write is atomic against a crash of the process but a power
+ * loss may bring back the previous file (what a lost progress save costs
+ * is one more Describe at the next start). 0 or -errno (logged). */
+int state_save_packed(const char *dir, const char *pipeline,
+		      const struct state_packed *p, const struct rt_run *run,
+		      bool durable);
+
+/* The full state back from p (no run): 0 and *out, or -errno (logged). */
+int state_unpack(const struct state_packed *p, const char *pipeline,
+		 struct state *out);
+
+/* Free p's text (p itself is the caller's); NULL ok; p can be packed again. */
+void state_packed_free(struct state_packed *p);
+
 /* The recorded S3 identity of dataset_arn's last import, or NULL: the
  * driver copies etag/last_modified into rt_dataset_spec.prev_* . */
 const struct state_dataset *state_dataset_get(const struct state *st,

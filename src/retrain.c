@@ -1064,7 +1064,7 @@ static void finalize(struct ctx *c)
 	size_t i;
 
 	if ((c->n_creates > 0 || c->save) && run->kind != RT_KIND_ROLLBACK)
-		push(c->out, RT_ACT_SAVE);
+		push(c->out, RT_ACT_SAVE)->durable = c->n_creates > 0;
 	for (i = 0; i < c->n_creates; i++)
 		issue_call(c, c->creates[i], op_create(c->creates[i]));
 	rt_status_line(run, line, sizeof(line));
@@ -1469,7 +1469,7 @@ int rt_step(struct rt_run *run, const struct rt_event *ev,
 		act_log(&c, LOG_NOTICE, NULL, RT_SLOT_RUN,
 			"stopping while %s (run for %s): jobs keep running at AWS and are adopted at the next start",
 			rt_stage_name(run->stage), cur);
-		push(out, RT_ACT_SAVE);
+		push(out, RT_ACT_SAVE)->durable = true;
 		return 0;
 	}
 	case RT_EV_DEADLINE:

@@ -64,7 +64,15 @@ struct runner {
 	char name[RT_PIPELINE_MAX + 1];
 	struct aws_client *aws;
 	struct s3_client *s3;  /* SkipUnchangedData's HeadObject */
-	struct state st;
+	/* The state is the file while idle: nothing of it is held but
+	 * last_fire. While a retraining run is active, the rest of it is held
+	 * packed (state.h) and each save writes packed + run. held: the full
+	 * state, only for a rollback (`rollback` command) or when saving a
+	 * finished run failed (the next run starts from it, not the file). */
+	time_t last_fire;
+	struct state_packed packed;
+	bool have_packed;
+	struct state *held;
 	struct rt_run *run;   /* while a run is active (NULL when idle) */
 	bool active;
 	bool started;
@@ -858,10 +866,47 @@ static void do_deadline(struct runner *r, const struct rt_action *a)
 
 /* ---- actions ------------------------------------------------------------------- */
 
-static void do_save(struct runner *r)
+static void note_fire(struct runner *r, time_t fire)
 {
-	state_set_run(&r->st, r->run);
-	(void)state_save(r->host->state_dir, &r->st); /* logged there */
+	if (fire > r->last_fire)
+		r->last_fire = fire;
+	r->packed.last_fire = r->last_fire;
+}
+
+static void do_save(struct runner *r, bool durable)
+{
+	/* a rollback is never saved as the run (state.h) */
+	if (!r->have_packed || r->run->kind == RT_KIND_ROLLBACK)
+		return;
+	note_fire(r, r->run->fire_time);
+	(void)state_save_packed(r->host->state_dir, r->name, &r->packed,
+				r->run, durable); /* logged there */
+}
+
+/* The pipeline's full state: the one held, else the file's. 0 and *out
+ * (the caller's to free), or -errno (logged). */
+static int take_state(struct runner *r, time_t now, struct state **out)
+{
+	struct state *st = r->held;
+	int k;
+
+	if (st) {
+		r->held = NULL;
+		*out = st;
+		return 0;
+	}
+	st = malloc(sizeof(*st));
+	if (!st) {
+		log_error("%s: cannot load the state: out of memory", r->name);
+		return -ENOMEM;
+	}
+	k = state_load(r->host->state_dir, r->name, now, st);
+	if (k < 0) {
+		free(st);
+		return k;
+	}
+	*out = st;
+	return 0;
 }
 
 static void do_log(struct runner *r, const struct rt_action *a)
@@ -931,9 +976,40 @@ static void start_hook(struct runner *r, const struct rt_action *a)
 
 static void do_finished(struct runner *r, const struct rt_action *a)
 {
+	struct state *st = r->held;
+
 	r->last_outcome = a->outcome;
-	state_finish_run(&r->st, r->run);
-	(void)state_save(r->host->state_dir, &r->st);
+	if (r->run->kind == RT_KIND_ROLLBACK) {
+		/* `rollback` holds the full state */
+		if (st) {
+			state_finish_run(st, r->run);
+			(void)state_save(r->host->state_dir, st);
+		}
+		start_hook(r, a);
+		return;
+	}
+	if (!st && r->have_packed) {
+		st = malloc(sizeof(*st));
+		if (st && state_unpack(&r->packed, r->name, st) < 0) {
+			free(st);
+			st = NULL;
+		}
+	}
+	if (st) {
+		r->held = NULL;
+		state_finish_run(st, r->run);
+		r->last_fire = st->last_fire;
+		if (state_save(r->host->state_dir, st) < 0)
+			r->held = st;  /* the next run starts from it */
+		else
+			free(st);
+	} else if (r->have_packed) {
+		/* out of memory: the finished run as the run; the next load
+		 * moves it to the history */
+		do_save(r, true);
+	}
+	state_packed_free(&r->packed);
+	r->have_packed = false;
 	start_hook(r, a);
 }
 
@@ -1004,7 +1080,7 @@ static void execute(struct runner *r, const struct rt_actions *acts)
 			do_call(r, a);
 			break;
 		case RT_ACT_SAVE:
-			do_save(r);
+			do_save(r, a->durable);
 			break;
 		case RT_ACT_TIMER:
 			do_timer(r, a);
@@ -1059,13 +1135,25 @@ static void execute(struct runner *r, const struct rt_actions *acts)
 
 /* ---- fire timer --------------------------------------------------------------- */
 
-static void start_run(struct runner *r, time_t fire, time_t now, bool find_first)
+/* Start a run for fire. st: the pipeline's full state when the caller has
+ * it (taken over: freed here), or NULL (loaded here). A state recovered
+ * from an unusable file makes the run find before every create. */
+static void start_run(struct runner *r, time_t fire, time_t now, bool find_first,
+		      struct state *st)
 {
 	struct rt_spec spec;
 	struct rt_actions acts;
 	char err[256];
 	size_t i;
 	int k;
+
+	if (!st && take_state(r, now, &st) < 0) {
+		log_error("%s: cannot start the run for this fire time: the state file cannot be read",
+			  r->name);
+		return;
+	}
+	if (st->recovered)
+		find_first = true;
 
 	if (r->client_stale) {
 		struct aws_client *aws = NULL;
@@ -1089,11 +1177,11 @@ static void start_run(struct runner *r, time_t fire, time_t now, bool find_first
 		snprintf(err, sizeof(err), "too many datasets");
 	if (k < 0) {
 		log_error("%s: cannot start a run: %s", r->name, err);
-		return;
+		goto keep;
 	}
 	for (i = 0; spec.skip_unchanged && i < spec.n_datasets; i++) {
 		const struct state_dataset *d =
-			state_dataset_get(&r->st, spec.datasets[i].arn);
+			state_dataset_get(st, spec.datasets[i].arn);
 
 		if (d) {
 			spec.datasets[i].prev_etag = d->etag;
@@ -1104,16 +1192,32 @@ static void start_run(struct runner *r, time_t fire, time_t now, bool find_first
 		r->run = malloc(sizeof(*r->run));
 	if (!r->run) {
 		log_error("%s: cannot start a run: out of memory", r->name);
-		return;
+		goto keep;
 	}
 	k = rt_start(r->run, &spec, fire, now, find_first, &acts);
+	if (k == 0) {
+		state_packed_free(&r->packed);
+		k = state_pack(st, &r->packed);
+	}
 	if (k < 0) {
 		log_error("%s: cannot start a run: %s", r->name, strerror(-k));
-		return;
+		free(r->run);
+		r->run = NULL;
+		goto keep;
 	}
+	r->have_packed = true;
+	r->last_fire = st->last_fire;
+	free(st);
 	r->active = true;
 	metrics_start(r);
 	execute(r, &acts);
+	return;
+keep:
+	/* nothing started: what was read stays as it is (held: it may be a
+	 * finished run's state that could not be saved) */
+	if (st->last_fire > r->last_fire)
+		r->last_fire = st->last_fire;
+	r->held = st;
 }
 
 /* `rollback`: put the campaign back on host->rollback_to or the state's
@@ -1140,9 +1244,9 @@ static int start_rollback(struct runner *r, time_t now)
 		return -ENOMEM;
 	}
 	k = rt_rollback_start(r->run, &spec,
-			      to && *to ? to : r->st.campaign_prev_version,
-			      r->st.campaign_version,
-			      r->st.has_run ? &r->st.run : NULL, now, &acts,
+			      to && *to ? to : r->held->campaign_prev_version,
+			      r->held->campaign_version,
+			      r->held->has_run ? &r->held->run : NULL, now, &acts,
 			      err, sizeof(err));
 	if (k < 0) {
 		char f[RT_PIPELINE_MAX + 16];
@@ -1171,19 +1275,18 @@ static int on_fire(sd_event_source *s, uint64_t usec, void *ud)
 	(void)s;
 	(void)usec;
 	r->fire_timer = sd_event_source_disable_unref(r->fire_timer);
-	switch (plan_on_fire(fire, r->st.last_fire, r->active)) {
+	switch (plan_on_fire(fire, r->last_fire, r->active)) {
 	case PLAN_RUN:
 		r->has_next = false;
-		start_run(r, fire, now, false);
+		start_run(r, fire, now, false, NULL);
 		break;
 	case PLAN_SKIP_BUSY:
 		init_event(r, &ev, RT_EV_FIRE, RT_SLOT_RUN, 0);
 		ev.fire_time = fire;
 		step(r, &ev);
+		note_fire(r, fire);
 		if (r->active)
-			state_set_run(&r->st, r->run);
-		state_note_fire(&r->st, fire);
-		(void)state_save(r->host->state_dir, &r->st);
+			do_save(r, false);
 		break;
 	case PLAN_SKIP_DONE:
 		break;
@@ -1307,7 +1410,6 @@ int runner_new(const struct runner_host *host, unsigned owner,
 		free(r);
 		return k;
 	}
-	state_init(&r->st, p->name);
 	if (host->metrics &&
 	    metrics_pipeline(host->metrics, p->name, &r->mp) == 0)
 		(void)metrics_set_stage(r->mp, "idle");
@@ -1340,6 +1442,8 @@ void runner_free(struct runner *r)
 	aws_client_free(r->aws);
 	s3_client_free(r->s3);
 	free(r->run);
+	state_packed_free(&r->packed);
+	free(r->held);
 	free(r);
 }
 
@@ -1347,10 +1451,11 @@ int runner_start(struct runner *r, time_t now)
 {
 	struct rt_actions acts;
 	struct plan_start ps;
+	struct state *st = NULL;
 	time_t latest;
 	int k;
 
-	k = state_load(r->host->state_dir, r->name, now, &r->st);
+	k = take_state(r, now, &st);
 	if (k < 0) {
 		snprintf(r->status, sizeof(r->status),
 			 "stopped: state unreadable (%s); fix it and reload",
@@ -1359,16 +1464,24 @@ int runner_start(struct runner *r, time_t now)
 		return k;
 	}
 	r->started = true;
+	r->last_fire = st->last_fire;
 	if (r->host->rollback) {
+		r->held = st;
 		(void)start_rollback(r, now); /* refusals: rollback_refused */
 		changed(r);
 		return 0;
 	}
-	if (r->st.has_run) {
+	if (st->has_run) {
 		r->run = malloc(sizeof(*r->run));
-		if (!r->run)
-			return -ENOMEM;
-		*r->run = r->st.run;
+		k = r->run ? state_pack(st, &r->packed) : -ENOMEM;
+		if (k < 0) {
+			free(r->run);
+			r->run = NULL;
+			free(st);
+			return k;
+		}
+		r->have_packed = true;
+		*r->run = st->run;
 		/* how long to keep trying is this process's choice (`once` gives
 		 * up, the daemon does not), not the saved run's */
 		r->run->max_consecutive_errors =
@@ -1385,21 +1498,31 @@ int runner_start(struct runner *r, time_t now)
 			metrics_start(r);
 			execute(r, &acts);
 		}
-		if (!r->active) {
+		if (!r->active && r->run) {
+			/* not resumable: kept as it is until a run replaces it */
 			free(r->run);
 			r->run = NULL;
+			state_packed_free(&r->packed);
+			r->have_packed = false;
+			r->held = st;
+		} else {
+			free(st);
 		}
+		st = NULL;
 	}
 	if (r->host->once) {
-		if (!r->active && !r->st.has_run)
-			start_run(r, now - now % 60, now, r->st.recovered);
+		if (!r->active && st)
+			start_run(r, now - now % 60, now, st->recovered, st);
+		else
+			free(st);
 		return 0;
 	}
-	if (!r->active) {
-		if (r->st.recovered &&
+	if (!r->active && st) {
+		if (st->recovered &&
 		    plan_latest_fire(r->p->schedule, now, &latest) == 0) {
-			start_run(r, latest, now, true);
-		} else if (plan_at_start(r->p->schedule, r->st.last_fire, now,
+			start_run(r, latest, now, true, st);
+			st = NULL;
+		} else if (plan_at_start(r->p->schedule, st->last_fire, now,
 					 r->p->catch_up, &ps) == 0 &&
 			   ps.run_now) {
 			char f[RT_PIPELINE_MAX + 16];
@@ -1409,9 +1532,11 @@ int runner_start(struct runner *r, time_t now)
 			log_struct(LOG_NOTICE, fields,
 				   "a fire time passed while the daemon was "
 				   "down: catching up with one run");
-			start_run(r, ps.run_fire, now, false);
+			start_run(r, ps.run_fire, now, false, st);
+			st = NULL;
 		}
 	}
+	free(st);  /* idle: the file is the state */
 	k = arm_fire(r, now);
 	if (!r->active)
 		set_idle_status(r);
@@ -1430,7 +1555,7 @@ void runner_stop(struct runner *r)
 		step(r, &ev);
 		/* make sure the latest run is on disk even if STOP said nothing */
 		if (r->active)
-			do_save(r);
+			do_save(r, true);
 	}
 	drop_all(r);
 }
@@ -1460,7 +1585,7 @@ int runner_set_pipeline(struct runner *r, const struct pipeline *p, time_t now)
 	if (!r->started && !r->host->once)
 		return runner_start(r, now); /* its state was unreadable: retry */
 	if (r->started) {
-		k = arm_fire(r, r->st.last_fire > now ? r->st.last_fire : now);
+		k = arm_fire(r, r->last_fire > now ? r->last_fire : now);
 		if (!r->active) {
 			set_idle_status(r);
 			changed(r);

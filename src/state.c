@@ -226,7 +226,9 @@ static void put_run(struct out *o, cJSON *j, const struct rt_run *r)
 			 &r->slots[RT_SLOT_CAMPAIGN], false);
 }
 
-int state_to_json(const struct state *st, char **out)
+/* The file's text; rest_only: without "last_fire" and "run" (state_pack,
+ * which splices them in at the end). */
+static int to_json(const struct state *st, bool rest_only, char **out)
 {
 	struct out o = { false };
 	cJSON *root = NULL, *c, *arr;
@@ -241,15 +243,16 @@ int state_to_json(const struct state *st, char **out)
 		goto cleanup;
 	add_num(&o, root, "version", STATE_SCHEMA_VERSION);
 	add_str(&o, root, "pipeline", st->pipeline);
-	add_time(&o, root, "last_fire", st->last_fire);
+	if (!rest_only)
+		add_time(&o, root, "last_fire", st->last_fire);
 	c = add_obj(&o, root, "campaign");
 	if (c) {
 		add_str(&o, c, "previous_version", st->campaign_prev_version);
 		add_str(&o, c, "current_version", st->campaign_version);
 	}
-	if (st->has_run)
+	if (!rest_only && st->has_run)
 		put_run(&o, add_obj(&o, root, "run"), &st->run);
-	else if (!cJSON_AddNullToObject(root, "run"))
+	else if (!rest_only && !cJSON_AddNullToObject(root, "run"))
 		o.oom = true;
 	arr = cJSON_AddArrayToObject(root, "history");
 	for (i = 0; arr && i < st->n_history && i < STATE_HISTORY_MAX; i++) {
@@ -297,6 +300,11 @@ int state_to_json(const struct state *st, char **out)
 cleanup:
 	cJSON_Delete(root);
 	return r;
+}
+
+int state_to_json(const struct state *st, char **out)
+{
+	return to_json(st, false, out);
 }
 
 /* ---- parse ------------------------------------------------------------- */
@@ -881,16 +889,16 @@ static int fsync_dir(const char *dir)
 	return r;
 }
 
-int state_save(const char *dir, const struct state *st)
+/* Write text (a newline is added) atomically as pipeline's file in dir:
+ * temp file, [fsync], rename, [fsync of the directory]. */
+static int write_state(const char *dir, const char *pipeline, const char *text,
+		       size_t len, bool durable)
 {
 	char path[4096], tmp[4200];
-	char *text = NULL;
 	const char *slash;
 	int fd = -1, r;
 
-	if (!st)
-		return -EINVAL;
-	r = state_path(dir, st->pipeline, path, sizeof(path));
+	r = state_path(dir, pipeline, path, sizeof(path));
 	if (r < 0)
 		return r;
 	slash = strrchr(path, '/');
@@ -898,19 +906,16 @@ int state_save(const char *dir, const struct state *st)
 	 * the pipeline (writers hold the directory lock). */
 	snprintf(tmp, sizeof(tmp), "%.*s/.%s.tmp", (int)(slash - path), path,
 		 slash + 1);
-	r = state_to_json(st, &text);
-	if (r < 0)
-		goto cleanup;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
 		  0600);
 	if (fd < 0) {
 		r = -errno;
 		goto cleanup;
 	}
-	r = write_all(fd, text, strlen(text));
+	r = write_all(fd, text, len);
 	if (r == 0)
 		r = write_all(fd, "\n", 1);
-	if (r == 0 && fsync(fd) < 0)
+	if (r == 0 && durable && fsync(fd) < 0)
 		r = -errno;
 	if (close(fd) < 0 && r == 0)
 		r = -errno;
@@ -921,7 +926,8 @@ int state_save(const char *dir, const struct state *st)
 		r = -errno;
 		goto cleanup;
 	}
-	r = fsync_dir(dir);
+	if (durable)
+		r = fsync_dir(dir);
 cleanup:
 	if (fd >= 0)
 		close(fd);
@@ -929,6 +935,153 @@ cleanup:
 		unlink(tmp);
 		log_error("cannot save state file %s: %s", path, strerror(-r));
 	}
+	return r;
+}
+
+int state_save(const char *dir, const struct state *st)
+{
+	char *text = NULL;
+	int r;
+
+	if (!st)
+		return -EINVAL;
+	r = state_to_json(st, &text);
+	if (r < 0) {
+		log_error("cannot save the state of %s: %s", st->pipeline,
+			  strerror(-r));
+		return r;
+	}
+	r = write_state(dir, st->pipeline, text, strlen(text), true);
+	free(text);
+	return r;
+}
+
+/* ---- packed: a state whose run is active ------------------------------- */
+
+int state_pack(const struct state *st, struct state_packed *out)
+{
+	char *rest = NULL;
+	size_t len;
+	int r;
+
+	if (!st || !out)
+		return -EINVAL;
+	r = to_json(st, true, &rest);
+	if (r < 0)
+		return r;
+	len = strlen(rest);
+	/* cJSON prints an object as "{...}": the splice needs the brace */
+	if (len < 2 || rest[len - 1] != '}') {
+		free(rest);
+		return -EINVAL;
+	}
+	out->rest = rest;
+	out->rest_len = len;
+	out->last_fire = st->last_fire;
+	return 0;
+}
+
+void state_packed_free(struct state_packed *p)
+{
+	if (!p)
+		return;
+	free(p->rest);
+	p->rest = NULL;
+	p->rest_len = 0;
+}
+
+/* The whole file: the rest without its closing brace, then last_fire and
+ * the run (or null), then the brace. */
+static int packed_text(const struct state_packed *p, const struct rt_run *run,
+		       char **out, size_t *outlen)
+{
+	struct out o = { false };
+	cJSON *j = NULL;
+	char *rt = NULL, *text = NULL, when[TIME_FMT_LEN + 8];
+	size_t n, cap;
+	int r = -ENOMEM;
+
+	if (!p || !p->rest || p->rest_len < 2)
+		return -EINVAL;
+	if (run) {
+		j = cJSON_CreateObject();
+		if (!j)
+			goto cleanup;
+		put_run(&o, j, run);
+		if (o.oom)
+			goto cleanup;
+		rt = cJSON_Print(j);
+		if (!rt)
+			goto cleanup;
+	}
+	if (p->last_fire)
+		fmt_time(p->last_fire, when, sizeof(when));
+	cap = p->rest_len + sizeof(when) + (rt ? strlen(rt) : 4) + 64;
+	text = malloc(cap);
+	if (!text)
+		goto cleanup;
+	n = p->rest_len - 1;
+	memcpy(text, p->rest, n);
+	while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\t' ||
+			 text[n - 1] == ' '))
+		n--;
+	n += (size_t)snprintf(text + n, cap - n,
+			      ",\n\t\"last_fire\":\t%s%s%s,\n\t\"run\":\t%s\n}",
+			      p->last_fire ? "\"" : "",
+			      p->last_fire ? when : "null",
+			      p->last_fire ? "\"" : "", rt ? rt : "null");
+	if (n >= cap) {
+		r = -EOVERFLOW;
+		goto cleanup;
+	}
+	*out = text;
+	*outlen = n;
+	text = NULL;
+	r = 0;
+cleanup:
+	free(text);
+	free(rt);
+	cJSON_Delete(j);
+	return r;
+}
+
+int state_save_packed(const char *dir, const char *pipeline,
+		      const struct state_packed *p, const struct rt_run *run,
+		      bool durable)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int r;
+
+	if (!pipeline)
+		return -EINVAL;
+	if (run && run->kind == RT_KIND_ROLLBACK)
+		run = NULL;
+	r = packed_text(p, run, &text, &len);
+	if (r < 0) {
+		log_error("cannot save the state of %s: %s", pipeline,
+			  strerror(-r));
+		return r;
+	}
+	r = write_state(dir, pipeline, text, len, durable);
+	free(text);
+	return r;
+}
+
+int state_unpack(const struct state_packed *p, const char *pipeline,
+		 struct state *out)
+{
+	char *text = NULL, err[256];
+	size_t len = 0;
+	int r;
+
+	r = packed_text(p, NULL, &text, &len);
+	if (r < 0)
+		return r;
+	r = state_from_json(text, len, pipeline, out, err, sizeof(err));
+	if (r < 0)
+		log_error("cannot unpack the state of %s: %s",
+			  pipeline ? pipeline : "?", err);
 	free(text);
 	return r;
 }

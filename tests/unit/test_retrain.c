@@ -302,6 +302,7 @@ static void test_start_creates_all_imports_after_intent(void **state)
 				first_call = i;
 		}
 		assert_true(save_at < first_call);
+		assert_true(f->out.a[save_at].durable); /* the intent: fsync'd */
 		for (i = 0; i < n; i++) {
 			const struct rt_action *a =
 				call_op(&f->out, RT_OP_CREATE_IMPORT, (int)i);
@@ -1029,6 +1030,26 @@ static void test_deadline_after_errors_is_unreachable(void **state)
 	free(f);
 }
 
+/* A save before a create is durable (the intent must survive a power
+ * loss); a save that records progress (an ARN, a status) is not. */
+static void test_save_durability(void **state)
+{
+	struct fx *f = fx_new(2, true);
+
+	(void)state;
+	assert_true(act(&f->out, RT_ACT_SAVE, ANY)->durable);
+	assert_int_equal(reply(f, 0, RT_RES_OK, job_arn(0), NULL), 0);
+	assert_non_null(act(&f->out, RT_ACT_SAVE, ANY));
+	assert_false(act(&f->out, RT_ACT_SAVE, ANY)->durable);
+	assert_int_equal(reply(f, 1, RT_RES_OK, job_arn(1), NULL), 0);
+	import_active(f, 0);
+	assert_null(call_op(&f->out, RT_OP_CREATE_VERSION, RT_SLOT_VERSION));
+	import_active(f, 1);
+	assert_non_null(call_op(&f->out, RT_OP_CREATE_VERSION, RT_SLOT_VERSION));
+	assert_true(act(&f->out, RT_ACT_SAVE, ANY)->durable);
+	free(f);
+}
+
 static void test_stop_every_stage(void **state)
 {
 	size_t i;
@@ -1042,6 +1063,7 @@ static void test_stop_every_stage(void **state)
 
 		assert_int_equal(feed(f, &ev), 0);
 		assert_non_null(act(&f->out, RT_ACT_SAVE, ANY));
+		assert_true(act(&f->out, RT_ACT_SAVE, ANY)->durable);
 		assert_true(log_has(&f->out, "adopted at the next start"));
 		assert_false(rt_done(&f->run));
 		assert_int_equal(f->run.stage, st);
@@ -1767,6 +1789,7 @@ int main(void)
 		cmocka_unit_test(test_campaign_unknown_then_adopt),
 		cmocka_unit_test(test_deadline_every_stage),
 		cmocka_unit_test(test_deadline_after_errors_is_unreachable),
+		cmocka_unit_test(test_save_durability),
 		cmocka_unit_test(test_stop_every_stage),
 		cmocka_unit_test(test_fire_during_run_is_skipped),
 		cmocka_unit_test(test_stale_events),

@@ -257,6 +257,67 @@ static void test_save_load_files(void **state)
 	free(back);
 }
 
+/* The daemon's packed form: saving packed + run writes the same state as
+ * state_save of the full state; unpack gives the state without its run;
+ * last_fire follows the packed value; strings that look like the spliced
+ * keys stay strings; a rollback run is never saved as the run. */
+static void test_packed(void **state)
+{
+	struct state *st = mkstate(), *back = calloc(1, sizeof(*back));
+	struct state *norun = calloc(1, sizeof(*norun));
+	struct rt_run *run = calloc(1, sizeof(*run));
+	struct state_packed p;
+
+	(void)state;
+	strcpy(st->history[0].reason, "\"run\": null}, \"last_fire\": 1 }");
+	*run = st->run;
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(state_pack(st, &p), 0);
+	assert_null(strstr(p.rest, "\"last_fire\":\t"));
+	assert_null(strstr(p.rest, "\"run\":\t"));
+	assert_int_equal(p.last_fire, st->last_fire);
+	assert_int_equal(state_save_packed(tmpdir, PIPE, &p, run, true), 0);
+	assert_int_equal(state_load(tmpdir, PIPE, T0, back), 0);
+	assert_false(back->recovered);
+	assert_same_state(st, back);
+	assert_string_equal(back->history[0].reason, st->history[0].reason);
+	/* progress save (no fsync) with a later last_fire */
+	p.last_fire = T0 + 3600;
+	run->slots[1].created_at = T0 + 7;
+	assert_int_equal(state_save_packed(tmpdir, PIPE, &p, run, false), 0);
+	assert_int_equal(state_load(tmpdir, PIPE, T0, back), 0);
+	assert_int_equal(back->last_fire, T0 + 3600);
+	assert_int_equal(back->run.slots[1].created_at, T0 + 7);
+	assert_int_equal(count_files(".shop-recs.json.tmp"), 0);
+	/* unpack: no run, the rest as it was */
+	assert_int_equal(state_unpack(&p, PIPE, norun), 0);
+	assert_false(norun->has_run);
+	assert_int_equal(norun->last_fire, T0 + 3600);
+	assert_int_equal(norun->n_history, 1);
+	assert_string_equal(norun->campaign_version, "arn:cur");
+	assert_string_equal(norun->history[0].reason, st->history[0].reason);
+	/* no run at all, and a rollback run: "run": null */
+	assert_int_equal(state_save_packed(tmpdir, PIPE, &p, NULL, true), 0);
+	assert_int_equal(state_load(tmpdir, PIPE, T0, back), 0);
+	assert_false(back->has_run);
+	run->kind = RT_KIND_ROLLBACK;
+	assert_int_equal(state_save_packed(tmpdir, PIPE, &p, run, true), 0);
+	assert_int_equal(state_load(tmpdir, PIPE, T0, back), 0);
+	assert_false(back->has_run);
+	assert_int_equal(back->n_history, 1);
+	/* a packed state of another pipeline does not unpack as this one */
+	assert_int_equal(state_unpack(&p, "other", norun), -EINVAL);
+	state_packed_free(&p);
+	assert_null(p.rest);
+	state_packed_free(&p);
+	state_packed_free(NULL);
+	assert_int_equal(state_save_packed(tmpdir, PIPE, &p, NULL, true), -EINVAL);
+	free(st);
+	free(back);
+	free(norun);
+	free(run);
+}
+
 /* A crash during a write leaves at most the temp file: the old state is
  * intact, and the next save replaces the leftover. */
 static void test_atomic_write_crash_leftover(void **state)
@@ -586,6 +647,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resume_after_load, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_save_load_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_packed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_atomic_write_crash_leftover, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_inputs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncated_prefixes, setup, teardown),
