@@ -63,6 +63,8 @@ struct hook_run_info {
 	const char *solution_version_arn; /* NULL: "" */
 	const char *campaign_arn;         /* NULL: "" */
 	const char *reason;               /* NULL: "" */
+	const char *kind;                 /* RUN_KIND: "retrain" (NULL) or
+					     "rollback" */
 	uint64_t duration_s;
 };
 

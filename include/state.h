@@ -23,9 +23,16 @@
  * that predates them (it is moved aside as corrupt, like any unreadable
  * file). Rollback runs (RT_KIND_ROLLBACK) are never saved as "run".
  *
- * Writes are atomic: a temp file in the same directory, fsync, rename over
- * the old file, fsync of the directory. A reader (e.g. `status` while the
- * daemon runs) sees the old or the new file, never a mix.
+ * Writes are atomic: a scratch file in the same directory (.<file>.tmp)
+ * is written, fsync'd, exchanged with the file (renameat2 RENAME_EXCHANGE;
+ * plain rename where the filesystem cannot), then the directory fsync'd.
+ * The scratch file then holds the previous state and is rewritten at the
+ * next save: no inode is freed and allocated per save (ext4's allocation
+ * after many deletes was half the daemon's CPU per call). A reader (e.g.
+ * `status` while the daemon runs) opens the old or the new file, never a
+ * mix; one that opened the old file just before two saves in a row can
+ * read it while it is rewritten, sees bad JSON and reads again (status
+ * does).
  *
  * A file that cannot be parsed (corrupt, truncated, garbage, larger than
  * STATE_FILE_MAX, wrong schema version, another pipeline's) is renamed to
@@ -56,6 +63,7 @@ struct state_history {
 	time_t finished_at;
 	enum rt_outcome outcome;
 	bool followed;  /* followed a run started by another host */
+	enum rt_kind kind;  /* a retraining run or a rollback */
 	char version_name[RT_NAME_MAX + 1];
 	char version_arn[RT_ARN_MAX + 1];
 	char reason[RT_REASON_MAX + 1];

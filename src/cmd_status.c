@@ -31,11 +31,17 @@ struct pstatus {
 	time_t next_fire;
 };
 
+/* The daemon swaps a new state file in and rewrites the old one at its next
+ * save (state.c): a reader that opened the old one just before can, rarely,
+ * read it while it is rewritten. Such a read does not parse: read again. */
+#define READ_ATTEMPTS 3
+
 static void read_state(const char *dir, struct pstatus *ps)
 {
 	char path[4096], err[256];
 	char *text = NULL;
 	size_t len;
+	int attempt;
 	FILE *f;
 
 	state_init(&ps->st, ps->p->name);
@@ -43,29 +49,34 @@ static void read_state(const char *dir, struct pstatus *ps)
 		snprintf(ps->error, sizeof(ps->error), "bad state path");
 		return;
 	}
-	f = fopen(path, "re");
-	if (!f) {
-		if (errno != ENOENT)
-			snprintf(ps->error, sizeof(ps->error), "%s: %s", path,
-				 strerror(errno));
-		return;
-	}
 	text = malloc(STATE_FILE_MAX + 1);
 	if (!text) {
-		fclose(f);
 		snprintf(ps->error, sizeof(ps->error), "out of memory");
 		return;
 	}
-	len = fread(text, 1, STATE_FILE_MAX + 1, f);
-	fclose(f);
-	if (len > STATE_FILE_MAX)
-		snprintf(ps->error, sizeof(ps->error), "%s: larger than %d bytes",
-			 path, STATE_FILE_MAX);
-	else if (state_from_json(text, len, ps->p->name, &ps->st, err,
-				 sizeof(err)) < 0)
-		snprintf(ps->error, sizeof(ps->error), "%s: %s", path, err);
-	else
-		ps->has_file = true;
+	for (attempt = 0; attempt < READ_ATTEMPTS; attempt++) {
+		ps->error[0] = '\0';
+		f = fopen(path, "re");
+		if (!f) {
+			if (errno != ENOENT)
+				snprintf(ps->error, sizeof(ps->error), "%s: %s",
+					 path, strerror(errno));
+			break;
+		}
+		len = fread(text, 1, STATE_FILE_MAX + 1, f);
+		fclose(f);
+		if (len > STATE_FILE_MAX) {
+			snprintf(ps->error, sizeof(ps->error),
+				 "%s: larger than %d bytes", path, STATE_FILE_MAX);
+		} else if (state_from_json(text, len, ps->p->name, &ps->st, err,
+					   sizeof(err)) < 0) {
+			snprintf(ps->error, sizeof(ps->error), "%s: %s", path,
+				 err);
+		} else {
+			ps->has_file = true;
+			break;
+		}
+	}
 	free(text);
 }
 
@@ -150,9 +161,10 @@ static void print_text(const struct pstatus *ps, time_t now)
 		fmt_duration(h->started_at, h->finished_at, d, sizeof(d));
 		printf("  %-10s %s  %-11s %7s  %s%s%s\n",
 		       i == 0 ? "last runs" : "", a, rt_outcome_name(h->outcome),
-		       d, h->version_name,
-		       h->followed ? "  " FOLLOWED_TEXT : "",
-		       "");
+		       d, h->kind == RT_KIND_ROLLBACK ? "rollback to " : "",
+		       h->kind == RT_KIND_ROLLBACK ? h->version_arn
+						   : h->version_name,
+		       h->followed ? "  " FOLLOWED_TEXT : "");
 		if (h->outcome != RT_OUT_SUCCEEDED && h->reason[0])
 			printf("             %s\n", h->reason);
 	}
@@ -256,6 +268,7 @@ static cJSON *json_pipeline(const struct pstatus *ps)
 		cJSON_AddStringToObject(j, "version_arn", h->version_arn);
 		cJSON_AddStringToObject(j, "reason", h->reason);
 		cJSON_AddBoolToObject(j, "followed", h->followed);
+		cJSON_AddStringToObject(j, "kind", rt_kind_name(h->kind));
 		if (h->followed)
 			cJSON_AddStringToObject(j, "note", FOLLOWED_TEXT);
 		cJSON_AddItemToArray(hist, j);

@@ -15,6 +15,7 @@
 #include <systemd/sd-event.h>
 
 #include "cli.h"
+#include "clientpool.h"
 #include "config.h"
 #include "creds.h"
 #include "credsprov.h"
@@ -144,6 +145,7 @@ struct daemon {
 	struct credsprov *cp;
 	struct aws_creds_provider prov;
 	struct ratelimit *rl;
+	struct client_pool *clients;  /* shared AWS/S3 clients */
 	sd_event_source *rl_timer;
 	bool rl_pumping;
 	unsigned rate;          /* MaxApiCallsPerSecond in force */
@@ -624,6 +626,11 @@ static int setup(struct daemon *d)
 		return k;
 	d->host.metrics = d->metrics;
 	d->host.metrics_changed = host_metrics_changed;
+	k = client_pool_new(d->event, d->http, &d->prov, d->metrics,
+			    &d->clients);
+	if (k < 0)
+		return k;
+	d->host.clients = d->clients;
 	return 0;
 }
 
@@ -634,6 +641,8 @@ static void teardown(struct daemon *d)
 	for (i = 0; i < d->n; i++)
 		runner_free(d->runners[i]);
 	free(d->runners);
+	client_pool_free(d->clients);
+	d->clients = NULL;
 	d->hooks = hook_runner_free(d->hooks);
 	d->metrics = metrics_free(d->metrics);
 	credsprov_free(d->cp);

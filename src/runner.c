@@ -10,8 +10,10 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "clientpool.h"
 #include "config.h"
 #include "creds.h"
+#include "evtimer.h"
 #include "exitcodes.h"
 #include "hook.h"
 #include "metrics.h"
@@ -30,6 +32,10 @@
 /* Versions created this long before the fire time cannot be ours (other
  * hosts' clocks may be up to a minute ahead: twice that margin). */
 #define FIND_VERSION_MARGIN_S (2 * 60)
+/* Progress saves (retrain.h: not durable) are written at most this long
+ * after the change, together: a burst of replies costs one write; the next
+ * durable save (an intent, the end, a stop) writes them at once anyway. */
+#define SAVE_DELAY_USEC    (1000 * USEC_PER_MSEC)
 
 /* The call's strings, copied when the action is executed. */
 enum call_str {
@@ -73,6 +79,8 @@ struct runner {
 	struct state_packed packed;
 	bool have_packed;
 	struct state *held;
+	bool save_pending;          /* a progress save not yet written */
+	sd_event_source *save_timer;
 	struct rt_run *run;   /* while a run is active (NULL when idle) */
 	bool active;
 	bool started;
@@ -99,6 +107,10 @@ static void execute(struct runner *r, const struct rt_actions *acts);
 static int arm_fire(struct runner *r, time_t now);
 static int make_client(const struct runner_host *host, const struct pipeline *p,
 		       struct aws_client **out, struct s3_client **s3_out);
+static void put_clients(struct runner *r);
+
+_Static_assert(CONFIG_DATASET_COUNT <= RT_MAX_DATASETS,
+	       "a run must hold every dataset type the config can name");
 
 /* ---- small helpers ----------------------------------------------------------- */
 
@@ -873,14 +885,43 @@ static void note_fire(struct runner *r, time_t fire)
 	r->packed.last_fire = r->last_fire;
 }
 
+static void write_run(struct runner *r, bool durable)
+{
+	r->save_pending = false;
+	if (r->save_timer)
+		(void)sd_event_source_set_enabled(r->save_timer, SD_EVENT_OFF);
+	note_fire(r, r->run->fire_time);
+	(void)state_save_packed(r->host->state_dir, r->name, &r->packed,
+				r->run, durable); /* logged there */
+}
+
+static int on_save_timer(sd_event_source *s, uint64_t usec, void *ud)
+{
+	struct runner *r = ud;
+
+	(void)s;
+	(void)usec;
+	if (r->save_pending && r->active && r->have_packed)
+		write_run(r, false);
+	return 0;
+}
+
 static void do_save(struct runner *r, bool durable)
 {
 	/* a rollback is never saved as the run (state.h) */
 	if (!r->have_packed || r->run->kind == RT_KIND_ROLLBACK)
 		return;
-	note_fire(r, r->run->fire_time);
-	(void)state_save_packed(r->host->state_dir, r->name, &r->packed,
-				r->run, durable); /* logged there */
+	if (durable) {
+		write_run(r, true);
+		return;
+	}
+	if (r->save_pending)
+		return;  /* the armed write will carry this change too */
+	r->save_pending = true;
+	if (evtimer_arm_relative(r->host->event, &r->save_timer,
+				 SAVE_DELAY_USEC, POLL_ACCURACY_USEC,
+				 on_save_timer, r, "state-save") < 0)
+		write_run(r, false);  /* no timer: write now */
 }
 
 /* The pipeline's full state: the one held, else the file's. 0 and *out
@@ -949,14 +990,14 @@ static void do_log(struct runner *r, const struct rt_action *a)
 	log_struct(a->priority, fields, "%s", a->text);
 }
 
-/* OnRunEnd: the hook for a finished retraining run (never waited for) */
+/* OnRunEnd: the hook for a finished run, retraining or rollback (never
+ * waited for) */
 static void start_hook(struct runner *r, const struct rt_action *a)
 {
 	const struct rt_run *run = r->run;
 	struct hook_run_info info;
 
-	if (!r->host->hooks || !r->p->on_run_end || !*r->p->on_run_end ||
-	    run->kind != RT_KIND_RETRAIN)
+	if (!r->host->hooks || !r->p->on_run_end || !*r->p->on_run_end)
 		return;
 	memset(&info, 0, sizeof(info));
 	info.pipeline = r->name;
@@ -965,6 +1006,7 @@ static void start_hook(struct runner *r, const struct rt_action *a)
 	info.solution_version_arn = run->slots[RT_SLOT_VERSION].arn;
 	info.campaign_arn = run->campaign_arn;
 	info.reason = a->outcome == RT_OUT_SUCCEEDED ? "" : run->reason;
+	info.kind = rt_kind_name(run->kind);
 	info.duration_s = run->finished_at > run->started_at ?
 		(uint64_t)(run->finished_at - run->started_at) : 0;
 	(void)hook_run(r->host->hooks, r->p->on_run_end,
@@ -1010,6 +1052,8 @@ static void do_finished(struct runner *r, const struct rt_action *a)
 	}
 	state_packed_free(&r->packed);
 	r->have_packed = false;
+	r->save_pending = false;
+	r->save_timer = sd_event_source_disable_unref(r->save_timer);
 	start_hook(r, a);
 }
 
@@ -1162,9 +1206,8 @@ static void start_run(struct runner *r, time_t fire, time_t now, bool find_first
 
 		/* no call is in flight between runs: switch clients now */
 		if (make_client(r->host, r->p, &aws, &s3) == 0) {
-			aws_client_free(r->aws);
+			put_clients(r);
 			r->aws = aws;
-			s3_client_free(r->s3);
 			r->s3 = s3;
 			r->client_stale = false;
 		}
@@ -1330,18 +1373,13 @@ static int arm_fire(struct runner *r, time_t after)
 static int make_client(const struct runner_host *host, const struct pipeline *p,
 		       struct aws_client **out, struct s3_client **s3_out)
 {
-	struct s3_client_config s3cfg;
 	struct s3_client *s3 = NULL;
-	struct aws_client_config cfg;
-
 	const char *arns[] = { p->solution_arn };
+	const char *reg = p->region;
 	char *region = NULL;
 	int k;
 
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.region = p->region;
-	cfg.endpoint_url = p->endpoint_url;
-	if (!cfg.region || !*cfg.region) {
+	if (!reg || !*reg) {
 		/* not in the config: the environment, the profile, the ARN */
 		k = creds_region_resolve(NULL, NULL, arns, 1, &region, NULL);
 		if (k < 0) {
@@ -1349,16 +1387,13 @@ static int make_client(const struct runner_host *host, const struct pipeline *p,
 				  p->name);
 			return k;
 		}
-		cfg.region = region;
+		reg = region;
 	}
 	/* S3 only for SkipUnchangedData (the buckets are in the region of
 	 * the import: Personalize reads them from there) */
 	if (p->skip_unchanged) {
-		memset(&s3cfg, 0, sizeof(s3cfg));
-		s3cfg.region = cfg.region;
-		s3cfg.endpoint_url = p->s3_endpoint_url;
-		k = s3_client_new(host->event, host->http, &s3cfg, host->creds,
-				  &s3);
+		k = client_pool_get_s3(host->clients, reg, p->s3_endpoint_url,
+				       &s3);
 		if (k < 0) {
 			log_error("%s: cannot set up the S3 client: %s",
 				  p->name, strerror(-k));
@@ -1366,21 +1401,22 @@ static int make_client(const struct runner_host *host, const struct pipeline *p,
 			return k;
 		}
 	}
-	k = aws_client_new(host->event, host->http, &cfg, host->creds, out);
+	k = client_pool_get_aws(host->clients, reg, p->endpoint_url, out);
 	free(region);
 	if (k < 0) {
-		s3_client_free(s3);
+		client_pool_put_s3(host->clients, s3);
 		return k;
-	}
-	if (host->metrics) {
-		aws_client_set_metrics_hook(*out, metrics_aws_hook,
-					    host->metrics);
-		if (s3)
-			s3_client_set_metrics_hook(s3, metrics_aws_hook,
-						   host->metrics);
 	}
 	*s3_out = s3;
 	return 0;
+}
+
+static void put_clients(struct runner *r)
+{
+	client_pool_put_aws(r->host->clients, r->aws);
+	client_pool_put_s3(r->host->clients, r->s3);
+	r->aws = NULL;
+	r->s3 = NULL;
 }
 
 int runner_new(const struct runner_host *host, unsigned owner,
@@ -1432,6 +1468,7 @@ static void drop_all(struct runner *r)
 			sd_event_source_disable_unref(r->slot_timer[slot]);
 	r->deadline = sd_event_source_disable_unref(r->deadline);
 	r->fire_timer = sd_event_source_disable_unref(r->fire_timer);
+	r->save_timer = sd_event_source_disable_unref(r->save_timer);
 }
 
 void runner_free(struct runner *r)
@@ -1439,8 +1476,7 @@ void runner_free(struct runner *r)
 	if (!r)
 		return;
 	drop_all(r);
-	aws_client_free(r->aws);
-	s3_client_free(r->s3);
+	put_clients(r);
 	free(r->run);
 	state_packed_free(&r->packed);
 	free(r->held);
@@ -1574,9 +1610,8 @@ int runner_set_pipeline(struct runner *r, const struct pipeline *p, time_t now)
 		k = make_client(r->host, p, &aws, &s3);
 		if (k < 0)
 			return k;
-		aws_client_free(r->aws);
+		put_clients(r);
 		r->aws = aws;
-		s3_client_free(r->s3);
 		r->s3 = s3;
 	} else {
 		r->client_stale = true;

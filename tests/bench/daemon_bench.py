@@ -18,6 +18,11 @@ Issue 6's benchmark and issue 8's 1,000-pipeline line, against the emulator:
            the Personalize requests in the emulator's ledger; boto3 replays
            the same requests (operation, parameters and pacing taken from
            that ledger) against a fresh emulator, CPU of the python process.
+           Then the same without start-up: a `run` daemon with
+           BENCH_STEADY_PIPELINES pipelines firing together, its CPU
+           (schedstat of its threads) from READY=1 until every run is in the
+           history, over the calls in the ledger (boto3's figure is also
+           without its start-up: import and client are not counted).
   wake-ups context switches of every thread of an idle `run`
            (/proc/PID/task/*/status) over BENCH_IDLE_SECONDS (default 60),
            without and with WATCHDOG_USEC; WATCHDOG=1 datagrams counted.
@@ -34,7 +39,7 @@ process crashed, READY=1 never came, ...); a MISS is not a failure.
 
 Environment: BUILD_DIR (default build), BENCH_IDLE_SECONDS (default 60),
 BENCH_SCALE_PIPELINES (default 1000), BENCH_SCALE_RATE (default 200),
-BENCH_READY_RUNS (default 7), BENCH_SCALE_TIMEOUT (seconds, default 300), BENCH_SKIP (comma list of sections to skip:
+BENCH_READY_RUNS (default 7), BENCH_STEADY_PIPELINES (default 50), BENCH_SCALE_TIMEOUT (seconds, default 300), BENCH_SKIP (comma list of sections to skip:
 memory,ready,cpu,wakeups,scale), BENCH_RESULTS (a directory: "name value"
 lines are written to daemon.txt there).
 """
@@ -96,6 +101,7 @@ def env_int(name, default):
 
 IDLE_S = env_int("BENCH_IDLE_SECONDS", 60)
 SCALE_N = env_int("BENCH_SCALE_PIPELINES", 1000)
+STEADY_N = env_int("BENCH_STEADY_PIPELINES", 50)
 SCALE_RATE = env_int("BENCH_SCALE_RATE", 200)
 READY_RUNS = env_int("BENCH_READY_RUNS", 7)
 # At the cap, 1,000 pipelines x ~7 calls take ~35 s: the bound is generous.
@@ -304,6 +310,7 @@ class Daemon:
         self.cfg = cfg
         self.watchdog_usec = watchdog_usec
         self.notify = NotifySocket(self.dir)
+        self.extra_env = {}
         self.proc = None
         self.errlog = open(os.path.join(self.dir, "stderr"), "w+")
 
@@ -312,6 +319,7 @@ class Daemon:
         e["NOTIFY_SOCKET"] = self.notify.path
         if self.watchdog_usec:
             e["WATCHDOG_USEC"] = str(self.watchdog_usec)
+        e.update(self.extra_env)
         t0 = time.monotonic()
         self.proc = subprocess.Popen(
             [daemon_binary(), "-c", self.cfg, "--state-dir", self.state,
@@ -847,6 +855,90 @@ def section_cpu(tmp, can_once):
             verdict(ratio <= GOAL_CPU_BOTO3_FRACTION))
 
 
+def task_cpu_ns(pid):
+    """CPU time of every live thread of pid, in ns (schedstat: exact, not
+    tick-sampled)."""
+    total = 0
+    for t in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/schedstat" % (pid, t)) as f:
+                total += int(f.read().split()[0])
+        except OSError:
+            pass        # a thread that just ended
+    return total
+
+
+def section_steady(tmp, can_run):
+    """CPU per call of a running daemon, start-up excluded: `run` with
+    STEADY_N pipelines firing together; the daemon's CPU (schedstat) from
+    READY=1 until every run is in its state file's history, over the calls
+    in the ledger. The daemon's wall clock is offset (the test-only hook)
+    so that the next minute boundary is a few seconds away."""
+    n = STEADY_N
+    print("\nCPU per API call, start-up excluded: `run` with %d pipelines (3 datasets, "
+          "a campaign) firing together" % n)
+    if not can_run:
+        not_measured("steady CPU per call", can_run_reason)
+        return
+    types = ("INTERACTIONS", "ITEMS", "USERS")
+    world = os.path.join(tmp, "steady-world.json")
+    gen_world(world, n, types=types, durations_ms=(5, 40, 60, 40))
+    with Emulator(world=world) as emu:
+        cfg = os.path.join(tmp, "steady.yaml")
+        gen_config(cfg, n, emu.url, "rate(1 minute)", types=types, rate=200)
+        lead_ms = 4000
+        real_ms = int(time.time() * 1000)
+        boundary = -(-(real_ms + lead_ms) // 60000) * 60000
+        d = Daemon(tmp, cfg, name="steady")
+        d.extra_env = {"PERSONALIZE_RETRAIN_TEST_CLOCK_OFFSET_MS":
+                       str(boundary - (real_ms + lead_ms))}
+        try:
+            d.start()
+            time.sleep(SETTLE_S)
+            c0 = task_cpu_ns(d.proc.pid)
+            t0 = proc_cpu_s(d.proc.pid)
+            deadline = time.monotonic() + ONCE_TIMEOUT_S
+            done = 0
+            while time.monotonic() < deadline and d.proc.poll() is None:
+                done = 0
+                for fn in os.listdir(d.state):
+                    if not fn.endswith(".json"):
+                        continue
+                    try:
+                        with open(os.path.join(d.state, fn)) as f:
+                            st = json.load(f)
+                    except (OSError, ValueError):
+                        continue
+                    if st.get("run") is None and st.get("history"):
+                        done += 1
+                if done >= n:
+                    break
+                time.sleep(0.2)
+            c1 = task_cpu_ns(d.proc.pid)
+            t1 = proc_cpu_s(d.proc.pid)
+        except (RuntimeError, OSError) as e:
+            fail("steady: %s" % e)
+            return
+        finally:
+            d.stop()
+        calls = personalize_calls(emu.ledger())
+    if done < n:
+        fail("steady: only %d of %d runs finished" % (done, n))
+        return
+    if not calls:
+        fail("steady: the emulator saw no call")
+        return
+    per = (c1 - c0) / 1e9 / len(calls)
+    row("calls (ledger) / runs finished", "%d / %d" % (len(calls), done))
+    row("daemon CPU / call (schedstat)", "%.3f ms" % (per * 1000), "",
+        "utime+stime (ticks): %.0f ms in all" % ((t1 - t0) * 1000))
+    results.append(("steady_cpu_ms_per_call", round(per * 1000, 4)))
+    if boto3_call_cpu:
+        ratio = per / boto3_call_cpu
+        row("vs boto3's calls alone (above)", "1/%.1f" % (1 / ratio) if ratio else "0",
+            "<= 1/10", verdict(ratio <= GOAL_CPU_BOTO3_FRACTION))
+
+
 def section_wakeups(tmp, emu, can_run):
     print("\nWake-ups while idle over %d s (voluntary context switches of every thread)" % IDLE_S)
     if not can_run:
@@ -1011,6 +1103,7 @@ def main():
                 print("\n  Personalize calls made by the idle daemons above: %d" % idle_calls)
         if "cpu" not in SKIP:
             section_cpu(tmp, can_once)
+            section_steady(tmp, can_run)
         if "scale" not in SKIP:
             section_scale(tmp, can_once)
     finally:

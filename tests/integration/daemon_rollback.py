@@ -10,6 +10,8 @@ emulator (tests/emulator/worlds/test.json; the campaign starts on version
   the ledger's last UpdateCampaign names V1, and `status` now shows V1
   serving, V2 previous and a succeeded run for V1; `rollback --to V2` goes
   forward again; `rollback --to <what it serves>` is refused (exit 1).
+  Each of those ends with OnRunEnd (RUN_KIND=retrain, then rollback), and the
+  history marks the rollback as such ("kind", and "rollback to" in `status`).
 - refusals: no previous version known (fresh state): exit 1 with "name one
   with --to"; a pipeline without CampaignArn: exit 2; --to that is not an
   ARN: exit 2; --to an unknown version: exit 1 and no UpdateCampaign; a
@@ -72,7 +74,12 @@ def two_cycles_then_rollback():
         cfg = os.path.join(tmp, "p.cfg")
         state = os.path.join(tmp, "state")
         os.mkdir(state)
-        write_config(cfg, emu.url, 1, True, "rb")
+        hooklog = os.path.join(tmp, "hook.log")
+        hook = os.path.join(tmp, "hook.sh")
+        with open(hook, "w") as f:
+            f.write('#!/bin/sh\necho "$RUN_KIND $OUTCOME $SOLUTION_VERSION_ARN" >> "%s"\n' % hooklog)
+        os.chmod(hook, 0o755)
+        write_config(cfg, emu.url, 1, True, "rb", extra=("OnRunEnd=" + hook,))
         deployed = []
         for cycle in (1, 2):
             minute = int(time.time()) // 60
@@ -110,8 +117,21 @@ def two_cycles_then_rollback():
             fail("%s: status after rollback: serving %s previous %s"
                  % (label, p.get("campaign_version"), p.get("campaign_prev_version")))
         h = (p.get("history") or [{}])[0]
-        if h.get("outcome") != "succeeded" or h.get("version_arn") != v1:
+        if h.get("outcome") != "succeeded" or h.get("version_arn") != v1 or \
+                h.get("kind") != "rollback":
             fail("%s: last history entry %s" % (label, h))
+        if any(x.get("kind") != "retrain" for x in (p.get("history") or [])[1:]):
+            fail("%s: the cycles before are not retrain entries: %s" % (label, p.get("history")))
+        rc, out, err = cli(cfg, state, "status", timeout=10)
+        if "rollback to " + v1 not in out:
+            fail("%s: status does not show the rollback:\n%s" % (label, out))
+        # OnRunEnd ran after both cycles and after the rollback (once waits)
+        with open(hooklog) as f:
+            runs = f.read().split("\n")
+        want = ["retrain succeeded " + v1, "retrain succeeded " + v2,
+                "rollback succeeded " + v1]
+        if runs[:3] != want:
+            fail("%s: OnRunEnd saw %s, want %s" % (label, runs, want))
         # forward again with --to, then a rollback to what it serves
         rc, out, err = cli(cfg, state, "rollback", "--to", v2)
         if rc != 0 or serving(emu) != v2:

@@ -25,10 +25,10 @@
 #define MAXRUN_S 86400u
 #define METRIC "normalized_discounted_cumulative_gain_at_10"
 
-static const char *const types[RT_MAX_DATASETS] = {
+static const char *const types[] = {
 	"Interactions", "Items", "Users", "Actions", "Action_Interactions",
 };
-static const char *const ds_arns[RT_MAX_DATASETS] = {
+static const char *const ds_arns[] = {
 	"arn:aws:personalize:us-east-1:123456789012:dataset/dg/INTERACTIONS",
 	"arn:aws:personalize:us-east-1:123456789012:dataset/dg/ITEMS",
 	"arn:aws:personalize:us-east-1:123456789012:dataset/dg/USERS",
