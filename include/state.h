@@ -130,6 +130,8 @@ int state_load(const char *dir, const char *pipeline, time_t now,
 /* Write st atomically to its file in dir. 0 or -errno (logged; the old
  * file is then intact and no temp file is left behind). */
 int state_save(const char *dir, const struct state *st);
+/* The same; durable false: without the fsyncs (see state_save_packed). */
+int state_write(const char *dir, const struct state *st, bool durable);
 
 /* A state whose run is active, held compactly by the daemon: the parts a
  * run does not change (campaign versions, history, datasets) as their

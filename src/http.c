@@ -32,6 +32,7 @@ struct http_client {
 	CURLM *multi;
 	CURLSH *share;
 	sd_event_source *timer;
+	sd_event_source *now;       /* curl's "time out now": a defer source */
 	struct io_watch *watches;   /* every socket source, freed at the end
 				       even if curl never said REMOVE */
 	char *ca_bundle;
@@ -360,6 +361,11 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	return 0;
 }
 
+static int on_now(sd_event_source *s, void *userdata)
+{
+	return on_timer(s, 0, userdata);
+}
+
 static void watch_free(struct http_client *c, struct io_watch *w)
 {
 	if (!w)
@@ -429,7 +435,10 @@ done:
 	return 0;
 }
 
-/* CURLMOPT_TIMERFUNCTION: (re)arm or stop our one one-shot timer. */
+/* CURLMOPT_TIMERFUNCTION: (re)arm or stop our one one-shot timer. A
+ * timeout of 0 ("act now", what curl asks for every request added and
+ * many a step) runs on the next loop iteration from a defer source: no
+ * timerfd to re-program, one system call less each time. */
 static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
 {
 	struct http_client *c = userp;
@@ -437,12 +446,30 @@ static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
 	int r;
 
 	(void)multi;
-	if (timeout_ms < 0) {
+	if (timeout_ms <= 0) {
 		if (c->timer)
 			(void)sd_event_source_set_enabled(c->timer,
 							  SD_EVENT_OFF);
+		if (timeout_ms < 0) {
+			if (c->now)
+				(void)sd_event_source_set_enabled(c->now,
+								  SD_EVENT_OFF);
+			return 0;
+		}
+		if (!c->now) {
+			r = sd_event_add_defer(c->event, &c->now, on_now, c);
+			if (r < 0) {
+				log_error("http: cannot add a defer source: %s",
+					  strerror(-r));
+				return -1;
+			}
+			(void)sd_event_source_set_description(c->now, "http-now");
+		}
+		(void)sd_event_source_set_enabled(c->now, SD_EVENT_ONESHOT);
 		return 0;
 	}
+	if (c->now)
+		(void)sd_event_source_set_enabled(c->now, SD_EVENT_OFF);
 	usec = (uint64_t)timeout_ms * USEC_PER_MSEC;
 	r = evtimer_arm_relative(c->event, &c->timer, usec,
 				 HTTP_TIMER_ACCURACY_USEC, on_timer, c,
@@ -522,6 +549,7 @@ struct http_client *http_client_free(struct http_client *c)
 	while (c->watches)
 		watch_free(c, c->watches);
 	sd_event_source_disable_unref(c->timer);
+	sd_event_source_disable_unref(c->now);
 	sd_event_unref(c->event);
 	free(c->ca_bundle);
 	free(c);

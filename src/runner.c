@@ -1041,7 +1041,9 @@ static void do_finished(struct runner *r, const struct rt_action *a)
 		r->held = NULL;
 		state_finish_run(st, r->run);
 		r->last_fire = st->last_fire;
-		if (state_save(r->host->state_dir, st) < 0)
+		/* not fsync'd: should a power loss take it back, the run is
+		 * resumed at the next start and finds everything done */
+		if (state_write(r->host->state_dir, st, false) < 0)
 			r->held = st;  /* the next run starts from it */
 		else
 			free(st);

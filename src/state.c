@@ -920,7 +920,7 @@ static int write_state(const char *dir, const char *pipeline, const char *text,
 	r = write_all(fd, text, len);
 	if (r == 0)
 		r = write_all(fd, "\n", 1);
-	if (r == 0 && durable && fsync(fd) < 0)
+	if (r == 0 && durable && fdatasync(fd) < 0)
 		r = -errno;
 	if (close(fd) < 0 && r == 0)
 		r = -errno;
@@ -954,6 +954,11 @@ cleanup:
 
 int state_save(const char *dir, const struct state *st)
 {
+	return state_write(dir, st, true);
+}
+
+int state_write(const char *dir, const struct state *st, bool durable)
+{
 	char *text = NULL;
 	int r;
 
@@ -965,7 +970,7 @@ int state_save(const char *dir, const struct state *st)
 			  strerror(-r));
 		return r;
 	}
-	r = write_state(dir, st->pipeline, text, strlen(text), true);
+	r = write_state(dir, st->pipeline, text, strlen(text), durable);
 	free(text);
 	return r;
 }

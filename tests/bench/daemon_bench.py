@@ -868,18 +868,9 @@ def task_cpu_ns(pid):
     return total
 
 
-def section_steady(tmp, can_run):
-    """CPU per call of a running daemon, start-up excluded: `run` with
-    STEADY_N pipelines firing together; the daemon's CPU (schedstat) from
-    READY=1 until every run is in its state file's history, over the calls
-    in the ledger. The daemon's wall clock is offset (the test-only hook)
-    so that the next minute boundary is a few seconds away."""
-    n = STEADY_N
-    print("\nCPU per API call, start-up excluded: `run` with %d pipelines (3 datasets, "
-          "a campaign) firing together" % n)
-    if not can_run:
-        not_measured("steady CPU per call", can_run_reason)
-        return
+def steady_once(tmp, n, state_root=None):
+    """One steady measurement: (CPU s per call, calls, runs done, tick CPU s)
+    or None (a failure was recorded)."""
     types = ("INTERACTIONS", "ITEMS", "USERS")
     world = os.path.join(tmp, "steady-world.json")
     gen_world(world, n, types=types, durations_ms=(5, 40, 60, 40))
@@ -890,6 +881,8 @@ def section_steady(tmp, can_run):
         real_ms = int(time.time() * 1000)
         boundary = -(-(real_ms + lead_ms) // 60000) * 60000
         d = Daemon(tmp, cfg, name="steady")
+        if state_root:
+            d.state = tempfile.mkdtemp(prefix="steady-state-", dir=state_root)
         d.extra_env = {"PERSONALIZE_RETRAIN_TEST_CLOCK_OFFSET_MS":
                        str(boundary - (real_ms + lead_ms))}
         try:
@@ -918,21 +911,47 @@ def section_steady(tmp, can_run):
             t1 = proc_cpu_s(d.proc.pid)
         except (RuntimeError, OSError) as e:
             fail("steady: %s" % e)
-            return
+            return None
         finally:
             d.stop()
+            if state_root:
+                shutil.rmtree(d.state, ignore_errors=True)
         calls = personalize_calls(emu.ledger())
     if done < n:
         fail("steady: only %d of %d runs finished" % (done, n))
-        return
+        return None
     if not calls:
         fail("steady: the emulator saw no call")
+        return None
+    return (c1 - c0) / 1e9 / len(calls), len(calls), done, t1 - t0
+
+
+def section_steady(tmp, can_run):
+    """CPU per call of a running daemon, start-up excluded: `run` with
+    STEADY_N pipelines firing together; the daemon's CPU (schedstat) from
+    READY=1 until every run is in its state file's history, over the calls
+    in the ledger. The daemon's wall clock is offset (the test-only hook)
+    so that the next minute boundary is a few seconds away."""
+    n = STEADY_N
+    print("\nCPU per API call, start-up excluded: `run` with %d pipelines (3 datasets, "
+          "a campaign) firing together" % n)
+    if not can_run:
+        not_measured("steady CPU per call", can_run_reason)
         return
-    per = (c1 - c0) / 1e9 / len(calls)
-    row("calls (ledger) / runs finished", "%d / %d" % (len(calls), done))
+    m = steady_once(tmp, n)
+    if not m:
+        return
+    per, ncalls, done, ticks = m
+    row("calls (ledger) / runs finished", "%d / %d" % (ncalls, done))
     row("daemon CPU / call (schedstat)", "%.3f ms" % (per * 1000), "",
-        "utime+stime (ticks): %.0f ms in all" % ((t1 - t0) * 1000))
+        "utime+stime (ticks): %.0f ms in all" % (ticks * 1000))
     results.append(("steady_cpu_ms_per_call", round(per * 1000, 4)))
+    if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
+        t = steady_once(tmp, n, state_root="/dev/shm")
+        if t:
+            row("  same, state directory on tmpfs (no disk I/O)", "%.3f ms" % (t[0] * 1000),
+                "", "the state writes' share: %.0f%%" % (100.0 * max(per - t[0], 0) / per))
+            results.append(("steady_tmpfs_cpu_ms_per_call", round(t[0] * 1000, 4)))
     if boto3_call_cpu:
         ratio = per / boto3_call_cpu
         row("vs boto3's calls alone (above)", "1/%.1f" % (1 / ratio) if ratio else "0",
