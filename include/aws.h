@@ -34,6 +34,11 @@
  * Retry delays are sd-event timers. (libcurl itself may re-send a request
  * once, on a fresh connection, when a reused keep-alive connection turns
  * out dead before any reply byte; that is not counted as an attempt.)
+ * Non-idempotent operations (UpdateCampaign: aws_operation_idempotent) are
+ * sent on a fresh connection (so libcurl never re-sends them) and are
+ * retried here only when the attempt surely did not run (throttled,
+ * refused connection, clock skew); after a 5xx, a timeout or a reset the
+ * caller gets the error and must look before trying again.
  *
  * Logging: LOG_DEBUG per attempt (operation, attempt, status, error code,
  * request id). Never a header value, a credential or a signature. The
@@ -199,6 +204,10 @@ const char *aws_client_region(const struct aws_client *c);
 /* Install (or remove, with NULL) the metrics hook. */
 void aws_client_set_metrics_hook(struct aws_client *c, aws_metrics_fn fn,
 				 void *userdata);
+
+/* 1 when operation may be repeated after an attempt of unknown outcome,
+ * 0 when not (a repeat would act twice). */
+int aws_operation_idempotent(const char *operation);
 
 /* Start operation (e.g. "DescribeCampaign") with the JSON object body
  * (serialised here; not kept). done is called exactly once, from the event

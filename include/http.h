@@ -21,6 +21,7 @@
 #ifndef PR_HTTP_H
 #define PR_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -74,6 +75,11 @@ struct http_request_spec {
 	uint32_t connect_timeout_ms;     /* 0: HTTP_DEFAULT_CONNECT_TIMEOUT_MS */
 	uint32_t total_timeout_ms;       /* 0: HTTP_DEFAULT_TOTAL_TIMEOUT_MS */
 	size_t max_response_bytes;       /* 0: HTTP_DEFAULT_MAX_RESPONSE_BYTES */
+	/* A new connection for this request (CURLOPT_FRESH_CONNECT): libcurl
+	 * re-sends a request on its own when a reused keep-alive connection
+	 * dies before the reply starts, which a non-idempotent call must not
+	 * risk (the server may have run it). */
+	bool fresh_connection;
 };
 
 /* The outcome handed to the callback. Valid only during the callback. */

@@ -1087,6 +1087,7 @@ static void on_creds(int error, const struct sigv4_credentials *creds,
 		.body = call->body, .body_len = call->body_len,
 		.connect_timeout_ms = c->connect_timeout_ms,
 		.total_timeout_ms = c->total_timeout_ms,
+		.fresh_connection = aws_operation_idempotent(call->operation) == 0,
 	};
 	call->attempts++;
 	r = http_request_start(c->http, &spec, on_http_done, call, &call->req);
@@ -1119,6 +1120,16 @@ static int on_attempt_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	return 0;
 }
 
+/* Operations that are not safe to repeat after an attempt that may have
+ * run: a second UpdateCampaign starts a second deployment. Creates are
+ * safe (a repeat is refused as ResourceAlreadyExists, by name). */
+static const char *const non_idempotent_ops[] = { "UpdateCampaign", NULL };
+
+int aws_operation_idempotent(const char *operation)
+{
+	return in_list(operation, non_idempotent_ops) ? 0 : 1;
+}
+
 /* Decide after a failed attempt: retry (0) or finish (the class). */
 static void after_failure(struct aws_call *call, enum aws_retry_kind kind,
 			  const char *date)
@@ -1128,6 +1139,20 @@ static void after_failure(struct aws_call *call, enum aws_retry_kind kind,
 	unsigned cost;
 	time_t server;
 
+	/* the attempt may have run (5xx, timeout, reset after sending): a
+	 * non-idempotent one is left to the caller, which looks before it
+	 * tries again; refused ones (throttling, connect failures, skew) are
+	 * still retried here */
+	if (!aws_operation_idempotent(call->operation) &&
+	    (kind == AWS_RETRY_TRANSIENT || kind == AWS_RETRY_TIMEOUT ||
+	     (kind == AWS_RETRY_CONNECTION &&
+	      call->transport != HTTP_ERR_CONNECT &&
+	      call->transport != HTTP_ERR_DNS))) {
+		log_debug("aws: %s: outcome unknown (%s); not repeated here",
+			  call->operation, call->code[0] ? call->code :
+			  http_error_name(call->transport));
+		kind = AWS_RETRY_NO;
+	}
 	if (kind == AWS_RETRY_CLOCK_SKEW) {
 		if (!call->skew_retried && date &&
 		    aws_parse_http_date(date, &server) == 0) {

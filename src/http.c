@@ -725,6 +725,8 @@ int http_request_start(struct http_client *c,
 	     curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME,
 			      (long)HTTP_LOW_SPEED_SECONDS) == CURLE_OK &&
 	     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L) == CURLE_OK &&
+	     curl_easy_setopt(e, CURLOPT_FRESH_CONNECT,
+			      spec->fresh_connection ? 1L : 0L) == CURLE_OK &&
 	     curl_easy_setopt(e, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L) ==
 		     CURLE_OK &&
 	     curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers) == CURLE_OK &&

@@ -695,6 +695,46 @@ static void test_scenarios(void **state)
 	}
 }
 
+/* UpdateCampaign is not repeated after an attempt that may have run (a 5xx,
+ * a reset): one attempt, the error to the caller; a throttled one is
+ * repeated (the service refused it). DescribeSolutionVersion with the same
+ * replies is retried (test_scenarios). */
+static void test_non_idempotent(void **state)
+{
+	static const struct scenario cases[] = {
+		{ "500 once", { ERR500, OK_REPLY }, 2, NULL, AWS_ERR_TRANSIENT, 1,
+		  "InternalFailure" },
+		{ "reset once", { { LB_RESET, 0, NULL, NULL }, OK_REPLY }, 2, NULL,
+		  AWS_ERR_UNAVAILABLE, 1, "HttpConnectionReset" },
+		{ "throttled twice then ok", { THROTTLE, THROTTLE, OK_REPLY }, 3,
+		  NULL, AWS_ERR_NONE, 3, "" },
+		{ "ok", { OK_REPLY }, 1, NULL, AWS_ERR_NONE, 1, "" },
+	};
+	struct fixture *f = *state;
+	size_t i;
+
+	assert_int_equal(aws_operation_idempotent("UpdateCampaign"), 0);
+	assert_int_equal(aws_operation_idempotent("CreateSolutionVersion"), 1);
+	assert_int_equal(aws_operation_idempotent("DescribeCampaign"), 1);
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		const struct scenario *s = &cases[i];
+		struct call_result r = { 0 };
+
+		set_or_unset("AWS_MAX_ATTEMPTS", NULL);
+		start(f, s->acts, s->n, 0);
+		call(f, "UpdateCampaign", &r);
+		if (r.error != s->want || r.attempts != s->attempts ||
+		    strcmp(r.code, s->code))
+			fail_msg("%s: got %s/%u/%s, want %s/%u/%s", s->name,
+				 aws_error_class_name(r.error), r.attempts,
+				 r.code, aws_error_class_name(s->want),
+				 s->attempts, s->code);
+		assert_int_equal(lb_requests(&f->lb), s->attempts);
+		f->aws = aws_client_free(f->aws);
+		lb_stop(&f->lb);
+	}
+}
+
 /* Split a raw logged request into a sigv4_request (pointers into raw). */
 struct parsed {
 	struct sigv4_header h[32];
@@ -986,6 +1026,8 @@ int main(void)
 		cmocka_unit_test(test_http_date),
 		cmocka_unit_test(test_normalize_code),
 		cmocka_unit_test_setup_teardown(test_scenarios, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_non_idempotent, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_wire_format_and_signature,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_clock_skew, setup, teardown),
