@@ -85,6 +85,8 @@ static int setup(void **state)
 	assert_non_null(f);
 	f->now.mono_ms = T0;
 	f->now.wall_ms = WALL0;
+	f->now.api_ms = WALL0;
+	f->now.scale = 1;
 	if (emu_world_parse(world_text, strlen(world_text), false, &f->now, 7, &f->w, &err) < 0)
 		fail_msg("world: %s", err);
 	*state = f;
@@ -317,7 +319,7 @@ static void test_world_errors(void **state)
 		{ "a: [1, 2\nb: c", true, "line " },
 		{ "a: &x 1\nb: *x\n", true, "aliases are not supported" },
 	};
-	struct emu_clock now = { T0, WALL0 };
+	struct emu_clock now = { T0, WALL0, WALL0, 1 };
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -340,7 +342,7 @@ static void test_shipped_worlds(void **state)
 		"tests/emulator/worlds/demo.json", "tests/emulator/worlds/test.json",
 		"tests/emulator/worlds/test.yaml",
 	};
-	struct emu_clock now = { T0, WALL0 };
+	struct emu_clock now = { T0, WALL0, WALL0, 1 };
 	char *dumps[3] = { NULL, NULL, NULL };
 
 	(void)state;
