@@ -85,14 +85,33 @@ static int64_t sat_add(int64_t a, int64_t b)
 	return r;
 }
 
+static int64_t sat_sub(int64_t a, int64_t b)
+{
+	int64_t r;
+
+	if (__builtin_sub_overflow(a, b, &r))
+		return b < 0 ? INT64_MAX : INT64_MIN;
+	return r;
+}
+
+/* anchor_s in µs, saturating. */
+static int64_t anchor_usec(int64_t anchor_s)
+{
+	int64_t r;
+
+	if (__builtin_mul_overflow(anchor_s, (int64_t)USEC_PER_SEC_WC, &r))
+		return anchor_s > 0 ? INT64_MAX : INT64_MIN;
+	return r;
+}
+
 int64_t wallclock_scale_usec(int64_t real_us, int64_t anchor_s, uint32_t scale)
 {
 	int64_t anchor_us, d, r;
 
 	if (scale <= 1)
 		return real_us;
-	anchor_us = anchor_s * (int64_t)USEC_PER_SEC_WC;
-	d = sat_add(real_us, -anchor_us);
+	anchor_us = anchor_usec(anchor_s);
+	d = sat_sub(real_us, anchor_us);
 	if (__builtin_mul_overflow(d, (int64_t)scale, &r))
 		return d > 0 ? INT64_MAX : INT64_MIN;
 	return sat_add(anchor_us, r);
@@ -105,8 +124,8 @@ int64_t wallclock_unscale_usec(int64_t scaled_us, int64_t anchor_s,
 
 	if (scale <= 1)
 		return scaled_us;
-	anchor_us = anchor_s * (int64_t)USEC_PER_SEC_WC;
-	d = sat_add(scaled_us, -anchor_us);
+	anchor_us = anchor_usec(anchor_s);
+	d = sat_sub(scaled_us, anchor_us);
 	/* round up: C division truncates towards zero, which is up for d < 0 */
 	q = d / (int64_t)scale;
 	if (d > 0 && d % (int64_t)scale)
@@ -115,7 +134,7 @@ int64_t wallclock_unscale_usec(int64_t scaled_us, int64_t anchor_s,
 }
 
 /* Read one variable with its parser; a refusal is logged with what would
- * be right. 0 (unset or empty: *set false), 1 (*set true), or -EINVAL. */
+ * be right. 0 (unset or empty), 1 (parsed into *out), or -EINVAL. */
 static int read_env(const char *name, const char *want,
 		    int (*parse)(const char *, void *), void *out)
 {

@@ -300,6 +300,9 @@ static void test_scale_arithmetic(void **state)
 		{ INT64_MAX, A0, 3600, INT64_MAX },
 		{ INT64_MIN, A0, 3600, INT64_MIN },
 		{ INT64_MAX / 2, 1, 3, INT64_MAX },
+		/* an absurd anchor saturates instead of overflowing */
+		{ 5, INT64_MAX, 2, INT64_MIN },
+		{ 5, INT64_MIN, 2, INT64_MAX },
 	};
 	size_t i;
 
