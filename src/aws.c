@@ -873,7 +873,7 @@ static time_t client_now(const struct aws_client *c)
 {
 	if (c->hooks.now)
 		return c->hooks.now(c->hooks.userdata);
-	return wallclock_now();
+	return wallclock_host_now();
 }
 
 static double client_rng(const struct aws_client *c)

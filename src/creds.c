@@ -155,7 +155,7 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata);
 /* Arm the background refresh for at (UTC seconds). */
 static void arm_timer(struct creds_chain *ch, time_t at)
 {
-	uint64_t usec = wallclock_sec_to_real_usec(at);
+	uint64_t usec = wallclock_host_sec_to_real_usec(at);
 	int r;
 
 	if (ch->timer) {
@@ -176,7 +176,7 @@ static void arm_timer(struct creds_chain *ch, time_t at)
 static void set_current(struct creds_chain *ch, struct creds *c,
 			enum chain_step from)
 {
-	time_t now = wallclock_now();
+	time_t now = wallclock_host_now();
 	bool first = !ch->resolved;
 
 	creds_free(ch->current);
@@ -305,7 +305,7 @@ static void deliver(struct creds_chain *ch, int error)
 		ch->delivering = w->next;
 		if (error == 0 && ch->current &&
 		    (ch->current->expiration == 0 ||
-		     ch->current->expiration > wallclock_now()))
+		     ch->current->expiration > wallclock_host_now()))
 			w->ready(0, ch->current, w->userdata);
 		else
 			w->ready(error ? error : -EKEYEXPIRED, NULL,
@@ -324,12 +324,12 @@ static void on_job_done(int error, struct creds *c, void *userdata)
 		ch->refreshing = false;
 		if (error == 0) {
 			set_current(ch, c, ch->source);
-		} else if (usable(ch->current, wallclock_now())) {
+		} else if (usable(ch->current, wallclock_host_now())) {
 			log_warning("AWS credentials: refreshing from %s failed; "
 				    "the current ones stay in use, retrying in "
 				    "%lld s", step_name(ch->source),
 				    (long long)ch->retry);
-			arm_timer(ch, wallclock_now() + ch->retry);
+			arm_timer(ch, wallclock_host_now() + ch->retry);
 			r = 0;
 		}
 	} else if (error == 0) {
@@ -356,14 +356,14 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 		log_warning("AWS credentials: cannot start a refresh from %s: "
 			    "%s; retrying in %lld s", step_name(ch->source),
 			    strerror(-r), (long long)ch->retry);
-		arm_timer(ch, wallclock_now() + ch->retry);
+		arm_timer(ch, wallclock_host_now() + ch->retry);
 	}
 	return 0;
 }
 
 int creds_get(struct creds_chain *ch, creds_ready_fn ready, void *userdata)
 {
-	time_t now = wallclock_now();
+	time_t now = wallclock_host_now();
 	struct waiter *w, **tail;
 	int r;
 
@@ -432,7 +432,7 @@ void creds_cancel(struct creds_chain *ch, void *userdata)
 
 const struct creds *creds_peek(struct creds_chain *ch)
 {
-	return ch && usable(ch->current, wallclock_now()) ? ch->current : NULL;
+	return ch && usable(ch->current, wallclock_host_now()) ? ch->current : NULL;
 }
 
 static void shim_ready(int error, const struct creds *c, void *userdata)

@@ -600,7 +600,7 @@ static time_t client_now(const struct s3_client *c)
 {
 	if (c->hooks.now)
 		return c->hooks.now(c->hooks.userdata);
-	return wallclock_now();
+	return wallclock_host_now();
 }
 
 static double client_rng(const struct s3_client *c)

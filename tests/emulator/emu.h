@@ -94,6 +94,7 @@ int emu_regex_translate(const char *java, char **ere);
  * (-1: none) ends in STOPPED, through STOPPING when it was running. */
 struct emu_timeline {
 	int64_t start_ms;
+	int64_t scale; /* api ms per monotonic ms (struct emu_clock) */
 	int64_t pending_ms;
 	int64_t run_ms;
 	int64_t stopping_ms;
@@ -122,8 +123,14 @@ bool emu_phase_running(enum emu_phase p);
 struct emu_world;
 
 struct emu_clock {
-	int64_t mono_ms; /* CLOCK_MONOTONIC */
-	int64_t wall_ms; /* CLOCK_REALTIME */
+	int64_t mono_ms; /* CLOCK_MONOTONIC (+ POST /_emulator/advance) */
+	int64_t wall_ms; /* CLOCK_REALTIME (+ skew): signatures, Date, credentials */
+	/* the resources' clock (creationDateTime, lastUpdatedDateTime): wall_ms
+	 * on the test time scale of include/wallclock.h when its variables are
+	 * set (the daemon compares these with its scaled fire times), else
+	 * wall_ms; it advances scale ms per monotonic ms (scale >= 1) */
+	int64_t api_ms;
+	int64_t scale;
 };
 
 /* Parse a world from text (JSON, or YAML when yaml is true) / from a file

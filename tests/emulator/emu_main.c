@@ -29,6 +29,7 @@
 #include <microhttpd.h>
 
 #include "exitcodes.h"
+#include "wallclock.h"
 
 #define EMU_MAX_BODY (1024 * 1024)
 #define EMU_SERVICE "personalize"
@@ -107,6 +108,13 @@ static struct emu_clock clock_now(void)
 		    __atomic_load_n(&g.offset_ms, __ATOMIC_SEQ_CST);
 	c.wall_ms = (int64_t)w.tv_sec * 1000 + w.tv_nsec / 1000000 +
 		    __atomic_load_n(&g.skew_ms, __ATOMIC_SEQ_CST);
+	/* the one place the test time scale (wallclock.h) enters: resources'
+	 * timestamps, on the daemon's scaled clock; signatures, Date and
+	 * credentials stay on wall_ms, as the daemon's host clock does */
+	c.scale = (int64_t)wallclock_scale();
+	c.api_ms = wallclock_scaled_from_real_usec((int64_t)w.tv_sec * 1000000 +
+						   w.tv_nsec / 1000) / 1000 +
+		   __atomic_load_n(&g.skew_ms, __ATOMIC_SEQ_CST);
 	return c;
 }
 
@@ -605,6 +613,8 @@ static cJSON *state_json(const struct emu_clock *now)
 	cJSON_AddNumberToObject(o, "requests", (double)g.seq);
 	cJSON_AddNumberToObject(o, "clockOffsetMs", (double)g.offset_ms);
 	cJSON_AddNumberToObject(o, "clockSkewS", (double)g.skew_ms / 1000.0);
+	cJSON_AddNumberToObject(o, "clockScale", (double)wallclock_scale());
+	cJSON_AddNumberToObject(o, "clockAnchor", (double)wallclock_anchor());
 	a = cJSON_AddArrayToObject(o, "credentials");
 	for (size_t i = 0; i < g.creds.n; i++) {
 		cJSON *c = cJSON_CreateObject();
@@ -1222,7 +1232,11 @@ static void usage(FILE *f)
 		"  --container-token T  Authorization value the container endpoint requires\n"
 		"  --exit-with-parent   stop (as on SIGTERM) when the parent process dies\n"
 		"  --clock-skew S       run our wall clock S seconds off (signature checks, Date)\n"
-		"  --help\n", EMU_DEFAULT_CRED_TTL_S);
+		"  --help\n"
+		"environment (the daemon's test time scale, include/wallclock.h):\n"
+		"  " WALLCLOCK_SCALE_ENV "=N, " WALLCLOCK_ANCHOR_ENV "=EPOCH_S\n"
+		"                       resources' timestamps run N times as fast from EPOCH_S\n",
+		EMU_DEFAULT_CRED_TTL_S);
 }
 
 static bool file_exists(const char *p)
@@ -1357,6 +1371,9 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	/* the test time scale, as the daemon reads it (its errors on stderr) */
+	if (wallclock_init() < 0)
+		return PR_EXIT_CONFIG;
 	g.cred_ttl_s = EMU_DEFAULT_CRED_TTL_S;
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (opt) {

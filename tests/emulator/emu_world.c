@@ -74,6 +74,7 @@ struct campaign {
 struct emu_world {
 	char *region, *account;
 	int64_t import_ms, training_ms, update_ms, pending_ms, stopping_ms;
+	int64_t scale; /* of the resources' clock (struct emu_clock) */
 	bool update_style_create;
 	bool training_needs_idle_imports;
 	const char *ns; /* namespace prefix of modeled error types */
@@ -187,16 +188,17 @@ static struct emu_timeline new_timeline(const struct emu_world *w, int64_t now,
 					int64_t run_ms, bool fail)
 {
 	struct emu_timeline t = {
-		.start_ms = now, .pending_ms = w->pending_ms, .run_ms = run_ms,
+		.start_ms = now, .scale = w->scale, .pending_ms = w->pending_ms, .run_ms = run_ms,
 		.stopping_ms = w->stopping_ms, .stop_at_ms = -1, .fail = fail,
 	};
 	return t;
 }
 
-/* Wall-clock ms of a monotonic instant of a job created at (mono0, wall0). */
-static double epoch_s(int64_t wall0, int64_t mono0, int64_t mono)
+/* Resource-clock seconds of a monotonic instant of a job created at api
+ * time api0 whose timeline is tl. */
+static double epoch_s(int64_t api0, const struct emu_timeline *tl, int64_t mono)
 {
-	return (double)(wall0 + (mono - mono0)) / 1000.0;
+	return (double)(api0 + (mono - tl->start_ms) * (tl->scale > 1 ? tl->scale : 1)) / 1000.0;
 }
 
 /* ---- freeing -------------------------------------------------------------- */
@@ -584,7 +586,7 @@ static int world_from_json(const cJSON *root, const struct emu_clock *now,
 	const cJSON *ns = cJSON_GetObjectItemCaseSensitive(root, "typeNamespaces");
 	const cJSON *strict = cJSON_GetObjectItemCaseSensitive(root, "trainingRequiresIdleImports");
 	const char *style = str_member(root, "campaignUpdateStatuses");
-	int64_t created = now->wall_ms - EMU_PREEXISTING_AGE_MS;
+	int64_t created = now->api_ms - EMU_PREEXISTING_AGE_MS;
 	int r = 0;
 
 	if (!w)
@@ -592,6 +594,7 @@ static int world_from_json(const cJSON *root, const struct emu_clock *now,
 	if (!cJSON_IsObject(root))
 		LOAD_FAIL("the world must be an object");
 	emu_rng_seed(&w->rng, seed);
+	w->scale = now->scale > 1 ? now->scale : 1;
 	w->region = strdup(str_member(root, "region") ? str_member(root, "region") : EMU_DEFAULT_REGION);
 	w->account = strdup(str_member(root, "account") ? str_member(root, "account") : EMU_DEFAULT_ACCOUNT);
 	LOAD_OOM(w->region && w->account);
@@ -941,7 +944,7 @@ static cJSON *job_json(const struct import_job *j, int64_t now, bool full)
 	}
 	add_str(o, "status", create_status(p));
 	add_time(o, "creationDateTime", (double)j->created / 1000.0);
-	add_time(o, "lastUpdatedDateTime", epoch_s(j->created, j->tl.start_ms, since));
+	add_time(o, "lastUpdatedDateTime", epoch_s(j->created, &j->tl, since));
 	if (p == EMU_PHASE_FAILED)
 		add_str(o, "failureReason", j->failure);
 	add_str(o, "importMode", j->mode);
@@ -1017,7 +1020,7 @@ static void op_create_import(struct emu_world *w, const cJSON *in,
 	j->role_arn = dup_or_null(role);
 	j->mode = strdup(str_member(in, "importMode") ? str_member(in, "importMode") : "FULL");
 	j->publish = cJSON_IsBool(pub) ? cJSON_IsTrue(pub) : -1;
-	j->created = now->wall_ms;
+	j->created = now->api_ms;
 	fail = import_should_fail(w, d);
 	if (fail)
 		j->failure = reason(w, "Input CSV is missing the following columns: [ITEM_ID]");
@@ -1078,7 +1081,7 @@ static cJSON *version_summary(const struct version *v, int64_t now)
 	add_str(o, "trainingMode", v->mode);
 	add_str(o, "trainingType", v->type);
 	add_time(o, "creationDateTime", (double)v->created / 1000.0);
-	add_time(o, "lastUpdatedDateTime", epoch_s(v->created, v->tl.start_ms, since));
+	add_time(o, "lastUpdatedDateTime", epoch_s(v->created, &v->tl, since));
 	if (p == EMU_PHASE_FAILED)
 		add_str(o, "failureReason", v->failure);
 	return o;
@@ -1212,7 +1215,7 @@ static void op_create_version(struct emu_world *w, const cJSON *in,
 	v->solution_arn = strdup(sa);
 	v->mode = strdup(mode ? mode : "FULL");
 	v->type = strdup("MANUAL");
-	v->created = now->wall_ms;
+	v->created = now->api_ms;
 	v->hours = 0.5 + (double)(emu_rng_next(&w->rng) % 1000) / 1000.0;
 	m = cJSON_GetArraySize(s->next_metrics) > 0 ? cJSON_DetachItemFromArray(s->next_metrics, 0)
 						   : cJSON_Duplicate(w->default_metrics, true);
@@ -1263,7 +1266,7 @@ static void op_describe_version(struct emu_world *w, const cJSON *in,
 	if (p == EMU_PHASE_FAILED)
 		add_str(d, "failureReason", v->failure);
 	add_time(d, "creationDateTime", (double)v->created / 1000.0);
-	add_time(d, "lastUpdatedDateTime", epoch_s(v->created, v->tl.start_ms, since));
+	add_time(d, "lastUpdatedDateTime", epoch_s(v->created, &v->tl, since));
 	add_str(d, "trainingType", v->type);
 	emu_reply_json(r, o);
 }
@@ -1370,7 +1373,7 @@ static cJSON *campaign_json(const struct emu_world *w, const struct campaign *c,
 	if (c->has_update) {
 		p = emu_timeline_phase(&c->utl, now, &since);
 		if (p == EMU_PHASE_ACTIVE)
-			updated = epoch_s(c->ucreated, c->utl.start_ms, since);
+			updated = epoch_s(c->ucreated, &c->utl, since);
 	}
 	add_str(o, "name", c->name);
 	add_str(o, "campaignArn", c->arn);
@@ -1394,7 +1397,7 @@ static cJSON *campaign_json(const struct emu_world *w, const struct campaign *c,
 		if (p == EMU_PHASE_FAILED)
 			add_str(u, "failureReason", c->ufailure);
 		add_time(u, "creationDateTime", (double)c->ucreated / 1000.0);
-		add_time(u, "lastUpdatedDateTime", epoch_s(c->ucreated, c->utl.start_ms, since));
+		add_time(u, "lastUpdatedDateTime", epoch_s(c->ucreated, &c->utl, since));
 	}
 	return o;
 }
@@ -1538,7 +1541,7 @@ static void op_update_campaign(struct emu_world *w, const cJSON *in,
 	if (fail)
 		c->ufailure = reason(w, "Campaign update failed: the solution version could not be deployed.");
 	c->has_update = true;
-	c->ucreated = now->wall_ms;
+	c->ucreated = now->api_ms;
 	c->utl = new_timeline(w, now->mono_ms, w->update_ms, fail);
 	o = cJSON_CreateObject();
 	add_str(o, "campaignArn", c->arn);

@@ -5,8 +5,9 @@ emulator, the Personalize API (job names from the pipeline and the fire
 time) as the only coordination.
 
 Fire times are whole minutes (plan.h: cron has minute resolution, rate() is
-anchored at the epoch in whole minutes) and the driver has no test time
-scale, so "several fire times" cost real minutes. What runs here:
+anchored at the epoch in whole minutes), so on the real clock "several fire
+times" cost real minutes; daemon_ha_scaled.py runs five per case, with kills
+and skew, on the test time scale (include/wallclock.h). What runs here:
   - two `once` started together (seeded random offsets; `once` runs "now
     truncated to the minute", so they are started within one minute), one
     of them SIGKILLed at a random point and restarted: both exit 0, one

@@ -306,8 +306,9 @@ class Ctx:
 
     # -- emulator
     def emulator(self, world=None, creds=None, seed=1, faults=None, script=None,
-                 durations=None, args=()):
-        e = Emulator(self, world=world, creds=creds, seed=seed, durations=durations, args=args)
+                 durations=None, args=(), env_extra=None):
+        e = Emulator(self, world=world, creds=creds, seed=seed, durations=durations, args=args,
+                     env_extra=env_extra)
         self.emus.append(e)
         e.start()
         if faults:
@@ -497,8 +498,11 @@ def emulator_help():
 
 
 class Emulator:
-    def __init__(self, ctx, world=None, creds=None, seed=1, durations=None, args=()):
+    def __init__(self, ctx, world=None, creds=None, seed=1, durations=None, args=(),
+                 env_extra=None):
         self.args = list(args)
+        # added to the inherited environment (the test time scale's variables)
+        self.env = dict(os.environ, **env_extra) if env_extra else None
         self.ctx = ctx
         self.world = world or WORLD
         if durations:
@@ -526,7 +530,7 @@ class Emulator:
             argv += ["--cred", ":".join(c)]
         self._err = open(self.err_path, "wb")
         self.proc = _register(subprocess.Popen(argv, stdout=subprocess.DEVNULL,
-                                               stderr=self._err, cwd=REPO))
+                                               stderr=self._err, cwd=REPO, env=self.env))
 
         def ready():
             if self.proc.poll() is not None:

@@ -1,6 +1,7 @@
 /* test_emu_world.c - the emulator's world: the lifecycle clock, world files
  * (JSON and YAML), and the service's rules, called directly with a clock
  * the test controls (no HTTP, no waiting). */
+#include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -85,6 +86,8 @@ static int setup(void **state)
 	assert_non_null(f);
 	f->now.mono_ms = T0;
 	f->now.wall_ms = WALL0;
+	f->now.api_ms = WALL0;
+	f->now.scale = 1;
 	if (emu_world_parse(world_text, strlen(world_text), false, &f->now, 7, &f->w, &err) < 0)
 		fail_msg("world: %s", err);
 	*state = f;
@@ -184,6 +187,43 @@ static void test_import_rules(void **state)
 	assert_string_equal(path_str(o, "datasetImportJob", "status"), "CREATE FAILED");
 	assert_non_null(path_str(o, "datasetImportJob", "failureReason"));
 	cJSON_Delete(o);
+}
+
+static double path_num(const cJSON *o, const char *a, const char *b)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, a), b);
+
+	assert_true(cJSON_IsNumber(v));
+	return v->valuedouble;
+}
+
+/* On the test time scale the resources' timestamps come from api_ms and
+ * advance scale ms per monotonic ms; wall_ms plays no part. */
+static void test_scaled_timestamps(void **state)
+{
+	struct fixture f = { NULL, { T0, WALL0, WALL0 + 3600000, 5 } };
+	const int64_t api0 = WALL0 + 3600000;
+	const char *code;
+	char *err = NULL;
+	cJSON *o;
+
+	(void)state;
+	if (emu_world_parse(world_text, strlen(world_text), false, &f.now, 7, &f.w, &err) < 0)
+		fail_msg("world: %s", err);
+	EXPECT_OK(&f, "CreateDatasetImportJob", "{\"jobName\":\"j1\",\"datasetArn\":\"" A
+		  "dataset/g/INTERACTIONS\",\"dataSource\":{\"dataLocation\":\"s3://b/i.csv\"}}");
+	f.now.mono_ms += 200; /* pending 10 + import 100: ACTIVE since T0 + 110 */
+	f.now.api_ms += 200 * 5;
+	o = call(&f, "DescribeDatasetImportJob", "{\"datasetImportJobArn\":\"" A
+		 "dataset-import-job/j1\"}", &code);
+	assert_null(code);
+	assert_string_equal(path_str(o, "datasetImportJob", "status"), "ACTIVE");
+	assert_true(fabs(path_num(o, "datasetImportJob", "creationDateTime") -
+			 (double)api0 / 1000.0) < 1e-3);
+	assert_true(fabs(path_num(o, "datasetImportJob", "lastUpdatedDateTime") -
+			 (double)(api0 + 110 * 5) / 1000.0) < 1e-3);
+	cJSON_Delete(o);
+	emu_world_free(f.w);
 }
 
 static void test_training_and_deploy(void **state)
@@ -317,7 +357,7 @@ static void test_world_errors(void **state)
 		{ "a: [1, 2\nb: c", true, "line " },
 		{ "a: &x 1\nb: *x\n", true, "aliases are not supported" },
 	};
-	struct emu_clock now = { T0, WALL0 };
+	struct emu_clock now = { T0, WALL0, WALL0, 1 };
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -340,7 +380,7 @@ static void test_shipped_worlds(void **state)
 		"tests/emulator/worlds/demo.json", "tests/emulator/worlds/test.json",
 		"tests/emulator/worlds/test.yaml",
 	};
-	struct emu_clock now = { T0, WALL0 };
+	struct emu_clock now = { T0, WALL0, WALL0, 1 };
 	char *dumps[3] = { NULL, NULL, NULL };
 
 	(void)state;
@@ -385,6 +425,7 @@ int main(void)
 		cmocka_unit_test(test_timeline_table),
 		cmocka_unit_test_setup_teardown(test_import_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_training_and_deploy, setup, teardown),
+		cmocka_unit_test(test_scaled_timestamps),
 		cmocka_unit_test_setup_teardown(test_lists_and_pages, setup, teardown),
 		cmocka_unit_test(test_world_errors),
 		cmocka_unit_test(test_shipped_worlds),
