@@ -410,6 +410,11 @@ enum rt_result {
 	RT_RES_INVALID,        /* InvalidInputException, access denied, other 4xx */
 	RT_RES_TRANSIENT,      /* throttling, LimitExceeded, 5xx */
 	RT_RES_UNKNOWN,        /* timeout, reset, malformed reply */
+	/* UpdateCampaign only, not sent: the driver's last look found the
+	 * campaign updated to another version after this run's version was
+	 * created (a later run, on another host, or an operator): deploying
+	 * now would put an older version back. ev->error says what it serves. */
+	RT_RES_SUPERSEDED,
 };
 
 struct rt_event {

@@ -443,6 +443,19 @@ static void on_create(struct ctx *c, int slot, const struct rt_event *ev)
 			label, empty(ev->error) ? "ResourceInUse" : ev->error);
 		find_now(c, slot);
 		break;
+	case RT_RES_SUPERSEDED:
+		if (slot == RT_SLOT_CAMPAIGN) {
+			/* nothing failed: a newer run deployed first (the
+			 * host ran late); the campaign stays on the newer */
+			fail_slot(c, slot, "not sent: superseded");
+			finish(c, RT_OUT_SKIPPED,
+			       "skipped: superseded, not deployed: %s; the campaign keeps serving that newer version",
+			       empty(ev->error) ? "the campaign was updated after this run's version was created"
+						: ev->error);
+			break;
+		}
+		reject(c, slot, ev, op);
+		break;
 	case RT_RES_NOT_FOUND:
 	case RT_RES_INVALID:
 		reject(c, slot, ev, op);

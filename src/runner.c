@@ -53,6 +53,11 @@ struct pcall {
 	char *s[CS_COUNT];
 	bool queued;                 /* waiting for the rate limit */
 	bool prechecked;             /* UpdateCampaign: campaign described */
+	/* UpdateCampaign's pre-check: the other version the campaign was
+	 * last updated to, and when (server time), while our version's
+	 * creation time is being looked up */
+	char *newer_arn;
+	time_t newer_at;
 	struct personalize_op *op_handle; /* in flight */
 	struct s3_head *head_handle;      /* RT_OP_HEAD_OBJECT in flight */
 	/* RT_OP_FIND_VERSION: candidates to describe, one by one */
@@ -82,6 +87,13 @@ struct runner {
 	bool save_pending;          /* a progress save not yet written */
 	sd_event_source *save_timer;
 	struct rt_run *run;   /* while a run is active (NULL when idle) */
+	/* when the run's solution version was created (the service's clock;
+	 * 0: not seen yet): UpdateCampaign's pre-check compares it */
+	time_t version_created;
+	/* a fire time that passed while the daemon was down, behind a saved
+	 * run that was resumed at start: run once that run ends (CatchUp) */
+	time_t catchup_fire;
+	bool catchup_armed;  /* the fire timer holds that catch-up */
 	bool active;
 	bool started;
 	bool client_stale;   /* reloaded while a run used the old client */
@@ -105,6 +117,7 @@ struct runner {
 
 static void execute(struct runner *r, const struct rt_actions *acts);
 static int arm_fire(struct runner *r, time_t now);
+static int arm_catchup(struct runner *r);
 static int make_client(const struct runner_host *host, const struct pipeline *p,
 		       struct aws_client **out, struct s3_client **s3_out);
 static void put_clients(struct runner *r);
@@ -261,6 +274,7 @@ static void pcall_free(struct pcall *c)
 		free(c->cands[i]);
 	free(c->cands);
 	free(c->other_name);
+	free(c->newer_arn);
 	free(c);
 }
 
@@ -466,6 +480,8 @@ static void on_version(const struct aws_result *res,
 	memset(&ev, 0, sizeof(ev));
 	c->op_handle = NULL;
 	if (c->op != RT_OP_FIND_VERSION) {
+		if (sv && c->slot == RT_SLOT_VERSION && sv->creation_date_time)
+			c->r->version_created = sv->creation_date_time;
 		if (sv) {
 			ev.status = sv->status;
 			ev.failure_reason = sv->failure_reason;
@@ -607,10 +623,57 @@ static bool in_progress(const char *s)
 		     !strcmp(s, PERSONALIZE_STATUS_ACTIVE));
 }
 
-/* Just before UpdateCampaign, look again: another host running this
- * pipeline may have sent the same update since the run's own check. An update to our
- * version in flight or done counts as ours (the run then polls it);
- * anything else, or no answer, and the update is sent now. */
+/* UpdateCampaign is not sent: the campaign was updated to c->newer_arn
+ * (at c->newer_at) after our version was created. */
+static void superseded(struct pcall *c)
+{
+	char when[32], msg[RT_REASON_MAX];
+	struct rt_event ev;
+
+	sched_format_utc(c->newer_at, when, sizeof(when));
+	snprintf(msg, sizeof(msg),
+		 "campaign %s was updated to %s at %s, after this run's version was created (a later run, another host or an operator): deploying now would put an older version back",
+		 c->s[CS_CAMPAIGN_ARN], c->newer_arn, when);
+	memset(&ev, 0, sizeof(ev));
+	ev.result = RT_RES_SUPERSEDED;
+	ev.error = msg;
+	finish_call(c, &ev, NULL);
+}
+
+static void send_update(struct pcall *c)
+{
+	/* UpdateCampaign is a call of its own: it waits for its own grant,
+	 * so the global cap holds (the pre-check used one). */
+	if (start_call(c) < 0)
+		grant(c);
+}
+
+/* The pre-check needed our version's creation time (a run resumed after
+ * training): compare, then send or not. */
+static void on_precheck_version(const struct aws_result *res,
+				const struct personalize_solution_version *sv,
+				void *ud)
+{
+	struct pcall *c = ud;
+
+	c->op_handle = NULL;
+	if (res->error == AWS_ERR_NONE && sv && sv->creation_date_time) {
+		c->r->version_created = sv->creation_date_time;
+		if (c->newer_at > sv->creation_date_time) {
+			superseded(c);
+			return;
+		}
+	}
+	send_update(c);  /* newer or cannot tell: as before, send */
+}
+
+/* Just before UpdateCampaign, look again. An update to our version in
+ * flight or done counts as ours (another host running this pipeline sent
+ * it; the run then polls it). An update to another version made after our
+ * version was created means a newer version was deployed meanwhile (a later
+ * fire time's run on another host while this one was down, or an operator):
+ * ours is not sent (RT_RES_SUPERSEDED), so a host that comes back late never
+ * puts an older version back. Anything else, or no answer: send it now. */
 static void on_precheck(const struct aws_result *res,
 			const struct personalize_campaign *camp, void *ud)
 {
@@ -619,6 +682,7 @@ static void on_precheck(const struct aws_result *res,
 	const struct personalize_campaign_update *u;
 	struct rt_event ev;
 	bool ours = false;
+	int k;
 
 	c->op_handle = NULL;
 	c->prechecked = true;
@@ -630,12 +694,29 @@ static void on_precheck(const struct aws_result *res,
 		else if (!u->present && camp->solution_version_arn &&
 			 !strcmp(camp->solution_version_arn, want))
 			ours = true;
+		else if (c->r->run->kind == RT_KIND_RETRAIN &&
+			 u->present && u->solution_version_arn &&
+			 u->creation_date_time > 0) {
+			/* (a rollback puts an older version back on purpose) */
+			free(c->newer_arn);
+			c->newer_arn = strdup(u->solution_version_arn);
+			c->newer_at = u->creation_date_time;
+			if (c->newer_arn && c->r->version_created) {
+				if (c->newer_at > c->r->version_created) {
+					superseded(c);
+					return;
+				}
+			} else if (c->newer_arn) {
+				k = personalize_describe_solution_version(
+					c->r->aws, want, on_precheck_version, c,
+					&c->op_handle);
+				if (k == 0)
+					return;
+			}
+		}
 	}
 	if (!ours) {
-		/* UpdateCampaign is a call of its own: it waits for its own
-		 * grant, so the global cap holds (the pre-check used one). */
-		if (start_call(c) < 0)
-			grant(c);
+		send_update(c);
 		return;
 	}
 	log_notice("%s: campaign %s is already being updated to (or serves) "
@@ -1174,6 +1255,8 @@ static void execute(struct runner *r, const struct rt_actions *acts)
 		r->run = NULL;
 		set_idle_status(r);
 		status_changed = true;
+		if (r->catchup_fire)
+			(void)arm_catchup(r);
 	}
 	if (status_changed)
 		changed(r);
@@ -1239,6 +1322,7 @@ static void start_run(struct runner *r, time_t fire, time_t now, bool find_first
 		log_error("%s: cannot start a run: out of memory", r->name);
 		goto keep;
 	}
+	r->version_created = 0;
 	k = rt_start(r->run, &spec, fire, now, find_first, &acts);
 	if (k == 0) {
 		state_packed_free(&r->packed);
@@ -1320,6 +1404,7 @@ static int on_fire(sd_event_source *s, uint64_t usec, void *ud)
 	(void)s;
 	(void)usec;
 	r->fire_timer = sd_event_source_disable_unref(r->fire_timer);
+	r->catchup_armed = false;
 	switch (plan_on_fire(fire, r->last_fire, r->active)) {
 	case PLAN_RUN:
 		r->has_next = false;
@@ -1342,6 +1427,37 @@ static int on_fire(sd_event_source *s, uint64_t usec, void *ud)
 		set_idle_status(r);
 		changed(r);
 	}
+	return 0;
+}
+
+/* The resumed run has ended: the fire time that passed while the daemon
+ * was down behind it runs now (through on_fire, like any fire time). */
+static int arm_catchup(struct runner *r)
+{
+	char f[RT_PIPELINE_MAX + 16], when[32];
+	const char *fields[] = { f, "STAGE=catch-up", NULL };
+	time_t fire = r->catchup_fire;
+	int k;
+
+	r->catchup_fire = 0;
+	if (fire <= r->last_fire || r->host->once)
+		return 0;
+	snprintf(f, sizeof(f), "PIPELINE=%s", r->name);
+	sched_format_utc(fire, when, sizeof(when));
+	log_struct(LOG_NOTICE, fields,
+		   "fire time %s passed while the daemon was down, behind the "
+		   "run it resumed: catching up with one run", when);
+	r->fire_timer = sd_event_source_disable_unref(r->fire_timer);
+	k = sd_event_add_time(r->host->event, &r->fire_timer, CLOCK_REALTIME,
+			      0, FIRE_ACCURACY_USEC, on_fire, r);
+	if (k < 0) {
+		log_error("%s: cannot arm the catch-up: %s", r->name,
+			  strerror(-k));
+		return k;
+	}
+	r->next_fire = fire;
+	r->has_next = true;
+	r->catchup_armed = true;
 	return 0;
 }
 
@@ -1520,6 +1636,7 @@ int runner_start(struct runner *r, time_t now)
 		}
 		r->have_packed = true;
 		*r->run = st->run;
+		r->version_created = 0;
 		/* how long to keep trying is this process's choice (`once` gives
 		 * up, the daemon does not), not the saved run's */
 		r->run->max_consecutive_errors =
@@ -1527,6 +1644,12 @@ int runner_start(struct runner *r, time_t now)
 			r->host->max_consecutive_errors +
 			2 * (unsigned)(r->run->n_datasets ? r->run->n_datasets - 1 : 0)
 			: 0;
+		/* a fire time after the saved run's that passed while the
+		 * daemon was down: caught up once the saved run ends */
+		if (r->p->catch_up && !r->host->once &&
+		    plan_latest_fire(r->p->schedule, now, &latest) == 0 &&
+		    latest > st->last_fire && latest > r->run->fire_time)
+			r->catchup_fire = latest;
 		k = rt_resume(r->run, now, &acts);
 		if (k < 0) {
 			log_error("%s: the saved run cannot be resumed: %s",
@@ -1575,7 +1698,8 @@ int runner_start(struct runner *r, time_t now)
 		}
 	}
 	free(st);  /* idle: the file is the state */
-	k = arm_fire(r, now);
+	/* a resumed run that ended at once may have armed its catch-up */
+	k = r->catchup_armed ? 0 : arm_fire(r, now);
 	if (!r->active)
 		set_idle_status(r);
 	changed(r);
@@ -1622,7 +1746,8 @@ int runner_set_pipeline(struct runner *r, const struct pipeline *p, time_t now)
 	if (!r->started && !r->host->once)
 		return runner_start(r, now); /* its state was unreadable: retry */
 	if (r->started) {
-		k = arm_fire(r, r->last_fire > now ? r->last_fire : now);
+		k = r->catchup_armed ? 0 :
+			arm_fire(r, r->last_fire > now ? r->last_fire : now);
 		if (!r->active) {
 			set_idle_status(r);
 			changed(r);

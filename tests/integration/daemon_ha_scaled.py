@@ -26,7 +26,13 @@ seen (the leading host may start one more before the stop) at most one of
 each; no bad signature. From both hosts' state files and `status --json`:
 every watched fire time recorded by both, with the same outcome,
 succeeded, and at least one of them says it followed the other; the
-campaign serves the version of the last watched fire time."""
+campaign serves the version of the last watched fire time.
+
+A third case keeps one host down over a whole fire time (killed while the
+first one trains, back after the other host deployed the next): the late
+host must not deploy the older version (its resumed run ends as skipped,
+superseded), then catches up with the fire time it missed by following
+the other host's finished jobs."""
 import json
 import os
 import signal
@@ -242,6 +248,74 @@ def run_case(ctx, skew_range, salt):
             sorted(set(per) - set(tags)), len(led.rejected()))
 
 
+def run_late_host(ctx):
+    """Host a is SIGKILLed while fire time F1 trains and stays down while b
+    finishes F1 and deploys F2; then a comes back. It must not put F1's
+    (older) version back on the campaign: its resumed F1 run ends as
+    skipped (superseded), then it catches up with F2 by following b's jobs
+    (found by name, done), and the ledger shows one update per fire time."""
+    prtest.require_commands("run", "status")
+    t0 = time.time()
+    anchor = pick_anchor(t0 + 1.0, SCALE, LEAD_S)
+    clk = Clock(anchor, SCALE)
+    scale_env = {SCALE_ENV: str(SCALE), ANCHOR_ENV: str(anchor)}
+    emu = ctx.emulator(durations=dict(DURATIONS, trainingMs=2500), env_extra=scale_env)
+    cfg = ctx.config(emu, schedule=EVERY_MINUTE)
+    sds = [ctx.state_dir("late-" + n) for n in NAMES]
+    envs = [ctx.env(extra=scale_env), ctx.env(temporary=True, extra=scale_env)]
+
+    def start(i, k):
+        ns = ctx.notify_socket()
+        p = ctx.spawn(cfg, sds[i], "run", env=dict(envs[i], NOTIFY_SOCKET=ns.addr),
+                      name="late-%s-%d" % (NAMES[i], k))
+        ns.wait_for(lambda m: m.get("READY") == "1", prtest.START_TIMEOUT_S, "READY=1")
+        return p
+
+    ds = [start(0, 0), start(1, 0)]
+    started = time.time()
+    f1 = (int(clk.scaled(started)) // 60 + 1) * 60
+    t1, t2 = tag(f1), tag(f1 + 60)
+
+    def training():
+        return any(t1 in (v.get("name") or "") for v in prtest.Ledger(emu).versions)
+    prtest.wait_until(training, clk.real(f1) - time.time() + prtest.RUN_TIMEOUT_S,
+                      "fire time %s to train" % t1, 0.05)
+    ds[0].kill9()
+    prtest.wait_until(lambda: history(sds[1]).get(t2) is not None,
+                      clk.real(f1 + 60) - time.time() + prtest.RUN_TIMEOUT_S,
+                      "host b to finish %s" % t2, 0.1)
+    ctx.log("host a killed while %s trained, down until b finished %s; b: %s", t1, t2,
+            {t: history(sds[1])[t]["outcome"] for t in (t1, t2)})
+    ds[0] = start(0, 1)
+    prtest.wait_until(lambda: all(t in history(sds[0]) for t in (t1, t2)),
+                      prtest.RUN_TIMEOUT_S, "host a to record %s and %s" % (t1, t2), 0.1)
+    for d in ds:
+        d.signal(signal.SIGTERM)
+    for d in ds:
+        d.wait(prtest.STOP_TIMEOUT_S)
+    led = prtest.Ledger(emu)
+    per = led.per_fire()
+    ha, hb = history(sds[0]), history(sds[1])
+    for t in (t1, t2):
+        c = per.get(t) or {}
+        check(c.get("versions") == 1 and c.get("updates") == 1,
+              "fire time %s: %s, want one version and one campaign update: %s"
+              % (t, c, led.summary()))
+        check(hb[t]["outcome"] == "succeeded", "host b, %s: %s" % (t, hb[t]))
+    check(ha[t1]["outcome"] == "skipped" and "superseded" in ha[t1].get("reason", ""),
+          "host a, %s (resumed after %s was deployed): %s, want skipped as superseded"
+          % (t1, t2, ha[t1]))
+    check(ha[t2]["outcome"] == "succeeded" and ha[t2].get("followed"),
+          "host a, %s (caught up after its resumed run): %s, want succeeded, followed"
+          % (t2, ha[t2]))
+    newest = max(t for t, c in per.items() if c["updates"])
+    served = led.version_name.get(led.campaign["solutionVersionArn"]) or ""
+    check(newest in served, "the campaign serves %s, not the newest deployed (%s): %s"
+          % (served, newest, led.summary()))
+    ctx.log("host a: %s %s (%s), %s %s followed", t1, ha[t1]["outcome"],
+            ha[t1].get("reason", "")[:60], t2, ha[t2]["outcome"])
+
+
 def case(skew_range, salt):
     return lambda ctx: run_case(ctx, skew_range, salt)
 
@@ -249,6 +323,7 @@ def case(skew_range, salt):
 CASES = [
     ("two hosts, 5 fire times, random kills, skew 0.1-5 s", case((0.1, 5.0), 0)),
     ("two hosts, 5 fire times, random kills, skew 30-59 s", case((30.0, 59.0), 7)),
+    ("a host down over a whole fire time comes back late", run_late_host),
 ]
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ through). Each pass must show, from the emulator's ledger and the process:
   fault counts: it ran), so nothing was created twice;
 - every campaign ends on its pipeline's new version;
 - the global cap MaxApiCallsPerSecond holds in every sliding one-second
-  window of the ledger's request times (SCALE_TEST_RATE, default 250, which
+  window of the ledger's request times (SCALE_TEST_RATE, default 400, which
   the clean pass reaches; SCALE_TEST_RATE_FAULTS, default 500, for the
   faulty one, whose pace retries set);
 - the process's peak RSS (its VmHWM, see daemon_bench.run_rusage) stays
@@ -39,7 +39,7 @@ N = int(os.environ.get("SCALE_TEST_PIPELINES", "1000"))
 # The clean pass runs at a cap the daemon reaches on 2 cores (so the cap is
 # what limits it and its check means something); the faulty pass at a cap
 # it does not reach (retries and waits set its pace; it is about duplicates).
-RATE = int(os.environ.get("SCALE_TEST_RATE", "250"))
+RATE = int(os.environ.get("SCALE_TEST_RATE", "400"))
 RATE_FAULTS = int(os.environ.get("SCALE_TEST_RATE_FAULTS", "500"))
 RSS_LIMIT_KB = 32 * 1024
 TIMEOUT_S = 240

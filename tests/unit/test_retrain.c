@@ -886,6 +886,27 @@ static void test_campaign_describe(void **state)
 	}
 }
 
+/* The driver's last look before UpdateCampaign found the campaign updated
+ * to a newer version (a later run elsewhere): no deploy, the run ends as
+ * skipped saying so (nothing failed), nothing more is called. */
+static void test_campaign_update_superseded_before_sending(void **state)
+{
+	struct fx *f = at_updating();
+	struct rt_event ev = ev_for(f, RT_EV_REPLY, RT_SLOT_CAMPAIGN);
+
+	(void)state;
+	ev.result = RT_RES_SUPERSEDED;
+	ev.error = "campaign shop was updated to v9 after this run's version was created";
+	assert_int_equal(feed(f, &ev), 0);
+	assert_true(rt_done(&f->run));
+	assert_int_equal(f->run.outcome, RT_OUT_SKIPPED);
+	assert_non_null(strstr(f->run.reason, "superseded, not deployed"));
+	assert_non_null(strstr(f->run.reason, "updated to v9"));
+	assert_int_equal(count(&f->out, RT_ACT_CALL, ANY), 0);
+	assert_non_null(act(&f->out, RT_ACT_FINISHED, ANY));
+	free(f);
+}
+
 static void test_campaign_superseded(void **state)
 {
 	struct fx *f = at_deploy_running();
@@ -1786,6 +1807,7 @@ int main(void)
 		cmocka_unit_test(test_one_import_fails_no_training),
 		cmocka_unit_test(test_campaign_describe),
 		cmocka_unit_test(test_campaign_superseded),
+		cmocka_unit_test(test_campaign_update_superseded_before_sending),
 		cmocka_unit_test(test_campaign_unknown_then_adopt),
 		cmocka_unit_test(test_deadline_every_stage),
 		cmocka_unit_test(test_deadline_after_errors_is_unreachable),
