@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# run-tests: duration=1
 """daemon_check_online - `check --online` against the emulator: a right
 config passes (exit 0), performAutoTraining on gives a warning, an ARN that
 does not exist fails (exit 78), an unreachable endpoint gives 69."""

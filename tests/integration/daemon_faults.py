@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# run-tests: duration=15
 """daemon_faults - `personalize-retrain once` against the emulator: the happy
 path (1, 2, 3 datasets, with and without a campaign), then every fault ends
 right.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# run-tests: duration=5
 """daemon_gate - the quality gate (QualityMetric, MaxRegression, MinQuality)
 end to end: `once` against the real emulator, whose world gives the new
 solution version the metrics of each case (newVersionMetrics) while the

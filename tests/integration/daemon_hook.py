@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# run-tests: duration=6
 """daemon_hook - OnRunEnd / OnRunEndTimeout end to end: `once` against the
 real emulator with a hook that writes its environment to a file (read as
 an operator would), for a run that succeeded and one the quality gate

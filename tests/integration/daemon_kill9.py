@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# run-tests: duration=25
 """daemon_kill9 - SIGKILL at every transition of a run, then restart: the run
 completes and the emulator holds exactly one import job per dataset, one
 solution version and one executed UpdateCampaign for that fire time, and no

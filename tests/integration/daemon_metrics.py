@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# run-tests: duration=5
 """daemon_metrics - MetricsFile= end to end: `once` against the real
 emulator writes a Prometheus text file, read back by a strict parser of the
 text exposition format 0.0.4 (every line a HELP, a TYPE or a sample; HELP

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# run-tests: duration=7
 """daemon_once - `once`, `once --dry-run`, `status --json` and `run` against
 the real emulator (tests/emulator/worlds/test.json, fast durations).
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# run-tests: duration=60
 """daemon_rollback - `rollback [--to ARN] [-p PIPELINE]` against the real
 emulator (tests/emulator/worlds/test.json; the campaign starts on version
 0a1b2c3d).

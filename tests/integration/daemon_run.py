@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# run-tests: duration=7
 """daemon_run - the daemon's reload and several pipelines, against the
 emulator:
 

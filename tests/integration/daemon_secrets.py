@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# run-tests: duration=5
 """daemon_secrets - never a secret in the output: `once` and `run` at
 --log-level debug with temporary credentials (access key, secret key and a
 session token, which the emulator accepts), and then with a secret the

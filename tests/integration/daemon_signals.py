@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# run-tests: duration=15
 """daemon_signals - the daemon (`run`) under signals and damage:
   - SIGTERM mid-run (while importing, training, deploying): STOPPING=1 on
     the notify socket, exit 0 within a second, the unfinished run kept in

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# run-tests: duration=100
 """daemon_skew - one pipeline run from two hosts whose clocks disagree
 (issue 9: skew up to a minute must not split a fire time).
 

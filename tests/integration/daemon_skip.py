@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# run-tests: duration=60
 """daemon_skip - SkipUnchangedData=yes end to end against the real emulator
 (tests/emulator/worlds/test.json declares s3://bucket/{users,items}.csv;
 S3EndpointUrl points the S3 client at the emulator).

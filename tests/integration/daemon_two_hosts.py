@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# run-tests: duration=65
 """daemon_two_hosts - one pipeline run from two hosts at once (issue 9): two
 processes with the same config and separate state directories against one
 emulator, the Personalize API (job names from the pipeline and the fire

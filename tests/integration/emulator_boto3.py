@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# run-tests: duration=3
 """emulator_boto3 - the emulator against boto3, a client nobody here wrote.
 
 A whole import -> train -> deploy cycle, the service's rules and errors as

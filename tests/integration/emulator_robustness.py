@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# run-tests: duration=1
 """emulator_robustness - malformed HTTP never brings the emulator down.
 
 Several hundred requests built from a fixed seed out of broken pieces

@@ -2,6 +2,8 @@
 # msgid_catalog.sh - include/msgid.h and systemd/personalize-retrain.catalog
 # name the same MESSAGE_IDs; every id is 128 random bits, unique, and the
 # catalog compiles with journalctl and carries the fields the header promises.
+#
+# run-tests: duration=1
 set -eu
 cd "$(dirname "$0")/../.."
 tmp=$(mktemp -d)

@@ -25,6 +25,10 @@
 # parameters file for part 2 (defaults below; the harness appends EndpointUrl=
 # for the emulator, and the config's schedule must fire within
 # PR_E2E_RUN_TIMEOUT seconds, default 90, of the daemon's start).
+#
+# run-tests: exclusive duration=70
+# (boots a container: systemd needs the CPU for its 10 s boot bounds, and
+# nspawn registers under /run/systemd/nspawn)
 set -eu
 cd "$(dirname "$0")/../.."
 SRC=$(pwd)

@@ -7,6 +7,9 @@
 # 3. `systemd-analyze security --offline=true` exposure <= 1.1 for both.
 # 4. Both units share one hardening block.
 # Needs systemd-analyze (package systemd); skips (77) without it.
+#
+# run-tests: exclusive duration=1
+# (systemd-analyze verify leaves /run/systemd/systemd-units-load, a fixed path)
 set -eu
 cd "$(dirname "$0")/../.."
 BUILD_DIR=${BUILD_DIR:-build}

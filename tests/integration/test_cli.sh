@@ -3,6 +3,8 @@
 # errors and exit codes, and the bad-config corpus (each file: exit 78 and
 # exactly the lines of its .expect on stderr). Run from the repo root with
 # BUILD_DIR set (tests/run-tests does both).
+#
+# run-tests: duration=1
 set -u
 BIN="${BUILD_DIR:?BUILD_DIR not set}/personalize-retrain"
 [ -x "$BIN" ] || { echo "no $BIN"; exit 1; }

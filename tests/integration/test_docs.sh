@@ -3,6 +3,8 @@
 # config key of the table (as --help prints it) is in
 # personalize-retrain.cfg(5), every option and command in
 # personalize-retrain(8), and the README's quick start is the two commands.
+#
+# run-tests: duration=1
 set -u
 BIN="${BUILD_DIR:?BUILD_DIR not set}/personalize-retrain"
 CFG5=docs/personalize-retrain.cfg.5
