@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# run-tests: duration=80
 """daemon_ha_scaled - one pipeline run from two hosts through several fire
 times, with random SIGKILLs and clock skew between the hosts (issue 9),
 on the test time scale.

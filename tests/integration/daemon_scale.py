@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# run-tests: exclusive duration=55
 """daemon_scale - one daemon, 1,000 pipelines, one full cycle each (issue 8).
 
 One `once` over SCALE_TEST_PIPELINES (default 1000) pipelines that all fire
