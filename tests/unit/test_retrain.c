@@ -56,7 +56,7 @@ static struct rt_spec mkspec(size_t n, bool campaign)
 	s.solution_arn = SOLUTION;
 	s.campaign_arn = campaign ? CAMPAIGN : "";
 	s.n_datasets = n;
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n && i < RT_MAX_DATASETS; i++) {
 		s.datasets[i].type = types[i];
 		s.datasets[i].arn = ds_arns[i];
 		s.datasets[i].s3_path = "s3://bucket/data.csv";
