@@ -20,6 +20,7 @@
 /* Timer slack for curl's timeout: curl asks for millisecond precision. */
 #define HTTP_TIMER_ACCURACY_USEC 1000ULL
 #define HTTP_ALLOWED_PROTOCOLS "http,https"
+#define HTTP_IDLE_HANDLES 8
 
 /* One socket libcurl asked us to watch (its socketp). */
 struct io_watch {
@@ -38,6 +39,11 @@ struct http_client {
 	char *ca_bundle;
 	struct http_request *head;  /* in-flight requests */
 	unsigned n_in_flight;
+	/* finished requests' easy handles, reset, for the next requests (as
+	 * libcurl advises: a new handle per request costs its allocation and
+	 * set-up every call) */
+	CURL *idle[HTTP_IDLE_HANDLES];
+	unsigned n_idle;
 };
 
 struct resp_header {
@@ -46,7 +52,8 @@ struct resp_header {
 };
 
 struct http_request {
-	struct http_client *client;
+	struct http_client *client;  /* while in flight (NULL once detached) */
+	struct http_client *owner;   /* always: its idle handles take ours */
 	struct http_request *prev, *next;
 	CURL *easy;
 	struct curl_slist *headers;
@@ -144,8 +151,12 @@ static void request_free(struct http_request *r)
 
 	if (!r)
 		return;
-	if (r->easy)
+	if (r->easy && r->owner && r->owner->n_idle < HTTP_IDLE_HANDLES) {
+		curl_easy_reset(r->easy);  /* options, headers, share: gone */
+		r->owner->idle[r->owner->n_idle++] = r->easy;
+	} else if (r->easy) {
 		curl_easy_cleanup(r->easy);
+	}
 	/* The headers may hold a session token or a signature. */
 	for (struct curl_slist *h = r->headers; h; h = h->next)
 		explicit_bzero(h->data, strlen(h->data));
@@ -542,6 +553,8 @@ struct http_client *http_client_free(struct http_client *c)
 		request_detach(r);
 		request_free(r);
 	}
+	while (c->n_idle > 0)
+		curl_easy_cleanup(c->idle[--c->n_idle]);
 	if (c->multi)
 		curl_multi_cleanup(c->multi);
 	if (c->share)
@@ -689,7 +702,8 @@ int http_request_start(struct http_client *c,
 		goto cleanup;
 
 	rc = -EIO;
-	e = r->easy = curl_easy_init();
+	r->owner = c;
+	e = r->easy = c->n_idle ? c->idle[--c->n_idle] : curl_easy_init();
 	if (!e)
 		goto cleanup;
 	rc = setup_method(e, spec, r, &has_body);
