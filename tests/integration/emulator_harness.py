@@ -40,9 +40,13 @@ def emulator_binary():
 
 
 class Emulator:
-    def __init__(self, world=None, creds=((AKID, SECRET),), args=(), seed=1, overrides=None):
+    def __init__(self, world=None, creds=((AKID, SECRET),), args=(), seed=1, overrides=None,
+                 env=None):
         """overrides: top-level keys replaced in the (JSON) world, e.g.
-        {"durations": {...}} to slow jobs down and drive them with advance()."""
+        {"durations": {...}} to slow jobs down and drive them with advance().
+        env: variables added to the emulator's environment (e.g. the test
+        time scale of include/wallclock.h)."""
+        self.env = env
         self.world = world
         self.overrides = overrides
         self.creds = creds
@@ -81,7 +85,8 @@ class Emulator:
         cmd += self.args
         self.log = open(os.path.join(self.tmp.name, "stderr"), "w+")
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.log,
-                                     cwd=REPO)
+                                     cwd=REPO, env=dict(os.environ, **self.env)
+                                     if self.env else None)
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
