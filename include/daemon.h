@@ -33,6 +33,9 @@ struct config;
 /* Tokens the global rate limit holds at once: 1, so that no second sees
  * more than MaxApiCallsPerSecond + 1 calls. */
 #define DAEMON_RATE_BURST 1
+/* STATUS= is sent at most this often (microseconds): the first change at
+ * once, the latest of the following ones at the end of the interval. */
+#define DAEMON_STATUS_MIN_USEC 200000ULL
 
 struct daemon_options {
 	const char *config_path; /* re-read on SIGHUP */

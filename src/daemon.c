@@ -19,6 +19,7 @@
 #include "config.h"
 #include "creds.h"
 #include "credsprov.h"
+#include "evtimer.h"
 #include "exitcodes.h"
 #include "http.h"
 #include "log.h"
@@ -152,6 +153,8 @@ struct daemon {
 	unsigned pending_rate;  /* reloaded: applies when nothing is queued */
 	sd_event_source *watchdog;
 	sd_event_source *status_defer;
+	sd_event_source *status_timer;  /* the throttled STATUS= update */
+	uint64_t status_sent_usec;      /* CLOCK_MONOTONIC of the last one */
 	struct config *cfg;
 	struct runner_host host;
 	struct runner **runners;
@@ -320,14 +323,52 @@ static bool all_idle(const struct daemon *d)
 	return true;
 }
 
+static int on_status_timer(sd_event_source *s, uint64_t usec, void *ud)
+{
+	struct daemon *d = ud;
+
+	(void)s;
+	(void)usec;
+	(void)sd_event_now(d->event, CLOCK_MONOTONIC, &d->status_sent_usec);
+	update_status(d);
+	return 0;
+}
+
+/* STATUS= at most once per DAEMON_STATUS_MIN_USEC: the first change at
+ * once, later ones within the interval as one update at its end (with
+ * many pipelines, each update composes all of their texts and costs the
+ * manager a datagram; a person reading `systemctl status` loses nothing). */
+static void throttled_status(struct daemon *d)
+{
+	uint64_t now = 0;
+
+	(void)sd_event_now(d->event, CLOCK_MONOTONIC, &now);
+	if (d->status_timer &&
+	    sd_event_source_get_enabled(d->status_timer, NULL) > 0)
+		return;  /* an update is due at the end of the interval */
+	if (!d->status_sent_usec ||
+	    now >= d->status_sent_usec + DAEMON_STATUS_MIN_USEC) {
+		d->status_sent_usec = now;
+		update_status(d);
+		return;
+	}
+	if (evtimer_arm_relative(d->event, &d->status_timer,
+				 d->status_sent_usec + DAEMON_STATUS_MIN_USEC - now,
+				 1000, on_status_timer, d, "status") < 0)
+		update_status(d);
+}
+
 static int on_status_defer(sd_event_source *s, void *ud)
 {
 	struct daemon *d = ud;
 
 	(void)s;
-	update_status(d);
-	if (d->opt->once && !d->stopping && all_idle(d))
+	if (d->opt->once && !d->stopping && all_idle(d)) {
+		update_status(d);
 		sd_event_exit(d->event, 0);
+		return 0;
+	}
+	throttled_status(d);
 	return 0;
 }
 
@@ -652,6 +693,7 @@ static void teardown(struct daemon *d)
 	sd_event_source_disable_unref(d->rl_timer);
 	sd_event_source_disable_unref(d->watchdog);
 	sd_event_source_disable_unref(d->status_defer);
+	sd_event_source_disable_unref(d->status_timer);
 	sd_event_unref(d->event);
 	config_free(d->cfg);
 }
