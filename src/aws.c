@@ -68,7 +68,8 @@ struct aws_call {
 	size_t body_len;
 	aws_call_done_fn done;
 	void *userdata;
-	sd_event_source *timer;      /* next attempt */
+	sd_event_source *timer;      /* next attempt, after a delay */
+	sd_event_source *now;        /* next attempt, at the next loop turn */
 	struct http_request *req;    /* attempt in flight */
 	bool creds_pending;
 	bool skew_retried;
@@ -972,6 +973,7 @@ static void call_free(struct aws_call *call)
 	if (!call)
 		return;
 	sd_event_source_disable_unref(call->timer);
+	sd_event_source_disable_unref(call->now);
 	http_request_cancel(call->req);
 	aws_wire_request_free(&call->wire);
 	free(call->body);
@@ -1049,11 +1051,31 @@ static void finish_local(struct aws_call *call, enum aws_error_class cls,
 
 static int on_attempt_timer(sd_event_source *s, uint64_t usec, void *userdata);
 
+static int on_attempt_now(sd_event_source *s, void *userdata)
+{
+	return on_attempt_timer(s, 0, userdata);
+}
+
+/* The attempt after delay_usec; 0 (every call's first attempt): at the
+ * next loop turn from a defer source, no timerfd to re-program (never from
+ * inside aws_call(): callbacks come from the loop). */
 static int schedule_attempt(struct aws_call *call, uint64_t delay_usec)
 {
-	return evtimer_arm_relative(call->client->event, &call->timer,
-				    delay_usec, AWS_TIMER_ACCURACY_USEC,
-				    on_attempt_timer, call, "aws-retry");
+	int r;
+
+	if (delay_usec > 0)
+		return evtimer_arm_relative(call->client->event, &call->timer,
+					    delay_usec, AWS_TIMER_ACCURACY_USEC,
+					    on_attempt_timer, call, "aws-retry");
+	if (!call->now) {
+		r = sd_event_add_defer(call->client->event, &call->now,
+				       on_attempt_now, call);
+		if (r < 0)
+			return r;
+		(void)sd_event_source_set_description(call->now, "aws-attempt");
+	}
+	r = sd_event_source_set_enabled(call->now, SD_EVENT_ONESHOT);
+	return r < 0 ? r : 0;
 }
 
 static void on_http_done(const struct http_response *resp, void *userdata);
