@@ -58,6 +58,7 @@ struct pcall {
 	 * creation time is being looked up */
 	char *newer_arn;
 	time_t newer_at;
+	bool version_lookup;  /* granted next: describe our version */
 	struct personalize_op *op_handle; /* in flight */
 	struct s3_head *head_handle;      /* RT_OP_HEAD_OBJECT in flight */
 	/* RT_OP_FIND_VERSION: candidates to describe, one by one */
@@ -682,7 +683,6 @@ static void on_precheck(const struct aws_result *res,
 	const struct personalize_campaign_update *u;
 	struct rt_event ev;
 	bool ours = false;
-	int k;
 
 	c->op_handle = NULL;
 	c->prechecked = true;
@@ -707,11 +707,12 @@ static void on_precheck(const struct aws_result *res,
 					return;
 				}
 			} else if (c->newer_arn) {
-				k = personalize_describe_solution_version(
-					c->r->aws, want, on_precheck_version, c,
-					&c->op_handle);
-				if (k == 0)
+				/* our version's creation time, behind its
+				 * own rate-limit grant (grant() asks) */
+				c->version_lookup = true;
+				if (start_call(c) == 0)
 					return;
+				c->version_lookup = false;
 			}
 		}
 	}
@@ -782,6 +783,15 @@ static void grant(void *cookie)
 						  on_campaign, c, &c->op_handle);
 		break;
 	case RT_OP_UPDATE_CAMPAIGN: {
+		if (c->version_lookup) {
+			c->version_lookup = false;
+			k = personalize_describe_solution_version(aws,
+				s[CS_VERSION_ARN], on_precheck_version, c,
+				&c->op_handle);
+			if (k == 0)
+				break;
+			/* could not ask: send as before */
+		}
 		if (!c->prechecked) {
 			k = personalize_describe_campaign(aws,
 				s[CS_CAMPAIGN_ARN], on_precheck, c,

@@ -237,6 +237,44 @@ def kill_at_save(n):
     return case
 
 
+def deploy_restart_after_earlier_update(ctx):
+    """A campaign already updated once (an earlier `once`); a `run` killed
+    at the deploy stage and restarted: before UpdateCampaign it looks the
+    campaign up and, not knowing when its own version was created (it did
+    not see the training), describes its version first (the late-host
+    check of runner.c, behind a rate-limit grant); that version is newer
+    than the earlier update, so it deploys: one update for it, succeeded."""
+    prtest.require_commands("once", "run")
+    emu = ctx.emulator(durations={"trainingMs": 300, "campaignUpdateMs": 1500})
+    cfg = ctx.config(emu, schedule=YEARLY, extra={"CatchUp": "yes"})
+    r = ctx.cli(cfg, ctx.state_dir("earlier"), "once", timeout=60)
+    check(r.rc == 0, "the earlier once: want exit 0\n%r" % r)
+    sd = ctx.state_dir()
+    prtest.seed_catchup_state(sd)
+    p = ctx.daemon(cfg, sd, name="run-0")
+
+    def deploying():
+        run = (prtest.read_state(sd) or {}).get("run") or {}
+        return run.get("stage") == "deploying" and \
+            (run.get("campaign") or {}).get("phase") == "creating"
+    prtest.wait_until(deploying, prtest.RUN_TIMEOUT_S, "the UpdateCampaign intent", 0.005)
+    p.kill9()
+    n0 = len(emu.ledger_lines())
+    p = ctx.daemon(cfg, sd, name="run-1")
+    wait_finished(sd, p)
+    h = prtest.read_state(sd)["history"][0]
+    check(h["outcome"] == "succeeded", "after the restart: %s" % h)
+    ops = [e["operation"] for e in emu.ledger_lines()[n0:] if e.get("operation")]
+    ups = [e for e in emu.ledger_lines() if e.get("operation") == "UpdateCampaign"
+           and e.get("status") == 200]
+    check(len(ups) == 2, "UpdateCampaign: %d executed, want the earlier one and ours" % len(ups))
+    if "UpdateCampaign" in ops:
+        i = ops.index("UpdateCampaign")
+        check(ops[i - 1] == "DescribeSolutionVersion" and ops[i - 2] == "DescribeCampaign",
+              "after the restart, before UpdateCampaign: %s, want DescribeCampaign, "
+              "DescribeSolutionVersion" % ops[:i + 1])
+
+
 def cases():
     out = [("chain of kills, once", chain("once")),
            ("chain of kills, run", chain("run")),
@@ -245,7 +283,9 @@ def cases():
            ("chain of kills, once, failed import", chain("once", "import")),
            ("chain of kills, once, failed training", chain("once", "training")),
            ("chain of kills, once, failed campaign update", chain("once", "update")),
-           ("chain of kills, run, failed campaign update", chain("run", "update"))]
+           ("chain of kills, run, failed campaign update", chain("run", "update")),
+           ("restart at the deploy stage after an earlier update",
+            deploy_restart_after_earlier_update)]
     out += [("reply lost: %s #%d" % (op, after + 1), reply_lost(i + 1))
             for i, (op, after) in enumerate(CREATES)]
     s = clean_saves()
