@@ -112,6 +112,11 @@ struct aws_test_hooks {
 };
 void aws_client_set_test_hooks(struct aws_client *c,
 			       const struct aws_test_hooks *h);
+/* The clock and dice of the retry machinery, through the hooks when set
+ * (shared by the AWS and S3 clients): the host's wall clock (UTC seconds)
+ * and a uniform [0,1) from getrandom(). h may be NULL. */
+time_t aws_hooks_now(const struct aws_test_hooks *h);
+double aws_hooks_rng(const struct aws_test_hooks *h);
 unsigned aws_client_retry_tokens(const struct aws_client *c);
 /* Seconds added to the local clock when signing (server minus local). */
 int64_t aws_client_clock_offset(const struct aws_client *c);

@@ -870,22 +870,32 @@ unsigned aws_client_in_flight(const struct aws_client *c)
 	return c ? c->n_calls : 0;
 }
 
+time_t aws_hooks_now(const struct aws_test_hooks *h)
+{
+	if (h && h->now)
+		return h->now(h->userdata);
+	return wallclock_host_now();
+}
+
+double aws_hooks_rng(const struct aws_test_hooks *h)
+{
+	uint64_t v;
+
+	if (h && h->rng)
+		return h->rng(h->userdata);
+	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != sizeof(v))
+		v = (uint64_t)random();
+	return (double)(v >> 11) / (double)(1ULL << 53);
+}
+
 static time_t client_now(const struct aws_client *c)
 {
-	if (c->hooks.now)
-		return c->hooks.now(c->hooks.userdata);
-	return wallclock_host_now();
+	return aws_hooks_now(&c->hooks);
 }
 
 static double client_rng(const struct aws_client *c)
 {
-	uint64_t v;
-
-	if (c->hooks.rng)
-		return c->hooks.rng(c->hooks.userdata);
-	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != sizeof(v))
-		v = (uint64_t)random();
-	return (double)(v >> 11) / (double)(1ULL << 53);
+	return aws_hooks_rng(&c->hooks);
 }
 
 /* ---- building a request ----------------------------------------------------------- */
@@ -1061,21 +1071,12 @@ static int on_attempt_now(sd_event_source *s, void *userdata)
  * inside aws_call(): callbacks come from the loop). */
 static int schedule_attempt(struct aws_call *call, uint64_t delay_usec)
 {
-	int r;
-
 	if (delay_usec > 0)
 		return evtimer_arm_relative(call->client->event, &call->timer,
 					    delay_usec, AWS_TIMER_ACCURACY_USEC,
 					    on_attempt_timer, call, "aws-retry");
-	if (!call->now) {
-		r = sd_event_add_defer(call->client->event, &call->now,
-				       on_attempt_now, call);
-		if (r < 0)
-			return r;
-		(void)sd_event_source_set_description(call->now, "aws-attempt");
-	}
-	r = sd_event_source_set_enabled(call->now, SD_EVENT_ONESHOT);
-	return r < 0 ? r : 0;
+	return evtimer_arm_now(call->client->event, &call->now, on_attempt_now,
+			       call, "aws-attempt");
 }
 
 static void on_http_done(const struct http_response *resp, void *userdata);

@@ -378,13 +378,9 @@ static void host_changed(void *host, struct runner *r)
 	struct daemon *d = host;
 
 	(void)r;
-	if (!d->status_defer) {
-		if (sd_event_add_defer(d->event, &d->status_defer,
-				       on_status_defer, d) < 0)
-			update_status(d);
-		return;
-	}
-	sd_event_source_set_enabled(d->status_defer, SD_EVENT_ONESHOT);
+	if (evtimer_arm_now(d->event, &d->status_defer, on_status_defer, d,
+			    "status") < 0)
+		update_status(d);
 }
 
 /* MetricsFile: rewrite it (a stage changed or a run ended) */

@@ -20,3 +20,20 @@ int evtimer_arm_relative(sd_event *event, sd_event_source **src,
 		(void)sd_event_source_set_description(*src, description);
 	return r < 0 ? r : 0;
 }
+
+int evtimer_arm_now(sd_event *event, sd_event_source **src,
+		    sd_event_handler_t handler, void *userdata,
+		    const char *description)
+{
+	int r;
+
+	if (*src) {
+		r = sd_event_source_set_enabled(*src, SD_EVENT_ONESHOT);
+		return r < 0 ? r : 0;
+	}
+	/* a new defer source is enabled ONESHOT already */
+	r = sd_event_add_defer(event, src, handler, userdata);
+	if (r >= 0 && description)
+		(void)sd_event_source_set_description(*src, description);
+	return r < 0 ? r : 0;
+}

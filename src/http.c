@@ -467,16 +467,12 @@ static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
 								  SD_EVENT_OFF);
 			return 0;
 		}
-		if (!c->now) {
-			r = sd_event_add_defer(c->event, &c->now, on_now, c);
-			if (r < 0) {
-				log_error("http: cannot add a defer source: %s",
-					  strerror(-r));
-				return -1;
-			}
-			(void)sd_event_source_set_description(c->now, "http-now");
+		r = evtimer_arm_now(c->event, &c->now, on_now, c, "http-now");
+		if (r < 0) {
+			log_error("http: cannot arm the now source: %s",
+				  strerror(-r));
+			return -1;
 		}
-		(void)sd_event_source_set_enabled(c->now, SD_EVENT_ONESHOT);
 		return 0;
 	}
 	if (c->now)

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 
 #include <curl/curl.h>
 
@@ -19,7 +18,6 @@
 #include "evtimer.h"
 #include "log.h"
 #include "strbuf.h"
-#include "wallclock.h"
 
 #define USEC_PER_MSEC 1000ULL
 #define S3_TIMER_ACCURACY_USEC 1000ULL
@@ -59,7 +57,8 @@ struct s3_head {
 	s3_head_done_fn done;
 	void *userdata;
 	struct http_request *req;
-	sd_event_source *timer;
+	sd_event_source *timer;      /* next attempt, after a delay */
+	sd_event_source *now;        /* next attempt, at the next loop turn */
 	struct s3_wire_request wire;
 	bool creds_pending, skew_retried;
 	unsigned attempts, last_retry_cost;
@@ -598,20 +597,12 @@ unsigned s3_client_retry_tokens(const struct s3_client *c)
 
 static time_t client_now(const struct s3_client *c)
 {
-	if (c->hooks.now)
-		return c->hooks.now(c->hooks.userdata);
-	return wallclock_host_now();
+	return aws_hooks_now(&c->hooks);
 }
 
 static double client_rng(const struct s3_client *c)
 {
-	uint64_t v;
-
-	if (c->hooks.rng)
-		return c->hooks.rng(c->hooks.userdata);
-	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != sizeof(v))
-		v = (uint64_t)random();
-	return (double)(v >> 11) / (double)(1ULL << 53);
+	return aws_hooks_rng(&c->hooks);
 }
 
 /* ---- one HEAD --------------------------------------------------------------------- */
@@ -638,6 +629,7 @@ static void head_free(struct s3_head *h)
 	if (!h)
 		return;
 	sd_event_source_disable_unref(h->timer);
+	sd_event_source_disable_unref(h->now);
 	http_request_cancel(h->req);
 	s3_wire_request_free(&h->wire);
 	s3_target_free(&h->target);
@@ -812,11 +804,20 @@ static void head_finish(struct s3_head *h, enum s3_error e,
 
 static int on_attempt_timer(sd_event_source *s, uint64_t usec, void *userdata);
 
+static int on_attempt_now(sd_event_source *s, void *userdata)
+{
+	return on_attempt_timer(s, 0, userdata);
+}
+
+/* As aws.c's: a delay on a timer, "now" from a defer source. */
 static int schedule_attempt(struct s3_head *h, uint64_t delay_usec)
 {
-	return evtimer_arm_relative(h->client->event, &h->timer, delay_usec,
-				    S3_TIMER_ACCURACY_USEC, on_attempt_timer, h,
-				    "s3-retry");
+	if (delay_usec > 0)
+		return evtimer_arm_relative(h->client->event, &h->timer,
+					    delay_usec, S3_TIMER_ACCURACY_USEC,
+					    on_attempt_timer, h, "s3-retry");
+	return evtimer_arm_now(h->client->event, &h->now, on_attempt_now, h,
+			       "s3-attempt");
 }
 
 static void on_http_done(const struct http_response *resp, void *userdata);
