@@ -63,7 +63,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
-from emulator_harness import AKID, SECRET, Emulator  # noqa: E402
+from emulator_harness import AKID, SECRET, Emulator, pick_anchor  # noqa: E402
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -911,17 +911,8 @@ def steady_once(tmp, n, state_root=None):
     types = ("INTERACTIONS", "ITEMS", "USERS")
     world = os.path.join(tmp, "steady-world.json")
     gen_world(world, n, types=types, durations_ms=(5, 40, 60, 40))
-    t0 = time.time()
-    # an anchor that puts a scaled whole minute ~3 s after now
-    anchor = None
-    for j in range(60):
-        a = int(t0) - j
-        sc = a + (t0 + 3.0 - a) * STEADY_SCALE
-        if sc % 60 < STEADY_SCALE * 0.5:
-            anchor = a
-            break
-    if anchor is None:
-        anchor = int(t0)
+    # the first fire time ~3 s from now (the daemon is READY by then)
+    anchor = pick_anchor(time.time(), STEADY_SCALE, 3.0)
     scale_env = {"PERSONALIZE_RETRAIN_TEST_CLOCK_SCALE": str(STEADY_SCALE),
                  "PERSONALIZE_RETRAIN_TEST_CLOCK_ANCHOR": str(anchor)}
     with Emulator(world=world, env=scale_env) as emu:

@@ -42,6 +42,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import prtest  # noqa: E402
+from emulator_harness import pick_anchor  # noqa: E402
 from prtest import check, Fail  # noqa: E402
 
 OFFSET_ENV = "PERSONALIZE_RETRAIN_TEST_CLOCK_OFFSET_MS"
@@ -92,18 +93,19 @@ class Clock:
         return self.anchor + (scaled - offset_s - self.anchor) / self.scale
 
 
-def pick_anchor(t, scale, lead):
-    """An integer anchor within a minute before t such that the unshifted
-    scaled clock reaches a whole minute about lead real seconds after t."""
-    best = None
-    for j in range(60):
-        a = int(t) - j
-        sc = a + (t - a) * scale
-        wait = ((60 - sc % 60) % 60) / scale
-        d = abs(wait - lead)
-        if best is None or d < best[0]:
-            best = (d, a)
-    return best[1]
+def spawn_run(ctx, cfg, sd, env, name):
+    """`run` on its own NOTIFY_SOCKET (p.notify)."""
+    ns = ctx.notify_socket()
+    p = ctx.spawn(cfg, sd, "run", env=dict(env, NOTIFY_SOCKET=ns.addr), name=name)
+    p.notify = ns
+    return p
+
+
+def ready(p):
+    try:
+        p.notify.wait_for(lambda m: m.get("READY") == "1", prtest.START_TIMEOUT_S, "READY=1")
+    except Fail as e:
+        raise Fail("%s: %s\n%r" % (p.name, e, p.result()))
 
 
 def run_case(ctx, skew_range, salt):
@@ -126,17 +128,7 @@ def run_case(ctx, skew_range, salt):
             ctx.env(temporary=True, extra=dict(scale_env, **{OFFSET_ENV: str(skew_ms)}))]
 
     def start(i, k):
-        ns = ctx.notify_socket()
-        env = dict(envs[i], NOTIFY_SOCKET=ns.addr)
-        p = ctx.spawn(cfg, sds[i], "run", env=env, name="run-%s-%d" % (NAMES[i], k))
-        p.notify = ns
-        return p
-
-    def ready(p):
-        try:
-            p.notify.wait_for(lambda m: m.get("READY") == "1", prtest.START_TIMEOUT_S, "READY=1")
-        except Fail as e:
-            raise Fail("%s: %s\n%r" % (p.name, e, p.result()))
+        return spawn_run(ctx, cfg, sds[i], envs[i], "run-%s-%d" % (NAMES[i], k))
 
     ds = [start(0, 0), start(1, 0)]
     for d in ds:
@@ -266,10 +258,8 @@ def run_late_host(ctx):
     envs = [ctx.env(extra=scale_env), ctx.env(temporary=True, extra=scale_env)]
 
     def start(i, k):
-        ns = ctx.notify_socket()
-        p = ctx.spawn(cfg, sds[i], "run", env=dict(envs[i], NOTIFY_SOCKET=ns.addr),
-                      name="late-%s-%d" % (NAMES[i], k))
-        ns.wait_for(lambda m: m.get("READY") == "1", prtest.START_TIMEOUT_S, "READY=1")
+        p = spawn_run(ctx, cfg, sds[i], envs[i], "late-%s-%d" % (NAMES[i], k))
+        ready(p)
         return p
 
     ds = [start(0, 0), start(1, 0)]

@@ -39,6 +39,22 @@ def emulator_binary():
     return path
 
 
+def pick_anchor(t, scale, lead):
+    """For the test time scale of include/wallclock.h (the clock reads
+    anchor + (real - anchor) * scale): an integer anchor within a minute
+    before t such that the scaled clock reaches a whole minute about lead
+    real seconds after t."""
+    best = None
+    for j in range(60):
+        a = int(t) - j
+        sc = a + (t - a) * scale
+        wait = ((60 - sc % 60) % 60) / scale
+        d = abs(wait - lead)
+        if best is None or d < best[0]:
+            best = (d, a)
+    return best[1]
+
+
 class Emulator:
     def __init__(self, world=None, creds=((AKID, SECRET),), args=(), seed=1, overrides=None,
                  env=None):
