@@ -51,6 +51,8 @@ struct runner_host {
 	 * endpoint (clientpool.h; required) */
 	struct client_pool *clients;
 	const char *state_dir;
+	/* state_dir opened (state_dir_open), or -1: the state writes use it */
+	int state_dirfd;
 	/* Queue one API call behind the global rate limit; grant(cookie) runs
 	 * from the loop when it may be sent. 0 or -ENOMEM. */
 	int (*submit)(void *host, unsigned owner, ratelimit_grant_fn grant,

@@ -130,8 +130,15 @@ int state_load(const char *dir, const char *pipeline, time_t now,
 /* Write st atomically to its file in dir. 0 or -errno (logged; the old
  * file is then intact and no temp file is left behind). */
 int state_save(const char *dir, const struct state *st);
-/* The same; durable false: without the fsyncs (see state_save_packed). */
-int state_write(const char *dir, const struct state *st, bool durable);
+/* The same; durable false: without the fsyncs (see state_save_packed).
+ * dirfd: dir opened by state_dir_open (kept open by a daemon: no path
+ * walk and no open of the directory per save), or -1. */
+int state_write(const char *dir, int dirfd, const struct state *st,
+		bool durable);
+
+/* dir opened for state_write and state_save_packed (the caller closes
+ * it): the fd, or -errno. */
+int state_dir_open(const char *dir);
 
 /* A state whose run is active, held compactly by the daemon: the parts a
  * run does not change (campaign versions, history, datasets) as their
@@ -150,12 +157,12 @@ struct state_packed {
 int state_pack(const struct state *st, struct state_packed *out);
 
 /* Write the file for pipeline from p and run (NULL, or a rollback run:
- * "run": null) atomically like state_save. durable: fsync the file and the
+ * "run": null) atomically like state_save; dirfd as for state_write. durable: fsync the file and the
  * directory (an intent saved before a create must survive a power loss);
  * otherwise the write is atomic against a crash of the process but a power
  * loss may bring back the previous file (what a lost progress save costs
  * is one more Describe at the next start). 0 or -errno (logged). */
-int state_save_packed(const char *dir, const char *pipeline,
+int state_save_packed(const char *dir, int dirfd, const char *pipeline,
 		      const struct state_packed *p, const struct rt_run *run,
 		      bool durable);
 

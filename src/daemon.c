@@ -148,6 +148,7 @@ struct daemon {
 	struct ratelimit *rl;
 	struct client_pool *clients;  /* shared AWS/S3 clients */
 	sd_event_source *rl_timer;
+	sd_event_source *rl_now;   /* a call was queued: grant from the loop */
 	bool rl_pumping;
 	unsigned rate;          /* MaxApiCallsPerSecond in force */
 	unsigned pending_rate;  /* reloaded: applies when nothing is queued */
@@ -205,6 +206,13 @@ static int on_rl_timer(sd_event_source *s, uint64_t usec, void *ud)
 	return 0;
 }
 
+static int on_rl_now(sd_event_source *s, void *ud)
+{
+	(void)s;
+	rl_pump(ud);
+	return 0;
+}
+
 static void rl_pump(struct daemon *d)
 {
 	uint64_t now, next;
@@ -244,21 +252,14 @@ static int host_submit(void *host, unsigned owner, ratelimit_grant_fn grant,
 	k = ratelimit_submit(d->rl, owner, grant, cookie);
 	if (k < 0)
 		return k;
-	/* grant from the loop, never from inside the caller */
+	/* grant from the loop, never from inside the caller: at its next
+	 * turn (a defer source, no timerfd to program); the timer is only
+	 * for waiting until the bucket has a token again */
 	if (!d->rl_pumping) {
-		if (!d->rl_timer) {
-			k = sd_event_add_time(d->event, &d->rl_timer,
-					      CLOCK_MONOTONIC, 1,
-					      RL_ACCURACY_USEC,
-					      on_rl_timer, d);
-			if (k < 0)
-				log_error("cannot arm the rate limit timer: %s",
-					  strerror(-k));
-		} else {
-			sd_event_source_set_time(d->rl_timer, 1);
-			sd_event_source_set_enabled(d->rl_timer,
-						    SD_EVENT_ONESHOT);
-		}
+		k = evtimer_arm_now(d->event, &d->rl_now, on_rl_now, d,
+				    "rate-limit-now");
+		if (k < 0)
+			log_error("cannot arm the rate limit: %s", strerror(-k));
 	}
 	return 0;
 }
@@ -636,6 +637,9 @@ static int setup(struct daemon *d)
 	d->host.http = d->http;
 	d->host.creds = &d->prov;
 	d->host.state_dir = d->opt->state_dir;
+	/* kept open for the state writes; without it they open the path */
+	k = state_dir_open(d->opt->state_dir);
+	d->host.state_dirfd = k >= 0 ? k : -1;
 	d->host.submit = host_submit;
 	d->host.cancel = host_cancel;
 	d->host.changed = host_changed;
@@ -687,10 +691,13 @@ static void teardown(struct daemon *d)
 	http_client_free(d->http);
 	ratelimit_free(d->rl);
 	sd_event_source_disable_unref(d->rl_timer);
+	sd_event_source_disable_unref(d->rl_now);
 	sd_event_source_disable_unref(d->watchdog);
 	sd_event_source_disable_unref(d->status_defer);
 	sd_event_source_disable_unref(d->status_timer);
 	sd_event_unref(d->event);
+	if (d->host.state_dirfd >= 0)
+		close(d->host.state_dirfd);
 	config_free(d->cfg);
 }
 
@@ -704,6 +711,7 @@ int daemon_main(const struct daemon_options *opt, struct config *cfg)
 	size_t i;
 
 	memset(&d, 0, sizeof(d));
+	d.host.state_dirfd = -1;
 	d.opt = opt;
 	d.cfg = cfg;
 	k = state_lock(opt->state_dir, &lock_fd, err, sizeof(err));

@@ -33,6 +33,8 @@ struct http_client {
 	CURLM *multi;
 	CURLSH *share;
 	sd_event_source *timer;
+	uint64_t timer_due;         /* CLOCK_MONOTONIC usec timer is armed for;
+				       0: not armed */
 	sd_event_source *now;       /* curl's "time out now": a defer source */
 	struct io_watch *watches;   /* every socket source, freed at the end
 				       even if curl never said REMOVE */
@@ -360,6 +362,10 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 	return 0;
 }
 
+/* curl's timer is due, or fired before curl's deadline (see
+ * arm_curl_timer): curl acts on what is due and, since it was asked to
+ * run on a timeout, reports its next deadline again even when unchanged
+ * (libcurl's multi_socket clears timer_lastcall for that case). */
 static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct http_client *c = userdata;
@@ -367,6 +373,7 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 
 	(void)s;
 	(void)usec;
+	c->timer_due = 0;
 	curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
 	drain_finished(c);
 	return 0;
@@ -374,7 +381,13 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 
 static int on_now(sd_event_source *s, void *userdata)
 {
-	return on_timer(s, 0, userdata);
+	struct http_client *c = userdata;
+	int running = 0;
+
+	(void)s;
+	curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	drain_finished(c);
+	return 0;
 }
 
 static void watch_free(struct http_client *c, struct io_watch *w)
@@ -446,46 +459,57 @@ done:
 	return 0;
 }
 
-/* CURLMOPT_TIMERFUNCTION: (re)arm or stop our one one-shot timer. A
- * timeout of 0 ("act now", what curl asks for every request added and
- * many a step) runs on the next loop iteration from a defer source: no
- * timerfd to re-program, one system call less each time. */
-static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
+/* Arm our one timer for curl's timeout_ms (curl's timer function's
+ * argument, or curl_multi_timeout's). 0 ("act now", what curl asks for
+ * every request added and many a step) runs on the next loop iteration
+ * from a defer source. Otherwise the timer is moved only when curl's
+ * deadline is earlier than the one it is armed for: curl sets a deadline
+ * one second ahead for every request (its speed check) and clears it when
+ * the request ends, and following each of those would re-program the
+ * timerfd twice per request. A timer that fires before curl's deadline
+ * costs one curl_multi_socket_action that finds nothing to do, after which
+ * curl reports its deadline again (on_timer); a timeout of -1 (none)
+ * leaves an armed timer to fire once that way. */
+static int arm_curl_timer(struct http_client *c, long timeout_ms)
 {
-	struct http_client *c = userp;
-	uint64_t usec;
+	uint64_t now = 0, due;
 	int r;
 
-	(void)multi;
-	if (timeout_ms <= 0) {
-		if (c->timer)
-			(void)sd_event_source_set_enabled(c->timer,
-							  SD_EVENT_OFF);
-		if (timeout_ms < 0) {
-			if (c->now)
-				(void)sd_event_source_set_enabled(c->now,
-								  SD_EVENT_OFF);
-			return 0;
-		}
+	if (timeout_ms < 0) {
+		if (c->now)
+			(void)sd_event_source_set_enabled(c->now, SD_EVENT_OFF);
+		return 0;
+	}
+	if (timeout_ms == 0) {
 		r = evtimer_arm_now(c->event, &c->now, on_now, c, "http-now");
-		if (r < 0) {
+		if (r < 0)
 			log_error("http: cannot arm the now source: %s",
 				  strerror(-r));
-			return -1;
-		}
-		return 0;
+		return r;
 	}
 	if (c->now)
 		(void)sd_event_source_set_enabled(c->now, SD_EVENT_OFF);
-	usec = (uint64_t)timeout_ms * USEC_PER_MSEC;
-	r = evtimer_arm_relative(c->event, &c->timer, usec,
+	(void)sd_event_now(c->event, CLOCK_MONOTONIC, &now);
+	due = now + (uint64_t)timeout_ms * USEC_PER_MSEC;
+	if (c->timer_due && c->timer_due <= due)
+		return 0;  /* armed earlier already: on_timer re-arms */
+	r = evtimer_arm_relative(c->event, &c->timer,
+				 (uint64_t)timeout_ms * USEC_PER_MSEC,
 				 HTTP_TIMER_ACCURACY_USEC, on_timer, c,
 				 "http-timer");
 	if (r < 0) {
 		log_error("http: cannot arm timer: %s", strerror(-r));
-		return -1;
+		return r;
 	}
+	c->timer_due = due;
 	return 0;
+}
+
+/* CURLMOPT_TIMERFUNCTION */
+static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
+{
+	(void)multi;
+	return arm_curl_timer(userp, timeout_ms) < 0 ? -1 : 0;
 }
 
 /* ---- client ------------------------------------------------------------ */

@@ -982,7 +982,8 @@ static void write_run(struct runner *r, bool durable)
 	if (r->save_timer)
 		(void)sd_event_source_set_enabled(r->save_timer, SD_EVENT_OFF);
 	note_fire(r, r->run->fire_time);
-	(void)state_save_packed(r->host->state_dir, r->name, &r->packed,
+	(void)state_save_packed(r->host->state_dir, r->host->state_dirfd,
+				r->name, &r->packed,
 				r->run, durable); /* logged there */
 }
 
@@ -1134,7 +1135,8 @@ static void do_finished(struct runner *r, const struct rt_action *a)
 		r->last_fire = st->last_fire;
 		/* not fsync'd: should a power loss take it back, the run is
 		 * resumed at the next start and finds everything done */
-		if (state_write(r->host->state_dir, st, false) < 0)
+		if (state_write(r->host->state_dir, r->host->state_dirfd, st,
+				false) < 0)
 			r->held = st;  /* the next run starts from it */
 		else
 			free(st);

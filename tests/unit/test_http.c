@@ -228,6 +228,37 @@ static void test_failures(void **state)
 	}
 }
 
+/* curl's timer stays armed for a deadline of a request that has ended;
+ * a later request's deadline is not earlier, so the timer is not moved.
+ * It fires before the stalled request's deadline, and the timer must then
+ * be armed again for that deadline (curl reports it again after a
+ * premature timeout, which http.c relies on), or the request would never
+ * time out. */
+static void test_timer_rearmed_after_early_fire(void **state)
+{
+	struct fixture *f = *state;
+	const struct lb_action acts[] = {
+		{ LB_REPLY, 200, NULL, "ok" }, { LB_STALL, 200, NULL, "" },
+	};
+	struct http_request_spec spec = {
+		.method = "GET", .connect_timeout_ms = 2000,
+		.total_timeout_ms = 1500,
+	};
+	struct result a = { 0 }, b = { 0 };
+
+	start_server(f, acts, 2);
+	spec.url = f->url;
+	assert_int_equal(http_request_start(f->http, &spec, on_done, &a,
+					    NULL), 0);
+	run_until(f->event, &a.calls, 1);
+	assert_int_equal(a.error, HTTP_OK);
+	assert_int_equal(http_request_start(f->http, &spec, on_done, &b,
+					    NULL), 0);
+	run_until(f->event, &b.calls, 1);
+	assert_int_equal(b.error, HTTP_ERR_TIMEOUT);
+	lb_stop(&f->lb);
+}
+
 static void test_refused(void **state)
 {
 	struct fixture *f = *state;
@@ -405,6 +436,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_put_empty_body, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_failures, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_timer_rearmed_after_early_fire,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_specs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ca_bundle, setup, teardown),

@@ -276,7 +276,7 @@ static void test_packed(void **state)
 	assert_null(strstr(p.rest, "\"last_fire\":\t"));
 	assert_null(strstr(p.rest, "\"run\":\t"));
 	assert_int_equal(p.last_fire, st->last_fire);
-	assert_int_equal(state_save_packed(tmpdir, PIPE, &p, run, true), 0);
+	assert_int_equal(state_save_packed(tmpdir, -1, PIPE, &p, run, true), 0);
 	assert_int_equal(state_load(tmpdir, PIPE, T0, back), 0);
 	assert_false(back->recovered);
 	assert_same_state(st, back);
@@ -284,7 +284,7 @@ static void test_packed(void **state)
 	/* progress save (no fsync) with a later last_fire */
 	p.last_fire = T0 + 3600;
 	run->slots[1].created_at = T0 + 7;
-	assert_int_equal(state_save_packed(tmpdir, PIPE, &p, run, false), 0);
+	assert_int_equal(state_save_packed(tmpdir, -1, PIPE, &p, run, false), 0);
 	assert_int_equal(state_load(tmpdir, PIPE, T0, back), 0);
 	assert_int_equal(back->last_fire, T0 + 3600);
 	assert_int_equal(back->run.slots[1].created_at, T0 + 7);
@@ -298,11 +298,11 @@ static void test_packed(void **state)
 	assert_string_equal(norun->campaign_version, "arn:cur");
 	assert_string_equal(norun->history[0].reason, st->history[0].reason);
 	/* no run at all, and a rollback run: "run": null */
-	assert_int_equal(state_save_packed(tmpdir, PIPE, &p, NULL, true), 0);
+	assert_int_equal(state_save_packed(tmpdir, -1, PIPE, &p, NULL, true), 0);
 	assert_int_equal(state_load(tmpdir, PIPE, T0, back), 0);
 	assert_false(back->has_run);
 	run->kind = RT_KIND_ROLLBACK;
-	assert_int_equal(state_save_packed(tmpdir, PIPE, &p, run, true), 0);
+	assert_int_equal(state_save_packed(tmpdir, -1, PIPE, &p, run, true), 0);
 	assert_int_equal(state_load(tmpdir, PIPE, T0, back), 0);
 	assert_false(back->has_run);
 	assert_int_equal(back->n_history, 1);
@@ -312,7 +312,7 @@ static void test_packed(void **state)
 	assert_null(p.rest);
 	state_packed_free(&p);
 	state_packed_free(NULL);
-	assert_int_equal(state_save_packed(tmpdir, PIPE, &p, NULL, true), -EINVAL);
+	assert_int_equal(state_save_packed(tmpdir, -1, PIPE, &p, NULL, true), -EINVAL);
 	free(st);
 	free(back);
 	free(norun);
@@ -356,6 +356,45 @@ static void test_atomic_write_crash_leftover(void **state)
 		assert_int_equal(state_load(tmpdir, PIPE, T0, back), 0);
 		assert_int_equal(back->last_fire, T0 + 120);
 	}
+	free(st);
+	free(back);
+}
+
+/* Through an open directory fd, as the daemon writes: the scratch file is
+ * rewritten in place, so a shorter state after a longer one must not keep
+ * the longer one's tail (the file would not parse). */
+static void test_dirfd_shorter_after_longer(void **state)
+{
+	struct state *st = mkstate(), *back = calloc(1, sizeof(*back));
+	char path[512];
+	struct stat sb;
+	off_t long_size;
+	int dirfd, i;
+
+	(void)state;
+	dirfd = state_dir_open(tmpdir);
+	assert_true(dirfd >= 0);
+	for (i = 0; i < 2; i++) {  /* both files long */
+		snprintf(st->history[0].reason, sizeof(st->history[0].reason),
+			 "%0*d", (int)sizeof(st->history[0].reason) - 1, i);
+		assert_int_equal(state_write(tmpdir, dirfd, st, i == 0), 0);
+	}
+	snprintf(path, sizeof(path), "%s/%s.json", tmpdir, PIPE);
+	assert_int_equal(stat(path, &sb), 0);
+	long_size = sb.st_size;
+	st->history[0].reason[0] = '\0';
+	st->last_fire = T0 + 60;
+	assert_int_equal(state_write(tmpdir, dirfd, st, false), 0);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_true(sb.st_size < long_size);
+	assert_int_equal(state_load(tmpdir, PIPE, T0, back), 0);
+	assert_false(back->recovered);
+	assert_int_equal(back->last_fire, T0 + 60);
+	assert_string_equal(back->history[0].reason, "");
+	assert_int_equal(state_dir_open(NULL), -EINVAL);
+	snprintf(path, sizeof(path), "%s/none", tmpdir);
+	assert_int_equal(state_dir_open(path), -ENOENT);
+	close(dirfd);
 	free(st);
 	free(back);
 }
@@ -668,6 +707,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_save_load_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_packed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_atomic_write_crash_leftover, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dirfd_shorter_after_longer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_inputs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncated_prefixes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_inconsistent_runs, setup, teardown),
