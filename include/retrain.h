@@ -376,11 +376,16 @@ struct rt_action {
 	const char *job_arn;       /* LOG: JOB_ARN= value or NULL */
 	char request_id[64];       /* LOG: AWS_REQUEST_ID= of the reply, or "" */
 	enum rt_outcome outcome;   /* FINISHED */
-	/* SAVE: true when the save is an intent (a create follows) or the run
-	 * is stopping: it must reach the disk before going on (fsync); false
-	 * for progress (a crash-consistent write is enough: losing it costs
-	 * one more Describe after a power loss, never a duplicate) */
+	/* SAVE: true when the save is an intent (a job is created next) or
+	 * the run is stopping: it must reach the disk before going on
+	 * (fsync); false for progress and for the intent before
+	 * UpdateCampaign (a crash-consistent write is enough: losing it costs
+	 * one more Describe after a power loss, never a duplicate; the driver
+	 * describes the campaign before every UpdateCampaign) */
 	bool durable;
+	/* SAVE: an intent (a create or UpdateCampaign follows) or a stop:
+	 * written before going on, not merged with later progress */
+	bool intent;
 	char text[RT_TEXT_MAX];    /* LOG, STATUS; FINISHED: the reason */
 };
 

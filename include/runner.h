@@ -6,9 +6,9 @@
  * (CLOCK_REALTIME) and one poll timer per slot (CLOCK_MONOTONIC). It
  * executes the run's actions as retrain.h's driver contract says: CALL ->
  * the personalize.h operation, submitted through the host's global rate
- * limit; SAVE -> state_save_packed (durable ones at once; progress saves
- * within a second, merged); TIMER; DEADLINE; LOG ->
- * log_struct with PIPELINE=, STAGE=, JOB_ARN=, AWS_REQUEST_ID=,
+ * limit; SAVE -> state_save_packed (intents and stops at once, fsync'd
+ * when durable; progress saves within a second, merged); TIMER; DEADLINE;
+ * LOG -> log_struct with PIPELINE=, STAGE=, JOB_ARN=, AWS_REQUEST_ID=,
  * MESSAGE_ID=; STATUS -> the runner's status text (the host combines the
  * texts of all runners into one STATUS= line); FINISHED ->
  * state_finish_run + state_save.

@@ -1067,17 +1067,31 @@ static uint32_t hash_str(const char *s)
 	return h;
 }
 
-/* Intent save before the creates, then the creates; the status line. */
+/* Intent save before the creates, then the creates; the status line. The
+ * intent before a job is created is written at once and flushed to disk
+ * (durable). The one before UpdateCampaign is written at once but not
+ * flushed: what keeps that call
+ * from being repeated, also after a power loss took the save back, is the
+ * DescribeCampaign the driver sends first (an update to this version that
+ * is pending, in progress or done is followed, not sent again), not the
+ * state file. */
 static void finalize(struct ctx *c)
 {
 	struct rt_run *run = c->run;
 	struct rt_action *a;
 	char line[RT_TEXT_MAX];
+	bool durable = false;
 	uint32_t h;
 	size_t i;
 
-	if ((c->n_creates > 0 || c->save) && run->kind != RT_KIND_ROLLBACK)
-		push(c->out, RT_ACT_SAVE)->durable = c->n_creates > 0;
+	for (i = 0; i < c->n_creates; i++)
+		if (c->creates[i] != RT_SLOT_CAMPAIGN)
+			durable = true;
+	if ((c->n_creates > 0 || c->save) && run->kind != RT_KIND_ROLLBACK) {
+		a = push(c->out, RT_ACT_SAVE);
+		a->durable = durable;
+		a->intent = c->n_creates > 0;
+	}
 	for (i = 0; i < c->n_creates; i++)
 		issue_call(c, c->creates[i], op_create(c->creates[i]));
 	rt_status_line(run, line, sizeof(line));
@@ -1473,6 +1487,7 @@ int rt_step(struct rt_run *run, const struct rt_event *ev,
 			fire, cur, rt_stage_name(run->stage));
 		return 0;
 	case RT_EV_STOP: {
+		struct rt_action *a;
 		int i;
 
 		run->stopped = true;
@@ -1482,7 +1497,9 @@ int rt_step(struct rt_run *run, const struct rt_event *ev,
 		act_log(&c, LOG_NOTICE, NULL, RT_SLOT_RUN,
 			"stopping while %s (run for %s): jobs keep running at AWS and are adopted at the next start",
 			rt_stage_name(run->stage), cur);
-		push(out, RT_ACT_SAVE)->durable = true;
+		a = push(out, RT_ACT_SAVE);
+		a->durable = true;
+		a->intent = true;
 		return 0;
 	}
 	case RT_EV_DEADLINE:

@@ -32,9 +32,9 @@
 /* Versions created this long before the fire time cannot be ours (other
  * hosts' clocks may be up to a minute ahead: twice that margin). */
 #define FIND_VERSION_MARGIN_S (2 * 60)
-/* Progress saves (retrain.h: not durable) are written at most this long
- * after the change, together: a burst of replies costs one write; the next
- * durable save (an intent, the end, a stop) writes them at once anyway. */
+/* Progress saves (retrain.h: neither intent nor durable) are written at
+ * most this long after the change, together: a burst of replies costs one
+ * write; the next intent, the end or a stop writes them at once anyway. */
 #define SAVE_DELAY_USEC    (1000 * USEC_PER_MSEC)
 
 /* The call's strings, copied when the action is executed. */
@@ -998,13 +998,13 @@ static int on_save_timer(sd_event_source *s, uint64_t usec, void *ud)
 	return 0;
 }
 
-static void do_save(struct runner *r, bool durable)
+static void do_save(struct runner *r, bool intent, bool durable)
 {
 	/* a rollback is never saved as the run (state.h) */
 	if (!r->have_packed || r->run->kind == RT_KIND_ROLLBACK)
 		return;
-	if (durable) {
-		write_run(r, true);
+	if (intent || durable) {
+		write_run(r, durable);
 		return;
 	}
 	if (r->save_pending)
@@ -1143,7 +1143,7 @@ static void do_finished(struct runner *r, const struct rt_action *a)
 	} else if (r->have_packed) {
 		/* out of memory: the finished run as the run; the next load
 		 * moves it to the history */
-		do_save(r, true);
+		do_save(r, true, true);
 	}
 	state_packed_free(&r->packed);
 	r->have_packed = false;
@@ -1219,7 +1219,7 @@ static void execute(struct runner *r, const struct rt_actions *acts)
 			do_call(r, a);
 			break;
 		case RT_ACT_SAVE:
-			do_save(r, a->durable);
+			do_save(r, a->intent, a->durable);
 			break;
 		case RT_ACT_TIMER:
 			do_timer(r, a);
@@ -1428,7 +1428,7 @@ static int on_fire(sd_event_source *s, uint64_t usec, void *ud)
 		step(r, &ev);
 		note_fire(r, fire);
 		if (r->active)
-			do_save(r, false);
+			do_save(r, false, false);
 		break;
 	case PLAN_SKIP_DONE:
 		break;
@@ -1729,7 +1729,7 @@ void runner_stop(struct runner *r)
 		step(r, &ev);
 		/* make sure the latest run is on disk even if STOP said nothing */
 		if (r->active)
-			do_save(r, true);
+			do_save(r, true, true);
 	}
 	drop_all(r);
 }

@@ -1059,15 +1059,40 @@ static void test_save_durability(void **state)
 
 	(void)state;
 	assert_true(act(&f->out, RT_ACT_SAVE, ANY)->durable);
+	assert_true(act(&f->out, RT_ACT_SAVE, ANY)->intent);
 	assert_int_equal(reply(f, 0, RT_RES_OK, job_arn(0), NULL), 0);
 	assert_non_null(act(&f->out, RT_ACT_SAVE, ANY));
 	assert_false(act(&f->out, RT_ACT_SAVE, ANY)->durable);
+	assert_false(act(&f->out, RT_ACT_SAVE, ANY)->intent);
 	assert_int_equal(reply(f, 1, RT_RES_OK, job_arn(1), NULL), 0);
 	import_active(f, 0);
 	assert_null(call_op(&f->out, RT_OP_CREATE_VERSION, RT_SLOT_VERSION));
 	import_active(f, 1);
 	assert_non_null(call_op(&f->out, RT_OP_CREATE_VERSION, RT_SLOT_VERSION));
 	assert_true(act(&f->out, RT_ACT_SAVE, ANY)->durable);
+	free(f);
+}
+
+/* The save before UpdateCampaign comes first (written at once, an intent)
+ * but is not flushed: the
+ * campaign is described before every UpdateCampaign (the driver's
+ * pre-check), which is what keeps it from being sent twice. */
+static void test_update_intent_not_flushed(void **state)
+{
+	struct fx *f = at_updating();
+	size_t i, save_at = SIZE_MAX, call_at = SIZE_MAX;
+
+	(void)state;
+	for (i = 0; i < f->out.n; i++) {
+		if (f->out.a[i].kind == RT_ACT_SAVE && save_at == SIZE_MAX)
+			save_at = i;
+		if (f->out.a[i].kind == RT_ACT_CALL &&
+		    f->out.a[i].call.op == RT_OP_UPDATE_CAMPAIGN)
+			call_at = i;
+	}
+	assert_true(save_at < call_at && call_at != SIZE_MAX);
+	assert_true(f->out.a[save_at].intent);
+	assert_false(f->out.a[save_at].durable);
 	free(f);
 }
 
@@ -1812,6 +1837,7 @@ int main(void)
 		cmocka_unit_test(test_deadline_every_stage),
 		cmocka_unit_test(test_deadline_after_errors_is_unreachable),
 		cmocka_unit_test(test_save_durability),
+		cmocka_unit_test(test_update_intent_not_flushed),
 		cmocka_unit_test(test_stop_every_stage),
 		cmocka_unit_test(test_fire_during_run_is_skipped),
 		cmocka_unit_test(test_stale_events),
