@@ -24,6 +24,10 @@ enum log_target {
 
 /* Choose where messages go and the most verbose priority that is logged. */
 void log_init(enum log_target target, int max_priority);
+/* The program name on every line and in SYSLOG_IDENTIFIER= (default
+ * "personalize-retrain"; the emulator names itself); NULL: the default.
+ * ident must outlive the logging (a string literal). */
+void log_set_identifier(const char *ident);
 void log_set_max_priority(int max_priority);
 int log_get_max_priority(void);
 /* Parse "error|warning|notice|info|debug" (or 3..7); -EINVAL if unknown. */

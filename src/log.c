@@ -19,6 +19,7 @@
 #define LOG_MAX_FIELDS 32
 #define LOG_IDENTIFIER "personalize-retrain"
 
+static const char *log_ident = LOG_IDENTIFIER;
 static enum log_target log_target = LOG_TARGET_STDERR;
 static int log_max_priority = LOG_INFO;
 static log_sink_fn log_sink;
@@ -49,6 +50,11 @@ static bool stderr_is_journal(void)
 		return false;
 	return (unsigned long long)st.st_dev == dev &&
 	       (unsigned long long)st.st_ino == ino;
+}
+
+void log_set_identifier(const char *ident)
+{
+	log_ident = ident && *ident ? ident : LOG_IDENTIFIER;
 }
 
 void log_init(enum log_target target, int max_priority)
@@ -119,7 +125,7 @@ static void emit_stderr(int priority, const char *const *fields,
 	struct strbuf line = STRBUF_INIT;
 	size_t i, j;
 
-	strbuf_printf(&line, "%s: %s: %s", LOG_IDENTIFIER,
+	strbuf_printf(&line, "%s: %s: %s", log_ident,
 		      level_names[priority], text);
 	for (i = 0; fields && fields[i]; i++) {
 		if (!field_usable(fields[i]))
@@ -153,7 +159,7 @@ static void emit_journal(int priority, const char *const *fields,
 			 const char *text)
 {
 	struct iovec iov[LOG_MAX_FIELDS + 3];
-	char prio[16];
+	char prio[16], ident[96];
 	struct strbuf msg = STRBUF_INIT;
 	size_t n = 0, i;
 
@@ -165,8 +171,9 @@ static void emit_journal(int priority, const char *const *fields,
 	iov[n++].iov_len = msg.len;
 	iov[n].iov_base = prio;
 	iov[n++].iov_len = strlen(prio);
-	iov[n].iov_base = iov_base("SYSLOG_IDENTIFIER=" LOG_IDENTIFIER);
-	iov[n].iov_len = strlen(iov[n].iov_base);
+	snprintf(ident, sizeof(ident), "SYSLOG_IDENTIFIER=%s", log_ident);
+	iov[n].iov_base = ident;
+	iov[n].iov_len = strlen(ident);
 	n++;
 	for (i = 0; fields && fields[i] && n < LOG_MAX_FIELDS + 3; i++) {
 		if (!field_usable(fields[i]))

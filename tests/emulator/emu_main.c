@@ -29,6 +29,7 @@
 #include <microhttpd.h>
 
 #include "exitcodes.h"
+#include "log.h"
 #include "wallclock.h"
 
 #define EMU_MAX_BODY (1024 * 1024)
@@ -1372,6 +1373,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	/* the test time scale, as the daemon reads it (its errors on stderr) */
+	log_set_identifier("personalize-emulator");
 	if (wallclock_init() < 0)
 		return PR_EXIT_CONFIG;
 	g.cred_ttl_s = EMU_DEFAULT_CRED_TTL_S;

@@ -52,11 +52,34 @@ static void test_stderr_format_and_filter(void **state)
 	log_set_sink(NULL, NULL);
 }
 
+/* The emulator names itself; NULL or "" puts the default back. */
+static void test_identifier(void **state)
+{
+	(void)state;
+	captured[0] = '\0';
+	log_init(LOG_TARGET_STDERR, LOG_INFO);
+	log_set_sink(sink, NULL);
+	log_set_identifier("personalize-emulator");
+	log_warning("scaled");
+	assert_string_equal(captured, "personalize-emulator: warning: scaled\n");
+	captured[0] = '\0';
+	log_set_identifier("");
+	log_warning("back");
+	assert_string_equal(captured, "personalize-retrain: warning: back\n");
+	log_set_identifier("x");
+	log_set_identifier(NULL);
+	captured[0] = '\0';
+	log_warning("again");
+	assert_string_equal(captured, "personalize-retrain: warning: again\n");
+	log_set_sink(NULL, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_level),
 		cmocka_unit_test(test_stderr_format_and_filter),
+		cmocka_unit_test(test_identifier),
 	};
 	return cmocka_run_group_tests_name("log", tests, NULL, NULL);
 }
