@@ -22,6 +22,8 @@ test moves the emulator's job clock (POST /_emulator/advance):
   with the state deleted again, C in a later minute finds nothing in
   progress and runs a fresh cycle (a second import per dataset and a
   second version, named for C's own minute).
+- the look gives up (every ListSolutionVersions of it malformed, the
+  budget spent): a warning, then the run for now; it succeeds;
 - `once --dry-run` with no state file prints the look (ListSolutionVersions,
   ListDatasetImportJobs) and makes no call."""
 import os
@@ -191,6 +193,32 @@ def case_deleted_training(ctx):
               "fire time %s: %s, want one import per dataset and one version" % (tag, s))
 
 
+def case_look_gives_up(ctx):
+    """Every ListSolutionVersions of the look answered with garbage (the
+    budget of `once` with two datasets: 4 + 2 failures in a row): a warning,
+    then the run for now, looking each job up by name; it succeeds."""
+    prtest.require_commands("once")
+    budget = 4 + 2 * (DATASETS - 1)
+    emu = ctx.emulator(faults=[{"operation": "ListSolutionVersions", "kind": "malformed",
+                                "count": budget}])
+    cfg = ctx.config(emu, datasets=DATASETS, campaign=True)
+    sd = ctx.state_dir()
+    r = ctx.cli(cfg, sd, "once")
+    check(r.rc == 0, "once: exit %s, want 0:\n%r" % (r.rc, r))
+    check("gave up" in r.err and "starting the run for now" in r.err,
+          "no warning that the look gave up:\n%r" % r)
+    check(ADOPT_LINE not in r.err, "adopted something:\n%r" % r)
+    lsv = [e for e in emu.ledger_lines() if e["operation"] == "ListSolutionVersions"]
+    check(len(lsv) > budget, "%d ListSolutionVersions, want the look's %d and the run's"
+          % (len(lsv), budget))
+    led = prtest.Ledger(emu)
+    led.assert_one_run(datasets=DATASETS, campaign=True)
+    # the look's calls came first, before any create
+    ops = [e["operation"] for e in emu.ledger_lines()]
+    check(ops[:budget] == ["ListSolutionVersions"] * budget,
+          "the look did not come first: %s" % ops[:budget + 2])
+
+
 def case_dry_run(ctx):
     prtest.require_commands("once")
     emu = ctx.emulator()
@@ -209,5 +237,6 @@ if __name__ == "__main__":
     prtest.main([
         ("corrupt state, imports in flight: adopted", case_corrupt_imports),
         ("deleted state, training in flight: adopted; then a fresh cycle", case_deleted_training),
+        ("the look gives up: the run for now", case_look_gives_up),
         ("dry run shows the look", case_dry_run),
     ])
