@@ -508,6 +508,15 @@ bool rt_done(const struct rt_run *run);
 int rt_job_name(const char *pipeline, time_t fire_time, const char *suffix,
 		char *buf, size_t len);
 
+/* The inverse of rt_job_name: when name is the name rt_job_name gives
+ * pipeline and suffix for some fire time, that fire time (a whole minute,
+ * UTC) in *fire_time. Exact: rt_job_name(pipeline, *fire_time, suffix)
+ * equals name (a name of another pipeline, another suffix, a stamp that is
+ * no valid time, a different length: no match). 0; -ENOENT not such a
+ * name; -EINVAL (empty pipeline or suffix, NULL name or fire_time). */
+int rt_job_name_parse(const char *pipeline, const char *suffix,
+		      const char *name, time_t *fire_time);
+
 /* Fire times are always whole minutes: cron() has minute resolution, and
  * rate() is anchored at the Unix epoch in whole minutes (see plan.h). This
  * rounds t to the nearest whole minute, so a fire time that reached us a

@@ -14,6 +14,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "adopt.h"
 #include "config.h"
 #include "daemon.h"
 #include "exitcodes.h"
@@ -110,6 +111,34 @@ static void print_call(int *n, const struct rt_call *c, const char *note)
 	cJSON_Delete(o);
 }
 
+/* The look for work in flight that `once` makes first after a lost state
+ * (adopt.h). */
+static void print_look(int *n, const struct pipeline *p,
+		       const struct rt_spec *spec, bool recovered)
+{
+	struct rt_call c;
+	size_t i;
+
+	printf("# pipeline %s: the state holds no run and %s: `once` would "
+	       "first look for this pipeline's work in flight (a solution "
+	       "version, else an import job, CREATE PENDING or CREATE "
+	       "IN_PROGRESS, named for some fire time) and adopt its fire "
+	       "time instead of now:\n", p->name,
+	       recovered ? "is unusable" : "there is no state file (or it "
+	       "is empty)");
+	memset(&c, 0, sizeof(c));
+	c.op = RT_OP_FIND_VERSION;
+	c.solution_arn = spec->solution_arn;
+	print_call(n, &c, "(then DescribeSolutionVersion of each version in "
+		   "progress, for its name)");
+	c.op = RT_OP_FIND_IMPORT;
+	for (i = 0; i < spec->n_datasets; i++) {
+		c.dataset_arn = spec->datasets[i].arn;
+		print_call(n, &c, "(only when no version of ours is in "
+			   "progress)");
+	}
+}
+
 static int dry_run_pipeline(const struct cli_options *opt,
 			    const struct pipeline *p, time_t now)
 {
@@ -122,7 +151,7 @@ static int dry_run_pipeline(const struct cli_options *opt,
 	FILE *f;
 	size_t i, len = 0;
 	int k, n = 0;
-	bool resume = false;
+	bool resume = false, look = false;
 
 	state_init(&st, p->name);
 	/* read, without the lock and without moving anything aside */
@@ -153,6 +182,7 @@ static int dry_run_pipeline(const struct cli_options *opt,
 		k = rt_resume(&run, now, &acts);
 		resume = true;
 	} else {
+		look = adopt_wanted(&st);
 		k = rt_start(&run, &spec, now - now % 60, now, st.recovered,
 			     &acts);
 	}
@@ -162,9 +192,12 @@ static int dry_run_pipeline(const struct cli_options *opt,
 		return PR_EXIT_SOFTWARE;
 	}
 	sched_format_utc(run.fire_time, when, sizeof(when));
-	printf("# pipeline %s: %s the run for fire time %s at %s (dry run: "
-	       "no call is made)\n", p->name,
+	if (look)
+		print_look(&n, p, &spec, st.recovered);
+	printf("# pipeline %s: %s the run for fire time %s%s at %s (dry "
+	       "run: no call is made)\n", p->name,
 	       resume ? "would resume" : "would start", when,
+	       look ? " (or the fire time of the work found in flight)" : "",
 	       p->endpoint_url ? p->endpoint_url : p->region);
 	for (i = 0; i < acts.n; i++)
 		if (acts.a[i].kind == RT_ACT_CALL)

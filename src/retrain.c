@@ -1274,6 +1274,48 @@ int rt_job_name(const char *pipeline, time_t fire_time, const char *suffix,
 	return 0;
 }
 
+int rt_job_name_parse(const char *pipeline, const char *suffix,
+		      const char *name, time_t *fire_time)
+{
+	char want[RT_NAME_MAX + 1];
+	size_t len, at, i;
+	struct tm tm;
+	time_t t;
+
+	if (empty(pipeline) || empty(suffix) || !name || !fire_time)
+		return -EINVAL;
+	/* The pipeline part and the suffix do not depend on the fire time and
+	 * the stamp has a fixed width: any fire time gives the frame. */
+	if (rt_job_name(pipeline, 0, suffix, want, sizeof(want)) < 0)
+		return -EINVAL;
+	len = strlen(want);
+	at = len - strlen(suffix) - 1 - STAMP_LEN;
+	if (strlen(name) != len || strncmp(name, want, at) != 0 ||
+	    strcmp(name + at + STAMP_LEN, want + at + STAMP_LEN) != 0)
+		return -ENOENT;
+	for (i = 0; i < STAMP_LEN; i++) {
+		bool digit = isdigit((unsigned char)name[at + i]);
+
+		if (i == 8 ? name[at + i] != 'T' : !digit)
+			return -ENOENT;
+	}
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = (name[at] - '0') * 1000 + (name[at + 1] - '0') * 100 +
+		     (name[at + 2] - '0') * 10 + (name[at + 3] - '0') - 1900;
+	tm.tm_mon = (name[at + 4] - '0') * 10 + (name[at + 5] - '0') - 1;
+	tm.tm_mday = (name[at + 6] - '0') * 10 + (name[at + 7] - '0');
+	tm.tm_hour = (name[at + 9] - '0') * 10 + (name[at + 10] - '0');
+	tm.tm_min = (name[at + 11] - '0') * 10 + (name[at + 12] - '0');
+	t = timegm(&tm);
+	/* the round trip rejects what timegm normalised (month 13, 24:00) */
+	if (t == (time_t)-1 ||
+	    rt_job_name(pipeline, t, suffix, want, sizeof(want)) < 0 ||
+	    strcmp(want, name) != 0)
+		return -ENOENT;
+	*fire_time = t;
+	return 0;
+}
+
 time_t rt_fire_normalize(time_t t)
 {
 	time_t r = t % SECONDS_PER_MINUTE;

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "adopt.h"
 #include "clientpool.h"
 #include "config.h"
 #include "creds.h"
@@ -36,6 +37,9 @@
  * most this long after the change, together: a burst of replies costs one
  * write; the next intent, the end or a stop writes them at once anyway. */
 #define SAVE_DELAY_USEC    (1000 * USEC_PER_MSEC)
+/* The look for work in flight after a lost state gives up after this many
+ * failures in a row when the host sets no budget. */
+#define DEFAULT_ADOPT_ERRORS 4
 
 /* The call's strings, copied when the action is executed. */
 enum call_str {
@@ -114,6 +118,13 @@ struct runner {
 	double m_stage_s[RT_STAGE_VERIFYING + 1]; /* time per stage, this run */
 	int rollback_refused;
 	uint64_t rng;
+	/* `once` after a lost state: looking for this pipeline's work in
+	 * flight before the run starts (adopt.h). The (empty) state is not
+	 * held meanwhile (24 kB per pipeline): only whether it was recovered
+	 * and where the unusable file went (for the log). */
+	struct adopt_scan *adopt;
+	bool adopt_recovered;
+	char *adopt_moved_to;
 };
 
 static void execute(struct runner *r, const struct rt_actions *acts);
@@ -1599,6 +1610,10 @@ static void drop_all(struct runner *r)
 	r->deadline = sd_event_source_disable_unref(r->deadline);
 	r->fire_timer = sd_event_source_disable_unref(r->fire_timer);
 	r->save_timer = sd_event_source_disable_unref(r->save_timer);
+	adopt_scan_free(r->adopt);
+	r->adopt = NULL;
+	free(r->adopt_moved_to);
+	r->adopt_moved_to = NULL;
 }
 
 void runner_free(struct runner *r)
@@ -1611,6 +1626,107 @@ void runner_free(struct runner *r)
 	state_packed_free(&r->packed);
 	free(r->held);
 	free(r);
+}
+
+/* The look for work in flight ended (adopt.h): start the run for the
+ * fire time found, else for now. */
+static void on_adopt_done(void *ud, const struct adopt_found *found,
+			  bool failed, const char *why)
+{
+	struct runner *r = ud;
+	struct state *st;
+	char f[RT_PIPELINE_MAX + 16], j[RT_ARN_MAX + 16], when[32];
+	const char *fields[] = { f, "STAGE=adopt", NULL, NULL };
+	time_t now = wallclock_now();
+	bool recovered = r->adopt_recovered;
+	char lost[600];
+
+	adopt_scan_free(r->adopt);
+	r->adopt = NULL;
+	snprintf(f, sizeof(f), "PIPELINE=%s", r->name);
+	if (recovered)
+		snprintf(lost, sizeof(lost), "state was unusable (moved to %s)",
+			 r->adopt_moved_to ? r->adopt_moved_to : "a .corrupt file");
+	else
+		snprintf(lost, sizeof(lost), "state was lost (no state file)");
+	free(r->adopt_moved_to);
+	r->adopt_moved_to = NULL;
+	/* the state as it was loaded: empty (start_run loads it if this
+	 * allocation fails) */
+	st = malloc(sizeof(*st));
+	if (st) {
+		state_init(st, r->name);
+		st->recovered = recovered;
+	}
+	if (found->kind != ADOPT_NONE) {
+		sched_format_utc(found->fire_time, when, sizeof(when));
+		if (found->arn[0]) {
+			snprintf(j, sizeof(j), "JOB_ARN=%s", found->arn);
+			fields[2] = j;
+		}
+		log_struct(LOG_NOTICE, fields,
+			   "%s: adopting in-flight %s %s (%s); the run keeps "
+			   "fire time %s",
+			   lost, found->kind == ADOPT_VERSION ?
+			   "solution version" : "import", found->name,
+			   found->status, when);
+		start_run(r, found->fire_time, now, true, st);
+	} else if (failed) {
+		log_struct(LOG_WARNING, fields,
+			   "%s and the look for in-flight jobs of this "
+			   "pipeline gave up (%s): starting the run for now, "
+			   "looking each job up by name before creating it",
+			   lost, why ? why : "unknown error");
+		start_run(r, now - now % 60, now, true, st);
+	} else {
+		log_struct(LOG_INFO, fields,
+			   "%s: no job of this pipeline in flight; starting "
+			   "the run for now", recovered ? lost :
+			   "no state file (a first run, or the file was lost)");
+		start_run(r, now - now % 60, now, recovered, st);
+	}
+	if (!r->active)
+		set_idle_status(r);
+	changed(r);
+}
+
+/* `once` with no run in a lost or unusable state: look for this
+ * pipeline's work in flight first (adopt.h). st (empty) is freed on
+ * success; on failure the caller still owns it. */
+static int start_adopt(struct runner *r, struct state *st)
+{
+	struct adopt_io io;
+	struct rt_spec spec;
+	int k;
+
+	k = runner_spec_from_pipeline(r->p, r->host->max_consecutive_errors,
+				      &spec);
+	if (k < 0 || rt_spec_validate(&spec, NULL, 0) < 0)
+		return -EINVAL;  /* start_run says why */
+	memset(&io, 0, sizeof(io));
+	io.event = r->host->event;
+	io.aws = r->aws;
+	io.submit = r->host->submit;
+	io.cancel = r->host->cancel;
+	io.host = r->host->userdata;
+	io.owner = r->owner;
+	io.max_errors = spec.max_consecutive_errors ?
+			spec.max_consecutive_errors : DEFAULT_ADOPT_ERRORS;
+	io.poll_interval_s = spec.poll_interval_s;
+	io.seed = r->rng;
+	k = adopt_scan_start(&io, &spec, on_adopt_done, r, &r->adopt);
+	if (k < 0) {
+		log_error("%s: cannot look for in-flight jobs: %s", r->name,
+			  strerror(-k));
+		return k;
+	}
+	r->adopt_recovered = st->recovered;
+	r->adopt_moved_to = st->recovered ? strdup(st->moved_to) : NULL;
+	free(st);
+	snprintf(r->status, sizeof(r->status),
+		 "state lost: looking for this pipeline's jobs in flight");
+	changed(r);
+	return 0;
 }
 
 int runner_start(struct runner *r, time_t now)
@@ -1684,6 +1800,9 @@ int runner_start(struct runner *r, time_t now)
 		st = NULL;
 	}
 	if (r->host->once) {
+		if (!r->active && st && adopt_wanted(st) &&
+		    start_adopt(r, st) == 0)
+			return 0;  /* the run starts when the look ends */
 		if (!r->active && st)
 			start_run(r, now - now % 60, now, st->recovered, st);
 		else
@@ -1776,7 +1895,7 @@ const char *runner_name(const struct runner *r)
 
 bool runner_active(const struct runner *r)
 {
-	return r->active;
+	return r->active || r->adopt;
 }
 
 const char *runner_status(const struct runner *r)
