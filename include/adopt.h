@@ -1,4 +1,4 @@
-/* adopt.h - after a lost state: find this pipeline's own work in flight.
+/* adopt.h - after an unusable state: find this pipeline's own work in flight.
  *
  * `once` names its run's jobs after "now, to the minute". When an earlier
  * `once` was killed mid-run and its state file is then unusable (moved
@@ -65,8 +65,10 @@ struct adopt_found {
 };
 
 /* True when `once` should look before it starts: the state holds no run
- * and either it was recovered from an unusable file or it knows nothing
- * at all (no file: no last fire time, no history). NULL: false. */
+ * and was recovered from an unusable file (moved aside). Not when there
+ * is no state file: that is also every first run (a new host, a fresh
+ * state directory, a `once` per container), and 1 + datasets List calls
+ * per pipeline before each would be spent to find nothing. NULL: false. */
 bool adopt_wanted(const struct state *st);
 
 /* True for the statuses of work in progress: CREATE PENDING, CREATE

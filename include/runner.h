@@ -99,7 +99,7 @@ void runner_free(struct runner *r);
  * file, start the latest fire time with find-first; else catch up per
  * plan_at_start(). The daemon then arms the fire timer; `once` (host->once)
  * instead starts a fresh run for `now` truncated to the minute when there
- * is nothing to resume, except after a recovered or missing state file
+ * is nothing to resume, except after a recovered (corrupt) state file
  * (adopt_wanted): it first looks for this pipeline's work in flight
  * (adopt.h; runner_active() is true meanwhile) and, when found, starts the
  * run for that work's fire time with find-first. 0, or -errno (state

@@ -1,4 +1,4 @@
-/* adopt.c - after a lost state, find this pipeline's work in flight; see
+/* adopt.c - after an unusable state, find this pipeline's work in flight; see
  * include/adopt.h. */
 #include "adopt.h"
 
@@ -27,7 +27,7 @@ bool adopt_wanted(const struct state *st)
 {
 	if (!st || st->has_run)
 		return false;
-	return st->recovered || (st->last_fire == 0 && st->n_history == 0);
+	return st->recovered;
 }
 
 bool adopt_in_progress(const char *status)

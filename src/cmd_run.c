@@ -111,21 +111,19 @@ static void print_call(int *n, const struct rt_call *c, const char *note)
 	cJSON_Delete(o);
 }
 
-/* The look for work in flight that `once` makes first after a lost state
+/* The look for work in flight that `once` makes first after an unusable state
  * (adopt.h). */
 static void print_look(int *n, const struct pipeline *p,
-		       const struct rt_spec *spec, bool recovered)
+		       const struct rt_spec *spec)
 {
 	struct rt_call c;
 	size_t i;
 
-	printf("# pipeline %s: the state holds no run and %s: `once` would "
+	printf("# pipeline %s: the state file is unusable: `once` would "
 	       "first look for this pipeline's work in flight (a solution "
 	       "version, else an import job, CREATE PENDING or CREATE "
 	       "IN_PROGRESS, named for some fire time) and adopt its fire "
-	       "time instead of now:\n", p->name,
-	       recovered ? "is unusable" : "there is no state file (or it "
-	       "is empty)");
+	       "time instead of now:\n", p->name);
 	memset(&c, 0, sizeof(c));
 	c.op = RT_OP_FIND_VERSION;
 	c.solution_arn = spec->solution_arn;
@@ -193,7 +191,7 @@ static int dry_run_pipeline(const struct cli_options *opt,
 	}
 	sched_format_utc(run.fire_time, when, sizeof(when));
 	if (look)
-		print_look(&n, p, &spec, st.recovered);
+		print_look(&n, p, &spec);
 	printf("# pipeline %s: %s the run for fire time %s%s at %s (dry "
 	       "run: no call is made)\n", p->name,
 	       resume ? "would resume" : "would start", when,

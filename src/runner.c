@@ -37,8 +37,8 @@
  * most this long after the change, together: a burst of replies costs one
  * write; the next intent, the end or a stop writes them at once anyway. */
 #define SAVE_DELAY_USEC    (1000 * USEC_PER_MSEC)
-/* The look for work in flight after a lost state gives up after this many
- * failures in a row when the host sets no budget. */
+/* The look for work in flight after an unusable state gives up after this
+ * many failures in a row when the host sets no budget. */
 #define DEFAULT_ADOPT_ERRORS 4
 
 /* The call's strings, copied when the action is executed. */
@@ -118,7 +118,7 @@ struct runner {
 	double m_stage_s[RT_STAGE_VERIFYING + 1]; /* time per stage, this run */
 	int rollback_refused;
 	uint64_t rng;
-	/* `once` after a lost state: looking for this pipeline's work in
+	/* `once` after an unusable state: looking for this pipeline's work in
 	 * flight before the run starts (adopt.h). The (empty) state is not
 	 * held meanwhile (24 kB per pipeline): only whether it was recovered
 	 * and where the unusable file went (for the log). */
@@ -1644,11 +1644,9 @@ static void on_adopt_done(void *ud, const struct adopt_found *found,
 	adopt_scan_free(r->adopt);
 	r->adopt = NULL;
 	snprintf(f, sizeof(f), "PIPELINE=%s", r->name);
-	if (recovered)
-		snprintf(lost, sizeof(lost), "state was unusable (moved to %s)",
-			 r->adopt_moved_to ? r->adopt_moved_to : "a .corrupt file");
-	else
-		snprintf(lost, sizeof(lost), "state was lost (no state file)");
+	/* adopt_wanted: only after an unusable state */
+	snprintf(lost, sizeof(lost), "state was unusable (moved to %s)",
+		 r->adopt_moved_to ? r->adopt_moved_to : "a .corrupt file");
 	free(r->adopt_moved_to);
 	r->adopt_moved_to = NULL;
 	/* the state as it was loaded: empty (start_run loads it if this
@@ -1681,8 +1679,7 @@ static void on_adopt_done(void *ud, const struct adopt_found *found,
 	} else {
 		log_struct(LOG_INFO, fields,
 			   "%s: no job of this pipeline in flight; starting "
-			   "the run for now", recovered ? lost :
-			   "no state file (a first run, or the file was lost)");
+			   "the run for now", lost);
 		start_run(r, now - now % 60, now, recovered, st);
 	}
 	if (!r->active)
@@ -1690,7 +1687,7 @@ static void on_adopt_done(void *ud, const struct adopt_found *found,
 	changed(r);
 }
 
-/* `once` with no run in a lost or unusable state: look for this
+/* `once` with no run in an unusable state: look for this
  * pipeline's work in flight first (adopt.h). st (empty) is freed on
  * success; on failure the caller still owns it. */
 static int start_adopt(struct runner *r, struct state *st)
@@ -1724,7 +1721,7 @@ static int start_adopt(struct runner *r, struct state *st)
 	r->adopt_moved_to = st->recovered ? strdup(st->moved_to) : NULL;
 	free(st);
 	snprintf(r->status, sizeof(r->status),
-		 "state lost: looking for this pipeline's jobs in flight");
+		 "state unusable: looking for this pipeline's jobs in flight");
 	changed(r);
 	return 0;
 }

@@ -15,17 +15,21 @@ test moves the emulator's job clock (POST /_emulator/advance):
   A's fire time; the imports then finish and B completes the run: exit 0,
   exactly one CreateDatasetImportJob executed per dataset, one solution
   version and one UpdateCampaign, all named for A's fire time;
-- deleted state, training in flight: A is killed once its
-  CreateSolutionVersion ran; the state file is deleted; B adopts the
-  version (one import per dataset, one version, deployed);
+- corrupt state, training in flight: A is killed once its
+  CreateSolutionVersion ran; the state file is emptied (truncated to
+  nothing); B adopts the version (one import per dataset, one version,
+  deployed);
 - then a finished earlier run must not stop `once` from a full cycle now:
-  with the state deleted again, C in a later minute finds nothing in
+  with the state corrupt again, C in a later minute finds nothing in
   progress and runs a fresh cycle (a second import per dataset and a
-  second version, named for C's own minute).
+  second version, named for C's own minute);
+- a deleted state file is a first run: D does not look (no List call
+  before its creates) and runs a cycle for its own minute.
 - the look gives up (every ListSolutionVersions of it malformed, the
   budget spent): a warning, then the run for now; it succeeds;
-- `once --dry-run` with no state file prints the look (ListSolutionVersions,
-  ListDatasetImportJobs) and makes no call."""
+- `once --dry-run` with no state file does not print the look; with an
+  unusable one it prints it (ListSolutionVersions, ListDatasetImportJobs);
+  it makes no call."""
 import os
 import signal
 import sys
@@ -150,7 +154,12 @@ def case_corrupt_imports(ctx):
     check(prtest.last_outcome(sd) == "succeeded", "state: last outcome %s" % prtest.last_outcome(sd))
 
 
-def case_deleted_training(ctx):
+def corrupt(sd):
+    with open(os.path.join(sd, prtest.PIPELINE + ".json"), "w"):
+        pass    # emptied: unusable, moved aside at the next load
+
+
+def case_corrupt_training(ctx):
     prtest.require_commands("once")
     emu, cfg, env, anchor = setup(ctx, "trainingMs")
     sd = ctx.state_dir()
@@ -158,7 +167,7 @@ def case_deleted_training(ctx):
     kill_after(ctx, a, emu, "CreateSolutionVersion", 1, sd)
     tag_a = fire_tag(emu)
     m = scaled_minute(anchor)
-    os.unlink(os.path.join(sd, prtest.PIPELINE + ".json"))
+    corrupt(sd)
     wait_next_minute(anchor, m)
     b = ctx.spawn(cfg, sd, "once", env=env, name="once-b")
     wait_adopted(b)
@@ -176,9 +185,9 @@ def case_deleted_training(ctx):
           % (len(executed_ops(emu, "CreateSolutionVersion")), led.summary()))
     check(fire_tag(emu) == tag_a, "B's jobs are not named for A's fire time %s" % tag_a)
 
-    # all finished now: a lost state must not stop a full cycle now
+    # all finished now: an unusable state must not stop a full cycle now
     m = scaled_minute(anchor)
-    os.unlink(os.path.join(sd, prtest.PIPELINE + ".json"))
+    corrupt(sd)
     wait_next_minute(anchor, m)
     c = ctx.spawn(cfg, sd, "once", env=env, name="once-c")
     r = finish_with_advance(emu, c)
@@ -203,6 +212,7 @@ def case_look_gives_up(ctx):
                                 "count": budget}])
     cfg = ctx.config(emu, datasets=DATASETS, campaign=True)
     sd = ctx.state_dir()
+    corrupt(sd)
     r = ctx.cli(cfg, sd, "once")
     check(r.rc == 0, "once: exit %s, want 0:\n%r" % (r.rc, r))
     check("gave up" in r.err and "starting the run for now" in r.err,
@@ -226,17 +236,38 @@ def case_dry_run(ctx):
     sd = ctx.state_dir()
     r = ctx.cli(cfg, sd, "once", "--dry-run")
     check(r.rc == 0, "once --dry-run: exit %s:\n%r" % (r.rc, r))
+    check("ListSolutionVersions" not in r.out,
+          "--dry-run with no state file (a first run) looks:\n%r" % r)
+    corrupt(sd)
+    r = ctx.cli(cfg, sd, "once", "--dry-run")
+    check(r.rc == 0, "once --dry-run: exit %s:\n%r" % (r.rc, r))
     for want in ("ListSolutionVersions", "ListDatasetImportJobs", "work in flight"):
         check(want in r.out, "--dry-run does not mention %s:\n%r" % (want, r))
-    check(r.out.index("ListSolutionVersions") < r.out.index("CreateDatasetImportJob"),
-          "the look is not printed before the creates:\n%r" % r)
+    check(r.out.index("ListSolutionVersions") < r.out.index("would start the run"),
+          "the look is not printed before the run:\n%r" % r)
     check(not emu.ledger_lines(), "--dry-run made calls: %s" % emu.ledger_lines()[:3])
+
+
+def case_first_run(ctx):
+    """No state file: a first run, not a lost state; `once` does not look
+    (its first calls are the creates) and runs a cycle for now."""
+    prtest.require_commands("once")
+    emu = ctx.emulator()
+    cfg = ctx.config(emu, datasets=DATASETS, campaign=True)
+    sd = ctx.state_dir()
+    r = ctx.cli(cfg, sd, "once")
+    check(r.rc == 0, "once: exit %s, want 0:\n%r" % (r.rc, r))
+    ops = [e["operation"] for e in emu.ledger_lines() if e.get("operation")]
+    check(ops[:DATASETS] == ["CreateDatasetImportJob"] * DATASETS,
+          "a first run looked before its creates: %s" % ops[:DATASETS + 2])
+    prtest.Ledger(emu).assert_one_run(datasets=DATASETS, campaign=True)
 
 
 if __name__ == "__main__":
     prtest.main([
         ("corrupt state, imports in flight: adopted", case_corrupt_imports),
-        ("deleted state, training in flight: adopted; then a fresh cycle", case_deleted_training),
+        ("corrupt state, training in flight: adopted; then a fresh cycle", case_corrupt_training),
         ("the look gives up: the run for now", case_look_gives_up),
         ("dry run shows the look", case_dry_run),
+        ("no state file: a first run, no look", case_first_run),
     ])

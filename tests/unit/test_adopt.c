@@ -196,7 +196,7 @@ static void test_wanted(void **state)
 	(void)state;
 	assert_non_null(st);
 	state_init(st, PIPE);
-	assert_true(adopt_wanted(st));     /* nothing known: no file */
+	assert_false(adopt_wanted(st));    /* no file: a first run */
 	st->last_fire = T1;
 	assert_false(adopt_wanted(st));    /* an earlier run is recorded */
 	st->last_fire = 0;
