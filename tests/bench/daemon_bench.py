@@ -45,7 +45,7 @@ process crashed, READY=1 never came, ...); a MISS is not a failure.
 Environment: BUILD_DIR (default build), BENCH_IDLE_SECONDS (default 60),
 BENCH_SCALE_PIPELINES (default 1000), BENCH_SCALE_RATE (default 200),
 BENCH_READY_RUNS (default 7), BENCH_STEADY_PIPELINES (default 50),
-BENCH_STEADY_CYCLES (default 5), BENCH_SCALE_TIMEOUT (seconds, default 300), BENCH_SKIP (comma list of sections to skip:
+BENCH_STEADY_CYCLES (default 7), BENCH_SCALE_TIMEOUT (seconds, default 300), BENCH_SKIP (comma list of sections to skip:
 memory,ready,cpu,wakeups,scale), BENCH_RESULTS (a directory: "name value"
 lines are written to daemon.txt there).
 """
@@ -917,7 +917,7 @@ STEADY_SCALE = 5   # the test time scale: a schedule minute in 12 s
 # cycles of the steady measurement: the first creates the state files, the
 # goal is judged on the median of the others (one cycle's figure moves by
 # a third from run to run on a shared VM)
-STEADY_CYCLES = max(2, env_int("BENCH_STEADY_CYCLES", 5))
+STEADY_CYCLES = max(2, env_int("BENCH_STEADY_CYCLES", 7))
 
 
 def runs_done(state_dir, n_runs):
