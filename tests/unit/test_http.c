@@ -259,6 +259,41 @@ static void test_timer_rearmed_after_early_fire(void **state)
 	lb_stop(&f->lb);
 }
 
+/* Headers are kept as they come, the array growing on demand: one at
+ * position 40 is found; past HTTP_MAX_RESPONSE_HEADERS the rest are
+ * dropped, the response still arrives. */
+static void test_many_headers(void **state)
+{
+	struct fixture *f = *state;
+	static char h40[4096], h70[4096];
+	const struct lb_action acts[] = {
+		{ LB_REPLY, 200, h40, "a" }, { LB_REPLY, 200, h70, "b" },
+	};
+	struct result a = { 0 }, b = { 0 };
+	size_t i, n40 = 0, n70 = 0;
+
+	for (i = 0; i < 70; i++) {
+		n40 += (size_t)snprintf(h40 + n40, sizeof(h40) - n40,
+					i == 40 ? "X-Custom: forty\r\n" :
+					"X-H%zu: %zu\r\n", i, i);
+		n70 += (size_t)snprintf(h70 + n70, sizeof(h70) - n70,
+					"X-H%zu: %zu\r\n", i, i);
+	}
+	snprintf(h70 + n70, sizeof(h70) - n70, "X-Custom: seventy\r\n");
+	start_server(f, acts, 2);
+	request(f, "GET", NULL, 5000, 0, &a);
+	run_until(f->event, &a.calls, 1);
+	assert_int_equal(a.error, HTTP_OK);
+	assert_string_equal(a.body, "a");
+	assert_string_equal(a.custom, "forty");
+	request(f, "GET", NULL, 5000, 0, &b);
+	run_until(f->event, &b.calls, 1);
+	assert_int_equal(b.error, HTTP_OK);
+	assert_string_equal(b.body, "b");
+	assert_string_equal(b.custom, "");  /* header 71: dropped */
+	lb_stop(&f->lb);
+}
+
 static void test_refused(void **state)
 {
 	struct fixture *f = *state;
@@ -436,6 +471,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_put_empty_body, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_failures, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_many_headers, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_timer_rearmed_after_early_fire,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
