@@ -13,9 +13,10 @@ struct rl_call {
 	void *cookie;
 };
 
-/* An owner with at least one queued call; owners form a ring. */
+/* An owner with at least one queued call; owners form a ring (doubly
+ * linked: joining and leaving are O(1) with a thousand owners waiting). */
 struct rl_owner {
-	struct rl_owner *next;
+	struct rl_owner *next, *prev;
 	unsigned id;
 	struct rl_call *head, *tail;
 };
@@ -27,6 +28,9 @@ struct ratelimit {
 	uint64_t last_usec;   /* when tokens was last brought up to date */
 	bool started;
 	struct rl_owner *cur; /* next owner to serve; ring of active owners */
+	struct rl_owner **by_id; /* active owners by id (ids are small: the
+				    daemon numbers its pipelines) */
+	size_t n_by_id;
 	unsigned queued;
 };
 
@@ -70,36 +74,66 @@ void ratelimit_free(struct ratelimit *rl)
 			owner_free(o);
 		}
 	}
+	free(rl->by_id);
 	free(rl);
 }
 
-/* Find owner id in the ring, or NULL. */
+/* Find owner id among the active owners, or NULL. */
 static struct rl_owner *owner_find(struct ratelimit *rl, unsigned id)
 {
-	struct rl_owner *o = rl->cur;
-
-	if (!o)
-		return NULL;
-	do {
-		if (o->id == id)
-			return o;
-		o = o->next;
-	} while (o != rl->cur);
-	return NULL;
+	return id < rl->n_by_id ? rl->by_id[id] : NULL;
 }
 
-/* Unlink owner o (whose predecessor is prev) from the ring and free it. */
-static void owner_remove(struct ratelimit *rl, struct rl_owner *prev,
-			 struct rl_owner *o)
+/* Unlink owner o from the ring and free it. */
+static void owner_remove(struct ratelimit *rl, struct rl_owner *o)
 {
 	if (o->next == o) {
 		rl->cur = NULL;
 	} else {
-		prev->next = o->next;
+		o->prev->next = o->next;
+		o->next->prev = o->prev;
 		if (rl->cur == o)
 			rl->cur = o->next;
 	}
+	rl->by_id[o->id] = NULL;
 	owner_free(o);
+}
+
+/* A new active owner id, joining the ring just before cur (served after
+ * everyone waiting). NULL on ENOMEM. */
+static struct rl_owner *owner_add(struct ratelimit *rl, unsigned id)
+{
+	struct rl_owner *o;
+
+	if (id >= rl->n_by_id) {
+		size_t n = rl->n_by_id ? rl->n_by_id : 16;
+		struct rl_owner **t;
+
+		while (n <= id)
+			n *= 2;
+		t = realloc(rl->by_id, n * sizeof(*t));
+		if (!t)
+			return NULL;
+		for (size_t i = rl->n_by_id; i < n; i++)
+			t[i] = NULL;
+		rl->by_id = t;
+		rl->n_by_id = n;
+	}
+	o = calloc(1, sizeof(*o));
+	if (!o)
+		return NULL;
+	o->id = id;
+	if (!rl->cur) {
+		o->next = o->prev = o;
+		rl->cur = o;
+	} else {
+		o->next = rl->cur;
+		o->prev = rl->cur->prev;
+		o->prev->next = o;
+		rl->cur->prev = o;
+	}
+	rl->by_id[id] = o;
+	return o;
 }
 
 int ratelimit_submit(struct ratelimit *rl, unsigned owner,
@@ -114,25 +148,9 @@ int ratelimit_submit(struct ratelimit *rl, unsigned owner,
 	c->fn = fn;
 	c->cookie = cookie;
 	o = owner_find(rl, owner);
-	if (!o) {
-		o = calloc(1, sizeof(*o));
-		if (!o) {
-			free(c);
-			return -ENOMEM;
-		}
-		o->id = owner;
-		if (!rl->cur) {
-			o->next = o;
-			rl->cur = o;
-		} else {
-			/* join just before cur: served after everyone waiting */
-			struct rl_owner *p = rl->cur;
-
-			while (p->next != rl->cur)
-				p = p->next;
-			p->next = o;
-			o->next = rl->cur;
-		}
+	if (!o && !(o = owner_add(rl, owner))) {
+		free(c);
+		return -ENOMEM;
 	}
 	if (o->tail)
 		o->tail->next = c;
@@ -145,14 +163,11 @@ int ratelimit_submit(struct ratelimit *rl, unsigned owner,
 
 int ratelimit_cancel(struct ratelimit *rl, void *cookie)
 {
-	struct rl_owner *o = rl->cur, *prev;
+	struct rl_owner *o = rl->cur;
 	struct rl_call *c, *cprev;
 
 	if (!o)
 		return -ENOENT;
-	prev = o;
-	while (prev->next != o)
-		prev = prev->next;
 	do {
 		for (cprev = NULL, c = o->head; c; cprev = c, c = c->next) {
 			if (c->cookie != cookie)
@@ -168,11 +183,10 @@ int ratelimit_cancel(struct ratelimit *rl, void *cookie)
 			if (!o->head) {
 				o->head = o->tail = NULL;
 				/* owner_remove frees o: only the call list is empty */
-				owner_remove(rl, prev, o);
+				owner_remove(rl, o);
 			}
 			return 0;
 		}
-		prev = o;
 		o = o->next;
 	} while (o != rl->cur);
 	return -ENOENT;
@@ -199,19 +213,17 @@ uint64_t ratelimit_run(struct ratelimit *rl, uint64_t now_usec)
 
 	refill(rl, now_usec);
 	while (rl->cur && rl->tokens >= 1.0) {
-		struct rl_owner *o = rl->cur, *prev = o;
+		struct rl_owner *o = rl->cur;
 		struct rl_call *c = o->head;
 		ratelimit_grant_fn fn = c->fn;
 		void *cookie = c->cookie;
 
-		while (prev->next != o)
-			prev = prev->next;
 		o->head = c->next;
 		free(c);
 		rl->queued--;
 		rl->tokens -= 1.0;
 		if (!o->head)
-			owner_remove(rl, prev, o);
+			owner_remove(rl, o);
 		else
 			rl->cur = o->next;
 		fn(cookie); /* may submit: the ring is consistent here */

@@ -96,6 +96,43 @@ static void test_cancel_and_free_with_queue(void **state)
 	ratelimit_free(rl); /* 22 still queued: no leak under ASan */
 }
 
+/* Owners with large ids (the daemon numbers its pipelines, and a reload
+ * numbers new ones on): round robin in the order they joined; one that
+ * leaves (all its calls cancelled) and comes back joins at the end. */
+static void test_many_owners_leave_and_rejoin(void **state)
+{
+	struct ratelimit *rl = ratelimit_new(1.0, 1);
+	unsigned want[64], n = 0, k;
+	uint64_t t = 0;
+	uintptr_t j;
+
+	(void)state;
+	n_order = 0;
+	for (k = 0; k < 20; k++)
+		for (j = 0; j < 2; j++)
+			assert_int_equal(ratelimit_submit(rl, 5000 + k * 7, grant,
+							  (void *)(k * 2 + j)), 0);
+	assert_int_equal(ratelimit_cancel(rl, (void *)20), 0);
+	assert_int_equal(ratelimit_cancel(rl, (void *)21), 0);  /* 10 leaves */
+	assert_int_equal(ratelimit_submit(rl, 5000 + 10 * 7, grant,
+					  (void *)99), 0);        /* and rejoins */
+	for (k = 0; k < 20; k++)
+		if (k != 10)
+			want[n++] = k * 2;
+	want[n++] = 99;
+	for (k = 0; k < 20; k++)
+		if (k != 10)
+			want[n++] = k * 2 + 1;
+	for (k = 0; k < n; k++, t += SEC)
+		ratelimit_run(rl, t);
+	assert_int_equal(n_order, n);
+	for (k = 0; k < n; k++)
+		assert_int_equal(order[k], want[k]);
+	assert_int_equal(ratelimit_queued(rl), 0);
+	assert_int_equal(ratelimit_run(rl, t), 0);
+	ratelimit_free(rl);
+}
+
 static struct ratelimit *resubmit_rl;
 
 static void grant_and_resubmit(void *cookie)
@@ -143,6 +180,7 @@ int main(void)
 		cmocka_unit_test(test_burst_then_rate),
 		cmocka_unit_test(test_round_robin_fairness),
 		cmocka_unit_test(test_cancel_and_free_with_queue),
+		cmocka_unit_test(test_many_owners_leave_and_rejoin),
 		cmocka_unit_test(test_submit_from_grant),
 		cmocka_unit_test(test_long_run_respects_rate),
 	};
