@@ -498,6 +498,13 @@ int rt_rollback_start(struct rt_run *run, const struct rt_spec *spec,
 /* True when the run has finished (terminal; further events are stale). */
 bool rt_done(const struct rt_run *run);
 
+/* The suffixes of job names: RT_IMPORT_PREFIX + the dataset type for an
+ * import, RT_TRAIN_SUFFIX for the solution version; RT_SUFFIX_MAX long at
+ * most. */
+#define RT_IMPORT_PREFIX "import-"
+#define RT_TRAIN_SUFFIX  "train"
+#define RT_SUFFIX_MAX    (sizeof(RT_IMPORT_PREFIX) - 1 + RT_TYPE_MAX)
+
 /* Deterministic name of a job: from the pipeline name, the fire time and a
  * suffix only ("import-<datasettype>" or "train"), never the host or the
  * start time: "<pipeline>-<YYYYMMDDTHHMM>-<suffix>", characters outside
@@ -516,6 +523,17 @@ int rt_job_name(const char *pipeline, time_t fire_time, const char *suffix,
  * name; -EINVAL (empty pipeline or suffix, NULL name or fire_time). */
 int rt_job_name_parse(const char *pipeline, const char *suffix,
 		      const char *name, time_t *fire_time);
+
+/* The next backoff delay in ms, as the run polls: the base starts at
+ * first_ms (when *base_ms is 0), then doubles, up to max_ms, and is kept
+ * in *base_ms (0 again starts over); the delay is the base less a jitter
+ * of up to a quarter of it taken from random, at least 1. */
+unsigned rt_backoff_ms(unsigned *base_ms, unsigned first_ms, unsigned max_ms,
+		       uint32_t random);
+
+/* Step *state (xorshift64*, never 0 in, never 0 out) and return 32 bits of
+ * it: the jitter drivers pass in as rt_event.random. Not for security. */
+uint32_t rt_random_next(uint64_t *state);
 
 /* Fire times are always whole minutes: cron() has minute resolution, and
  * rate() is anchored at the Unix epoch in whole minutes (see plan.h). This

@@ -16,9 +16,6 @@
 #define USEC_PER_MSEC       1000ULL
 #define MS_PER_SEC          1000u
 #define RETRY_ACCURACY_USEC (50 * USEC_PER_MSEC)
-#define SUFFIX_MAX          (RT_TYPE_MAX + 8) /* "import-" + type */
-#define TRAIN_SUFFIX        "train"
-#define IMPORT_PREFIX       "import-"
 #define WHY_MAX             384
 
 /* ---- pure helpers ------------------------------------------------------------ */
@@ -76,14 +73,14 @@ struct adopt_scan {
 	char solution_arn[RT_ARN_MAX + 1];
 	size_t n_datasets;
 	char ds_arn[RT_MAX_DATASETS][RT_ARN_MAX + 1];
-	char ds_suffix[RT_MAX_DATASETS][SUFFIX_MAX + 1];
+	char ds_suffix[RT_MAX_DATASETS][RT_SUFFIX_MAX + 1];
 	enum phase phase;
 	size_t idataset;
 	char **cands;        /* versions in progress without a name */
 	size_t ncands, icand;
 	struct adopt_found best;
 	unsigned errors;     /* failures in a row */
-	unsigned delay_ms;   /* the next backoff's base */
+	unsigned delay_ms;   /* the backoff's base (rt_backoff_ms) */
 	bool queued;         /* waiting for the rate limit */
 	struct personalize_op *op;
 	sd_event_source *timer;
@@ -92,15 +89,6 @@ struct adopt_scan {
 
 static void step(struct adopt_scan *s);
 static int on_retry(sd_event_source *src, uint64_t usec, void *ud);
-
-static uint32_t next_random(struct adopt_scan *s)
-{
-	/* xorshift64*: jitter only */
-	s->rng ^= s->rng >> 12;
-	s->rng ^= s->rng << 25;
-	s->rng ^= s->rng >> 27;
-	return (uint32_t)((s->rng * 2685821657736338717ULL) >> 32);
-}
 
 static void free_cands(struct adopt_scan *s)
 {
@@ -135,7 +123,7 @@ static void failed_call(struct adopt_scan *s, const char *op,
 			(res->error == AWS_ERR_AUTH &&
 			 !(res->code && !strcmp(res->code,
 						"CredentialsUnavailable")));
-	unsigned delay, cap;
+	unsigned delay;
 	int k;
 
 	snprintf(why, sizeof(why), "%s failed (%s): %s", op,
@@ -144,14 +132,10 @@ static void failed_call(struct adopt_scan *s, const char *op,
 		finish(s, true, why);
 		return;
 	}
-	cap = s->io.poll_interval_s * MS_PER_SEC;
-	if (!s->delay_ms)
-		s->delay_ms = s->io.first_delay_ms ? s->io.first_delay_ms
-						   : RT_FIRST_POLL_MS;
-	if (s->delay_ms > cap)
-		s->delay_ms = cap;
-	delay = s->delay_ms - next_random(s) % (s->delay_ms / 4 + 1);
-	s->delay_ms = s->delay_ms > cap / 2 ? cap : s->delay_ms * 2;
+	delay = rt_backoff_ms(&s->delay_ms, s->io.first_delay_ms ?
+			      s->io.first_delay_ms : RT_FIRST_POLL_MS,
+			      s->io.poll_interval_s * MS_PER_SEC,
+			      rt_random_next(&s->rng));
 	log_warning("%s: looking for in-flight jobs: %s; trying again in %u ms",
 		    s->pipeline, why, delay);
 	k = evtimer_arm_relative(s->io.event, &s->timer,
@@ -205,7 +189,7 @@ static void on_version(const struct aws_result *res,
 	ok_call(s);
 	if (sv)  /* not found: deleted meanwhile, skip it */
 		(void)adopt_consider(&s->best, ADOPT_VERSION, s->pipeline,
-				     TRAIN_SUFFIX, sv->name,
+				     RT_TRAIN_SUFFIX, sv->name,
 				     sv->solution_version_arn, sv->status);
 	s->icand++;
 	step(s);
@@ -237,7 +221,7 @@ static void on_versions(const struct aws_result *res,
 			continue;
 		if (v->name) {  /* not in the model's summary; honoured */
 			(void)adopt_consider(&s->best, ADOPT_VERSION,
-					     s->pipeline, TRAIN_SUFFIX, v->name,
+					     s->pipeline, RT_TRAIN_SUFFIX, v->name,
 					     v->solution_version_arn, v->status);
 			continue;
 		}
@@ -365,7 +349,7 @@ int adopt_scan_start(const struct adopt_io *io, const struct rt_spec *spec,
 		snprintf(s->ds_arn[i], sizeof(s->ds_arn[i]), "%s",
 			 spec->datasets[i].arn);
 		snprintf(s->ds_suffix[i], sizeof(s->ds_suffix[i]), "%s%s",
-			 IMPORT_PREFIX, spec->datasets[i].type);
+			 RT_IMPORT_PREFIX, spec->datasets[i].type);
 	}
 	s->phase = PH_LIST_VERSIONS;
 	if (s->io.submit(s->io.host, s->io.owner, grant, s) < 0) {

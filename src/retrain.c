@@ -26,7 +26,6 @@ _Static_assert(GATE_REASON_MAX < RT_REASON_MAX,
 #define SECONDS_PER_MINUTE 60
 #define MS_PER_SECOND 1000u
 #define STAMP_LEN 13          /* YYYYMMDDTHHMM */
-#define SUFFIX_MAX 38         /* "import-" + RT_TYPE_MAX */
 #define HASH_HEX 8
 #define MIN_PIPELINE_PART (1 + 1 + HASH_HEX)
 
@@ -216,23 +215,41 @@ static void issue_call(struct ctx *c, int slot, enum rt_op op)
 /* Arm the slot's poll timer. first: the quick check after a create or an
  * adoption; otherwise the delay doubles up to PollInterval. Jitter takes
  * up to a quarter off, from the event's random value. */
+unsigned rt_backoff_ms(unsigned *base_ms, unsigned first_ms, unsigned max_ms,
+		       uint32_t random)
+{
+	unsigned base, delay;
+
+	if (*base_ms == 0)
+		base = first_ms;
+	else
+		base = *base_ms > max_ms / 2 ? max_ms : *base_ms * 2;
+	if (base > max_ms)
+		base = max_ms;
+	*base_ms = base;
+	delay = base - random % (base / 4 + 1);
+	return delay ? delay : 1;
+}
+
+uint32_t rt_random_next(uint64_t *state)
+{
+	*state ^= *state >> 12;
+	*state ^= *state << 25;
+	*state ^= *state >> 27;
+	return (uint32_t)((*state * 2685821657736338717ULL) >> 32);
+}
+
 static void arm_timer(struct ctx *c, int slot, bool first)
 {
 	struct rt_slot *s = &c->run->slots[slot];
-	unsigned max = c->run->poll_interval_s * MS_PER_SECOND;
-	unsigned base, delay;
+	unsigned delay;
 	struct rt_action *a;
 
-	if (first || s->delay_ms == 0)
-		base = RT_FIRST_POLL_MS;
-	else
-		base = s->delay_ms > max / 2 ? max : s->delay_ms * 2;
-	if (base > max)
-		base = max;
-	s->delay_ms = base;
-	delay = base - c->random % (base / 4 + 1);
-	if (delay == 0)
-		delay = 1;
+	if (first)
+		s->delay_ms = 0;
+	delay = rt_backoff_ms(&s->delay_ms, RT_FIRST_POLL_MS,
+			      c->run->poll_interval_s * MS_PER_SECOND,
+			      c->random);
 	s->await = RT_AWAIT_TIMER;
 	s->token = new_token(c->run);
 	a = push(c->out, RT_ACT_TIMER);
@@ -1224,7 +1241,7 @@ int rt_job_name(const char *pipeline, time_t fire_time, const char *suffix,
 		char *buf, size_t len)
 {
 	char pipe[RT_PIPELINE_MAX + 2];
-	char sfx[SUFFIX_MAX + 1];
+	char sfx[RT_SUFFIX_MAX + 1];
 	char stamp[STAMP_LEN + 1];
 	struct tm tm;
 	size_t plen, budget, i, rest;
@@ -1232,7 +1249,7 @@ int rt_job_name(const char *pipeline, time_t fire_time, const char *suffix,
 	time_t t = rt_fire_normalize(fire_time);
 
 	if (empty(pipeline) || empty(suffix) || !buf || len < RT_NAME_MAX + 1 ||
-	    strlen(suffix) > SUFFIX_MAX || !gmtime_r(&t, &tm))
+	    strlen(suffix) > RT_SUFFIX_MAX || !gmtime_r(&t, &tm))
 		return -EINVAL;
 	if (strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M", &tm) != STAMP_LEN)
 		return -EINVAL;
@@ -1328,7 +1345,7 @@ time_t rt_fire_normalize(time_t t)
 int rt_start(struct rt_run *run, const struct rt_spec *spec, time_t fire_time,
 	     time_t now, bool find_first, struct rt_actions *out)
 {
-	char fire[32], sfx[SUFFIX_MAX + 1];
+	char fire[32], sfx[RT_SUFFIX_MAX + 1];
 	struct ctx c;
 	size_t i;
 	int r;
@@ -1363,7 +1380,8 @@ int rt_start(struct rt_run *run, const struct rt_spec *spec, time_t fire_time,
 	for (i = 0; i < spec->n_datasets; i++) {
 		struct rt_slot *s = &run->slots[i];
 
-		snprintf(sfx, sizeof(sfx), "import-%s", spec->datasets[i].type);
+		snprintf(sfx, sizeof(sfx), RT_IMPORT_PREFIX "%s",
+			 spec->datasets[i].type);
 		r = rt_job_name(run->pipeline, run->fire_time, sfx, s->name,
 				sizeof(s->name));
 		if (r < 0)
@@ -1380,7 +1398,7 @@ int rt_start(struct rt_run *run, const struct rt_spec *spec, time_t fire_time,
 				 spec->datasets[i].prev_last_modified);
 		}
 	}
-	r = rt_job_name(run->pipeline, run->fire_time, "train",
+	r = rt_job_name(run->pipeline, run->fire_time, RT_TRAIN_SUFFIX,
 			run->slots[RT_SLOT_VERSION].name, RT_NAME_MAX + 1);
 	if (r < 0)
 		return r;

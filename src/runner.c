@@ -120,10 +120,9 @@ struct runner {
 	uint64_t rng;
 	/* `once` after an unusable state: looking for this pipeline's work in
 	 * flight before the run starts (adopt.h). The (empty) state is not
-	 * held meanwhile (24 kB per pipeline): only whether it was recovered
-	 * and where the unusable file went (for the log). */
+	 * held meanwhile (24 kB per pipeline): only where the unusable file
+	 * went (for the log). */
 	struct adopt_scan *adopt;
-	bool adopt_recovered;
 	char *adopt_moved_to;
 };
 
@@ -212,15 +211,6 @@ int runner_spec_from_pipeline(const struct pipeline *p, unsigned max_errors,
 	return 0;
 }
 
-static uint32_t next_random(struct runner *r)
-{
-	/* xorshift64*: jitter only, no security use */
-	r->rng ^= r->rng >> 12;
-	r->rng ^= r->rng << 25;
-	r->rng ^= r->rng >> 27;
-	return (uint32_t)((r->rng * 2685821657736338717ULL) >> 32);
-}
-
 static void set_idle_status(struct runner *r)
 {
 	char when[32];
@@ -251,7 +241,7 @@ static void init_event(struct runner *r, struct rt_event *ev,
 	ev->slot = slot;
 	ev->token = token;
 	ev->now = wallclock_now();
-	ev->random = next_random(r);
+	ev->random = rt_random_next(&r->rng);
 }
 
 static void step(struct runner *r, const struct rt_event *ev)
@@ -367,12 +357,6 @@ static void on_import_job(const struct aws_result *res,
 	finish_call(c, &ev, res);
 }
 
-static bool busy_status(const char *s)
-{
-	return s && (!strcmp(s, PERSONALIZE_STATUS_CREATE_PENDING) ||
-		     !strcmp(s, PERSONALIZE_STATUS_CREATE_IN_PROGRESS));
-}
-
 static void on_import_jobs(const struct aws_result *res,
 			   const struct personalize_dataset_import_job *jobs,
 			   size_t n, void *ud)
@@ -394,7 +378,7 @@ static void on_import_jobs(const struct aws_result *res,
 			ev.failure_reason = j->failure_reason;
 			break;
 		}
-		if (!ev.other_busy && busy_status(j->status)) {
+		if (!ev.other_busy && adopt_in_progress(j->status)) {
 			ev.other_busy = true;
 			ev.other_name = j->job_name ? j->job_name
 						    : j->dataset_import_job_arn;
@@ -452,7 +436,7 @@ static void on_versions(const struct aws_result *res,
 				finish_call(c, &ev, res);
 				return;
 			}
-			if (busy_status(v->status) && !c->other_busy) {
+			if (adopt_in_progress(v->status) && !c->other_busy) {
 				c->other_busy = true;
 				c->other_name = strdup(v->name);
 			}
@@ -518,7 +502,7 @@ static void on_version(const struct aws_result *res,
 			finish_call(c, &ev, res);
 			return;
 		}
-		if (busy_status(sv->status) && !c->other_busy) {
+		if (adopt_in_progress(sv->status) && !c->other_busy) {
 			c->other_busy = true;
 			c->other_name = strdup(sv->name ? sv->name
 						 : sv->solution_version_arn);
@@ -1638,7 +1622,6 @@ static void on_adopt_done(void *ud, const struct adopt_found *found,
 	char f[RT_PIPELINE_MAX + 16], j[RT_ARN_MAX + 16], when[32];
 	const char *fields[] = { f, "STAGE=adopt", NULL, NULL };
 	time_t now = wallclock_now();
-	bool recovered = r->adopt_recovered;
 	char lost[600];
 
 	adopt_scan_free(r->adopt);
@@ -1649,12 +1632,12 @@ static void on_adopt_done(void *ud, const struct adopt_found *found,
 		 r->adopt_moved_to ? r->adopt_moved_to : "a .corrupt file");
 	free(r->adopt_moved_to);
 	r->adopt_moved_to = NULL;
-	/* the state as it was loaded: empty (start_run loads it if this
-	 * allocation fails) */
+	/* the state as it was loaded: empty and recovered (start_run loads
+	 * it if this allocation fails); every job is looked up by name */
 	st = malloc(sizeof(*st));
 	if (st) {
 		state_init(st, r->name);
-		st->recovered = recovered;
+		st->recovered = true;
 	}
 	if (found->kind != ADOPT_NONE) {
 		sched_format_utc(found->fire_time, when, sizeof(when));
@@ -1680,7 +1663,7 @@ static void on_adopt_done(void *ud, const struct adopt_found *found,
 		log_struct(LOG_INFO, fields,
 			   "%s: no job of this pipeline in flight; starting "
 			   "the run for now", lost);
-		start_run(r, now - now % 60, now, recovered, st);
+		start_run(r, now - now % 60, now, true, st);
 	}
 	if (!r->active)
 		set_idle_status(r);
@@ -1717,8 +1700,7 @@ static int start_adopt(struct runner *r, struct state *st)
 			  strerror(-k));
 		return k;
 	}
-	r->adopt_recovered = st->recovered;
-	r->adopt_moved_to = st->recovered ? strdup(st->moved_to) : NULL;
+	r->adopt_moved_to = strdup(st->moved_to);
 	free(st);
 	snprintf(r->status, sizeof(r->status),
 		 "state unusable: looking for this pipeline's jobs in flight");

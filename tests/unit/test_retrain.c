@@ -1096,6 +1096,32 @@ static void test_update_intent_not_flushed(void **state)
 	free(f);
 }
 
+/* The one backoff rule (the run's polls and adopt.c's retries): first,
+ * then doubling up to the cap, less up to a quarter of jitter, never 0;
+ * a base of 0 starts over. */
+static void test_backoff_rule(void **state)
+{
+	static const unsigned want[] = { 5000, 10000, 20000, 30000, 30000 };
+	unsigned base = 0, d;
+	uint64_t rng = 42;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		d = rt_backoff_ms(&base, 5000, 30000, rt_random_next(&rng));
+		assert_int_equal(base, want[i]);
+		assert_true(d <= base && d >= base - base / 4);
+	}
+	assert_int_equal(rt_backoff_ms(&base, 5000, 30000, 0), 30000);
+	base = 0;
+	assert_int_equal(rt_backoff_ms(&base, 5000, 30000, 0), 5000);
+	base = 0;
+	assert_int_equal(rt_backoff_ms(&base, 5000, 2000, 0), 2000); /* capped */
+	base = 0;
+	assert_int_equal(rt_backoff_ms(&base, 0, 0, 7), 1);          /* never 0 */
+	assert_true(rng != 0);
+}
+
 static void test_stop_every_stage(void **state)
 {
 	size_t i;
@@ -1838,6 +1864,7 @@ int main(void)
 		cmocka_unit_test(test_deadline_after_errors_is_unreachable),
 		cmocka_unit_test(test_save_durability),
 		cmocka_unit_test(test_update_intent_not_flushed),
+		cmocka_unit_test(test_backoff_rule),
 		cmocka_unit_test(test_stop_every_stage),
 		cmocka_unit_test(test_fire_during_run_is_skipped),
 		cmocka_unit_test(test_stale_events),
