@@ -41,18 +41,8 @@ RUN_BUDGET_S = 15
 NAMES = ("a", "b")
 
 
-def tag(t):
-    return time.strftime("%Y%m%dT%H%M", time.gmtime(t))
-
-
-def tag_of_iso(iso):
-    return iso[0:4] + iso[5:7] + iso[8:10] + "T" + iso[11:13] + iso[14:16]
-
-
-def history(sd):
-    st = prtest.read_state(sd) or {}
-    return {tag_of_iso(h["fire_time"]): h for h in st.get("history") or []
-            if h.get("fire_time")}
+tag = prtest.fire_tag
+history = prtest.history_by_tag
 
 
 def wait_for_second(sec):

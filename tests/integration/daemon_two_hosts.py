@@ -45,15 +45,7 @@ FOLLOWED_TEXT = "followed a run started by another host"
 DURATIONS = {"campaignUpdateMs": 1500}
 
 
-def tag_of_iso(iso):
-    """"2026-11-25T13:45:00Z" -> "20261125T1345" (the job names' form)."""
-    return iso[0:4] + iso[5:7] + iso[8:10] + "T" + iso[11:13] + iso[14:16]
-
-
-def history(sd):
-    st = prtest.read_state(sd) or {}
-    return {tag_of_iso(h["fire_time"]): h for h in st.get("history") or []
-            if h.get("fire_time")}
+history = prtest.history_by_tag
 
 
 def ledger_by_host(led):

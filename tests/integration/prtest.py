@@ -773,6 +773,23 @@ STAGE_RANK = {"importing": 1, "training": 2, "deploying": 3, "done": 4}
 TERMINAL = ("ACTIVE", "CREATE FAILED", "FAILED", "STOPPED")
 
 
+def fire_tag(t):
+    """Epoch seconds -> "20261125T1345", the fire-time part of job names."""
+    return time.strftime("%Y%m%dT%H%M", time.gmtime(t))
+
+
+def tag_of_iso(iso):
+    """"2026-11-25T13:45:00Z" -> "20261125T1345" (the job names' form)."""
+    return iso[0:4] + iso[5:7] + iso[8:10] + "T" + iso[11:13] + iso[14:16]
+
+
+def history_by_tag(state_dir, pipeline=None):
+    """The state file's history entries by fire-time tag ({} if none)."""
+    st = read_state(state_dir, pipeline) or {}
+    return {tag_of_iso(h["fire_time"]): h for h in st.get("history") or []
+            if h.get("fire_time")}
+
+
 def state_progress(st):
     """A measure of a run's progress that only grows: finished runs, then
     stage, ARNs known, slots in a terminal status. (A restarted process
