@@ -99,10 +99,27 @@ struct out {
 	bool oom;
 };
 
+/* First size of the buffer a state or run is printed into: a state file
+ * with a full history is about 5 kB, a run about 2.5 kB. */
+#define STATE_PRINT_BUFFER 8192
+
+/* The tree built here is printed and deleted before the function that
+ * built it returns, while the state or run it describes is still there:
+ * keys (all literals) are added as constants and string values as
+ * references, one allocation per member instead of three (every save of
+ * a run builds some hundred members). */
+static void add_item(struct out *o, cJSON *obj, const char *key, cJSON *item)
+{
+	if (!item || !cJSON_AddItemToObjectCS(obj, key, item)) {
+		cJSON_Delete(item);
+		o->oom = true;
+	}
+}
+
+/* v must outlive the tree (see above) */
 static void add_str(struct out *o, cJSON *obj, const char *key, const char *v)
 {
-	if (!cJSON_AddStringToObject(obj, key, v ? v : ""))
-		o->oom = true;
+	add_item(o, obj, key, cJSON_CreateStringReference(v ? v : ""));
 }
 
 static void add_time(struct out *o, cJSON *obj, const char *key, time_t t)
@@ -110,33 +127,47 @@ static void add_time(struct out *o, cJSON *obj, const char *key, time_t t)
 	char buf[TIME_FMT_LEN + 8];
 
 	if (t == 0) {
-		if (!cJSON_AddNullToObject(obj, key))
-			o->oom = true;
+		add_item(o, obj, key, cJSON_CreateNull());
 		return;
 	}
 	fmt_time(t, buf, sizeof(buf));
-	add_str(o, obj, key, buf);
+	add_item(o, obj, key, cJSON_CreateString(buf));  /* a copy */
 }
 
 static void add_bool(struct out *o, cJSON *obj, const char *key, bool v)
 {
-	if (!cJSON_AddBoolToObject(obj, key, v))
-		o->oom = true;
+	add_item(o, obj, key, cJSON_CreateBool(v));
 }
 
 static void add_num(struct out *o, cJSON *obj, const char *key, double v)
 {
-	if (!cJSON_AddNumberToObject(obj, key, v))
+	add_item(o, obj, key, cJSON_CreateNumber(v));
+}
+
+static void add_null(struct out *o, cJSON *obj, const char *key)
+{
+	add_item(o, obj, key, cJSON_CreateNull());
+}
+
+static cJSON *add_container(struct out *o, cJSON *parent, const char *key,
+			    cJSON *c)
+{
+	if (!c || !cJSON_AddItemToObjectCS(parent, key, c)) {
+		cJSON_Delete(c);
 		o->oom = true;
+		return NULL;
+	}
+	return c;
 }
 
 static cJSON *add_obj(struct out *o, cJSON *parent, const char *key)
 {
-	cJSON *c = cJSON_AddObjectToObject(parent, key);
+	return add_container(o, parent, key, cJSON_CreateObject());
+}
 
-	if (!c)
-		o->oom = true;
-	return c;
+static cJSON *add_arr(struct out *o, cJSON *parent, const char *key)
+{
+	return add_container(o, parent, key, cJSON_CreateArray());
 }
 
 static void put_slot(struct out *o, cJSON *j, const struct rt_slot *s,
@@ -203,15 +234,13 @@ static void put_run(struct out *o, cJSON *j, const struct rt_run *r)
 			add_num(o, g, "max_regression", r->gate.max_regression);
 			if (r->gate.has_min_quality)
 				add_num(o, g, "min_quality", r->gate.min_quality);
-			else if (!cJSON_AddNullToObject(g, "min_quality"))
-				o->oom = true;
+			else
+				add_null(o, g, "min_quality");
 		}
 	}
-	arr = cJSON_AddArrayToObject(j, "imports");
-	if (!arr) {
-		o->oom = true;
+	arr = add_arr(o, j, "imports");
+	if (!arr)
 		return;
-	}
 	for (i = 0; i < r->n_datasets; i++) {
 		cJSON *s = cJSON_CreateObject();
 
@@ -254,9 +283,9 @@ static int to_json(const struct state *st, bool rest_only, char **out)
 	}
 	if (!rest_only && st->has_run)
 		put_run(&o, add_obj(&o, root, "run"), &st->run);
-	else if (!rest_only && !cJSON_AddNullToObject(root, "run"))
-		o.oom = true;
-	arr = cJSON_AddArrayToObject(root, "history");
+	else if (!rest_only)
+		add_null(&o, root, "run");
+	arr = add_arr(&o, root, "history");
 	for (i = 0; arr && i < st->n_history && i < STATE_HISTORY_MAX; i++) {
 		const struct state_history *h = &st->history[i];
 		cJSON *e = cJSON_CreateObject();
@@ -278,7 +307,7 @@ static int to_json(const struct state *st, bool rest_only, char **out)
 		add_str(&o, e, "reason", h->reason);
 	}
 	if (st->n_datasets > 0) {
-		arr = cJSON_AddArrayToObject(root, "datasets");
+		arr = add_arr(&o, root, "datasets");
 		for (i = 0; arr && i < st->n_datasets && i < STATE_DATASETS_MAX;
 		     i++) {
 			cJSON *e = cJSON_CreateObject();
@@ -296,10 +325,15 @@ static int to_json(const struct state *st, bool rest_only, char **out)
 	}
 	if (!arr || o.oom)
 		goto cleanup;
-	text = cJSON_Print(root);
+	/* printed into one buffer of about the file's size, not grown from
+	 * cJSON's 256 bytes by repeated reallocs; then trimmed, as the text
+	 * may be held (state_pack) */
+	text = cJSON_PrintBuffered(root, STATE_PRINT_BUFFER, 1);
 	if (!text)
 		goto cleanup;
-	*out = text;
+	*out = realloc(text, strlen(text) + 1);
+	if (!*out)
+		*out = text;
 	r = 0;
 cleanup:
 	cJSON_Delete(root);
@@ -1078,7 +1112,7 @@ static int packed_text(const struct state_packed *p, const struct rt_run *run,
 		put_run(&o, j, run);
 		if (o.oom)
 			goto cleanup;
-		rt = cJSON_Print(j);
+		rt = cJSON_PrintBuffered(j, STATE_PRINT_BUFFER, 1);
 		if (!rt)
 			goto cleanup;
 	}
