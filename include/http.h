@@ -122,6 +122,13 @@ int http_client_new(sd_event *event, struct http_client **ret);
  * called from inside an http_done_fn of this client. */
 struct http_client *http_client_free(struct http_client *c);
 
+/* Between bursts of work (the daemon calls it when every run is idle):
+ * free the easy handles kept for reuse and, when no request is in flight,
+ * close the cached connections (a server closes an idle connection long
+ * before the next run; until then it holds a socket and buffers here).
+ * The next request sets up again what it needs. NULL ok. */
+void http_client_release_idle(struct http_client *c);
+
 /* Number of requests in flight. */
 unsigned http_client_in_flight(const struct http_client *c);
 

@@ -6,6 +6,9 @@
 #include "metrics.h"
 
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>  /* malloc_trim */
+#endif
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,6 +171,7 @@ struct daemon {
 	int signal_exit;  /* once: 128 + signal */
 	char line[STATUS_LINE_MAX]; /* the last combined status line */
 	bool ready;
+	bool trim_due;  /* a run was active since release_idle_resources */
 };
 
 /* the global rate limit */
@@ -359,6 +363,20 @@ static void throttled_status(struct daemon *d)
 		update_status(d);
 }
 
+/* The daemon spends nearly all its life idle between runs: then close the
+ * HTTP connections and free the easy handles kept for reuse (the next run
+ * is hours away; a server closes an idle connection long before), and hand
+ * the heap pages that start-up and the last runs freed back to the kernel
+ * (glibc keeps them otherwise). With one pipeline that is about 100 kB of
+ * private memory after a run (make bench). Once per transition to idle. */
+static void release_idle_resources(struct daemon *d)
+{
+	http_client_release_idle(d->http);
+#ifdef __GLIBC__
+	(void)malloc_trim(0);
+#endif
+}
+
 static int on_status_defer(sd_event_source *s, void *ud)
 {
 	struct daemon *d = ud;
@@ -370,6 +388,12 @@ static int on_status_defer(sd_event_source *s, void *ud)
 		return 0;
 	}
 	throttled_status(d);
+	if (!all_idle(d)) {
+		d->trim_due = true;
+	} else if (d->trim_due) {
+		d->trim_due = false;
+		release_idle_resources(d);
+	}
 	return 0;
 }
 
@@ -755,6 +779,8 @@ int daemon_main(const struct daemon_options *opt, struct config *cfg)
 		notify_ready(d.line);
 		log_notice("started: %zu pipeline%s, state in %s", d.n,
 			   d.n == 1 ? "" : "s", opt->state_dir);
+		if (all_idle(&d))
+			release_idle_resources(&d);  /* config, state files */
 	} else if (all_idle(&d)) {
 		goto done;
 	}

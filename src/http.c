@@ -531,6 +531,45 @@ static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
 
 /* ---- client ------------------------------------------------------------ */
 
+/* The multi handle (it holds the connection cache), driven from the loop.
+ * 0 or -EIO (c->multi is then NULL). */
+static int multi_setup(struct http_client *c)
+{
+	c->multi = curl_multi_init();
+	if (!c->multi)
+		return -EIO;
+	if (curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, on_socket) ||
+	    curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c) ||
+	    curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer) ||
+	    curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c)) {
+		curl_multi_cleanup(c->multi);
+		c->multi = NULL;
+		return -EIO;
+	}
+	return 0;
+}
+
+void http_client_release_idle(struct http_client *c)
+{
+	if (!c)
+		return;
+	while (c->n_idle > 0)
+		curl_easy_cleanup(c->idle[--c->n_idle]);
+	if (c->head || !c->multi)
+		return;  /* requests in flight: their connections stay */
+	/* a new multi handle: the old one closes its cached connections */
+	curl_multi_cleanup(c->multi);
+	c->multi = NULL;
+	while (c->watches)
+		watch_free(c, c->watches);
+	if (c->timer)
+		(void)sd_event_source_set_enabled(c->timer, SD_EVENT_OFF);
+	c->timer_due = 0;
+	if (c->now)
+		(void)sd_event_source_set_enabled(c->now, SD_EVENT_OFF);
+	(void)multi_setup(c);  /* or at the next request */
+}
+
 int http_client_new(sd_event *event, struct http_client **ret)
 {
 	static bool global_done;
@@ -555,20 +594,15 @@ int http_client_new(sd_event *event, struct http_client **ret)
 		if (!c->ca_bundle)
 			goto cleanup;
 	}
-	c->multi = curl_multi_init();
 	c->share = curl_share_init();
-	if (!c->multi || !c->share) {
+	if (!c->share || multi_setup(c) < 0) {
 		r = -EIO;
 		goto cleanup;
 	}
 	/* Single-threaded: no lock callbacks needed. */
 	if (curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) ||
 	    curl_share_setopt(c->share, CURLSHOPT_SHARE,
-			      CURL_LOCK_DATA_SSL_SESSION) ||
-	    curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, on_socket) ||
-	    curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c) ||
-	    curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer) ||
-	    curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c)) {
+			      CURL_LOCK_DATA_SSL_SESSION)) {
 		r = -EIO;
 		goto cleanup;
 	}
@@ -743,6 +777,8 @@ int http_request_start(struct http_client *c,
 		goto cleanup;
 
 	rc = -EIO;
+	if (!c->multi && multi_setup(c) < 0)
+		goto cleanup;
 	r->owner = c;
 	e = r->easy = c->n_idle ? c->idle[--c->n_idle] : curl_easy_init();
 	if (!e)

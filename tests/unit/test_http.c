@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <unistd.h>
+
 #include "http.h"
 #include "loopback.h"
 
@@ -463,6 +465,60 @@ static void test_parallel(void **state)
 	assert_int_equal(lb_requests(&f->lb), 5);
 }
 
+/* Sockets this process holds open (the loopback server is another one). */
+static int open_sockets(void)
+{
+	char path[64], target[64];
+	int fd, n = 0;
+	ssize_t k;
+
+	for (fd = 0; fd < 1024; fd++) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		k = readlink(path, target, sizeof(target) - 1);
+		if (k <= 0)
+			continue;
+		target[k] = '\0';
+		if (!strncmp(target, "socket:", 7))
+			n++;
+	}
+	return n;
+}
+
+/* Between runs the daemon releases what the client keeps for reuse: the
+ * kept-alive connection is closed, and the next request sets up again; a
+ * request in flight is left alone. */
+static void test_release_idle(void **state)
+{
+	struct fixture *f = *state;
+	const struct lb_action act = { LB_REPLY, 200, NULL, "ok" };
+	struct result r1 = { 0 }, r2 = { 0 }, r3 = { 0 };
+	int before;
+
+	start_server(f, &act, 1);
+	before = open_sockets();
+	request(f, "POST", "x", 0, 0, &r1);
+	run_until(f->event, &r1.calls, 1);
+	assert_int_equal(r1.error, HTTP_OK);
+	assert_int_equal(open_sockets(), before + 1);  /* kept alive */
+
+	http_client_release_idle(f->http);
+	assert_int_equal(open_sockets(), before);
+
+	request(f, "POST", "y", 0, 0, &r2);
+	http_client_release_idle(f->http);  /* in flight: kept */
+	run_until(f->event, &r2.calls, 1);
+	assert_int_equal(r2.error, HTTP_OK);
+	assert_string_equal(r2.body, "ok");
+
+	http_client_release_idle(f->http);
+	http_client_release_idle(f->http);  /* twice: nothing left */
+	request(f, "GET", NULL, 0, 0, &r3);
+	run_until(f->event, &r3.calls, 1);
+	assert_int_equal(r3.error, HTTP_OK);
+	assert_int_equal(lb_requests(&f->lb), 3);
+	http_client_release_idle(NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -481,6 +537,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_proxy_env, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_parallel, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_release_idle, setup,
+						teardown),
 	};
 
 	/* loopback only: a proxy from the environment must not interfere */
