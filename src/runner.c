@@ -37,6 +37,9 @@
  * most this long after the change, together: a burst of replies costs one
  * write; the next intent, the end or a stop writes them at once anyway. */
 #define SAVE_DELAY_USEC    (1000 * USEC_PER_MSEC)
+/* UpdateCampaign granted within this long of the run's own DescribeCampaign
+ * takes that reply as its pre-check instead of describing again. */
+#define PRECHECK_REUSE_USEC (5 * USEC_PER_SEC)
 /* The look for work in flight after an unusable state gives up after this
  * many failures in a row when the host sets no budget. */
 #define DEFAULT_ADOPT_ERRORS 4
@@ -63,6 +66,9 @@ struct pcall {
 	char *newer_arn;
 	time_t newer_at;
 	bool version_lookup;  /* granted next: describe our version */
+	/* UpdateCampaign sent in answer to the run's own DescribeCampaign:
+	 * that reply, kept to serve as the pre-check (NULL: none) */
+	struct camp_seen *seen;
 	struct personalize_op *op_handle; /* in flight */
 	struct s3_head *head_handle;      /* RT_OP_HEAD_OBJECT in flight */
 	/* RT_OP_FIND_VERSION: candidates to describe, one by one */
@@ -92,6 +98,10 @@ struct runner {
 	bool save_pending;          /* a progress save not yet written */
 	sd_event_source *save_timer;
 	struct rt_run *run;   /* while a run is active (NULL when idle) */
+	/* the DescribeCampaign reply being delivered to the run (only while
+	 * on_campaign steps it): an UpdateCampaign the run sends in answer
+	 * keeps it as its pre-check */
+	const struct personalize_campaign *camp_reply;
 	/* when the run's solution version was created (the service's clock;
 	 * 0: not seen yet): UpdateCampaign's pre-check compares it */
 	time_t version_created;
@@ -264,6 +274,36 @@ static void step(struct runner *r, const struct rt_event *ev)
 
 /* ---- calls ------------------------------------------------------------------------ */
 
+static int dup_str(char **dst, const char *src)
+{
+	if (!src) {
+		*dst = NULL;
+		return 0;
+	}
+	*dst = strdup(src);
+	return *dst ? 0 : -ENOMEM;
+}
+
+/* What UpdateCampaign's pre-check reads of a DescribeCampaign reply. */
+struct camp_seen {
+	uint64_t at;            /* CLOCK_MONOTONIC usec of the reply */
+	bool update_present;
+	char *update_version;
+	char *update_status;
+	time_t update_created;
+	char *serving;
+};
+
+static void camp_seen_free(struct camp_seen *v)
+{
+	if (!v)
+		return;
+	free(v->update_version);
+	free(v->update_status);
+	free(v->serving);
+	free(v);
+}
+
 static void pcall_free(struct pcall *c)
 {
 	size_t i;
@@ -277,6 +317,7 @@ static void pcall_free(struct pcall *c)
 	free(c->cands);
 	free(c->other_name);
 	free(c->newer_arn);
+	camp_seen_free(c->seen);
 	free(c);
 }
 
@@ -531,6 +572,7 @@ static void on_campaign(const struct aws_result *res,
 			const struct personalize_campaign *camp, void *ud)
 {
 	struct pcall *c = ud;
+	struct runner *r = c->r;  /* c is freed by finish_call */
 	struct rt_event ev;
 
 	memset(&ev, 0, sizeof(ev));
@@ -547,7 +589,10 @@ static void on_campaign(const struct aws_result *res,
 			ev.update_failure_reason = u->failure_reason;
 		}
 	}
+	if (res->error == AWS_ERR_NONE)
+		r->camp_reply = camp;
 	finish_call(c, &ev, res);
+	r->camp_reply = NULL;
 }
 
 static void on_metrics(const struct aws_result *res,
@@ -663,65 +708,147 @@ static void on_precheck_version(const struct aws_result *res,
 	send_update(c);  /* newer or cannot tell: as before, send */
 }
 
+/* What the pre-check of UpdateCampaign found. */
+enum precheck {
+	PC_SEND,        /* send the update */
+	PC_OURS,        /* an update to our version is in flight or done */
+	PC_SUPERSEDED,  /* a newer version was deployed meanwhile */
+	PC_LOOKUP,      /* compare with our version's creation time first */
+};
+
 /* Just before UpdateCampaign, look again. An update to our version in
  * flight or done counts as ours (another host running this pipeline sent
  * it; the run then polls it). An update to another version made after our
  * version was created means a newer version was deployed meanwhile (a later
  * fire time's run on another host while this one was down, or an operator):
  * ours is not sent (RT_RES_SUPERSEDED), so a host that comes back late never
- * puts an older version back. Anything else, or no answer: send it now. */
+ * puts an older version back. Anything else: send it now. camp: the
+ * campaign as described (NULL: no answer, send). */
+static enum precheck precheck_decide(struct pcall *c,
+				     const struct personalize_campaign *camp)
+{
+	const char *want = c->s[CS_VERSION_ARN];
+	const struct personalize_campaign_update *u;
+
+	if (!camp || !want)
+		return PC_SEND;
+	u = &camp->latest_campaign_update;
+	if (u->present && u->solution_version_arn &&
+	    !strcmp(u->solution_version_arn, want))
+		return in_progress(u->status) ? PC_OURS : PC_SEND;
+	if (!u->present && camp->solution_version_arn &&
+	    !strcmp(camp->solution_version_arn, want))
+		return PC_OURS;
+	if (c->r->run->kind != RT_KIND_RETRAIN || !u->present ||
+	    !u->solution_version_arn || u->creation_date_time <= 0)
+		return PC_SEND;  /* (a rollback puts an older version back) */
+	free(c->newer_arn);
+	c->newer_arn = strdup(u->solution_version_arn);
+	c->newer_at = u->creation_date_time;
+	if (!c->newer_arn)
+		return PC_SEND;
+	if (!c->r->version_created)
+		return PC_LOOKUP;
+	return c->newer_at > c->r->version_created ? PC_SUPERSEDED : PC_SEND;
+}
+
+/* PC_OURS: follow that update instead of sending another. res: the
+ * DescribeCampaign's result (NULL: the run's own describe, kept). */
+static void follow_update(struct pcall *c, const struct aws_result *res)
+{
+	struct rt_event ev;
+
+	log_notice("%s: campaign %s is already being updated to (or serves) "
+		   "%s, by another host running this pipeline: following "
+		   "that update instead of sending another", c->r->name,
+		   c->s[CS_CAMPAIGN_ARN], c->s[CS_VERSION_ARN]);
+	memset(&ev, 0, sizeof(ev));
+	ev.arn = c->s[CS_CAMPAIGN_ARN];
+	finish_call(c, &ev, res);
+}
+
 static void on_precheck(const struct aws_result *res,
 			const struct personalize_campaign *camp, void *ud)
 {
 	struct pcall *c = ud;
-	const char *want = c->s[CS_VERSION_ARN];
-	const struct personalize_campaign_update *u;
-	struct rt_event ev;
-	bool ours = false;
 
 	c->op_handle = NULL;
 	c->prechecked = true;
-	if (res->error == AWS_ERR_NONE && camp && want) {
-		u = &camp->latest_campaign_update;
-		if (u->present && u->solution_version_arn &&
-		    !strcmp(u->solution_version_arn, want))
-			ours = in_progress(u->status);
-		else if (!u->present && camp->solution_version_arn &&
-			 !strcmp(camp->solution_version_arn, want))
-			ours = true;
-		else if (c->r->run->kind == RT_KIND_RETRAIN &&
-			 u->present && u->solution_version_arn &&
-			 u->creation_date_time > 0) {
-			/* (a rollback puts an older version back on purpose) */
-			free(c->newer_arn);
-			c->newer_arn = strdup(u->solution_version_arn);
-			c->newer_at = u->creation_date_time;
-			if (c->newer_arn && c->r->version_created) {
-				if (c->newer_at > c->r->version_created) {
-					superseded(c);
-					return;
-				}
-			} else if (c->newer_arn) {
-				/* our version's creation time, behind its
-				 * own rate-limit grant (grant() asks) */
-				c->version_lookup = true;
-				if (start_call(c) == 0)
-					return;
-				c->version_lookup = false;
-			}
-		}
+	switch (precheck_decide(c, res->error == AWS_ERR_NONE ? camp : NULL)) {
+	case PC_SUPERSEDED:
+		superseded(c);
+		return;
+	case PC_OURS:
+		follow_update(c, res);
+		return;
+	case PC_LOOKUP:
+		/* our version's creation time, behind its own rate-limit
+		 * grant (grant() asks) */
+		c->version_lookup = true;
+		if (start_call(c) == 0)
+			return;
+		c->version_lookup = false;
+		break;
+	case PC_SEND:
+		break;
 	}
-	if (!ours) {
-		send_update(c);
+	send_update(c);
+}
+
+/* An UpdateCampaign the run sends in answer to its own DescribeCampaign
+ * (the one before every deploy) keeps that reply: when granted within
+ * PRECHECK_REUSE_USEC of it, the reply is the pre-check, and the campaign
+ * is not described twice in a row. */
+static void keep_seen(struct pcall *c, const struct personalize_campaign *camp)
+{
+	const struct personalize_campaign_update *u = &camp->latest_campaign_update;
+	struct camp_seen *v = calloc(1, sizeof(*v));
+	int e = 0;
+
+	if (!v)
+		return;  /* then described again at the grant */
+	(void)sd_event_now(c->r->host->event, CLOCK_MONOTONIC, &v->at);
+	v->update_present = u->present;
+	v->update_created = u->creation_date_time;
+	e |= dup_str(&v->update_version, u->solution_version_arn);
+	e |= dup_str(&v->update_status, u->status);
+	e |= dup_str(&v->serving, camp->solution_version_arn);
+	if (e) {
+		camp_seen_free(v);
 		return;
 	}
-	log_notice("%s: campaign %s is already being updated to (or serves) "
-		   "%s, by another host running this pipeline: following "
-		   "that update instead of sending another", c->r->name,
-		   c->s[CS_CAMPAIGN_ARN], want);
-	memset(&ev, 0, sizeof(ev));
-	ev.arn = c->s[CS_CAMPAIGN_ARN];
-	finish_call(c, &ev, res);
+	c->seen = v;
+}
+
+/* At UpdateCampaign's grant: the pre-check from the kept reply, if still
+ * fresh (consumed either way); PC_LOOKUP sets version_lookup. Returns
+ * false when there was none (describe the campaign now). */
+static bool precheck_from_seen(struct pcall *c, enum precheck *out)
+{
+	struct camp_seen *v = c->seen;
+	struct personalize_campaign camp;
+	uint64_t now = 0;
+
+	if (!v)
+		return false;
+	c->seen = NULL;
+	(void)sd_event_now(c->r->host->event, CLOCK_MONOTONIC, &now);
+	if (now > v->at + PRECHECK_REUSE_USEC) {
+		camp_seen_free(v);
+		return false;
+	}
+	memset(&camp, 0, sizeof(camp));
+	camp.solution_version_arn = v->serving;
+	camp.latest_campaign_update.present = v->update_present;
+	camp.latest_campaign_update.solution_version_arn = v->update_version;
+	camp.latest_campaign_update.status = v->update_status;
+	camp.latest_campaign_update.creation_date_time = v->update_created;
+	c->prechecked = true;
+	*out = precheck_decide(c, &camp);
+	camp_seen_free(v);
+	if (*out == PC_LOOKUP)
+		c->version_lookup = true;
+	return true;
 }
 
 /* Granted by the rate limit: send it. */
@@ -778,6 +905,18 @@ static void grant(void *cookie)
 						  on_campaign, c, &c->op_handle);
 		break;
 	case RT_OP_UPDATE_CAMPAIGN: {
+		enum precheck pc;
+
+		if (!c->prechecked && precheck_from_seen(c, &pc)) {
+			if (pc == PC_SUPERSEDED) {
+				superseded(c);
+				return;
+			}
+			if (pc == PC_OURS) {
+				follow_update(c, NULL);
+				return;
+			}
+		}
 		if (c->version_lookup) {
 			c->version_lookup = false;
 			k = personalize_describe_solution_version(aws,
@@ -844,16 +983,6 @@ static int start_call(struct pcall *c)
 	return 0;
 }
 
-static int dup_str(char **dst, const char *src)
-{
-	if (!src) {
-		*dst = NULL;
-		return 0;
-	}
-	*dst = strdup(src);
-	return *dst ? 0 : -ENOMEM;
-}
-
 static void do_call(struct runner *r, const struct rt_action *a)
 {
 	const struct rt_call *k = &a->call;
@@ -876,6 +1005,8 @@ static void do_call(struct runner *r, const struct rt_action *a)
 		e |= dup_str(&c->s[i], src[i]);
 	if (e)
 		goto fail;
+	if (c->op == RT_OP_UPDATE_CAMPAIGN && r->camp_reply)
+		keep_seen(c, r->camp_reply);
 	c->next = r->calls;
 	r->calls = c;
 	if (start_call(c) == 0)

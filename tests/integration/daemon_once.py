@@ -124,6 +124,15 @@ def once_case(n_datasets, campaign):
         elif campaign and versions and updates[0]["params"].get("solutionVersionArn") != versions[0].get("resultArn"):
             fail("%s: UpdateCampaign deployed %s, not the new version %s"
                  % (label, updates[0]["params"].get("solutionVersionArn"), versions[0].get("resultArn")))
+        if campaign and updates:
+            # the campaign is described once before the update (the run's
+            # look, which is also the late-host pre-check), not twice
+            ops = [x["operation"] for x in led]
+            i = ops.index("UpdateCampaign")
+            j = max(k for k in range(i) if ops[k] == "DescribeSolutionVersion")
+            if ops[j + 1:i] != ["DescribeCampaign"]:
+                fail("%s: between training and UpdateCampaign: %s, want one DescribeCampaign"
+                     % (label, ops[j + 1:i]))
         if any(x.get("signatureOk") is False for x in led):
             fail("%s: a request with a bad signature" % label)
         # status --json
