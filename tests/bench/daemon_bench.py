@@ -706,6 +706,14 @@ def section_memory(tmp, emu, can_run):
             print("  (note: %d Personalize call(s) while starting idle with %d pipelines)"
                   % (calls, n))
 
+    if can_run and floor:
+        label = "  1 pipeline, idle after its first run, beside the floor"
+        try:
+            figures["after_run"] = idle_after_run(tmp, floor)
+            show(label, figures["after_run"])
+        except (RuntimeError, OSError) as e:
+            fail("%s: %s" % (label, e))
+
     print("  goals:")
     if 1 in figures:
         pv = figures[1]["private"]
@@ -716,6 +724,12 @@ def section_memory(tmp, emu, can_run):
         row("  without clean shared-library pages", mb(own), "<= 2 MB",
             verdict(own <= GOAL_PRIVATE_1_KB))
         results.append(("idle_private_kb_1", pv))
+        if "after_run" in figures:
+            row("  idle after a run (no goal: the goal is at start)",
+                mb(figures["after_run"]["private"]), "",
+                "%+.0f kB; without clean library pages %s"
+                % (figures["after_run"]["private"] - pv, mb(figures["after_run"]["own"])))
+            results.append(("idle_after_run_private_kb_1", figures["after_run"]["private"]))
     if SCALE_N in figures:
         pv = figures[SCALE_N]["private"]
         goal_kb = GOAL_PRIVATE_1000_KB * SCALE_N / 1000.0 if SCALE_N != 1000 else GOAL_PRIVATE_1000_KB
@@ -750,6 +764,41 @@ def section_memory(tmp, emu, can_run):
             "1/%.1f" % (1 / r) if r else "0")
     if not any(k in figures for k in (1, SCALE_N)):
         print("  (no daemon figure: no goal to compare)")
+
+
+def idle_after_run(tmp, floor):
+    """smaps_rollup of a `run` daemon with one pipeline (3 datasets, a
+    campaign) on the test time scale (steady_once's), read beside the floor
+    once its first run has finished and it is idle again (it then closes
+    its connections and trims its heap), before the next fire time."""
+    types = ("INTERACTIONS", "ITEMS", "USERS")
+    world = os.path.join(tmp, "after-run-world.json")
+    gen_world(world, 1, types=types, durations_ms=(5, 40, 60, 40))
+    anchor = pick_anchor(time.time(), STEADY_SCALE, 3.0)
+    scale_env = {"PERSONALIZE_RETRAIN_TEST_CLOCK_SCALE": str(STEADY_SCALE),
+                 "PERSONALIZE_RETRAIN_TEST_CLOCK_ANCHOR": str(anchor)}
+    with Emulator(world=world, env=scale_env) as emu:
+        cfg = os.path.join(tmp, "after-run.yaml")
+        gen_config(cfg, 1, emu.url, "rate(1 minute)", types=types)
+        d = Daemon(tmp, cfg, name="after-run")
+        d.extra_env = scale_env
+        p = None
+        try:
+            d.start()
+            p = spawn_until_line([floor], clean_env(), "floor program")
+            deadline = time.monotonic() + ONCE_TIMEOUT_S
+            while runs_done(d.state, 1) < 1:
+                if time.monotonic() > deadline or d.proc.poll() is not None:
+                    raise RuntimeError("the run did not finish: %s" % d.stderr())
+                time.sleep(0.05)
+            time.sleep(SETTLE_S)
+            if runs_done(d.state, 2) or not runs_done(d.state, 1):
+                raise RuntimeError("not idle after the first run")
+            return smaps_rollup(d.proc.pid)
+        finally:
+            if p:
+                stop(p)
+            d.stop()
 
 
 def section_ready(tmp, emu, can_run):
