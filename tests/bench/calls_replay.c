@@ -1,0 +1,222 @@
+/* calls_replay.c - the CPU of API calls alone, made by this project's
+ * client: the credentials chain, SigV4, curl on sd-event, retries, and the
+ * reply decoded and parsed as the daemon's Personalize layer parses it.
+ * The counterpart of daemon_bench.py's boto3 replay, which measures
+ * boto3's client the same way.
+ *
+ *   calls_replay REGION ENDPOINT_URL CALLS.json [ROUNDS]
+ *
+ * CALLS.json: [[operation, params, offset_s], ...] (what the boto3 replay
+ * reads: the calls of one `once` cycle from the emulator's ledger). Each
+ * call is made at its offset from the first, or when the one before it
+ * has been answered if that is later (boto3's calls block: the same
+ * pacing); the whole list ROUNDS times (default 1), back to back, each
+ * round paced from its own start. Prints {"rounds": [{"cpu": s, "ok": n,
+ * "errors": n}, ...]}: the process's CPU (getrusage) from just before a
+ * round's first call to its last reply; the client is built before, as
+ * boto3's is.
+ *
+ * Not named bench_*: it is not a benchmark of its own (tests/bench/run
+ * starts every bench_*), daemon_bench.py builds and runs it. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+#include <systemd/sd-event.h>
+
+#include "aws.h"
+#include "creds.h"
+#include "credsprov.h"
+#include "http.h"
+#include "personalize.h"
+
+struct replay {
+	int done;
+	int ok, errors;
+};
+
+static double cpu_s(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
+static double mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void sleep_s(double s)
+{
+	struct timespec ts;
+
+	if (s <= 0)
+		return;
+	ts.tv_sec = (time_t)s;
+	ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* What the daemon's Personalize layer does with a reply (personalize.c):
+ * a Describe is parsed into its struct, a create's ARN is read. */
+static int parse_like_the_daemon(const char *op, const cJSON *reply)
+{
+	const char *why = NULL;
+
+	if (!strcmp(op, "DescribeDatasetImportJob")) {
+		struct personalize_dataset_import_job j;
+
+		return personalize_parse_dataset_import_job(reply, &j, &why);
+	}
+	if (!strcmp(op, "DescribeSolutionVersion")) {
+		struct personalize_solution_version v;
+
+		return personalize_parse_solution_version(reply, &v, &why);
+	}
+	if (!strcmp(op, "DescribeCampaign")) {
+		struct personalize_campaign c;
+
+		return personalize_parse_campaign(reply, &c, &why);
+	}
+	for (const cJSON *i = reply ? reply->child : NULL; i; i = i->next)
+		if (cJSON_IsString(i) && strstr(i->string, "Arn"))
+			return 0;
+	return -EBADMSG;
+}
+
+struct one {
+	struct replay *rp;
+	const char *op;
+};
+
+static void on_done(const struct aws_result *res, void *ud)
+{
+	struct one *o = ud;
+
+	if (res->error == AWS_ERR_NONE &&
+	    parse_like_the_daemon(o->op, res->reply) == 0)
+		o->rp->ok++;
+	else
+		o->rp->errors++;
+	o->rp->done++;
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	long n;
+
+	if (!f)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 &&
+	    fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1))) {
+		if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
+			free(buf);
+			buf = NULL;
+		} else {
+			buf[n] = '\0';
+		}
+	}
+	fclose(f);
+	return buf;
+}
+
+int main(int argc, char **argv)
+{
+	struct creds_chain_options co = { 0 };
+	struct aws_client_config cfg = { 0 };
+	struct aws_creds_provider prov;
+	struct creds_chain *chain = NULL;
+	struct credsprov *cp = NULL;
+	struct http_client *http = NULL;
+	struct aws_client *aws = NULL;
+	struct replay rp = { 0 };
+	sd_event *event = NULL;
+	cJSON *calls = NULL, *c;
+	char *text = NULL;
+	double t0, c0, c1;
+	int rc = 1, i, round, rounds = 1;
+
+	if (argc != 4 && argc != 5) {
+		fprintf(stderr, "usage: calls_replay REGION ENDPOINT_URL CALLS.json [ROUNDS]\n");
+		return 2;
+	}
+	if (argc == 5 && (rounds = atoi(argv[4])) < 1) {
+		fprintf(stderr, "calls_replay: ROUNDS: want a number >= 1\n");
+		return 2;
+	}
+	text = slurp(argv[3]);
+	calls = text ? cJSON_Parse(text) : NULL;
+	if (!cJSON_IsArray(calls)) {
+		fprintf(stderr, "calls_replay: %s: not a JSON array\n", argv[3]);
+		goto out;
+	}
+	co.event = NULL;
+	if (sd_event_new(&event) < 0 || http_client_new(event, &http) < 0)
+		goto out;
+	co.event = event;
+	co.http = http;
+	cfg.region = argv[1];
+	cfg.endpoint_url = argv[2];
+	cfg.max_attempts = 1;  /* as the boto3 replay: no retries */
+	if (creds_chain_new(&co, &chain) < 0 || credsprov_new(chain, &cp) < 0)
+		goto out;
+	credsprov_fill(cp, &prov);
+	if (aws_client_new(event, http, &cfg, &prov, &aws) < 0)
+		goto out;
+
+	printf("{\"rounds\": [");
+	for (round = 0; round < rounds; round++) {
+		memset(&rp, 0, sizeof(rp));
+		i = 0;
+		c0 = cpu_s();
+		t0 = mono_s();
+		cJSON_ArrayForEach(c, calls) {
+			const cJSON *op = cJSON_GetArrayItem(c, 0);
+			const cJSON *params = cJSON_GetArrayItem(c, 1);
+			const cJSON *offset = cJSON_GetArrayItem(c, 2);
+			struct one o = { &rp, cJSON_GetStringValue(op) };
+
+			if (!o.op || !cJSON_IsObject(params) ||
+			    !cJSON_IsNumber(offset)) {
+				fprintf(stderr, "calls_replay: call %d: want [op, params, offset]\n", i);
+				goto out;
+			}
+			sleep_s(t0 + offset->valuedouble - mono_s());
+			if (aws_call(aws, o.op, params, on_done, &o, NULL) < 0) {
+				fprintf(stderr, "calls_replay: %s: cannot start it\n", o.op);
+				goto out;
+			}
+			i++;
+			while (rp.done < i)
+				if (sd_event_run(event, UINT64_MAX) < 0)
+					goto out;
+		}
+		c1 = cpu_s();
+		printf("%s{\"cpu\": %.6f, \"ok\": %d, \"errors\": %d}",
+		       round ? ", " : "", c1 - c0, rp.ok, rp.errors);
+	}
+	printf("]}\n");
+	rc = 0;
+out:
+	aws_client_free(aws);
+	credsprov_free(cp);
+	creds_chain_free(chain);
+	http_client_free(http);
+	sd_event_unref(event);
+	cJSON_Delete(calls);
+	free(text);
+	return rc;
+}
