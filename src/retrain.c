@@ -21,7 +21,9 @@ _Static_assert(GATE_REASON_MAX < RT_REASON_MAX,
 
 /* Log texts and reasons are bounded buffers; cutting a long ARN short in a
  * message is intended, so GCC's truncation guesses are not errors here. */
+#if defined(__GNUC__) && !defined(__clang__) /* clang has no such group */
 #pragma GCC diagnostic ignored "-Wformat-truncation"
+#endif
 
 #define SECONDS_PER_MINUTE 60
 #define MS_PER_SECOND 1000u

@@ -17,7 +17,9 @@
 #include "log.h"
 
 /* Messages name paths and ARNs; cutting them short is acceptable. */
+#if defined(__GNUC__) && !defined(__clang__) /* clang has no such group */
 #pragma GCC diagnostic ignored "-Wformat-truncation"
+#endif
 
 #define TIME_FMT_LEN 21 /* "YYYY-MM-DDTHH:MM:SSZ" + NUL */
 #define MAX_CORRUPT_SUFFIX 100
