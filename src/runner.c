@@ -38,8 +38,12 @@
  * write; the next intent, the end or a stop writes them at once anyway. */
 #define SAVE_DELAY_USEC    (1000 * USEC_PER_MSEC)
 /* UpdateCampaign granted within this long of the run's own DescribeCampaign
- * takes that reply as its pre-check instead of describing again. */
-#define PRECHECK_REUSE_USEC (5 * USEC_PER_SEC)
+ * takes that reply as its pre-check instead of describing again. A minute:
+ * with 1,000 pipelines behind the rate limit a grant can take several
+ * seconds (the pre-check's own answer was always one grant old), and the
+ * pre-check guards against a host that was away for a fire time, not
+ * against seconds. */
+#define PRECHECK_REUSE_USEC (60 * USEC_PER_SEC)
 /* The look for work in flight after an unusable state gives up after this
  * many failures in a row when the host sets no budget. */
 #define DEFAULT_ADOPT_ERRORS 4
