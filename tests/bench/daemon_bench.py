@@ -554,26 +554,32 @@ def have_boto3():
     return r.returncode == 0
 
 
-def build_floor(tmp):
-    """Compile the floor program into BUILD_DIR/bench; its path, or raise.
-    Named daemon_floor, not bench_*: tests/bench/run would start it as a
-    benchmark, and it never ends by itself."""
+def compile_c(name, sources, flags=()):
+    """Compile sources (with the DEPS libraries) into BUILD_DIR/bench/name;
+    its path, or raise."""
     outdir = os.path.join(build_dir(), "bench")
     os.makedirs(outdir, exist_ok=True)
-    src = os.path.join(tmp, "daemon_floor.c")
-    with open(src, "w") as f:
-        f.write(FLOOR_C)
     pc = subprocess.run(["pkg-config", "--cflags", "--libs"] + DEPS.split(),
                         capture_output=True, text=True)
     if pc.returncode != 0:
         raise RuntimeError("pkg-config: " + pc.stderr.strip())
-    out = os.path.join(outdir, "daemon_floor")
+    out = os.path.join(outdir, name)
     cc = os.environ.get("CC", "cc")
-    r = subprocess.run([cc, "-std=c11", "-O2", "-o", out, src] + pc.stdout.split() + ["-lm"],
-                       capture_output=True, text=True)
+    r = subprocess.run([cc, "-std=c11", "-O2"] + list(flags) + ["-o", out] + list(sources)
+                       + pc.stdout.split() + ["-lm"], capture_output=True, text=True)
     if r.returncode != 0:
         raise RuntimeError("%s: %s" % (cc, r.stderr.strip()[-400:]))
     return out
+
+
+def build_floor(tmp):
+    """Compile the floor program into BUILD_DIR/bench; its path, or raise.
+    Named daemon_floor, not bench_*: tests/bench/run would start it as a
+    benchmark, and it never ends by itself."""
+    src = os.path.join(tmp, "daemon_floor.c")
+    with open(src, "w") as f:
+        f.write(FLOOR_C)
+    return compile_c("daemon_floor", [src])
 
 
 def loaded_libs(pid):
@@ -886,23 +892,11 @@ def boto3_replay(tmp, world, calls, rounds=1, with_rounds=False):
 def build_replay():
     """Compile tests/bench/calls_replay.c against the project's library
     into BUILD_DIR/bench; its path, or raise."""
-    outdir = os.path.join(build_dir(), "bench")
-    os.makedirs(outdir, exist_ok=True)
     lib = os.path.join(build_dir(), "libpersonalize-retrain.a")
     if not os.path.exists(lib):
         raise RuntimeError("%s is not built" % lib)
-    pc = subprocess.run(["pkg-config", "--cflags", "--libs"] + DEPS.split(),
-                        capture_output=True, text=True)
-    if pc.returncode != 0:
-        raise RuntimeError("pkg-config: " + pc.stderr.strip())
-    out = os.path.join(outdir, "calls_replay")
-    cc = os.environ.get("CC", "cc")
-    r = subprocess.run([cc, "-std=c11", "-D_GNU_SOURCE", "-O2", "-Iinclude", "-o", out,
-                        os.path.join("tests", "bench", "calls_replay.c"), lib]
-                       + pc.stdout.split() + ["-lm"], capture_output=True, text=True)
-    if r.returncode != 0:
-        raise RuntimeError("%s: %s" % (cc, r.stderr.strip()[-400:]))
-    return out
+    return compile_c("calls_replay", [os.path.join("tests", "bench", "calls_replay.c"), lib],
+                     ["-D_GNU_SOURCE", "-Iinclude"])
 
 
 def client_replay(tmp, world, calls, prog, rounds):
