@@ -126,8 +126,10 @@ struct http_client *http_client_free(struct http_client *c);
  * free the easy handles kept for reuse and, when no request is in flight,
  * close the cached connections (a server closes an idle connection long
  * before the next run; until then it holds a socket and buffers here).
- * The next request sets up again what it needs. NULL ok. */
-void http_client_release_idle(struct http_client *c);
+ * The next request sets up again what it needs. true when all of it was
+ * released (also for NULL), false when requests in flight kept the
+ * connections (call again once they are done). */
+bool http_client_release_idle(struct http_client *c);
 
 /* Number of requests in flight. */
 unsigned http_client_in_flight(const struct http_client *c);

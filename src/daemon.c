@@ -158,6 +158,7 @@ struct daemon {
 	sd_event_source *watchdog;
 	sd_event_source *status_defer;
 	sd_event_source *status_timer;  /* the throttled STATUS= update */
+	sd_event_source *release_timer; /* release_idle_resources again */
 	uint64_t status_sent_usec;      /* CLOCK_MONOTONIC of the last one */
 	struct config *cfg;
 	struct runner_host host;
@@ -363,15 +364,38 @@ static void throttled_status(struct daemon *d)
 		update_status(d);
 }
 
+/* While every pipeline is idle, a request still in flight (a credentials
+ * refresh) keeps the HTTP connections: try again this much later. */
+#define RELEASE_RETRY_USEC (10 * 1000000ULL)
+
+static void release_idle_resources(struct daemon *d);
+
+static int on_release_timer(sd_event_source *s, uint64_t usec, void *ud)
+{
+	struct daemon *d = ud;
+
+	(void)s;
+	(void)usec;
+	if (d->trim_due && all_idle(d))
+		release_idle_resources(d);
+	return 0;
+}
+
 /* The daemon spends nearly all its life idle between runs: then close the
  * HTTP connections and free the easy handles kept for reuse (the next run
  * is hours away; a server closes an idle connection long before), and hand
  * the heap pages that start-up and the last runs freed back to the kernel
  * (glibc keeps them otherwise). With one pipeline that is about 100 kB of
- * private memory after a run (make bench). Once per transition to idle. */
+ * private memory after a run (make bench). Once per transition to idle,
+ * again RELEASE_RETRY_USEC later while a request was still in flight. */
 static void release_idle_resources(struct daemon *d)
 {
-	http_client_release_idle(d->http);
+	d->trim_due = !http_client_release_idle(d->http);
+	if (d->trim_due &&
+	    evtimer_arm_relative(d->event, &d->release_timer,
+				 RELEASE_RETRY_USEC, RELEASE_RETRY_USEC / 10,
+				 on_release_timer, d, "idle-release") < 0)
+		d->trim_due = false;  /* no timer: at the next transition */
 #ifdef __GLIBC__
 	(void)malloc_trim(0);
 #endif
@@ -388,12 +412,10 @@ static int on_status_defer(sd_event_source *s, void *ud)
 		return 0;
 	}
 	throttled_status(d);
-	if (!all_idle(d)) {
+	if (!all_idle(d))
 		d->trim_due = true;
-	} else if (d->trim_due) {
-		d->trim_due = false;
+	else if (d->trim_due)
 		release_idle_resources(d);
-	}
 	return 0;
 }
 
@@ -719,6 +741,7 @@ static void teardown(struct daemon *d)
 	sd_event_source_disable_unref(d->watchdog);
 	sd_event_source_disable_unref(d->status_defer);
 	sd_event_source_disable_unref(d->status_timer);
+	sd_event_source_disable_unref(d->release_timer);
 	sd_event_unref(d->event);
 	if (d->host.state_dirfd >= 0)
 		close(d->host.state_dirfd);

@@ -549,14 +549,16 @@ static int multi_setup(struct http_client *c)
 	return 0;
 }
 
-void http_client_release_idle(struct http_client *c)
+bool http_client_release_idle(struct http_client *c)
 {
 	if (!c)
-		return;
+		return true;
 	while (c->n_idle > 0)
 		curl_easy_cleanup(c->idle[--c->n_idle]);
-	if (c->head || !c->multi)
-		return;  /* requests in flight: their connections stay */
+	if (c->head)
+		return false;  /* requests in flight: their connections stay */
+	if (!c->multi)
+		return true;
 	/* a new multi handle: the old one closes its cached connections */
 	curl_multi_cleanup(c->multi);
 	c->multi = NULL;
@@ -568,6 +570,7 @@ void http_client_release_idle(struct http_client *c)
 	if (c->now)
 		(void)sd_event_source_set_enabled(c->now, SD_EVENT_OFF);
 	(void)multi_setup(c);  /* or at the next request */
+	return true;
 }
 
 int http_client_new(sd_event *event, struct http_client **ret)

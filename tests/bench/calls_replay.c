@@ -89,9 +89,11 @@ static int parse_like_the_daemon(const char *op, const cJSON *reply)
 
 		return personalize_parse_campaign(reply, &c, &why);
 	}
+	if (!strncmp(op, "List", 4))
+		return cJSON_IsObject(reply) ? 0 : -EBADMSG;
 	for (const cJSON *i = reply ? reply->child : NULL; i; i = i->next)
 		if (cJSON_IsString(i) && strstr(i->string, "Arn"))
-			return 0;
+			return 0;  /* a create's or an update's ARN */
 	return -EBADMSG;
 }
 
@@ -146,7 +148,8 @@ int main(int argc, char **argv)
 	sd_event *event = NULL;
 	cJSON *calls = NULL, *c;
 	char *text = NULL;
-	double t0, c0, c1;
+	struct { double cpu; int ok, errors; } *per = NULL;
+	double t0, c0;
 	int rc = 1, i, round, rounds = 1;
 
 	if (argc != 4 && argc != 5) {
@@ -177,7 +180,9 @@ int main(int argc, char **argv)
 	if (aws_client_new(event, http, &cfg, &prov, &aws) < 0)
 		goto out;
 
-	printf("{\"rounds\": [");
+	per = calloc((size_t)rounds, sizeof(*per));
+	if (!per)
+		goto out;
 	for (round = 0; round < rounds; round++) {
 		memset(&rp, 0, sizeof(rp));
 		i = 0;
@@ -204,10 +209,17 @@ int main(int argc, char **argv)
 				if (sd_event_run(event, UINT64_MAX) < 0)
 					goto out;
 		}
-		c1 = cpu_s();
-		printf("%s{\"cpu\": %.6f, \"ok\": %d, \"errors\": %d}",
-		       round ? ", " : "", c1 - c0, rp.ok, rp.errors);
+		per[round].cpu = cpu_s() - c0;
+		per[round].ok = rp.ok;
+		per[round].errors = rp.errors;
 	}
+	/* printed only once every round is done: a failure leaves no
+	 * half-written JSON */
+	printf("{\"rounds\": [");
+	for (round = 0; round < rounds; round++)
+		printf("%s{\"cpu\": %.6f, \"ok\": %d, \"errors\": %d}",
+		       round ? ", " : "", per[round].cpu, per[round].ok,
+		       per[round].errors);
 	printf("]}\n");
 	rc = 0;
 out:
@@ -218,5 +230,6 @@ out:
 	sd_event_unref(event);
 	cJSON_Delete(calls);
 	free(text);
+	free(per);
 	return rc;
 }

@@ -501,22 +501,22 @@ static void test_release_idle(void **state)
 	assert_int_equal(r1.error, HTTP_OK);
 	assert_int_equal(open_sockets(), before + 1);  /* kept alive */
 
-	http_client_release_idle(f->http);
+	assert_true(http_client_release_idle(f->http));
 	assert_int_equal(open_sockets(), before);
 
 	request(f, "POST", "y", 0, 0, &r2);
-	http_client_release_idle(f->http);  /* in flight: kept */
+	assert_false(http_client_release_idle(f->http));  /* in flight: kept */
 	run_until(f->event, &r2.calls, 1);
 	assert_int_equal(r2.error, HTTP_OK);
 	assert_string_equal(r2.body, "ok");
 
-	http_client_release_idle(f->http);
-	http_client_release_idle(f->http);  /* twice: nothing left */
+	assert_true(http_client_release_idle(f->http));
+	assert_true(http_client_release_idle(f->http));  /* twice: nothing left */
 	request(f, "GET", NULL, 0, 0, &r3);
 	run_until(f->event, &r3.calls, 1);
 	assert_int_equal(r3.error, HTTP_OK);
 	assert_int_equal(lb_requests(&f->lb), 3);
-	http_client_release_idle(NULL);
+	assert_true(http_client_release_idle(NULL));
 }
 
 int main(void)
