@@ -825,8 +825,8 @@ static void keep_seen(struct pcall *c, const struct personalize_campaign *camp)
 }
 
 /* At UpdateCampaign's grant: the pre-check from the kept reply, if still
- * fresh (consumed either way); PC_LOOKUP sets version_lookup. Returns
- * false when there was none (describe the campaign now). */
+ * fresh (consumed either way). Returns false when there was none (describe
+ * the campaign now). */
 static bool precheck_from_seen(struct pcall *c, enum precheck *out)
 {
 	struct camp_seen *v = c->seen;
@@ -850,8 +850,6 @@ static bool precheck_from_seen(struct pcall *c, enum precheck *out)
 	c->prechecked = true;
 	*out = precheck_decide(c, &camp);
 	camp_seen_free(v);
-	if (*out == PC_LOOKUP)
-		c->version_lookup = true;
 	return true;
 }
 
@@ -920,6 +918,8 @@ static void grant(void *cookie)
 				follow_update(c, NULL);
 				return;
 			}
+			if (pc == PC_LOOKUP)
+				c->version_lookup = true; /* just below */
 		}
 		if (c->version_lookup) {
 			c->version_lookup = false;

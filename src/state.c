@@ -110,18 +110,26 @@ struct out {
  * keys (all literals) are added as constants and string values as
  * references, one allocation per member instead of three (every save of
  * a run builds some hundred members). */
-static void add_item(struct out *o, cJSON *obj, const char *key, cJSON *item)
+static cJSON *add_item(struct out *o, cJSON *obj, const char *key,
+		       cJSON *item)
 {
 	if (!item || !cJSON_AddItemToObjectCS(obj, key, item)) {
 		cJSON_Delete(item);
 		o->oom = true;
+		return NULL;
 	}
+	return item;
 }
 
 /* v must outlive the tree (see above) */
 static void add_str(struct out *o, cJSON *obj, const char *key, const char *v)
 {
-	add_item(o, obj, key, cJSON_CreateStringReference(v ? v : ""));
+	(void)add_item(o, obj, key, cJSON_CreateStringReference(v ? v : ""));
+}
+
+static void add_null(struct out *o, cJSON *obj, const char *key)
+{
+	(void)add_item(o, obj, key, cJSON_CreateNull());
 }
 
 static void add_time(struct out *o, cJSON *obj, const char *key, time_t t)
@@ -129,47 +137,31 @@ static void add_time(struct out *o, cJSON *obj, const char *key, time_t t)
 	char buf[TIME_FMT_LEN + 8];
 
 	if (t == 0) {
-		add_item(o, obj, key, cJSON_CreateNull());
+		add_null(o, obj, key);
 		return;
 	}
 	fmt_time(t, buf, sizeof(buf));
-	add_item(o, obj, key, cJSON_CreateString(buf));  /* a copy */
+	(void)add_item(o, obj, key, cJSON_CreateString(buf));  /* a copy */
 }
 
 static void add_bool(struct out *o, cJSON *obj, const char *key, bool v)
 {
-	add_item(o, obj, key, cJSON_CreateBool(v));
+	(void)add_item(o, obj, key, cJSON_CreateBool(v));
 }
 
 static void add_num(struct out *o, cJSON *obj, const char *key, double v)
 {
-	add_item(o, obj, key, cJSON_CreateNumber(v));
-}
-
-static void add_null(struct out *o, cJSON *obj, const char *key)
-{
-	add_item(o, obj, key, cJSON_CreateNull());
-}
-
-static cJSON *add_container(struct out *o, cJSON *parent, const char *key,
-			    cJSON *c)
-{
-	if (!c || !cJSON_AddItemToObjectCS(parent, key, c)) {
-		cJSON_Delete(c);
-		o->oom = true;
-		return NULL;
-	}
-	return c;
+	(void)add_item(o, obj, key, cJSON_CreateNumber(v));
 }
 
 static cJSON *add_obj(struct out *o, cJSON *parent, const char *key)
 {
-	return add_container(o, parent, key, cJSON_CreateObject());
+	return add_item(o, parent, key, cJSON_CreateObject());
 }
 
 static cJSON *add_arr(struct out *o, cJSON *parent, const char *key)
 {
-	return add_container(o, parent, key, cJSON_CreateArray());
+	return add_item(o, parent, key, cJSON_CreateArray());
 }
 
 static void put_slot(struct out *o, cJSON *j, const struct rt_slot *s,
