@@ -22,8 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <time.h>
 
 #include <cjson/cJSON.h>
 #include <systemd/sd-event.h>
@@ -33,40 +31,12 @@
 #include "credsprov.h"
 #include "http.h"
 #include "personalize.h"
+#include "replay_util.h"
 
 struct replay {
 	int done;
 	int ok, errors;
 };
-
-static double cpu_s(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
-	       (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-}
-
-static double mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void sleep_s(double s)
-{
-	struct timespec ts;
-
-	if (s <= 0)
-		return;
-	ts.tv_sec = (time_t)s;
-	ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
 
 /* What the daemon's Personalize layer does with a reply (personalize.c):
  * a Describe is parsed into its struct, a create's ARN is read. */
@@ -114,27 +84,6 @@ static void on_done(const struct aws_result *res, void *ud)
 	o->rp->done++;
 }
 
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	long n;
-
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 &&
-	    fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1))) {
-		if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
-			free(buf);
-			buf = NULL;
-		} else {
-			buf[n] = '\0';
-		}
-	}
-	fclose(f);
-	return buf;
-}
-
 int main(int argc, char **argv)
 {
 	struct creds_chain_options co = { 0 };
@@ -145,28 +94,15 @@ int main(int argc, char **argv)
 	struct http_client *http = NULL;
 	struct aws_client *aws = NULL;
 	struct replay rp = { 0 };
+	struct replay_round *per = NULL;
 	sd_event *event = NULL;
-	cJSON *calls = NULL, *c;
-	char *text = NULL;
-	struct { double cpu; int ok, errors; } *per = NULL;
+	cJSON *calls, *c;
 	double t0, c0;
-	int rc = 1, i, round, rounds = 1;
+	int rc = 1, i, round, rounds;
 
-	if (argc != 4 && argc != 5) {
-		fprintf(stderr, "usage: calls_replay REGION ENDPOINT_URL CALLS.json [ROUNDS]\n");
-		return 2;
-	}
-	if (argc == 5 && (rounds = atoi(argv[4])) < 1) {
-		fprintf(stderr, "calls_replay: ROUNDS: want a number >= 1\n");
-		return 2;
-	}
-	text = slurp(argv[3]);
-	calls = text ? cJSON_Parse(text) : NULL;
-	if (!cJSON_IsArray(calls)) {
-		fprintf(stderr, "calls_replay: %s: not a JSON array\n", argv[3]);
-		goto out;
-	}
-	co.event = NULL;
+	calls = replay_load("calls_replay", argc, argv, &rounds);
+	if (!calls)
+		return rounds < 0 ? 1 : 2;
 	if (sd_event_new(&event) < 0 || http_client_new(event, &http) < 0)
 		goto out;
 	co.event = event;
@@ -186,20 +122,15 @@ int main(int argc, char **argv)
 	for (round = 0; round < rounds; round++) {
 		memset(&rp, 0, sizeof(rp));
 		i = 0;
-		c0 = cpu_s();
-		t0 = mono_s();
+		c0 = replay_cpu_s();
+		t0 = replay_mono_s();
 		cJSON_ArrayForEach(c, calls) {
-			const cJSON *op = cJSON_GetArrayItem(c, 0);
-			const cJSON *params = cJSON_GetArrayItem(c, 1);
-			const cJSON *offset = cJSON_GetArrayItem(c, 2);
-			struct one o = { &rp, cJSON_GetStringValue(op) };
+			const cJSON *params;
+			struct one o = { &rp, NULL };
+			double offset;
 
-			if (!o.op || !cJSON_IsObject(params) ||
-			    !cJSON_IsNumber(offset)) {
-				fprintf(stderr, "calls_replay: call %d: want [op, params, offset]\n", i);
-				goto out;
-			}
-			sleep_s(t0 + offset->valuedouble - mono_s());
+			replay_entry(c, &o.op, &params, &offset);
+			replay_sleep_s(t0 + offset - replay_mono_s());
 			if (aws_call(aws, o.op, params, on_done, &o, NULL) < 0) {
 				fprintf(stderr, "calls_replay: %s: cannot start it\n", o.op);
 				goto out;
@@ -209,18 +140,13 @@ int main(int argc, char **argv)
 				if (sd_event_run(event, UINT64_MAX) < 0)
 					goto out;
 		}
-		per[round].cpu = cpu_s() - c0;
+		per[round].cpu = replay_cpu_s() - c0;
 		per[round].ok = rp.ok;
 		per[round].errors = rp.errors;
 	}
 	/* printed only once every round is done: a failure leaves no
 	 * half-written JSON */
-	printf("{\"rounds\": [");
-	for (round = 0; round < rounds; round++)
-		printf("%s{\"cpu\": %.6f, \"ok\": %d, \"errors\": %d}",
-		       round ? ", " : "", per[round].cpu, per[round].ok,
-		       per[round].errors);
-	printf("]}\n");
+	replay_print(per, rounds);
 	rc = 0;
 out:
 	aws_client_free(aws);
@@ -229,7 +155,6 @@ out:
 	http_client_free(http);
 	sd_event_unref(event);
 	cJSON_Delete(calls);
-	free(text);
 	free(per);
 	return rc;
 }
