@@ -838,6 +838,8 @@ static bool precheck_from_seen(struct pcall *c, enum precheck *out)
 	c->seen = NULL;
 	(void)sd_event_now(c->r->host->event, CLOCK_MONOTONIC, &now);
 	if (now > v->at + PRECHECK_REUSE_USEC) {
+		log_debug("%s: the campaign was described %llu s before UpdateCampaign's turn; describing it again",
+			  c->r->name, (unsigned long long)((now - v->at) / USEC_PER_SEC));
 		camp_seen_free(v);
 		return false;
 	}
