@@ -112,14 +112,52 @@ struct aws_test_hooks {
 };
 void aws_client_set_test_hooks(struct aws_client *c,
 			       const struct aws_test_hooks *h);
-/* The clock and dice of the retry machinery, through the hooks when set
- * (shared by the AWS and S3 clients): the host's wall clock (UTC seconds)
- * and a uniform [0,1) from getrandom(). h may be NULL. */
-time_t aws_hooks_now(const struct aws_test_hooks *h);
-double aws_hooks_rng(const struct aws_test_hooks *h);
 unsigned aws_client_retry_tokens(const struct aws_client *c);
 /* Seconds added to the local clock when signing (server minus local). */
 int64_t aws_client_clock_offset(const struct aws_client *c);
+
+/* The retry state each client keeps (the AWS JSON client and the S3
+ * client each hold one; src/aws_retry.c): how many attempts a call gets,
+ * the quota, the backoff, the clock offset learnt from a skewed reply and
+ * the test hooks. */
+struct aws_retrier {
+	unsigned max_attempts;
+	struct aws_retry_quota quota;
+	struct aws_test_hooks hooks;
+	int64_t clock_offset;   /* server minus local, seconds */
+};
+
+/* Set up *r: max_attempts attempts per call (0: AWS_MAX_ATTEMPTS from the
+ * environment, as the SDKs read it, else AWS_DEFAULT_MAX_ATTEMPTS), a full
+ * quota, the standard backoff, no offset. 0, or -EINVAL (over
+ * AWS_MAX_MAX_ATTEMPTS, or AWS_MAX_ATTEMPTS is not an integer in range),
+ * logged as "who: ...". */
+int aws_retrier_init(struct aws_retrier *r, unsigned max_attempts,
+		     const char *who);
+/* Replace the hooks (see struct aws_test_hooks: a 0 backoff field keeps
+ * the current one; the tokens are capped at the quota's capacity). */
+void aws_retrier_set_test_hooks(struct aws_retrier *r,
+				const struct aws_test_hooks *h);
+/* The host's wall clock (UTC seconds) and a uniform [0,1) from
+ * getrandom(), through the hooks when set. */
+time_t aws_retrier_now(const struct aws_retrier *r);
+double aws_retrier_rng(const struct aws_retrier *r);
+/* The time to sign a request with: the host's clock plus the offset. */
+time_t aws_retrier_signing_time(const struct aws_retrier *r);
+/* After failed attempt number `attempts` (1 for the first), retryable
+ * (timeout: it timed out, which costs more quota): the delay before the
+ * next attempt in ms, with *cost set to the quota taken (give it back with
+ * aws_quota_release() when the call succeeds); or -E2BIG when the call
+ * has had all its attempts, -ENOSPC when the quota cannot pay (nothing
+ * taken). */
+int64_t aws_retrier_next(struct aws_retrier *r, unsigned attempts,
+			 bool timeout, unsigned *cost);
+
+/* A region name as the clients accept it: [a-z0-9-], 1 to 63 characters,
+ * not starting or ending with '-'. */
+bool aws_valid_region(const char *r);
+/* The DNS suffix of region's partition ("amazonaws.com", ".com.cn", ...). */
+const char *aws_dns_suffix(const char *region);
 
 /* The signed request of one attempt as it goes on the wire. */
 #define AWS_MAX_REQUEST_HEADERS 10

@@ -10,14 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 
 #include <curl/curl.h>
 
 #include "evtimer.h"
 #include "log.h"
 #include "strbuf.h"
-#include "wallclock.h"
 
 #define USEC_PER_MSEC 1000ULL
 #define USEC_PER_SEC  1000000ULL
@@ -48,12 +46,9 @@ struct aws_client {
 	char *path;           /* path signed ("/" or the endpoint's) */
 	char *signing_name;
 	char *target_prefix;
-	unsigned max_attempts;
 	uint32_t connect_timeout_ms;
 	uint32_t total_timeout_ms;
-	struct aws_retry_quota quota;
-	int64_t clock_offset;
-	struct aws_test_hooks hooks;
+	struct aws_retrier retry;
 	aws_metrics_fn metrics;
 	void *metrics_userdata;
 	struct aws_call *head;
@@ -447,51 +442,9 @@ enum aws_error_class aws_error_classify(enum http_error transport, long status,
 	return AWS_ERR_CLIENT;
 }
 
-uint32_t aws_backoff_ms(unsigned retry, double rnd, uint32_t base_ms,
-			uint32_t cap_ms)
-{
-	uint64_t ceiling = base_ms;
-	unsigned i;
-
-	if (retry == 0)
-		return 0;
-	if (!(rnd >= 0.0))   /* also NaN */
-		rnd = 0.0;
-	if (rnd >= 1.0)
-		rnd = 0.999999;
-	for (i = 1; i < retry && ceiling < cap_ms; i++)
-		ceiling *= 2;
-	if (ceiling > cap_ms)
-		ceiling = cap_ms;
-	return (uint32_t)(rnd * (double)ceiling);
-}
-
-void aws_quota_init(struct aws_retry_quota *q, unsigned capacity)
-{
-	q->tokens = q->capacity = capacity;
-}
-
-unsigned aws_quota_acquire(struct aws_retry_quota *q, bool timeout)
-{
-	unsigned cost = timeout ? AWS_RETRY_TIMEOUT_COST : AWS_RETRY_COST;
-
-	if (q->tokens < cost)
-		return 0;
-	q->tokens -= cost;
-	return cost;
-}
-
-void aws_quota_release(struct aws_retry_quota *q, unsigned cost)
-{
-	unsigned add = cost ? cost : AWS_RETRY_NO_RETRY_INCREMENT;
-
-	q->tokens = q->tokens + add > q->capacity ? q->capacity
-						  : q->tokens + add;
-}
-
 /* ---- endpoint ---------------------------------------------------------------- */
 
-static bool valid_region(const char *r)
+bool aws_valid_region(const char *r)
 {
 	size_t n = r ? strlen(r) : 0, i;
 
@@ -504,7 +457,7 @@ static bool valid_region(const char *r)
 	return true;
 }
 
-static const char *dns_suffix(const char *region)
+const char *aws_dns_suffix(const char *region)
 {
 	if (strncmp(region, "cn-", 3) == 0)
 		return "amazonaws.com.cn";
@@ -586,10 +539,10 @@ int aws_resolve_endpoint(const char *config_url, const char *env_service_id,
 		while (sb.len > 0 && sb.buf[sb.len - 1] == '/')
 			sb.buf[--sb.len] = '\0';
 	} else {
-		if (!valid_region(region) || !endpoint_prefix || !*endpoint_prefix)
+		if (!aws_valid_region(region) || !endpoint_prefix || !*endpoint_prefix)
 			return -EINVAL;
 		strbuf_printf(&sb, "https://%s.%s.%s", endpoint_prefix, region,
-			      dns_suffix(region));
+			      aws_dns_suffix(region));
 	}
 	r = strbuf_error(&sb);
 	if (r < 0) {
@@ -703,24 +656,6 @@ void aws_creds_provider_static(struct aws_creds_provider *p,
 	p->impl = (void *)(uintptr_t)creds;
 }
 
-static int max_attempts_from_env(unsigned *ret)
-{
-	const char *v = getenv("AWS_MAX_ATTEMPTS");
-	char *end;
-	unsigned long n;
-
-	if (!v || !*v) {
-		*ret = AWS_DEFAULT_MAX_ATTEMPTS;
-		return 0;
-	}
-	errno = 0;
-	n = strtoul(v, &end, 10);
-	if (errno || *end || n < 1 || n > AWS_MAX_MAX_ATTEMPTS || v[0] == '-')
-		return -EINVAL;
-	*ret = (unsigned)n;
-	return 0;
-}
-
 static char *dup_or(const char *s, const char *dflt)
 {
 	return strdup(s && *s ? s : dflt);
@@ -736,32 +671,19 @@ int aws_client_new(sd_event *event, struct http_client *http,
 
 	if (!event || !http || !cfg || !creds || !creds->get || !ret)
 		return -EINVAL;
-	if (cfg->max_attempts > AWS_MAX_MAX_ATTEMPTS) {
-		log_error("aws: max attempts %u out of range 1..%d",
-			  cfg->max_attempts, AWS_MAX_MAX_ATTEMPTS);
-		return -EINVAL;
-	}
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
 	c->event = sd_event_ref(event);
 	c->http = http;
 	c->creds = *creds;
-	aws_quota_init(&c->quota, AWS_RETRY_QUOTA_CAPACITY);
-	c->hooks.backoff_base_ms = AWS_BACKOFF_BASE_MS;
-	c->hooks.backoff_max_ms = AWS_BACKOFF_MAX_MS;
 	c->connect_timeout_ms = cfg->connect_timeout_ms ?
 		cfg->connect_timeout_ms : AWS_DEFAULT_CONNECT_TIMEOUT_MS;
 	c->total_timeout_ms = cfg->total_timeout_ms ?
 		cfg->total_timeout_ms : AWS_DEFAULT_TOTAL_TIMEOUT_MS;
-	if (cfg->max_attempts) {
-		c->max_attempts = cfg->max_attempts;
-	} else if (max_attempts_from_env(&c->max_attempts) < 0) {
-		log_error("aws: AWS_MAX_ATTEMPTS must be an integer 1..%d",
-			  AWS_MAX_MAX_ATTEMPTS);
+	if (aws_retrier_init(&c->retry, cfg->max_attempts, "aws") < 0)
 		goto cleanup;
-	}
-	if (!valid_region(cfg->region)) {
+	if (!aws_valid_region(cfg->region)) {
 		log_error("aws: region \"%s\" is not a valid region name",
 			  cfg->region ? cfg->region : "");
 		goto cleanup;
@@ -793,7 +715,7 @@ int aws_client_new(sd_event *event, struct http_client *http,
 	if (r < 0)
 		goto cleanup;
 	log_debug("aws: endpoint %s, region %s, max attempts %u", c->endpoint,
-		  c->region, c->max_attempts);
+		  c->region, c->retry.max_attempts);
 	*ret = c;
 	c = NULL;
 	r = 0;
@@ -843,59 +765,22 @@ void aws_client_set_metrics_hook(struct aws_client *c, aws_metrics_fn fn,
 void aws_client_set_test_hooks(struct aws_client *c,
 			       const struct aws_test_hooks *h)
 {
-	c->hooks.rng = h->rng;
-	c->hooks.now = h->now;
-	c->hooks.userdata = h->userdata;
-	if (h->backoff_base_ms)
-		c->hooks.backoff_base_ms = h->backoff_base_ms;
-	if (h->backoff_max_ms)
-		c->hooks.backoff_max_ms = h->backoff_max_ms;
-	if (h->set_retry_tokens)
-		c->quota.tokens = h->retry_tokens < c->quota.capacity ?
-				  h->retry_tokens : c->quota.capacity;
+	aws_retrier_set_test_hooks(&c->retry, h);
 }
 
 unsigned aws_client_retry_tokens(const struct aws_client *c)
 {
-	return c->quota.tokens;
+	return c->retry.quota.tokens;
 }
 
 int64_t aws_client_clock_offset(const struct aws_client *c)
 {
-	return c->clock_offset;
+	return c->retry.clock_offset;
 }
 
 unsigned aws_client_in_flight(const struct aws_client *c)
 {
 	return c ? c->n_calls : 0;
-}
-
-time_t aws_hooks_now(const struct aws_test_hooks *h)
-{
-	if (h && h->now)
-		return h->now(h->userdata);
-	return wallclock_host_now();
-}
-
-double aws_hooks_rng(const struct aws_test_hooks *h)
-{
-	uint64_t v;
-
-	if (h && h->rng)
-		return h->rng(h->userdata);
-	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != sizeof(v))
-		v = (uint64_t)random();
-	return (double)(v >> 11) / (double)(1ULL << 53);
-}
-
-static time_t client_now(const struct aws_client *c)
-{
-	return aws_hooks_now(&c->hooks);
-}
-
-static double client_rng(const struct aws_client *c)
-{
-	return aws_hooks_rng(&c->hooks);
 }
 
 /* ---- building a request ----------------------------------------------------------- */
@@ -937,7 +822,7 @@ int aws_client_build_request(struct aws_client *c, const char *operation,
 		.body = body, .body_len = body_len,
 	};
 	r = sigv4_sign(c->signer, creds, c->region, c->signing_name,
-		       client_now(c) + (time_t)c->clock_offset,
+		       aws_retrier_signing_time(&c->retry),
 		       SIGV4_FLAGS_DEFAULT, &req, &w->sig);
 	if (r < 0)
 		return r;
@@ -1154,12 +1039,19 @@ int aws_operation_idempotent(const char *operation)
 }
 
 /* Decide after a failed attempt: retry (0) or finish (the class). */
+/* The call failed for good: report the class of its last attempt. */
+static void finish_failed(struct aws_call *call)
+{
+	call_finish(call, aws_error_classify(call->transport, call->status,
+					     call->code), NULL);
+}
+
 static void after_failure(struct aws_call *call, enum aws_retry_kind kind,
 			  const char *date)
 {
 	struct aws_client *c = call->client;
-	uint32_t delay_ms;
-	unsigned cost;
+	int64_t delay_ms = -E2BIG;
+	unsigned cost = 0;
 	time_t server;
 
 	/* the attempt may have run (5xx, timeout, reset after sending): a
@@ -1180,43 +1072,33 @@ static void after_failure(struct aws_call *call, enum aws_retry_kind kind,
 		if (!call->skew_retried && date &&
 		    aws_parse_http_date(date, &server) == 0) {
 			call->skew_retried = true;
-			c->clock_offset = (int64_t)server - (int64_t)client_now(c);
+			c->retry.clock_offset = (int64_t)server -
+					(int64_t)aws_retrier_now(&c->retry);
 			log_debug("aws: %s: clock skew, offset now %+lld s",
-				  call->operation, (long long)c->clock_offset);
+				  call->operation,
+				  (long long)c->retry.clock_offset);
 			if (schedule_attempt(call, 0) >= 0)
 				return;
 		}
-		call_finish(call, aws_error_classify(call->transport,
-						     call->status, call->code),
-			    NULL);
+		finish_failed(call);
 		return;
 	}
-	if (kind == AWS_RETRY_NO || call->attempts >= c->max_attempts) {
-		call_finish(call, aws_error_classify(call->transport,
-						     call->status, call->code),
-			    NULL);
-		return;
-	}
-	cost = aws_quota_acquire(&c->quota, kind == AWS_RETRY_TIMEOUT);
-	if (cost == 0) {
+	if (kind != AWS_RETRY_NO)
+		delay_ms = aws_retrier_next(&c->retry, call->attempts,
+					    kind == AWS_RETRY_TIMEOUT, &cost);
+	if (delay_ms == -ENOSPC)
 		log_debug("aws: %s: retry quota exhausted, not retrying",
 			  call->operation);
-		call_finish(call, aws_error_classify(call->transport,
-						     call->status, call->code),
-			    NULL);
+	if (delay_ms < 0) {
+		finish_failed(call);
 		return;
 	}
 	call->last_retry_cost = cost;
-	delay_ms = aws_backoff_ms(call->attempts, client_rng(c),
-				  c->hooks.backoff_base_ms,
-				  c->hooks.backoff_max_ms);
-	log_debug("aws: %s: retrying in %u ms (attempt %u of %u)",
-		  call->operation, delay_ms, call->attempts + 1,
-		  c->max_attempts);
+	log_debug("aws: %s: retrying in %lld ms (attempt %u of %u)",
+		  call->operation, (long long)delay_ms, call->attempts + 1,
+		  c->retry.max_attempts);
 	if (schedule_attempt(call, (uint64_t)delay_ms * USEC_PER_MSEC) < 0)
-		call_finish(call, aws_error_classify(call->transport,
-						     call->status, call->code),
-			    NULL);
+		finish_failed(call);
 }
 
 static void on_http_done(const struct http_response *resp, void *userdata)
@@ -1266,7 +1148,7 @@ static void on_http_done(const struct http_response *resp, void *userdata)
 		log_debug("aws: %s attempt %u: HTTP %ld (request id %s)",
 			  call->operation, call->attempts, resp->status,
 			  resp->request_id ? resp->request_id : "-");
-		aws_quota_release(&c->quota, call->last_retry_cost);
+		aws_quota_release(&c->retry.quota, call->last_retry_cost);
 		call_finish(call, AWS_ERR_NONE, reply);
 		return;
 	}

@@ -22,7 +22,6 @@
 #define USEC_PER_MSEC 1000ULL
 #define S3_TIMER_ACCURACY_USEC 1000ULL
 #define S3_MAX_MESSAGE_LEN 512
-#define S3_MAX_REGION_LEN 63
 
 #ifndef PR_VERSION
 #define PR_VERSION "unknown"
@@ -38,11 +37,8 @@ struct s3_client {
 	bool force_path_style;
 	struct aws_creds_provider creds;
 	struct sigv4_signer *signer;
-	struct aws_retry_quota quota;
-	unsigned max_attempts;
 	uint32_t connect_timeout_ms, total_timeout_ms;
-	struct aws_test_hooks hooks;
-	int64_t clock_offset;      /* server minus local, seconds */
+	struct aws_retrier retry;  /* attempts, quota, backoff, clock offset */
 	aws_metrics_fn metrics;
 	void *metrics_userdata;
 	struct s3_head *head;      /* HEADs in flight */
@@ -254,12 +250,6 @@ cleanup:
 	return r;
 }
 
-static const char *dns_suffix(const char *region)
-{
-	return strncmp(region, "cn-", 3) == 0 ? "amazonaws.com.cn"
-					      : "amazonaws.com";
-}
-
 int s3_resolve_target(const char *endpoint_url, bool force_path_style,
 		      const char *region, const char *bucket, const char *key,
 		      struct s3_target *out)
@@ -278,7 +268,7 @@ int s3_resolve_target(const char *endpoint_url, bool force_path_style,
 		return r;
 	/* no override resolves to the default service endpoint */
 	strbuf_printf(&def, "https://s3.%s.%s", region ? region : "",
-		      region ? dns_suffix(region) : "");
+		      region ? aws_dns_suffix(region) : "");
 	r = strbuf_error(&def);
 	if (r < 0)
 		goto cleanup;
@@ -440,38 +430,6 @@ int s3_parse_meta(const char *last_modified, const char *content_length,
 
 /* ---- client ---------------------------------------------------------------------- */
 
-static bool valid_region(const char *r)
-{
-	size_t n = r ? strlen(r) : 0, i;
-
-	if (n == 0 || n > S3_MAX_REGION_LEN || r[0] == '-' || r[n - 1] == '-')
-		return false;
-	for (i = 0; i < n; i++)
-		if (!(islower((unsigned char)r[i]) ||
-		      isdigit((unsigned char)r[i]) || r[i] == '-'))
-			return false;
-	return true;
-}
-
-/* AWS_MAX_ATTEMPTS as the SDKs (and the aws module) read it. */
-static int max_attempts_from_env(unsigned *ret)
-{
-	const char *v = getenv("AWS_MAX_ATTEMPTS");
-	unsigned long n;
-	char *end;
-
-	if (!v || !*v) {
-		*ret = AWS_DEFAULT_MAX_ATTEMPTS;
-		return 0;
-	}
-	errno = 0;
-	n = strtoul(v, &end, 10);
-	if (errno || *end || v[0] == '-' || n < 1 || n > AWS_MAX_MAX_ATTEMPTS)
-		return -EINVAL;
-	*ret = (unsigned)n;
-	return 0;
-}
-
 int s3_client_new(sd_event *event, struct http_client *http,
 		  const struct s3_client_config *cfg,
 		  const struct aws_creds_provider *creds,
@@ -483,13 +441,9 @@ int s3_client_new(sd_event *event, struct http_client *http,
 
 	if (!event || !http || !cfg || !creds || !creds->get || !ret)
 		return -EINVAL;
-	if (!valid_region(cfg->region)) {
+	if (!aws_valid_region(cfg->region)) {
 		log_error("s3: region \"%s\" is not a valid region name",
 			  cfg->region ? cfg->region : "");
-		return -EINVAL;
-	}
-	if (cfg->max_attempts > AWS_MAX_MAX_ATTEMPTS) {
-		log_error("s3: max_attempts must be 1..%d", AWS_MAX_MAX_ATTEMPTS);
 		return -EINVAL;
 	}
 	/* check the endpoint (config or environment) now, not per request */
@@ -522,20 +476,13 @@ int s3_client_new(sd_event *event, struct http_client *http,
 	c->http = http;
 	c->force_path_style = cfg->force_path_style;
 	c->creds = *creds;
-	c->max_attempts = cfg->max_attempts;
-	if (c->max_attempts == 0 && max_attempts_from_env(&c->max_attempts) < 0) {
-		log_error("s3: AWS_MAX_ATTEMPTS must be an integer 1..%d",
-			  AWS_MAX_MAX_ATTEMPTS);
-		r = -EINVAL;
+	r = aws_retrier_init(&c->retry, cfg->max_attempts, "s3");
+	if (r < 0)
 		goto cleanup;
-	}
 	c->connect_timeout_ms = cfg->connect_timeout_ms ?
 		cfg->connect_timeout_ms : AWS_DEFAULT_CONNECT_TIMEOUT_MS;
 	c->total_timeout_ms = cfg->total_timeout_ms ?
 		cfg->total_timeout_ms : AWS_DEFAULT_TOTAL_TIMEOUT_MS;
-	c->hooks.backoff_base_ms = AWS_BACKOFF_BASE_MS;
-	c->hooks.backoff_max_ms = AWS_BACKOFF_MAX_MS;
-	aws_quota_init(&c->quota, AWS_RETRY_QUOTA_CAPACITY);
 	*ret = c;
 	c = NULL;
 	r = 0;
@@ -573,36 +520,17 @@ void s3_client_set_metrics_hook(struct s3_client *c, aws_metrics_fn fn,
 void s3_client_set_test_hooks(struct s3_client *c,
 			      const struct aws_test_hooks *h)
 {
-	c->hooks.rng = h->rng;
-	c->hooks.now = h->now;
-	c->hooks.userdata = h->userdata;
-	if (h->backoff_base_ms)
-		c->hooks.backoff_base_ms = h->backoff_base_ms;
-	if (h->backoff_max_ms)
-		c->hooks.backoff_max_ms = h->backoff_max_ms;
-	if (h->set_retry_tokens)
-		c->quota.tokens = h->retry_tokens <= c->quota.capacity ?
-				  h->retry_tokens : c->quota.capacity;
+	aws_retrier_set_test_hooks(&c->retry, h);
 }
 
 int64_t s3_client_clock_offset(const struct s3_client *c)
 {
-	return c->clock_offset;
+	return c->retry.clock_offset;
 }
 
 unsigned s3_client_retry_tokens(const struct s3_client *c)
 {
-	return c->quota.tokens;
-}
-
-static time_t client_now(const struct s3_client *c)
-{
-	return aws_hooks_now(&c->hooks);
-}
-
-static double client_rng(const struct s3_client *c)
-{
-	return aws_hooks_rng(&c->hooks);
+	return c->retry.quota.tokens;
 }
 
 /* ---- one HEAD --------------------------------------------------------------------- */
@@ -837,7 +765,7 @@ static void on_creds(int error, const struct sigv4_credentials *creds,
 		return;
 	}
 	r = s3_build_request(c->signer, c->region, &h->target, creds,
-			     client_now(c) + (time_t)c->clock_offset,
+			     aws_retrier_signing_time(&c->retry),
 			     &h->wire);
 	if (r < 0) {
 		s3_wire_request_free(&h->wire);
@@ -886,20 +814,21 @@ static void after_failure(struct s3_head *h, const char *date)
 	enum s3_error e = s3_classify(h->transport, h->status, h->bucket_region,
 				      c->region);
 	enum aws_retry_kind kind;
+	int64_t delay_ms = -E2BIG;
+	unsigned cost = 0;
 	time_t server;
-	uint32_t delay_ms;
-	unsigned cost;
 
 	/* HEAD errors have no body: a 403 with a far-off Date is the clock */
 	if (h->transport == HTTP_OK && h->status == 403 && !h->skew_retried &&
 	    e == S3_ERR_ACCESS_DENIED && date &&
 	    aws_parse_http_date(date, &server) == 0) {
-		int64_t off = (int64_t)server - (int64_t)client_now(c);
+		int64_t off = (int64_t)server -
+			      (int64_t)aws_retrier_now(&c->retry);
 
-		if (off - c->clock_offset > S3_SKEW_RETRY_S ||
-		    c->clock_offset - off > S3_SKEW_RETRY_S) {
+		if (off - c->retry.clock_offset > S3_SKEW_RETRY_S ||
+		    c->retry.clock_offset - off > S3_SKEW_RETRY_S) {
 			h->skew_retried = true;
-			c->clock_offset = off;
+			c->retry.clock_offset = off;
 			log_debug("s3: HeadObject %s: 403 with clock skew, "
 				  "offset now %+lld s", h->uri, (long long)off);
 			if (schedule_attempt(h, 0) >= 0)
@@ -907,24 +836,19 @@ static void after_failure(struct s3_head *h, const char *date)
 		}
 	}
 	kind = aws_retry_classify(h->transport, h->status, NULL, NULL);
-	if (kind == AWS_RETRY_CLOCK_SKEW)
-		kind = AWS_RETRY_NO;
-	if (kind == AWS_RETRY_NO || h->attempts >= c->max_attempts) {
-		head_finish(h, e, NULL);
-		return;
-	}
-	cost = aws_quota_acquire(&c->quota, kind == AWS_RETRY_TIMEOUT);
-	if (cost == 0) {
+	if (kind != AWS_RETRY_NO && kind != AWS_RETRY_CLOCK_SKEW)
+		delay_ms = aws_retrier_next(&c->retry, h->attempts,
+					    kind == AWS_RETRY_TIMEOUT, &cost);
+	if (delay_ms == -ENOSPC)
 		log_debug("s3: HeadObject %s: retry quota exhausted", h->uri);
+	if (delay_ms < 0) {
 		head_finish(h, e, NULL);
 		return;
 	}
 	h->last_retry_cost = cost;
-	delay_ms = aws_backoff_ms(h->attempts, client_rng(c),
-				  c->hooks.backoff_base_ms,
-				  c->hooks.backoff_max_ms);
-	log_debug("s3: HeadObject %s: retrying in %u ms (attempt %u of %u)",
-		  h->uri, delay_ms, h->attempts + 1, c->max_attempts);
+	log_debug("s3: HeadObject %s: retrying in %lld ms (attempt %u of %u)",
+		  h->uri, (long long)delay_ms, h->attempts + 1,
+		  c->retry.max_attempts);
 	if (schedule_attempt(h, (uint64_t)delay_ms * USEC_PER_MSEC) < 0)
 		head_finish(h, e, NULL);
 }
@@ -950,7 +874,7 @@ static void on_http_done(const struct http_response *resp, void *userdata)
 		  h->request_id ? h->request_id : "-");
 	if (resp->error == HTTP_OK && resp->status >= 200 &&
 	    resp->status < 300) {
-		aws_quota_release(&c->quota, h->last_retry_cost);
+		aws_quota_release(&c->retry.quota, h->last_retry_cost);
 		head_finish(h, S3_ERR_NONE, resp);
 		return;
 	}
