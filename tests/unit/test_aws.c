@@ -389,6 +389,72 @@ static void test_quota(void **state)
 	assert_int_equal(aws_quota_acquire(&q, false), 5);
 }
 
+static double fixed_rng(void *ud)
+{
+	return *(const double *)ud;
+}
+
+static time_t fixed_now(void *ud)
+{
+	(void)ud;
+	return 1700000000;
+}
+
+/* The retry machinery both clients share: attempts, quota, backoff,
+ * AWS_MAX_ATTEMPTS, the signing time. */
+static void test_retrier(void **state)
+{
+	double rnd = 0.5;
+	struct aws_test_hooks h = { .rng = fixed_rng, .now = fixed_now,
+				    .userdata = &rnd };
+	struct aws_retrier r;
+	unsigned cost = 99;
+
+	(void)state;
+	unsetenv("AWS_MAX_ATTEMPTS");
+	assert_int_equal(aws_retrier_init(&r, 0, "test"), 0);
+	assert_int_equal(r.max_attempts, AWS_DEFAULT_MAX_ATTEMPTS);
+	assert_int_equal(r.quota.tokens, AWS_RETRY_QUOTA_CAPACITY);
+	aws_retrier_set_test_hooks(&r, &h);
+	/* after attempt 1: half of the base; after 2: half of twice it */
+	assert_int_equal(aws_retrier_next(&r, 1, false, &cost), AWS_BACKOFF_BASE_MS / 2);
+	assert_int_equal(cost, AWS_RETRY_COST);
+	assert_int_equal(aws_retrier_next(&r, 2, true, &cost), AWS_BACKOFF_BASE_MS);
+	assert_int_equal(cost, AWS_RETRY_TIMEOUT_COST);
+	assert_int_equal(r.quota.tokens, AWS_RETRY_QUOTA_CAPACITY - AWS_RETRY_COST -
+					 AWS_RETRY_TIMEOUT_COST);
+	/* the last attempt: no retry, nothing taken */
+	assert_int_equal(aws_retrier_next(&r, 3, false, &cost), -E2BIG);
+	assert_int_equal(r.quota.tokens, AWS_RETRY_QUOTA_CAPACITY - AWS_RETRY_COST -
+					 AWS_RETRY_TIMEOUT_COST);
+	/* a quota that cannot pay: no retry, nothing taken */
+	h.set_retry_tokens = true;
+	h.retry_tokens = AWS_RETRY_COST - 1;
+	aws_retrier_set_test_hooks(&r, &h);
+	assert_int_equal(aws_retrier_next(&r, 1, false, &cost), -ENOSPC);
+	assert_int_equal(r.quota.tokens, AWS_RETRY_COST - 1);
+	h.retry_tokens = 100000;  /* capped at the capacity */
+	aws_retrier_set_test_hooks(&r, &h);
+	assert_int_equal(r.quota.tokens, AWS_RETRY_QUOTA_CAPACITY);
+	/* the signing time: the host's clock plus the learnt offset */
+	r.clock_offset = -30;
+	assert_int_equal(aws_retrier_signing_time(&r), 1700000000 - 30);
+	/* attempts: the caller's, else AWS_MAX_ATTEMPTS, in range */
+	assert_int_equal(aws_retrier_init(&r, 1, "test"), 0);
+	assert_int_equal(aws_retrier_next(&r, 1, false, &cost), -E2BIG);
+	assert_int_equal(aws_retrier_init(&r, AWS_MAX_MAX_ATTEMPTS + 1, "test"), -EINVAL);
+	setenv("AWS_MAX_ATTEMPTS", "7", 1);
+	assert_int_equal(aws_retrier_init(&r, 0, "test"), 0);
+	assert_int_equal(r.max_attempts, 7);
+	assert_int_equal(aws_retrier_init(&r, 2, "test"), 0);
+	assert_int_equal(r.max_attempts, 2);  /* the caller's wins */
+	setenv("AWS_MAX_ATTEMPTS", "0", 1);
+	assert_int_equal(aws_retrier_init(&r, 0, "test"), -EINVAL);
+	setenv("AWS_MAX_ATTEMPTS", "three", 1);
+	assert_int_equal(aws_retrier_init(&r, 0, "test"), -EINVAL);
+	unsetenv("AWS_MAX_ATTEMPTS");
+}
+
 static void test_http_date(void **state)
 {
 	time_t t;
@@ -1023,6 +1089,7 @@ int main(void)
 		cmocka_unit_test(test_retry_table),
 		cmocka_unit_test(test_backoff_bounds),
 		cmocka_unit_test(test_quota),
+		cmocka_unit_test(test_retrier),
 		cmocka_unit_test(test_http_date),
 		cmocka_unit_test(test_normalize_code),
 		cmocka_unit_test_setup_teardown(test_scenarios, setup, teardown),
