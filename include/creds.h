@@ -111,6 +111,14 @@ struct creds_chain_options {
 	 * shortest time between two background refreshes). */
 	unsigned refresh_ahead_sec;
 	unsigned retry_sec;
+	/* NULL, or called from the event loop each time a fetch from a
+	 * source (container endpoint, IMDS, credential_process) has ended,
+	 * whatever its outcome, after the waiters were answered. A fetch
+	 * over HTTP may leave its connection open in the HTTP client: the
+	 * daemon closes it when nothing else runs (a background refresh
+	 * while every pipeline is idle). */
+	void (*on_fetch_end)(void *userdata);
+	void *fetch_userdata;
 };
 
 /* Create a chain (nothing is read until the first creds_get()).

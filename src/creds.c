@@ -54,6 +54,8 @@ struct creds_chain {
 	sd_event_source *timer; /* next background refresh */
 	struct sigv4_shim *shims;
 	time_t refresh_ahead;   /* seconds */
+	void (*on_fetch_end)(void *userdata);
+	void *fetch_userdata;
 	time_t retry;           /* seconds */
 };
 
@@ -78,6 +80,8 @@ int creds_chain_new(const struct creds_chain_options *opt,
 	}
 	ch->event = sd_event_ref(opt->event);
 	ch->http = opt->http;
+	ch->on_fetch_end = opt->on_fetch_end;
+	ch->fetch_userdata = opt->fetch_userdata;
 	ch->refresh_ahead = opt->refresh_ahead_sec ? opt->refresh_ahead_sec
 						   : CREDS_REFRESH_AHEAD_SEC;
 	ch->retry = opt->retry_sec ? opt->retry_sec : CREDS_RETRY_SEC;
@@ -339,9 +343,11 @@ static void on_job_done(int error, struct creds *c, void *userdata)
 		ch->step++;
 		r = resolve(ch);
 		if (r == -EINPROGRESS)
-			return;
+			return;  /* the next step's fetch ends later */
 	}
 	deliver(ch, r);
+	if (ch->on_fetch_end)
+		ch->on_fetch_end(ch->fetch_userdata);
 }
 
 static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)

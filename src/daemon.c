@@ -387,7 +387,8 @@ static int on_release_timer(sd_event_source *s, uint64_t usec, void *ud)
  * the heap pages that start-up and the last runs freed back to the kernel
  * (glibc keeps them otherwise). With one pipeline that is about 100 kB of
  * private memory after a run (make bench). Once per transition to idle,
- * again RELEASE_RETRY_USEC later while a request was still in flight. */
+ * after a credentials fetch while idle, and again RELEASE_RETRY_USEC later
+ * while a request was still in flight. */
 static void release_idle_resources(struct daemon *d)
 {
 	d->trim_due = !http_client_release_idle(d->http);
@@ -399,6 +400,21 @@ static void release_idle_resources(struct daemon *d)
 #ifdef __GLIBC__
 	(void)malloc_trim(0);
 #endif
+}
+
+/* A credentials fetch ended (creds.h, on_fetch_end). While every pipeline
+ * is idle that is the background refresh, whose connection would stay
+ * open until the next run ends: release it at the next loop turn (not
+ * from inside the HTTP client's callback, which this is called from). */
+static void on_creds_fetch_end(void *ud)
+{
+	struct daemon *d = ud;
+
+	if (!all_idle(d))
+		return;  /* released when the runs end */
+	d->trim_due = true;
+	(void)evtimer_arm_relative(d->event, &d->release_timer, 1000, 1000,
+				   on_release_timer, d, "idle-release");
 }
 
 static int on_status_defer(sd_event_source *s, void *ud)
@@ -658,6 +674,8 @@ static int setup(struct daemon *d)
 	memset(&co, 0, sizeof(co));
 	co.event = d->event;
 	co.http = d->http;
+	co.on_fetch_end = on_creds_fetch_end;
+	co.fetch_userdata = d;
 	k = creds_chain_new(&co, &d->chain);
 	if (k < 0)
 		return k;

@@ -186,7 +186,13 @@ struct loop {
 	sd_event *event;
 	struct http_client *http;
 	struct creds_chain *chain;
+	unsigned fetch_ends;  /* on_fetch_end calls */
 };
+
+static void count_fetch_end(void *userdata)
+{
+	((struct loop *)userdata)->fetch_ends++;
+}
 
 static void loop_open(struct loop *l, bool with_http)
 {
@@ -200,6 +206,8 @@ static void loop_open(struct loop *l, bool with_http)
 		assert_int_equal(http_client_new(l->event, &l->http), 0);
 	o.event = l->event;
 	o.http = l->http;
+	o.on_fetch_end = count_fetch_end;
+	o.fetch_userdata = l;
 	assert_int_equal(creds_chain_new(&o, &l->chain), 0);
 }
 
@@ -790,6 +798,7 @@ static void test_process(void **state)
 	assert_string_equal(g.token, PROC_TOKEN);
 	assert_string_equal(g.source, "credential-process");
 	assert_int_equal(g.expiration, 0);
+	assert_int_equal(l.fetch_ends, 1);  /* the fetch's end, after the get */
 	sign_with(&g);
 	/* second get: synchronous, same credentials */
 	memset(&g, 0, sizeof(g));
@@ -826,6 +835,7 @@ static void test_process(void **state)
 	assert_true(g.called);
 	assert_string_equal(g.akid, "AKIDPROC4");
 	{
+		unsigned ends = l.fetch_ends;
 		int i;
 
 		for (i = 0; i < LOOP_MAX_ITERATIONS; i++) {
@@ -838,6 +848,8 @@ static void test_process(void **state)
 		assert_non_null(creds_peek(l.chain));
 		assert_string_equal(creds_peek(l.chain)->access_key_id,
 				    "AKIDPROC5");
+		/* the background refresh's end is reported, once */
+		assert_int_equal(l.fetch_ends, ends + 1);
 	}
 	/* cancel: a pending get never calls back */
 	future_time(exp, sizeof(exp), 10);
