@@ -131,7 +131,7 @@ struct aws_retrier {
  * environment, as the SDKs read it, else AWS_DEFAULT_MAX_ATTEMPTS), a full
  * quota, the standard backoff, no offset. 0, or -EINVAL (over
  * AWS_MAX_MAX_ATTEMPTS, or AWS_MAX_ATTEMPTS is not an integer in range),
- * logged as "who: ...". */
+ * logged as "who: ...", *r untouched. */
 int aws_retrier_init(struct aws_retrier *r, unsigned max_attempts,
 		     const char *who);
 /* Replace the hooks (see struct aws_test_hooks: a 0 backoff field keeps
@@ -149,14 +149,15 @@ time_t aws_retrier_signing_time(const struct aws_retrier *r);
  * next attempt in ms, with *cost set to the quota taken (give it back with
  * aws_quota_release() when the call succeeds); or -E2BIG when the call
  * has had all its attempts, -ENOSPC when the quota cannot pay (nothing
- * taken). */
+ * taken; *cost untouched either way). */
 int64_t aws_retrier_next(struct aws_retrier *r, unsigned attempts,
 			 bool timeout, unsigned *cost);
 
 /* A region name as the clients accept it: [a-z0-9-], 1 to 63 characters,
  * not starting or ending with '-'. */
 bool aws_valid_region(const char *r);
-/* The DNS suffix of region's partition ("amazonaws.com", ".com.cn", ...). */
+/* The DNS suffix of region's partition: "amazonaws.com", "amazonaws.com.cn"
+ * (cn-*), "c2s.ic.gov" (us-iso-*), "sc2s.sgov.gov" (us-isob-*). */
 const char *aws_dns_suffix(const char *region);
 
 /* The signed request of one attempt as it goes on the wire. */

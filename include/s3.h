@@ -15,7 +15,8 @@
  *   2. AWS_ENDPOINT_URL_S3, then AWS_ENDPOINT_URL (both ignored when
  *      AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true), as the SDKs do,
  *   3. https://BUCKET.s3.REGION.amazonaws.com/KEY (virtual-hosted style;
- *      .amazonaws.com.cn for cn-* regions).
+ *      the partition's suffix instead of amazonaws.com in cn-* and the
+ *      iso regions: aws_dns_suffix()).
  * Path style (ENDPOINT/BUCKET/KEY) is used with any override (1 or 2), when
  * force_path_style is set, and for bucket names that are not valid DNS
  * labels or hold dots (a dotted name breaks the TLS wildcard certificate).

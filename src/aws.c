@@ -667,9 +667,12 @@ int aws_client_new(sd_event *event, struct http_client *http,
 		   struct aws_client **ret)
 {
 	struct aws_client *c = NULL;
+	struct aws_retrier retry;
 	int r = -EINVAL;
 
 	if (!event || !http || !cfg || !creds || !creds->get || !ret)
+		return -EINVAL;
+	if (aws_retrier_init(&retry, cfg->max_attempts, "aws") < 0)
 		return -EINVAL;
 	c = calloc(1, sizeof(*c));
 	if (!c)
@@ -681,8 +684,7 @@ int aws_client_new(sd_event *event, struct http_client *http,
 		cfg->connect_timeout_ms : AWS_DEFAULT_CONNECT_TIMEOUT_MS;
 	c->total_timeout_ms = cfg->total_timeout_ms ?
 		cfg->total_timeout_ms : AWS_DEFAULT_TOTAL_TIMEOUT_MS;
-	if (aws_retrier_init(&c->retry, cfg->max_attempts, "aws") < 0)
-		goto cleanup;
+	c->retry = retry;
 	if (!aws_valid_region(cfg->region)) {
 		log_error("aws: region \"%s\" is not a valid region name",
 			  cfg->region ? cfg->region : "");
@@ -1038,7 +1040,6 @@ int aws_operation_idempotent(const char *operation)
 	return in_list(operation, non_idempotent_ops) ? 0 : 1;
 }
 
-/* Decide after a failed attempt: retry (0) or finish (the class). */
 /* The call failed for good: report the class of its last attempt. */
 static void finish_failed(struct aws_call *call)
 {

@@ -75,17 +75,17 @@ static int max_attempts_from_env(unsigned *ret)
 int aws_retrier_init(struct aws_retrier *r, unsigned max_attempts,
 		     const char *who)
 {
-	*r = (struct aws_retrier){ .max_attempts = max_attempts };
 	if (max_attempts > AWS_MAX_MAX_ATTEMPTS) {
 		log_error("%s: max attempts %u out of range 1..%d", who,
 			  max_attempts, AWS_MAX_MAX_ATTEMPTS);
 		return -EINVAL;
 	}
-	if (max_attempts == 0 && max_attempts_from_env(&r->max_attempts) < 0) {
+	if (max_attempts == 0 && max_attempts_from_env(&max_attempts) < 0) {
 		log_error("%s: AWS_MAX_ATTEMPTS must be an integer 1..%d", who,
 			  AWS_MAX_MAX_ATTEMPTS);
 		return -EINVAL;
 	}
+	*r = (struct aws_retrier){ .max_attempts = max_attempts };
 	aws_quota_init(&r->quota, AWS_RETRY_QUOTA_CAPACITY);
 	r->hooks.backoff_base_ms = AWS_BACKOFF_BASE_MS;
 	r->hooks.backoff_max_ms = AWS_BACKOFF_MAX_MS;
@@ -133,11 +133,14 @@ time_t aws_retrier_signing_time(const struct aws_retrier *r)
 int64_t aws_retrier_next(struct aws_retrier *r, unsigned attempts,
 			 bool timeout, unsigned *cost)
 {
+	unsigned taken;
+
 	if (attempts >= r->max_attempts)
 		return -E2BIG;
-	*cost = aws_quota_acquire(&r->quota, timeout);
-	if (*cost == 0)
+	taken = aws_quota_acquire(&r->quota, timeout);
+	if (taken == 0)
 		return -ENOSPC;
+	*cost = taken;
 	return aws_backoff_ms(attempts, aws_retrier_rng(r),
 			      r->hooks.backoff_base_ms,
 			      r->hooks.backoff_max_ms);

@@ -436,6 +436,7 @@ int s3_client_new(sd_event *event, struct http_client *http,
 		  struct s3_client **ret)
 {
 	struct s3_client *c = NULL;
+	struct aws_retrier retry;
 	char *probe = NULL;
 	int r = -EINVAL;
 
@@ -446,6 +447,8 @@ int s3_client_new(sd_event *event, struct http_client *http,
 			  cfg->region ? cfg->region : "");
 		return -EINVAL;
 	}
+	if (aws_retrier_init(&retry, cfg->max_attempts, "s3") < 0)
+		return -EINVAL;
 	/* check the endpoint (config or environment) now, not per request */
 	r = aws_resolve_endpoint(cfg->endpoint_url, S3_ENV_SERVICE_ID, "s3",
 				 cfg->region, &probe);
@@ -476,9 +479,7 @@ int s3_client_new(sd_event *event, struct http_client *http,
 	c->http = http;
 	c->force_path_style = cfg->force_path_style;
 	c->creds = *creds;
-	r = aws_retrier_init(&c->retry, cfg->max_attempts, "s3");
-	if (r < 0)
-		goto cleanup;
+	c->retry = retry;
 	c->connect_timeout_ms = cfg->connect_timeout_ms ?
 		cfg->connect_timeout_ms : AWS_DEFAULT_CONNECT_TIMEOUT_MS;
 	c->total_timeout_ms = cfg->total_timeout_ms ?

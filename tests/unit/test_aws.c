@@ -400,6 +400,15 @@ static time_t fixed_now(void *ud)
 	return 1700000000;
 }
 
+/* test_retrier sets AWS_MAX_ATTEMPTS: never left behind for the tests
+ * after it, whether it passed or not */
+static int unset_max_attempts(void **state)
+{
+	(void)state;
+	unsetenv("AWS_MAX_ATTEMPTS");
+	return 0;
+}
+
 /* The retry machinery both clients share: attempts, quota, backoff,
  * AWS_MAX_ATTEMPTS, the signing time. */
 static void test_retrier(void **state)
@@ -452,7 +461,7 @@ static void test_retrier(void **state)
 	assert_int_equal(aws_retrier_init(&r, 0, "test"), -EINVAL);
 	setenv("AWS_MAX_ATTEMPTS", "three", 1);
 	assert_int_equal(aws_retrier_init(&r, 0, "test"), -EINVAL);
-	unsetenv("AWS_MAX_ATTEMPTS");
+	assert_int_equal(r.max_attempts, 2);  /* a refusal leaves r alone */
 }
 
 static void test_http_date(void **state)
@@ -1089,7 +1098,7 @@ int main(void)
 		cmocka_unit_test(test_retry_table),
 		cmocka_unit_test(test_backoff_bounds),
 		cmocka_unit_test(test_quota),
-		cmocka_unit_test(test_retrier),
+		cmocka_unit_test_teardown(test_retrier, unset_max_attempts),
 		cmocka_unit_test(test_http_date),
 		cmocka_unit_test(test_normalize_code),
 		cmocka_unit_test_setup_teardown(test_scenarios, setup, teardown),

@@ -181,6 +181,12 @@ static void test_resolve_target(void **state)
 		{ NULL, NULL, NULL, NULL, false, "cn-north-1", "bkt", "k", 0,
 		  "https://bkt.s3.cn-north-1.amazonaws.com.cn/k",
 		  "bkt.s3.cn-north-1.amazonaws.com.cn", "/k", false },
+		{ NULL, NULL, NULL, NULL, false, "us-iso-east-1", "bkt", "k", 0,
+		  "https://bkt.s3.us-iso-east-1.c2s.ic.gov/k",
+		  "bkt.s3.us-iso-east-1.c2s.ic.gov", "/k", false },
+		{ NULL, NULL, NULL, NULL, false, "us-isob-east-1", "bkt", "k", 0,
+		  "https://bkt.s3.us-isob-east-1.sc2s.sgov.gov/k",
+		  "bkt.s3.us-isob-east-1.sc2s.sgov.gov", "/k", false },
 		/* dots: path style on the regional endpoint */
 		{ NULL, NULL, NULL, NULL, false, "eu-west-1", "my.bucket", "k", 0,
 		  "https://s3.eu-west-1.amazonaws.com/my.bucket/k",
