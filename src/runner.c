@@ -44,6 +44,9 @@
  * pre-check guards against a host that was away for a fire time, not
  * against seconds. */
 #define PRECHECK_REUSE_USEC (60 * USEC_PER_SEC)
+/* Test hook: that window in ms (0..60000), so that a test reaches the
+ * describe-again path without holding a run back for a minute. */
+#define PRECHECK_REUSE_ENV "PERSONALIZE_RETRAIN_TEST_PRECHECK_REUSE_MS"
 /* The look for work in flight after an unusable state gives up after this
  * many failures in a row when the host sets no budget. */
 #define DEFAULT_ADOPT_ERRORS 4
@@ -824,6 +827,37 @@ static void keep_seen(struct pcall *c, const struct personalize_campaign *camp)
 	c->seen = v;
 }
 
+/* How long a kept reply serves as the pre-check: PRECHECK_REUSE_USEC, or
+ * the test hook's value (read once; a malformed one is ignored, said). */
+static uint64_t precheck_reuse_usec(void)
+{
+	static uint64_t window = PRECHECK_REUSE_USEC;
+	static bool read;
+	const char *s;
+	unsigned long ms;
+	char *end;
+
+	if (read)
+		return window;
+	read = true;
+	s = getenv(PRECHECK_REUSE_ENV);
+	if (!s || !*s)
+		return window;
+	errno = 0;
+	ms = strtoul(s, &end, 10);
+	if (errno || *end || s[0] == '-' ||
+	    ms > PRECHECK_REUSE_USEC / USEC_PER_MSEC) {
+		log_warning("%s=\"%s\": want 0..%llu ms (a test hook; unset it); ignored",
+			    PRECHECK_REUSE_ENV, s,
+			    (unsigned long long)(PRECHECK_REUSE_USEC / USEC_PER_MSEC));
+		return window;
+	}
+	window = (uint64_t)ms * USEC_PER_MSEC;
+	log_warning("test hook in effect: a DescribeCampaign reply serves as the pre-check of UpdateCampaign for %lu ms (%s; never set it in production)",
+		    ms, PRECHECK_REUSE_ENV);
+	return window;
+}
+
 /* At UpdateCampaign's grant: the pre-check from the kept reply, if still
  * fresh (consumed either way). Returns false when there was none (describe
  * the campaign now). */
@@ -837,9 +871,9 @@ static bool precheck_from_seen(struct pcall *c, enum precheck *out)
 		return false;
 	c->seen = NULL;
 	(void)sd_event_now(c->r->host->event, CLOCK_MONOTONIC, &now);
-	if (now > v->at + PRECHECK_REUSE_USEC) {
-		log_debug("%s: the campaign was described %llu s before UpdateCampaign's turn; describing it again",
-			  c->r->name, (unsigned long long)((now - v->at) / USEC_PER_SEC));
+	if (now > v->at + precheck_reuse_usec()) {
+		log_debug("%s: the campaign was described %llu ms before UpdateCampaign's turn; describing it again",
+			  c->r->name, (unsigned long long)((now - v->at) / USEC_PER_MSEC));
 		camp_seen_free(v);
 		return false;
 	}
