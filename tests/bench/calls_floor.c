@@ -10,10 +10,14 @@
  * clock starts, every request of the round is built and signed by this
  * project's code (the body printed by cJSON, the headers by
  * aws_client_build_request with the credentials of AWS_ACCESS_KEY_ID,
- * AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN). In the round each goes out
+ * AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN; a round must therefore last
+ * less than the five minutes a signature stays valid, which the bench's
+ * rounds of a few seconds do). In the round each goes out
  * with curl_easy_perform on one easy handle: the connection kept alive
  * between calls, and a fresh one for a call that is not idempotent, as the
- * client does. The reply is read and dropped: "ok" counts 2xx replies,
+ * client does, with the options of the client's that change what goes on
+ * the wire or into the process (no signals, no "Expect:"). The reply is
+ * read and dropped: "ok" counts 2xx replies,
  * "errors" the others. No event loop, no signing, no JSON, no retries: the
  * least a call can cost through libcurl.
  *
@@ -78,16 +82,23 @@ static int prepare(struct aws_client *aws, const struct sigv4_credentials *cr,
 			aws_wire_request_free(&w);
 			return -1;
 		}
-		for (size_t k = 0; k < w.n_headers; k++) {
+		for (size_t k = 0; k <= w.n_headers; k++) {
 			char line[8192];
 			struct curl_slist *l;
+			int n;
 
-			if (!strcasecmp(w.headers[k].name, "Host"))
+			if (k == w.n_headers)  /* as http.c: no Expect: */
+				n = snprintf(line, sizeof(line), "Expect:");
+			else if (!strcasecmp(w.headers[k].name, "Host"))
 				continue;  /* curl sends the URL's */
-			snprintf(line, sizeof(line), "%s: %s", w.headers[k].name,
-				 w.headers[k].value);
-			l = curl_slist_append(p[i].headers, line);
+			else
+				n = snprintf(line, sizeof(line), "%s: %s",
+					     w.headers[k].name,
+					     w.headers[k].value);
+			l = n > 0 && (size_t)n < sizeof(line) ?
+			    curl_slist_append(p[i].headers, line) : NULL;
 			if (!l) {
+				fprintf(stderr, "calls_floor: %s: a header does not fit\n", op);
 				aws_wire_request_free(&w);
 				return -1;
 			}
@@ -139,8 +150,11 @@ int main(int argc, char **argv)
 	if (sd_event_new(&event) < 0 || http_client_new(event, &http) < 0 ||
 	    aws_client_new(event, http, &cfg, &prov, &aws) < 0 ||
 	    !(easy = curl_easy_init()) ||
-	    !(per = calloc((size_t)rounds, sizeof(*per))))
+	    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+	    !(per = calloc((size_t)rounds, sizeof(*per)))) {
+		fprintf(stderr, "calls_floor: cannot set up the client or curl\n");
 		goto out;
+	}
 	for (int round = 0; round < rounds; round++) {
 		double t0, c0;
 

@@ -19,6 +19,7 @@
  * Not named bench_*: it is not a benchmark of its own (tests/bench/run
  * starts every bench_*), daemon_bench.py builds and runs it. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,26 +100,27 @@ int main(int argc, char **argv)
 	cJSON *calls, *c;
 	double t0, c0;
 	int rc = 1, i, round, rounds;
+	bool ready = false;  /* the client is set up */
 
 	calls = replay_load("calls_replay", argc, argv, &rounds);
 	if (!calls)
 		return rounds < 0 ? 1 : 2;
+	cfg.region = argv[1];
+	cfg.endpoint_url = argv[2];
+	cfg.max_attempts = 1;  /* as the boto3 replay: no retries */
 	if (sd_event_new(&event) < 0 || http_client_new(event, &http) < 0)
 		goto out;
 	co.event = event;
 	co.http = http;
-	cfg.region = argv[1];
-	cfg.endpoint_url = argv[2];
-	cfg.max_attempts = 1;  /* as the boto3 replay: no retries */
 	if (creds_chain_new(&co, &chain) < 0 || credsprov_new(chain, &cp) < 0)
 		goto out;
 	credsprov_fill(cp, &prov);
 	if (aws_client_new(event, http, &cfg, &prov, &aws) < 0)
 		goto out;
-
 	per = calloc((size_t)rounds, sizeof(*per));
 	if (!per)
 		goto out;
+	ready = true;
 	for (round = 0; round < rounds; round++) {
 		memset(&rp, 0, sizeof(rp));
 		i = 0;
@@ -149,6 +151,8 @@ int main(int argc, char **argv)
 	replay_print(per, rounds);
 	rc = 0;
 out:
+	if (!ready)
+		fprintf(stderr, "calls_replay: cannot set up the client\n");
 	aws_client_free(aws);
 	credsprov_free(cp);
 	creds_chain_free(chain);

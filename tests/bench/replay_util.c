@@ -61,16 +61,24 @@ cJSON *replay_load(const char *prog, int argc, char **argv, int *rounds)
 {
 	cJSON *calls, *c;
 	char *text;
-	int i = 0;
+	int i = 0, want = 1;
 
 	*rounds = 0;
 	if (argc != 4 && argc != 5) {
 		fprintf(stderr, "usage: %s REGION ENDPOINT_URL CALLS.json [ROUNDS]\n", prog);
 		return NULL;
 	}
-	if (argc == 5 && atoi(argv[4]) < 1) {
-		fprintf(stderr, "%s: ROUNDS: want a number >= 1\n", prog);
-		return NULL;
+	if (argc == 5) {
+		char *end;
+		long n;
+
+		errno = 0;
+		n = strtol(argv[4], &end, 10);
+		if (errno || *end || end == argv[4] || n < 1 || n > 1000) {
+			fprintf(stderr, "%s: ROUNDS: want a number 1..1000\n", prog);
+			return NULL;
+		}
+		want = (int)n;
 	}
 	*rounds = -1;  /* from here on, a bad file */
 	text = slurp(argv[3]);
@@ -91,7 +99,7 @@ cJSON *replay_load(const char *prog, int argc, char **argv, int *rounds)
 		}
 		i++;
 	}
-	*rounds = argc == 5 ? atoi(argv[4]) : 1;
+	*rounds = want;
 	return calls;
 }
 
