@@ -22,12 +22,12 @@ Issue 6's benchmark and issue 8's 1,000-pipeline line, against the emulator:
            the same requests (operation, parameters and pacing taken from
            that ledger) against a fresh emulator, CPU of the python process
            for the calls alone (import and client not counted). Then the
-           same calls made by each client, REPLAY_ROUNDS rounds in one
-           process (boto3, and this project's client in
-           tests/bench/calls_replay.c: credentials chain, SigV4, curl on
-           sd-event, replies parsed as the daemon parses them), paced as
-           the `once` made them and back to back, the median of rounds 2
-           on; beside them the floor of a call, tests/bench/calls_floor.c:
+           same calls made by each client in one process (boto3, and
+           this project's client in tests/bench/calls_replay.c:
+           credentials chain, SigV4, curl on sd-event, replies parsed as
+           the daemon parses them), paced as the `once` made them
+           (REPLAY_ROUNDS rounds) and back to back (BACK_TO_BACK_ROUNDS
+           rounds), the median of rounds 2 on; beside them the floor of a call, tests/bench/calls_floor.c:
            the same requests signed before the clock starts and sent
            through libcurl alone (curl_easy_perform, nothing parsed), what
            any client on the chosen HTTP library spends here. The goal
@@ -1018,48 +1018,51 @@ def section_cpu(tmp, can_once):
     # a process that has been running. Twice: paced as the `once` made them
     # (a call every few hundred ms, as sparse as a daemon's polls: each call
     # finds the caches and the idle CPU cold, which this VM charges to the
-    # process), and back to back (what the call itself costs).
+    # process), and back to back (what the call itself costs). A back-to-back
+    # round takes milliseconds, so it gets BACK_TO_BACK_ROUNDS: with five,
+    # its median moved by a quarter from run to run; a paced round takes
+    # seconds.
     judged = []
     cold = None
     try:
         prog = build_replay()
         floor_prog = build_replay("calls_floor")
         n = float(len(replay))
-        row("the same calls, %d rounds in one process per client, CPU / call:"
-            % REPLAY_ROUNDS, "")
-        for mode, seq in (("paced", replay),
-                          ("back to back", [(op, p, 0.0) for op, p, _ in replay])):
-            _, b_rounds = boto3_replay(tmp, world, seq, REPLAY_ROUNDS, with_rounds=True)
-            c_rounds = client_replay(tmp, world, seq, prog, REPLAY_ROUNDS)
-            f_rounds = client_replay(tmp, world, seq, floor_prog, REPLAY_ROUNDS)
+        row("the same calls, several rounds in one process per client, CPU / call:", "")
+        for mode, seq, rounds in (
+                ("paced", replay, REPLAY_ROUNDS),
+                ("back to back", [(op, p, 0.0) for op, p, _ in replay], BACK_TO_BACK_ROUNDS)):
+            _, b_rounds = boto3_replay(tmp, world, seq, rounds, with_rounds=True)
+            c_rounds = client_replay(tmp, world, seq, prog, rounds)
+            f_rounds = client_replay(tmp, world, seq, floor_prog, rounds)
             bw = statistics.median(x[0] for x in b_rounds[1:]) / n
             cw = statistics.median(x[0] for x in c_rounds[1:]) / n
             fw = statistics.median(x[0] for x in f_rounds[1:]) / n
-            row("  %s: boto3, round 1 / median of rounds 2-%d" % (mode, REPLAY_ROUNDS),
+            row("  %s: boto3, round 1 / median of rounds 2-%d" % (mode, rounds),
                 "%.3f / %.3f ms" % (b_rounds[0][0] / n * 1000, bw * 1000), "",
-                "errors per round: %s" % " ".join(str(x[2]) for x in b_rounds))
+                "errors per round: %s" % errors_per_round(b_rounds))
             row("  %s: this client (calls_replay.c), same" % mode,
                 "%.3f / %.3f ms" % (c_rounds[0][0] / n * 1000, cw * 1000), "",
-                "errors per round: %s" % " ".join(str(x[2]) for x in c_rounds))
+                "errors per round: %s" % errors_per_round(c_rounds))
             row("  %s: libcurl alone (calls_floor.c)" % mode,
                 "%.3f / %.3f ms" % (f_rounds[0][0] / n * 1000, fw * 1000), "",
-                "errors per round: %s" % " ".join(str(x[2]) for x in f_rounds))
+                "errors per round: %s" % errors_per_round(f_rounds))
             key = mode.replace(" ", "_")
             results.append(("client_cpu_ms_per_call_%s" % key, round(cw * 1000, 4)))
             results.append(("boto3_cpu_ms_per_call_%s" % key, round(bw * 1000, 4)))
             results.append(("curl_floor_cpu_ms_per_call_%s" % key, round(fw * 1000, 4)))
             judged.append(("the same calls, %s, client vs client" % mode, cw, bw, fw))
-            if [x[2] for x in f_rounds] != [x[2] for x in c_rounds]:
+            if not errors_alike(f_rounds, c_rounds, len(replay), mode == "paced"):
                 fail("calls_floor and calls_replay saw different errors: %s vs %s"
-                     % ([x[2] for x in f_rounds], [x[2] for x in c_rounds]))
+                     % (errors_per_round(f_rounds), errors_per_round(c_rounds)))
+            if not errors_alike(b_rounds, c_rounds, len(replay), mode == "paced"):
+                fail("boto3 and calls_replay saw different errors: %s vs %s"
+                     % (errors_per_round(b_rounds), errors_per_round(c_rounds)))
             if mode == "paced":
                 cold = (c_rounds[0][0] / n, b_rounds[0][0] / n)
                 if c_rounds[0][2] or c_rounds[0][1] != len(replay):
                     fail("calls_replay: %d of %d calls failed in round 1"
                          % (c_rounds[0][2], len(replay)))
-                if [x[2] for x in c_rounds] != [x[2] for x in b_rounds]:
-                    fail("calls_replay and boto3 saw different errors: %s vs %s"
-                         % ([x[2] for x in c_rounds], [x[2] for x in b_rounds]))
     except (RuntimeError, OSError, ValueError, statistics.StatisticsError) as e:
         fail("calls replay: %s" % e)
     print("  goals (CPU per call at most 1/10 of boto3's for the same call):")
@@ -1103,7 +1106,30 @@ def task_cpu_ns(pid):
     return total
 
 
-REPLAY_ROUNDS = 5  # rounds of the same calls per client (section_cpu)
+REPLAY_ROUNDS = 5  # paced rounds of the same calls per client (section_cpu)
+BACK_TO_BACK_ROUNDS = 50  # back-to-back rounds: milliseconds each
+
+
+def errors_per_round(rounds):
+    """The errors of each round ("0 4 4 4 4"), shortened when the rounds
+    from the second on all saw the same number ("0, then 4 each") or when
+    there are many ("3 in round 1, 288 in rounds 2-50")."""
+    errs = [x[2] for x in rounds]
+    if len(errs) > 2 and len(set(errs[1:])) == 1:
+        return "%d, then %d each" % (errs[0], errs[1])
+    if len(errs) > REPLAY_ROUNDS:
+        return "%d in round 1, %d in rounds 2-%d" % (errs[0], sum(errs[1:]), len(errs))
+    return " ".join(str(e) for e in errs)
+
+
+def errors_alike(a, b, calls_per_round, exact):
+    """Whether two replays saw the same errors: round by round (exact), or
+    in all within a tenth of the calls (back to back, where which call
+    finds a job still in progress depends on the emulator's timing)."""
+    ea, eb = [x[2] for x in a], [x[2] for x in b]
+    if exact:
+        return ea == eb
+    return abs(sum(ea) - sum(eb)) <= 0.1 * calls_per_round * len(ea)
 STEADY_SCALE = 5   # the test time scale: a schedule minute in 12 s
 # cycles of the steady measurement: the first creates the state files, the
 # goal is judged on the median of the others (one cycle's figure moves by
