@@ -96,8 +96,9 @@ def case_idle_release(ctx):
         env.pop(k, None)
     p = ctx.spawn(cfg, sd, "run", env=env)
     ns.wait_for(lambda m: m.get("READY") == "1", prtest.START_TIMEOUT_S, "READY=1")
-    # the run at the first fire time, then idle
-    i = ns.wait_for(lambda m: "deploying" in m.get("STATUS", ""), LEAD_S + 30,
+    # the run at the first fire time, then idle (should the daemon come up
+    # after that fire time on a slow machine, the next one, a minute later)
+    i = ns.wait_for(lambda m: "deploying" in m.get("STATUS", ""), LEAD_S + 60 + 30,
                     "the first run's deploy")
     ns.wait_for(lambda m: m.get("STATUS", "").startswith("idle"), 30,
                 "idle after the first run", since=i)
