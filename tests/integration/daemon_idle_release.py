@@ -26,6 +26,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import prtest  # noqa: E402
+from emulator_harness import pick_anchor  # noqa: E402
 from prtest import check  # noqa: E402
 
 SCALE_ENV = "PERSONALIZE_RETRAIN_TEST_CLOCK_SCALE"
@@ -35,21 +36,6 @@ LEAD_S = 3.0            # real seconds from the start to the first fire time
 CRED_TTL_S = 330        # refreshed 30 s after a fetch
 REFRESH_WAIT_S = 45     # bound on waiting for that refresh
 SETTLE_S = 1.5          # after the refresh, before looking
-
-
-def pick_hour_anchor(t, scale, lead):
-    """An integer anchor within an hour before t such that the scaled clock
-    (anchor + (real - anchor) * scale) reaches a whole hour about lead real
-    seconds after t."""
-    best = None
-    for j in range(3600):
-        a = int(t) - j
-        sc = a + (t - a) * scale
-        wait = ((3600 - sc % 3600) % 3600) / scale
-        d = abs(wait - lead)
-        if best is None or d < best[0]:
-            best = (d, a)
-    return best[1]
 
 
 def tcp_sockets(pid):
@@ -83,7 +69,7 @@ def fetches(emu):
 
 def case_idle_release(ctx):
     prtest.require_commands("run")
-    anchor = pick_hour_anchor(time.time(), SCALE, LEAD_S)
+    anchor = pick_anchor(time.time(), SCALE, LEAD_S, period=3600)
     scaled = {SCALE_ENV: str(SCALE), ANCHOR_ENV: str(anchor)}
     emu = ctx.emulator(args=["--cred-ttl", str(CRED_TTL_S)], env_extra=scaled)
     # MaxRunDuration is schedule time: a day is 24 real minutes here

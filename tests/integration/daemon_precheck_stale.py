@@ -31,6 +31,15 @@ HOOK = "PERSONALIZE_RETRAIN_TEST_PRECHECK_REUSE_MS"
 AGAIN_LINE = "before UpdateCampaign's turn; describing it again"
 
 
+def between_training_and_update(emu):
+    """The operations between the last DescribeSolutionVersion before
+    UpdateCampaign and UpdateCampaign, from the ledger."""
+    ops = [e["operation"] for e in emu.ledger_lines() if e.get("operation")]
+    i = ops.index("UpdateCampaign")
+    j = max(k for k in range(i) if ops[k] == "DescribeSolutionVersion")
+    return ops[j + 1:i]
+
+
 def case_stale(ctx):
     prtest.require_commands("once")
     emu = ctx.emulator()
@@ -43,11 +52,9 @@ def case_stale(ctx):
           "no warning that %s is in effect:\n%s" % (HOOK, prtest.tail(r.err)))
     check(AGAIN_LINE in r.err, "the log does not say the campaign is described again:\n%s"
           % prtest.tail(r.err))
-    ops = [e["operation"] for e in emu.ledger_lines() if e.get("operation")]
-    i = ops.index("UpdateCampaign")
-    j = max(k for k in range(i) if ops[k] == "DescribeSolutionVersion")
-    check(ops[j + 1:i] == ["DescribeCampaign"] * 2,
-          "between training and UpdateCampaign: %s, want two DescribeCampaign" % ops[j + 1:i])
+    seen = between_training_and_update(emu)
+    check(seen == ["DescribeCampaign"] * 2,
+          "between training and UpdateCampaign: %s, want two DescribeCampaign" % seen)
     prtest.Ledger(emu).assert_one_run(datasets=DATASETS, campaign=True)
 
 
@@ -60,11 +67,9 @@ def case_bad_hook(ctx):
     check(r.rc == 0, "once: exit %s, want 0:\n%r" % (r.rc, r))
     check("ignored" in r.err and AGAIN_LINE not in r.err,
           "a malformed hook was not ignored:\n%s" % prtest.tail(r.err))
-    ops = [e["operation"] for e in emu.ledger_lines() if e.get("operation")]
-    i = ops.index("UpdateCampaign")
-    j = max(k for k in range(i) if ops[k] == "DescribeSolutionVersion")
-    check(ops[j + 1:i] == ["DescribeCampaign"],
-          "between training and UpdateCampaign: %s, want one DescribeCampaign" % ops[j + 1:i])
+    seen = between_training_and_update(emu)
+    check(seen == ["DescribeCampaign"],
+          "between training and UpdateCampaign: %s, want one DescribeCampaign" % seen)
 
 
 if __name__ == "__main__":

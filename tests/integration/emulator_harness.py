@@ -39,16 +39,16 @@ def emulator_binary():
     return path
 
 
-def pick_anchor(t, scale, lead):
+def pick_anchor(t, scale, lead, period=60):
     """For the test time scale of include/wallclock.h (the clock reads
-    anchor + (real - anchor) * scale): an integer anchor within a minute
-    before t such that the scaled clock reaches a whole minute about lead
-    real seconds after t."""
+    anchor + (real - anchor) * scale): an integer anchor within a period
+    (seconds, default a minute) before t such that the scaled clock reaches
+    a whole period about lead real seconds after t."""
     best = None
-    for j in range(60):
+    for j in range(period):
         a = int(t) - j
         sc = a + (t - a) * scale
-        wait = ((60 - sc % 60) % 60) / scale
+        wait = ((period - sc % period) % period) / scale
         d = abs(wait - lead)
         if best is None or d < best[0]:
             best = (d, a)
