@@ -381,6 +381,14 @@ static int on_release_timer(sd_event_source *s, uint64_t usec, void *ud)
 	return 0;
 }
 
+/* release_idle_resources() again after delay_usec, if still idle then. */
+static int arm_release(struct daemon *d, uint64_t delay_usec)
+{
+	return evtimer_arm_relative(d->event, &d->release_timer, delay_usec,
+				    delay_usec / 10, on_release_timer, d,
+				    "idle-release");
+}
+
 /* The daemon spends nearly all its life idle between runs: then close the
  * HTTP connections and free the easy handles kept for reuse (the next run
  * is hours away; a server closes an idle connection long before), and hand
@@ -392,10 +400,7 @@ static int on_release_timer(sd_event_source *s, uint64_t usec, void *ud)
 static void release_idle_resources(struct daemon *d)
 {
 	d->trim_due = !http_client_release_idle(d->http);
-	if (d->trim_due &&
-	    evtimer_arm_relative(d->event, &d->release_timer,
-				 RELEASE_RETRY_USEC, RELEASE_RETRY_USEC / 10,
-				 on_release_timer, d, "idle-release") < 0)
+	if (d->trim_due && arm_release(d, RELEASE_RETRY_USEC) < 0)
 		d->trim_due = false;  /* no timer: at the next transition */
 #ifdef __GLIBC__
 	(void)malloc_trim(0);
@@ -413,8 +418,7 @@ static void on_creds_fetch_end(void *ud)
 	if (!all_idle(d))
 		return;  /* released when the runs end */
 	d->trim_due = true;
-	(void)evtimer_arm_relative(d->event, &d->release_timer, 1000, 1000,
-				   on_release_timer, d, "idle-release");
+	(void)arm_release(d, 1000);
 }
 
 static int on_status_defer(sd_event_source *s, void *ud)
