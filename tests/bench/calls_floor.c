@@ -110,20 +110,10 @@ static int prepare(struct aws_client *aws, const struct sigv4_credentials *cr,
 	return 0;
 }
 
-/* A provider aws_client_new accepts; never asked (requests are signed
- * with the credentials given to aws_client_build_request). */
-static int no_creds(void *impl, aws_creds_ready_fn ready, void *ctx)
-{
-	(void)impl;
-	(void)ready;
-	(void)ctx;
-	return -1;
-}
-
 int main(int argc, char **argv)
 {
 	struct aws_client_config cfg = { 0 };
-	struct aws_creds_provider prov = { .get = no_creds };
+	struct aws_creds_provider prov;
 	struct sigv4_credentials cr = {
 		getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY"),
 		getenv("AWS_SESSION_TOKEN"),
@@ -144,6 +134,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "calls_floor: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are needed\n");
 		goto out;
 	}
+	aws_creds_provider_static(&prov, &cr);  /* for aws_client_new only */
 	n = cJSON_GetArraySize(calls);
 	cfg.region = argv[1];
 	cfg.endpoint_url = argv[2];
@@ -151,6 +142,8 @@ int main(int argc, char **argv)
 	    aws_client_new(event, http, &cfg, &prov, &aws) < 0 ||
 	    !(easy = curl_easy_init()) ||
 	    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+	    curl_easy_setopt(easy, CURLOPT_URL, argv[2]) != CURLE_OK ||
+	    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, drop) != CURLE_OK ||
 	    !(per = calloc((size_t)rounds, sizeof(*per)))) {
 		fprintf(stderr, "calls_floor: cannot set up the client or curl\n");
 		goto out;
@@ -168,10 +161,8 @@ int main(int argc, char **argv)
 			long code = 0;
 
 			replay_sleep_s(t0 + p[i].offset - replay_mono_s());
-			if (curl_easy_setopt(easy, CURLOPT_URL, argv[2]) == CURLE_OK &&
-			    curl_easy_setopt(easy, CURLOPT_POSTFIELDS, p[i].body) == CURLE_OK &&
+			if (curl_easy_setopt(easy, CURLOPT_POSTFIELDS, p[i].body) == CURLE_OK &&
 			    curl_easy_setopt(easy, CURLOPT_HTTPHEADER, p[i].headers) == CURLE_OK &&
-			    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, drop) == CURLE_OK &&
 			    curl_easy_setopt(easy, CURLOPT_FRESH_CONNECT, p[i].fresh) == CURLE_OK &&
 			    curl_easy_perform(easy) == CURLE_OK &&
 			    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK &&

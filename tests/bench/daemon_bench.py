@@ -17,32 +17,31 @@ Issue 6's benchmark and issue 8's 1,000-pipeline line, against the emulator:
            PSS goals are judged beside the floor, RSS against the floor
            alone.
   ready    start (fork+exec) to READY=1, median of several runs.
-  cpu      utime+stime of a full `once` cycle (wait4's rusage) divided by
-           the Personalize requests in the emulator's ledger; boto3 replays
-           the same requests (operation, parameters and pacing taken from
-           that ledger) against a fresh emulator, CPU of the python process
-           for the calls alone (import and client not counted). Then the
-           same calls made by each client in one process (boto3, and
-           this project's client in tests/bench/calls_replay.c:
-           credentials chain, SigV4, curl on sd-event, replies parsed as
-           the daemon parses them), paced as the `once` made them
-           (REPLAY_ROUNDS rounds) and back to back (BACK_TO_BACK_ROUNDS
-           rounds), the median of rounds 2 on; beside them the floor of a call, tests/bench/calls_floor.c:
-           the same requests signed before the clock starts and sent
-           through libcurl alone (curl_easy_perform, nothing parsed), what
-           any client on the chosen HTTP library spends here. The goal
-           ("CPU per API call at most 1/10 of boto3's for the same call")
-           is judged on the client-vs-client figures and on whole process
-           vs whole process; the floor's own ratio is shown under each, so
-           a goal the floor itself misses reads as such. Then the daemon without
-           start-up: a `run` daemon with
-           BENCH_STEADY_PIPELINES pipelines firing together through
-           BENCH_STEADY_CYCLES fire times on the test-only time scale (a
-           schedule minute in 12 s), its CPU (schedstat of its threads) per
-           call in the ledger per cycle, the median of all but the first
-           (which also creates the state files): everything the daemon
-           does per call (state files written and fsync'd, the schedule,
-           logs), shown against boto3's calls alone without a verdict.
+  cpu      utime+stime of a full `once` cycle (wait4's rusage) divided by the
+           Personalize requests in the emulator's ledger; boto3 replays the
+           same requests (operation, parameters and pacing taken from that
+           ledger) against a fresh emulator, CPU of the python process for
+           the calls alone (import and client not counted). Then the same
+           calls made by each client in one process (boto3, and this
+           project's client in tests/bench/calls_replay.c: credentials chain,
+           SigV4, curl on sd-event, replies parsed as the daemon parses
+           them), paced as the `once` made them (REPLAY_ROUNDS rounds) and
+           back to back (BACK_TO_BACK_ROUNDS rounds), the median of rounds 2
+           on; beside them the floor of a call, tests/bench/calls_floor.c:
+           the same requests signed before the clock starts and sent through
+           libcurl alone (curl_easy_perform, nothing parsed), what any client
+           on the chosen HTTP library spends here. The goal ("CPU per API
+           call at most 1/10 of boto3's for the same call") is judged on the
+           client-vs-client figures and on whole process vs whole process;
+           the floor's own ratio is shown under each, so a goal the floor
+           itself misses reads as such. Then the daemon without start-up: a
+           `run` daemon with BENCH_STEADY_PIPELINES pipelines firing together
+           through BENCH_STEADY_CYCLES fire times on the test-only time scale
+           (a schedule minute in 12 s), its CPU (schedstat of its threads)
+           per call in the ledger per cycle, the median of all but the first
+           (which also creates the state files): everything the daemon does
+           per call (state files written and fsync'd, the schedule, logs),
+           shown against boto3's calls alone without a verdict.
   wake-ups context switches of every thread of an idle `run`
            (/proc/PID/task/*/status) over BENCH_IDLE_SECONDS (default 60),
            without and with WATCHDOG_USEC; WATCHDOG=1 datagrams counted.
@@ -1038,15 +1037,13 @@ def section_cpu(tmp, can_once):
             bw = statistics.median(x[0] for x in b_rounds[1:]) / n
             cw = statistics.median(x[0] for x in c_rounds[1:]) / n
             fw = statistics.median(x[0] for x in f_rounds[1:]) / n
-            row("  %s: boto3, round 1 / median of rounds 2-%d" % (mode, rounds),
-                "%.3f / %.3f ms" % (b_rounds[0][0] / n * 1000, bw * 1000), "",
-                "errors per round: %s" % errors_per_round(b_rounds))
-            row("  %s: this client (calls_replay.c), same" % mode,
-                "%.3f / %.3f ms" % (c_rounds[0][0] / n * 1000, cw * 1000), "",
-                "errors per round: %s" % errors_per_round(c_rounds))
-            row("  %s: libcurl alone (calls_floor.c)" % mode,
-                "%.3f / %.3f ms" % (f_rounds[0][0] / n * 1000, fw * 1000), "",
-                "errors per round: %s" % errors_per_round(f_rounds))
+            for who, got, w in (
+                    ("boto3, round 1 / median of rounds 2-%d" % rounds, b_rounds, bw),
+                    ("this client (calls_replay.c), same", c_rounds, cw),
+                    ("libcurl alone (calls_floor.c)", f_rounds, fw)):
+                row("  %s: %s" % (mode, who),
+                    "%.3f / %.3f ms" % (got[0][0] / n * 1000, w * 1000), "",
+                    "errors per round: %s" % errors_per_round(got))
             key = mode.replace(" ", "_")
             results.append(("client_cpu_ms_per_call_%s" % key, round(cw * 1000, 4)))
             results.append(("boto3_cpu_ms_per_call_%s" % key, round(bw * 1000, 4)))
@@ -1130,6 +1127,8 @@ def errors_alike(a, b, calls_per_round, exact):
     if exact:
         return ea == eb
     return abs(sum(ea) - sum(eb)) <= 0.1 * calls_per_round * len(ea)
+
+
 STEADY_SCALE = 5   # the test time scale: a schedule minute in 12 s
 # cycles of the steady measurement: the first creates the state files, the
 # goal is judged on the median of the others (one cycle's figure moves by
