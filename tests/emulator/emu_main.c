@@ -51,7 +51,7 @@
 #define EMU_MAX_CONNECTIONS 4096          /* 1,000 pipelines, each with a few */
 #define EMU_THREAD_STACK (512 * 1024)     /* per connection thread */
 #define EMU_LISTEN_BACKLOG 1024
-#define EMU_MODEL_REL "shared/reference/personalize/service-2.json"
+#define EMU_MODEL_REL "tests/data/personalize/service-2.json"
 
 struct imds_token {
 	char value[65];
@@ -1226,7 +1226,7 @@ static void usage(FILE *f)
 		"  --cred AKID:SECRET[:TOKEN]  accepted key (repeatable)\n"
 		"  --ledger FILE        append one JSON line per request\n"
 		"  --seed N             seed for faults and generated ids (default 1)\n"
-		"  --model PATH         service-2.json (default: ../shared next to the repository)\n"
+		"  --model PATH         service-2.json (default: " EMU_MODEL_REL " in the tree)\n"
 		"  --cred-ttl SECONDS   lifetime of served temporary credentials (default %d)\n"
 		"  --imds-role NAME     role name served by the IMDS endpoint (default personalize-emulator)\n"
 		"  --container-path P   path of the container credentials endpoint (default /creds)\n"
@@ -1247,8 +1247,9 @@ static bool file_exists(const char *p)
 	return stat(p, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-/* The model next to the repository: walk up from the binary (build/...) and
- * from the working directory, looking for ../shared beside a parent. */
+/* The model in the tree the emulator was built in: walk up from the binary
+ * (build/..., build/san/...), then from the working directory, to the first
+ * directory that holds EMU_MODEL_REL. */
 static char *default_model(void)
 {
 	char exe[PATH_MAX], cwd[PATH_MAX];
@@ -1275,7 +1276,7 @@ static char *default_model(void)
 					break;
 				*slash = '\0';
 			}
-			cand = emu_strdup_printf("%s/../%s", dir, EMU_MODEL_REL);
+			cand = emu_strdup_printf("%s/%s", dir, EMU_MODEL_REL);
 			if (cand && file_exists(cand))
 				return cand;
 			free(cand);
@@ -1458,7 +1459,7 @@ int main(int argc, char **argv)
 	if (!model_path)
 		model_path = default_model();
 	if (!model_path) {
-		fprintf(stderr, "personalize-emulator: cannot find %s beside the repository; use --model\n",
+		fprintf(stderr, "personalize-emulator: cannot find %s above the program or the working directory; use --model\n",
 			EMU_MODEL_REL);
 		rc = PR_EXIT_CONFIG;
 		goto cleanup;

@@ -4,9 +4,10 @@
  * emulator starts, not generated at build time. The model is the single
  * source of truth (it is what boto3 and the aws CLI use); reading it takes a
  * few milliseconds with cJSON, which we link anyway; a newer model dropped
- * into ../shared needs no rebuild; and the layout-driven Makefile needs no
- * generator step. The cost is a runtime dependency on the model file, which
- * --model names and which defaults to ../shared next to the repository.
+ * into tests/data/personalize needs no rebuild; and the layout-driven
+ * Makefile needs no generator step. The cost is a runtime dependency on the
+ * model file, which --model names and which defaults to
+ * tests/data/personalize/service-2.json in the tree the emulator was built in.
  *
  * What real AWS answers (Coral-based JSON services like Personalize): a
  * value of the wrong JSON type is a 400 SerializationException; constraint

@@ -2,7 +2,7 @@
 # systemd_e2e.sh - make deploy / undeploy under a real, booted systemd.
 #
 # Boots a cached Debian root with systemd-nspawn (scripts/nspawn-root builds
-# it once; ../shared/SYSTEMD-TESTING.md has the recipe), bind-mounts this tree
+# it once and says how; docs/HACKING.md lists what it needs), bind-mounts this tree
 # and the build directory read-only, and drives everything inside with
 # nsenter. The binaries are built on the host (same release inside).
 #

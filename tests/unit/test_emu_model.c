@@ -1,5 +1,5 @@
 /* test_emu_model.c - the emulator's request validation, read from the real
- * service model (../shared/reference/personalize/service-2.json, or
+ * service model (tests/data/personalize/service-2.json from the repository root, or
  * PERSONALIZE_MODEL), and its Java-to-POSIX regex translation. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,7 +14,7 @@ static const char *model_path(void)
 {
 	const char *p = getenv("PERSONALIZE_MODEL");
 
-	return p ? p : "../shared/reference/personalize/service-2.json";
+	return p ? p : "tests/data/personalize/service-2.json";
 }
 
 static int setup(void **state)

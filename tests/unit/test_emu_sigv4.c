@@ -1,5 +1,5 @@
 /* test_emu_sigv4.c - the emulator's SigV4 verifier against AWS's published
- * vectors (../shared/reference/sigv4-test-suite, or SIGV4_SUITE_DIR) and
+ * vectors (tests/data/sigv4-test-suite from the repository root, or SIGV4_SUITE_DIR) and
  * against each way a request can be refused.
  *
  * The emulator's pure parts are compiled in directly: they live in
@@ -123,7 +123,7 @@ static const char *suite_dir(void)
 {
 	const char *d = getenv("SIGV4_SUITE_DIR");
 
-	return d ? d : "../shared/reference/sigv4-test-suite";
+	return d ? d : "tests/data/sigv4-test-suite";
 }
 
 static struct emu_creds vector_creds(void)

@@ -1,5 +1,5 @@
 /* test_notify.c - the datagrams sd_notify sends for us, read back from a
- * socket of our own (SYSTEMD-TESTING.md: NOTIFY_SOCKET may be any path). */
+ * socket of our own (sd_notify(3): NOTIFY_SOCKET may be any AF_UNIX path). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

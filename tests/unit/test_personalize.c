@@ -871,7 +871,7 @@ int main(void)
 	int r;
 
 	snprintf(path, sizeof(path), "%s/service-2.json",
-		 dir ? dir : "../shared/reference/personalize");
+		 dir ? dir : "tests/data/personalize");
 	model = load_json(path);
 	if (!model) {
 		fprintf(stderr, "cannot load the service model %s "

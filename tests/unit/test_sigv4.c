@@ -1,7 +1,7 @@
 /* test_sigv4.c - the SigV4 signer against AWS's vector suite, one cmocka
  * test per folder found at run time, plus the verifier and edge cases.
  *
- * The suite is $SIGV4_SUITE_DIR, else ../shared/reference/sigv4-test-suite
+ * The suite is $SIGV4_SUITE_DIR, else tests/data/sigv4-test-suite
  * relative to the repository root (found by walking up from the working
  * directory to the directory holding include/sigv4.h). A missing suite or
  * fewer folders than SUITE_MIN_CASES fails the run: nothing is skipped. */
@@ -30,7 +30,7 @@
 
 /* The suite holds 38 header-signing folders; losing any is a failure. */
 #define SUITE_MIN_CASES 38
-#define SUITE_REL "../shared/reference/sigv4-test-suite"
+#define SUITE_REL "tests/data/sigv4-test-suite"
 #define MAX_TEST_HEADERS 64
 
 static char suite_dir[PATH_MAX];
