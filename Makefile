@@ -4,6 +4,10 @@
 # tests/unit/test_*.c each become one cmocka binary; tests/emulator/*.c make
 # the emulator; tests/fuzz/fuzz_*.c each a libFuzzer harness; tests/bench/bench_*.c
 # each a benchmark. Adding a module or a test needs no edit here.
+#
+# Quiet by default (CC src/aws.o, LD personalize-retrain); V=1 prints the
+# commands. make check builds with -Werror; a plain make warns but builds
+# (WERROR=1 makes it strict too).
 
 PROGRAM   := personalize-retrain
 VERSION   := 0.1.0
@@ -29,7 +33,26 @@ DEPS      := libcurl libcrypto libcjson yaml-0.1 libsystemd
 TEST_DEPS := cmocka
 EMU_DEPS  := libmicrohttpd
 
-WARN := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wcast-qual \
+# Quiet by default ("CC src/aws.o"); V=1 prints every command in full.
+V ?= 0
+ifeq ($(V),0)
+Q         := @
+quiet      = @printf '  %-4s %s\n' '$(1)' '$(patsubst $(BUILDROOT)/%,%,$(2))';
+else
+Q         :=
+quiet      =
+endif
+
+# Warnings are errors where the tree is tested (make check, CI: WERROR=1);
+# a plain build by a packager with a newer compiler warns but builds.
+WERROR ?= 0
+ifeq ($(WERROR),1)
+WERROR_FLAG := -Werror
+else
+WERROR_FLAG :=
+endif
+
+WARN := -Wall -Wextra $(WERROR_FLAG) -Wshadow -Wpointer-arith -Wcast-qual \
 	-Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wformat-security \
 	-Wundef -Wwrite-strings -Wvla -Wnull-dereference -Wimplicit-fallthrough \
 	-Wno-missing-field-initializers
@@ -51,6 +74,16 @@ EMU_LIBS     = $(shell $(PKG_CONFIG) --libs $(EMU_DEPS))
 ALL_CFLAGS   = $(BASE_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(SAN_FLAGS)
 ALL_LDFLAGS  = $(LDFLAGS) $(SAN_FLAGS)
 LIBS         = $(PKG_LIBS) -lm
+
+# Objects remember the compiler and flags they were built with: a change of
+# CC, CFLAGS, LDFLAGS or a package's flags rebuilds them. -Werror is left out
+# on purpose, so that make check after make demo reuses the demo's objects
+# (the same code, compiled with the same warnings shown); CI builds from a
+# clean clone, where every object is compiled with -Werror.
+FLAGS_STAMP := $(BUILD)/.build-flags
+FLAGS_NOW    = $(CC) $(filter-out -Werror,$(ALL_CFLAGS)) $(TEST_CFLAGS) $(EMU_CFLAGS) \
+	$(ALL_LDFLAGS) $(LIBS)
+same_text    = $(and $(findstring $(strip $(1)),$(strip $(2))),$(findstring $(strip $(2)),$(strip $(1))))
 
 LIB_SRC   := $(filter-out src/main.c,$(wildcard src/*.c))
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -86,36 +119,40 @@ deps:
 
 lib: $(LIBRARY)
 
-$(BUILD)/%.o: %.c
+$(FLAGS_STAMP): FORCE
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(if $(call same_text,$(FLAGS_NOW),$(file <$(FLAGS_STAMP))),@:,$(file >$@,$(FLAGS_NOW))@echo '  new build flags in $(patsubst $(BUILDROOT)/%,%,$(BUILD))/')
 
-$(BUILD)/tests/unit/%.o: tests/unit/%.c
+$(BUILD)/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -c -o $@ $<
+	$(call quiet,CC,$@)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(BUILD)/tests/emulator/%.o: tests/emulator/%.c
+$(BUILD)/tests/unit/%.o: tests/unit/%.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(EMU_CFLAGS) -c -o $@ $<
+	$(call quiet,CC,$@)$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/emulator/%.o: tests/emulator/%.c $(FLAGS_STAMP)
+	@mkdir -p $(dir $@)
+	$(call quiet,CC,$@)$(CC) $(ALL_CFLAGS) $(EMU_CFLAGS) -c -o $@ $<
 
 $(LIBRARY): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
-	rm -f $@
-	$(AR) rcs $@ $^
+	$(Q)rm -f $@
+	$(call quiet,AR,$@)$(AR) rcs $@ $^
 
 $(BIN): $(MAIN_OBJ) $(LIBRARY)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+	$(call quiet,LD,$@)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(UNIT_HOBJ) $(LIBRARY)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) $(TEST_LIBS)
+	$(call quiet,LD,$@)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) $(TEST_LIBS)
 
 $(EMULATOR): $(EMU_OBJ) $(LIBRARY)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) $(EMU_LIBS)
+	$(call quiet,LD,$@)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) $(EMU_LIBS)
 
 $(BUILD)/bench/%: tests/bench/%.c $(LIBRARY)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(filter %.c %.a,$^) $(LIBS)
+	$(call quiet,CCLD,$@)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(filter %.c %.a,$^) $(LIBS)
 
 unit-build: $(UNIT_BIN)
 emulator: $(EMULATOR)
@@ -124,8 +161,8 @@ emulator: $(EMULATOR)
 # check: deps, the plain build, unit tests plain and under ASan+UBSan, then
 # the integration tests (shell/python scripts against the emulator).
 check: deps
-	$(MAKE) --no-print-directory BUILDROOT=$(BUILDROOT) all unit-build
-	$(MAKE) --no-print-directory BUILDROOT=$(BUILDROOT) SANITIZER=address,undefined all unit-build
+	$(MAKE) --no-print-directory BUILDROOT=$(BUILDROOT) WERROR=1 all unit-build
+	$(MAKE) --no-print-directory BUILDROOT=$(BUILDROOT) WERROR=1 SANITIZER=address,undefined all unit-build
 	@tests/run-tests $(BUILDROOT) $(BUILDROOT)/san
 
 unit: unit-build
@@ -143,7 +180,7 @@ FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -Iinclude -g -O1 \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(PKG_CFLAGS)
 $(BUILDROOT)/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -o $@ $^ $(LIBS)
+	$(call quiet,CCLD,$@)clang $(FUZZ_CFLAGS) -o $@ $^ $(LIBS)
 
 fuzz: deps $(FUZZ_BIN)
 	@for f in $(FUZZ_BIN); do \
