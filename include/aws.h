@@ -1,8 +1,7 @@
 /* aws.h - one AWS JSON 1.1 call: endpoint, X-Amz-Target, SigV4, send,
  * retry the way the SDKs' "standard" retry mode does, decode errors.
  *
- * Endpoint (first that is set wins; this reads the issue's "then the
- * EndpointUrl key override[s] it" as: the config key is the most specific
+ * Endpoint (first that is set wins: the config key is the most specific
  * and overrides the environment):
  *   1. the config key EndpointUrl (aws_client_config.endpoint_url),
  *   2. AWS_ENDPOINT_URL_<SERVICE> (AWS_ENDPOINT_URL_PERSONALIZE),

@@ -3,9 +3,9 @@
  * A Personalize client (aws.h) or S3 client (s3.h) depends only on its
  * region and endpoint, and its calls are independent of each other, so the
  * pipelines of one region share one: its signing key cache, its clock-skew
- * correction and its retry quota (the SDKs' per-client quota, now one per
+ * correction and its retry quota (the SDKs' per-client quota, here one per
  * region and endpoint rather than one per pipeline) are common, and 1,000
- * pipelines cost one client's memory (~4 kB each before, `make bench`).
+ * pipelines cost one client's memory, not 1,000 (~4 kB each, `make bench`).
  *
  * Clients are reference-counted: get returns a client (created on first
  * use), put gives a reference back; the last put frees it (cancelling

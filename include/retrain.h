@@ -134,7 +134,7 @@
 
 /* The dataset types the configuration can name (Users, Items,
  * Interactions: the sample's three; Personalize's Actions and
- * Action_Interactions are not configurable yet). Every run holds this many
+ * Action_Interactions are not configurable). Every run holds this many
  * slots of ~2 kB whether used or not, so it is not rounded up to
  * Personalize's five: 1,000 pipelines running at once are 4 MB smaller.
  * runner.c checks it against CONFIG_DATASET_COUNT at compile time. */

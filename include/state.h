@@ -12,7 +12,7 @@
  *                  version, "followed" ],
  *     "datasets": [ { "dataset_arn", "etag", "last_modified" } ] }
  *
- * Issue 8 added, all optional so that every version-1 file still loads
+ * Optional members, so that every version-1 file without them loads
  * (hence no schema version change): top-level "datasets" (the S3 identity
  * of each dataset's last import that reached a trained version, for
  * SkipUnchangedData); in "run": "skip_unchanged", "gate" ({ "metric",
@@ -20,15 +20,15 @@
  * "prev_etag", "prev_last_modified", "etag", "last_modified", "unchanged";
  * the stages "checking" and "gating"; the outcomes "gated" and "skipped"
  * (run and history). A file written with those cannot be read by a build
- * that predates them (it is moved aside as corrupt, like any unreadable
- * file). Rollback runs (RT_KIND_ROLLBACK) are never saved as "run".
+ * that does not know them (it is moved aside as corrupt, like any
+ * unreadable file). Rollback runs (RT_KIND_ROLLBACK) are never saved as "run".
  *
  * Writes are atomic: a scratch file in the same directory (.<file>.tmp)
  * is written, fsync'd, exchanged with the file (renameat2 RENAME_EXCHANGE;
  * plain rename where the filesystem cannot), then the directory fsync'd.
  * The scratch file then holds the previous state and is rewritten at the
  * next save: no inode is freed and allocated per save (ext4's allocation
- * after many deletes was half the daemon's CPU per call). A reader (e.g.
+ * after many deletes would be half the daemon's CPU per call). A reader (e.g.
  * `status` while the daemon runs) opens the old or the new file, never a
  * mix; one that opened the old file just before two saves in a row can
  * read it while it is rewritten, sees bad JSON and reads again (status

@@ -47,7 +47,7 @@ int daemon_exit_status(const enum rt_outcome *outcomes, size_t n)
 	for (i = 0; i < n; i++) {
 		switch (outcomes[i]) {
 		case RT_OUT_FAILED:
-		case RT_OUT_GATED:   /* issue 8: `once` exits 1 when gated */
+		case RT_OUT_GATED:   /* `once` exits 1 when gated */
 			failed = true;
 			break;
 		case RT_OUT_UNREACHABLE:

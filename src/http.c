@@ -65,9 +65,9 @@ struct http_request {
 	size_t max_response;
 	bool too_large;
 	/* grown on demand (up to HTTP_MAX_RESPONSE_HEADERS): a fixed array
-	 * made the request 1.4 kB, and every calloc of that size makes glibc
-	 * consolidate its fast bins first: about 2% of the daemon's CPU per
-	 * call (perf, `make bench`'s steady section) */
+	 * would make the request 1.4 kB, and every calloc of that size makes
+	 * glibc consolidate its fast bins first: about 2% of the daemon's CPU
+	 * per call (perf, `make bench`'s steady section) */
 	struct resp_header *hdr;
 	size_t n_hdr, cap_hdr;
 	http_done_fn done;

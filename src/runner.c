@@ -40,7 +40,7 @@
 /* UpdateCampaign granted within this long of the run's own DescribeCampaign
  * takes that reply as its pre-check instead of describing again. A minute:
  * with 1,000 pipelines behind the rate limit a grant can take several
- * seconds (the pre-check's own answer was always one grant old), and the
+ * seconds (a DescribeCampaign of its own is one grant old too), and the
  * pre-check guards against a host that was away for a fire time, not
  * against seconds. */
 #define PRECHECK_REUSE_USEC (60 * USEC_PER_SEC)
@@ -712,7 +712,7 @@ static void on_precheck_version(const struct aws_result *res,
 			return;
 		}
 	}
-	send_update(c);  /* newer or cannot tell: as before, send */
+	send_update(c);  /* newer or cannot tell: send */
 }
 
 /* What the pre-check of UpdateCampaign found. */
@@ -964,7 +964,7 @@ static void grant(void *cookie)
 				&c->op_handle);
 			if (k == 0)
 				break;
-			/* could not ask: send as before */
+			/* could not ask: cannot tell, so send */
 		}
 		if (!c->prechecked) {
 			k = personalize_describe_campaign(aws,

@@ -430,8 +430,8 @@ static unsigned get_uint(struct in *in, const cJSON *obj, const char *key,
 	return (unsigned)v->valuedouble;
 }
 
-/* Members added after the first release of schema version 1: absent is
- * fine (the default stays), present must be well-formed. */
+/* Optional members of schema version 1 (state.h): absent is fine (the
+ * default stays), present must be well-formed. */
 static void opt_str(struct in *in, const cJSON *obj, const char *key,
 		    char *buf, size_t len)
 {
@@ -984,7 +984,7 @@ static int write_state(const char *dir, int dirfd, const char *pipeline,
 	 * blocks stay allocated, so a save does not free and allocate blocks
 	 * (with ext4's discard option every freed block is also a discard
 	 * request, and truncate-then-write makes close() start writeback;
-	 * the truncating open and its close were an eighth of the daemon's
+	 * the truncating open and its close would be an eighth of the daemon's
 	 * CPU in `make bench`'s steady section, perf). The tail beyond the new
 	 * text is cut off after. */
 	fd = openat(at, tmpname, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
@@ -1006,9 +1006,9 @@ static int write_state(const char *dir, int dirfd, const char *pipeline,
 	/* Swap the new file in: the old one becomes the scratch file, to be
 	 * rewritten next time. A rename over the old file would free an
 	 * inode per save and allocate one for the next: on ext4 that
-	 * allocation scans past recently deleted inodes and was half of the
-	 * daemon's CPU per API call (`make bench`). Plain rename when there is
-	 * no old file yet or the filesystem cannot exchange. */
+	 * allocation scans past recently deleted inodes and would be half of
+	 * the daemon's CPU per API call (`make bench`). Plain rename when
+	 * there is no old file yet or the filesystem cannot exchange. */
 	if (renameat2(at, tmpname, at, name, RENAME_EXCHANGE) < 0) {
 		if ((errno != ENOENT && errno != EINVAL && errno != ENOSYS &&
 		     errno != ENOTSUP) || renameat(at, tmpname, at, name) < 0) {

@@ -3,7 +3,7 @@
 
     BUILD_DIR=build tests/bench/daemon_bench.py      (tests/bench/run does this)
 
-Issue 6's benchmark and issue 8's 1,000-pipeline line, against the emulator:
+The daemon's benchmark and its 1,000-pipeline line, against the emulator:
 
   memory   `personalize-retrain run` idle (after READY=1 on our own
            NOTIFY_SOCKET) with 1 and 1,000 pipelines: RSS, PSS and private
@@ -51,8 +51,8 @@ Issue 6's benchmark and issue 8's 1,000-pipeline line, against the emulator:
            ledger's timestamps against MaxApiCallsPerSecond (BENCH_SCALE_RATE,
            default 200) in every sliding 1 s window.
 
-Each figure is printed next to the issue's goal with PASS or MISS. A section
-whose prerequisite is missing (no `run`/`once` command yet, no boto3) prints
+Each figure is printed next to its goal (GOAL_*) with PASS or MISS. A section
+whose prerequisite is missing (no `run`/`once` command, no boto3) prints
 "not measured: <reason>". Exit 0 unless a measurement itself failed (a
 process crashed, READY=1 never came, ...); a MISS is not a failure.
 
@@ -97,14 +97,14 @@ STOP_TIMEOUT_S = 5
 ONCE_TIMEOUT_S = 120
 SETTLE_S = 1.0          # after READY=1, before a memory or wake-up reading
 
-# Issue 6's goals.
+# Goals: memory, start-up, CPU per call.
 GOAL_PRIVATE_1_KB = 2 * 1024
 GOAL_PRIVATE_1000_KB = 32 * 1024
 GOAL_RSS_OVER_FLOOR = 0.15
 GOAL_PSS_BOTO3_FRACTION = 1.0 / 6
 GOAL_READY_MS = 20.0
 GOAL_CPU_BOTO3_FRACTION = 1.0 / 10
-# Issue 8's.
+# At 1,000 pipelines (scale).
 GOAL_SCALE_RSS_KB = 32 * 1024
 
 failures = []           # measurements that failed (not misses)

@@ -1,4 +1,5 @@
-/* fuzz_extras.c - libFuzzer harness for the issue-8 parsers and renderers.
+/* fuzz_extras.c - libFuzzer harness for the gate, hook and metrics parsers
+ * and renderers.
  *
  * Input: one selector byte, then text. The text goes through the config
  * parsers of the gate, the hook and the metrics file (each must accept or

@@ -9,9 +9,9 @@
 #include "schedule.h"
 #include "state.h"
 
-/* The fuzz build links every src/*.c; plan.c needs the schedule module,
- * which may not be in this tree yet. Weak stand-ins (never called here)
- * that the real src/schedule.c overrides once it is present. */
+/* The fuzz build links every src/*.c; plan.c needs the schedule module.
+ * Weak stand-ins (never called here) keep this harness linkable without
+ * it; the real src/schedule.c overrides them. */
 __attribute__((weak)) enum sched_kind sched_kind(const struct sched *s)
 {
 	(void)s;

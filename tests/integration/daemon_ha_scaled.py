@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # run-tests: duration=80
 """daemon_ha_scaled - one pipeline run from two hosts through several fire
-times, with random SIGKILLs and clock skew between the hosts (issue 9),
+times, with random SIGKILLs and clock skew between the hosts,
 on the test time scale.
 
 Fire times are whole minutes (rate(1 minute) is the smallest schedule), so

@@ -227,7 +227,7 @@ def kill_at_save(n):
             ctx.log("once ended after %d saves, before save #%d" % (watch.saves, n))
         if finished(prtest.read_state(sd)):
             # killed after the run was recorded as finished: nothing to
-            # finish; another `once` would be a new cycle (see report)
+            # finish; another `once` would be a new cycle
             ctx.log("killed after the run was recorded finished: no restart")
         else:
             r = ctx.cli(cfg, sd, "once", name="once-restarted")

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # run-tests: exclusive duration=55
-"""daemon_scale - one daemon, 1,000 pipelines, one full cycle each (issue 8).
+"""daemon_scale - one daemon, 1,000 pipelines, one full cycle each.
 
 One `once` over SCALE_TEST_PIPELINES (default 1000) pipelines that all fire
 together against the emulator (1,000 dataset groups, solutions and

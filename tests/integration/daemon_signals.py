@@ -32,7 +32,7 @@ import prtest  # noqa: E402
 from prtest import check, Fail  # noqa: E402
 
 YEARLY = "cron(0 0 1 1 ? *)"
-STOP_BOUND_S = 1.0   # the issue: "exit within a second"
+STOP_BOUND_S = 1.0   # SIGTERM: exit within a second
 
 
 def wait_stage(sd, p, stage, timeout=prtest.RUN_TIMEOUT_S):
@@ -230,7 +230,8 @@ def corrupted_state(command, kind, stage="importing"):
             p = ctx.daemon(cfg, sd, name="run-killed")
         else:
             # the recovering `once` can only find the killed one's jobs when
-            # both run for the same minute (see the report): keep them in one
+            # both run for the same minute (job names carry the fire time,
+            # now truncated to the minute): keep them in one
             prtest.wait_second_below(45)
             p = ctx.spawn(cfg, sd, "once", name="once-killed")
         wait_stage(sd, p, stage)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # run-tests: duration=100
 """daemon_skew - one pipeline run from two hosts whose clocks disagree
-(issue 9: skew up to a minute must not split a fire time).
+(skew up to a minute must not split a fire time).
 
 Two `run` daemons on rate(1 minute) with the same config and separate state
 directories against one emulator; host a's clock is the system's, host b's
@@ -22,7 +22,7 @@ time seen, at most one import per dataset, one version, one update; for F0
 and T exactly one each, both hosts record each as succeeded (the same
 outcome) and one of them followed the other; no bad signatures.
 Beyond the documented minute (+90 s): only "no crash, clean exit" is
-asserted; what happened is printed (the report of the change records it)."""
+asserted; what happened is printed."""
 import os
 import signal
 import sys

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # run-tests: duration=65
-"""daemon_two_hosts - one pipeline run from two hosts at once (issue 9): two
+"""daemon_two_hosts - one pipeline run from two hosts at once: two
 processes with the same config and separate state directories against one
 emulator, the Personalize API (job names from the pipeline and the fire
 time) as the only coordination.
@@ -21,9 +21,9 @@ and skew, on the test time scale (include/wallclock.h). What runs here:
     (one import per dataset, one version, one update per fire time), both
     hosts record every fire time as succeeded, and for each fire time one
     of them followed the other. PRTEST_SEED changes the random points.
-Also (one host, issue 6): a fire time that comes during a run is logged
+Also (one host): a fire time that comes during a run is logged
 and skipped, and recorded as the last fire time.
-Clock skew between the hosts (issue 9: 100 ms to 60 s) is tested in
+Clock skew between the hosts (100 ms to 60 s) is tested in
 daemon_skew.py, through the daemon's test-only wall-clock offset."""
 import json
 import os
@@ -40,7 +40,7 @@ FOLLOWED_TEXT = "followed a run started by another host"
 # while it is in flight (DescribeCampaign, then ResourceInUse). An update
 # shorter than a host's DescribeCampaign -> UpdateCampaign gap (about 250 ms
 # here) lets both hosts deploy the same version one after the other (found
-# with 150 ms updates; see the report). Real updates take minutes: 1.5 s
+# with 150 ms updates). Real updates take minutes: 1.5 s
 # keeps the order of events realistic.
 DURATIONS = {"campaignUpdateMs": 1500}
 

@@ -45,7 +45,7 @@ static void test_verdicts(void **state)
 		enum gate_verdict verdict;
 		const char *reason;
 	} cases[] = {
-		/* the example: 0.2810 < 0.2950 * 0.98 = 0.2891 */
+		/* the documented example: 0.2810 < 0.2950 * 0.98 = 0.2891 */
 		{ NDCG10, 0.02, false, 0, true, GATE_REJECT,
 		  "rejected by quality gate: ndcg@10 0.2810 < 0.2950 - 2%" },
 		{ NDCG10, 0, false, 0, true, GATE_REJECT,

@@ -1527,7 +1527,7 @@ struct model {
 	bool import_failed_seen;
 	bool finished;
 	size_t finished_count;
-	/* issue 8 */
+	/* for the gate and skip checks */
 	bool update_sent;       /* an UpdateCampaign was ever issued */
 	bool create_sent;       /* a CreateDatasetImportJob/SolutionVersion */
 };

@@ -1,7 +1,7 @@
-/* test_retrain_gate.c - issue 8 in the run state machine: the quality gate
+/* test_retrain_gate.c - in the run state machine: the quality gate
  * (stage gating, outcome gated), skipping unchanged data (stage checking,
  * outcome skipped), rollback runs, and what state.c keeps for them.
- * Table-driven: every reply outcome of every new call. */
+ * Table-driven: every reply outcome of every call they make. */
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -950,7 +950,8 @@ static void test_state_keeps_gate_and_skip(void **state)
 	free(out);
 }
 
-/* Without gate and skip, the file is written exactly as before issue 8. */
+/* Without gate and skip, the file holds none of their members: a build
+ * that does not know them reads it. */
 static void test_state_default_file_unchanged(void **state)
 {
 	static const char *const absent[] = {
