@@ -119,9 +119,9 @@ deps:
 
 lib: $(LIBRARY)
 
+# (The recipe is expanded before it runs: the directory is made by $(shell).)
 $(FLAGS_STAMP): FORCE
-	@mkdir -p $(dir $@)
-	$(if $(call same_text,$(FLAGS_NOW),$(file <$(FLAGS_STAMP))),@:,$(file >$@,$(FLAGS_NOW))@echo '  new build flags in $(patsubst $(BUILDROOT)/%,%,$(BUILD))/')
+	$(if $(call same_text,$(FLAGS_NOW),$(file <$(FLAGS_STAMP))),@:,$(shell mkdir -p $(dir $@))$(file >$@,$(FLAGS_NOW))@echo '  new build flags in $(patsubst $(BUILDROOT)/%,%,$(BUILD))/')
 
 $(BUILD)/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
