@@ -16,7 +16,7 @@
 #endif
 
 static const char *const next_details[] = {
-	"-n N                 how many fire times to print (default 5)",
+	"-n, --count N        how many fire times to print (default 5)",
 	"--from TIME          start after TIME, ISO-8601 UTC such as",
 	"                     2026-11-25T12:00:00Z (default: now); for rate()",
 	"                     TIME is the anchor and the first line TIME + period",
