@@ -16,7 +16,7 @@
 #endif
 
 static const char *const next_details[] = {
-	"-n N                 how many fire times to print (default 5)",
+	"-n, --count N        how many fire times to print (default 5)",
 	"--from TIME          start after TIME, ISO-8601 UTC such as",
 	"                     2026-11-25T12:00:00Z (default: now); for rate()",
 	"                     TIME is the anchor and the first line TIME + period",
@@ -47,17 +47,19 @@ static const char *const once_details[] = {
 	"--dry-run            print the calls it would make, with their JSON",
 	"                     bodies, and make none",
 	"-p, --pipeline NAME  only this pipeline (configs with several)",
-	"exit 0 succeeded (or skipped: no new data), 1 a job failed or the",
-	"version was gated, 69 the service stayed unreachable,",
+	"exit 0 succeeded (or skipped: no new data, or superseded by a newer",
+	"deploy), 1 a job failed, a call was rejected or the version was",
+	"gated, 69 the service stayed unreachable,",
 	"78 config error (or the state directory is locked by another process",
 	"or unusable)",
 	NULL,
 };
 
 static const char *const status_details[] = {
-	"per pipeline: stage, current job ARNs, last runs with outcome and",
-	"duration, next fire time; reads the state directory (no lock), works",
-	"while the daemon runs",
+	"per pipeline: stage, current job ARNs, next fire time, the serving",
+	"and previous campaign versions, last runs with duration and outcome",
+	"(succeeded, failed, unreachable, gated or skipped); reads the state",
+	"directory (no lock), works while the daemon runs",
 	"--json               one JSON object on stdout",
 	"-p, --pipeline NAME  only this pipeline",
 	NULL,

@@ -99,7 +99,9 @@ const struct config_key_info config_keys[CONFIG_KEY_COUNT] = {
 		.name = "PollInterval", .type = CONFIG_TYPE_SECONDS,
 		.def = "600", .min = 1, .max = SECONDS_PER_DAY,
 		.type_doc = "seconds",
-		.description = "Time between status checks of a running job.",
+		.description = "Cap of the backoff between status checks of a "
+			"running job: the first wait is 5 s, each next one "
+			"twice as long, up to this.",
 	},
 	[CONFIG_KEY_REGION] = {
 		.name = "Region", .type = CONFIG_TYPE_REGION,
@@ -174,9 +176,10 @@ const struct config_key_info config_keys[CONFIG_KEY_COUNT] = {
 	[CONFIG_KEY_ON_RUN_END] = {
 		.name = "OnRunEnd", .type = CONFIG_TYPE_COMMAND,
 		.def_doc = "unset (no hook)", .type_doc = "command line",
-		.description = "Program started after every run with PIPELINE, "
-			"OUTCOME, STAGE, SOLUTION_VERSION_ARN, CAMPAIGN_ARN, "
-			"DURATION_S and REASON in its environment; no shell.",
+		.description = "Program started after every run and rollback "
+			"with PIPELINE, OUTCOME, STAGE, SOLUTION_VERSION_ARN, "
+			"CAMPAIGN_ARN, DURATION_S, REASON and RUN_KIND in its "
+			"environment; no shell.",
 	},
 	[CONFIG_KEY_ON_RUN_END_TIMEOUT] = {
 		.name = "OnRunEndTimeout", .type = CONFIG_TYPE_SECONDS,
