@@ -6,12 +6,21 @@
 #                  [SYSTEMDUNITDIR=] [CATALOGDIR=]
 #                  Files only; never calls systemctl (for packagers).
 #   make uninstall removes exactly what install put there.
-#   make deploy    [INSTANCE=name] [PARAMS_FILE=file]   (root, on the live system)
-#                  install + config in /etc/personalize-retrain + check +
-#                  journal catalog + daemon-reload + enable --now.
-#   make undeploy  [INSTANCE=name] [PURGE=1]
+#   make deploy    [INSTANCE=name | STACK_NAME=name] [PARAMS_FILE=file]
+#                  [REPLACE_CONFIG=1] [ALLOW_EXAMPLE_CONFIG=1]
+#                  (root, on the live system) install + config in
+#                  /etc/personalize-retrain + check + journal catalog +
+#                  daemon-reload + enable --now. STACK_NAME=name is
+#                  INSTANCE=name; an installed config that differs from an
+#                  explicit PARAMS_FILE is refused unless REPLACE_CONFIG=1; a
+#                  config with the example's account and names is refused
+#                  unless ALLOW_EXAMPLE_CONFIG=1.
+#   make undeploy  [INSTANCE=name | STACK_NAME=name] [PURGE=1]
 #                  stop, disable, remove what deploy installed; config, keys and
 #                  state stay unless PURGE=1.
+#   Give the variables as make arguments (sudo make deploy INSTANCE=x): sudo
+#   drops them from the environment. PR_DEPLOY_DRY_RUN=1 (a test hook) only
+#   prints the unit and config they resolve to; nothing is built or installed.
 #   make systemd-test   the end-to-end test under a booted systemd (nspawn).
 #
 # The logic of deploy/undeploy lives in scripts/deploy.
@@ -76,13 +85,20 @@ install-files-list:
 
 DEPLOY_ENV = PROGRAM_PATH='$(BINDIR)/$(PROGRAM)' \
 	INSTALL_FILES='$(strip $(INSTALL_FILES))' \
-	INSTANCE='$(INSTANCE)' PARAMS_FILE='$(PARAMS_FILE)' PURGE='$(PURGE)' \
-	DESTDIR='$(DESTDIR)'
+	INSTANCE='$(INSTANCE)' STACK_NAME='$(STACK_NAME)' \
+	PARAMS_FILE='$(PARAMS_FILE)' REPLACE_CONFIG='$(REPLACE_CONFIG)' \
+	ALLOW_EXAMPLE_CONFIG='$(ALLOW_EXAMPLE_CONFIG)' PURGE='$(PURGE)' \
+	DESTDIR='$(DESTDIR)' PR_DEPLOY_DRY_RUN='$(PR_DEPLOY_DRY_RUN)'
 
+ifeq ($(PR_DEPLOY_DRY_RUN),)
 deploy: $(BIN)
 	@$(DEPLOY_ENV) scripts/deploy preflight
 	@$(MAKE) --no-print-directory install
 	@$(DEPLOY_ENV) scripts/deploy deploy
+else
+deploy:
+	@$(DEPLOY_ENV) scripts/deploy preflight
+endif
 
 undeploy:
 	@$(DEPLOY_ENV) scripts/deploy undeploy

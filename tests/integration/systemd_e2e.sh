@@ -7,16 +7,24 @@
 # nsenter. The binaries are built on the host (same release inside).
 #
 # Part 1, always (once nspawn can run):
-#   make install inside; the units load and verify under the container's
-#   systemd; `make deploy` of an invalid config refuses and enables nothing;
-#   with a `check` command: deploy where systemd "is not running" installs,
-#   says so and exits non-zero.
+#   `make deploy` of the shipped example config is refused, naming its lines,
+#   before anything is installed; make install inside; the units load and
+#   verify under the container's systemd; `make deploy` of an invalid config
+#   refuses and enables nothing; with a `check` command: deploy where systemd
+#   "is not running" installs, says so and exits non-zero (example configs
+#   with ALLOW_EXAMPLE_CONFIG=1); an explicit PARAMS_FILE that differs from
+#   the installed config (or is YAML where a .cfg is installed) is refused.
 # Part 2, once the daemon has `run` (skips with 77 before it until then):
 #   the emulator on loopback; make deploy of two template instances and the
 #   plain unit, each active; STATUS= follows the stages of a real run; journal
-#   fields and MESSAGE_IDs (and the catalog under journalctl -x); watchdog
-#   kill + restart after SIGSTOP; SIGHUP reload (good, then bad config kept
-#   out); make undeploy, then PURGE=1.
+#   fields and MESSAGE_IDs (and the catalog under journalctl -x); an explicit
+#   different PARAMS_FILE without INSTANCE refused with nothing restarted, a
+#   kept config with the example's placeholders refused, STACK_NAME=prod
+#   starting personalize-retrain@prod and leaving the plain unit alone,
+#   REPLACE_CONFIG=1 (an invalid one puts the old config back; a valid one
+#   replaces it, keeps a .bak, restarts); watchdog kill + restart after
+#   SIGSTOP; SIGHUP reload (good, then bad config kept out); make undeploy
+#   (STACK_NAME too), then PURGE=1.
 #
 # Exit 0 pass, 77 skip (why printed), anything else fail. Every wait is
 # bounded; the container is always powered off and its leftovers removed.
@@ -150,6 +158,19 @@ has_cmd() { printf '%s\n' "$help" | grep -Eq "^  $1( |\$)"; } # a command line o
 mk() { ct make --no-print-directory -C /src BUILD=/build "$@"; }
 
 # ---- part 1: install, unit loading, deploy refusals ------------------------------
+# The shipped example config: refused before anything is installed, each
+# line with the example's account or names shown as FILE:LINE.
+rc=0
+mk deploy INSTANCE=ph PARAMS_FILE=/src/parameters.cfg >"$tmp/deploy-ph.log" 2>&1 || rc=$?
+[ "$rc" -ne 0 ] || { cat "$tmp/deploy-ph.log"; fail "make deploy accepted the shipped example config"; }
+for n in $(grep -n '123456789012\|my-personalize-bucket' parameters.cfg | cut -d: -f1); do
+	grep -q "^deploy: /src/parameters.cfg:$n: " "$tmp/deploy-ph.log" || { cat "$tmp/deploy-ph.log"; fail "the placeholder refusal does not name /src/parameters.cfg:$n"; }
+done
+grep -q 'ALLOW_EXAMPLE_CONFIG=1' "$tmp/deploy-ph.log" || { cat "$tmp/deploy-ph.log"; fail "the placeholder refusal does not mention ALLOW_EXAMPLE_CONFIG=1"; }
+! ct test -e /usr/local/bin/personalize-retrain || fail "the refused deploy installed the program"
+! ct test -e /etc/personalize-retrain/ph.cfg || fail "the refused deploy installed /etc/personalize-retrain/ph.cfg"
+log "part 1: the shipped example config refused, its lines named, nothing installed"
+
 mk install >"$tmp/install.log" 2>&1 || { cat "$tmp/install.log"; fail "make install inside the container"; }
 ct test -x /usr/local/bin/personalize-retrain || fail "make install did not install the program"
 ct systemctl daemon-reload
@@ -182,7 +203,7 @@ fi
 if has_cmd check; then
 	rc=0
 	ct env PR_DEPLOY_SYSTEMD_RUNDIR=/nonexistent make --no-print-directory -C /src BUILD=/build \
-		deploy INSTANCE=nosd PARAMS_FILE=/src/parameters.cfg >"$tmp/deploy-nosd.log" 2>&1 || rc=$?
+		deploy INSTANCE=nosd PARAMS_FILE=/src/parameters.cfg ALLOW_EXAMPLE_CONFIG=1 >"$tmp/deploy-nosd.log" 2>&1 || rc=$?
 	[ "$rc" -ne 0 ] || { cat "$tmp/deploy-nosd.log"; fail "deploy without systemd exited 0"; }
 	grep -q 'could NOT be enabled' "$tmp/deploy-nosd.log" && grep -q 'systemd is not running here' "$tmp/deploy-nosd.log" ||
 		{ cat "$tmp/deploy-nosd.log"; fail "deploy without systemd did not say why it could not enable"; }
@@ -193,8 +214,13 @@ if has_cmd check; then
 	log "part 1: without systemd, deploy installed the files, said why it could not enable, exit $rc"
 	# A YAML config keeps its extension; a drop-in points PARAMS_FILE at it.
 	sed -n 's/^\([A-Za-z0-9]*\)=\(.*\)$/\1: "\2"/p' parameters.cfg >"$tmp/in/p.yaml"
+	rc=0
+	mk deploy INSTANCE=y PARAMS_FILE=/t/p.yaml >"$tmp/deploy-yaml-ph.log" 2>&1 || rc=$?
+	[ "$rc" -ne 0 ] && grep -q '^deploy: /t/p.yaml:1: ' "$tmp/deploy-yaml-ph.log" ||
+		{ cat "$tmp/deploy-yaml-ph.log"; fail "a YAML config with the example's placeholders was not refused with its lines"; }
+	! ct test -e /etc/personalize-retrain/y.yaml || fail "the refused YAML deploy installed y.yaml"
 	ct env PR_DEPLOY_SYSTEMD_RUNDIR=/nonexistent make --no-print-directory -C /src BUILD=/build \
-		deploy INSTANCE=y PARAMS_FILE=/t/p.yaml >"$tmp/deploy-yaml.log" 2>&1 || true
+		deploy INSTANCE=y PARAMS_FILE=/t/p.yaml ALLOW_EXAMPLE_CONFIG=1 >"$tmp/deploy-yaml.log" 2>&1 || true
 	grep -q 'could NOT be enabled' "$tmp/deploy-yaml.log" || { cat "$tmp/deploy-yaml.log"; fail "YAML deploy did not pass its check"; }
 	ct test -f /etc/personalize-retrain/y.yaml || fail "YAML deploy did not install /etc/personalize-retrain/y.yaml"
 	ct systemctl daemon-reload
@@ -203,12 +229,28 @@ if has_cmd check; then
 	ct rm -rf /etc/personalize-retrain/y.yaml /etc/systemd/system/personalize-retrain@y.service.d
 	log "part 1: a YAML config deployed as y.yaml with a PARAMS_FILE drop-in"
 fi
-# Never overwrite an existing config.
+# An explicit PARAMS_FILE that differs from the installed config is refused
+# (not silently ignored), saying how to deploy it instead; so is a YAML one
+# where a .cfg is installed. Without PARAMS_FILE the installed one is kept.
 printf '# operator edit\n' >"$tmp/in/other.cfg"
-mk deploy INSTANCE=bad PARAMS_FILE=/t/other.cfg >"$tmp/deploy-bad2.log" 2>&1 || true
+printf '# operator edit\n' >"$tmp/in/other.yaml"
+for f in other.cfg other.yaml; do
+	rc=0
+	mk deploy INSTANCE=bad PARAMS_FILE=/t/$f >"$tmp/deploy-$f.log" 2>&1 || rc=$?
+	[ "$rc" -ne 0 ] || { cat "$tmp/deploy-$f.log"; fail "deploy INSTANCE=bad PARAMS_FILE=/t/$f over a different installed config exited 0"; }
+	grep -q "sudo make deploy INSTANCE=NAME PARAMS_FILE=/t/$f" "$tmp/deploy-$f.log" &&
+		grep -q "sudo make deploy INSTANCE=bad PARAMS_FILE=/t/$f REPLACE_CONFIG=1" "$tmp/deploy-$f.log" ||
+		{ cat "$tmp/deploy-$f.log"; fail "the refusal of PARAMS_FILE=/t/$f does not say what to write instead"; }
+	ct cmp -s /t/bad.cfg /etc/personalize-retrain/bad.cfg || fail "deploy PARAMS_FILE=/t/$f overwrote the installed config"
+	! ct test -e /etc/personalize-retrain/bad.yaml || fail "deploy PARAMS_FILE=/t/$f installed bad.yaml next to bad.cfg"
+done
+grep -q 'is YAML, but personalize-retrain@bad.service already has the cfg config' "$tmp/deploy-other.yaml.log" ||
+	{ cat "$tmp/deploy-other.yaml.log"; fail "the YAML refusal does not say YAML against cfg"; }
+mk deploy INSTANCE=bad >"$tmp/deploy-bad2.log" 2>&1 || true
 ct cmp -s /t/bad.cfg /etc/personalize-retrain/bad.cfg || fail "deploy overwrote an existing config"
 grep -q 'keeping the existing /etc/personalize-retrain/bad.cfg' "$tmp/deploy-bad2.log" || { cat "$tmp/deploy-bad2.log"; fail "deploy did not say it kept the existing config"; }
 ct rm -f /etc/personalize-retrain/bad.cfg
+log "part 1: an explicit different PARAMS_FILE (cfg or YAML) refused, the installed config kept"
 
 # ---- part 2 needs the daemon ---------------------------------------------------------
 if ! has_cmd run; then
@@ -265,7 +307,9 @@ put_keys /etc/personalize-retrain/credentials/e2e-a
 UA=personalize-retrain@e2e-a.service
 UB=personalize-retrain@e2e-b.service
 UP=personalize-retrain.service
-mk deploy INSTANCE=e2e-a PARAMS_FILE=/t/a.cfg >"$tmp/deploy-a.log" 2>&1 || { cat "$tmp/deploy-a.log"; fail "make deploy INSTANCE=e2e-a"; }
+UPROD=personalize-retrain@prod.service
+EX=ALLOW_EXAMPLE_CONFIG=1 # the emulator's world has the example's account and names
+mk deploy INSTANCE=e2e-a PARAMS_FILE=/t/a.cfg $EX >"$tmp/deploy-a.log" 2>&1 || { cat "$tmp/deploy-a.log"; fail "make deploy INSTANCE=e2e-a"; }
 # Record every STATUS= change of e2e-a from READY on, while the rest proceeds.
 (
 	last=""
@@ -277,8 +321,8 @@ mk deploy INSTANCE=e2e-a PARAMS_FILE=/t/a.cfg >"$tmp/deploy-a.log" 2>&1 || { cat
 	done
 ) &
 OBSPID=$!
-mk deploy INSTANCE=e2e-b PARAMS_FILE=/t/b.cfg >"$tmp/deploy-b.log" 2>&1 || { cat "$tmp/deploy-b.log"; fail "make deploy INSTANCE=e2e-b"; }
-mk deploy PARAMS_FILE=/t/plain.cfg >"$tmp/deploy-p.log" 2>&1 || { cat "$tmp/deploy-p.log"; fail "make deploy (plain unit)"; }
+mk deploy INSTANCE=e2e-b PARAMS_FILE=/t/b.cfg $EX >"$tmp/deploy-b.log" 2>&1 || { cat "$tmp/deploy-b.log"; fail "make deploy INSTANCE=e2e-b"; }
+mk deploy PARAMS_FILE=/t/plain.cfg $EX >"$tmp/deploy-p.log" 2>&1 || { cat "$tmp/deploy-p.log"; fail "make deploy (plain unit)"; }
 for u in $UA $UB $UP; do
 	[ "$(ct systemctl is-active "$u" || true)" = active ] || { ct systemctl --no-pager status "$u" || true; fail "$u is not active after make deploy"; }
 	[ "$(ct systemctl is-enabled "$u" || true)" = enabled ] || fail "$u is not enabled after make deploy"
@@ -290,6 +334,67 @@ ua=$(ct systemctl show -p User --value $UA); ub=$(ct systemctl show -p User --va
 ct test -d /var/lib/personalize-retrain-e2e-a || fail "no state directory for e2e-a"
 ct test -d /var/lib/personalize-retrain-e2e-b || fail "no state directory for e2e-b"
 log "part 2: $UA, $UB and $UP deployed side by side, active, own users and state"
+
+# While e2e-a runs: what deploy must refuse, and a second pipeline.
+# prod.cfg: the pipeline of plain.cfg, but not the same file.
+{ grep -v '^PollInterval=' "$tmp/in/plain.cfg"; echo "PollInterval=2"; } >"$tmp/in/prod.cfg"
+sed -n 's/^\([A-Za-z0-9]*\)=\(.*\)$/\1: "\2"/p' "$tmp/in/plain.cfg" >"$tmp/in/plain.yaml"
+put_keys /etc/personalize-retrain/credentials/prod
+pid_p=$(ct systemctl show -p MainPID --value $UP)
+up_untouched() { # WHAT: the plain unit still runs the same process on plain.cfg
+	[ "$(ct systemctl show -p MainPID --value $UP)" = "$pid_p" ] && [ "$(ct systemctl is-active $UP || true)" = active ] ||
+		fail "$1 restarted or stopped $UP"
+	ct cmp -s /t/plain.cfg /etc/personalize-retrain/parameters.cfg || fail "$1 changed /etc/personalize-retrain/parameters.cfg"
+}
+# The AWS sample's way to a second pipeline, without INSTANCE: refused, nothing restarted.
+for f in prod.cfg plain.yaml; do
+	rc=0
+	mk deploy PARAMS_FILE=/t/$f $EX >"$tmp/deploy-p-$f.log" 2>&1 || rc=$?
+	[ "$rc" -ne 0 ] || { cat "$tmp/deploy-p-$f.log"; fail "make deploy PARAMS_FILE=/t/$f (no INSTANCE) over a different parameters.cfg exited 0"; }
+	grep -q "sudo make deploy INSTANCE=NAME PARAMS_FILE=/t/$f" "$tmp/deploy-p-$f.log" &&
+		grep -q "sudo make deploy PARAMS_FILE=/t/$f REPLACE_CONFIG=1" "$tmp/deploy-p-$f.log" ||
+		{ cat "$tmp/deploy-p-$f.log"; fail "the refusal of PARAMS_FILE=/t/$f does not say what to write instead"; }
+	! grep -q restarting "$tmp/deploy-p-$f.log" || fail "the refused deploy of /t/$f restarted something"
+	up_untouched "the refused make deploy PARAMS_FILE=/t/$f"
+done
+! ct test -e /etc/personalize-retrain/parameters.yaml || fail "the refused YAML deploy installed parameters.yaml"
+log "part 2: an explicit different PARAMS_FILE (cfg, YAML) without INSTANCE refused, $UP not restarted"
+# The kept config holds the example's placeholders: refused without the override.
+rc=0
+mk deploy >"$tmp/deploy-p-kept.log" 2>&1 || rc=$?
+[ "$rc" -ne 0 ] && grep -q '^deploy: /etc/personalize-retrain/parameters.cfg:1: ' "$tmp/deploy-p-kept.log" ||
+	{ cat "$tmp/deploy-p-kept.log"; fail "deploy kept an installed config with the example's placeholders without naming its lines"; }
+up_untouched "the refused make deploy of a kept example config"
+log "part 2: the kept config with the example's account and names refused, lines named, nothing restarted"
+# STACK_NAME=prod: the instance personalize-retrain@prod; the plain unit is left alone.
+mk deploy STACK_NAME=prod PARAMS_FILE=/t/prod.cfg $EX >"$tmp/deploy-prod.log" 2>&1 || { cat "$tmp/deploy-prod.log"; fail "make deploy STACK_NAME=prod"; }
+grep -q '^deploy: STACK_NAME=prod deploys the instance personalize-retrain@prod$' "$tmp/deploy-prod.log" ||
+	{ cat "$tmp/deploy-prod.log"; fail "deploy STACK_NAME=prod did not say it deploys the instance personalize-retrain@prod"; }
+[ "$(ct systemctl is-active $UPROD || true)" = active ] && [ "$(ct systemctl is-enabled $UPROD || true)" = enabled ] ||
+	{ ct systemctl --no-pager status $UPROD || true; fail "$UPROD not active and enabled after make deploy STACK_NAME=prod"; }
+ct cmp -s /t/prod.cfg /etc/personalize-retrain/prod.cfg || fail "deploy STACK_NAME=prod did not install prod.cfg as /etc/personalize-retrain/prod.cfg"
+up_untouched "make deploy STACK_NAME=prod"
+rc=0
+mk deploy STACK_NAME=prod INSTANCE=other PARAMS_FILE=/t/prod.cfg $EX >"$tmp/deploy-conflict.log" 2>&1 || rc=$?
+[ "$rc" -ne 0 ] && grep -q 'STACK_NAME=prod and INSTANCE=other differ' "$tmp/deploy-conflict.log" ||
+	{ cat "$tmp/deploy-conflict.log"; fail "STACK_NAME=prod INSTANCE=other not refused"; }
+! ct test -e /etc/personalize-retrain/other.cfg || fail "STACK_NAME=prod INSTANCE=other installed other.cfg"
+log "part 2: STACK_NAME=prod started $UPROD and left $UP alone; STACK_NAME and INSTANCE differing refused"
+# REPLACE_CONFIG=1 with an invalid config: check refuses, the old config comes back.
+rc=0
+mk deploy PARAMS_FILE=/t/bad.cfg REPLACE_CONFIG=1 >"$tmp/deploy-replace-bad.log" 2>&1 || rc=$?
+[ "$rc" -ne 0 ] && grep -q 'the old config is back in place' "$tmp/deploy-replace-bad.log" ||
+	{ cat "$tmp/deploy-replace-bad.log"; fail "REPLACE_CONFIG=1 with an invalid config did not refuse and restore"; }
+up_untouched "REPLACE_CONFIG=1 with an invalid config"
+# REPLACE_CONFIG=1: the new config installed, the old one kept as .bak, checked, restarted.
+mk deploy PARAMS_FILE=/t/prod.cfg REPLACE_CONFIG=1 $EX >"$tmp/deploy-replace.log" 2>&1 || { cat "$tmp/deploy-replace.log"; fail "make deploy PARAMS_FILE=/t/prod.cfg REPLACE_CONFIG=1"; }
+grep -q 'kept as /etc/personalize-retrain/parameters.cfg.bak' "$tmp/deploy-replace.log" && grep -q "restarting $UP" "$tmp/deploy-replace.log" ||
+	{ cat "$tmp/deploy-replace.log"; fail "REPLACE_CONFIG=1 did not say it kept a backup and restarted $UP"; }
+ct cmp -s /t/prod.cfg /etc/personalize-retrain/parameters.cfg || fail "REPLACE_CONFIG=1 did not install /t/prod.cfg"
+ct cmp -s /t/plain.cfg /etc/personalize-retrain/parameters.cfg.bak || fail "REPLACE_CONFIG=1 did not keep the old config as parameters.cfg.bak"
+[ "$(ct systemctl show -p MainPID --value $UP)" != "$pid_p" ] && [ "$(ct systemctl is-active $UP || true)" = active ] ||
+	fail "$UP not running a new process after REPLACE_CONFIG=1"
+log "part 2: REPLACE_CONFIG=1 put an invalid config back, then replaced parameters.cfg (old one as .bak) and restarted $UP"
 
 # STATUS= follows the stages of a real run, through to idle. A fast stage
 # can slip between two samples, so the order is asserted strictly on the
@@ -375,7 +480,7 @@ log "part 2: a config error at start (exit 78) left $UA failed, not restarting"
 
 # Upgrade: deploying again over a running instance restarts it on the new program.
 pid=$(ct systemctl show -p MainPID --value $UA)
-mk deploy INSTANCE=e2e-a PARAMS_FILE=/t/a.cfg >"$tmp/redeploy-a.log" 2>&1 || { cat "$tmp/redeploy-a.log"; fail "make deploy again (upgrade)"; }
+mk deploy INSTANCE=e2e-a PARAMS_FILE=/t/a.cfg $EX >"$tmp/redeploy-a.log" 2>&1 || { cat "$tmp/redeploy-a.log"; fail "make deploy again (upgrade)"; }
 grep -q "restarting $UA" "$tmp/redeploy-a.log" || { cat "$tmp/redeploy-a.log"; fail "redeploy did not restart $UA"; }
 [ "$(ct systemctl show -p MainPID --value $UA)" != "$pid" ] && [ "$(ct systemctl is-active $UA || true)" = active ] ||
 	fail "$UA not running a new process after redeploy"
@@ -390,6 +495,11 @@ ct test -x /usr/local/bin/personalize-retrain || fail "undeploy of one instance 
 ct test -f /etc/personalize-retrain/e2e-a.cfg || fail "undeploy without PURGE removed the config"
 ct test -d /var/lib/private/personalize-retrain-e2e-a || fail "undeploy without PURGE removed the state"
 mk undeploy PARAMS_FILE=/t/plain.cfg >"$tmp/undeploy-p.log" 2>&1 || { cat "$tmp/undeploy-p.log"; fail "make undeploy (plain)"; }
+mk undeploy STACK_NAME=prod >"$tmp/undeploy-prod.log" 2>&1 || { cat "$tmp/undeploy-prod.log"; fail "make undeploy STACK_NAME=prod"; }
+grep -q '^undeploy: STACK_NAME=prod undeploys the instance personalize-retrain@prod$' "$tmp/undeploy-prod.log" || { cat "$tmp/undeploy-prod.log"; fail "undeploy STACK_NAME=prod did not say which instance"; }
+[ "$(ct systemctl is-active $UPROD || true)" != active ] && [ "$(ct systemctl is-enabled $UPROD 2>/dev/null || true)" != enabled ] ||
+	fail "$UPROD still active or enabled after make undeploy STACK_NAME=prod"
+[ "$(ct systemctl is-active $UB || true)" = active ] || fail "undeploying prod stopped $UB"
 # The last one, purged: everything goes.
 mk undeploy INSTANCE=e2e-b PURGE=1 >"$tmp/undeploy-b.log" 2>&1 || { cat "$tmp/undeploy-b.log"; fail "make undeploy INSTANCE=e2e-b PURGE=1"; }
 [ "$(ct systemctl is-active $UB || true)" != active ] || fail "$UB still active after undeploy"
