@@ -64,6 +64,7 @@ for f in README.md docs/*.md docs/*.5 docs/*.8; do
 		if (l ~ /^\.\\"/) next
 		if (l ~ /^\.[A-Z][A-Z]?( |$)/) sub(/^\.[A-Z][A-Z]?[ \t]*/, "", l)
 		gsub(/"/, "", l)
+		gsub(/[ \t]+[,.:]+([ \t]|$)/, " ", l) # .BR "make deploy" , : punctuation
 		emit(l)
 	}' "$f"
 done >"$tmp/cmds"
