@@ -84,6 +84,13 @@ FLAGS_STAMP := $(BUILD)/.build-flags
 FLAGS_NOW    = $(CC) $(filter-out -Werror,$(ALL_CFLAGS)) $(TEST_CFLAGS) $(EMU_CFLAGS) \
 	$(ALL_LDFLAGS) $(LIBS)
 same_text    = $(and $(findstring $(strip $(1)),$(strip $(2))),$(findstring $(strip $(2)),$(strip $(1))))
+# install and deploy take what the build made (make, then sudo make install,
+# or a read-only tree in a container): their environment may differ from the
+# builder's, and that alone must not rebuild as root.
+NO_STAMP_GOALS := install uninstall deploy undeploy install-files-list systemd-test
+ifneq ($(filter-out $(NO_STAMP_GOALS),$(or $(MAKECMDGOALS),all)),)
+STAMP_DEP := $(FLAGS_STAMP)
+endif
 
 LIB_SRC   := $(filter-out src/main.c,$(wildcard src/*.c))
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -123,15 +130,15 @@ lib: $(LIBRARY)
 $(FLAGS_STAMP): FORCE
 	$(if $(call same_text,$(FLAGS_NOW),$(file <$(FLAGS_STAMP))),@:,$(shell mkdir -p $(dir $@))$(file >$@,$(FLAGS_NOW))@echo '  new build flags in $(patsubst $(BUILDROOT)/%,%,$(BUILD))/')
 
-$(BUILD)/%.o: %.c $(FLAGS_STAMP)
+$(BUILD)/%.o: %.c $(STAMP_DEP)
 	@mkdir -p $(dir $@)
 	$(call quiet,CC,$@)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(BUILD)/tests/unit/%.o: tests/unit/%.c $(FLAGS_STAMP)
+$(BUILD)/tests/unit/%.o: tests/unit/%.c $(STAMP_DEP)
 	@mkdir -p $(dir $@)
 	$(call quiet,CC,$@)$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -c -o $@ $<
 
-$(BUILD)/tests/emulator/%.o: tests/emulator/%.c $(FLAGS_STAMP)
+$(BUILD)/tests/emulator/%.o: tests/emulator/%.c $(STAMP_DEP)
 	@mkdir -p $(dir $@)
 	$(call quiet,CC,$@)$(CC) $(ALL_CFLAGS) $(EMU_CFLAGS) -c -o $@ $<
 
