@@ -432,6 +432,9 @@ struct rt_event {
 	/* RT_EV_REPLY */
 	enum rt_result result;
 	const char *error;       /* error message of a failed call, or NULL */
+	/* the service's error code of a failed call ("AccessDeniedException"),
+	 * or NULL: named in the reason of a rejection */
+	const char *error_code;
 	const char *request_id;  /* x-amzn-RequestId: copied to the LOG actions */
 	const char *arn;         /* create: the new ARN; find: ours if found */
 	bool found;              /* find: a job/version with our name exists */

@@ -401,15 +401,29 @@ static void apply_status(struct ctx *c, int slot, const char *status,
 
 /* ---- replies ----------------------------------------------------------- */
 
+/* The length of an error code without its "Exception" suffix, as the
+ * service's documentation names the errors ("AccessDenied"). */
+static int code_len(const char *code)
+{
+	static const char sfx[] = "Exception";
+	size_t n = strlen(code), k = sizeof(sfx) - 1;
+
+	if (n > k && !strcmp(code + n - k, sfx))
+		n -= k;
+	return n > 64 ? 64 : (int)n;
+}
+
 static void reject(struct ctx *c, int slot, const struct rt_event *ev,
 		   enum rt_op op)
 {
 	char label[160];
+	const char *code = !empty(ev->error_code) ? ev->error_code
+			   : ev->result == RT_RES_NOT_FOUND ? "ResourceNotFound"
+							    : "InvalidInput";
 
 	slot_label(c->run, slot, label, sizeof(label));
-	fail_slot(c, slot, "%s for %s rejected (%s): %s", rt_op_name(op), label,
-		  ev->result == RT_RES_NOT_FOUND ? "ResourceNotFound"
-						 : "InvalidInput",
+	fail_slot(c, slot, "%s for %s rejected (%.*s): %s", rt_op_name(op),
+		  label, code_len(code), code,
 		  empty(ev->error) ? "no message" : ev->error);
 	act_log(c, LOG_ERR, NULL, slot, "%s", c->run->slots[slot].reason);
 }

@@ -367,8 +367,11 @@ static void finish_call(struct pcall *c, struct rt_event *ev,
 	e.random = base.random;
 	if (res) {
 		e.result = runner_map_result(res->error, res->code);
-		if (res->error != AWS_ERR_NONE)
-			e.error = res->message ? res->message : res->code;
+		if (res->error != AWS_ERR_NONE) {
+			e.error = res->message && *res->message ? res->message
+								: res->code;
+			e.error_code = res->code;
+		}
 		if (res->request_id)
 			e.request_id = res->request_id;
 	}

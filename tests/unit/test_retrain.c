@@ -557,6 +557,40 @@ static void test_create_outcomes(void **state)
 		}
 }
 
+/* A rejection names the service's error code, not a fixed label. */
+static void test_reject_keeps_code(void **state)
+{
+	const struct {
+		const char *code, *want;
+	} cases[] = {
+		{ "AccessDeniedException", "rejected (AccessDenied): " },
+		{ "ExpiredTokenException", "rejected (ExpiredToken): " },
+		{ "InvalidSignatureException", "rejected (InvalidSignature): " },
+		{ "InvalidInputException", "rejected (InvalidInput): " },
+		{ "Http403", "rejected (Http403): " },
+		{ NULL, "rejected (InvalidInput): " },
+	};
+	enum setup s;
+	size_t i;
+
+	(void)state;
+	for (s = S_IMPORT; s <= S_CAMPAIGN; s++)
+		for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			int slot;
+			struct fx *f = setup_create(s, &slot);
+			struct rt_event ev = ev_for(f, RT_EV_REPLY, slot);
+
+			ev.result = RT_RES_INVALID;
+			ev.error = "simulated";
+			ev.error_code = cases[i].code;
+			assert_int_equal(feed(f, &ev), 0);
+			assert_true(rt_done(&f->run));
+			assert_non_null(strstr(f->run.reason, cases[i].want));
+			assert_true(log_has(&f->out, cases[i].want));
+			free(f);
+		}
+}
+
 /* ---- find outcomes (imports, versions) --------------------------------- */
 
 struct find_case {
@@ -1851,6 +1885,7 @@ int main(void)
 		cmocka_unit_test(test_happy_paths),
 		cmocka_unit_test(test_status_lines),
 		cmocka_unit_test(test_create_outcomes),
+		cmocka_unit_test(test_reject_keeps_code),
 		cmocka_unit_test(test_find_outcomes),
 		cmocka_unit_test(test_describe_outcomes),
 		cmocka_unit_test(test_describe_not_found_tolerance),
