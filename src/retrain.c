@@ -360,6 +360,9 @@ static enum status_class classify(const char *status)
 		return ST_PROGRESS;
 	if (!strcmp(status, "ACTIVE"))
 		return ST_ACTIVE;
+	/* "CREATE STOPPING" is on its way to "CREATE STOPPED": wait for it */
+	if (strstr(status, "STOPPING"))
+		return ST_PROGRESS;
 	if (strstr(status, "FAILED") || strstr(status, "STOP") ||
 	    strstr(status, "DELETE"))
 		return ST_FAILED;

@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+# run-tests: duration=20
+"""daemon_crash - crash safety of `once` and `run` under a failing state
+directory, hostile files in it, and runs that give up; against the emulator.
+
+Each case checks the ledger for duplicate creates, that files it did not
+mean to touch are unchanged, and the message:
+  - a rejected call names the service's error code (InvalidSignature, not
+    InvalidInput), in the log and in the state's reason;
+  - a reply cut off after a while is retried with a warning; a directory at
+    the state path ends `once` with 78 and no call.
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import prtest  # noqa: E402
+from prtest import check  # noqa: E402
+
+
+def state_path(sd):
+    return os.path.join(sd, prtest.PIPELINE + ".json")
+
+
+def rejected_code(ctx):
+    # a wrong secret: every call is refused with InvalidSignatureException
+    prtest.require_commands("once")
+    emu = ctx.emulator()
+    cfg = ctx.config(emu)
+    sd = ctx.state_dir()
+    env = ctx.env(extra={"AWS_SECRET_ACCESS_KEY": "wrong" + prtest.SECRET[5:]})
+    r = ctx.spawn(cfg, sd, "once", env=env).wait(prtest.RUN_TIMEOUT_S)
+    check(r.rc == 1, "once with a wrong secret: want exit 1\n%r" % r)
+    check("rejected (InvalidSignature)" in r.err,
+          "the log does not name the service's error code\n%s" % prtest.tail(r.err))
+    check("(InvalidInput)" not in r.err, "still labelled InvalidInput\n%s" % prtest.tail(r.err))
+    st = prtest.read_state(sd)
+    reason = (st.get("history") or [{}])[0].get("reason", "")
+    check("rejected (InvalidSignature)" in reason, "state reason: %r" % reason)
+    led = prtest.Ledger(emu)
+    check(not led.jobs and not led.versions, "something was created: %s" % led.summary())
+
+
+def cut_reply_warned(ctx):
+    prtest.require_commands("once")
+    emu = ctx.emulator(faults=[{"operation": "DescribeSolutionVersion", "kind": "cut",
+                                "delayMs": 1200, "count": 1}])
+    cfg = ctx.config(emu)
+    sd = ctx.state_dir()
+    r = ctx.cli(cfg, sd, "once", log_level="notice")
+    check(r.rc == 0, "once: want exit 0\n%r" % r)
+    check("DescribeSolutionVersion: reply cut off after 1." in r.err,
+          "no warning about the cut reply\n%s" % prtest.tail(r.err))
+    prtest.Ledger(emu).assert_one_run()
+
+
+def state_is_directory(ctx):
+    prtest.require_commands("once")
+    emu = ctx.emulator()
+    cfg = ctx.config(emu)
+    sd = ctx.state_dir()
+    os.mkdir(state_path(sd))
+    r = ctx.cli(cfg, sd, "once")
+    check(r.rc == 78, "once with a directory at the state path: want exit 78\n%r" % r)
+    check(state_path(sd) in r.err, "the error does not name the file\n%r" % r)
+    check(not emu.ledger_lines(), "calls were made: %s" % emu.ledger_lines()[:3])
+    check(os.path.isdir(state_path(sd)) and not os.listdir(state_path(sd)),
+          "the directory was changed")
+
+
+CASES = [
+    ("a rejection names the service's error code", rejected_code),
+    ("a cut reply is retried with a warning", cut_reply_warned),
+    ("a directory at the state path: once exits 78", state_is_directory),
+]
+
+if __name__ == "__main__":
+    prtest.main(CASES, parallel=3)
