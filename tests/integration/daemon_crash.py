@@ -8,9 +8,15 @@ mean to touch are unchanged, and the message:
   - a rejected call names the service's error code (InvalidSignature, not
     InvalidInput), in the log and in the state's reason;
   - a reply cut off after a while is retried with a warning; a directory at
-    the state path ends `once` with 78 and no call.
+    the state path ends `once` with 78 and no call;
+  - state files are new files (mode 0600) renamed in: a hard link at the
+    scratch name keeps its target's bytes;
+  - a FIFO at the state path or as -c blocks nothing: 78, status says so,
+    `run` stops on SIGTERM.
 """
 import os
+import signal
+import stat
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -68,10 +74,67 @@ def state_is_directory(ctx):
           "the directory was changed")
 
 
+def scratch_link_not_written(ctx):
+    # a hard link planted at the scratch name must not get state JSON in
+    # its target; a state file made 0644 is 0600 again after the next save
+    prtest.require_commands("once")
+    emu = ctx.emulator()
+    cfg = ctx.config(emu)
+    sd = ctx.state_dir()
+    victim = ctx.path("victim.txt")
+    with open(victim, "w") as f:
+        f.write("precious\n")
+    os.link(victim, os.path.join(sd, "." + prtest.PIPELINE + ".json.tmp"))
+    r = ctx.cli(cfg, sd, "once")
+    check(r.rc == 0, "once: want exit 0\n%r" % r)
+    with open(victim) as f:
+        got = f.read()
+    check(got == "precious\n", "the linked file was written through: %r" % got[:80])
+    check(os.stat(victim).st_nlink == 1, "the link is still there")
+    check(not os.path.exists(os.path.join(sd, "." + prtest.PIPELINE + ".json.tmp")),
+          "a scratch file was left behind")
+    prtest.Ledger(emu).assert_one_run()
+    os.chmod(state_path(sd), 0o644)
+    ino = os.stat(state_path(sd)).st_ino
+    r = ctx.cli(cfg, sd, "once")
+    check(r.rc == 0, "second once: want exit 0\n%r" % r)
+    stt = os.stat(state_path(sd))
+    check(stt.st_mode & 0o7777 == 0o600, "state file mode %o, want 600" % (stt.st_mode & 0o7777))
+    check(stt.st_ino != ino, "the state file was written in place")
+
+
+def fifo_refused(ctx):
+    # a FIFO at the state path (or as the config) must block nothing: once
+    # and check end with 78, status says unreadable, run honours SIGTERM
+    prtest.require_commands("once", "status", "check", "run")
+    emu = ctx.emulator()
+    cfg = ctx.config(emu)
+    sd = ctx.state_dir()
+    os.mkfifo(state_path(sd))
+    r = ctx.cli(cfg, sd, "once", timeout=10)
+    check(r.rc == 78, "once with a FIFO at the state path: want exit 78\n%r" % r)
+    check("not a regular file" in r.err and state_path(sd) in r.err,
+          "the error does not say what is wrong\n%r" % r)
+    r = ctx.cli(cfg, sd, "status", timeout=10)
+    check(r.rc == 0 and "not a regular file" in r.out, "status\n%r" % r)
+    d = ctx.daemon(cfg, sd)
+    d.signal(signal.SIGTERM)
+    r = d.wait(prtest.STOP_TIMEOUT_S)
+    check(r.rc == 0, "run with a FIFO at the state path: SIGTERM, want exit 0\n%r" % r)
+    check(not emu.ledger_lines(), "calls were made: %s" % emu.ledger_lines()[:3])
+    check(stat.S_ISFIFO(os.stat(state_path(sd)).st_mode), "the FIFO was moved or replaced")
+    fifo_cfg = ctx.path("fifo.cfg")
+    os.mkfifo(fifo_cfg)
+    r = ctx.cli(fifo_cfg, sd, "check", timeout=10)
+    check(r.rc == 78 and "not a regular file" in r.err, "check -c FIFO: want 78\n%r" % r)
+
+
 CASES = [
     ("a rejection names the service's error code", rejected_code),
     ("a cut reply is retried with a warning", cut_reply_warned),
     ("a directory at the state path: once exits 78", state_is_directory),
+    ("a hard link at the scratch name is not written through", scratch_link_not_written),
+    ("a FIFO at the state path or as the config blocks nothing", fifo_refused),
 ]
 
 if __name__ == "__main__":
