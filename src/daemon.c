@@ -853,6 +853,9 @@ done:
 	for (i = 0; i < d.n; i++)
 		outcomes[i] = runner_last_outcome(d.runners[i]);
 	rc = daemon_exit_status(outcomes, d.n);
+	for (i = 0; i < d.n; i++)
+		if (runner_save_error(d.runners[i]))
+			rc = PR_EXIT_IOERR;  /* the state on disk is behind */
 	for (i = 0; opt->rollback && i < d.n; i++)
 		if (runner_rollback_refused(d.runners[i]))
 			rc = runner_rollback_refused(d.runners[i]);

@@ -1103,29 +1103,19 @@ static uint32_t hash_str(const char *s)
 	return h;
 }
 
-/* Intent save before the creates, then the creates; the status line. The
- * intent before a job is created is written at once and flushed to disk
- * (durable). The one before UpdateCampaign is written at once but not
- * flushed: what keeps that call
- * from being repeated, also after a power loss took the save back, is the
- * DescribeCampaign the driver sends first (an update to this version that
- * is pending, in progress or done is followed, not sent again), not the
- * state file. */
+/* Intent save before the creates (UpdateCampaign included), flushed to
+ * disk (durable), then the creates; the status line. */
 static void finalize(struct ctx *c)
 {
 	struct rt_run *run = c->run;
 	struct rt_action *a;
 	char line[RT_TEXT_MAX];
-	bool durable = false;
 	uint32_t h;
 	size_t i;
 
-	for (i = 0; i < c->n_creates; i++)
-		if (c->creates[i] != RT_SLOT_CAMPAIGN)
-			durable = true;
 	if ((c->n_creates > 0 || c->save) && run->kind != RT_KIND_ROLLBACK) {
 		a = push(c->out, RT_ACT_SAVE);
-		a->durable = durable;
+		a->durable = c->n_creates > 0;
 		a->intent = c->n_creates > 0;
 	}
 	for (i = 0; i < c->n_creates; i++)

@@ -985,6 +985,55 @@ int state_dir_open(const char *dir)
 	return fd < 0 ? -errno : fd;
 }
 
+/* Test hook: saves after the first N fail with an errno, as a disk that
+ * fills up or fails mid-run would: "N:ENOSPC" (also EIO, EACCES, EROFS,
+ * EDQUOT). Read at the first save; a malformed value is ignored, with a
+ * warning. */
+#define WRITE_FAULT_ENV "PERSONALIZE_RETRAIN_TEST_STATE_WRITE_FAIL"
+
+static int state_test_write_fault(void)
+{
+	static const struct {
+		const char *name;
+		int err;
+	} codes[] = {
+		{ "ENOSPC", ENOSPC }, { "EIO", EIO }, { "EACCES", EACCES },
+		{ "EROFS", EROFS }, { "EDQUOT", EDQUOT },
+	};
+	static bool read_env;
+	static unsigned long after, seen;
+	static int err;
+	const char *v;
+	char *end;
+	size_t i;
+
+	if (!read_env) {
+		read_env = true;
+		v = getenv(WRITE_FAULT_ENV);
+		if (v && *v) {
+			errno = 0;
+			after = strtoul(v, &end, 10);
+			for (i = 0; !errno && end != v && *end == ':' &&
+				    i < sizeof(codes) / sizeof(codes[0]); i++)
+				if (!strcmp(end + 1, codes[i].name))
+					err = codes[i].err;
+			if (err)
+				log_warning("test hook %s in effect: state saves after the first %lu fail (%s)",
+					    WRITE_FAULT_ENV, after, end + 1);
+			else
+				log_warning("test hook %s=%s ignored: not N:ENOSPC|EIO|EACCES|EROFS|EDQUOT",
+					    WRITE_FAULT_ENV, v);
+		}
+	}
+	if (!err)
+		return 0;
+	if (seen < after) {
+		seen++;
+		return 0;
+	}
+	return -err;
+}
+
 /* Write text (a newline is added) atomically as pipeline's file in dir
  * (dirfd: dir opened, or -1): a scratch file created for this save (never
  * an existing inode: a leftover or a link planted at the scratch name is
@@ -1010,6 +1059,9 @@ static int write_state(const char *dir, int dirfd, const char *pipeline,
 		 slash + 1);
 	name = dirfd >= 0 ? slash + 1 : path;
 	tmpname = dirfd >= 0 ? strrchr(tmp, '/') + 1 : tmp;
+	r = state_test_write_fault();
+	if (r < 0)
+		goto cleanup;
 	if (unlinkat(at, tmpname, 0) < 0 && errno != ENOENT) {
 		r = -errno;
 		goto cleanup;

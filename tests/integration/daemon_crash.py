@@ -12,7 +12,11 @@ mean to touch are unchanged, and the message:
   - state files are new files (mode 0600) renamed in: a hard link at the
     scratch name keeps its target's bytes;
   - a FIFO at the state path or as -c blocks nothing: 78, status says so,
-    `run` stops on SIGTERM.
+    `run` stops on SIGTERM;
+  - a save that fails (test hook PERSONALIZE_RETRAIN_TEST_STATE_WRITE_FAIL)
+    stops the run before its next call (exit 74, the reason logged) and the
+    next `once` adopts what was sent: one import per dataset, one version,
+    one update in the ledger.
 """
 import os
 import signal
@@ -129,12 +133,89 @@ def fifo_refused(ctx):
     check(r.rc == 78 and "not a regular file" in r.err, "check -c FIFO: want 78\n%r" % r)
 
 
+WRITE_FAIL = "PERSONALIZE_RETRAIN_TEST_STATE_WRITE_FAIL"
+
+
+def save_fails_from_start(ctx):
+    # every save fails (a directory made unwritable after start): nothing
+    # is created, once says why and exits 74
+    prtest.require_commands("once")
+    emu = ctx.emulator()
+    cfg = ctx.config(emu)
+    sd = ctx.state_dir()
+    r = ctx.spawn(cfg, sd, "once", env=ctx.env(extra={WRITE_FAIL: "0:EACCES"})).wait(
+        prtest.RUN_TIMEOUT_S)
+    check(r.rc == 74, "once with every save failing: want exit 74\n%r" % r)
+    check("cannot save the state (Permission denied)" in r.err,
+          "no message saying why\n%s" % prtest.tail(r.err))
+    led = prtest.Ledger(emu)
+    check(not led.jobs and not led.versions and not led.updates(),
+          "created without a saved intent: %s" % led.summary())
+    check(not prtest.state_files(sd), "a state file was written: %s" % os.listdir(sd))
+
+
+def save_fails_mid_run(code, after, msg):
+    def case(ctx):
+        # saves fail after the first `after`: the run stops before its next
+        # call; the next once adopts what was sent, creating nothing twice
+        prtest.require_commands("once")
+        emu = ctx.emulator()
+        cfg = ctx.config(emu)
+        sd = ctx.state_dir()
+        r = ctx.spawn(cfg, sd, "once",
+                      env=ctx.env(extra={WRITE_FAIL: "%d:%s" % (after, code)})).wait(
+            prtest.RUN_TIMEOUT_S)
+        check(r.rc == 74, "once with saves failing (%s): want exit 74\n%r" % (code, r))
+        check("cannot save the state (%s)" % msg in r.err and "stopped while" in r.err,
+              "no message saying why\n%s" % prtest.tail(r.err))
+        before = prtest.Ledger(emu)
+        st = prtest.read_state(sd)
+        check(st and st.get("run"), "the last save that worked holds no run: %s" % st)
+        ctx.log("stopped after: %s", before.count_ops())
+        r = ctx.cli(cfg, sd, "once")
+        check(r.rc == 0, "the next once: want exit 0\n%r" % r)
+        prtest.Ledger(emu).assert_one_run(rejected_ok=True)
+        check(prtest.last_outcome(sd) == "succeeded", "state: %s" % prtest.read_state(sd))
+    return case
+
+
+def daemon_save_fails(ctx):
+    # run: a save that fails stops that run (STATUS= says why), the daemon
+    # stays up and stops on SIGTERM; the next start adopts what was sent
+    prtest.require_commands("run", "once")
+    emu = ctx.emulator()
+    cfg = ctx.config(emu, schedule="cron(0 0 1 1 ? *)", extra={"CatchUp": "yes"})
+    sd = ctx.state_dir()
+    prtest.seed_catchup_state(sd)
+    d = ctx.daemon(cfg, sd, env_extra={WRITE_FAIL: "1:ENOSPC"})
+    d.notify.wait_for(lambda m: "cannot save the state" in m.get("STATUS", ""),
+                      prtest.RUN_TIMEOUT_S, "STATUS= saying the save failed")
+    check(d.alive(), "the daemon exited\n%r" % d.result())
+    d.signal(signal.SIGTERM)
+    r = d.wait(prtest.STOP_TIMEOUT_S)
+    check(r.rc == 0, "SIGTERM: want exit 0\n%r" % r)
+    check("cannot save the state (No space left on device)" in r.err,
+          "no message saying why\n%s" % prtest.tail(r.err))
+    led = prtest.Ledger(emu)
+    check(not led.versions and len(led.jobs) == 3,
+          "want the 3 imports only: %s" % led.summary())
+    r = ctx.cli(cfg, sd, "once")
+    check(r.rc == 0, "the next once: want exit 0\n%r" % r)
+    prtest.Ledger(emu).assert_one_run(rejected_ok=True)
+
+
 CASES = [
     ("a rejection names the service's error code", rejected_code),
     ("a cut reply is retried with a warning", cut_reply_warned),
     ("a directory at the state path: once exits 78", state_is_directory),
     ("a hard link at the scratch name is not written through", scratch_link_not_written),
     ("a FIFO at the state path or as the config blocks nothing", fifo_refused),
+    ("every save fails: nothing created, exit 74", save_fails_from_start),
+    ("saves fail after the imports (ENOSPC): stopped, adopted next", save_fails_mid_run(
+        "ENOSPC", 1, "No space left on device")),
+    ("saves fail later (EIO): stopped, adopted next", save_fails_mid_run(
+        "EIO", 3, "Input/output error")),
+    ("run: a failed save stops the run, the daemon stays up", daemon_save_fails),
 ]
 
 if __name__ == "__main__":

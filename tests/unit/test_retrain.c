@@ -1108,11 +1108,9 @@ static void test_save_durability(void **state)
 	free(f);
 }
 
-/* The save before UpdateCampaign comes first (written at once, an intent)
- * but is not flushed: the
- * campaign is described before every UpdateCampaign (the driver's
- * pre-check), which is what keeps it from being sent twice. */
-static void test_update_intent_not_flushed(void **state)
+/* The save before UpdateCampaign comes first and is flushed to disk like
+ * every intent before a create. */
+static void test_update_intent_flushed(void **state)
 {
 	struct fx *f = at_updating();
 	size_t i, save_at = SIZE_MAX, call_at = SIZE_MAX;
@@ -1127,7 +1125,7 @@ static void test_update_intent_not_flushed(void **state)
 	}
 	assert_true(save_at < call_at && call_at != SIZE_MAX);
 	assert_true(f->out.a[save_at].intent);
-	assert_false(f->out.a[save_at].durable);
+	assert_true(f->out.a[save_at].durable);
 	free(f);
 }
 
@@ -1899,7 +1897,7 @@ int main(void)
 		cmocka_unit_test(test_deadline_every_stage),
 		cmocka_unit_test(test_deadline_after_errors_is_unreachable),
 		cmocka_unit_test(test_save_durability),
-		cmocka_unit_test(test_update_intent_not_flushed),
+		cmocka_unit_test(test_update_intent_flushed),
 		cmocka_unit_test(test_backoff_rule),
 		cmocka_unit_test(test_stop_every_stage),
 		cmocka_unit_test(test_fire_during_run_is_skipped),
