@@ -10,6 +10,7 @@ enum pr_exit {
 	PR_EXIT_USAGE       = 2,  /* bad command line */
 	PR_EXIT_UNAVAILABLE = 69, /* EX_UNAVAILABLE: the service stayed unreachable */
 	PR_EXIT_SOFTWARE    = 70, /* EX_SOFTWARE: internal error */
+	PR_EXIT_IOERR       = 74, /* EX_IOERR: the state could not be saved */
 	PR_EXIT_CONFIG      = 78, /* EX_CONFIG: configuration error */
 };
 

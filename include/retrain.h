@@ -87,9 +87,11 @@
  * The run is self-contained (it copies what it needs from struct rt_spec),
  * so it can be persisted (state.h) and resumed (rt_resume) after a restart.
  *
- * Driver contract: execute the actions of one step in order. A failed SAVE
- * is logged and does not stop the batch (names are deterministic, so a lost
- * intent only costs a find). Call parameters in struct rt_action point into
+ * Driver contract: execute the actions of one step in order. A SAVE that
+ * fails stops the run there: no action after it is executed (no create,
+ * update or deploy is sent without its intent on disk); the driver feeds
+ * RT_EV_STOP and resumes the run later (rt_resume) or leaves it to the next
+ * start, which adopts what the last save that worked names. Call parameters in struct rt_action point into
  * the run and stay valid until the next rt_* call on that run: copy them
  * when the request is built.
  *
@@ -115,7 +117,8 @@
  *   on SIGTERM:        rt_step(run, {RT_EV_STOP}); execute; exit
  *   execute(acts): for each action in order:
  *       CALL     -> start the async call, remember (slot, token)
- *       SAVE     -> state_set_run(&st, run); state_save(dir, &st)
+ *       SAVE     -> state_set_run(&st, run); state_save(dir, &st);
+ *                   failed: stop here (see the driver contract)
  *       TIMER    -> one-shot monotonic timer delay_ms -> (slot, token)
  *       DEADLINE -> realtime timer at `at`
  *       LOG      -> log_struct(priority, PIPELINE=, STAGE=, JOB_ARN=,
@@ -376,12 +379,11 @@ struct rt_action {
 	const char *job_arn;       /* LOG: JOB_ARN= value or NULL */
 	char request_id[64];       /* LOG: AWS_REQUEST_ID= of the reply, or "" */
 	enum rt_outcome outcome;   /* FINISHED */
-	/* SAVE: true when the save is an intent (a job is created next) or
-	 * the run is stopping: it must reach the disk before going on
-	 * (fsync); false for progress and for the intent before
-	 * UpdateCampaign (a crash-consistent write is enough: losing it costs
-	 * one more Describe after a power loss, never a duplicate; the driver
-	 * describes the campaign before every UpdateCampaign) */
+	/* SAVE: true when the save is an intent (a create or UpdateCampaign
+	 * follows) or the run is stopping: it must reach the disk before
+	 * going on (fsync of the file and the directory); false for progress
+	 * (a crash-consistent write is enough: losing it costs one more
+	 * Describe after a power loss, never a duplicate) */
 	bool durable;
 	/* SAVE: an intent (a create or UpdateCampaign follows) or a stop:
 	 * written before going on, not merged with later progress */
@@ -432,6 +434,9 @@ struct rt_event {
 	/* RT_EV_REPLY */
 	enum rt_result result;
 	const char *error;       /* error message of a failed call, or NULL */
+	/* the service's error code of a failed call ("AccessDeniedException"),
+	 * or NULL: named in the reason of a rejection */
+	const char *error_code;
 	const char *request_id;  /* x-amzn-RequestId: copied to the LOG actions */
 	const char *arn;         /* create: the new ARN; find: ours if found */
 	bool found;              /* find: a job/version with our name exists */

@@ -127,6 +127,9 @@ const char *runner_status(const struct runner *r);
 bool runner_next_fire(const struct runner *r, time_t *out);
 /* The outcome of the last run this process finished (RT_OUT_NONE: none). */
 enum rt_outcome runner_last_outcome(const struct runner *r);
+/* errno of the latest state save that failed (a run stopped by it, or a
+ * finished run whose end is not on disk), 0 if none since. */
+int runner_save_error(const struct runner *r);
 /* `rollback`: the exit status (exitcodes.h) when the rollback could not
  * even start (1: refused, e.g. no previous version, a run deploying, the
  * campaign already serves it; 2: bad arguments, no campaign), else 0. */

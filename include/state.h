@@ -12,7 +12,7 @@
  *                  version, "followed" ],
  *     "datasets": [ { "dataset_arn", "etag", "last_modified" } ] }
  *
- * Optional members, so that every version-1 file without them loads
+ * Issue 8 added, all optional so that every version-1 file still loads
  * (hence no schema version change): top-level "datasets" (the S3 identity
  * of each dataset's last import that reached a trained version, for
  * SkipUnchangedData); in "run": "skip_unchanged", "gate" ({ "metric",
@@ -20,19 +20,17 @@
  * "prev_etag", "prev_last_modified", "etag", "last_modified", "unchanged";
  * the stages "checking" and "gating"; the outcomes "gated" and "skipped"
  * (run and history). A file written with those cannot be read by a build
- * that does not know them (it is moved aside as corrupt, like any
- * unreadable file). Rollback runs (RT_KIND_ROLLBACK) are never saved as "run".
+ * that predates them (it is moved aside as corrupt, like any unreadable
+ * file). Rollback runs (RT_KIND_ROLLBACK) are never saved as "run".
  *
- * Writes are atomic: a scratch file in the same directory (.<file>.tmp)
- * is written, fsync'd, exchanged with the file (renameat2 RENAME_EXCHANGE;
- * plain rename where the filesystem cannot), then the directory fsync'd.
- * The scratch file then holds the previous state and is rewritten at the
- * next save: no inode is freed and allocated per save (ext4's allocation
- * after many deletes would be half the daemon's CPU per call). A reader (e.g.
- * `status` while the daemon runs) opens the old or the new file, never a
- * mix; one that opened the old file just before two saves in a row can
- * read it while it is rewritten, sees bad JSON and reads again (status
- * does).
+ * Writes are atomic: each save creates a new scratch file in the same
+ * directory (.<file>.tmp, O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600; whatever
+ * is at that name is unlinked first, never written through), writes and
+ * fdatasyncs it, renames it over the file, then (durable saves) fsyncs the
+ * directory. A reader (e.g. `status` while the daemon runs) opens the old
+ * or the new file, never a mix; a power loss brings back the old file or
+ * the new one, never an empty one. Files are read with
+ * O_NONBLOCK|O_NOFOLLOW and must be regular files (state_read_file).
  *
  * A file that cannot be parsed (corrupt, truncated, garbage, larger than
  * STATE_FILE_MAX, wrong schema version, another pipeline's) is renamed to
@@ -126,6 +124,14 @@ int state_from_json(const char *text, size_t len, const char *pipeline,
  * errors (permission, I/O): -errno, logged, *out untouched. */
 int state_load(const char *dir, const char *pipeline, time_t now,
 	       struct state *out);
+
+/* Read the file at path (at most STATE_FILE_MAX + 1 bytes: more means too
+ * large) without blocking and without following a symbolic link: 0 and
+ * *buf (free()) / *len, or -errno: -EISDIR a directory, -ELOOP a symbolic
+ * link, -EINVAL another file that is not a regular file (FIFO, socket,
+ * device). state_read_error(r) says it in words. */
+int state_read_file(const char *path, char **buf, size_t *len);
+const char *state_read_error(int r);
 
 /* Write st atomically to its file in dir. 0 or -errno (logged; the old
  * file is then intact and no temp file is left behind). */

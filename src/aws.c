@@ -71,6 +71,7 @@ struct aws_call {
 	unsigned attempts;
 	unsigned last_retry_cost;    /* quota taken by the latest retry */
 	uint64_t start_usec;
+	uint64_t attempt_usec;       /* the last attempt's duration */
 	struct aws_wire_request wire;
 	/* last outcome */
 	long status;
@@ -1095,9 +1096,22 @@ static void after_failure(struct aws_call *call, enum aws_retry_kind kind,
 		return;
 	}
 	call->last_retry_cost = cost;
-	log_debug("aws: %s: retrying in %lld ms (attempt %u of %u)",
-		  call->operation, (long long)delay_ms, call->attempts + 1,
-		  c->retry.max_attempts);
+	/* a request that was sent and whose reply was lost or cut off (the
+	 * attempt took its time): say so, the retry repeats all of it */
+	if (call->transport == HTTP_ERR_TIMEOUT ||
+	    call->transport == HTTP_ERR_RESET ||
+	    call->transport == HTTP_ERR_PROTOCOL ||
+	    call->transport == HTTP_ERR_TOO_LARGE)
+		log_warning("aws: %s: reply cut off after %.1f s (%s); retrying in %lld ms (attempt %u of %u)",
+			    call->operation,
+			    (double)call->attempt_usec / USEC_PER_SEC,
+			    http_error_name(call->transport),
+			    (long long)delay_ms, call->attempts + 1,
+			    c->retry.max_attempts);
+	else
+		log_debug("aws: %s: retrying in %lld ms (attempt %u of %u)",
+			  call->operation, (long long)delay_ms,
+			  call->attempts + 1, c->retry.max_attempts);
 	if (schedule_attempt(call, (uint64_t)delay_ms * USEC_PER_MSEC) < 0)
 		finish_failed(call);
 }
@@ -1112,6 +1126,7 @@ static void on_http_done(const struct http_response *resp, void *userdata)
 	int r;
 
 	call->req = NULL;
+	call->attempt_usec = resp->elapsed_usec;
 	if (resp->error != HTTP_OK) {
 		set_outcome(call, resp->error, 0, "", resp->error_text, NULL);
 		snprintf(call->code, sizeof(call->code), "Http%s",

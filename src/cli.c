@@ -49,7 +49,8 @@ static const char *const once_details[] = {
 	"-p, --pipeline NAME  only this pipeline (configs with several)",
 	"exit 0 succeeded (or skipped: no new data, or superseded by a newer",
 	"deploy), 1 a job failed, a call was rejected or the version was",
-	"gated, 69 the service stayed unreachable,",
+	"gated, 69 the service stayed unreachable, 74 the state could not be",
+	"saved (the run stopped before its next call),",
 	"78 config error (or the state directory is locked by another process",
 	"or unusable)",
 	NULL,
@@ -106,6 +107,7 @@ static const struct { int code; const char *meaning; } exit_codes[] = {
 	{ PR_EXIT_USAGE, "bad command line" },
 	{ PR_EXIT_UNAVAILABLE, "the service stayed unavailable" },
 	{ PR_EXIT_SOFTWARE, "internal error" },
+	{ PR_EXIT_IOERR, "the state could not be saved" },
 	{ PR_EXIT_CONFIG, "configuration error" },
 };
 

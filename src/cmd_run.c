@@ -146,7 +146,6 @@ static int dry_run_pipeline(const struct cli_options *opt,
 	struct rt_actions acts;
 	struct rt_call c;
 	char path[4096], when[32], err[256], *text = NULL;
-	FILE *f;
 	size_t i, len = 0;
 	int k, n = 0;
 	bool resume = false, look = false;
@@ -154,13 +153,11 @@ static int dry_run_pipeline(const struct cli_options *opt,
 	state_init(&st, p->name);
 	/* read, without the lock and without moving anything aside */
 	if (state_path(cli_state_dir(opt), p->name, path, sizeof(path)) == 0 &&
-	    (f = fopen(path, "re"))) {
-		text = malloc(STATE_FILE_MAX + 1);
-		if (text)
-			len = fread(text, 1, STATE_FILE_MAX, f);
-		fclose(f);
-		if (text && state_from_json(text, len, p->name, &st, err,
-					    sizeof(err)) < 0) {
+	    state_read_file(path, &text, &len) == 0) {
+		if (len > STATE_FILE_MAX)
+			len = STATE_FILE_MAX;  /* does not parse: unreadable */
+		if (state_from_json(text, len, p->name, &st, err,
+				    sizeof(err)) < 0) {
 			printf("# state file %s is unreadable (%s): the run "
 			       "would adopt jobs by name first\n", path, err);
 			state_init(&st, p->name);

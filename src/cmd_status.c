@@ -31,52 +31,33 @@ struct pstatus {
 	time_t next_fire;
 };
 
-/* The daemon swaps a new state file in and rewrites the old one at its next
- * save (state.c): a reader that opened the old one just before can, rarely,
- * read it while it is rewritten. Such a read does not parse: read again. */
-#define READ_ATTEMPTS 3
-
 static void read_state(const char *dir, struct pstatus *ps)
 {
 	char path[4096], err[256];
 	char *text = NULL;
 	size_t len;
-	int attempt;
-	FILE *f;
+	int k;
 
 	state_init(&ps->st, ps->p->name);
 	if (state_path(dir, ps->p->name, path, sizeof(path)) < 0) {
 		snprintf(ps->error, sizeof(ps->error), "bad state path");
 		return;
 	}
-	text = malloc(STATE_FILE_MAX + 1);
-	if (!text) {
-		snprintf(ps->error, sizeof(ps->error), "out of memory");
+	/* the daemon renames a complete new file in: one read suffices */
+	k = state_read_file(path, &text, &len);
+	if (k == -ENOENT)
 		return;
-	}
-	for (attempt = 0; attempt < READ_ATTEMPTS; attempt++) {
-		ps->error[0] = '\0';
-		f = fopen(path, "re");
-		if (!f) {
-			if (errno != ENOENT)
-				snprintf(ps->error, sizeof(ps->error), "%s: %s",
-					 path, strerror(errno));
-			break;
-		}
-		len = fread(text, 1, STATE_FILE_MAX + 1, f);
-		fclose(f);
-		if (len > STATE_FILE_MAX) {
-			snprintf(ps->error, sizeof(ps->error),
-				 "%s: larger than %d bytes", path, STATE_FILE_MAX);
-		} else if (state_from_json(text, len, ps->p->name, &ps->st, err,
-					   sizeof(err)) < 0) {
-			snprintf(ps->error, sizeof(ps->error), "%s: %s", path,
-				 err);
-		} else {
-			ps->has_file = true;
-			break;
-		}
-	}
+	if (k < 0)
+		snprintf(ps->error, sizeof(ps->error), "%s: %s", path,
+			 state_read_error(k));
+	else if (len > STATE_FILE_MAX)
+		snprintf(ps->error, sizeof(ps->error),
+			 "%s: larger than %d bytes", path, STATE_FILE_MAX);
+	else if (state_from_json(text, len, ps->p->name, &ps->st, err,
+				 sizeof(err)) < 0)
+		snprintf(ps->error, sizeof(ps->error), "%s: %s", path, err);
+	else
+		ps->has_file = true;
 	free(text);
 }
 

@@ -377,7 +377,8 @@ static int read_file(const char *path, char **buf, size_t *len,
 	size_t got = 0;
 	int fd, r;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO given as the config must not block the open */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		r = -errno;
 		config_errors_add(errs, path, 0, "cannot open the config "

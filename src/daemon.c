@@ -808,8 +808,12 @@ int daemon_main(const struct daemon_options *opt, struct config *cfg)
 		if (opt->pipeline && strcmp(opt->pipeline, p->name))
 			continue;
 		k = add_runner(&d, p, now, true);
-		if (k < 0 && opt->once)
+		if (k < 0 && opt->once) {
+			/* a state file that cannot be read (a directory, no
+			 * permission, not a regular file): the setup is wrong */
+			rc = k == -ENOMEM ? PR_EXIT_SOFTWARE : PR_EXIT_CONFIG;
 			goto cleanup;
+		}
 	}
 	if (opt->once && d.n == 0) {
 		log_error("no pipeline named %s in %s", opt->pipeline,
@@ -849,6 +853,9 @@ done:
 	for (i = 0; i < d.n; i++)
 		outcomes[i] = runner_last_outcome(d.runners[i]);
 	rc = daemon_exit_status(outcomes, d.n);
+	for (i = 0; i < d.n; i++)
+		if (runner_save_error(d.runners[i]))
+			rc = PR_EXIT_IOERR;  /* the state on disk is behind */
 	for (i = 0; opt->rollback && i < d.n; i++)
 		if (runner_rollback_refused(d.runners[i]))
 			rc = runner_rollback_refused(d.runners[i]);

@@ -360,6 +360,9 @@ static enum status_class classify(const char *status)
 		return ST_PROGRESS;
 	if (!strcmp(status, "ACTIVE"))
 		return ST_ACTIVE;
+	/* "CREATE STOPPING" is on its way to "CREATE STOPPED": wait for it */
+	if (strstr(status, "STOPPING"))
+		return ST_PROGRESS;
 	if (strstr(status, "FAILED") || strstr(status, "STOP") ||
 	    strstr(status, "DELETE"))
 		return ST_FAILED;
@@ -401,15 +404,29 @@ static void apply_status(struct ctx *c, int slot, const char *status,
 
 /* ---- replies ----------------------------------------------------------- */
 
+/* The length of an error code without its "Exception" suffix, as the
+ * service's documentation names the errors ("AccessDenied"). */
+static int code_len(const char *code)
+{
+	static const char sfx[] = "Exception";
+	size_t n = strlen(code), k = sizeof(sfx) - 1;
+
+	if (n > k && !strcmp(code + n - k, sfx))
+		n -= k;
+	return n > 64 ? 64 : (int)n;
+}
+
 static void reject(struct ctx *c, int slot, const struct rt_event *ev,
 		   enum rt_op op)
 {
 	char label[160];
+	const char *code = !empty(ev->error_code) ? ev->error_code
+			   : ev->result == RT_RES_NOT_FOUND ? "ResourceNotFound"
+							    : "InvalidInput";
 
 	slot_label(c->run, slot, label, sizeof(label));
-	fail_slot(c, slot, "%s for %s rejected (%s): %s", rt_op_name(op), label,
-		  ev->result == RT_RES_NOT_FOUND ? "ResourceNotFound"
-						 : "InvalidInput",
+	fail_slot(c, slot, "%s for %s rejected (%.*s): %s", rt_op_name(op),
+		  label, code_len(code), code,
 		  empty(ev->error) ? "no message" : ev->error);
 	act_log(c, LOG_ERR, NULL, slot, "%s", c->run->slots[slot].reason);
 }
@@ -1086,29 +1103,19 @@ static uint32_t hash_str(const char *s)
 	return h;
 }
 
-/* Intent save before the creates, then the creates; the status line. The
- * intent before a job is created is written at once and flushed to disk
- * (durable). The one before UpdateCampaign is written at once but not
- * flushed: what keeps that call
- * from being repeated, also after a power loss took the save back, is the
- * DescribeCampaign the driver sends first (an update to this version that
- * is pending, in progress or done is followed, not sent again), not the
- * state file. */
+/* Intent save before the creates (UpdateCampaign included), flushed to
+ * disk (durable), then the creates; the status line. */
 static void finalize(struct ctx *c)
 {
 	struct rt_run *run = c->run;
 	struct rt_action *a;
 	char line[RT_TEXT_MAX];
-	bool durable = false;
 	uint32_t h;
 	size_t i;
 
-	for (i = 0; i < c->n_creates; i++)
-		if (c->creates[i] != RT_SLOT_CAMPAIGN)
-			durable = true;
 	if ((c->n_creates > 0 || c->save) && run->kind != RT_KIND_ROLLBACK) {
 		a = push(c->out, RT_ACT_SAVE);
-		a->durable = durable;
+		a->durable = c->n_creates > 0;
 		a->intent = c->n_creates > 0;
 	}
 	for (i = 0; i < c->n_creates; i++)

@@ -37,6 +37,8 @@
  * most this long after the change, together: a burst of replies costs one
  * write; the next intent, the end or a stop writes them at once anyway. */
 #define SAVE_DELAY_USEC    (1000 * USEC_PER_MSEC)
+/* The daemon tries a run stopped by a failed save again this long after. */
+#define SAVE_RETRY_USEC    (60 * USEC_PER_SEC)
 /* UpdateCampaign granted within this long of the run's own DescribeCampaign
  * takes that reply as its pre-check instead of describing again. A minute:
  * with 1,000 pipelines behind the rate limit a grant can take several
@@ -104,6 +106,10 @@ struct runner {
 	struct state *held;
 	bool save_pending;          /* a progress save not yet written */
 	sd_event_source *save_timer;
+	/* errno of the latest save that failed (0: none since it last
+	 * worked); a run is stopped then, and the daemon tries it again */
+	int save_errno;
+	sd_event_source *save_retry;
 	struct rt_run *run;   /* while a run is active (NULL when idle) */
 	/* the DescribeCampaign reply being delivered to the run (only while
 	 * on_campaign steps it): an UpdateCampaign the run sends in answer
@@ -367,8 +373,11 @@ static void finish_call(struct pcall *c, struct rt_event *ev,
 	e.random = base.random;
 	if (res) {
 		e.result = runner_map_result(res->error, res->code);
-		if (res->error != AWS_ERR_NONE)
-			e.error = res->message ? res->message : res->code;
+		if (res->error != AWS_ERR_NONE) {
+			e.error = res->message && *res->message ? res->message
+								: res->code;
+			e.error_code = res->code;
+		}
 		if (res->request_id)
 			e.request_id = res->request_id;
 	}
@@ -1142,44 +1151,53 @@ static void note_fire(struct runner *r, time_t fire)
 	r->packed.last_fire = r->last_fire;
 }
 
-static void write_run(struct runner *r, bool durable)
+static int write_run(struct runner *r, bool durable)
 {
+	int k;
+
 	r->save_pending = false;
 	if (r->save_timer)
 		(void)sd_event_source_set_enabled(r->save_timer, SD_EVENT_OFF);
 	note_fire(r, r->run->fire_time);
-	(void)state_save_packed(r->host->state_dir, r->host->state_dirfd,
-				r->name, &r->packed,
-				r->run, durable); /* logged there */
+	k = state_save_packed(r->host->state_dir, r->host->state_dirfd,
+			      r->name, &r->packed, r->run,
+			      durable); /* logged there */
+	if (k == 0)
+		r->save_errno = 0;
+	return k;
 }
+
+static void save_failed(struct runner *r, int k);
 
 static int on_save_timer(sd_event_source *s, uint64_t usec, void *ud)
 {
 	struct runner *r = ud;
+	int k;
 
 	(void)s;
 	(void)usec;
-	if (r->save_pending && r->active && r->have_packed)
-		write_run(r, false);
+	if (r->save_pending && r->active && r->have_packed &&
+	    (k = write_run(r, false)) < 0)
+		save_failed(r, k);
 	return 0;
 }
 
-static void do_save(struct runner *r, bool intent, bool durable)
+/* 0, or -errno when the save failed: the caller stops the run then. */
+static int do_save(struct runner *r, bool intent, bool durable)
 {
 	/* a rollback is never saved as the run (state.h) */
 	if (!r->have_packed || r->run->kind == RT_KIND_ROLLBACK)
-		return;
-	if (intent || durable) {
-		write_run(r, durable);
-		return;
-	}
+		return 0;
+	if (intent || durable)
+		return write_run(r, durable);
 	if (r->save_pending)
-		return;  /* the armed write will carry this change too */
+		return 0;  /* the armed write will carry this change too */
 	r->save_pending = true;
 	if (evtimer_arm_relative(r->host->event, &r->save_timer,
 				 SAVE_DELAY_USEC, POLL_ACCURACY_USEC,
 				 on_save_timer, r, "state-save") < 0)
-		write_run(r, false);  /* no timer: write now */
+		return write_run(r, false);  /* no timer: write now */
+	return 0;
 }
 
 /* The pipeline's full state: the one held, else the file's. 0 and *out
@@ -1301,11 +1319,17 @@ static void do_finished(struct runner *r, const struct rt_action *a)
 		r->last_fire = st->last_fire;
 		/* not fsync'd: should a power loss take it back, the run is
 		 * resumed at the next start and finds everything done */
-		if (state_write(r->host->state_dir, r->host->state_dirfd, st,
-				false) < 0)
+		int k = state_write(r->host->state_dir, r->host->state_dirfd,
+				    st, false);
+
+		if (k < 0) {
 			r->held = st;  /* the next run starts from it */
-		else
+			/* the file still holds the run: the next start
+			 * resumes it and finds it done, creating nothing */
+			r->save_errno = -k;
+		} else {
 			free(st);
+		}
 	} else if (r->have_packed) {
 		/* out of memory: the finished run as the run; the next load
 		 * moves it to the history */
@@ -1371,6 +1395,82 @@ static void metrics_start(struct runner *r)
 		r->m_stage_s[i] = 0;
 }
 
+static int on_save_retry(sd_event_source *s, uint64_t usec, void *ud)
+{
+	struct runner *r = ud;
+	struct rt_actions acts;
+	time_t now = wallclock_now();
+
+	(void)s;
+	(void)usec;
+	r->save_retry = sd_event_source_disable_unref(r->save_retry);
+	if (!r->active || !r->run || !r->save_errno)
+		return 0;
+	r->save_errno = 0;
+	log_notice("%s: trying the run stopped by a failed save again",
+		   r->name);
+	if (rt_resume(r->run, now, &acts) == 0)
+		execute(r, &acts);
+	return 0;
+}
+
+/* A save failed (-errno k): nothing more is sent for the run. It is frozen
+ * (replies and timers of calls in flight are stale from now on), its calls
+ * not yet sent are dropped, and the journal and STATUS= say why. What was
+ * sent before is in the last save that worked and is adopted at the next
+ * start; `once` ends (exit status 74); the daemon keeps the run, skips
+ * fire times meanwhile, and resumes it (finds first) SAVE_RETRY_USEC
+ * later. */
+static void save_failed(struct runner *r, int k)
+{
+	char f_pipe[RT_PIPELINE_MAX + 16], f_stage[64], fire[32];
+	const char *fields[] = { f_pipe, f_stage, MSGID_FIELD(MSGID_RUN_FAILED),
+				 NULL };
+	struct rt_actions ignored;
+	struct rt_event ev;
+	struct pcall *c;
+	int slot;
+
+	if (!r->active || !r->run)
+		return;
+	r->save_errno = -k;
+	init_event(r, &ev, RT_EV_STOP, RT_SLOT_RUN, 0);
+	(void)rt_step(r->run, &ev, &ignored);  /* its save would fail too */
+	while ((c = r->calls)) {
+		r->calls = c->next;
+		pcall_drop(c);
+	}
+	for (slot = 0; slot < RT_NSLOTS; slot++)
+		r->slot_timer[slot] =
+			sd_event_source_disable_unref(r->slot_timer[slot]);
+	r->deadline = sd_event_source_disable_unref(r->deadline);
+	r->save_pending = false;
+	r->save_timer = sd_event_source_disable_unref(r->save_timer);
+	snprintf(f_pipe, sizeof(f_pipe), "PIPELINE=%s", r->name);
+	snprintf(f_stage, sizeof(f_stage), "STAGE=%s",
+		 rt_stage_name(r->run->stage));
+	sched_format_utc(r->run->fire_time, fire, sizeof(fire));
+	log_struct(LOG_ERR, fields,
+		   "cannot save the state (%s): the run for %s stopped while %s, before its next call; what was already sent is adopted at the next start%s",
+		   strerror(-k), fire, rt_stage_name(r->run->stage),
+		   r->host->once ? "" : " (trying again in a minute)");
+	snprintf(r->status, sizeof(r->status),
+		 "stopped: cannot save the state (%s)", strerror(-k));
+	if (r->host->once) {
+		r->active = false;
+		r->last_outcome = RT_OUT_NONE;
+		free(r->run);
+		r->run = NULL;
+		state_packed_free(&r->packed);
+		r->have_packed = false;
+	} else if (evtimer_arm_relative(r->host->event, &r->save_retry,
+					SAVE_RETRY_USEC, FIRE_ACCURACY_USEC,
+					on_save_retry, r, "save-retry") < 0) {
+		log_error("%s: cannot arm the retry timer", r->name);
+	}
+	changed(r);
+}
+
 static void execute(struct runner *r, const struct rt_actions *acts)
 {
 	bool status_changed = false, finished = false;
@@ -1384,9 +1484,16 @@ static void execute(struct runner *r, const struct rt_actions *acts)
 		case RT_ACT_CALL:
 			do_call(r, a);
 			break;
-		case RT_ACT_SAVE:
-			do_save(r, a->intent, a->durable);
+		case RT_ACT_SAVE: {
+			int k = do_save(r, a->intent, a->durable);
+
+			if (k < 0) {
+				/* nothing after a save that failed is sent */
+				save_failed(r, k);
+				return;
+			}
 			break;
+		}
 		case RT_ACT_TIMER:
 			do_timer(r, a);
 			break;
@@ -1410,8 +1517,10 @@ static void execute(struct runner *r, const struct rt_actions *acts)
 			break;
 		}
 		/* do_call() may have stepped the run (a local failure) and
-		 * finished it: nothing more to do then */
-		if (!r->active)
+		 * finished it, or stopped it on a failed save: nothing more
+		 * to do then */
+		if (!r->active ||
+		    (a->kind == RT_ACT_CALL && r->save_errno && r->run->stopped))
 			return;
 	}
 	metrics_follow(r, finished || rt_done(r->run),
@@ -1765,6 +1874,7 @@ static void drop_all(struct runner *r)
 	r->deadline = sd_event_source_disable_unref(r->deadline);
 	r->fire_timer = sd_event_source_disable_unref(r->fire_timer);
 	r->save_timer = sd_event_source_disable_unref(r->save_timer);
+	r->save_retry = sd_event_source_disable_unref(r->save_retry);
 	adopt_scan_free(r->adopt);
 	r->adopt = NULL;
 	free(r->adopt_moved_to);
@@ -2063,6 +2173,11 @@ bool runner_next_fire(const struct runner *r, time_t *out)
 enum rt_outcome runner_last_outcome(const struct runner *r)
 {
 	return r->last_outcome;
+}
+
+int runner_save_error(const struct runner *r)
+{
+	return r->save_errno;
 }
 
 int runner_rollback_refused(const struct runner *r)

@@ -430,8 +430,8 @@ static unsigned get_uint(struct in *in, const cJSON *obj, const char *key,
 	return (unsigned)v->valuedouble;
 }
 
-/* Optional members of schema version 1 (state.h): absent is fine (the
- * default stays), present must be well-formed. */
+/* Members added after the first release of schema version 1: absent is
+ * fine (the default stays), present must be well-formed. */
 static void opt_str(struct in *in, const cJSON *obj, const char *key,
 		    char *buf, size_t len)
 {
@@ -782,17 +782,28 @@ cleanup:
 
 /* ---- files ------------------------------------------------------------- */
 
-/* Read at most STATE_FILE_MAX + 1 bytes: more means "too large". */
-static int read_file(const char *path, char **buf, size_t *len)
+int state_read_file(const char *path, char **buf, size_t *len)
 {
 	char *b = NULL;
 	size_t n = 0, cap = STATE_FILE_MAX + 1;
+	struct stat sb;
 	ssize_t k;
 	int fd, r = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO must not block the open; O_NOFOLLOW: the file
+	 * itself, never what a link points to */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK |
+			O_NOFOLLOW);
 	if (fd < 0)
 		return -errno;
+	if (fstat(fd, &sb) < 0) {
+		r = -errno;
+		goto cleanup;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		r = S_ISDIR(sb.st_mode) ? -EISDIR : -EINVAL;
+		goto cleanup;
+	}
 	b = malloc(cap);
 	if (!b) {
 		r = -ENOMEM;
@@ -817,6 +828,20 @@ cleanup:
 	free(b);
 	close(fd);
 	return r;
+}
+
+const char *state_read_error(int r)
+{
+	switch (r) {
+	case -EISDIR:
+		return "a directory, not a regular file";
+	case -ELOOP:
+		return "a symbolic link, not a regular file";
+	case -EINVAL:
+		return "not a regular file";
+	default:
+		return strerror(-r);
+	}
 }
 
 static int move_aside(const char *path, time_t now, char *to, size_t tolen)
@@ -862,14 +887,15 @@ int state_load(const char *dir, const char *pipeline, time_t now,
 	st = calloc(1, sizeof(*st));
 	if (!st)
 		return -ENOMEM;
-	r = read_file(path, &buf, &len);
+	r = state_read_file(path, &buf, &len);
 	if (r == -ENOENT) {
 		state_init(st, pipeline);
 		r = 0;
 		goto done;
 	}
 	if (r < 0) {
-		log_error("cannot read state file %s: %s", path, strerror(-r));
+		log_error("cannot read state file %s: %s", path,
+			  state_read_error(r));
 		goto cleanup;
 	}
 	if (len > STATE_FILE_MAX)
@@ -895,10 +921,10 @@ cleanup:
 	return r;
 }
 
-static int pwrite_all(int fd, const char *buf, size_t len, off_t off)
+static int write_all(int fd, const char *buf, size_t len)
 {
 	while (len > 0) {
-		ssize_t k = pwrite(fd, buf, len, off);
+		ssize_t k = write(fd, buf, len);
 
 		if (k < 0) {
 			if (errno == EINTR)
@@ -907,18 +933,17 @@ static int pwrite_all(int fd, const char *buf, size_t len, off_t off)
 		}
 		buf += k;
 		len -= (size_t)k;
-		off += k;
 	}
 	return 0;
 }
 
-/* text and a newline at the start of fd: one pwritev, unless short. */
+/* text and a newline: one writev, unless short. */
 static int write_text(int fd, const char *text, size_t len)
 {
 	struct iovec iov[2] = {
 		{ (void *)(uintptr_t)text, len }, { (void *)(uintptr_t)"\n", 1 },
 	};
-	ssize_t k = pwritev(fd, iov, 2, 0);
+	ssize_t k = writev(fd, iov, 2);
 	size_t done;
 	int r;
 
@@ -928,11 +953,11 @@ static int write_text(int fd, const char *text, size_t len)
 	if (done >= len + 1)
 		return 0;
 	if (done < len) {
-		r = pwrite_all(fd, text + done, len - done, (off_t)done);
+		r = write_all(fd, text + done, len - done);
 		if (r < 0)
 			return r;
 	}
-	return pwrite_all(fd, "\n", 1, (off_t)len);
+	return write_all(fd, "\n", 1);
 }
 
 static int fsync_dir(const char *dir, int dirfd)
@@ -960,71 +985,116 @@ int state_dir_open(const char *dir)
 	return fd < 0 ? -errno : fd;
 }
 
+/* Test hook: saves after the first N fail with an errno, as a disk that
+ * fills up or fails mid-run would: "N:ENOSPC" (also EIO, EACCES, EROFS,
+ * EDQUOT). Read at the first save; a malformed value is ignored, with a
+ * warning. */
+#define WRITE_FAULT_ENV "PERSONALIZE_RETRAIN_TEST_STATE_WRITE_FAIL"
+
+static int state_test_write_fault(void)
+{
+	static const struct {
+		const char *name;
+		int err;
+	} codes[] = {
+		{ "ENOSPC", ENOSPC }, { "EIO", EIO }, { "EACCES", EACCES },
+		{ "EROFS", EROFS }, { "EDQUOT", EDQUOT },
+	};
+	static bool read_env;
+	static unsigned long after, seen;
+	static int err;
+	const char *v;
+	char *end;
+	size_t i;
+
+	if (!read_env) {
+		read_env = true;
+		v = getenv(WRITE_FAULT_ENV);
+		if (v && *v) {
+			errno = 0;
+			after = strtoul(v, &end, 10);
+			for (i = 0; !errno && end != v && *end == ':' &&
+				    i < sizeof(codes) / sizeof(codes[0]); i++)
+				if (!strcmp(end + 1, codes[i].name))
+					err = codes[i].err;
+			if (err)
+				log_warning("test hook %s in effect: state saves after the first %lu fail (%s)",
+					    WRITE_FAULT_ENV, after, end + 1);
+			else
+				log_warning("test hook %s=%s ignored: not N:ENOSPC|EIO|EACCES|EROFS|EDQUOT",
+					    WRITE_FAULT_ENV, v);
+		}
+	}
+	if (!err)
+		return 0;
+	if (seen < after) {
+		seen++;
+		return 0;
+	}
+	return -err;
+}
+
 /* Write text (a newline is added) atomically as pipeline's file in dir
- * (dirfd: dir opened, or -1): scratch file, [fdatasync], exchange,
- * [fsync of the directory]. */
+ * (dirfd: dir opened, or -1): a scratch file created for this save (never
+ * an existing inode: a leftover or a link planted at the scratch name is
+ * unlinked, not written through), mode 0600, written, fdatasync'd, renamed
+ * over the file; durable: the directory fsync'd too. The file's data is
+ * always on disk before the rename, so a power loss brings back the old
+ * file or the new one, never an empty one. */
 static int write_state(const char *dir, int dirfd, const char *pipeline,
 		       const char *text, size_t len, bool durable)
 {
 	char path[4096], tmp[4200];
 	const char *slash, *name, *tmpname;
 	int fd = -1, at = dirfd >= 0 ? dirfd : AT_FDCWD, r;
+	bool created = false;
 
 	r = state_path(dir, pipeline, path, sizeof(path));
 	if (r < 0)
 		return r;
 	slash = strrchr(path, '/');
-	/* Same directory, so the exchange is atomic; dot-named and unique to
+	/* Same directory, so the rename is atomic; dot-named and unique to
 	 * the pipeline (writers hold the directory lock). */
 	snprintf(tmp, sizeof(tmp), "%.*s/.%s.tmp", (int)(slash - path), path,
 		 slash + 1);
 	name = dirfd >= 0 ? slash + 1 : path;
 	tmpname = dirfd >= 0 ? strrchr(tmp, '/') + 1 : tmp;
-	/* The scratch file is rewritten in place, not truncated first: its
-	 * blocks stay allocated, so a save does not free and allocate blocks
-	 * (with ext4's discard option every freed block is also a discard
-	 * request, and truncate-then-write makes close() start writeback;
-	 * the truncating open and its close would be an eighth of the daemon's
-	 * CPU in `make bench`'s steady section, perf). The tail beyond the new
-	 * text is cut off after. */
-	fd = openat(at, tmpname, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-		    0600);
+	r = state_test_write_fault();
+	if (r < 0)
+		goto cleanup;
+	if (unlinkat(at, tmpname, 0) < 0 && errno != ENOENT) {
+		r = -errno;
+		goto cleanup;
+	}
+	fd = openat(at, tmpname,
+		    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
 		r = -errno;
 		goto cleanup;
 	}
+	created = true;
 	r = write_text(fd, text, len);
-	if (r == 0 && ftruncate(fd, (off_t)len + 1) < 0)
-		r = -errno;
-	if (r == 0 && durable && fdatasync(fd) < 0)
+	if (r == 0 && fdatasync(fd) < 0)
 		r = -errno;
 	if (close(fd) < 0 && r == 0)
 		r = -errno;
 	fd = -1;
 	if (r < 0)
 		goto cleanup;
-	/* Swap the new file in: the old one becomes the scratch file, to be
-	 * rewritten next time. A rename over the old file would free an
-	 * inode per save and allocate one for the next: on ext4 that
-	 * allocation scans past recently deleted inodes and would be half of
-	 * the daemon's CPU per API call (`make bench`). Plain rename when
-	 * there is no old file yet or the filesystem cannot exchange. */
-	if (renameat2(at, tmpname, at, name, RENAME_EXCHANGE) < 0) {
-		if ((errno != ENOENT && errno != EINVAL && errno != ENOSYS &&
-		     errno != ENOTSUP) || renameat(at, tmpname, at, name) < 0) {
-			r = -errno;
-			goto cleanup;
-		}
+	if (renameat(at, tmpname, at, name) < 0) {
+		r = -errno;
+		goto cleanup;
 	}
+	created = false;
 	if (durable)
 		r = fsync_dir(dir, dirfd);
 cleanup:
 	if (fd >= 0)
 		close(fd);
-	if (r < 0) {
+	if (created)
 		unlinkat(at, tmpname, 0);
+	if (r < 0)
 		log_error("cannot save state file %s: %s", path, strerror(-r));
-	}
 	return r;
 }
 
@@ -1284,6 +1354,7 @@ void state_note_fire(struct state *st, time_t fire_time)
 int state_lock(const char *dir, int *fd_out, char *err, size_t errlen)
 {
 	char path[4096], pid[PID_TEXT_MAX];
+	struct stat sb;
 	ssize_t k;
 	int fd = -1, r, n;
 
@@ -1292,12 +1363,24 @@ int state_lock(const char *dir, int *fd_out, char *err, size_t errlen)
 	n = snprintf(path, sizeof(path), "%s/%s", dir, STATE_LOCK_FILE);
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return -ENAMETOOLONG;
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
+		  0600);
 	if (fd < 0) {
 		r = -errno;
 		if (err && errlen)
 			snprintf(err, errlen, "cannot open lock file %s: %s",
 				 path, strerror(-r));
+		return r;
+	}
+	/* the PID is written into it: only a regular file of its own, never
+	 * through a hard link to another file */
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_nlink != 1) {
+		r = -EPERM;
+		if (err && errlen)
+			snprintf(err, errlen,
+				 "lock file %s is not a regular file with a single link; remove it",
+				 path);
+		close(fd);
 		return r;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {

@@ -557,6 +557,40 @@ static void test_create_outcomes(void **state)
 		}
 }
 
+/* A rejection names the service's error code, not a fixed label. */
+static void test_reject_keeps_code(void **state)
+{
+	const struct {
+		const char *code, *want;
+	} cases[] = {
+		{ "AccessDeniedException", "rejected (AccessDenied): " },
+		{ "ExpiredTokenException", "rejected (ExpiredToken): " },
+		{ "InvalidSignatureException", "rejected (InvalidSignature): " },
+		{ "InvalidInputException", "rejected (InvalidInput): " },
+		{ "Http403", "rejected (Http403): " },
+		{ NULL, "rejected (InvalidInput): " },
+	};
+	enum setup s;
+	size_t i;
+
+	(void)state;
+	for (s = S_IMPORT; s <= S_CAMPAIGN; s++)
+		for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			int slot;
+			struct fx *f = setup_create(s, &slot);
+			struct rt_event ev = ev_for(f, RT_EV_REPLY, slot);
+
+			ev.result = RT_RES_INVALID;
+			ev.error = "simulated";
+			ev.error_code = cases[i].code;
+			assert_int_equal(feed(f, &ev), 0);
+			assert_true(rt_done(&f->run));
+			assert_non_null(strstr(f->run.reason, cases[i].want));
+			assert_true(log_has(&f->out, cases[i].want));
+			free(f);
+		}
+}
+
 /* ---- find outcomes (imports, versions) --------------------------------- */
 
 struct find_case {
@@ -682,6 +716,7 @@ static void test_describe_outcomes(void **state)
 		{ RT_RES_OK, NULL, RT_PH_RUNNING, RT_OUT_NONE },
 		{ RT_RES_OK, "CREATE FAILED", RT_PH_FAILED, RT_OUT_FAILED },
 		{ RT_RES_OK, "CREATE STOPPED", RT_PH_FAILED, RT_OUT_FAILED },
+		{ RT_RES_OK, "CREATE STOPPING", RT_PH_RUNNING, RT_OUT_NONE },
 		{ RT_RES_OK, "DELETE PENDING", RT_PH_FAILED, RT_OUT_FAILED },
 		{ RT_RES_OK, "ACTIVE", RT_PH_ACTIVE, RT_OUT_NONE },
 		{ RT_RES_TRANSIENT, NULL, RT_PH_RUNNING, RT_OUT_NONE },
@@ -1073,11 +1108,9 @@ static void test_save_durability(void **state)
 	free(f);
 }
 
-/* The save before UpdateCampaign comes first (written at once, an intent)
- * but is not flushed: the
- * campaign is described before every UpdateCampaign (the driver's
- * pre-check), which is what keeps it from being sent twice. */
-static void test_update_intent_not_flushed(void **state)
+/* The save before UpdateCampaign comes first and is flushed to disk like
+ * every intent before a create. */
+static void test_update_intent_flushed(void **state)
 {
 	struct fx *f = at_updating();
 	size_t i, save_at = SIZE_MAX, call_at = SIZE_MAX;
@@ -1092,7 +1125,7 @@ static void test_update_intent_not_flushed(void **state)
 	}
 	assert_true(save_at < call_at && call_at != SIZE_MAX);
 	assert_true(f->out.a[save_at].intent);
-	assert_false(f->out.a[save_at].durable);
+	assert_true(f->out.a[save_at].durable);
 	free(f);
 }
 
@@ -1851,6 +1884,7 @@ int main(void)
 		cmocka_unit_test(test_happy_paths),
 		cmocka_unit_test(test_status_lines),
 		cmocka_unit_test(test_create_outcomes),
+		cmocka_unit_test(test_reject_keeps_code),
 		cmocka_unit_test(test_find_outcomes),
 		cmocka_unit_test(test_describe_outcomes),
 		cmocka_unit_test(test_describe_not_found_tolerance),
@@ -1863,7 +1897,7 @@ int main(void)
 		cmocka_unit_test(test_deadline_every_stage),
 		cmocka_unit_test(test_deadline_after_errors_is_unreachable),
 		cmocka_unit_test(test_save_durability),
-		cmocka_unit_test(test_update_intent_not_flushed),
+		cmocka_unit_test(test_update_intent_flushed),
 		cmocka_unit_test(test_backoff_rule),
 		cmocka_unit_test(test_stop_every_stage),
 		cmocka_unit_test(test_fire_during_run_is_skipped),

@@ -288,8 +288,8 @@ static void test_packed(void **state)
 	assert_int_equal(state_load(tmpdir, PIPE, T0, back), 0);
 	assert_int_equal(back->last_fire, T0 + 3600);
 	assert_int_equal(back->run.slots[1].created_at, T0 + 7);
-	/* the previous file was swapped out into the scratch file */
-	assert_int_equal(count_files(".shop-recs.json.tmp"), 1);
+	/* no scratch file is left behind */
+	assert_int_equal(count_files(".shop-recs.json.tmp"), 0);
 	/* unpack: no run, the rest as it was */
 	assert_int_equal(state_unpack(&p, PIPE, norun), 0);
 	assert_false(norun->has_run);
@@ -320,17 +320,18 @@ static void test_packed(void **state)
 }
 
 /* A crash during a write leaves at most the temp file: the old state is
- * intact, and the next save rewrites the leftover and swaps it in; the
- * scratch file then holds the state before that save (it is reused, never
- * read back). */
+ * intact, and the next save replaces the leftover with a file of its own
+ * (a new inode, mode 0600) and renames it in; no scratch file remains. */
 static void test_atomic_write_crash_leftover(void **state)
 {
 	struct state *st = mkstate(), *back = calloc(1, sizeof(*back));
-	char tmp[512];
+	char tmp[512], path[512];
+	struct stat a, b;
 
 	(void)state;
 	assert_int_equal(state_save(tmpdir, st), 0);
 	snprintf(tmp, sizeof(tmp), "%s/.%s.json.tmp", tmpdir, PIPE);
+	snprintf(path, sizeof(path), "%s/%s.json", tmpdir, PIPE);
 	write_text(tmp, "{\"version\": 1, \"pipel", 21); /* half written */
 	assert_int_equal(state_load(tmpdir, PIPE, T0, back), 0);
 	assert_false(back->recovered);
@@ -339,30 +340,87 @@ static void test_atomic_write_crash_leftover(void **state)
 	assert_int_equal(state_save(tmpdir, st), 0);
 	assert_int_equal(state_load(tmpdir, PIPE, T0, back), 0);
 	assert_int_equal(back->last_fire, T0 + 60);
-	/* a third save reuses the scratch file: still the state and one
-	 * scratch file, and the same inodes (none allocated per save) */
-	{
-		char path[512];
-		struct stat a, b, c, d;
+	assert_int_equal(count_files(".shop-recs.json.tmp"), 0);
+	/* each save is a new file: another inode, mode 0600 even when the
+	 * old file was made 0644 */
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_int_equal(stat(path, &a), 0);
+	st->last_fire = T0 + 120;
+	assert_int_equal(state_save(tmpdir, st), 0);
+	assert_int_equal(stat(path, &b), 0);
+	assert_true(a.st_ino != b.st_ino);
+	assert_int_equal(b.st_mode & 07777, 0600);
+	assert_int_equal(state_load(tmpdir, PIPE, T0, back), 0);
+	assert_int_equal(back->last_fire, T0 + 120);
+	free(st);
+	free(back);
+}
 
-		snprintf(path, sizeof(path), "%s/%s.json", tmpdir, PIPE);
-		assert_int_equal(stat(path, &a), 0);
-		assert_int_equal(stat(tmp, &b), 0);
-		st->last_fire = T0 + 120;
+/* A hard link or a symbolic link planted at the scratch name is replaced,
+ * never written through: the file it points to keeps its bytes. */
+static void test_scratch_link_not_followed(void **state)
+{
+	struct state *st = mkstate(), *back = calloc(1, sizeof(*back));
+	char tmp[512], victim[512], buf[64];
+	int i, fd;
+	ssize_t n;
+
+	(void)state;
+	snprintf(tmp, sizeof(tmp), "%s/.%s.json.tmp", tmpdir, PIPE);
+	snprintf(victim, sizeof(victim), "%s/victim", tmpdir);
+	for (i = 0; i < 2; i++) {
+		write_text(victim, "precious", 8);
+		if (i == 0)
+			assert_int_equal(link(victim, tmp), 0);
+		else
+			assert_int_equal(symlink(victim, tmp), 0);
 		assert_int_equal(state_save(tmpdir, st), 0);
-		assert_int_equal(stat(path, &c), 0);
-		assert_int_equal(stat(tmp, &d), 0);
-		assert_true(c.st_ino == b.st_ino && d.st_ino == a.st_ino);
+		fd = open(victim, O_RDONLY);
+		assert_true(fd >= 0);
+		n = read(fd, buf, sizeof(buf));
+		close(fd);
+		assert_int_equal(n, 8);
+		assert_memory_equal(buf, "precious", 8);
 		assert_int_equal(state_load(tmpdir, PIPE, T0, back), 0);
-		assert_int_equal(back->last_fire, T0 + 120);
+		assert_same_state(st, back);
+		assert_int_equal(unlink(victim), 0);
 	}
 	free(st);
 	free(back);
 }
 
-/* Through an open directory fd, as the daemon writes: the scratch file is
- * rewritten in place, so a shorter state after a longer one must not keep
- * the longer one's tail (the file would not parse). */
+/* Anything but a regular file at the state path is refused at once (a
+ * FIFO does not block), left where it is, and said in words. */
+static void test_not_regular_refused(void **state)
+{
+	struct state *back = calloc(1, sizeof(*back));
+	char path[512], target[512], *buf = NULL;
+	size_t len;
+	int i;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/%s.json", tmpdir, PIPE);
+	snprintf(target, sizeof(target), "%s/elsewhere.json", tmpdir);
+	for (i = 0; i < 3; i++) {
+		int want = i == 0 ? -EINVAL : i == 1 ? -EISDIR : -ELOOP;
+
+		if (i == 0)
+			assert_int_equal(mkfifo(path, 0600), 0);
+		else if (i == 1)
+			assert_int_equal(mkdir(path, 0700), 0);
+		else
+			assert_int_equal(symlink(target, path), 0);
+		assert_int_equal(state_read_file(path, &buf, &len), want);
+		assert_int_equal(state_load(tmpdir, PIPE, T0, back), want);
+		assert_non_null(strstr(state_read_error(want), "not a regular file"));
+		assert_int_equal(count_files("shop-recs.json.corrupt"), 0);
+		assert_int_equal(i == 1 ? rmdir(path) : unlink(path), 0);
+	}
+	free(back);
+}
+
+/* Through an open directory fd, as the daemon writes: a shorter state
+ * after a longer one keeps none of the longer one's tail. */
 static void test_dirfd_shorter_after_longer(void **state)
 {
 	struct state *st = mkstate(), *back = calloc(1, sizeof(*back));
@@ -707,6 +765,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_save_load_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_packed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_atomic_write_crash_leftover, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_scratch_link_not_followed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_not_regular_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dirfd_shorter_after_longer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_inputs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncated_prefixes, setup, teardown),
