@@ -12,7 +12,7 @@
  *                  version, "followed" ],
  *     "datasets": [ { "dataset_arn", "etag", "last_modified" } ] }
  *
- * Issue 8 added, all optional so that every version-1 file still loads
+ * Optional members, so that every version-1 file without them loads
  * (hence no schema version change): top-level "datasets" (the S3 identity
  * of each dataset's last import that reached a trained version, for
  * SkipUnchangedData); in "run": "skip_unchanged", "gate" ({ "metric",
@@ -20,7 +20,7 @@
  * "prev_etag", "prev_last_modified", "etag", "last_modified", "unchanged";
  * the stages "checking" and "gating"; the outcomes "gated" and "skipped"
  * (run and history). A file written with those cannot be read by a build
- * that predates them (it is moved aside as corrupt, like any unreadable
+ * that does not know them (it is moved aside as corrupt, like any unreadable
  * file). Rollback runs (RT_KIND_ROLLBACK) are never saved as "run".
  *
  * Writes are atomic: each save creates a new scratch file in the same

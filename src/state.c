@@ -430,8 +430,8 @@ static unsigned get_uint(struct in *in, const cJSON *obj, const char *key,
 	return (unsigned)v->valuedouble;
 }
 
-/* Members added after the first release of schema version 1: absent is
- * fine (the default stays), present must be well-formed. */
+/* Optional members of schema version 1 (state.h): absent is fine (the
+ * default stays), present must be well-formed. */
 static void opt_str(struct in *in, const cJSON *obj, const char *key,
 		    char *buf, size_t len)
 {
