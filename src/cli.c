@@ -76,6 +76,18 @@ static const char *const rollback_details[] = {
 	NULL,
 };
 
+static const char *const policy_details[] = {
+	"the IAM identity policy (JSON) the daemon's credentials need for",
+	"this config: every action a run, adoption, rollback, the quality",
+	"gate, SkipUnchangedData and check --online can call, each on the",
+	"config's own resources (* only for the List calls); iam:PassRole on",
+	"ImportRoleArn for personalize.amazonaws.com only",
+	"-p, --pipeline NAME  only this pipeline (default: all, merged)",
+	"--import-role        instead the import role's trust policy and its",
+	"                     S3 read policy, as one JSON object",
+	NULL,
+};
+
 const struct cli_command cli_commands[] = {
 	{ "check", "[--online]",
 	  "validate the config; print a summary and the next fire time",
@@ -92,6 +104,9 @@ const struct cli_command cli_commands[] = {
 	{ "rollback", "[--to SOLUTION_VERSION_ARN] [-p PIPELINE]",
 	  "put the campaign back on its previous solution version",
 	  rollback_details, cmd_rollback },
+	{ "policy", "[-p PIPELINE] [--import-role]",
+	  "print the IAM policy the daemon needs for this config",
+	  policy_details, cmd_policy },
 	{ "next", "[-n N] [--from TIME] [--timezone ZONE] [-p NAME] [EXPRESSION]",
 	  "print the next fire times of the schedule, in UTC",
 	  next_details, cmd_next },
