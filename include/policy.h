@@ -41,12 +41,18 @@ int policy_import_role(const struct config *cfg, const char *only, char **out,
  * "AccessDenied", with or without a namespace prefix). */
 bool policy_is_denial(const char *code);
 
-/* The text a denial is reported with: the service's message (which names
- * the action and the resource), the action when the message does not name
- * it, and the pointer to `personalize-retrain policy`. operation is the API
+/* The text a denial is reported with: the action and the resource IAM's
+ * message names ("access denied to personalize:UpdateCampaign on ARN"),
+ * else the operation and the whole message, and the pointer to
+ * `personalize-retrain policy`. operation is the API
  * operation ("CreateDatasetImportJob"); message may be NULL. Always
  * NUL-terminates buf (len > 0). */
 void policy_denial_text(const char *operation, const char *message, char *buf,
 			size_t len);
+
+/* The same for a HeadObject S3 refused (403): HeadObject is authorized by
+ * s3:GetObject on the object ("s3://bucket/key"). */
+void policy_s3_denial_text(const char *partition, const char *uri, char *buf,
+			   size_t len);
 
 #endif

@@ -696,15 +696,37 @@ bool policy_is_denial(const char *code)
 void policy_denial_text(const char *operation, const char *message, char *buf,
 			size_t len)
 {
-	bool names_action = message && strstr(message, "not authorized to perform");
+	/* IAM's wording: "User: ARN is not authorized to perform: ACTION on
+	 * resource: RESOURCE because ..." (or "with an explicit deny ..."):
+	 * keep the action and the resource, which fit a run's reason */
+	const char *a = message ? strstr(message, "perform: ") : NULL;
+	const char *on = a ? strstr(a, " on resource: ") : NULL;
+	const char *res, *end;
 
 	if (!buf || !len)
 		return;
-	if (names_action)
-		snprintf(buf, len, "%s; %s", message, POLICY_HINT);
-	else
-		snprintf(buf, len, "access denied to personalize:%s%s%s; %s",
-			 operation ? operation : "?",
-			 message && *message ? ": " : "",
-			 message ? message : "", POLICY_HINT);
+	if (a && on) {
+		a += strlen("perform: ");
+		res = on + strlen(" on resource: ");
+		end = res + strcspn(res, " ");
+		snprintf(buf, len, "access denied to %.*s on %.*s%s; %s",
+			 (int)(on - a), a, (int)(end - res), res,
+			 strstr(end, "explicit deny") ? " (an explicit Deny)" : "",
+			 POLICY_HINT);
+		return;
+	}
+	snprintf(buf, len, "access denied to personalize:%s%s%s; %s",
+		 operation ? operation : "?", message && *message ? ": " : "",
+		 message ? message : "", POLICY_HINT);
+}
+
+void policy_s3_denial_text(const char *partition, const char *uri, char *buf,
+			   size_t len)
+{
+	const char *rest = uri && !strncmp(uri, "s3://", 5) ? uri + 5 : uri;
+
+	if (!buf || !len)
+		return;
+	snprintf(buf, len, "access denied to s3:GetObject on arn:%s:s3:::%s; %s",
+		 partition ? partition : "aws", rest ? rest : "?", POLICY_HINT);
 }

@@ -354,9 +354,16 @@ static void test_denial_text(void **state)
 		"personalize:UpdateCampaign on resource: " PZ "campaign/c "
 		"because no identity-based policy allows the "
 		"personalize:UpdateCampaign action", buf, sizeof(buf));
-	assert_non_null(strstr(buf, "perform: personalize:UpdateCampaign on "
-				    "resource: " PZ "campaign/c"));
-	assert_non_null(strstr(buf, "; `personalize-retrain policy` prints"));
+	assert_string_equal(buf, "access denied to personalize:UpdateCampaign on "
+			    PZ "campaign/c; `personalize-retrain policy` prints the "
+			    "IAM policy this config needs");
+	policy_denial_text("UpdateCampaign",
+		"User: u is not authorized to perform: iam:PassRole on resource: "
+		"r with an explicit deny in an identity-based policy", buf,
+		sizeof(buf));
+	assert_string_equal(buf, "access denied to iam:PassRole on r (an explicit "
+			    "Deny); `personalize-retrain policy` prints the IAM "
+			    "policy this config needs");
 	policy_denial_text("DescribeCampaign", "denied", buf, sizeof(buf));
 	assert_string_equal(buf, "access denied to personalize:DescribeCampaign: "
 			    "denied; `personalize-retrain policy` prints the IAM "
