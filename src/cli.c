@@ -104,12 +104,12 @@ const struct cli_command cli_commands[] = {
 	{ "rollback", "[--to SOLUTION_VERSION_ARN] [-p PIPELINE]",
 	  "put the campaign back on its previous solution version",
 	  rollback_details, cmd_rollback },
-	{ "policy", "[-p PIPELINE] [--import-role]",
-	  "print the IAM policy the daemon needs for this config",
-	  policy_details, cmd_policy },
 	{ "next", "[-n N] [--from TIME] [--timezone ZONE] [-p NAME] [EXPRESSION]",
 	  "print the next fire times of the schedule, in UTC",
 	  next_details, cmd_next },
+	{ "policy", "[-p PIPELINE] [--import-role]",
+	  "print the IAM policy the daemon needs for this config",
+	  policy_details, cmd_policy },
 };
 const size_t cli_n_commands = sizeof(cli_commands) / sizeof(cli_commands[0]);
 
