@@ -62,6 +62,10 @@ struct adopt_found {
 	char name[RT_NAME_MAX + 1];
 	char arn[RT_ARN_MAX + 1];
 	char status[RT_STATUS_MAX + 1];
+	/* the look ended on an IAM denial (why names the action, the
+	 * resource and `personalize-retrain policy`): no run may start
+	 * blind, it could duplicate a job in flight */
+	bool denied;
 };
 
 /* True when `once` should look before it starts: the state holds no run

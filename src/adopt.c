@@ -11,6 +11,7 @@
 #include "evtimer.h"
 #include "log.h"
 #include "personalize.h"
+#include "policy.h"
 #include "state.h"
 
 #define USEC_PER_MSEC       1000ULL
@@ -128,6 +129,10 @@ static void failed_call(struct adopt_scan *s, const char *op,
 
 	snprintf(why, sizeof(why), "%s failed (%s): %s", op,
 		 aws_error_class_name(res->error), msg);
+	if (policy_is_denial(res->code)) {
+		policy_denial_text(op, res->message, why, sizeof(why));
+		s->best.denied = true;
+	}
 	if (rejected || ++s->errors >= s->io.max_errors) {
 		finish(s, true, why);
 		return;

@@ -18,6 +18,7 @@
 #include "http.h"
 #include "log.h"
 #include "personalize.h"
+#include "policy.h"
 
 enum item_kind { IT_SOLUTION, IT_DATASET, IT_CAMPAIGN };
 
@@ -28,6 +29,7 @@ struct item {
 	int dataset;          /* enum config_dataset_type for IT_DATASET */
 	const char *arn;      /* borrowed from the config */
 	bool done;
+	bool denied;          /* IAM refused the Describe */
 	enum aws_error_class error;
 	char *message;
 	char *dg_arn;         /* solution, dataset: datasetGroupArn */
@@ -56,6 +58,7 @@ static void item_done(struct item *it, const struct aws_result *res)
 	if (res->error != AWS_ERR_NONE)
 		it->message = dup_or_null(res->message ? res->message
 					  : res->code);
+	it->denied = res->error != AWS_ERR_NONE && policy_is_denial(res->code);
 	if (--it->o->pending == 0)
 		sd_event_exit(it->o->event, 0);
 }
@@ -102,6 +105,14 @@ static const char *kind_name(enum item_kind k)
 {
 	return k == IT_SOLUTION ? "solution" :
 	       k == IT_DATASET ? "dataset" : "campaign";
+}
+
+/* The IAM action of the Describe an item makes. */
+static const char *kind_action(enum item_kind k)
+{
+	return k == IT_SOLUTION ? "personalize:DescribeSolution" :
+	       k == IT_DATASET ? "personalize:DescribeDataset" :
+				 "personalize:DescribeCampaign";
 }
 
 /* A version ARN belongs to solution S when it is "S/<id>". */
@@ -165,7 +176,7 @@ static int start_items(struct online *o, const struct config *cfg,
 static int report(const struct online *o, const struct config *cfg)
 {
 	bool bad = false, unreachable = false;
-	size_t i, j;
+	size_t i, j, denied = 0;
 
 	for (i = 0; i < cfg->n; i++) {
 		const struct pipeline *p = &cfg->pipelines[i];
@@ -181,6 +192,15 @@ static int report(const struct online *o, const struct config *cfg)
 
 			if (it->pipeline != i)
 				continue;
+			if (it->error != AWS_ERR_NONE && it->denied) {
+				printf("  FAIL %s %s: %s denied (%s)\n",
+				       kind_name(it->kind), it->arn,
+				       kind_action(it->kind),
+				       it->message ? it->message : "access denied");
+				bad = true;
+				denied++;
+				continue;
+			}
 			if (it->error != AWS_ERR_NONE) {
 				bool gone = it->error == AWS_ERR_NOT_FOUND;
 				bool down = it->error == AWS_ERR_THROTTLED ||
@@ -254,6 +274,10 @@ static int report(const struct online *o, const struct config *cfg)
 			}
 		}
 	}
+	if (denied)
+		printf("%zu call%s denied: `personalize-retrain policy` prints "
+		       "the IAM policy this config needs\n", denied,
+		       denied == 1 ? "" : "s");
 	if (bad)
 		return PR_EXIT_CONFIG;
 	if (unreachable)

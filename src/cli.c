@@ -79,6 +79,18 @@ static const char *const rollback_details[] = {
 	NULL,
 };
 
+static const char *const policy_details[] = {
+	"the IAM identity policy (JSON) the daemon's credentials need for",
+	"this config: every action a run, adoption, rollback, the quality",
+	"gate, SkipUnchangedData and check --online can call, each on the",
+	"config's own resources (* only for the List calls); iam:PassRole on",
+	"ImportRoleArn for personalize.amazonaws.com only",
+	"-p, --pipeline NAME  only this pipeline (default: all, merged)",
+	"--import-role        instead the import role's trust policy and its",
+	"                     S3 read policy, as one JSON object",
+	NULL,
+};
+
 const struct cli_command cli_commands[] = {
 	{ "check", "[--online]",
 	  "validate the config; print a summary and the next fire time",
@@ -98,6 +110,9 @@ const struct cli_command cli_commands[] = {
 	{ "next", "[-n N] [--from TIME] [--timezone ZONE] [-p NAME] [EXPRESSION]",
 	  "print the next fire times of the schedule, in UTC",
 	  next_details, cmd_next },
+	{ "policy", "[-p PIPELINE] [--import-role]",
+	  "print the IAM policy the daemon needs for this config",
+	  policy_details, cmd_policy },
 };
 const size_t cli_n_commands = sizeof(cli_commands) / sizeof(cli_commands[0]);
 

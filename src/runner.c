@@ -22,6 +22,7 @@
 #include "msgid.h"
 #include "personalize.h"
 #include "plan.h"
+#include "policy.h"
 #include "s3.h"
 #include "wallclock.h"
 
@@ -364,6 +365,7 @@ static void finish_call(struct pcall *c, struct rt_event *ev,
 	struct runner *r = c->r;
 	struct rt_event e = *ev;
 	struct rt_event base;
+	char denied[RT_REASON_MAX + 1];
 
 	init_event(r, &base, RT_EV_REPLY, c->slot, c->token);
 	e.kind = base.kind;
@@ -377,6 +379,12 @@ static void finish_call(struct pcall *c, struct rt_event *ev,
 			e.error = res->message && *res->message ? res->message
 								: res->code;
 			e.error_code = res->code;
+		}
+		/* a denial is final (never retried): name what to fix */
+		if (res->error != AWS_ERR_NONE && policy_is_denial(res->code)) {
+			policy_denial_text(res->operation, res->message, denied,
+					   sizeof(denied));
+			e.error = denied;
 		}
 		if (res->request_id)
 			e.request_id = res->request_id;
@@ -651,7 +659,7 @@ static void on_head(const struct s3_head_result *res, void *ud)
 	struct pcall *c = ud;
 	struct runner *r = c->r;
 	struct rt_event e;
-	char modified[32] = "";
+	char modified[32] = "", denied[RT_REASON_MAX + 1];
 
 	c->head_handle = NULL;
 	init_event(r, &e, RT_EV_REPLY, c->slot, c->token);
@@ -659,6 +667,11 @@ static void on_head(const struct s3_head_result *res, void *ud)
 	if (res->error != S3_ERR_NONE)
 		e.error = res->message ? res->message
 				       : s3_error_name(res->error);
+	if (res->error == S3_ERR_ACCESS_DENIED) {
+		policy_s3_denial_text(r->p->partition, res->uri, denied,
+				      sizeof(denied));
+		e.error = denied;
+	}
 	e.request_id = res->request_id;
 	e.etag = res->etag;
 	if (res->has_last_modified)
@@ -712,8 +725,15 @@ static void on_precheck_version(const struct aws_result *res,
 				void *ud)
 {
 	struct pcall *c = ud;
+	struct rt_event ev;
 
 	c->op_handle = NULL;
+	if (res->error != AWS_ERR_NONE && policy_is_denial(res->code)) {
+		/* the deploy is not sent blind: the run fails on the denial */
+		memset(&ev, 0, sizeof(ev));
+		finish_call(c, &ev, res);
+		return;
+	}
 	if (res->error == AWS_ERR_NONE && sv && sv->creation_date_time) {
 		c->r->version_created = sv->creation_date_time;
 		if (c->newer_at > sv->creation_date_time) {
@@ -787,9 +807,16 @@ static void on_precheck(const struct aws_result *res,
 			const struct personalize_campaign *camp, void *ud)
 {
 	struct pcall *c = ud;
+	struct rt_event ev;
 
 	c->op_handle = NULL;
 	c->prechecked = true;
+	if (res->error != AWS_ERR_NONE && policy_is_denial(res->code)) {
+		/* the deploy is not sent blind: the run fails on the denial */
+		memset(&ev, 0, sizeof(ev));
+		finish_call(c, &ev, res);
+		return;
+	}
 	switch (precheck_decide(c, res->error == AWS_ERR_NONE ? camp : NULL)) {
 	case PC_SUPERSEDED:
 		superseded(c);
@@ -1933,6 +1960,20 @@ static void on_adopt_done(void *ud, const struct adopt_found *found,
 			   "solution version" : "import", found->name,
 			   found->status, when);
 		start_run(r, found->fire_time, now, true, st);
+	} else if (failed && found->denied) {
+		/* a run started now could duplicate a job in flight that the
+		 * look could not see */
+		log_struct(LOG_ERR, fields,
+			   "%s and the look for in-flight jobs of this pipeline "
+			   "was denied: %s; no run started", lost,
+			   why ? why : "access denied");
+		free(st);
+		r->last_outcome = RT_OUT_FAILED;
+		snprintf(r->status, sizeof(r->status),
+			 "failed: the look for in-flight jobs was denied: %s",
+			 why ? why : "access denied");
+		changed(r);
+		return;
 	} else if (failed) {
 		log_struct(LOG_WARNING, fields,
 			   "%s and the look for in-flight jobs of this "

@@ -144,6 +144,8 @@ int emu_world_load(const char *path, const struct emu_clock *now,
 void emu_world_free(struct emu_world *w);
 /* The region requests must be signed for (the world's, default us-east-1). */
 const char *emu_world_region(const struct emu_world *w);
+/* The world's 12-digit account. */
+const char *emu_world_account(const struct emu_world *w);
 
 /* Convert YAML text to the equivalent cJSON tree (plain scalars that look
  * like numbers, booleans or null become those). NULL and *err on error. */
@@ -303,6 +305,82 @@ int emu_s3_target(const char *host, const char *raw_path, char **bucket,
 int emu_s3_parse_time(const char *s, int64_t *ms);
 /* RFC 7231 IMF-fixdate of wall ms. */
 void emu_s3_http_date(int64_t ms, char out[40]);
+
+/* ---- identity policies (emu_policy.c) ------------------------------------
+ *
+ * The subset of IAM's evaluation the daemon meets: Allow and Deny
+ * statements; Action / NotAction and Resource / NotResource, each a
+ * string or a list; '*' and '?' wildcards (actions case-insensitive,
+ * resources matched ARN field by field, case-sensitive); Condition with
+ * StringEquals, StringNotEquals, StringEqualsIgnoreCase, StringLike and
+ * StringNotLike (several operators and keys: all must hold; several
+ * values: any may match); an explicit Deny wins, nothing allowed is
+ * denied. */
+
+struct emu_policy;
+
+enum emu_decision {
+	EMU_DECISION_IMPLICIT_DENY,
+	EMU_DECISION_ALLOW,
+	EMU_DECISION_EXPLICIT_DENY,
+};
+
+/* Parse one policy document. 0, -EINVAL with *err (malloc'd) saying what
+ * is wrong, or -ENOMEM. */
+int emu_policy_parse(const cJSON *doc, struct emu_policy **out, char **err);
+void emu_policy_free(struct emu_policy *p);
+/* The decision for action on resource; ctx holds the request's condition
+ * keys (names case-insensitive), nctx of them. Pure. */
+enum emu_decision emu_policy_eval(const struct emu_policy *p,
+				  const char *action, const char *resource,
+				  const struct emu_kv *ctx, size_t nctx);
+/* IAM's wildcard match: '*' any run, '?' one character. Pure. */
+bool emu_glob(const char *pattern, const char *s, bool nocase);
+
+/* One authorization a request needs: the action, its resource, and the
+ * condition key the request sets (or NULL). */
+struct emu_authz {
+	char action[96];
+	char resource[512];
+	const char *ctx_key, *ctx_value;
+};
+#define EMU_AUTHZ_MAX 4
+/* The authorizations a Personalize request needs, as the Service
+ * Authorization Reference lists them (CreateDatasetImportJob: the dataset,
+ * the import job it would create, and iam:PassRole on its role for
+ * personalize.amazonaws.com; a Describe: the resource it names; a List:
+ * "*"). Returns how many (0..EMU_AUTHZ_MAX). Pure. */
+size_t emu_authz_personalize(const char *op, const cJSON *in,
+			     const char *region, const char *account,
+			     struct emu_authz *out);
+
+/* The policies in force: per access key id, and a default for every key
+ * without its own (temporary keys included). No policy at all: nothing is
+ * checked. */
+struct emu_policies {
+	struct {
+		char *akid;              /* NULL: the default */
+		struct emu_policy *policy;
+	} *v;
+	size_t n, cap;
+};
+/* Set (replace) the policy of akid (NULL: the default); p is owned from
+ * then on; NULL removes it. 0 or -ENOMEM. */
+int emu_policies_set(struct emu_policies *ps, const char *akid,
+		     struct emu_policy *p);
+/* The policy for akid: its own, else the default, else NULL. */
+const struct emu_policy *emu_policies_for(const struct emu_policies *ps,
+					  const char *akid);
+void emu_policies_free(struct emu_policies *ps);
+/* Load a policy file (JSON). 0, or -errno / -EINVAL with *err. */
+int emu_policy_load(const char *path, struct emu_policy **out, char **err);
+/* Check every authorization of a request; on a denial fill r with what
+ * Personalize sends (400 AccessDeniedException, "User: ARN is not
+ * authorized to perform: ACTION on resource: RES because no
+ * identity-based policy allows the ACTION action", or "... with an
+ * explicit deny in an identity-based policy") and return true. */
+bool emu_policy_deny(const struct emu_policy *p, const struct emu_authz *a,
+		     size_t n, const char *caller_arn, struct emu_reply *r);
 
 /* ---- small helpers (emu_util.c) ----------------------------------------- */
 

@@ -68,6 +68,7 @@ static struct server {
 	struct emu_world *world;
 	struct emu_creds creds;
 	struct emu_faults faults;
+	struct emu_policies policies;
 	struct emu_s3 s3;
 	struct emu_rng ids;
 	FILE *ledger;
@@ -701,6 +702,23 @@ static enum MHD_Result handle_admin(struct MHD_Connection *conn, const char *url
 			out = cJSON_CreateObject();
 			cJSON_AddNumberToObject(out, "skewS", sk->valuedouble);
 		}
+	} else if (!strcmp(what, "policy") && body) {
+		/* Replace (or with "policy": null remove) the policy of one key,
+		 * or the default one: tests try several policies on one world. */
+		const cJSON *ak = cJSON_GetObjectItemCaseSensitive(body, "accessKeyId");
+		const cJSON *doc = cJSON_GetObjectItemCaseSensitive(body, "policy");
+		struct emu_policy *pol = NULL;
+
+		if ((ak && !cJSON_IsString(ak)) || !doc) {
+			err = strdup("policy needs {\"policy\": DOCUMENT or null} and optionally "
+				     "\"accessKeyId\"");
+			r = -EINVAL;
+		} else if (!cJSON_IsNull(doc) && (r = emu_policy_parse(doc, &pol, &err)) < 0) {
+			/* err says why */
+		} else if ((r = emu_policies_set(&g.policies, ak ? ak->valuestring : NULL,
+						 pol)) == 0) {
+			out = cJSON_CreateObject();
+		}
 	} else if (!strcmp(what, "credentials/expire") && body) {
 		/* Every temporary credential expires now: refresh paths get tested. */
 		for (size_t i = 0; i < g.creds.n; i++)
@@ -715,7 +733,7 @@ static enum MHD_Result handle_admin(struct MHD_Connection *conn, const char *url
 	pthread_mutex_unlock(&g.lock);
 	cJSON_Delete(body);
 	if (r == -ENOENT)
-		ret = admin_error(conn, 404, "unknown admin request (GET state, GET|POST faults, GET|POST s3, POST script, POST advance, POST clock, POST credentials/expire)");
+		ret = admin_error(conn, 404, "unknown admin request (GET state, GET|POST faults, GET|POST s3, POST script, POST advance, POST clock, POST policy, POST credentials/expire)");
 	else if (r < 0)
 		ret = admin_error(conn, 400, err ? err : strerror(-r));
 	else if (!out)
@@ -763,6 +781,14 @@ static const char *result_arn(const struct emu_reply *r, cJSON **holder)
 			return e->valuestring;
 	}
 	return NULL;
+}
+
+/* Who the policy check names as the caller: an IAM user named after the
+ * access key, in the world's account. */
+static void caller_arn(const char *akid, char *out, size_t len)
+{
+	snprintf(out, len, "arn:aws:iam::%s:user/%s", emu_world_account(g.world),
+		 akid ? akid : "anonymous");
 }
 
 static enum MHD_Result handle_personalize(struct MHD_Connection *conn, const char *url,
@@ -854,6 +880,22 @@ static enum MHD_Result handle_personalize(struct MHD_Connection *conn, const cha
 		goto done;
 	case EMU_VALID_OK:
 		break;
+	}
+	/* The identity policy of the caller's key, as IAM checks it before
+	 * the service looks at the request's resources. */
+	{
+		const struct emu_policy *pol = emu_policies_for(&g.policies, akid);
+		struct emu_authz az[EMU_AUTHZ_MAX];
+		char who[160];
+
+		if (pol) {
+			size_t naz = emu_authz_personalize(op, in, emu_world_region(g.world),
+							   emu_world_account(g.world), az);
+
+			caller_arn(akid, who, sizeof(who));
+			if (emu_policy_deny(pol, az, naz, who, &reply))
+				goto done;
+		}
 	}
 	emu_world_call(g.world, op, in, &now, &reply);
 	rarn = result_arn(&reply, &holder); /* before a fault hides it */
@@ -1084,6 +1126,20 @@ static enum MHD_Result handle_s3(struct MHD_Connection *conn, const char *url,
 		status = 400;   /* InvalidRequest / XAmzContentSHA256Mismatch */
 		goto done;
 	}
+	/* HeadObject is authorized by s3:GetObject on the object */
+	{
+		const struct emu_policy *pol = emu_policies_for(&g.policies, akid);
+		char *arn = emu_strdup_printf("arn:aws:s3:::%s/%s", bucket, key);
+
+		if (pol && (!arn || emu_policy_eval(pol, "s3:GetObject", arn, NULL, 0) !=
+				    EMU_DECISION_ALLOW)) {
+			free(arn);
+			status = 403;
+			sig_error = "AccessDenied";
+			goto done;
+		}
+		free(arn);
+	}
 	fault = emu_faults_pick(&g.faults, EMU_S3_OPERATION, false, &hit);
 	if (fault == EMU_FAULT_THROTTLE || fault == EMU_FAULT_503) {
 		status = 503;   /* SlowDown */
@@ -1224,6 +1280,9 @@ static void usage(FILE *f)
 		"  --port-file F        write the port there (atomically) once listening\n"
 		"  --world FILE         world file, JSON or YAML (*.yaml, *.yml)\n"
 		"  --cred AKID:SECRET[:TOKEN]  accepted key (repeatable)\n"
+		"  --policy [AKID=]FILE identity policy (JSON) enforced for AKID; without AKID=\n"
+		"                       for the last --cred before it, or before any --cred for\n"
+		"                       every key without its own (repeatable)\n"
 		"  --ledger FILE        append one JSON line per request\n"
 		"  --seed N             seed for faults and generated ids (default 1)\n"
 		"  --model PATH         service-2.json (default: " EMU_MODEL_REL " in the tree)\n"
@@ -1340,6 +1399,7 @@ int main(int argc, char **argv)
 		{ "port-file", required_argument, NULL, 'f' },
 		{ "world", required_argument, NULL, 'w' },
 		{ "cred", required_argument, NULL, 'c' },
+		{ "policy", required_argument, NULL, 'y' },
 		{ "ledger", required_argument, NULL, 'l' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "model", required_argument, NULL, 'm' },
@@ -1427,6 +1487,33 @@ int main(int argc, char **argv)
 				return PR_EXIT_USAGE;
 			}
 			break;
+		case 'y': {
+			/* AKID=FILE, else FILE for the last --cred (or every key) */
+			const char *eq = strchr(optarg, '=');
+			const char *file = optarg;
+			char *key = NULL;
+			struct emu_policy *pol = NULL;
+			size_t kl = eq ? (size_t)(eq - optarg) : 0;
+
+			if (eq && kl > 0 && strspn(optarg, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") == kl) {
+				key = strndup(optarg, kl);
+				file = eq + 1;
+			} else if (g.creds.n) {
+				key = strdup(g.creds.v[g.creds.n - 1].akid);
+			}
+			if (emu_policy_load(file, &pol, &err) < 0) {
+				fprintf(stderr, "personalize-emulator: --policy: %s\n",
+					err ? err : "cannot load");
+				free(key);
+				return PR_EXIT_CONFIG;
+			}
+			if (emu_policies_set(&g.policies, key, pol) < 0) {
+				free(key);
+				return PR_EXIT_SOFTWARE;
+			}
+			free(key);
+			break;
+		}
 		case 'E':
 			with_parent = true;
 			break;
@@ -1599,6 +1686,7 @@ cleanup:
 	emu_world_free(g.world);
 	emu_model_free(g.model);
 	emu_creds_free(&g.creds);
+	emu_policies_free(&g.policies);
 	emu_faults_free(&g.faults);
 	emu_s3_free(&g.s3);
 	free(g.cur_temp_akid);

@@ -270,6 +270,11 @@ const char *emu_world_region(const struct emu_world *w)
 	return w->region;
 }
 
+const char *emu_world_account(const struct emu_world *w)
+{
+	return w->account;
+}
+
 /* ---- lookups -------------------------------------------------------------- */
 
 #define FIND(vec, field, key) ({ \

@@ -339,6 +339,8 @@ class Ctx:
             f.write("# written by tests/integration/prtest.py\n")
             for k, v in keys:
                 f.write("%s=%s\n" % (k, v))
+        if os.environ.get("PRTEST_POLICY") == "1":
+            emu.enforce_config(path)
         return path
 
     def state_dir(self, name="state"):
@@ -565,6 +567,27 @@ class Emulator:
         except urllib.error.HTTPError as e:
             raise Fail("emulator admin %s %s: %d %s" % (method, what, e.code, e.read()))
 
+    def enforce(self, policy, akid=None):
+        """Enforce an identity policy (a dict; None removes it) on akid's
+        requests, or on every key's without akid."""
+        body = {"policy": policy}
+        if akid:
+            body["accessKeyId"] = akid
+        return self.admin("POST", "policy", body)
+
+    def enforce_config(self, cfg):
+        """Enforce what `policy` prints for cfg, together with what it
+        printed for the configs enforced before on this emulator (the union
+        of their statements: each config keeps exactly what it needs)."""
+        self.policy_statements = getattr(self, "policy_statements", []) + \
+            printed_policy(cfg)["Statement"]
+        return self.enforce({"Version": "2012-10-17", "Statement": self.policy_statements})
+
+    def denials(self):
+        """The ledger's requests an identity policy refused."""
+        return [e for e in self.ledger_lines()
+                if e.get("error") in ("AccessDeniedException", "AccessDenied")]
+
     def faults(self, rules, seed=None):
         spec = {"rules": rules}
         if seed is not None:
@@ -586,6 +609,15 @@ class Emulator:
     def ledger_text(self):
         with open(self.ledger_path, "rb") as f:
             return f.read().decode(errors="replace")
+
+
+def printed_policy(cfg, *args):
+    """What `personalize-retrain -c cfg policy ARGS` prints, parsed."""
+    r = subprocess.run([BIN, "-c", cfg, "policy"] + list(args), stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=10)
+    if r.returncode != 0:
+        raise Fail("policy for %s: exit %d: %s" % (cfg, r.returncode, r.stderr.decode()))
+    return json.loads(r.stdout)
 
 
 # ---- what the ledger and the world say --------------------------------------------------
@@ -876,7 +908,9 @@ def main(cases, parallel=3, keep_env="PRTEST_KEEP"):
     """Run cases [(name, fn)] (fn(ctx)); print one verdict per case, the
     details of failures, and "N passed, N failed"; exit 0/1/77.
     PRTEST_ONLY=substr runs only matching cases; PRTEST_KEEP=1 keeps the
-    temp dirs of failed cases."""
+    temp dirs of failed cases; PRTEST_POLICY=1 makes every emulator enforce
+    the policy `personalize-retrain policy` prints for the configs written
+    with Ctx.config, and fails a case whose ledger holds a denial."""
     only = os.environ.get("PRTEST_ONLY")
     if only:
         cases = [c for c in cases if only in c[0]]
@@ -889,6 +923,11 @@ def main(cases, parallel=3, keep_env="PRTEST_KEEP"):
         t0 = time.monotonic()
         try:
             fn(ctx)
+            if os.environ.get("PRTEST_POLICY") == "1":
+                for e in ctx.emus:
+                    d = e.denials()
+                    check(not d, "PRTEST_POLICY=1: the printed policy denied %d request(s): %s"
+                          % (len(d), [(x["operation"], x.get("params")) for x in d[:5]]))
             verdict, detail = "PASS", ""
         except Skip as e:
             verdict, detail = "SKIP", str(e)

@@ -569,7 +569,10 @@ static void test_scan_rejected(void **state)
 	start(f, a, ARRAY_SIZE(a), 3);
 	run_until_done(f);
 	assert_true(f->failed);
-	assert_non_null(strstr(f->why, "ListSolutionVersions failed"));
+	/* a denial: named for the operator, and no run may start blind */
+	assert_non_null(strstr(f->why, "personalize:ListSolutionVersions"));
+	assert_non_null(strstr(f->why, "`personalize-retrain policy`"));
+	assert_true(f->found.denied);
 	targets(f, t, sizeof(t));
 	assert_string_equal(t, "ListSolutionVersions"); /* not retried */
 }

@@ -1,0 +1,388 @@
+/* test_policy.c - `personalize-retrain policy`: the actions and resources
+ * each kind of config gets, merging of pipelines, the import role's
+ * documents, determinism, and the text a denial is reported with. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cJSON.h>
+
+#include "config.h"
+#include "policy.h"
+
+#define PZ "arn:aws:personalize:us-east-1:123456789012:"
+#define ROLE "arn:aws:iam::123456789012:role/ImportRole"
+/* the time stamp of a job name as the policy matches it (escaped: no
+ * trigraphs) */
+#define STAMP "?\?\?\?\?\?\?\?T?\?\?\?"
+#define CFG_BASE \
+	"ImportRoleArn=" ROLE "\n" \
+	"SolutionArn=" PZ "solution/sol\n" \
+	"UserDatasetArn=" PZ "dataset/g/USERS\n" \
+	"S3UserDatasourcePath=s3://bkt/users.csv\n" \
+	"UserInteractionDatasetArn=" PZ "dataset/g/INTERACTIONS\n" \
+	"S3UserInteractionDatasourcePath=s3://bkt/in/\n" \
+	"RetrainingRate=rate(1 day)\n"
+
+static struct config *load(enum config_format fmt, const char *text)
+{
+	struct config *cfg = NULL;
+	struct config_errors errs = CONFIG_ERRORS_INIT;
+	int r = config_load_buffer("t", fmt, text, strlen(text), &cfg, &errs);
+
+	if (r < 0)
+		config_errors_print(&errs, stderr);
+	config_errors_free(&errs);
+	assert_int_equal(r, 0);
+	return cfg;
+}
+
+static cJSON *identity(struct config *cfg, const char *only, char **text)
+{
+	char *t = NULL;
+	cJSON *doc;
+
+	assert_int_equal(policy_identity(cfg, only, &t), 0);
+	doc = cJSON_Parse(t);
+	assert_non_null(doc);
+	if (text)
+		*text = t;
+	else
+		free(t);
+	return doc;
+}
+
+static bool in_list_or_str(const cJSON *v, const char *want)
+{
+	const cJSON *e;
+
+	if (cJSON_IsString(v))
+		return !strcmp(v->valuestring, want);
+	cJSON_ArrayForEach(e, v)
+		if (cJSON_IsString(e) && !strcmp(e->valuestring, want))
+			return true;
+	return false;
+}
+
+/* The resources the document gives action on (statements whose Action
+ * names it), as one ", "-joined string; "" when the action is absent. */
+static void resources_of(const cJSON *doc, const char *action, char *out,
+			 size_t len)
+{
+	const cJSON *st;
+
+	out[0] = '\0';
+	cJSON_ArrayForEach(st, cJSON_GetObjectItem(doc, "Statement")) {
+		const cJSON *r = cJSON_GetObjectItem(st, "Resource"), *e;
+
+		if (!in_list_or_str(cJSON_GetObjectItem(st, "Action"), action))
+			continue;
+		if (cJSON_IsString(r)) {
+			snprintf(out + strlen(out), len - strlen(out), "%s%s",
+				 *out ? ", " : "", r->valuestring);
+			continue;
+		}
+		cJSON_ArrayForEach(e, r)
+			snprintf(out + strlen(out), len - strlen(out), "%s%s",
+				 *out ? ", " : "", e->valuestring);
+	}
+}
+
+static size_t count_actions(const cJSON *doc)
+{
+	const cJSON *st, *a;
+	size_t n = 0;
+
+	cJSON_ArrayForEach(st, cJSON_GetObjectItem(doc, "Statement")) {
+		a = cJSON_GetObjectItem(st, "Action");
+		n += cJSON_IsString(a) ? 1 : (size_t)cJSON_GetArraySize(a);
+	}
+	return n;
+}
+
+static void test_train_only(void **state)
+{
+	struct config *cfg = load(CONFIG_FORMAT_CFG, CFG_BASE);
+	cJSON *doc = identity(cfg, NULL, NULL);
+	char r[2048];
+
+	(void)state;
+	resources_of(doc, "personalize:CreateDatasetImportJob", r, sizeof(r));
+	assert_string_equal(r,
+		PZ "dataset/g/INTERACTIONS, " PZ "dataset/g/USERS, "
+		PZ "dataset-import-job/sol-" STAMP "-import-interactions, "
+		PZ "dataset-import-job/sol-" STAMP "-import-users");
+	resources_of(doc, "personalize:DescribeDatasetImportJob", r, sizeof(r));
+	assert_string_equal(r,
+		PZ "dataset-import-job/sol-" STAMP "-import-interactions, "
+		PZ "dataset-import-job/sol-" STAMP "-import-users");
+	resources_of(doc, "personalize:CreateSolutionVersion", r, sizeof(r));
+	assert_string_equal(r, PZ "solution/sol");
+	resources_of(doc, "personalize:DescribeSolutionVersion", r, sizeof(r));
+	assert_string_equal(r, PZ "solution/sol/*");
+	resources_of(doc, "personalize:ListDatasetImportJobs", r, sizeof(r));
+	assert_string_equal(r, "*");
+	resources_of(doc, "personalize:ListSolutionVersions", r, sizeof(r));
+	assert_string_equal(r, "*");
+	resources_of(doc, "iam:PassRole", r, sizeof(r));
+	assert_string_equal(r, ROLE);
+	/* no campaign, no gate, no SkipUnchangedData */
+	resources_of(doc, "personalize:UpdateCampaign", r, sizeof(r));
+	assert_string_equal(r, "");
+	resources_of(doc, "personalize:DescribeCampaign", r, sizeof(r));
+	assert_string_equal(r, "");
+	resources_of(doc, "personalize:GetSolutionMetrics", r, sizeof(r));
+	assert_string_equal(r, "");
+	resources_of(doc, "s3:GetObject", r, sizeof(r));
+	assert_string_equal(r, "");
+	/* 2 dataset + 2 job + 2 solution + 1 version + 2 list + PassRole */
+	assert_int_equal(count_actions(doc), 10);
+	cJSON_Delete(doc);
+	config_free(cfg);
+}
+
+static void test_passrole_condition(void **state)
+{
+	struct config *cfg = load(CONFIG_FORMAT_CFG, CFG_BASE);
+	cJSON *doc = identity(cfg, NULL, NULL), *st;
+	bool seen = false;
+
+	(void)state;
+	cJSON_ArrayForEach(st, cJSON_GetObjectItem(doc, "Statement")) {
+		cJSON *c = cJSON_GetObjectItem(st, "Condition");
+
+		if (!in_list_or_str(cJSON_GetObjectItem(st, "Action"),
+				    "iam:PassRole")) {
+			assert_null(c);
+			continue;
+		}
+		seen = true;
+		assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(c,
+			"StringEquals"), "iam:PassedToService")->valuestring,
+			"personalize.amazonaws.com");
+		assert_string_equal(cJSON_GetObjectItem(st, "Effect")->valuestring,
+				    "Allow");
+	}
+	assert_true(seen);
+	cJSON_Delete(doc);
+	config_free(cfg);
+}
+
+static void test_campaign_gate_skip(void **state)
+{
+	struct config *cfg = load(CONFIG_FORMAT_CFG,
+		"ImportRoleArn=" ROLE "\n"
+		"SolutionArn=" PZ "solution/sol\n"
+		"ItemDatasetArn=" PZ "dataset/g/ITEMS\n"
+		"S3ItemDatasourcePath=s3://bkt/items.csv\n"
+		"CampaignArn=" PZ "campaign/c\n"
+		"QualityMetric=coverage\n"
+		"SkipUnchangedData=yes\n"
+		"RetrainingRate=rate(1 day)\n");
+	cJSON *doc = identity(cfg, NULL, NULL);
+	char r[1024];
+
+	(void)state;
+	resources_of(doc, "personalize:UpdateCampaign", r, sizeof(r));
+	assert_string_equal(r, PZ "campaign/c");
+	resources_of(doc, "personalize:DescribeCampaign", r, sizeof(r));
+	assert_string_equal(r, PZ "campaign/c");
+	resources_of(doc, "personalize:GetSolutionMetrics", r, sizeof(r));
+	assert_string_equal(r, PZ "solution/sol/*");
+	resources_of(doc, "s3:GetObject", r, sizeof(r));
+	assert_string_equal(r, "arn:aws:s3:::bkt/items.csv");
+	resources_of(doc, "sts:AssumeRole", r, sizeof(r));
+	assert_string_equal(r, "");
+	cJSON_Delete(doc);
+	config_free(cfg);
+}
+
+#define YAML_TWO \
+	"ImportRoleArn: " ROLE "\n" \
+	"RetrainingRate: rate(1 day)\n" \
+	"pipelines:\n" \
+	"  - SolutionArn: " PZ "solution/a\n" \
+	"    ItemDatasetArn: " PZ "dataset/g/ITEMS\n" \
+	"    S3ItemDatasourcePath: s3://bkt/a.csv\n" \
+	"    CampaignArn: " PZ "campaign/ca\n" \
+	"    QualityMetric: coverage\n" \
+	"  - SolutionArn: " PZ "solution/b\n" \
+	"    ItemDatasetArn: " PZ "dataset/h/ITEMS\n" \
+	"    S3ItemDatasourcePath: s3://other/b.csv\n"
+
+static void test_pipelines_merged(void **state)
+{
+	struct config *cfg = load(CONFIG_FORMAT_YAML, YAML_TWO);
+	char *text;
+	cJSON *doc = identity(cfg, NULL, &text), *st;
+	char r[2048];
+	bool v1 = false, v2 = false;
+
+	(void)state;
+	resources_of(doc, "personalize:CreateSolutionVersion", r, sizeof(r));
+	assert_string_equal(r, PZ "solution/a, " PZ "solution/b");
+	/* the gate is a's only: GetSolutionMetrics on a's versions alone */
+	resources_of(doc, "personalize:GetSolutionMetrics", r, sizeof(r));
+	assert_string_equal(r, PZ "solution/a/*");
+	resources_of(doc, "personalize:DescribeSolutionVersion", r, sizeof(r));
+	assert_string_equal(r, PZ "solution/a/*, " PZ "solution/b/*");
+	resources_of(doc, "personalize:UpdateCampaign", r, sizeof(r));
+	assert_string_equal(r, PZ "campaign/ca");
+	cJSON_ArrayForEach(st, cJSON_GetObjectItem(doc, "Statement")) {
+		const char *sid = cJSON_GetObjectItem(st, "Sid")->valuestring;
+
+		v1 |= !strcmp(sid, "SolutionVersions1");
+		v2 |= !strcmp(sid, "SolutionVersions2");
+	}
+	assert_true(v1 && v2);
+	/* the same config, the same bytes */
+	{
+		char *again = NULL;
+
+		assert_int_equal(policy_identity(cfg, NULL, &again), 0);
+		assert_string_equal(text, again);
+		free(again);
+	}
+	free(text);
+	cJSON_Delete(doc);
+
+	doc = identity(cfg, "b", NULL);
+	resources_of(doc, "personalize:CreateSolutionVersion", r, sizeof(r));
+	assert_string_equal(r, PZ "solution/b");
+	resources_of(doc, "personalize:GetSolutionMetrics", r, sizeof(r));
+	assert_string_equal(r, "");
+	resources_of(doc, "personalize:UpdateCampaign", r, sizeof(r));
+	assert_string_equal(r, "");
+	cJSON_Delete(doc);
+	assert_int_equal(policy_identity(cfg, "nope", &text), -ENOENT);
+	config_free(cfg);
+}
+
+static void test_import_job_names(void **state)
+{
+	/* a pipeline name too long for the job names is cut and hashed
+	 * there: the policy names what rt_job_name() makes of it */
+	struct config *cfg = load(CONFIG_FORMAT_CFG,
+		"PipelineName=shop_" "0123456789012345678901234567890123456789"
+		"0123456789\n" CFG_BASE);
+	cJSON *doc = identity(cfg, NULL, NULL);
+	char r[1024];
+
+	(void)state;
+	resources_of(doc, "personalize:DescribeDatasetImportJob", r, sizeof(r));
+	assert_non_null(strstr(r, "dataset-import-job/shop_0123"));
+	assert_non_null(strstr(r, "-" STAMP "-import-users"));
+	assert_null(strstr(r, "*"));
+	cJSON_Delete(doc);
+	config_free(cfg);
+}
+
+static void test_import_role(void **state)
+{
+	struct config *cfg = load(CONFIG_FORMAT_CFG, CFG_BASE);
+	char *text = NULL, err[256];
+	cJSON *doc, *trust, *pol, *st;
+	char r[1024];
+
+	(void)state;
+	assert_int_equal(policy_import_role(cfg, NULL, &text, err, sizeof(err)), 0);
+	doc = cJSON_Parse(text);
+	assert_non_null(doc);
+	assert_string_equal(cJSON_GetObjectItem(doc, "RoleArn")->valuestring, ROLE);
+	trust = cJSON_GetObjectItem(doc, "AssumeRolePolicyDocument");
+	st = cJSON_GetArrayItem(cJSON_GetObjectItem(trust, "Statement"), 0);
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(st,
+		"Principal"), "Service")->valuestring, "personalize.amazonaws.com");
+	assert_string_equal(cJSON_GetObjectItem(st, "Action")->valuestring,
+			    "sts:AssumeRole");
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(
+		cJSON_GetObjectItem(st, "Condition"), "StringEquals"),
+		"aws:SourceAccount")->valuestring, "123456789012");
+	pol = cJSON_GetObjectItem(doc, "PolicyDocument");
+	resources_of(pol, "s3:GetObject", r, sizeof(r));
+	assert_string_equal(r, "arn:aws:s3:::bkt/in/*, arn:aws:s3:::bkt/users.csv");
+	resources_of(pol, "s3:ListBucket", r, sizeof(r));
+	assert_string_equal(r, "arn:aws:s3:::bkt");
+	cJSON_ArrayForEach(st, cJSON_GetObjectItem(pol, "Statement")) {
+		cJSON *c = cJSON_GetObjectItem(st, "Condition");
+
+		if (!c)
+			continue;
+		c = cJSON_GetObjectItem(cJSON_GetObjectItem(c, "StringLike"),
+					"s3:prefix");
+		assert_int_equal(cJSON_GetArraySize(c), 2);
+		assert_string_equal(cJSON_GetArrayItem(c, 0)->valuestring, "in/*");
+		assert_string_equal(cJSON_GetArrayItem(c, 1)->valuestring,
+				    "users.csv");
+	}
+	cJSON_Delete(doc);
+	free(text);
+	config_free(cfg);
+
+	/* two roles: pick one */
+	cfg = load(CONFIG_FORMAT_YAML, YAML_TWO
+		   "    ImportRoleArn: arn:aws:iam::123456789012:role/Other\n");
+	assert_int_equal(policy_import_role(cfg, NULL, &text, err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "choose one pipeline with -p"));
+	assert_int_equal(policy_import_role(cfg, "b", &text, err, sizeof(err)), 0);
+	assert_non_null(strstr(text, "role/Other"));
+	assert_non_null(strstr(text, "arn:aws:s3:::other/b.csv"));
+	assert_null(strstr(text, "a.csv"));
+	free(text);
+	config_free(cfg);
+}
+
+static void test_denial_text(void **state)
+{
+	char buf[512];
+
+	(void)state;
+	assert_true(policy_is_denial("AccessDeniedException"));
+	assert_true(policy_is_denial("com.amazon.coral.service#AccessDeniedException"));
+	assert_true(policy_is_denial("AccessDenied"));
+	assert_false(policy_is_denial("InvalidInputException"));
+	assert_false(policy_is_denial(NULL));
+	policy_denial_text("UpdateCampaign",
+		"User: arn:aws:iam::1:user/u is not authorized to perform: "
+		"personalize:UpdateCampaign on resource: " PZ "campaign/c "
+		"because no identity-based policy allows the "
+		"personalize:UpdateCampaign action", buf, sizeof(buf));
+	assert_string_equal(buf, "access denied to personalize:UpdateCampaign on "
+			    PZ "campaign/c; `personalize-retrain policy` prints the "
+			    "IAM policy this config needs");
+	policy_denial_text("UpdateCampaign",
+		"User: u is not authorized to perform: iam:PassRole on resource: "
+		"r with an explicit deny in an identity-based policy", buf,
+		sizeof(buf));
+	assert_string_equal(buf, "access denied to iam:PassRole on r (an explicit "
+			    "Deny); `personalize-retrain policy` prints the IAM "
+			    "policy this config needs");
+	policy_denial_text("DescribeCampaign", "denied", buf, sizeof(buf));
+	assert_string_equal(buf, "access denied to personalize:DescribeCampaign: "
+			    "denied; `personalize-retrain policy` prints the IAM "
+			    "policy this config needs");
+	policy_denial_text("X", NULL, buf, 8);
+	assert_int_equal(strlen(buf), 7);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_train_only),
+		cmocka_unit_test(test_passrole_condition),
+		cmocka_unit_test(test_campaign_gate_skip),
+		cmocka_unit_test(test_pipelines_merged),
+		cmocka_unit_test(test_import_job_names),
+		cmocka_unit_test(test_import_role),
+		cmocka_unit_test(test_denial_text),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
