@@ -297,7 +297,7 @@ def check_faults(emu):
         {"operation": "CreateDatasetImportJob", "kind": "500", "phase": "after", "count": 1}]})
     code, _, _ = error_of(client(emu, attempts=1).create_dataset_import_job,
                           jobName="unknown-outcome", datasetArn=DATASETS["USERS"],
-                          dataSource={"dataLocation": "s3://b/u.csv"})
+                          dataSource={"dataLocation": "s3://b/u.csv"}, roleArn=ROLE)
     assert code == "InternalFailure", code
     # a reset before the call: nothing happened; a drop after it: the job exists
     for name, phase in (("never-created", "before"), ("created-unseen", "after")):
@@ -307,7 +307,7 @@ def check_faults(emu):
         try:
             client(emu, attempts=1).create_dataset_import_job(
                 jobName=name, datasetArn=DATASETS["ITEMS"],
-                dataSource={"dataLocation": "s3://b/i.csv"})
+                dataSource={"dataLocation": "s3://b/i.csv"}, roleArn=ROLE)
         except Exception:
             pass
         else:
