@@ -515,7 +515,7 @@ static void reject(struct ctx *c, int slot, const struct rt_event *ev,
 	slot_label(c->run, slot, label, sizeof(label));
 	/* a describe or find refused (expired credentials, permissions): the
 	 * jobs themselves may be fine and running. Not found is an answer
-	 * about the resource: the slot fails as before. */
+	 * about the resource: the slot fails (reject), not kept. */
 	if (ev->result == RT_RES_INVALID &&
 	    (op == RT_OP_DESCRIBE_IMPORT || op == RT_OP_FIND_IMPORT ||
 	     op == RT_OP_DESCRIBE_VERSION || op == RT_OP_FIND_VERSION ||
