@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# run-tests: duration=90
+# run-tests: duration=120
 """daemon_giveup - a run that stops polling mid-training keeps its jobs.
 
 A run gives up while its solution version trains at AWS: a refused
