@@ -21,6 +21,8 @@
 #include "wallclock.h"
 
 #define FOLLOWED_TEXT "followed a run started by another host"
+/* A run in progress with a reason: it stopped polling (retrain.h) */
+#define KEPT_TEXT "its jobs are kept: the next run adopts them before creating any"
 
 struct pstatus {
 	const struct pipeline *p;
@@ -105,6 +107,11 @@ static void print_text(const struct pstatus *ps, time_t now)
 		       rt_stage_name(run->stage), a, b, d);
 		if (run->followed)
 			printf("             %s\n", FOLLOWED_TEXT);
+		/* a reason on a run in progress: it stopped polling and is
+		 * kept for the next run to adopt (retrain.h) */
+		if (run->reason[0])
+			printf("  stopped    %s\n             %s\n", run->reason,
+			       KEPT_TEXT);
 		for (s = 0; s < RT_NSLOTS; s++) {
 			const struct rt_slot *sl = &run->slots[s];
 
@@ -192,6 +199,11 @@ static cJSON *json_pipeline(const struct pstatus *ps)
 			if (run->followed)
 				cJSON_AddStringToObject(r, "note",
 							FOLLOWED_TEXT);
+			if (run->reason[0])
+				cJSON_AddStringToObject(r, "stopped_reason",
+							run->reason);
+			else
+				cJSON_AddNullToObject(r, "stopped_reason");
 		}
 	} else {
 		cJSON_AddNullToObject(o, "run");

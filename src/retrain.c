@@ -43,6 +43,8 @@ struct ctx {
 	const char *request_id; /* of the reply being handled, or NULL */
 	bool save;              /* persistent data changed */
 	bool finished;          /* the run ended in this step */
+	bool gave_up;           /* stopped polling; jobs kept (give_up) */
+	enum rt_outcome gave_up_outcome;
 	size_t n_creates;
 	int creates[RT_NSLOTS]; /* slots to create after one intent save */
 };
@@ -290,7 +292,7 @@ static void finish(struct ctx *c, enum rt_outcome outcome, const char *fmt, ...)
 	va_list ap;
 	int i;
 
-	if (run->stage == RT_STAGE_DONE)
+	if (run->stage == RT_STAGE_DONE || c->gave_up)
 		return;
 	va_start(ap, fmt);
 	vsnprintf(run->reason, sizeof(run->reason), fmt, ap);
@@ -342,6 +344,92 @@ static void fail_slot(struct ctx *c, int slot, const char *fmt, ...)
 	s->await = RT_AWAIT_NONE;
 	s->finished_at = c->now;
 	c->save = true;
+}
+
+/* A job of ours that may be running at AWS: an import or the version
+ * created (ARN known) and not finished, or whose create may have gone
+ * through (sent, or answered with an unknown outcome or AlreadyExists);
+ * the campaign: our UpdateCampaign sent or in progress. A slot waiting
+ * for someone else's job, or about to look before creating, is not. */
+static bool slot_in_flight(const struct rt_run *run, int i)
+{
+	const struct rt_slot *s = &run->slots[i];
+
+	if (i == RT_SLOT_GATE || (i < RT_MAX_DATASETS && !is_dataset(run, i)))
+		return false;
+	if (s->phase == RT_PH_CREATING || s->phase == RT_PH_RUNNING)
+		return true;
+	/* the campaign slot always holds the campaign's ARN: not a sign */
+	return s->phase == RT_PH_FINDING &&
+	       (s->uncertain || (i != RT_SLOT_CAMPAIGN && s->arn[0]));
+}
+
+static bool jobs_in_flight(const struct rt_run *run)
+{
+	int i;
+
+	for (i = 0; i < RT_NSLOTS; i++)
+		if (slot_in_flight(run, i))
+			return true;
+	return false;
+}
+
+/* One LOG per job of ours in flight: what, prefixed, with its ARN (the
+ * campaign's: the version it is being updated to). */
+static void log_in_flight(struct ctx *c, int priority, const char *what)
+{
+	const struct rt_run *run = c->run;
+	char label[160];
+	const char *arn;
+	int i;
+
+	for (i = 0; i < RT_NSLOTS; i++) {
+		if (!slot_in_flight(run, i))
+			continue;
+		slot_label(run, i, label, sizeof(label));
+		arn = i == RT_SLOT_CAMPAIGN ? run->slots[RT_SLOT_VERSION].arn
+					    : run->slots[i].arn;
+		act_log(c, priority, NULL, i, "%s: %s (%s%s)", what, label,
+			i == RT_SLOT_CAMPAIGN ? "updating it to " : "",
+			empty(arn) ? "ARN not known yet" : arn);
+	}
+}
+
+/* The run stops polling (the service stayed unreachable, or a describe or
+ * find was refused) while jobs of its own may be running at AWS: it does
+ * not end. It is frozen like a stopped run and saved durably as the run in
+ * progress, so the next run (or `once`) adopts those jobs before anything
+ * else instead of creating new ones beside them; the driver gets FINISHED
+ * with the outcome while rt_done() stays false, and run->reason says why
+ * it stopped. false (nothing done) when no job is in flight or for a
+ * rollback: the caller ends the run then. */
+static bool give_up(struct ctx *c, enum rt_outcome outcome, const char *fmt, ...)
+	PR_PRINTF(3, 4);
+static bool give_up(struct ctx *c, enum rt_outcome outcome, const char *fmt, ...)
+{
+	struct rt_run *run = c->run;
+	char fire[32];
+	va_list ap;
+	int i;
+
+	if (run->kind != RT_KIND_RETRAIN || !jobs_in_flight(run))
+		return false;
+	va_start(ap, fmt);
+	vsnprintf(run->reason, sizeof(run->reason), fmt, ap);
+	va_end(ap);
+	fmt_utc(run->fire_time, fire, sizeof(fire));
+	act_log(c, LOG_ERR, MSGID_RUN_FAILED, RT_SLOT_RUN,
+		"run for %s stopped polling while %s: %s; its jobs keep running at AWS and stay in the state: the next run adopts them first and creates none beside them",
+		fire, rt_stage_name(run->stage), run->reason);
+	log_in_flight(c, LOG_NOTICE, "kept for the next run to adopt");
+	run->stopped = true;
+	run->outcome = RT_OUT_NONE;
+	for (i = 0; i < RT_NSLOTS; i++)
+		run->slots[i].await = RT_AWAIT_NONE;
+	c->n_creates = 0;
+	c->gave_up = true;
+	c->gave_up_outcome = outcome;
+	return true;
 }
 
 static const char *prev_version(const struct rt_run *run)
@@ -425,6 +513,17 @@ static void reject(struct ctx *c, int slot, const struct rt_event *ev,
 							    : "InvalidInput";
 
 	slot_label(c->run, slot, label, sizeof(label));
+	/* a describe or find refused (expired credentials, permissions): the
+	 * jobs themselves may be fine and running. Not found is an answer
+	 * about the resource: the slot fails (reject), not kept. */
+	if (ev->result == RT_RES_INVALID &&
+	    (op == RT_OP_DESCRIBE_IMPORT || op == RT_OP_FIND_IMPORT ||
+	     op == RT_OP_DESCRIBE_VERSION || op == RT_OP_FIND_VERSION ||
+	     (op == RT_OP_DESCRIBE_CAMPAIGN && slot == RT_SLOT_CAMPAIGN)) &&
+	    give_up(c, RT_OUT_FAILED, "%s for %s rejected (%.*s): %s",
+		    rt_op_name(op), label, code_len(code), code,
+		    empty(ev->error) ? "no message" : ev->error))
+		return;
 	fail_slot(c, slot, "%s for %s rejected (%.*s): %s", rt_op_name(op),
 		  label, code_len(code), code,
 		  empty(ev->error) ? "no message" : ev->error);
@@ -445,6 +544,7 @@ static void on_create(struct ctx *c, int slot, const struct rt_event *ev)
 			act_log(c, LOG_WARNING, NULL, slot,
 				"%s for %s: reply without an ARN; looking it up by name",
 				rt_op_name(op), label);
+			s->uncertain = true; /* created: in flight */
 			s->phase = RT_PH_FINDING;
 			arm_timer(c, slot, true);
 			break;
@@ -467,6 +567,7 @@ static void on_create(struct ctx *c, int slot, const struct rt_event *ev)
 	case RT_RES_ALREADY_EXISTS:
 		if (!s->uncertain)
 			run->followed = true;
+		s->uncertain = true; /* a job of this name exists: in flight */
 		c->save = true;
 		act_log(c, LOG_NOTICE, NULL, slot,
 			"%s already exists (another host or an earlier attempt created it): following it",
@@ -1004,6 +1105,8 @@ static void advance(struct ctx *c)
 	struct rt_slot *v = &run->slots[RT_SLOT_VERSION];
 	size_t i, active = 0;
 
+	if (c->gave_up)
+		return;  /* frozen: nothing moves on */
 	if (run->stage == RT_STAGE_CHECKING)
 		end_checking(c);
 	if (run->stage == RT_STAGE_VERIFYING) {
@@ -1113,6 +1216,16 @@ static void finalize(struct ctx *c)
 	uint32_t h;
 	size_t i;
 
+	if (c->gave_up) {
+		/* the run as it stands, durably: the next start adopts it */
+		a = push(c->out, RT_ACT_SAVE);
+		a->durable = true;
+		a->intent = true;
+		a = push(c->out, RT_ACT_FINISHED);
+		a->outcome = c->gave_up_outcome;
+		copy_str(a->text, sizeof(a->text), run->reason);
+		return;
+	}
 	if ((c->n_creates > 0 || c->save) && run->kind != RT_KIND_ROLLBACK) {
 		a = push(c->out, RT_ACT_SAVE);
 		a->durable = c->n_creates > 0;
@@ -1150,16 +1263,24 @@ static time_t deadline_of(const struct rt_run *run)
 	return run->started_at + (time_t)run->max_run_duration_s;
 }
 
-static void deadline_hit(struct ctx *c)
+/* stopped: the reason the run had stopped polling with (a run kept in the
+ * state and found past its deadline), or NULL. */
+static void deadline_hit(struct ctx *c, const char *stopped)
 {
 	struct rt_run *run = c->run;
+	char why[RT_REASON_MAX + 1];
 
+	copy_str(why, sizeof(why), stopped);
+	if (run->stage != RT_STAGE_DONE)
+		log_in_flight(c, LOG_WARNING,
+			      "past MaxRunDuration, left to itself at AWS");
 	finish(c, run->consecutive_errors > 0 ? RT_OUT_UNREACHABLE
 					      : RT_OUT_FAILED,
-	       "run exceeded MaxRunDuration (%us) while %s%s; jobs still running at AWS are left alone",
+	       "run exceeded MaxRunDuration (%us) while %s%s; jobs still running at AWS are left alone%s%s",
 	       run->max_run_duration_s, rt_stage_name(run->stage),
 	       run->consecutive_errors > 0
-		       ? " and the service kept failing" : "");
+		       ? " and the service kept failing" : "",
+	       empty(why) ? "" : "; it had stopped polling: ", why);
 }
 
 /* ---- public ------------------------------------------------------------ */
@@ -1572,7 +1693,7 @@ int rt_step(struct rt_run *run, const struct rt_event *ev,
 		return 0;
 	}
 	case RT_EV_DEADLINE:
-		deadline_hit(&c);
+		deadline_hit(&c, NULL);
 		finalize(&c);
 		return 0;
 	case RT_EV_REPLY:
@@ -1592,7 +1713,7 @@ int rt_step(struct rt_run *run, const struct rt_event *ev,
 	s->await = RT_AWAIT_NONE;
 
 	if (ev->now >= deadline_of(run)) {
-		deadline_hit(&c);
+		deadline_hit(&c, NULL);
 		finalize(&c);
 		return 0;
 	}
@@ -1624,10 +1745,14 @@ int rt_step(struct rt_run *run, const struct rt_event *ev,
 		run->consecutive_errors++;
 		if (run->max_consecutive_errors &&
 		    run->consecutive_errors >= run->max_consecutive_errors) {
-			finish(&c, RT_OUT_UNREACHABLE,
-			       "the service stayed unreachable: %u failures in a row (last: %s)",
-			       run->consecutive_errors,
-			       empty(ev->error) ? "no message" : ev->error);
+			if (!give_up(&c, RT_OUT_UNREACHABLE,
+				     "the service stayed unreachable: %u failures in a row (last: %s)",
+				     run->consecutive_errors,
+				     empty(ev->error) ? "no message" : ev->error))
+				finish(&c, RT_OUT_UNREACHABLE,
+				       "the service stayed unreachable: %u failures in a row (last: %s)",
+				       run->consecutive_errors,
+				       empty(ev->error) ? "no message" : ev->error);
 			finalize(&c);
 			return 0;
 		}
@@ -1674,7 +1799,7 @@ int rt_step(struct rt_run *run, const struct rt_event *ev,
 
 int rt_resume(struct rt_run *run, time_t now, struct rt_actions *out)
 {
-	char fire[32];
+	char fire[32], stopped[RT_REASON_MAX + 1];
 	struct ctx c;
 	int i, first = 0, last = -1;
 
@@ -1683,6 +1808,10 @@ int rt_resume(struct rt_run *run, time_t now, struct rt_actions *out)
 	out->n = 0;
 	if (rt_done(run) || run->stage == RT_STAGE_IDLE)
 		return 0;
+	/* why the run had stopped polling (give_up), if it had: moot once it
+	 * polls again */
+	copy_str(stopped, sizeof(stopped), run->reason);
+	run->reason[0] = '\0';
 	run->stopped = false;
 	run->consecutive_errors = 0;
 	run->status_hash = 0;
@@ -1690,18 +1819,28 @@ int rt_resume(struct rt_run *run, time_t now, struct rt_actions *out)
 		run->slots[i].await = RT_AWAIT_NONE;
 		run->slots[i].delay_ms = 0;
 		run->slots[i].misses = 0;
+		/* whether a find follows a create that may have gone through
+		 * is not saved: assume it does (in flight, for give_up) */
+		if (run->slots[i].phase == RT_PH_FINDING)
+			run->slots[i].uncertain = true;
 	}
 	ctx_init(&c, run, out, now, 0);
 	push(out, RT_ACT_DEADLINE)->at = deadline_of(run);
 	fmt_utc(run->fire_time, fire, sizeof(fire));
-	act_log(&c, LOG_NOTICE, NULL, RT_SLOT_RUN,
-		"resuming the run for %s while %s: adopting its jobs by name",
-		fire, rt_stage_name(run->stage));
 	if (now >= deadline_of(run)) {
-		deadline_hit(&c);
+		/* not resumed: a run is never polled past its MaxRunDuration,
+		 * however often it was stopped or kept */
+		act_log(&c, LOG_WARNING, NULL, RT_SLOT_RUN,
+			"not resuming the run for %s (%s when it stopped): it is past its MaxRunDuration (%us)",
+			fire, rt_stage_name(run->stage), run->max_run_duration_s);
+		deadline_hit(&c, stopped);
 		finalize(&c);
 		return 0;
 	}
+	act_log(&c, LOG_NOTICE, NULL, RT_SLOT_RUN,
+		"resuming the run for %s while %s: adopting its jobs by name%s%s",
+		fire, rt_stage_name(run->stage),
+		empty(stopped) ? "" : "; it had stopped polling: ", stopped);
 	if (run->stage == RT_STAGE_IMPORTING) {
 		first = 0;
 		last = (int)run->n_datasets - 1;

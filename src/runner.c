@@ -123,6 +123,13 @@ struct runner {
 	 * run that was resumed at start: run once that run ends (CatchUp) */
 	time_t catchup_fire;
 	bool catchup_armed;  /* the fire timer holds that catch-up */
+	/* catchup_fire is a fire time that came while a kept run (one that
+	 * had stopped polling, retrain.h) was being adopted, not one that
+	 * passed while the daemon was down */
+	bool catchup_kept;
+	/* the fire time of the run that stopped polling and is kept in the
+	 * state for the next run to adopt (0: none): for the status line */
+	time_t kept_fire;
 	bool active;
 	bool started;
 	bool client_stale;   /* reloaded while a run used the old client */
@@ -153,6 +160,8 @@ struct runner {
 static void execute(struct runner *r, const struct rt_actions *acts);
 static int arm_fire(struct runner *r, time_t now);
 static int arm_catchup(struct runner *r);
+static int resume_kept(struct runner *r, struct state *st, time_t now,
+		       bool at_start);
 static int make_client(const struct runner_host *host, const struct pipeline *p,
 		       struct aws_client **out, struct s3_client **s3_out);
 static void put_clients(struct runner *r);
@@ -239,7 +248,16 @@ static void set_idle_status(struct runner *r)
 {
 	char when[32];
 
-	if (r->has_next) {
+	if (r->kept_fire) {
+		char kept[32];
+
+		sched_format_utc(r->kept_fire, kept, sizeof(kept));
+		sched_format_utc(r->next_fire, when, sizeof(when));
+		snprintf(r->status, sizeof(r->status),
+			 "idle, the run for %s stopped polling and is kept: %s%s adopts its jobs first",
+			 kept, r->has_next ? "the next run at " : "the next run",
+			 r->has_next ? when : "");
+	} else if (r->has_next) {
 		sched_format_utc(r->next_fire, when, sizeof(when));
 		snprintf(r->status, sizeof(r->status), "idle, next run %s",
 			 when);
@@ -1333,6 +1351,35 @@ static void do_finished(struct runner *r, const struct rt_action *a)
 		start_hook(r, a);
 		return;
 	}
+	if (!rt_done(r->run)) {
+		/* gave up with jobs in flight (retrain.h): the SAVE before
+		 * this kept it as the run in progress, for the next start */
+		r->kept_fire = r->run->fire_time;
+		if (r->catchup_fire) {
+			/* a fire time waiting behind this run does not run
+			 * now: the kept jobs may still be running. It counts
+			 * as skipped; the next fire time adopts the run. */
+			char f[RT_PIPELINE_MAX + 16], when[32], kept[32];
+			const char *fields[] = { f, "STAGE=catch-up", NULL };
+
+			snprintf(f, sizeof(f), "PIPELINE=%s", r->name);
+			sched_format_utc(r->catchup_fire, when, sizeof(when));
+			sched_format_utc(r->run->fire_time, kept, sizeof(kept));
+			log_struct(LOG_WARNING, fields,
+				   "fire time %s skipped: the run for %s stopped polling before it ended and stays kept; the next fire time adopts it first",
+				   when, kept);
+			note_fire(r, r->catchup_fire);
+			(void)write_run(r, false); /* logged there */
+			r->catchup_fire = 0;
+			r->catchup_kept = false;
+		}
+		state_packed_free(&r->packed);
+		r->have_packed = false;
+		r->save_pending = false;
+		r->save_timer = sd_event_source_disable_unref(r->save_timer);
+		start_hook(r, a);
+		return;
+	}
 	if (!st && r->have_packed) {
 		st = malloc(sizeof(*st));
 		if (st && state_unpack(&r->packed, r->name, st) < 0) {
@@ -1611,6 +1658,40 @@ static void start_run(struct runner *r, time_t fire, time_t now, bool find_first
 			r->client_stale = false;
 		}
 	}
+	if (st->has_run && st->run.kind == RT_KIND_RETRAIN) {
+		/* the last run stopped polling before it ended (retrain.h):
+		 * its jobs may still run. Adopt them first, never create
+		 * new ones beside them; this fire time runs once that run
+		 * has ended (a catch-up), or is skipped should it stop
+		 * polling again. */
+		char f[RT_PIPELINE_MAX + 16], when[32], kept[32];
+		const char *fields[] = { f, NULL };
+		time_t kept_fire = st->run.fire_time;
+
+		snprintf(f, sizeof(f), "PIPELINE=%s", r->name);
+		sched_format_utc(fire, when, sizeof(when));
+		sched_format_utc(kept_fire, kept, sizeof(kept));
+		log_struct(LOG_NOTICE, fields,
+			   "fire time %s: the run for %s stopped polling before it ended; adopting its jobs before this fire time's run",
+			   when, kept);
+		k = resume_kept(r, st, now, false);
+		if (k > 0 && !r->host->once && fire > kept_fire) {
+			r->catchup_fire = fire;
+			r->catchup_kept = true;
+		}
+		if (k != 0)
+			return;
+		/* past its deadline and recorded: on with this fire time */
+		if (take_state(r, now, &st) < 0) {
+			log_error("%s: cannot start the run for this fire time: the state file cannot be read",
+				  r->name);
+			return;
+		}
+		if (st->has_run) {
+			r->held = st; /* the kept run could not be recorded */
+			return;
+		}
+	}
 	k = runner_spec_from_pipeline(r->p, r->host->max_consecutive_errors,
 				      &spec);
 	if (k == 0)
@@ -1650,6 +1731,7 @@ static void start_run(struct runner *r, time_t fire, time_t now, bool find_first
 	}
 	r->have_packed = true;
 	r->last_fire = st->last_fire;
+	r->kept_fire = 0;
 	free(st);
 	r->active = true;
 	metrics_start(r);
@@ -1751,16 +1833,24 @@ static int arm_catchup(struct runner *r)
 	char f[RT_PIPELINE_MAX + 16], when[32];
 	const char *fields[] = { f, "STAGE=catch-up", NULL };
 	time_t fire = r->catchup_fire;
+	bool kept = r->catchup_kept;
 	int k;
 
 	r->catchup_fire = 0;
+	r->catchup_kept = false;
 	if (fire <= r->last_fire || r->host->once)
 		return 0;
 	snprintf(f, sizeof(f), "PIPELINE=%s", r->name);
 	sched_format_utc(fire, when, sizeof(when));
-	log_struct(LOG_NOTICE, fields,
-		   "fire time %s passed while the daemon was down, behind the "
-		   "run it resumed: catching up with one run", when);
+	if (kept)
+		log_struct(LOG_NOTICE, fields,
+			   "fire time %s came while an earlier run that had "
+			   "stopped polling was adopted; that run has ended: "
+			   "running the fire time's run now", when);
+	else
+		log_struct(LOG_NOTICE, fields,
+			   "fire time %s passed while the daemon was down, behind the "
+			   "run it resumed: catching up with one run", when);
 	r->fire_timer = sd_event_source_disable_unref(r->fire_timer);
 	k = sd_event_add_time(r->host->event, &r->fire_timer, CLOCK_REALTIME,
 			      0, FIRE_ACCURACY_USEC, on_fire, r);
@@ -2030,9 +2120,77 @@ static int start_adopt(struct runner *r, struct state *st)
 	return 0;
 }
 
-int runner_start(struct runner *r, time_t now)
+/* Resume the run kept in st (taken over): the run in progress that the
+ * daemon or `once` finds at its start (at_start), or that a fire time
+ * finds because it stopped polling before it ended (retrain.h). 1: resumed
+ * (r->active). 0: it ended at once, being past its MaxRunDuration: not
+ * resumed but recorded in the history as failed, its jobs left to
+ * themselves at AWS named in the log; the caller goes on from the state as
+ * it is now (take_state). -errno: not resumed (logged; st freed, or held
+ * for the next run when it could not be recorded). */
+static int resume_kept(struct runner *r, struct state *st, time_t now,
+		       bool at_start)
 {
 	struct rt_actions acts;
+	time_t latest;
+	bool ended;
+	int k;
+
+	r->run = malloc(sizeof(*r->run));
+	k = r->run ? state_pack(st, &r->packed) : -ENOMEM;
+	if (k < 0) {
+		log_error("%s: cannot resume the saved run: %s", r->name,
+			  strerror(-k));
+		free(r->run);
+		r->run = NULL;
+		free(st);
+		return k;
+	}
+	r->have_packed = true;
+	*r->run = st->run;
+	r->version_created = 0;
+	r->kept_fire = 0;
+	/* how long to keep trying is this process's choice (`once` gives
+	 * up, the daemon does not), not the saved run's */
+	r->run->max_consecutive_errors =
+		r->host->max_consecutive_errors ?
+		r->host->max_consecutive_errors +
+		2 * (unsigned)(r->run->n_datasets ? r->run->n_datasets - 1 : 0)
+		: 0;
+	k = rt_resume(r->run, now, &acts);
+	if (k < 0) {
+		log_error("%s: the saved run cannot be resumed: %s",
+			  r->name, strerror(-k));
+		/* kept as it is until a run replaces it */
+		free(r->run);
+		r->run = NULL;
+		state_packed_free(&r->packed);
+		r->have_packed = false;
+		r->held = st;
+		return k;
+	}
+	free(st);
+	ended = rt_done(r->run);
+	/* a fire time after the saved run's that passed while the daemon
+	 * was down: caught up once the saved run ends (one that ended at
+	 * once leaves that to the caller's usual start) */
+	if (at_start && !ended && r->p->catch_up && !r->host->once &&
+	    plan_latest_fire(r->p->schedule, now, &latest) == 0 &&
+	    latest > r->last_fire && latest > r->run->fire_time) {
+		r->catchup_fire = latest;
+		r->catchup_kept = false;
+	}
+	r->active = true;
+	metrics_start(r);
+	execute(r, &acts);
+	if (r->active)
+		return 1;
+	/* ended at once and recorded, or stopped by a save that failed */
+	return ended && !r->run ? 0 : -EIO;
+}
+
+int runner_start(struct runner *r, time_t now)
+{
 	struct plan_start ps;
 	struct state *st = NULL;
 	time_t latest;
@@ -2055,50 +2213,13 @@ int runner_start(struct runner *r, time_t now)
 		return 0;
 	}
 	if (st->has_run) {
-		r->run = malloc(sizeof(*r->run));
-		k = r->run ? state_pack(st, &r->packed) : -ENOMEM;
-		if (k < 0) {
-			free(r->run);
-			r->run = NULL;
-			free(st);
-			return k;
-		}
-		r->have_packed = true;
-		*r->run = st->run;
-		r->version_created = 0;
-		/* how long to keep trying is this process's choice (`once` gives
-		 * up, the daemon does not), not the saved run's */
-		r->run->max_consecutive_errors =
-			r->host->max_consecutive_errors ?
-			r->host->max_consecutive_errors +
-			2 * (unsigned)(r->run->n_datasets ? r->run->n_datasets - 1 : 0)
-			: 0;
-		/* a fire time after the saved run's that passed while the
-		 * daemon was down: caught up once the saved run ends */
-		if (r->p->catch_up && !r->host->once &&
-		    plan_latest_fire(r->p->schedule, now, &latest) == 0 &&
-		    latest > st->last_fire && latest > r->run->fire_time)
-			r->catchup_fire = latest;
-		k = rt_resume(r->run, now, &acts);
-		if (k < 0) {
-			log_error("%s: the saved run cannot be resumed: %s",
-				  r->name, strerror(-k));
-		} else if (!rt_done(r->run)) {
-			r->active = true;
-			metrics_start(r);
-			execute(r, &acts);
-		}
-		if (!r->active && r->run) {
-			/* not resumable: kept as it is until a run replaces it */
-			free(r->run);
-			r->run = NULL;
-			state_packed_free(&r->packed);
-			r->have_packed = false;
-			r->held = st;
-		} else {
-			free(st);
-		}
+		k = resume_kept(r, st, now, true);
 		st = NULL;
+		if (k == -ENOMEM)
+			return k;
+		/* past its deadline and recorded: on as from an idle state */
+		if (k == 0 && take_state(r, now, &st) == 0)
+			r->last_fire = st->last_fire;
 	}
 	if (r->host->once) {
 		if (!r->active && st && adopt_wanted(st) &&

@@ -231,6 +231,7 @@ enum emu_fault_kind {
 	EMU_FAULT_TRUNCATED,    /* 200 with half the JSON body */
 	EMU_FAULT_CUT,          /* Content-Length of the whole body, half sent, closed */
 	EMU_FAULT_CONTENT_TYPE, /* 200 with text/html */
+	EMU_FAULT_EXPIRED_TOKEN, /* 403 ExpiredTokenException */
 };
 
 struct emu_fault_rule {

@@ -19,6 +19,7 @@ static const struct {
 	{ "truncated", EMU_FAULT_TRUNCATED },
 	{ "cut", EMU_FAULT_CUT },
 	{ "content_type", EMU_FAULT_CONTENT_TYPE },
+	{ "expired_token", EMU_FAULT_EXPIRED_TOKEN },
 };
 
 const char *emu_fault_name(enum emu_fault_kind k)
@@ -75,7 +76,8 @@ static int parse_rule(const cJSON *e, struct emu_fault_rule *rule, char **err, i
 			break;
 	if (k == sizeof(kinds) / sizeof(kinds[0])) {
 		*err = emu_strdup_printf("rules[%d]: unknown kind \"%s\" (throttle, 500, 503, "
-					 "reset, drop, slow, malformed, truncated, cut, content_type)",
+					 "reset, drop, slow, malformed, truncated, cut, content_type, "
+					 "expired_token)",
 					 i, kind->valuestring);
 		return -EINVAL;
 	}

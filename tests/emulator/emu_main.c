@@ -761,9 +761,21 @@ static void fault_reply(enum emu_fault_kind k, struct emu_reply *r)
 		emu_reply_error(r, 503, "com.amazon.coral.availability#", "ServiceUnavailableException",
 				"Service Unavailable");
 		break;
+	case EMU_FAULT_EXPIRED_TOKEN:
+		/* what the signature check answers an expired temporary key */
+		emu_reply_error(r, 403, EMU_NS_CORAL, "ExpiredTokenException",
+				"The security token included in the request is expired");
+		break;
 	default:
 		break;
 	}
+}
+
+/* The kinds that stand in for the service's answer with an error reply. */
+static bool fault_is_error(enum emu_fault_kind k)
+{
+	return k == EMU_FAULT_THROTTLE || k == EMU_FAULT_500 || k == EMU_FAULT_503 ||
+	       k == EMU_FAULT_EXPIRED_TOKEN;
 }
 
 static const char *result_arn(const struct emu_reply *r, cJSON **holder)
@@ -858,7 +870,7 @@ static enum MHD_Result handle_personalize(struct MHD_Connection *conn, const cha
 	 * delays it, so those always run it. */
 	if (fault != EMU_FAULT_NONE && !hit.after_call && fault != EMU_FAULT_SLOW &&
 	    fault != EMU_FAULT_TRUNCATED && fault != EMU_FAULT_CUT) {
-		if (fault == EMU_FAULT_THROTTLE || fault == EMU_FAULT_500 || fault == EMU_FAULT_503)
+		if (fault_is_error(fault))
 			fault_reply(fault, &reply);
 		else
 			reply.status = 200;
@@ -901,8 +913,7 @@ static enum MHD_Result handle_personalize(struct MHD_Connection *conn, const cha
 	rarn = result_arn(&reply, &holder); /* before a fault hides it */
 done:
 	/* After the call (whatever its answer), the fault replaces the reply. */
-	if (hit.after_call &&
-	    (fault == EMU_FAULT_THROTTLE || fault == EMU_FAULT_500 || fault == EMU_FAULT_503))
+	if (hit.after_call && fault_is_error(fault))
 		fault_reply(fault, &reply);
 	le.operation = op ? op : (target ? target : "(none)");
 	le.akid = akid;
@@ -1147,6 +1158,11 @@ static enum MHD_Result handle_s3(struct MHD_Connection *conn, const char *url,
 	}
 	if (fault == EMU_FAULT_500) {
 		status = 500;   /* InternalError */
+		goto done;
+	}
+	if (fault == EMU_FAULT_EXPIRED_TOKEN) {
+		status = 403;
+		sig_error = "ExpiredToken";
 		goto done;
 	}
 	obj = emu_s3_find(&g.s3, bucket, key);

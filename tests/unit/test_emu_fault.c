@@ -88,6 +88,18 @@ static void test_matching_after_count(void **state)
 	assert_int_equal(emu_faults_pick(&f, "CreateSolutionVersion", false, &hit), EMU_FAULT_500);
 	assert_true(hit.after_call);
 	assert_null(hit.operation);
+	/* an error reply named by its code, as "expired_token" */
+	assert_int_equal(set(&f, "{\"rules\":[{\"operation\":\"DescribeSolutionVersion\","
+			 "\"kind\":\"expired_token\"}]}", &err), 0);
+	assert_int_equal(emu_faults_pick(&f, "DescribeSolutionVersion", false, &hit),
+			 EMU_FAULT_EXPIRED_TOKEN);
+	assert_string_equal(emu_fault_name(EMU_FAULT_EXPIRED_TOKEN), "expired_token");
+	assert_int_equal(set(&f, "{\"rules\":[{\"operation\":\"CreateSolutionVersion\",\"kind\":\"500\","
+			 "\"phase\":\"after\"},{\"operation\":\"DescribeCampaign\",\"kind\":\"reset\","
+			 "\"count\":3}]}", &err), 0);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(emu_faults_pick(&f, "DescribeCampaign", false, &hit), EMU_FAULT_RESET);
+	assert_int_equal(emu_faults_pick(&f, "CreateSolutionVersion", false, &hit), EMU_FAULT_500);
 	{
 		cJSON *j = emu_faults_json(&f);
 		char *s = cJSON_PrintUnformatted(j);

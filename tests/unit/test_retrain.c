@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <cmocka.h>
 
 #include "gate.h"
@@ -280,6 +281,38 @@ static struct fx *busy(struct fx *f, int slot)
 	assert_int_equal(feed(f, &ev), 0);
 	assert_int_equal(f->run.slots[slot].phase, RT_PH_WAITING);
 	return f;
+}
+
+/* The run gave up with jobs of its own in flight: kept, not ended. The
+ * driver gets FINISHED (with outcome) after a durable save of the frozen
+ * run; rt_done() stays false, nothing more is called or polled, and every
+ * later event is stale until rt_resume. */
+static void assert_kept(struct fx *f, enum rt_outcome outcome, const char *why)
+{
+	const struct rt_action *fin = act(&f->out, RT_ACT_FINISHED, ANY);
+	const struct rt_action *save = act(&f->out, RT_ACT_SAVE, ANY);
+	static struct rt_actions scratch; /* f->out stays for the caller */
+	struct rt_event ev;
+	int slot;
+
+	assert_false(rt_done(&f->run));
+	assert_true(f->run.stopped);
+	assert_int_equal(f->run.outcome, RT_OUT_NONE);
+	assert_non_null(fin);
+	assert_int_equal(fin->outcome, outcome);
+	assert_string_equal(fin->text, f->run.reason);
+	assert_non_null(strstr(f->run.reason, why));
+	assert_non_null(save);
+	assert_true(save->durable);
+	assert_true(save < fin);
+	assert_int_equal(count(&f->out, RT_ACT_CALL, ANY), 0);
+	assert_int_equal(count(&f->out, RT_ACT_TIMER, ANY), 0);
+	assert_true(log_has(&f->out, "stopped polling"));
+	assert_true(log_has(&f->out, "kept for the next run to adopt"));
+	for (slot = 0; slot < RT_NSLOTS; slot++)
+		assert_int_equal(f->run.slots[slot].await, RT_AWAIT_NONE);
+	ev = ev_for(f, RT_EV_DEADLINE, RT_SLOT_RUN);
+	assert_int_equal(rt_step(&f->run, &ev, &scratch), -ESTALE);
 }
 
 /* ---- start ------------------------------------------------------------- */
@@ -654,6 +687,18 @@ static void test_find_outcomes(void **state)
 			ev.other_busy = k->other_busy;
 			ev.other_name = "someone-elses-job";
 			assert_int_equal(feed(f, &ev), 0);
+			/* a refused find while a job of ours may run (the
+			 * AlreadyExists just seen, or the other import still
+			 * being created): kept for the next run, not failed;
+			 * a version waiting for someone else's: failed */
+			if (k->result == RT_RES_INVALID &&
+			    !(waiting && s == S_VERSION)) {
+				assert_kept(f, RT_OUT_FAILED, "rejected");
+				assert_int_equal(f->run.slots[slot].phase,
+						 waiting ? RT_PH_WAITING : RT_PH_FINDING);
+				free(f);
+				continue;
+			}
 			if (!(s == S_VERSION && k->phase == RT_PH_ACTIVE))
 				assert_int_equal(f->run.slots[slot].phase, want);
 			assert_int_equal(f->run.outcome, k->outcome);
@@ -724,7 +769,9 @@ static void test_describe_outcomes(void **state)
 		{ RT_RES_IN_USE, NULL, RT_PH_RUNNING, RT_OUT_NONE },
 		{ RT_RES_ALREADY_EXISTS, NULL, RT_PH_RUNNING, RT_OUT_NONE },
 		{ RT_RES_NOT_FOUND, NULL, RT_PH_RUNNING, RT_OUT_NONE },
-		{ RT_RES_INVALID, NULL, RT_PH_FAILED, RT_OUT_FAILED },
+		/* refused (expired credentials, permissions): the job runs
+		 * on; the run is kept for the next one (assert_kept) */
+		{ RT_RES_INVALID, NULL, RT_PH_RUNNING, RT_OUT_NONE },
 	};
 	int which;
 	size_t i;
@@ -751,6 +798,14 @@ static void test_describe_outcomes(void **state)
 			if (!(which == 1 && cases[i].phase == RT_PH_ACTIVE))
 				assert_int_equal(f->run.slots[slot].phase, cases[i].phase);
 			assert_int_equal(f->run.outcome, cases[i].outcome);
+			if (cases[i].result == RT_RES_INVALID) {
+				assert_kept(f, RT_OUT_FAILED, "rejected");
+				assert_non_null(strstr(f->run.reason,
+						       which ? "DescribeSolutionVersion"
+							     : "DescribeDatasetImportJob"));
+				free(f);
+				continue;
+			}
 			if (cases[i].phase == RT_PH_RUNNING)
 				assert_non_null(act(&f->out, RT_ACT_TIMER, slot));
 			if (cases[i].outcome == RT_OUT_FAILED) {
@@ -844,6 +899,7 @@ struct camp_case {
 	enum rt_outcome outcome;
 	bool update_call;      /* an UpdateCampaign follows */
 	bool followed;
+	bool kept;             /* gave up, kept for the next run */
 };
 
 static void test_campaign_describe(void **state)
@@ -869,7 +925,9 @@ static void test_campaign_describe(void **state)
 		{ "run: transient", true, RT_RES_TRANSIENT, NULL, NULL, NULL, RT_PH_RUNNING, RT_OUT_NONE, false, false },
 		{ "run: unknown", true, RT_RES_UNKNOWN, NULL, NULL, NULL, RT_PH_RUNNING, RT_OUT_NONE, false, false },
 		{ "run: not found", true, RT_RES_NOT_FOUND, NULL, NULL, NULL, RT_PH_FAILED, RT_OUT_FAILED, false, false },
-		{ "run: invalid", true, RT_RES_INVALID, NULL, NULL, NULL, RT_PH_FAILED, RT_OUT_FAILED, false, false },
+		/* our update in progress: kept; before it (the pre-check)
+		 * nothing of ours runs: failed, as above */
+		{ "run: invalid", true, RT_RES_INVALID, NULL, NULL, NULL, RT_PH_RUNNING, RT_OUT_NONE, false, false, true },
 	};
 	size_t i;
 
@@ -894,6 +952,10 @@ static void test_campaign_describe(void **state)
 		assert_int_equal(call_op(&f->out, RT_OP_UPDATE_CAMPAIGN, ANY) != NULL,
 				 k->update_call);
 		assert_int_equal(f->run.followed, k->followed);
+		if (k->kept)
+			assert_kept(f, RT_OUT_FAILED, "DescribeCampaign");
+		else if (act(&f->out, RT_ACT_FINISHED, ANY))
+			assert_true(rt_done(&f->run));
 		if (k->outcome == RT_OUT_SUCCEEDED) {
 			const struct rt_action *l;
 			size_t j;
@@ -1256,9 +1318,28 @@ static void test_unreachable_after_max_errors(void **state)
 		assert_int_equal(poll_due(f, 0), 0);
 		assert_int_equal(reply(f, 0, RT_RES_TRANSIENT, NULL, NULL), 0);
 	}
+	/* its import runs on at AWS: kept for the next run, not ended */
+	assert_kept(f, RT_OUT_UNREACHABLE, "unreachable");
+	assert_string_equal(f->run.slots[0].arn, "arn:job");
+	assert_int_equal(f->run.slots[0].phase, RT_PH_RUNNING);
+	free(f);
+
+	/* nothing of ours in flight (looking before any create, after a
+	 * lost state): the run ends unreachable */
+	f = calloc(1, sizeof(*f));
+	f->spec = mkspec(1, false);
+	f->spec.max_consecutive_errors = 2;
+	f->now = T0;
+	assert_int_equal(rt_start(&f->run, &f->spec, T0, T0, true, &f->out), 0);
+	assert_non_null(call_op(&f->out, RT_OP_FIND_IMPORT, 0));
+	assert_int_equal(reply(f, 0, RT_RES_TRANSIENT, NULL, NULL), 0);
+	assert_int_equal(poll_due(f, 0), 0);
+	assert_int_equal(reply(f, 0, RT_RES_UNKNOWN, NULL, NULL), 0);
 	assert_true(rt_done(&f->run));
 	assert_int_equal(f->run.outcome, RT_OUT_UNREACHABLE);
 	assert_non_null(strstr(f->run.reason, "unreachable"));
+	assert_int_equal(act(&f->out, RT_ACT_FINISHED, ANY)->outcome,
+			 RT_OUT_UNREACHABLE);
 	free(f);
 }
 
@@ -1532,6 +1613,160 @@ static void test_names_roundtrip(void **state)
 	assert_string_equal(rt_op_name(RT_OP_UPDATE_CAMPAIGN), "UpdateCampaign");
 }
 
+/* ---- a run that stops polling keeps its jobs --------------------------- */
+
+__attribute__((noinline)) static const struct rt_action *
+log_with(const struct rt_actions *o, const char *needle)
+{
+	size_t i;
+
+	for (i = 0; i < o->n; i++)
+		if (o->a[i].kind == RT_ACT_LOG && strstr(o->a[i].text, needle))
+			return &o->a[i];
+	return NULL;
+}
+
+/* A DescribeSolutionVersion refused (expired credentials) mid-training:
+ * the version is kept by ARN; the next run resumes it with a describe,
+ * never a create, and goes on to deploy it. */
+static void test_kept_version_resumed(void **state)
+{
+	struct fx *f = at_training_running(true);
+	struct rt_event ev;
+	const struct rt_action *l;
+
+	(void)state;
+	assert_int_equal(poll_due(f, RT_SLOT_VERSION), 0);
+	ev = ev_for(f, RT_EV_REPLY, RT_SLOT_VERSION);
+	ev.result = RT_RES_INVALID;
+	ev.error = "The security token included in the request is expired";
+	ev.error_code = "ExpiredTokenException";
+	assert_int_equal(feed(f, &ev), 0);
+	assert_kept(f, RT_OUT_FAILED, "rejected (ExpiredToken)");
+	assert_int_equal(f->run.stage, RT_STAGE_TRAINING);
+	l = log_with(&f->out, "kept for the next run to adopt");
+	assert_non_null(l);
+	assert_string_equal(l->job_arn, VERSION_ARN);
+	assert_non_null(strstr(l->text, VERSION_ARN));
+	/* one line per job in flight: only the version here */
+	assert_int_equal(count(&f->out, RT_ACT_LOG, RT_SLOT_VERSION), 1);
+	/* a poll or a fire for the frozen run: stale / ignored */
+	assert_int_equal(poll_due(f, RT_SLOT_VERSION), -ESTALE);
+
+	f->now += 3600;
+	assert_int_equal(rt_resume(&f->run, f->now, &f->out), 0);
+	assert_false(f->run.stopped);
+	assert_string_equal(f->run.reason, "");
+	assert_true(log_has(&f->out, "it had stopped polling: DescribeSolutionVersion"));
+	assert_non_null(call_op(&f->out, RT_OP_DESCRIBE_VERSION, RT_SLOT_VERSION));
+	assert_string_equal(call_op(&f->out, RT_OP_DESCRIBE_VERSION,
+				    RT_SLOT_VERSION)->call.arn, VERSION_ARN);
+	assert_null(call_op(&f->out, RT_OP_CREATE_VERSION, ANY));
+	assert_null(call_op(&f->out, RT_OP_CREATE_IMPORT, ANY));
+	assert_int_equal(reply(f, RT_SLOT_VERSION, RT_RES_OK, NULL, "ACTIVE"), 0);
+	assert_int_equal(f->run.stage, RT_STAGE_DEPLOYING);
+	assert_non_null(call_op(&f->out, RT_OP_DESCRIBE_CAMPAIGN, RT_SLOT_CAMPAIGN));
+	free(f);
+}
+
+/* The service stays unreachable while the imports' creates have unknown
+ * outcomes: kept; the next run looks every one up by name before it
+ * creates anything (the same names: never a second job beside one). */
+static void test_kept_imports_found_before_create(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	size_t i;
+
+	(void)state;
+	f->spec = mkspec(3, true);
+	f->spec.max_consecutive_errors = 3;
+	f->now = T0;
+	assert_int_equal(rt_start(&f->run, &f->spec, T0, T0, false, &f->out), 0);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(reply(f, (int)i, RT_RES_UNKNOWN, NULL, NULL), 0);
+	assert_kept(f, RT_OUT_UNREACHABLE, "unreachable: 3 failures in a row");
+	assert_int_equal(count(&f->out, RT_ACT_LOG, ANY), 1 + 3);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(f->run.slots[i].phase, i < 2 ? RT_PH_FINDING
+								 : RT_PH_CREATING);
+		assert_non_null(log_with(&f->out, f->run.slots[i].name));
+	}
+	/* saved and loaded again: the volatile fields are gone */
+	for (i = 0; i < RT_NSLOTS; i++)
+		f->run.slots[i].uncertain = false;
+	f->now += 600;
+	assert_int_equal(rt_resume(&f->run, f->now, &f->out), 0);
+	for (i = 0; i < 3; i++)
+		assert_non_null(call_op(&f->out, RT_OP_FIND_IMPORT, (int)i));
+	assert_null(call_op(&f->out, RT_OP_CREATE_IMPORT, ANY));
+	/* still unreachable: kept again, not ended (the finds may follow
+	 * creates that went through) */
+	for (i = 0; i < 3; i++)
+		assert_int_equal(reply(f, (int)i, RT_RES_TRANSIENT, NULL, NULL), 0);
+	assert_kept(f, RT_OUT_UNREACHABLE, "unreachable");
+	free(f);
+}
+
+/* A kept run found past its MaxRunDuration is not resumed: it ends failed
+ * at once, naming why it had stopped and, in the log, the jobs it leaves
+ * to themselves at AWS; nothing is called. */
+static void test_kept_past_deadline_dropped(void **state)
+{
+	struct fx *f = fx_new(2, true);
+	struct rt_event ev;
+	const struct rt_action *l;
+
+	(void)state;
+	imports_created(f);
+	assert_int_equal(poll_due(f, 0), 0);
+	ev = ev_for(f, RT_EV_REPLY, 0);
+	ev.result = RT_RES_INVALID;
+	ev.error = "User is not authorized";
+	ev.error_code = "AccessDeniedException";
+	assert_int_equal(feed(f, &ev), 0);
+	assert_kept(f, RT_OUT_FAILED, "AccessDenied");
+	assert_int_equal(count(&f->out, RT_ACT_LOG, 0), 1);
+	assert_int_equal(count(&f->out, RT_ACT_LOG, 1), 1);
+
+	assert_int_equal(rt_resume(&f->run, T0 + 5 + MAXRUN_S, &f->out), 0);
+	assert_true(rt_done(&f->run));
+	assert_int_equal(f->run.outcome, RT_OUT_FAILED);
+	assert_non_null(strstr(f->run.reason, "MaxRunDuration"));
+	assert_non_null(strstr(f->run.reason, "it had stopped polling: DescribeDatasetImportJob"));
+	assert_int_equal(count(&f->out, RT_ACT_CALL, ANY), 0);
+	assert_int_equal(act(&f->out, RT_ACT_FINISHED, ANY)->outcome, RT_OUT_FAILED);
+	assert_true(log_has(&f->out, "not resuming the run"));
+	l = log_with(&f->out, "left to itself at AWS");
+	assert_non_null(l);
+	assert_string_equal(l->job_arn, job_arn(0));
+	assert_int_equal(l->priority, LOG_WARNING);
+	assert_non_null(log_with(&f->out, job_arn(1)));
+	free(f);
+}
+
+/* Nothing of ours runs (a refused DescribeCampaign before our update, a
+ * refused find after a lost state): the run ends as it always did. */
+static void test_giveup_needs_jobs_in_flight(void **state)
+{
+	struct fx *f = at_deploying();
+
+	(void)state;
+	assert_int_equal(campaign_reply(f, RT_RES_INVALID, NULL, NULL, NULL), 0);
+	assert_true(rt_done(&f->run));
+	assert_int_equal(f->run.outcome, RT_OUT_FAILED);
+	assert_false(log_has(&f->out, "stopped polling"));
+	free(f);
+
+	f = calloc(1, sizeof(*f));
+	f->spec = mkspec(1, false);
+	f->now = T0;
+	assert_int_equal(rt_start(&f->run, &f->spec, T0, T0, true, &f->out), 0);
+	assert_int_equal(reply(f, 0, RT_RES_INVALID, NULL, NULL), 0);
+	assert_true(rt_done(&f->run));
+	assert_int_equal(f->run.outcome, RT_OUT_FAILED);
+	free(f);
+}
+
 /* ---- randomized property test ------------------------------------------ */
 
 static uint64_t rng_state;
@@ -1560,6 +1795,10 @@ struct model {
 	bool import_failed_seen;
 	bool finished;
 	size_t finished_count;
+	/* FINISHED without rt_done: gave up with jobs in flight, kept (the
+	 * driver resumes it later, like the next run adopting it) */
+	bool kept;
+	size_t kept_count;
 	/* for the gate and skip checks */
 	bool update_sent;       /* an UpdateCampaign was ever issued */
 	bool create_sent;       /* a CreateDatasetImportJob/SolutionVersion */
@@ -1575,14 +1814,32 @@ static const char *const statuses[] = {
 static void check_batch(struct fx *f, struct model *m)
 {
 	size_t i;
-	bool saved = false;
+	bool saved = false, durable = false;
 
 	assert_true(f->out.n < RT_MAX_ACTIONS);
 	for (i = 0; i < f->out.n; i++) {
 		const struct rt_action *a = &f->out.a[i];
 
-		if (a->kind == RT_ACT_SAVE)
+		if (a->kind == RT_ACT_SAVE) {
 			saved = true;
+			durable = durable || a->durable;
+		}
+		if (a->kind == RT_ACT_FINISHED && !rt_done(&f->run)) {
+			/* gave up: frozen, saved durably first, the last
+			 * action; nothing called or polled in this batch */
+			assert_true(f->run.stopped);
+			assert_int_equal(f->run.outcome, RT_OUT_NONE);
+			assert_true(a->outcome == RT_OUT_FAILED ||
+				    a->outcome == RT_OUT_UNREACHABLE);
+			assert_true(f->run.reason[0] != '\0');
+			assert_true(durable);
+			assert_int_equal(i, f->out.n - 1);
+			assert_int_equal(count(&f->out, RT_ACT_CALL, ANY), 0);
+			assert_int_equal(count(&f->out, RT_ACT_TIMER, ANY), 0);
+			m->kept = true;
+			m->kept_count++;
+			continue;
+		}
 		if (a->kind == RT_ACT_FINISHED) {
 			m->finished = true;
 			m->finished_count++;
@@ -1733,7 +1990,7 @@ static void random_reply(struct model *m, const struct pending *p,
 static void test_property_random_runs(void **state)
 {
 	unsigned seed;
-	size_t total_events = 0, gated_runs = 0, skipped_runs = 0;
+	size_t total_events = 0, gated_runs = 0, skipped_runs = 0, kept_runs = 0;
 
 	(void)state;
 	static const struct gate_config gate = { "ndcg", 0.02, false, 0 };
@@ -1814,6 +2071,28 @@ static void test_property_random_runs(void **state)
 			}
 			assert_int_equal(f->rc, 0);
 			check_batch(f, m);
+			if (m->kept) {
+				/* kept: everything in flight is stale; the
+				 * next run resumes it, and creates nothing
+				 * without a find first (create_blocked) */
+				size_t j;
+
+				for (j = 0; j < m->np; j++) {
+					memset(&ev, 0, sizeof(ev));
+					ev.kind = m->p[j].kind;
+					ev.slot = m->p[j].slot;
+					ev.token = m->p[j].token;
+					ev.now = f->now;
+					assert_int_equal(rt_step(&f->run, &ev, &f->out),
+							 -ESTALE);
+				}
+				m->np = 0;
+				m->kept = false;
+				f->now += rnd() % 600;
+				assert_int_equal(rt_resume(&f->run, f->now, &f->out), 0);
+				assert_true(f->run.reason[0] == '\0' || rt_done(&f->run));
+				check_batch(f, m);
+			}
 		}
 		if (!m->finished) {
 			struct rt_event ev;
@@ -1829,6 +2108,7 @@ static void test_property_random_runs(void **state)
 			assert_true(m->finished);
 		}
 		assert_int_equal(m->finished_count, 1);
+		kept_runs += m->kept_count;
 		assert_true(rt_done(&f->run));
 		assert_true(f->run.outcome != RT_OUT_NONE);
 		if (f->run.outcome == RT_OUT_SUCCEEDED) {
@@ -1871,6 +2151,7 @@ static void test_property_random_runs(void **state)
 		free(m);
 	}
 	assert_true(total_events > 10000);
+	assert_true(kept_runs > 50);
 	assert_true(gated_runs > 10);
 	assert_true(skipped_runs > 10);
 }
@@ -1913,6 +2194,10 @@ int main(void)
 		cmocka_unit_test(test_job_names),
 		cmocka_unit_test(test_fire_normalize),
 		cmocka_unit_test(test_names_roundtrip),
+		cmocka_unit_test(test_kept_version_resumed),
+		cmocka_unit_test(test_kept_imports_found_before_create),
+		cmocka_unit_test(test_kept_past_deadline_dropped),
+		cmocka_unit_test(test_giveup_needs_jobs_in_flight),
 		cmocka_unit_test(test_property_random_runs),
 	};
 
