@@ -23,6 +23,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# Every case runs under the IAM policy `personalize-retrain policy` prints
+# for its config, and fails on any denial (prtest.main).
+os.environ.setdefault("PRTEST_POLICY", "1")
 import prtest  # noqa: E402
 from prtest import check, Fail  # noqa: E402
 

@@ -21,8 +21,10 @@ admin twin, POST /_emulator/policy).
   `status` names the action, the resource and `personalize-retrain policy`;
   a denied deploy pre-check (DescribeCampaign) sends no UpdateCampaign.
 
-The other daemon tests run under the printed policy with PRTEST_POLICY=1
-(prtest.py): e.g. PRTEST_POLICY=1 tests/integration/daemon_kill9.py.
+daemon_kill9.py (SIGKILL at every transition and the resume), daemon_adopt.py
+(adoption after a lost state) and daemon_two_hosts.py always run under the
+printed policy (PRTEST_POLICY=1, prtest.py); any other prtest-based test
+does with PRTEST_POLICY=1 in its environment.
 """
 import concurrent.futures
 import json
