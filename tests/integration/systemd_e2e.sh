@@ -21,6 +21,7 @@
 #   different PARAMS_FILE without INSTANCE refused with nothing restarted, a
 #   kept config with the example's placeholders refused, STACK_NAME=prod
 #   starting personalize-retrain@prod and leaving the plain unit alone,
+#   seven restarts by hand within the start limit, a crash loop stopped by it,
 #   REPLACE_CONFIG=1 (an invalid one puts the old config back; a valid one
 #   replaces it, keeps a .bak, restarts); watchdog kill + restart after
 #   SIGSTOP; SIGHUP reload (good, then bad config kept out); make undeploy
@@ -380,6 +381,31 @@ mk deploy STACK_NAME=prod INSTANCE=other PARAMS_FILE=/t/prod.cfg $EX >"$tmp/depl
 	{ cat "$tmp/deploy-conflict.log"; fail "STACK_NAME=prod INSTANCE=other not refused"; }
 ! ct test -e /etc/personalize-retrain/other.cfg || fail "STACK_NAME=prod INSTANCE=other installed other.cfg"
 log "part 2: STACK_NAME=prod started $UPROD and left $UP alone; STACK_NAME and INSTANCE differing refused"
+
+# Restarts by hand never reach the start limit (StartLimitBurst=5 in 10
+# minutes counts every start); a crash loop still does.
+for i in 1 2 3 4 5 6 7; do
+	ct systemctl restart $UPROD || { ct systemctl --no-pager status $UPROD || true; fail "manual restart $i of $UPROD failed (the start limit counts restarts by hand)"; }
+done
+[ "$(ct systemctl is-active $UPROD || true)" = active ] || fail "$UPROD not active after 7 restarts by hand"
+kills=0
+while [ "$(ct systemctl show -p ActiveState --value $UPROD)" != failed ] && [ $kills -lt 8 ]; do
+	pid=$(ct systemctl show -p MainPID --value $UPROD)
+	[ "$pid" != 0 ] || { sleep 0.1; continue; }
+	ct systemctl kill -s KILL --kill-who=main $UPROD
+	kills=$((kills + 1))
+	moved_on() { st=$(ct systemctl show -p ActiveState --value $UPROD); [ "$st" = failed ] ||
+		{ [ "$st" = active ] && [ "$(ct systemctl show -p MainPID --value $UPROD)" != "$pid" ]; }; }
+	until_ok 10 moved_on || fail "$UPROD neither restarted nor failed within 10 s of SIGKILL $kills"
+done
+# (Result= keeps the first failure, "signal"; the journal names the limit.)
+[ "$(ct systemctl show -p ActiveState --value $UPROD)" = failed ] || fail "a crash loop of $UPROD did not end failed after $kills kills"
+ct journalctl --no-pager -u $UPROD | grep -q 'Start request repeated too quickly' ||
+	fail "the crash loop of $UPROD did not end on the start limit (no 'Start request repeated too quickly')"
+[ $kills -eq 5 ] || fail "the crash loop of $UPROD hit the start limit after $kills kills, want 5 (StartLimitBurst=5)"
+ct systemctl reset-failed $UPROD
+ct systemctl start $UPROD || fail "$UPROD did not start after reset-failed"
+log "part 2: 7 restarts by hand of $UPROD kept it running; a crash loop hit the start limit after $kills kills"
 # REPLACE_CONFIG=1 with an invalid config: check refuses, the old config comes back.
 rc=0
 mk deploy PARAMS_FILE=/t/bad.cfg REPLACE_CONFIG=1 >"$tmp/deploy-replace-bad.log" 2>&1 || rc=$?
