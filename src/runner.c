@@ -1252,8 +1252,10 @@ static void do_log(struct runner *r, const struct rt_action *a)
 	if (a->message_id) {
 		snprintf(f_msg, sizeof(f_msg), "MESSAGE_ID=%s", a->message_id);
 		fields[n++] = f_msg;
-		/* the catalog's deployed text names version and campaign */
-		if (!strcmp(a->message_id, MSGID_DEPLOYED)) {
+		/* the catalog's deployed and succeeded texts name version
+		 * and campaign */
+		if (!strcmp(a->message_id, MSGID_DEPLOYED) ||
+		    !strcmp(a->message_id, MSGID_RUN_SUCCEEDED)) {
 			snprintf(f_ver, sizeof(f_ver), "SOLUTION_VERSION_ARN=%s",
 				 r->run->slots[RT_SLOT_VERSION].arn);
 			snprintf(f_camp, sizeof(f_camp), "CAMPAIGN_ARN=%s",

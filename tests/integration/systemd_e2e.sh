@@ -460,6 +460,13 @@ done
 ct journalctl --no-pager -u $UA -o verbose >"$tmp/j.txt"
 grep -q '^ *STAGE=' "$tmp/j.txt" || fail "no STAGE= field in the journal of $UA"
 grep -q '^ *JOB_ARN=arn:' "$tmp/j.txt" || fail "no JOB_ARN= field in the journal of $UA"
+# Each entry says where in our code it was logged, never log.c's own sender.
+! grep -q 'CODE_FILE=src/log.c' "$tmp/j.txt" || fail "journal entries of $UA carry CODE_FILE=src/log.c (the logger, not its caller)"
+grep -q '^ *CODE_FUNC=daemon_main' "$tmp/j.txt" && grep -q '^ *CODE_FILE=src/daemon.c' "$tmp/j.txt" || fail "no entry of $UA names its caller (CODE_FILE=src/daemon.c, CODE_FUNC=daemon_main)"
+# The run-succeeded entry names the deployed version and the campaign.
+ct journalctl --no-pager -u $UA -o verbose "MESSAGE_ID=$(msgid MSGID_RUN_SUCCEEDED)" >"$tmp/js.txt"
+grep -q '^ *SOLUTION_VERSION_ARN=arn:aws:personalize:.*:solution/.*/' "$tmp/js.txt" && grep -q '^ *CAMPAIGN_ARN=arn:' "$tmp/js.txt" ||
+	{ cat "$tmp/js.txt"; fail "the run-succeeded entry of $UA does not name SOLUTION_VERSION_ARN= and CAMPAIGN_ARN="; }
 ct journalctl --no-pager -x -u $UA "MESSAGE_ID=$(msgid MSGID_RUN_SUCCEEDED)" >"$tmp/jx.txt"
 grep -q 'Retraining run of pipeline .* succeeded' "$tmp/jx.txt" || { cat "$tmp/jx.txt"; fail "journalctl -x does not explain run succeeded (catalog not installed?)"; }
 if grep -q "$SECRET" "$tmp/j.txt"; then fail "the secret key appears in the journal"; fi
