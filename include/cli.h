@@ -15,6 +15,9 @@
 /* Where run state lives when neither --state-dir nor $STATE_DIRECTORY say. */
 #define CLI_DEFAULT_STATE_DIR "/var/lib/personalize-retrain"
 
+/* The log level when --log-level is not given (then info). */
+#define CLI_LOG_LEVEL_ENV "LOG_LEVEL"
+
 /* What the global options said. */
 struct cli_options {
 	const char *config_path; /* -c; NULL: $PARAMS_FILE, else the default */

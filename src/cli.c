@@ -3,6 +3,7 @@
 
 #include <getopt.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -186,12 +187,13 @@ void cli_help(FILE *f)
 		"$STATE_DIRECTORY, else\n"
 		"                       %s)\n"
 		"      --log-level LEVEL  error, warning, notice, info or debug "
-		"(default info)\n"
+		"(default: $%s,\n"
+		"                       else info)\n"
 		"  -h, --help           show this help and exit\n"
 		"  -V, --version        show the version and exit\n"
 		"\n"
 		"Commands:\n", CLI_PROGRAM, CONFIG_ENV_PATH, CONFIG_DEFAULT_PATH,
-		CLI_DEFAULT_STATE_DIR);
+		CLI_DEFAULT_STATE_DIR, CLI_LOG_LEVEL_ENV);
 	for (i = 0; i < cli_n_commands; i++) {
 		const struct cli_command *c = &cli_commands[i];
 		const char *const *d;
@@ -248,6 +250,7 @@ int cli_main(int argc, char **argv)
 	};
 	struct cli_options opt = { NULL, NULL, LOG_INFO };
 	const struct cli_command *cmd;
+	bool level_given = false;
 	int c;
 
 	opterr = 0;
@@ -262,6 +265,7 @@ int cli_main(int argc, char **argv)
 			break;
 		case OPT_LOG_LEVEL:
 			opt.log_level = log_parse_level(optarg);
+			level_given = true;
 			if (opt.log_level < 0)
 				return cli_usage_error("--log-level: unknown "
 						       "level \"%s\"; use error, "
@@ -280,6 +284,20 @@ int cli_main(int argc, char **argv)
 		default:
 			return cli_usage_error("unknown option %s",
 					       argv[optind - 1]);
+		}
+	}
+	/* No --log-level: $LOG_LEVEL (a drop-in's Environment=LOG_LEVEL=debug
+	 * sets the service's without touching ExecStart=). */
+	if (!level_given) {
+		const char *env = getenv(CLI_LOG_LEVEL_ENV);
+
+		if (env && *env) {
+			opt.log_level = log_parse_level(env);
+			if (opt.log_level < 0)
+				return cli_usage_error("$%s: unknown level \"%s\"; "
+						       "use error, warning, notice, "
+						       "info or debug",
+						       CLI_LOG_LEVEL_ENV, env);
 		}
 	}
 	log_init(LOG_TARGET_AUTO, opt.log_level);

@@ -298,6 +298,9 @@ done
 # anyway), credentials from the emulator's instance-metadata endpoint.
 ct mkdir -p /etc/systemd/system/personalize-retrain@e2e-b.service.d
 ct sh -c "printf '[Service]\nEnvironment=AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:$PORT\n' >/etc/systemd/system/personalize-retrain@e2e-b.service.d/90-e2e-imds.conf"
+# e2e-a logs at debug through the environment of a drop-in (ExecStart= as shipped).
+ct mkdir -p /etc/systemd/system/personalize-retrain@e2e-a.service.d
+ct sh -c "printf '[Service]\nEnvironment=LOG_LEVEL=debug\n' >/etc/systemd/system/personalize-retrain@e2e-a.service.d/90-e2e-debug.conf"
 put_keys() { # DIR: the key files the units load with LoadCredential=
 	ct install -d -m 0700 "$1"
 	ct sh -c "umask 077; printf '%s\n' '$AKID' >$1/aws-access-key-id; printf '%s\n' '$SECRET' >$1/aws-secret-access-key"
@@ -471,6 +474,13 @@ ct journalctl --no-pager -x -u $UA "MESSAGE_ID=$(msgid MSGID_RUN_SUCCEEDED)" >"$
 grep -q 'Retraining run of pipeline .* succeeded' "$tmp/jx.txt" || { cat "$tmp/jx.txt"; fail "journalctl -x does not explain run succeeded (catalog not installed?)"; }
 if grep -q "$SECRET" "$tmp/j.txt"; then fail "the secret key appears in the journal"; fi
 log "part 2: journal fields, MESSAGE_IDs and catalog text present"
+# LOG_LEVEL=debug in a drop-in: e2e-a logs its debug lines, e2e-b (info) none.
+ct journalctl --no-pager -u $UA -p debug..debug -o cat | grep -q '^aws: .* attempt 1' ||
+	fail "$UA with Environment=LOG_LEVEL=debug logged no debug lines"
+ct systemctl show -p ExecStart --value $UA | grep -q 'personalize-retrain -c ${PARAMS_FILE} run' ||
+	fail "ExecStart= of $UA is not the shipped one"
+[ -z "$(ct journalctl --no-pager -u $UB -p debug..debug -o cat _COMM=personalize-ret)" ] || fail "$UB (no LOG_LEVEL) logged debug lines"
+log "part 2: Environment=LOG_LEVEL=debug in a drop-in made $UA log debug lines"
 
 # Watchdog: a stopped daemon is killed and restarted (Restart=on-failure).
 pid=$(ct systemctl show -p MainPID --value $UB)

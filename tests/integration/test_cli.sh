@@ -72,6 +72,11 @@ grep -q 'unknown command "frobnicate"; commands: check, run, once, status, rollb
 expect_rc 2 "$BIN" --bogus check
 expect_rc 2 "$BIN" -c
 expect_rc 2 "$BIN" --log-level loud check
+# $LOG_LEVEL is the level when --log-level is not given; --log-level wins.
+LOG_LEVEL=loud expect_rc 2 "$BIN" -c parameters.cfg check
+grep -q 'LOG_LEVEL: unknown level "loud"' "$tmp/err" || fail "bad \$LOG_LEVEL message: $(cat "$tmp/err")"
+LOG_LEVEL=loud expect_rc 0 "$BIN" --log-level info -c parameters.cfg check
+LOG_LEVEL=debug expect_rc 0 "$BIN" -c parameters.cfg check
 expect_rc 2 "$BIN" -c parameters.cfg check extra
 expect_rc 0 "$BIN" --version
 grep -q '^personalize-retrain [0-9]' "$tmp/out" || fail "--version output"
