@@ -310,7 +310,8 @@ static void update_status(struct daemon *d)
 			      line, sizeof(line));
 	free(items);
 	memcpy(d->line, line, sizeof(d->line));
-	if (d->ready || d->opt->once)
+	/* once stopping, STATUS= keeps what on_term() said */
+	if ((d->ready || d->opt->once) && !d->stopping)
 		notify_status("%s", line);
 }
 
@@ -536,6 +537,14 @@ static int on_term(sd_event_source *s, const struct signalfd_siginfo *si,
 	if (d->stopping)
 		return 0;
 	notify_stopping();
+	/* the last STATUS= stays in `systemctl status` after the stop: say
+	 * that nothing runs now, and what happens to a run in progress */
+	update_status(d);
+	if (all_idle(d))
+		notify_status("stopped");
+	else
+		notify_status("stopped, runs resume at the next start (were: %s)",
+			      d->line);
 	log_notice("received %s: saving and stopping (jobs in progress keep "
 		   "running and are adopted at the next start)",
 		   si->ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");

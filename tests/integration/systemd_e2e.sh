@@ -339,6 +339,27 @@ ct test -d /var/lib/personalize-retrain-e2e-a || fail "no state directory for e2
 ct test -d /var/lib/personalize-retrain-e2e-b || fail "no state directory for e2e-b"
 log "part 2: $UA, $UB and $UP deployed side by side, active, own users and state"
 
+# systemctl stop in the middle of a run: STATUS= and `status` say that no
+# daemon runs and that the run resumes at the next start; it then does.
+training_now() { ct systemctl show -p StatusText --value $UA | grep -q '^training'; }
+until_ok "${PR_E2E_RUN_TIMEOUT:-90}" training_now || fail "$UA never showed a training STATUS="
+ct systemctl stop $UA
+st=$(ct systemctl show -p StatusText --value $UA)
+case "$st" in
+"stopped, runs resume at the next start (were: training"*) ;;
+*) fail "STATUS= of $UA after a stop mid-run: '$st'" ;;
+esac
+ct personalize-retrain -c /etc/personalize-retrain/e2e-a.cfg --state-dir /var/lib/personalize-retrain-e2e-a status >"$tmp/status-stopped.txt" 2>&1 ||
+	{ cat "$tmp/status-stopped.txt"; fail "status of the stopped $UA failed"; }
+grep -q '^daemon  *not running' "$tmp/status-stopped.txt" && grep -q '^  stage      training' "$tmp/status-stopped.txt" &&
+	grep -q 'no daemon is running: the run waits, and resumes (its jobs adopted) at the next start' "$tmp/status-stopped.txt" ||
+	{ cat "$tmp/status-stopped.txt"; fail "status of $UA stopped mid-run does not say that no daemon runs and the run resumes"; }
+ct systemctl start $UA || fail "$UA did not start again after the stop mid-run"
+ct personalize-retrain -c /etc/personalize-retrain/e2e-a.cfg --state-dir /var/lib/personalize-retrain-e2e-a status >"$tmp/status-running.txt" 2>&1 || true
+grep -q "^daemon  *running (PID $(ct systemctl show -p MainPID --value $UA))" "$tmp/status-running.txt" ||
+	{ cat "$tmp/status-running.txt"; fail "status of the running $UA does not name its PID"; }
+log "part 2: stopped $UA mid-run: STATUS= and status said no daemon runs and the run resumes; started again"
+
 # While e2e-a runs: what deploy must refuse, and a second pipeline.
 # prod.cfg: the pipeline of plain.cfg, but not the same file.
 { grep -v '^PollInterval=' "$tmp/in/plain.cfg"; echo "PollInterval=2"; } >"$tmp/in/prod.cfg"
@@ -438,6 +459,7 @@ sleep 0.2
 touch "$tmp/observer.stop"; wait "$OBSPID" 2>/dev/null || true; OBSPID=""
 echo "STATUS lines seen:"; sed 's/^/  /' "$tmp/status.txt"
 awk '
+	/^stopped, runs resume/ || /^$/ { next }  # the stop mid-run above, the start after it
 	function rank(l) { if (l ~ /^importing/) return 1; if (l ~ /^training/) return 2;
 		if (l ~ /^deploying/) return 3; if (l ~ /^idle/) return 4; return 0 }
 	{ r = rank($0); if (r == 0) { bad = "unknown STATUS line: " $0; exit }
