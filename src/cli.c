@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "exitcodes.h"
@@ -114,27 +115,87 @@ static const struct { int code; const char *meaning; } exit_codes[] = {
 	{ PR_EXIT_CONFIG, "configuration error" },
 };
 
+int cli_instance_name_ok(const char *name)
+{
+	size_t n = name ? strlen(name) : 0;
+
+	return n >= 1 && n <= 28 &&
+	       strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			    "0123456789_-") == n;
+}
+
+static const char *const config_exts[] = { "cfg", "yaml", "yml" };
+
 const char *cli_config_path(const struct cli_options *opt)
 {
+	static char inst[256];
 	const char *env;
+	size_t i;
 
 	if (opt && opt->config_path)
 		return opt->config_path;
+	if (opt && opt->instance) {
+		/* the first that exists in the order cfg, yaml, yml */
+		for (i = 0; i < sizeof(config_exts) / sizeof(config_exts[0]); i++) {
+			snprintf(inst, sizeof(inst), "%s/%s.%s", CLI_CONFIG_DIR,
+				 opt->instance, config_exts[i]);
+			if (access(inst, F_OK) == 0)
+				return inst;
+		}
+		snprintf(inst, sizeof(inst), "%s/%s.cfg", CLI_CONFIG_DIR,
+			 opt->instance);
+		return inst;
+	}
 	env = getenv(CONFIG_ENV_PATH);
 	if (env && *env)
 		return env;
 	return CONFIG_DEFAULT_PATH;
 }
 
+/* NAME of a config /etc/personalize-retrain/NAME.{cfg,yaml,yml} that
+ * belongs to the instance personalize-retrain@NAME, into name; else 0. */
+static int instance_of_config(const char *path, char *name, size_t len)
+{
+	const char *base, *dot;
+	size_t n = strlen(CLI_CONFIG_DIR), i;
+
+	if (strncmp(path, CLI_CONFIG_DIR "/", n + 1))
+		return 0;
+	base = path + n + 1;
+	dot = strrchr(base, '.');
+	if (!dot || (size_t)(dot - base) >= len)
+		return 0;
+	for (i = 0; i < sizeof(config_exts) / sizeof(config_exts[0]); i++)
+		if (!strcmp(dot + 1, config_exts[i]))
+			break;
+	if (i == sizeof(config_exts) / sizeof(config_exts[0]))
+		return 0;
+	memcpy(name, base, (size_t)(dot - base));
+	name[dot - base] = '\0';
+	return cli_instance_name_ok(name) && strcmp(name, "parameters");
+}
+
 const char *cli_state_dir(const struct cli_options *opt)
 {
+	static char inst[256];
+	char name[64];
 	const char *env;
 
 	if (opt && opt->state_dir)
 		return opt->state_dir;
+	if (opt && opt->instance) {
+		snprintf(inst, sizeof(inst), "%s%s", CLI_INSTANCE_STATE_PREFIX,
+			 opt->instance);
+		return inst;
+	}
 	env = getenv("STATE_DIRECTORY");
 	if (env && *env)
 		return env;
+	if (instance_of_config(cli_config_path(opt), name, sizeof(name))) {
+		snprintf(inst, sizeof(inst), "%s%s", CLI_INSTANCE_STATE_PREFIX,
+			 name);
+		return inst;
+	}
 	return CLI_DEFAULT_STATE_DIR;
 }
 
@@ -174,8 +235,8 @@ void cli_help(FILE *f)
 	int k;
 
 	fprintf(f,
-		"usage: %s [-c FILE] [--state-dir DIR] [--log-level LEVEL] "
-		"COMMAND [ARGS]\n"
+		"usage: %s [-c FILE | -i NAME] [--state-dir DIR] "
+		"[--log-level LEVEL] COMMAND [ARGS]\n"
 		"\n"
 		"Keep an Amazon Personalize deployment fresh: re-import the "
 		"datasets, train a\nnew solution version and update the "
@@ -185,8 +246,13 @@ void cli_help(FILE *f)
 		"  -c, --config FILE    config file, Key=Value (parameters.cfg) "
 		"or YAML (.yaml/.yml)\n"
 		"                       default: $%s, else %s\n"
-		"      --state-dir DIR  run state directory (default: "
-		"$STATE_DIRECTORY, else\n"
+		"  -i, --instance NAME  the instance personalize-retrain@NAME: "
+		"config\n"
+		"                       %s/NAME.cfg (.yaml, .yml),\n"
+		"                       state %sNAME\n"
+		"      --state-dir DIR  run state directory (default: -i's, "
+		"$STATE_DIRECTORY,\n"
+		"                       NAME's for a config %s/NAME.cfg, else\n"
 		"                       %s)\n"
 		"      --log-level LEVEL  error, warning, notice, info or debug "
 		"(default: $%s,\n"
@@ -195,6 +261,7 @@ void cli_help(FILE *f)
 		"  -V, --version        show the version and exit\n"
 		"\n"
 		"Commands:\n", CLI_PROGRAM, CONFIG_ENV_PATH, CONFIG_DEFAULT_PATH,
+		CLI_CONFIG_DIR, CLI_INSTANCE_STATE_PREFIX, CLI_CONFIG_DIR,
 		CLI_DEFAULT_STATE_DIR, CLI_LOG_LEVEL_ENV);
 	for (i = 0; i < cli_n_commands; i++) {
 		const struct cli_command *c = &cli_commands[i];
@@ -244,23 +311,32 @@ int cli_main(int argc, char **argv)
 	enum { OPT_STATE_DIR = 256, OPT_LOG_LEVEL };
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
+		{ "instance", required_argument, NULL, 'i' },
 		{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
 		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct cli_options opt = { NULL, NULL, LOG_INFO };
+	struct cli_options opt = { .log_level = LOG_INFO };
 	const struct cli_command *cmd;
 	bool level_given = false;
 	int c;
 
 	opterr = 0;
 	optind = 0; /* full reinitialisation (GNU), so tests may call twice */
-	while ((c = getopt_long(argc, argv, "+:c:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:c:i:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			opt.config_path = optarg;
+			break;
+		case 'i':
+			if (!cli_instance_name_ok(optarg))
+				return cli_usage_error("-i: \"%s\" is not an "
+						       "instance name (letters, "
+						       "digits, '_' and '-', at "
+						       "most 28)", optarg);
+			opt.instance = optarg;
 			break;
 		case OPT_STATE_DIR:
 			opt.state_dir = optarg;

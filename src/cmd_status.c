@@ -15,6 +15,7 @@
 #include "config.h"
 #include "exitcodes.h"
 #include "lockprobe.h"
+#include "stateowner.h"
 #include "plan.h"
 #include "retrain.h"
 #include "schedule.h"
@@ -334,6 +335,16 @@ int cmd_status(const struct cli_options *opt, int argc, char **argv)
 	if (r)
 		return r;
 	dir = cli_state_dir(opt);
+	{
+		char err[8400];
+
+		r = stateowner_check(dir, cli_config_path(opt), err, sizeof(err));
+		if (r == -EXDEV) {
+			fprintf(stderr, "%s: %s\n", CLI_PROGRAM, err);
+			config_free(cfg);
+			return PR_EXIT_CONFIG;
+		}
+	}
 	dp.held = lockprobe_state_dir(dir, NULL, &dp.pid);
 	ps = calloc(cfg->n, sizeof(*ps));
 	if (!ps)

@@ -32,6 +32,7 @@
 #include "runner.h"
 #include "schedule.h"
 #include "state.h"
+#include "stateowner.h"
 #include "wallclock.h"
 
 #define STATUS_LINE_MAX 1024
@@ -783,7 +784,7 @@ int daemon_main(const struct daemon_options *opt, struct config *cfg)
 {
 	struct daemon d;
 	enum rt_outcome *outcomes = NULL;
-	char err[256];
+	char err[8400];
 	time_t now = wallclock_now();
 	int lock_fd = -1, k, rc = PR_EXIT_SOFTWARE;
 	size_t i;
@@ -805,6 +806,20 @@ int daemon_main(const struct daemon_options *opt, struct config *cfg)
 		rc = k == -ENOMEM ? PR_EXIT_SOFTWARE : PR_EXIT_CONFIG;
 		config_free(cfg);
 		return rc;
+	}
+	/* the service records the config its state belongs to; once and
+	 * rollback refuse another config's state */
+	if (!opt->once) {
+		k = stateowner_record(opt->state_dir, opt->config_path);
+		if (k < 0)
+			log_warning("cannot record the config in %s/%s: %s",
+				    opt->state_dir, STATEOWNER_FILE,
+				    strerror(-k));
+	} else if (stateowner_check(opt->state_dir, opt->config_path, err,
+				    sizeof(err)) == -EXDEV) {
+		log_error("%s", err);
+		rc = PR_EXIT_CONFIG;
+		goto cleanup;
 	}
 	k = setup(&d);
 	if (k < 0) {

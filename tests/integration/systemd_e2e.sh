@@ -349,16 +349,28 @@ case "$st" in
 "stopped, runs resume at the next start (were: training"*) ;;
 *) fail "STATUS= of $UA after a stop mid-run: '$st'" ;;
 esac
-ct personalize-retrain -c /etc/personalize-retrain/e2e-a.cfg --state-dir /var/lib/personalize-retrain-e2e-a status >"$tmp/status-stopped.txt" 2>&1 ||
+ct personalize-retrain -c /etc/personalize-retrain/e2e-a.cfg status >"$tmp/status-stopped.txt" 2>&1 ||
 	{ cat "$tmp/status-stopped.txt"; fail "status of the stopped $UA failed"; }
 grep -q '^daemon  *not running' "$tmp/status-stopped.txt" && grep -q '^  stage      training' "$tmp/status-stopped.txt" &&
 	grep -q 'no daemon is running: the run waits, and resumes (its jobs adopted) at the next start' "$tmp/status-stopped.txt" ||
 	{ cat "$tmp/status-stopped.txt"; fail "status of $UA stopped mid-run does not say that no daemon runs and the run resumes"; }
 ct systemctl start $UA || fail "$UA did not start again after the stop mid-run"
-ct personalize-retrain -c /etc/personalize-retrain/e2e-a.cfg --state-dir /var/lib/personalize-retrain-e2e-a status >"$tmp/status-running.txt" 2>&1 || true
+ct personalize-retrain -i e2e-a status >"$tmp/status-running.txt" 2>&1 || true
 grep -q "^daemon  *running (PID $(ct systemctl show -p MainPID --value $UA))" "$tmp/status-running.txt" ||
 	{ cat "$tmp/status-running.txt"; fail "status of the running $UA does not name its PID"; }
+grep -q '^  stage      training' "$tmp/status-running.txt" || { cat "$tmp/status-running.txt"; fail "status -i e2e-a does not show the run of $UA"; }
 log "part 2: stopped $UA mid-run: STATUS= and status said no daemon runs and the run resumes; started again"
+# status finds an instance's state from -c or -i alone; a state directory
+# that belongs to another config is refused, never read as this one's.
+rc=0
+ct personalize-retrain -c /etc/personalize-retrain/e2e-a.cfg --state-dir /var/lib/personalize-retrain-e2e-b status >"$tmp/status-mismatch.txt" 2>&1 || rc=$?
+[ "$rc" -eq 78 ] && grep -q 'state directory /var/lib/personalize-retrain-e2e-b belongs to the config /etc/personalize-retrain/e2e-b.cfg, not /etc/personalize-retrain/e2e-a.cfg' "$tmp/status-mismatch.txt" ||
+	{ cat "$tmp/status-mismatch.txt"; fail "status of e2e-a.cfg with e2e-b's state directory did not refuse (exit $rc)"; }
+rc=0
+ct personalize-retrain -i e2e-a rollback >"$tmp/rollback-running.txt" 2>&1 || rc=$?
+[ "$rc" -eq 78 ] && grep -q 'personalize-retrain-e2e-a is in use' "$tmp/rollback-running.txt" ||
+	{ cat "$tmp/rollback-running.txt"; fail "rollback -i e2e-a while $UA runs: exit $rc, want 78 (its state is locked)"; }
+log "part 2: status -c e2e-a.cfg and -i e2e-a read e2e-a's state; e2e-b's state for e2e-a.cfg refused; rollback -i found the instance's (locked) state"
 
 # While e2e-a runs: what deploy must refuse, and a second pipeline.
 # prod.cfg: the pipeline of plain.cfg, but not the same file.
