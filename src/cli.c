@@ -29,6 +29,8 @@ static const char *const next_details[] = {
 };
 
 static const char *const check_details[] = {
+	"-q, --quiet          print nothing; the exit status only (0 valid,",
+	"                     78 not; ExecReload= of the units)",
 	"--online             then Describe every ARN at AWS: each exists and",
 	"                     has the right type, the datasets belong to the",
 	"                     solution's dataset group, the campaign serves the",
@@ -84,7 +86,7 @@ static const char *const rollback_details[] = {
 };
 
 const struct cli_command cli_commands[] = {
-	{ "check", "[--online]",
+	{ "check", "[--online | --quiet]",
 	  "validate the config; print a summary and the next fire time",
 	  check_details, cmd_check },
 	{ "run", "",

@@ -174,6 +174,7 @@ struct daemon {
 	char line[STATUS_LINE_MAX]; /* the last combined status line */
 	bool ready;
 	bool trim_due;  /* a run was active since release_idle_resources */
+	bool reload_failed; /* the last reload was refused: STATUS= says so */
 };
 
 /* the global rate limit */
@@ -310,7 +311,13 @@ static void update_status(struct daemon *d)
 	daemon_status_compose(items, d->n, next_name, next_name ? when : NULL,
 			      line, sizeof(line));
 	free(items);
-	memcpy(d->line, line, sizeof(d->line));
+	if (d->reload_failed)
+		snprintf(d->line, sizeof(d->line),
+			 "reload failed, previous config in use; %.*s",
+			 (int)sizeof(d->line) - 64, line);
+	else
+		memcpy(d->line, line, sizeof(d->line));
+	memcpy(line, d->line, sizeof(line));
 	/* once stopping, STATUS= keeps what on_term() said */
 	if ((d->ready || d->opt->once) && !d->stopping)
 		notify_status("%s", line);
@@ -556,6 +563,8 @@ static int on_term(sd_event_source *s, const struct signalfd_siginfo *si,
 	return 0;
 }
 
+/* Each error once, then one summary that carries the MESSAGE_ID (so that
+ * journalctl -x explains the failure once, under the summary). */
 static void log_reload_errors(const struct config_errors *errs,
 			      const char *path, int k)
 {
@@ -564,11 +573,11 @@ static void log_reload_errors(const struct config_errors *errs,
 
 	for (i = 0; i < errs->n; i++) {
 		if (errs->v[i].line)
-			log_struct(LOG_ERR, fields, "%s:%u: %s", errs->v[i].file,
-				   errs->v[i].line, errs->v[i].message);
+			log_error("%s:%u: %s", errs->v[i].file,
+				  errs->v[i].line, errs->v[i].message);
 		else
-			log_struct(LOG_ERR, fields, "%s: %s", errs->v[i].file,
-				   errs->v[i].message);
+			log_error("%s: %s", errs->v[i].file,
+				  errs->v[i].message);
 	}
 	log_struct(LOG_ERR, fields,
 		   "reload: %s is not usable (%s): the previous config stays "
@@ -589,11 +598,13 @@ static void reload(struct daemon *d)
 	if (k < 0) {
 		log_reload_errors(&errs, d->opt->config_path, k);
 		config_errors_free(&errs);
+		d->reload_failed = true;
 		update_status(d);
 		notify_ready(d->line);
 		return;
 	}
 	config_errors_free(&errs);
+	d->reload_failed = false;
 	/* removed pipelines: their runs are saved and frozen (adopted if the
 	 * pipeline comes back) */
 	for (i = d->n; i-- > 0;) {

@@ -535,13 +535,27 @@ ct systemctl reload $UA || fail "systemctl reload $UA failed"
 [ "$(ct systemctl show -p MainPID --value $UA)" = "$pid" ] || fail "reload replaced the process"
 ct cp /etc/personalize-retrain/e2e-a.cfg /tmp/e2e-a.good
 ct sh -c 'printf "SolutionArn=not-an-arn\nINVALID=1\n" >>/etc/personalize-retrain/e2e-a.cfg'
-ct systemctl reload $UA || true
+# systemctl reload of a broken config fails visibly; the errors are logged
+# once, only the summary carries the reload-failed MESSAGE_ID, STATUS= says
+# the old config is in use, and a good reload clears that.
+since=$(ct date +%s)
+rc=0
+ct systemctl reload $UA >"$tmp/reload-bad.txt" 2>&1 || rc=$?
+[ "$rc" -ne 0 ] || fail "systemctl reload $UA of a broken config exited 0"
 reload_failed_logged() { ct journalctl --no-pager -u $UA -o verbose "MESSAGE_ID=$(msgid MSGID_RELOAD_FAILED)" | grep -q MESSAGE_ID=; }
 until_ok 10 reload_failed_logged || fail "bad config on SIGHUP: no MSGID_RELOAD_FAILED in the journal within 10 s"
+n=$(ct journalctl --no-pager -u $UA -o verbose "MESSAGE_ID=$(msgid MSGID_RELOAD_FAILED)" | grep -c '^ *MESSAGE_ID=')
+[ "$n" -eq 1 ] || fail "one broken reload logged $n entries with the reload-failed MESSAGE_ID, want 1"
+n=$(ct journalctl --no-pager -u $UA -o cat --since "@$since" | grep -c 'e2e-a.cfg:[0-9]*: .*SolutionArn' || true)
+[ "$n" -eq 1 ] || { ct journalctl --no-pager -u $UA --since "@$since"; fail "the SolutionArn error of the broken reload was logged $n times, want once"; }
 [ "$(ct systemctl is-active $UA || true)" = active ] && [ "$(ct systemctl show -p MainPID --value $UA)" = "$pid" ] ||
 	fail "bad config on SIGHUP stopped or replaced the daemon"
+ct systemctl show -p StatusText --value $UA | grep -q '^reload failed, previous config in use; ' ||
+	fail "STATUS= of $UA after a failed reload: '$(ct systemctl show -p StatusText --value $UA)'"
 ct cp /tmp/e2e-a.good /etc/personalize-retrain/e2e-a.cfg
-log "part 2: SIGHUP reload kept pid $pid; a bad config was refused and the old one kept"
+ct systemctl reload $UA || fail "systemctl reload $UA of the good config again failed"
+! ct systemctl show -p StatusText --value $UA | grep -q '^reload failed' || fail "STATUS= of $UA still says reload failed after a good reload"
+log "part 2: SIGHUP reload kept pid $pid; a broken config: reload failed (exit $rc), errors logged once, old config kept, STATUS= said so"
 
 # A config error at start (exit 78) is not restarted: the unit ends failed.
 ct sh -c 'printf "SolutionArn=not-an-arn\nINVALID=1\n" >>/etc/personalize-retrain/e2e-a.cfg'
