@@ -93,5 +93,6 @@ int cmd_run(const struct cli_options *opt, int argc, char **argv);
 int cmd_once(const struct cli_options *opt, int argc, char **argv);
 int cmd_status(const struct cli_options *opt, int argc, char **argv);
 int cmd_rollback(const struct cli_options *opt, int argc, char **argv);
+int cmd_credentials(const struct cli_options *opt, int argc, char **argv);
 
 #endif

@@ -337,7 +337,31 @@ ua=$(ct systemctl show -p User --value $UA); ub=$(ct systemctl show -p User --va
 [ "$ua" = pr-e2e-a ] && [ "$ub" = pr-e2e-b ] || fail "instances run as '$ua' and '$ub', want pr-e2e-a and pr-e2e-b"
 ct test -d /var/lib/personalize-retrain-e2e-a || fail "no state directory for e2e-a"
 ct test -d /var/lib/personalize-retrain-e2e-b || fail "no state directory for e2e-b"
-log "part 2: $UA, $UB and $UP deployed side by side, active, own users and state"
+grep -q '^deploy:   credentials: systemd-credentials, access key id \.\.\.ST01$' "$tmp/deploy-a.log" ||
+	{ cat "$tmp/deploy-a.log"; fail "deploy of e2e-a did not show the credentials its unit sees (key files)"; }
+grep -q '^deploy:   credentials: imds, access key id \.\.\.' "$tmp/deploy-b.log" ||
+	{ cat "$tmp/deploy-b.log"; fail "deploy of e2e-b did not resolve the credentials with its drop-in's environment (IMDS)"; }
+! grep -q "$SECRET" "$tmp/deploy-a.log" || fail "deploy printed the secret key"
+log "part 2: $UA, $UB and $UP deployed side by side, active, own users and state; deploy showed each one's credentials"
+
+# No credentials in the unit's context: deploy says so and starts nothing;
+# with key files it deploys.
+ct mkdir -p /etc/systemd/system/personalize-retrain@nokeys.service.d
+ct sh -c "printf '[Service]\nEnvironment=AWS_EC2_METADATA_DISABLED=true\n' >/etc/systemd/system/personalize-retrain@nokeys.service.d/90-e2e.conf"
+rc=0
+mk deploy INSTANCE=nokeys PARAMS_FILE=/t/b.cfg $EX >"$tmp/deploy-nokeys.log" 2>&1 || rc=$?
+[ "$rc" -ne 0 ] && grep -q 'personalize-retrain@nokeys.service has NO AWS credentials' "$tmp/deploy-nokeys.log" &&
+	grep -q '/etc/personalize-retrain/credentials/nokeys/aws-access-key-id' "$tmp/deploy-nokeys.log" ||
+	{ cat "$tmp/deploy-nokeys.log"; fail "deploy without credentials did not refuse, naming the key files (exit $rc)"; }
+! grep -q 'enabled and running' "$tmp/deploy-nokeys.log" || fail "deploy without credentials said enabled and running"
+[ "$(ct systemctl is-enabled personalize-retrain@nokeys.service 2>/dev/null || true)" != enabled ] &&
+	! ct systemctl -q is-active personalize-retrain@nokeys.service || fail "deploy without credentials enabled or started the unit"
+put_keys /etc/personalize-retrain/credentials/nokeys
+mk deploy INSTANCE=nokeys $EX >"$tmp/deploy-nokeys2.log" 2>&1 || { cat "$tmp/deploy-nokeys2.log"; fail "deploy with key files after the refusal"; }
+grep -q 'credentials: systemd-credentials, access key id \.\.\.ST01' "$tmp/deploy-nokeys2.log" || { cat "$tmp/deploy-nokeys2.log"; fail "deploy with keys did not show them"; }
+mk undeploy INSTANCE=nokeys PURGE=1 >"$tmp/undeploy-nokeys.log" 2>&1 || { cat "$tmp/undeploy-nokeys.log"; fail "undeploy nokeys"; }
+ct rm -rf /etc/systemd/system/personalize-retrain@nokeys.service.d
+log "part 2: deploy without credentials refused, naming the key files; with them it showed the source"
 
 # systemctl stop in the middle of a run: STATUS= and `status` say that no
 # daemon runs and that the run resumes at the next start; it then does.
