@@ -92,6 +92,8 @@ static void print_pipeline(const struct config *cfg, const struct pipeline *p,
 	       p->timezone ? p->timezone : "UTC", p->poll_interval);
 	if (p->max_run_duration)
 		printf(", give up after %u s", p->max_run_duration);
+	else
+		printf(", give up after 604800 s (7 days, MaxRunDuration=0)");
 	printf(", catch-up %s\n", p->catch_up ? "yes" : "no");
 	/* the daemon's own rule (plan.h: rate() counts from the epoch, so
 	 * every host computes the same fire times) */

@@ -362,6 +362,17 @@ grep -q 'credentials: systemd-credentials, access key id \.\.\.ST01' "$tmp/deplo
 mk undeploy INSTANCE=nokeys PURGE=1 >"$tmp/undeploy-nokeys.log" 2>&1 || { cat "$tmp/undeploy-nokeys.log"; fail "undeploy nokeys"; }
 ct rm -rf /etc/systemd/system/personalize-retrain@nokeys.service.d
 log "part 2: deploy without credentials refused, naming the key files; with them it showed the source"
+# Keys that go away after the deploy: the run does not hang, it fails after
+# a short wait with "no AWS credentials" (checked before the undeploys).
+UL=personalize-retrain@lost.service
+ct mkdir -p /etc/systemd/system/$UL.d
+ct sh -c "printf '[Service]\nEnvironment=AWS_EC2_METADATA_DISABLED=true\n' >/etc/systemd/system/$UL.d/90-e2e.conf"
+put_keys /etc/personalize-retrain/credentials/lost
+mk deploy INSTANCE=lost PARAMS_FILE=/t/b.cfg $EX >"$tmp/deploy-lost.log" 2>&1 || { cat "$tmp/deploy-lost.log"; fail "make deploy INSTANCE=lost"; }
+ct rm -f /etc/personalize-retrain/credentials/lost/aws-access-key-id /etc/personalize-retrain/credentials/lost/aws-secret-access-key
+ct cp /t/a.cfg /etc/personalize-retrain/lost.cfg
+ct systemctl restart $UL
+log "part 2: $UL restarted without its key files, on a schedule that fires every minute"
 
 # systemctl stop in the middle of a run: STATUS= and `status` say that no
 # daemon runs and that the run resumes at the next start; it then does.
@@ -600,6 +611,22 @@ grep -q "restarting $UA" "$tmp/redeploy-a.log" || { cat "$tmp/redeploy-a.log"; f
 [ "$(ct systemctl show -p MainPID --value $UA)" != "$pid" ] && [ "$(ct systemctl is-active $UA || true)" = active ] ||
 	fail "$UA not running a new process after redeploy"
 log "part 2: deploying again restarted $UA on the new program"
+
+# The run of the instance that lost its keys failed, saying why, in the
+# journal (with PIPELINE=), STATUS= and status.
+lost_failed() { ct journalctl --no-pager -u $UL -o verbose "MESSAGE_ID=$(msgid MSGID_RUN_FAILED)" | grep -q 'MESSAGE=.*no AWS credentials'; }
+until_ok 100 lost_failed || { ct journalctl --no-pager -u $UL | tail -20; fail "the run of $UL without credentials did not fail with 'no AWS credentials' within 100 s"; }
+ct journalctl --no-pager -u $UL -o verbose "MESSAGE_ID=$(msgid MSGID_RUN_FAILED)" | grep -q '^ *PIPELINE=my-solution$' ||
+	fail "the run-failed entry of $UL has no PIPELINE="
+lost_status() { ct systemctl show -p StatusText --value $UL | grep -q '^last run failed: no AWS credentials; idle, next run '; }
+until_ok 5 lost_status || fail "STATUS= of $UL after the run without credentials: '$(ct systemctl show -p StatusText --value $UL)'"
+ct personalize-retrain -i lost status >"$tmp/status-lost.txt" 2>&1 || true
+grep -q '^  last runs  .* failed ' "$tmp/status-lost.txt" && grep -q 'no AWS credentials' "$tmp/status-lost.txt" ||
+	{ cat "$tmp/status-lost.txt"; fail "status -i lost does not show the failed run and why"; }
+n=$(ct journalctl --no-pager -u $UL -o cat | grep -c 'No AWS credentials found' || true)
+log "part 2: without credentials the run of $UL failed with 'no AWS credentials' (journal with PIPELINE=, STATUS=, status; the chain's own message $n times)"
+mk undeploy INSTANCE=lost PURGE=1 >"$tmp/undeploy-lost.log" 2>&1 || { cat "$tmp/undeploy-lost.log"; fail "undeploy lost"; }
+ct rm -rf /etc/systemd/system/$UL.d
 
 # undeploy one instance: the others and the program stay.
 mk undeploy INSTANCE=e2e-a >"$tmp/undeploy-a.log" 2>&1 || { cat "$tmp/undeploy-a.log"; fail "make undeploy INSTANCE=e2e-a"; }
