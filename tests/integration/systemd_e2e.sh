@@ -172,6 +172,10 @@ grep -q 'ALLOW_EXAMPLE_CONFIG=1' "$tmp/deploy-ph.log" || { cat "$tmp/deploy-ph.l
 ! ct test -e /etc/personalize-retrain/ph.cfg || fail "the refused deploy installed /etc/personalize-retrain/ph.cfg"
 log "part 1: the shipped example config refused, its lines named, nothing installed"
 
+# The directories make install may create that the container lacks before:
+# the last undeploy must leave none of them behind.
+NEW_DIRS=$(for d in /usr/local/bin /usr/local/lib/systemd/system /usr/local/lib/systemd/catalog /usr/local/lib/systemd \
+	/usr/local/share/man/man5 /usr/local/share/man/man8 /etc/personalize-retrain; do ct test -e "$d" || echo "$d"; done)
 mk install >"$tmp/install.log" 2>&1 || { cat "$tmp/install.log"; fail "make install inside the container"; }
 ct test -x /usr/local/bin/personalize-retrain || fail "make install did not install the program"
 ct systemctl daemon-reload
@@ -652,4 +656,28 @@ for f in /usr/local/bin/personalize-retrain /usr/local/lib/systemd/system/person
 done
 ct test -f /etc/personalize-retrain/e2e-a.cfg || fail "PURGE=1 of e2e-b removed e2e-a's config"
 log "part 2: undeploy stopped/disabled, kept config and state; the last one with PURGE=1 removed everything"
+
+# What undeploy left behind is listed; ALL=1 PURGE=1 removes every unit's
+# config, keys and state.
+mk list-deployed >"$tmp/list.txt" 2>&1 || { cat "$tmp/list.txt"; fail "make list-deployed"; }
+grep -q '^personalize-retrain@e2e-a.service: ' "$tmp/list.txt" && grep -q '^  config  /etc/personalize-retrain/e2e-a.cfg$' "$tmp/list.txt" &&
+	grep -q '^  state   /var/lib/private/personalize-retrain-e2e-a$' "$tmp/list.txt" && grep -q '^personalize-retrain@prod.service: ' "$tmp/list.txt" &&
+	grep -q '^personalize-retrain.service: ' "$tmp/list.txt" || { cat "$tmp/list.txt"; fail "make list-deployed does not list what the undeploys left"; }
+mk undeploy ALL=1 PURGE=1 >"$tmp/undeploy-all.log" 2>&1 || { cat "$tmp/undeploy-all.log"; fail "make undeploy ALL=1 PURGE=1"; }
+mk list-deployed >"$tmp/list2.txt" 2>&1
+grep -qx 'nothing of personalize-retrain is deployed or left behind' "$tmp/list2.txt" || { cat "$tmp/list2.txt"; fail "something left after make undeploy ALL=1 PURGE=1"; }
+# A deploy from scratch (no directory of ours left from the make install
+# above), then the full undeploy: nothing we created stays.
+for d in $NEW_DIRS; do ct rm -rf "$d"; done
+put_keys /etc/personalize-retrain/credentials/fresh
+mk deploy INSTANCE=fresh PARAMS_FILE=/t/b.cfg $EX >"$tmp/deploy-fresh.log" 2>&1 || { cat "$tmp/deploy-fresh.log"; fail "make deploy INSTANCE=fresh from scratch"; }
+mk undeploy ALL=1 PURGE=1 >"$tmp/undeploy-fresh.log" 2>&1 || { cat "$tmp/undeploy-fresh.log"; fail "make undeploy ALL=1 PURGE=1 after the fresh deploy"; }
+for d in $NEW_DIRS /var/lib/private/personalize-retrain-fresh /var/lib/personalize-retrain-fresh; do
+	! ct test -e "$d" || { cat "$tmp/undeploy-fresh.log"; fail "$d still there after make undeploy ALL=1 PURGE=1"; }
+done
+left=$(ct sh -c 'ls -d /var/lib/private/personalize-retrain* /var/lib/personalize-retrain* /etc/personalize-retrain /etc/systemd/system/personalize-retrain* /etc/systemd/system/*.wants/personalize-retrain* 2>/dev/null' || true)
+# the test's own drop-ins are not deploy's
+left=$(printf '%s\n' "$left" | grep -v '^/etc/systemd/system/personalize-retrain\(@e2e-[ab]\|@\)\{0,1\}.service.d$' | grep -v '^$' || true)
+[ -z "$left" ] || fail "left behind after make undeploy ALL=1 PURGE=1: $left"
+log "part 2: list-deployed showed what was left; undeploy ALL=1 PURGE=1 removed it, and after a fresh deploy left none of: $(echo $NEW_DIRS)"
 echo "systemd e2e: ok"
