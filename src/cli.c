@@ -227,6 +227,8 @@ int cli_usage_error(const char *fmt, ...)
 static void help_key(FILE *f, const struct config_key_info *k)
 {
 	fprintf(f, "  %-32s %s", k->name, k->type_doc);
+	if (k->type == CONFIG_TYPE_SECONDS)
+		fprintf(f, " (or with s, m, h, d: 5m)");
 	if (k->required)
 		fprintf(f, ", required");
 	else if (k->def_doc)
