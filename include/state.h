@@ -12,7 +12,7 @@
  *                  version, "followed" ],
  *     "datasets": [ { "dataset_arn", "etag", "last_modified" } ] }
  *
- * Issue 8 added, all optional so that every version-1 file still loads
+ * Fields that are optional, so that every version-1 file still loads
  * (hence no schema version change): top-level "datasets" (the S3 identity
  * of each dataset's last import that reached a trained version, for
  * SkipUnchangedData); in "run": "skip_unchanged", "gate" ({ "metric",
