@@ -24,8 +24,15 @@
 #   seven restarts by hand within the start limit, a crash loop stopped by it,
 #   REPLACE_CONFIG=1 (an invalid one puts the old config back; a valid one
 #   replaces it, keeps a .bak, restarts); watchdog kill + restart after
-#   SIGSTOP; SIGHUP reload (good, then bad config kept out); make undeploy
-#   (STACK_NAME too), then PURGE=1.
+#   SIGSTOP; SIGHUP reload (good, then a bad config: systemctl reload
+#   fails, errors logged once, STATUS= says so); make undeploy (STACK_NAME
+#   too), then PURGE=1; deploy printing each unit's credentials and refusing
+#   a unit without any; a run whose keys went away failing with "no AWS
+#   credentials" (journal, STATUS=, status); LOG_LEVEL=debug from a drop-in;
+#   CODE_FILE= of the caller and the version on run-succeeded; stop mid-run
+#   (STATUS=, status without a daemon) and resume; status/rollback finding an
+#   instance's state (-i, -c) and refusing another config's; list-deployed,
+#   undeploy ALL=1 PURGE=1 leaving no directory or file of ours.
 #
 # Exit 0 pass, 77 skip (why printed), anything else fail. Every wait is
 # bounded; the container is always powered off and its leftovers removed.
