@@ -87,7 +87,7 @@ same_text    = $(and $(findstring $(strip $(1)),$(strip $(2))),$(findstring $(st
 # install and deploy take what the build made (make, then sudo make install,
 # or a read-only tree in a container): their environment may differ from the
 # builder's, and that alone must not rebuild as root.
-NO_STAMP_GOALS := install uninstall deploy undeploy install-files-list systemd-test
+NO_STAMP_GOALS := install uninstall deploy undeploy list-deployed install-files-list systemd-test
 ifneq ($(filter-out $(NO_STAMP_GOALS),$(or $(MAKECMDGOALS),all)),)
 STAMP_DEP := $(FLAGS_STAMP)
 endif

@@ -15,11 +15,19 @@
 /* Where run state lives when neither --state-dir nor $STATE_DIRECTORY say. */
 #define CLI_DEFAULT_STATE_DIR "/var/lib/personalize-retrain"
 
+/* The log level when --log-level is not given (then info). */
+#define CLI_LOG_LEVEL_ENV "LOG_LEVEL"
+
+/* An instance NAME of personalize-retrain@.service: its config and state. */
+#define CLI_CONFIG_DIR "/etc/personalize-retrain"
+#define CLI_INSTANCE_STATE_PREFIX "/var/lib/personalize-retrain-"
+
 /* What the global options said. */
 struct cli_options {
-	const char *config_path; /* -c; NULL: $PARAMS_FILE, else the default */
+	const char *config_path; /* -c; NULL: -i's, $PARAMS_FILE, the default */
 	const char *state_dir;   /* --state-dir; NULL: default */
 	int log_level;           /* syslog priority */
+	const char *instance;    /* -i NAME; NULL: none */
 };
 
 /* A command: argv[0] is the command name, options follow. Returns the
@@ -44,10 +52,19 @@ int cli_main(int argc, char **argv);
 /* Print --help (options, commands, exit codes, config keys) to f. */
 void cli_help(FILE *f);
 
-/* The config file to read: -c, else $PARAMS_FILE, else the default. */
+/* The config file to read: -c; else with -i NAME the first of
+ * /etc/personalize-retrain/NAME.cfg, .yaml, .yml that exists (else .cfg);
+ * else $PARAMS_FILE, else the default. */
 const char *cli_config_path(const struct cli_options *opt);
-/* The state directory: --state-dir, else $STATE_DIRECTORY, else default. */
+/* The state directory: --state-dir; else with -i NAME
+ * /var/lib/personalize-retrain-NAME; else $STATE_DIRECTORY; else for a
+ * config /etc/personalize-retrain/NAME.cfg (.yaml, .yml; NAME not
+ * "parameters") the instance's, /var/lib/personalize-retrain-NAME; else
+ * the default. */
 const char *cli_state_dir(const struct cli_options *opt);
+/* 1 if name can be an instance name (letters, digits, '_', '-'; 1 to 28
+ * characters, as make deploy allows), else 0. */
+int cli_instance_name_ok(const char *name);
 
 /* Report a usage error ("personalize-retrain: <msg>" and a hint to
  * --help) on stderr; returns PR_EXIT_USAGE. */
@@ -77,5 +94,6 @@ int cmd_once(const struct cli_options *opt, int argc, char **argv);
 int cmd_status(const struct cli_options *opt, int argc, char **argv);
 int cmd_rollback(const struct cli_options *opt, int argc, char **argv);
 int cmd_policy(const struct cli_options *opt, int argc, char **argv);
+int cmd_credentials(const struct cli_options *opt, int argc, char **argv);
 
 #endif

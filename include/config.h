@@ -145,7 +145,7 @@ struct pipeline {
 	char *timezone;          /* ScheduleTimezone; NULL: UTC */
 	struct sched *schedule;  /* parsed with timezone */
 	unsigned poll_interval;  /* seconds, 1..86400 */
-	unsigned max_run_duration; /* seconds, 0: no limit */
+	unsigned max_run_duration; /* seconds, 0: 7 days (runner.c) */
 	enum config_training_mode training_mode;
 	enum config_import_mode import_mode;
 	bool catch_up;

@@ -35,18 +35,37 @@ int log_parse_level(const char *s);
 /* Which target log_init() settled on (never LOG_TARGET_AUTO). */
 enum log_target log_get_target(void);
 
+/* Where a message was logged from: the journal's CODE_FILE=, CODE_LINE=
+ * and CODE_FUNC= (file NULL: none of them). log_msg() and log_struct()
+ * are macros that pass their caller's. */
+struct log_location {
+	const char *file;
+	int line;
+	const char *func;
+};
+#define LOG_HERE ((const struct log_location){ __FILE__, __LINE__, __func__ })
+
 /* Plain message. */
-void log_msg(int priority, const char *fmt, ...) PR_PRINTF(2, 3);
+void log_msg_at(struct log_location at, int priority, const char *fmt, ...)
+	PR_PRINTF(3, 4);
+#define log_msg(...) log_msg_at(LOG_HERE, __VA_ARGS__)
 
 /* Structured message. fields is a NULL-terminated array of "KEY=value"
  * strings (journal field names: upper case, digits, underscore); NULL or
  * empty-valued entries are skipped. On stderr the fields that an operator
  * needs (PIPELINE, STAGE, JOB_ARN, AWS_REQUEST_ID) are shown after the text
  * as key=value pairs. */
-void log_struct(int priority, const char *const *fields, const char *fmt, ...)
-	PR_PRINTF(3, 4);
+void log_struct_at(struct log_location at, int priority,
+		   const char *const *fields, const char *fmt, ...)
+	PR_PRINTF(4, 5);
+#define log_struct(...) log_struct_at(LOG_HERE, __VA_ARGS__)
+/* As log_struct(), without a code location (for wrappers that take a
+ * va_list: their own location would mislead). */
 void log_structv(int priority, const char *const *fields, const char *fmt,
 		 va_list ap) PR_PRINTF(3, 0);
+void log_structv_at(struct log_location at, int priority,
+		    const char *const *fields, const char *fmt, va_list ap)
+	PR_PRINTF(4, 0);
 
 /* Test hook: every formatted line also goes to this sink (NULL to stop).
  * Lets the secret-scanning tests see exactly what would be logged. */

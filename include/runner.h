@@ -137,6 +137,11 @@ int runner_rollback_refused(const struct runner *r);
 
 /* The aws layer's code when no credentials could be had (nothing sent). */
 #define RUNNER_CODE_NO_CREDS "CredentialsUnavailable"
+/* A run without credentials for this long (at most; ten PollIntervals when
+ * shorter) fails with this reason; STATUS= says it until credentials
+ * work again. */
+#define RUNNER_NO_CREDS_WAIT_S 60
+#define RUNNER_NO_CREDS_TEXT "no AWS credentials"
 
 /* Map the AWS layer's error class (and code, may be NULL) to the run's
  * result class: exists, in use, not found as such; client and auth errors

@@ -15,9 +15,13 @@
 #                  explicit PARAMS_FILE is refused unless REPLACE_CONFIG=1; a
 #                  config with the example's account and names is refused
 #                  unless ALLOW_EXAMPLE_CONFIG=1.
-#   make undeploy  [INSTANCE=name | STACK_NAME=name] [PURGE=1]
-#                  stop, disable, remove what deploy installed; config, keys and
-#                  state stay unless PURGE=1.
+#   make undeploy  [INSTANCE=name | STACK_NAME=name | ALL=1] [PURGE=1]
+#                  stop, disable, remove what deploy installed (with the
+#                  directories it created, once empty); config, keys and
+#                  state stay unless PURGE=1. ALL=1: the plain unit and every
+#                  instance (ALL=1 PURGE=1 leaves nothing of ours behind).
+#   make list-deployed  every unit of ours with its state, config, keys and
+#                  state directory, and what undeploy left behind.
 #   Give the variables as make arguments (sudo make deploy INSTANCE=x): sudo
 #   drops them from the environment. PR_DEPLOY_DRY_RUN=1 (a test hook) only
 #   prints the unit and config they resolve to; nothing is built or installed.
@@ -52,7 +56,7 @@ INSTALL_FILES = $(BINDIR)/$(PROGRAM) \
 	$(addprefix $(MANDIR)/man5/,$(notdir $(MAN5))) \
 	$(addprefix $(MANDIR)/man8/,$(notdir $(MAN8)))
 
-.PHONY: install uninstall deploy undeploy systemd-test install-files-list
+.PHONY: install uninstall deploy undeploy list-deployed systemd-test install-files-list
 
 install: $(BIN)
 	$(INSTALL) -d -m 0755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSTEMDUNITDIR)
@@ -83,8 +87,13 @@ uninstall:
 install-files-list:
 	@printf '%s\n' $(INSTALL_FILES)
 
+# The directories install may create (deploy records those that did not
+# exist, and undeploy removes them again once empty).
+INSTALL_DIRS = $(BINDIR) $(SYSTEMDUNITDIR) $(CATALOGDIR) $(MANDIR)/man5 $(MANDIR)/man8
+
 DEPLOY_ENV = PROGRAM_PATH='$(BINDIR)/$(PROGRAM)' \
 	INSTALL_FILES='$(strip $(INSTALL_FILES))' \
+	INSTALL_DIRS='$(strip $(INSTALL_DIRS))' ALL='$(ALL)' \
 	INSTANCE='$(INSTANCE)' STACK_NAME='$(STACK_NAME)' \
 	PARAMS_FILE='$(PARAMS_FILE)' REPLACE_CONFIG='$(REPLACE_CONFIG)' \
 	ALLOW_EXAMPLE_CONFIG='$(ALLOW_EXAMPLE_CONFIG)' PURGE='$(PURGE)' \
@@ -93,6 +102,7 @@ DEPLOY_ENV = PROGRAM_PATH='$(BINDIR)/$(PROGRAM)' \
 ifeq ($(PR_DEPLOY_DRY_RUN),)
 deploy: $(BIN)
 	@$(DEPLOY_ENV) scripts/deploy preflight
+	@$(DEPLOY_ENV) scripts/deploy record-dirs
 	@$(MAKE) --no-print-directory install
 	@$(DEPLOY_ENV) scripts/deploy deploy
 else
@@ -102,6 +112,10 @@ endif
 
 undeploy:
 	@$(DEPLOY_ENV) scripts/deploy undeploy
+
+# What is deployed or left behind: units, configs, keys, state.
+list-deployed:
+	@$(DEPLOY_ENV) scripts/deploy list
 
 systemd-test: all
 	@BUILD_DIR=$(BUILD) tests/integration/systemd_e2e.sh || { rc=$$?; \

@@ -3,8 +3,10 @@
 
 #include <getopt.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "exitcodes.h"
@@ -27,6 +29,8 @@ static const char *const next_details[] = {
 };
 
 static const char *const check_details[] = {
+	"-q, --quiet          print nothing; the exit status only (0 valid,",
+	"                     78 not; ExecReload= of the units)",
 	"--online             then Describe every ARN at AWS: each exists and",
 	"                     has the right type, the datasets belong to the",
 	"                     solution's dataset group, the campaign serves the",
@@ -60,7 +64,9 @@ static const char *const status_details[] = {
 	"per pipeline: stage, current job ARNs, next fire time, the serving",
 	"and previous campaign versions, last runs with duration and outcome",
 	"(succeeded, failed, unreachable, gated or skipped); reads the state",
-	"directory (no lock), works while the daemon runs",
+	"directory (no lock), works while the daemon runs; says whether a",
+	"daemon holds the state directory (its PID), and when none does that",
+	"a run in progress resumes at the next start",
 	"--json               one JSON object on stdout",
 	"-p, --pipeline NAME  only this pipeline",
 	NULL,
@@ -91,8 +97,16 @@ static const char *const policy_details[] = {
 	NULL,
 };
 
+static const char *const credentials_details[] = {
+	"resolve the AWS credentials as run does (environment, systemd",
+	"credentials, profile, container, instance metadata) and print the",
+	"source and the access key id's last 4 characters, never a secret;",
+	"exit 0 found, 78 none, 69 no answer in time",
+	NULL,
+};
+
 const struct cli_command cli_commands[] = {
-	{ "check", "[--online]",
+	{ "check", "[--online | --quiet]",
 	  "validate the config; print a summary and the next fire time",
 	  check_details, cmd_check },
 	{ "run", "",
@@ -107,6 +121,9 @@ const struct cli_command cli_commands[] = {
 	{ "rollback", "[--to SOLUTION_VERSION_ARN] [-p PIPELINE]",
 	  "put the campaign back on its previous solution version",
 	  rollback_details, cmd_rollback },
+	{ "credentials", "",
+	  "show where the AWS credentials come from (no secret)",
+	  credentials_details, cmd_credentials },
 	{ "next", "[-n N] [--from TIME] [--timezone ZONE] [-p NAME] [EXPRESSION]",
 	  "print the next fire times of the schedule, in UTC",
 	  next_details, cmd_next },
@@ -126,27 +143,87 @@ static const struct { int code; const char *meaning; } exit_codes[] = {
 	{ PR_EXIT_CONFIG, "configuration error" },
 };
 
+int cli_instance_name_ok(const char *name)
+{
+	size_t n = name ? strlen(name) : 0;
+
+	return n >= 1 && n <= 28 &&
+	       strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			    "0123456789_-") == n;
+}
+
+static const char *const config_exts[] = { "cfg", "yaml", "yml" };
+
 const char *cli_config_path(const struct cli_options *opt)
 {
+	static char inst[256];
 	const char *env;
+	size_t i;
 
 	if (opt && opt->config_path)
 		return opt->config_path;
+	if (opt && opt->instance) {
+		/* the first that exists in the order cfg, yaml, yml */
+		for (i = 0; i < sizeof(config_exts) / sizeof(config_exts[0]); i++) {
+			snprintf(inst, sizeof(inst), "%s/%s.%s", CLI_CONFIG_DIR,
+				 opt->instance, config_exts[i]);
+			if (access(inst, F_OK) == 0)
+				return inst;
+		}
+		snprintf(inst, sizeof(inst), "%s/%s.cfg", CLI_CONFIG_DIR,
+			 opt->instance);
+		return inst;
+	}
 	env = getenv(CONFIG_ENV_PATH);
 	if (env && *env)
 		return env;
 	return CONFIG_DEFAULT_PATH;
 }
 
+/* NAME of a config /etc/personalize-retrain/NAME.{cfg,yaml,yml} that
+ * belongs to the instance personalize-retrain@NAME, into name; else 0. */
+static int instance_of_config(const char *path, char *name, size_t len)
+{
+	const char *base, *dot;
+	size_t n = strlen(CLI_CONFIG_DIR), i;
+
+	if (strncmp(path, CLI_CONFIG_DIR "/", n + 1))
+		return 0;
+	base = path + n + 1;
+	dot = strrchr(base, '.');
+	if (!dot || (size_t)(dot - base) >= len)
+		return 0;
+	for (i = 0; i < sizeof(config_exts) / sizeof(config_exts[0]); i++)
+		if (!strcmp(dot + 1, config_exts[i]))
+			break;
+	if (i == sizeof(config_exts) / sizeof(config_exts[0]))
+		return 0;
+	memcpy(name, base, (size_t)(dot - base));
+	name[dot - base] = '\0';
+	return cli_instance_name_ok(name) && strcmp(name, "parameters");
+}
+
 const char *cli_state_dir(const struct cli_options *opt)
 {
+	static char inst[256];
+	char name[64];
 	const char *env;
 
 	if (opt && opt->state_dir)
 		return opt->state_dir;
+	if (opt && opt->instance) {
+		snprintf(inst, sizeof(inst), "%s%s", CLI_INSTANCE_STATE_PREFIX,
+			 opt->instance);
+		return inst;
+	}
 	env = getenv("STATE_DIRECTORY");
 	if (env && *env)
 		return env;
+	if (instance_of_config(cli_config_path(opt), name, sizeof(name))) {
+		snprintf(inst, sizeof(inst), "%s%s", CLI_INSTANCE_STATE_PREFIX,
+			 name);
+		return inst;
+	}
 	return CLI_DEFAULT_STATE_DIR;
 }
 
@@ -165,6 +242,8 @@ int cli_usage_error(const char *fmt, ...)
 static void help_key(FILE *f, const struct config_key_info *k)
 {
 	fprintf(f, "  %-32s %s", k->name, k->type_doc);
+	if (k->type == CONFIG_TYPE_SECONDS)
+		fprintf(f, " (or with s, m, h, d: 5m)");
 	if (k->required)
 		fprintf(f, ", required");
 	else if (k->def_doc)
@@ -186,8 +265,8 @@ void cli_help(FILE *f)
 	int k;
 
 	fprintf(f,
-		"usage: %s [-c FILE] [--state-dir DIR] [--log-level LEVEL] "
-		"COMMAND [ARGS]\n"
+		"usage: %s [-c FILE | -i NAME] [--state-dir DIR] "
+		"[--log-level LEVEL] COMMAND [ARGS]\n"
 		"\n"
 		"Keep an Amazon Personalize deployment fresh: re-import the "
 		"datasets, train a\nnew solution version and update the "
@@ -197,16 +276,23 @@ void cli_help(FILE *f)
 		"  -c, --config FILE    config file, Key=Value (parameters.cfg) "
 		"or YAML (.yaml/.yml)\n"
 		"                       default: $%s, else %s\n"
-		"      --state-dir DIR  run state directory (default: "
-		"$STATE_DIRECTORY, else\n"
+		"  -i, --instance NAME  the instance personalize-retrain@NAME: "
+		"config\n"
+		"                       %s/NAME.cfg (.yaml, .yml),\n"
+		"                       state %sNAME\n"
+		"      --state-dir DIR  run state directory (default: -i's, "
+		"$STATE_DIRECTORY,\n"
+		"                       NAME's for a config %s/NAME.cfg, else\n"
 		"                       %s)\n"
 		"      --log-level LEVEL  error, warning, notice, info or debug "
-		"(default info)\n"
+		"(default: $%s,\n"
+		"                       else info)\n"
 		"  -h, --help           show this help and exit\n"
 		"  -V, --version        show the version and exit\n"
 		"\n"
 		"Commands:\n", CLI_PROGRAM, CONFIG_ENV_PATH, CONFIG_DEFAULT_PATH,
-		CLI_DEFAULT_STATE_DIR);
+		CLI_CONFIG_DIR, CLI_INSTANCE_STATE_PREFIX, CLI_CONFIG_DIR,
+		CLI_DEFAULT_STATE_DIR, CLI_LOG_LEVEL_ENV);
 	for (i = 0; i < cli_n_commands; i++) {
 		const struct cli_command *c = &cli_commands[i];
 		const char *const *d;
@@ -255,28 +341,39 @@ int cli_main(int argc, char **argv)
 	enum { OPT_STATE_DIR = 256, OPT_LOG_LEVEL };
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
+		{ "instance", required_argument, NULL, 'i' },
 		{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
 		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct cli_options opt = { NULL, NULL, LOG_INFO };
+	struct cli_options opt = { .log_level = LOG_INFO };
 	const struct cli_command *cmd;
+	bool level_given = false;
 	int c;
 
 	opterr = 0;
 	optind = 0; /* full reinitialisation (GNU), so tests may call twice */
-	while ((c = getopt_long(argc, argv, "+:c:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:c:i:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			opt.config_path = optarg;
+			break;
+		case 'i':
+			if (!cli_instance_name_ok(optarg))
+				return cli_usage_error("-i: \"%s\" is not an "
+						       "instance name (letters, "
+						       "digits, '_' and '-', at "
+						       "most 28)", optarg);
+			opt.instance = optarg;
 			break;
 		case OPT_STATE_DIR:
 			opt.state_dir = optarg;
 			break;
 		case OPT_LOG_LEVEL:
 			opt.log_level = log_parse_level(optarg);
+			level_given = true;
 			if (opt.log_level < 0)
 				return cli_usage_error("--log-level: unknown "
 						       "level \"%s\"; use error, "
@@ -295,6 +392,20 @@ int cli_main(int argc, char **argv)
 		default:
 			return cli_usage_error("unknown option %s",
 					       argv[optind - 1]);
+		}
+	}
+	/* No --log-level: $LOG_LEVEL (a drop-in's Environment=LOG_LEVEL=debug
+	 * sets the service's without touching ExecStart=). */
+	if (!level_given) {
+		const char *env = getenv(CLI_LOG_LEVEL_ENV);
+
+		if (env && *env) {
+			opt.log_level = log_parse_level(env);
+			if (opt.log_level < 0)
+				return cli_usage_error("$%s: unknown level \"%s\"; "
+						       "use error, warning, notice, "
+						       "info or debug",
+						       CLI_LOG_LEVEL_ENV, env);
 		}
 	}
 	log_init(LOG_TARGET_AUTO, opt.log_level);

@@ -92,6 +92,8 @@ static void print_pipeline(const struct config *cfg, const struct pipeline *p,
 	       p->timezone ? p->timezone : "UTC", p->poll_interval);
 	if (p->max_run_duration)
 		printf(", give up after %u s", p->max_run_duration);
+	else
+		printf(", give up after 604800 s (7 days, MaxRunDuration=0)");
 	printf(", catch-up %s\n", p->catch_up ? "yes" : "no");
 	/* the daemon's own rule (plan.h: rate() counts from the epoch, so
 	 * every host computes the same fire times) */
@@ -113,17 +115,33 @@ int cmd_check(const struct cli_options *opt, int argc, char **argv)
 	time_t now = wallclock_now();
 	size_t i;
 	int r;
-	bool online = false;
+	bool online = false, quiet = false;
 
-	if (argc > 1 && !strcmp(argv[1], "--online")) {
-		online = true;
-		argv++;
-		argc--;
+	for (; argc > 1; argv++, argc--) {
+		if (!strcmp(argv[1], "--online"))
+			online = true;
+		else if (!strcmp(argv[1], "--quiet") || !strcmp(argv[1], "-q"))
+			quiet = true;
+		else
+			return cli_usage_error("check takes no arguments but "
+					       "--online and --quiet (got \"%s\"); "
+					       "name the config with -c FILE",
+					       argv[1]);
 	}
-	if (argc > 1)
-		return cli_usage_error("check takes no arguments but --online "
-				       "(got \"%s\"); name the config with -c "
-				       "FILE", argv[1]);
+	if (quiet && online)
+		return cli_usage_error("check: --quiet and --online exclude "
+				       "each other");
+	if (quiet) {
+		/* the exit status only: ExecReload= of the units, after the
+		 * daemon has logged the errors itself */
+		struct config_errors errs = CONFIG_ERRORS_INIT;
+
+		r = config_load(cli_config_path(opt), &cfg, &errs);
+		config_errors_free(&errs);
+		config_free(cfg);
+		return r == -ENOMEM ? PR_EXIT_SOFTWARE :
+		       r < 0 ? PR_EXIT_CONFIG : PR_EXIT_OK;
+	}
 	r = cli_load_config(opt, &cfg);
 	if (r)
 		return r;

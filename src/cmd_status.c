@@ -14,6 +14,8 @@
 
 #include "config.h"
 #include "exitcodes.h"
+#include "lockprobe.h"
+#include "stateowner.h"
 #include "plan.h"
 #include "retrain.h"
 #include "schedule.h"
@@ -23,6 +25,14 @@
 #define FOLLOWED_TEXT "followed a run started by another host"
 /* A run in progress with a reason: it stopped polling (retrain.h) */
 #define KEPT_TEXT "its jobs are kept: the next run adopts them before creating any"
+#define NOT_RUNNING_TEXT \
+	"no daemon is running: the run waits, and resumes (its jobs adopted) at the next start"
+
+/* Whether a daemon (run, or once) holds the state directory's lock. */
+struct daemon_probe {
+	int held;   /* 1 yes, 0 no, < 0 cannot tell (-errno) */
+	long pid;
+};
 
 struct pstatus {
 	const struct pipeline *p;
@@ -89,7 +99,23 @@ static const char *slot_kind(int slot)
 	       slot == RT_SLOT_CAMPAIGN ? "campaign" : "import";
 }
 
-static void print_text(const struct pstatus *ps, time_t now)
+static void print_daemon(const struct daemon_probe *dp, const char *dir)
+{
+	if (dp->held > 0 && dp->pid > 0)
+		printf("daemon       running (PID %ld), state in %s\n", dp->pid,
+		       dir);
+	else if (dp->held > 0)
+		printf("daemon       running, state in %s\n", dir);
+	else if (dp->held == 0)
+		printf("daemon       not running (nothing holds %s/%s)\n", dir,
+		       STATE_LOCK_FILE);
+	else
+		printf("daemon       unknown (%s/%s: %s)\n", dir,
+		       STATE_LOCK_FILE, strerror(-dp->held));
+}
+
+static void print_text(const struct pstatus *ps, time_t now,
+		       const struct daemon_probe *dp)
 {
 	const struct rt_run *run = &ps->st.run;
 	char a[32], b[32], d[32];
@@ -105,6 +131,8 @@ static void print_text(const struct pstatus *ps, time_t now)
 		fmt_duration(run->started_at, now, d, sizeof(d));
 		printf("  stage      %s (fire time %s, started %s, %s ago)\n",
 		       rt_stage_name(run->stage), a, b, d);
+		if (dp->held == 0)
+			printf("             %s\n", NOT_RUNNING_TEXT);
 		if (run->followed)
 			printf("             %s\n", FOLLOWED_TEXT);
 		/* a reason on a run in progress: it stopped polling and is
@@ -170,7 +198,8 @@ static void add_time(cJSON *o, const char *k, time_t t)
 	cJSON_AddStringToObject(o, k, buf);
 }
 
-static cJSON *json_pipeline(const struct pstatus *ps)
+static cJSON *json_pipeline(const struct pstatus *ps,
+			    const struct daemon_probe *dp)
 {
 	const struct rt_run *run = &ps->st.run;
 	cJSON *o = cJSON_CreateObject(), *jobs, *hist, *j;
@@ -196,6 +225,9 @@ static cJSON *json_pipeline(const struct pstatus *ps)
 			add_time(r, "fire_time", run->fire_time);
 			add_time(r, "started_at", run->started_at);
 			cJSON_AddBoolToObject(r, "followed", run->followed);
+			if (dp->held == 0)
+				cJSON_AddStringToObject(r, "waiting",
+							NOT_RUNNING_TEXT);
 			if (run->followed)
 				cJSON_AddStringToObject(r, "note",
 							FOLLOWED_TEXT);
@@ -279,6 +311,7 @@ int cmd_status(const struct cli_options *opt, int argc, char **argv)
 	};
 	struct config *cfg = NULL;
 	struct pstatus *ps = NULL;
+	struct daemon_probe dp;
 	cJSON *root = NULL, *arr = NULL;
 	const char *only = NULL, *dir;
 	bool json = false;
@@ -314,6 +347,17 @@ int cmd_status(const struct cli_options *opt, int argc, char **argv)
 	if (r)
 		return r;
 	dir = cli_state_dir(opt);
+	{
+		char err[8400];
+
+		r = stateowner_check(dir, cli_config_path(opt), err, sizeof(err));
+		if (r == -EXDEV) {
+			fprintf(stderr, "%s: %s\n", CLI_PROGRAM, err);
+			config_free(cfg);
+			return PR_EXIT_CONFIG;
+		}
+	}
+	dp.held = lockprobe_state_dir(dir, NULL, &dp.pid);
 	ps = calloc(cfg->n, sizeof(*ps));
 	if (!ps)
 		goto cleanup;
@@ -322,10 +366,26 @@ int cmd_status(const struct cli_options *opt, int argc, char **argv)
 		if (!root)
 			goto cleanup;
 		cJSON_AddStringToObject(root, "state_directory", dir);
+		{
+			cJSON *dj = cJSON_AddObjectToObject(root, "daemon");
+
+			if (!dj)
+				goto cleanup;
+			if (dp.held < 0)
+				cJSON_AddNullToObject(dj, "running");
+			else
+				cJSON_AddBoolToObject(dj, "running", dp.held);
+			if (dp.held > 0 && dp.pid > 0)
+				cJSON_AddNumberToObject(dj, "pid", (double)dp.pid);
+			else
+				cJSON_AddNullToObject(dj, "pid");
+		}
 		add_time(root, "now", now);
 		arr = cJSON_AddArrayToObject(root, "pipelines");
 		if (!arr)
 			goto cleanup;
+	} else {
+		print_daemon(&dp, dir);
 	}
 	for (i = 0; i < cfg->n; i++) {
 		ps[i].p = &cfg->pipelines[i];
@@ -335,7 +395,7 @@ int cmd_status(const struct cli_options *opt, int argc, char **argv)
 		ps[i].has_next = plan_next_fire(ps[i].p->schedule, now,
 						&ps[i].next_fire) == 0;
 		if (json) {
-			cJSON *o = json_pipeline(&ps[i]);
+			cJSON *o = json_pipeline(&ps[i], &dp);
 
 			if (!o)
 				goto cleanup;
@@ -343,7 +403,7 @@ int cmd_status(const struct cli_options *opt, int argc, char **argv)
 		} else {
 			if (i && !only)
 				printf("\n");
-			print_text(&ps[i], now);
+			print_text(&ps[i], now, &dp);
 		}
 	}
 	if (json) {

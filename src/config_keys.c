@@ -135,10 +135,10 @@ const struct config_key_info config_keys[CONFIG_KEY_COUNT] = {
 	},
 	[CONFIG_KEY_MAX_RUN_DURATION] = {
 		.name = "MaxRunDuration", .type = CONFIG_TYPE_SECONDS,
-		.def = "0", .def_doc = "0 (no limit)",
+		.def = "0", .def_doc = "0 (7 days)",
 		.min = 0, .max = MAX_RUN_DURATION_MAX, .type_doc = "seconds",
 		.description = "Give up a run that takes longer than this; "
-			"0: no limit.",
+			"0: 7 days (604800).",
 	},
 	[CONFIG_KEY_MAX_API_CALLS_PER_SECOND] = {
 		.name = "MaxApiCallsPerSecond", .type = CONFIG_TYPE_UINT,

@@ -32,6 +32,7 @@
 #include "runner.h"
 #include "schedule.h"
 #include "state.h"
+#include "stateowner.h"
 #include "wallclock.h"
 
 #define STATUS_LINE_MAX 1024
@@ -173,6 +174,7 @@ struct daemon {
 	char line[STATUS_LINE_MAX]; /* the last combined status line */
 	bool ready;
 	bool trim_due;  /* a run was active since release_idle_resources */
+	bool reload_failed; /* the last reload was refused: STATUS= says so */
 };
 
 /* the global rate limit */
@@ -309,8 +311,15 @@ static void update_status(struct daemon *d)
 	daemon_status_compose(items, d->n, next_name, next_name ? when : NULL,
 			      line, sizeof(line));
 	free(items);
-	memcpy(d->line, line, sizeof(d->line));
-	if (d->ready || d->opt->once)
+	if (d->reload_failed)
+		snprintf(d->line, sizeof(d->line),
+			 "reload failed, previous config in use; %.*s",
+			 (int)sizeof(d->line) - 64, line);
+	else
+		memcpy(d->line, line, sizeof(d->line));
+	memcpy(line, d->line, sizeof(line));
+	/* once stopping, STATUS= keeps what on_term() said */
+	if ((d->ready || d->opt->once) && !d->stopping)
 		notify_status("%s", line);
 }
 
@@ -536,6 +545,14 @@ static int on_term(sd_event_source *s, const struct signalfd_siginfo *si,
 	if (d->stopping)
 		return 0;
 	notify_stopping();
+	/* the last STATUS= stays in `systemctl status` after the stop: say
+	 * that nothing runs now, and what happens to a run in progress */
+	update_status(d);
+	if (all_idle(d))
+		notify_status("stopped");
+	else
+		notify_status("stopped, runs resume at the next start (were: %s)",
+			      d->line);
 	log_notice("received %s: saving and stopping (jobs in progress keep "
 		   "running and are adopted at the next start)",
 		   si->ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
@@ -546,6 +563,8 @@ static int on_term(sd_event_source *s, const struct signalfd_siginfo *si,
 	return 0;
 }
 
+/* Each error once, then one summary that carries the MESSAGE_ID (so that
+ * journalctl -x explains the failure once, under the summary). */
 static void log_reload_errors(const struct config_errors *errs,
 			      const char *path, int k)
 {
@@ -554,11 +573,11 @@ static void log_reload_errors(const struct config_errors *errs,
 
 	for (i = 0; i < errs->n; i++) {
 		if (errs->v[i].line)
-			log_struct(LOG_ERR, fields, "%s:%u: %s", errs->v[i].file,
-				   errs->v[i].line, errs->v[i].message);
+			log_error("%s:%u: %s", errs->v[i].file,
+				  errs->v[i].line, errs->v[i].message);
 		else
-			log_struct(LOG_ERR, fields, "%s: %s", errs->v[i].file,
-				   errs->v[i].message);
+			log_error("%s: %s", errs->v[i].file,
+				  errs->v[i].message);
 	}
 	log_struct(LOG_ERR, fields,
 		   "reload: %s is not usable (%s): the previous config stays "
@@ -579,11 +598,13 @@ static void reload(struct daemon *d)
 	if (k < 0) {
 		log_reload_errors(&errs, d->opt->config_path, k);
 		config_errors_free(&errs);
+		d->reload_failed = true;
 		update_status(d);
 		notify_ready(d->line);
 		return;
 	}
 	config_errors_free(&errs);
+	d->reload_failed = false;
 	/* removed pipelines: their runs are saved and frozen (adopted if the
 	 * pipeline comes back) */
 	for (i = d->n; i-- > 0;) {
@@ -774,7 +795,7 @@ int daemon_main(const struct daemon_options *opt, struct config *cfg)
 {
 	struct daemon d;
 	enum rt_outcome *outcomes = NULL;
-	char err[256];
+	char err[8400];
 	time_t now = wallclock_now();
 	int lock_fd = -1, k, rc = PR_EXIT_SOFTWARE;
 	size_t i;
@@ -796,6 +817,20 @@ int daemon_main(const struct daemon_options *opt, struct config *cfg)
 		rc = k == -ENOMEM ? PR_EXIT_SOFTWARE : PR_EXIT_CONFIG;
 		config_free(cfg);
 		return rc;
+	}
+	/* the service records the config its state belongs to; once and
+	 * rollback refuse another config's state */
+	if (!opt->once) {
+		k = stateowner_record(opt->state_dir, opt->config_path);
+		if (k < 0)
+			log_warning("cannot record the config in %s/%s: %s",
+				    opt->state_dir, STATEOWNER_FILE,
+				    strerror(-k));
+	} else if (stateowner_check(opt->state_dir, opt->config_path, err,
+				    sizeof(err)) == -EXDEV) {
+		log_error("%s", err);
+		rc = PR_EXIT_CONFIG;
+		goto cleanup;
 	}
 	k = setup(&d);
 	if (k < 0) {

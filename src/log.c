@@ -12,11 +12,15 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+/* sd-journal.h would make sd_journal_sendv() add this file's own
+ * location to every entry; the caller's is added below instead. */
+#define SD_JOURNAL_SUPPRESS_LOCATION
 #include <systemd/sd-journal.h>
 
 #include "strbuf.h"
 
 #define LOG_MAX_FIELDS 32
+#define LOG_CODE_FIELDS 3
 #define LOG_IDENTIFIER "personalize-retrain"
 
 static const char *log_ident = LOG_IDENTIFIER;
@@ -155,12 +159,13 @@ static void *iov_base(const void *p)
 	return (void *)(uintptr_t)p;
 }
 
-static void emit_journal(int priority, const char *const *fields,
-			 const char *text)
+static void emit_journal(struct log_location at, int priority,
+			 const char *const *fields, const char *text)
 {
-	struct iovec iov[LOG_MAX_FIELDS + 3];
-	char prio[16], ident[96];
-	struct strbuf msg = STRBUF_INIT;
+	struct iovec iov[LOG_MAX_FIELDS + 3 + LOG_CODE_FIELDS];
+	char prio[16], ident[96], cline[32];
+	struct strbuf msg = STRBUF_INIT, cfile = STRBUF_INIT,
+		      cfunc = STRBUF_INIT;
 	size_t n = 0, i;
 
 	strbuf_printf(&msg, "MESSAGE=%s", text);
@@ -175,7 +180,24 @@ static void emit_journal(int priority, const char *const *fields,
 	iov[n].iov_base = ident;
 	iov[n].iov_len = strlen(ident);
 	n++;
-	for (i = 0; fields && fields[i] && n < LOG_MAX_FIELDS + 3; i++) {
+	if (at.file && *at.file) {
+		strbuf_printf(&cfile, "CODE_FILE=%s", at.file);
+		snprintf(cline, sizeof(cline), "CODE_LINE=%d", at.line);
+		if (at.func && *at.func)
+			strbuf_printf(&cfunc, "CODE_FUNC=%s", at.func);
+		if (strbuf_error(&cfile) == 0 && strbuf_error(&cfunc) == 0) {
+			iov[n].iov_base = cfile.buf;
+			iov[n++].iov_len = cfile.len;
+			iov[n].iov_base = cline;
+			iov[n++].iov_len = strlen(cline);
+			if (cfunc.len) {
+				iov[n].iov_base = cfunc.buf;
+				iov[n++].iov_len = cfunc.len;
+			}
+		}
+	}
+	for (i = 0; fields && fields[i] &&
+		    n < LOG_MAX_FIELDS + 3 + LOG_CODE_FIELDS; i++) {
 		if (!field_usable(fields[i]))
 			continue;
 		iov[n].iov_base = iov_base(fields[i]);
@@ -195,10 +217,20 @@ static void emit_journal(int priority, const char *const *fields,
 	(void)sd_journal_sendv(iov, (int)n);
 cleanup:
 	strbuf_free(&msg);
+	strbuf_free(&cfile);
+	strbuf_free(&cfunc);
 }
 
 void log_structv(int priority, const char *const *fields, const char *fmt,
 		 va_list ap)
+{
+	static const struct log_location none = { NULL, 0, NULL };
+
+	log_structv_at(none, priority, fields, fmt, ap);
+}
+
+void log_structv_at(struct log_location at, int priority,
+		    const char *const *fields, const char *fmt, va_list ap)
 {
 	struct strbuf text = STRBUF_INIT;
 	int saved_errno = errno;
@@ -211,7 +243,7 @@ void log_structv(int priority, const char *const *fields, const char *fmt,
 	if (strbuf_error(&text) < 0 || !text.buf)
 		goto cleanup;
 	if (log_target == LOG_TARGET_JOURNAL)
-		emit_journal(priority, fields, text.buf);
+		emit_journal(at, priority, fields, text.buf);
 	else
 		emit_stderr(priority, fields, text.buf);
 cleanup:
@@ -219,20 +251,21 @@ cleanup:
 	errno = saved_errno;
 }
 
-void log_struct(int priority, const char *const *fields, const char *fmt, ...)
+void log_struct_at(struct log_location at, int priority,
+		   const char *const *fields, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_structv(priority, fields, fmt, ap);
+	log_structv_at(at, priority, fields, fmt, ap);
 	va_end(ap);
 }
 
-void log_msg(int priority, const char *fmt, ...)
+void log_msg_at(struct log_location at, int priority, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_structv(priority, NULL, fmt, ap);
+	log_structv_at(at, priority, NULL, fmt, ap);
 	va_end(ap);
 }

@@ -140,6 +140,11 @@ struct runner {
 	sd_event_source *deadline;
 	sd_event_source *slot_timer[RT_NSLOTS];
 	uint32_t slot_token[RT_NSLOTS];
+	/* No credentials (RUNNER_CODE_NO_CREDS): since when, in the run of
+	 * which fire time; once that lasts no_creds_wait(), the run fails
+	 * and STATUS= says so until a call gets credentials again. */
+	time_t no_creds_since, no_creds_fire;
+	bool no_creds_failed;
 	char status[RUNNER_STATUS_MAX];
 	enum rt_outcome last_outcome;
 	char last_stage[32];  /* STAGE= of the run's latest log line */
@@ -246,6 +251,8 @@ int runner_spec_from_pipeline(const struct pipeline *p, unsigned max_errors,
 
 static void set_idle_status(struct runner *r)
 {
+	const char *pre = r->no_creds_failed ?
+		"last run failed: " RUNNER_NO_CREDS_TEXT "; " : "";
 	char when[32];
 
 	if (r->kept_fire) {
@@ -259,14 +266,53 @@ static void set_idle_status(struct runner *r)
 			 r->has_next ? when : "");
 	} else if (r->has_next) {
 		sched_format_utc(r->next_fire, when, sizeof(when));
-		snprintf(r->status, sizeof(r->status), "idle, next run %s",
-			 when);
+		snprintf(r->status, sizeof(r->status), "%sidle, next run %s",
+			 pre, when);
 	} else if (r->host->once) {
-		snprintf(r->status, sizeof(r->status), "idle");
+		snprintf(r->status, sizeof(r->status), "%sidle", pre);
 	} else {
 		snprintf(r->status, sizeof(r->status),
-			 "idle, no further run scheduled");
+			 "%sidle, no further run scheduled", pre);
 	}
+}
+
+/* How long a run waits for credentials before it fails: a minute, or ten
+ * PollIntervals when they are shorter (the calls are retried with backoff
+ * up to PollInterval, so the run fails at the first retry after that). */
+static time_t no_creds_wait(const struct runner *r)
+{
+	time_t ten = 10 * (time_t)(r->p->poll_interval ? r->p->poll_interval
+						       : 1);
+
+	return ten < RUNNER_NO_CREDS_WAIT_S ? ten : RUNNER_NO_CREDS_WAIT_S;
+}
+
+/* Missing credentials are a setup problem, not a passing fault: after
+ * no_creds_wait() without any, the reply becomes a rejection that fails
+ * the run (its reason: RUNNER_NO_CREDS_TEXT). */
+static void note_credentials(struct runner *r, const struct aws_result *res,
+			     struct rt_event *e)
+{
+	time_t fire = r->run ? r->run->fire_time : 0;
+
+	if (res->error != AWS_ERR_AUTH || !res->code ||
+	    strcmp(res->code, RUNNER_CODE_NO_CREDS)) {
+		r->no_creds_since = 0;
+		if (res->error == AWS_ERR_NONE)
+			r->no_creds_failed = false;
+		return;
+	}
+	if (!r->no_creds_since || r->no_creds_fire != fire) {
+		r->no_creds_since = e->now;
+		r->no_creds_fire = fire;
+	}
+	if (e->now - r->no_creds_since < no_creds_wait(r))
+		return;
+	e->result = RT_RES_INVALID;
+	e->error = RUNNER_NO_CREDS_TEXT " (none of: environment, systemd "
+		   "credentials, profile, container or instance role; see "
+		   "`personalize-retrain credentials`)";
+	r->no_creds_failed = true;
 }
 
 static void changed(struct runner *r)
@@ -406,6 +452,7 @@ static void finish_call(struct pcall *c, struct rt_event *ev,
 		}
 		if (res->request_id)
 			e.request_id = res->request_id;
+		note_credentials(r, res, &e);
 	}
 	pcall_unlink(c);
 	step(r, &e);
@@ -1297,8 +1344,10 @@ static void do_log(struct runner *r, const struct rt_action *a)
 	if (a->message_id) {
 		snprintf(f_msg, sizeof(f_msg), "MESSAGE_ID=%s", a->message_id);
 		fields[n++] = f_msg;
-		/* the catalog's deployed text names version and campaign */
-		if (!strcmp(a->message_id, MSGID_DEPLOYED)) {
+		/* the catalog's deployed and succeeded texts name version
+		 * and campaign */
+		if (!strcmp(a->message_id, MSGID_DEPLOYED) ||
+		    !strcmp(a->message_id, MSGID_RUN_SUCCEEDED)) {
 			snprintf(f_ver, sizeof(f_ver), "SOLUTION_VERSION_ARN=%s",
 				 r->run->slots[RT_SLOT_VERSION].arn);
 			snprintf(f_camp, sizeof(f_camp), "CAMPAIGN_ARN=%s",

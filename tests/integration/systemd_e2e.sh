@@ -21,10 +21,18 @@
 #   different PARAMS_FILE without INSTANCE refused with nothing restarted, a
 #   kept config with the example's placeholders refused, STACK_NAME=prod
 #   starting personalize-retrain@prod and leaving the plain unit alone,
+#   seven restarts by hand within the start limit, a crash loop stopped by it,
 #   REPLACE_CONFIG=1 (an invalid one puts the old config back; a valid one
 #   replaces it, keeps a .bak, restarts); watchdog kill + restart after
-#   SIGSTOP; SIGHUP reload (good, then bad config kept out); make undeploy
-#   (STACK_NAME too), then PURGE=1.
+#   SIGSTOP; SIGHUP reload (good, then a bad config: systemctl reload
+#   fails, errors logged once, STATUS= says so); make undeploy (STACK_NAME
+#   too), then PURGE=1; deploy printing each unit's credentials and refusing
+#   a unit without any; a run whose keys went away failing with "no AWS
+#   credentials" (journal, STATUS=, status); LOG_LEVEL=debug from a drop-in;
+#   CODE_FILE= of the caller and the version on run-succeeded; stop mid-run
+#   (STATUS=, status without a daemon) and resume; status/rollback finding an
+#   instance's state (-i, -c) and refusing another config's; list-deployed,
+#   undeploy ALL=1 PURGE=1 leaving no directory or file of ours.
 #
 # Exit 0 pass, 77 skip (why printed), anything else fail. Every wait is
 # bounded; the container is always powered off and its leftovers removed.
@@ -171,6 +179,10 @@ grep -q 'ALLOW_EXAMPLE_CONFIG=1' "$tmp/deploy-ph.log" || { cat "$tmp/deploy-ph.l
 ! ct test -e /etc/personalize-retrain/ph.cfg || fail "the refused deploy installed /etc/personalize-retrain/ph.cfg"
 log "part 1: the shipped example config refused, its lines named, nothing installed"
 
+# The directories make install may create that the container lacks before:
+# the last undeploy must leave none of them behind.
+NEW_DIRS=$(for d in /usr/local/bin /usr/local/lib/systemd/system /usr/local/lib/systemd/catalog /usr/local/lib/systemd \
+	/usr/local/share/man/man5 /usr/local/share/man/man8 /etc/personalize-retrain; do ct test -e "$d" || echo "$d"; done)
 mk install >"$tmp/install.log" 2>&1 || { cat "$tmp/install.log"; fail "make install inside the container"; }
 ct test -x /usr/local/bin/personalize-retrain || fail "make install did not install the program"
 ct systemctl daemon-reload
@@ -297,6 +309,9 @@ done
 # anyway), credentials from the emulator's instance-metadata endpoint.
 ct mkdir -p /etc/systemd/system/personalize-retrain@e2e-b.service.d
 ct sh -c "printf '[Service]\nEnvironment=AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:$PORT\n' >/etc/systemd/system/personalize-retrain@e2e-b.service.d/90-e2e-imds.conf"
+# e2e-a logs at debug through the environment of a drop-in (ExecStart= as shipped).
+ct mkdir -p /etc/systemd/system/personalize-retrain@e2e-a.service.d
+ct sh -c "printf '[Service]\nEnvironment=LOG_LEVEL=debug\n' >/etc/systemd/system/personalize-retrain@e2e-a.service.d/90-e2e-debug.conf"
 put_keys() { # DIR: the key files the units load with LoadCredential=
 	ct install -d -m 0700 "$1"
 	ct sh -c "umask 077; printf '%s\n' '$AKID' >$1/aws-access-key-id; printf '%s\n' '$SECRET' >$1/aws-secret-access-key"
@@ -333,7 +348,75 @@ ua=$(ct systemctl show -p User --value $UA); ub=$(ct systemctl show -p User --va
 [ "$ua" = pr-e2e-a ] && [ "$ub" = pr-e2e-b ] || fail "instances run as '$ua' and '$ub', want pr-e2e-a and pr-e2e-b"
 ct test -d /var/lib/personalize-retrain-e2e-a || fail "no state directory for e2e-a"
 ct test -d /var/lib/personalize-retrain-e2e-b || fail "no state directory for e2e-b"
-log "part 2: $UA, $UB and $UP deployed side by side, active, own users and state"
+grep -q '^deploy:   credentials: systemd-credentials, access key id \.\.\.ST01$' "$tmp/deploy-a.log" ||
+	{ cat "$tmp/deploy-a.log"; fail "deploy of e2e-a did not show the credentials its unit sees (key files)"; }
+grep -q '^deploy:   credentials: imds, access key id \.\.\.' "$tmp/deploy-b.log" ||
+	{ cat "$tmp/deploy-b.log"; fail "deploy of e2e-b did not resolve the credentials with its drop-in's environment (IMDS)"; }
+! grep -q "$SECRET" "$tmp/deploy-a.log" || fail "deploy printed the secret key"
+log "part 2: $UA, $UB and $UP deployed side by side, active, own users and state; deploy showed each one's credentials"
+
+# No credentials in the unit's context: deploy says so and starts nothing;
+# with key files it deploys.
+ct mkdir -p /etc/systemd/system/personalize-retrain@nokeys.service.d
+ct sh -c "printf '[Service]\nEnvironment=AWS_EC2_METADATA_DISABLED=true\n' >/etc/systemd/system/personalize-retrain@nokeys.service.d/90-e2e.conf"
+rc=0
+mk deploy INSTANCE=nokeys PARAMS_FILE=/t/b.cfg $EX >"$tmp/deploy-nokeys.log" 2>&1 || rc=$?
+[ "$rc" -ne 0 ] && grep -q 'personalize-retrain@nokeys.service has NO AWS credentials' "$tmp/deploy-nokeys.log" &&
+	grep -q '/etc/personalize-retrain/credentials/nokeys/aws-access-key-id' "$tmp/deploy-nokeys.log" ||
+	{ cat "$tmp/deploy-nokeys.log"; fail "deploy without credentials did not refuse, naming the key files (exit $rc)"; }
+! grep -q 'enabled and running' "$tmp/deploy-nokeys.log" || fail "deploy without credentials said enabled and running"
+[ "$(ct systemctl is-enabled personalize-retrain@nokeys.service 2>/dev/null || true)" != enabled ] &&
+	! ct systemctl -q is-active personalize-retrain@nokeys.service || fail "deploy without credentials enabled or started the unit"
+put_keys /etc/personalize-retrain/credentials/nokeys
+mk deploy INSTANCE=nokeys $EX >"$tmp/deploy-nokeys2.log" 2>&1 || { cat "$tmp/deploy-nokeys2.log"; fail "deploy with key files after the refusal"; }
+grep -q 'credentials: systemd-credentials, access key id \.\.\.ST01' "$tmp/deploy-nokeys2.log" || { cat "$tmp/deploy-nokeys2.log"; fail "deploy with keys did not show them"; }
+mk undeploy INSTANCE=nokeys PURGE=1 >"$tmp/undeploy-nokeys.log" 2>&1 || { cat "$tmp/undeploy-nokeys.log"; fail "undeploy nokeys"; }
+ct rm -rf /etc/systemd/system/personalize-retrain@nokeys.service.d
+log "part 2: deploy without credentials refused, naming the key files; with them it showed the source"
+# Keys that go away after the deploy: the run does not hang, it fails after
+# a short wait with "no AWS credentials" (checked before the undeploys).
+UL=personalize-retrain@lost.service
+ct mkdir -p /etc/systemd/system/$UL.d
+ct sh -c "printf '[Service]\nEnvironment=AWS_EC2_METADATA_DISABLED=true\n' >/etc/systemd/system/$UL.d/90-e2e.conf"
+put_keys /etc/personalize-retrain/credentials/lost
+mk deploy INSTANCE=lost PARAMS_FILE=/t/b.cfg $EX >"$tmp/deploy-lost.log" 2>&1 || { cat "$tmp/deploy-lost.log"; fail "make deploy INSTANCE=lost"; }
+ct rm -f /etc/personalize-retrain/credentials/lost/aws-access-key-id /etc/personalize-retrain/credentials/lost/aws-secret-access-key
+ct cp /t/a.cfg /etc/personalize-retrain/lost.cfg
+ct systemctl restart $UL
+log "part 2: $UL restarted without its key files, on a schedule that fires every minute"
+
+# systemctl stop in the middle of a run: STATUS= and `status` say that no
+# daemon runs and that the run resumes at the next start; it then does.
+training_now() { ct systemctl show -p StatusText --value $UA | grep -q '^training'; }
+until_ok "${PR_E2E_RUN_TIMEOUT:-90}" training_now || fail "$UA never showed a training STATUS="
+ct systemctl stop $UA
+st=$(ct systemctl show -p StatusText --value $UA)
+case "$st" in
+"stopped, runs resume at the next start (were: training"*) ;;
+*) fail "STATUS= of $UA after a stop mid-run: '$st'" ;;
+esac
+ct personalize-retrain -c /etc/personalize-retrain/e2e-a.cfg status >"$tmp/status-stopped.txt" 2>&1 ||
+	{ cat "$tmp/status-stopped.txt"; fail "status of the stopped $UA failed"; }
+grep -q '^daemon  *not running' "$tmp/status-stopped.txt" && grep -q '^  stage      training' "$tmp/status-stopped.txt" &&
+	grep -q 'no daemon is running: the run waits, and resumes (its jobs adopted) at the next start' "$tmp/status-stopped.txt" ||
+	{ cat "$tmp/status-stopped.txt"; fail "status of $UA stopped mid-run does not say that no daemon runs and the run resumes"; }
+ct systemctl start $UA || fail "$UA did not start again after the stop mid-run"
+ct personalize-retrain -i e2e-a status >"$tmp/status-running.txt" 2>&1 || true
+grep -q "^daemon  *running (PID $(ct systemctl show -p MainPID --value $UA))" "$tmp/status-running.txt" ||
+	{ cat "$tmp/status-running.txt"; fail "status of the running $UA does not name its PID"; }
+grep -q '^  stage      training' "$tmp/status-running.txt" || { cat "$tmp/status-running.txt"; fail "status -i e2e-a does not show the run of $UA"; }
+log "part 2: stopped $UA mid-run: STATUS= and status said no daemon runs and the run resumes; started again"
+# status finds an instance's state from -c or -i alone; a state directory
+# that belongs to another config is refused, never read as this one's.
+rc=0
+ct personalize-retrain -c /etc/personalize-retrain/e2e-a.cfg --state-dir /var/lib/personalize-retrain-e2e-b status >"$tmp/status-mismatch.txt" 2>&1 || rc=$?
+[ "$rc" -eq 78 ] && grep -q 'state directory /var/lib/personalize-retrain-e2e-b belongs to the config /etc/personalize-retrain/e2e-b.cfg, not /etc/personalize-retrain/e2e-a.cfg' "$tmp/status-mismatch.txt" ||
+	{ cat "$tmp/status-mismatch.txt"; fail "status of e2e-a.cfg with e2e-b's state directory did not refuse (exit $rc)"; }
+rc=0
+ct personalize-retrain -i e2e-a rollback >"$tmp/rollback-running.txt" 2>&1 || rc=$?
+[ "$rc" -eq 78 ] && grep -q 'personalize-retrain-e2e-a is in use' "$tmp/rollback-running.txt" ||
+	{ cat "$tmp/rollback-running.txt"; fail "rollback -i e2e-a while $UA runs: exit $rc, want 78 (its state is locked)"; }
+log "part 2: status -c e2e-a.cfg and -i e2e-a read e2e-a's state; e2e-b's state for e2e-a.cfg refused; rollback -i found the instance's (locked) state"
 
 # While e2e-a runs: what deploy must refuse, and a second pipeline.
 # prod.cfg: the pipeline of plain.cfg, but not the same file.
@@ -380,6 +463,31 @@ mk deploy STACK_NAME=prod INSTANCE=other PARAMS_FILE=/t/prod.cfg $EX >"$tmp/depl
 	{ cat "$tmp/deploy-conflict.log"; fail "STACK_NAME=prod INSTANCE=other not refused"; }
 ! ct test -e /etc/personalize-retrain/other.cfg || fail "STACK_NAME=prod INSTANCE=other installed other.cfg"
 log "part 2: STACK_NAME=prod started $UPROD and left $UP alone; STACK_NAME and INSTANCE differing refused"
+
+# Restarts by hand never reach the start limit (StartLimitBurst=5 in 10
+# minutes counts every start); a crash loop still does.
+for i in 1 2 3 4 5 6 7; do
+	ct systemctl restart $UPROD || { ct systemctl --no-pager status $UPROD || true; fail "manual restart $i of $UPROD failed (the start limit counts restarts by hand)"; }
+done
+[ "$(ct systemctl is-active $UPROD || true)" = active ] || fail "$UPROD not active after 7 restarts by hand"
+kills=0
+while [ "$(ct systemctl show -p ActiveState --value $UPROD)" != failed ] && [ $kills -lt 8 ]; do
+	pid=$(ct systemctl show -p MainPID --value $UPROD)
+	[ "$pid" != 0 ] || { sleep 0.1; continue; }
+	ct systemctl kill -s KILL --kill-who=main $UPROD
+	kills=$((kills + 1))
+	moved_on() { st=$(ct systemctl show -p ActiveState --value $UPROD); [ "$st" = failed ] ||
+		{ [ "$st" = active ] && [ "$(ct systemctl show -p MainPID --value $UPROD)" != "$pid" ]; }; }
+	until_ok 10 moved_on || fail "$UPROD neither restarted nor failed within 10 s of SIGKILL $kills"
+done
+# (Result= keeps the first failure, "signal"; the journal names the limit.)
+[ "$(ct systemctl show -p ActiveState --value $UPROD)" = failed ] || fail "a crash loop of $UPROD did not end failed after $kills kills"
+ct journalctl --no-pager -u $UPROD | grep -q 'Start request repeated too quickly' ||
+	fail "the crash loop of $UPROD did not end on the start limit (no 'Start request repeated too quickly')"
+[ $kills -eq 5 ] || fail "the crash loop of $UPROD hit the start limit after $kills kills, want 5 (StartLimitBurst=5)"
+ct systemctl reset-failed $UPROD
+ct systemctl start $UPROD || fail "$UPROD did not start after reset-failed"
+log "part 2: 7 restarts by hand of $UPROD kept it running; a crash loop hit the start limit after $kills kills"
 # REPLACE_CONFIG=1 with an invalid config: check refuses, the old config comes back.
 rc=0
 mk deploy PARAMS_FILE=/t/bad.cfg REPLACE_CONFIG=1 >"$tmp/deploy-replace-bad.log" 2>&1 || rc=$?
@@ -409,6 +517,7 @@ sleep 0.2
 touch "$tmp/observer.stop"; wait "$OBSPID" 2>/dev/null || true; OBSPID=""
 echo "STATUS lines seen:"; sed 's/^/  /' "$tmp/status.txt"
 awk '
+	/^stopped, runs resume/ || /^$/ { next }  # the stop mid-run above, the start after it
 	function rank(l) { if (l ~ /^importing/) return 1; if (l ~ /^training/) return 2;
 		if (l ~ /^deploying/) return 3; if (l ~ /^idle/) return 4; return 0 }
 	{ r = rank($0); if (r == 0) { bad = "unknown STATUS line: " $0; exit }
@@ -434,10 +543,24 @@ done
 ct journalctl --no-pager -u $UA -o verbose >"$tmp/j.txt"
 grep -q '^ *STAGE=' "$tmp/j.txt" || fail "no STAGE= field in the journal of $UA"
 grep -q '^ *JOB_ARN=arn:' "$tmp/j.txt" || fail "no JOB_ARN= field in the journal of $UA"
+# Each entry says where in our code it was logged, never log.c's own sender.
+! grep -q 'CODE_FILE=src/log.c' "$tmp/j.txt" || fail "journal entries of $UA carry CODE_FILE=src/log.c (the logger, not its caller)"
+grep -q '^ *CODE_FUNC=daemon_main' "$tmp/j.txt" && grep -q '^ *CODE_FILE=src/daemon.c' "$tmp/j.txt" || fail "no entry of $UA names its caller (CODE_FILE=src/daemon.c, CODE_FUNC=daemon_main)"
+# The run-succeeded entry names the deployed version and the campaign.
+ct journalctl --no-pager -u $UA -o verbose "MESSAGE_ID=$(msgid MSGID_RUN_SUCCEEDED)" >"$tmp/js.txt"
+grep -q '^ *SOLUTION_VERSION_ARN=arn:aws:personalize:.*:solution/.*/' "$tmp/js.txt" && grep -q '^ *CAMPAIGN_ARN=arn:' "$tmp/js.txt" ||
+	{ cat "$tmp/js.txt"; fail "the run-succeeded entry of $UA does not name SOLUTION_VERSION_ARN= and CAMPAIGN_ARN="; }
 ct journalctl --no-pager -x -u $UA "MESSAGE_ID=$(msgid MSGID_RUN_SUCCEEDED)" >"$tmp/jx.txt"
 grep -q 'Retraining run of pipeline .* succeeded' "$tmp/jx.txt" || { cat "$tmp/jx.txt"; fail "journalctl -x does not explain run succeeded (catalog not installed?)"; }
 if grep -q "$SECRET" "$tmp/j.txt"; then fail "the secret key appears in the journal"; fi
 log "part 2: journal fields, MESSAGE_IDs and catalog text present"
+# LOG_LEVEL=debug in a drop-in: e2e-a logs its debug lines, e2e-b (info) none.
+ct journalctl --no-pager -u $UA -p debug..debug -o cat | grep -q '^aws: .* attempt 1' ||
+	fail "$UA with Environment=LOG_LEVEL=debug logged no debug lines"
+ct systemctl show -p ExecStart --value $UA | grep -q 'personalize-retrain -c ${PARAMS_FILE} run' ||
+	fail "ExecStart= of $UA is not the shipped one"
+[ -z "$(ct journalctl --no-pager -u $UB -p debug..debug -o cat _COMM=personalize-ret)" ] || fail "$UB (no LOG_LEVEL) logged debug lines"
+log "part 2: Environment=LOG_LEVEL=debug in a drop-in made $UA log debug lines"
 
 # Watchdog: a stopped daemon is killed and restarted (Restart=on-failure).
 pid=$(ct systemctl show -p MainPID --value $UB)
@@ -458,13 +581,27 @@ ct systemctl reload $UA || fail "systemctl reload $UA failed"
 [ "$(ct systemctl show -p MainPID --value $UA)" = "$pid" ] || fail "reload replaced the process"
 ct cp /etc/personalize-retrain/e2e-a.cfg /tmp/e2e-a.good
 ct sh -c 'printf "SolutionArn=not-an-arn\nINVALID=1\n" >>/etc/personalize-retrain/e2e-a.cfg'
-ct systemctl reload $UA || true
+# systemctl reload of a broken config fails visibly; the errors are logged
+# once, only the summary carries the reload-failed MESSAGE_ID, STATUS= says
+# the old config is in use, and a good reload clears that.
+since=$(ct date +%s)
+rc=0
+ct systemctl reload $UA >"$tmp/reload-bad.txt" 2>&1 || rc=$?
+[ "$rc" -ne 0 ] || fail "systemctl reload $UA of a broken config exited 0"
 reload_failed_logged() { ct journalctl --no-pager -u $UA -o verbose "MESSAGE_ID=$(msgid MSGID_RELOAD_FAILED)" | grep -q MESSAGE_ID=; }
 until_ok 10 reload_failed_logged || fail "bad config on SIGHUP: no MSGID_RELOAD_FAILED in the journal within 10 s"
+n=$(ct journalctl --no-pager -u $UA -o verbose "MESSAGE_ID=$(msgid MSGID_RELOAD_FAILED)" | grep -c '^ *MESSAGE_ID=')
+[ "$n" -eq 1 ] || fail "one broken reload logged $n entries with the reload-failed MESSAGE_ID, want 1"
+n=$(ct journalctl --no-pager -u $UA -o cat --since "@$since" | grep -c 'e2e-a.cfg:[0-9]*: .*SolutionArn' || true)
+[ "$n" -eq 1 ] || { ct journalctl --no-pager -u $UA --since "@$since"; fail "the SolutionArn error of the broken reload was logged $n times, want once"; }
 [ "$(ct systemctl is-active $UA || true)" = active ] && [ "$(ct systemctl show -p MainPID --value $UA)" = "$pid" ] ||
 	fail "bad config on SIGHUP stopped or replaced the daemon"
+ct systemctl show -p StatusText --value $UA | grep -q '^reload failed, previous config in use; ' ||
+	fail "STATUS= of $UA after a failed reload: '$(ct systemctl show -p StatusText --value $UA)'"
 ct cp /tmp/e2e-a.good /etc/personalize-retrain/e2e-a.cfg
-log "part 2: SIGHUP reload kept pid $pid; a bad config was refused and the old one kept"
+ct systemctl reload $UA || fail "systemctl reload $UA of the good config again failed"
+! ct systemctl show -p StatusText --value $UA | grep -q '^reload failed' || fail "STATUS= of $UA still says reload failed after a good reload"
+log "part 2: SIGHUP reload kept pid $pid; a broken config: reload failed (exit $rc), errors logged once, old config kept, STATUS= said so"
 
 # A config error at start (exit 78) is not restarted: the unit ends failed.
 ct sh -c 'printf "SolutionArn=not-an-arn\nINVALID=1\n" >>/etc/personalize-retrain/e2e-a.cfg'
@@ -485,6 +622,22 @@ grep -q "restarting $UA" "$tmp/redeploy-a.log" || { cat "$tmp/redeploy-a.log"; f
 [ "$(ct systemctl show -p MainPID --value $UA)" != "$pid" ] && [ "$(ct systemctl is-active $UA || true)" = active ] ||
 	fail "$UA not running a new process after redeploy"
 log "part 2: deploying again restarted $UA on the new program"
+
+# The run of the instance that lost its keys failed, saying why, in the
+# journal (with PIPELINE=), STATUS= and status.
+lost_failed() { ct journalctl --no-pager -u $UL -o verbose "MESSAGE_ID=$(msgid MSGID_RUN_FAILED)" | grep -q 'MESSAGE=.*no AWS credentials'; }
+until_ok 100 lost_failed || { ct journalctl --no-pager -u $UL | tail -20; fail "the run of $UL without credentials did not fail with 'no AWS credentials' within 100 s"; }
+ct journalctl --no-pager -u $UL -o verbose "MESSAGE_ID=$(msgid MSGID_RUN_FAILED)" | grep -q '^ *PIPELINE=my-solution$' ||
+	fail "the run-failed entry of $UL has no PIPELINE="
+lost_status() { ct systemctl show -p StatusText --value $UL | grep -q '^last run failed: no AWS credentials; idle, next run '; }
+until_ok 5 lost_status || fail "STATUS= of $UL after the run without credentials: '$(ct systemctl show -p StatusText --value $UL)'"
+ct personalize-retrain -i lost status >"$tmp/status-lost.txt" 2>&1 || true
+grep -q '^  last runs  .* failed ' "$tmp/status-lost.txt" && grep -q 'no AWS credentials' "$tmp/status-lost.txt" ||
+	{ cat "$tmp/status-lost.txt"; fail "status -i lost does not show the failed run and why"; }
+n=$(ct journalctl --no-pager -u $UL -o cat | grep -c 'No AWS credentials found' || true)
+log "part 2: without credentials the run of $UL failed with 'no AWS credentials' (journal with PIPELINE=, STATUS=, status; the chain's own message $n times)"
+mk undeploy INSTANCE=lost PURGE=1 >"$tmp/undeploy-lost.log" 2>&1 || { cat "$tmp/undeploy-lost.log"; fail "undeploy lost"; }
+ct rm -rf /etc/systemd/system/$UL.d
 
 # undeploy one instance: the others and the program stay.
 mk undeploy INSTANCE=e2e-a >"$tmp/undeploy-a.log" 2>&1 || { cat "$tmp/undeploy-a.log"; fail "make undeploy INSTANCE=e2e-a"; }
@@ -510,4 +663,28 @@ for f in /usr/local/bin/personalize-retrain /usr/local/lib/systemd/system/person
 done
 ct test -f /etc/personalize-retrain/e2e-a.cfg || fail "PURGE=1 of e2e-b removed e2e-a's config"
 log "part 2: undeploy stopped/disabled, kept config and state; the last one with PURGE=1 removed everything"
+
+# What undeploy left behind is listed; ALL=1 PURGE=1 removes every unit's
+# config, keys and state.
+mk list-deployed >"$tmp/list.txt" 2>&1 || { cat "$tmp/list.txt"; fail "make list-deployed"; }
+grep -q '^personalize-retrain@e2e-a.service: ' "$tmp/list.txt" && grep -q '^  config  /etc/personalize-retrain/e2e-a.cfg$' "$tmp/list.txt" &&
+	grep -q '^  state   /var/lib/private/personalize-retrain-e2e-a$' "$tmp/list.txt" && grep -q '^personalize-retrain@prod.service: ' "$tmp/list.txt" &&
+	grep -q '^personalize-retrain.service: ' "$tmp/list.txt" || { cat "$tmp/list.txt"; fail "make list-deployed does not list what the undeploys left"; }
+mk undeploy ALL=1 PURGE=1 >"$tmp/undeploy-all.log" 2>&1 || { cat "$tmp/undeploy-all.log"; fail "make undeploy ALL=1 PURGE=1"; }
+mk list-deployed >"$tmp/list2.txt" 2>&1
+grep -qx 'nothing of personalize-retrain is deployed or left behind' "$tmp/list2.txt" || { cat "$tmp/list2.txt"; fail "something left after make undeploy ALL=1 PURGE=1"; }
+# A deploy from scratch (no directory of ours left from the make install
+# above), then the full undeploy: nothing we created stays.
+for d in $NEW_DIRS; do ct rm -rf "$d"; done
+put_keys /etc/personalize-retrain/credentials/fresh
+mk deploy INSTANCE=fresh PARAMS_FILE=/t/b.cfg $EX >"$tmp/deploy-fresh.log" 2>&1 || { cat "$tmp/deploy-fresh.log"; fail "make deploy INSTANCE=fresh from scratch"; }
+mk undeploy ALL=1 PURGE=1 >"$tmp/undeploy-fresh.log" 2>&1 || { cat "$tmp/undeploy-fresh.log"; fail "make undeploy ALL=1 PURGE=1 after the fresh deploy"; }
+for d in $NEW_DIRS /var/lib/private/personalize-retrain-fresh /var/lib/personalize-retrain-fresh; do
+	! ct test -e "$d" || { cat "$tmp/undeploy-fresh.log"; fail "$d still there after make undeploy ALL=1 PURGE=1"; }
+done
+left=$(ct sh -c 'ls -d /var/lib/private/personalize-retrain* /var/lib/personalize-retrain* /etc/personalize-retrain /etc/systemd/system/personalize-retrain* /etc/systemd/system/*.wants/personalize-retrain* 2>/dev/null' || true)
+# the test's own drop-ins are not deploy's
+left=$(printf '%s\n' "$left" | grep -v '^/etc/systemd/system/personalize-retrain\(@e2e-[ab]\|@\)\{0,1\}.service.d$' | grep -v '^$' || true)
+[ -z "$left" ] || fail "left behind after make undeploy ALL=1 PURGE=1: $left"
+log "part 2: list-deployed showed what was left; undeploy ALL=1 PURGE=1 removed it, and after a fresh deploy left none of: $(echo $NEW_DIRS)"
 echo "systemd e2e: ok"

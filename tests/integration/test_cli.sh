@@ -68,10 +68,22 @@ expect_rc 78 "$BIN" -c tests/config/bad/poll-zero.cfg next
 # ---- usage, help, version
 expect_rc 2 "$BIN"
 expect_rc 2 "$BIN" frobnicate
-grep -q 'unknown command "frobnicate"; commands: check, run, once, status, rollback, next' "$tmp/err" || fail "unknown command message"
+grep -q 'unknown command "frobnicate"; commands: check, run, once, status, rollback, credentials, next' "$tmp/err" || fail "unknown command message"
+# credentials: the source and the key id's last 4 characters, no secret
+expect_rc 0 env -i PATH="$PATH" AWS_ACCESS_KEY_ID=AKIAEXAMPLE0000WXYZ AWS_SECRET_ACCESS_KEY=topsecret "$BIN" credentials
+grep -qx 'credentials: environment, access key id ...WXYZ' "$tmp/out" || fail "credentials output: $(cat "$tmp/out")"
+! grep -q topsecret "$tmp/out" "$tmp/err" || fail "credentials printed the secret"
+expect_rc 78 env -i PATH="$PATH" HOME="$tmp" AWS_EC2_METADATA_DISABLED=true "$BIN" credentials
+grep -q 'no AWS credentials' "$tmp/err" || fail "credentials without any: $(cat "$tmp/err")"
+expect_rc 2 "$BIN" credentials extra
 expect_rc 2 "$BIN" --bogus check
 expect_rc 2 "$BIN" -c
 expect_rc 2 "$BIN" --log-level loud check
+# $LOG_LEVEL is the level when --log-level is not given; --log-level wins.
+LOG_LEVEL=loud expect_rc 2 "$BIN" -c parameters.cfg check
+grep -q 'LOG_LEVEL: unknown level "loud"' "$tmp/err" || fail "bad \$LOG_LEVEL message: $(cat "$tmp/err")"
+LOG_LEVEL=loud expect_rc 0 "$BIN" --log-level info -c parameters.cfg check
+LOG_LEVEL=debug expect_rc 0 "$BIN" -c parameters.cfg check
 expect_rc 2 "$BIN" -c parameters.cfg check extra
 expect_rc 0 "$BIN" --version
 grep -q '^personalize-retrain [0-9]' "$tmp/out" || fail "--version output"

@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -74,12 +75,56 @@ static void test_identifier(void **state)
 	log_set_sink(NULL, NULL);
 }
 
+/* A journal entry carries its caller's location, not log.c's; a va_list
+ * wrapper (log_structv) carries none. */
+static void wrapped(const char *fmt, ...) PR_PRINTF(1, 2);
+static void wrapped(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_structv(LOG_NOTICE, NULL, fmt, ap);
+	va_end(ap);
+}
+
+static void test_journal_code_location(void **state)
+{
+	const char *fields[] = { "PIPELINE=shop", NULL };
+	char want[128];
+	int line;
+
+	(void)state;
+	captured[0] = '\0';
+	log_init(LOG_TARGET_JOURNAL, LOG_INFO);
+	log_set_sink(sink, NULL);
+	line = __LINE__ + 1;
+	log_struct(LOG_NOTICE, fields, "located");
+	assert_non_null(strstr(captured, "MESSAGE=located\n"));
+	assert_non_null(strstr(captured, "CODE_FILE=tests/unit/test_log.c\n"));
+	snprintf(want, sizeof(want), "CODE_LINE=%d\n", line);
+	assert_non_null(strstr(captured, want));
+	assert_non_null(strstr(captured,
+			       "CODE_FUNC=test_journal_code_location\n"));
+	assert_non_null(strstr(captured, "PIPELINE=shop\n"));
+	assert_null(strstr(captured, "src/log.c"));
+	captured[0] = '\0';
+	log_notice("plain");
+	assert_non_null(strstr(captured, "CODE_FUNC=test_journal_code_location\n"));
+	captured[0] = '\0';
+	wrapped("through %s", "a wrapper");
+	assert_non_null(strstr(captured, "MESSAGE=through a wrapper\n"));
+	assert_null(strstr(captured, "CODE_"));
+	log_set_sink(NULL, NULL);
+	log_init(LOG_TARGET_STDERR, LOG_INFO);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_level),
 		cmocka_unit_test(test_stderr_format_and_filter),
 		cmocka_unit_test(test_identifier),
+		cmocka_unit_test(test_journal_code_location),
 	};
 	return cmocka_run_group_tests_name("log", tests, NULL, NULL);
 }
