@@ -438,6 +438,9 @@ struct rt_event {
 	 * or NULL: named in the reason of a rejection */
 	const char *error_code;
 	const char *request_id;  /* x-amzn-RequestId: copied to the LOG actions */
+	/* RT_RES_TRANSIENT of a request that never left this host (no
+	 * credentials to sign it with): a create answered so did not happen */
+	bool not_sent;
 	const char *arn;         /* create: the new ARN; find: ours if found */
 	bool found;              /* find: a job/version with our name exists */
 	const char *status;      /* find/describe: its status */

@@ -603,9 +603,12 @@ static void on_create(struct ctx *c, int slot, const struct rt_event *ev)
 			"%s for %s: %s (%s); will look it up by name before trying again",
 			rt_op_name(op), label,
 			ev->result == RT_RES_UNKNOWN ? "outcome unknown"
-						     : "transient failure",
+			: ev->not_sent ? "not sent" : "transient failure",
 			empty(ev->error) ? "no message" : ev->error);
-		s->uncertain = true;
+		/* a create that never left does not make the job ours in
+		 * flight (an earlier attempt that did still does) */
+		if (!ev->not_sent)
+			s->uncertain = true;
 		s->phase = RT_PH_FINDING;
 		arm_timer(c, slot, false);
 		break;

@@ -1767,6 +1767,50 @@ static void test_giveup_needs_jobs_in_flight(void **state)
 	free(f);
 }
 
+/* Creates that never left (no credentials) make no job in flight: when
+ * the look-ups are then refused the run fails, it is not kept. The same
+ * creates with an unknown outcome keep it. */
+static void test_not_sent_creates_not_kept(void **state)
+{
+	struct fx *f;
+	size_t i;
+	int sent;
+
+	(void)state;
+	for (sent = 0; sent < 2; sent++) {
+		f = calloc(1, sizeof(*f));
+		f->spec = mkspec(3, false);
+		f->now = T0;
+		assert_int_equal(rt_start(&f->run, &f->spec, T0, T0, false, &f->out), 0);
+		for (i = 0; i < 3; i++) {
+			struct rt_event ev = ev_for(f, RT_EV_REPLY, (int)i);
+
+			assert_int_equal(f->run.slots[i].phase, RT_PH_CREATING);
+			ev.result = RT_RES_TRANSIENT;
+			ev.error = "no credentials";
+			ev.not_sent = !sent;
+			assert_int_equal(feed(f, &ev), 0);
+			assert_int_equal(f->run.slots[i].phase, RT_PH_FINDING);
+		}
+		f->now += 60;
+		for (i = 0; i < 3; i++)
+			assert_int_equal(poll_due(f, (int)i), 0);
+		assert_non_null(call_op(&f->out, RT_OP_FIND_IMPORT, ANY));
+		assert_int_equal(reply(f, 0, RT_RES_INVALID, NULL, NULL), 0);
+		if (sent) {
+			assert_false(rt_done(&f->run));
+			assert_true(log_has(&f->out, "stopped polling"));
+		} else {
+			assert_false(log_has(&f->out, "stopped polling"));
+			for (i = 1; i < 3; i++)
+				(void)reply(f, (int)i, RT_RES_INVALID, NULL, NULL);
+			assert_true(rt_done(&f->run));
+			assert_int_equal(f->run.outcome, RT_OUT_FAILED);
+		}
+		free(f);
+	}
+}
+
 /* ---- randomized property test ------------------------------------------ */
 
 static uint64_t rng_state;
@@ -2198,6 +2242,7 @@ int main(void)
 		cmocka_unit_test(test_kept_imports_found_before_create),
 		cmocka_unit_test(test_kept_past_deadline_dropped),
 		cmocka_unit_test(test_giveup_needs_jobs_in_flight),
+		cmocka_unit_test(test_not_sent_creates_not_kept),
 		cmocka_unit_test(test_property_random_runs),
 	};
 
