@@ -105,7 +105,8 @@ struct aws_engine_call_spec {
 	const char *operation;      /* metrics and logs: "DescribeCampaign" */
 	const char *label;          /* logs; NULL: operation */
 	bool non_idempotent;        /* see the top comment */
-	bool unsigned_request;      /* sent without credentials */
+	bool unsigned_request;      /* sent without credentials (never
+				       retried for AWS_RETRY_CREDENTIALS) */
 	aws_engine_done_fn done;
 	void *userdata;
 };

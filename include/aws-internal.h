@@ -57,6 +57,8 @@ enum aws_retry_kind {
 	AWS_RETRY_TIMEOUT,      /* transport timeout (costs more quota) */
 	AWS_RETRY_CONNECTION,   /* reset, refused, DNS, TLS handshake */
 	AWS_RETRY_CLOCK_SKEW,   /* fix the clock offset, retry once */
+	AWS_RETRY_CREDENTIALS,  /* expired or refused credentials: fetch
+				   fresh ones, retry once */
 };
 
 /* The retry decision for one failed attempt: transport outcome, HTTP

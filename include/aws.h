@@ -30,6 +30,11 @@
  * AuthFailure whose message says the signature expired or is not yet
  * current) sets the client's clock offset from the reply's Date header and
  * is retried once per call, at once, outside the attempt budget and quota.
+ * A credential error (ExpiredTokenException, ExpiredToken,
+ * InvalidSignatureException / SignatureDoesNotMatch not about the clock)
+ * first invalidates the provider's cached credentials and is retried once
+ * per call, at once, with fresh ones, outside the budget and the quota;
+ * when it comes again (or the provider cannot invalidate) it is final.
  * Retry delays are sd-event timers. (libcurl itself may re-send a request
  * once, on a fresh connection, when a reused keep-alive connection turns
  * out dead before any reply byte; that is not counted as an attempt.)
@@ -154,10 +159,15 @@ struct aws_creds_provider {
 	int (*get)(void *impl, aws_creds_ready_fn ready, void *ctx);
 	void (*cancel)(void *impl, void *ctx);
 	void *impl;
+	/* NULL, or forget the cached credentials: the next get() fetches
+	 * fresh ones from the source (after a service said they expired or
+	 * were refused). */
+	void (*invalidate)(void *impl);
 };
 
 /* The daemon plugs in the creds module's chain with
- *   { .get = creds_get_sigv4, .cancel = creds_cancel_sigv4, .impl = chain }
+ *   { .get = creds_get_sigv4, .cancel = creds_cancel_sigv4, .impl = chain,
+ *     .invalidate = creds_invalidate_sigv4 }
  * (see creds.h). */
 
 /* Fill *p with a provider that always returns *creds (not copied: it must

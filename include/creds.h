@@ -151,6 +151,13 @@ int creds_get(struct creds_chain *ch, creds_ready_fn ready, void *userdata);
 /* Forget every pending creds_get() made with userdata (no callback). */
 void creds_cancel(struct creds_chain *ch, void *userdata);
 
+/* Forget the cached credentials (a service refused them: expired, or
+ * rotated at the source): the next creds_get() resolves the chain anew,
+ * reading static sources again and fetching fresh temporary ones. A fetch
+ * already in flight is left to finish (its result is fresh). Pending
+ * creds_get() callers are not affected. */
+void creds_invalidate(struct creds_chain *ch);
+
 /* The current credentials if usable now without waiting, else NULL
  * (nothing fetched yet, or expiring). Valid until control returns to the
  * event loop. */
@@ -158,15 +165,17 @@ const struct creds *creds_peek(struct creds_chain *ch);
 
 /* ---- for the aws module --------------------------------------------------- */
 
-/* The same as creds_get()/creds_cancel(), handing out the credentials as
- * the signer's struct, with the signatures of struct aws_creds_provider
- * (aws.h): { .get = creds_get_sigv4, .cancel = creds_cancel_sigv4,
- * .impl = chain }. ctx identifies the request for the cancel. */
+/* The same as creds_get()/creds_cancel()/creds_invalidate(), handing out
+ * the credentials as the signer's struct, with the signatures of struct
+ * aws_creds_provider (aws.h): { .get = creds_get_sigv4, .cancel =
+ * creds_cancel_sigv4, .impl = chain, .invalidate = creds_invalidate_sigv4 }.
+ * ctx identifies the request for the cancel. */
 typedef void (*creds_sigv4_ready_fn)(int error,
 				     const struct sigv4_credentials *creds,
 				     void *ctx);
 int creds_get_sigv4(void *chain, creds_sigv4_ready_fn ready, void *ctx);
 void creds_cancel_sigv4(void *chain, void *ctx);
+void creds_invalidate_sigv4(void *chain);
 
 /* ---- region ------------------------------------------------------------ */
 

@@ -115,6 +115,14 @@ static const char *const maybe_skew_codes[] = {
 	NULL,
 };
 
+/* Credentials that expired or whose signature was refused for another
+ * reason than the clock: fresh ones may be accepted (a rotated key, a
+ * token refreshed by its source). */
+static const char *const refresh_codes[] = {
+	"ExpiredTokenException", "ExpiredToken", "InvalidSignatureException",
+	"SignatureDoesNotMatch", NULL,
+};
+
 static const char *const auth_codes[] = {
 	"UnrecognizedClientException", "InvalidSignatureException",
 	"SignatureDoesNotMatch", "IncompleteSignature",
@@ -362,6 +370,8 @@ enum aws_retry_kind aws_retry_classify(enum http_error transport, long status,
 	if (in_list(code, skew_codes) ||
 	    (in_list(code, maybe_skew_codes) && message_says_skew(message)))
 		return AWS_RETRY_CLOCK_SKEW;
+	if (in_list(code, refresh_codes))
+		return AWS_RETRY_CREDENTIALS;
 	if (in_list(code, throttling_codes) || status == 429)
 		return AWS_RETRY_THROTTLING;
 	if (in_list(code, transient_codes))

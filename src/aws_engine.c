@@ -47,6 +47,7 @@ struct aws_engine_call {
 	bool creds_pending;
 	bool built;                  /* proto->build() left something */
 	bool skew_retried;
+	bool creds_retried;
 	unsigned attempts;
 	unsigned last_retry_cost;    /* quota taken by the latest retry */
 	uint64_t start_usec;
@@ -421,6 +422,20 @@ static void after_failure(struct aws_engine_call *call, enum aws_retry_kind kind
 			log_debug("%s: %s: clock skew, offset now %+lld s",
 				  e->log_name, label(call),
 				  (long long)e->retry.clock_offset);
+			if (schedule_attempt(call, 0) >= 0)
+				return;
+		}
+		finish_failed(call);
+		return;
+	}
+	if (kind == AWS_RETRY_CREDENTIALS) {
+		if (!call->creds_retried && !call->spec.unsigned_request &&
+		    e->creds.invalidate) {
+			call->creds_retried = true;
+			log_info("%s: %s: credentials refused (%s); retrying "
+				 "once with fresh ones", e->log_name,
+				 label(call), call->code);
+			e->creds.invalidate(e->creds.impl);
 			if (schedule_attempt(call, 0) >= 0)
 				return;
 		}

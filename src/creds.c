@@ -436,6 +436,26 @@ void creds_cancel(struct creds_chain *ch, void *userdata)
 	cancel_in(&ch->delivering, userdata);
 }
 
+void creds_invalidate(struct creds_chain *ch)
+{
+	if (!ch || ch->job || !ch->resolved)
+		return;
+	log_info("AWS credentials from %s were refused by a service; "
+		 "looking for fresh ones", step_name(ch->source));
+	creds_free(ch->current);
+	ch->current = NULL;
+	ch->resolved = false;
+	free_command(ch->process);
+	ch->process = NULL;
+	if (ch->timer)
+		(void)sd_event_source_set_enabled(ch->timer, SD_EVENT_OFF);
+}
+
+void creds_invalidate_sigv4(void *chain)
+{
+	creds_invalidate(chain);
+}
+
 const struct creds *creds_peek(struct creds_chain *ch)
 {
 	return ch && usable(ch->current, wallclock_host_now()) ? ch->current : NULL;

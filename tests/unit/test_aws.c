@@ -743,6 +743,82 @@ static void test_no_credentials(void **state)
 	assert_int_equal(lb_requests(&f->lb), 0);
 }
 
+/* A provider whose credentials rotate on invalidate: key 1, then 2, ... */
+struct rotating {
+	unsigned generation;
+	unsigned invalidations;
+	char akid[32];
+	struct sigv4_credentials c;
+};
+
+static int rotating_get(void *impl, aws_creds_ready_fn ready, void *ctx)
+{
+	struct rotating *rc = impl;
+
+	snprintf(rc->akid, sizeof(rc->akid), "AKIDGEN%u", rc->generation);
+	rc->c = call_fixture_creds;
+	rc->c.access_key_id = rc->akid;
+	ready(0, &rc->c, ctx);
+	return 0;
+}
+
+static void rotating_invalidate(void *impl)
+{
+	struct rotating *rc = impl;
+
+	rc->invalidations++;
+	rc->generation++;
+}
+
+#define EXPIRED { LB_REPLY, 400, JSON_CT, \
+	"{\"__type\":\"ExpiredTokenException\",\"message\":\"The security token included in the request is expired\"}" }
+
+/* An expired token: the cached credentials are invalidated and the call
+ * retried once with fresh ones, outside the attempt budget; a second
+ * refusal is final; a provider that cannot invalidate fails at once. */
+static void test_credentials_refresh(void **state)
+{
+	struct fixture *f = *state;
+	const struct lb_action acts[] = { EXPIRED, OK_REPLY, EXPIRED, EXPIRED,
+					  EXPIRED };
+	struct rotating rc = { 0 };
+	struct call_result r = { 0 };
+	char *log;
+
+	f->cf.creds = (struct aws_creds_provider){
+		.get = rotating_get, .invalidate = rotating_invalidate,
+		.impl = &rc,
+	};
+	setenv("AWS_MAX_ATTEMPTS", "1", 1);  /* the refresh retry is extra */
+	start(f, acts, ARRAY_SIZE(acts), 0);
+	call(f, "UpdateCampaign", &r);   /* refused: safe to repeat */
+	assert_int_equal(r.error, AWS_ERR_NONE);
+	assert_int_equal(r.attempts, 2);
+	assert_int_equal(rc.invalidations, 1);
+	log = lb_log(&f->lb);
+	assert_non_null(strstr(log, "Credential=AKIDGEN0/"));
+	assert_non_null(strstr(log, "Credential=AKIDGEN1/"));
+	free(log);
+	/* refused again with the fresh ones: final, one refresh per call */
+	memset(&r, 0, sizeof(r));
+	call(f, "DescribeCampaign", &r);
+	assert_int_equal(r.error, AWS_ERR_AUTH);
+	assert_string_equal(r.code, "ExpiredTokenException");
+	assert_int_equal(r.attempts, 2);
+	assert_int_equal(rc.invalidations, 2);
+	/* no invalidate in the provider: nothing fresh to get, final */
+	aws_client_free(f->aws);
+	f->aws = NULL;
+	lb_stop(&f->lb);
+	f->cf.creds.invalidate = NULL;
+	start(f, acts + 2, 1, 0);
+	memset(&r, 0, sizeof(r));
+	call(f, "DescribeCampaign", &r);
+	assert_int_equal(r.error, AWS_ERR_AUTH);
+	assert_int_equal(r.attempts, 1);
+	assert_int_equal(rc.invalidations, 2);
+}
+
 static void test_bad_arguments(void **state)
 {
 	struct fixture *f = *state;
@@ -805,6 +881,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cancel_during_backoff,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_credentials, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_credentials_refresh, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_bad_arguments, setup,
 						teardown),

@@ -30,6 +30,7 @@
 
 #include "aws.h"
 #include "creds-internal.h"
+#include "credsprov.h"
 #include "creds.h"
 #include "http.h"
 #include "log.h"
@@ -493,6 +494,41 @@ static void test_env(void **state)
 	get_creds(&l, &g);
 	assert_int_equal(g.error, -EINVAL);
 	assert_null(creds_peek(l.chain));
+	loop_close(&l);
+}
+
+/* A service refused the cached credentials: invalidating makes the next
+ * get read the chain anew (here rotated keys in the environment), also
+ * through the provider interface the call engine uses. */
+static void test_invalidate(void **state)
+{
+	struct aws_creds_provider p;
+	struct credsprov *cp = NULL;
+	struct loop l;
+	struct got g;
+
+	(void)state;
+	setenv("AWS_ACCESS_KEY_ID", "AKIDOLD", 1);
+	setenv("AWS_SECRET_ACCESS_KEY", ENV_SECRET, 1);
+	unsetenv("AWS_SESSION_TOKEN");
+	loop_open(&l, false);
+	creds_invalidate(l.chain);   /* nothing cached yet: harmless */
+	creds_invalidate(NULL);
+	get_creds(&l, &g);
+	assert_string_equal(g.akid, "AKIDOLD");
+	setenv("AWS_ACCESS_KEY_ID", "AKIDNEW", 1);
+	get_creds(&l, &g);
+	assert_string_equal(g.akid, "AKIDOLD");   /* cached */
+	assert_int_equal(credsprov_new(l.chain, &cp), 0);
+	credsprov_fill(cp, &p);
+	assert_non_null(p.invalidate);
+	p.invalidate(p.impl);
+	assert_null(creds_peek(l.chain));
+	get_creds(&l, &g);
+	assert_int_equal(g.error, 0);
+	assert_string_equal(g.akid, "AKIDNEW");
+	assert_non_null(strstr(captured.buf, "were refused by a service"));
+	credsprov_free(cp);
 	loop_close(&l);
 }
 
@@ -1333,6 +1369,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_env, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_invalidate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_systemd, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_profiles, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_default_paths_and_order,
