@@ -18,6 +18,7 @@
 
 #include "log.h"
 #include "strbuf.h"
+#include "xml.h"
 
 #define AWS_MAX_CODE_LEN 128
 #define AWS_MAX_MESSAGE_LEN 1024
@@ -274,6 +275,45 @@ cleanup:
 	return r;
 }
 
+int aws_error_info_make(const char *raw_code, const char *message,
+			struct aws_error_info *out)
+{
+	char code[AWS_MAX_CODE_LEN];
+	struct aws_error_info e = { NULL, NULL };
+
+	aws_normalize_error_code(raw_code, code, sizeof(code));
+	e.code = strdup(code);
+	e.message = sanitized_dup(message ? message : "", AWS_MAX_MESSAGE_LEN);
+	if (!e.code || !e.message) {
+		aws_error_info_free(&e);
+		return -ENOMEM;
+	}
+	cut_signing_details(e.message);
+	*out = e;
+	return 0;
+}
+
+int aws_decode_xml_error(const char *body, size_t len,
+			 struct aws_error_info *out)
+{
+	struct xml_node *root = NULL;
+	const struct xml_node *err = NULL;
+	int r;
+
+	if (body && len > 0 && xml_parse(body, len, &root) == 0) {
+		/* Query: ErrorResponse/Error; S3 and REST-XML: Error */
+		if (strcmp(root->name, "Error") == 0)
+			err = root;
+		else
+			err = xml_child(root, "Error");
+	}
+	r = aws_error_info_make(err ? xml_path_text(err, "Code") : NULL,
+				err ? xml_path_text(err, "Message") : NULL,
+				out);
+	xml_free(root);
+	return r;
+}
+
 void aws_error_info_free(struct aws_error_info *e)
 {
 	if (!e)
@@ -495,6 +535,24 @@ cleanup:
 	return r;
 }
 
+int aws_endpoint_override(const char *config_url, const char *env_service_id,
+			  char **ret)
+{
+	char *url = NULL;
+	int r;
+
+	*ret = NULL;
+	r = aws_resolve_endpoint(config_url, env_service_id, "x", "us-east-1",
+				 &url);
+	if (r < 0)
+		return r;
+	if (strcmp(url, "https://x.us-east-1.amazonaws.com") == 0)
+		free(url);   /* the default: no override */
+	else
+		*ret = url;
+	return 0;
+}
+
 int aws_resolve_endpoint(const char *config_url, const char *env_service_id,
 			 const char *endpoint_prefix, const char *region,
 			 char **ret)
@@ -546,14 +604,24 @@ int aws_resolve_endpoint(const char *config_url, const char *env_service_id,
 /* Split the endpoint into the Host header, the signed path and the URL. */
 static int split_endpoint(struct aws_client *c)
 {
+	return aws_endpoint_split(c->endpoint, &c->host, &c->path, &c->url);
+}
+
+int aws_endpoint_split(const char *endpoint, char **host_out, char **path_out,
+		       char **url_out)
+{
 	CURLU *u = curl_url();
+	/* what is handed out, freed on failure */
+	struct {
+		char *host, *path, *url;
+	} out = { NULL, NULL, NULL };
 	char *host = NULL, *port = NULL, *path = NULL, *scheme = NULL;
 	struct strbuf sb = STRBUF_INIT;
 	int r = -EINVAL;
 
 	if (!u)
 		return -ENOMEM;
-	if (curl_url_set(u, CURLUPART_URL, c->endpoint, 0) != CURLUE_OK ||
+	if (curl_url_set(u, CURLUPART_URL, endpoint, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
 		goto cleanup;
@@ -567,21 +635,28 @@ static int split_endpoint(struct aws_client *c)
 		strbuf_printf(&sb, ":%s", port);
 	if (strbuf_error(&sb) < 0)
 		goto cleanup;
-	c->host = strbuf_detach(&sb);
-	c->path = strdup(path && *path ? path : "/");
-	if (!c->host || !c->path)
+	out.host = strbuf_detach(&sb);
+	out.path = strdup(path && *path ? path : "/");
+	if (!out.host || !out.path)
 		goto cleanup;
 	/* POST to the endpoint's path, or "/" */
-	strbuf_puts(&sb, c->endpoint);
+	strbuf_puts(&sb, endpoint);
 	if (!path || !*path || strcmp(path, "/") == 0)
 		strbuf_putc(&sb, '/');
 	if (strbuf_error(&sb) < 0)
 		goto cleanup;
-	c->url = strbuf_detach(&sb);
-	if (!c->url)
+	out.url = strbuf_detach(&sb);
+	if (!out.url)
 		goto cleanup;
+	*host_out = out.host;
+	*path_out = out.path;
+	*url_out = out.url;
+	out.host = out.path = out.url = NULL;
 	r = 0;
 cleanup:
+	free(out.host);
+	free(out.path);
+	free(out.url);
 	strbuf_free(&sb);
 	curl_free(scheme);
 	curl_free(host);
