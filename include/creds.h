@@ -1,7 +1,9 @@
 /* creds.h - AWS credentials, found the way the SDKs and the CLI find them,
  * and the AWS region.
  *
- * The chain, first source that is configured wins:
+ * The chain, first source that is configured wins (the SDKs' order:
+ * botocore's create_credential_resolver, with systemd credentials after the
+ * environment):
  *  1. environment: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and optionally
  *     AWS_SESSION_TOKEN (one of the first two without the other is an
  *     error, not a fall-through);
@@ -12,7 +14,22 @@
  *       aws-session-token       optional session token
  *     (content trimmed of surrounding white space; the first two must come
  *     together);
- *  3. the shared files for the profile (the chain's profile option, else
+ *  3. assume role: a profile with role_arn (and no web_identity_token_file)
+ *     gets STS AssumeRole credentials; its source is source_profile (whose
+ *     static keys are used as they are, else its credential_process or web
+ *     identity, else its own role_arn: a chain; a cycle is an error naming
+ *     the profiles; a profile may name itself when it has keys) or
+ *     credential_source = Environment | Ec2InstanceMetadata | EcsContainer.
+ *     external_id, role_session_name (default botocore-session-<time>),
+ *     duration_seconds are passed on; mfa_serial is refused (a daemon
+ *     cannot prompt). STS region: AWS_REGION, AWS_DEFAULT_REGION, the
+ *     profile's region (none: the global endpoint); sts_regional_endpoints
+ *     or AWS_STS_REGIONAL_ENDPOINTS as in sts.h;
+ *  3b. web identity: AWS_WEB_IDENTITY_TOKEN_FILE, AWS_ROLE_ARN and
+ *     AWS_ROLE_SESSION_NAME, each over the profile's web_identity_token_file,
+ *     role_arn and role_session_name; unsigned AssumeRoleWithWebIdentity
+ *     with the file's content, read again at every refresh;
+ *  3c. the shared files for the profile (the chain's profile option, else
  *     $AWS_PROFILE, else "default"):
  *       $AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials: section [name];
  *       $AWS_CONFIG_FILE or ~/.aws/config: [profile name], or [default]
@@ -45,7 +62,7 @@
  *     http://[fd00:ec2::254]), AWS_EC2_METADATA_SERVICE_ENDPOINT overrides;
  *     AWS_EC2_METADATA_DISABLED=true skips it.
  *
- * Static sources (1, 2, static keys in 3) are answered synchronously.
+ * Static sources (1, 2, static keys in 3c) are answered synchronously.
  * Temporary credentials (an Expiration) are refreshed in the background
  * from the same source CREDS_REFRESH_AHEAD_SEC before they expire, without
  * blocking the loop; callers only wait once credentials are within

@@ -664,9 +664,12 @@ static const struct profile_case profile_cases[] = {
 	{ "default profile absent: not configured", NULL,
 	  "[other]\naws_access_key_id = A\naws_secret_access_key = B\n", NULL,
 	  -ENOENT, NULL, NULL, NULL, NULL, NULL },
-	{ "assume-role profiles are refused clearly", "r", NULL,
+	{ "an assume-role profile has no keys of its own here", "r", NULL,
 	  "[profile r]\nrole_arn = arn:aws:iam::123456789012:role/x\n"
-	  "source_profile = default\n", -EINVAL, NULL, NULL, NULL, NULL, NULL },
+	  "source_profile = default\n", -ENOENT, NULL, NULL, NULL, NULL, NULL },
+	{ "SSO profiles are refused clearly", "s", NULL,
+	  "[profile s]\nsso_session = corp\nsso_account_id = 123456789012\n",
+	  -EINVAL, NULL, NULL, NULL, NULL, NULL },
 	{ "no files at all", NULL, NULL, NULL, -ENOENT, NULL, NULL, NULL, NULL,
 	  NULL },
 };
@@ -724,6 +727,156 @@ static void test_profiles(void **state)
 }
 
 /* ~/.aws/ is the default location, and the files beat nothing else */
+/* Assume-role profiles resolved into plans, as the SDKs read them. */
+struct plan_case {
+	const char *name;
+	const char *profile;
+	const char *config;
+	int want_r;
+	enum creds_base base;
+	const char *hops;         /* role names, "," separated, in order */
+	const char *base_profile;
+	const char *log;          /* a line the log must hold, or NULL */
+};
+
+#define ROLE(n) "role_arn = arn:aws:iam::123456789012:role/" n "\n"
+#define KEYS "aws_access_key_id = AKIDBASE\naws_secret_access_key = s\n"
+
+static const struct plan_case plan_cases[] = {
+	{ "source_profile with keys", "r",
+	  "[profile r]\n" ROLE("R") "source_profile = base\n"
+	  "[profile base]\n" KEYS, 0, CREDS_BASE_STATIC, "R", "base", NULL },
+	{ "a chain of source profiles, innermost role first", "a",
+	  "[profile a]\n" ROLE("A") "source_profile = b\n"
+	  "[profile b]\n" ROLE("B") "source_profile = c\n"
+	  "[profile c]\n" KEYS, 0, CREDS_BASE_STATIC, "B,A", "c", NULL },
+	{ "static keys win over the source profile's own role", "a",
+	  "[profile a]\n" ROLE("A") "source_profile = b\n"
+	  "[profile b]\n" ROLE("B") "source_profile = c\n" KEYS,
+	  0, CREDS_BASE_STATIC, "A", "b", NULL },
+	{ "a cycle names its profiles", "a",
+	  "[profile a]\n" ROLE("A") "source_profile = b\n"
+	  "[profile b]\n" ROLE("B") "source_profile = a\n",
+	  -EINVAL, 0, NULL, NULL, "cycle: a -> b -> a" },
+	{ "a profile may be its own source with keys", "a",
+	  "[profile a]\n" ROLE("A") "source_profile = a\n" KEYS,
+	  0, CREDS_BASE_STATIC, "A", "a", NULL },
+	{ "its own source without keys is a cycle", "a",
+	  "[profile a]\n" ROLE("A") "source_profile = a\n",
+	  -EINVAL, 0, NULL, NULL, "cycle: a -> a" },
+	{ "credential_source Environment", "r",
+	  "[profile r]\n" ROLE("R") "credential_source = Environment\n",
+	  0, CREDS_BASE_ENV, "R", "r", NULL },
+	{ "credential_source Ec2InstanceMetadata", "r",
+	  "[profile r]\n" ROLE("R") "credential_source = Ec2InstanceMetadata\n",
+	  0, CREDS_BASE_IMDS, "R", "r", NULL },
+	{ "credential_source EcsContainer", "r",
+	  "[profile r]\n" ROLE("R") "credential_source = EcsContainer\n",
+	  0, CREDS_BASE_CONTAINER, "R", "r", NULL },
+	{ "an unknown credential_source", "r",
+	  "[profile r]\n" ROLE("R") "credential_source = Magic\n",
+	  -EINVAL, 0, NULL, NULL, "is not one of" },
+	{ "both sources", "r",
+	  "[profile r]\n" ROLE("R") "credential_source = Environment\n"
+	  "source_profile = r\n", -EINVAL, 0, NULL, NULL, "has both" },
+	{ "no source", "r", "[profile r]\n" ROLE("R"),
+	  -EINVAL, 0, NULL, NULL, "neither source_profile" },
+	{ "mfa_serial is refused", "r",
+	  "[profile r]\n" ROLE("R") "source_profile = b\n"
+	  "mfa_serial = arn:aws:iam::123456789012:mfa/me\n[profile b]\n" KEYS,
+	  -EINVAL, 0, NULL, NULL, "cannot prompt" },
+	{ "a source profile with credential_process", "r",
+	  "[profile r]\n" ROLE("R") "source_profile = p\n"
+	  "[profile p]\ncredential_process = /bin/true\n",
+	  0, CREDS_BASE_PROCESS, "R", "p", NULL },
+	{ "a source profile with a web identity", "r",
+	  "[profile r]\n" ROLE("R") "source_profile = w\n"
+	  "[profile w]\n" ROLE("W") "web_identity_token_file = /t\n",
+	  0, CREDS_BASE_WEB_IDENTITY, "R", "w", NULL },
+	{ "a source profile that is missing", "r",
+	  "[profile r]\n" ROLE("R") "source_profile = gone\n",
+	  -EINVAL, 0, NULL, NULL, "\"gone\" not found" },
+	{ "a source profile without credentials", "r",
+	  "[profile r]\n" ROLE("R") "source_profile = e\n[profile e]\n"
+	  "region = eu-west-1\n", -EINVAL, 0, NULL, NULL, "has no credentials" },
+	{ "role_arn with a token file is a web identity profile", "w",
+	  "[profile w]\n" ROLE("W") "web_identity_token_file = /t\n",
+	  -ENOENT, 0, NULL, NULL, NULL },
+	{ "no role_arn: not an assume-role profile", "k",
+	  "[profile k]\n" KEYS, -ENOENT, 0, NULL, NULL, NULL },
+	{ "bad duration_seconds", "r",
+	  "[profile r]\n" ROLE("R") "source_profile = r\n" KEYS
+	  "duration_seconds = 60\n", -EINVAL, 0, NULL, NULL, "900..43200" },
+};
+
+static void test_role_plans(void **state)
+{
+	size_t i;
+
+	(void)state;
+	unsetenv("AWS_REGION");
+	unsetenv("AWS_DEFAULT_REGION");
+	for (i = 0; i < sizeof(plan_cases) / sizeof(plan_cases[0]); i++) {
+		const struct plan_case *pc = &plan_cases[i];
+		struct creds_role_plan *plan = NULL;
+		char hops[256];
+		size_t o = 0, k, mark;
+		int r;
+
+		print_message("plan case: %s\n", pc->name);
+		setenv("AWS_PROFILE", pc->profile, 1);
+		setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/c", 1);
+		tmp_file("config", pc->config, "AWS_CONFIG_FILE");
+		mark = captured.len;   /* this case's log lines start here */
+		r = creds_role_plan_new(NULL, &plan);
+		assert_int_equal(r, pc->want_r);
+		if (pc->log) {
+			assert_non_null(captured.buf);
+			assert_non_null(strstr(captured.buf + mark, pc->log));
+		}
+		if (r < 0)
+			continue;
+		assert_int_equal(plan->base, pc->base);
+		assert_string_equal(plan->base_profile, pc->base_profile);
+		hops[0] = '\0';
+		for (k = 0; k < plan->n_hops; k++) {
+			const char *arn = plan->hops[k].role_arn;
+
+			o += (size_t)snprintf(hops + o, sizeof(hops) - o, "%s%s",
+					      k ? "," : "",
+					      strrchr(arn, '/') + 1);
+			assert_non_null(plan->hops[k].session_name);
+			assert_true(strncmp(plan->hops[k].session_name,
+					    "botocore-session-", 17) == 0);
+		}
+		assert_string_equal(hops, pc->hops);
+		creds_role_plan_free(plan);
+	}
+	/* the optional keys, the region and the endpoint mode */
+	tmp_file("config", "[profile r]\n" ROLE("R") "source_profile = r\n" KEYS
+		 "external_id = ext-1\nrole_session_name = my-session\n"
+		 "duration_seconds = 1800\nregion = eu-west-3\n"
+		 "sts_regional_endpoints = legacy\n", "AWS_CONFIG_FILE");
+	setenv("AWS_PROFILE", "r", 1);
+	{
+		struct creds_role_plan *plan = NULL;
+
+		assert_int_equal(creds_role_plan_new(NULL, &plan), 0);
+		assert_string_equal(plan->hops[0].external_id, "ext-1");
+		assert_string_equal(plan->hops[0].session_name, "my-session");
+		assert_int_equal(plan->hops[0].duration, 1800);
+		assert_string_equal(plan->region, "eu-west-3");
+		assert_string_equal(plan->regional_endpoints, "legacy");
+		creds_role_plan_free(plan);
+		setenv("AWS_REGION", "ap-south-1", 1);
+		assert_int_equal(creds_role_plan_new(NULL, &plan), 0);
+		assert_string_equal(plan->region, "ap-south-1");
+		creds_role_plan_free(plan);
+		unsetenv("AWS_REGION");
+	}
+	unsetenv("AWS_PROFILE");
+}
+
 static void test_default_paths_and_order(void **state)
 {
 	struct loop l;
@@ -1372,6 +1525,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_invalidate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_systemd, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_profiles, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_role_plans, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_default_paths_and_order,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nothing_found, setup,
