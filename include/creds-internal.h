@@ -197,6 +197,32 @@ int creds_role_start(sd_event *event, struct http_client *http,
 		     creds_job_done_fn done, void *userdata,
 		     struct creds_job **job);
 
+/* ---- SSO ----------------------------------------------------------------- */
+
+/* An SSO profile (sso_account_id or sso_role_name present), resolved
+ * through its [sso-session NAME] or the legacy sso_start_url/sso_region
+ * keys. -ENOENT when the profile does not use SSO; -EINVAL (missing or
+ * conflicting keys: logged). */
+struct creds_sso_config {
+	char *profile;
+	char *session;      /* NULL: the legacy form */
+	char *start_url;
+	char *region;
+	char *account_id;
+	char *role_name;
+};
+int creds_sso_config_new(const char *profile, struct creds_sso_config **out);
+void creds_sso_config_free(struct creds_sso_config *s);
+/* Where `aws sso login` caches the token: $HOME/.aws/sso/cache/ + the
+ * SHA-1 (hex) of the session name, or of the start URL without one. */
+int creds_sso_cache_path(const char *session, const char *start_url,
+			 char **out);
+/* Read the cached token now and call GetRoleCredentials. -EACCES when the
+ * token is missing or expired (logged: run `aws sso login --profile P`). */
+int creds_sso_start(sd_event *event, struct http_client *http,
+		    const struct creds_sso_config *s, creds_job_done_fn done,
+		    void *userdata, struct creds_job **job);
+
 /* AssumeRoleWithWebIdentity (unsigned) with the token read from
  * token_file now (re-read at every start: EKS rotates it). region and
  * regional_endpoints as for the STS client. -EINVAL (the token file is

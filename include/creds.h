@@ -29,7 +29,15 @@
  *     AWS_ROLE_SESSION_NAME, each over the profile's web_identity_token_file,
  *     role_arn and role_session_name; unsigned AssumeRoleWithWebIdentity
  *     with the file's content, read again at every refresh;
- *  3c. the shared files for the profile (the chain's profile option, else
+ *  3c. SSO (IAM Identity Center): a profile with sso_account_id /
+ *     sso_role_name and sso_session (its [sso-session NAME] section of the
+ *     config file gives sso_start_url and sso_region) or the legacy
+ *     sso_start_url / sso_region keys; the access token `aws sso login`
+ *     cached in ~/.aws/sso/cache/<SHA-1 of the session name, or of the
+ *     start URL>.json (accessToken, expiresAt) is sent to the portal's
+ *     GetRoleCredentials (sso.h); a missing or expired token is an error
+ *     saying to run `aws sso login --profile NAME` (no login flow here);
+ *  3d. the shared files for the profile (the chain's profile option, else
  *     $AWS_PROFILE, else "default"):
  *       $AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials: section [name];
  *       $AWS_CONFIG_FILE or ~/.aws/config: [profile name], or [default]

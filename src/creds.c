@@ -20,6 +20,7 @@ enum chain_step {
 	STEP_SYSTEMD,
 	STEP_ASSUME_ROLE,   /* a profile with role_arn */
 	STEP_WEB_IDENTITY,  /* AWS_WEB_IDENTITY_TOKEN_FILE or the profile's */
+	STEP_SSO,           /* a profile with sso_session / sso_start_url */
 	STEP_PROFILE,
 	STEP_CONTAINER,
 	STEP_IMDS,
@@ -50,6 +51,7 @@ struct creds_chain {
 	char *process;          /* credential_process command, if that */
 	struct creds_role_plan *plan;       /* STEP_ASSUME_ROLE */
 	struct creds_webid_config *webid;   /* STEP_WEB_IDENTITY */
+	struct creds_sso_config *sso;       /* STEP_SSO */
 	enum chain_step step;   /* while resolving: the step in flight */
 	struct creds_job *job;  /* resolution or refresh in flight */
 	bool refreshing;        /* job refreshes a known source */
@@ -129,6 +131,7 @@ void creds_chain_free(struct creds_chain *ch)
 	free_command(ch->process);
 	creds_role_plan_free(ch->plan);
 	creds_webid_config_free(ch->webid);
+	creds_sso_config_free(ch->sso);
 	free(ch->profile);
 	sd_event_unref(ch->event);
 	free(ch);
@@ -145,6 +148,8 @@ static const char *step_name(enum chain_step s)
 		return "STS AssumeRole (a profile's role_arn)";
 	case STEP_WEB_IDENTITY:
 		return "STS AssumeRoleWithWebIdentity";
+	case STEP_SSO:
+		return "IAM Identity Center (SSO)";
 	case STEP_PROFILE:
 		return "the shared credentials/config files";
 	case STEP_CONTAINER:
@@ -267,6 +272,16 @@ static int resolve(struct creds_chain *ch)
 			if (r == 0)
 				return -EINPROGRESS;
 			break;
+		case STEP_SSO:
+			creds_sso_config_free(ch->sso);
+			ch->sso = NULL;
+			r = creds_sso_config_new(ch->profile, &ch->sso);
+			if (r == 0) {
+				r = creds_sso_start(ch->event, ch->http, ch->sso,
+						    on_job_done, ch, &ch->job);
+				return r == 0 ? -EINPROGRESS : r;
+			}
+			break;
 		case STEP_PROFILE:
 			free_command(ch->process);
 			ch->process = NULL;
@@ -335,6 +350,12 @@ static int start_refresh(struct creds_chain *ch)
 		break;
 	case STEP_WEB_IDENTITY:
 		r = start_web_identity(ch, false);
+		break;
+	case STEP_SSO:
+		if (!ch->sso)
+			return -EINVAL;
+		r = creds_sso_start(ch->event, ch->http, ch->sso, on_job_done,
+				    ch, &ch->job);
 		break;
 	case STEP_PROFILE:
 		if (!ch->process)
@@ -509,6 +530,8 @@ void creds_invalidate(struct creds_chain *ch)
 	ch->plan = NULL;
 	creds_webid_config_free(ch->webid);
 	ch->webid = NULL;
+	creds_sso_config_free(ch->sso);
+	ch->sso = NULL;
 	if (ch->timer)
 		(void)sd_event_source_set_enabled(ch->timer, SD_EVENT_OFF);
 }

@@ -144,17 +144,11 @@ static const char *const profile_keys[K_COUNT] = {
 	[K_PROCESS] = "credential_process",
 	[K_REGION] = "region",
 };
-/* Keys of credential sources we do not implement. */
-static const char *const unsupported_keys[] = {
-	"sso_session", "sso_start_url",
-	"sso_account_id",
-};
 
 struct profile_vals {
 	const char *want;    /* profile name */
 	bool config_file;
 	bool found;          /* a section for the profile exists */
-	const char *unsupported; /* first unsupported key seen (static) */
 	char *v[K_COUNT];
 };
 
@@ -192,10 +186,6 @@ static int profile_cb(const char *section, const char *key, const char *value,
 		pv->v[i] = strdup(value);
 		return pv->v[i] ? 0 : -ENOMEM;
 	}
-	for (i = 0; i < sizeof(unsupported_keys) / sizeof(unsupported_keys[0]);
-	     i++)
-		if (strcasecmp(key, unsupported_keys[i]) == 0 && !pv->unsupported)
-			pv->unsupported = unsupported_keys[i];
 	return 0;
 }
 
@@ -324,14 +314,7 @@ int creds_from_profile(const char *profile, struct creds **out,
 				  conf.want, conf_path);
 		goto cleanup;
 	}
-	if (cred.unsupported || conf.unsupported) {
-		log_error("AWS credentials: profile \"%s\" uses %s, which this "
-			  "program does not support; use static keys or "
-			  "credential_process", cred.want,
-			  cred.unsupported ? cred.unsupported
-					   : conf.unsupported);
-		r = -EINVAL;
-	} else if (explicit_name && !cred.found && !conf.found) {
+	if (explicit_name && !cred.found && !conf.found) {
 		log_error("AWS credentials: profile \"%s\" not found in %s or "
 			  "%s", cred.want, cred_path ? cred_path : "-",
 			  conf_path ? conf_path : "-");

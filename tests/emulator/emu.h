@@ -247,6 +247,15 @@ void emu_sts_handle(const struct emu_http_req *req, struct emu_creds *c,
 		    const char *request_id, struct emu_sts_result *out);
 void emu_sts_result_free(struct emu_sts_result *r);
 
+/* The SSO portal's GET /federation/credentials?role_name=R&account_id=A
+ * with x-amz-sso_bearer_token (never signed): tokens that start with
+ * "sso-" are valid sessions, any other is UnauthorizedException (401).
+ * Mints credentials for ttl_s with the identity
+ * arn:aws:sts::A:assumed-role/AWSReservedSSO_R_emulator/sso-user. */
+void emu_sso_handle(const struct emu_http_req *req, struct emu_creds *c,
+		    struct emu_rng *ids, int64_t now_ms, int64_t ttl_s,
+		    struct emu_sts_result *out);
+
 /* ---- faults (emu_fault.c) ------------------------------------------------ */
 
 enum emu_fault_kind {

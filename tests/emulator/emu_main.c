@@ -1167,9 +1167,9 @@ done:
 	return ret;
 }
 
-/* STS (emu_sts.c): the Query protocol on the same port. */
+/* STS and the SSO portal (emu_sts.c) on the same port. */
 static enum MHD_Result handle_sts(struct MHD_Connection *conn, const char *url,
-				  const struct conn_ctx *ctx)
+				  const struct conn_ctx *ctx, bool sso)
 {
 	struct kv_vec hv = { 0 }, qv = { 0 };
 	struct emu_sts_result res;
@@ -1192,7 +1192,11 @@ static enum MHD_Result handle_sts(struct MHD_Connection *conn, const char *url,
 			.body = ctx->body.buf, .body_len = ctx->body.len,
 		};
 
-		emu_sts_handle(&req, &g.creds, &g.ids, now.wall_ms, g.cred_ttl_s, rid, &res);
+		if (sso)
+			emu_sso_handle(&req, &g.creds, &g.ids, now.wall_ms, g.cred_ttl_s, &res);
+		else
+			emu_sts_handle(&req, &g.creds, &g.ids, now.wall_ms, g.cred_ttl_s, rid,
+				       &res);
 	}
 	seen.status = res.status;
 	seen.error = res.error;
@@ -1207,7 +1211,25 @@ static enum MHD_Result handle_sts(struct MHD_Connection *conn, const char *url,
 	le.wall_ms = now.wall_ms;
 	ledger_write(&le);
 	pthread_mutex_unlock(&g.lock);
-	ret = send_text(conn, res.status, "text/xml", res.body, rid);
+	if (sso && res.error) {
+		/* REST-JSON: the code in x-amzn-ErrorType */
+		struct MHD_Response *resp = MHD_create_response_from_buffer(
+			strlen(res.body), res.body, MHD_RESPMEM_MUST_COPY);
+
+		ret = MHD_NO;
+		if (resp) {
+			MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+						"application/json");
+			MHD_add_response_header(resp, "x-amzn-ErrorType", res.error);
+			MHD_add_response_header(resp, "x-amzn-RequestId", rid);
+			add_date(resp);
+			ret = MHD_queue_response(conn, (unsigned int)res.status, resp);
+			MHD_destroy_response(resp);
+		}
+	} else {
+		ret = send_text(conn, res.status, sso ? "application/json" : "text/xml",
+				res.body, rid);
+	}
 	emu_sts_result_free(&res);
 	free(hv.v);
 	free(qv.v);
@@ -1249,7 +1271,9 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 	if (emu_sts_is_query(method, MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 								 MHD_HTTP_HEADER_CONTENT_TYPE),
 			     ctx->body.buf, ctx->body.len))
-		return handle_sts(conn, url, ctx);
+		return handle_sts(conn, url, ctx, false);
+	if (!strcmp(method, "GET") && !strcmp(url, "/federation/credentials"))
+		return handle_sts(conn, url, ctx, true);
 	return handle_personalize(conn, url, method, ctx);
 }
 

@@ -378,3 +378,74 @@ void emu_sts_result_free(struct emu_sts_result *r)
 	cJSON_Delete(r->params);
 	memset(r, 0, sizeof(*r));
 }
+
+/* ---- the SSO portal ------------------------------------------------------------ */
+
+static const char *query_get(const struct emu_http_req *req, const char *name)
+{
+	for (size_t i = 0; i < req->nquery; i++)
+		if (!strcmp(req->query[i].name, name))
+			return req->query[i].value;
+	return NULL;
+}
+
+static void sso_error(struct emu_sts_result *out, int status, const char *code,
+		      const char *msg)
+{
+	out->status = status;
+	out->error = code;
+	free(out->body);
+	out->body = emu_strdup_printf("{\"message\":\"%s\"}", msg);
+}
+
+void emu_sso_handle(const struct emu_http_req *req, struct emu_creds *c,
+		    struct emu_rng *ids, int64_t now_ms, int64_t ttl_s,
+		    struct emu_sts_result *out)
+{
+	const char *role = query_get(req, "role_name");
+	const char *account = query_get(req, "account_id");
+	const char *token = emu_req_header(req, "x-amz-sso_bearer_token");
+	char akid[21], secret[41], tok[161];
+	char *arn;
+	int64_t exp_ms;
+
+	memset(out, 0, sizeof(*out));
+	out->operation = "GetRoleCredentials";
+	out->params = cJSON_CreateObject();
+	if (role)
+		cJSON_AddStringToObject(out->params, "roleName", role);
+	if (account)
+		cJSON_AddStringToObject(out->params, "accountId", account);
+	if (!role || !*role || !account || strlen(account) != 12) {
+		sso_error(out, 400, "InvalidRequestException",
+			  "role_name and a 12-digit account_id are required");
+		return;
+	}
+	if (!token || strncmp(token, "sso-", 4)) {
+		sso_error(out, 401, "UnauthorizedException",
+			  "Session token not found or invalid");
+		return;
+	}
+	memcpy(akid, "ASIA", 4);
+	random_text(ids, akid + 4, 16, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567");
+	random_text(ids, secret, 40, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
+	random_text(ids, tok, 160, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
+	exp_ms = now_ms + (ttl_s > 0 ? ttl_s : 3600) * 1000;
+	exp_ms -= exp_ms % 1000;
+	arn = emu_strdup_printf("arn:aws:sts::%s:assumed-role/AWSReservedSSO_%s_emulator/sso-user",
+				account, role);
+	if (!arn || emu_creds_add(c, akid, secret, tok, exp_ms) < 0 ||
+	    emu_creds_set_arn(c, akid, arn) < 0) {
+		free(arn);
+		sso_error(out, 500, "InternalFailure", "out of memory");
+		return;
+	}
+	cJSON_AddStringToObject(out->params, "AssumedRoleArn", arn);
+	cJSON_AddStringToObject(out->params, "IssuedAccessKeyId", akid);
+	free(arn);
+	out->status = 200;
+	out->body = emu_strdup_printf(
+		"{\"roleCredentials\":{\"accessKeyId\":\"%s\",\"secretAccessKey\":\"%s\","
+		"\"sessionToken\":\"%s\",\"expiration\":%lld}}", akid, secret, tok,
+		(long long)exp_ms);
+}

@@ -667,9 +667,9 @@ static const struct profile_case profile_cases[] = {
 	{ "an assume-role profile has no keys of its own here", "r", NULL,
 	  "[profile r]\nrole_arn = arn:aws:iam::123456789012:role/x\n"
 	  "source_profile = default\n", -ENOENT, NULL, NULL, NULL, NULL, NULL },
-	{ "SSO profiles are refused clearly", "s", NULL,
+	{ "an SSO profile has no keys of its own here", "s", NULL,
 	  "[profile s]\nsso_session = corp\nsso_account_id = 123456789012\n",
-	  -EINVAL, NULL, NULL, NULL, NULL, NULL },
+	  -ENOENT, NULL, NULL, NULL, NULL, NULL },
 	{ "no files at all", NULL, NULL, NULL, -ENOENT, NULL, NULL, NULL, NULL,
 	  NULL },
 };
@@ -875,6 +875,86 @@ static void test_role_plans(void **state)
 		unsetenv("AWS_REGION");
 	}
 	unsetenv("AWS_PROFILE");
+}
+
+/* SSO profiles as the SDKs read them, and where the CLI caches tokens. */
+static void test_sso_config(void **state)
+{
+	static const struct {
+		const char *name, *config;
+		int want_r;
+		const char *session, *start, *region;
+		const char *log;
+	} cases[] = {
+		{ "sso-session form",
+		  "[profile s]\nsso_session = my-sso\nsso_account_id = 111122223333\n"
+		  "sso_role_name = Dev\n[sso-session my-sso]\n"
+		  "sso_start_url = https://d-123.awsapps.com/start\nsso_region = eu-west-1\n",
+		  0, "my-sso", "https://d-123.awsapps.com/start", "eu-west-1", NULL },
+		{ "legacy form",
+		  "[profile s]\nsso_start_url = https://d-123.awsapps.com/start\n"
+		  "sso_region = us-east-2\nsso_account_id = 111122223333\n"
+		  "sso_role_name = Dev\n",
+		  0, NULL, "https://d-123.awsapps.com/start", "us-east-2", NULL },
+		{ "a session that is not there",
+		  "[profile s]\nsso_session = gone\nsso_account_id = 111122223333\n"
+		  "sso_role_name = Dev\n", -EINVAL, NULL, NULL, NULL,
+		  "[sso-session gone]" },
+		{ "profile and session disagree",
+		  "[profile s]\nsso_session = my-sso\nsso_region = us-east-1\n"
+		  "sso_account_id = 111122223333\nsso_role_name = Dev\n"
+		  "[sso-session my-sso]\nsso_start_url = https://x\nsso_region = eu-west-1\n",
+		  -EINVAL, NULL, NULL, NULL, "disagree" },
+		{ "a role without an account",
+		  "[profile s]\nsso_session = my-sso\nsso_role_name = Dev\n"
+		  "[sso-session my-sso]\nsso_start_url = https://x\nsso_region = eu-west-1\n",
+		  -EINVAL, NULL, NULL, NULL, "lacks sso_account_id" },
+		{ "not an SSO profile", "[profile s]\nregion = eu-west-1\n",
+		  -ENOENT, NULL, NULL, NULL, NULL },
+	};
+	char *path = NULL;
+	size_t i;
+
+	(void)state;
+	setenv("AWS_PROFILE", "s", 1);
+	setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/c", 1);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct creds_sso_config *s = NULL;
+		size_t mark = captured.len;
+		int r;
+
+		print_message("sso case: %s\n", cases[i].name);
+		tmp_file("config", cases[i].config, "AWS_CONFIG_FILE");
+		r = creds_sso_config_new(NULL, &s);
+		assert_int_equal(r, cases[i].want_r);
+		if (cases[i].log) {
+			assert_non_null(captured.buf);
+			assert_non_null(strstr(captured.buf + mark, cases[i].log));
+		}
+		if (r < 0)
+			continue;
+		if (cases[i].session)
+			assert_string_equal(s->session, cases[i].session);
+		else
+			assert_null(s->session);
+		assert_string_equal(s->start_url, cases[i].start);
+		assert_string_equal(s->region, cases[i].region);
+		assert_string_equal(s->account_id, "111122223333");
+		assert_string_equal(s->role_name, "Dev");
+		creds_sso_config_free(s);
+	}
+	unsetenv("AWS_PROFILE");
+	/* the CLI's cache file names: SHA-1 of the session name, else of the
+	 * start URL (botocore utils.SSOTokenLoader) */
+	setenv("HOME", "/home/x", 1);
+	assert_int_equal(creds_sso_cache_path("my-sso", "https://d-123.awsapps.com/start",
+					      &path), 0);
+	assert_string_equal(path, "/home/x/.aws/sso/cache/0ad374308c5a4e22f723adf10145eafad7c4031c.json");
+	free(path);
+	assert_int_equal(creds_sso_cache_path(NULL, "https://d-123.awsapps.com/start",
+					      &path), 0);
+	assert_string_equal(path, "/home/x/.aws/sso/cache/2b829a45f04c9828cb45b7d092d8e4aa30818393.json");
+	free(path);
 }
 
 static void test_default_paths_and_order(void **state)
@@ -1526,6 +1606,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_systemd, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_profiles, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_role_plans, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sso_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_default_paths_and_order,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nothing_found, setup,
