@@ -115,6 +115,26 @@ int aws_resolve_endpoint(const char *config_url, const char *env_service_id,
 			 const char *endpoint_prefix, const char *region,
 			 char **ret);
 
+/* FIPS and dual-stack endpoints: AWS_USE_FIPS_ENDPOINT and
+ * AWS_USE_DUALSTACK_ENDPOINT, each over the profile's use_fips_endpoint /
+ * use_dualstack_endpoint ($AWS_PROFILE or "default"); "true" in any case
+ * is true, anything else false, as the SDKs read them. */
+struct aws_endpoint_variant {
+	bool fips;
+	bool dualstack;
+};
+int aws_endpoint_variant_get(struct aws_endpoint_variant *v);
+/* The partition's dual-stack DNS suffix: "api.aws", "api.aws.ic.gov",
+ * "api.aws.scloud", "api.amazonwebservices.com.cn". */
+const char *aws_dualstack_dns_suffix(const char *region);
+/* The default endpoint of a service as its endpoint rule set gives it
+ * (PREFIX[-fips].REGION.SUFFIX, the dual-stack suffix for dual-stack; S3:
+ * s3[-fips][.dualstack].REGION.SUFFIX, no FIPS in aws-cn; STS: FIPS in
+ * GovCloud is the regional endpoint). 0 and *ret; -EINVAL (bad region),
+ * -ENOTSUP (no such endpoint: logged), -ENOMEM. */
+int aws_default_endpoint(const char *prefix, const char *region,
+			 const struct aws_endpoint_variant *v, char **ret);
+
 /* The configured override alone (1 to 3 of aws.h's order): 0 and *ret
  * (malloc'd, no trailing '/') or *ret NULL when none is set; -EINVAL (a
  * malformed URL), -ENOMEM. */

@@ -8,6 +8,13 @@
  *   3. AWS_ENDPOINT_URL,
  *   4. https://<endpointPrefix>.<region>.amazonaws.com, with the suffix
  *      amazonaws.com.cn for the aws-cn partition (regions cn-*).
+ *      AWS_USE_FIPS_ENDPOINT / AWS_USE_DUALSTACK_ENDPOINT (each over the
+ *      profile's use_fips_endpoint / use_dualstack_endpoint) select the
+ *      variants the service's endpoint rule set gives:
+ *      <prefix>-fips.<region>.<suffix>, <prefix>.<region>.<dual-stack
+ *      suffix> (api.aws, ...), or both (aws_default_endpoint()); where the
+ *      rule set has none, the client is not created and the log says so.
+ *      With an override (1 to 3) they are refused, as the rule sets do.
  * AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true disables 2 and 3 (as in the
  * SDKs); it never disables the config key.
  *

@@ -17,6 +17,7 @@
 #include <curl/curl.h>
 
 #include "log.h"
+#include "creds-internal.h"
 #include "strbuf.h"
 #include "xml.h"
 
@@ -535,21 +536,131 @@ cleanup:
 	return r;
 }
 
+/* The override of 1 to 3 (aws.h), or NULL. */
+static const char *configured_override(const char *config_url,
+				       const char *env_service_id)
+{
+	const char *chosen = NULL;
+	char envname[96];
+
+	if (config_url && *config_url)
+		return config_url;
+	if (env_true("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"))
+		return NULL;
+	if (env_service_id && *env_service_id) {
+		snprintf(envname, sizeof(envname), "AWS_ENDPOINT_URL_%s",
+			 env_service_id);
+		chosen = getenv(envname);
+	}
+	if (!chosen || !*chosen)
+		chosen = getenv("AWS_ENDPOINT_URL");
+	return chosen && *chosen ? chosen : NULL;
+}
+
+static int normalized_url(const char *chosen, char **ret)
+{
+	struct strbuf sb = STRBUF_INIT;
+	int r = check_url(chosen);
+
+	if (r < 0)
+		return r;
+	strbuf_puts(&sb, chosen);
+	while (sb.len > 0 && sb.buf[sb.len - 1] == '/')
+		sb.buf[--sb.len] = '\0';
+	r = strbuf_error(&sb);
+	if (r < 0) {
+		strbuf_free(&sb);
+		return r;
+	}
+	*ret = strbuf_detach(&sb);
+	return *ret ? 0 : -ENOMEM;
+}
+
 int aws_endpoint_override(const char *config_url, const char *env_service_id,
 			  char **ret)
 {
-	char *url = NULL;
-	int r;
+	const char *chosen = configured_override(config_url, env_service_id);
 
 	*ret = NULL;
-	r = aws_resolve_endpoint(config_url, env_service_id, "x", "us-east-1",
-				 &url);
-	if (r < 0)
-		return r;
-	if (strcmp(url, "https://x.us-east-1.amazonaws.com") == 0)
-		free(url);   /* the default: no override */
-	else
-		*ret = url;
+	return chosen ? normalized_url(chosen, ret) : 0;
+}
+
+/* "true" (any case) as the SDKs' ensure_boolean reads it. */
+static int flag_value(const char *v, bool *out)
+{
+	*out = v && strcasecmp(v, "true") == 0;
+	return 0;
+}
+
+int aws_endpoint_variant_get(struct aws_endpoint_variant *v)
+{
+	struct creds_profile *p = NULL;
+	const char *fips = getenv("AWS_USE_FIPS_ENDPOINT");
+	const char *ds = getenv("AWS_USE_DUALSTACK_ENDPOINT");
+	int r;
+
+	memset(v, 0, sizeof(*v));
+	if ((!fips || !*fips) || (!ds || !*ds)) {
+		/* the profile's keys where the environment says nothing */
+		r = creds_profile_load(NULL, &p);
+		if (r < 0 && r != -ENOENT)
+			return r;
+		if (!fips || !*fips)
+			fips = creds_profile_value(p, "use_fips_endpoint");
+		if (!ds || !*ds)
+			ds = creds_profile_value(p, "use_dualstack_endpoint");
+	}
+	flag_value(fips, &v->fips);
+	flag_value(ds, &v->dualstack);
+	creds_profile_free(p);
+	return 0;
+}
+
+const char *aws_dualstack_dns_suffix(const char *region)
+{
+	if (strncmp(region, "cn-", 3) == 0)
+		return "api.amazonwebservices.com.cn";
+	if (strncmp(region, "us-isob-", 8) == 0)
+		return "api.aws.scloud";
+	if (strncmp(region, "us-iso-", 7) == 0)
+		return "api.aws.ic.gov";
+	return "api.aws";
+}
+
+int aws_default_endpoint(const char *prefix, const char *region,
+			 const struct aws_endpoint_variant *v, char **ret)
+{
+	bool fips = v && v->fips, ds = v && v->dualstack;
+	char *u = NULL;
+	int n;
+
+	if (!aws_valid_region(region) || !prefix || !*prefix)
+		return -EINVAL;
+	if (strcmp(prefix, "s3") == 0) {
+		/* S3's rules: its own dual-stack names, no FIPS in China */
+		if (fips && strncmp(region, "cn-", 3) == 0) {
+			log_error("s3: no FIPS endpoint in region %s (the "
+				  "partition does not support FIPS): unset "
+				  "AWS_USE_FIPS_ENDPOINT / use_fips_endpoint",
+				  region);
+			return -ENOTSUP;
+		}
+		n = asprintf(&u, "https://s3%s%s.%s.%s", fips ? "-fips" : "",
+			     ds ? ".dualstack" : "", region,
+			     aws_dns_suffix(region));
+	} else if (strcmp(prefix, "sts") == 0 && fips && !ds &&
+		   strncmp(region, "us-gov-", 7) == 0) {
+		/* STS's rules: GovCloud's regional endpoints are FIPS */
+		n = asprintf(&u, "https://sts.%s.amazonaws.com", region);
+	} else {
+		n = asprintf(&u, "https://%s%s.%s.%s", prefix,
+			     fips ? "-fips" : "", region,
+			     ds ? aws_dualstack_dns_suffix(region)
+				: aws_dns_suffix(region));
+	}
+	if (n < 0)
+		return -ENOMEM;
+	*ret = u;
 	return 0;
 }
 
@@ -557,48 +668,26 @@ int aws_resolve_endpoint(const char *config_url, const char *env_service_id,
 			 const char *endpoint_prefix, const char *region,
 			 char **ret)
 {
-	struct strbuf sb = STRBUF_INIT;
-	const char *chosen = NULL;
-	char envname[96];
-	char *out;
+	struct aws_endpoint_variant v;
+	const char *chosen = configured_override(config_url, env_service_id);
 	int r;
 
-	if (config_url && *config_url) {
-		chosen = config_url;
-	} else if (!env_true("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")) {
-		if (env_service_id && *env_service_id) {
-			snprintf(envname, sizeof(envname),
-				 "AWS_ENDPOINT_URL_%s", env_service_id);
-			chosen = getenv(envname);
-		}
-		if (!chosen || !*chosen)
-			chosen = getenv("AWS_ENDPOINT_URL");
-		if (chosen && !*chosen)
-			chosen = NULL;
-	}
-	if (chosen) {
-		r = check_url(chosen);
-		if (r < 0)
-			return r;
-		strbuf_puts(&sb, chosen);
-		while (sb.len > 0 && sb.buf[sb.len - 1] == '/')
-			sb.buf[--sb.len] = '\0';
-	} else {
-		if (!aws_valid_region(region) || !endpoint_prefix || !*endpoint_prefix)
-			return -EINVAL;
-		strbuf_printf(&sb, "https://%s.%s.%s", endpoint_prefix, region,
-			      aws_dns_suffix(region));
-	}
-	r = strbuf_error(&sb);
-	if (r < 0) {
-		strbuf_free(&sb);
+	r = aws_endpoint_variant_get(&v);
+	if (r < 0)
 		return r;
+	if (chosen) {
+		/* the endpoint rule sets refuse a custom endpoint with FIPS
+		 * or dual-stack */
+		if (v.fips || v.dualstack) {
+			log_error("%s: FIPS and dual-stack endpoints cannot be "
+				  "combined with a custom endpoint URL (%s): unset "
+				  "AWS_USE_FIPS_ENDPOINT / AWS_USE_DUALSTACK_ENDPOINT "
+				  "or the endpoint", endpoint_prefix, chosen);
+			return -EINVAL;
+		}
+		return normalized_url(chosen, ret);
 	}
-	out = strbuf_detach(&sb);
-	if (!out)
-		return -ENOMEM;
-	*ret = out;
-	return 0;
+	return aws_default_endpoint(endpoint_prefix, region, &v, ret);
 }
 
 /* Split the endpoint into the Host header, the signed path and the URL. */

@@ -247,7 +247,7 @@ int s3_resolve_target(const char *endpoint_url, bool force_path_style,
 		      const char *region, const char *bucket, const char *key,
 		      struct s3_target *out)
 {
-	struct strbuf def = STRBUF_INIT, path = STRBUF_INIT, url = STRBUF_INIT;
+	struct strbuf path = STRBUF_INIT, url = STRBUF_INIT;
 	char *ep = NULL, *scheme = NULL, *hostport = NULL, *prefix = NULL;
 	char *host = NULL;
 	bool override, path_style;
@@ -255,17 +255,17 @@ int s3_resolve_target(const char *endpoint_url, bool force_path_style,
 
 	if (!bucket || !*bucket || !key)
 		return -EINVAL;
+	r = aws_endpoint_override(endpoint_url, S3_ENV_SERVICE_ID, &ep);
+	if (r < 0)
+		return r;
+	override = ep != NULL;
+	free(ep);
+	ep = NULL;
+	/* the override, or the default (FIPS / dual-stack as configured) */
 	r = aws_resolve_endpoint(endpoint_url, S3_ENV_SERVICE_ID, "s3", region,
 				 &ep);
 	if (r < 0)
 		return r;
-	/* no override resolves to the default service endpoint */
-	strbuf_printf(&def, "https://s3.%s.%s", region ? region : "",
-		      region ? aws_dns_suffix(region) : "");
-	r = strbuf_error(&def);
-	if (r < 0)
-		goto cleanup;
-	override = strcmp(ep, def.buf) != 0;
 	r = split_url(ep, &scheme, &hostport, &prefix);
 	if (r < 0)
 		goto cleanup;
@@ -303,7 +303,6 @@ cleanup:
 	free(scheme);
 	free(hostport);
 	free(prefix);
-	strbuf_free(&def);
 	strbuf_free(&path);
 	strbuf_free(&url);
 	return r;

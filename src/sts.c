@@ -76,7 +76,9 @@ int sts_default_endpoint(const char *region, const char *regional_endpoints,
 			 char **url, char **signing_region)
 {
 	const char *mode = regional_endpoints;
+	struct aws_endpoint_variant v;
 	char *u = NULL, *sr = NULL;
+	int r;
 
 	if (!mode || !*mode)
 		mode = getenv("AWS_STS_REGIONAL_ENDPOINTS");
@@ -87,13 +89,25 @@ int sts_default_endpoint(const char *region, const char *regional_endpoints,
 			  "must be \"regional\" or \"legacy\", not \"%s\"", mode);
 		return -EINVAL;
 	}
-	if (!region || !*region || strcmp(region, "aws-global") == 0 ||
+	r = aws_endpoint_variant_get(&v);
+	if (r < 0)
+		return r;
+	if (v.fips || v.dualstack) {
+		/* the rule set: never the global endpoint then */
+		if (!region || !*region || strcmp(region, "aws-global") == 0)
+			region = STS_GLOBAL_REGION;
+		r = aws_default_endpoint("sts", region, &v, &u);
+		if (r < 0)
+			return r;
+		sr = strdup(region);
+	} else if (!region || !*region || strcmp(region, "aws-global") == 0 ||
 	    (strcasecmp(mode, "legacy") == 0 && sts_legacy_global_region(region))) {
 		u = strdup("https://sts.amazonaws.com");
 		sr = strdup(STS_GLOBAL_REGION);
 	} else {
 		if (!aws_valid_region(region))
 			return -EINVAL;
+		/* regional: as aws_default_endpoint() without a variant */
 		if (asprintf(&u, "https://sts.%s.%s", region,
 			     aws_dns_suffix(region)) < 0)
 			u = NULL;

@@ -11,6 +11,8 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include "aws.h"
 #include "aws-internal.h"
@@ -238,6 +240,116 @@ static void test_endpoint(void **state)
 	unsetenv("AWS_ENDPOINT_URL_PERSONALIZE");
 	unsetenv("AWS_ENDPOINT_URL");
 	unsetenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
+}
+
+/* FIPS and dual-stack endpoints: what botocore 1.43.11's endpoint rule sets
+ * resolve (EndpointRulesetResolver, ListCampaigns / GetCallerIdentity /
+ * HeadObject of bucket my-bucket), NULL where it refuses. */
+static const struct variant_case {
+	const char *svc, *region;
+	int fips, ds;
+	const char *url;
+} variant_cases[] = {
+	{ "personalize", "eu-west-1", 1, 0, "https://personalize-fips.eu-west-1.amazonaws.com" },
+	{ "personalize", "eu-west-1", 0, 1, "https://personalize.eu-west-1.api.aws" },
+	{ "personalize", "eu-west-1", 1, 1, "https://personalize-fips.eu-west-1.api.aws" },
+	{ "personalize", "cn-north-1", 1, 0, "https://personalize-fips.cn-north-1.amazonaws.com.cn" },
+	{ "personalize", "cn-north-1", 0, 1, "https://personalize.cn-north-1.api.amazonwebservices.com.cn" },
+	{ "personalize", "cn-north-1", 1, 1, "https://personalize-fips.cn-north-1.api.amazonwebservices.com.cn" },
+	{ "personalize", "us-gov-west-1", 1, 0, "https://personalize-fips.us-gov-west-1.amazonaws.com" },
+	{ "personalize", "us-gov-west-1", 0, 1, "https://personalize.us-gov-west-1.api.aws" },
+	{ "personalize", "us-iso-east-1", 1, 0, "https://personalize-fips.us-iso-east-1.c2s.ic.gov" },
+	{ "personalize", "us-iso-east-1", 0, 1, "https://personalize.us-iso-east-1.api.aws.ic.gov" },
+	{ "personalize", "us-isob-east-1", 1, 1, "https://personalize-fips.us-isob-east-1.api.aws.scloud" },
+	{ "sts", "eu-west-1", 1, 0, "https://sts-fips.eu-west-1.amazonaws.com" },
+	{ "sts", "eu-west-1", 0, 1, "https://sts.eu-west-1.api.aws" },
+	{ "sts", "us-east-1", 1, 1, "https://sts-fips.us-east-1.api.aws" },
+	{ "sts", "cn-north-1", 0, 1, "https://sts.cn-north-1.api.amazonwebservices.com.cn" },
+	{ "sts", "us-gov-west-1", 1, 0, "https://sts.us-gov-west-1.amazonaws.com" },
+	{ "sts", "us-gov-west-1", 1, 1, "https://sts-fips.us-gov-west-1.api.aws" },
+	{ "sts", "us-isob-east-1", 0, 1, "https://sts.us-isob-east-1.api.aws.scloud" },
+	{ "s3", "eu-west-1", 1, 0, "https://s3-fips.eu-west-1.amazonaws.com" },
+	{ "s3", "eu-west-1", 0, 1, "https://s3.dualstack.eu-west-1.amazonaws.com" },
+	{ "s3", "eu-west-1", 1, 1, "https://s3-fips.dualstack.eu-west-1.amazonaws.com" },
+	{ "s3", "cn-north-1", 1, 0, NULL },
+	{ "s3", "cn-north-1", 0, 1, "https://s3.dualstack.cn-north-1.amazonaws.com.cn" },
+	{ "s3", "cn-north-1", 1, 1, NULL },
+	{ "s3", "us-gov-west-1", 1, 1, "https://s3-fips.dualstack.us-gov-west-1.amazonaws.com" },
+	{ "s3", "us-iso-east-1", 0, 1, "https://s3.dualstack.us-iso-east-1.c2s.ic.gov" },
+	{ "s3", "us-isob-east-1", 1, 0, "https://s3-fips.us-isob-east-1.sc2s.sgov.gov" },
+};
+
+static void test_endpoint_variants(void **state)
+{
+	size_t i;
+
+	(void)state;
+	unsetenv("AWS_ENDPOINT_URL");
+	unsetenv("AWS_ENDPOINT_URL_PERSONALIZE");
+	for (i = 0; i < ARRAY_SIZE(variant_cases); i++) {
+		const struct variant_case *c = &variant_cases[i];
+		char *url = NULL;
+		int r;
+
+		setenv("AWS_USE_FIPS_ENDPOINT", c->fips ? "true" : "false", 1);
+		setenv("AWS_USE_DUALSTACK_ENDPOINT", c->ds ? "TRUE" : "false", 1);
+		r = aws_resolve_endpoint(NULL, "X", c->svc, c->region, &url);
+		if (!c->url) {
+			assert_int_equal(r, -ENOTSUP);
+			continue;
+		}
+		if (r != 0 || strcmp(url, c->url))
+			fail_msg("%s %s fips=%d ds=%d: got %d %s, want %s", c->svc,
+				 c->region, c->fips, c->ds, r, url ? url : "-",
+				 c->url);
+		free(url);
+	}
+	/* a custom endpoint with either is refused, as the rule sets do */
+	{
+		char *url = NULL;
+
+		assert_int_equal(aws_resolve_endpoint("http://127.0.0.1:1", "X",
+						      "personalize", "eu-west-1",
+						      &url), -EINVAL);
+		setenv("AWS_USE_FIPS_ENDPOINT", "false", 1);
+		setenv("AWS_USE_DUALSTACK_ENDPOINT", "false", 1);
+		assert_int_equal(aws_resolve_endpoint("http://127.0.0.1:1", "X",
+						      "personalize", "eu-west-1",
+						      &url), 0);
+		assert_string_equal(url, "http://127.0.0.1:1");
+		free(url);
+	}
+	/* the profile's keys when the environment says nothing */
+	{
+		char path[] = "/tmp/pr-test-aws-config-XXXXXX";
+		int fd = mkstemp(path);
+		char *url = NULL;
+		static const char conf[] = "[profile fips]\nuse_fips_endpoint = true\n";
+
+		assert_true(fd >= 0);
+		assert_int_equal(write(fd, conf, sizeof(conf) - 1),
+				 (ssize_t)(sizeof(conf) - 1));
+		close(fd);
+		unsetenv("AWS_USE_FIPS_ENDPOINT");
+		unsetenv("AWS_USE_DUALSTACK_ENDPOINT");
+		setenv("AWS_CONFIG_FILE", path, 1);
+		setenv("AWS_PROFILE", "fips", 1);
+		assert_int_equal(aws_resolve_endpoint(NULL, "X", "personalize",
+						      "eu-west-1", &url), 0);
+		assert_string_equal(url, "https://personalize-fips.eu-west-1.amazonaws.com");
+		free(url);
+		/* the environment wins over the profile */
+		setenv("AWS_USE_FIPS_ENDPOINT", "false", 1);
+		assert_int_equal(aws_resolve_endpoint(NULL, "X", "personalize",
+						      "eu-west-1", &url), 0);
+		assert_string_equal(url, "https://personalize.eu-west-1.amazonaws.com");
+		free(url);
+		unlink(path);
+		unsetenv("AWS_CONFIG_FILE");
+		unsetenv("AWS_PROFILE");
+	}
+	unsetenv("AWS_USE_FIPS_ENDPOINT");
+	unsetenv("AWS_USE_DUALSTACK_ENDPOINT");
 }
 
 static void test_normalize_code(void **state)
@@ -868,6 +980,7 @@ int main(void)
 		cmocka_unit_test(test_decode_reply),
 		cmocka_unit_test(test_endpoint),
 		cmocka_unit_test(test_normalize_code),
+		cmocka_unit_test(test_endpoint_variants),
 		cmocka_unit_test_setup_teardown(test_scenarios, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_non_idempotent, setup,
 						teardown),

@@ -254,6 +254,35 @@ static void test_resolve_target(void **state)
 /* The signed HEAD: headers present, the signature checks out with the
  * verifier, and the canonical request is the one S3 documents (path as
  * sent, payload hash of the empty body, x-amz-content-sha256 signed). */
+/* FIPS and dual-stack: the bucket's virtual host on S3's variant names
+ * (botocore 1.43.11's rule set: my-bucket.s3-fips.dualstack.REGION...). */
+static void test_fips_dualstack(void **state)
+{
+	struct s3_target t = { 0 };
+
+	(void)state;
+	clear_endpoint_env();
+	setenv("AWS_USE_FIPS_ENDPOINT", "true", 1);
+	setenv("AWS_USE_DUALSTACK_ENDPOINT", "true", 1);
+	assert_int_equal(s3_resolve_target(NULL, false, "eu-west-1", "my-bucket",
+					   "k", &t), 0);
+	assert_string_equal(t.url, "https://my-bucket.s3-fips.dualstack.eu-west-1.amazonaws.com/k");
+	assert_false(t.path_style);
+	s3_target_free(&t);
+	assert_int_equal(s3_resolve_target(NULL, false, "eu-west-1", "my.dotted.bucket",
+					   "k", &t), 0);
+	assert_string_equal(t.url, "https://s3-fips.dualstack.eu-west-1.amazonaws.com/my.dotted.bucket/k");
+	s3_target_free(&t);
+	assert_int_equal(s3_resolve_target(NULL, false, "cn-north-1", "my-bucket",
+					   "k", &t), -ENOTSUP);
+	unsetenv("AWS_USE_FIPS_ENDPOINT");
+	assert_int_equal(s3_resolve_target(NULL, false, "cn-north-1", "my-bucket",
+					   "k", &t), 0);
+	assert_string_equal(t.url, "https://my-bucket.s3.dualstack.cn-north-1.amazonaws.com.cn/k");
+	s3_target_free(&t);
+	unsetenv("AWS_USE_DUALSTACK_ENDPOINT");
+}
+
 static void test_build_request(void **state)
 {
 	struct sigv4_signer *signer = NULL;
@@ -878,6 +907,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_virtual_host_ok),
 		cmocka_unit_test(test_resolve_target),
 		cmocka_unit_test(test_build_request),
+		cmocka_unit_test(test_fips_dualstack),
 		cmocka_unit_test(test_classify),
 		cmocka_unit_test(test_parse_meta),
 		cmocka_unit_test(test_compare),

@@ -104,6 +104,15 @@ static void test_endpoints(void **state)
 		{ NULL, NULL, NULL, "https://sts.amazonaws.com", "us-east-1" },
 		{ "eu-west-1", "sometimes", NULL, NULL, NULL },
 	};
+	static const struct {
+		const char *region, *mode, *fips, *ds, *url;
+	} variants[] = {
+		/* botocore 1.43.11: never the global endpoint with a variant */
+		{ "eu-west-1", "legacy", "true", NULL, "https://sts-fips.eu-west-1.amazonaws.com" },
+		{ "us-east-1", NULL, NULL, "true", "https://sts.us-east-1.api.aws" },
+		{ "us-gov-west-1", NULL, "true", NULL, "https://sts.us-gov-west-1.amazonaws.com" },
+		{ NULL, NULL, "true", NULL, "https://sts-fips.us-east-1.amazonaws.com" },
+	};
 	size_t i;
 
 	(void)state;
@@ -127,6 +136,25 @@ static void test_endpoints(void **state)
 		free(sr);
 	}
 	unsetenv("AWS_STS_REGIONAL_ENDPOINTS");
+	for (i = 0; i < ARRAY_SIZE(variants); i++) {
+		char *url = NULL, *sr = NULL;
+
+		if (variants[i].fips)
+			setenv("AWS_USE_FIPS_ENDPOINT", variants[i].fips, 1);
+		else
+			unsetenv("AWS_USE_FIPS_ENDPOINT");
+		if (variants[i].ds)
+			setenv("AWS_USE_DUALSTACK_ENDPOINT", variants[i].ds, 1);
+		else
+			unsetenv("AWS_USE_DUALSTACK_ENDPOINT");
+		assert_int_equal(sts_default_endpoint(variants[i].region,
+						      variants[i].mode, &url, &sr), 0);
+		assert_string_equal(url, variants[i].url);
+		free(url);
+		free(sr);
+	}
+	unsetenv("AWS_USE_FIPS_ENDPOINT");
+	unsetenv("AWS_USE_DUALSTACK_ENDPOINT");
 }
 
 /* ---- calls ----------------------------------------------------------------- */
