@@ -29,7 +29,7 @@ else
 BUILD     ?= $(BUILDROOT)/san
 endif
 
-DEPS      := libcurl libcrypto libcjson yaml-0.1 libsystemd
+DEPS      := libcurl libcrypto libcjson yaml-0.1 libsystemd expat
 TEST_DEPS := cmocka
 EMU_DEPS  := libmicrohttpd
 

@@ -40,6 +40,23 @@ int aws_decode_error(const char *error_type_header, const char *body,
 		     size_t len, struct aws_error_info *out);
 void aws_error_info_free(struct aws_error_info *e);
 
+/* An aws_error_info from a raw code (normalised as above) and message
+ * (sanitised and cut as above); either may be NULL. 0 or -ENOMEM. */
+int aws_error_info_make(const char *raw_code, const char *message,
+			struct aws_error_info *out);
+
+/* Decode an XML error body: Query protocol (STS) ErrorResponse/Error or
+ * S3's Error, Code and Message, parsed with libexpat (xml.h). What cannot
+ * be read stays "". 0 or -ENOMEM. */
+int aws_decode_xml_error(const char *body, size_t len,
+			 struct aws_error_info *out);
+
+/* Split an endpoint URL into the Host header (host[:port]), the path to
+ * sign ("/" or the endpoint's) and the URL to send to (the endpoint, with
+ * '/' added when it has no path); all malloc'd. 0, -EINVAL, -ENOMEM. */
+int aws_endpoint_split(const char *endpoint, char **host, char **path,
+		       char **url);
+
 /* Decode a 2xx reply: a content type, when present, must be
  * application/x-amz-json-1.1 or application/json (parameters allowed);
  * the body must be one JSON object (empty, truncated, trailing garbage,
@@ -57,6 +74,8 @@ enum aws_retry_kind {
 	AWS_RETRY_TIMEOUT,      /* transport timeout (costs more quota) */
 	AWS_RETRY_CONNECTION,   /* reset, refused, DNS, TLS handshake */
 	AWS_RETRY_CLOCK_SKEW,   /* fix the clock offset, retry once */
+	AWS_RETRY_CREDENTIALS,  /* expired or refused credentials: fetch
+				   fresh ones, retry once */
 };
 
 /* The retry decision for one failed attempt: transport outcome, HTTP
@@ -95,6 +114,32 @@ void aws_quota_release(struct aws_retry_quota *q, unsigned cost);
 int aws_resolve_endpoint(const char *config_url, const char *env_service_id,
 			 const char *endpoint_prefix, const char *region,
 			 char **ret);
+
+/* FIPS and dual-stack endpoints: AWS_USE_FIPS_ENDPOINT and
+ * AWS_USE_DUALSTACK_ENDPOINT, each over the profile's use_fips_endpoint /
+ * use_dualstack_endpoint ($AWS_PROFILE or "default"); "true" in any case
+ * is true, anything else false, as the SDKs read them. */
+struct aws_endpoint_variant {
+	bool fips;
+	bool dualstack;
+};
+int aws_endpoint_variant_get(struct aws_endpoint_variant *v);
+/* The partition's dual-stack DNS suffix: "api.aws", "api.aws.ic.gov",
+ * "api.aws.scloud", "api.amazonwebservices.com.cn". */
+const char *aws_dualstack_dns_suffix(const char *region);
+/* The default endpoint of a service as its endpoint rule set gives it
+ * (PREFIX[-fips].REGION.SUFFIX, the dual-stack suffix for dual-stack; S3:
+ * s3[-fips][.dualstack].REGION.SUFFIX, no FIPS in aws-cn; STS: FIPS in
+ * GovCloud is the regional endpoint). 0 and *ret; -EINVAL (bad region),
+ * -ENOTSUP (no such endpoint: logged), -ENOMEM. */
+int aws_default_endpoint(const char *prefix, const char *region,
+			 const struct aws_endpoint_variant *v, char **ret);
+
+/* The configured override alone (1 to 3 of aws.h's order): 0 and *ret
+ * (malloc'd, no trailing '/') or *ret NULL when none is set; -EINVAL (a
+ * malformed URL), -ENOMEM. */
+int aws_endpoint_override(const char *config_url, const char *env_service_id,
+			  char **ret);
 
 /* Parse an HTTP date (IMF-fixdate "Sun, 06 Nov 1994 08:49:37 GMT", also
  * RFC 850 and asctime forms) into *ret. Returns 0 or -EINVAL. */

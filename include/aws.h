@@ -8,6 +8,13 @@
  *   3. AWS_ENDPOINT_URL,
  *   4. https://<endpointPrefix>.<region>.amazonaws.com, with the suffix
  *      amazonaws.com.cn for the aws-cn partition (regions cn-*).
+ *      AWS_USE_FIPS_ENDPOINT / AWS_USE_DUALSTACK_ENDPOINT (each over the
+ *      profile's use_fips_endpoint / use_dualstack_endpoint) select the
+ *      variants the service's endpoint rule set gives:
+ *      <prefix>-fips.<region>.<suffix>, <prefix>.<region>.<dual-stack
+ *      suffix> (api.aws, ...), or both (aws_default_endpoint()); where the
+ *      rule set has none, the client is not created and the log says so.
+ *      With an override (1 to 3) they are refused, as the rule sets do.
  * AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true disables 2 and 3 (as in the
  * SDKs); it never disables the config key.
  *
@@ -30,6 +37,11 @@
  * AuthFailure whose message says the signature expired or is not yet
  * current) sets the client's clock offset from the reply's Date header and
  * is retried once per call, at once, outside the attempt budget and quota.
+ * A credential error (ExpiredTokenException, ExpiredToken,
+ * InvalidSignatureException / SignatureDoesNotMatch not about the clock)
+ * first invalidates the provider's cached credentials and is retried once
+ * per call, at once, with fresh ones, outside the budget and the quota;
+ * when it comes again (or the provider cannot invalidate) it is final.
  * Retry delays are sd-event timers. (libcurl itself may re-send a request
  * once, on a fresh connection, when a reused keep-alive connection turns
  * out dead before any reply byte; that is not counted as an attempt.)
@@ -154,10 +166,15 @@ struct aws_creds_provider {
 	int (*get)(void *impl, aws_creds_ready_fn ready, void *ctx);
 	void (*cancel)(void *impl, void *ctx);
 	void *impl;
+	/* NULL, or forget the cached credentials: the next get() fetches
+	 * fresh ones from the source (after a service said they expired or
+	 * were refused). */
+	void (*invalidate)(void *impl);
 };
 
 /* The daemon plugs in the creds module's chain with
- *   { .get = creds_get_sigv4, .cancel = creds_cancel_sigv4, .impl = chain }
+ *   { .get = creds_get_sigv4, .cancel = creds_cancel_sigv4, .impl = chain,
+ *     .invalidate = creds_invalidate_sigv4 }
  * (see creds.h). */
 
 /* Fill *p with a provider that always returns *creds (not copied: it must

@@ -22,6 +22,11 @@
 #define CREDS_SOURCE_CONFIG     "shared-config-file"
 #define CREDS_SOURCE_CONTAINER  "container"
 #define CREDS_SOURCE_IMDS       "imds"
+#define CREDS_SOURCE_ASSUME_ROLE "assume-role"
+#define CREDS_SOURCE_WEB_IDENTITY "web-identity"
+#define CREDS_SOURCE_SSO        "sso"
+
+#define CREDS_MAX_ROLE_CHAIN 16   /* roles in one source_profile chain */
 
 /* ---- synchronous providers ----------------------------------------------
  * Each returns 0 and *out, -ENOENT when the source is not configured (the
@@ -41,6 +46,20 @@ int creds_from_profile(const char *profile, struct creds **out,
 /* The profile's "region" (config file, then credentials file) into *out;
  * -ENOENT if none. */
 int creds_profile_region(const char *profile, char **out);
+
+/* Every key of one profile, both files merged (the credentials file's
+ * value of a key over the config file's, as the SDKs merge them). name
+ * NULL: $AWS_PROFILE or "default". Values are wiped on free. */
+struct creds_profile;
+int creds_profile_load(const char *name, struct creds_profile **out);
+/* The [sso-session NAME] section of the config file. */
+int creds_sso_session_load(const char *name, struct creds_profile **out);
+void creds_profile_free(struct creds_profile *p);
+/* The value of key (case-insensitive), NULL when absent. */
+const char *creds_profile_value(const struct creds_profile *p,
+				const char *key);
+bool creds_profile_found(const struct creds_profile *p);
+const char *creds_profile_name(const struct creds_profile *p);
 
 /* ---- parsers (fuzzed) ---------------------------------------------------- */
 
@@ -126,5 +145,107 @@ int creds_container_start(struct http_client *http, creds_job_done_fn done,
  * service that does not answer ends the job with -ENOKEY (nothing there). */
 int creds_imds_start(struct http_client *http, creds_job_done_fn done,
 		     void *userdata, struct creds_job **job);
+
+/* ---- assume role and web identity -------------------------------------- */
+
+/* Where the first credentials of an assume-role chain come from. */
+enum creds_base {
+	CREDS_BASE_STATIC,        /* keys of the source profile */
+	CREDS_BASE_PROCESS,       /* the source profile's credential_process */
+	CREDS_BASE_ENV,           /* credential_source = Environment */
+	CREDS_BASE_IMDS,          /* credential_source = Ec2InstanceMetadata */
+	CREDS_BASE_CONTAINER,     /* credential_source = EcsContainer */
+	CREDS_BASE_WEB_IDENTITY,  /* the source profile's web identity */
+};
+
+struct creds_role_hop {
+	char *profile;            /* whose role_arn this is */
+	char *role_arn;
+	char *external_id;        /* NULL: none */
+	char *session_name;       /* role_session_name or the SDKs' default */
+	unsigned duration;        /* duration_seconds; 0: STS's default */
+};
+
+/* How to get a profile's assume-role credentials: the base, then each
+ * hop's AssumeRole in order (the innermost source_profile's role first). */
+struct creds_role_plan {
+	enum creds_base base;
+	struct creds *base_creds;   /* STATIC */
+	char *process;              /* PROCESS (secret: wiped) */
+	char *token_file;           /* WEB_IDENTITY */
+	char *web_role_arn;
+	char *web_session_name;
+	char *base_profile;         /* the profile the base is named in */
+	struct creds_role_hop hops[CREDS_MAX_ROLE_CHAIN];
+	size_t n_hops;
+	char *region;               /* STS region; NULL: the global endpoint */
+	char *regional_endpoints;   /* the profile's sts_regional_endpoints */
+};
+
+/* The plan for profile (NULL: $AWS_PROFILE or "default"), read from the
+ * shared files. -ENOENT when the profile does not assume a role (no
+ * role_arn, or role_arn with web_identity_token_file); -EINVAL when it is
+ * misconfigured (logged: a cycle names its profiles; mfa_serial is
+ * refused); -ENOMEM. */
+int creds_role_plan_new(const char *profile, struct creds_role_plan **out);
+void creds_role_plan_free(struct creds_role_plan *p);
+
+/* Run a plan (plan borrowed: it must outlive the job). -EINVAL without
+ * http or when the base is not there (logged). */
+int creds_role_start(sd_event *event, struct http_client *http,
+		     const struct creds_role_plan *plan,
+		     creds_job_done_fn done, void *userdata,
+		     struct creds_job **job);
+
+/* ---- SSO ----------------------------------------------------------------- */
+
+/* An SSO profile (sso_account_id or sso_role_name present), resolved
+ * through its [sso-session NAME] or the legacy sso_start_url/sso_region
+ * keys. -ENOENT when the profile does not use SSO; -EINVAL (missing or
+ * conflicting keys: logged). */
+struct creds_sso_config {
+	char *profile;
+	char *session;      /* NULL: the legacy form */
+	char *start_url;
+	char *region;
+	char *account_id;
+	char *role_name;
+};
+int creds_sso_config_new(const char *profile, struct creds_sso_config **out);
+void creds_sso_config_free(struct creds_sso_config *s);
+/* Where `aws sso login` caches the token: $HOME/.aws/sso/cache/ + the
+ * SHA-1 (hex) of the session name, or of the start URL without one. */
+int creds_sso_cache_path(const char *session, const char *start_url,
+			 char **out);
+/* Read the cached token now and call GetRoleCredentials. -EACCES when the
+ * token is missing or expired (logged: run `aws sso login --profile P`). */
+int creds_sso_start(sd_event *event, struct http_client *http,
+		    const struct creds_sso_config *s, creds_job_done_fn done,
+		    void *userdata, struct creds_job **job);
+
+/* AssumeRoleWithWebIdentity (unsigned) with the token read from
+ * token_file now (re-read at every start: EKS rotates it). region and
+ * regional_endpoints as for the STS client. -EINVAL (the token file is
+ * unreadable or empty: logged without its content). */
+/* Web identity as configured (env variables each over the profile's key,
+ * see creds.h). -ENOENT when no token file is set; -EINVAL (a token file
+ * without a role: logged). */
+struct creds_webid_config {
+	char *token_file;
+	char *role_arn;
+	char *session_name;         /* given, or the SDKs' default */
+	char *region;               /* NULL: the global endpoint */
+	char *regional_endpoints;
+};
+int creds_webid_config_new(const char *profile,
+			   struct creds_webid_config **out);
+void creds_webid_config_free(struct creds_webid_config *w);
+
+int creds_web_identity_start(sd_event *event, struct http_client *http,
+			     const char *token_file, const char *role_arn,
+			     const char *session_name, const char *region,
+			     const char *regional_endpoints,
+			     creds_job_done_fn done, void *userdata,
+			     struct creds_job **job);
 
 #endif

@@ -1,7 +1,9 @@
 /* creds.h - AWS credentials, found the way the SDKs and the CLI find them,
  * and the AWS region.
  *
- * The chain, first source that is configured wins:
+ * The chain, first source that is configured wins (the SDKs' order:
+ * botocore's create_credential_resolver, with systemd credentials after the
+ * environment):
  *  1. environment: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and optionally
  *     AWS_SESSION_TOKEN (one of the first two without the other is an
  *     error, not a fall-through);
@@ -12,7 +14,30 @@
  *       aws-session-token       optional session token
  *     (content trimmed of surrounding white space; the first two must come
  *     together);
- *  3. the shared files for the profile (the chain's profile option, else
+ *  3. assume role: a profile with role_arn (and no web_identity_token_file)
+ *     gets STS AssumeRole credentials; its source is source_profile (whose
+ *     static keys are used as they are, else its credential_process or web
+ *     identity, else its own role_arn: a chain; a cycle is an error naming
+ *     the profiles; a profile may name itself when it has keys) or
+ *     credential_source = Environment | Ec2InstanceMetadata | EcsContainer.
+ *     external_id, role_session_name (default botocore-session-<time>),
+ *     duration_seconds are passed on; mfa_serial is refused (a daemon
+ *     cannot prompt). STS region: AWS_REGION, AWS_DEFAULT_REGION, the
+ *     profile's region (none: the global endpoint); sts_regional_endpoints
+ *     or AWS_STS_REGIONAL_ENDPOINTS as in sts.h;
+ *  3b. web identity: AWS_WEB_IDENTITY_TOKEN_FILE, AWS_ROLE_ARN and
+ *     AWS_ROLE_SESSION_NAME, each over the profile's web_identity_token_file,
+ *     role_arn and role_session_name; unsigned AssumeRoleWithWebIdentity
+ *     with the file's content, read again at every refresh;
+ *  3c. SSO (IAM Identity Center): a profile with sso_account_id /
+ *     sso_role_name and sso_session (its [sso-session NAME] section of the
+ *     config file gives sso_start_url and sso_region) or the legacy
+ *     sso_start_url / sso_region keys; the access token `aws sso login`
+ *     cached in ~/.aws/sso/cache/<SHA-1 of the session name, or of the
+ *     start URL>.json (accessToken, expiresAt) is sent to the portal's
+ *     GetRoleCredentials (sso.h); a missing or expired token is an error
+ *     saying to run `aws sso login --profile NAME` (no login flow here);
+ *  3d. the shared files for the profile (the chain's profile option, else
  *     $AWS_PROFILE, else "default"):
  *       $AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials: section [name];
  *       $AWS_CONFIG_FILE or ~/.aws/config: [profile name], or [default]
@@ -45,7 +70,7 @@
  *     http://[fd00:ec2::254]), AWS_EC2_METADATA_SERVICE_ENDPOINT overrides;
  *     AWS_EC2_METADATA_DISABLED=true skips it.
  *
- * Static sources (1, 2, static keys in 3) are answered synchronously.
+ * Static sources (1, 2, static keys in 3c) are answered synchronously.
  * Temporary credentials (an Expiration) are refreshed in the background
  * from the same source CREDS_REFRESH_AHEAD_SEC before they expire, without
  * blocking the loop; callers only wait once credentials are within
@@ -151,6 +176,13 @@ int creds_get(struct creds_chain *ch, creds_ready_fn ready, void *userdata);
 /* Forget every pending creds_get() made with userdata (no callback). */
 void creds_cancel(struct creds_chain *ch, void *userdata);
 
+/* Forget the cached credentials (a service refused them: expired, or
+ * rotated at the source): the next creds_get() resolves the chain anew,
+ * reading static sources again and fetching fresh temporary ones. A fetch
+ * already in flight is left to finish (its result is fresh). Pending
+ * creds_get() callers are not affected. */
+void creds_invalidate(struct creds_chain *ch);
+
 /* The current credentials if usable now without waiting, else NULL
  * (nothing fetched yet, or expiring). Valid until control returns to the
  * event loop. */
@@ -158,15 +190,17 @@ const struct creds *creds_peek(struct creds_chain *ch);
 
 /* ---- for the aws module --------------------------------------------------- */
 
-/* The same as creds_get()/creds_cancel(), handing out the credentials as
- * the signer's struct, with the signatures of struct aws_creds_provider
- * (aws.h): { .get = creds_get_sigv4, .cancel = creds_cancel_sigv4,
- * .impl = chain }. ctx identifies the request for the cancel. */
+/* The same as creds_get()/creds_cancel()/creds_invalidate(), handing out
+ * the credentials as the signer's struct, with the signatures of struct
+ * aws_creds_provider (aws.h): { .get = creds_get_sigv4, .cancel =
+ * creds_cancel_sigv4, .impl = chain, .invalidate = creds_invalidate_sigv4 }.
+ * ctx identifies the request for the cancel. */
 typedef void (*creds_sigv4_ready_fn)(int error,
 				     const struct sigv4_credentials *creds,
 				     void *ctx);
 int creds_get_sigv4(void *chain, creds_sigv4_ready_fn ready, void *ctx);
 void creds_cancel_sigv4(void *chain, void *ctx);
+void creds_invalidate_sigv4(void *chain);
 
 /* ---- region ------------------------------------------------------------ */
 

@@ -13,8 +13,13 @@
  * http and https, redirects not followed, TLS peer and host verification
  * always on (AWS_CA_BUNDLE, read when the client is created, replaces the
  * CA bundle), a low-speed abort, per-request connect and total timeouts.
- * libcurl's proxy environment variables (http_proxy, https_proxy,
- * HTTPS_PROXY, no_proxy, ...) keep working: we never set CURLOPT_PROXY.
+ * The proxy comes from the environment as the SDKs read it: libcurl's own
+ * variables (http_proxy, https_proxy, HTTPS_PROXY, all_proxy, no_proxy,
+ * NO_PROXY), and HTTP_PROXY for http:// URLs when http_proxy is unset
+ * (libcurl ignores the upper-case name; the SDKs honour it). A request
+ * with no_proxy set never goes through a proxy (CURLOPT_NOPROXY "*"): the
+ * instance metadata and container credential endpoints are link-local
+ * and must not be sent to a proxy, whatever NO_PROXY says.
  *
  * Nothing in this module logs header values or bodies: callers sign their
  * requests and the headers may carry secrets. */
@@ -80,6 +85,8 @@ struct http_request_spec {
 	 * dies before the reply starts, which a non-idempotent call must not
 	 * risk (the server may have run it). */
 	bool fresh_connection;
+	/* Never through a proxy (see the top comment). */
+	bool no_proxy;
 };
 
 /* The outcome handed to the callback. Valid only during the callback. */

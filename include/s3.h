@@ -16,7 +16,9 @@
  *      AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true), as the SDKs do,
  *   3. https://BUCKET.s3.REGION.amazonaws.com/KEY (virtual-hosted style;
  *      the partition's suffix instead of amazonaws.com in cn-* and the
- *      iso regions: aws_dns_suffix()).
+ *      iso regions: aws_dns_suffix()); with FIPS and/or dual-stack
+ *      (aws.h) s3-fips, s3.dualstack or s3-fips.dualstack instead of s3,
+ *      as S3's rule set has them (no FIPS in cn-*: refused).
  * Path style (ENDPOINT/BUCKET/KEY) is used with any override (1 or 2), when
  * force_path_style is set, and for bucket names that are not valid DNS
  * labels or hold dots (a dotted name breaks the TLS wildcard certificate).

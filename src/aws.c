@@ -1,6 +1,9 @@
-/* aws.c - one AWS JSON 1.1 call with the SDKs' standard retries; see
+/* aws.c - the AWS JSON 1.1 protocol (Personalize) over the call engine
+ * (aws_engine.c), and what every adapter shares: error codes and their
+ * classes, error and reply decoding, endpoints, HTTP dates; see
  * include/aws.h and include/aws-internal.h. */
 #include "aws.h"
+#include "aws-engine.h"
 #include "aws-internal.h"
 
 #include <ctype.h>
@@ -13,13 +16,11 @@
 
 #include <curl/curl.h>
 
-#include "evtimer.h"
 #include "log.h"
+#include "creds-internal.h"
 #include "strbuf.h"
+#include "xml.h"
 
-#define USEC_PER_MSEC 1000ULL
-#define USEC_PER_SEC  1000000ULL
-#define AWS_TIMER_ACCURACY_USEC 1000ULL
 #define AWS_MAX_CODE_LEN 128
 #define AWS_MAX_MESSAGE_LEN 1024
 
@@ -34,11 +35,9 @@
 #define PERSONALIZE_TARGET_PREFIX   "AmazonPersonalize"
 #define PERSONALIZE_ENV_SERVICE_ID  "PERSONALIZE"
 
+
 struct aws_client {
-	sd_event *event;
-	struct http_client *http;
-	struct aws_creds_provider creds;
-	struct sigv4_signer *signer;
+	struct aws_engine *engine;
 	char *region;
 	char *endpoint;       /* resolved URL without trailing '/' */
 	char *host;           /* Host header value */
@@ -46,39 +45,18 @@ struct aws_client {
 	char *path;           /* path signed ("/" or the endpoint's) */
 	char *signing_name;
 	char *target_prefix;
-	uint32_t connect_timeout_ms;
-	uint32_t total_timeout_ms;
-	struct aws_retrier retry;
-	aws_metrics_fn metrics;
-	void *metrics_userdata;
-	struct aws_call *head;
-	unsigned n_calls;
 };
 
+/* One JSON 1.1 call: the request the engine hands back to the adapter. */
 struct aws_call {
 	struct aws_client *client;
-	struct aws_call *prev, *next;
+	struct aws_engine_call *ec;
 	char operation[AWS_MAX_OPERATION_LEN + 1];
 	char *body;
 	size_t body_len;
 	aws_call_done_fn done;
 	void *userdata;
-	sd_event_source *timer;      /* next attempt, after a delay */
-	sd_event_source *now;        /* next attempt, at the next loop turn */
-	struct http_request *req;    /* attempt in flight */
-	bool creds_pending;
-	bool skew_retried;
-	unsigned attempts;
-	unsigned last_retry_cost;    /* quota taken by the latest retry */
-	uint64_t start_usec;
-	uint64_t attempt_usec;       /* the last attempt's duration */
 	struct aws_wire_request wire;
-	/* last outcome */
-	long status;
-	enum http_error transport;
-	char code[AWS_MAX_CODE_LEN];
-	char *message;
-	char *request_id;
 };
 
 /* ---- names ---------------------------------------------------------------- */
@@ -137,6 +115,14 @@ static const char *const skew_codes[] = {
 static const char *const maybe_skew_codes[] = {
 	"InvalidSignatureException", "SignatureDoesNotMatch", "AuthFailure",
 	NULL,
+};
+
+/* Credentials that expired or whose signature was refused for another
+ * reason than the clock: fresh ones may be accepted (a rotated key, a
+ * token refreshed by its source). */
+static const char *const refresh_codes[] = {
+	"ExpiredTokenException", "ExpiredToken", "InvalidSignatureException",
+	"SignatureDoesNotMatch", NULL,
 };
 
 static const char *const auth_codes[] = {
@@ -290,6 +276,45 @@ cleanup:
 	return r;
 }
 
+int aws_error_info_make(const char *raw_code, const char *message,
+			struct aws_error_info *out)
+{
+	char code[AWS_MAX_CODE_LEN];
+	struct aws_error_info e = { NULL, NULL };
+
+	aws_normalize_error_code(raw_code, code, sizeof(code));
+	e.code = strdup(code);
+	e.message = sanitized_dup(message ? message : "", AWS_MAX_MESSAGE_LEN);
+	if (!e.code || !e.message) {
+		aws_error_info_free(&e);
+		return -ENOMEM;
+	}
+	cut_signing_details(e.message);
+	*out = e;
+	return 0;
+}
+
+int aws_decode_xml_error(const char *body, size_t len,
+			 struct aws_error_info *out)
+{
+	struct xml_node *root = NULL;
+	const struct xml_node *err = NULL;
+	int r;
+
+	if (body && len > 0 && xml_parse(body, len, &root) == 0) {
+		/* Query: ErrorResponse/Error; S3 and REST-XML: Error */
+		if (strcmp(root->name, "Error") == 0)
+			err = root;
+		else
+			err = xml_child(root, "Error");
+	}
+	r = aws_error_info_make(err ? xml_path_text(err, "Code") : NULL,
+				err ? xml_path_text(err, "Message") : NULL,
+				out);
+	xml_free(root);
+	return r;
+}
+
 void aws_error_info_free(struct aws_error_info *e)
 {
 	if (!e)
@@ -386,6 +411,8 @@ enum aws_retry_kind aws_retry_classify(enum http_error transport, long status,
 	if (in_list(code, skew_codes) ||
 	    (in_list(code, maybe_skew_codes) && message_says_skew(message)))
 		return AWS_RETRY_CLOCK_SKEW;
+	if (in_list(code, refresh_codes))
+		return AWS_RETRY_CREDENTIALS;
 	if (in_list(code, throttling_codes) || status == 429)
 		return AWS_RETRY_THROTTLING;
 	if (in_list(code, transient_codes))
@@ -509,65 +536,181 @@ cleanup:
 	return r;
 }
 
-int aws_resolve_endpoint(const char *config_url, const char *env_service_id,
-			 const char *endpoint_prefix, const char *region,
-			 char **ret)
+/* The override of 1 to 3 (aws.h), or NULL. */
+static const char *configured_override(const char *config_url,
+				       const char *env_service_id)
 {
-	struct strbuf sb = STRBUF_INIT;
 	const char *chosen = NULL;
 	char envname[96];
-	char *out;
-	int r;
 
-	if (config_url && *config_url) {
-		chosen = config_url;
-	} else if (!env_true("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")) {
-		if (env_service_id && *env_service_id) {
-			snprintf(envname, sizeof(envname),
-				 "AWS_ENDPOINT_URL_%s", env_service_id);
-			chosen = getenv(envname);
-		}
-		if (!chosen || !*chosen)
-			chosen = getenv("AWS_ENDPOINT_URL");
-		if (chosen && !*chosen)
-			chosen = NULL;
+	if (config_url && *config_url)
+		return config_url;
+	if (env_true("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"))
+		return NULL;
+	if (env_service_id && *env_service_id) {
+		snprintf(envname, sizeof(envname), "AWS_ENDPOINT_URL_%s",
+			 env_service_id);
+		chosen = getenv(envname);
 	}
-	if (chosen) {
-		r = check_url(chosen);
-		if (r < 0)
-			return r;
-		strbuf_puts(&sb, chosen);
-		while (sb.len > 0 && sb.buf[sb.len - 1] == '/')
-			sb.buf[--sb.len] = '\0';
-	} else {
-		if (!aws_valid_region(region) || !endpoint_prefix || !*endpoint_prefix)
-			return -EINVAL;
-		strbuf_printf(&sb, "https://%s.%s.%s", endpoint_prefix, region,
-			      aws_dns_suffix(region));
-	}
+	if (!chosen || !*chosen)
+		chosen = getenv("AWS_ENDPOINT_URL");
+	return chosen && *chosen ? chosen : NULL;
+}
+
+static int normalized_url(const char *chosen, char **ret)
+{
+	struct strbuf sb = STRBUF_INIT;
+	int r = check_url(chosen);
+
+	if (r < 0)
+		return r;
+	strbuf_puts(&sb, chosen);
+	while (sb.len > 0 && sb.buf[sb.len - 1] == '/')
+		sb.buf[--sb.len] = '\0';
 	r = strbuf_error(&sb);
 	if (r < 0) {
 		strbuf_free(&sb);
 		return r;
 	}
-	out = strbuf_detach(&sb);
-	if (!out)
-		return -ENOMEM;
-	*ret = out;
+	*ret = strbuf_detach(&sb);
+	return *ret ? 0 : -ENOMEM;
+}
+
+int aws_endpoint_override(const char *config_url, const char *env_service_id,
+			  char **ret)
+{
+	const char *chosen = configured_override(config_url, env_service_id);
+
+	*ret = NULL;
+	return chosen ? normalized_url(chosen, ret) : 0;
+}
+
+/* "true" (any case) as the SDKs' ensure_boolean reads it. */
+static int flag_value(const char *v, bool *out)
+{
+	*out = v && strcasecmp(v, "true") == 0;
 	return 0;
+}
+
+int aws_endpoint_variant_get(struct aws_endpoint_variant *v)
+{
+	struct creds_profile *p = NULL;
+	const char *fips = getenv("AWS_USE_FIPS_ENDPOINT");
+	const char *ds = getenv("AWS_USE_DUALSTACK_ENDPOINT");
+	int r;
+
+	memset(v, 0, sizeof(*v));
+	if ((!fips || !*fips) || (!ds || !*ds)) {
+		/* the profile's keys where the environment says nothing */
+		r = creds_profile_load(NULL, &p);
+		if (r < 0 && r != -ENOENT)
+			return r;
+		if (!fips || !*fips)
+			fips = creds_profile_value(p, "use_fips_endpoint");
+		if (!ds || !*ds)
+			ds = creds_profile_value(p, "use_dualstack_endpoint");
+	}
+	flag_value(fips, &v->fips);
+	flag_value(ds, &v->dualstack);
+	creds_profile_free(p);
+	return 0;
+}
+
+const char *aws_dualstack_dns_suffix(const char *region)
+{
+	if (strncmp(region, "cn-", 3) == 0)
+		return "api.amazonwebservices.com.cn";
+	if (strncmp(region, "us-isob-", 8) == 0)
+		return "api.aws.scloud";
+	if (strncmp(region, "us-iso-", 7) == 0)
+		return "api.aws.ic.gov";
+	return "api.aws";
+}
+
+int aws_default_endpoint(const char *prefix, const char *region,
+			 const struct aws_endpoint_variant *v, char **ret)
+{
+	bool fips = v && v->fips, ds = v && v->dualstack;
+	char *u = NULL;
+	int n;
+
+	if (!aws_valid_region(region) || !prefix || !*prefix)
+		return -EINVAL;
+	if (strcmp(prefix, "s3") == 0) {
+		/* S3's rules: its own dual-stack names, no FIPS in China */
+		if (fips && strncmp(region, "cn-", 3) == 0) {
+			log_error("s3: no FIPS endpoint in region %s (the "
+				  "partition does not support FIPS): unset "
+				  "AWS_USE_FIPS_ENDPOINT / use_fips_endpoint",
+				  region);
+			return -ENOTSUP;
+		}
+		n = asprintf(&u, "https://s3%s%s.%s.%s", fips ? "-fips" : "",
+			     ds ? ".dualstack" : "", region,
+			     aws_dns_suffix(region));
+	} else if (strcmp(prefix, "sts") == 0 && fips && !ds &&
+		   strncmp(region, "us-gov-", 7) == 0) {
+		/* STS's rules: GovCloud's regional endpoints are FIPS */
+		n = asprintf(&u, "https://sts.%s.amazonaws.com", region);
+	} else {
+		n = asprintf(&u, "https://%s%s.%s.%s", prefix,
+			     fips ? "-fips" : "", region,
+			     ds ? aws_dualstack_dns_suffix(region)
+				: aws_dns_suffix(region));
+	}
+	if (n < 0)
+		return -ENOMEM;
+	*ret = u;
+	return 0;
+}
+
+int aws_resolve_endpoint(const char *config_url, const char *env_service_id,
+			 const char *endpoint_prefix, const char *region,
+			 char **ret)
+{
+	struct aws_endpoint_variant v;
+	const char *chosen = configured_override(config_url, env_service_id);
+	int r;
+
+	r = aws_endpoint_variant_get(&v);
+	if (r < 0)
+		return r;
+	if (chosen) {
+		/* the endpoint rule sets refuse a custom endpoint with FIPS
+		 * or dual-stack */
+		if (v.fips || v.dualstack) {
+			log_error("%s: FIPS and dual-stack endpoints cannot be "
+				  "combined with a custom endpoint URL (%s): unset "
+				  "AWS_USE_FIPS_ENDPOINT / AWS_USE_DUALSTACK_ENDPOINT "
+				  "or the endpoint", endpoint_prefix, chosen);
+			return -EINVAL;
+		}
+		return normalized_url(chosen, ret);
+	}
+	return aws_default_endpoint(endpoint_prefix, region, &v, ret);
 }
 
 /* Split the endpoint into the Host header, the signed path and the URL. */
 static int split_endpoint(struct aws_client *c)
 {
+	return aws_endpoint_split(c->endpoint, &c->host, &c->path, &c->url);
+}
+
+int aws_endpoint_split(const char *endpoint, char **host_out, char **path_out,
+		       char **url_out)
+{
 	CURLU *u = curl_url();
+	/* what is handed out, freed on failure */
+	struct {
+		char *host, *path, *url;
+	} out = { NULL, NULL, NULL };
 	char *host = NULL, *port = NULL, *path = NULL, *scheme = NULL;
 	struct strbuf sb = STRBUF_INIT;
 	int r = -EINVAL;
 
 	if (!u)
 		return -ENOMEM;
-	if (curl_url_set(u, CURLUPART_URL, c->endpoint, 0) != CURLUE_OK ||
+	if (curl_url_set(u, CURLUPART_URL, endpoint, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
 		goto cleanup;
@@ -581,21 +724,28 @@ static int split_endpoint(struct aws_client *c)
 		strbuf_printf(&sb, ":%s", port);
 	if (strbuf_error(&sb) < 0)
 		goto cleanup;
-	c->host = strbuf_detach(&sb);
-	c->path = strdup(path && *path ? path : "/");
-	if (!c->host || !c->path)
+	out.host = strbuf_detach(&sb);
+	out.path = strdup(path && *path ? path : "/");
+	if (!out.host || !out.path)
 		goto cleanup;
 	/* POST to the endpoint's path, or "/" */
-	strbuf_puts(&sb, c->endpoint);
+	strbuf_puts(&sb, endpoint);
 	if (!path || !*path || strcmp(path, "/") == 0)
 		strbuf_putc(&sb, '/');
 	if (strbuf_error(&sb) < 0)
 		goto cleanup;
-	c->url = strbuf_detach(&sb);
-	if (!c->url)
+	out.url = strbuf_detach(&sb);
+	if (!out.url)
 		goto cleanup;
+	*host_out = out.host;
+	*path_out = out.path;
+	*url_out = out.url;
+	out.host = out.path = out.url = NULL;
 	r = 0;
 cleanup:
+	free(out.host);
+	free(out.path);
+	free(out.url);
 	strbuf_free(&sb);
 	curl_free(scheme);
 	curl_free(host);
@@ -652,8 +802,8 @@ static int static_get(void *impl, aws_creds_ready_fn ready, void *ctx)
 void aws_creds_provider_static(struct aws_creds_provider *p,
 			       const struct sigv4_credentials *creds)
 {
+	memset(p, 0, sizeof(*p));
 	p->get = static_get;
-	p->cancel = NULL;
 	p->impl = (void *)(uintptr_t)creds;
 }
 
@@ -668,24 +818,23 @@ int aws_client_new(sd_event *event, struct http_client *http,
 		   struct aws_client **ret)
 {
 	struct aws_client *c = NULL;
-	struct aws_retrier retry;
+	struct aws_engine_config ec;
 	int r = -EINVAL;
 
 	if (!event || !http || !cfg || !creds || !creds->get || !ret)
 		return -EINVAL;
-	if (aws_retrier_init(&retry, cfg->max_attempts, "aws") < 0)
-		return -EINVAL;
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
-	c->event = sd_event_ref(event);
-	c->http = http;
-	c->creds = *creds;
-	c->connect_timeout_ms = cfg->connect_timeout_ms ?
-		cfg->connect_timeout_ms : AWS_DEFAULT_CONNECT_TIMEOUT_MS;
-	c->total_timeout_ms = cfg->total_timeout_ms ?
-		cfg->total_timeout_ms : AWS_DEFAULT_TOTAL_TIMEOUT_MS;
-	c->retry = retry;
+	ec = (struct aws_engine_config){
+		.log_name = "aws", .max_attempts = cfg->max_attempts,
+		.connect_timeout_ms = cfg->connect_timeout_ms,
+		.total_timeout_ms = cfg->total_timeout_ms,
+	};
+	r = aws_engine_new(event, http, &ec, creds, &c->engine);
+	if (r < 0)
+		goto cleanup;
+	r = -EINVAL;
 	if (!aws_valid_region(cfg->region)) {
 		log_error("aws: region \"%s\" is not a valid region name",
 			  cfg->region ? cfg->region : "");
@@ -714,11 +863,8 @@ int aws_client_new(sd_event *event, struct http_client *http,
 	r = split_endpoint(c);
 	if (r < 0)
 		goto cleanup;
-	r = sigv4_signer_new(&c->signer);
-	if (r < 0)
-		goto cleanup;
 	log_debug("aws: endpoint %s, region %s, max attempts %u", c->endpoint,
-		  c->region, c->retry.max_attempts);
+		  c->region, aws_engine_retrier(c->engine)->max_attempts);
 	*ret = c;
 	c = NULL;
 	r = 0;
@@ -727,16 +873,12 @@ cleanup:
 	return r;
 }
 
-static void call_free(struct aws_call *call);
-
 struct aws_client *aws_client_free(struct aws_client *c)
 {
 	if (!c)
 		return NULL;
-	while (c->head)
-		aws_call_cancel(c->head);
-	sigv4_signer_free(c->signer);
-	sd_event_unref(c->event);
+	/* cancels every call: each one's request freed by json_req_free() */
+	aws_engine_free(c->engine);
 	free(c->region);
 	free(c->endpoint);
 	free(c->host);
@@ -761,29 +903,28 @@ const char *aws_client_region(const struct aws_client *c)
 void aws_client_set_metrics_hook(struct aws_client *c, aws_metrics_fn fn,
 				 void *userdata)
 {
-	c->metrics = fn;
-	c->metrics_userdata = userdata;
+	aws_engine_set_metrics_hook(c->engine, fn, userdata);
 }
 
 void aws_client_set_test_hooks(struct aws_client *c,
 			       const struct aws_test_hooks *h)
 {
-	aws_retrier_set_test_hooks(&c->retry, h);
+	aws_engine_set_test_hooks(c->engine, h);
 }
 
 unsigned aws_client_retry_tokens(const struct aws_client *c)
 {
-	return c->retry.quota.tokens;
+	return aws_engine_retrier_const(c->engine)->quota.tokens;
 }
 
 int64_t aws_client_clock_offset(const struct aws_client *c)
 {
-	return c->retry.clock_offset;
+	return aws_engine_retrier_const(c->engine)->clock_offset;
 }
 
 unsigned aws_client_in_flight(const struct aws_client *c)
 {
-	return c ? c->n_calls : 0;
+	return c ? aws_engine_in_flight(c->engine) : 0;
 }
 
 /* ---- building a request ----------------------------------------------------------- */
@@ -824,8 +965,9 @@ int aws_client_build_request(struct aws_client *c, const char *operation,
 		.headers = sh, .n_headers = 3,
 		.body = body, .body_len = body_len,
 	};
-	r = sigv4_sign(c->signer, creds, c->region, c->signing_name,
-		       aws_retrier_signing_time(&c->retry),
+	r = sigv4_sign(aws_engine_signer(c->engine), creds, c->region,
+		       c->signing_name,
+		       aws_retrier_signing_time(aws_engine_retrier(c->engine)),
 		       SIGV4_FLAGS_DEFAULT, &req, &w->sig);
 	if (r < 0)
 		return r;
@@ -848,188 +990,74 @@ void aws_wire_request_free(struct aws_wire_request *w)
 	w->n_headers = 0;
 }
 
-/* ---- one call ---------------------------------------------------------------------- */
+/* ---- the JSON 1.1 protocol ---------------------------------------------------------- */
 
-static void call_unlink(struct aws_call *call)
+static int json_build(void *req, const struct sigv4_credentials *creds,
+		      time_t now, struct http_request_spec *spec)
 {
+	struct aws_call *call = req;
 	struct aws_client *c = call->client;
-
-	if (!c)
-		return;
-	if (call->prev)
-		call->prev->next = call->next;
-	else
-		c->head = call->next;
-	if (call->next)
-		call->next->prev = call->prev;
-	call->prev = call->next = NULL;
-	c->n_calls--;
-}
-
-static void call_free(struct aws_call *call)
-{
-	if (!call)
-		return;
-	sd_event_source_disable_unref(call->timer);
-	sd_event_source_disable_unref(call->now);
-	http_request_cancel(call->req);
-	aws_wire_request_free(&call->wire);
-	free(call->body);
-	free(call->message);
-	free(call->request_id);
-	free(call);
-}
-
-static void set_outcome(struct aws_call *call, enum http_error transport,
-			long status, const char *code, const char *message,
-			const char *request_id)
-{
-	/* message or request_id may be the call's own strings: copy first */
-	char *m = message ? sanitized_dup(message, AWS_MAX_MESSAGE_LEN) : NULL;
-	char *id = request_id ? sanitized_dup(request_id, 128) : NULL;
-
-	call->transport = transport;
-	call->status = status;
-	snprintf(call->code, sizeof(call->code), "%s", code ? code : "");
-	free(call->message);
-	call->message = m;
-	free(call->request_id);
-	call->request_id = id;
-}
-
-/* Report and free the call. reply is consumed. */
-static void call_finish(struct aws_call *call, enum aws_error_class cls,
-			cJSON *reply)
-{
-	struct aws_client *c = call->client;
-	struct aws_result res;
-	struct aws_call_metrics m;
-
-	memset(&res, 0, sizeof(res));
-	res.error = cls;
-	res.operation = call->operation;
-	res.http_status = call->status;
-	res.transport = call->transport;
-	res.code = cls == AWS_ERR_NONE ? NULL : call->code;
-	res.message = cls == AWS_ERR_NONE ? NULL :
-		      (call->message ? call->message : "");
-	res.request_id = call->request_id;
-	res.reply = reply;
-	res.attempts = call->attempts;
-	res.elapsed_usec = 0;
-	{
-		uint64_t now = 0;
-
-		if (sd_event_now(c->event, CLOCK_MONOTONIC, &now) >= 0 &&
-		    now > call->start_usec)
-			res.elapsed_usec = now - call->start_usec;
-	}
-	call_unlink(call);
-	if (c->metrics) {
-		m = (struct aws_call_metrics){
-			.operation = call->operation, .attempts = call->attempts,
-			.error = cls, .code = res.code,
-			.http_status = call->status,
-			.elapsed_usec = res.elapsed_usec,
-		};
-		c->metrics(&m, c->metrics_userdata);
-	}
-	call->done(&res, call->userdata);
-	cJSON_Delete(reply);
-	call_free(call);
-}
-
-static void finish_local(struct aws_call *call, enum aws_error_class cls,
-			 const char *code, const char *message)
-{
-	set_outcome(call, call->transport, call->status, code, message,
-		    call->request_id);
-	call_finish(call, cls, NULL);
-}
-
-static int on_attempt_timer(sd_event_source *s, uint64_t usec, void *userdata);
-
-static int on_attempt_now(sd_event_source *s, void *userdata)
-{
-	return on_attempt_timer(s, 0, userdata);
-}
-
-/* The attempt after delay_usec; 0 (every call's first attempt): at the
- * next loop turn from a defer source, no timerfd to re-program (never from
- * inside aws_call(): callbacks come from the loop). */
-static int schedule_attempt(struct aws_call *call, uint64_t delay_usec)
-{
-	if (delay_usec > 0)
-		return evtimer_arm_relative(call->client->event, &call->timer,
-					    delay_usec, AWS_TIMER_ACCURACY_USEC,
-					    on_attempt_timer, call, "aws-retry");
-	return evtimer_arm_now(call->client->event, &call->now, on_attempt_now,
-			       call, "aws-attempt");
-}
-
-static void on_http_done(const struct http_response *resp, void *userdata);
-
-static void on_creds(int error, const struct sigv4_credentials *creds,
-		     void *ctx)
-{
-	struct aws_call *call = ctx;
-	struct aws_client *c = call->client;
-	struct http_request_spec spec;
 	int r;
 
-	call->creds_pending = false;
-	if (error < 0 || !creds || !creds->access_key_id ||
-	    !creds->secret_access_key) {
-		finish_local(call, AWS_ERR_AUTH, "CredentialsUnavailable",
-			     "no AWS credentials could be loaded");
-		return;
-	}
+	/* the engine's signing time is the client's: the wire request reads
+	 * it from the same retrier */
+	(void)now;
+	if (!creds)
+		return -EINVAL;
 	r = aws_client_build_request(c, call->operation, call->body,
 				     call->body_len, creds, &call->wire);
-	if (r < 0) {
-		finish_local(call, r == -EINVAL ? AWS_ERR_AUTH : AWS_ERR_INTERNAL,
-			     "SigningFailed", "the request could not be signed");
-		return;
-	}
-	spec = (struct http_request_spec){
-		.method = "POST", .url = c->url,
-		.headers = call->wire.headers,
-		.n_headers = call->wire.n_headers,
-		.body = call->body, .body_len = call->body_len,
-		.connect_timeout_ms = c->connect_timeout_ms,
-		.total_timeout_ms = c->total_timeout_ms,
-		.fresh_connection = aws_operation_idempotent(call->operation) == 0,
-	};
-	call->attempts++;
-	r = http_request_start(c->http, &spec, on_http_done, call, &call->req);
-	/* the signed headers were copied: wipe our copy now */
-	aws_wire_request_free(&call->wire);
-	if (r < 0) {
-		call->attempts--;
-		finish_local(call, AWS_ERR_INTERNAL, "RequestFailed",
-			     "the HTTP request could not be started");
-		return;
-	}
-	log_debug("aws: %s attempt %u sent", call->operation, call->attempts);
-}
-
-static int on_attempt_timer(sd_event_source *s, uint64_t usec, void *userdata)
-{
-	struct aws_call *call = userdata;
-	struct aws_client *c = call->client;
-	int r;
-
-	(void)s;
-	(void)usec;
-	call->creds_pending = true;
-	r = c->creds.get(c->creds.impl, on_creds, call);
-	if (r < 0) {
-		call->creds_pending = false;
-		finish_local(call, AWS_ERR_AUTH, "CredentialsUnavailable",
-			     "no AWS credentials could be loaded");
-	}
+	if (r < 0)
+		return r;
+	spec->method = "POST";
+	spec->url = c->url;
+	spec->headers = call->wire.headers;
+	spec->n_headers = call->wire.n_headers;
+	spec->body = call->body;
+	spec->body_len = call->body_len;
 	return 0;
 }
+
+static void json_wipe(void *req)
+{
+	struct aws_call *call = req;
+
+	aws_wire_request_free(&call->wire);
+}
+
+static int json_decode_reply(void *req, const struct http_response *resp,
+			     void **reply, const char **why)
+{
+	cJSON *j = NULL;
+	int r;
+
+	(void)req;
+	r = aws_decode_reply(resp->content_type, resp->body, resp->body_len,
+			     &j, why);
+	if (r == 0)
+		*reply = j;
+	return r;
+}
+
+static void json_free_reply(void *reply)
+{
+	cJSON_Delete(reply);
+}
+
+static int json_decode_error(const struct http_response *resp,
+			     struct aws_error_info *out)
+{
+	return aws_decode_error(resp->error_type, resp->body, resp->body_len,
+				out);
+}
+
+static const struct aws_protocol json_protocol = {
+	.name = "json-1.1",
+	.build = json_build,
+	.wipe = json_wipe,
+	.decode_reply = json_decode_reply,
+	.free_reply = json_free_reply,
+	.decode_error = json_decode_error,
+};
 
 /* Operations that are not safe to repeat after an attempt that may have
  * run: a second UpdateCampaign starts a second deployment. Creates are
@@ -1041,161 +1069,40 @@ int aws_operation_idempotent(const char *operation)
 	return in_list(operation, non_idempotent_ops) ? 0 : 1;
 }
 
-/* The call failed for good: report the class of its last attempt. */
-static void finish_failed(struct aws_call *call)
+static void json_req_free(void *req)
 {
-	call_finish(call, aws_error_classify(call->transport, call->status,
-					     call->code), NULL);
+	struct aws_call *call = req;
+
+	aws_wire_request_free(&call->wire);
+	free(call->body);
+	free(call);
 }
 
-static void after_failure(struct aws_call *call, enum aws_retry_kind kind,
-			  const char *date)
-{
-	struct aws_client *c = call->client;
-	int64_t delay_ms = -E2BIG;
-	unsigned cost = 0;
-	time_t server;
-
-	/* the attempt may have run (5xx, timeout, reset after sending): a
-	 * non-idempotent one is left to the caller, which looks before it
-	 * tries again; refused ones (throttling, connect failures, skew) are
-	 * still retried here */
-	if (!aws_operation_idempotent(call->operation) &&
-	    (kind == AWS_RETRY_TRANSIENT || kind == AWS_RETRY_TIMEOUT ||
-	     (kind == AWS_RETRY_CONNECTION &&
-	      call->transport != HTTP_ERR_CONNECT &&
-	      call->transport != HTTP_ERR_DNS))) {
-		log_debug("aws: %s: outcome unknown (%s); not repeated here",
-			  call->operation, call->code[0] ? call->code :
-			  http_error_name(call->transport));
-		kind = AWS_RETRY_NO;
-	}
-	if (kind == AWS_RETRY_CLOCK_SKEW) {
-		if (!call->skew_retried && date &&
-		    aws_parse_http_date(date, &server) == 0) {
-			call->skew_retried = true;
-			c->retry.clock_offset = (int64_t)server -
-					(int64_t)aws_retrier_now(&c->retry);
-			log_debug("aws: %s: clock skew, offset now %+lld s",
-				  call->operation,
-				  (long long)c->retry.clock_offset);
-			if (schedule_attempt(call, 0) >= 0)
-				return;
-		}
-		finish_failed(call);
-		return;
-	}
-	if (kind != AWS_RETRY_NO)
-		delay_ms = aws_retrier_next(&c->retry, call->attempts,
-					    kind == AWS_RETRY_TIMEOUT, &cost);
-	if (delay_ms == -ENOSPC)
-		log_debug("aws: %s: retry quota exhausted, not retrying",
-			  call->operation);
-	if (delay_ms < 0) {
-		finish_failed(call);
-		return;
-	}
-	call->last_retry_cost = cost;
-	/* a request that was sent and whose reply was lost or cut off (the
-	 * attempt took its time): say so, the retry repeats all of it */
-	if (call->transport == HTTP_ERR_TIMEOUT ||
-	    call->transport == HTTP_ERR_RESET ||
-	    call->transport == HTTP_ERR_PROTOCOL ||
-	    call->transport == HTTP_ERR_TOO_LARGE)
-		log_warning("aws: %s: reply cut off after %.1f s (%s); retrying in %lld ms (attempt %u of %u)",
-			    call->operation,
-			    (double)call->attempt_usec / USEC_PER_SEC,
-			    http_error_name(call->transport),
-			    (long long)delay_ms, call->attempts + 1,
-			    c->retry.max_attempts);
-	else
-		log_debug("aws: %s: retrying in %lld ms (attempt %u of %u)",
-			  call->operation, (long long)delay_ms,
-			  call->attempts + 1, c->retry.max_attempts);
-	if (schedule_attempt(call, (uint64_t)delay_ms * USEC_PER_MSEC) < 0)
-		finish_failed(call);
-}
-
-static void on_http_done(const struct http_response *resp, void *userdata)
+static void json_done(const struct aws_engine_result *er, void *userdata)
 {
 	struct aws_call *call = userdata;
-	struct aws_client *c = call->client;
-	struct aws_error_info info = { NULL, NULL };
-	cJSON *reply = NULL;
-	const char *why = NULL;
-	int r;
+	struct aws_result res = {
+		.error = er->error,
+		.operation = call->operation,
+		.http_status = er->status,
+		.transport = er->transport,
+		.code = er->error == AWS_ERR_NONE ? NULL : er->code,
+		.message = er->error == AWS_ERR_NONE ? NULL : er->message,
+		.request_id = er->request_id,
+		.reply = er->reply,
+		.attempts = er->attempts,
+		.elapsed_usec = er->elapsed_usec,
+	};
 
-	call->req = NULL;
-	call->attempt_usec = resp->elapsed_usec;
-	if (resp->error != HTTP_OK) {
-		set_outcome(call, resp->error, 0, "", resp->error_text, NULL);
-		snprintf(call->code, sizeof(call->code), "Http%s",
-			 resp->error == HTTP_ERR_TIMEOUT ? "Timeout" :
-			 resp->error == HTTP_ERR_CONNECT ? "ConnectFailed" :
-			 resp->error == HTTP_ERR_RESET ? "ConnectionReset" :
-			 resp->error == HTTP_ERR_DNS ? "NameResolution" :
-			 resp->error == HTTP_ERR_TLS ? "TlsFailure" :
-			 resp->error == HTTP_ERR_TOO_LARGE ? "ReplyTooLarge" :
-			 resp->error == HTTP_ERR_PROTOCOL ? "ProtocolError" :
-			 "InternalError");
-		log_debug("aws: %s attempt %u: transport %s: %s",
-			  call->operation, call->attempts,
-			  http_error_name(resp->error), resp->error_text);
-		after_failure(call, aws_retry_classify(resp->error, 0, NULL,
-						       NULL), NULL);
-		return;
-	}
-	if (resp->status >= 200 && resp->status < 300) {
-		r = aws_decode_reply(resp->content_type, resp->body,
-				     resp->body_len, &reply, &why);
-		set_outcome(call, HTTP_OK, resp->status, "", NULL,
-			    resp->request_id);
-		if (r < 0) {
-			log_debug("aws: %s attempt %u: HTTP %ld, %s "
-				  "(request id %s)", call->operation,
-				  call->attempts, resp->status,
-				  why ? why : "out of memory",
-				  resp->request_id ? resp->request_id : "-");
-			finish_local(call, r == -ENOMEM ? AWS_ERR_INTERNAL :
-				     AWS_ERR_MALFORMED_REPLY, "MalformedReply",
-				     why ? why : "out of memory");
-			return;
-		}
-		log_debug("aws: %s attempt %u: HTTP %ld (request id %s)",
-			  call->operation, call->attempts, resp->status,
-			  resp->request_id ? resp->request_id : "-");
-		aws_quota_release(&c->retry.quota, call->last_retry_cost);
-		call_finish(call, AWS_ERR_NONE, reply);
-		return;
-	}
-	r = aws_decode_error(resp->error_type, resp->body, resp->body_len,
-			     &info);
-	if (r < 0) {
-		finish_local(call, AWS_ERR_INTERNAL, "OutOfMemory",
-			     "out of memory decoding an error reply");
-		return;
-	}
-	set_outcome(call, HTTP_OK, resp->status,
-		    info.code[0] ? info.code : "", info.message,
-		    resp->request_id);
-	if (!info.code[0])
-		snprintf(call->code, sizeof(call->code), "Http%ld",
-			 resp->status);
-	log_debug("aws: %s attempt %u: HTTP %ld %s: %s (request id %s)",
-		  call->operation, call->attempts, resp->status, call->code,
-		  call->message ? call->message : "",
-		  resp->request_id ? resp->request_id : "-");
-	after_failure(call, aws_retry_classify(HTTP_OK, resp->status,
-					       info.code, info.message),
-		      resp->date);
-	aws_error_info_free(&info);
+	call->done(&res, call->userdata);
 }
 
 int aws_call(struct aws_client *c, const char *operation, const cJSON *body,
 	     aws_call_done_fn done, void *userdata, struct aws_call **ret)
 {
-	struct aws_call *call = NULL;
-	int r = -EINVAL;
+	struct aws_engine_call_spec spec;
+	struct aws_call *call;
+	int r;
 
 	if (!c || !done || !valid_operation(operation) ||
 	    (body && !cJSON_IsObject(body)))
@@ -1207,41 +1114,31 @@ int aws_call(struct aws_client *c, const char *operation, const cJSON *body,
 	snprintf(call->operation, sizeof(call->operation), "%s", operation);
 	call->done = done;
 	call->userdata = userdata;
-	r = -ENOMEM;
-	call->body = body ? cJSON_PrintUnformatted(body) : strdup("{}");
-	if (!call->body)
-		goto cleanup;
-	call->body_len = strlen(call->body);
 	call->client = c;
-	(void)sd_event_now(c->event, CLOCK_MONOTONIC, &call->start_usec);
-	r = schedule_attempt(call, 0);
-	if (r < 0)
-		goto cleanup;
-	call->next = c->head;
-	if (c->head)
-		c->head->prev = call;
-	c->head = call;
-	c->n_calls++;
+	call->body = body ? cJSON_PrintUnformatted(body) : strdup("{}");
+	if (!call->body) {
+		json_req_free(call);
+		return -ENOMEM;
+	}
+	call->body_len = strlen(call->body);
+	spec = (struct aws_engine_call_spec){
+		.proto = &json_protocol, .req = call, .req_free = json_req_free,
+		.operation = call->operation,
+		.non_idempotent = aws_operation_idempotent(operation) == 0,
+		.done = json_done, .userdata = call,
+	};
+	r = aws_engine_call(c->engine, &spec, &call->ec);
+	if (r < 0) {
+		json_req_free(call);
+		return r;
+	}
 	if (ret)
 		*ret = call;
-	call = NULL;
-	r = 0;
-cleanup:
-	if (call)
-		call->client = NULL;
-	call_free(call);
-	return r;
+	return 0;
 }
 
 void aws_call_cancel(struct aws_call *call)
 {
-	struct aws_client *c;
-
-	if (!call)
-		return;
-	c = call->client;
-	if (call->creds_pending && c && c->creds.cancel)
-		c->creds.cancel(c->creds.impl, call);
-	call_unlink(call);
-	call_free(call);
+	if (call)
+		aws_engine_call_cancel(call->ec);  /* frees call */
 }

@@ -18,6 +18,9 @@
 enum chain_step {
 	STEP_ENV,
 	STEP_SYSTEMD,
+	STEP_ASSUME_ROLE,   /* a profile with role_arn */
+	STEP_WEB_IDENTITY,  /* AWS_WEB_IDENTITY_TOKEN_FILE or the profile's */
+	STEP_SSO,           /* a profile with sso_session / sso_start_url */
 	STEP_PROFILE,
 	STEP_CONTAINER,
 	STEP_IMDS,
@@ -46,6 +49,9 @@ struct creds_chain {
 	bool resolved;          /* source below is known */
 	enum chain_step source; /* where current came from */
 	char *process;          /* credential_process command, if that */
+	struct creds_role_plan *plan;       /* STEP_ASSUME_ROLE */
+	struct creds_webid_config *webid;   /* STEP_WEB_IDENTITY */
+	struct creds_sso_config *sso;       /* STEP_SSO */
 	enum chain_step step;   /* while resolving: the step in flight */
 	struct creds_job *job;  /* resolution or refresh in flight */
 	bool refreshing;        /* job refreshes a known source */
@@ -123,6 +129,9 @@ void creds_chain_free(struct creds_chain *ch)
 	}
 	creds_free(ch->current);
 	free_command(ch->process);
+	creds_role_plan_free(ch->plan);
+	creds_webid_config_free(ch->webid);
+	creds_sso_config_free(ch->sso);
 	free(ch->profile);
 	sd_event_unref(ch->event);
 	free(ch);
@@ -135,6 +144,12 @@ static const char *step_name(enum chain_step s)
 		return "the environment";
 	case STEP_SYSTEMD:
 		return "systemd credentials";
+	case STEP_ASSUME_ROLE:
+		return "STS AssumeRole (a profile's role_arn)";
+	case STEP_WEB_IDENTITY:
+		return "STS AssumeRoleWithWebIdentity";
+	case STEP_SSO:
+		return "IAM Identity Center (SSO)";
 	case STEP_PROFILE:
 		return "the shared credentials/config files";
 	case STEP_CONTAINER:
@@ -203,6 +218,29 @@ static void set_current(struct creds_chain *ch, struct creds *c,
 	}
 }
 
+/* Start AssumeRoleWithWebIdentity; configure: read the configuration
+ * first. 0 (a job runs), -ENOENT (not configured), -errno. */
+static int start_web_identity(struct creds_chain *ch, bool configure)
+{
+	const struct creds_webid_config *w;
+	int r;
+
+	if (configure) {
+		creds_webid_config_free(ch->webid);
+		ch->webid = NULL;
+		r = creds_webid_config_new(ch->profile, &ch->webid);
+		if (r < 0)
+			return r;
+	}
+	w = ch->webid;
+	if (!w)
+		return -EINVAL;
+	return creds_web_identity_start(ch->event, ch->http, w->token_file,
+					w->role_arn, w->session_name,
+					w->region, w->regional_endpoints,
+					on_job_done, ch, &ch->job);
+}
+
 /* Try the chain from ch->step on. 0: ch->current set now; -EINPROGRESS: a
  * job runs; other -errno: failed (logged). */
 static int resolve(struct creds_chain *ch)
@@ -217,6 +255,32 @@ static int resolve(struct creds_chain *ch)
 			break;
 		case STEP_SYSTEMD:
 			r = creds_from_systemd(&c);
+			break;
+		case STEP_ASSUME_ROLE:
+			creds_role_plan_free(ch->plan);
+			ch->plan = NULL;
+			r = creds_role_plan_new(ch->profile, &ch->plan);
+			if (r == 0) {
+				r = creds_role_start(ch->event, ch->http,
+						     ch->plan, on_job_done, ch,
+						     &ch->job);
+				return r == 0 ? -EINPROGRESS : r;
+			}
+			break;
+		case STEP_WEB_IDENTITY:
+			r = start_web_identity(ch, true);
+			if (r == 0)
+				return -EINPROGRESS;
+			break;
+		case STEP_SSO:
+			creds_sso_config_free(ch->sso);
+			ch->sso = NULL;
+			r = creds_sso_config_new(ch->profile, &ch->sso);
+			if (r == 0) {
+				r = creds_sso_start(ch->event, ch->http, ch->sso,
+						    on_job_done, ch, &ch->job);
+				return r == 0 ? -EINPROGRESS : r;
+			}
 			break;
 		case STEP_PROFILE:
 			free_command(ch->process);
@@ -278,6 +342,21 @@ static int start_refresh(struct creds_chain *ch)
 	if (ch->job)
 		return 0;
 	switch (ch->source) {
+	case STEP_ASSUME_ROLE:
+		if (!ch->plan)
+			return -EINVAL;
+		r = creds_role_start(ch->event, ch->http, ch->plan, on_job_done,
+				     ch, &ch->job);
+		break;
+	case STEP_WEB_IDENTITY:
+		r = start_web_identity(ch, false);
+		break;
+	case STEP_SSO:
+		if (!ch->sso)
+			return -EINVAL;
+		r = creds_sso_start(ch->event, ch->http, ch->sso, on_job_done,
+				    ch, &ch->job);
+		break;
 	case STEP_PROFILE:
 		if (!ch->process)
 			return -EINVAL;
@@ -434,6 +513,32 @@ void creds_cancel(struct creds_chain *ch, void *userdata)
 		return;
 	cancel_in(&ch->waiters, userdata);
 	cancel_in(&ch->delivering, userdata);
+}
+
+void creds_invalidate(struct creds_chain *ch)
+{
+	if (!ch || ch->job || !ch->resolved)
+		return;
+	log_info("AWS credentials from %s were refused by a service; "
+		 "looking for fresh ones", step_name(ch->source));
+	creds_free(ch->current);
+	ch->current = NULL;
+	ch->resolved = false;
+	free_command(ch->process);
+	ch->process = NULL;
+	creds_role_plan_free(ch->plan);
+	ch->plan = NULL;
+	creds_webid_config_free(ch->webid);
+	ch->webid = NULL;
+	creds_sso_config_free(ch->sso);
+	ch->sso = NULL;
+	if (ch->timer)
+		(void)sd_event_source_set_enabled(ch->timer, SD_EVENT_OFF);
+}
+
+void creds_invalidate_sigv4(void *chain)
+{
+	creds_invalidate(chain);
 }
 
 const struct creds *creds_peek(struct creds_chain *ch)

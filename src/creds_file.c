@@ -144,17 +144,11 @@ static const char *const profile_keys[K_COUNT] = {
 	[K_PROCESS] = "credential_process",
 	[K_REGION] = "region",
 };
-/* Keys of credential sources we do not implement. */
-static const char *const unsupported_keys[] = {
-	"role_arn", "web_identity_token_file", "sso_session", "sso_start_url",
-	"sso_account_id",
-};
 
 struct profile_vals {
 	const char *want;    /* profile name */
 	bool config_file;
 	bool found;          /* a section for the profile exists */
-	const char *unsupported; /* first unsupported key seen (static) */
 	char *v[K_COUNT];
 };
 
@@ -192,10 +186,6 @@ static int profile_cb(const char *section, const char *key, const char *value,
 		pv->v[i] = strdup(value);
 		return pv->v[i] ? 0 : -ENOMEM;
 	}
-	for (i = 0; i < sizeof(unsupported_keys) / sizeof(unsupported_keys[0]);
-	     i++)
-		if (strcasecmp(key, unsupported_keys[i]) == 0 && !pv->unsupported)
-			pv->unsupported = unsupported_keys[i];
 	return 0;
 }
 
@@ -324,14 +314,7 @@ int creds_from_profile(const char *profile, struct creds **out,
 				  conf.want, conf_path);
 		goto cleanup;
 	}
-	if (cred.unsupported || conf.unsupported) {
-		log_error("AWS credentials: profile \"%s\" uses %s, which this "
-			  "program does not support; use static keys or "
-			  "credential_process", cred.want,
-			  cred.unsupported ? cred.unsupported
-					   : conf.unsupported);
-		r = -EINVAL;
-	} else if (explicit_name && !cred.found && !conf.found) {
+	if (explicit_name && !cred.found && !conf.found) {
 		log_error("AWS credentials: profile \"%s\" not found in %s or "
 			  "%s", cred.want, cred_path ? cred_path : "-",
 			  conf_path ? conf_path : "-");
@@ -374,4 +357,203 @@ cleanup:
 	profile_vals_free(&cred);
 	profile_vals_free(&conf);
 	return r;
+}
+
+/* ---- every key of a profile (assume role, web identity, SSO) ---------------- */
+
+struct creds_profile {
+	char *name;
+	bool found;
+	size_t n, cap;
+	char **keys;      /* lower-cased */
+	char **values;
+};
+
+struct section_want {
+	struct creds_profile *p;
+	const char *kind;     /* NULL: a profile; else "sso-session" */
+	bool config_file;
+};
+
+void creds_profile_free(struct creds_profile *p)
+{
+	size_t i;
+
+	if (!p)
+		return;
+	for (i = 0; i < p->n; i++) {
+		free(p->keys[i]);
+		if (p->values[i]) {
+			OPENSSL_cleanse(p->values[i], strlen(p->values[i]));
+			free(p->values[i]);
+		}
+	}
+	free(p->keys);
+	free(p->values);
+	free(p->name);
+	free(p);
+}
+
+const char *creds_profile_value(const struct creds_profile *p, const char *key)
+{
+	size_t i;
+
+	for (i = 0; p && i < p->n; i++)
+		if (strcasecmp(p->keys[i], key) == 0)
+			return p->values[i];
+	return NULL;
+}
+
+bool creds_profile_found(const struct creds_profile *p)
+{
+	return p && p->found;
+}
+
+const char *creds_profile_name(const struct creds_profile *p)
+{
+	return p ? p->name : NULL;
+}
+
+/* Set key to value (a later value of the same key replaces it). */
+static int profile_set(struct creds_profile *p, const char *key,
+		       const char *value)
+{
+	size_t i;
+	char *v = strdup(value);
+
+	if (!v)
+		return -ENOMEM;
+	for (i = 0; i < p->n; i++)
+		if (strcasecmp(p->keys[i], key) == 0) {
+			OPENSSL_cleanse(p->values[i], strlen(p->values[i]));
+			free(p->values[i]);
+			p->values[i] = v;
+			return 0;
+		}
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 16;
+		char **k = realloc(p->keys, cap * sizeof(*k));
+
+		if (k)
+			p->keys = k;
+		k = k ? realloc(p->values, cap * sizeof(*k)) : NULL;
+		if (!k) {
+			free(v);
+			return -ENOMEM;
+		}
+		p->values = k;
+		p->cap = cap;
+	}
+	p->keys[p->n] = strdup(key);
+	if (!p->keys[p->n]) {
+		free(v);
+		return -ENOMEM;
+	}
+	for (i = 0; p->keys[p->n][i]; i++)
+		if (p->keys[p->n][i] >= 'A' && p->keys[p->n][i] <= 'Z')
+			p->keys[p->n][i] = (char)(p->keys[p->n][i] - 'A' + 'a');
+	p->values[p->n++] = v;
+	return 0;
+}
+
+/* "sso-session NAME" (config file only) -> NAME, else NULL. */
+static const char *kind_section_name(const char *section, const char *kind)
+{
+	size_t n = strlen(kind);
+
+	if (!section || strncmp(section, kind, n) != 0 || !is_blank(section[n]))
+		return NULL;
+	section += n;
+	while (is_blank(*section))
+		section++;
+	return *section ? section : NULL;
+}
+
+static int section_cb(const char *section, const char *key, const char *value,
+		      unsigned line, void *userdata)
+{
+	struct section_want *w = userdata;
+	const char *name = w->kind ? kind_section_name(section, w->kind)
+				   : creds_ini_profile_name(section,
+							    w->config_file);
+
+	(void)line;
+	if (!name || strcmp(name, w->p->name) != 0)
+		return 0;
+	w->p->found = true;
+	return profile_set(w->p, key, value);
+}
+
+static int load_section(const char *var, const char *file, bool config_file,
+			struct section_want *w)
+{
+	struct strbuf text = STRBUF_INIT;
+	char *path = file_path(var, file);
+	int r;
+
+	w->config_file = config_file;
+	if (!path)
+		return 0;
+	r = creds_read_file(path, &text);
+	if (r == -ENOENT)
+		r = 0;
+	else if (r < 0)
+		log_error("AWS credentials: cannot read %s: %s", path,
+			  strerror(-r));
+	else
+		r = creds_ini_parse(text.buf, text.len, path, section_cb, w);
+	strbuf_free_secure(&text);
+	free(path);
+	return r;
+}
+
+int creds_profile_load(const char *name, struct creds_profile **out)
+{
+	struct creds_profile *p;
+	struct section_want w = { 0 };
+	bool explicit_name;
+	int r;
+
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->name = strdup(profile_name(name, &explicit_name));
+	if (!p->name) {
+		free(p);
+		return -ENOMEM;
+	}
+	w.p = p;
+	/* the credentials file's values win over the config file's, as in
+	 * the SDKs' merged view */
+	r = load_section("AWS_CONFIG_FILE", "config", true, &w);
+	if (r == 0)
+		r = load_section("AWS_SHARED_CREDENTIALS_FILE", "credentials",
+				 false, &w);
+	if (r < 0) {
+		creds_profile_free(p);
+		return r;
+	}
+	*out = p;
+	return 0;
+}
+
+int creds_sso_session_load(const char *name, struct creds_profile **out)
+{
+	struct creds_profile *p;
+	struct section_want w = { .kind = "sso-session" };
+	int r;
+
+	p = calloc(1, sizeof(*p));
+	if (!p || !(p->name = strdup(name))) {
+		free(p);
+		return -ENOMEM;
+	}
+	w.p = p;
+	r = load_section("AWS_CONFIG_FILE", "config", true, &w);
+	if (r < 0) {
+		creds_profile_free(p);
+		return r;
+	}
+	*out = p;
+	return 0;
 }

@@ -81,6 +81,9 @@ static int step_start(struct http_job *j)
 
 	spec.method = "GET";
 	spec.headers = h;
+	/* link-local endpoints: a proxy must never see these requests (nor
+	 * the credentials in their replies) */
+	spec.no_proxy = true;
 	spec.connect_timeout_ms = IMDS_CONNECT_TIMEOUT_MS;
 	spec.total_timeout_ms = IMDS_TOTAL_TIMEOUT_MS;
 	spec.max_response_bytes = CREDS_MAX_PROCESS_OUTPUT;

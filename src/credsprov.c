@@ -109,9 +109,17 @@ void credsprov_free(struct credsprov *cp)
 	free(cp);
 }
 
+static void invalidate(void *impl)
+{
+	struct credsprov *cp = impl;
+
+	creds_invalidate(cp->chain);
+}
+
 void credsprov_fill(struct credsprov *cp, struct aws_creds_provider *p)
 {
 	p->get = get;
 	p->cancel = cancel;
+	p->invalidate = invalidate;
 	p->impl = cp;
 }

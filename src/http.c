@@ -729,6 +729,19 @@ static int setup_method(CURL *e, const struct http_request_spec *spec,
 	return ok ? 0 : -EIO;
 }
 
+/* The proxy as the SDKs take it from the environment (see http.h). */
+static bool set_proxy(CURL *e, const struct http_request_spec *spec)
+{
+	const char *upper = getenv("HTTP_PROXY"), *lower = getenv("http_proxy");
+
+	if (spec->no_proxy)
+		return curl_easy_setopt(e, CURLOPT_NOPROXY, "*") == CURLE_OK;
+	if (strncasecmp(spec->url, "http://", 7) == 0 && !lower && upper &&
+	    *upper)
+		return curl_easy_setopt(e, CURLOPT_PROXY, upper) == CURLE_OK;
+	return true;
+}
+
 int http_request_start(struct http_client *c,
 		       const struct http_request_spec *spec,
 		       http_done_fn done, void *userdata,
@@ -828,7 +841,8 @@ int http_request_start(struct http_client *c,
 	     curl_easy_setopt(e, CURLOPT_WRITEDATA, r) == CURLE_OK &&
 	     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header) == CURLE_OK &&
 	     curl_easy_setopt(e, CURLOPT_HEADERDATA, r) == CURLE_OK &&
-	     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf) == CURLE_OK;
+	     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf) == CURLE_OK &&
+	     set_proxy(e, spec);
 	if (ok && c->ca_bundle)
 		ok = curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_bundle) ==
 		     CURLE_OK;

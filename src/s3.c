@@ -1,7 +1,7 @@
-/* s3.c - Amazon S3 HeadObject: endpoint, signing, retries, classification.
- * See include/s3.h and include/s3-internal.h. Retry decisions, backoff,
- * the retry quota, endpoint overrides and HTTP dates come from the aws
- * module (aws-internal.h) so that both clients behave alike. */
+/* s3.c - Amazon S3 HeadObject: endpoint, signing, classification; the
+ * REST HEAD protocol adapter over the call engine (aws_engine.c), which
+ * runs the attempts, retries, quota and clock offset for every client
+ * alike. See include/s3.h and include/s3-internal.h. */
 #include "s3.h"
 #include "s3-internal.h"
 
@@ -14,13 +14,11 @@
 
 #include <curl/curl.h>
 
+#include "aws-engine.h"
 #include "aws-internal.h"
-#include "evtimer.h"
 #include "log.h"
 #include "strbuf.h"
 
-#define USEC_PER_MSEC 1000ULL
-#define S3_TIMER_ACCURACY_USEC 1000ULL
 #define S3_MAX_MESSAGE_LEN 512
 
 #ifndef PR_VERSION
@@ -29,40 +27,35 @@
 /* Sent unsigned (the signer leaves User-Agent out). */
 #define S3_USER_AGENT "personalize-retrain/" PR_VERSION
 
+
 struct s3_client {
-	sd_event *event;
-	struct http_client *http;
+	struct aws_engine *engine;
 	char *region;
 	char *endpoint_url;        /* caller's override, or NULL */
 	bool force_path_style;
-	struct aws_creds_provider creds;
-	struct sigv4_signer *signer;
-	uint32_t connect_timeout_ms, total_timeout_ms;
-	struct aws_retrier retry;  /* attempts, quota, backoff, clock offset */
-	aws_metrics_fn metrics;
-	void *metrics_userdata;
-	struct s3_head *head;      /* HEADs in flight */
-	unsigned n_heads;
 };
 
+/* One HEAD: the request the engine hands back to this adapter. */
 struct s3_head {
 	struct s3_client *client;
-	struct s3_head *prev, *next;
+	struct aws_engine_call *ec;
 	char *uri, *bucket, *key;
 	struct s3_target target;
 	s3_head_done_fn done;
 	void *userdata;
-	struct http_request *req;
-	sd_event_source *timer;      /* next attempt, after a delay */
-	sd_event_source *now;        /* next attempt, at the next loop turn */
 	struct s3_wire_request wire;
-	bool creds_pending, skew_retried;
-	unsigned attempts, last_retry_cost;
-	uint64_t start_usec;
+	enum s3_error error;       /* set by finalize for the callback */
 	/* last attempt */
 	enum http_error transport;
 	long status;
+	unsigned attempts;
 	char *bucket_region, *request_id, *transport_text;
+};
+
+/* A 2xx HEAD's metadata, the engine's reply. */
+struct s3_reply {
+	char *etag;
+	struct s3_meta meta;
 };
 
 /* ---- names ------------------------------------------------------------------ */
@@ -254,7 +247,7 @@ int s3_resolve_target(const char *endpoint_url, bool force_path_style,
 		      const char *region, const char *bucket, const char *key,
 		      struct s3_target *out)
 {
-	struct strbuf def = STRBUF_INIT, path = STRBUF_INIT, url = STRBUF_INIT;
+	struct strbuf path = STRBUF_INIT, url = STRBUF_INIT;
 	char *ep = NULL, *scheme = NULL, *hostport = NULL, *prefix = NULL;
 	char *host = NULL;
 	bool override, path_style;
@@ -262,17 +255,17 @@ int s3_resolve_target(const char *endpoint_url, bool force_path_style,
 
 	if (!bucket || !*bucket || !key)
 		return -EINVAL;
+	r = aws_endpoint_override(endpoint_url, S3_ENV_SERVICE_ID, &ep);
+	if (r < 0)
+		return r;
+	override = ep != NULL;
+	free(ep);
+	ep = NULL;
+	/* the override, or the default (FIPS / dual-stack as configured) */
 	r = aws_resolve_endpoint(endpoint_url, S3_ENV_SERVICE_ID, "s3", region,
 				 &ep);
 	if (r < 0)
 		return r;
-	/* no override resolves to the default service endpoint */
-	strbuf_printf(&def, "https://s3.%s.%s", region ? region : "",
-		      region ? aws_dns_suffix(region) : "");
-	r = strbuf_error(&def);
-	if (r < 0)
-		goto cleanup;
-	override = strcmp(ep, def.buf) != 0;
 	r = split_url(ep, &scheme, &hostport, &prefix);
 	if (r < 0)
 		goto cleanup;
@@ -310,7 +303,6 @@ cleanup:
 	free(scheme);
 	free(hostport);
 	free(prefix);
-	strbuf_free(&def);
 	strbuf_free(&path);
 	strbuf_free(&url);
 	return r;
@@ -436,7 +428,7 @@ int s3_client_new(sd_event *event, struct http_client *http,
 		  struct s3_client **ret)
 {
 	struct s3_client *c = NULL;
-	struct aws_retrier retry;
+	struct aws_engine_config ec;
 	char *probe = NULL;
 	int r = -EINVAL;
 
@@ -447,8 +439,6 @@ int s3_client_new(sd_event *event, struct http_client *http,
 			  cfg->region ? cfg->region : "");
 		return -EINVAL;
 	}
-	if (aws_retrier_init(&retry, cfg->max_attempts, "s3") < 0)
-		return -EINVAL;
 	/* check the endpoint (config or environment) now, not per request */
 	r = aws_resolve_endpoint(cfg->endpoint_url, S3_ENV_SERVICE_ID, "s3",
 				 cfg->region, &probe);
@@ -463,6 +453,14 @@ int s3_client_new(sd_event *event, struct http_client *http,
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
+	ec = (struct aws_engine_config){
+		.log_name = "s3", .max_attempts = cfg->max_attempts,
+		.connect_timeout_ms = cfg->connect_timeout_ms,
+		.total_timeout_ms = cfg->total_timeout_ms,
+	};
+	r = aws_engine_new(event, http, &ec, creds, &c->engine);
+	if (r < 0)
+		goto cleanup;
 	r = -ENOMEM;
 	c->region = strdup(cfg->region);
 	if (!c->region)
@@ -472,18 +470,7 @@ int s3_client_new(sd_event *event, struct http_client *http,
 		if (!c->endpoint_url)
 			goto cleanup;
 	}
-	r = sigv4_signer_new(&c->signer);
-	if (r < 0)
-		goto cleanup;
-	c->event = sd_event_ref(event);
-	c->http = http;
 	c->force_path_style = cfg->force_path_style;
-	c->creds = *creds;
-	c->retry = retry;
-	c->connect_timeout_ms = cfg->connect_timeout_ms ?
-		cfg->connect_timeout_ms : AWS_DEFAULT_CONNECT_TIMEOUT_MS;
-	c->total_timeout_ms = cfg->total_timeout_ms ?
-		cfg->total_timeout_ms : AWS_DEFAULT_TOTAL_TIMEOUT_MS;
 	*ret = c;
 	c = NULL;
 	r = 0;
@@ -496,70 +483,49 @@ struct s3_client *s3_client_free(struct s3_client *c)
 {
 	if (!c)
 		return NULL;
-	while (c->head)
-		s3_head_cancel(c->head);
-	sigv4_signer_free(c->signer);
+	/* cancels every HEAD: each one freed by head_free() */
+	aws_engine_free(c->engine);
 	free(c->region);
 	free(c->endpoint_url);
-	sd_event_unref(c->event);
 	free(c);
 	return NULL;
 }
 
 unsigned s3_client_in_flight(const struct s3_client *c)
 {
-	return c ? c->n_heads : 0;
+	return c ? aws_engine_in_flight(c->engine) : 0;
 }
 
 void s3_client_set_metrics_hook(struct s3_client *c, aws_metrics_fn fn,
 				void *userdata)
 {
-	c->metrics = fn;
-	c->metrics_userdata = userdata;
+	aws_engine_set_metrics_hook(c->engine, fn, userdata);
 }
 
 void s3_client_set_test_hooks(struct s3_client *c,
 			      const struct aws_test_hooks *h)
 {
-	aws_retrier_set_test_hooks(&c->retry, h);
+	aws_engine_set_test_hooks(c->engine, h);
 }
 
 int64_t s3_client_clock_offset(const struct s3_client *c)
 {
-	return c->retry.clock_offset;
+	return aws_engine_retrier_const(c->engine)->clock_offset;
 }
 
 unsigned s3_client_retry_tokens(const struct s3_client *c)
 {
-	return c->retry.quota.tokens;
+	return aws_engine_retrier_const(c->engine)->quota.tokens;
 }
 
 /* ---- one HEAD --------------------------------------------------------------------- */
 
-static void head_unlink(struct s3_head *h)
+static void head_free(void *req)
 {
-	struct s3_client *c = h->client;
+	struct s3_head *h = req;
 
-	if (!c)
-		return;
-	if (h->prev)
-		h->prev->next = h->next;
-	else
-		c->head = h->next;
-	if (h->next)
-		h->next->prev = h->prev;
-	h->prev = h->next = NULL;
-	h->client = NULL;
-	c->n_heads--;
-}
-
-static void head_free(struct s3_head *h)
-{
 	if (!h)
 		return;
-	sd_event_source_disable_unref(h->timer);
-	sd_event_source_disable_unref(h->now);
-	http_request_cancel(h->req);
 	s3_wire_request_free(&h->wire);
 	s3_target_free(&h->target);
 	free(h->uri);
@@ -606,7 +572,6 @@ static enum aws_error_class aws_class_of(enum s3_error e)
 	}
 	return AWS_ERR_INTERNAL;
 }
-
 /* The operator's line for a failure. */
 static void describe(const struct s3_head *h, enum s3_error e,
 		     struct strbuf *m)
@@ -672,220 +637,184 @@ static void describe(const struct s3_head *h, enum s3_error e,
 	}
 }
 
-/* Report and free the HEAD. resp (may be NULL) is the successful reply. */
-static void head_finish(struct s3_head *h, enum s3_error e,
-			const struct http_response *resp)
+/* ---- the REST HEAD protocol ----------------------------------------------------------- */
+
+static int head_build(void *req, const struct sigv4_credentials *creds,
+		      time_t now, struct http_request_spec *spec)
 {
+	struct s3_head *h = req;
 	struct s3_client *c = h->client;
+	int r;
+
+	if (!creds)
+		return -EINVAL;
+	r = s3_build_request(aws_engine_signer(c->engine), c->region,
+			     &h->target, creds, now, &h->wire);
+	if (r < 0)
+		return r;
+	spec->method = "HEAD";
+	spec->url = h->target.url;
+	spec->headers = h->wire.headers;
+	spec->n_headers = h->wire.n_headers;
+	return 0;
+}
+
+static void head_wipe(void *req)
+{
+	struct s3_head *h = req;
+
+	s3_wire_request_free(&h->wire);
+}
+
+static void head_observe(void *req, const struct http_response *resp)
+{
+	struct s3_head *h = req;
+
+	free(h->bucket_region);
+	h->bucket_region = safe_dup(http_response_header(resp,
+						"x-amz-bucket-region"), 64);
+}
+
+static int head_decode_reply(void *req, const struct http_response *resp,
+			     void **reply, const char **why)
+{
+	struct s3_head *h = req;
+	struct s3_reply *out;
+	const char *etag = http_response_header(resp, "ETag");
+
+	(void)why;
+	out = calloc(1, sizeof(*out));
+	if (!out)
+		return -ENOMEM;
+	if (etag) {
+		out->etag = safe_dup(etag, 1024);
+		if (!out->etag) {
+			free(out);
+			return -ENOMEM;
+		}
+	}
+	if (s3_parse_meta(http_response_header(resp, "Last-Modified"),
+			  http_response_header(resp, "Content-Length"),
+			  &out->meta) < 0)
+		log_debug("s3: HeadObject %s: malformed Last-Modified or "
+			  "Content-Length ignored", h->uri);
+	*reply = out;
+	return 0;
+}
+
+static void head_free_reply(void *reply)
+{
+	struct s3_reply *r = reply;
+
+	if (r) {
+		free(r->etag);
+		free(r);
+	}
+}
+
+/* HEAD errors have no body: a 403 with a Date far from our corrected
+ * clock is the clock; the rest is decided by the status alone. */
+static enum aws_retry_kind head_retry_kind(void *req, const struct aws_engine *e,
+					   const struct http_response *resp,
+					   const char *code, const char *message)
+{
+	struct s3_head *h = req;
+	const struct aws_retrier *rt = aws_engine_retrier_const(e);
+	enum aws_retry_kind kind;
+	time_t server;
+
+	if (resp->status == 403 && resp->date &&
+	    s3_classify(HTTP_OK, 403, h->bucket_region, h->client->region) ==
+	    S3_ERR_ACCESS_DENIED &&
+	    aws_parse_http_date(resp->date, &server) == 0) {
+		int64_t off = (int64_t)server - (int64_t)aws_retrier_now(rt);
+
+		if (off - rt->clock_offset > S3_SKEW_RETRY_S ||
+		    rt->clock_offset - off > S3_SKEW_RETRY_S)
+			return AWS_RETRY_CLOCK_SKEW;
+	}
+	(void)code;
+	(void)message;
+	kind = aws_retry_classify(HTTP_OK, resp->status, NULL, NULL);
+	return kind == AWS_RETRY_CLOCK_SKEW ? AWS_RETRY_NO : kind;
+}
+
+/* The engine's outcome as an s3_error, for the metrics and the caller. */
+static void head_finalize(void *req, struct aws_engine_result *res)
+{
+	struct s3_head *h = req;
+	enum s3_error e;
+
+	if (strcmp(res->code, "CredentialsUnavailable") == 0 ||
+	    (strcmp(res->code, "SigningFailed") == 0 &&
+	     res->error == AWS_ERR_AUTH))
+		e = S3_ERR_CREDENTIALS;
+	else if (res->error == AWS_ERR_INTERNAL)
+		e = S3_ERR_INTERNAL;
+	else
+		e = s3_classify(res->transport, res->status, h->bucket_region,
+				h->client->region);
+	h->error = e;
+	res->error = aws_class_of(e);
+	res->code = s3_error_name(e);
+}
+
+static const struct aws_protocol s3_head_protocol = {
+	.name = "s3-rest-head",
+	.build = head_build,
+	.wipe = head_wipe,
+	.decode_reply = head_decode_reply,
+	.free_reply = head_free_reply,
+	.decode_error = NULL,
+	.retry_kind = head_retry_kind,
+	.observe = head_observe,
+	.finalize = head_finalize,
+};
+
+static void head_done(const struct aws_engine_result *er, void *userdata)
+{
+	struct s3_head *h = userdata;
 	struct s3_head_result res;
 	struct strbuf msg = STRBUF_INIT;
-	struct s3_meta meta;
-	char *etag = NULL;
-	uint64_t now = 0;
+	const struct s3_reply *rep = er->reply;
+	enum s3_error e = er->error == AWS_ERR_NONE ? S3_ERR_NONE : h->error;
 
+	h->transport = er->transport;
+	h->status = er->status;
+	h->attempts = er->attempts;
+	if (er->transport != HTTP_OK)
+		h->transport_text = safe_dup(er->message, S3_MAX_MESSAGE_LEN);
+	else if (e == S3_ERR_MALFORMED_REPLY && er->message[0])
+		h->transport_text = safe_dup(er->message, S3_MAX_MESSAGE_LEN);
+	h->request_id = safe_dup(er->request_id, 128);
 	memset(&res, 0, sizeof(res));
-	memset(&meta, 0, sizeof(meta));
 	res.error = e;
 	res.uri = h->uri;
 	res.http_status = h->status;
 	res.bucket_region = h->bucket_region;
 	res.request_id = h->request_id;
 	res.attempts = h->attempts;
-	if (e == S3_ERR_NONE && resp) {
-		etag = safe_dup(http_response_header(resp, "ETag"), 1024);
-		if (s3_parse_meta(http_response_header(resp, "Last-Modified"),
-				  http_response_header(resp, "Content-Length"),
-				  &meta) < 0)
-			log_debug("s3: HeadObject %s: malformed Last-Modified "
-				  "or Content-Length ignored", h->uri);
-		res.etag = etag;
-		res.has_last_modified = meta.has_last_modified;
-		res.last_modified = meta.last_modified;
-		res.has_content_length = meta.has_content_length;
-		res.content_length = meta.content_length;
+	if (e == S3_ERR_NONE && rep) {
+		res.etag = rep->etag;
+		res.has_last_modified = rep->meta.has_last_modified;
+		res.last_modified = rep->meta.last_modified;
+		res.has_content_length = rep->meta.has_content_length;
+		res.content_length = rep->meta.content_length;
 	} else {
 		describe(h, e, &msg);
 		res.message = strbuf_error(&msg) < 0 || !msg.buf
 			      ? "HeadObject failed (out of memory)" : msg.buf;
 	}
-	if (c) {
-		if (c->metrics) {
-			struct aws_call_metrics m = {
-				.operation = S3_OPERATION,
-				.attempts = h->attempts,
-				.error = aws_class_of(e),
-				.code = e == S3_ERR_NONE ? NULL : s3_error_name(e),
-				.http_status = h->status,
-			};
-
-			if (sd_event_now(c->event, CLOCK_MONOTONIC, &now) >= 0 &&
-			    now > h->start_usec)
-				m.elapsed_usec = now - h->start_usec;
-			c->metrics(&m, c->metrics_userdata);
-		}
-		head_unlink(h);
-	}
 	h->done(&res, h->userdata);
-	free(etag);
 	strbuf_free(&msg);
-	head_free(h);
-}
-
-static int on_attempt_timer(sd_event_source *s, uint64_t usec, void *userdata);
-
-static int on_attempt_now(sd_event_source *s, void *userdata)
-{
-	return on_attempt_timer(s, 0, userdata);
-}
-
-/* As aws.c's: a delay on a timer, "now" from a defer source. */
-static int schedule_attempt(struct s3_head *h, uint64_t delay_usec)
-{
-	if (delay_usec > 0)
-		return evtimer_arm_relative(h->client->event, &h->timer,
-					    delay_usec, S3_TIMER_ACCURACY_USEC,
-					    on_attempt_timer, h, "s3-retry");
-	return evtimer_arm_now(h->client->event, &h->now, on_attempt_now, h,
-			       "s3-attempt");
-}
-
-static void on_http_done(const struct http_response *resp, void *userdata);
-
-static void on_creds(int error, const struct sigv4_credentials *creds,
-		     void *ctx)
-{
-	struct s3_head *h = ctx;
-	struct s3_client *c = h->client;
-	struct http_request_spec spec;
-	int r;
-
-	h->creds_pending = false;
-	if (error < 0 || !creds || !creds->access_key_id ||
-	    !creds->secret_access_key) {
-		head_finish(h, S3_ERR_CREDENTIALS, NULL);
-		return;
-	}
-	r = s3_build_request(c->signer, c->region, &h->target, creds,
-			     aws_retrier_signing_time(&c->retry),
-			     &h->wire);
-	if (r < 0) {
-		s3_wire_request_free(&h->wire);
-		head_finish(h, r == -EINVAL ? S3_ERR_CREDENTIALS
-					    : S3_ERR_INTERNAL, NULL);
-		return;
-	}
-	spec = (struct http_request_spec){
-		.method = "HEAD", .url = h->target.url,
-		.headers = h->wire.headers, .n_headers = h->wire.n_headers,
-		.connect_timeout_ms = c->connect_timeout_ms,
-		.total_timeout_ms = c->total_timeout_ms,
-	};
-	h->attempts++;
-	r = http_request_start(c->http, &spec, on_http_done, h, &h->req);
-	s3_wire_request_free(&h->wire);   /* copied by http: wipe ours */
-	if (r < 0) {
-		h->attempts--;
-		head_finish(h, S3_ERR_INTERNAL, NULL);
-		return;
-	}
-	log_debug("s3: HeadObject %s attempt %u sent", h->uri, h->attempts);
-}
-
-static int on_attempt_timer(sd_event_source *s, uint64_t usec, void *userdata)
-{
-	struct s3_head *h = userdata;
-	struct s3_client *c = h->client;
-	int r;
-
-	(void)s;
-	(void)usec;
-	h->creds_pending = true;
-	r = c->creds.get(c->creds.impl, on_creds, h);
-	if (r < 0) {
-		h->creds_pending = false;
-		head_finish(h, S3_ERR_CREDENTIALS, NULL);
-	}
-	return 0;
-}
-
-/* After a failed attempt: retry or finish. */
-static void after_failure(struct s3_head *h, const char *date)
-{
-	struct s3_client *c = h->client;
-	enum s3_error e = s3_classify(h->transport, h->status, h->bucket_region,
-				      c->region);
-	enum aws_retry_kind kind;
-	int64_t delay_ms = -E2BIG;
-	unsigned cost = 0;
-	time_t server;
-
-	/* HEAD errors have no body: a 403 with a far-off Date is the clock */
-	if (h->transport == HTTP_OK && h->status == 403 && !h->skew_retried &&
-	    e == S3_ERR_ACCESS_DENIED && date &&
-	    aws_parse_http_date(date, &server) == 0) {
-		int64_t off = (int64_t)server -
-			      (int64_t)aws_retrier_now(&c->retry);
-
-		if (off - c->retry.clock_offset > S3_SKEW_RETRY_S ||
-		    c->retry.clock_offset - off > S3_SKEW_RETRY_S) {
-			h->skew_retried = true;
-			c->retry.clock_offset = off;
-			log_debug("s3: HeadObject %s: 403 with clock skew, "
-				  "offset now %+lld s", h->uri, (long long)off);
-			if (schedule_attempt(h, 0) >= 0)
-				return;
-		}
-	}
-	kind = aws_retry_classify(h->transport, h->status, NULL, NULL);
-	if (kind != AWS_RETRY_NO && kind != AWS_RETRY_CLOCK_SKEW)
-		delay_ms = aws_retrier_next(&c->retry, h->attempts,
-					    kind == AWS_RETRY_TIMEOUT, &cost);
-	if (delay_ms == -ENOSPC)
-		log_debug("s3: HeadObject %s: retry quota exhausted", h->uri);
-	if (delay_ms < 0) {
-		head_finish(h, e, NULL);
-		return;
-	}
-	h->last_retry_cost = cost;
-	log_debug("s3: HeadObject %s: retrying in %lld ms (attempt %u of %u)",
-		  h->uri, (long long)delay_ms, h->attempts + 1,
-		  c->retry.max_attempts);
-	if (schedule_attempt(h, (uint64_t)delay_ms * USEC_PER_MSEC) < 0)
-		head_finish(h, e, NULL);
-}
-
-static void on_http_done(const struct http_response *resp, void *userdata)
-{
-	struct s3_head *h = userdata;
-	struct s3_client *c = h->client;
-
-	h->req = NULL;
-	h->transport = resp->error;
-	h->status = resp->error == HTTP_OK ? resp->status : 0;
-	free(h->transport_text);
-	h->transport_text = resp->error == HTTP_OK ? NULL :
-			    safe_dup(resp->error_text, S3_MAX_MESSAGE_LEN);
-	free(h->bucket_region);
-	h->bucket_region = safe_dup(resp->error == HTTP_OK ?
-		http_response_header(resp, "x-amz-bucket-region") : NULL, 64);
-	free(h->request_id);
-	h->request_id = safe_dup(resp->request_id, 128);
-	log_debug("s3: HeadObject %s attempt %u: %s %ld (request id %s)",
-		  h->uri, h->attempts, http_error_name(resp->error), h->status,
-		  h->request_id ? h->request_id : "-");
-	if (resp->error == HTTP_OK && resp->status >= 200 &&
-	    resp->status < 300) {
-		aws_quota_release(&c->retry.quota, h->last_retry_cost);
-		head_finish(h, S3_ERR_NONE, resp);
-		return;
-	}
-	after_failure(h, resp->error == HTTP_OK ? resp->date : NULL);
 }
 
 int s3_head_object(struct s3_client *c, const char *uri, s3_head_done_fn done,
 		   void *userdata, struct s3_head **ret)
 {
+	struct aws_engine_call_spec spec;
 	struct s3_head *h = NULL;
+	char *label = NULL;
 	int r;
 
 	if (!c || !done || !uri)
@@ -899,8 +828,10 @@ int s3_head_object(struct s3_client *c, const char *uri, s3_head_done_fn done,
 		goto cleanup;
 	r = -ENOMEM;
 	h->uri = strdup(uri);
-	if (!h->uri)
+	if (!h->uri || asprintf(&label, "HeadObject %s", uri) < 0) {
+		label = NULL;
 		goto cleanup;
+	}
 	r = s3_resolve_target(c->endpoint_url, c->force_path_style, c->region,
 			      h->bucket, h->key, &h->target);
 	if (r < 0)
@@ -908,35 +839,26 @@ int s3_head_object(struct s3_client *c, const char *uri, s3_head_done_fn done,
 	h->done = done;
 	h->userdata = userdata;
 	h->client = c;
-	(void)sd_event_now(c->event, CLOCK_MONOTONIC, &h->start_usec);
-	r = schedule_attempt(h, 0);
-	if (r < 0) {
-		h->client = NULL;
+	spec = (struct aws_engine_call_spec){
+		.proto = &s3_head_protocol, .req = h, .req_free = head_free,
+		.operation = S3_OPERATION, .label = label,
+		.done = head_done, .userdata = h,
+	};
+	r = aws_engine_call(c->engine, &spec, &h->ec);
+	if (r < 0)
 		goto cleanup;
-	}
-	h->next = c->head;
-	if (c->head)
-		c->head->prev = h;
-	c->head = h;
-	c->n_heads++;
 	if (ret)
 		*ret = h;
 	h = NULL;
 	r = 0;
 cleanup:
+	free(label);
 	head_free(h);
 	return r;
 }
 
 void s3_head_cancel(struct s3_head *h)
 {
-	struct s3_client *c;
-
-	if (!h)
-		return;
-	c = h->client;
-	if (h->creds_pending && c && c->creds.cancel)
-		c->creds.cancel(c->creds.impl, h);
-	head_unlink(h);
-	head_free(h);
+	if (h)
+		aws_engine_call_cancel(h->ec);  /* frees h */
 }

@@ -168,13 +168,20 @@ struct emu_cred {
 	char *secret;
 	char *token;          /* NULL: long-term key */
 	int64_t expires_wall_ms; /* 0: never */
+	char *arn;            /* the identity (GetCallerIdentity); NULL:
+				 EMU_DEFAULT_IDENTITY */
 };
+
+#define EMU_DEFAULT_ACCOUNT "123456789012"
+#define EMU_DEFAULT_IDENTITY "arn:aws:iam::123456789012:user/emulator"
 
 struct emu_creds {
 	struct emu_cred *v;
 	size_t n, cap;
 };
 
+/* Name the identity of akid's newest credential. 0, -ENOENT, -ENOMEM. */
+int emu_creds_set_arn(struct emu_creds *c, const char *akid, const char *arn);
 /* Add "AKID:SECRET[:TOKEN]". 0 or -EINVAL / -ENOMEM. */
 int emu_creds_add_spec(struct emu_creds *c, const char *spec);
 int emu_creds_add(struct emu_creds *c, const char *akid, const char *secret,
@@ -216,6 +223,40 @@ int emu_sigv4_verify(const struct emu_http_req *req, const struct emu_creds *c,
 		     struct emu_reply *r, char **akid);
 /* Case-insensitive header lookup (first match), NULL if absent. */
 const char *emu_req_header(const struct emu_http_req *req, const char *name);
+
+/* ---- STS (emu_sts.c) ------------------------------------------------------- */
+
+/* What one STS request (Query protocol: a form-encoded POST) came to. */
+struct emu_sts_result {
+	int status;
+	char *body;              /* XML, malloc'd */
+	const char *operation;   /* "AssumeRole", ... or "Sts" when unknown */
+	const char *error;       /* NULL on success */
+	char *akid;              /* signer's access key id, malloc'd or NULL */
+	bool sig_checked, sig_ok;
+	cJSON *params;           /* for the ledger (no secret, no token) */
+};
+
+/* Is this request for STS? A POST whose body is a form with an Action. */
+bool emu_sts_is_query(const char *method, const char *content_type,
+		      const char *body, size_t len);
+/* Handle one STS request at wall time now_ms: signature checked (but not
+ * for AssumeRoleWithWebIdentity), temporary credentials minted into creds
+ * (with their identity) for DurationSeconds (default 3600) capped at
+ * ttl_s. request_id names the reply. */
+void emu_sts_handle(const struct emu_http_req *req, struct emu_creds *c,
+		    struct emu_rng *ids, int64_t now_ms, int64_t ttl_s,
+		    const char *request_id, struct emu_sts_result *out);
+void emu_sts_result_free(struct emu_sts_result *r);
+
+/* The SSO portal's GET /federation/credentials?role_name=R&account_id=A
+ * with x-amz-sso_bearer_token (never signed): tokens that start with
+ * "sso-" are valid sessions, any other is UnauthorizedException (401).
+ * Mints credentials for ttl_s with the identity
+ * arn:aws:sts::A:assumed-role/AWSReservedSSO_R_emulator/sso-user. */
+void emu_sso_handle(const struct emu_http_req *req, struct emu_creds *c,
+		    struct emu_rng *ids, int64_t now_ms, int64_t ttl_s,
+		    struct emu_sts_result *out);
 
 /* ---- faults (emu_fault.c) ------------------------------------------------ */
 

@@ -274,6 +274,15 @@ static void ledger_write(const struct ledger_entry *e)
 		cJSON_AddStringToObject(o, "accessKeyId", e->akid);
 	else
 		cJSON_AddNullToObject(o, "accessKeyId");
+	{
+		/* who signed: an assumed role's ARN, or the key's identity */
+		const struct emu_cred *c = e->akid && e->sig_ok ?
+			emu_creds_find(&g.creds, e->akid) : NULL;
+
+		if (c)
+			cJSON_AddStringToObject(o, "identity",
+						c->arn ? c->arn : EMU_DEFAULT_IDENTITY);
+	}
 	if (e->sig_checked)
 		cJSON_AddBoolToObject(o, "signatureOk", e->sig_ok);
 	else
@@ -331,6 +340,14 @@ static const struct emu_cred *temp_cred(int64_t now_ms)
 	random_text(token, 160, B64);
 	if (emu_creds_add(&g.creds, akid, secret, token, now_ms + g.cred_ttl_s * 1000) < 0)
 		return NULL;
+	{
+		char *arn = emu_strdup_printf("arn:aws:sts::" EMU_DEFAULT_ACCOUNT
+					      ":assumed-role/%s/i-emulator", g.imds_role);
+
+		if (arn)
+			(void)emu_creds_set_arn(&g.creds, akid, arn);
+		free(arn);
+	}
 	free(g.cur_temp_akid);
 	g.cur_temp_akid = strdup(akid);
 	g.cur_temp_issued_ms = now_ms;
@@ -1222,6 +1239,75 @@ done:
 	return ret;
 }
 
+/* STS and the SSO portal (emu_sts.c) on the same port. */
+static enum MHD_Result handle_sts(struct MHD_Connection *conn, const char *url,
+				  const struct conn_ctx *ctx, bool sso)
+{
+	struct kv_vec hv = { 0 }, qv = { 0 };
+	struct emu_sts_result res;
+	struct emu_reply seen = { 0 };
+	struct ledger_entry le = { 0 };
+	struct emu_clock now = clock_now();
+	char rid[37];
+	enum MHD_Result ret;
+
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_kv, &hv);
+	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_kv, &qv);
+	pthread_mutex_lock(&g.lock);
+	g.seq++;
+	emu_uuid(&g.ids, rid);
+	emu_creds_prune(&g.creds, now.wall_ms, EMU_CRED_PRUNE_GRACE_MS);
+	{
+		struct emu_http_req req = {
+			.method = "POST", .path = ctx->raw_path ? ctx->raw_path : url,
+			.query = qv.v, .nquery = qv.n, .headers = hv.v, .nheaders = hv.n,
+			.body = ctx->body.buf, .body_len = ctx->body.len,
+		};
+
+		if (sso)
+			emu_sso_handle(&req, &g.creds, &g.ids, now.wall_ms, g.cred_ttl_s, &res);
+		else
+			emu_sts_handle(&req, &g.creds, &g.ids, now.wall_ms, g.cred_ttl_s, rid,
+				       &res);
+	}
+	seen.status = res.status;
+	seen.error = res.error;
+	le.operation = res.operation;
+	le.akid = res.akid;
+	le.sig_checked = res.sig_checked;
+	le.sig_ok = res.sig_ok;
+	le.params = res.params;
+	res.params = NULL;   /* consumed by the ledger */
+	le.reply = &seen;
+	le.request_id = rid;
+	le.wall_ms = now.wall_ms;
+	ledger_write(&le);
+	pthread_mutex_unlock(&g.lock);
+	if (sso && res.error) {
+		/* REST-JSON: the code in x-amzn-ErrorType */
+		struct MHD_Response *resp = MHD_create_response_from_buffer(
+			strlen(res.body), res.body, MHD_RESPMEM_MUST_COPY);
+
+		ret = MHD_NO;
+		if (resp) {
+			MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+						"application/json");
+			MHD_add_response_header(resp, "x-amzn-ErrorType", res.error);
+			MHD_add_response_header(resp, "x-amzn-RequestId", rid);
+			add_date(resp);
+			ret = MHD_queue_response(conn, (unsigned int)res.status, resp);
+			MHD_destroy_response(resp);
+		}
+	} else {
+		ret = send_text(conn, res.status, sso ? "application/json" : "text/xml",
+				res.body, rid);
+	}
+	emu_sts_result_free(&res);
+	free(hv.v);
+	free(qv.v);
+	return ret;
+}
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const char *url,
 			       const char *method, const char *version,
 			       const char *upload_data, size_t *upload_size, void **con_cls)
@@ -1254,6 +1340,12 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 		return handle_credentials(conn, url, method, false);
 	if (!strcmp(method, "HEAD"))
 		return handle_s3(conn, url, ctx);
+	if (emu_sts_is_query(method, MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+								 MHD_HTTP_HEADER_CONTENT_TYPE),
+			     ctx->body.buf, ctx->body.len))
+		return handle_sts(conn, url, ctx, false);
+	if (!strcmp(method, "GET") && !strcmp(url, "/federation/credentials"))
+		return handle_sts(conn, url, ctx, true);
 	return handle_personalize(conn, url, method, ctx);
 }
 

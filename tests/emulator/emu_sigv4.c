@@ -82,6 +82,21 @@ int emu_creds_add_spec(struct emu_creds *c, const char *spec)
 	return r;
 }
 
+int emu_creds_set_arn(struct emu_creds *c, const char *akid, const char *arn)
+{
+	for (size_t i = c->n; i-- > 0;)
+		if (!strcmp(c->v[i].akid, akid)) {
+			char *a = strdup(arn);
+
+			if (!a)
+				return -ENOMEM;
+			free(c->v[i].arn);
+			c->v[i].arn = a;
+			return 0;
+		}
+	return -ENOENT;
+}
+
 const struct emu_cred *emu_creds_find(const struct emu_creds *c, const char *akid)
 {
 	for (size_t i = c->n; i-- > 0;)
@@ -93,6 +108,7 @@ const struct emu_cred *emu_creds_find(const struct emu_creds *c, const char *aki
 static void cred_wipe(struct emu_cred *e)
 {
 	free(e->akid);
+	free(e->arn);
 	if (e->secret) {
 		OPENSSL_cleanse(e->secret, strlen(e->secret));
 		free(e->secret);

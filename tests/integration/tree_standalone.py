@@ -47,7 +47,7 @@ def fail(msg):
 def tracked_files(root):
     """Paths relative to root: git's list in a checkout, else every file
     outside build/ and .git/."""
-    if os.path.isdir(os.path.join(root, ".git")):
+    if os.path.exists(os.path.join(root, ".git")):  # a directory, or a worktree's file
         try:
             out = subprocess.run(["git", "-C", root, "ls-files", "-z"], check=True,
                                  capture_output=True).stdout

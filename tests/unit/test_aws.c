@@ -11,22 +11,20 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include "aws.h"
 #include "aws-internal.h"
 #include "log.h"
+#include "call_fixture.h"
 #include "loopback.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define FAILSAFE_USEC (20ULL * 1000000ULL)
 /* total timeout for requests the loopback server never answers */
 #define STALL_TIMEOUT_MS 500
 
-static const struct sigv4_credentials test_creds = {
-	.access_key_id = "AKIDEXAMPLE",
-	.secret_access_key = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-	.session_token = "IQoJb3JpZ2luX2VjEXAMPLESESSIONTOKEN",
-};
+#define test_creds call_fixture_creds
 
 /* ---- error decoding ------------------------------------------------------ */
 
@@ -244,243 +242,114 @@ static void test_endpoint(void **state)
 	unsetenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
 }
 
-/* ---- retry decisions --------------------------------------------------------- */
-
-struct retry_case {
-	enum http_error transport;
-	long status;
-	const char *code, *message;
-	enum aws_retry_kind want;
-	enum aws_error_class cls;
+/* FIPS and dual-stack endpoints: what botocore 1.43.11's endpoint rule sets
+ * resolve (EndpointRulesetResolver, ListCampaigns / GetCallerIdentity /
+ * HeadObject of bucket my-bucket), NULL where it refuses. */
+static const struct variant_case {
+	const char *svc, *region;
+	int fips, ds;
+	const char *url;
+} variant_cases[] = {
+	{ "personalize", "eu-west-1", 1, 0, "https://personalize-fips.eu-west-1.amazonaws.com" },
+	{ "personalize", "eu-west-1", 0, 1, "https://personalize.eu-west-1.api.aws" },
+	{ "personalize", "eu-west-1", 1, 1, "https://personalize-fips.eu-west-1.api.aws" },
+	{ "personalize", "cn-north-1", 1, 0, "https://personalize-fips.cn-north-1.amazonaws.com.cn" },
+	{ "personalize", "cn-north-1", 0, 1, "https://personalize.cn-north-1.api.amazonwebservices.com.cn" },
+	{ "personalize", "cn-north-1", 1, 1, "https://personalize-fips.cn-north-1.api.amazonwebservices.com.cn" },
+	{ "personalize", "us-gov-west-1", 1, 0, "https://personalize-fips.us-gov-west-1.amazonaws.com" },
+	{ "personalize", "us-gov-west-1", 0, 1, "https://personalize.us-gov-west-1.api.aws" },
+	{ "personalize", "us-iso-east-1", 1, 0, "https://personalize-fips.us-iso-east-1.c2s.ic.gov" },
+	{ "personalize", "us-iso-east-1", 0, 1, "https://personalize.us-iso-east-1.api.aws.ic.gov" },
+	{ "personalize", "us-isob-east-1", 1, 1, "https://personalize-fips.us-isob-east-1.api.aws.scloud" },
+	{ "sts", "eu-west-1", 1, 0, "https://sts-fips.eu-west-1.amazonaws.com" },
+	{ "sts", "eu-west-1", 0, 1, "https://sts.eu-west-1.api.aws" },
+	{ "sts", "us-east-1", 1, 1, "https://sts-fips.us-east-1.api.aws" },
+	{ "sts", "cn-north-1", 0, 1, "https://sts.cn-north-1.api.amazonwebservices.com.cn" },
+	{ "sts", "us-gov-west-1", 1, 0, "https://sts.us-gov-west-1.amazonaws.com" },
+	{ "sts", "us-gov-west-1", 1, 1, "https://sts-fips.us-gov-west-1.api.aws" },
+	{ "sts", "us-isob-east-1", 0, 1, "https://sts.us-isob-east-1.api.aws.scloud" },
+	{ "s3", "eu-west-1", 1, 0, "https://s3-fips.eu-west-1.amazonaws.com" },
+	{ "s3", "eu-west-1", 0, 1, "https://s3.dualstack.eu-west-1.amazonaws.com" },
+	{ "s3", "eu-west-1", 1, 1, "https://s3-fips.dualstack.eu-west-1.amazonaws.com" },
+	{ "s3", "cn-north-1", 1, 0, NULL },
+	{ "s3", "cn-north-1", 0, 1, "https://s3.dualstack.cn-north-1.amazonaws.com.cn" },
+	{ "s3", "cn-north-1", 1, 1, NULL },
+	{ "s3", "us-gov-west-1", 1, 1, "https://s3-fips.dualstack.us-gov-west-1.amazonaws.com" },
+	{ "s3", "us-iso-east-1", 0, 1, "https://s3.dualstack.us-iso-east-1.c2s.ic.gov" },
+	{ "s3", "us-isob-east-1", 1, 0, "https://s3-fips.us-isob-east-1.sc2s.sgov.gov" },
 };
 
-static void test_retry_table(void **state)
+static void test_endpoint_variants(void **state)
 {
-	static const struct retry_case cases[] = {
-		{ HTTP_ERR_TIMEOUT, 0, NULL, NULL, AWS_RETRY_TIMEOUT, AWS_ERR_UNAVAILABLE },
-		{ HTTP_ERR_RESET, 0, NULL, NULL, AWS_RETRY_CONNECTION, AWS_ERR_UNAVAILABLE },
-		{ HTTP_ERR_CONNECT, 0, NULL, NULL, AWS_RETRY_CONNECTION, AWS_ERR_UNAVAILABLE },
-		{ HTTP_ERR_DNS, 0, NULL, NULL, AWS_RETRY_CONNECTION, AWS_ERR_UNAVAILABLE },
-		{ HTTP_ERR_TLS, 0, NULL, NULL, AWS_RETRY_CONNECTION, AWS_ERR_UNAVAILABLE },
-		{ HTTP_ERR_PROTOCOL, 0, NULL, NULL, AWS_RETRY_NO, AWS_ERR_MALFORMED_REPLY },
-		{ HTTP_ERR_TOO_LARGE, 0, NULL, NULL, AWS_RETRY_NO, AWS_ERR_MALFORMED_REPLY },
-		{ HTTP_ERR_INTERNAL, 0, NULL, NULL, AWS_RETRY_NO, AWS_ERR_INTERNAL },
-		{ HTTP_OK, 400, "ThrottlingException", "Rate exceeded", AWS_RETRY_THROTTLING, AWS_ERR_THROTTLED },
-		{ HTTP_OK, 400, "Throttling", NULL, AWS_RETRY_THROTTLING, AWS_ERR_THROTTLED },
-		{ HTTP_OK, 400, "TooManyRequestsException", NULL, AWS_RETRY_THROTTLING, AWS_ERR_THROTTLED },
-		{ HTTP_OK, 400, "ProvisionedThroughputExceededException", NULL, AWS_RETRY_THROTTLING, AWS_ERR_THROTTLED },
-		{ HTTP_OK, 400, "RequestLimitExceeded", NULL, AWS_RETRY_THROTTLING, AWS_ERR_THROTTLED },
-		{ HTTP_OK, 503, "SlowDown", NULL, AWS_RETRY_THROTTLING, AWS_ERR_THROTTLED },
-		{ HTTP_OK, 400, "LimitExceededException", NULL, AWS_RETRY_THROTTLING, AWS_ERR_LIMIT_EXCEEDED },
-		{ HTTP_OK, 429, "", NULL, AWS_RETRY_THROTTLING, AWS_ERR_THROTTLED },
-		{ HTTP_OK, 500, "", NULL, AWS_RETRY_TRANSIENT, AWS_ERR_TRANSIENT },
-		{ HTTP_OK, 502, NULL, NULL, AWS_RETRY_TRANSIENT, AWS_ERR_TRANSIENT },
-		{ HTTP_OK, 503, "ServiceUnavailable", NULL, AWS_RETRY_TRANSIENT, AWS_ERR_TRANSIENT },
-		{ HTTP_OK, 504, "", NULL, AWS_RETRY_TRANSIENT, AWS_ERR_TRANSIENT },
-		{ HTTP_OK, 500, "InternalFailure", NULL, AWS_RETRY_TRANSIENT, AWS_ERR_TRANSIENT },
-		{ HTTP_OK, 400, "RequestTimeoutException", NULL, AWS_RETRY_TRANSIENT, AWS_ERR_TRANSIENT },
-		{ HTTP_OK, 501, "", NULL, AWS_RETRY_NO, AWS_ERR_TRANSIENT },
-		{ HTTP_OK, 400, "InvalidInputException", "bad", AWS_RETRY_NO, AWS_ERR_CLIENT },
-		{ HTTP_OK, 400, "ValidationException", NULL, AWS_RETRY_NO, AWS_ERR_CLIENT },
-		{ HTTP_OK, 400, "SerializationException", NULL, AWS_RETRY_NO, AWS_ERR_CLIENT },
-		{ HTTP_OK, 400, "InvalidNextTokenException", NULL, AWS_RETRY_NO, AWS_ERR_CLIENT },
-		{ HTTP_OK, 400, "ResourceNotFoundException", NULL, AWS_RETRY_NO, AWS_ERR_NOT_FOUND },
-		{ HTTP_OK, 400, "ResourceAlreadyExistsException", NULL, AWS_RETRY_NO, AWS_ERR_ALREADY_EXISTS },
-		{ HTTP_OK, 400, "ResourceInUseException", NULL, AWS_RETRY_NO, AWS_ERR_IN_USE },
-		{ HTTP_OK, 400, "AccessDeniedException", NULL, AWS_RETRY_NO, AWS_ERR_AUTH },
-		{ HTTP_OK, 400, "UnrecognizedClientException", NULL, AWS_RETRY_NO, AWS_ERR_AUTH },
-		{ HTTP_OK, 400, "ExpiredTokenException", NULL, AWS_RETRY_NO, AWS_ERR_AUTH },
-		{ HTTP_OK, 403, "", NULL, AWS_RETRY_NO, AWS_ERR_AUTH },
-		{ HTTP_OK, 404, "", NULL, AWS_RETRY_NO, AWS_ERR_CLIENT },
-		{ HTTP_OK, 400, "SomethingNew", NULL, AWS_RETRY_NO, AWS_ERR_CLIENT },
-		{ HTTP_OK, 400, "InvalidSignatureException",
-		  "Signature expired: 20260101T000000Z is now earlier than 20260101T000500Z (20260101T001000Z - 5 min.)",
-		  AWS_RETRY_CLOCK_SKEW, AWS_ERR_AUTH },
-		{ HTTP_OK, 403, "InvalidSignatureException",
-		  "Signature not yet current: 20270101T000000Z is still later than ...",
-		  AWS_RETRY_CLOCK_SKEW, AWS_ERR_AUTH },
-		{ HTTP_OK, 403, "InvalidSignatureException",
-		  "The request signature we calculated does not match the signature you provided.",
-		  AWS_RETRY_NO, AWS_ERR_AUTH },
-		{ HTTP_OK, 403, "RequestTimeTooSkewed", NULL, AWS_RETRY_CLOCK_SKEW, AWS_ERR_AUTH },
-		{ HTTP_OK, 400, "RequestExpired", NULL, AWS_RETRY_CLOCK_SKEW, AWS_ERR_AUTH },
-		{ HTTP_OK, 200, NULL, NULL, AWS_RETRY_NO, AWS_ERR_NONE },
-	};
 	size_t i;
 
 	(void)state;
-	for (i = 0; i < ARRAY_SIZE(cases); i++) {
-		const struct retry_case *c = &cases[i];
-		enum aws_retry_kind k = aws_retry_classify(c->transport,
-							   c->status, c->code,
-							   c->message);
-		enum aws_error_class e = aws_error_classify(c->transport,
-							    c->status, c->code);
+	unsetenv("AWS_ENDPOINT_URL");
+	unsetenv("AWS_ENDPOINT_URL_PERSONALIZE");
+	for (i = 0; i < ARRAY_SIZE(variant_cases); i++) {
+		const struct variant_case *c = &variant_cases[i];
+		char *url = NULL;
+		int r;
 
-		if (k != c->want || e != c->cls)
-			fail_msg("case %zu (%ld %s): retry %d want %d, class %s want %s",
-				 i, c->status, c->code ? c->code : "-", k,
-				 c->want, aws_error_class_name(e),
-				 aws_error_class_name(c->cls));
-	}
-}
-
-static void test_backoff_bounds(void **state)
-{
-	static const double rnds[] = { 0.0, 1e-9, 0.25, 0.5, 0.75, 0.999999,
-				       1.0, 1.5, -0.5 };
-	unsigned retry;
-	size_t i;
-
-	(void)state;
-	assert_int_equal(aws_backoff_ms(1, 0.5, 1000, 20000), 500);
-	assert_int_equal(aws_backoff_ms(2, 0.5, 1000, 20000), 1000);
-	assert_int_equal(aws_backoff_ms(3, 0.5, 1000, 20000), 2000);
-	assert_int_equal(aws_backoff_ms(5, 0.5, 1000, 20000), 8000);
-	assert_int_equal(aws_backoff_ms(6, 0.5, 1000, 20000), 10000);
-	assert_int_equal(aws_backoff_ms(64, 0.5, 1000, 20000), 10000);
-	assert_int_equal(aws_backoff_ms(1000, 0.5, 1000, 20000), 10000);
-	assert_int_equal(aws_backoff_ms(0, 0.5, 1000, 20000), 0);
-	assert_int_equal(aws_backoff_ms(3, 0.0, 1000, 20000), 0);
-	assert_int_equal(aws_backoff_ms(3, NAN, 1000, 20000), 0);
-	for (retry = 1; retry < 70; retry++) {
-		uint64_t ceil = 1000;
-		unsigned k;
-
-		for (k = 1; k < retry && ceil < 20000; k++)
-			ceil *= 2;
-		if (ceil > 20000)
-			ceil = 20000;
-		for (i = 0; i < ARRAY_SIZE(rnds); i++) {
-			uint32_t d = aws_backoff_ms(retry, rnds[i], 1000, 20000);
-
-			assert_true(d < ceil);  /* full jitter: [0, ceil) */
-			assert_true(d < 20000);
+		setenv("AWS_USE_FIPS_ENDPOINT", c->fips ? "true" : "false", 1);
+		setenv("AWS_USE_DUALSTACK_ENDPOINT", c->ds ? "TRUE" : "false", 1);
+		r = aws_resolve_endpoint(NULL, "X", c->svc, c->region, &url);
+		if (!c->url) {
+			assert_int_equal(r, -ENOTSUP);
+			continue;
 		}
+		if (r != 0 || strcmp(url, c->url))
+			fail_msg("%s %s fips=%d ds=%d: got %d %s, want %s", c->svc,
+				 c->region, c->fips, c->ds, r, url ? url : "-",
+				 c->url);
+		free(url);
 	}
-}
+	/* a custom endpoint with either is refused, as the rule sets do */
+	{
+		char *url = NULL;
 
-static void test_quota(void **state)
-{
-	struct aws_retry_quota q;
-	unsigned i;
+		assert_int_equal(aws_resolve_endpoint("http://127.0.0.1:1", "X",
+						      "personalize", "eu-west-1",
+						      &url), -EINVAL);
+		setenv("AWS_USE_FIPS_ENDPOINT", "false", 1);
+		setenv("AWS_USE_DUALSTACK_ENDPOINT", "false", 1);
+		assert_int_equal(aws_resolve_endpoint("http://127.0.0.1:1", "X",
+						      "personalize", "eu-west-1",
+						      &url), 0);
+		assert_string_equal(url, "http://127.0.0.1:1");
+		free(url);
+	}
+	/* the profile's keys when the environment says nothing */
+	{
+		char path[] = "/tmp/pr-test-aws-config-XXXXXX";
+		int fd = mkstemp(path);
+		char *url = NULL;
+		static const char conf[] = "[profile fips]\nuse_fips_endpoint = true\n";
 
-	(void)state;
-	aws_quota_init(&q, AWS_RETRY_QUOTA_CAPACITY);
-	assert_int_equal(q.tokens, 500);
-	assert_int_equal(aws_quota_acquire(&q, false), 5);
-	assert_int_equal(q.tokens, 495);
-	assert_int_equal(aws_quota_acquire(&q, true), 10);
-	assert_int_equal(q.tokens, 485);
-	aws_quota_release(&q, 10);
-	assert_int_equal(q.tokens, 495);
-	aws_quota_release(&q, 0);
-	assert_int_equal(q.tokens, 496);
-	for (i = 0; i < 10; i++)
-		aws_quota_release(&q, 0);
-	assert_int_equal(q.tokens, 500);  /* never above capacity */
-	for (i = 0; i < 100; i++)
-		assert_int_equal(aws_quota_acquire(&q, false), 5);
-	assert_int_equal(q.tokens, 0);
-	assert_int_equal(aws_quota_acquire(&q, false), 0);
-	q.tokens = 7;
-	assert_int_equal(aws_quota_acquire(&q, true), 0);
-	assert_int_equal(q.tokens, 7);
-	assert_int_equal(aws_quota_acquire(&q, false), 5);
-}
-
-static double fixed_rng(void *ud)
-{
-	return *(const double *)ud;
-}
-
-static time_t fixed_now(void *ud)
-{
-	(void)ud;
-	return 1700000000;
-}
-
-/* test_retrier sets AWS_MAX_ATTEMPTS: never left behind for the tests
- * after it, whether it passed or not */
-static int unset_max_attempts(void **state)
-{
-	(void)state;
-	unsetenv("AWS_MAX_ATTEMPTS");
-	return 0;
-}
-
-/* The retry machinery both clients share: attempts, quota, backoff,
- * AWS_MAX_ATTEMPTS, the signing time. */
-static void test_retrier(void **state)
-{
-	double rnd = 0.5;
-	struct aws_test_hooks h = { .rng = fixed_rng, .now = fixed_now,
-				    .userdata = &rnd };
-	struct aws_retrier r;
-	unsigned cost = 99;
-
-	(void)state;
-	unsetenv("AWS_MAX_ATTEMPTS");
-	assert_int_equal(aws_retrier_init(&r, 0, "test"), 0);
-	assert_int_equal(r.max_attempts, AWS_DEFAULT_MAX_ATTEMPTS);
-	assert_int_equal(r.quota.tokens, AWS_RETRY_QUOTA_CAPACITY);
-	aws_retrier_set_test_hooks(&r, &h);
-	/* after attempt 1: half of the base; after 2: half of twice it */
-	assert_int_equal(aws_retrier_next(&r, 1, false, &cost), AWS_BACKOFF_BASE_MS / 2);
-	assert_int_equal(cost, AWS_RETRY_COST);
-	assert_int_equal(aws_retrier_next(&r, 2, true, &cost), AWS_BACKOFF_BASE_MS);
-	assert_int_equal(cost, AWS_RETRY_TIMEOUT_COST);
-	assert_int_equal(r.quota.tokens, AWS_RETRY_QUOTA_CAPACITY - AWS_RETRY_COST -
-					 AWS_RETRY_TIMEOUT_COST);
-	/* the last attempt: no retry, nothing taken */
-	assert_int_equal(aws_retrier_next(&r, 3, false, &cost), -E2BIG);
-	assert_int_equal(r.quota.tokens, AWS_RETRY_QUOTA_CAPACITY - AWS_RETRY_COST -
-					 AWS_RETRY_TIMEOUT_COST);
-	/* a quota that cannot pay: no retry, nothing taken */
-	h.set_retry_tokens = true;
-	h.retry_tokens = AWS_RETRY_COST - 1;
-	aws_retrier_set_test_hooks(&r, &h);
-	assert_int_equal(aws_retrier_next(&r, 1, false, &cost), -ENOSPC);
-	assert_int_equal(r.quota.tokens, AWS_RETRY_COST - 1);
-	h.retry_tokens = 100000;  /* capped at the capacity */
-	aws_retrier_set_test_hooks(&r, &h);
-	assert_int_equal(r.quota.tokens, AWS_RETRY_QUOTA_CAPACITY);
-	/* the signing time: the host's clock plus the learnt offset */
-	r.clock_offset = -30;
-	assert_int_equal(aws_retrier_signing_time(&r), 1700000000 - 30);
-	/* attempts: the caller's, else AWS_MAX_ATTEMPTS, in range */
-	assert_int_equal(aws_retrier_init(&r, 1, "test"), 0);
-	assert_int_equal(aws_retrier_next(&r, 1, false, &cost), -E2BIG);
-	assert_int_equal(aws_retrier_init(&r, AWS_MAX_MAX_ATTEMPTS + 1, "test"), -EINVAL);
-	setenv("AWS_MAX_ATTEMPTS", "7", 1);
-	assert_int_equal(aws_retrier_init(&r, 0, "test"), 0);
-	assert_int_equal(r.max_attempts, 7);
-	assert_int_equal(aws_retrier_init(&r, 2, "test"), 0);
-	assert_int_equal(r.max_attempts, 2);  /* the caller's wins */
-	setenv("AWS_MAX_ATTEMPTS", "0", 1);
-	assert_int_equal(aws_retrier_init(&r, 0, "test"), -EINVAL);
-	setenv("AWS_MAX_ATTEMPTS", "three", 1);
-	assert_int_equal(aws_retrier_init(&r, 0, "test"), -EINVAL);
-	assert_int_equal(r.max_attempts, 2);  /* a refusal leaves r alone */
-}
-
-static void test_http_date(void **state)
-{
-	time_t t;
-
-	(void)state;
-	assert_int_equal(aws_parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT", &t), 0);
-	assert_int_equal((long long)t, 784111777LL);
-	assert_int_equal(aws_parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT", &t), 0);
-	assert_int_equal((long long)t, 784111777LL);
-	assert_int_equal(aws_parse_http_date("Sun Nov  6 08:49:37 1994", &t), 0);
-	assert_int_equal((long long)t, 784111777LL);
-	assert_int_equal(aws_parse_http_date("Wed, 25 Nov 2026 12:00:00 GMT", &t), 0);
-	assert_int_equal(aws_parse_http_date("yesterday", &t), -EINVAL);
-	assert_int_equal(aws_parse_http_date("", &t), -EINVAL);
-	assert_int_equal(aws_parse_http_date(NULL, &t), -EINVAL);
-	assert_int_equal(aws_parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT x", &t), -EINVAL);
-	assert_int_equal(aws_parse_http_date("Sun, 36 Nov 1994 08:49:37 GMT", &t), -EINVAL);
+		assert_true(fd >= 0);
+		assert_int_equal(write(fd, conf, sizeof(conf) - 1),
+				 (ssize_t)(sizeof(conf) - 1));
+		close(fd);
+		unsetenv("AWS_USE_FIPS_ENDPOINT");
+		unsetenv("AWS_USE_DUALSTACK_ENDPOINT");
+		setenv("AWS_CONFIG_FILE", path, 1);
+		setenv("AWS_PROFILE", "fips", 1);
+		assert_int_equal(aws_resolve_endpoint(NULL, "X", "personalize",
+						      "eu-west-1", &url), 0);
+		assert_string_equal(url, "https://personalize-fips.eu-west-1.amazonaws.com");
+		free(url);
+		/* the environment wins over the profile */
+		setenv("AWS_USE_FIPS_ENDPOINT", "false", 1);
+		assert_int_equal(aws_resolve_endpoint(NULL, "X", "personalize",
+						      "eu-west-1", &url), 0);
+		assert_string_equal(url, "https://personalize.eu-west-1.amazonaws.com");
+		free(url);
+		unlink(path);
+		unsetenv("AWS_CONFIG_FILE");
+		unsetenv("AWS_PROFILE");
+	}
+	unsetenv("AWS_USE_FIPS_ENDPOINT");
+	unsetenv("AWS_USE_DUALSTACK_ENDPOINT");
 }
 
 static void test_normalize_code(void **state)
@@ -512,66 +381,10 @@ struct call_result {
 };
 
 struct fixture {
-	sd_event *event;
-	struct http_client *http;
+	struct call_fixture cf;
 	struct aws_client *aws;
-	struct aws_creds_provider creds;
 	struct loopback lb;
-	char url[128];
-	int metrics_calls;
-	struct aws_call_metrics last_metrics;
-	char last_op[64];
-	time_t fake_now;   /* 0: real clock */
 };
-
-static bool failsafe_hit;
-
-static int on_failsafe(sd_event_source *s, uint64_t usec, void *userdata)
-{
-	(void)s;
-	(void)usec;
-	(void)userdata;
-	failsafe_hit = true;
-	return 0;
-}
-
-static void run_until(sd_event *e, const int *counter, int want)
-{
-	sd_event_source *fs = NULL;
-
-	failsafe_hit = false;
-	assert_int_equal(sd_event_add_time_relative(e, &fs, CLOCK_MONOTONIC,
-						    FAILSAFE_USEC, 0,
-						    on_failsafe, NULL), 0);
-	while (*counter < want && !failsafe_hit)
-		assert_true(sd_event_run(e, UINT64_MAX) >= 0);
-	sd_event_source_disable_unref(fs);
-	assert_false(failsafe_hit);
-}
-
-static double half(void *u)
-{
-	(void)u;
-	return 0.5;
-}
-
-static time_t fixture_now(void *u)
-{
-	struct fixture *f = u;
-
-	return f->fake_now ? f->fake_now : time(NULL);
-}
-
-static void on_metrics(const struct aws_call_metrics *m, void *userdata)
-{
-	struct fixture *f = userdata;
-
-	f->metrics_calls++;
-	f->last_metrics = *m;
-	f->last_metrics.code = NULL;
-	snprintf(f->last_op, sizeof(f->last_op), "%s", m->operation);
-	f->last_metrics.operation = f->last_op;
-}
 
 static void on_call_done(const struct aws_result *res, void *userdata)
 {
@@ -606,10 +419,8 @@ static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
-	if (!f || sd_event_new(&f->event) < 0 ||
-	    http_client_new(f->event, &f->http) < 0)
+	if (!f || call_fixture_setup(&f->cf) < 0)
 		return -1;
-	aws_creds_provider_static(&f->creds, &test_creds);
 	*state = f;
 	return 0;
 }
@@ -620,8 +431,7 @@ static int teardown(void **state)
 
 	aws_client_free(f->aws);
 	lb_stop(&f->lb);
-	http_client_free(f->http);
-	sd_event_unref(f->event);
+	call_fixture_teardown(&f->cf);
 	unsetenv("AWS_MAX_ATTEMPTS");
 	free(f);
 	return 0;
@@ -632,20 +442,18 @@ static void start(struct fixture *f, const struct lb_action *a, size_t n,
 		  uint32_t total_timeout_ms)
 {
 	struct aws_client_config cfg = {
-		.region = "us-west-2", .endpoint_url = f->url,
+		.region = "us-west-2", .endpoint_url = f->cf.url,
 		.total_timeout_ms = total_timeout_ms,
 	};
-	struct aws_test_hooks hooks = {
-		.rng = half, .now = fixture_now, .userdata = f,
-		.backoff_base_ms = 2, .backoff_max_ms = 20,
-	};
+	struct aws_test_hooks hooks;
 
+	call_fixture_hooks(&f->cf, &hooks);
 	assert_int_equal(lb_start(&f->lb, a, n), 0);
-	snprintf(f->url, sizeof(f->url), "http://127.0.0.1:%d", f->lb.port);
-	assert_int_equal(aws_client_new(f->event, f->http, &cfg, &f->creds,
+	snprintf(f->cf.url, sizeof(f->cf.url), "http://127.0.0.1:%d", f->lb.port);
+	assert_int_equal(aws_client_new(f->cf.event, f->cf.http, &cfg, &f->cf.creds,
 					&f->aws), 0);
 	aws_client_set_test_hooks(f->aws, &hooks);
-	aws_client_set_metrics_hook(f->aws, on_metrics, f);
+	aws_client_set_metrics_hook(f->aws, call_fixture_on_metrics, &f->cf);
 }
 
 static void call(struct fixture *f, const char *op, struct call_result *r)
@@ -658,7 +466,7 @@ static void call(struct fixture *f, const char *op, struct call_result *r)
 	assert_int_equal(aws_call(f->aws, op, body, on_call_done, r, NULL), 0);
 	cJSON_Delete(body);
 	assert_int_equal(r->calls, 0);  /* never synchronous */
-	run_until(f->event, &r->calls, 1);
+	call_fixture_run_until(&f->cf, &r->calls, 1);
 	assert_int_equal(r->calls, 1);
 }
 
@@ -743,7 +551,7 @@ static void test_scenarios(void **state)
 		 * purpose; generous elsewhere so a loaded machine passes */
 		start(f, s->acts, s->n,
 		      s->acts[0].kind == LB_STALL ? STALL_TIMEOUT_MS : 0);
-		f->metrics_calls = 0;
+		f->cf.metrics_calls = 0;
 		call(f, "DescribeSolutionVersion", &r);
 		if (r.error != s->want || r.attempts != s->attempts ||
 		    strcmp(r.code, s->code))
@@ -753,10 +561,10 @@ static void test_scenarios(void **state)
 				 aws_error_class_name(s->want), s->attempts,
 				 s->code);
 		assert_int_equal(lb_requests(&f->lb), s->attempts);
-		assert_int_equal(f->metrics_calls, 1);
-		assert_int_equal(f->last_metrics.attempts, s->attempts);
-		assert_int_equal(f->last_metrics.error, s->want);
-		assert_string_equal(f->last_metrics.operation,
+		assert_int_equal(f->cf.metrics_calls, 1);
+		assert_int_equal(f->cf.last_metrics.attempts, s->attempts);
+		assert_int_equal(f->cf.last_metrics.error, s->want);
+		assert_string_equal(f->cf.last_metrics.operation,
 				    "DescribeSolutionVersion");
 		if (strcmp(s->name, "malformed 200") == 0)
 			assert_string_equal(r.request_id, "bad-id");
@@ -897,7 +705,7 @@ static void test_wire_format_and_signature(void **state)
 	assert_non_null(sigv4_find_header(&p.req, "X-Amz-Date"));
 	v = sigv4_find_header(&p.req, "Host");
 	assert_non_null(v);
-	assert_non_null(strstr(f->url, v));
+	assert_non_null(strstr(f->cf.url, v));
 	body = cJSON_ParseWithLength(p.req.body, p.req.body_len);
 	assert_non_null(body);
 	assert_string_equal(cJSON_GetObjectItem(body, "solutionVersionArn")->valuestring,
@@ -916,7 +724,7 @@ static void test_wire_format_and_signature(void **state)
 				      SIGV4_FLAGS_DEFAULT, NULL, NULL), -EACCES);
 	sigv4_auth_free(&auth);
 	free(log);
-	assert_string_equal(aws_client_endpoint(f->aws), f->url);
+	assert_string_equal(aws_client_endpoint(f->aws), f->cf.url);
 	assert_string_equal(aws_client_region(f->aws), "us-west-2");
 }
 
@@ -931,7 +739,7 @@ static void test_clock_skew(void **state)
 	struct call_result r = { 0 }, r2 = { 0 };
 	char *log;
 
-	f->fake_now = 1795600800;  /* 2026-11-25T10:00:00Z: two hours slow */
+	f->cf.fake_now = 1795600800;  /* 2026-11-25T10:00:00Z: two hours slow */
 	start(f, acts, 2, 0);
 	call(f, "DescribeCampaign", &r);
 	assert_int_equal(r.error, AWS_ERR_NONE);
@@ -962,7 +770,7 @@ static void test_quota_exhausted(void **state)
 {
 	struct fixture *f = *state;
 	const struct lb_action acts[] = { ERR500, OK_REPLY };
-	struct aws_test_hooks h = { .rng = half, .set_retry_tokens = true,
+	struct aws_test_hooks h = { .rng = call_fixture_half, .set_retry_tokens = true,
 				    .retry_tokens = 4 };
 	struct call_result r = { 0 }, r2 = { 0 };
 
@@ -998,7 +806,7 @@ static void test_cancel_during_backoff(void **state)
 {
 	struct fixture *f = *state;
 	const struct lb_action acts[] = { THROTTLE };
-	struct aws_test_hooks h = { .rng = half, .backoff_base_ms = 60000,
+	struct aws_test_hooks h = { .rng = call_fixture_half, .backoff_base_ms = 60000,
 				    .backoff_max_ms = 60000 };
 	struct call_result r = { 0 };
 	struct aws_call *c = NULL;
@@ -1009,10 +817,10 @@ static void test_cancel_during_backoff(void **state)
 	assert_int_equal(aws_call(f->aws, "DescribeCampaign", NULL, on_call_done,
 				  &r, &c), 0);
 	for (i = 0; i < 2000 && lb_requests(&f->lb) < 1; i++)
-		assert_true(sd_event_run(f->event, 5000) >= 0);
+		assert_true(sd_event_run(f->cf.event, 5000) >= 0);
 	/* let the reply arrive and the 30 s backoff timer be armed */
 	for (i = 0; i < 20; i++)
-		assert_true(sd_event_run(f->event, 5000) >= 0);
+		assert_true(sd_event_run(f->cf.event, 5000) >= 0);
 	assert_int_equal(lb_requests(&f->lb), 1);
 	assert_int_equal(aws_client_in_flight(f->aws), 1);
 	aws_call_cancel(c);
@@ -1038,13 +846,89 @@ static void test_no_credentials(void **state)
 	const struct lb_action acts[] = { OK_REPLY };
 	struct call_result r = { 0 };
 
-	f->creds.get = failing_get;
+	f->cf.creds.get = failing_get;
 	start(f, acts, 1, 0);
 	call(f, "DescribeCampaign", &r);
 	assert_int_equal(r.error, AWS_ERR_AUTH);
 	assert_string_equal(r.code, "CredentialsUnavailable");
 	assert_int_equal(r.attempts, 0);
 	assert_int_equal(lb_requests(&f->lb), 0);
+}
+
+/* A provider whose credentials rotate on invalidate: key 1, then 2, ... */
+struct rotating {
+	unsigned generation;
+	unsigned invalidations;
+	char akid[32];
+	struct sigv4_credentials c;
+};
+
+static int rotating_get(void *impl, aws_creds_ready_fn ready, void *ctx)
+{
+	struct rotating *rc = impl;
+
+	snprintf(rc->akid, sizeof(rc->akid), "AKIDGEN%u", rc->generation);
+	rc->c = call_fixture_creds;
+	rc->c.access_key_id = rc->akid;
+	ready(0, &rc->c, ctx);
+	return 0;
+}
+
+static void rotating_invalidate(void *impl)
+{
+	struct rotating *rc = impl;
+
+	rc->invalidations++;
+	rc->generation++;
+}
+
+#define EXPIRED { LB_REPLY, 400, JSON_CT, \
+	"{\"__type\":\"ExpiredTokenException\",\"message\":\"The security token included in the request is expired\"}" }
+
+/* An expired token: the cached credentials are invalidated and the call
+ * retried once with fresh ones, outside the attempt budget; a second
+ * refusal is final; a provider that cannot invalidate fails at once. */
+static void test_credentials_refresh(void **state)
+{
+	struct fixture *f = *state;
+	const struct lb_action acts[] = { EXPIRED, OK_REPLY, EXPIRED, EXPIRED,
+					  EXPIRED };
+	struct rotating rc = { 0 };
+	struct call_result r = { 0 };
+	char *log;
+
+	f->cf.creds = (struct aws_creds_provider){
+		.get = rotating_get, .invalidate = rotating_invalidate,
+		.impl = &rc,
+	};
+	setenv("AWS_MAX_ATTEMPTS", "1", 1);  /* the refresh retry is extra */
+	start(f, acts, ARRAY_SIZE(acts), 0);
+	call(f, "UpdateCampaign", &r);   /* refused: safe to repeat */
+	assert_int_equal(r.error, AWS_ERR_NONE);
+	assert_int_equal(r.attempts, 2);
+	assert_int_equal(rc.invalidations, 1);
+	log = lb_log(&f->lb);
+	assert_non_null(strstr(log, "Credential=AKIDGEN0/"));
+	assert_non_null(strstr(log, "Credential=AKIDGEN1/"));
+	free(log);
+	/* refused again with the fresh ones: final, one refresh per call */
+	memset(&r, 0, sizeof(r));
+	call(f, "DescribeCampaign", &r);
+	assert_int_equal(r.error, AWS_ERR_AUTH);
+	assert_string_equal(r.code, "ExpiredTokenException");
+	assert_int_equal(r.attempts, 2);
+	assert_int_equal(rc.invalidations, 2);
+	/* no invalidate in the provider: nothing fresh to get, final */
+	aws_client_free(f->aws);
+	f->aws = NULL;
+	lb_stop(&f->lb);
+	f->cf.creds.invalidate = NULL;
+	start(f, acts + 2, 1, 0);
+	memset(&r, 0, sizeof(r));
+	call(f, "DescribeCampaign", &r);
+	assert_int_equal(r.error, AWS_ERR_AUTH);
+	assert_int_equal(r.attempts, 1);
+	assert_int_equal(rc.invalidations, 2);
 }
 
 static void test_bad_arguments(void **state)
@@ -1057,22 +941,22 @@ static void test_bad_arguments(void **state)
 
 	log_set_max_priority(LOG_CRIT);  /* the rejections are logged */
 	cfg.region = "not a region";
-	assert_int_equal(aws_client_new(f->event, f->http, &cfg, &f->creds, &c),
+	assert_int_equal(aws_client_new(f->cf.event, f->cf.http, &cfg, &f->cf.creds, &c),
 			 -EINVAL);
 	cfg.region = "us-east-1";
 	setenv("AWS_MAX_ATTEMPTS", "zero", 1);
-	assert_int_equal(aws_client_new(f->event, f->http, &cfg, &f->creds, &c),
+	assert_int_equal(aws_client_new(f->cf.event, f->cf.http, &cfg, &f->cf.creds, &c),
 			 -EINVAL);
 	setenv("AWS_MAX_ATTEMPTS", "0", 1);
-	assert_int_equal(aws_client_new(f->event, f->http, &cfg, &f->creds, &c),
+	assert_int_equal(aws_client_new(f->cf.event, f->cf.http, &cfg, &f->cf.creds, &c),
 			 -EINVAL);
 	unsetenv("AWS_MAX_ATTEMPTS");
 	cfg.endpoint_url = "gopher://x";
-	assert_int_equal(aws_client_new(f->event, f->http, &cfg, &f->creds, &c),
+	assert_int_equal(aws_client_new(f->cf.event, f->cf.http, &cfg, &f->cf.creds, &c),
 			 -EINVAL);
 	cfg.endpoint_url = NULL;
 	log_set_max_priority(LOG_WARNING);
-	assert_int_equal(aws_client_new(f->event, f->http, &cfg, &f->creds, &c), 0);
+	assert_int_equal(aws_client_new(f->cf.event, f->cf.http, &cfg, &f->cf.creds, &c), 0);
 	assert_string_equal(aws_client_endpoint(c),
 			    "https://personalize.us-east-1.amazonaws.com");
 	assert_int_equal(aws_call(c, "Describe Campaign", NULL, on_call_done, &r,
@@ -1095,12 +979,8 @@ int main(void)
 		cmocka_unit_test(test_decode_error_long_message),
 		cmocka_unit_test(test_decode_reply),
 		cmocka_unit_test(test_endpoint),
-		cmocka_unit_test(test_retry_table),
-		cmocka_unit_test(test_backoff_bounds),
-		cmocka_unit_test(test_quota),
-		cmocka_unit_test_teardown(test_retrier, unset_max_attempts),
-		cmocka_unit_test(test_http_date),
 		cmocka_unit_test(test_normalize_code),
+		cmocka_unit_test(test_endpoint_variants),
 		cmocka_unit_test_setup_teardown(test_scenarios, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_non_idempotent, setup,
 						teardown),
@@ -1114,6 +994,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cancel_during_backoff,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_credentials, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_credentials_refresh, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_bad_arguments, setup,
 						teardown),

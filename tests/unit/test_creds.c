@@ -30,6 +30,7 @@
 
 #include "aws.h"
 #include "creds-internal.h"
+#include "credsprov.h"
 #include "creds.h"
 #include "http.h"
 #include "log.h"
@@ -496,6 +497,41 @@ static void test_env(void **state)
 	loop_close(&l);
 }
 
+/* A service refused the cached credentials: invalidating makes the next
+ * get read the chain anew (here rotated keys in the environment), also
+ * through the provider interface the call engine uses. */
+static void test_invalidate(void **state)
+{
+	struct aws_creds_provider p;
+	struct credsprov *cp = NULL;
+	struct loop l;
+	struct got g;
+
+	(void)state;
+	setenv("AWS_ACCESS_KEY_ID", "AKIDOLD", 1);
+	setenv("AWS_SECRET_ACCESS_KEY", ENV_SECRET, 1);
+	unsetenv("AWS_SESSION_TOKEN");
+	loop_open(&l, false);
+	creds_invalidate(l.chain);   /* nothing cached yet: harmless */
+	creds_invalidate(NULL);
+	get_creds(&l, &g);
+	assert_string_equal(g.akid, "AKIDOLD");
+	setenv("AWS_ACCESS_KEY_ID", "AKIDNEW", 1);
+	get_creds(&l, &g);
+	assert_string_equal(g.akid, "AKIDOLD");   /* cached */
+	assert_int_equal(credsprov_new(l.chain, &cp), 0);
+	credsprov_fill(cp, &p);
+	assert_non_null(p.invalidate);
+	p.invalidate(p.impl);
+	assert_null(creds_peek(l.chain));
+	get_creds(&l, &g);
+	assert_int_equal(g.error, 0);
+	assert_string_equal(g.akid, "AKIDNEW");
+	assert_non_null(strstr(captured.buf, "were refused by a service"));
+	credsprov_free(cp);
+	loop_close(&l);
+}
+
 static void test_systemd(void **state)
 {
 	struct loop l;
@@ -628,9 +664,12 @@ static const struct profile_case profile_cases[] = {
 	{ "default profile absent: not configured", NULL,
 	  "[other]\naws_access_key_id = A\naws_secret_access_key = B\n", NULL,
 	  -ENOENT, NULL, NULL, NULL, NULL, NULL },
-	{ "assume-role profiles are refused clearly", "r", NULL,
+	{ "an assume-role profile has no keys of its own here", "r", NULL,
 	  "[profile r]\nrole_arn = arn:aws:iam::123456789012:role/x\n"
-	  "source_profile = default\n", -EINVAL, NULL, NULL, NULL, NULL, NULL },
+	  "source_profile = default\n", -ENOENT, NULL, NULL, NULL, NULL, NULL },
+	{ "an SSO profile has no keys of its own here", "s", NULL,
+	  "[profile s]\nsso_session = corp\nsso_account_id = 123456789012\n",
+	  -ENOENT, NULL, NULL, NULL, NULL, NULL },
 	{ "no files at all", NULL, NULL, NULL, -ENOENT, NULL, NULL, NULL, NULL,
 	  NULL },
 };
@@ -688,6 +727,236 @@ static void test_profiles(void **state)
 }
 
 /* ~/.aws/ is the default location, and the files beat nothing else */
+/* Assume-role profiles resolved into plans, as the SDKs read them. */
+struct plan_case {
+	const char *name;
+	const char *profile;
+	const char *config;
+	int want_r;
+	enum creds_base base;
+	const char *hops;         /* role names, "," separated, in order */
+	const char *base_profile;
+	const char *log;          /* a line the log must hold, or NULL */
+};
+
+#define ROLE(n) "role_arn = arn:aws:iam::123456789012:role/" n "\n"
+#define KEYS "aws_access_key_id = AKIDBASE\naws_secret_access_key = s\n"
+
+static const struct plan_case plan_cases[] = {
+	{ "source_profile with keys", "r",
+	  "[profile r]\n" ROLE("R") "source_profile = base\n"
+	  "[profile base]\n" KEYS, 0, CREDS_BASE_STATIC, "R", "base", NULL },
+	{ "a chain of source profiles, innermost role first", "a",
+	  "[profile a]\n" ROLE("A") "source_profile = b\n"
+	  "[profile b]\n" ROLE("B") "source_profile = c\n"
+	  "[profile c]\n" KEYS, 0, CREDS_BASE_STATIC, "B,A", "c", NULL },
+	{ "static keys win over the source profile's own role", "a",
+	  "[profile a]\n" ROLE("A") "source_profile = b\n"
+	  "[profile b]\n" ROLE("B") "source_profile = c\n" KEYS,
+	  0, CREDS_BASE_STATIC, "A", "b", NULL },
+	{ "a cycle names its profiles", "a",
+	  "[profile a]\n" ROLE("A") "source_profile = b\n"
+	  "[profile b]\n" ROLE("B") "source_profile = a\n",
+	  -EINVAL, 0, NULL, NULL, "cycle: a -> b -> a" },
+	{ "a profile may be its own source with keys", "a",
+	  "[profile a]\n" ROLE("A") "source_profile = a\n" KEYS,
+	  0, CREDS_BASE_STATIC, "A", "a", NULL },
+	{ "its own source without keys is a cycle", "a",
+	  "[profile a]\n" ROLE("A") "source_profile = a\n",
+	  -EINVAL, 0, NULL, NULL, "cycle: a -> a" },
+	{ "credential_source Environment", "r",
+	  "[profile r]\n" ROLE("R") "credential_source = Environment\n",
+	  0, CREDS_BASE_ENV, "R", "r", NULL },
+	{ "credential_source Ec2InstanceMetadata", "r",
+	  "[profile r]\n" ROLE("R") "credential_source = Ec2InstanceMetadata\n",
+	  0, CREDS_BASE_IMDS, "R", "r", NULL },
+	{ "credential_source EcsContainer", "r",
+	  "[profile r]\n" ROLE("R") "credential_source = EcsContainer\n",
+	  0, CREDS_BASE_CONTAINER, "R", "r", NULL },
+	{ "an unknown credential_source", "r",
+	  "[profile r]\n" ROLE("R") "credential_source = Magic\n",
+	  -EINVAL, 0, NULL, NULL, "is not one of" },
+	{ "both sources", "r",
+	  "[profile r]\n" ROLE("R") "credential_source = Environment\n"
+	  "source_profile = r\n", -EINVAL, 0, NULL, NULL, "has both" },
+	{ "no source", "r", "[profile r]\n" ROLE("R"),
+	  -EINVAL, 0, NULL, NULL, "neither source_profile" },
+	{ "mfa_serial is refused", "r",
+	  "[profile r]\n" ROLE("R") "source_profile = b\n"
+	  "mfa_serial = arn:aws:iam::123456789012:mfa/me\n[profile b]\n" KEYS,
+	  -EINVAL, 0, NULL, NULL, "cannot prompt" },
+	{ "a source profile with credential_process", "r",
+	  "[profile r]\n" ROLE("R") "source_profile = p\n"
+	  "[profile p]\ncredential_process = /bin/true\n",
+	  0, CREDS_BASE_PROCESS, "R", "p", NULL },
+	{ "a source profile with a web identity", "r",
+	  "[profile r]\n" ROLE("R") "source_profile = w\n"
+	  "[profile w]\n" ROLE("W") "web_identity_token_file = /t\n",
+	  0, CREDS_BASE_WEB_IDENTITY, "R", "w", NULL },
+	{ "a source profile that is missing", "r",
+	  "[profile r]\n" ROLE("R") "source_profile = gone\n",
+	  -EINVAL, 0, NULL, NULL, "\"gone\" not found" },
+	{ "a source profile without credentials", "r",
+	  "[profile r]\n" ROLE("R") "source_profile = e\n[profile e]\n"
+	  "region = eu-west-1\n", -EINVAL, 0, NULL, NULL, "has no credentials" },
+	{ "role_arn with a token file is a web identity profile", "w",
+	  "[profile w]\n" ROLE("W") "web_identity_token_file = /t\n",
+	  -ENOENT, 0, NULL, NULL, NULL },
+	{ "no role_arn: not an assume-role profile", "k",
+	  "[profile k]\n" KEYS, -ENOENT, 0, NULL, NULL, NULL },
+	{ "bad duration_seconds", "r",
+	  "[profile r]\n" ROLE("R") "source_profile = r\n" KEYS
+	  "duration_seconds = 60\n", -EINVAL, 0, NULL, NULL, "900..43200" },
+};
+
+static void test_role_plans(void **state)
+{
+	size_t i;
+
+	(void)state;
+	unsetenv("AWS_REGION");
+	unsetenv("AWS_DEFAULT_REGION");
+	for (i = 0; i < sizeof(plan_cases) / sizeof(plan_cases[0]); i++) {
+		const struct plan_case *pc = &plan_cases[i];
+		struct creds_role_plan *plan = NULL;
+		char hops[256];
+		size_t o = 0, k, mark;
+		int r;
+
+		print_message("plan case: %s\n", pc->name);
+		setenv("AWS_PROFILE", pc->profile, 1);
+		setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/c", 1);
+		tmp_file("config", pc->config, "AWS_CONFIG_FILE");
+		mark = captured.len;   /* this case's log lines start here */
+		r = creds_role_plan_new(NULL, &plan);
+		assert_int_equal(r, pc->want_r);
+		if (pc->log) {
+			assert_non_null(captured.buf);
+			assert_non_null(strstr(captured.buf + mark, pc->log));
+		}
+		if (r < 0)
+			continue;
+		assert_int_equal(plan->base, pc->base);
+		assert_string_equal(plan->base_profile, pc->base_profile);
+		hops[0] = '\0';
+		for (k = 0; k < plan->n_hops; k++) {
+			const char *arn = plan->hops[k].role_arn;
+
+			o += (size_t)snprintf(hops + o, sizeof(hops) - o, "%s%s",
+					      k ? "," : "",
+					      strrchr(arn, '/') + 1);
+			assert_non_null(plan->hops[k].session_name);
+			assert_true(strncmp(plan->hops[k].session_name,
+					    "botocore-session-", 17) == 0);
+		}
+		assert_string_equal(hops, pc->hops);
+		creds_role_plan_free(plan);
+	}
+	/* the optional keys, the region and the endpoint mode */
+	tmp_file("config", "[profile r]\n" ROLE("R") "source_profile = r\n" KEYS
+		 "external_id = ext-1\nrole_session_name = my-session\n"
+		 "duration_seconds = 1800\nregion = eu-west-3\n"
+		 "sts_regional_endpoints = legacy\n", "AWS_CONFIG_FILE");
+	setenv("AWS_PROFILE", "r", 1);
+	{
+		struct creds_role_plan *plan = NULL;
+
+		assert_int_equal(creds_role_plan_new(NULL, &plan), 0);
+		assert_string_equal(plan->hops[0].external_id, "ext-1");
+		assert_string_equal(plan->hops[0].session_name, "my-session");
+		assert_int_equal(plan->hops[0].duration, 1800);
+		assert_string_equal(plan->region, "eu-west-3");
+		assert_string_equal(plan->regional_endpoints, "legacy");
+		creds_role_plan_free(plan);
+		setenv("AWS_REGION", "ap-south-1", 1);
+		assert_int_equal(creds_role_plan_new(NULL, &plan), 0);
+		assert_string_equal(plan->region, "ap-south-1");
+		creds_role_plan_free(plan);
+		unsetenv("AWS_REGION");
+	}
+	unsetenv("AWS_PROFILE");
+}
+
+/* SSO profiles as the SDKs read them, and where the CLI caches tokens. */
+static void test_sso_config(void **state)
+{
+	static const struct {
+		const char *name, *config;
+		int want_r;
+		const char *session, *start, *region;
+		const char *log;
+	} cases[] = {
+		{ "sso-session form",
+		  "[profile s]\nsso_session = my-sso\nsso_account_id = 111122223333\n"
+		  "sso_role_name = Dev\n[sso-session my-sso]\n"
+		  "sso_start_url = https://d-123.awsapps.com/start\nsso_region = eu-west-1\n",
+		  0, "my-sso", "https://d-123.awsapps.com/start", "eu-west-1", NULL },
+		{ "legacy form",
+		  "[profile s]\nsso_start_url = https://d-123.awsapps.com/start\n"
+		  "sso_region = us-east-2\nsso_account_id = 111122223333\n"
+		  "sso_role_name = Dev\n",
+		  0, NULL, "https://d-123.awsapps.com/start", "us-east-2", NULL },
+		{ "a session that is not there",
+		  "[profile s]\nsso_session = gone\nsso_account_id = 111122223333\n"
+		  "sso_role_name = Dev\n", -EINVAL, NULL, NULL, NULL,
+		  "[sso-session gone]" },
+		{ "profile and session disagree",
+		  "[profile s]\nsso_session = my-sso\nsso_region = us-east-1\n"
+		  "sso_account_id = 111122223333\nsso_role_name = Dev\n"
+		  "[sso-session my-sso]\nsso_start_url = https://x\nsso_region = eu-west-1\n",
+		  -EINVAL, NULL, NULL, NULL, "disagree" },
+		{ "a role without an account",
+		  "[profile s]\nsso_session = my-sso\nsso_role_name = Dev\n"
+		  "[sso-session my-sso]\nsso_start_url = https://x\nsso_region = eu-west-1\n",
+		  -EINVAL, NULL, NULL, NULL, "lacks sso_account_id" },
+		{ "not an SSO profile", "[profile s]\nregion = eu-west-1\n",
+		  -ENOENT, NULL, NULL, NULL, NULL },
+	};
+	char *path = NULL;
+	size_t i;
+
+	(void)state;
+	setenv("AWS_PROFILE", "s", 1);
+	setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/c", 1);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct creds_sso_config *s = NULL;
+		size_t mark = captured.len;
+		int r;
+
+		print_message("sso case: %s\n", cases[i].name);
+		tmp_file("config", cases[i].config, "AWS_CONFIG_FILE");
+		r = creds_sso_config_new(NULL, &s);
+		assert_int_equal(r, cases[i].want_r);
+		if (cases[i].log) {
+			assert_non_null(captured.buf);
+			assert_non_null(strstr(captured.buf + mark, cases[i].log));
+		}
+		if (r < 0)
+			continue;
+		if (cases[i].session)
+			assert_string_equal(s->session, cases[i].session);
+		else
+			assert_null(s->session);
+		assert_string_equal(s->start_url, cases[i].start);
+		assert_string_equal(s->region, cases[i].region);
+		assert_string_equal(s->account_id, "111122223333");
+		assert_string_equal(s->role_name, "Dev");
+		creds_sso_config_free(s);
+	}
+	unsetenv("AWS_PROFILE");
+	/* the CLI's cache file names: SHA-1 of the session name, else of the
+	 * start URL (botocore utils.SSOTokenLoader) */
+	setenv("HOME", "/home/x", 1);
+	assert_int_equal(creds_sso_cache_path("my-sso", "https://d-123.awsapps.com/start",
+					      &path), 0);
+	assert_string_equal(path, "/home/x/.aws/sso/cache/0ad374308c5a4e22f723adf10145eafad7c4031c.json");
+	free(path);
+	assert_int_equal(creds_sso_cache_path(NULL, "https://d-123.awsapps.com/start",
+					      &path), 0);
+	assert_string_equal(path, "/home/x/.aws/sso/cache/2b829a45f04c9828cb45b7d092d8e4aa30818393.json");
+	free(path);
+}
+
 static void test_default_paths_and_order(void **state)
 {
 	struct loop l;
@@ -1333,8 +1602,11 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_env, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_invalidate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_systemd, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_profiles, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_role_plans, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sso_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_default_paths_and_order,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nothing_found, setup,

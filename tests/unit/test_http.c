@@ -366,6 +366,53 @@ static void test_proxy_env(void **state)
 	free(log);
 }
 
+/* no_proxy: straight to the server, whatever the proxy variables say;
+ * HTTP_PROXY (upper case) is honoured for http:// as the SDKs do. */
+static void test_no_proxy(void **state)
+{
+	struct fixture *f = *state;
+	const struct lb_action act = { LB_REPLY, 200, NULL, "direct" };
+	struct http_request_spec spec = { .method = "GET" };
+	struct result r = { 0 };
+	char proxy[64], url[96];
+	char *log;
+
+	start_server(f, &act, 1);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/latest/api", f->lb.port);
+	spec.url = url;
+	/* a proxy that refuses connections: going there fails */
+	setenv("http_proxy", "http://127.0.0.1:1", 1);
+	setenv("HTTP_PROXY", "http://127.0.0.1:1", 1);
+	unsetenv("no_proxy");
+	unsetenv("NO_PROXY");
+	spec.no_proxy = true;
+	assert_int_equal(http_request_start(f->http, &spec, on_done, &r, NULL), 0);
+	run_until(f->event, &r.calls, 1);
+	assert_int_equal(r.error, HTTP_OK);
+	assert_string_equal(r.body, "direct");
+	memset(&r, 0, sizeof(r));
+	spec.no_proxy = false;
+	assert_int_equal(http_request_start(f->http, &spec, on_done, &r, NULL), 0);
+	run_until(f->event, &r.calls, 1);
+	assert_int_equal(r.error, HTTP_ERR_CONNECT);
+	/* HTTP_PROXY alone: used for http:// */
+	unsetenv("http_proxy");
+	snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", f->lb.port);
+	setenv("HTTP_PROXY", proxy, 1);
+	memset(&r, 0, sizeof(r));
+	spec.url = "http://personalize.example.invalid/y";
+	assert_int_equal(http_request_start(f->http, &spec, on_done, &r, NULL), 0);
+	run_until(f->event, &r.calls, 1);
+	unsetenv("HTTP_PROXY");
+	setenv("no_proxy", "127.0.0.1", 1);
+	setenv("NO_PROXY", "127.0.0.1", 1);
+	assert_int_equal(r.error, HTTP_OK);
+	log = lb_log(&f->lb);
+	assert_non_null(strstr(log, "GET /latest/api HTTP/1.1\r\n"));
+	assert_non_null(strstr(log, "GET http://personalize.example.invalid/y HTTP/1.1\r\n"));
+	free(log);
+}
+
 static void test_bad_specs(void **state)
 {
 	struct fixture *f = *state;
@@ -535,6 +582,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_specs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ca_bundle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_proxy_env, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_proxy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_parallel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_release_idle, setup,

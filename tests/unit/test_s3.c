@@ -18,6 +18,7 @@
 
 #include "aws-internal.h"
 #include "log.h"
+#include "call_fixture.h"
 #include "loopback.h"
 #include "s3.h"
 #include "s3-internal.h"
@@ -25,13 +26,8 @@
 #include "strbuf.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define FAILSAFE_USEC (20ULL * 1000000ULL)
 
-static const struct sigv4_credentials test_creds = {
-	.access_key_id = "AKIDEXAMPLE",
-	.secret_access_key = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-	.session_token = "IQoJb3JpZ2luX2VjEXAMPLESESSIONTOKEN",
-};
+#define test_creds call_fixture_creds
 
 static void clear_endpoint_env(void)
 {
@@ -258,6 +254,35 @@ static void test_resolve_target(void **state)
 /* The signed HEAD: headers present, the signature checks out with the
  * verifier, and the canonical request is the one S3 documents (path as
  * sent, payload hash of the empty body, x-amz-content-sha256 signed). */
+/* FIPS and dual-stack: the bucket's virtual host on S3's variant names
+ * (botocore 1.43.11's rule set: my-bucket.s3-fips.dualstack.REGION...). */
+static void test_fips_dualstack(void **state)
+{
+	struct s3_target t = { 0 };
+
+	(void)state;
+	clear_endpoint_env();
+	setenv("AWS_USE_FIPS_ENDPOINT", "true", 1);
+	setenv("AWS_USE_DUALSTACK_ENDPOINT", "true", 1);
+	assert_int_equal(s3_resolve_target(NULL, false, "eu-west-1", "my-bucket",
+					   "k", &t), 0);
+	assert_string_equal(t.url, "https://my-bucket.s3-fips.dualstack.eu-west-1.amazonaws.com/k");
+	assert_false(t.path_style);
+	s3_target_free(&t);
+	assert_int_equal(s3_resolve_target(NULL, false, "eu-west-1", "my.dotted.bucket",
+					   "k", &t), 0);
+	assert_string_equal(t.url, "https://s3-fips.dualstack.eu-west-1.amazonaws.com/my.dotted.bucket/k");
+	s3_target_free(&t);
+	assert_int_equal(s3_resolve_target(NULL, false, "cn-north-1", "my-bucket",
+					   "k", &t), -ENOTSUP);
+	unsetenv("AWS_USE_FIPS_ENDPOINT");
+	assert_int_equal(s3_resolve_target(NULL, false, "cn-north-1", "my-bucket",
+					   "k", &t), 0);
+	assert_string_equal(t.url, "https://my-bucket.s3.dualstack.cn-north-1.amazonaws.com.cn/k");
+	s3_target_free(&t);
+	unsetenv("AWS_USE_DUALSTACK_ENDPOINT");
+}
+
 static void test_build_request(void **state)
 {
 	struct sigv4_signer *signer = NULL;
@@ -487,64 +512,10 @@ struct head_result {
 };
 
 struct fixture {
-	sd_event *event;
-	struct http_client *http;
+	struct call_fixture cf;
 	struct s3_client *s3;
-	struct aws_creds_provider creds;
 	struct loopback lb;
-	char url[128];
-	time_t fake_now;
-	int metrics_calls;
-	enum aws_error_class metrics_error;
-	char metrics_op[32];
 };
-
-static bool failsafe_hit;
-
-static int on_failsafe(sd_event_source *s, uint64_t usec, void *userdata)
-{
-	(void)s;
-	(void)usec;
-	(void)userdata;
-	failsafe_hit = true;
-	return 0;
-}
-
-static void run_until(sd_event *e, const int *counter, int want)
-{
-	sd_event_source *fs = NULL;
-
-	failsafe_hit = false;
-	assert_int_equal(sd_event_add_time_relative(e, &fs, CLOCK_MONOTONIC,
-						    FAILSAFE_USEC, 0,
-						    on_failsafe, NULL), 0);
-	while (*counter < want && !failsafe_hit)
-		assert_true(sd_event_run(e, UINT64_MAX) >= 0);
-	sd_event_source_disable_unref(fs);
-	assert_false(failsafe_hit);
-}
-
-static double half(void *u)
-{
-	(void)u;
-	return 0.5;
-}
-
-static time_t fixture_now(void *u)
-{
-	struct fixture *f = u;
-
-	return f->fake_now ? f->fake_now : time(NULL);
-}
-
-static void on_metrics(const struct aws_call_metrics *m, void *userdata)
-{
-	struct fixture *f = userdata;
-
-	f->metrics_calls++;
-	f->metrics_error = m->error;
-	snprintf(f->metrics_op, sizeof(f->metrics_op), "%s", m->operation);
-}
 
 static void on_head_done(const struct s3_head_result *res, void *userdata)
 {
@@ -577,10 +548,8 @@ static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
-	if (!f || sd_event_new(&f->event) < 0 ||
-	    http_client_new(f->event, &f->http) < 0)
+	if (!f || call_fixture_setup(&f->cf) < 0)
 		return -1;
-	aws_creds_provider_static(&f->creds, &test_creds);
 	clear_endpoint_env();
 	*state = f;
 	return 0;
@@ -592,33 +561,30 @@ static int teardown(void **state)
 
 	s3_client_free(f->s3);
 	lb_stop(&f->lb);
-	http_client_free(f->http);
-	sd_event_unref(f->event);
+	call_fixture_teardown(&f->cf);
 	free(f);
 	return 0;
 }
 
 static void start(struct fixture *f, const struct lb_action *a, size_t n)
 {
-	struct s3_client_config cfg = { .region = "us-east-1", .endpoint_url = f->url };
-	struct aws_test_hooks hooks = {
-		.rng = half, .now = fixture_now, .userdata = f,
-		.backoff_base_ms = 2, .backoff_max_ms = 20,
-	};
+	struct s3_client_config cfg = { .region = "us-east-1", .endpoint_url = f->cf.url };
+	struct aws_test_hooks hooks;
 
+	call_fixture_hooks(&f->cf, &hooks);
 	assert_int_equal(lb_start(&f->lb, a, n), 0);
-	snprintf(f->url, sizeof(f->url), "http://127.0.0.1:%d", f->lb.port);
-	assert_int_equal(s3_client_new(f->event, f->http, &cfg, &f->creds,
+	snprintf(f->cf.url, sizeof(f->cf.url), "http://127.0.0.1:%d", f->lb.port);
+	assert_int_equal(s3_client_new(f->cf.event, f->cf.http, &cfg, &f->cf.creds,
 				       &f->s3), 0);
 	s3_client_set_test_hooks(f->s3, &hooks);
-	s3_client_set_metrics_hook(f->s3, on_metrics, f);
+	s3_client_set_metrics_hook(f->s3, call_fixture_on_metrics, &f->cf);
 }
 
 static void head(struct fixture *f, const char *uri, struct head_result *r)
 {
 	assert_int_equal(s3_head_object(f->s3, uri, on_head_done, r, NULL), 0);
 	assert_int_equal(r->calls, 0);   /* never synchronous */
-	run_until(f->event, &r->calls, 1);
+	call_fixture_run_until(&f->cf, &r->calls, 1);
 	assert_int_equal(r->calls, 1);
 	assert_int_equal(s3_client_in_flight(f->s3), 0);
 }
@@ -692,8 +658,8 @@ static void test_scenarios(void **state)
 			assert_int_equal(r.cl, 0);  /* the loopback's */
 			assert_string_equal(r.request_id, "REQ1");
 		}
-		assert_int_equal(f->metrics_calls, (int)i + 1);
-		assert_string_equal(f->metrics_op, "HeadObject");
+		assert_int_equal(f->cf.metrics_calls, (int)i + 1);
+		assert_string_equal(f->cf.last_op, "HeadObject");
 		f->s3 = s3_client_free(f->s3);
 		lb_stop(&f->lb);
 	}
@@ -734,7 +700,7 @@ static void test_clock_skew(void **state)
 	struct head_result r;
 
 	memset(&r, 0, sizeof(r));
-	f->fake_now = 1795168800 - 3600;  /* an hour slow */
+	f->cf.fake_now = 1795168800 - 3600;  /* an hour slow */
 	start(f, acts, 2);
 	head(f, "s3://bkt/k", &r);
 	assert_int_equal(r.error, S3_ERR_NONE);
@@ -749,7 +715,7 @@ static void test_clock_skew(void **state)
 
 		f->s3 = s3_client_free(f->s3);
 		lb_stop(&f->lb);
-		f->fake_now = 1795168800;
+		f->cf.fake_now = 1795168800;
 		memset(&r, 0, sizeof(r));
 		start(f, deny, 1);
 		head(f, "s3://bkt/k", &r);
@@ -803,12 +769,12 @@ static void test_no_credentials(void **state)
 	struct head_result r;
 
 	memset(&r, 0, sizeof(r));
-	f->creds = (struct aws_creds_provider){ .get = fail_get };
+	f->cf.creds = (struct aws_creds_provider){ .get = fail_get };
 	start(f, acts, 1);
 	head(f, "s3://bkt/k", &r);
 	assert_int_equal(r.error, S3_ERR_CREDENTIALS);
 	assert_int_equal(r.attempts, 0);
-	assert_int_equal(f->metrics_error, AWS_ERR_AUTH);
+	assert_int_equal(f->cf.last_metrics.error, AWS_ERR_AUTH);
 	assert_int_equal(lb_requests(&f->lb), 0);
 }
 
@@ -827,7 +793,7 @@ static void test_cancel_and_free(void **state)
 	assert_int_equal(s3_head_object(f->s3, "s3://bkt/b", on_head_done, &r2, NULL), 0);
 	assert_int_equal(s3_client_in_flight(f->s3), 2);
 	for (i = 0; i < 5; i++)
-		assert_true(sd_event_run(f->event, 10000) >= 0);
+		assert_true(sd_event_run(f->cf.event, 10000) >= 0);
 	s3_head_cancel(h);
 	assert_int_equal(s3_client_in_flight(f->s3), 1);
 	f->s3 = s3_client_free(f->s3);   /* cancels b */
@@ -843,7 +809,7 @@ static void test_bad_arguments(void **state)
 	struct s3_client *c = NULL;
 	struct head_result r;
 
-	assert_int_equal(s3_client_new(f->event, f->http, &cfg, &f->creds, &c), 0);
+	assert_int_equal(s3_client_new(f->cf.event, f->cf.http, &cfg, &f->cf.creds, &c), 0);
 	assert_int_equal(s3_head_object(c, "s3://bkt/dir/", on_head_done, &r, NULL), -EISDIR);
 	assert_int_equal(s3_head_object(c, "http://x/y", on_head_done, &r, NULL), -EINVAL);
 	assert_int_equal(s3_head_object(c, NULL, on_head_done, &r, NULL), -EINVAL);
@@ -851,19 +817,19 @@ static void test_bad_arguments(void **state)
 	assert_int_equal(s3_client_in_flight(c), 0);
 	s3_client_free(c);
 	cfg.region = "Not A Region";
-	assert_int_equal(s3_client_new(f->event, f->http, &cfg, &f->creds, &c), -EINVAL);
+	assert_int_equal(s3_client_new(f->cf.event, f->cf.http, &cfg, &f->cf.creds, &c), -EINVAL);
 	cfg.region = "us-east-1";
 	cfg.endpoint_url = "ftp://nope";
-	assert_int_equal(s3_client_new(f->event, f->http, &cfg, &f->creds, &c), -EINVAL);
+	assert_int_equal(s3_client_new(f->cf.event, f->cf.http, &cfg, &f->cf.creds, &c), -EINVAL);
 	cfg.endpoint_url = NULL;
 	setenv("AWS_ENDPOINT_URL_S3", "not a url", 1);
-	assert_int_equal(s3_client_new(f->event, f->http, &cfg, &f->creds, &c), -EINVAL);
+	assert_int_equal(s3_client_new(f->cf.event, f->cf.http, &cfg, &f->cf.creds, &c), -EINVAL);
 	clear_endpoint_env();
 	cfg.max_attempts = AWS_MAX_MAX_ATTEMPTS + 1;
-	assert_int_equal(s3_client_new(f->event, f->http, &cfg, &f->creds, &c), -EINVAL);
+	assert_int_equal(s3_client_new(f->cf.event, f->cf.http, &cfg, &f->cf.creds, &c), -EINVAL);
 	cfg.max_attempts = 0;
 	setenv("AWS_MAX_ATTEMPTS", "0", 1);
-	assert_int_equal(s3_client_new(f->event, f->http, &cfg, &f->creds, &c), -EINVAL);
+	assert_int_equal(s3_client_new(f->cf.event, f->cf.http, &cfg, &f->cf.creds, &c), -EINVAL);
 	unsetenv("AWS_MAX_ATTEMPTS");
 	assert_null(s3_client_free(NULL));
 }
@@ -941,6 +907,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_virtual_host_ok),
 		cmocka_unit_test(test_resolve_target),
 		cmocka_unit_test(test_build_request),
+		cmocka_unit_test(test_fips_dualstack),
 		cmocka_unit_test(test_classify),
 		cmocka_unit_test(test_parse_meta),
 		cmocka_unit_test(test_compare),
