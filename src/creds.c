@@ -63,6 +63,11 @@ struct creds_chain {
 	void (*on_fetch_end)(void *userdata);
 	void *fetch_userdata;
 	time_t retry;           /* seconds */
+	/* "no credentials" was logged at error level since the chain last
+	 * had some: every call waiting for credentials asks the chain again,
+	 * so the later misses go to the debug level (the run that fails for
+	 * want of credentials says so itself, with its pipeline) */
+	bool none_logged;
 };
 
 static void on_job_done(int error, struct creds *c, void *userdata);
@@ -202,6 +207,7 @@ static void set_current(struct creds_chain *ch, struct creds *c,
 	ch->current = c;
 	ch->source = from;
 	ch->resolved = true;
+	ch->none_logged = false;
 	if (first)
 		log_info("AWS credentials from %s (%s)%s", step_name(from),
 			 c->source, c->expiration ? ", temporary" : "");
@@ -315,13 +321,15 @@ static int resolve(struct creds_chain *ch)
 			const char *prof = ch->profile ? ch->profile
 					   : env && *env ? env : "default";
 
-			log_error("No AWS credentials found: set "
-				  "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
-				  "load the systemd credentials %s and %s, "
-				  "configure profile \"%s\" in the shared files, "
-				  "or run with a container or instance role",
-				  CREDS_SYSTEMD_ACCESS_KEY_ID,
-				  CREDS_SYSTEMD_SECRET_ACCESS_KEY, prof);
+			log_msg(ch->none_logged ? LOG_DEBUG : LOG_ERR,
+				"No AWS credentials found: set "
+				"AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
+				"load the systemd credentials %s and %s, "
+				"configure profile \"%s\" in the shared files, "
+				"or run with a container or instance role",
+				CREDS_SYSTEMD_ACCESS_KEY_ID,
+				CREDS_SYSTEMD_SECRET_ACCESS_KEY, prof);
+			ch->none_logged = true;
 			return -ENOKEY;
 		}
 		}

@@ -63,10 +63,13 @@ static struct strbuf derived = STRBUF_INIT;  /* '\n'-separated hex secrets */
 
 /* ---- fixtures -------------------------------------------------------------- */
 
+static unsigned none_found_errors; /* "No AWS credentials found" at LOG_ERR */
+
 static void capture(int priority, const char *line, void *userdata)
 {
-	(void)priority;
 	(void)userdata;
+	if (priority <= LOG_ERR && strstr(line, "No AWS credentials found"))
+		none_found_errors++;
 	strbuf_puts(&captured, line);
 }
 
@@ -1013,8 +1016,14 @@ static void test_nothing_found(void **state)
 
 	(void)state;
 	loop_open(&l, true);
+	none_found_errors = 0;
 	get_creds(&l, &g);
 	assert_int_equal(g.error, -ENOKEY);
+	/* every call waiting for credentials asks again: said once as an
+	 * error, not once per call */
+	get_creds(&l, &g);
+	assert_int_equal(g.error, -ENOKEY);
+	assert_int_equal(none_found_errors, 1);
 	loop_close(&l);
 }
 
