@@ -2,7 +2,7 @@
  *
  * --help, the man page test and every error message read this table: a key
  * added here is known everywhere. */
-#include "config_internal.h"
+#include "config-internal.h"
 
 #include <ctype.h>
 #include <stdint.h>

@@ -5,7 +5,7 @@
  * per pipeline, the schedule (parsed with its time zone), unique pipeline
  * names. Each problem is reported at the line of the value at fault (or
  * where a missing key would go), and checking goes on to find the rest. */
-#include "config_internal.h"
+#include "config-internal.h"
 #include "hook.h"
 #include "metrics.h"
 

@@ -63,7 +63,7 @@
  * bit mask computed from day-of-month or day-of-week (L, W, # included).
  * The search is bounded by the year field (1970-2199): past 2199 the
  * schedule never fires again (-ENOENT). */
-#include "schedule_internal.h"
+#include "schedule-internal.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "schedule_internal.h"
+#include "schedule-internal.h"
 
 #define TZ_NAME_MAX 255
 #define TZ_FILE_MAX (256 * 1024) /* the largest zone today is < 4 KiB */
