@@ -20,8 +20,10 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "schedule.h"
+/* struct gate_config (metric.h). gate.h rather than metric.h because
+ * runner.c calls gate_enabled() without including gate.h itself. */
 #include "gate.h"
+#include "schedule.h" /* struct sched */
 
 /* Where the config is read from when neither -c nor $PARAMS_FILE say. */
 #define CONFIG_DEFAULT_PATH "/etc/personalize-retrain/parameters.cfg"

@@ -39,19 +39,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "personalize.h"
+#include "metric.h"
 
 /* Longest reason (fits in struct rt_run's reason, RT_REASON_MAX). */
 #define GATE_REASON_MAX     320
 /* Longest QualityMetric name accepted. */
 #define GATE_METRIC_NAME_MAX 96
 
-struct gate_config {
-	const char *metric;      /* QualityMetric; NULL or "": gate disabled */
-	double max_regression;   /* fraction in [0, 1]; 0.02 for "2%" */
-	bool has_min_quality;
-	double min_quality;      /* MinQuality when has_min_quality */
-};
+/* struct gate_config: metric.h */
 
 enum gate_verdict {
 	GATE_PASS = 0,  /* deploy */

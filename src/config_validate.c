@@ -6,8 +6,9 @@
  * names. Each problem is reported at the line of the value at fault (or
  * where a missing key would go), and checking goes on to find the rest. */
 #include "config-internal.h"
-#include "hook.h"
-#include "metrics.h"
+#include "gate.h"
+#include "hook_config.h"
+#include "metrics_config.h"
 
 #include <ctype.h>
 #include <errno.h>
