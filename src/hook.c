@@ -15,8 +15,8 @@
 #include "child.h"
 #include "log.h"
 #include "strbuf.h"
+#include "timeconst.h"
 
-#define USEC_PER_SEC 1000000ULL
 #define HOOK_MAX_LOG_LINES 64 /* stderr lines logged per hook */
 
 /* Variables of the daemon's environment a hook sees (none is a secret;
