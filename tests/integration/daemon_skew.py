@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# run-tests: duration=100
+# run-tests: duration=65
 """daemon_skew - one pipeline run from two hosts whose clocks disagree
 (skew up to a minute must not split a fire time).
 
@@ -11,7 +11,10 @@ SigV4's request time of that process, as on a skewed host). Host b signs
 with the temporary key, so the ledger tells the hosts apart.
 
 Each case picks its start second so that both clocks put the same next fire
-time T ahead of them; b wakes for T at system time T - skew, a at T. With
+time T ahead of them; b wakes for T at a's time T - skew, a at T. Rather
+than waiting for that second, both clocks are set back (by less than a
+minute, prtest's Ctx.start_at_second) so that a's clock reads it at once;
+the case measures time on a's clock. With
 |skew| <= 30 s both also start with CatchUp=yes after a seeded missed fire
 time, so both catch up the same earlier fire time F0 at once (the start is
 early enough that F0 ends before either timer fires). With 59 s the two
@@ -45,24 +48,18 @@ tag = prtest.fire_tag
 history = prtest.history_by_tag
 
 
-def wait_for_second(sec):
-    """Sleep until the system clock's second-of-minute is sec (next one)."""
-    now = time.time()
-    wait = (sec - now % 60) % 60
-    time.sleep(wait)
-    return time.time()
-
-
 def start_second(skew_s, catch_up):
     """The second of the minute at which to start both daemons so that both
     clocks are in the same minute M and the next fire time is T = M + 60
     for both; with catch_up, early enough that F0 = M ends before the first
-    timer (b's at T - skew for skew > 0, a's at T otherwise)."""
+    timer (b's at T - skew for skew > 0, a's at T otherwise); as late as
+    that allows, so that T comes soon."""
+    budget = RUN_BUDGET_S if catch_up else 0.9
     if skew_s > 0:
         # b's clock (x + skew) must stay below 60
-        return max(0.1, 60 - skew_s - (RUN_BUDGET_S if catch_up else 0.9))
+        return max(0.1, 60 - skew_s - budget)
     # b's clock (x - |skew|) must be at or past 0
-    return -skew_s + 0.1
+    return max(-skew_s + 0.1, 60 - budget)
 
 
 def run_case(ctx, skew_ms, catch_up, beyond=False):
@@ -75,8 +72,9 @@ def run_case(ctx, skew_ms, catch_up, beyond=False):
     if catch_up:
         for sd in sds:
             prtest.seed_catchup_state(sd)
-    envx = [{}, {OFFSET_ENV: str(skew_ms)}]
-    t0 = wait_for_second(start_second(skew_s, catch_up) if not beyond else 20)
+    t0 = ctx.start_at_second(start_second(skew_s, catch_up) if not beyond else 20)
+    # a's clock is the case's (ctx.env() sets its offset), b's skew_ms ahead
+    envx = [{}, {OFFSET_ENV: str(ctx.clock_offset_ms + skew_ms)}]
     m = int(t0) // 60 * 60
     f0, t = m, m + 60
     # both at once: with 59 s of skew the clocks share a minute for one
@@ -93,7 +91,7 @@ def run_case(ctx, skew_ms, catch_up, beyond=False):
                                   "READY=1")
         except Fail as e:
             raise Fail("host %s: %s\n%r" % (NAMES[i], e, ds[i].result()))
-    ready = time.time()
+    ready = ctx.now()
     window_end = m + 60 - max(skew_s, 0)
     if not beyond and ready >= window_end:
         raise prtest.Skip("the daemons were ready %.2fs after the start window closed "
@@ -121,7 +119,7 @@ def run_case(ctx, skew_ms, catch_up, beyond=False):
             alive()
             return all(all(w in history(sd) for w in want) for sd in sds)
         last = max(t, t - skew_s)
-        prtest.wait_until(done, last - time.time() + prtest.RUN_TIMEOUT_S,
+        prtest.wait_until(done, last - ctx.now() + prtest.RUN_TIMEOUT_S,
                           "both hosts to finish %s" % want, 0.2)
     for d in ds:
         d.signal(signal.SIGTERM)

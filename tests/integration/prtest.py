@@ -76,6 +76,8 @@ EVERY_MINUTE = "cron(* * * * ? *)"
 START_TIMEOUT_S = 10
 RUN_TIMEOUT_S = 40     # one full retraining run against the emulator, bound
 STOP_TIMEOUT_S = 5
+# include/wallclock.h's test hook: the process's clock this far off (ms)
+CLOCK_OFFSET_ENV = "PERSONALIZE_RETRAIN_TEST_CLOCK_OFFSET_MS"
 
 # ---- children: always killed and reaped ------------------------------------
 
@@ -287,9 +289,35 @@ class Ctx:
         self.keep = keep
         self.n = 0
         self.log_lines = []
+        # the case's clock: every process it starts runs this far behind
+        # (TEST_CLOCK_OFFSET_MS, set by start_at_second)
+        self.clock_offset_ms = 0
 
     def path(self, *p):
         return os.path.join(self.dir, *p)
+
+    def now(self):
+        """The case's clock: what the processes it starts read."""
+        return time.time() + self.clock_offset_ms / 1000.0
+
+    def start_at_second(self, sec):
+        """Instead of waiting for second sec of a minute: from now on every
+        process this case starts (env(), so daemon(), spawn(), cli()) has its
+        clock set back (PERSONALIZE_RETRAIN_TEST_CLOCK_OFFSET_MS, less than
+        a minute) so that it reads second sec now; the case reads that clock
+        with now(). Behind, never ahead: the emulator's timestamps are never
+        older than the daemon's times. Returns now()."""
+        ahead = (time.time() - sec) % 60
+        self.clock_offset_ms = -int(round(ahead * 1000))
+        return self.now()
+
+    def second_below(self, limit):
+        """wait_second_below() without the wait: when the second of the
+        minute is >= limit, start_at_second(0.3) (where the wait would have
+        ended). Returns now()."""
+        if self.now() % 60 >= limit:
+            return self.start_at_second(0.3)
+        return self.now()
 
     def log(self, fmt, *args):
         self.log_lines.append(fmt % args if args else fmt)
@@ -366,6 +394,8 @@ class Ctx:
             env.update(AWS_ACCESS_KEY_ID=AKID, AWS_SECRET_ACCESS_KEY=SECRET)
         if notify:
             env["NOTIFY_SOCKET"] = notify.addr
+        if self.clock_offset_ms:
+            env[CLOCK_OFFSET_ENV] = str(self.clock_offset_ms)
         env.update(extra or {})
         return env
 
