@@ -110,13 +110,4 @@ int gate_parse_max_regression(const char *s, double *out, char *err,
 int gate_parse_min_quality(const char *s, double *out, char *err,
 			   size_t errlen);
 
-/* Owned copy of a GetSolutionMetrics reply, for a driver that receives the
- * two replies at different times (the reply's strings die with its
- * callback). 0 and *out; -EINVAL; -ENOMEM. */
-int gate_metrics_dup(const struct personalize_solution_metrics *m,
-		     struct personalize_solution_metrics **out);
-/* Free a copy made by gate_metrics_dup. NULL is fine; returns NULL. */
-struct personalize_solution_metrics *
-gate_metrics_free(struct personalize_solution_metrics *m);
-
 #endif
