@@ -48,8 +48,6 @@
 #include "hook_config.h"
 
 #define HOOK_DEFAULT_TIMEOUT_S 60u
-#define HOOK_MIN_TIMEOUT_S     1u
-#define HOOK_MAX_TIMEOUT_S     3600u
 #define HOOK_KILL_GRACE_USEC   (5ULL * 1000000ULL)
 #define HOOK_STDERR_MAX        4096u
 #define HOOK_DEFAULT_MAX_RUNNING 8u
@@ -123,9 +121,5 @@ unsigned hook_runner_running(const struct hook_runner *r);
 size_t hook_runner_queued(const struct hook_runner *r);
 
 /* The config check of OnRunEnd: hook_config.h. */
-/* OnRunEndTimeout: whole seconds, "30" or "30s", HOOK_MIN_TIMEOUT_S ..
- * HOOK_MAX_TIMEOUT_S. 0 and *out, or -EINVAL with a sentence. */
-int hook_parse_timeout(const char *s, unsigned *out, char *err,
-		       size_t errlen);
 
 #endif
