@@ -78,6 +78,9 @@ RUN_TIMEOUT_S = 40     # one full retraining run against the emulator, bound
 STOP_TIMEOUT_S = 5
 # include/wallclock.h's test hook: the process's clock this far off (ms)
 CLOCK_OFFSET_ENV = "PERSONALIZE_RETRAIN_TEST_CLOCK_OFFSET_MS"
+# ... and its test time scale: the clock runs SCALE times as fast from ANCHOR
+CLOCK_SCALE_ENV = "PERSONALIZE_RETRAIN_TEST_CLOCK_SCALE"
+CLOCK_ANCHOR_ENV = "PERSONALIZE_RETRAIN_TEST_CLOCK_ANCHOR"
 
 # ---- children: always killed and reaped ------------------------------------
 
@@ -292,13 +295,22 @@ class Ctx:
         # the case's clock: every process it starts runs this far behind
         # (TEST_CLOCK_OFFSET_MS, set by start_at_second)
         self.clock_offset_ms = 0
+        self.clock_scale = 1       # scale_clock()
+        self.clock_anchor = None
 
     def path(self, *p):
         return os.path.join(self.dir, *p)
 
     def now(self):
         """The case's clock: what the processes it starts read."""
-        return time.time() + self.clock_offset_ms / 1000.0
+        t = time.time()
+        if self.clock_scale > 1:
+            t = self.clock_anchor + (t - self.clock_anchor) * self.clock_scale
+        return t + self.clock_offset_ms / 1000.0
+
+    def real(self, span):
+        """A span of the case's clock in real seconds."""
+        return span / self.clock_scale
 
     def start_at_second(self, sec):
         """Instead of waiting for second sec of a minute: from now on every
@@ -307,9 +319,26 @@ class Ctx:
         a minute) so that it reads second sec now; the case reads that clock
         with now(). Behind, never ahead: the emulator's timestamps are never
         older than the daemon's times. Returns now()."""
-        ahead = (time.time() - sec) % 60
+        ahead = (self.now() - self.clock_offset_ms / 1000.0 - sec) % 60
         self.clock_offset_ms = -int(round(ahead * 1000))
         return self.now()
+
+    def scale_clock(self, scale):
+        """Run the case's clock scale times as fast from now (the test time
+        scale of include/wallclock.h): every process started from here on
+        through env() gets the scale and its anchor, and now(),
+        start_at_second() follow. Returns the variables to give the case's
+        emulator (env_extra), which dates its resources by the same clock
+        (it ignores the offset: the daemons stay behind it)."""
+        self.clock_scale = scale
+        self.clock_anchor = int(time.time())
+        return self.scale_env()
+
+    def scale_env(self):
+        if self.clock_scale == 1:
+            return {}
+        return {CLOCK_SCALE_ENV: str(self.clock_scale),
+                CLOCK_ANCHOR_ENV: str(self.clock_anchor)}
 
     def second_below(self, limit):
         """wait_second_below() without the wait: when the second of the
@@ -396,6 +425,7 @@ class Ctx:
             env["NOTIFY_SOCKET"] = notify.addr
         if self.clock_offset_ms:
             env[CLOCK_OFFSET_ENV] = str(self.clock_offset_ms)
+        env.update(self.scale_env())
         env.update(extra or {})
         return env
 
