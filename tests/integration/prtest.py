@@ -146,15 +146,6 @@ def wait_until(pred, timeout, what, step=0.01):
         time.sleep(step)
 
 
-def wait_second_below(limit):
-    """`once` runs for "now truncated to the minute": a case whose `once`
-    invocations must share one fire time starts early in a minute (waits,
-    at most 60 - limit s, for the next one when the second is >= limit)."""
-    sec = time.time() % 60
-    if sec >= limit:
-        time.sleep(60 - sec + 0.3)
-
-
 # ---- what the binary offers --------------------------------------------------
 
 _help = None
@@ -341,9 +332,9 @@ class Ctx:
                 CLOCK_ANCHOR_ENV: str(self.clock_anchor)}
 
     def second_below(self, limit):
-        """wait_second_below() without the wait: when the second of the
-        minute is >= limit, start_at_second(0.3) (where the wait would have
-        ended). Returns now()."""
+        """For a case that must start early in a minute: when the second of
+        the case's clock is >= limit, start_at_second(0.3) (the start of a
+        minute) rather than waiting for the next one. Returns now()."""
         if self.now() % 60 >= limit:
             return self.start_at_second(0.3)
         return self.now()
