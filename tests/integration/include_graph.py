@@ -36,9 +36,10 @@ IO_HEADERS = {"daemon.h", "runner.h", "adopt.h", "personalize.h", "aws.h",
 CORE = re.compile(r"^src/(retrain|plan|schedule\w*|config\w*)\.c$")
 HEAVY = re.compile(r"^(curl/|systemd/sd-|cjson/)")
 
-# Edges allowed until retrain.c's own includes change (that file is being
-# reworked elsewhere): it includes personalize.h for the metric structs,
-# now in metric.h, and log.h for PR_PRINTF, now in attrs.h.
+# Allowed by name: retrain.c's includes of personalize.h (for the metric
+# structs, which metric.h provides without the AWS client) and log.h (for
+# PR_PRINTF, which attrs.h provides). Once retrain.c includes metric.h and
+# attrs.h instead, these two entries go.
 ALLOWED = {("src/retrain.c", "include/personalize.h"),
            ("src/retrain.c", "include/log.h")}
 
