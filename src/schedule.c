@@ -536,16 +536,6 @@ enum sched_kind sched_kind(const struct sched *s)
 	return s->kind;
 }
 
-long sched_rate_seconds(const struct sched *s)
-{
-	return s->kind == SCHED_RATE ? s->period : 0;
-}
-
-const char *sched_timezone(const struct sched *s)
-{
-	return sched_tz_name(s->tz);
-}
-
 int sched_next(const struct sched *s, time_t after, time_t *out)
 {
 	if (s->kind == SCHED_RATE) {

@@ -491,8 +491,3 @@ long sched_tz_offset(const struct sched_tz *tz, int64_t t)
 	}
 	return tz->type_off[tz->idx[lo]];
 }
-
-const char *sched_tz_name(const struct sched_tz *tz)
-{
-	return tz ? tz->name : "UTC";
-}
