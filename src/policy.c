@@ -533,6 +533,9 @@ int policy_import_role(const struct config *cfg, const char *only, char **out,
 					 "the pipelines name several import roles "
 					 "(%s, %s): choose one pipeline with -p",
 					 role, p->import_role_arn);
+			set_free(&accounts);
+			set_free(&objects);
+			set_free(&buckets);
 			return -EINVAL;
 		}
 		role = p->import_role_arn;
