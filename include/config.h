@@ -20,8 +20,10 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "schedule.h"
+/* struct gate_config (metric.h). gate.h rather than metric.h because
+ * runner.c calls gate_enabled() without including gate.h itself. */
 #include "gate.h"
+#include "schedule.h" /* struct sched */
 
 /* Where the config is read from when neither -c nor $PARAMS_FILE say. */
 #define CONFIG_DEFAULT_PATH "/etc/personalize-retrain/parameters.cfg"
@@ -102,11 +104,6 @@ struct config_key_info {
 
 extern const struct config_key_info config_keys[CONFIG_KEY_COUNT];
 
-/* The key named name (exact, case-sensitive), or -1. */
-int config_key_lookup(const char *name);
-/* The known key nearest to name by edit distance (case-insensitive), or
- * -1 when none is close enough to be a plausible typo. */
-int config_key_suggest(const char *name);
 /* The known key nearest to name whatever the distance (-1 only for an
  * empty or very long name); *close says whether it is a plausible typo. */
 int config_key_nearest(const char *name, bool *close);

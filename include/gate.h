@@ -39,19 +39,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "personalize.h"
+#include "metric.h"
 
 /* Longest reason (fits in struct rt_run's reason, RT_REASON_MAX). */
 #define GATE_REASON_MAX     320
 /* Longest QualityMetric name accepted. */
 #define GATE_METRIC_NAME_MAX 96
 
-struct gate_config {
-	const char *metric;      /* QualityMetric; NULL or "": gate disabled */
-	double max_regression;   /* fraction in [0, 1]; 0.02 for "2%" */
-	bool has_min_quality;
-	double min_quality;      /* MinQuality when has_min_quality */
-};
+/* struct gate_config: metric.h */
 
 enum gate_verdict {
 	GATE_PASS = 0,  /* deploy */
@@ -114,14 +109,5 @@ int gate_parse_max_regression(const char *s, double *out, char *err,
 /* MinQuality: a finite number >= 0 ("0.25"), or a percentage ("25%"). */
 int gate_parse_min_quality(const char *s, double *out, char *err,
 			   size_t errlen);
-
-/* Owned copy of a GetSolutionMetrics reply, for a driver that receives the
- * two replies at different times (the reply's strings die with its
- * callback). 0 and *out; -EINVAL; -ENOMEM. */
-int gate_metrics_dup(const struct personalize_solution_metrics *m,
-		     struct personalize_solution_metrics **out);
-/* Free a copy made by gate_metrics_dup. NULL is fine; returns NULL. */
-struct personalize_solution_metrics *
-gate_metrics_free(struct personalize_solution_metrics *m);
 
 #endif

@@ -45,9 +45,9 @@
 
 #include <systemd/sd-event.h>
 
+#include "hook_config.h"
+
 #define HOOK_DEFAULT_TIMEOUT_S 60u
-#define HOOK_MIN_TIMEOUT_S     1u
-#define HOOK_MAX_TIMEOUT_S     3600u
 #define HOOK_KILL_GRACE_USEC   (5ULL * 1000000ULL)
 #define HOOK_STDERR_MAX        4096u
 #define HOOK_DEFAULT_MAX_RUNNING 8u
@@ -120,15 +120,6 @@ int hook_run(struct hook_runner *r, const char *command,
 unsigned hook_runner_running(const struct hook_runner *r);
 size_t hook_runner_queued(const struct hook_runner *r);
 
-/* Config checks (the config module prefixes "file:line: Key: ").
- * OnRunEnd: splits (0), or -EINVAL with "unterminated quote ..." / "empty
- * command". When the program holds a '/', it must be an executable file:
- * -ENOENT / -EACCES with a sentence. A bare name is looked up in PATH at
- * run time only. */
-int hook_check_command(const char *s, char *err, size_t errlen);
-/* OnRunEndTimeout: whole seconds, "30" or "30s", HOOK_MIN_TIMEOUT_S ..
- * HOOK_MAX_TIMEOUT_S. 0 and *out, or -EINVAL with a sentence. */
-int hook_parse_timeout(const char *s, unsigned *out, char *err,
-		       size_t errlen);
+/* The config check of OnRunEnd: hook_config.h. */
 
 #endif

@@ -46,6 +46,7 @@
 #include <time.h>
 
 #include "aws.h"
+#include "metrics_config.h"
 #include "strbuf.h"
 
 #define METRICS_PREFIX          "personalize_retrain_"
@@ -112,10 +113,6 @@ int metrics_render(const struct metrics *m, struct strbuf *sb);
  * small local write and two fsyncs, like state_save. */
 int metrics_write(const struct metrics *m, const char *path);
 
-/* MetricsFile= config check: an absolute path whose name ends in ".prom"
- * (node_exporter's textfile collector reads only those) in a directory
- * that exists. 0; -EINVAL or -ENOENT / -ENOTDIR with a sentence in err
- * (the caller prefixes "file:line: MetricsFile: "). */
-int metrics_check_path(const char *path, char *err, size_t errlen);
+/* The config check of MetricsFile: metrics_config.h. */
 
 #endif

@@ -22,7 +22,5 @@ void notify_watchdog(void);
 /* The watchdog interval systemd asked for, in microseconds, or 0 when
  * there is none (WATCHDOG_USEC unset or for another PID). */
 uint64_t notify_watchdog_usec(void);
-/* The last STATUS= text sent ("" before any). */
-const char *notify_last_status(void);
 
 #endif

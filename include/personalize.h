@@ -34,6 +34,7 @@
 #include <time.h>
 
 #include "aws.h"
+#include "metric.h"
 
 #define PERSONALIZE_PAGE_SIZE 100   /* maxResults (model maximum) */
 #define PERSONALIZE_MAX_PAGES 1000
@@ -156,16 +157,7 @@ struct personalize_dataset_group {
 	time_t last_updated_date_time;
 };
 
-struct personalize_metric {
-	const char *name;   /* e.g. "coverage", "precision_at_25" */
-	double value;
-};
-
-struct personalize_solution_metrics {
-	const char *solution_version_arn;
-	const struct personalize_metric *metrics;
-	size_t n_metrics;
-};
+/* struct personalize_metric, personalize_solution_metrics: metric.h */
 
 /* ---- callbacks ------------------------------------------------------------- */
 

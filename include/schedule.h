@@ -38,11 +38,6 @@ int sched_parse(const char *expr, const char *tz, struct sched **out,
 void sched_free(struct sched *s);
 
 enum sched_kind sched_kind(const struct sched *s);
-/* For rate(): the period in seconds; 0 for cron. */
-long sched_rate_seconds(const struct sched *s);
-/* The time zone cron fire times are computed in: the IANA name given to
- * sched_parse(), or "UTC" when none was. */
-const char *sched_timezone(const struct sched *s);
 
 /* The first fire time strictly after `after` (for rate(): after + period,
  * `after` being the anchor, i.e. the previous fire time). 0 and *out set on

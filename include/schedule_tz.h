@@ -28,7 +28,4 @@ int sched_tz_from_tzif(const char *name, const void *data, size_t len,
  * tz NULL means UTC (always 0). */
 long sched_tz_offset(const struct sched_tz *tz, int64_t t);
 
-/* The zone's name as loaded ("UTC" for NULL). */
-const char *sched_tz_name(const struct sched_tz *tz);
-
 #endif

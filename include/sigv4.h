@@ -110,11 +110,6 @@ int sigv4_format_amz_date(time_t t, char out[SIGV4_AMZ_DATE_LEN + 1]);
  * real date. */
 int sigv4_parse_amz_date(const char *s, time_t *out);
 
-/* Lower-case hex SHA-256 of data into out[SIGV4_HEX_LEN + 1].
- * Returns 0, -EINVAL (data NULL with len > 0) or -EIO (OpenSSL failure). */
-int sigv4_sha256_hex(const void *data, size_t len,
-		     char out[SIGV4_HEX_LEN + 1]);
-
 /* Stage 1: append the canonical request of req to *canonical and the
  * signed headers list ("host;x-amz-date") to *signed_headers (may be NULL).
  *

@@ -13,9 +13,8 @@
 #include "personalize.h"
 #include "policy.h"
 #include "state.h"
+#include "timeconst.h"
 
-#define USEC_PER_MSEC       1000ULL
-#define MS_PER_SEC          1000u
 #define RETRY_ACCURACY_USEC (50 * USEC_PER_MSEC)
 #define WHY_MAX             384
 
@@ -139,7 +138,7 @@ static void failed_call(struct adopt_scan *s, const char *op,
 	}
 	delay = rt_backoff_ms(&s->delay_ms, s->io.first_delay_ms ?
 			      s->io.first_delay_ms : RT_FIRST_POLL_MS,
-			      s->io.poll_interval_s * MS_PER_SEC,
+			      s->io.poll_interval_s * (unsigned)MSEC_PER_SEC,
 			      rt_random_next(&s->rng));
 	log_warning("%s: looking for in-flight jobs: %s; trying again in %u ms",
 		    s->pipeline, why, delay);

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "gate.h"
 #include "plan.h"
 #include "exitcodes.h"
 #include "wallclock.h"

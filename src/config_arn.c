@@ -5,7 +5,7 @@
  * "arn:([a-z\d-]+):iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+", Name
  * "^[a-zA-Z0-9][a-zA-Z0-9\-_]*" (1..63). We are stricter where the model is
  * loose (region and account must look like a region and an account). */
-#include "config_internal.h"
+#include "config-internal.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -2,7 +2,7 @@
  *
  * --help, the man page test and every error message read this table: a key
  * added here is known everywhere. */
-#include "config_internal.h"
+#include "config-internal.h"
 
 #include <ctype.h>
 #include <stdint.h>
@@ -203,16 +203,6 @@ const struct config_key_info config_keys[CONFIG_KEY_COUNT] = {
 	},
 };
 
-int config_key_lookup(const char *name)
-{
-	int k;
-
-	for (k = 0; k < CONFIG_KEY_COUNT; k++)
-		if (strcmp(config_keys[k].name, name) == 0)
-			return k;
-	return -1;
-}
-
 int config_key_lookup_n(const char *name, size_t len)
 {
 	int k;
@@ -285,14 +275,6 @@ int config_key_nearest(const char *name, bool *close)
 		}
 	}
 	return found;
-}
-
-int config_key_suggest(const char *name)
-{
-	bool close;
-	int k = config_key_nearest(name, &close);
-
-	return close ? k : -1;
 }
 
 static const char *const dataset_arn_types[CONFIG_DATASET_COUNT] = {

@@ -5,7 +5,7 @@
  * blank lines, '#' comment lines, leading indentation and trailing blanks.
  * Where the intent is clear (spaces around '=', quotes) the value is still
  * used after the error, so one slip does not hide the other problems. */
-#include "config_internal.h"
+#include "config-internal.h"
 
 #include <errno.h>
 #include <string.h>

@@ -8,7 +8,7 @@
  *
  * A value that is empty, ~ or null (unquoted) means "not set", and in a
  * pipelines entry it overrides a top-level default with "not set". */
-#include "config_internal.h"
+#include "config-internal.h"
 
 #include <errno.h>
 #include <string.h>

@@ -5,9 +5,10 @@
  * per pipeline, the schedule (parsed with its time zone), unique pipeline
  * names. Each problem is reported at the line of the value at fault (or
  * where a missing key would go), and checking goes on to find the rest. */
-#include "config_internal.h"
-#include "hook.h"
-#include "metrics.h"
+#include "config-internal.h"
+#include "gate.h"
+#include "hook_config.h"
+#include "metrics_config.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -551,19 +552,18 @@ bad:
 	sched_free(s);
 }
 
-static int build_pipeline(struct vctx *c, struct pipeline *p)
-{
+/* The pipeline's ARNs, split, and the one the others are compared with. */
+struct pipeline_arns {
 	struct config_arn arns[CONFIG_KEY_COUNT];
-	bool valid[CONFIG_KEY_COUNT] = { false };
-	const struct config_arn *ref = NULL;
-	int ref_key = -1, k, t, half = 0, r;
-	char q[QUOTE_BUF];
-	static const int pz_keys[] = {
-		CONFIG_KEY_SOLUTION_ARN, CONFIG_KEY_CAMPAIGN_ARN,
-		CONFIG_KEY_USER_DATASET_ARN, CONFIG_KEY_ITEM_DATASET_ARN,
-		CONFIG_KEY_INTERACTION_DATASET_ARN,
-	};
-	size_t i;
+	bool valid[CONFIG_KEY_COUNT];    /* arns[k] holds a valid ARN */
+	const struct config_arn *ref;    /* the first valid Personalize ARN */
+	int ref_key;                     /* its key; -1 without one */
+};
+
+/* Where each key was set; required keys that are missing or empty. */
+static void check_required(struct vctx *c, struct pipeline *p)
+{
+	int k;
 
 	for (k = 0; k < CONFIG_KEY_COUNT; k++) {
 		const struct config_raw_value *v = val(c, k);
@@ -588,47 +588,73 @@ static int build_pipeline(struct vctx *c, struct pipeline *p)
 			     config_keys[k].name, c->raw->assign,
 			     example_arn(k));
 	}
+}
+
+/* Each ARN on its own; the Personalize ARNs in one partition, region and
+ * account; the import role in the same partition and account. */
+static void check_arns(struct vctx *c, struct pipeline_arns *a)
+{
+	static const int pz_keys[] = {
+		CONFIG_KEY_SOLUTION_ARN, CONFIG_KEY_CAMPAIGN_ARN,
+		CONFIG_KEY_USER_DATASET_ARN, CONFIG_KEY_ITEM_DATASET_ARN,
+		CONFIG_KEY_INTERACTION_DATASET_ARN,
+	};
+	size_t i;
+	int k;
+
+	a->ref = NULL;
+	a->ref_key = -1;
 	/* ARNs, each on its own */
 	for (k = 0; k < CONFIG_KEY_COUNT; k++)
 		if (config_keys[k].type == CONFIG_TYPE_ARN ||
 		    config_keys[k].type == CONFIG_TYPE_ROLE_ARN)
-			valid[k] = check_arn(c, k, &arns[k]);
+			a->valid[k] = check_arn(c, k, &a->arns[k]);
 	/* one partition, region and account */
 	for (i = 0; i < sizeof(pz_keys) / sizeof(pz_keys[0]); i++) {
 		k = pz_keys[i];
-		if (!valid[k])
+		if (!a->valid[k])
 			continue;
-		if (!ref) {
-			ref = &arns[k];
-			ref_key = k;
+		if (!a->ref) {
+			a->ref = &a->arns[k];
+			a->ref_key = k;
 			continue;
 		}
 #define SAME(part, what)                                                   \
-		if (strcmp(arns[k].part, ref->part) != 0)                      \
+		if (strcmp(a->arns[k].part, a->ref->part) != 0)                \
 			verr(c, kline(c, k), "%s is in %s %s, but %s (line "   \
 			     "%u) is in %s %s; all Personalize ARNs of a "     \
 			     "pipeline must be in one partition, region and "  \
 			     "account", config_keys[k].name, what,             \
-			     arns[k].part, config_keys[ref_key].name,          \
-			     kline(c, ref_key), what, ref->part);
+			     a->arns[k].part, config_keys[a->ref_key].name,    \
+			     kline(c, a->ref_key), what, a->ref->part);
 		SAME(partition, "partition")
 		else SAME(region, "region")
 		else SAME(account, "account")
 #undef SAME
 	}
-	if (ref && valid[CONFIG_KEY_IMPORT_ROLE_ARN]) {
-		const struct config_arn *role = &arns[CONFIG_KEY_IMPORT_ROLE_ARN];
+	if (a->ref && a->valid[CONFIG_KEY_IMPORT_ROLE_ARN]) {
+		const struct config_arn *role =
+			&a->arns[CONFIG_KEY_IMPORT_ROLE_ARN];
 
-		if (strcmp(role->partition, ref->partition) != 0 ||
-		    strcmp(role->account, ref->account) != 0)
+		if (strcmp(role->partition, a->ref->partition) != 0 ||
+		    strcmp(role->account, a->ref->account) != 0)
 			verr(c, kline(c, CONFIG_KEY_IMPORT_ROLE_ARN),
 			     "ImportRoleArn is in account %s of partition %s, "
 			     "but %s (line %u) is in account %s of partition "
 			     "%s; Personalize can only be passed a role of "
 			     "its own account", role->account, role->partition,
-			     config_keys[ref_key].name, kline(c, ref_key),
-			     ref->account, ref->partition);
+			     config_keys[a->ref_key].name, kline(c, a->ref_key),
+			     a->ref->account, a->ref->partition);
 	}
+}
+
+/* Dataset ARNs and S3 paths in pairs, at least one pair, all datasets in
+ * one dataset group. */
+static void check_datasets(struct vctx *c, struct pipeline *p,
+			   const struct pipeline_arns *a)
+{
+	int t, half = 0;
+
 	/* datasets: pairs, one dataset group */
 	for (t = 0; t < CONFIG_DATASET_COUNT; t++) {
 		int ka = dataset_arn_keys[t], kp = dataset_path_keys[t];
@@ -664,13 +690,14 @@ static int build_pipeline(struct vctx *c, struct pipeline *p)
 	for (t = 0; t < CONFIG_DATASET_COUNT; t++) {
 		int ka = dataset_arn_keys[t], t2;
 
-		if (!valid[ka])
+		if (!a->valid[ka])
 			continue;
 		for (t2 = 0; t2 < t; t2++) {
 			int kb = dataset_arn_keys[t2];
-			const char *ga = arns[ka].name, *gb = arns[kb].name;
+			const char *ga = a->arns[ka].name;
+			const char *gb = a->arns[kb].name;
 
-			if (!valid[kb])
+			if (!a->valid[kb])
 				continue;
 			if (strcspn(ga, "/") != strcspn(gb, "/") ||
 			    strncmp(ga, gb, strcspn(ga, "/")) != 0) {
@@ -686,37 +713,46 @@ static int build_pipeline(struct vctx *c, struct pipeline *p)
 			}
 		}
 	}
-	/* Region */
-	{
-		const char *region = str(c, CONFIG_KEY_REGION);
+}
 
-		if (region && !config_is_region(region)) {
-			verr(c, kline(c, CONFIG_KEY_REGION), "Region %s is not "
-			     "an AWS region; write e.g. Region%sus-east-1",
-			     quote(q, region), c->raw->assign);
-		} else if (region && ref && strcmp(region, ref->region) != 0) {
-			verr(c, kline(c, CONFIG_KEY_REGION), "Region %s differs "
-			     "from the region of %s (line %u), %s; leave Region "
-			     "empty or write Region%s%s", region,
-			     config_keys[ref_key].name, kline(c, ref_key),
-			     ref->region, c->raw->assign, ref->region);
-		}
-	}
-	/* PipelineName */
-	{
-		const char *name = str(c, CONFIG_KEY_PIPELINE_NAME);
+/* Region agrees with the ARNs; PipelineName valid, or the solution's name
+ * (set even when other keys are wrong, for the messages that follow).
+ * 0 or -ENOMEM. */
+static int check_region_name(struct vctx *c, struct pipeline *p,
+			     const struct pipeline_arns *a)
+{
+	const char *region = str(c, CONFIG_KEY_REGION);
+	const char *name = str(c, CONFIG_KEY_PIPELINE_NAME);
+	char q[QUOTE_BUF];
 
-		if (name && !config_is_name(name, PIPELINE_NAME_MAX))
-			verr(c, kline(c, CONFIG_KEY_PIPELINE_NAME),
-			     "PipelineName %s is not a valid name; use 1 to 63 "
-			     "letters, digits, '-' and '_', starting with a "
-			     "letter or digit", quote(q, name));
-		else if (!name && valid[CONFIG_KEY_SOLUTION_ARN])
-			name = arns[CONFIG_KEY_SOLUTION_ARN].name;
-		if (dup_opt(&p->name, name) < 0)
-			return -ENOMEM;
+	if (region && !config_is_region(region)) {
+		verr(c, kline(c, CONFIG_KEY_REGION), "Region %s is not an AWS "
+		     "region; write e.g. Region%sus-east-1", quote(q, region),
+		     c->raw->assign);
+	} else if (region && a->ref && strcmp(region, a->ref->region) != 0) {
+		verr(c, kline(c, CONFIG_KEY_REGION), "Region %s differs from "
+		     "the region of %s (line %u), %s; leave Region empty or "
+		     "write Region%s%s", region, config_keys[a->ref_key].name,
+		     kline(c, a->ref_key), a->ref->region, c->raw->assign,
+		     a->ref->region);
 	}
-	/* scalars */
+	if (name && !config_is_name(name, PIPELINE_NAME_MAX))
+		verr(c, kline(c, CONFIG_KEY_PIPELINE_NAME), "PipelineName %s "
+		     "is not a valid name; use 1 to 63 letters, digits, '-' "
+		     "and '_', starting with a letter or digit",
+		     quote(q, name));
+	else if (!name && a->valid[CONFIG_KEY_SOLUTION_ARN])
+		name = a->arns[CONFIG_KEY_SOLUTION_ARN].name;
+	return dup_opt(&p->name, name) < 0 ? -ENOMEM : 0;
+}
+
+/* Numbers, modes, yes/no keys, URLs, the quality gate, OnRunEnd and the
+ * schedule, into p. */
+static void check_scalars(struct vctx *c, struct pipeline *p)
+{
+	char q[QUOTE_BUF];
+	int r, t;
+
 	(void)check_number(c, CONFIG_KEY_POLL_INTERVAL, &p->poll_interval);
 	(void)check_number(c, CONFIG_KEY_MAX_RUN_DURATION,
 			   &p->max_run_duration);
@@ -760,10 +796,14 @@ static int build_pipeline(struct vctx *c, struct pipeline *p)
 			     c->raw->assign);
 	}
 	check_schedule(c, p);
-	if (c->bad)
-		return 0;
+}
 
-	/* all valid: copy the strings */
+/* A valid pipeline: copy the strings out of the raw store. 0 or -ENOMEM. */
+static int copy_out(struct vctx *c, struct pipeline *p,
+		    const struct pipeline_arns *a)
+{
+	int t;
+
 	if (dup_opt(&p->import_role_arn, str(c, CONFIG_KEY_IMPORT_ROLE_ARN)) ||
 	    dup_opt(&p->solution_arn, str(c, CONFIG_KEY_SOLUTION_ARN)) ||
 	    dup_opt(&p->campaign_arn, str(c, CONFIG_KEY_CAMPAIGN_ARN)) ||
@@ -772,9 +812,9 @@ static int build_pipeline(struct vctx *c, struct pipeline *p)
 		    config_keys[CONFIG_KEY_RETRAINING_RATE].def) ||
 	    dup_opt(&p->timezone, str(c, CONFIG_KEY_SCHEDULE_TIMEZONE)) ||
 	    dup_opt(&p->endpoint_url, str(c, CONFIG_KEY_ENDPOINT_URL)) ||
-	    dup_opt(&p->region, ref->region) ||
-	    dup_opt(&p->account, ref->account) ||
-	    dup_opt(&p->partition, ref->partition) ||
+	    dup_opt(&p->region, a->ref->region) ||
+	    dup_opt(&p->account, a->ref->account) ||
+	    dup_opt(&p->partition, a->ref->partition) ||
 	    dup_opt(&p->quality_metric, str(c, CONFIG_KEY_QUALITY_METRIC)) ||
 	    dup_opt(&p->s3_endpoint_url, str(c, CONFIG_KEY_S3_ENDPOINT_URL)) ||
 	    dup_opt(&p->on_run_end, str(c, CONFIG_KEY_ON_RUN_END)))
@@ -790,6 +830,22 @@ static int build_pipeline(struct vctx *c, struct pipeline *p)
 			return -ENOMEM;
 	}
 	return 0;
+}
+
+static int build_pipeline(struct vctx *c, struct pipeline *p)
+{
+	struct pipeline_arns a;
+
+	memset(&a, 0, sizeof(a));
+	check_required(c, p);
+	check_arns(c, &a);
+	check_datasets(c, p, &a);
+	if (check_region_name(c, p, &a) < 0)
+		return -ENOMEM;
+	check_scalars(c, p);
+	if (c->bad)
+		return 0;
+	return copy_out(c, p, &a);
 }
 
 /* Two pipelines of one config must differ in name and solution. */

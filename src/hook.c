@@ -1,7 +1,6 @@
 /* hook.c - OnRunEnd= run hooks (see hook.h). */
 #include "hook.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -15,8 +14,8 @@
 #include "child.h"
 #include "log.h"
 #include "strbuf.h"
+#include "timeconst.h"
 
-#define USEC_PER_SEC 1000000ULL
 #define HOOK_MAX_LOG_LINES 64 /* stderr lines logged per hook */
 
 /* Variables of the daemon's environment a hook sees (none is a secret;
@@ -484,38 +483,4 @@ int hook_check_command(const char *s, char *err, size_t errlen)
 	}
 	free(argv);
 	return r;
-}
-
-int hook_parse_timeout(const char *s, unsigned *out, char *err,
-		       size_t errlen)
-{
-	unsigned long v = 0;
-	const char *p = s;
-
-	if (!s || !out)
-		return -EINVAL;
-	if (!isdigit((unsigned char)*p))
-		goto bad;
-	while (isdigit((unsigned char)*p)) {
-		v = v * 10 + (unsigned long)(*p - '0');
-		if (v > HOOK_MAX_TIMEOUT_S)
-			goto range;
-		p++;
-	}
-	if (*p == 's')
-		p++;
-	if (*p)
-		goto bad;
-	if (v < HOOK_MIN_TIMEOUT_S)
-		goto range;
-	*out = (unsigned)v;
-	return 0;
-range:
-	set_err(err, errlen, "%s is out of range; give %u to %u seconds", s,
-		HOOK_MIN_TIMEOUT_S, HOOK_MAX_TIMEOUT_S);
-	return -EINVAL;
-bad:
-	set_err(err, errlen, "\"%s\" is not a number of seconds; write e.g. "
-		"60 or 60s", s);
-	return -EINVAL;
 }

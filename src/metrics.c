@@ -1,5 +1,6 @@
 /* metrics.c - Prometheus text-format metrics file (see metrics.h). */
 #include "metrics.h"
+#include "timeconst.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,7 +12,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define USEC_PER_SEC 1e6
 #define CODE_MAX     64 /* longer error codes are cut */
 #define NO_LABEL     (-1)
 

@@ -81,8 +81,3 @@ uint64_t notify_watchdog_usec(void)
 		return 0;
 	return usec;
 }
-
-const char *notify_last_status(void)
-{
-	return last_status;
-}

@@ -1,11 +1,10 @@
 /* ratelimit.c - token bucket with round-robin fairness; see ratelimit.h. */
 #include "ratelimit.h"
+#include "timeconst.h"
 
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
-
-#define USEC_PER_SEC 1000000.0
 
 struct rl_call {
 	struct rl_call *next;

@@ -63,7 +63,7 @@
  * bit mask computed from day-of-month or day-of-week (L, W, # included).
  * The search is bounded by the year field (1970-2199): past 2199 the
  * schedule never fires again (-ENOENT). */
-#include "schedule_internal.h"
+#include "schedule-internal.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -534,16 +534,6 @@ void sched_free(struct sched *s)
 enum sched_kind sched_kind(const struct sched *s)
 {
 	return s->kind;
-}
-
-long sched_rate_seconds(const struct sched *s)
-{
-	return s->kind == SCHED_RATE ? s->period : 0;
-}
-
-const char *sched_timezone(const struct sched *s)
-{
-	return sched_tz_name(s->tz);
 }
 
 int sched_next(const struct sched *s, time_t after, time_t *out)

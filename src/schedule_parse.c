@@ -1,7 +1,7 @@
 /* schedule_parse.c - the text of EventBridge rate() and cron() expressions,
  * turned into struct cron / a period; the grammar is described at the top
  * of schedule.c. Every error names the field and the 1-based column. */
-#include "schedule_internal.h"
+#include "schedule-internal.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -4,7 +4,7 @@
  * Dates are proleptic Gregorian, counted in days since 1970-01-01 with the
  * usual era/year-of-era decomposition (400-year cycles of 146097 days), so
  * no libc time function (gmtime, timegm, mktime) and no TZ are involved. */
-#include "schedule_internal.h"
+#include "schedule-internal.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "schedule_internal.h"
+#include "schedule-internal.h"
 
 #define TZ_NAME_MAX 255
 #define TZ_FILE_MAX (256 * 1024) /* the largest zone today is < 4 KiB */
@@ -490,9 +490,4 @@ long sched_tz_offset(const struct sched_tz *tz, int64_t t)
 			hi = mid;
 	}
 	return tz->type_off[tz->idx[lo]];
-}
-
-const char *sched_tz_name(const struct sched_tz *tz)
-{
-	return tz ? tz->name : "UTC";
 }

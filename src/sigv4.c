@@ -1047,24 +1047,6 @@ int sigv4_parse_amz_date(const char *s, time_t *out)
 	return 0;
 }
 
-int sigv4_sha256_hex(const void *data, size_t len, char out[SIGV4_HEX_LEN + 1])
-{
-	struct sigv4_crypto c;
-	unsigned char md[SHA256_LEN];
-	int r;
-
-	if ((!data && len) || !out)
-		return -EINVAL;
-	r = crypto_init(&c);
-	if (r < 0)
-		return r;
-	r = crypto_sha256(&c, data ? data : "", len, md);
-	if (r == 0)
-		hex_encode(md, SHA256_LEN, out);
-	crypto_free(&c);
-	return r;
-}
-
 /* ---- signer -------------------------------------------------------------- */
 
 struct sigv4_signer {

@@ -10,9 +10,7 @@
 #include <time.h>
 
 #include "log.h"
-
-#define USEC_PER_SEC_WC  1000000ULL
-#define USEC_PER_MSEC_WC 1000LL
+#include "timeconst.h"
 
 static bool wc_ready;
 static int wc_status;
@@ -99,7 +97,7 @@ static int64_t anchor_usec(int64_t anchor_s)
 {
 	int64_t r;
 
-	if (__builtin_mul_overflow(anchor_s, (int64_t)USEC_PER_SEC_WC, &r))
+	if (__builtin_mul_overflow(anchor_s, (int64_t)USEC_PER_SEC, &r))
 		return anchor_s > 0 ? INT64_MAX : INT64_MIN;
 	return r;
 }
@@ -264,7 +262,7 @@ static int64_t real_now_usec(void)
 
 	if (clock_gettime(CLOCK_REALTIME, &ts) < 0)
 		return 0;
-	return (int64_t)ts.tv_sec * (int64_t)USEC_PER_SEC_WC +
+	return (int64_t)ts.tv_sec * (int64_t)USEC_PER_SEC +
 	       ts.tv_nsec / 1000;
 }
 
@@ -278,7 +276,7 @@ uint64_t wallclock_now_usec(void)
 {
 	int64_t us = wallclock_scaled_from_real_usec(real_now_usec());
 
-	us = sat_add(us, wc_offset_ms * USEC_PER_MSEC_WC);
+	us = sat_add(us, wc_offset_ms * (int64_t)USEC_PER_MSEC);
 	return us > 0 ? (uint64_t)us : 0;
 }
 
@@ -287,7 +285,7 @@ time_t wallclock_now(void)
 	(void)wallclock_init();
 	if (!wc_offset_ms && wc_scale == 1)
 		return time(NULL);
-	return (time_t)(wallclock_now_usec() / USEC_PER_SEC_WC);
+	return (time_t)(wallclock_now_usec() / USEC_PER_SEC);
 }
 
 time_t wallclock_host_now(void)
@@ -296,14 +294,14 @@ time_t wallclock_host_now(void)
 
 	if (!wallclock_offset_ms())
 		return time(NULL);
-	us = real_now_usec() + wc_offset_ms * USEC_PER_MSEC_WC;
-	return (time_t)(us > 0 ? us / (int64_t)USEC_PER_SEC_WC : 0);
+	us = real_now_usec() + wc_offset_ms * (int64_t)USEC_PER_MSEC;
+	return (time_t)(us > 0 ? us / (int64_t)USEC_PER_SEC : 0);
 }
 
 /* wall_usec - offset, saturating at 0 and UINT64_MAX. */
 static uint64_t minus_offset(uint64_t wall_usec)
 {
-	int64_t off = wc_offset_ms * USEC_PER_MSEC_WC;
+	int64_t off = wc_offset_ms * (int64_t)USEC_PER_MSEC;
 
 	if (off >= 0)
 		return wall_usec > (uint64_t)off ? wall_usec - (uint64_t)off : 0;
@@ -338,9 +336,9 @@ static uint64_t sec_to_usec(time_t sec)
 {
 	uint64_t s = sec > 0 ? (uint64_t)sec : 0;
 
-	if (s > (UINT64_MAX - 1) / USEC_PER_SEC_WC)
-		s = (UINT64_MAX - 1) / USEC_PER_SEC_WC;
-	return s * USEC_PER_SEC_WC;
+	if (s > (UINT64_MAX - 1) / USEC_PER_SEC)
+		s = (UINT64_MAX - 1) / USEC_PER_SEC;
+	return s * USEC_PER_SEC;
 }
 
 uint64_t wallclock_sec_to_real_usec(time_t wall_sec)

@@ -115,7 +115,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *text, err[256], **argv = NULL;
 	const char *name;
 	double v;
-	unsigned t;
 	size_t argc = 0, i;
 
 	if (size < 1 || size > 4096)
@@ -134,9 +133,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    !(v >= 0 && isfinite(v)))
 			abort();
 		(void)gate_parse_metric(text, &name, err, sizeof(err));
-		if (hook_parse_timeout(text, &t, err, sizeof(err)) == 0 &&
-		    (t < HOOK_MIN_TIMEOUT_S || t > HOOK_MAX_TIMEOUT_S))
-			abort();
 		break;
 	case 1:
 		if (child_split_command(text, &argv, &argc) == 0) {

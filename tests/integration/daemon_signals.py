@@ -231,8 +231,9 @@ def corrupted_state(command, kind, stage="importing"):
         else:
             # the recovering `once` can only find the killed one's jobs when
             # both run for the same minute (job names carry the fire time,
-            # now truncated to the minute): keep them in one
-            prtest.wait_second_below(45)
+            # now truncated to the minute): keep them in one (past second
+            # 45, the case's clock is set back to the start of a minute)
+            ctx.second_below(45)
             p = ctx.spawn(cfg, sd, "once", name="once-killed")
         wait_stage(sd, p, stage)
         p.kill9()

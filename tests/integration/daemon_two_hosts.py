@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# run-tests: duration=65
+# run-tests: duration=35
 """daemon_two_hosts - one pipeline run from two hosts at once: two
 processes with the same config and separate state directories against one
 emulator, the Personalize API (job names from the pipeline and the fire
@@ -99,7 +99,7 @@ def two_once_case(ctx, k):
     offset = rnd.uniform(0, 0.3)
     ctx.log("seed %d: host %s killed %.2fs after start, host b starts %.2fs after a",
             seed, "ab"[victim], kill_after, offset)
-    prtest.wait_second_below(50)
+    ctx.second_below(50)
     t0 = time.monotonic()
     # host b signs with the temporary key: the ledger tells the hosts apart
     envs = [ctx.env(), ctx.env(temporary=True)]
@@ -147,9 +147,10 @@ def two_daemons(ctx):
     for sd in sds:
         prtest.seed_catchup_state(sd)
     # F0 (catch-up) must end before the minute does, so that F1 is a
-    # separate run: start early in a minute.
-    prtest.wait_second_below(40)
-    f0 = int(time.time()) // 60 * 60
+    # separate run: start 25 s before the minute ends (the clocks are set
+    # back to read second 35 now, rather than waiting for a minute).
+    ctx.start_at_second(35)
+    f0 = int(ctx.now()) // 60 * 60
     f1 = f0 + 60
     tags = [time.strftime("%Y%m%dT%H%M", time.gmtime(f)) for f in (f0, f1)]
     ds = [None, None]
@@ -165,7 +166,7 @@ def two_daemons(ctx):
         ds[v].kill9()
         pause = rnd.uniform(0.1, 1.5)
         ctx.log("killed host %s at %.2fs past the minute, restart after %.2fs",
-                names[v], time.time() % 60, pause)
+                names[v], ctx.now() % 60, pause)
         time.sleep(pause)
         restarts[v] += 1
         ds[v] = ctx.daemon(cfg, sds[v], name="run-%s-%d" % (names[v], restarts[v]))
@@ -181,10 +182,10 @@ def two_daemons(ctx):
     kill_restart(time.monotonic() + rnd.uniform(0.2, 2.5))
     prtest.wait_until(lambda: all_done(tags[0]), prtest.RUN_TIMEOUT_S,
                       "both hosts to finish fire time %s" % tags[0], 0.1)
-    check(time.time() < f1, "fire time %s ended after the next minute began: "
+    check(ctx.now() < f1, "fire time %s ended after the next minute began: "
           "F1 would be skipped as busy" % tags[0])
     # F1: from the daemons' own timers; two kills somewhere in that run
-    kill_restart(time.monotonic() + (f1 - time.time()) + rnd.uniform(0.0, 2.0))
+    kill_restart(time.monotonic() + (f1 - ctx.now()) + rnd.uniform(0.0, 2.0))
     kill_restart(time.monotonic() + rnd.uniform(0.2, 2.5))
     prtest.wait_until(lambda: all_done(tags[1]), 60 + prtest.RUN_TIMEOUT_S,
                       "both hosts to finish fire time %s" % tags[1], 0.1)
@@ -231,14 +232,12 @@ def overlap(ctx):
     cfg = ctx.config(emu, schedule=prtest.EVERY_MINUTE, extra={"CatchUp": "yes"})
     sd = ctx.state_dir()
     prtest.seed_catchup_state(sd)
-    sec = time.time() % 60
-    time.sleep((45 - sec) % 60)
-    f0 = int(time.time()) // 60 * 60
+    f0 = int(ctx.start_at_second(45)) // 60 * 60
     tags = [time.strftime("%Y%m%dT%H%M", time.gmtime(f)) for f in (f0, f0 + 60)]
     d = ctx.daemon(cfg, sd)
     prtest.wait_until(lambda: prtest.run_finished(prtest.read_state(sd)) or not d.alive(),
                       prtest.RUN_TIMEOUT_S, "the run to finish", 0.1)
-    check(time.time() > f0 + 60 + 1, "the run ended before the next fire time: nothing overlapped")
+    check(ctx.now() > f0 + 60 + 1, "the run ended before the next fire time: nothing overlapped")
     d.signal(signal.SIGTERM)
     r = d.wait(prtest.STOP_TIMEOUT_S)
     check(r.rc == 0, "SIGTERM: want exit 0\n%r" % r)

@@ -76,6 +76,11 @@ EVERY_MINUTE = "cron(* * * * ? *)"
 START_TIMEOUT_S = 10
 RUN_TIMEOUT_S = 40     # one full retraining run against the emulator, bound
 STOP_TIMEOUT_S = 5
+# include/wallclock.h's test hook: the process's clock this far off (ms)
+CLOCK_OFFSET_ENV = "PERSONALIZE_RETRAIN_TEST_CLOCK_OFFSET_MS"
+# ... and its test time scale: the clock runs SCALE times as fast from ANCHOR
+CLOCK_SCALE_ENV = "PERSONALIZE_RETRAIN_TEST_CLOCK_SCALE"
+CLOCK_ANCHOR_ENV = "PERSONALIZE_RETRAIN_TEST_CLOCK_ANCHOR"
 
 # ---- children: always killed and reaped ------------------------------------
 
@@ -139,15 +144,6 @@ def wait_until(pred, timeout, what, step=0.01):
         if time.monotonic() >= deadline:
             raise Fail("timed out after %.1fs waiting for %s" % (timeout, what))
         time.sleep(step)
-
-
-def wait_second_below(limit):
-    """`once` runs for "now truncated to the minute": a case whose `once`
-    invocations must share one fire time starts early in a minute (waits,
-    at most 60 - limit s, for the next one when the second is >= limit)."""
-    sec = time.time() % 60
-    if sec >= limit:
-        time.sleep(60 - sec + 0.3)
 
 
 # ---- what the binary offers --------------------------------------------------
@@ -287,9 +283,61 @@ class Ctx:
         self.keep = keep
         self.n = 0
         self.log_lines = []
+        # the case's clock: every process it starts runs this far behind
+        # (TEST_CLOCK_OFFSET_MS, set by start_at_second)
+        self.clock_offset_ms = 0
+        self.clock_scale = 1       # scale_clock()
+        self.clock_anchor = None
 
     def path(self, *p):
         return os.path.join(self.dir, *p)
+
+    def now(self):
+        """The case's clock: what the processes it starts read."""
+        t = time.time()
+        if self.clock_scale > 1:
+            t = self.clock_anchor + (t - self.clock_anchor) * self.clock_scale
+        return t + self.clock_offset_ms / 1000.0
+
+    def real(self, span):
+        """A span of the case's clock in real seconds."""
+        return span / self.clock_scale
+
+    def start_at_second(self, sec):
+        """Instead of waiting for second sec of a minute: from now on every
+        process this case starts (env(), so daemon(), spawn(), cli()) has its
+        clock set back (PERSONALIZE_RETRAIN_TEST_CLOCK_OFFSET_MS, less than
+        a minute) so that it reads second sec now; the case reads that clock
+        with now(). Behind, never ahead: the emulator's timestamps are never
+        older than the daemon's times. Returns now()."""
+        ahead = (self.now() - self.clock_offset_ms / 1000.0 - sec) % 60
+        self.clock_offset_ms = -int(round(ahead * 1000))
+        return self.now()
+
+    def scale_clock(self, scale):
+        """Run the case's clock scale times as fast from now (the test time
+        scale of include/wallclock.h): every process started from here on
+        through env() gets the scale and its anchor, and now(),
+        start_at_second() follow. Returns the variables to give the case's
+        emulator (env_extra), which dates its resources by the same clock
+        (it ignores the offset: the daemons stay behind it)."""
+        self.clock_scale = scale
+        self.clock_anchor = int(time.time())
+        return self.scale_env()
+
+    def scale_env(self):
+        if self.clock_scale == 1:
+            return {}
+        return {CLOCK_SCALE_ENV: str(self.clock_scale),
+                CLOCK_ANCHOR_ENV: str(self.clock_anchor)}
+
+    def second_below(self, limit):
+        """For a case that must start early in a minute: when the second of
+        the case's clock is >= limit, start_at_second(0.3) (the start of a
+        minute) rather than waiting for the next one. Returns now()."""
+        if self.now() % 60 >= limit:
+            return self.start_at_second(0.3)
+        return self.now()
 
     def log(self, fmt, *args):
         self.log_lines.append(fmt % args if args else fmt)
@@ -366,6 +414,9 @@ class Ctx:
             env.update(AWS_ACCESS_KEY_ID=AKID, AWS_SECRET_ACCESS_KEY=SECRET)
         if notify:
             env["NOTIFY_SOCKET"] = notify.addr
+        if self.clock_offset_ms:
+            env[CLOCK_OFFSET_ENV] = str(self.clock_offset_ms)
+        env.update(self.scale_env())
         env.update(extra or {})
         return env
 

@@ -45,9 +45,10 @@ def fail(msg):
 
 
 def tracked_files(root):
-    """Paths relative to root: git's list in a checkout, else every file
-    outside build/ and .git/."""
-    if os.path.exists(os.path.join(root, ".git")):  # a directory, or a worktree's file
+    """Paths relative to root: git's list in a checkout (.git a directory,
+    or in a worktree a file naming one), else every file outside build/ and
+    .git/."""
+    if os.path.exists(os.path.join(root, ".git")):
         try:
             out = subprocess.run(["git", "-C", root, "ls-files", "-z"], check=True,
                                  capture_output=True).stdout

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 
 #include "config.h"
+#include "config-internal.h" /* config_key_lookup_n */
 
 #define ROLE "arn:aws:iam::123456789012:role/R"
 #define PZ "arn:aws:personalize:us-east-1:123456789012:"
@@ -169,6 +170,7 @@ static void test_sample_file(void **state)
 {
 	struct config_errors errs = CONFIG_ERRORS_INIT;
 	struct config *cfg = NULL;
+	time_t next;
 	const struct pipeline *p;
 	int r;
 
@@ -201,7 +203,8 @@ static void test_sample_file(void **state)
 			    "s3://my-personalize-bucket/interactions.csv");
 	assert_string_equal(p->schedule_expr, "rate(7 days)");
 	assert_int_equal(sched_kind(p->schedule), SCHED_RATE);
-	assert_int_equal(sched_rate_seconds(p->schedule), 7 * 86400);
+	assert_int_equal(sched_next(p->schedule, 1000, &next), 0);
+	assert_int_equal(next, 1000 + 7 * 86400);
 	assert_null(p->timezone);
 	assert_int_equal(p->poll_interval, 600);
 	assert_int_equal(p->max_run_duration, 0);
@@ -472,6 +475,21 @@ static void test_limits(void **state)
 	assert_null(cfg);
 }
 
+/* The key the "unknown key" message suggests (config_raw.c): the nearest
+ * one when it is a plausible typo, else -1. */
+static int suggest(const char *name)
+{
+	bool close;
+	int k = config_key_nearest(name, &close);
+
+	return close ? k : -1;
+}
+
+static int lookup(const char *name)
+{
+	return config_key_lookup_n(name, strlen(name));
+}
+
 static void test_key_table(void **state)
 {
 	int k;
@@ -483,24 +501,24 @@ static void test_key_table(void **state)
 		assert_non_null(ki->name);
 		assert_non_null(ki->type_doc);
 		assert_non_null(ki->description);
-		assert_int_equal(config_key_lookup(ki->name), k);
-		assert_int_equal(config_key_suggest(ki->name), k);
+		assert_int_equal(lookup(ki->name), k);
+		assert_int_equal(suggest(ki->name), k);
 		if (ki->type == CONFIG_TYPE_ENUM)
 			assert_non_null(ki->choices);
 		if (ki->type == CONFIG_TYPE_ARN)
 			assert_non_null(ki->resource);
 	}
-	assert_int_equal(config_key_lookup("solutionarn"), -1);
-	assert_int_equal(config_key_suggest("solutionarn"),
+	assert_int_equal(lookup("solutionarn"), -1);
+	assert_int_equal(suggest("solutionarn"),
 			 CONFIG_KEY_SOLUTION_ARN);
-	assert_int_equal(config_key_suggest("S3UserDataSourcePath"),
+	assert_int_equal(suggest("S3UserDataSourcePath"),
 			 CONFIG_KEY_S3_USER_PATH);
-	assert_int_equal(config_key_suggest("Poll"), CONFIG_KEY_POLL_INTERVAL);
-	assert_int_equal(config_key_suggest("PollIntervalSeconds"),
+	assert_int_equal(suggest("Poll"), CONFIG_KEY_POLL_INTERVAL);
+	assert_int_equal(suggest("PollIntervalSeconds"),
 			 CONFIG_KEY_POLL_INTERVAL);
-	assert_int_equal(config_key_suggest("Foo"), -1);
-	assert_int_equal(config_key_suggest("StackName"), -1);
-	assert_int_equal(config_key_suggest(""), -1);
+	assert_int_equal(suggest("Foo"), -1);
+	assert_int_equal(suggest("StackName"), -1);
+	assert_int_equal(suggest(""), -1);
 	assert_string_equal(config_dataset_type_name(CONFIG_DATASET_USERS),
 			    "Users");
 	assert_string_equal(config_dataset_arn_type(CONFIG_DATASET_INTERACTIONS),

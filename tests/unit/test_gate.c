@@ -308,28 +308,6 @@ static void test_parse_min_quality_and_metric(void **state)
 			 -EINVAL);
 }
 
-static void test_dup(void **state)
-{
-	struct personalize_solution_metrics *d = NULL;
-	struct gate_config cfg = { .metric = NDCG10, .max_regression = 0.02 };
-	struct gate_result r;
-	struct personalize_solution_metrics empty = { NULL, NULL, 0 };
-
-	(void)state;
-	assert_int_equal(gate_metrics_dup(&cur, &d), 0);
-	assert_ptr_not_equal(d->metrics, cur.metrics);
-	assert_string_equal(d->solution_version_arn, CUR_ARN);
-	assert_int_equal(d->n_metrics, cur.n_metrics);
-	assert_int_equal(gate_evaluate(&cfg, &cand, d, &r), 0);
-	assert_int_equal(r.verdict, GATE_REJECT);
-	assert_null(gate_metrics_free(d));
-	assert_int_equal(gate_metrics_dup(&empty, &d), 0);
-	assert_null(d->solution_version_arn);
-	gate_metrics_free(d);
-	assert_int_equal(gate_metrics_dup(NULL, &d), -EINVAL);
-	assert_null(gate_metrics_free(NULL));
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -340,7 +318,6 @@ int main(void)
 		cmocka_unit_test(test_display_names),
 		cmocka_unit_test(test_parse_max_regression),
 		cmocka_unit_test(test_parse_min_quality_and_metric),
-		cmocka_unit_test(test_dup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

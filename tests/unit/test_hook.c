@@ -572,16 +572,6 @@ static void test_config_checks(void **state)
 		{ "@plain", -EACCES, NULL },
 		{ "/ --x", -EACCES, "program / is not an executable file" },
 	};
-	static const struct {
-		const char *in;
-		int rc;
-		unsigned out;
-	} timeouts[] = {
-		{ "60", 0, 60 }, { "1", 0, 1 }, { "3600s", 0, 3600 },
-		{ "0", -EINVAL, 0 }, { "3601", -EINVAL, 0 },
-		{ "99999999999999999999", -EINVAL, 0 }, { "", -EINVAL, 0 },
-		{ "1m", -EINVAL, 0 }, { "-5", -EINVAL, 0 }, { " 5", -EINVAL, 0 },
-	};
 	size_t i;
 	char err[256];
 
@@ -610,21 +600,6 @@ static void test_config_checks(void **state)
 		if (cmds[i].err)
 			assert_string_equal(err, cmds[i].err);
 	}
-	for (i = 0; i < sizeof(timeouts) / sizeof(timeouts[0]); i++) {
-		unsigned v = 12345;
-		int rc = hook_parse_timeout(timeouts[i].in, &v, err, sizeof(err));
-
-		if (rc != timeouts[i].rc)
-			fail_msg("\"%s\": %d", timeouts[i].in, rc);
-		assert_int_equal(v, rc == 0 ? timeouts[i].out : 12345);
-	}
-	assert_int_equal(hook_parse_timeout("0", &(unsigned){ 0 }, err,
-					    sizeof(err)), -EINVAL);
-	assert_string_equal(err, "0 is out of range; give 1 to 3600 seconds");
-	assert_int_equal(hook_parse_timeout("soon", &(unsigned){ 0 }, err,
-					    sizeof(err)), -EINVAL);
-	assert_string_equal(err, "\"soon\" is not a number of seconds; write "
-			    "e.g. 60 or 60s");
 }
 
 static int setup(void **state)

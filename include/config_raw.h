@@ -1,16 +1,21 @@
-/* config_internal.h - shared between the config_*.c files only.
+/* config_raw.h - the bottom of the config module, below the readers, the
+ * validation and config.c: the raw key store and the error list.
  *
  * Loading is two stages: a reader (config_parse_cfg.c, config_parse_yaml.c)
  * turns the file into raw text values with their line numbers, reporting
  * syntax problems, unknown and duplicate keys; then config_validate.c turns
- * the raw values into the typed struct config, reporting everything else. */
-#ifndef PR_CONFIG_INTERNAL_H
-#define PR_CONFIG_INTERNAL_H
+ * the raw values into the typed struct config, reporting everything else.
+ * Both stages keep their values here and report through the error list;
+ * config.c runs them in order. Only the config_*.c files include this. */
+#ifndef PR_CONFIG_RAW_H
+#define PR_CONFIG_RAW_H
 
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
 
 #include "config.h"
-#include "log.h"
+#include "attrs.h" /* PR_PRINTF */
 #include "strbuf.h"
 
 /* Longest part of a value quoted back in a message. */
@@ -39,15 +44,15 @@ struct config_raw {
 	bool fatal;              /* a syntax error stopped the reader */
 };
 
-/* config_key_lookup() for a name of len bytes (not NUL-terminated). */
-int config_key_lookup_n(const char *name, size_t len);
-
 /* Append one message; a failed allocation sets errs->oom. */
 void config_errors_add(struct config_errors *errs, const char *file,
 		       unsigned line, const char *fmt, ...) PR_PRINTF(4, 5);
 void config_errors_addv(struct config_errors *errs, const char *file,
 			unsigned line, const char *fmt, va_list ap)
 	PR_PRINTF(4, 0);
+/* Sort the messages of src by file and line (stable) and append them to
+ * dst (dst may be NULL: dropped); src is left empty. */
+void config_errors_move(struct config_errors *dst, struct config_errors *src);
 
 /* Append value to sb in double quotes, control and non-ASCII bytes as
  * \xNN, cut after CONFIG_QUOTE_MAX bytes with "...". */
@@ -59,38 +64,14 @@ void config_quote(struct strbuf *sb, const char *value, size_t len);
 int config_raw_set(struct config_raw *raw, struct config_raw_scope *scope,
 		   int key, const char *value, size_t len, unsigned line,
 		   struct config_errors *errs);
-/* Report an unknown key name with the nearest known one suggested. */
 /* Record that key was given at line but its value is unusable (the
  * reader has reported why), so no "missing" error follows. */
 void config_raw_set_invalid(struct config_raw_scope *scope, int key,
 			    unsigned line);
+/* Report an unknown key name with the nearest known one suggested. */
 void config_raw_unknown_key(struct config_raw *raw, const char *name,
 			    size_t len, unsigned line,
 			    struct config_errors *errs);
 void config_raw_free(struct config_raw *raw);
-
-/* Readers: fill raw from buf, append problems to errs; 0 or -ENOMEM. */
-int config_parse_cfg(const char *buf, size_t len, struct config_raw *raw,
-		     struct config_errors *errs);
-int config_parse_yaml(const char *buf, size_t len, struct config_raw *raw,
-		      struct config_errors *errs);
-
-/* Raw values to the typed config; problems go to errs. 0 (also when
- * errors were found: check errs) or -ENOMEM. */
-int config_validate(const struct config_raw *raw, struct config *cfg,
-		    struct config_errors *errs);
-
-/* An ARN split into its parts (pointers into buf). */
-struct config_arn {
-	char buf[260];
-	const char *partition, *service, *region, *account, *resource;
-	const char *type;        /* resource type: "solution", "role", ... */
-	const char *name;        /* after "type/" */
-};
-/* Split s; 0, or -EINVAL with why (a sentence part) filled. */
-int config_arn_split(const char *s, struct config_arn *arn, char *why,
-		     size_t whylen);
-bool config_is_name(const char *s, size_t max);
-bool config_is_region(const char *s);
 
 #endif

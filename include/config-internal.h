@@ -1,0 +1,41 @@
+/* config-internal.h - shared between the config_*.c files only: the
+ * readers, validation, and the helpers of config_keys.c and config_arn.c.
+ * The raw key store and the error list they all use are in config_raw.h,
+ * one level below. */
+#ifndef PR_CONFIG_INTERNAL_H
+#define PR_CONFIG_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "config_raw.h"
+
+/* config_key_lookup() for a name of len bytes (not NUL-terminated). */
+int config_key_lookup_n(const char *name, size_t len);
+
+/* Readers: fill raw from buf, append problems to errs; 0 or -ENOMEM. */
+int config_parse_cfg(const char *buf, size_t len, struct config_raw *raw,
+		     struct config_errors *errs);
+int config_parse_yaml(const char *buf, size_t len, struct config_raw *raw,
+		      struct config_errors *errs);
+
+/* Raw values to the typed config; problems go to errs. 0 (also when
+ * errors were found: check errs) or -ENOMEM. */
+int config_validate(const struct config_raw *raw, struct config *cfg,
+		    struct config_errors *errs);
+
+/* An ARN split into its parts (pointers into buf). */
+struct config_arn {
+	char buf[260];
+	const char *partition, *service, *region, *account, *resource;
+	const char *type;        /* resource type: "solution", "role", ... */
+	const char *name;        /* after "type/" */
+};
+/* Split s; 0, or -EINVAL with why (a sentence part) filled. */
+int config_arn_split(const char *s, struct config_arn *arn, char *why,
+		     size_t whylen);
+bool config_is_name(const char *s, size_t max);
+bool config_is_region(const char *s);
+
+#endif
