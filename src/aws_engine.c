@@ -10,9 +10,8 @@
 
 #include "evtimer.h"
 #include "log.h"
+#include "timeconst.h"
 
-#define USEC_PER_MSEC 1000ULL
-#define USEC_PER_SEC  1000000ULL
 #define ENGINE_TIMER_ACCURACY_USEC 1000ULL
 #define ENGINE_MAX_CODE_LEN 128
 #define ENGINE_MAX_MESSAGE_LEN 1024

@@ -11,8 +11,8 @@
 
 #include "log.h"
 #include "wallclock.h"
+#include "timeconst.h"
 
-#define USEC_PER_SEC 1000000ULL
 #define REFRESH_TIMER_ACCURACY_USEC USEC_PER_SEC
 
 enum chain_step {

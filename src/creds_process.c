@@ -14,8 +14,8 @@
 
 #include "child.h"
 #include "log.h"
+#include "timeconst.h"
 
-#define USEC_PER_SEC 1000000ULL
 
 /* ---- command splitting ----------------------------------------------------- */
 

@@ -14,9 +14,8 @@
 #include "evtimer.h"
 #include "log.h"
 #include "strbuf.h"
+#include "timeconst.h"
 
-#define USEC_PER_MSEC 1000ULL
-#define USEC_PER_SEC  1000000ULL
 /* Timer slack for curl's timeout: curl asks for millisecond precision. */
 #define HTTP_TIMER_ACCURACY_USEC 1000ULL
 #define HTTP_ALLOWED_PROTOCOLS "http,https"
