@@ -10,6 +10,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
 #include <math.h>
 #include <stdlib.h>
 #include <unistd.h>
