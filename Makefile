@@ -107,6 +107,10 @@ UNIT_HOBJ := $(UNIT_HELP:%.c=$(BUILD)/%.o)
 EMU_SRC   := $(wildcard tests/emulator/*.c)
 EMU_OBJ   := $(EMU_SRC:%.c=$(BUILD)/%.o)
 EMULATOR  := $(BUILD)/personalize-emulator
+# The emulator without its HTTP front end (emu_main.c): the test_emu_*
+# suites link it, as the emulator itself does.
+EMU_LIB   := $(BUILD)/libpersonalize-emulator.a
+EMU_LIB_OBJ := $(filter-out $(BUILD)/tests/emulator/emu_main.o,$(EMU_OBJ))
 
 BENCH_SRC := $(wildcard tests/bench/bench_*.c)
 BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
@@ -151,6 +155,17 @@ $(BIN): $(MAIN_OBJ) $(LIBRARY)
 	$(call quiet,LD,$@)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(UNIT_HOBJ) $(LIBRARY)
+	@mkdir -p $(dir $@)
+	$(call quiet,LD,$@)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) $(TEST_LIBS)
+
+$(EMU_LIB): $(EMU_LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(Q)rm -f $@
+	$(call quiet,AR,$@)$(AR) rcs $@ $^
+
+# test_emu_* suites: the emulator's library too (a more specific pattern
+# than the rule above, so make prefers it)
+$(BUILD)/tests/test_emu_%: $(BUILD)/tests/unit/test_emu_%.o $(UNIT_HOBJ) $(EMU_LIB) $(LIBRARY)
 	@mkdir -p $(dir $@)
 	$(call quiet,LD,$@)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) $(TEST_LIBS)
 

@@ -18,6 +18,7 @@
  * (InvalidInputException ...), in emu_world.c. Unknown members are ignored,
  * as Coral does. */
 #include "emu.h"
+#include "emu-model-internal.h"
 
 #include <errno.h>
 #include <regex.h>
@@ -27,19 +28,6 @@
 
 #define EMU_MAX_DEPTH 32
 
-struct emu_pattern {
-	char *shape;
-	regex_t re;
-	bool ok;
-	struct emu_pattern *next;
-};
-
-struct emu_model {
-	cJSON *root;
-	const cJSON *shapes;
-	const cJSON *operations;
-	struct emu_pattern *patterns;
-};
 
 struct vctx {
 	const struct emu_model *m;

@@ -6,8 +6,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../emulator/emu_fault.c"
-#include "../emulator/emu_util.c"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../emulator/emu.h"
 
 static int set(struct emu_faults *f, const char *spec, char **err)
 {

@@ -7,8 +7,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../emulator/emu_model.c"
-#include "../emulator/emu_util.c"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../emulator/emu.h"
+#include "../emulator/emu-model-internal.h"
 
 static const char *model_path(void)
 {

@@ -8,8 +8,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../emulator/emu_policy.c"
-#include "../emulator/emu_util.c"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../emulator/emu.h"
 
 #define PZ "arn:aws:personalize:us-east-1:123456789012:"
 

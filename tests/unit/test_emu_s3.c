@@ -7,8 +7,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../emulator/emu_s3.c"
-#include "../emulator/emu_util.c"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../emulator/emu.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define NOW_MS 1795168800123LL  /* 2026-11-20T10:00:00.123Z */

@@ -2,16 +2,22 @@
  * vectors (tests/data/sigv4-test-suite from the repository root, or SIGV4_SUITE_DIR) and
  * against each way a request can be refused.
  *
- * The emulator's pure parts are compiled in directly: they live in
- * tests/emulator/ (never in the library) and need no libmicrohttpd. */
+ * The emulator's parts come from its own library (build/
+ * libpersonalize-emulator.a: every emulator source but the HTTP front
+ * end emu_main.c), which needs no libmicrohttpd. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../emulator/emu_sigv4.c"
-#include "../emulator/emu_util.c"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../emulator/emu.h"
 
 #define VECTOR_TIME 1440938160 /* 2015-08-30T12:36:00Z */
 #define VEC_AKID "AKIDEXAMPLE"

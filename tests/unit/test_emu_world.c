@@ -8,9 +8,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../emulator/emu_world.c"
-#include "../emulator/emu_yaml.c"
-#include "../emulator/emu_util.c"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../emulator/emu.h"
 
 #define T0 1000000
 #define WALL0 1795600000000LL
