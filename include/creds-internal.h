@@ -129,6 +129,35 @@ static inline void creds_job_cancel(struct creds_job *job)
 		job->cancel(job);
 }
 
+/* A job whose result is delivered from the loop, never from inside the
+ * callback of the client that produced it (which may not free the client
+ * there). The job embeds it first; release() frees the job's own parts
+ * (not the job itself). */
+struct creds_deferred {
+	struct creds_job base;
+	sd_event *event;
+	creds_job_done_fn done;
+	void *userdata;
+	void (*release)(struct creds_deferred *d);
+	const char *name;          /* the event source's description */
+	sd_event_source *finish;
+	int error;
+	struct creds *result;
+};
+
+/* Set d up (a reference on event; base.cancel frees the job). */
+void creds_deferred_init(struct creds_deferred *d, sd_event *event,
+			 creds_job_done_fn done, void *userdata,
+			 void (*release)(struct creds_deferred *d),
+			 const char *name);
+/* Deliver (error, c) from the loop, then free the job; c passes to the
+ * receiver. Where the loop cannot take it, done is called at once and the
+ * job stays until it is freed. */
+void creds_deferred_finish(struct creds_deferred *d, int error,
+			   struct creds *c);
+/* release(), then the common parts and the job itself. NULL is fine. */
+void creds_deferred_free(struct creds_deferred *d);
+
 /* Run a credential_process command. Returns 0 and *job; -EINVAL (bad
  * command), -errno (spawn failed). */
 int creds_process_start(sd_event *event, const char *command,

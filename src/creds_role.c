@@ -14,7 +14,6 @@
 #include <openssl/crypto.h>
 
 #include "aws.h"
-#include "evtimer.h"
 #include "log.h"
 #include "sts.h"
 #include "wallclock.h"
@@ -316,68 +315,32 @@ fail:
 /* ---- the job ------------------------------------------------------------------ */
 
 struct role_job {
-	struct creds_job base;
-	sd_event *event;
+	struct creds_deferred d;     /* first: the job is freed through it */
 	struct http_client *http;
 	const struct creds_role_plan *plan;
-	creds_job_done_fn done;
-	void *userdata;
 	struct creds_job *sub;       /* the source's fetch */
 	struct creds *cur;           /* credentials of the last step */
 	struct sigv4_credentials sc; /* cur for the signer */
 	struct sts_client *sts;
 	struct sts_call *call;
 	size_t hop;
-	sd_event_source *finish;     /* delivers from the loop */
-	int error;
-	struct creds *result;
 };
 
-static void job_free(struct role_job *j)
+static void job_release(struct creds_deferred *d)
 {
+	struct role_job *j = (struct role_job *)d;
+
 	creds_job_cancel(j->sub);
 	sts_call_cancel(j->call);
 	sts_client_free(j->sts);
 	creds_free(j->cur);
-	creds_free(j->result);
-	sd_event_source_disable_unref(j->finish);
-	sd_event_unref(j->event);
-	free(j);
-}
-
-static void job_cancel(struct creds_job *job)
-{
-	job_free((struct role_job *)job);
-}
-
-static int on_finish(sd_event_source *s, void *userdata)
-{
-	struct role_job *j = userdata;
-	creds_job_done_fn done = j->done;
-	void *ud = j->userdata;
-	struct creds *c = j->result;
-	int error = j->error;
-
-	(void)s;
-	j->result = NULL;
-	job_free(j);
-	done(error, c, ud);
-	return 0;
 }
 
 /* End the job from the loop (never from inside the STS client's own
  * callback, which may not free the client). */
 static void finish(struct role_job *j, int error, struct creds *c)
 {
-	j->error = error;
-	j->result = c;
-	if (evtimer_arm_now(j->event, &j->finish, on_finish, j,
-			    "creds-assume-role") < 0) {
-		/* cannot defer: deliver now; the job stays until freed */
-		j->result = NULL;
-		j->done(error, c, j->userdata);
-		j->done = NULL;
-	}
+	creds_deferred_finish(&j->d, error, c);
 }
 
 static int job_get(void *impl, aws_creds_ready_fn ready, void *ctx)
@@ -486,12 +449,10 @@ int creds_role_start(sd_event *event, struct http_client *http,
 	j = calloc(1, sizeof(*j));
 	if (!j)
 		return -ENOMEM;
-	j->base.cancel = job_cancel;
-	j->event = sd_event_ref(event);
+	creds_deferred_init(&j->d, event, done, userdata, job_release,
+			    "creds-assume-role");
 	j->http = http;
 	j->plan = plan;
-	j->done = done;
-	j->userdata = userdata;
 	prov.impl = j;
 	cfg.region = plan->region;
 	cfg.regional_endpoints = plan->regional_endpoints;
@@ -543,11 +504,11 @@ int creds_role_start(sd_event *event, struct http_client *http,
 	}
 	if (r < 0)
 		goto fail;
-	*job = &j->base;
+	*job = &j->d.base;
 	return 0;
 fail:
 	if (r == -ENOENT)
 		r = -EINVAL;   /* configured, but the source is not there */
-	job_free(j);
+	creds_deferred_free(&j->d);
 	return r;
 }

@@ -15,7 +15,6 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
-#include "evtimer.h"
 #include "log.h"
 #include "sso.h"
 #include "wallclock.h"
@@ -193,47 +192,19 @@ static int load_token(const struct creds_sso_config *s, char **token)
 }
 
 struct sso_job {
-	struct creds_job base;
-	sd_event *event;
-	creds_job_done_fn done;
-	void *userdata;
+	struct creds_deferred d;   /* first: the job is freed through it */
 	struct sso_client *sso;
 	struct sso_call *call;
 	char *profile;
-	sd_event_source *finish;
-	int error;
-	struct creds *result;
 };
 
-static void job_free(struct sso_job *j)
+static void job_release(struct creds_deferred *d)
 {
+	struct sso_job *j = (struct sso_job *)d;
+
 	sso_call_cancel(j->call);
 	sso_client_free(j->sso);
-	creds_free(j->result);
 	free(j->profile);
-	sd_event_source_disable_unref(j->finish);
-	sd_event_unref(j->event);
-	free(j);
-}
-
-static void job_cancel(struct creds_job *job)
-{
-	job_free((struct sso_job *)job);
-}
-
-static int on_finish(sd_event_source *src, void *userdata)
-{
-	struct sso_job *j = userdata;
-	creds_job_done_fn done = j->done;
-	void *ud = j->userdata;
-	struct creds *c = j->result;
-	int error = j->error;
-
-	(void)src;
-	j->result = NULL;
-	job_free(j);
-	done(error, c, ud);
-	return 0;
 }
 
 static void on_reply(const struct sso_result *res, void *userdata)
@@ -262,14 +233,7 @@ static void on_reply(const struct sso_result *res, void *userdata)
 			      res->session_token, res->expiration,
 			      CREDS_SOURCE_SSO, &c);
 	}
-	j->error = r;
-	j->result = c;
-	if (evtimer_arm_now(j->event, &j->finish, on_finish, j,
-			    "creds-sso") < 0) {
-		j->result = NULL;
-		j->done(r, c, j->userdata);
-		j->done = NULL;
-	}
+	creds_deferred_finish(&j->d, r, c);
 }
 
 int creds_sso_start(sd_event *event, struct http_client *http,
@@ -293,10 +257,8 @@ int creds_sso_start(sd_event *event, struct http_client *http,
 	r = -ENOMEM;
 	j = calloc(1, sizeof(*j));
 	if (j) {
-		j->base.cancel = job_cancel;
-		j->event = sd_event_ref(event);
-		j->done = done;
-		j->userdata = userdata;
+		creds_deferred_init(&j->d, event, done, userdata, job_release,
+				    "creds-sso");
 		j->profile = strdup(s->profile);
 		cfg.region = s->region;
 		r = j->profile ? sso_client_new(event, http, &cfg, &j->sso)
@@ -310,9 +272,9 @@ int creds_sso_start(sd_event *event, struct http_client *http,
 	free(token);
 	if (r < 0) {
 		if (j)
-			job_free(j);
+			creds_deferred_free(&j->d);
 		return r;
 	}
-	*job = &j->base;
+	*job = &j->d.base;
 	return 0;
 }

@@ -15,53 +15,24 @@
 #include <openssl/crypto.h>
 
 #include "aws.h"
-#include "evtimer.h"
 #include "log.h"
 #include "sts.h"
 #include "wallclock.h"
 
 struct webid_job {
-	struct creds_job base;
-	sd_event *event;
-	creds_job_done_fn done;
-	void *userdata;
+	struct creds_deferred d;   /* first: the job is freed through it */
 	struct sts_client *sts;
 	struct sts_call *call;
 	char *role_arn;
-	sd_event_source *finish;
-	int error;
-	struct creds *result;
 };
 
-static void job_free(struct webid_job *j)
+static void job_release(struct creds_deferred *d)
 {
+	struct webid_job *j = (struct webid_job *)d;
+
 	sts_call_cancel(j->call);
 	sts_client_free(j->sts);
-	creds_free(j->result);
 	free(j->role_arn);
-	sd_event_source_disable_unref(j->finish);
-	sd_event_unref(j->event);
-	free(j);
-}
-
-static void job_cancel(struct creds_job *job)
-{
-	job_free((struct webid_job *)job);
-}
-
-static int on_finish(sd_event_source *s, void *userdata)
-{
-	struct webid_job *j = userdata;
-	creds_job_done_fn done = j->done;
-	void *ud = j->userdata;
-	struct creds *c = j->result;
-	int error = j->error;
-
-	(void)s;
-	j->result = NULL;
-	job_free(j);
-	done(error, c, ud);
-	return 0;
 }
 
 static void on_reply(const struct sts_result *res, void *userdata)
@@ -88,16 +59,7 @@ static void on_reply(const struct sts_result *res, void *userdata)
 				  "identity", res->assumed_role_arn ?
 				  res->assumed_role_arn : j->role_arn);
 	}
-	j->error = r;
-	j->result = c;
-	/* deliver from the loop: the STS client cannot be freed inside its
-	 * own callback */
-	if (evtimer_arm_now(j->event, &j->finish, on_finish, j,
-			    "creds-web-identity") < 0) {
-		j->result = NULL;
-		j->done(r, c, j->userdata);
-		j->done = NULL;
-	}
+	creds_deferred_finish(&j->d, r, c);
 }
 
 /* The token: the file's content without surrounding white space. */
@@ -160,10 +122,8 @@ int creds_web_identity_start(sd_event *event, struct http_client *http,
 		strbuf_free_secure(&token);
 		return -ENOMEM;
 	}
-	j->base.cancel = job_cancel;
-	j->event = sd_event_ref(event);
-	j->done = done;
-	j->userdata = userdata;
+	creds_deferred_init(&j->d, event, done, userdata, job_release,
+			    "creds-web-identity");
 	j->role_arn = strdup(role_arn);
 	cfg.region = region;
 	cfg.regional_endpoints = regional_endpoints;
@@ -179,10 +139,10 @@ int creds_web_identity_start(sd_event *event, struct http_client *http,
 	}
 	strbuf_free_secure(&token);
 	if (r < 0) {
-		job_free(j);
+		creds_deferred_free(&j->d);
 		return r;
 	}
-	*job = &j->base;
+	*job = &j->d.base;
 	return 0;
 }
 
