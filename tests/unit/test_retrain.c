@@ -2245,6 +2245,21 @@ static const char *const statuses[] = {
 };
 #define NSTATUSES (sizeof(statuses) / sizeof(statuses[0]))
 
+/* UpdateCampaign of a retraining run goes out only on a look at the
+ * campaign younger than a minute that shows no update to another version
+ * made after ours was created (when both times are known). */
+static void check_precheck(const struct fx *f)
+{
+	const struct rt_run *run = &f->run;
+
+	assert_true(run->camp_seen_at > 0);
+	assert_true(f->now >= run->camp_seen_at);
+	assert_true(f->now - run->camp_seen_at < RT_PRECHECK_REUSE_S);
+	if (run->version_created > 0 && run->camp_seen_update_at > 0 &&
+	    run->camp_seen_update[0] && strcmp(run->camp_seen_update, VERSION_ARN))
+		assert_true(run->camp_seen_update_at <= run->version_created);
+}
+
 static void check_batch(struct fx *f, struct model *m)
 {
 	size_t i;
@@ -2317,6 +2332,8 @@ static void check_batch(struct fx *f, struct model *m)
 				assert_int_equal(f->run.slots[RT_SLOT_VERSION].phase,
 						 RT_PH_ACTIVE);
 				assert_string_equal(a->call.version_arn, VERSION_ARN);
+				if (f->run.kind == RT_KIND_RETRAIN)
+					check_precheck(f);
 				/* never deploy without the gate's PASS */
 				if (f->run.gate.enabled)
 					assert_int_equal(f->run.slots[RT_SLOT_GATE].phase,
@@ -2367,6 +2384,8 @@ static void random_reply(struct model *m, const struct pending *p,
 	case RT_OP_DESCRIBE_IMPORT:
 	case RT_OP_DESCRIBE_VERSION:
 		ev->status = statuses[rnd() % NSTATUSES];
+		if (p->op == RT_OP_DESCRIBE_VERSION)
+			ev->created = rnd() % 4 ? T0 + 300 : 0;
 		break;
 	case RT_OP_DESCRIBE_CAMPAIGN: {
 		const char *vers[] = { VERSION_ARN, OLD_VERSION, OTHER_VERSION, NULL };
@@ -2377,6 +2396,9 @@ static void random_reply(struct model *m, const struct pending *p,
 		if (rnd() % 2)
 			ev->campaign_version_arn = ev->update_version_arn;
 		ev->update_status = st[rnd() % 5];
+		/* before or after our version was created (T0 + 300), or
+		 * not said */
+		ev->update_created = rnd() % 3 ? T0 + (time_t)(rnd() % 600) : 0;
 		/* a describe showing no update of ours in flight is the
 		 * adopt-check that allows a new UpdateCampaign */
 		if (ev->result == RT_RES_OK &&
@@ -2425,6 +2447,7 @@ static void test_property_random_runs(void **state)
 {
 	unsigned seed;
 	size_t total_events = 0, gated_runs = 0, skipped_runs = 0, kept_runs = 0;
+	size_t superseded_runs = 0;
 
 	(void)state;
 	static const struct gate_config gate = { "ndcg", 0.02, false, 0 };
@@ -2560,8 +2583,13 @@ static void test_property_random_runs(void **state)
 			assert_false(m->update_sent);
 		if (f->run.outcome == RT_OUT_GATED)
 			gated_runs++;
+		/* skipped as superseded: the deploy's pre-check */
+		if (f->run.outcome == RT_OUT_SKIPPED &&
+		    f->run.slots[RT_SLOT_CAMPAIGN].phase == RT_PH_FAILED) {
+			assert_non_null(strstr(f->run.reason, "superseded, not deployed"));
+			superseded_runs++;
 		/* skipped: nothing imported, nothing trained */
-		if (f->run.outcome == RT_OUT_SKIPPED) {
+		} else if (f->run.outcome == RT_OUT_SKIPPED) {
 			assert_true(f->spec.skip_unchanged);
 			assert_false(m->create_sent);
 			skipped_runs++;
@@ -2588,6 +2616,7 @@ static void test_property_random_runs(void **state)
 	assert_true(kept_runs > 50);
 	assert_true(gated_runs > 10);
 	assert_true(skipped_runs > 10);
+	assert_true(superseded_runs > 10);
 }
 
 int main(void)
