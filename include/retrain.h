@@ -8,7 +8,8 @@
  *     -> importing (one CreateDatasetImportJob per changed dataset, all at once)
  *     -> training (one CreateSolutionVersion)
  *     -> [gating] (QualityMetric set: GetSolutionMetrics, gate_evaluate)
- *     -> deploying (UpdateCampaign; skipped when there is no campaign)
+ *     -> deploying (DescribeCampaign, the pre-check of RT_PRECHECK_REUSE_S,
+ *        UpdateCampaign; skipped when there is no campaign)
  *     -> done: succeeded | failed | unreachable | gated | skipped
  *
  * The bracketed stages exist only when the spec asks for them; without a
@@ -255,7 +256,7 @@ enum rt_outcome {
 	RT_OUT_FAILED,       /* a job failed, a call was rejected, deadline */
 	RT_OUT_UNREACHABLE,  /* gave up after transient/unknown failures */
 	RT_OUT_GATED,        /* the quality gate rejected it; nothing deployed */
-	RT_OUT_SKIPPED,      /* skip_unchanged and no dataset changed */
+	RT_OUT_SKIPPED,      /* no dataset changed, or superseded (the pre-check) */
 };
 
 enum rt_phase {
