@@ -8,7 +8,8 @@
  *     -> importing (one CreateDatasetImportJob per changed dataset, all at once)
  *     -> training (one CreateSolutionVersion)
  *     -> [gating] (QualityMetric set: GetSolutionMetrics, gate_evaluate)
- *     -> deploying (UpdateCampaign; skipped when there is no campaign)
+ *     -> deploying (DescribeCampaign, the pre-check of RT_PRECHECK_REUSE_S,
+ *        UpdateCampaign; skipped when there is no campaign)
  *     -> done: succeeded | failed | unreachable | gated | skipped
  *
  * The bracketed stages exist only when the spec asks for them; without a
@@ -167,6 +168,22 @@
 /* Describes answering "not found" / "not our update" this many times in a
  * row are tolerated (eventual consistency) before the run fails. */
 #define RT_TOLERANCE      3
+/* The deploy's pre-check. UpdateCampaign is sent only after a look at the
+ * campaign that is younger than this (by the events' now): the
+ * DescribeCampaign every deploy starts with, or, when that reply is older
+ * or the clock went back, a DescribeCampaign again. A latest update to
+ * another version created after this run's version was created means a
+ * newer version was deployed meanwhile (a later run on another host while
+ * this one was away, or an operator): the run ends RT_OUT_SKIPPED,
+ * "superseded, not deployed", so that a host coming back late never puts
+ * an older version back. When this run's version's creation time is not
+ * known (a run loaded from disk past training), the campaign slot first
+ * asks RT_OP_DESCRIBE_VERSION (call.arn: this run's version; the reply's
+ * ev.created); refused: the run fails (the deploy is not sent blind); any
+ * other failure, or no creation time: cannot tell, UpdateCampaign is sent.
+ * A rollback skips the comparison (it puts an older version back on
+ * purpose). */
+#define RT_PRECHECK_REUSE_S 60
 
 enum rt_training_mode { RT_TRAIN_FULL, RT_TRAIN_UPDATE };
 enum rt_import_mode { RT_IMPORT_FULL, RT_IMPORT_INCREMENTAL };
@@ -239,7 +256,7 @@ enum rt_outcome {
 	RT_OUT_FAILED,       /* a job failed, a call was rejected, deadline */
 	RT_OUT_UNREACHABLE,  /* gave up after transient/unknown failures */
 	RT_OUT_GATED,        /* the quality gate rejected it; nothing deployed */
-	RT_OUT_SKIPPED,      /* skip_unchanged and no dataset changed */
+	RT_OUT_SKIPPED,      /* no dataset changed, or superseded (the pre-check) */
 };
 
 enum rt_phase {
@@ -311,6 +328,18 @@ struct rt_run {
 	struct rt_gate gate;
 
 	/* volatile */
+	/* The deploy's pre-check (see RT_PRECHECK_REUSE_S): the latest
+	 * DescribeCampaign reply of the campaign slot, when it came (the
+	 * event's now; 0: none) and its latestCampaignUpdate's version and
+	 * creation time (service clock; 0 unknown); when this run's version
+	 * was created (service clock; 0: not seen since the run was loaded);
+	 * the campaign slot's call is the pre-check's DescribeSolutionVersion
+	 * of that version. */
+	time_t camp_seen_at;
+	char camp_seen_update[RT_ARN_MAX + 1];
+	time_t camp_seen_update_at;
+	time_t version_created;
+	bool precheck_lookup;
 	int gate_step;        /* which gating call is outstanding */
 	bool gate_has_cand;
 	double gate_cand;     /* the new version's metric value */
@@ -417,11 +446,6 @@ enum rt_result {
 	RT_RES_INVALID,        /* InvalidInputException, access denied, other 4xx */
 	RT_RES_TRANSIENT,      /* throttling, LimitExceeded, 5xx */
 	RT_RES_UNKNOWN,        /* timeout, reset, malformed reply */
-	/* UpdateCampaign only, not sent: the driver's last look found the
-	 * campaign updated to another version after this run's version was
-	 * created (a later run, on another host, or an operator): deploying
-	 * now would put an older version back. ev->error says what it serves. */
-	RT_RES_SUPERSEDED,
 };
 
 struct rt_event {
@@ -454,6 +478,9 @@ struct rt_event {
 	const char *update_version_arn;     /* latestCampaignUpdate.solutionVersionArn */
 	const char *update_status;          /* latestCampaignUpdate.status */
 	const char *update_failure_reason;  /* latestCampaignUpdate.failureReason */
+	time_t update_created;  /* latestCampaignUpdate.creationDateTime; 0 unknown */
+	/* RT_OP_DESCRIBE_VERSION: solutionVersion.creationDateTime; 0 unknown */
+	time_t created;
 	/* RT_OP_DESCRIBE_VERSION: solutionVersion.solutionArn (rollback checks
 	 * it; when absent the version ARN must start with the solution's) */
 	const char *solution_arn;

@@ -213,6 +213,9 @@ static void issue_call(struct ctx *c, int slot, enum rt_op op)
 		k->arn = run->campaign_arn;
 		k->campaign_arn = run->campaign_arn;
 		k->version_arn = run->slots[RT_SLOT_VERSION].arn;
+		/* the pre-check's look at this run's version */
+		if (op == RT_OP_DESCRIBE_VERSION)
+			k->arn = run->slots[RT_SLOT_VERSION].arn;
 	}
 }
 
@@ -580,19 +583,6 @@ static void on_create(struct ctx *c, int slot, const struct rt_event *ev)
 			label, empty(ev->error) ? "ResourceInUse" : ev->error);
 		find_now(c, slot);
 		break;
-	case RT_RES_SUPERSEDED:
-		if (slot == RT_SLOT_CAMPAIGN) {
-			/* nothing failed: a newer run deployed first (the
-			 * host ran late); the campaign stays on the newer */
-			fail_slot(c, slot, "not sent: superseded");
-			finish(c, RT_OUT_SKIPPED,
-			       "skipped: superseded, not deployed: %s; the campaign keeps serving that newer version",
-			       empty(ev->error) ? "the campaign was updated after this run's version was created"
-						: ev->error);
-			break;
-		}
-		reject(c, slot, ev, op);
-		break;
 	case RT_RES_NOT_FOUND:
 	case RT_RES_INVALID:
 		reject(c, slot, ev, op);
@@ -686,6 +676,90 @@ static bool eq(const char *a, const char *b)
 	return !empty(a) && !empty(b) && !strcmp(a, b);
 }
 
+/* ---- the deploy's pre-check (RT_PRECHECK_REUSE_S) --------------------- */
+
+/* Not sent: the campaign was updated to another version after this run's
+ * version was created. Nothing failed: the run ends skipped and the
+ * campaign keeps serving the newer version. */
+static void superseded(struct ctx *c)
+{
+	struct rt_run *run = c->run;
+	char when[32];
+
+	fmt_utc(run->camp_seen_update_at, when, sizeof(when));
+	fail_slot(c, RT_SLOT_CAMPAIGN, "not sent: superseded");
+	finish(c, RT_OUT_SKIPPED,
+	       "skipped: superseded, not deployed: campaign %s was updated to %s at %s, after this run's version was created (a later run, another host or an operator): deploying now would put an older version back; the campaign keeps serving that newer version",
+	       run->campaign_arn, run->camp_seen_update, when);
+}
+
+/* The campaign slot would send UpdateCampaign now (no update of ours in
+ * flight, none of another in progress): decide from the latest look at the
+ * campaign whether it goes out, is skipped as superseded, or needs a look
+ * first (at the campaign again, or at this run's version's creation time). */
+static void deploy_or_skip(struct ctx *c)
+{
+	struct rt_run *run = c->run;
+	const char *other = run->camp_seen_update;
+	time_t age = c->now - run->camp_seen_at;
+
+	run->precheck_lookup = false;
+	if (run->kind != RT_KIND_RETRAIN) {
+		queue_create(c, RT_SLOT_CAMPAIGN); /* an older version on purpose */
+		return;
+	}
+	if (run->camp_seen_at == 0 || age < 0 || age >= RT_PRECHECK_REUSE_S) {
+		act_log(c, LOG_INFO, NULL, RT_SLOT_CAMPAIGN,
+			"campaign %s was last described %llds before UpdateCampaign's turn; describing it again",
+			arn_tail(run->campaign_arn), (long long)age);
+		find_now(c, RT_SLOT_CAMPAIGN);
+		return;
+	}
+	if (empty(other) || eq(other, run->slots[RT_SLOT_VERSION].arn) ||
+	    run->camp_seen_update_at <= 0) {
+		queue_create(c, RT_SLOT_CAMPAIGN);
+		return;
+	}
+	if (run->version_created <= 0) {
+		/* compare with this run's version's creation time: ask */
+		run->slots[RT_SLOT_CAMPAIGN].phase = RT_PH_FINDING;
+		run->precheck_lookup = true;
+		issue_call(c, RT_SLOT_CAMPAIGN, RT_OP_DESCRIBE_VERSION);
+		return;
+	}
+	if (run->camp_seen_update_at > run->version_created) {
+		superseded(c);
+		return;
+	}
+	queue_create(c, RT_SLOT_CAMPAIGN);
+}
+
+/* The pre-check's DescribeSolutionVersion of this run's version. */
+static void on_precheck_version(struct ctx *c, const struct rt_event *ev)
+{
+	struct rt_run *run = c->run;
+	const char *vname = run->slots[RT_SLOT_VERSION].name;
+
+	run->precheck_lookup = false;
+	if (ev->result == RT_RES_INVALID) {
+		/* refused: the deploy is not sent blind */
+		reject(c, RT_SLOT_CAMPAIGN, ev, RT_OP_DESCRIBE_VERSION);
+		return;
+	}
+	if (ev->result == RT_RES_OK && ev->created > 0) {
+		run->version_created = ev->created;
+		deploy_or_skip(c);
+		return;
+	}
+	act_log(c, LOG_WARNING, NULL, RT_SLOT_CAMPAIGN,
+		"cannot tell when %s was created (DescribeSolutionVersion: %s); campaign %s was last updated to %s: deploying anyway",
+		vname,
+		ev->result == RT_RES_OK ? "no creation time"
+		: empty(ev->error) ? "failed" : ev->error,
+		arn_tail(run->campaign_arn), run->camp_seen_update);
+	queue_create(c, RT_SLOT_CAMPAIGN);
+}
+
 /* DescribeCampaign before our update (FINDING/WAITING) or after (RUNNING). */
 static void on_campaign(struct ctx *c, const struct rt_event *ev)
 {
@@ -706,6 +780,10 @@ static void on_campaign(struct ctx *c, const struct rt_event *ev)
 		retry_later(c, RT_SLOT_CAMPAIGN, ev, RT_OP_DESCRIBE_CAMPAIGN);
 		return;
 	}
+	run->camp_seen_at = c->now;
+	copy_str(run->camp_seen_update, sizeof(run->camp_seen_update),
+		 ev->update_version_arn);
+	run->camp_seen_update_at = ev->update_created;
 	copy_str(s->status, sizeof(s->status), ev->update_status);
 	/* No update on record yet but the campaign serves ours: deployed. */
 	if (serves_ours && (empty(ev->update_version_arn) || for_ours) &&
@@ -781,7 +859,7 @@ static void on_campaign(struct ctx *c, const struct rt_event *ev)
 	}
 	copy_str(run->prev_version_arn, sizeof(run->prev_version_arn),
 		 ev->campaign_version_arn);
-	queue_create(c, RT_SLOT_CAMPAIGN);
+	deploy_or_skip(c);
 }
 
 static void on_describe_job(struct ctx *c, int slot, const struct rt_event *ev)
@@ -1714,6 +1792,10 @@ int rt_step(struct rt_run *run, const struct rt_event *ev,
 						 : RT_AWAIT_TIMER))
 		return -ESTALE;
 	s->await = RT_AWAIT_NONE;
+	/* the pre-check compares with it (RT_PRECHECK_REUSE_S) */
+	if (ev->kind == RT_EV_REPLY && ev->slot == RT_SLOT_VERSION &&
+	    ev->result == RT_RES_OK && ev->created > 0)
+		run->version_created = ev->created;
 
 	if (ev->now >= deadline_of(run)) {
 		deadline_hit(&c, NULL);
@@ -1775,6 +1857,12 @@ int rt_step(struct rt_run *run, const struct rt_event *ev,
 		finalize(&c);
 		return 0;
 	}
+	if (ev->slot == RT_SLOT_CAMPAIGN && run->precheck_lookup) {
+		on_precheck_version(&c, ev);
+		advance(&c);
+		finalize(&c);
+		return 0;
+	}
 	switch (s->phase) {
 	case RT_PH_CREATING:
 		on_create(&c, ev->slot, ev);
@@ -1818,6 +1906,7 @@ int rt_resume(struct rt_run *run, time_t now, struct rt_actions *out)
 	run->stopped = false;
 	run->consecutive_errors = 0;
 	run->status_hash = 0;
+	run->precheck_lookup = false; /* the campaign is described first */
 	for (i = 0; i < RT_NSLOTS; i++) {
 		run->slots[i].await = RT_AWAIT_NONE;
 		run->slots[i].delay_ms = 0;

@@ -40,16 +40,6 @@
 #define SAVE_DELAY_USEC    (1000 * USEC_PER_MSEC)
 /* The daemon tries a run stopped by a failed save again this long after. */
 #define SAVE_RETRY_USEC    (60 * USEC_PER_SEC)
-/* UpdateCampaign granted within this long of the run's own DescribeCampaign
- * takes that reply as its pre-check instead of describing again. A minute:
- * with 1,000 pipelines behind the rate limit a grant can take several
- * seconds (a DescribeCampaign of its own is one grant old too), and the
- * pre-check guards against a host that was away for a fire time, not
- * against seconds. */
-#define PRECHECK_REUSE_USEC (60 * USEC_PER_SEC)
-/* Test hook: that window in ms (0..60000), so that a test reaches the
- * describe-again path without holding a run back for a minute. */
-#define PRECHECK_REUSE_ENV "PERSONALIZE_RETRAIN_TEST_PRECHECK_REUSE_MS"
 /* The look for work in flight after an unusable state gives up after this
  * many failures in a row when the host sets no budget. */
 #define DEFAULT_ADOPT_ERRORS 4
@@ -69,16 +59,6 @@ struct pcall {
 	enum rt_op op;
 	char *s[CS_COUNT];
 	bool queued;                 /* waiting for the rate limit */
-	bool prechecked;             /* UpdateCampaign: campaign described */
-	/* UpdateCampaign's pre-check: the other version the campaign was
-	 * last updated to, and when (server time), while our version's
-	 * creation time is being looked up */
-	char *newer_arn;
-	time_t newer_at;
-	bool version_lookup;  /* granted next: describe our version */
-	/* UpdateCampaign sent in answer to the run's own DescribeCampaign:
-	 * that reply, kept to serve as the pre-check (NULL: none) */
-	struct camp_seen *seen;
 	struct personalize_op *op_handle; /* in flight */
 	struct s3_head *head_handle;      /* RT_OP_HEAD_OBJECT in flight */
 	/* RT_OP_FIND_VERSION: candidates to describe, one by one */
@@ -112,13 +92,6 @@ struct runner {
 	int save_errno;
 	sd_event_source *save_retry;
 	struct rt_run *run;   /* while a run is active (NULL when idle) */
-	/* the DescribeCampaign reply being delivered to the run (only while
-	 * on_campaign steps it): an UpdateCampaign the run sends in answer
-	 * keeps it as its pre-check */
-	const struct personalize_campaign *camp_reply;
-	/* when the run's solution version was created (the service's clock;
-	 * 0: not seen yet): UpdateCampaign's pre-check compares it */
-	time_t version_created;
 	/* a fire time that passed while the daemon was down, behind a saved
 	 * run that was resumed at start: run once that run ends (CatchUp) */
 	time_t catchup_fire;
@@ -362,26 +335,6 @@ static int dup_str(char **dst, const char *src)
 	return *dst ? 0 : -ENOMEM;
 }
 
-/* What UpdateCampaign's pre-check reads of a DescribeCampaign reply. */
-struct camp_seen {
-	uint64_t at;            /* CLOCK_MONOTONIC usec of the reply */
-	bool update_present;
-	char *update_version;
-	char *update_status;
-	time_t update_created;
-	char *serving;
-};
-
-static void camp_seen_free(struct camp_seen *v)
-{
-	if (!v)
-		return;
-	free(v->update_version);
-	free(v->update_status);
-	free(v->serving);
-	free(v);
-}
-
 static void pcall_free(struct pcall *c)
 {
 	size_t i;
@@ -394,8 +347,6 @@ static void pcall_free(struct pcall *c)
 		free(c->cands[i]);
 	free(c->cands);
 	free(c->other_name);
-	free(c->newer_arn);
-	camp_seen_free(c->seen);
 	free(c);
 }
 
@@ -608,14 +559,16 @@ static void on_version(const struct aws_result *res,
 	memset(&ev, 0, sizeof(ev));
 	c->op_handle = NULL;
 	if (c->op != RT_OP_FIND_VERSION) {
-		if (sv && c->slot == RT_SLOT_VERSION && sv->creation_date_time)
-			c->r->version_created = sv->creation_date_time;
 		if (sv) {
 			ev.status = sv->status;
 			ev.failure_reason = sv->failure_reason;
 			ev.arn = sv->solution_version_arn;
 			ev.solution_arn = sv->solution_arn;
-			if (c->r->mp && sv->has_training_hours &&
+			ev.created = sv->creation_date_time;
+			/* counted from the version slot's describes only:
+			 * the campaign slot's is the deploy's pre-check */
+			if (c->r->mp && c->slot == RT_SLOT_VERSION &&
+			    sv->has_training_hours &&
 			    sv->status && !strcmp(sv->status,
 						  PERSONALIZE_STATUS_ACTIVE))
 				(void)metrics_training_hours(c->r->mp,
@@ -663,7 +616,6 @@ static void on_campaign(const struct aws_result *res,
 			const struct personalize_campaign *camp, void *ud)
 {
 	struct pcall *c = ud;
-	struct runner *r = c->r;  /* c is freed by finish_call */
 	struct rt_event ev;
 
 	memset(&ev, 0, sizeof(ev));
@@ -678,12 +630,10 @@ static void on_campaign(const struct aws_result *res,
 			ev.update_version_arn = u->solution_version_arn;
 			ev.update_status = u->status;
 			ev.update_failure_reason = u->failure_reason;
+			ev.update_created = u->creation_date_time;
 		}
 	}
-	if (res->error == AWS_ERR_NONE)
-		r->camp_reply = camp;
 	finish_call(c, &ev, res);
-	r->camp_reply = NULL;
 }
 
 static void on_metrics(const struct aws_result *res,
@@ -753,245 +703,6 @@ static void on_head(const struct s3_head_result *res, void *ud)
 static void grant(void *cookie);
 static int start_call(struct pcall *c);
 
-static bool in_progress(const char *s)
-{
-	return s && (!strcmp(s, PERSONALIZE_STATUS_CREATE_PENDING) ||
-		     !strcmp(s, PERSONALIZE_STATUS_CREATE_IN_PROGRESS) ||
-		     !strcmp(s, PERSONALIZE_STATUS_ACTIVE));
-}
-
-/* UpdateCampaign is not sent: the campaign was updated to c->newer_arn
- * (at c->newer_at) after our version was created. */
-static void superseded(struct pcall *c)
-{
-	char when[32], msg[RT_REASON_MAX];
-	struct rt_event ev;
-
-	sched_format_utc(c->newer_at, when, sizeof(when));
-	snprintf(msg, sizeof(msg),
-		 "campaign %s was updated to %s at %s, after this run's version was created (a later run, another host or an operator): deploying now would put an older version back",
-		 c->s[CS_CAMPAIGN_ARN], c->newer_arn, when);
-	memset(&ev, 0, sizeof(ev));
-	ev.result = RT_RES_SUPERSEDED;
-	ev.error = msg;
-	finish_call(c, &ev, NULL);
-}
-
-static void send_update(struct pcall *c)
-{
-	/* UpdateCampaign is a call of its own: it waits for its own grant,
-	 * so the global cap holds (the pre-check used one). */
-	if (start_call(c) < 0)
-		grant(c);
-}
-
-/* The pre-check needed our version's creation time (a run resumed after
- * training): compare, then send or not. */
-static void on_precheck_version(const struct aws_result *res,
-				const struct personalize_solution_version *sv,
-				void *ud)
-{
-	struct pcall *c = ud;
-	struct rt_event ev;
-
-	c->op_handle = NULL;
-	if (res->error != AWS_ERR_NONE && policy_is_denial(res->code)) {
-		/* the deploy is not sent blind: the run fails on the denial */
-		memset(&ev, 0, sizeof(ev));
-		finish_call(c, &ev, res);
-		return;
-	}
-	if (res->error == AWS_ERR_NONE && sv && sv->creation_date_time) {
-		c->r->version_created = sv->creation_date_time;
-		if (c->newer_at > sv->creation_date_time) {
-			superseded(c);
-			return;
-		}
-	}
-	send_update(c);  /* newer or cannot tell: send */
-}
-
-/* What the pre-check of UpdateCampaign found. */
-enum precheck {
-	PC_SEND,        /* send the update */
-	PC_OURS,        /* an update to our version is in flight or done */
-	PC_SUPERSEDED,  /* a newer version was deployed meanwhile */
-	PC_LOOKUP,      /* compare with our version's creation time first */
-};
-
-/* Just before UpdateCampaign, look again. An update to our version in
- * flight or done counts as ours (another host running this pipeline sent
- * it; the run then polls it). An update to another version made after our
- * version was created means a newer version was deployed meanwhile (a later
- * fire time's run on another host while this one was down, or an operator):
- * ours is not sent (RT_RES_SUPERSEDED), so a host that comes back late never
- * puts an older version back. Anything else: send it now. camp: the
- * campaign as described (NULL: no answer, send). */
-static enum precheck precheck_decide(struct pcall *c,
-				     const struct personalize_campaign *camp)
-{
-	const char *want = c->s[CS_VERSION_ARN];
-	const struct personalize_campaign_update *u;
-
-	if (!camp || !want)
-		return PC_SEND;
-	u = &camp->latest_campaign_update;
-	if (u->present && u->solution_version_arn &&
-	    !strcmp(u->solution_version_arn, want))
-		return in_progress(u->status) ? PC_OURS : PC_SEND;
-	if (!u->present && camp->solution_version_arn &&
-	    !strcmp(camp->solution_version_arn, want))
-		return PC_OURS;
-	if (c->r->run->kind != RT_KIND_RETRAIN || !u->present ||
-	    !u->solution_version_arn || u->creation_date_time <= 0)
-		return PC_SEND;  /* (a rollback puts an older version back) */
-	free(c->newer_arn);
-	c->newer_arn = strdup(u->solution_version_arn);
-	c->newer_at = u->creation_date_time;
-	if (!c->newer_arn)
-		return PC_SEND;
-	if (!c->r->version_created)
-		return PC_LOOKUP;
-	return c->newer_at > c->r->version_created ? PC_SUPERSEDED : PC_SEND;
-}
-
-/* PC_OURS: follow that update instead of sending another. res: the
- * DescribeCampaign's result (NULL: the run's own describe, kept). */
-static void follow_update(struct pcall *c, const struct aws_result *res)
-{
-	struct rt_event ev;
-
-	log_notice("%s: campaign %s is already being updated to (or serves) "
-		   "%s, by another host running this pipeline: following "
-		   "that update instead of sending another", c->r->name,
-		   c->s[CS_CAMPAIGN_ARN], c->s[CS_VERSION_ARN]);
-	memset(&ev, 0, sizeof(ev));
-	ev.arn = c->s[CS_CAMPAIGN_ARN];
-	finish_call(c, &ev, res);
-}
-
-static void on_precheck(const struct aws_result *res,
-			const struct personalize_campaign *camp, void *ud)
-{
-	struct pcall *c = ud;
-	struct rt_event ev;
-
-	c->op_handle = NULL;
-	c->prechecked = true;
-	if (res->error != AWS_ERR_NONE && policy_is_denial(res->code)) {
-		/* the deploy is not sent blind: the run fails on the denial */
-		memset(&ev, 0, sizeof(ev));
-		finish_call(c, &ev, res);
-		return;
-	}
-	switch (precheck_decide(c, res->error == AWS_ERR_NONE ? camp : NULL)) {
-	case PC_SUPERSEDED:
-		superseded(c);
-		return;
-	case PC_OURS:
-		follow_update(c, res);
-		return;
-	case PC_LOOKUP:
-		/* our version's creation time, behind its own rate-limit
-		 * grant (grant() asks) */
-		c->version_lookup = true;
-		if (start_call(c) == 0)
-			return;
-		c->version_lookup = false;
-		break;
-	case PC_SEND:
-		break;
-	}
-	send_update(c);
-}
-
-/* An UpdateCampaign the run sends in answer to its own DescribeCampaign
- * (the one before every deploy) keeps that reply: when granted within
- * PRECHECK_REUSE_USEC of it, the reply is the pre-check, and the campaign
- * is not described twice in a row. */
-static void keep_seen(struct pcall *c, const struct personalize_campaign *camp)
-{
-	const struct personalize_campaign_update *u = &camp->latest_campaign_update;
-	struct camp_seen *v = calloc(1, sizeof(*v));
-	int e = 0;
-
-	if (!v)
-		return;  /* then described again at the grant */
-	(void)sd_event_now(c->r->host->event, CLOCK_MONOTONIC, &v->at);
-	v->update_present = u->present;
-	v->update_created = u->creation_date_time;
-	e |= dup_str(&v->update_version, u->solution_version_arn);
-	e |= dup_str(&v->update_status, u->status);
-	e |= dup_str(&v->serving, camp->solution_version_arn);
-	if (e) {
-		camp_seen_free(v);
-		return;
-	}
-	c->seen = v;
-}
-
-/* How long a kept reply serves as the pre-check: PRECHECK_REUSE_USEC, or
- * the test hook's value (read once; a malformed one is ignored, said). */
-static uint64_t precheck_reuse_usec(void)
-{
-	static uint64_t window = PRECHECK_REUSE_USEC;
-	static bool read;
-	const char *s;
-	unsigned long ms;
-	char *end;
-
-	if (read)
-		return window;
-	read = true;
-	s = getenv(PRECHECK_REUSE_ENV);
-	if (!s || !*s)
-		return window;
-	errno = 0;
-	ms = strtoul(s, &end, 10);
-	if (errno || *end || s[0] == '-' ||
-	    ms > PRECHECK_REUSE_USEC / USEC_PER_MSEC) {
-		log_warning("%s=\"%s\": want 0..%llu ms (a test hook; unset it); ignored",
-			    PRECHECK_REUSE_ENV, s,
-			    (unsigned long long)(PRECHECK_REUSE_USEC / USEC_PER_MSEC));
-		return window;
-	}
-	window = (uint64_t)ms * USEC_PER_MSEC;
-	log_warning("test hook in effect: a DescribeCampaign reply serves as the pre-check of UpdateCampaign for %lu ms (%s; never set it in production)",
-		    ms, PRECHECK_REUSE_ENV);
-	return window;
-}
-
-/* At UpdateCampaign's grant: the pre-check from the kept reply, if still
- * fresh (consumed either way). Returns false when there was none (describe
- * the campaign now). */
-static bool precheck_from_seen(struct pcall *c, enum precheck *out)
-{
-	struct camp_seen *v = c->seen;
-	struct personalize_campaign camp;
-	uint64_t now = 0;
-
-	if (!v)
-		return false;
-	c->seen = NULL;
-	(void)sd_event_now(c->r->host->event, CLOCK_MONOTONIC, &now);
-	if (now > v->at + precheck_reuse_usec()) {
-		log_debug("%s: the campaign was described %llu ms before UpdateCampaign's turn; describing it again",
-			  c->r->name, (unsigned long long)((now - v->at) / USEC_PER_MSEC));
-		camp_seen_free(v);
-		return false;
-	}
-	memset(&camp, 0, sizeof(camp));
-	camp.solution_version_arn = v->serving;
-	camp.latest_campaign_update.present = v->update_present;
-	camp.latest_campaign_update.solution_version_arn = v->update_version;
-	camp.latest_campaign_update.status = v->update_status;
-	camp.latest_campaign_update.creation_date_time = v->update_created;
-	c->prechecked = true;
-	*out = precheck_decide(c, &camp);
-	camp_seen_free(v);
-	return true;
-}
-
 /* Granted by the rate limit: send it. */
 static void grant(void *cookie)
 {
@@ -1046,37 +757,6 @@ static void grant(void *cookie)
 						  on_campaign, c, &c->op_handle);
 		break;
 	case RT_OP_UPDATE_CAMPAIGN: {
-		enum precheck pc;
-
-		if (!c->prechecked && precheck_from_seen(c, &pc)) {
-			if (pc == PC_SUPERSEDED) {
-				superseded(c);
-				return;
-			}
-			if (pc == PC_OURS) {
-				follow_update(c, NULL);
-				return;
-			}
-			if (pc == PC_LOOKUP)
-				c->version_lookup = true; /* just below */
-		}
-		if (c->version_lookup) {
-			c->version_lookup = false;
-			k = personalize_describe_solution_version(aws,
-				s[CS_VERSION_ARN], on_precheck_version, c,
-				&c->op_handle);
-			if (k == 0)
-				break;
-			/* could not ask: cannot tell, so send */
-		}
-		if (!c->prechecked) {
-			k = personalize_describe_campaign(aws,
-				s[CS_CAMPAIGN_ARN], on_precheck, c,
-				&c->op_handle);
-			if (k == 0)
-				break;
-			c->prechecked = true; /* could not ask: just send */
-		}
 		struct personalize_update_campaign req = {
 			s[CS_CAMPAIGN_ARN], s[CS_VERSION_ARN], 0,
 		};
@@ -1148,8 +828,6 @@ static void do_call(struct runner *r, const struct rt_action *a)
 		e |= dup_str(&c->s[i], src[i]);
 	if (e)
 		goto fail;
-	if (c->op == RT_OP_UPDATE_CAMPAIGN && r->camp_reply)
-		keep_seen(c, r->camp_reply);
 	c->next = r->calls;
 	r->calls = c;
 	if (start_call(c) == 0)
@@ -1768,7 +1446,6 @@ static void start_run(struct runner *r, time_t fire, time_t now, bool find_first
 		log_error("%s: cannot start a run: out of memory", r->name);
 		goto keep;
 	}
-	r->version_created = 0;
 	k = rt_start(r->run, &spec, fire, now, find_first, &acts);
 	if (k == 0) {
 		state_packed_free(&r->packed);
@@ -2199,7 +1876,6 @@ static int resume_kept(struct runner *r, struct state *st, time_t now,
 	}
 	r->have_packed = true;
 	*r->run = st->run;
-	r->version_created = 0;
 	r->kept_fire = 0;
 	/* how long to keep trying is this process's choice (`once` gives
 	 * up, the daemon does not), not the saved run's */

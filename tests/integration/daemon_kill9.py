@@ -245,7 +245,7 @@ def deploy_restart_after_earlier_update(ctx):
     at the deploy stage and restarted: before UpdateCampaign it looks the
     campaign up and, not knowing when its own version was created (it did
     not see the training), describes its version first (the late-host
-    check of runner.c, behind a rate-limit grant); that version is newer
+    check of the run, src/retrain.c); that version is newer
     than the earlier update, so it deploys: one update for it, succeeded."""
     prtest.require_commands("once", "run")
     emu = ctx.emulator(durations={"trainingMs": 300, "campaignUpdateMs": 1500})

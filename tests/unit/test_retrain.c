@@ -983,24 +983,414 @@ static void test_campaign_describe(void **state)
 	}
 }
 
-/* The driver's last look before UpdateCampaign found the campaign updated
- * to a newer version (a later run elsewhere): no deploy, the run ends as
- * skipped saying so (nothing failed), nothing more is called. */
-static void test_campaign_update_superseded_before_sending(void **state)
+/* ---- the deploy's pre-check (RT_PRECHECK_REUSE_S) ---------------------- */
+
+/* Service times: when our version was created, and updates of the campaign
+ * to another version made before and after that. */
+#define V_CREATED  ((time_t)1794990000)
+#define UPD_OLDER  (V_CREATED - 600)
+#define UPD_NEWER  (V_CREATED + 600)
+
+/* Stage DEPLOYING, the deploy's DescribeCampaign in flight; created: our
+ * version's creation time as its last describe said (0: not said, as for a
+ * run loaded from disk past training). */
+static struct fx *at_deploying_created(time_t created)
 {
-	struct fx *f = at_updating();
+	struct fx *f = at_training_running(true);
+	struct rt_event ev;
+
+	assert_int_equal(poll_due(f, RT_SLOT_VERSION), 0);
+	ev = ev_for(f, RT_EV_REPLY, RT_SLOT_VERSION);
+	ev.result = RT_RES_OK;
+	ev.status = "ACTIVE";
+	ev.created = created;
+	assert_int_equal(feed(f, &ev), 0);
+	assert_int_equal(f->run.stage, RT_STAGE_DEPLOYING);
+	assert_non_null(call_op(&f->out, RT_OP_DESCRIBE_CAMPAIGN, RT_SLOT_CAMPAIGN));
+	assert_int_equal(f->run.version_created, created);
+	return f;
+}
+
+static int precheck_reply(struct fx *f, const char *serves, const char *upd_ver,
+			  const char *upd_status, time_t upd_created)
+{
 	struct rt_event ev = ev_for(f, RT_EV_REPLY, RT_SLOT_CAMPAIGN);
 
-	(void)state;
-	ev.result = RT_RES_SUPERSEDED;
-	ev.error = "campaign shop was updated to v9 after this run's version was created";
-	assert_int_equal(feed(f, &ev), 0);
+	ev.result = RT_RES_OK;
+	ev.campaign_version_arn = serves;
+	ev.update_version_arn = upd_ver;
+	ev.update_status = upd_status;
+	ev.update_created = upd_created;
+	return feed(f, &ev);
+}
+
+/* The pre-check's DescribeSolutionVersion of our version answers. */
+static int lookup_reply(struct fx *f, enum rt_result r, time_t created)
+{
+	struct rt_event ev = ev_for(f, RT_EV_REPLY, RT_SLOT_CAMPAIGN);
+
+	ev.result = r;
+	ev.status = "ACTIVE";
+	ev.arn = VERSION_ARN;
+	ev.created = created;
+	ev.error = r == RT_RES_OK ? NULL : "simulated";
+	ev.error_code = r == RT_RES_INVALID ? "AccessDeniedException" : NULL;
+	return feed(f, &ev);
+}
+
+static void assert_update_sent(struct fx *f)
+{
+	const struct rt_action *a = call_op(&f->out, RT_OP_UPDATE_CAMPAIGN,
+					    RT_SLOT_CAMPAIGN);
+
+	assert_non_null(a);
+	assert_string_equal(a->call.version_arn, VERSION_ARN);
+	assert_int_equal(f->run.slots[RT_SLOT_CAMPAIGN].phase, RT_PH_CREATING);
+	assert_int_equal(count(&f->out, RT_ACT_CALL, ANY), 1);
+	assert_false(rt_done(&f->run));
+}
+
+static void assert_superseded(struct fx *f, const char *newer)
+{
 	assert_true(rt_done(&f->run));
 	assert_int_equal(f->run.outcome, RT_OUT_SKIPPED);
 	assert_non_null(strstr(f->run.reason, "superseded, not deployed"));
-	assert_non_null(strstr(f->run.reason, "updated to v9"));
+	assert_non_null(strstr(f->run.reason, newer));
+	assert_non_null(strstr(f->run.reason, "would put an older version back"));
+	assert_int_equal(f->run.slots[RT_SLOT_CAMPAIGN].phase, RT_PH_FAILED);
 	assert_int_equal(count(&f->out, RT_ACT_CALL, ANY), 0);
 	assert_non_null(act(&f->out, RT_ACT_FINISHED, ANY));
+	assert_int_equal(act(&f->out, RT_ACT_FINISHED, ANY)->outcome,
+			 RT_OUT_SKIPPED);
+}
+
+/* The lookup of our version's creation time is asked on the campaign slot,
+ * and nothing else. */
+static void assert_lookup(struct fx *f)
+{
+	const struct rt_action *a = call_op(&f->out, RT_OP_DESCRIBE_VERSION,
+					    RT_SLOT_CAMPAIGN);
+
+	assert_non_null(a);
+	assert_string_equal(a->call.arn, VERSION_ARN);
+	assert_int_equal(count(&f->out, RT_ACT_CALL, ANY), 1);
+	assert_true(f->run.precheck_lookup);
+	assert_false(rt_done(&f->run));
+}
+
+/* The deploy's own DescribeCampaign is the pre-check (one describe, no
+ * other call): the campaign serves or was last updated to an older
+ * version -> UpdateCampaign; to a version newer than ours -> skipped. */
+static void test_precheck_decides_on_the_deploy_describe(void **state)
+{
+	struct fx *f;
+
+	(void)state;
+	/* serves an older version, updated before ours was created */
+	f = at_deploying_created(V_CREATED);
+	assert_int_equal(precheck_reply(f, OLD_VERSION, OLD_VERSION, "ACTIVE",
+					UPD_OLDER), 0);
+	assert_update_sent(f);
+	assert_string_equal(f->run.prev_version_arn, OLD_VERSION);
+	free(f);
+	/* serves a newer version: updated after ours was created */
+	f = at_deploying_created(V_CREATED);
+	assert_int_equal(precheck_reply(f, OTHER_VERSION, OTHER_VERSION,
+					"ACTIVE", UPD_NEWER), 0);
+	assert_superseded(f, OTHER_VERSION);
+	assert_true(log_has(&f->out, "superseded, not deployed"));
+	free(f);
+	/* the same second is not after */
+	f = at_deploying_created(V_CREATED);
+	assert_int_equal(precheck_reply(f, OTHER_VERSION, OTHER_VERSION,
+					"ACTIVE", V_CREATED), 0);
+	assert_update_sent(f);
+	free(f);
+	/* the other update's time unknown: cannot tell, send */
+	f = at_deploying_created(V_CREATED);
+	assert_int_equal(precheck_reply(f, OTHER_VERSION, OTHER_VERSION,
+					"ACTIVE", 0), 0);
+	assert_update_sent(f);
+	free(f);
+	/* never updated: send */
+	f = at_deploying_created(V_CREATED);
+	assert_int_equal(precheck_reply(f, OLD_VERSION, NULL, NULL, 0), 0);
+	assert_update_sent(f);
+	free(f);
+	/* a newer update that failed counts as well: the campaign was
+	 * updated after ours was created */
+	f = at_deploying_created(V_CREATED);
+	assert_int_equal(precheck_reply(f, OLD_VERSION, OTHER_VERSION,
+					"CREATE FAILED", UPD_NEWER), 0);
+	assert_superseded(f, OTHER_VERSION);
+	free(f);
+}
+
+/* An update to another version in progress: wait for it (no decision),
+ * then decide on the describe that finds it done. */
+static void test_precheck_update_in_progress(void **state)
+{
+	struct fx *f;
+	int newer;
+
+	(void)state;
+	for (newer = 0; newer <= 1; newer++) {
+		time_t at = newer ? UPD_NEWER : UPD_OLDER;
+
+		f = at_deploying_created(V_CREATED);
+		assert_int_equal(precheck_reply(f, OLD_VERSION, OTHER_VERSION,
+						"UPDATE IN_PROGRESS", at), 0);
+		assert_int_equal(f->run.slots[RT_SLOT_CAMPAIGN].phase,
+				 RT_PH_WAITING);
+		assert_int_equal(count(&f->out, RT_ACT_CALL, ANY), 0);
+		f->now += 30;
+		assert_int_equal(poll_due(f, RT_SLOT_CAMPAIGN), 0);
+		assert_non_null(call_op(&f->out, RT_OP_DESCRIBE_CAMPAIGN,
+					RT_SLOT_CAMPAIGN));
+		assert_int_equal(precheck_reply(f, OTHER_VERSION, OTHER_VERSION,
+						"ACTIVE", at), 0);
+		if (newer) {
+			assert_superseded(f, OTHER_VERSION);
+		} else {
+			assert_update_sent(f);
+			assert_string_equal(f->run.prev_version_arn,
+					    OTHER_VERSION);
+		}
+		free(f);
+	}
+}
+
+/* Our version's creation time not known (a run loaded past training): an
+ * update of another version with a time asks DescribeSolutionVersion of
+ * ours first, then decides; an update of no other version does not ask. */
+static void test_precheck_version_time_unknown(void **state)
+{
+	struct fx *f;
+
+	(void)state;
+	f = at_deploying_created(0);
+	assert_int_equal(precheck_reply(f, OLD_VERSION, NULL, NULL, 0), 0);
+	assert_update_sent(f);
+	free(f);
+
+	/* ours is older than the update: skipped */
+	f = at_deploying_created(0);
+	assert_int_equal(precheck_reply(f, OTHER_VERSION, OTHER_VERSION,
+					"ACTIVE", UPD_NEWER), 0);
+	assert_lookup(f);
+	assert_int_equal(f->run.slots[RT_SLOT_CAMPAIGN].phase, RT_PH_FINDING);
+	assert_null(call_op(&f->out, RT_OP_UPDATE_CAMPAIGN, ANY));
+	assert_int_equal(lookup_reply(f, RT_RES_OK, V_CREATED), 0);
+	assert_superseded(f, OTHER_VERSION);
+	assert_int_equal(f->run.version_created, V_CREATED);
+	free(f);
+
+	/* ours is newer than the update: sent */
+	f = at_deploying_created(0);
+	assert_int_equal(precheck_reply(f, OTHER_VERSION, OTHER_VERSION,
+					"ACTIVE", UPD_OLDER), 0);
+	assert_lookup(f);
+	assert_int_equal(lookup_reply(f, RT_RES_OK, V_CREATED), 0);
+	assert_update_sent(f);
+	assert_false(f->run.precheck_lookup);
+	free(f);
+
+	/* the reply names no creation time: cannot tell, sent (said) */
+	f = at_deploying_created(0);
+	assert_int_equal(precheck_reply(f, OTHER_VERSION, OTHER_VERSION,
+					"ACTIVE", UPD_NEWER), 0);
+	assert_int_equal(lookup_reply(f, RT_RES_OK, 0), 0);
+	assert_update_sent(f);
+	assert_true(log_has(&f->out, "cannot tell when"));
+	free(f);
+}
+
+/* The lookup fails: refused -> the run fails, nothing sent blind; not
+ * found, transient, unknown -> cannot tell, sent. */
+static void test_precheck_lookup_failures(void **state)
+{
+	const enum rt_result send[] = {
+		RT_RES_NOT_FOUND, RT_RES_TRANSIENT, RT_RES_UNKNOWN,
+	};
+	struct fx *f;
+	size_t i;
+
+	(void)state;
+	f = at_deploying_created(0);
+	assert_int_equal(precheck_reply(f, OTHER_VERSION, OTHER_VERSION,
+					"ACTIVE", UPD_NEWER), 0);
+	assert_int_equal(lookup_reply(f, RT_RES_INVALID, 0), 0);
+	assert_true(rt_done(&f->run));
+	assert_int_equal(f->run.outcome, RT_OUT_FAILED);
+	assert_non_null(strstr(f->run.reason, "DescribeSolutionVersion"));
+	assert_non_null(strstr(f->run.reason, "AccessDenied"));
+	assert_int_equal(count(&f->out, RT_ACT_CALL, ANY), 0);
+	free(f);
+	for (i = 0; i < sizeof(send) / sizeof(send[0]); i++) {
+		f = at_deploying_created(0);
+		assert_int_equal(precheck_reply(f, OTHER_VERSION, OTHER_VERSION,
+						"ACTIVE", UPD_NEWER), 0);
+		assert_int_equal(lookup_reply(f, send[i], 0), 0);
+		assert_update_sent(f);
+		assert_true(log_has(&f->out, "deploying anyway"));
+		free(f);
+	}
+}
+
+/* The look at the campaign is reused while younger than a minute (by the
+ * events' now); from a minute on, or when the clock went back, the
+ * campaign is described again and the decision waits for that reply. */
+static void test_precheck_reuse_window(void **state)
+{
+	struct fx *f;
+	const time_t ages[] = { RT_PRECHECK_REUSE_S - 1, RT_PRECHECK_REUSE_S,
+				RT_PRECHECK_REUSE_S + 3600, -5 };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(ages) / sizeof(ages[0]); i++) {
+		bool again = ages[i] < 0 || ages[i] >= RT_PRECHECK_REUSE_S;
+		time_t seen;
+
+		f = at_deploying_created(0);
+		seen = f->now;
+		assert_int_equal(precheck_reply(f, OLD_VERSION, OLD_VERSION,
+						"ACTIVE", UPD_OLDER), 0);
+		assert_int_equal(f->run.camp_seen_at, seen);
+		assert_lookup(f);
+		f->now = seen + ages[i];
+		assert_int_equal(lookup_reply(f, RT_RES_OK, V_CREATED), 0);
+		if (!again) {
+			assert_update_sent(f);
+			free(f);
+			continue;
+		}
+		assert_null(call_op(&f->out, RT_OP_UPDATE_CAMPAIGN, ANY));
+		assert_non_null(call_op(&f->out, RT_OP_DESCRIBE_CAMPAIGN,
+					RT_SLOT_CAMPAIGN));
+		assert_int_equal(count(&f->out, RT_ACT_CALL, ANY), 1);
+		assert_true(log_has(&f->out, "describing it again"));
+		assert_int_equal(f->run.slots[RT_SLOT_CAMPAIGN].phase,
+				 RT_PH_FINDING);
+		/* meanwhile another host deployed a newer version: the
+		 * fresh look sees it (our creation time is known now: no
+		 * second lookup) */
+		f->now += 2;
+		assert_int_equal(precheck_reply(f, OTHER_VERSION, OTHER_VERSION,
+						"ACTIVE", UPD_NEWER), 0);
+		assert_superseded(f, OTHER_VERSION);
+		free(f);
+	}
+}
+
+/* The describe again fails: refused or not found -> the run fails (no
+ * update of ours is in flight); transient -> asked again later, then
+ * decided; an update of ours found in flight meanwhile -> followed. */
+static void test_precheck_describe_again_outcomes(void **state)
+{
+	const enum rt_result fails[] = { RT_RES_INVALID, RT_RES_NOT_FOUND };
+	struct fx *f;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 4; i++) {
+		f = at_deploying_created(0);
+		assert_int_equal(precheck_reply(f, OLD_VERSION, OLD_VERSION,
+						"ACTIVE", UPD_OLDER), 0);
+		f->now += RT_PRECHECK_REUSE_S;
+		assert_int_equal(lookup_reply(f, RT_RES_OK, V_CREATED), 0);
+		assert_non_null(call_op(&f->out, RT_OP_DESCRIBE_CAMPAIGN,
+					RT_SLOT_CAMPAIGN));
+		if (i < 2) {
+			assert_int_equal(campaign_reply(f, fails[i], NULL, NULL,
+							NULL), 0);
+			assert_true(rt_done(&f->run));
+			assert_int_equal(f->run.outcome, RT_OUT_FAILED);
+			assert_null(call_op(&f->out, RT_OP_UPDATE_CAMPAIGN, ANY));
+		} else if (i == 2) {
+			assert_int_equal(campaign_reply(f, RT_RES_TRANSIENT,
+							NULL, NULL, NULL), 0);
+			assert_non_null(act(&f->out, RT_ACT_TIMER,
+					    RT_SLOT_CAMPAIGN));
+			assert_null(call_op(&f->out, RT_OP_UPDATE_CAMPAIGN, ANY));
+			f->now += 5;
+			assert_int_equal(poll_due(f, RT_SLOT_CAMPAIGN), 0);
+			assert_non_null(call_op(&f->out, RT_OP_DESCRIBE_CAMPAIGN,
+						RT_SLOT_CAMPAIGN));
+			assert_int_equal(precheck_reply(f, OLD_VERSION,
+							OLD_VERSION, "ACTIVE",
+							UPD_OLDER), 0);
+			assert_update_sent(f);
+		} else {
+			assert_int_equal(precheck_reply(f, OLD_VERSION,
+							VERSION_ARN,
+							"UPDATE IN_PROGRESS",
+							UPD_NEWER), 0);
+			assert_int_equal(f->run.slots[RT_SLOT_CAMPAIGN].phase,
+					 RT_PH_RUNNING);
+			assert_true(f->run.followed);
+			assert_null(call_op(&f->out, RT_OP_UPDATE_CAMPAIGN, ANY));
+		}
+		free(f);
+	}
+}
+
+/* A stop during the lookup: resumed, the campaign is described first
+ * (the lookup's late reply is stale). */
+static void test_precheck_lookup_stopped_and_resumed(void **state)
+{
+	struct fx *f = at_deploying_created(0);
+	struct rt_event ev;
+	uint32_t tok;
+
+	(void)state;
+	assert_int_equal(precheck_reply(f, OTHER_VERSION, OTHER_VERSION,
+					"ACTIVE", UPD_NEWER), 0);
+	assert_lookup(f);
+	tok = f->run.slots[RT_SLOT_CAMPAIGN].token;
+	ev = ev_for(f, RT_EV_STOP, RT_SLOT_RUN);
+	assert_int_equal(feed(f, &ev), 0);
+	assert_int_equal(rt_resume(&f->run, f->now, &f->out), 0);
+	assert_false(f->run.precheck_lookup);
+	assert_non_null(call_op(&f->out, RT_OP_DESCRIBE_CAMPAIGN, RT_SLOT_CAMPAIGN));
+	ev = ev_for(f, RT_EV_REPLY, RT_SLOT_CAMPAIGN);
+	ev.token = tok;
+	ev.result = RT_RES_OK;
+	ev.created = V_CREATED;
+	assert_int_equal(feed(f, &ev), -ESTALE);
+	assert_int_equal(precheck_reply(f, OTHER_VERSION, OTHER_VERSION,
+					"ACTIVE", UPD_NEWER), 0);
+	assert_lookup(f);
+	assert_int_equal(lookup_reply(f, RT_RES_OK, UPD_NEWER + 60), 0);
+	assert_update_sent(f);
+	free(f);
+}
+
+/* A rollback puts an older version back on purpose: no comparison, no
+ * lookup. */
+static void test_precheck_not_for_rollback(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	char err[200] = "";
+	struct rt_event ev;
+
+	(void)state;
+	assert_non_null(f);
+	f->spec = mkspec(1, true);
+	f->now = T0 + 5;
+	assert_int_equal(rt_rollback_start(&f->run, &f->spec, OLD_VERSION,
+					   VERSION_ARN, NULL, f->now, &f->out,
+					   err, sizeof(err)), 0);
+	ev = ev_for(f, RT_EV_REPLY, RT_SLOT_VERSION);
+	ev.result = RT_RES_OK;
+	ev.status = "ACTIVE";
+	ev.solution_arn = SOLUTION;
+	assert_int_equal(feed(f, &ev), 0);
+	assert_int_equal(f->run.stage, RT_STAGE_DEPLOYING);
+	assert_int_equal(precheck_reply(f, VERSION_ARN, VERSION_ARN, "ACTIVE",
+					UPD_NEWER), 0);
+	assert_non_null(call_op(&f->out, RT_OP_UPDATE_CAMPAIGN, RT_SLOT_CAMPAIGN));
+	assert_null(call_op(&f->out, RT_OP_DESCRIBE_VERSION, ANY));
 	free(f);
 }
 
@@ -1855,6 +2245,21 @@ static const char *const statuses[] = {
 };
 #define NSTATUSES (sizeof(statuses) / sizeof(statuses[0]))
 
+/* UpdateCampaign of a retraining run goes out only on a look at the
+ * campaign younger than a minute that shows no update to another version
+ * made after ours was created (when both times are known). */
+static void check_precheck(const struct fx *f)
+{
+	const struct rt_run *run = &f->run;
+
+	assert_true(run->camp_seen_at > 0);
+	assert_true(f->now >= run->camp_seen_at);
+	assert_true(f->now - run->camp_seen_at < RT_PRECHECK_REUSE_S);
+	if (run->version_created > 0 && run->camp_seen_update_at > 0 &&
+	    run->camp_seen_update[0] && strcmp(run->camp_seen_update, VERSION_ARN))
+		assert_true(run->camp_seen_update_at <= run->version_created);
+}
+
 static void check_batch(struct fx *f, struct model *m)
 {
 	size_t i;
@@ -1927,6 +2332,8 @@ static void check_batch(struct fx *f, struct model *m)
 				assert_int_equal(f->run.slots[RT_SLOT_VERSION].phase,
 						 RT_PH_ACTIVE);
 				assert_string_equal(a->call.version_arn, VERSION_ARN);
+				if (f->run.kind == RT_KIND_RETRAIN)
+					check_precheck(f);
 				/* never deploy without the gate's PASS */
 				if (f->run.gate.enabled)
 					assert_int_equal(f->run.slots[RT_SLOT_GATE].phase,
@@ -1977,6 +2384,8 @@ static void random_reply(struct model *m, const struct pending *p,
 	case RT_OP_DESCRIBE_IMPORT:
 	case RT_OP_DESCRIBE_VERSION:
 		ev->status = statuses[rnd() % NSTATUSES];
+		if (p->op == RT_OP_DESCRIBE_VERSION)
+			ev->created = rnd() % 4 ? T0 + 300 : 0;
 		break;
 	case RT_OP_DESCRIBE_CAMPAIGN: {
 		const char *vers[] = { VERSION_ARN, OLD_VERSION, OTHER_VERSION, NULL };
@@ -1987,6 +2396,9 @@ static void random_reply(struct model *m, const struct pending *p,
 		if (rnd() % 2)
 			ev->campaign_version_arn = ev->update_version_arn;
 		ev->update_status = st[rnd() % 5];
+		/* before or after our version was created (T0 + 300), or
+		 * not said */
+		ev->update_created = rnd() % 3 ? T0 + (time_t)(rnd() % 600) : 0;
 		/* a describe showing no update of ours in flight is the
 		 * adopt-check that allows a new UpdateCampaign */
 		if (ev->result == RT_RES_OK &&
@@ -2035,6 +2447,7 @@ static void test_property_random_runs(void **state)
 {
 	unsigned seed;
 	size_t total_events = 0, gated_runs = 0, skipped_runs = 0, kept_runs = 0;
+	size_t superseded_runs = 0;
 
 	(void)state;
 	static const struct gate_config gate = { "ndcg", 0.02, false, 0 };
@@ -2170,8 +2583,13 @@ static void test_property_random_runs(void **state)
 			assert_false(m->update_sent);
 		if (f->run.outcome == RT_OUT_GATED)
 			gated_runs++;
+		/* skipped as superseded: the deploy's pre-check */
+		if (f->run.outcome == RT_OUT_SKIPPED &&
+		    f->run.slots[RT_SLOT_CAMPAIGN].phase == RT_PH_FAILED) {
+			assert_non_null(strstr(f->run.reason, "superseded, not deployed"));
+			superseded_runs++;
 		/* skipped: nothing imported, nothing trained */
-		if (f->run.outcome == RT_OUT_SKIPPED) {
+		} else if (f->run.outcome == RT_OUT_SKIPPED) {
 			assert_true(f->spec.skip_unchanged);
 			assert_false(m->create_sent);
 			skipped_runs++;
@@ -2198,6 +2616,7 @@ static void test_property_random_runs(void **state)
 	assert_true(kept_runs > 50);
 	assert_true(gated_runs > 10);
 	assert_true(skipped_runs > 10);
+	assert_true(superseded_runs > 10);
 }
 
 int main(void)
@@ -2217,7 +2636,14 @@ int main(void)
 		cmocka_unit_test(test_one_import_fails_no_training),
 		cmocka_unit_test(test_campaign_describe),
 		cmocka_unit_test(test_campaign_superseded),
-		cmocka_unit_test(test_campaign_update_superseded_before_sending),
+		cmocka_unit_test(test_precheck_decides_on_the_deploy_describe),
+		cmocka_unit_test(test_precheck_update_in_progress),
+		cmocka_unit_test(test_precheck_version_time_unknown),
+		cmocka_unit_test(test_precheck_lookup_failures),
+		cmocka_unit_test(test_precheck_reuse_window),
+		cmocka_unit_test(test_precheck_describe_again_outcomes),
+		cmocka_unit_test(test_precheck_lookup_stopped_and_resumed),
+		cmocka_unit_test(test_precheck_not_for_rollback),
 		cmocka_unit_test(test_campaign_unknown_then_adopt),
 		cmocka_unit_test(test_deadline_every_stage),
 		cmocka_unit_test(test_deadline_after_errors_is_unreachable),
