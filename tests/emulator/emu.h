@@ -258,6 +258,13 @@ void emu_sso_handle(const struct emu_http_req *req, struct emu_creds *c,
 		    struct emu_rng *ids, int64_t now_ms, int64_t ttl_s,
 		    struct emu_sts_result *out);
 
+/* ---- EventBridge (emu_events.c) ------------------------------------------ */
+
+/* PutEvents on the parsed request: r gets the reply (200 with
+ * FailedEntryCount and one result per entry, event ids from ids, or a
+ * 400 ValidationException). */
+void emu_events_put(const cJSON *in, struct emu_rng *ids, struct emu_reply *r);
+
 /* ---- faults (emu_fault.c) ------------------------------------------------ */
 
 enum emu_fault_kind {
