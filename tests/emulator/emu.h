@@ -428,6 +428,11 @@ int emu_policy_load(const char *path, struct emu_policy **out, char **err);
  * authorized to perform: ACTION on resource: RES because no
  * identity-based policy allows the ACTION action", or "... with an
  * explicit deny in an identity-based policy") and return true. */
+/* The same for EventBridge's PutEvents: events:PutEvents on each entry's
+ * bus (a name, "default" when none, in region and account; or its ARN),
+ * the first EMU_AUTHZ_MAX entries. Pure. */
+size_t emu_authz_events(const cJSON *in, const char *region,
+			const char *account, struct emu_authz *out);
 bool emu_policy_deny(const struct emu_policy *p, const struct emu_authz *a,
 		     size_t n, const char *caller_arn, struct emu_reply *r);
 

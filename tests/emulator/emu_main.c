@@ -907,6 +907,18 @@ static enum MHD_Result handle_personalize(struct MHD_Connection *conn, const cha
 		goto done;
 	}
 	if (events) {
+		const struct emu_policy *pol = emu_policies_for(&g.policies, akid);
+		struct emu_authz az[EMU_AUTHZ_MAX];
+		char who[160];
+
+		if (pol) {
+			size_t naz = emu_authz_events(in, emu_world_region(g.world),
+						      emu_world_account(g.world), az);
+
+			caller_arn(akid, who, sizeof(who));
+			if (emu_policy_deny(pol, az, naz, who, &reply))
+				goto done;
+		}
 		emu_events_put(in, &g.ids, &reply);
 		goto done;
 	}
