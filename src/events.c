@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "policy.h"
 
 /* ---- pure ------------------------------------------------------------------ */
 
@@ -203,7 +204,26 @@ static void on_put(const struct aws_result *res, void *userdata)
 	if (res->error == AWS_ERR_NONE)
 		failed = events_reply_failed(res->reply, &code, &msg);
 	if (res->error != AWS_ERR_NONE) {
-		if (q->failing++ == 0)
+		char denied[512];
+
+		/* a denial names the action and the bus, and the command
+		 * that prints the policy, as a denied Personalize call does */
+		if (policy_is_denial(res->code)) {
+			if (res->message && strstr(res->message, "perform: "))
+				policy_denial_text("PutEvents", res->message,
+						   denied, sizeof(denied));
+			else
+				snprintf(denied, sizeof(denied),
+					 "access denied to events:PutEvents on %s; "
+					 "`personalize-retrain policy` prints the IAM policy this config needs",
+					 q->bus);
+			if (q->failing++ == 0)
+				log_warning("%s: EventBusName %s: the %s event was not sent: %s (later failures are logged at debug level until an event is sent)",
+					    q->name, q->bus, stage, denied);
+			else
+				log_debug("%s: EventBusName %s: the %s event was not sent: %s",
+					  q->name, q->bus, stage, denied);
+		} else if (q->failing++ == 0)
 			log_warning("%s: EventBusName %s: the %s event was not sent: PutEvents failed after %u attempt%s: %s%s%s (later failures are logged at debug level until an event is sent)",
 				    q->name, q->bus, stage, res->attempts,
 				    res->attempts == 1 ? "" : "s",
