@@ -41,6 +41,8 @@
 /* Events waiting per pipeline; beyond it the oldest waiting is dropped
  * (a run makes about six). */
 #define EVENTS_QUEUE_MAX       32
+/* Whole-call timeout of one PutEvents attempt. */
+#define EVENTS_TOTAL_TIMEOUT_MS 10000u
 
 /* One event's data, from the run (all borrowed). */
 struct events_detail {
@@ -73,8 +75,9 @@ cJSON *events_put_body(const char *bus, const char *const *resources,
 unsigned events_reply_failed(const cJSON *reply, const char **code,
 			     const char **message);
 
-/* The client config of the EventBridge service (region, endpoint_url
- * filled by the caller). */
+/* The client config of the EventBridge service for region and
+ * endpoint_url (NULL: the environment's, else AWS's), with a 10 s
+ * timeout per attempt. */
 void events_client_config(struct aws_client_config *cfg, const char *region,
 			  const char *endpoint_url);
 

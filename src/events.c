@@ -146,6 +146,9 @@ void events_client_config(struct aws_client_config *cfg, const char *region,
 	cfg->signing_name = EVENTS_SIGNING_NAME;
 	cfg->target_prefix = EVENTS_TARGET_PREFIX;
 	cfg->env_service_id = EVENTS_ENV_SERVICE_ID;
+	/* an event is a few hundred bytes: a PutEvents that hangs should not
+	 * hold the events behind it (nor `once`'s exit) for the default 60 s */
+	cfg->total_timeout_ms = EVENTS_TOTAL_TIMEOUT_MS;
 }
 
 /* ---- the queue ----------------------------------------------------------- */

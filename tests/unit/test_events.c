@@ -3,7 +3,8 @@
  * entries, the members checked against the EventBridge model, and the
  * queue's requests on the wire against the scripted loopback server (in
  * order, one at a time, signed for "events", a failure after the retries
- * and a refused entry not stopping the events after them). */
+ * and a refused entry not stopping the events after them) and the
+ * endpoint the client resolves. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -342,6 +343,32 @@ static void test_queue(void **state)
 	assert_non_null(strstr(log, "\"EventBusName\":\"default\""));
 	assert_non_null(strstr(log, "\"Resources\":[\"" SOLUTION "\",\"" CAMPAIGN "\"]"));
 	free(log);
+	/* the endpoint: AWS's regional one, AWS_ENDPOINT_URL_EVENTS over it,
+	 * and EndpointUrl over both */
+	{
+		struct aws_client *c = NULL;
+
+		events_client_config(&cfg, "eu-west-1", NULL);
+		assert_string_equal(cfg.signing_name, "events");
+		assert_string_equal(cfg.target_prefix, "AWSEvents");
+		assert_int_equal(cfg.total_timeout_ms, EVENTS_TOTAL_TIMEOUT_MS);
+		assert_int_equal(aws_client_new(f->cf.event, f->cf.http, &cfg,
+						&f->cf.creds, &c), 0);
+		assert_string_equal(aws_client_endpoint(c),
+				    "https://events.eu-west-1.amazonaws.com");
+		aws_client_free(c);
+		setenv("AWS_ENDPOINT_URL_EVENTS", "http://127.0.0.1:9", 1);
+		assert_int_equal(aws_client_new(f->cf.event, f->cf.http, &cfg,
+						&f->cf.creds, &c), 0);
+		assert_string_equal(aws_client_endpoint(c), "http://127.0.0.1:9");
+		aws_client_free(c);
+		events_client_config(&cfg, "eu-west-1", f->cf.url);
+		assert_int_equal(aws_client_new(f->cf.event, f->cf.http, &cfg,
+						&f->cf.creds, &c), 0);
+		assert_string_equal(aws_client_endpoint(c), f->cf.url);
+		aws_client_free(c);
+		unsetenv("AWS_ENDPOINT_URL_EVENTS");
+	}
 	/* bad arguments */
 	assert_int_equal(events_queue_new(f->aws, "", "shop", NULL, NULL,
 					  &f->q), -EINVAL);
