@@ -21,6 +21,9 @@ side by side, each with its own emulator and state directory.
   tried 3 times (the standard attempts), one warning is logged for all of
   them, and `once` takes no longer than the clean run plus the retries'
   backoff (at most 1 s + 2 s per event).
+- boto3's own events client (when python3 can import boto3) against the
+  emulator: its signature is accepted, a good entry gets an EventId, an
+  entry without Detail fails alone with InvalidArgument.
 """
 import json
 import os
@@ -219,6 +222,30 @@ def put_failing(done):
     print("%s: %.1f s (clean run %.1f s)" % (label, wall, clean_wall.get("s", -1)), flush=True)
 
 
+def with_boto3():
+    label = "boto3 PutEvents"
+    try:
+        import boto3
+    except ImportError:
+        print("note: python3 cannot import boto3: %s not checked" % label, flush=True)
+        return
+    from emulator_harness import AKID, SECRET
+    with Emulator(world=WORLD) as emu:
+        ev = boto3.client("events", region_name="us-east-1", endpoint_url=emu.url,
+                          aws_access_key_id=AKID, aws_secret_access_key=SECRET)
+        r = ev.put_events(Entries=[
+            {"Source": "personalize-retrain", "DetailType": DETAIL_TYPE,
+             "Detail": json.dumps({"stage": "started"}), "EventBusName": "default",
+             "Resources": [SOLUTION]},
+            {"Source": "personalize-retrain", "DetailType": DETAIL_TYPE}])
+        if r.get("FailedEntryCount") != 1 or "EventId" not in r["Entries"][0] or \
+                r["Entries"][1].get("ErrorCode") != "InvalidArgument":
+            fail("%s: reply %s" % (label, r))
+        led = count(emu.ledger(), "PutEvents")
+        if len(led) != 1 or not led[0].get("signatureOk") or led[0]["status"] != 200:
+            fail("%s: ledger %s" % (label, led))
+
+
 def main():
     install_signal_cleanup()
     if not os.path.exists(binary()):
@@ -241,7 +268,7 @@ def main():
         return threading.Thread(target=run)
 
     threads = [guarded(clean_then_flag), guarded(gated), guarded(failed),
-               guarded(put_failing, clean_done)]
+               guarded(put_failing, clean_done), guarded(with_boto3)]
     for t in threads:
         t.start()
     for t in threads:
