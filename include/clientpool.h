@@ -39,6 +39,10 @@ int client_pool_get_aws(struct client_pool *pool, const char *region,
 /* The S3 client for region and endpoint_url, shared. 0 or -errno. */
 int client_pool_get_s3(struct client_pool *pool, const char *region,
 		       const char *endpoint_url, struct s3_client **out);
+/* The EventBridge client (events.h) for region and endpoint_url, shared;
+ * given back with client_pool_put_aws. 0 or -errno. */
+int client_pool_get_events(struct client_pool *pool, const char *region,
+			   const char *endpoint_url, struct aws_client **out);
 
 /* Give back one reference (c NULL: no-op); the last one frees the client.
  * Not from inside a callback of that client. */

@@ -60,6 +60,7 @@ enum config_key {
 	CONFIG_KEY_ON_RUN_END,
 	CONFIG_KEY_ON_RUN_END_TIMEOUT,
 	CONFIG_KEY_METRICS_FILE,
+	CONFIG_KEY_EVENT_BUS_NAME,
 	CONFIG_KEY_COUNT
 };
 
@@ -81,6 +82,7 @@ enum config_type {
 	CONFIG_TYPE_NUMBER,      /* number >= 0 or "25%" (gate_parse_min_quality) */
 	CONFIG_TYPE_COMMAND,     /* command line, split without a shell (hook.h) */
 	CONFIG_TYPE_PATH,        /* absolute path (metrics_check_path) */
+	CONFIG_TYPE_EVENT_BUS,   /* EventBridge bus name or event-bus ARN */
 };
 
 enum config_scope {
@@ -158,6 +160,7 @@ struct pipeline {
 	char *s3_endpoint_url;   /* S3EndpointUrl; NULL: S3's own endpoint */
 	char *on_run_end;        /* OnRunEnd; NULL: no hook */
 	unsigned on_run_end_timeout; /* OnRunEndTimeout, seconds */
+	char *event_bus_name;    /* EventBusName, name or ARN; NULL: no events */
 	unsigned line;           /* where the pipeline starts (1 for .cfg) */
 	unsigned key_line[CONFIG_KEY_COUNT]; /* where each key was set; 0: default */
 };

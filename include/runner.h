@@ -120,6 +120,8 @@ int runner_set_pipeline(struct runner *r, const struct pipeline *p,
 const char *runner_name(const struct runner *r);
 /* A run is in progress. */
 bool runner_active(const struct runner *r);
+/* EventBusName: events queued or being sent (`once` waits for them). */
+size_t runner_events_pending(const struct runner *r);
 /* The current status text: the run's last STATUS line, or "idle, next run
  * <ISO time>" / "idle, no further run scheduled". */
 const char *runner_status(const struct runner *r);

@@ -7,11 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "events.h"
 #include "metrics.h"
+
+/* what an entry holds */
+enum kind { K_AWS, K_S3, K_EVENTS };
 
 struct entry {
 	struct entry *next;
-	bool s3;
+	enum kind kind;
 	char *region;
 	char *endpoint;  /* "" unset */
 	void *client;
@@ -47,7 +51,7 @@ int client_pool_new(sd_event *event, struct http_client *http,
 
 static void free_client(struct entry *e)
 {
-	if (e->s3)
+	if (e->kind == K_S3)
 		s3_client_free(e->client);
 	else
 		aws_client_free(e->client);
@@ -69,19 +73,19 @@ void client_pool_free(struct client_pool *pool)
 	free(pool);
 }
 
-static struct entry *find(struct client_pool *pool, bool s3, const char *region,
-			  const char *endpoint)
+static struct entry *find(struct client_pool *pool, enum kind kind,
+			  const char *region, const char *endpoint)
 {
 	struct entry *e;
 
 	for (e = pool->head; e; e = e->next)
-		if (e->s3 == s3 && !strcmp(e->region, region) &&
+		if (e->kind == kind && !strcmp(e->region, region) &&
 		    !strcmp(e->endpoint, endpoint))
 			return e;
 	return NULL;
 }
 
-static int get(struct client_pool *pool, bool s3, const char *region,
+static int get(struct client_pool *pool, enum kind kind, const char *region,
 	       const char *endpoint_url, void **out)
 {
 	const char *ep = endpoint_url ? endpoint_url : "";
@@ -90,7 +94,7 @@ static int get(struct client_pool *pool, bool s3, const char *region,
 
 	if (!pool || !region || !*region || !out)
 		return -EINVAL;
-	e = find(pool, s3, region, ep);
+	e = find(pool, kind, region, ep);
 	if (e) {
 		e->refs++;
 		*out = e->client;
@@ -99,14 +103,14 @@ static int get(struct client_pool *pool, bool s3, const char *region,
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		return -ENOMEM;
-	e->s3 = s3;
+	e->kind = kind;
 	e->region = strdup(region);
 	e->endpoint = strdup(ep);
 	if (!e->region || !e->endpoint) {
 		k = -ENOMEM;
 		goto fail;
 	}
-	if (s3) {
+	if (kind == K_S3) {
 		struct s3_client_config cfg;
 		struct s3_client *c = NULL;
 
@@ -122,9 +126,13 @@ static int get(struct client_pool *pool, bool s3, const char *region,
 		struct aws_client_config cfg;
 		struct aws_client *c = NULL;
 
-		memset(&cfg, 0, sizeof(cfg));
-		cfg.region = region;
-		cfg.endpoint_url = endpoint_url;
+		if (kind == K_EVENTS) {
+			events_client_config(&cfg, region, endpoint_url);
+		} else {
+			memset(&cfg, 0, sizeof(cfg));
+			cfg.region = region;
+			cfg.endpoint_url = endpoint_url;
+		}
 		k = aws_client_new(pool->event, pool->http, &cfg, pool->creds,
 				   &c);
 		if (k == 0 && pool->metrics)
@@ -150,7 +158,7 @@ int client_pool_get_aws(struct client_pool *pool, const char *region,
 			const char *endpoint_url, struct aws_client **out)
 {
 	void *c = NULL;
-	int k = get(pool, false, region, endpoint_url, &c);
+	int k = get(pool, K_AWS, region, endpoint_url, &c);
 
 	if (k == 0)
 		*out = c;
@@ -161,7 +169,18 @@ int client_pool_get_s3(struct client_pool *pool, const char *region,
 		       const char *endpoint_url, struct s3_client **out)
 {
 	void *c = NULL;
-	int k = get(pool, true, region, endpoint_url, &c);
+	int k = get(pool, K_S3, region, endpoint_url, &c);
+
+	if (k == 0)
+		*out = c;
+	return k;
+}
+
+int client_pool_get_events(struct client_pool *pool, const char *region,
+			   const char *endpoint_url, struct aws_client **out)
+{
+	void *c = NULL;
+	int k = get(pool, K_EVENTS, region, endpoint_url, &c);
 
 	if (k == 0)
 		*out = c;

@@ -45,6 +45,7 @@ static void pipeline_clear(struct pipeline *p)
 	free(p->quality_metric);
 	free(p->s3_endpoint_url);
 	free(p->on_run_end);
+	free(p->event_bus_name);
 }
 
 void config_free(struct config *cfg)

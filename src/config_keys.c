@@ -201,6 +201,13 @@ const struct config_key_info config_keys[CONFIG_KEY_COUNT] = {
 		.description = "S3 endpoint for SkipUnchangedData's HeadObject "
 			"instead of AWS's, e.g. an emulator's URL.",
 	},
+	[CONFIG_KEY_EVENT_BUS_NAME] = {
+		.name = "EventBusName", .type = CONFIG_TYPE_EVENT_BUS,
+		.def_doc = "unset (no events)", .type_doc = "bus name or ARN",
+		.description = "EventBridge bus that gets an event at every "
+			"run's start, stage change and end (PutEvents), e.g. "
+			"default.",
+	},
 };
 
 int config_key_lookup_n(const char *name, size_t len)

@@ -453,6 +453,42 @@ bad:
 	return false;
 }
 
+/* EventBusName: a bus name (1 to 256 of [.-_A-Za-z0-9]) or an event-bus
+ * ARN, as PutEvents accepts them (NonPartnerEventBusNameOrArn). */
+static bool check_event_bus(struct vctx *c, int k)
+{
+	const char *v = str(c, k), *name;
+	struct config_arn a;
+	char q[QUOTE_BUF], why[128];
+	size_t n;
+
+	if (!v)
+		return true;
+	name = v;
+	if (!strncmp(v, "arn:", 4)) {
+		if (config_arn_split(v, &a, why, sizeof(why)) < 0 ||
+		    strcmp(a.service, "events") || !a.type ||
+		    strcmp(a.type, "event-bus") || !a.name)
+			goto bad;
+		name = a.name;
+	}
+	n = strlen(name);
+	if (n == 0 || n > 256)
+		goto bad;
+	for (; *name; name++)
+		if (!isalnum((unsigned char)*name) && *name != '.' &&
+		    *name != '-' && *name != '_')
+			goto bad;
+	return true;
+bad:
+	verr(c, kline(c, k), "%s %s is not an EventBridge bus name or ARN; "
+	     "write e.g. %s%sdefault or %s%sarn:aws:events:us-east-1:"
+	     "123456789012:event-bus/retraining", config_keys[k].name,
+	     quote(q, v), config_keys[k].name, c->raw->assign,
+	     config_keys[k].name, c->raw->assign);
+	return false;
+}
+
 /* ---- quality gate ---------------------------------------------------- */
 
 /* QualityMetric, MaxRegression, MinQuality into p->gate (the metric name is
@@ -795,6 +831,7 @@ static void check_scalars(struct vctx *c, struct pipeline *p)
 			     "set OnRunEnd%s/path/to/program or remove it",
 			     c->raw->assign);
 	}
+	(void)check_event_bus(c, CONFIG_KEY_EVENT_BUS_NAME);
 	check_schedule(c, p);
 }
 
@@ -817,7 +854,8 @@ static int copy_out(struct vctx *c, struct pipeline *p,
 	    dup_opt(&p->partition, a->ref->partition) ||
 	    dup_opt(&p->quality_metric, str(c, CONFIG_KEY_QUALITY_METRIC)) ||
 	    dup_opt(&p->s3_endpoint_url, str(c, CONFIG_KEY_S3_ENDPOINT_URL)) ||
-	    dup_opt(&p->on_run_end, str(c, CONFIG_KEY_ON_RUN_END)))
+	    dup_opt(&p->on_run_end, str(c, CONFIG_KEY_ON_RUN_END)) ||
+	    dup_opt(&p->event_bus_name, str(c, CONFIG_KEY_EVENT_BUS_NAME)))
 		return -ENOMEM;
 	p->gate.metric = p->quality_metric;
 	for (t = 0; t < CONFIG_DATASET_COUNT; t++) {

@@ -333,7 +333,8 @@ static bool all_idle(const struct daemon *d)
 		return false;
 
 	for (i = 0; i < d->n; i++)
-		if (runner_active(d->runners[i]))
+		if (runner_active(d->runners[i]) ||
+		    (d->opt->once && runner_events_pending(d->runners[i])))
 			return false;
 	return true;
 }

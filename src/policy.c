@@ -27,13 +27,14 @@
  *   ListDatasetImportJobs, ListSolutionVersions: no resource type (access
  *                                 level List): only "*" can name them.
  * S3's HeadObject is authorized by s3:GetObject on the object.
+ * EventBridge's PutEvents by events:PutEvents on the bus (EventBusName).
  *
  * Who calls what: a run (imports, training, deploy and its pre-check),
  * the look for jobs in flight after a crash or by a second host (the two
  * List calls), rollback (DescribeCampaign, DescribeSolutionVersion,
  * UpdateCampaign), check --online (DescribeSolution, DescribeDataset,
  * DescribeCampaign), the quality gate (GetSolutionMetrics), and
- * SkipUnchangedData (HeadObject). */
+ * SkipUnchangedData (HeadObject), the run events (PutEvents). */
 
 enum kind {
 	K_DATASET,
@@ -44,6 +45,7 @@ enum kind {
 	K_ANY,
 	K_ROLE,
 	K_OBJECT,
+	K_BUS,
 	K_COUNT
 };
 
@@ -51,9 +53,10 @@ static const char *const kind_sid[K_COUNT] = {
 	"Datasets", "DatasetImportJobs", "Solutions", "SolutionVersions",
 	"Campaigns", "ListCallsWithoutResourceLevelPermissions",
 	"PassImportRoleToPersonalize", "ReadDataObjectsForSkipUnchangedData",
+	"PutRunEventsOnEventBus",
 };
 
-enum need { N_ALWAYS, N_CAMPAIGN, N_GATE, N_SKIP };
+enum need { N_ALWAYS, N_CAMPAIGN, N_GATE, N_SKIP, N_EVENTS };
 
 static const struct entry {
 	const char *action;
@@ -74,6 +77,7 @@ static const struct entry {
 	{ "personalize:ListSolutionVersions", K_ANY, N_ALWAYS },
 	{ "iam:PassRole", K_ROLE, N_ALWAYS },
 	{ "s3:GetObject", K_OBJECT, N_SKIP },
+	{ "events:PutEvents", K_BUS, N_EVENTS },
 };
 #define N_ENTRIES (sizeof(entries) / sizeof(entries[0]))
 
@@ -306,6 +310,8 @@ static bool needed(const struct pipeline *p, enum need n)
 		return gate_enabled(&p->gate);
 	case N_SKIP:
 		return p->skip_unchanged;
+	case N_EVENTS:
+		return p->event_bus_name != NULL;
 	case N_ALWAYS:
 	default:
 		return true;
@@ -391,6 +397,20 @@ static void add_resources(struct strset *s, const struct pipeline *p,
 			if (p->datasets[t].set)
 				set_add_owned(s, s3_object_arn(p->partition,
 						p->datasets[t].s3_path));
+		break;
+	case K_BUS:
+		/* an ARN as it is; a name (default too) is a bus of the
+		 * pipeline's account and region */
+		if (!p->event_bus_name)
+			break;
+		if (!strncmp(p->event_bus_name, "arn:", 4)) {
+			set_add(s, p->event_bus_name);
+			break;
+		}
+		strbuf_printf(&sb, "arn:%s:events:%s:%s:event-bus/%s",
+			      p->partition, p->region, p->account,
+			      p->event_bus_name);
+		set_add_owned(s, strbuf_error(&sb) ? NULL : strbuf_detach(&sb));
 		break;
 	case K_COUNT:
 	default:

@@ -14,6 +14,7 @@
 #include "clientpool.h"
 #include "config.h"
 #include "creds.h"
+#include "events.h"
 #include "evtimer.h"
 #include "exitcodes.h"
 #include "hook.h"
@@ -133,6 +134,12 @@ struct runner {
 	 * went (for the log). */
 	struct adopt_scan *adopt;
 	char *adopt_moved_to;
+	/* EventBusName: the run's events (events.h), sent through their own
+	 * EventBridge client, never through the rate limit (NULL: none) */
+	struct aws_client *ev_client;
+	struct events_queue *events;
+	char *ev_key;            /* bus, region and endpoint they were made for */
+	enum rt_stage ev_stage;  /* the stage the last event reported */
 };
 
 static void execute(struct runner *r, const struct rt_actions *acts);
@@ -1198,6 +1205,136 @@ static void metrics_start(struct runner *r)
 		r->m_stage_s[i] = 0;
 }
 
+/* ---- EventBusName ------------------------------------------------------------ */
+
+static void events_drained(void *ud)
+{
+	/* `once` waits for the run's last events before it exits */
+	changed(ud);
+}
+
+static void put_events(struct runner *r)
+{
+	events_queue_free(r->events);
+	client_pool_put_aws(r->host->clients, r->ev_client);
+	free(r->ev_key);
+	r->events = NULL;
+	r->ev_client = NULL;
+	r->ev_key = NULL;
+}
+
+/* The events queue for p's EventBusName (none when unset). A bus ARN
+ * names its own region; a bus name is in the pipeline's. Kept as it is
+ * when bus, region and endpoint did not change, so that events still
+ * queued go out. A client that cannot be made is logged, and the
+ * pipeline runs without events. */
+static void make_events(struct runner *r, const struct pipeline *p)
+{
+	const char *bus = p->event_bus_name, *region = p->region;
+	char reg[64], *key = NULL;
+	int k;
+
+	if (bus && !strncmp(bus, "arn:", 4)) {
+		/* arn:PARTITION:events:REGION:... (validated by the config) */
+		const char *b = strchr(bus + 4, ':'), *e;
+
+		b = b ? strchr(b + 1, ':') : NULL;
+		e = b ? strchr(b + 1, ':') : NULL;
+		if (b && e && (size_t)(e - b - 1) < sizeof(reg) && e > b + 1) {
+			snprintf(reg, sizeof(reg), "%.*s", (int)(e - b - 1), b + 1);
+			region = reg;
+		}
+	}
+	if (bus && *bus && region &&
+	    asprintf(&key, "%s\n%s\n%s", bus, region,
+		     p->endpoint_url ? p->endpoint_url : "") < 0)
+		key = NULL;
+	if (key && r->ev_key && !strcmp(key, r->ev_key)) {
+		free(key);
+		return;
+	}
+	put_events(r);
+	if (!bus || !*bus)
+		return;
+	if (!key) {
+		log_error("%s: EventBusName %s: no region for the EventBridge client; no events are sent",
+			  p->name, bus);
+		return;
+	}
+	k = client_pool_get_events(r->host->clients, region, p->endpoint_url,
+				   &r->ev_client);
+	if (k == 0)
+		k = events_queue_new(r->ev_client, bus, p->name, events_drained,
+				     r, &r->events);
+	if (k < 0) {
+		log_error("%s: EventBusName %s: cannot set up the EventBridge client (%s); no events are sent",
+			  p->name, bus, strerror(-k));
+		free(key);
+		put_events(r);
+		return;
+	}
+	r->ev_key = key;
+}
+
+/* One event from the run as it is now: stage, and outcome once it ended
+ * (outcome RT_OUT_NONE: still running). */
+static void send_event(struct runner *r, const char *stage,
+		       enum rt_outcome outcome)
+{
+	const struct rt_run *run = r->run;
+	struct events_detail d;
+	time_t end;
+
+	if (!r->events || !run)
+		return;
+	end = run->finished_at ? run->finished_at : wallclock_now();
+	memset(&d, 0, sizeof(d));
+	d.pipeline = r->name;
+	d.fire_time = run->fire_time;
+	d.stage = stage;
+	d.outcome = outcome == RT_OUT_NONE ? NULL : rt_outcome_name(outcome);
+	d.solution_version_arn = run->slots[RT_SLOT_VERSION].arn;
+	d.campaign_arn = run->campaign_arn;
+	d.duration_s = end > run->started_at ?
+		(uint64_t)(end - run->started_at) : 0;
+	d.reason = outcome == RT_OUT_NONE || outcome == RT_OUT_SUCCEEDED ?
+		NULL : run->reason;
+	d.metric_name = run->gate.metric;
+	d.has_metric = run->gate.enabled && run->gate_has_cand;
+	d.metric_value = run->gate_cand;
+	if (events_queue_send(r->events, &d, run->solution_arn) < 0)
+		log_warning("%s: EventBusName: the %s event was not sent: out of memory",
+			    r->name, stage);
+}
+
+/* A run starts (fresh: an event says so) or is resumed (no event until
+ * its stage changes). */
+static void events_start(struct runner *r, bool fresh)
+{
+	r->ev_stage = fresh ? RT_STAGE_IDLE : r->run->stage;
+	if (fresh)
+		send_event(r, "started", RT_OUT_NONE);
+}
+
+/* After the run's actions: an event for a new stage, or for its end
+ * (with the stage it ended in). */
+static void events_follow(struct runner *r, bool finished,
+			  enum rt_outcome outcome)
+{
+	enum rt_stage st = r->run->stage;
+
+	if (finished) {
+		/* a run that ended in its first step reported no stage */
+		send_event(r, r->ev_stage == RT_STAGE_IDLE ? "started" :
+			   rt_stage_name(r->ev_stage), outcome);
+		r->ev_stage = RT_STAGE_IDLE;
+	} else if (st != r->ev_stage && st != RT_STAGE_DONE &&
+		   st != RT_STAGE_IDLE) {
+		r->ev_stage = st;
+		send_event(r, rt_stage_name(st), RT_OUT_NONE);
+	}
+}
+
 static int on_save_retry(sd_event_source *s, uint64_t usec, void *ud)
 {
 	struct runner *r = ud;
@@ -1326,6 +1463,8 @@ static void execute(struct runner *r, const struct rt_actions *acts)
 		    (a->kind == RT_ACT_CALL && r->save_errno && r->run->stopped))
 			return;
 	}
+	events_follow(r, finished || rt_done(r->run),
+		      finished ? outcome : r->run->outcome);
 	metrics_follow(r, finished || rt_done(r->run),
 		       finished ? outcome : r->run->outcome);
 	if (finished || rt_done(r->run)) {
@@ -1385,6 +1524,7 @@ static void start_run(struct runner *r, time_t fire, time_t now, bool find_first
 			r->aws = aws;
 			r->s3 = s3;
 			r->client_stale = false;
+			make_events(r, r->p);
 		}
 	}
 	if (st->has_run && st->run.kind == RT_KIND_RETRAIN) {
@@ -1463,6 +1603,7 @@ static void start_run(struct runner *r, time_t fire, time_t now, bool find_first
 	free(st);
 	r->active = true;
 	metrics_start(r);
+	events_start(r, true);
 	execute(r, &acts);
 	return;
 keep:
@@ -1515,6 +1656,7 @@ static int start_rollback(struct runner *r, time_t now)
 	}
 	r->active = true;
 	metrics_start(r);
+	events_start(r, true);
 	execute(r, &acts);
 	return 0;
 }
@@ -1696,6 +1838,7 @@ int runner_new(const struct runner_host *host, unsigned owner,
 		free(r);
 		return k;
 	}
+	make_events(r, p);
 	if (host->metrics &&
 	    metrics_pipeline(host->metrics, p->name, &r->mp) == 0)
 		(void)metrics_set_stage(r->mp, "idle");
@@ -1731,6 +1874,7 @@ void runner_free(struct runner *r)
 	if (!r)
 		return;
 	drop_all(r);
+	put_events(r);
 	put_clients(r);
 	free(r->run);
 	state_packed_free(&r->packed);
@@ -1909,6 +2053,7 @@ static int resume_kept(struct runner *r, struct state *st, time_t now,
 	}
 	r->active = true;
 	metrics_start(r);
+	events_start(r, false);
 	execute(r, &acts);
 	if (r->active)
 		return 1;
@@ -2019,6 +2164,7 @@ int runner_set_pipeline(struct runner *r, const struct pipeline *p, time_t now)
 		put_clients(r);
 		r->aws = aws;
 		r->s3 = s3;
+		make_events(r, p);
 	} else {
 		r->client_stale = true;
 	}
@@ -2045,6 +2191,11 @@ const char *runner_name(const struct runner *r)
 bool runner_active(const struct runner *r)
 {
 	return r->active || r->adopt;
+}
+
+size_t runner_events_pending(const struct runner *r)
+{
+	return events_queue_pending(r->events);
 }
 
 const char *runner_status(const struct runner *r)

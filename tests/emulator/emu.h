@@ -258,6 +258,13 @@ void emu_sso_handle(const struct emu_http_req *req, struct emu_creds *c,
 		    struct emu_rng *ids, int64_t now_ms, int64_t ttl_s,
 		    struct emu_sts_result *out);
 
+/* ---- EventBridge (emu_events.c) ------------------------------------------ */
+
+/* PutEvents on the parsed request: r gets the reply (200 with
+ * FailedEntryCount and one result per entry, event ids from ids, or a
+ * 400 ValidationException). */
+void emu_events_put(const cJSON *in, struct emu_rng *ids, struct emu_reply *r);
+
 /* ---- faults (emu_fault.c) ------------------------------------------------ */
 
 enum emu_fault_kind {
@@ -421,6 +428,11 @@ int emu_policy_load(const char *path, struct emu_policy **out, char **err);
  * authorized to perform: ACTION on resource: RES because no
  * identity-based policy allows the ACTION action", or "... with an
  * explicit deny in an identity-based policy") and return true. */
+/* The same for EventBridge's PutEvents: events:PutEvents on each entry's
+ * bus (a name, "default" when none, in region and account; or its ARN),
+ * the first EMU_AUTHZ_MAX entries. Pure. */
+size_t emu_authz_events(const cJSON *in, const char *region,
+			const char *account, struct emu_authz *out);
 bool emu_policy_deny(const struct emu_policy *p, const struct emu_authz *a,
 		     size_t n, const char *caller_arn, struct emu_reply *r);
 

@@ -38,6 +38,9 @@
 #define EMU_S3_OPERATION "S3:HeadObject"
 #define EMU_S3_EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 #define EMU_TARGET_PREFIX "AmazonPersonalize."
+/* EventBridge's PutEvents, served beside Personalize (emu_events.c) */
+#define EMU_EVENTS_TARGET "AWSEvents.PutEvents"
+#define EMU_EVENTS_SERVICE "events"
 #define EMU_ADMIN_PREFIX "/_emulator/"
 #define EMU_IMDS_TOKEN_PATH "/latest/api/token"
 #define EMU_IMDS_CREDS_PATH "/latest/meta-data/iam/security-credentials/"
@@ -834,7 +837,7 @@ static enum MHD_Result handle_personalize(struct MHD_Connection *conn, const cha
 	struct ledger_entry le = { 0 };
 	struct emu_reply seen;
 	const char *rarn = NULL;
-	bool sig_checked = false, sig_ok = false;
+	bool sig_checked = false, sig_ok = false, events = false;
 	enum MHD_Result ret = MHD_NO;
 
 	MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_kv, &hv);
@@ -847,11 +850,13 @@ static enum MHD_Result handle_personalize(struct MHD_Connection *conn, const cha
 	emu_uuid(&g.ids, rid);
 	if (target && !strncmp(target, EMU_TARGET_PREFIX, strlen(EMU_TARGET_PREFIX)))
 		op = target + strlen(EMU_TARGET_PREFIX);
+	else if (target && !strcmp(target, EMU_EVENTS_TARGET))
+		events = true, op = "PutEvents";
 	if (hv.oom || qv.oom) {
 		emu_reply_error(&reply, 500, EMU_NS_CORAL, "InternalFailure", "out of memory");
 		goto done;
 	}
-	if (!op || !emu_model_has_operation(g.model, op) || strcmp(method, "POST") ||
+	if (!op || (!events && !emu_model_has_operation(g.model, op)) || strcmp(method, "POST") ||
 	    strcmp(url, "/")) {
 		emu_reply_error(&reply, 404, EMU_NS_CORAL, "UnknownOperationException", NULL);
 		goto done;
@@ -865,7 +870,8 @@ static enum MHD_Result handle_personalize(struct MHD_Connection *conn, const cha
 
 		sig_checked = true;
 		emu_creds_prune(&g.creds, now.wall_ms, EMU_CRED_PRUNE_GRACE_MS);
-		if (emu_sigv4_verify(&req, &g.creds, emu_world_region(g.world), EMU_SERVICE,
+		if (emu_sigv4_verify(&req, &g.creds, emu_world_region(g.world),
+				     events ? EMU_EVENTS_SERVICE : EMU_SERVICE,
 				     now.wall_ms / 1000, &reply, &akid) < 0)
 			goto done;
 		sig_ok = true;
@@ -898,6 +904,22 @@ static enum MHD_Result handle_personalize(struct MHD_Connection *conn, const cha
 	if (!in) {
 		emu_reply_error(&reply, 400, EMU_NS_CORAL, "SerializationException",
 				"Malformed JSON in the request body");
+		goto done;
+	}
+	if (events) {
+		const struct emu_policy *pol = emu_policies_for(&g.policies, akid);
+		struct emu_authz az[EMU_AUTHZ_MAX];
+		char who[160];
+
+		if (pol) {
+			size_t naz = emu_authz_events(in, emu_world_region(g.world),
+						      emu_world_account(g.world), az);
+
+			caller_arn(akid, who, sizeof(who));
+			if (emu_policy_deny(pol, az, naz, who, &reply))
+				goto done;
+		}
+		emu_events_put(in, &g.ids, &reply);
 		goto done;
 	}
 	switch (emu_model_validate(g.model, op, in, &msg)) {
@@ -938,7 +960,9 @@ done:
 	le.sig_ok = sig_ok;
 	if (!in && op && ctx->body.len) /* refused early: still show what was asked */
 		in = cJSON_ParseWithLength(ctx->body.buf, ctx->body.len);
-	le.params = in && op ? emu_model_redact(g.model, op, in) : NULL;
+	/* an event holds nothing secret: the ledger keeps it whole */
+	le.params = in && op ? (events ? cJSON_Duplicate(in, true) :
+				emu_model_redact(g.model, op, in)) : NULL;
 	/* What the client saw: no reply at all (status 0) after reset or drop. */
 	seen = reply;
 	if (fault == EMU_FAULT_RESET || fault == EMU_FAULT_DROP)

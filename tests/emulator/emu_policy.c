@@ -572,6 +572,28 @@ size_t emu_authz_personalize(const char *op, const cJSON *in,
 	return n;
 }
 
+size_t emu_authz_events(const cJSON *in, const char *region,
+			const char *account, struct emu_authz *out)
+{
+	const cJSON *e;
+	size_t n = 0;
+
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(in, "Entries")) {
+		const char *bus = member(e, "EventBusName");
+		char arn[512];
+
+		if (n == EMU_AUTHZ_MAX)
+			break;
+		if (bus && !strncmp(bus, "arn:", 4))
+			snprintf(arn, sizeof(arn), "%s", bus);
+		else
+			snprintf(arn, sizeof(arn), "arn:aws:events:%s:%s:event-bus/%s",
+				 region, account, bus ? bus : "default");
+		put(&out[n++], "events", "PutEvents", arn);
+	}
+	return n;
+}
+
 bool emu_policy_deny(const struct emu_policy *p, const struct emu_authz *a,
 		     size_t n, const char *caller_arn, struct emu_reply *r)
 {

@@ -196,6 +196,20 @@ static void test_authz_of_requests(void **state)
 				  "123456789012", a);
 	assert_string_equal(a[0].resource, PZ "solution/s");
 	cJSON_Delete(in);
+	/* PutEvents: each entry's bus, by name (default when none) or ARN */
+	in = cJSON_Parse("{\"Entries\":[{\"EventBusName\":\"ops\"},{},"
+			 "{\"EventBusName\":\"arn:aws:events:eu-west-1:"
+			 "123456789012:event-bus/central\"}]}");
+	n = emu_authz_events(in, "us-east-1", "123456789012", a);
+	assert_int_equal(n, 3);
+	assert_string_equal(a[0].action, "events:PutEvents");
+	assert_string_equal(a[0].resource,
+			    "arn:aws:events:us-east-1:123456789012:event-bus/ops");
+	assert_string_equal(a[1].resource,
+			    "arn:aws:events:us-east-1:123456789012:event-bus/default");
+	assert_string_equal(a[2].resource,
+			    "arn:aws:events:eu-west-1:123456789012:event-bus/central");
+	cJSON_Delete(in);
 }
 
 static void test_denied_reply(void **state)

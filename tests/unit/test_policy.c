@@ -203,6 +203,47 @@ static void test_campaign_gate_skip(void **state)
 	config_free(cfg);
 }
 
+/* EventBusName: events:PutEvents on the bus, a name in the pipeline's
+ * account and region, an ARN as written; a top-level default applies to
+ * every pipeline, and none without the key. */
+static void test_event_bus(void **state)
+{
+	struct config *cfg = load(CONFIG_FORMAT_CFG,
+		CFG_BASE "EventBusName=default\n");
+	cJSON *doc = identity(cfg, NULL, NULL);
+	char r[1024];
+
+	(void)state;
+	resources_of(doc, "events:PutEvents", r, sizeof(r));
+	assert_string_equal(r, "arn:aws:events:us-east-1:123456789012:event-bus/default");
+	cJSON_Delete(doc);
+	config_free(cfg);
+	cfg = load(CONFIG_FORMAT_YAML,
+		"ImportRoleArn: " ROLE "\n"
+		"RetrainingRate: rate(1 day)\n"
+		"EventBusName: ops\n"
+		"pipelines:\n"
+		"  - SolutionArn: " PZ "solution/a\n"
+		"    ItemDatasetArn: " PZ "dataset/g/ITEMS\n"
+		"    S3ItemDatasourcePath: s3://bkt/a.csv\n"
+		"  - SolutionArn: " PZ "solution/b\n"
+		"    ItemDatasetArn: " PZ "dataset/h/ITEMS\n"
+		"    S3ItemDatasourcePath: s3://other/b.csv\n"
+		"    EventBusName: arn:aws:events:eu-west-1:123456789012:event-bus/central\n");
+	doc = identity(cfg, NULL, NULL);
+	resources_of(doc, "events:PutEvents", r, sizeof(r));
+	assert_string_equal(r, "arn:aws:events:eu-west-1:123456789012:event-bus/central, "
+			    "arn:aws:events:us-east-1:123456789012:event-bus/ops");
+	cJSON_Delete(doc);
+	config_free(cfg);
+	cfg = load(CONFIG_FORMAT_CFG, CFG_BASE);
+	doc = identity(cfg, NULL, NULL);
+	resources_of(doc, "events:PutEvents", r, sizeof(r));
+	assert_string_equal(r, "");
+	cJSON_Delete(doc);
+	config_free(cfg);
+}
+
 #define YAML_TWO \
 	"ImportRoleArn: " ROLE "\n" \
 	"RetrainingRate: rate(1 day)\n" \
@@ -378,6 +419,7 @@ int main(void)
 		cmocka_unit_test(test_train_only),
 		cmocka_unit_test(test_passrole_condition),
 		cmocka_unit_test(test_campaign_gate_skip),
+		cmocka_unit_test(test_event_bus),
 		cmocka_unit_test(test_pipelines_merged),
 		cmocka_unit_test(test_import_job_names),
 		cmocka_unit_test(test_import_role),
