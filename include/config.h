@@ -22,7 +22,7 @@
 
 /* struct gate_config (metric.h). gate.h rather than metric.h because
  * runner.c calls gate_enabled() without including gate.h itself. */
-#include "gate.h"
+#include "metric.h"
 #include "schedule.h" /* struct sched */
 
 /* Where the config is read from when neither -c nor $PARAMS_FILE say. */

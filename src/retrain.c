@@ -10,9 +10,10 @@
 #include <syslog.h>
 
 #include "gate.h"
-#include "log.h" /* PR_PRINTF only */
+#include "attrs.h" /* PR_PRINTF */
 #include "msgid.h"
-#include "personalize.h"
+#include "metric.h"
+#include "timeconst.h"
 
 _Static_assert(RT_METRIC_MAX == GATE_METRIC_NAME_MAX,
 	       "struct rt_gate holds any QualityMetric");
@@ -26,7 +27,6 @@ _Static_assert(GATE_REASON_MAX < RT_REASON_MAX,
 #endif
 
 #define SECONDS_PER_MINUTE 60
-#define MS_PER_SECOND 1000u
 #define STAMP_LEN 13          /* YYYYMMDDTHHMM */
 #define HASH_HEX 8
 #define MIN_PIPELINE_PART (1 + 1 + HASH_HEX)
@@ -255,7 +255,7 @@ static void arm_timer(struct ctx *c, int slot, bool first)
 	if (first)
 		s->delay_ms = 0;
 	delay = rt_backoff_ms(&s->delay_ms, RT_FIRST_POLL_MS,
-			      c->run->poll_interval_s * MS_PER_SECOND,
+			      c->run->poll_interval_s * (unsigned)MSEC_PER_SEC,
 			      c->random);
 	s->await = RT_AWAIT_TIMER;
 	s->token = new_token(c->run);

@@ -17,6 +17,7 @@
 #include "events.h"
 #include "evtimer.h"
 #include "exitcodes.h"
+#include "gate.h"
 #include "hook.h"
 #include "metrics.h"
 #include "log.h"
@@ -25,10 +26,9 @@
 #include "plan.h"
 #include "policy.h"
 #include "s3.h"
+#include "timeconst.h"
 #include "wallclock.h"
 
-#define USEC_PER_SEC     1000000ULL
-#define USEC_PER_MSEC    1000ULL
 /* Timer accuracy: poll delays are seconds long, fire times minutes. */
 #define POLL_ACCURACY_USEC (50 * USEC_PER_MSEC)
 #define FIRE_ACCURACY_USEC (100 * USEC_PER_MSEC)

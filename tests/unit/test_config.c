@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 
 #include "config.h"
+#include "gate.h"
 #include "config-internal.h" /* config_key_lookup_n */
 
 #define ROLE "arn:aws:iam::123456789012:role/R"

@@ -9,8 +9,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../emulator/emu_events.c"
-#include "../emulator/emu_util.c"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../emulator/emu.h"
 
 static cJSON *put(const char *request, int want_status)
 {
