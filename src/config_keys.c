@@ -201,6 +201,13 @@ const struct config_key_info config_keys[CONFIG_KEY_COUNT] = {
 		.description = "S3 endpoint for SkipUnchangedData's HeadObject "
 			"instead of AWS's, e.g. an emulator's URL.",
 	},
+	[CONFIG_KEY_TAGS] = {
+		.name = "Tags", .type = CONFIG_TYPE_TAGS,
+		.def_doc = "unset (no tags)", .type_doc = "Key=Value,...",
+		.description = "Tags put on every import job and solution "
+			"version created, e.g. team=recs,env=prod (YAML: a "
+			"mapping); a pipeline's add to the top level's.",
+	},
 };
 
 int config_key_lookup(const char *name)

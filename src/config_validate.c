@@ -760,6 +760,11 @@ static int build_pipeline(struct vctx *c, struct pipeline *p)
 			     c->raw->assign);
 	}
 	check_schedule(c, p);
+	r = config_tags_build(c->raw, c->scope, c->errs, p);
+	if (r < 0)
+		return r;
+	if (r > 0)
+		c->bad = true;
 	if (c->bad)
 		return 0;
 

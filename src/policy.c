@@ -26,6 +26,11 @@
  *   ListDatasetImportJobs, ListSolutionVersions: no resource type (access
  *                                 level List): only "*" can name them.
  * S3's HeadObject is authorized by s3:GetObject on the object.
+ * Tags: the reference's table of API operations maps each Create operation
+ * to its own action and to personalize:TagResource (access level
+ * Tagging), which IAM checks on the resource being created when the
+ * request carries tags; with Tags set, the import jobs and the solution
+ * versions get personalize:TagResource, and without Tags it is left out.
  *
  * Who calls what: a run (imports, training, deploy and its pre-check),
  * the look for jobs in flight after a crash or by a second host (the two
@@ -52,7 +57,7 @@ static const char *const kind_sid[K_COUNT] = {
 	"PassImportRoleToPersonalize", "ReadDataObjectsForSkipUnchangedData",
 };
 
-enum need { N_ALWAYS, N_CAMPAIGN, N_GATE, N_SKIP };
+enum need { N_ALWAYS, N_CAMPAIGN, N_GATE, N_SKIP, N_TAGS };
 
 static const struct entry {
 	const char *action;
@@ -63,10 +68,12 @@ static const struct entry {
 	{ "personalize:DescribeDataset", K_DATASET, N_ALWAYS },
 	{ "personalize:CreateDatasetImportJob", K_IMPORT_JOB, N_ALWAYS },
 	{ "personalize:DescribeDatasetImportJob", K_IMPORT_JOB, N_ALWAYS },
+	{ "personalize:TagResource", K_IMPORT_JOB, N_TAGS },
 	{ "personalize:CreateSolutionVersion", K_SOLUTION, N_ALWAYS },
 	{ "personalize:DescribeSolution", K_SOLUTION, N_ALWAYS },
 	{ "personalize:DescribeSolutionVersion", K_VERSION, N_ALWAYS },
 	{ "personalize:GetSolutionMetrics", K_VERSION, N_GATE },
+	{ "personalize:TagResource", K_VERSION, N_TAGS },
 	{ "personalize:DescribeCampaign", K_CAMPAIGN, N_CAMPAIGN },
 	{ "personalize:UpdateCampaign", K_CAMPAIGN, N_CAMPAIGN },
 	{ "personalize:ListDatasetImportJobs", K_ANY, N_ALWAYS },
@@ -305,6 +312,8 @@ static bool needed(const struct pipeline *p, enum need n)
 		return gate_enabled(&p->gate);
 	case N_SKIP:
 		return p->skip_unchanged;
+	case N_TAGS:
+		return p->n_tags > 0;
 	case N_ALWAYS:
 	default:
 		return true;
