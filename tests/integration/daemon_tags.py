@@ -10,11 +10,12 @@ enforcing the policy `personalize-retrain policy` prints for the config.
 - YAML, two pipelines, top-level Tags merged with the first pipeline's own
   (its value wins on the same key) and inherited unchanged by the second:
   each pipeline's creates carry exactly its merged tags.
-- `once --dry-run` is not covered: it prints the calls' bodies without the
-  tags.
+- `once --dry-run` prints the tags in the bodies of both creates.
+- UTF-8: a value with a non-ASCII letter goes through as is.
 """
 import json
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -63,6 +64,12 @@ def case_cfg(ctx):
     emu = ctx.emulator()
     cfg = ctx.config(emu, extra={"Tags": "team=recs, env = prod ,formula=a=b"})
     emu.enforce_config(cfg)
+    r = ctx.cli(cfg, ctx.state_dir("dry"), "once", "--dry-run")
+    bodies = [json.loads(b) for b in re.findall(r"^\{\n.*?^\}$", r.out, re.M | re.S)]
+    tagged = [b for b in bodies if b.get("tags")]
+    check(r.rc == 0 and len(tagged) == len(prtest.DATASETS) + 1 and all(
+        tag_dict(b["tags"]) == {"team": "recs", "env": "prod", "formula": "a=b"}
+        for b in tagged), "once --dry-run: %r" % r)
     r = ctx.cli(cfg, ctx.state_dir(), "once")
     check(r.rc == 0, "once: %r" % r)
     led = prtest.Ledger(emu)
@@ -107,20 +114,22 @@ def case_yaml_merge(ctx):
         "    Tags:",
         "      env: staging",
         "      cost-center: \"4711\"",
+        "      city: Z\u00fcrich",
         "  - PipelineName: other",
         "    SolutionArn: " + other,
         "    UserInteractionDatasetArn: " + prtest.ARN + "dataset/other-group/INTERACTIONS",
         "    S3UserInteractionDatasourcePath: s3://prtest-bucket/other.csv",
     ]
     cfg = ctx.path("pipelines.yaml")
-    with open(cfg, "w") as f:
+    with open(cfg, "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
     emu.enforce_config(cfg)
     r = ctx.cli(cfg, ctx.state_dir(), "once")
     check(r.rc == 0, "once: %r" % r)
     led = prtest.Ledger(emu)
     check_tags(led, prtest.SOLUTION_ARN,
-               {"team": "recs", "env": "staging", "owner": "ml-platform", "cost-center": "4711"}, 2)
+               {"team": "recs", "env": "staging", "owner": "ml-platform", "cost-center": "4711",
+                "city": "Z\u00fcrich"}, 2)
     check_tags(led, other, {"team": "recs", "env": "prod", "owner": "ml-platform"}, 1)
     check(not emu.denials(), "denied: %s" % emu.denials())
 
