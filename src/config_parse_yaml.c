@@ -168,6 +168,14 @@ static int walk_pair(struct walk *w, struct config_raw_scope *scope,
 	if (vn && vn->type == YAML_MAPPING_NODE &&
 	    config_keys[k].type == CONFIG_TYPE_TAGS)
 		return walk_tags(w, scope, k, kn, vn);
+	if (vn && vn->type == YAML_SEQUENCE_NODE &&
+	    config_keys[k].type == CONFIG_TYPE_TAGS) {
+		config_raw_set_invalid(scope, k, node_line(kn));
+		config_errors_add(w->errs, raw->file, node_line(kn),
+				  "Tags must be a mapping, not a list; write "
+				  "Tags: {team: recs, env: prod}");
+		return 0;
+	}
 	if (!vn || vn->type != YAML_SCALAR_NODE) {
 		config_raw_set_invalid(scope, k, node_line(kn));
 		config_errors_add(w->errs, raw->file, node_line(kn),

@@ -259,8 +259,8 @@ static bool check_one(const struct config_raw *raw, const struct tag_in *t,
 	} else if (n == 0) {
 		config_errors_add(errs, raw->file, t->line, "Tags: a key is "
 				  "empty (value %s); a tag key is 1 to %d "
-				  "characters, written Key=Value",
-				  quote(q, t->v, t->vlen), CONFIG_TAG_KEY_MAX);
+				  "characters", quote(q, t->v, t->vlen),
+				  CONFIG_TAG_KEY_MAX);
 		ok = false;
 	} else if (n > CONFIG_TAG_KEY_MAX) {
 		config_errors_add(errs, raw->file, t->line, "Tags: key %s is "

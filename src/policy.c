@@ -26,11 +26,12 @@
  *   ListDatasetImportJobs, ListSolutionVersions: no resource type (access
  *                                 level List): only "*" can name them.
  * S3's HeadObject is authorized by s3:GetObject on the object.
- * Tags: the reference's table of API operations maps each Create operation
- * to its own action and to personalize:TagResource (access level
- * Tagging), which IAM checks on the resource being created when the
- * request carries tags; with Tags set, the import jobs and the solution
- * versions get personalize:TagResource, and without Tags it is left out.
+ * Tags: the reference's table of API operations lists, with the Create
+ * operations that take tags, personalize:TagResource (access level
+ * Tagging) besides their own action; IAM checks it on the resource being
+ * created when the request carries tags. With Tags set, the import jobs
+ * and the solution versions get personalize:TagResource; without Tags it
+ * is left out.
  *
  * Who calls what: a run (imports, training, deploy and its pre-check),
  * the look for jobs in flight after a crash or by a second host (the two

@@ -155,6 +155,11 @@ static const struct mem_case mem_cases[] = {
 	  BASE_YAML "Tags: {a: 1, b: 2, a: 3}\n",
 	  "t:5: Tags: key \"a\" is given twice; a resource has one value per "
 	  "key (keys are case-sensitive)" },
+	{ "tags: yaml list", CONFIG_FORMAT_YAML, BASE_YAML "Tags: [a, b]\n",
+	  "t:5: Tags must be a mapping, not a list; write Tags: {team: recs, "
+	  "env: prod}" },
+	{ "tags: yaml Key=Value text", CONFIG_FORMAT_YAML,
+	  BASE_YAML "Tags: team=recs,env=prod\n", NULL },
 	{ "tags: yaml key not a scalar", CONFIG_FORMAT_YAML,
 	  BASE_YAML "Tags: {[a]: 1}\n",
 	  "t:5: Tags: each tag is \"key: value\" with a plain key and value, "
