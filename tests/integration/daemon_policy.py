@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# run-tests: duration=20
+# run-tests: duration=23
 """daemon_policy - the daemon under the IAM policy `personalize-retrain
 policy` prints for its own config, enforced by the emulator (--policy's
 admin twin, POST /_emulator/policy).
