@@ -18,11 +18,9 @@
  * (https://docs.aws.amazon.com/personalize/latest/dg/personalize-managing-tags.html):
  * at most 50 tags per resource (the model's Tags list allows 200, the
  * service 50), key at most 128 and value at most 256 Unicode characters,
- * keys unique per resource and case-sensitive, no key starting with
- * "aws:" (reserved for AWS's own tags; refused in any letter case, as
- * AWS's tagging documentation says of the prefix). The guide says the
- * same of values, but AWS's general tagging rules reserve only keys, so a
- * value is not checked for it.
+ * keys unique per resource and case-sensitive, and neither a key nor a
+ * value starting with "aws:" (reserved for the tags AWS applies itself;
+ * refused in any letter case, as AWS's tagging best practices put it).
  *
  * Characters: ASCII letters, digits, space and _ . : / = + - @; any other
  * character outside ASCII passes when it is well-formed UTF-8 and not a
@@ -289,6 +287,14 @@ static bool check_one(const struct config_raw *raw, const struct tag_in *t,
 				  "of %s is %zu characters long; Personalize "
 				  "allows at most %d", quote(q, t->k, t->klen),
 				  n, CONFIG_TAG_VALUE_MAX);
+		ok = false;
+	} else if (t->vlen >= strlen(RESERVED_PREFIX) &&
+		   strncasecmp(t->v, RESERVED_PREFIX,
+			       strlen(RESERVED_PREFIX)) == 0) {
+		config_errors_add(errs, raw->file, t->line, "Tags: the value "
+				  "of %s starts with \"aws:\", which AWS "
+				  "reserves for its own tags; write it "
+				  "otherwise", quote(q, t->k, t->klen));
 		ok = false;
 	}
 	return ok;

@@ -977,7 +977,7 @@ static bool role_known(const struct emu_world *w, const char *role)
 /* Personalize's rules for the tags of a create that the model's shapes do
  * not say ("Tagging Amazon Personalize resources", guidelines): at most 50
  * per resource (TooManyTagsException; the model's list allows 200), each
- * key once (case-sensitive), no key starting with "aws:". true when the
+ * key once (case-sensitive), no key or value starting with "aws:". true when the
  * request is refused (r filled). The shapes (tagKey 1..128, tagValue
  * 0..256, the pattern) were checked by the model already. */
 #define TAGS_MAX 50
@@ -994,11 +994,12 @@ static bool tags_refused(struct emu_world *w, const cJSON *in, struct emu_reply 
 		return true;
 	}
 	cJSON_ArrayForEach(t, tags) {
-		const char *k = str_member(t, "tagKey");
+		const char *k = str_member(t, "tagKey"), *v = str_member(t, "tagValue");
 
-		if (k && !strncasecmp(k, "aws:", 4)) {
+		if ((k && !strncasecmp(k, "aws:", 4)) || (v && !strncasecmp(v, "aws:", 4))) {
 			ERR(r, "InvalidInputException",
-			    "Tag keys starting with aws: are reserved for AWS use: %s.", k);
+			    "Tag keys and values starting with aws: are reserved for AWS use: %s.",
+			    k ? k : "");
 			return true;
 		}
 		for (u = tags->child; u && u != t; u = u->next) {

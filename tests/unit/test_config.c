@@ -130,8 +130,12 @@ static const struct mem_case mem_cases[] = {
 	{ "tags: aws: in any case", CONFIG_FORMAT_CFG, BASE_CFG "Tags=AWS:x=1\n",
 	  "t:5: Tags: key \"AWS:x\" starts with \"aws:\", which AWS reserves "
 	  "for its own tags; choose another key" },
-	{ "tags: aws: in a value is allowed", CONFIG_FORMAT_CFG,
-	  BASE_CFG "Tags=source=aws:x\n", NULL },
+	{ "tags: aws: starting a value", CONFIG_FORMAT_CFG,
+	  BASE_CFG "Tags=source=Aws:x\n",
+	  "t:5: Tags: the value of \"source\" starts with \"aws:\", which AWS "
+	  "reserves for its own tags; write it otherwise" },
+	{ "tags: aws: inside a value is fine", CONFIG_FORMAT_CFG,
+	  BASE_CFG "Tags=source=from-aws:x\n", NULL },
 	{ "tags: a tab is not a space", CONFIG_FORMAT_CFG,
 	  BASE_CFG "Tags=a=b\tc\n",
 	  "t:5: Tags: the value of \"a\" has \"\\x09\" at byte 2, which "

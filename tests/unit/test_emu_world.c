@@ -218,6 +218,10 @@ static void test_tags(void **state)
 		   "InvalidInputException");
 	EXPECT_ERR(f, "CreateDatasetImportJob", "{\"jobName\":\"t1\",\"datasetArn\":\"" A
 		   "dataset/g/USERS\",\"dataSource\":{\"dataLocation\":\"s3://b/u.csv\"},"
+		   "\"tags\":[{\"tagKey\":\"x\",\"tagValue\":\"aws:1\"}]}",
+		   "InvalidInputException");
+	EXPECT_ERR(f, "CreateDatasetImportJob", "{\"jobName\":\"t1\",\"datasetArn\":\"" A
+		   "dataset/g/USERS\",\"dataSource\":{\"dataLocation\":\"s3://b/u.csv\"},"
 		   "\"tags\":[{\"tagKey\":\"a\",\"tagValue\":\"1\"},"
 		   "{\"tagKey\":\"a\",\"tagValue\":\"2\"}]}", "InvalidInputException");
 	n = (size_t)snprintf(body, sizeof(body), "{\"solutionArn\":\"" A "solution/s\",\"tags\":[");
