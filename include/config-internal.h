@@ -38,4 +38,19 @@ int config_arn_split(const char *s, struct config_arn *arn, char *why,
 bool config_is_name(const char *s, size_t max);
 bool config_is_region(const char *s);
 
+/* Tags (config_tags.c). A .cfg file gives the raw value as written,
+ * "Key=Value,Key2=Value2". A YAML mapping is stored as CONFIG_TAGS_MAPPING
+ * followed by one record per pair, "LINE KLEN VLEN:" then the key's and
+ * the value's bytes, so any text survives and each pair keeps its line. */
+#define CONFIG_TAGS_MAPPING '\x1e'
+/* Append one pair of a mapping to sb (started with CONFIG_TAGS_MAPPING). */
+void config_tags_put_pair(struct strbuf *sb, unsigned line, const char *key,
+			  size_t klen, const char *value, size_t vlen);
+/* The pipeline's tags: the top level's raw Tags merged with scope's (NULL:
+ * the top level alone), every limit checked, into p->tags. 0: valid;
+ * 1: errors were added to errs; -ENOMEM. */
+int config_tags_build(const struct config_raw *raw,
+		      const struct config_raw_scope *scope,
+		      struct config_errors *errs, struct pipeline *p);
+
 #endif

@@ -61,6 +61,7 @@ enum config_key {
 	CONFIG_KEY_ON_RUN_END_TIMEOUT,
 	CONFIG_KEY_METRICS_FILE,
 	CONFIG_KEY_EVENT_BUS_NAME,
+	CONFIG_KEY_TAGS,
 	CONFIG_KEY_COUNT
 };
 
@@ -83,6 +84,7 @@ enum config_type {
 	CONFIG_TYPE_COMMAND,     /* command line, split without a shell (hook.h) */
 	CONFIG_TYPE_PATH,        /* absolute path (metrics_check_path) */
 	CONFIG_TYPE_EVENT_BUS,   /* EventBridge bus name or event-bus ARN */
+	CONFIG_TYPE_TAGS,        /* Key=Value,Key2=Value2; YAML: a mapping */
 };
 
 enum config_scope {
@@ -133,6 +135,17 @@ struct config_dataset {
 	char *s3_path;           /* NULL when not set */
 };
 
+/* One resource tag (Personalize's Tag shape: tagKey, tagValue). */
+struct config_tag {
+	char *key;
+	char *value;             /* "" when empty, never NULL */
+};
+
+/* Personalize's tag limits (config_tags.c cites where they come from). */
+#define CONFIG_TAGS_MAX 50
+#define CONFIG_TAG_KEY_MAX 128
+#define CONFIG_TAG_VALUE_MAX 256
+
 struct pipeline {
 	char *name;              /* PipelineName; default: the solution's name */
 	char *import_role_arn;
@@ -161,6 +174,10 @@ struct pipeline {
 	char *on_run_end;        /* OnRunEnd; NULL: no hook */
 	unsigned on_run_end_timeout; /* OnRunEndTimeout, seconds */
 	char *event_bus_name;    /* EventBusName, name or ARN; NULL: no events */
+	/* Tags: the top level's merged with the pipeline's own (its own win
+	 * on the same key); put on every import job and solution version */
+	struct config_tag *tags;
+	size_t n_tags;
 	unsigned line;           /* where the pipeline starts (1 for .cfg) */
 	unsigned key_line[CONFIG_KEY_COUNT]; /* where each key was set; 0: default */
 };

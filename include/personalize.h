@@ -199,23 +199,30 @@ typedef void (*personalize_dataset_group_fn)(
 
 /* ---- requests ---------------------------------------------------------------- */
 
+struct config_tag; /* config.h: key and value */
+
 /* CreateDatasetImportJob. Required: job_name, dataset_arn, data_location
  * (sent as dataSource.dataLocation). role_arn and import_mode ("FULL",
- * "INCREMENTAL") are sent when not NULL. */
+ * "INCREMENTAL") are sent when not NULL; tags (n_tags of them, each
+ * {"tagKey", "tagValue"}) when n_tags > 0. */
 struct personalize_create_dataset_import_job {
 	const char *job_name;
 	const char *dataset_arn;
 	const char *data_location;
 	const char *role_arn;
 	const char *import_mode;
+	const struct config_tag *tags;
+	size_t n_tags;
 };
 
 /* CreateSolutionVersion. Required: solution_arn. name and training_mode
- * ("FULL", "UPDATE") are sent when not NULL. */
+ * ("FULL", "UPDATE") are sent when not NULL; tags as above. */
 struct personalize_create_solution_version {
 	const char *solution_arn;
 	const char *name;
 	const char *training_mode;
+	const struct config_tag *tags;
+	size_t n_tags;
 };
 
 /* UpdateCampaign. Required: campaign_arn. solution_version_arn is sent

@@ -53,6 +53,7 @@ static void print_pipeline(const struct config *cfg, const struct pipeline *p,
 {
 	char when[32];
 	time_t next;
+	size_t i;
 	int t;
 	bool first = true;
 
@@ -85,6 +86,9 @@ static void print_pipeline(const struct config *cfg, const struct pipeline *p,
 			printf(", at least %g", p->gate.min_quality);
 		printf("\n");
 	}
+	for (i = 0; i < p->n_tags; i++)
+		printf("  %-10s %s=%s\n", i ? "" : "tags", p->tags[i].key,
+		       p->tags[i].value);
 	printf("  region     %s (account %s, partition %s)\n", p->region,
 	       p->account, p->partition);
 	if (p->endpoint_url)

@@ -46,8 +46,26 @@ int cmd_run(const struct cli_options *opt, int argc, char **argv)
 	return daemon_main(&dopt, cfg);
 }
 
-/* The JSON body of one call, as the personalize module sends it. */
-static cJSON *call_body(const struct rt_call *c)
+/* tags of a create: "tags": [{"tagKey", "tagValue"}, ...] when any */
+static void add_tags(cJSON *o, const struct pipeline *p)
+{
+	cJSON *a, *t;
+	size_t i;
+
+	if (!p->n_tags || !(a = cJSON_AddArrayToObject(o, "tags")))
+		return;
+	for (i = 0; i < p->n_tags; i++) {
+		t = cJSON_CreateObject();
+		if (!t || !cJSON_AddItemToArray(a, t))
+			return;
+		cJSON_AddStringToObject(t, "tagKey", p->tags[i].key);
+		cJSON_AddStringToObject(t, "tagValue", p->tags[i].value);
+	}
+}
+
+/* The JSON body of one call of pipeline p, as the personalize module
+ * sends it. */
+static cJSON *call_body(const struct rt_call *c, const struct pipeline *p)
 {
 	cJSON *o = cJSON_CreateObject(), *ds;
 
@@ -62,6 +80,7 @@ static cJSON *call_body(const struct rt_call *c)
 			cJSON_AddStringToObject(ds, "dataLocation", c->s3_path);
 		cJSON_AddStringToObject(o, "roleArn", c->role_arn);
 		cJSON_AddStringToObject(o, "importMode", c->import_mode);
+		add_tags(o, p);
 		break;
 	case RT_OP_DESCRIBE_IMPORT:
 		cJSON_AddStringToObject(o, "datasetImportJobArn", c->arn);
@@ -74,6 +93,7 @@ static cJSON *call_body(const struct rt_call *c)
 		cJSON_AddStringToObject(o, "name", c->name);
 		cJSON_AddStringToObject(o, "solutionArn", c->solution_arn);
 		cJSON_AddStringToObject(o, "trainingMode", c->training_mode);
+		add_tags(o, p);
 		break;
 	case RT_OP_DESCRIBE_VERSION:
 		cJSON_AddStringToObject(o, "solutionVersionArn", c->arn);
@@ -100,9 +120,10 @@ static cJSON *call_body(const struct rt_call *c)
 	return o;
 }
 
-static void print_call(int *n, const struct rt_call *c, const char *note)
+static void print_call(int *n, const struct rt_call *c,
+		       const struct pipeline *p, const char *note)
 {
-	cJSON *o = call_body(c);
+	cJSON *o = call_body(c, p);
 	char *s = o ? cJSON_Print(o) : NULL;
 
 	printf("%d. %s%s%s\n%s\n", ++*n, rt_op_name(c->op),
@@ -127,12 +148,12 @@ static void print_look(int *n, const struct pipeline *p,
 	memset(&c, 0, sizeof(c));
 	c.op = RT_OP_FIND_VERSION;
 	c.solution_arn = spec->solution_arn;
-	print_call(n, &c, "(then DescribeSolutionVersion of each version in "
+	print_call(n, &c, p, "(then DescribeSolutionVersion of each version in "
 		   "progress, for its name)");
 	c.op = RT_OP_FIND_IMPORT;
 	for (i = 0; i < spec->n_datasets; i++) {
 		c.dataset_arn = spec->datasets[i].arn;
-		print_call(n, &c, "(only when no version of ours is in "
+		print_call(n, &c, p, "(only when no version of ours is in "
 			   "progress)");
 	}
 }
@@ -196,7 +217,7 @@ static int dry_run_pipeline(const struct cli_options *opt,
 	       p->endpoint_url ? p->endpoint_url : p->region);
 	for (i = 0; i < acts.n; i++)
 		if (acts.a[i].kind == RT_ACT_CALL)
-			print_call(&n, &acts.a[i].call, NULL);
+			print_call(&n, &acts.a[i].call, p, NULL);
 	if (resume) {
 		printf("# then it continues from stage %s as the replies say\n",
 		       rt_stage_name(run.stage));
@@ -210,7 +231,7 @@ static int dry_run_pipeline(const struct cli_options *opt,
 	c.solution_arn = run.solution_arn;
 	c.training_mode = run.training_mode == RT_TRAIN_UPDATE ? "UPDATE"
 							       : "FULL";
-	print_call(&n, &c, "(once every import is ACTIVE)");
+	print_call(&n, &c, p, "(once every import is ACTIVE)");
 	if (run.gate.enabled) {
 		printf("# polled with DescribeSolutionVersion until ACTIVE; "
 		       "then the quality gate (QualityMetric=%s):\n",
@@ -218,7 +239,7 @@ static int dry_run_pipeline(const struct cli_options *opt,
 		memset(&c, 0, sizeof(c));
 		c.op = RT_OP_GET_METRICS;
 		c.version_arn = "<the new version's ARN>";
-		print_call(&n, &c, "(and the same for the version the "
+		print_call(&n, &c, p, "(and the same for the version the "
 			   "campaign serves, if any)");
 	}
 	if (run.campaign_arn[0]) {
@@ -228,9 +249,9 @@ static int dry_run_pipeline(const struct cli_options *opt,
 		memset(&c, 0, sizeof(c));
 		c.op = RT_OP_DESCRIBE_CAMPAIGN;
 		c.campaign_arn = run.campaign_arn;
-		print_call(&n, &c, "(is another update in flight?)");
+		print_call(&n, &c, p, "(is another update in flight?)");
 		c.op = RT_OP_UPDATE_CAMPAIGN;
-		print_call(&n, &c, "(once the version is ACTIVE)");
+		print_call(&n, &c, p, "(once the version is ACTIVE)");
 		printf("# polled with DescribeCampaign until "
 		       "latestCampaignUpdate is ACTIVE for the new version\n");
 	} else {

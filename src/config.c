@@ -25,6 +25,7 @@ enum config_format config_format_for_path(const char *path)
 
 static void pipeline_clear(struct pipeline *p)
 {
+	size_t i;
 	int t;
 
 	free(p->name);
@@ -46,6 +47,11 @@ static void pipeline_clear(struct pipeline *p)
 	free(p->s3_endpoint_url);
 	free(p->on_run_end);
 	free(p->event_bus_name);
+	for (i = 0; i < p->n_tags; i++) {
+		free(p->tags[i].key);
+		free(p->tags[i].value);
+	}
+	free(p->tags);
 }
 
 void config_free(struct config *cfg)

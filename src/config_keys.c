@@ -208,6 +208,13 @@ const struct config_key_info config_keys[CONFIG_KEY_COUNT] = {
 			"run's start, stage change and end (PutEvents), e.g. "
 			"default.",
 	},
+	[CONFIG_KEY_TAGS] = {
+		.name = "Tags", .type = CONFIG_TYPE_TAGS,
+		.def_doc = "unset (no tags)", .type_doc = "Key=Value,...",
+		.description = "Tags put on every import job and solution "
+			"version created, e.g. team=recs,env=prod (YAML: a "
+			"mapping); a pipeline's add to the top level's.",
+	},
 };
 
 int config_key_lookup_n(const char *name, size_t len)

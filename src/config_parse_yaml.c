@@ -59,6 +59,72 @@ static bool scalar_is_null(const yaml_node_t *n)
 			      memcmp(v, "NULL", 4) == 0));
 }
 
+/* A Tags mapping, {team: recs, env: prod}: each pair with its line, in
+ * the form config_tags_put_pair() documents; a key or value that is not
+ * a plain value makes the whole key invalid (reported here). A null value
+ * is an empty one. */
+static int walk_tags(struct walk *w, struct config_raw_scope *scope, int k,
+		     const yaml_node_t *kn, const yaml_node_t *map)
+{
+	struct config_raw *raw = w->raw;
+	const yaml_node_pair_t *p;
+	struct strbuf sb = STRBUF_INIT;
+	bool bad = false;
+	int r;
+
+	strbuf_putc(&sb, CONFIG_TAGS_MAPPING);
+	for (p = map->data.mapping.pairs.start;
+	     p < map->data.mapping.pairs.top; p++) {
+		const yaml_node_t *tk = yaml_document_get_node(w->doc, p->key);
+		const yaml_node_t *tv = yaml_document_get_node(w->doc,
+							       p->value);
+		const char *v = "";
+		size_t vlen = 0;
+
+		if (!tk || tk->type != YAML_SCALAR_NODE ||
+		    !tv || tv->type != YAML_SCALAR_NODE) {
+			const yaml_node_t *at = tk ? tk : kn;
+
+			config_errors_add(w->errs, raw->file, node_line(at),
+					  "Tags: each tag is \"key: value\" "
+					  "with a plain key and value, not %s",
+					  node_kind(tk && tk->type !=
+						    YAML_SCALAR_NODE ? tk :
+						    (tv ? tv : at)));
+			bad = true;
+			continue;
+		}
+		if (!scalar_is_null(tv)) {
+			v = (const char *)tv->data.scalar.value;
+			vlen = tv->data.scalar.length;
+		}
+		if (memchr(tk->data.scalar.value, '\0',
+			   tk->data.scalar.length) || memchr(v, '\0', vlen)) {
+			config_errors_add(w->errs, raw->file, node_line(tk),
+					  "Tags: a tag contains a NUL "
+					  "character; write it as plain text");
+			bad = true;
+			continue;
+		}
+		config_tags_put_pair(&sb, node_line(tk),
+				     (const char *)tk->data.scalar.value,
+				     tk->data.scalar.length, v, vlen);
+	}
+	if (strbuf_error(&sb)) {
+		strbuf_free(&sb);
+		return -ENOMEM;
+	}
+	if (bad) {
+		config_raw_set_invalid(scope, k, node_line(kn));
+		strbuf_free(&sb);
+		return 0;
+	}
+	r = config_raw_set(raw, scope, k, sb.buf, sb.len, node_line(kn),
+			   w->errs);
+	strbuf_free(&sb);
+	return r;
+}
+
 /* One "Key: value" pair into scope; in_list: inside a pipelines entry. */
 static int walk_pair(struct walk *w, struct config_raw_scope *scope,
 		     const yaml_node_t *kn, const yaml_node_t *vn, bool in_list)
@@ -97,6 +163,17 @@ static int walk_pair(struct walk *w, struct config_raw_scope *scope,
 				  "%s applies to all pipelines; move it to "
 				  "the top level, out of the pipelines list",
 				  config_keys[k].name);
+		return 0;
+	}
+	if (vn && vn->type == YAML_MAPPING_NODE &&
+	    config_keys[k].type == CONFIG_TYPE_TAGS)
+		return walk_tags(w, scope, k, kn, vn);
+	if (vn && vn->type == YAML_SEQUENCE_NODE &&
+	    config_keys[k].type == CONFIG_TYPE_TAGS) {
+		config_raw_set_invalid(scope, k, node_line(kn));
+		config_errors_add(w->errs, raw->file, node_line(kn),
+				  "Tags must be a mapping, not a list; write "
+				  "Tags: {team: recs, env: prod}");
 		return 0;
 	}
 	if (!vn || vn->type != YAML_SCALAR_NODE) {

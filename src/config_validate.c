@@ -873,6 +873,7 @@ static int copy_out(struct vctx *c, struct pipeline *p,
 static int build_pipeline(struct vctx *c, struct pipeline *p)
 {
 	struct pipeline_arns a;
+	int r;
 
 	memset(&a, 0, sizeof(a));
 	check_required(c, p);
@@ -881,6 +882,11 @@ static int build_pipeline(struct vctx *c, struct pipeline *p)
 	if (check_region_name(c, p, &a) < 0)
 		return -ENOMEM;
 	check_scalars(c, p);
+	r = config_tags_build(c->raw, c->scope, c->errs, p);
+	if (r < 0)
+		return r;
+	if (r > 0)
+		c->bad = true;
 	if (c->bad)
 		return 0;
 	return copy_out(c, p, &a);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "log.h"
 
 #define ARN_MAX_LEN 256          /* model: Arn max 256 */
@@ -837,6 +838,29 @@ cleanup:
 	return r;
 }
 
+/* "tags": [{"tagKey": k, "tagValue": v}, ...] when n > 0 (the service
+ * model's Tags shape); false when out of memory. */
+static bool add_tags(cJSON *o, const struct config_tag *tags, size_t n)
+{
+	cJSON *a;
+	size_t i;
+
+	if (n == 0)
+		return true;
+	a = cJSON_AddArrayToObject(o, "tags");
+	if (!a)
+		return false;
+	for (i = 0; i < n; i++) {
+		cJSON *t = cJSON_CreateObject();
+
+		if (!t || !cJSON_AddItemToArray(a, t) ||
+		    !add_str(t, "tagKey", tags[i].key) ||
+		    !add_str(t, "tagValue", tags[i].value))
+			return false;
+	}
+	return true;
+}
+
 /* Body {"<name>": arn} for the Describe/Get operations. */
 static cJSON *arn_body(const char *name, const char *arn)
 {
@@ -870,7 +894,8 @@ int personalize_create_dataset_import_job(
 
 	if (!c || !req || !done || !req->job_name || !*req->job_name ||
 	    !arn_ok(req->dataset_arn) || !req->data_location ||
-	    !*req->data_location || (req->role_arn && !arn_ok(req->role_arn)))
+	    !*req->data_location || (req->role_arn && !arn_ok(req->role_arn)) ||
+	    (req->n_tags && !req->tags))
 		return -EINVAL;
 	o = cJSON_CreateObject();
 	if (!o)
@@ -880,7 +905,8 @@ int personalize_create_dataset_import_job(
 	    !add_str(o, "datasetArn", req->dataset_arn) || !ds ||
 	    !add_str(ds, "dataLocation", req->data_location) ||
 	    (req->role_arn && !add_str(o, "roleArn", req->role_arn)) ||
-	    (req->import_mode && !add_str(o, "importMode", req->import_mode))) {
+	    (req->import_mode && !add_str(o, "importMode", req->import_mode)) ||
+	    !add_tags(o, req->tags, req->n_tags)) {
 		cJSON_Delete(o);
 		return -ENOMEM;
 	}
@@ -925,14 +951,16 @@ int personalize_create_solution_version(
 
 	if (!c || !req || !done || !arn_ok(req->solution_arn) ||
 	    (req->name && !*req->name) ||
-	    (req->training_mode && !*req->training_mode))
+	    (req->training_mode && !*req->training_mode) ||
+	    (req->n_tags && !req->tags))
 		return -EINVAL;
 	o = arn_body("solutionArn", req->solution_arn);
 	if (!o)
 		return -ENOMEM;
 	if ((req->name && !add_str(o, "name", req->name)) ||
 	    (req->training_mode &&
-	     !add_str(o, "trainingMode", req->training_mode))) {
+	     !add_str(o, "trainingMode", req->training_mode)) ||
+	    !add_tags(o, req->tags, req->n_tags)) {
 		cJSON_Delete(o);
 		return -ENOMEM;
 	}

@@ -28,6 +28,12 @@
  *                                 level List): only "*" can name them.
  * S3's HeadObject is authorized by s3:GetObject on the object.
  * EventBridge's PutEvents by events:PutEvents on the bus (EventBusName).
+ * Tags: the reference's table of API operations lists, with the Create
+ * operations that take tags, personalize:TagResource (access level
+ * Tagging) besides their own action; IAM checks it on the resource being
+ * created when the request carries tags. With Tags set, the import jobs
+ * and the solution versions get personalize:TagResource; without Tags it
+ * is left out.
  *
  * Who calls what: a run (imports, training, deploy and its pre-check),
  * the look for jobs in flight after a crash or by a second host (the two
@@ -56,7 +62,7 @@ static const char *const kind_sid[K_COUNT] = {
 	"PutRunEventsOnEventBus",
 };
 
-enum need { N_ALWAYS, N_CAMPAIGN, N_GATE, N_SKIP, N_EVENTS };
+enum need { N_ALWAYS, N_CAMPAIGN, N_GATE, N_SKIP, N_EVENTS, N_TAGS };
 
 static const struct entry {
 	const char *action;
@@ -67,10 +73,12 @@ static const struct entry {
 	{ "personalize:DescribeDataset", K_DATASET, N_ALWAYS },
 	{ "personalize:CreateDatasetImportJob", K_IMPORT_JOB, N_ALWAYS },
 	{ "personalize:DescribeDatasetImportJob", K_IMPORT_JOB, N_ALWAYS },
+	{ "personalize:TagResource", K_IMPORT_JOB, N_TAGS },
 	{ "personalize:CreateSolutionVersion", K_SOLUTION, N_ALWAYS },
 	{ "personalize:DescribeSolution", K_SOLUTION, N_ALWAYS },
 	{ "personalize:DescribeSolutionVersion", K_VERSION, N_ALWAYS },
 	{ "personalize:GetSolutionMetrics", K_VERSION, N_GATE },
+	{ "personalize:TagResource", K_VERSION, N_TAGS },
 	{ "personalize:DescribeCampaign", K_CAMPAIGN, N_CAMPAIGN },
 	{ "personalize:UpdateCampaign", K_CAMPAIGN, N_CAMPAIGN },
 	{ "personalize:ListDatasetImportJobs", K_ANY, N_ALWAYS },
@@ -312,6 +320,8 @@ static bool needed(const struct pipeline *p, enum need n)
 		return p->skip_unchanged;
 	case N_EVENTS:
 		return p->event_bus_name != NULL;
+	case N_TAGS:
+		return p->n_tags > 0;
 	case N_ALWAYS:
 	default:
 		return true;

@@ -724,6 +724,7 @@ static void grant(void *cookie)
 		struct personalize_create_dataset_import_job req = {
 			s[CS_NAME], s[CS_DATASET_ARN], s[CS_S3_PATH],
 			s[CS_ROLE_ARN], s[CS_IMPORT_MODE],
+			c->r->p->tags, c->r->p->n_tags,
 		};
 		k = personalize_create_dataset_import_job(aws, &req, on_arn, c,
 							  &c->op_handle);
@@ -740,6 +741,7 @@ static void grant(void *cookie)
 	case RT_OP_CREATE_VERSION: {
 		struct personalize_create_solution_version req = {
 			s[CS_SOLUTION_ARN], s[CS_NAME], s[CS_TRAINING_MODE],
+			c->r->p->tags, c->r->p->n_tags,
 		};
 		k = personalize_create_solution_version(aws, &req, on_arn, c,
 							&c->op_handle);

@@ -3,6 +3,7 @@
 #ifndef EMU_MODEL_INTERNAL_H
 #define EMU_MODEL_INTERNAL_H
 
+#include <locale.h>
 #include <regex.h>
 #include <stdbool.h>
 
@@ -21,6 +22,11 @@ struct emu_model {
 	const cJSON *shapes;
 	const cJSON *operations;
 	struct emu_pattern *patterns;
+	/* LC_CTYPE of C.UTF-8 for compiling and matching the patterns, so
+	 * that \p{L} ([:alpha:]) matches a letter beyond ASCII as Java's
+	 * regex does (tag values, say); (locale_t)0 when the system has no
+	 * such locale: then only ASCII letters match */
+	locale_t utf8;
 };
 
 #endif

@@ -21,6 +21,7 @@
 #include "emu-model-internal.h"
 
 #include <errno.h>
+#include <locale.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -167,6 +168,8 @@ void emu_model_free(struct emu_model *m)
 	if (!m)
 		return;
 	free_patterns(m->patterns);
+	if (m->utf8)
+		freelocale(m->utf8);
 	cJSON_Delete(m->root);
 	free(m);
 }
@@ -203,6 +206,23 @@ static int compile_patterns(struct emu_model *m)
 	return 0;
 }
 
+/* compile_patterns() in the model's UTF-8 LC_CTYPE, when there is one. */
+static int compile_patterns_utf8(struct emu_model *m)
+{
+	locale_t old = (locale_t)0;
+	int r;
+
+	m->utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+	if (!m->utf8)
+		m->utf8 = newlocale(LC_CTYPE_MASK, "C.utf8", (locale_t)0);
+	if (m->utf8)
+		old = uselocale(m->utf8);
+	r = compile_patterns(m);
+	if (m->utf8)
+		uselocale(old);
+	return r;
+}
+
 int emu_model_load(const char *path, struct emu_model **out, char **err)
 {
 	struct emu_model *m = NULL;
@@ -228,7 +248,7 @@ int emu_model_load(const char *path, struct emu_model **out, char **err)
 		r = -EINVAL;
 		goto cleanup;
 	}
-	r = compile_patterns(m);
+	r = compile_patterns_utf8(m);
 	if (r < 0)
 		goto cleanup;
 	*out = m;
@@ -351,10 +371,16 @@ static void check_string(struct vctx *c, const char *shape_name,
 		return;
 	}
 	check_length(c, shape, path, v, (double)utf8_chars(v->valuestring));
-	if (cJSON_IsString(pat) && (re = pattern_of(c->m, shape_name)) &&
-	    regexec(re, v->valuestring, 0, NULL, 0) != 0)
-		violation(c, path, v, "Member must satisfy regular expression pattern: %s",
-			  pat->valuestring);
+	if (cJSON_IsString(pat) && (re = pattern_of(c->m, shape_name))) {
+		locale_t old = c->m->utf8 ? uselocale(c->m->utf8) : (locale_t)0;
+		int nomatch = regexec(re, v->valuestring, 0, NULL, 0);
+
+		if (c->m->utf8)
+			uselocale(old);
+		if (nomatch)
+			violation(c, path, v, "Member must satisfy regular expression pattern: %s",
+				  pat->valuestring);
+	}
 	if (cJSON_IsArray(en)) {
 		const cJSON *e;
 		bool found = false;

@@ -524,6 +524,15 @@ static const char *member(const cJSON *in, const char *name)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+/* The request carries a non-empty tags list: creating a resource with
+ * tags also needs personalize:TagResource on it. */
+static bool has_tags(const cJSON *in)
+{
+	const cJSON *t = cJSON_GetObjectItem(in, "tags");
+
+	return cJSON_IsArray(t) && cJSON_GetArraySize(t) > 0;
+}
+
 static void put(struct emu_authz *a, const char *service, const char *op,
 		const char *resource)
 {
@@ -560,6 +569,21 @@ size_t emu_authz_personalize(const char *op, const cJSON *in,
 			out[n].ctx_value = "personalize.amazonaws.com";
 			n++;
 		}
+		if (has_tags(in))
+			put(&out[n++], "personalize", "TagResource", arn);
+		return n;
+	}
+	if (!strcmp(op, "CreateSolutionVersion") && has_tags(in)) {
+		char arn[512];
+		const char *sa = member(in, "solutionArn");
+
+		put(&out[n++], "personalize", op, sa ? sa : "*");
+		/* The version's ID is the world's choice, made after this
+		 * check: the resource checked is the solution's ARN followed
+		 * by "/" and "*", which only a pattern covering all its
+		 * versions allows. */
+		snprintf(arn, sizeof(arn), "%s/*", sa ? sa : "");
+		put(&out[n++], "personalize", "TagResource", arn);
 		return n;
 	}
 	for (i = 0; i < sizeof(resource_members) / sizeof(resource_members[0]); i++)

@@ -39,6 +39,7 @@ struct import_job {
 	int publish; /* -1 not given */
 	struct emu_timeline tl;
 	int64_t created; /* wall ms */
+	cJSON *tags; /* the create's tags array; NULL: none */
 };
 
 struct solution {
@@ -54,6 +55,7 @@ struct version {
 	int64_t created;
 	double hours;
 	cJSON *metrics;
+	cJSON *tags; /* the create's tags array; NULL: none */
 };
 
 struct campaign {
@@ -227,6 +229,7 @@ void emu_world_free(struct emu_world *w)
 
 		free(j->name); free(j->arn); free(j->dataset_arn); free(j->location);
 		free(j->role_arn); free(j->mode); free(j->failure);
+		cJSON_Delete(j->tags);
 		free(j);
 	}
 	for (i = 0; i < w->solutions.n; i++) {
@@ -243,6 +246,7 @@ void emu_world_free(struct emu_world *w)
 		free(v->name); free(v->arn); free(v->solution_arn); free(v->mode);
 		free(v->type); free(v->failure);
 		cJSON_Delete(v->metrics);
+		cJSON_Delete(v->tags);
 		free(v);
 	}
 	for (i = 0; i < w->campaigns.n; i++) {
@@ -970,6 +974,56 @@ static bool role_known(const struct emu_world *w, const char *role)
 	return false;
 }
 
+/* Personalize's rules for the tags of a create that the model's shapes do
+ * not say ("Tagging Amazon Personalize resources", guidelines): at most 50
+ * per resource (TooManyTagsException; the model's list allows 200), each
+ * key once (case-sensitive), no key or value starting with "aws:". true when the
+ * request is refused (r filled). The shapes (tagKey 1..128, tagValue
+ * 0..256, the pattern) were checked by the model already. */
+#define TAGS_MAX 50
+static bool tags_refused(struct emu_world *w, const cJSON *in, struct emu_reply *r)
+{
+	const cJSON *tags = cJSON_GetObjectItemCaseSensitive(in, "tags"), *t, *u;
+
+	if (!cJSON_IsArray(tags))
+		return false;
+	if (cJSON_GetArraySize(tags) > TAGS_MAX) {
+		ERR(r, "TooManyTagsException",
+		    "The number of tags (%d) exceeds the limit of %d tags per resource.",
+		    cJSON_GetArraySize(tags), TAGS_MAX);
+		return true;
+	}
+	cJSON_ArrayForEach(t, tags) {
+		const char *k = str_member(t, "tagKey"), *v = str_member(t, "tagValue");
+
+		if ((k && !strncasecmp(k, "aws:", 4)) || (v && !strncasecmp(v, "aws:", 4))) {
+			ERR(r, "InvalidInputException",
+			    "Tag keys and values starting with aws: are reserved for AWS use: %s.",
+			    k ? k : "");
+			return true;
+		}
+		for (u = tags->child; u && u != t; u = u->next) {
+			const char *k2 = str_member(u, "tagKey");
+
+			if (k && k2 && !strcmp(k, k2)) {
+				ERR(r, "InvalidInputException",
+				    "Duplicate tag key: %s. Each tag key must be unique.", k);
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+/* The create's tags to keep on the resource: NULL when none. */
+static cJSON *tags_kept(const cJSON *in)
+{
+	const cJSON *tags = cJSON_GetObjectItemCaseSensitive(in, "tags");
+
+	return cJSON_IsArray(tags) && cJSON_GetArraySize(tags) > 0 ?
+		cJSON_Duplicate(tags, true) : NULL;
+}
+
 static void op_create_import(struct emu_world *w, const cJSON *in,
 			     const struct emu_clock *now, struct emu_reply *r)
 {
@@ -991,6 +1045,8 @@ static void op_create_import(struct emu_world *w, const cJSON *in,
 		ERR(r, "InvalidInputException", "dataSource.dataLocation is required.");
 		return;
 	}
+	if (tags_refused(w, in, r))
+		return;
 	ja = arn(w, "dataset-import-job", name, NULL);
 	if (!ja) {
 		emu_reply_error(r, 500, EMU_NS_CORAL, "InternalFailure", "out of memory");
@@ -1026,6 +1082,7 @@ static void op_create_import(struct emu_world *w, const cJSON *in,
 	j->mode = strdup(str_member(in, "importMode") ? str_member(in, "importMode") : "FULL");
 	j->publish = cJSON_IsBool(pub) ? cJSON_IsTrue(pub) : -1;
 	j->created = now->api_ms;
+	j->tags = tags_kept(in);
 	fail = import_should_fail(w, d);
 	if (fail)
 		j->failure = reason(w, "Input CSV is missing the following columns: [ITEM_ID]");
@@ -1193,6 +1250,8 @@ static void op_create_version(struct emu_world *w, const cJSON *in,
 			return;
 		}
 	}
+	if (tags_refused(w, in, r))
+		return;
 	for (i = 0; w->training_needs_idle_imports && i < w->jobs.n; i++) {
 		struct import_job *j = w->jobs.v[i];
 		struct dataset *d = FIND(w->datasets, arn, j->dataset_arn);
@@ -1221,6 +1280,7 @@ static void op_create_version(struct emu_world *w, const cJSON *in,
 	v->mode = strdup(mode ? mode : "FULL");
 	v->type = strdup("MANUAL");
 	v->created = now->api_ms;
+	v->tags = tags_kept(in);
 	v->hours = 0.5 + (double)(emu_rng_next(&w->rng) % 1000) / 1000.0;
 	m = cJSON_GetArraySize(s->next_metrics) > 0 ? cJSON_DetachItemFromArray(s->next_metrics, 0)
 						   : cJSON_Duplicate(w->default_metrics, true);
@@ -1553,6 +1613,26 @@ static void op_update_campaign(struct emu_world *w, const cJSON *in,
 	emu_reply_json(r, o);
 }
 
+/* ListTagsForResource of an import job or a solution version: the tags
+ * it was created with. */
+static void op_list_tags(struct emu_world *w, const cJSON *in, struct emu_reply *r)
+{
+	const char *a = str_member(in, "resourceArn");
+	struct import_job *j = FIND(w->jobs, arn, a);
+	struct version *v = j ? NULL : version_by_ref(w, a);
+	const cJSON *tags;
+	cJSON *o;
+
+	if (!j && !v) {
+		NOT_FOUND(r, a);
+		return;
+	}
+	tags = j ? j->tags : v->tags;
+	o = cJSON_CreateObject();
+	cJSON_AddItemToObject(o, "tags", tags ? cJSON_Duplicate(tags, true) : cJSON_CreateArray());
+	emu_reply_json(r, o);
+}
+
 /* ---- dispatch ------------------------------------------------------------- */
 
 void emu_world_call(struct emu_world *w, const char *op, const cJSON *in,
@@ -1592,6 +1672,8 @@ void emu_world_call(struct emu_world *w, const char *op, const cJSON *in,
 		op_describe_dataset_group(w, in, r);
 	else if (!strcmp(op, "ListDatasetGroups"))
 		op_list_dataset_groups(w, in, r);
+	else if (!strcmp(op, "ListTagsForResource"))
+		op_list_tags(w, in, r);
 	else
 		/* In the model but not emulated: say so in AWS's form. */
 		emu_reply_error(r, 404, EMU_NS_CORAL, "UnknownOperationException",
@@ -1615,6 +1697,8 @@ cJSON *emu_world_state(struct emu_world *w, const struct emu_clock *now)
 		cJSON *j = job_json(w->jobs.v[i], now->mono_ms, true);
 
 		add_str(j, "failureReasonScripted", w->jobs.v[i]->tl.fail ? w->jobs.v[i]->failure : NULL);
+		if (w->jobs.v[i]->tags)
+			cJSON_AddItemToObject(j, "tags", cJSON_Duplicate(w->jobs.v[i]->tags, true));
 		cJSON_AddItemToArray(a, j);
 	}
 	a = cJSON_AddArrayToObject(o, "solutions");
@@ -1627,6 +1711,8 @@ cJSON *emu_world_state(struct emu_world *w, const struct emu_clock *now)
 		add_str(v, "solutionArn", w->versions.v[i]->solution_arn);
 		add_str(v, "name", w->versions.v[i]->name);
 		cJSON_AddItemToObject(v, "metrics", cJSON_Duplicate(w->versions.v[i]->metrics, true));
+		if (w->versions.v[i]->tags)
+			cJSON_AddItemToObject(v, "tags", cJSON_Duplicate(w->versions.v[i]->tags, true));
 		cJSON_AddItemToArray(a, v);
 	}
 	a = cJSON_AddArrayToObject(o, "campaigns");

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-# run-tests: duration=20
+# run-tests: duration=23
 """daemon_policy - the daemon under the IAM policy `personalize-retrain
 policy` prints for its own config, enforced by the emulator (--policy's
 admin twin, POST /_emulator/policy).
 
-- printed policy, full config (campaign, QualityMetric, SkipUnchangedData):
+- printed policy, full config (campaign, QualityMetric, SkipUnchangedData,
+  Tags):
   `check --online`, `once` (imports, HeadObject, training, gate, deploy),
   `rollback`, a gated run of a second pipeline (MinQuality out of reach), a
   `once` killed with SIGKILL after its creates and resumed, a `once` on an
@@ -42,9 +43,9 @@ HINT = "personalize-retrain policy"
 
 
 def full_config(ctx, emu, name=prtest.PIPELINE, extra=None, fname=None):
-    """Every feature that widens the policy: campaign, gate, skip, events."""
+    """Every feature that widens the policy: campaign, gate, skip, events, tags."""
     x = {"PipelineName": name, "QualityMetric": "coverage", "SkipUnchangedData": "yes",
-         "S3EndpointUrl": emu.url, "EventBusName": "default"}
+         "S3EndpointUrl": emu.url, "EventBusName": "default", "Tags": "team=recs,env=prod"}
     for t, _arn_key, s3_key in prtest.DATASETS:
         x[s3_key] = "s3://bucket/%s.csv" % t.lower()
     x.update(extra or {})
@@ -172,10 +173,36 @@ def case_minimal(ctx):
     policy = prtest.printed_policy(full_config(ctx, emu))
     emu.stop()
     acts = actions_of(policy)
-    check(len(acts) == 14, "the full config's policy has %d actions: %s" % (len(acts), acts))
+    check(len(acts) == 15, "the full config's policy has %d actions: %s" % (len(acts), acts))
     with concurrent.futures.ThreadPoolExecutor(max_workers=4) as ex:
         errs = [e for e in ex.map(lambda a: one_removed(ctx, a), acts) if e]
     check(not errs, "\n".join(errs))
+
+
+def case_tag_versions(ctx):
+    """personalize:TagResource is needed on the versions as well as on the
+    import jobs: without it on solution/NAME/* the imports go through and
+    the tagged CreateSolutionVersion is denied, naming the action."""
+    emu = ctx.emulator()
+    cfg = full_config(ctx, emu)
+    policy = prtest.printed_policy(cfg)
+    st = []
+    for s in policy["Statement"]:
+        if s["Sid"].startswith("SolutionVersions"):
+            acts = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
+            acts = [a for a in acts if a != "personalize:TagResource"]
+            if not acts:
+                continue
+            s = dict(s, Action=acts)
+        st.append(s)
+    emu.enforce({"Version": policy["Version"], "Statement": st})
+    r = ctx.cli(cfg, ctx.state_dir(), "once")
+    check(r.rc == 1 and "personalize:TagResource" in r.err and HINT in (r.out + r.err),
+          "once without TagResource on the versions: %r" % r)
+    led = prtest.Ledger(emu)
+    check(len(led.jobs) == len(prtest.DATASETS), "imports: %s" % led.jobs)
+    check([e["operation"] for e in denials(emu)] == ["CreateSolutionVersion"],
+          "denials: %s" % denials(emu))
 
 
 def case_widening(ctx):
@@ -235,6 +262,7 @@ CASES = [
     ("printed policy: check, once, gate, rollback", case_printed_policy),
     ("printed policy: SIGKILL and resume, adoption, two hosts", case_crash_adopt_two_hosts),
     ("every action of the policy is needed", case_minimal),
+    ("TagResource on the solution versions too", case_tag_versions),
     ("widening: other account, other pipeline", case_widening),
     ("a denial is final", case_denial_is_final),
 ]

@@ -3,7 +3,7 @@
 """daemon_valgrind - the integration path under valgrind (memcheck,
 --leak-check=full, definite and indirect leaks and every memory error
 fail): `once` on the happy path; `once` through resets and malformed
-replies (the retry and adoption paths); `run` through a catch-up run, a
+replies (the retry and adoption paths), both with Tags; `run` through a catch-up run, a
 SIGHUP reload and SIGTERM. Skips (77) when valgrind is not installed."""
 import os
 import shutil
@@ -15,6 +15,7 @@ import prtest  # noqa: E402
 from prtest import check  # noqa: E402
 
 VALGRIND_RC = 99   # --error-exitcode: tells valgrind's verdict from the program's
+TAGS = "team=recs,env=prod"  # the creates carry tags (config_tags.c, personalize.c)
 
 
 def valgrind(ctx, name):
@@ -35,7 +36,7 @@ def once_happy(ctx):
     prtest.require_commands("once")
     wrap = valgrind(ctx, "once")
     emu = ctx.emulator()
-    cfg = ctx.config(emu)
+    cfg = ctx.config(emu, extra={"Tags": TAGS})
     sd = ctx.state_dir()
     r = ctx.spawn(cfg, sd, "once", wrapper=wrap, name="once").wait(120)
     check(r.rc != VALGRIND_RC, "valgrind found errors:\n%s" % report(ctx, "once"))
@@ -55,7 +56,7 @@ def once_faults(ctx):
         {"operation": "DescribeCampaign", "kind": "503", "count": 2},
         {"operation": "UpdateCampaign", "kind": "throttle", "count": 1},
     ])
-    cfg = ctx.config(emu)
+    cfg = ctx.config(emu, extra={"Tags": TAGS})
     sd = ctx.state_dir()
     r = ctx.spawn(cfg, sd, "once", wrapper=wrap, name="once").wait(120)
     check(r.rc != VALGRIND_RC, "valgrind found errors:\n%s" % report(ctx, "once"))

@@ -129,6 +129,47 @@ static const struct mem_case mem_cases[] = {
 	  "campaign/cccccccccccccccccccccccccccccccccccccccccccc...\" is not "
 	  "an ARN: it is 272 characters long, an ARN has at most 256; expected "
 	  "arn:aws:personalize:REGION:ACCOUNT:campaign/NAME" },
+	{ "tags: aws: in any case", CONFIG_FORMAT_CFG, BASE_CFG "Tags=AWS:x=1\n",
+	  "t:5: Tags: key \"AWS:x\" starts with \"aws:\", which AWS reserves "
+	  "for its own tags; choose another key" },
+	{ "tags: aws: starting a value", CONFIG_FORMAT_CFG,
+	  BASE_CFG "Tags=source=Aws:x\n",
+	  "t:5: Tags: the value of \"source\" starts with \"aws:\", which AWS "
+	  "reserves for its own tags; write it otherwise" },
+	{ "tags: aws: inside a value is fine", CONFIG_FORMAT_CFG,
+	  BASE_CFG "Tags=source=from-aws:x\n", NULL },
+	{ "tags: a tab is not a space", CONFIG_FORMAT_CFG,
+	  BASE_CFG "Tags=a=b\tc\n",
+	  "t:5: Tags: the value of \"a\" has \"\\x09\" at byte 2, which "
+	  "Personalize does not allow in a tag; use letters, digits, spaces "
+	  "and _ . : / = + - @" },
+	{ "tags: malformed UTF-8", CONFIG_FORMAT_CFG,
+	  BASE_CFG "Tags=k\xc3=v\n",
+	  "t:5: Tags: key \"k\\xc3\" has \"\\xc3\" at byte 2, which "
+	  "Personalize does not allow in a tag; use letters, digits, spaces "
+	  "and _ . : / = + - @" },
+	{ "tags: no '='", CONFIG_FORMAT_CFG, BASE_CFG "Tags=team\n",
+	  "t:5: Tags: \"team\" is not a Key=Value pair; a comma separates "
+	  "pairs and cannot be part of a value (Personalize allows no comma "
+	  "in tags), a tag without a value is written Key=" },
+	{ "tags: trailing comma", CONFIG_FORMAT_CFG, BASE_CFG "Tags=a=b,\n",
+	  "t:5: Tags has an empty pair (two commas, or one at an end); write "
+	  "Tags=Key=Value,Key2=Value2" },
+	{ "tags: same key in other case is another key", CONFIG_FORMAT_CFG,
+	  BASE_CFG "Tags=Team=a,team=b\n", NULL },
+	{ "tags: yaml duplicate in one mapping", CONFIG_FORMAT_YAML,
+	  BASE_YAML "Tags: {a: 1, b: 2, a: 3}\n",
+	  "t:5: Tags: key \"a\" is given twice; a resource has one value per "
+	  "key (keys are case-sensitive)" },
+	{ "tags: yaml list", CONFIG_FORMAT_YAML, BASE_YAML "Tags: [a, b]\n",
+	  "t:5: Tags must be a mapping, not a list; write Tags: {team: recs, "
+	  "env: prod}" },
+	{ "tags: yaml Key=Value text", CONFIG_FORMAT_YAML,
+	  BASE_YAML "Tags: team=recs,env=prod\n", NULL },
+	{ "tags: yaml key not a scalar", CONFIG_FORMAT_YAML,
+	  BASE_YAML "Tags: {[a]: 1}\n",
+	  "t:5: Tags: each tag is \"key: value\" with a plain key and value, "
+	  "not a list" },
 };
 
 static void test_memory_cases(void **state)
@@ -261,6 +302,9 @@ static void test_all_keys_typed(void **state)
 	assert_string_equal(p->on_run_end, "/bin/true");
 	assert_int_equal(p->on_run_end_timeout, 120);
 	assert_string_equal(cfg->globals.metrics_file, "/tmp/all-keys.prom");
+	assert_int_equal(p->n_tags, 2);
+	assert_string_equal(p->tags[1].key, "env");
+	assert_string_equal(p->tags[1].value, "prod");
 	config_free(cfg);
 	config_errors_free(&errs);
 }
@@ -491,6 +535,121 @@ static int lookup(const char *name)
 	return config_key_lookup_n(name, strlen(name));
 }
 
+/* Tags: parsed, trimmed, merged (the pipeline's win), lengths counted in
+ * characters, an empty pipeline Tags drops the defaults. */
+static const char *tag(const struct pipeline *p, const char *k)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_tags; i++)
+		if (!strcmp(p->tags[i].key, k))
+			return p->tags[i].value;
+	fail_msg("no tag %s", k);
+	return "";
+}
+
+static struct config *load_ok(enum config_format fmt, const char *text)
+{
+	struct config_errors errs = CONFIG_ERRORS_INIT;
+	struct config *cfg = NULL;
+	char *e;
+
+	if (config_load_buffer("t", fmt, text, strlen(text), &cfg, &errs)) {
+		e = errors_text(&errs);
+		fail_msg("expected to load:\n%s", e);
+	}
+	config_errors_free(&errs);
+	return cfg;
+}
+
+static void test_tags(void **state)
+{
+	struct config *cfg;
+	const struct pipeline *a, *b, *c;
+	char text[2048], key[CONFIG_TAG_KEY_MAX * 2 + 1];
+	size_t i;
+
+	(void)state;
+	cfg = load_ok(CONFIG_FORMAT_CFG, BASE_CFG
+		      "Tags=team = recs ,formula=a=b==c,empty=,x=Z\xc3\xbcrich\n");
+	a = &cfg->pipelines[0];
+	assert_int_equal(a->n_tags, 4);
+	assert_string_equal(a->tags[0].key, "team");
+	assert_string_equal(a->tags[0].value, "recs");
+	assert_string_equal(tag(a, "formula"), "a=b==c");
+	assert_string_equal(tag(a, "empty"), "");
+	assert_string_equal(tag(a, "x"), "Z\xc3\xbcrich");
+	assert_int_equal(a->key_line[CONFIG_KEY_TAGS], 5);
+	config_free(cfg);
+
+	cfg = load_ok(CONFIG_FORMAT_CFG, BASE_CFG);
+	assert_int_equal(cfg->pipelines[0].n_tags, 0);
+	assert_null(cfg->pipelines[0].tags);
+	config_free(cfg);
+
+	cfg = load_ok(CONFIG_FORMAT_YAML,
+		      "ImportRoleArn: " ROLE "\n"
+		      "Tags: {team: recs, env: prod}\n"
+		      "pipelines:\n"
+		      "  - PipelineName: a\n"
+		      "    SolutionArn: " PZ "solution/a\n"
+		      "    ItemDatasetArn: " PZ "dataset/g/ITEMS\n"
+		      "    S3ItemDatasourcePath: s3://bkt/x\n"
+		      "    Tags:\n"
+		      "      env: staging\n"
+		      "      cost: 4711\n"
+		      "      note:\n"
+		      "  - PipelineName: b\n"
+		      "    SolutionArn: " PZ "solution/b\n"
+		      "    ItemDatasetArn: " PZ "dataset/g/ITEMS\n"
+		      "    S3ItemDatasourcePath: s3://bkt/x\n"
+		      "  - PipelineName: c\n"
+		      "    SolutionArn: " PZ "solution/c\n"
+		      "    ItemDatasetArn: " PZ "dataset/g/ITEMS\n"
+		      "    S3ItemDatasourcePath: s3://bkt/x\n"
+		      "    Tags: ~\n");
+	a = config_find_pipeline(cfg, "a");
+	b = config_find_pipeline(cfg, "b");
+	c = config_find_pipeline(cfg, "c");
+	assert_int_equal(a->n_tags, 4);
+	assert_string_equal(tag(a, "team"), "recs");
+	assert_string_equal(tag(a, "env"), "staging");
+	assert_string_equal(tag(a, "cost"), "4711");
+	assert_string_equal(tag(a, "note"), "");
+	assert_int_equal(b->n_tags, 2);
+	assert_string_equal(tag(b, "env"), "prod");
+	assert_int_equal(c->n_tags, 0);
+	config_free(cfg);
+
+	/* 128 two-byte characters are 128 characters, not 256 */
+	for (i = 0; i < CONFIG_TAG_KEY_MAX; i++)
+		memcpy(key + 2 * i, "\xc3\xa9", 2);
+	key[2 * CONFIG_TAG_KEY_MAX] = '\0';
+	snprintf(text, sizeof(text), BASE_CFG "Tags=%s=v\n", key);
+	cfg = load_ok(CONFIG_FORMAT_CFG, text);
+	assert_string_equal(cfg->pipelines[0].tags[0].key, key);
+	config_free(cfg);
+
+	/* exactly 50 after the merge is fine */
+	i = (size_t)snprintf(text, sizeof(text), "ImportRoleArn: " ROLE
+			     "\nTags:\n");
+	for (int n = 0; n < 30; n++)
+		i += (size_t)snprintf(text + i, sizeof(text) - i,
+				      "  t%d: v\n", n);
+	i += (size_t)snprintf(text + i, sizeof(text) - i, "pipelines:\n"
+			      "  - SolutionArn: " PZ "solution/a\n"
+			      "    ItemDatasetArn: " PZ "dataset/g/ITEMS\n"
+			      "    S3ItemDatasourcePath: s3://bkt/x\n"
+			      "    Tags:\n      t0: override\n");
+	for (int n = 0; n < 20; n++)
+		i += (size_t)snprintf(text + i, sizeof(text) - i,
+				      "      p%d: v\n", n);
+	cfg = load_ok(CONFIG_FORMAT_YAML, text);
+	assert_int_equal(cfg->pipelines[0].n_tags, CONFIG_TAGS_MAX);
+	assert_string_equal(tag(&cfg->pipelines[0], "t0"), "override");
+	config_free(cfg);
+}
+
 static void test_key_table(void **state)
 {
 	int k;
@@ -558,6 +717,7 @@ int main(void)
 		cmocka_unit_test(test_bad_corpus),
 		cmocka_unit_test(test_unreadable),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_tags),
 		cmocka_unit_test(test_key_table),
 		cmocka_unit_test(test_format_for_path),
 	};

@@ -191,6 +191,14 @@ static void test_validation_table(void **state)
 		  "123456789012:solution/s/0a1b2c3d\"}", EMU_VALID_OK, NULL, NULL },
 		{ "StopSolutionVersionCreation", "{\"solutionVersionArn\":\"ARN\"}",
 		  EMU_VALID_CONSTRAINT, NULL, "regular expression pattern" },
+		/* \p{L} is a letter of any script, as in Java's regex */
+		{ "CreateSolutionVersion", "{\"solutionArn\":\"arn:aws:personalize:r:1:solution/s\","
+		  "\"tags\":[{\"tagKey\":\"city\",\"tagValue\":\"Z\u00fcrich\"}]}",
+		  EMU_VALID_OK, NULL, NULL },
+		{ "CreateSolutionVersion", "{\"solutionArn\":\"arn:aws:personalize:r:1:solution/s\","
+		  "\"tags\":[{\"tagKey\":\"who\",\"tagValue\":\"Smith, John\"}]}",
+		  EMU_VALID_CONSTRAINT, NULL, "at 'tags.1.member.tagValue' failed to satisfy "
+		  "constraint: Member must satisfy regular expression pattern" },
 	};
 	const struct emu_model *m = *state;
 	size_t i;

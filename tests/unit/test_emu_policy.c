@@ -194,6 +194,7 @@ static void test_authz_of_requests(void **state)
 	assert_string_equal(a[0].resource, "*");
 	n = emu_authz_personalize("CreateSolutionVersion", in, "us-east-1",
 				  "123456789012", a);
+	assert_int_equal(n, 1);
 	assert_string_equal(a[0].resource, PZ "solution/s");
 	cJSON_Delete(in);
 	/* PutEvents: each entry's bus, by name (default when none) or ARN */
@@ -209,6 +210,32 @@ static void test_authz_of_requests(void **state)
 			    "arn:aws:events:us-east-1:123456789012:event-bus/default");
 	assert_string_equal(a[2].resource,
 			    "arn:aws:events:eu-west-1:123456789012:event-bus/central");
+	cJSON_Delete(in);
+
+	/* with tags: personalize:TagResource on what is created */
+	in = cJSON_Parse("{\"solutionArn\":\"" PZ "solution/s\","
+			 "\"tags\":[{\"tagKey\":\"k\",\"tagValue\":\"v\"}]}");
+	n = emu_authz_personalize("CreateSolutionVersion", in, "us-east-1",
+				  "123456789012", a);
+	assert_int_equal(n, 2);
+	assert_string_equal(a[0].action, "personalize:CreateSolutionVersion");
+	assert_string_equal(a[1].action, "personalize:TagResource");
+	assert_string_equal(a[1].resource, PZ "solution/s/*");
+	cJSON_Delete(in);
+	in = cJSON_Parse("{\"jobName\":\"j\",\"datasetArn\":\"" PZ "dataset/g/USERS\","
+			 "\"dataSource\":{\"dataLocation\":\"s3://b/u.csv\"},"
+			 "\"roleArn\":\"arn:aws:iam::123456789012:role/r\","
+			 "\"tags\":[{\"tagKey\":\"k\",\"tagValue\":\"v\"}]}");
+	n = emu_authz_personalize("CreateDatasetImportJob", in, "us-east-1",
+				  "123456789012", a);
+	assert_int_equal(n, 4);
+	assert_string_equal(a[3].action, "personalize:TagResource");
+	assert_string_equal(a[3].resource, PZ "dataset-import-job/j");
+	cJSON_Delete(in);
+	in = cJSON_Parse("{\"solutionArn\":\"" PZ "solution/s\",\"tags\":[]}");
+	n = emu_authz_personalize("CreateSolutionVersion", in, "us-east-1",
+				  "123456789012", a);
+	assert_int_equal(n, 1);
 	cJSON_Delete(in);
 }
 

@@ -203,6 +203,76 @@ static double path_num(const cJSON *o, const char *a, const char *b)
 
 /* On the test time scale the resources' timestamps come from api_ms and
  * advance scale ms per monotonic ms; wall_ms plays no part. */
+/* Tags: the rules beyond the model's shapes (aws: prefix, duplicate keys,
+ * at most 50), kept on the resource, served by ListTagsForResource and
+ * shown in the state snapshot. */
+static void test_tags(void **state)
+{
+	struct fixture *f = *state;
+	char body[8192], arn[256];
+	const char *code;
+	const cJSON *t;
+	cJSON *o;
+	size_t n;
+	int i;
+
+	EXPECT_ERR(f, "CreateDatasetImportJob", "{\"jobName\":\"t1\",\"datasetArn\":\"" A
+		   "dataset/g/USERS\",\"dataSource\":{\"dataLocation\":\"s3://b/u.csv\"},"
+		   "\"tags\":[{\"tagKey\":\"AWS:x\",\"tagValue\":\"1\"}]}",
+		   "InvalidInputException");
+	EXPECT_ERR(f, "CreateDatasetImportJob", "{\"jobName\":\"t1\",\"datasetArn\":\"" A
+		   "dataset/g/USERS\",\"dataSource\":{\"dataLocation\":\"s3://b/u.csv\"},"
+		   "\"tags\":[{\"tagKey\":\"x\",\"tagValue\":\"aws:1\"}]}",
+		   "InvalidInputException");
+	EXPECT_ERR(f, "CreateDatasetImportJob", "{\"jobName\":\"t1\",\"datasetArn\":\"" A
+		   "dataset/g/USERS\",\"dataSource\":{\"dataLocation\":\"s3://b/u.csv\"},"
+		   "\"tags\":[{\"tagKey\":\"a\",\"tagValue\":\"1\"},"
+		   "{\"tagKey\":\"a\",\"tagValue\":\"2\"}]}", "InvalidInputException");
+	n = (size_t)snprintf(body, sizeof(body), "{\"solutionArn\":\"" A "solution/s\",\"tags\":[");
+	for (i = 0; i < 51; i++)
+		n += (size_t)snprintf(body + n, sizeof(body) - n, "%s{\"tagKey\":\"k%d\",\"tagValue\":\"v\"}",
+				      i ? "," : "", i);
+	snprintf(body + n, sizeof(body) - n, "]}");
+	EXPECT_ERR(f, "CreateSolutionVersion", body, "TooManyTagsException");
+	/* nothing was created by the refused calls */
+	o = emu_world_state(f->w, &f->now);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(o, "datasetImportJobs")), 0);
+	cJSON_Delete(o);
+
+	o = call(f, "CreateDatasetImportJob", "{\"jobName\":\"t1\",\"datasetArn\":\"" A
+		 "dataset/g/USERS\",\"dataSource\":{\"dataLocation\":\"s3://b/u.csv\"},"
+		 "\"tags\":[{\"tagKey\":\"a\",\"tagValue\":\"1\"},{\"tagKey\":\"A\",\"tagValue\":\"\"}]}",
+		 &code);
+	assert_null(code);
+	cJSON_Delete(o);
+	o = call(f, "ListTagsForResource", "{\"resourceArn\":\"" A "dataset-import-job/t1\"}", &code);
+	assert_null(code);
+	t = cJSON_GetObjectItem(o, "tags");
+	assert_int_equal(cJSON_GetArraySize(t), 2);
+	assert_string_equal(path_str(cJSON_GetArrayItem(t, 1), "tagKey", NULL), "A");
+	assert_string_equal(path_str(cJSON_GetArrayItem(t, 1), "tagValue", NULL), "");
+	cJSON_Delete(o);
+
+	f->now.mono_ms += 1000; /* the import is done: training may start */
+	o = call(f, "CreateSolutionVersion", "{\"solutionArn\":\"" A "solution/s\","
+		 "\"tags\":[{\"tagKey\":\"team\",\"tagValue\":\"recs\"}]}", &code);
+	assert_null(code);
+	snprintf(arn, sizeof(arn), "%s", path_str(o, "solutionVersionArn", NULL));
+	cJSON_Delete(o);
+	snprintf(body, sizeof(body), "{\"resourceArn\":\"%s\"}", arn);
+	o = call(f, "ListTagsForResource", body, &code);
+	assert_null(code);
+	assert_string_equal(path_str(cJSON_GetArrayItem(cJSON_GetObjectItem(o, "tags"), 0),
+				     "tagValue", NULL), "recs");
+	cJSON_Delete(o);
+	o = emu_world_state(f->w, &f->now);
+	t = cJSON_GetArrayItem(cJSON_GetObjectItem(o, "datasetImportJobs"), 0);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(t, "tags")), 2);
+	cJSON_Delete(o);
+	EXPECT_ERR(f, "ListTagsForResource", "{\"resourceArn\":\"" A "dataset-import-job/nope\"}",
+		   "ResourceNotFoundException");
+}
+
 static void test_scaled_timestamps(void **state)
 {
 	struct fixture f = { NULL, { T0, WALL0, WALL0 + 3600000, 5 } };
@@ -434,6 +504,7 @@ int main(void)
 		cmocka_unit_test(test_world_errors),
 		cmocka_unit_test(test_shipped_worlds),
 		cmocka_unit_test(test_yaml_scalars),
+		cmocka_unit_test_setup_teardown(test_tags, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

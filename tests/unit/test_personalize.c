@@ -20,6 +20,7 @@
 #include "aws.h"
 #include "aws-internal.h"
 #include "log.h"
+#include "config.h"
 #include "personalize.h"
 #include "loopback.h"
 
@@ -507,8 +508,14 @@ static void test_all_operations(void **state)
 		"DescribeDatasetGroup",
 	};
 	struct fixture *f = *state;
+	static char team[] = "team", recs[] = "recs", note[] = "note",
+		empty[] = "";
+	static const struct config_tag tags[] = {
+		{ team, recs }, { note, empty },
+	};
 	const struct personalize_create_dataset_import_job ij = {
 		.job_name = "interactions-import-20261125T120000Z",
+		.tags = tags, .n_tags = ARRAY_SIZE(tags),
 		.dataset_arn = ARN "dataset/g/INTERACTIONS",
 		.data_location = "s3://bucket/interactions.csv",
 		.role_arn = "arn:aws:iam::123456789012:role/PersonalizeS3",
@@ -516,7 +523,7 @@ static void test_all_operations(void **state)
 	};
 	const struct personalize_create_solution_version sv = {
 		.solution_arn = ARN "solution/s", .name = "retrain-20261125",
-		.training_mode = "FULL",
+		.training_mode = "FULL", .tags = tags, .n_tags = 1,
 	};
 	const struct personalize_update_campaign uc = {
 		.campaign_arn = ARN "campaign/c",
@@ -603,6 +610,17 @@ static void test_all_operations(void **state)
 		char *raw = nth_request(&f->lb, i);
 
 		validate_request(raw, ops[i]);
+		/* the Tag shape: tagKey, tagValue, an empty value sent as "" */
+		if (i == 0)
+			assert_non_null(strstr(raw, "\"tags\":[{\"tagKey\":"
+					       "\"team\",\"tagValue\":\"recs\"},"
+					       "{\"tagKey\":\"note\",\"tagValue\":"
+					       "\"\"}]"));
+		else if (i == 3)
+			assert_non_null(strstr(raw, "\"tags\":[{\"tagKey\":"
+					       "\"team\",\"tagValue\":\"recs\"}]"));
+		else
+			assert_null(strstr(raw, "\"tags\""));
 		free(raw);
 	}
 }

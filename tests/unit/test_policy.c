@@ -141,8 +141,49 @@ static void test_train_only(void **state)
 	assert_string_equal(r, "");
 	resources_of(doc, "s3:GetObject", r, sizeof(r));
 	assert_string_equal(r, "");
+	resources_of(doc, "personalize:TagResource", r, sizeof(r));
+	assert_string_equal(r, "");
 	/* 2 dataset + 2 job + 2 solution + 1 version + 2 list + PassRole */
 	assert_int_equal(count_actions(doc), 10);
+	cJSON_Delete(doc);
+	config_free(cfg);
+}
+
+/* With Tags, personalize:TagResource on what is created with them: the
+ * import jobs and the solution versions; only for the pipelines that have
+ * tags. */
+static void test_tags(void **state)
+{
+	struct config *cfg = load(CONFIG_FORMAT_CFG, CFG_BASE
+				  "Tags=team=recs\n");
+	cJSON *doc = identity(cfg, NULL, NULL);
+	char r[2048];
+
+	(void)state;
+	resources_of(doc, "personalize:TagResource", r, sizeof(r));
+	assert_string_equal(r,
+		PZ "dataset-import-job/sol-" STAMP "-import-interactions, "
+		PZ "dataset-import-job/sol-" STAMP "-import-users, "
+		PZ "solution/sol/*");
+	assert_int_equal(count_actions(doc), 12);
+	cJSON_Delete(doc);
+	config_free(cfg);
+
+	cfg = load(CONFIG_FORMAT_YAML,
+		   "ImportRoleArn: " ROLE "\n"
+		   "pipelines:\n"
+		   "  - SolutionArn: " PZ "solution/a\n"
+		   "    ItemDatasetArn: " PZ "dataset/g/ITEMS\n"
+		   "    S3ItemDatasourcePath: s3://bkt/a.csv\n"
+		   "    Tags: {team: recs}\n"
+		   "  - SolutionArn: " PZ "solution/b\n"
+		   "    ItemDatasetArn: " PZ "dataset/h/ITEMS\n"
+		   "    S3ItemDatasourcePath: s3://bkt/b.csv\n");
+	doc = identity(cfg, NULL, NULL);
+	resources_of(doc, "personalize:TagResource", r, sizeof(r));
+	assert_string_equal(r,
+		PZ "dataset-import-job/a-" STAMP "-import-items, "
+		PZ "solution/a/*");
 	cJSON_Delete(doc);
 	config_free(cfg);
 }
@@ -424,6 +465,7 @@ int main(void)
 		cmocka_unit_test(test_import_job_names),
 		cmocka_unit_test(test_import_role),
 		cmocka_unit_test(test_denial_text),
+		cmocka_unit_test(test_tags),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
