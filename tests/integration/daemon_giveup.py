@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# run-tests: duration=120
+# run-tests: duration=40
 """daemon_giveup - a run that stops polling mid-training keeps its jobs.
 
 A run gives up while its solution version trains at AWS: a refused
@@ -69,9 +69,10 @@ def run_adopts_at_next_fire(ctx):
     cfg = ctx.config(emu, schedule=prtest.EVERY_MINUTE, extra={"CatchUp": "yes"})
     sd = ctx.state_dir()
     prtest.seed_catchup_state(sd)
-    # the catch-up run starts at once; its give-up must come well before
-    # the next minute's fire time
-    prtest.wait_second_below(25)
+    # the catch-up run starts at once and gives up about 3 s later; the
+    # daemon's clock starts at second 36, so that comes well before the next
+    # minute's fire time, which is then 24 s away instead of up to a minute
+    ctx.start_at_second(36)
     d = ctx.daemon(cfg, sd)
     v1 = prtest.wait_until(lambda: version_arn_known(sd), prtest.RUN_TIMEOUT_S,
                            "the first run to create its solution version", 0.02)
