@@ -759,8 +759,20 @@ void policy_s3_denial_text(const char *partition, const char *uri, char *buf,
 {
 	const char *rest = uri && !strncmp(uri, "s3://", 5) ? uri + 5 : uri;
 
+	size_t n = rest ? strlen(rest) : 0;
+
 	if (!buf || !len)
 		return;
+	if (n && rest[n - 1] == '/') {
+		/* a folder: ListObjectsV2 needs s3:ListBucket on the bucket */
+		int bn = (int)strcspn(rest, "/");
+
+		snprintf(buf, len, "access denied to s3:ListBucket on "
+			 "arn:%s:s3:::%.*s (s3:prefix \"%s\"); %s",
+			 partition ? partition : "aws", bn, rest,
+			 rest[bn] ? rest + bn + 1 : "", POLICY_HINT);
+		return;
+	}
 	snprintf(buf, len, "access denied to s3:GetObject on arn:%s:s3:::%s; %s",
 		 partition ? partition : "aws", rest ? rest : "?", POLICY_HINT);
 }
