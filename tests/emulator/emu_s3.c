@@ -425,7 +425,7 @@ int emu_s3_list(const struct emu_s3 *s, const char *bucket, const char *prefix,
 	}
 	truncated = shown > 0 && shown < n;
 	strbuf_printf(&o, "<KeyCount>%zu</KeyCount><MaxKeys>%ld</MaxKeys>"
-		      "<IsTruncated>%s</IsTruncated>", shown, max_keys,
+		      "<IsTruncated>%s</IsTruncated>", shown, cap,
 		      truncated ? "true" : "false");
 	if (token) {
 		strbuf_puts(&o, "<ContinuationToken>");

@@ -3,11 +3,14 @@
  * against a canonical request written out by hand), classification, header
  * parsing and the change comparison (tables); then whole HEADs against the
  * scripted loopback server: success, 404, 403, wrong region, SlowDown
- * retries, resets, clock skew, no credentials, cancellation.
+ * retries, resets, clock skew, no credentials, cancellation. ListObjectsV2:
+ * the folder URI, the query, page parsing (good, malformed), the listing's
+ * digest, whole listings over several pages, error replies, cancellation.
  *
  * Probe mode for tests/integration/s3_head.py (not a unit test):
  *   test_s3 --probe ENDPOINT REGION AKID SECRET URI...
- * HEADs each URI against ENDPOINT and prints one JSON line per URI. */
+ * HEADs each URI (lists it when it ends in '/') against ENDPOINT and
+ * prints a JSON array, one object per URI. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -870,6 +873,27 @@ static void on_probe(const struct s3_head_result *res, void *userdata)
 	p->done++;
 }
 
+static void on_probe_list(const struct s3_list_result *res, void *userdata)
+{
+	struct probe *p = userdata;
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "uri", res->uri);
+	cJSON_AddStringToObject(o, "error", s3_error_name(res->error));
+	cJSON_AddNumberToObject(o, "status", (double)res->http_status);
+	cJSON_AddNumberToObject(o, "attempts", res->attempts);
+	cJSON_AddNumberToObject(o, "pages", res->pages);
+	if (res->digest) {
+		cJSON_AddStringToObject(o, "digest", res->digest);
+		cJSON_AddNumberToObject(o, "objects", (double)res->n_objects);
+	}
+	if (res->message)
+		cJSON_AddStringToObject(o, "message", res->message);
+	cJSON_AddItemToArray(p->out, o);
+	p->done++;
+}
+
+/* A URI ending in '/' is listed (s3_list_folder), any other HEADed. */
 static int probe_main(int argc, char **argv)
 {
 	struct sigv4_credentials creds = { .access_key_id = argv[4],
@@ -888,8 +912,14 @@ static int probe_main(int argc, char **argv)
 	    s3_client_new(e, http, &cfg, &prov, &s3) < 0 || !p.out)
 		return 70;
 	for (i = 6; i < argc; i++) {
-		if (s3_head_object(s3, argv[i], on_probe, &p, NULL) < 0)
+		size_t n = strlen(argv[i]);
+
+		if (n && argv[i][n - 1] == '/') {
+			if (s3_list_folder(s3, argv[i], on_probe_list, &p, NULL) < 0)
+				return 2;
+		} else if (s3_head_object(s3, argv[i], on_probe, &p, NULL) < 0) {
 			return 2;
+		}
 		started++;
 	}
 	while (p.done < started)
