@@ -112,8 +112,9 @@ int s3_list_parse_page(const char *body, size_t len, struct s3_list_page *out,
 void s3_list_page_free(struct s3_list_page *p);
 
 /* The digest of a listing: entries whose key ends in '/' (folder markers,
- * never imported) are left out; the rest are sorted by key (bytewise) and
- * hashed with SHA-256 as "key\0etag\0size\n" records, size in decimal.
+ * never imported) are left out; the rest are sorted by key (bytewise;
+ * then ETag and size) and hashed with SHA-256 as "key\0etag\0size\n"
+ * records, size in decimal.
  * out: S3_DIGEST_PREFIX and 64 lower-case hex digits. *counted (may be
  * NULL): the entries hashed. 0; -ENOMEM; -EIO. Pure. */
 int s3_listing_digest(const struct s3_list_entry *v, size_t n,

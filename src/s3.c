@@ -1045,11 +1045,18 @@ cleanup:
 	return r;
 }
 
+/* By key, then ETag, then size: a total order, so the digest does not
+ * depend on the order of the listing even if a key came twice. */
 static int entry_cmp(const void *a, const void *b)
 {
 	const struct s3_list_entry *const *x = a, *const *y = b;
+	int c = strcmp((*x)->key, (*y)->key);
 
-	return strcmp((*x)->key, (*y)->key);
+	if (c == 0)
+		c = strcmp((*x)->etag, (*y)->etag);
+	if (c == 0)
+		c = ((*x)->size > (*y)->size) - ((*x)->size < (*y)->size);
+	return c;
 }
 
 int s3_listing_digest(const struct s3_list_entry *v, size_t n,
