@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# run-tests: duration=10
+# run-tests: duration=14
 """daemon_skip - SkipUnchangedData=yes end to end against the real emulator
 (tests/emulator/worlds/test.json declares s3://bucket/{users,items}.csv;
 S3EndpointUrl points the S3 client at the emulator).
@@ -21,11 +21,16 @@ S3EndpointUrl points the S3 client at the emulator).
   first `once` imports the folder; second (unchanged) lists again and is
   skipped; one object gets a new ETag: imported; one object added:
   imported; only a folder marker added (never imported by Personalize):
-  skipped. Each `once` that imports runs in a minute of its own (clock
-  offsets of three, two, one minute and none).
+  skipped; all under the policy `personalize-retrain policy` prints
+  (s3:ListBucket on the bucket for "users/*"), without a denial. That
+  policy without its s3:ListBucket: the listing is denied, the folder
+  imported anyway with a warning naming s3:ListBucket. Each `once` that
+  imports runs in a minute of its own (clock offsets of three, two, one
+  minute and none).
 """
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import threading
@@ -163,6 +168,21 @@ def folder_cycle():
             text = f.read().replace("s3://bucket/users.csv", FOLDER)
         with open(cfg, "w") as f:
             f.write(text)
+        # under the policy `personalize-retrain policy` prints for it
+        pol = subprocess.run([binary(), "-c", cfg, "policy"], capture_output=True, text=True,
+                             timeout=10)
+        if pol.returncode != 0:
+            fail("%s: policy exit %d: %s" % (label, pol.returncode, pol.stderr))
+            return
+        doc = json.loads(pol.stdout)
+        lists = [x for x in doc["Statement"] if x["Action"] == "s3:ListBucket"]
+        if len(lists) != 1 or lists[0]["Resource"] != "arn:aws:s3:::bucket" or \
+                lists[0]["Condition"] != {"StringLike": {"s3:prefix": "users/*"}}:
+            fail("%s: policy's ListBucket: %s" % (label, lists))
+        st, body = emu.admin("POST", "policy", {"policy": doc})
+        if st != 200:
+            fail("%s: POST /_emulator/policy: %s %s" % (label, st, body))
+            return
         steps = [
             ("first", None, 3, True),
             ("unchanged", None, 3, False),
@@ -208,6 +228,23 @@ def folder_cycle():
                         label, name, sorted(set(x["operation"] for x in new))))
                 if "skipped: no new data" not in err:
                     fail("%s: %s: not skipped:\n%s" % (label, name, err))
+            denied = [x for x in new if x["status"] == 403]
+            if denied:
+                fail("%s: %s: denied under the printed policy: %s" % (label, name, denied))
+        # without s3:ListBucket the listing is denied: imported anyway, the
+        # warning names the permission
+        doc["Statement"] = [x for x in doc["Statement"] if x["Action"] != "s3:ListBucket"]
+        emu.admin("POST", "policy", {"policy": doc})
+        rc, out, err = cli(cfg, state, "once")
+        new = emu.ledger()[n_led:]
+        if rc != 0:
+            fail("%s: listing denied: once exit %d\n%s" % (label, rc, err))
+        elif [x["status"] for x in new if x["operation"] == "S3:ListObjectsV2"] != [403]:
+            fail("%s: listing denied: %s" % (label, [x["operation"] for x in new]))
+        elif len(ok(new, "CreateDatasetImportJob")) != 1:
+            fail("%s: listing denied: not imported" % label)
+        elif "s3:ListBucket on arn:aws:s3:::bucket" not in err or "importing it anyway" not in err:
+            fail("%s: listing denied: no warning naming s3:ListBucket:\n%s" % (label, err))
 
 
 def main():

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# run-tests: duration=4
+# run-tests: duration=8
 """s3_head - the emulator's S3 HeadObject endpoint against boto3, and our
 client (src/s3.c, driven through `test_s3 --probe`) against the same objects.
 
