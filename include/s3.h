@@ -189,11 +189,12 @@ const char *s3_change_name(enum s3_change c);
 /* ---- ListObjectsV2 of a folder (SkipUnchangedData on "s3://b/prefix/") --- */
 
 #define S3_LIST_OPERATION "ListObjectsV2"
-/* max-keys asked per page: S3 answers at most 1000; 500 keeps one page's
- * elements (Contents and its Key, LastModified, ETag, Size, StorageClass,
- * Checksum*) under xml.h's XML_MAX_NODES. */
-#define S3_LIST_MAX_KEYS   500
-#define S3_LIST_MAX_PAGES  10000         /* 5 million objects */
+/* max-keys asked per page: S3 answers at most 1000; 300 keeps one page's
+ * elements under xml.h's XML_MAX_NODES even at twelve per object (Contents;
+ * Key, LastModified, ETag, Size, StorageClass, ChecksumAlgorithm,
+ * ChecksumType; Owner/ID, RestoreStatus/IsRestoreInProgress). */
+#define S3_LIST_MAX_KEYS   300
+#define S3_LIST_MAX_PAGES  40000         /* 12 million objects */
 /* "sha256:" and 64 hex digits */
 #define S3_DIGEST_PREFIX   "sha256:"
 #define S3_DIGEST_LEN      (7 + 64)

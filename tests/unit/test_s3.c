@@ -1034,6 +1034,36 @@ static void test_list_parse_page(void **state)
 	assert_int_equal(s3_list_parse_page("", 0, &p, &why), -EBADMSG);
 }
 
+/* A full page (S3_LIST_MAX_KEYS objects, every child S3 may send) stays
+ * within xml.h's node limit. */
+static void test_list_full_page(void **state)
+{
+	struct strbuf b = STRBUF_INIT;
+	struct s3_list_page p;
+	const char *why = NULL;
+
+	(void)state;
+	strbuf_puts(&b, LIST_HEAD);
+	for (int i = 0; i < S3_LIST_MAX_KEYS; i++)
+		strbuf_printf(&b, "<Contents><Key>d/%06d.csv</Key>"
+			      "<LastModified>2026-11-20T10:00:00.000Z</LastModified>"
+			      "<ETag>&quot;%032x&quot;</ETag>"
+			      "<ChecksumAlgorithm>CRC64NVME</ChecksumAlgorithm>"
+			      "<ChecksumType>FULL_OBJECT</ChecksumType><Size>%d</Size>"
+			      "<Owner><ID>o</ID></Owner>"
+			      "<StorageClass>STANDARD</StorageClass>"
+			      "<RestoreStatus><IsRestoreInProgress>false</IsRestoreInProgress>"
+			      "</RestoreStatus></Contents>", i, i, i);
+	strbuf_puts(&b, "<IsTruncated>true</IsTruncated><NextContinuationToken>t"
+		    "</NextContinuationToken></ListBucketResult>");
+	assert_int_equal(strbuf_error(&b), 0);
+	if (s3_list_parse_page(b.buf, b.len, &p, &why) < 0)
+		fail_msg("%s", why);
+	assert_int_equal(p.n, S3_LIST_MAX_KEYS);
+	s3_list_page_free(&p);
+	strbuf_free(&b);
+}
+
 static void digest_of(const struct s3_list_entry *v, size_t n, char out[S3_DIGEST_LEN + 1],
 		      size_t *counted)
 {
@@ -1160,9 +1190,9 @@ static void test_list_pages(void **state)
 	assert_string_equal(r.digest, want);
 	log = lb_log(&f->lb);
 	assert_non_null(log);
-	assert_non_null(strstr(log, "GET /bkt?list-type=2&max-keys=500&prefix=d%2F HTTP/1.1\r\n"));
+	assert_non_null(strstr(log, "GET /bkt?list-type=2&max-keys=300&prefix=d%2F HTTP/1.1\r\n"));
 	assert_non_null(strstr(log, "GET /bkt?continuation-token=T%2B1%2F%3D&list-type=2"
-			       "&max-keys=500&prefix=d%2F HTTP/1.1\r\n"));
+			       "&max-keys=300&prefix=d%2F HTTP/1.1\r\n"));
 	assert_non_null(strcasestr(log, "\r\nx-amz-content-sha256: "
 				   S3_EMPTY_PAYLOAD_SHA256 "\r\n"));
 	free(log);
@@ -1248,6 +1278,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_parse_folder_uri),
 		cmocka_unit_test(test_list_query),
 		cmocka_unit_test(test_list_parse_page),
+		cmocka_unit_test(test_list_full_page),
 		cmocka_unit_test(test_listing_digest),
 		cmocka_unit_test_setup_teardown(test_list_pages, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_errors, setup, teardown),
