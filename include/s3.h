@@ -1,4 +1,7 @@
-/* s3.h - Amazon S3 HeadObject over our own stack, for SkipUnchangedData.
+/* s3.h - Amazon S3 HeadObject and ListObjectsV2 over our own stack, for
+ * SkipUnchangedData (a file is HEADed, a folder listed: see the
+ * ListObjectsV2 part below; it shares the endpoint, addressing, signing
+ * and retries described here).
  *
  * s3_head_object() asks S3 (REST protocol) for the metadata of one object
  * named by an "s3://bucket/key" URI: its ETag, Last-Modified and

@@ -1,7 +1,9 @@
-/* s3.c - Amazon S3 HeadObject: endpoint, signing, classification; the
- * REST HEAD protocol adapter over the call engine (aws_engine.c), which
- * runs the attempts, retries, quota and clock offset for every client
- * alike. See include/s3.h and include/s3-internal.h. */
+/* s3.c - Amazon S3 HeadObject and ListObjectsV2: endpoint, signing,
+ * classification; the REST HEAD adapter and the REST GET listing adapter
+ * (XML pages through xml.c, page after page, and the listing's digest)
+ * over the call engine (aws_engine.c), which runs the attempts, retries,
+ * quota and clock offset for every client alike. See include/s3.h and
+ * include/s3-internal.h. */
 #include "s3.h"
 #include "s3-internal.h"
 
