@@ -51,7 +51,9 @@ void policy_denial_text(const char *operation, const char *message, char *buf,
 			size_t len);
 
 /* The same for a HeadObject S3 refused (403): HeadObject is authorized by
- * s3:GetObject on the object ("s3://bucket/key"). */
+ * s3:GetObject on the object ("s3://bucket/key"); for a folder
+ * ("s3://bucket/prefix/") the ListObjectsV2 refused, authorized by
+ * s3:ListBucket on the bucket for that s3:prefix. */
 void policy_s3_denial_text(const char *partition, const char *uri, char *buf,
 			   size_t len);
 

@@ -4,7 +4,8 @@
  *
  * A run belongs to one pipeline and one scheduled fire time. Its stages:
  *
- *   [checking] (SkipUnchangedData: one HeadObject per dataset's S3 object)
+ *   [checking] (SkipUnchangedData: one HeadObject per dataset's S3 object,
+ *              one ListObjectsV2 listing per folder)
  *     -> importing (one CreateDatasetImportJob per changed dataset, all at once)
  *     -> training (one CreateSolutionVersion)
  *     -> [gating] (QualityMetric set: GetSolutionMetrics, gate_evaluate)
@@ -25,7 +26,9 @@
  * is empty never matches). An unchanged dataset is not re-imported: its
  * slot goes straight to ACTIVE (slot.unchanged). When no dataset changed
  * the run ends RT_OUT_SKIPPED, reason "skipped: no new data", without
- * training. A HEAD that fails in any way (not found, denied, transient,
+ * training. For a folder s3_path (ending in '/') the driver lists it
+ * instead and hands in the listing's digest as ev.etag with an empty
+ * ev.last_modified; the digest alone is compared then. A HEAD that fails in any way (not found, denied, transient,
  * unknown) is never retried: the dataset is imported anyway (the safe
  * default) and a warning is logged; such failures do not count towards
  * max_consecutive_errors. With INCREMENTAL imports this also keeps the

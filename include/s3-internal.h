@@ -84,4 +84,46 @@ void s3_client_set_test_hooks(struct s3_client *c,
 int64_t s3_client_clock_offset(const struct s3_client *c);
 unsigned s3_client_retry_tokens(const struct s3_client *c);
 
+/* ---- ListObjectsV2 ---------------------------------------------------- */
+
+/* One object of a listing. */
+struct s3_list_entry {
+	char *key;       /* decoded, as in the reply */
+	char *etag;      /* verbatim, quotes kept */
+	uint64_t size;
+};
+
+/* One page of a ListObjectsV2 reply. */
+struct s3_list_page {
+	struct s3_list_entry *v;
+	size_t n;
+	bool truncated;          /* IsTruncated */
+	char *next_token;        /* NextContinuationToken, NULL if none */
+};
+
+/* Parse one ListObjectsV2 reply body (XML, libexpat through xml.c):
+ * ListBucketResult with Contents/{Key,ETag,Size}, IsTruncated,
+ * NextContinuationToken. Returns 0; -EBADMSG (not XML, another root
+ * element, a Contents without Key/ETag/Size or with a malformed Size,
+ * IsTruncated true without a token) with *why a static explanation;
+ * -ENOMEM. *out is cleared first; free with s3_list_page_free(). */
+int s3_list_parse_page(const char *body, size_t len, struct s3_list_page *out,
+		       const char **why);
+void s3_list_page_free(struct s3_list_page *p);
+
+/* The digest of a listing: entries whose key ends in '/' (folder markers,
+ * never imported) are left out; the rest are sorted by key (bytewise;
+ * then ETag and size) and hashed with SHA-256 as "key\0etag\0size\n"
+ * records, size in decimal.
+ * out: S3_DIGEST_PREFIX and 64 lower-case hex digits. *counted (may be
+ * NULL): the entries hashed. 0; -ENOMEM; -EIO. Pure. */
+int s3_listing_digest(const struct s3_list_entry *v, size_t n,
+		      char out[S3_DIGEST_LEN + 1], size_t *counted);
+
+/* Append the query of one page: "continuation-token=T&" (when token is
+ * not NULL) "list-type=2&max-keys=N&prefix=P", values percent-encoded
+ * (every byte but A-Z a-z 0-9 - . _ ~). */
+void s3_list_query(const char *prefix, const char *token, unsigned max_keys,
+		   struct strbuf *out);
+
 #endif

@@ -1,4 +1,7 @@
-/* s3.h - Amazon S3 HeadObject over our own stack, for SkipUnchangedData.
+/* s3.h - Amazon S3 HeadObject and ListObjectsV2 over our own stack, for
+ * SkipUnchangedData (a file is HEADed, a folder listed: see the
+ * ListObjectsV2 part below; it shares the endpoint, addressing, signing
+ * and retries described here).
  *
  * s3_head_object() asks S3 (REST protocol) for the metadata of one object
  * named by an "s3://bucket/key" URI: its ETag, Last-Modified and
@@ -185,5 +188,60 @@ enum s3_change s3_compare(const char *recorded_etag,
 
 /* "unknown", "unchanged", "changed". */
 const char *s3_change_name(enum s3_change c);
+
+/* ---- ListObjectsV2 of a folder (SkipUnchangedData on "s3://b/prefix/") --- */
+
+#define S3_LIST_OPERATION "ListObjectsV2"
+/* max-keys asked per page: S3 answers at most 1000; 300 keeps one page's
+ * elements under xml.h's XML_MAX_NODES even at twelve per object (Contents;
+ * Key, LastModified, ETag, Size, StorageClass, ChecksumAlgorithm,
+ * ChecksumType; Owner/ID, RestoreStatus/IsRestoreInProgress). */
+#define S3_LIST_MAX_KEYS   300
+#define S3_LIST_MAX_PAGES  40000         /* 12 million objects */
+/* "sha256:" and 64 hex digits */
+#define S3_DIGEST_PREFIX   "sha256:"
+#define S3_DIGEST_LEN      (7 + 64)
+
+/* Outcome of one s3_list_folder(); every pointer valid only during the
+ * callback. */
+struct s3_list_result {
+	enum s3_error error;
+	const char *uri;            /* as passed in */
+	long http_status;           /* last HTTP status; 0 if none */
+	const char *digest;         /* on success: S3_DIGEST_PREFIX and the
+				       hex SHA-256 of the listing (see
+				       s3_listing_digest); else NULL */
+	size_t n_objects;           /* objects in the digest */
+	unsigned pages;             /* pages read */
+	const char *bucket_region;  /* x-amz-bucket-region, NULL if absent */
+	const char *request_id;     /* of the last page, NULL if absent */
+	const char *message;        /* NULL on success; else one line for
+				       the operator */
+	unsigned attempts;          /* HTTP attempts of the last page */
+};
+
+typedef void (*s3_list_done_fn)(const struct s3_list_result *res,
+				void *userdata);
+
+struct s3_list;
+
+/* Split "s3://bucket/prefix/" into malloc'd *bucket and *prefix (the
+ * prefix ends in '/', or is "" for the whole bucket "s3://bucket/").
+ * 0; -EINVAL (malformed, as s3_parse_uri); -ENOTDIR (an object URI, not
+ * ending in '/'); -ENOMEM. */
+int s3_parse_folder_uri(const char *uri, char **bucket, char **prefix);
+
+/* List every object under the folder uri ("s3://bucket/prefix/") with
+ * ListObjectsV2 (GET ?list-type=2&prefix=..., page after page through
+ * continuation-token, each page a call with the HEAD's retries, addressing
+ * and signing) and call done once with the digest of the listing. done is
+ * called from the event loop, never from inside this call, unless the
+ * listing is cancelled or the client freed. Returns 0; -EINVAL;
+ * -ENOTDIR (not a folder URI); -ENOMEM. */
+int s3_list_folder(struct s3_client *c, const char *uri, s3_list_done_fn done,
+		   void *userdata, struct s3_list **ret);
+
+/* Abort a listing in flight; its callback is not called. NULL is fine. */
+void s3_list_cancel(struct s3_list *l);
 
 #endif

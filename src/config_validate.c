@@ -786,8 +786,7 @@ static int check_region_name(struct vctx *c, struct pipeline *p,
  * schedule, into p. */
 static void check_scalars(struct vctx *c, struct pipeline *p)
 {
-	char q[QUOTE_BUF];
-	int r, t;
+	int r;
 
 	(void)check_number(c, CONFIG_KEY_POLL_INTERVAL, &p->poll_interval);
 	(void)check_number(c, CONFIG_KEY_MAX_RUN_DURATION,
@@ -799,22 +798,9 @@ static void check_scalars(struct vctx *c, struct pipeline *p)
 	(void)check_bool(c, CONFIG_KEY_CATCH_UP, &p->catch_up);
 	(void)check_url(c, CONFIG_KEY_ENDPOINT_URL);
 	(void)check_url(c, CONFIG_KEY_S3_ENDPOINT_URL);
-	if (check_bool(c, CONFIG_KEY_SKIP_UNCHANGED_DATA, &p->skip_unchanged) &&
-	    p->skip_unchanged) {
-		/* HeadObject describes one object, never a folder */
-		for (t = 0; t < CONFIG_DATASET_COUNT; t++) {
-			const char *path = str(c, dataset_path_keys[t]);
-			size_t n = path ? strlen(path) : 0;
-
-			if (n && path[n - 1] == '/')
-				verr(c, kline(c, dataset_path_keys[t]),
-				     "%s %s is a folder, but SkipUnchangedData "
-				     "compares one object's ETag; name the CSV "
-				     "file, or set SkipUnchangedData%sno",
-				     config_keys[dataset_path_keys[t]].name,
-				     quote(q, path), c->raw->assign);
-		}
-	}
+	/* a file is compared by its ETag (HeadObject), a folder ending in '/'
+	 * by the digest of its listing (ListObjectsV2): both are accepted */
+	(void)check_bool(c, CONFIG_KEY_SKIP_UNCHANGED_DATA, &p->skip_unchanged);
 	check_gate(c, p);
 	(void)check_number(c, CONFIG_KEY_ON_RUN_END_TIMEOUT,
 			   &p->on_run_end_timeout);

@@ -26,7 +26,9 @@
  *   DescribeCampaign, UpdateCampaign  campaign*
  *   ListDatasetImportJobs, ListSolutionVersions: no resource type (access
  *                                 level List): only "*" can name them.
- * S3's HeadObject is authorized by s3:GetObject on the object.
+ * S3's HeadObject is authorized by s3:GetObject on the object; a
+ * folder's ListObjectsV2 by s3:ListBucket on the bucket, with the folder
+ * as the s3:prefix condition (StringLike "PREFIX*").
  * EventBridge's PutEvents by events:PutEvents on the bus (EventBusName).
  * Tags: the reference's table of API operations lists, with the Create
  * operations that take tags, personalize:TagResource (access level
@@ -40,7 +42,8 @@
  * List calls), rollback (DescribeCampaign, DescribeSolutionVersion,
  * UpdateCampaign), check --online (DescribeSolution, DescribeDataset,
  * DescribeCampaign), the quality gate (GetSolutionMetrics), and
- * SkipUnchangedData (HeadObject), the run events (PutEvents). */
+ * SkipUnchangedData (HeadObject, ListObjectsV2 for a folder), the run
+ * events (PutEvents). */
 
 enum kind {
 	K_DATASET,
@@ -328,6 +331,15 @@ static bool needed(const struct pipeline *p, enum need n)
 	}
 }
 
+/* "s3://bucket/prefix/" (or "s3://bucket/"): a folder, which
+ * SkipUnchangedData lists (ListObjectsV2) instead of HEADing. */
+static bool is_folder(const char *uri)
+{
+	size_t n = uri ? strlen(uri) : 0;
+
+	return n > 0 && uri[n - 1] == '/';
+}
+
 /* "s3://bucket/key" -> "arn:PARTITION:s3:::bucket/key"; a folder (key
  * empty or ending in '/'): every object under it (a trailing wildcard). */
 static char *s3_object_arn(const char *partition, const char *uri)
@@ -403,8 +415,10 @@ static void add_resources(struct strset *s, const struct pipeline *p,
 		set_add(s, p->import_role_arn);
 		break;
 	case K_OBJECT:
+		/* files only: a folder is listed (folder_statements) */
 		for (t = 0; t < CONFIG_DATASET_COUNT; t++)
-			if (p->datasets[t].set)
+			if (p->datasets[t].set &&
+			    !is_folder(p->datasets[t].s3_path))
 				set_add_owned(s, s3_object_arn(p->partition,
 						p->datasets[t].s3_path));
 		break;
@@ -448,11 +462,103 @@ static bool any_selected(const struct config *cfg, const char *only)
 	return false;
 }
 
+static int split_s3(const char *uri, char **bucket, char **key);
+
+/* SkipUnchangedData's folders, per bucket: s3:ListBucket on the bucket
+ * ARN, limited by StringLike s3:prefix to "PREFIX*" of each folder there.
+ * Fills buckets (the ARNs, one set each) and prefixes (index-aligned). */
+struct folder_lists {
+	struct strset names;       /* bucket names, sorted */
+	struct strset *arns;       /* per bucket: its ARN */
+	struct strset *prefixes;   /* per bucket: "PREFIX*" values */
+	bool oom;
+};
+
+static void folder_lists_free(struct folder_lists *fl)
+{
+	for (size_t b = 0; b < fl->names.n; b++) {
+		if (fl->arns)
+			set_free(&fl->arns[b]);
+		if (fl->prefixes)
+			set_free(&fl->prefixes[b]);
+	}
+	free(fl->arns);
+	free(fl->prefixes);
+	set_free(&fl->names);
+}
+
+static void folder_lists_build(const struct config *cfg, const char *only,
+			       struct folder_lists *fl)
+{
+	const char *partition = "aws";
+	size_t i, b;
+	int t;
+
+	for (int pass = 0; pass < 2; pass++) {
+		for (i = 0; i < cfg->n; i++) {
+			const struct pipeline *p = &cfg->pipelines[i];
+
+			if (!selected(p, only) || !p->skip_unchanged)
+				continue;
+			partition = p->partition;
+			for (t = 0; t < CONFIG_DATASET_COUNT; t++) {
+				char *bucket, *key, *pfx;
+
+				if (!p->datasets[t].set ||
+				    !is_folder(p->datasets[t].s3_path))
+					continue;
+				if (split_s3(p->datasets[t].s3_path, &bucket,
+					     &key) < 0) {
+					fl->oom = true;
+					continue;
+				}
+				if (pass == 0) {
+					set_add_owned(&fl->names, bucket);
+					free(key);
+					continue;
+				}
+				for (b = 0; b < fl->names.n; b++)
+					if (!strcmp(fl->names.v[b], bucket))
+						break;
+				pfx = malloc(strlen(key) + 2);
+				if (pfx)
+					sprintf(pfx, "%s*", key);
+				if (b < fl->names.n)
+					set_add_owned(&fl->prefixes[b], pfx);
+				else
+					free(pfx);
+				free(bucket);
+				free(key);
+			}
+		}
+		if (pass == 0) {
+			fl->oom |= fl->names.oom;
+			fl->arns = calloc(fl->names.n ? fl->names.n : 1,
+					  sizeof(*fl->arns));
+			fl->prefixes = calloc(fl->names.n ? fl->names.n : 1,
+					      sizeof(*fl->prefixes));
+			if (!fl->arns || !fl->prefixes) {
+				fl->oom = true;
+				return;
+			}
+		}
+	}
+	for (b = 0; b < fl->names.n; b++) {
+		struct strbuf a = STRBUF_INIT;
+
+		strbuf_printf(&a, "arn:%s:s3:::%s", partition, fl->names.v[b]);
+		set_add_owned(&fl->arns[b],
+			      strbuf_error(&a) ? NULL : strbuf_detach(&a));
+		fl->oom |= fl->arns[b].oom || fl->prefixes[b].oom;
+	}
+}
+
 int policy_identity(const struct config *cfg, const char *only, char **out)
 {
 	static const char *const passed_to[] = { POLICY_SERVICE_PRINCIPAL };
 	struct strset res[N_ENTRIES];
-	struct stmt st[N_ENTRIES];
+	struct folder_lists fl = { 0 };
+	struct stmt *st;
 	bool used[N_ENTRIES];
 	unsigned groups[K_COUNT];
 	struct strbuf sb = STRBUF_INIT;
@@ -464,8 +570,14 @@ int policy_identity(const struct config *cfg, const char *only, char **out)
 	if (!any_selected(cfg, only))
 		return -ENOENT;
 	memset(res, 0, sizeof(res));
-	memset(st, 0, sizeof(st));
 	memset(used, 0, sizeof(used));
+	folder_lists_build(cfg, only, &fl);
+	oom |= fl.oom;
+	st = calloc(N_ENTRIES + fl.names.n, sizeof(*st));
+	if (!st) {
+		folder_lists_free(&fl);
+		return -ENOMEM;
+	}
 	memset(groups, 0, sizeof(groups));
 	for (i = 0; i < N_ENTRIES; i++) {
 		for (j = 0; j < cfg->n; j++) {
@@ -509,10 +621,23 @@ int policy_identity(const struct config *cfg, const char *only, char **out)
 			if (!strcmp(st[i].sid, kind_sid[k]) && groups[k] == 1)
 				st[i].sid_n = 0;
 	}
+	for (i = 0; !fl.oom && i < fl.names.n; i++, n++) {
+		st[n].sid = "ListDataFoldersForSkipUnchangedData";
+		st[n].sid_n = fl.names.n > 1 ? (unsigned)i + 1 : 0;
+		set_add(&st[n].actions, "s3:ListBucket");
+		oom |= st[n].actions.oom;
+		st[n].resources = &fl.arns[i];
+		st[n].cond_op = "StringLike";
+		st[n].cond_key = "s3:prefix";
+		st[n].cond_v = (const char *const *)fl.prefixes[i].v;
+		st[n].cond_n = fl.prefixes[i].n;
+	}
 	put_document(&sb, 0, st, n);
 	strbuf_putc(&sb, '\n');
 	for (i = 0; i < n; i++)
 		set_free(&st[i].actions);
+	free(st);
+	folder_lists_free(&fl);
 	for (i = 0; i < N_ENTRIES; i++)
 		set_free(&res[i]);
 	*out = finish(&sb, oom);
@@ -759,8 +884,20 @@ void policy_s3_denial_text(const char *partition, const char *uri, char *buf,
 {
 	const char *rest = uri && !strncmp(uri, "s3://", 5) ? uri + 5 : uri;
 
+	size_t n = rest ? strlen(rest) : 0;
+
 	if (!buf || !len)
 		return;
+	if (n && rest[n - 1] == '/') {
+		/* a folder: ListObjectsV2 needs s3:ListBucket on the bucket */
+		int bn = (int)strcspn(rest, "/");
+
+		snprintf(buf, len, "access denied to s3:ListBucket on "
+			 "arn:%s:s3:::%.*s (s3:prefix \"%s\"); %s",
+			 partition ? partition : "aws", bn, rest,
+			 rest[bn] ? rest + bn + 1 : "", POLICY_HINT);
+		return;
+	}
 	snprintf(buf, len, "access denied to s3:GetObject on arn:%s:s3:::%s; %s",
 		 partition ? partition : "aws", rest ? rest : "?", POLICY_HINT);
 }

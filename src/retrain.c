@@ -894,16 +894,27 @@ static void on_describe_job(struct ctx *c, int slot, const struct rt_event *ev)
 
 /* ---- checking: HeadObject of the S3 sources (skip_unchanged) ---------- */
 
+/* A folder (ending in '/') is listed, not HEADed: the driver hands its
+ * listing's digest in as the ETag, without a Last-Modified. */
+static bool s3_folder(const char *path)
+{
+	size_t n = strlen(path);
+
+	return n > 0 && path[n - 1] == '/';
+}
+
 static void on_head(struct ctx *c, int slot, const struct rt_event *ev)
 {
 	struct rt_slot *s = &c->run->slots[slot];
+	bool folder = s3_folder(s->s3_path);
 
 	s->etag[0] = s->last_modified[0] = '\0';
 	s->unchanged = false;
 	c->save = true;
 	if (ev->result != RT_RES_OK || empty(ev->etag)) {
 		act_log(c, LOG_WARNING, NULL, slot,
-			"HeadObject of %s (%s dataset) %s (%s): importing it anyway",
+			"%s of %s (%s dataset) %s (%s): importing it anyway",
+			folder ? "ListObjectsV2" : "HeadObject",
 			s->s3_path, s->ds_type,
 			ev->result == RT_RES_OK ? "gave no ETag" : "failed",
 			ev->result == RT_RES_NOT_FOUND ? "not found"
@@ -912,14 +923,25 @@ static void on_head(struct ctx *c, int slot, const struct rt_event *ev)
 	}
 	copy_str(s->etag, sizeof(s->etag), ev->etag);
 	copy_str(s->last_modified, sizeof(s->last_modified), ev->last_modified);
+	/* a folder's digest covers every object's ETag and size: it alone
+	 * decides */
 	s->unchanged = eq(s->etag, s->prev_etag) &&
-		       eq(s->last_modified, s->prev_last_modified);
-	act_log(c, LOG_INFO, NULL, slot, "%s (%s dataset) %s (ETag %s, %s)",
-		s->s3_path, s->ds_type,
-		s->unchanged ? "unchanged since the last import: not re-importing it"
-			     : "changed: importing it",
-		s->etag, empty(s->last_modified) ? "no Last-Modified"
-						 : s->last_modified);
+		       (folder || eq(s->last_modified, s->prev_last_modified));
+	if (folder)
+		act_log(c, LOG_INFO, NULL, slot,
+			"%s (%s dataset) %s (listing %s)",
+			s->s3_path, s->ds_type,
+			s->unchanged ? "unchanged since the last import: not re-importing it"
+				     : "changed: importing it",
+			s->etag);
+	else
+		act_log(c, LOG_INFO, NULL, slot,
+			"%s (%s dataset) %s (ETag %s, %s)",
+			s->s3_path, s->ds_type,
+			s->unchanged ? "unchanged since the last import: not re-importing it"
+				     : "changed: importing it",
+			s->etag, empty(s->last_modified) ? "no Last-Modified"
+							 : s->last_modified);
 }
 
 static void begin_checking(struct ctx *c)

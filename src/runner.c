@@ -62,6 +62,7 @@ struct pcall {
 	bool queued;                 /* waiting for the rate limit */
 	struct personalize_op *op_handle; /* in flight */
 	struct s3_head *head_handle;      /* RT_OP_HEAD_OBJECT in flight */
+	struct s3_list *list_handle;      /* the same for a folder */
 	/* RT_OP_FIND_VERSION: candidates to describe, one by one */
 	char **cands;
 	size_t ncands, icand;
@@ -374,6 +375,8 @@ static void pcall_drop(struct pcall *c)
 		c->r->host->cancel(c->r->host->userdata, c);
 	else if (c->head_handle)
 		s3_head_cancel(c->head_handle);
+	else if (c->list_handle)
+		s3_list_cancel(c->list_handle);
 	else
 		personalize_op_cancel(c->op_handle);
 	pcall_free(c);
@@ -707,6 +710,38 @@ static void on_head(const struct s3_head_result *res, void *ud)
 	pcall_free(c);
 }
 
+/* A folder's listing answers the run's RT_OP_HEAD_OBJECT: its digest
+ * stands where a file's ETag goes (no Last-Modified), so the run compares
+ * it with the one recorded at the last import as it does an ETag. */
+static void on_list(const struct s3_list_result *res, void *ud)
+{
+	struct pcall *c = ud;
+	struct runner *r = c->r;
+	struct rt_event e;
+	char denied[RT_REASON_MAX + 1];
+
+	c->list_handle = NULL;
+	init_event(r, &e, RT_EV_REPLY, c->slot, c->token);
+	e.result = map_s3(res->error);
+	if (res->error != S3_ERR_NONE)
+		e.error = res->message ? res->message
+				       : s3_error_name(res->error);
+	if (res->error == S3_ERR_ACCESS_DENIED) {
+		policy_s3_denial_text(r->p->partition, res->uri, denied,
+				      sizeof(denied));
+		e.error = denied;
+	}
+	e.request_id = res->request_id;
+	e.etag = res->digest;
+	e.last_modified = "";
+	if (res->error == S3_ERR_NONE)
+		log_debug("%s: %s: %zu objects in %u pages, %s", r->p->name,
+			  res->uri, res->n_objects, res->pages, res->digest);
+	pcall_unlink(c);
+	step(r, &e);
+	pcall_free(c);
+}
+
 static void grant(void *cookie);
 static int start_call(struct pcall *c);
 
@@ -785,8 +820,9 @@ static void grant(void *cookie)
 		}
 		k = s3_head_object(c->r->s3, s[CS_S3_PATH], on_head, c,
 				   &c->head_handle);
-		if (k == -EISDIR)
-			k = -EINVAL; /* a folder: import it anyway */
+		if (k == -EISDIR)  /* a folder: its listing */
+			k = s3_list_folder(c->r->s3, s[CS_S3_PATH], on_list, c,
+					   &c->list_handle);
 		break;
 	}
 	if (k < 0) {

@@ -1,7 +1,9 @@
-/* s3.c - Amazon S3 HeadObject: endpoint, signing, classification; the
- * REST HEAD protocol adapter over the call engine (aws_engine.c), which
- * runs the attempts, retries, quota and clock offset for every client
- * alike. See include/s3.h and include/s3-internal.h. */
+/* s3.c - Amazon S3 HeadObject and ListObjectsV2: endpoint, signing,
+ * classification; the REST HEAD adapter and the REST GET listing adapter
+ * (XML pages through xml.c, page after page, and the listing's digest)
+ * over the call engine (aws_engine.c), which runs the attempts, retries,
+ * quota and clock offset for every client alike. See include/s3.h and
+ * include/s3-internal.h. */
 #include "s3.h"
 #include "s3-internal.h"
 
@@ -13,11 +15,13 @@
 #include <strings.h>
 
 #include <curl/curl.h>
+#include <openssl/evp.h>
 
 #include "aws-engine.h"
 #include "aws-internal.h"
 #include "log.h"
 #include "strbuf.h"
+#include "xml.h"
 
 #define S3_MAX_MESSAGE_LEN 512
 
@@ -308,10 +312,12 @@ cleanup:
 	return r;
 }
 
-int s3_build_request(struct sigv4_signer *signer, const char *region,
-		     const struct s3_target *t,
-		     const struct sigv4_credentials *creds, time_t now,
-		     struct s3_wire_request *w)
+/* Sign method on t (with the raw query, or NULL) into *w. */
+static int build_signed(struct sigv4_signer *signer, const char *region,
+			const char *method, const struct s3_target *t,
+			const char *query,
+			const struct sigv4_credentials *creds, time_t now,
+			struct s3_wire_request *w)
 {
 	struct sigv4_header sh[1];
 	struct sigv4_request req;
@@ -320,7 +326,7 @@ int s3_build_request(struct sigv4_signer *signer, const char *region,
 
 	sh[0] = (struct sigv4_header){ "Host", t->host };
 	req = (struct sigv4_request){
-		.method = "HEAD", .path = t->path, .query = NULL,
+		.method = method, .path = t->path, .query = query,
 		.headers = sh, .n_headers = 1,
 		.body = NULL, .body_len = 0,
 		.payload_hash = S3_EMPTY_PAYLOAD_SHA256,
@@ -336,6 +342,14 @@ int s3_build_request(struct sigv4_signer *signer, const char *region,
 			w->sig.headers[i].name, w->sig.headers[i].value };
 	w->n_headers = 2 + i;
 	return 0;
+}
+
+int s3_build_request(struct sigv4_signer *signer, const char *region,
+		     const struct s3_target *t,
+		     const struct sigv4_credentials *creds, time_t now,
+		     struct s3_wire_request *w)
+{
+	return build_signed(signer, region, "HEAD", t, NULL, creds, now, w);
 }
 
 void s3_wire_request_free(struct s3_wire_request *w)
@@ -861,4 +875,601 @@ void s3_head_cancel(struct s3_head *h)
 {
 	if (h)
 		aws_engine_call_cancel(h->ec);  /* frees h */
+}
+
+/* ---- ListObjectsV2: pure parts ---------------------------------------------------- */
+
+int s3_parse_folder_uri(const char *uri, char **bucket, char **prefix)
+{
+	char *b = NULL, *k = NULL;
+	size_t n;
+	int r;
+
+	/* "s3://b/p/" parses as a folder by s3_parse_uri's rules */
+	r = s3_parse_uri(uri, &b, &k);
+	if (r == 0) {
+		free(b);
+		free(k);
+		return -ENOTDIR;
+	}
+	if (r != -EISDIR)
+		return r;
+	n = strcspn(uri + 5, "/");
+	if (uri[5 + n] != '/')
+		return -EINVAL;     /* "s3://bucket" without the slash */
+	b = strndup(uri + 5, n);
+	k = strdup(uri + 5 + n + 1);
+	if (!b || !k) {
+		free(b);
+		free(k);
+		return -ENOMEM;
+	}
+	*bucket = b;
+	*prefix = k;
+	return 0;
+}
+
+static void query_encode(const char *v, struct strbuf *out)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)v; *p; p++) {
+		if (isalnum(*p) || *p == '-' || *p == '.' || *p == '_' ||
+		    *p == '~') {
+			strbuf_putc(out, (char)*p);
+		} else {
+			strbuf_putc(out, '%');
+			strbuf_putc(out, hex[*p >> 4]);
+			strbuf_putc(out, hex[*p & 15]);
+		}
+	}
+}
+
+void s3_list_query(const char *prefix, const char *token, unsigned max_keys,
+		   struct strbuf *out)
+{
+	if (token) {
+		strbuf_puts(out, "continuation-token=");
+		query_encode(token, out);
+		strbuf_putc(out, '&');
+	}
+	strbuf_printf(out, "list-type=2&max-keys=%u&prefix=", max_keys);
+	query_encode(prefix ? prefix : "", out);
+}
+
+void s3_list_page_free(struct s3_list_page *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->n; i++) {
+		free(p->v[i].key);
+		free(p->v[i].etag);
+	}
+	free(p->v);
+	free(p->next_token);
+	memset(p, 0, sizeof(*p));
+}
+
+static int parse_size(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (!s || !*s)
+		return -EBADMSG;
+	for (; *s; s++) {
+		uint64_t d = (uint64_t)(*s - '0');
+
+		if (!isdigit((unsigned char)*s) || v > (UINT64_MAX - d) / 10)
+			return -EBADMSG;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return 0;
+}
+
+int s3_list_parse_page(const char *body, size_t len, struct s3_list_page *out,
+		       const char **why)
+{
+	struct xml_node *root = NULL;
+	const struct xml_node *n;
+	const char *trunc, *tok;
+	size_t cap = 0;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	*why = "not well-formed XML";
+	r = body && len ? xml_parse(body, len, &root) : -EBADMSG;
+	if (r < 0)
+		return r == -ENOMEM ? -ENOMEM : -EBADMSG;
+	r = -EBADMSG;
+	if (strcmp(root->name, "ListBucketResult") != 0) {
+		*why = "not a ListBucketResult";
+		goto cleanup;
+	}
+	for (n = root->child; n; n = n->next) {
+		const char *key, *etag;
+		uint64_t size;
+
+		if (strcmp(n->name, "Contents") != 0)
+			continue;
+		key = xml_path_text(n, "Key");
+		etag = xml_path_text(n, "ETag");
+		if (!key || !*key || !etag ||
+		    parse_size(xml_path_text(n, "Size"), &size) < 0) {
+			*why = "a Contents without Key, ETag or a valid Size";
+			goto cleanup;
+		}
+		if (out->n == cap) {
+			size_t nc = cap ? cap * 2 : 16;
+			struct s3_list_entry *nv = realloc(out->v, nc * sizeof(*nv));
+
+			if (!nv) {
+				r = -ENOMEM;
+				goto cleanup;
+			}
+			out->v = nv;
+			cap = nc;
+		}
+		out->v[out->n].key = strdup(key);
+		out->v[out->n].etag = strdup(etag);
+		out->v[out->n].size = size;
+		out->n++;
+		if (!out->v[out->n - 1].key || !out->v[out->n - 1].etag) {
+			r = -ENOMEM;
+			goto cleanup;
+		}
+	}
+	trunc = xml_path_text(root, "IsTruncated");
+	out->truncated = trunc && strcmp(trunc, "true") == 0;
+	if (trunc && !out->truncated && strcmp(trunc, "false") != 0) {
+		*why = "IsTruncated is neither true nor false";
+		goto cleanup;
+	}
+	tok = xml_path_text(root, "NextContinuationToken");
+	if (out->truncated) {
+		if (!tok || !*tok) {
+			*why = "IsTruncated without a NextContinuationToken";
+			goto cleanup;
+		}
+		out->next_token = strdup(tok);
+		if (!out->next_token) {
+			r = -ENOMEM;
+			goto cleanup;
+		}
+	}
+	r = 0;
+	*why = NULL;
+cleanup:
+	xml_free(root);
+	if (r < 0)
+		s3_list_page_free(out);
+	return r;
+}
+
+/* By key, then ETag, then size: a total order, so the digest does not
+ * depend on the order of the listing even if a key came twice. */
+static int entry_cmp(const void *a, const void *b)
+{
+	const struct s3_list_entry *const *x = a, *const *y = b;
+	int c = strcmp((*x)->key, (*y)->key);
+
+	if (c == 0)
+		c = strcmp((*x)->etag, (*y)->etag);
+	if (c == 0)
+		c = ((*x)->size > (*y)->size) - ((*x)->size < (*y)->size);
+	return c;
+}
+
+int s3_listing_digest(const struct s3_list_entry *v, size_t n,
+		      char out[S3_DIGEST_LEN + 1], size_t *counted)
+{
+	static const char hex[] = "0123456789abcdef";
+	const struct s3_list_entry **sorted;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	EVP_MD_CTX *ctx;
+	size_t m = 0, i;
+	int r = -EIO;
+
+	sorted = calloc(n ? n : 1, sizeof(*sorted));
+	ctx = EVP_MD_CTX_new();
+	if (!sorted || !ctx) {
+		free(sorted);
+		EVP_MD_CTX_free(ctx);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		size_t kl = strlen(v[i].key);
+
+		if (kl > 0 && v[i].key[kl - 1] != '/')
+			sorted[m++] = &v[i];
+	}
+	qsort(sorted, m, sizeof(*sorted), entry_cmp);
+	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+		goto cleanup;
+	for (i = 0; i < m; i++) {
+		char size[24];
+		int sl = snprintf(size, sizeof(size), "%llu\n",
+				  (unsigned long long)sorted[i]->size);
+
+		if (EVP_DigestUpdate(ctx, sorted[i]->key,
+				     strlen(sorted[i]->key) + 1) != 1 ||
+		    EVP_DigestUpdate(ctx, sorted[i]->etag,
+				     strlen(sorted[i]->etag) + 1) != 1 ||
+		    EVP_DigestUpdate(ctx, size, (size_t)sl) != 1)
+			goto cleanup;
+	}
+	if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 32)
+		goto cleanup;
+	memcpy(out, S3_DIGEST_PREFIX, 7);
+	for (i = 0; i < 32; i++) {
+		out[7 + 2 * i] = hex[md[i] >> 4];
+		out[7 + 2 * i + 1] = hex[md[i] & 15];
+	}
+	out[S3_DIGEST_LEN] = '\0';
+	if (counted)
+		*counted = m;
+	r = 0;
+cleanup:
+	free(sorted);
+	EVP_MD_CTX_free(ctx);
+	return r;
+}
+
+/* ---- ListObjectsV2: the REST GET protocol, page after page ------------------------ */
+
+/* One listing: the engine's request for each page in turn. */
+struct s3_list {
+	struct s3_client *client;
+	struct aws_engine_call *ec;
+	char *uri, *bucket, *prefix, *label;
+	struct s3_target target;   /* the bucket's URL, no query */
+	char *url;                 /* target.url and this page's query */
+	char *query;               /* this page's raw query, as signed */
+	char *token;               /* continuation token of this page */
+	struct s3_wire_request wire;
+	s3_list_done_fn done;
+	void *userdata;
+	bool keep;                 /* the next page's call owns it now */
+	enum s3_error error;
+	char *bucket_region;
+	struct s3_list_entry *v;   /* every page's objects so far */
+	size_t n, cap;
+	unsigned pages;
+};
+
+static void list_free(struct s3_list *l)
+{
+	if (!l)
+		return;
+	s3_wire_request_free(&l->wire);
+	s3_target_free(&l->target);
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->v[i].key);
+		free(l->v[i].etag);
+	}
+	free(l->v);
+	free(l->uri);
+	free(l->bucket);
+	free(l->prefix);
+	free(l->label);
+	free(l->url);
+	free(l->query);
+	free(l->token);
+	free(l->bucket_region);
+	free(l);
+}
+
+/* The engine's req_free: a page's call is over. */
+static void list_release(void *req)
+{
+	struct s3_list *l = req;
+
+	if (l->keep)
+		l->keep = false;
+	else
+		list_free(l);
+}
+
+static int list_build(void *req, const struct sigv4_credentials *creds,
+		      time_t now, struct http_request_spec *spec)
+{
+	struct s3_list *l = req;
+	struct s3_client *c = l->client;
+	int r;
+
+	if (!creds)
+		return -EINVAL;
+	r = build_signed(aws_engine_signer(c->engine), c->region, "GET",
+			 &l->target, l->query, creds, now, &l->wire);
+	if (r < 0)
+		return r;
+	spec->method = "GET";
+	spec->url = l->url;
+	spec->headers = l->wire.headers;
+	spec->n_headers = l->wire.n_headers;
+	return 0;
+}
+
+static void list_wipe(void *req)
+{
+	struct s3_list *l = req;
+
+	s3_wire_request_free(&l->wire);
+}
+
+static void list_observe(void *req, const struct http_response *resp)
+{
+	struct s3_list *l = req;
+
+	free(l->bucket_region);
+	l->bucket_region = safe_dup(http_response_header(resp,
+						"x-amz-bucket-region"), 64);
+}
+
+static int list_decode_reply(void *req, const struct http_response *resp,
+			     void **reply, const char **why)
+{
+	struct s3_list_page *p;
+	int r;
+
+	(void)req;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	r = s3_list_parse_page(resp->body, resp->body_len, p, why);
+	if (r < 0) {
+		free(p);
+		return r;
+	}
+	*reply = p;
+	return 0;
+}
+
+static void list_free_reply(void *reply)
+{
+	s3_list_page_free(reply);
+	free(reply);
+}
+
+static int list_decode_error(const struct http_response *resp,
+			     struct aws_error_info *out)
+{
+	return aws_decode_xml_error(resp->body, resp->body_len, out);
+}
+
+static void list_finalize(void *req, struct aws_engine_result *res)
+{
+	struct s3_list *l = req;
+	enum s3_error e;
+
+	if (strcmp(res->code, "CredentialsUnavailable") == 0 ||
+	    (strcmp(res->code, "SigningFailed") == 0 &&
+	     res->error == AWS_ERR_AUTH))
+		e = S3_ERR_CREDENTIALS;
+	else if (res->error == AWS_ERR_INTERNAL)
+		e = S3_ERR_INTERNAL;
+	else if (res->error == AWS_ERR_MALFORMED_REPLY &&
+		 res->transport == HTTP_OK && res->status >= 200 &&
+		 res->status < 300)
+		e = S3_ERR_MALFORMED_REPLY;
+	else
+		e = s3_classify(res->transport, res->status, l->bucket_region,
+				l->client->region);
+	l->error = e;
+	res->error = aws_class_of(e);
+	if (e != S3_ERR_MALFORMED_REPLY || !res->code[0])
+		res->code = s3_error_name(e);
+}
+
+static const struct aws_protocol s3_list_protocol = {
+	.name = "s3-rest-list",
+	.build = list_build,
+	.wipe = list_wipe,
+	.decode_reply = list_decode_reply,
+	.free_reply = list_free_reply,
+	.decode_error = list_decode_error,
+	.retry_kind = NULL,
+	.observe = list_observe,
+	.finalize = list_finalize,
+};
+
+static void list_done(const struct aws_engine_result *er, void *userdata);
+
+/* Start the call of the page after token (NULL: the first). */
+static int list_page(struct s3_list *l)
+{
+	struct aws_engine_call_spec spec;
+	struct strbuf q = STRBUF_INIT, u = STRBUF_INIT;
+
+	s3_list_query(l->prefix, l->token, S3_LIST_MAX_KEYS, &q);
+	strbuf_printf(&u, "%s?%s", l->target.url, q.buf ? q.buf : "");
+	if (strbuf_error(&q) < 0 || strbuf_error(&u) < 0) {
+		strbuf_free(&q);
+		strbuf_free(&u);
+		return -ENOMEM;
+	}
+	free(l->query);
+	free(l->url);
+	l->query = strbuf_detach(&q);
+	l->url = strbuf_detach(&u);
+	spec = (struct aws_engine_call_spec){
+		.proto = &s3_list_protocol, .req = l, .req_free = list_release,
+		.operation = S3_LIST_OPERATION, .label = l->label,
+		.done = list_done, .userdata = l,
+	};
+	return aws_engine_call(l->client->engine, &spec, &l->ec);
+}
+
+/* Take a page's objects into the listing. */
+static int list_take(struct s3_list *l, struct s3_list_page *p)
+{
+	if (l->n + p->n > l->cap) {
+		size_t nc = l->cap ? l->cap : 64;
+		struct s3_list_entry *nv;
+
+		while (nc < l->n + p->n)
+			nc *= 2;
+		nv = realloc(l->v, nc * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		l->v = nv;
+		l->cap = nc;
+	}
+	memcpy(l->v + l->n, p->v, p->n * sizeof(*p->v));
+	l->n += p->n;
+	free(p->v);
+	p->v = NULL;
+	p->n = 0;
+	return 0;
+}
+
+static void list_describe(const struct s3_list *l, enum s3_error e,
+			  const struct aws_engine_result *er, struct strbuf *m)
+{
+	strbuf_printf(m, "ListObjectsV2 %s: ", l->uri);
+	switch (e) {
+	case S3_ERR_ACCESS_DENIED:
+		strbuf_printf(m, "access denied (HTTP %ld): the role or keys "
+			      "need s3:ListBucket on arn:aws:s3:::%s for the "
+			      "prefix \"%s\"", er->status, l->bucket,
+			      l->prefix);
+		break;
+	case S3_ERR_NOT_FOUND:
+		strbuf_printf(m, "no such bucket (HTTP %ld): check the S3 path",
+			      er->status);
+		break;
+	case S3_ERR_WRONG_REGION:
+		strbuf_printf(m, "the bucket is in region %s, not %s (HTTP %ld)",
+			      l->bucket_region ? l->bucket_region : "?",
+			      l->client->region, er->status);
+		break;
+	case S3_ERR_MALFORMED_REPLY:
+		strbuf_printf(m, "unusable reply (%s)",
+			      er->message[0] ? er->message : "protocol error");
+		break;
+	default:
+		strbuf_printf(m, "%s (HTTP %ld%s%s) after %u attempts",
+			      s3_error_name(e), er->status,
+			      er->code[0] ? ", " : "", er->code, er->attempts);
+		break;
+	}
+}
+
+static void list_done(const struct aws_engine_result *er, void *userdata)
+{
+	struct s3_list *l = userdata;
+	struct s3_list_page *p = er->reply;
+	struct s3_list_result res;
+	struct strbuf msg = STRBUF_INIT;
+	char digest[S3_DIGEST_LEN + 1];
+	char *rid = safe_dup(er->request_id, 128);
+	enum s3_error e = er->error == AWS_ERR_NONE ? S3_ERR_NONE : l->error;
+	size_t counted = 0;
+
+	l->ec = NULL;
+	if (e == S3_ERR_NONE) {
+		l->pages++;
+		if (list_take(l, p) < 0) {
+			e = S3_ERR_INTERNAL;
+		} else if (p->truncated) {
+			if (l->pages >= S3_LIST_MAX_PAGES ||
+			    (l->token && strcmp(l->token, p->next_token) == 0)) {
+				e = S3_ERR_MALFORMED_REPLY;
+			} else {
+				free(l->token);
+				l->token = p->next_token;
+				p->next_token = NULL;
+				if (list_page(l) == 0) {
+					l->keep = true;
+					free(rid);
+					return;
+				}
+				e = S3_ERR_INTERNAL;
+			}
+		} else if (s3_listing_digest(l->v, l->n, digest, &counted) < 0) {
+			e = S3_ERR_INTERNAL;
+		}
+	}
+	memset(&res, 0, sizeof(res));
+	res.error = e;
+	res.uri = l->uri;
+	res.http_status = er->status;
+	res.pages = l->pages;
+	res.bucket_region = l->bucket_region;
+	res.request_id = rid;
+	res.attempts = er->attempts;
+	if (e == S3_ERR_NONE) {
+		res.digest = digest;
+		res.n_objects = counted;
+	} else {
+		if (er->error == AWS_ERR_NONE)
+			strbuf_printf(&msg, "ListObjectsV2 %s: %s after %u "
+				      "pages", l->uri,
+				      e == S3_ERR_MALFORMED_REPLY
+				      ? "the continuation token does not advance"
+				      : "internal error", l->pages);
+		else
+			list_describe(l, e, er, &msg);
+		res.message = strbuf_error(&msg) < 0 || !msg.buf
+			      ? "ListObjectsV2 failed (out of memory)" : msg.buf;
+	}
+	l->done(&res, l->userdata);
+	strbuf_free(&msg);
+	free(rid);
+}
+
+int s3_list_folder(struct s3_client *c, const char *uri, s3_list_done_fn done,
+		   void *userdata, struct s3_list **ret)
+{
+	struct s3_list *l = NULL;
+	int r;
+
+	if (!c || !done || !uri)
+		return -EINVAL;
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	l->wire = (struct s3_wire_request)S3_WIRE_REQUEST_INIT;
+	r = s3_parse_folder_uri(uri, &l->bucket, &l->prefix);
+	if (r < 0)
+		goto fail;
+	r = -ENOMEM;
+	l->uri = strdup(uri);
+	if (!l->uri || asprintf(&l->label, "ListObjectsV2 %s", uri) < 0) {
+		l->label = NULL;
+		goto fail;
+	}
+	r = s3_resolve_target(c->endpoint_url, c->force_path_style, c->region,
+			      l->bucket, "", &l->target);
+	if (r < 0)
+		goto fail;
+	/* the bucket itself: "/BUCKET" in path style, "/" virtual-hosted */
+	if (l->target.path_style) {
+		size_t pl = strlen(l->target.path), ul = strlen(l->target.url);
+
+		if (pl > 1 && l->target.path[pl - 1] == '/')
+			l->target.path[pl - 1] = '\0';
+		if (ul > 0 && l->target.url[ul - 1] == '/')
+			l->target.url[ul - 1] = '\0';
+	}
+	l->client = c;
+	l->done = done;
+	l->userdata = userdata;
+	r = list_page(l);
+	if (r < 0)
+		goto fail;
+	if (ret)
+		*ret = l;
+	return 0;
+fail:
+	list_free(l);
+	return r;
+}
+
+void s3_list_cancel(struct s3_list *l)
+{
+	if (l)
+		aws_engine_call_cancel(l->ec);  /* frees l */
 }

@@ -350,6 +350,19 @@ void emu_s3_free(struct emu_s3 *s);
  * /BUCKET/KEY. 0 or -EINVAL (no bucket or key, bad escape), -ENOMEM. */
 int emu_s3_target(const char *host, const char *raw_path, char **bucket,
 		  char **key);
+/* The bucket of a ListObjectsV2 (GET /BUCKET or /BUCKET/ path style, GET
+ * / with Host BUCKET.s3.*). 0 or -EINVAL, -ENOMEM. */
+int emu_s3_bucket_target(const char *host, const char *raw_path, char **bucket);
+/* ListObjectsV2 of bucket: the objects whose key starts with prefix, by
+ * key (bytewise), after the continuation token (NULL: from the start), at
+ * most max_keys (the request's max-keys, capped at 1000 and at the world's
+ * s3ListMaxKeys when that is not 0) into *xml (the ListBucketResult,
+ * malloc'd). The token is opaque to clients: "T/", the hex of the last key
+ * returned, "=". 0; -ENOENT (no object in that bucket: NoSuchBucket);
+ * -EINVAL (bad token or max_keys < 0: InvalidArgument); -ENOMEM. */
+#define EMU_S3_LIST_MAX_KEYS 1000
+int emu_s3_list(const struct emu_s3 *s, const char *bucket, const char *prefix,
+		const char *token, long max_keys, unsigned world_cap, char **xml);
 /* "2026-11-20T10:00:00Z" (optional .sss) to wall ms. 0 or -EINVAL. */
 int emu_s3_parse_time(const char *s, int64_t *ms);
 /* RFC 7231 IMF-fixdate of wall ms. */

@@ -36,6 +36,7 @@
 #define EMU_SERVICE "personalize"
 #define EMU_S3_SERVICE "s3"
 #define EMU_S3_OPERATION "S3:HeadObject"
+#define EMU_S3_LIST_OPERATION "S3:ListObjectsV2"
 #define EMU_S3_EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 #define EMU_TARGET_PREFIX "AmazonPersonalize."
 /* EventBridge's PutEvents, served beside Personalize (emu_events.c) */
@@ -73,6 +74,7 @@ static struct server {
 	struct emu_faults faults;
 	struct emu_policies policies;
 	struct emu_s3 s3;
+	unsigned s3_list_cap;   /* the world's s3ListMaxKeys; 0: none */
 	struct emu_rng ids;
 	FILE *ledger;
 	uint64_t seq;
@@ -1263,6 +1265,217 @@ done:
 	return ret;
 }
 
+/* ---- S3 ListObjectsV2 --------------------------------------------------------------- */
+
+static enum MHD_Result send_s3_xml(struct MHD_Connection *conn, int status,
+				   const char *body, const char *code,
+				   const char *bucket_region, const char *rid,
+				   enum emu_fault_kind fault)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	char *err = NULL;
+	size_t len;
+
+	if (!body) {
+		err = emu_strdup_printf("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+					"<Error><Code>%s</Code><Message>%s</Message>"
+					"<RequestId>%s</RequestId></Error>", code, code, rid);
+		body = err ? err : "";
+	}
+	len = strlen(body);
+	if (status == 200 && fault == EMU_FAULT_MALFORMED)
+		body = "<ListBucketResult><Contents>", len = strlen(body);
+	else if (status == 200 && fault == EMU_FAULT_TRUNCATED)
+		len /= 2;
+	resp = MHD_create_response_from_buffer(len, (void *)(uintptr_t)body,
+					       MHD_RESPMEM_MUST_COPY);
+	free(err);
+	if (!resp)
+		return MHD_NO;
+	add_date(resp);
+	MHD_add_response_header(resp, "x-amz-request-id", rid);
+	MHD_add_response_header(resp, "x-amz-id-2", rid);
+	MHD_add_response_header(resp, "Server", "AmazonS3");
+	if (bucket_region)
+		MHD_add_response_header(resp, "x-amz-bucket-region", bucket_region);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+				fault == EMU_FAULT_CONTENT_TYPE ? "text/html" : "application/xml");
+	ret = MHD_queue_response(conn, (unsigned int)status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result handle_s3_list(struct MHD_Connection *conn, const char *url,
+				      const struct conn_ctx *ctx)
+{
+	struct kv_vec hv = { 0 }, qv = { 0 };
+	struct emu_reply reply = { 0 }, seen;
+	struct emu_fault_rule hit = { 0 };
+	enum emu_fault_kind fault = EMU_FAULT_NONE;
+	struct emu_clock now = clock_now();
+	struct ledger_entry le = { 0 };
+	const char *host, *sha, *prefix, *token, *mk, *bucket_region = NULL, *code = NULL;
+	char rid[37], *akid = NULL, *bucket = NULL, *sregion = NULL, *xml = NULL, *end = NULL;
+	bool sig_checked = false, sig_ok = false;
+	cJSON *params = NULL;
+	enum MHD_Result ret = MHD_NO;
+	long max_keys = EMU_S3_LIST_MAX_KEYS;
+	int status = 500, r;
+
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_kv, &hv);
+	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_kv, &qv);
+	host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+	sha = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "x-amz-content-sha256");
+	prefix = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "prefix");
+	token = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "continuation-token");
+	mk = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "max-keys");
+
+	pthread_mutex_lock(&g.lock);
+	g.seq++;
+	emu_uuid(&g.ids, rid);
+	if (hv.oom || qv.oom)
+		goto done;
+	if (emu_s3_bucket_target(host, ctx->raw_path ? ctx->raw_path : url, &bucket) < 0) {
+		status = 400;
+		code = "InvalidURI";
+		goto done;
+	}
+	params = cJSON_CreateObject();
+	cJSON_AddStringToObject(params, "Bucket", bucket);
+	cJSON_AddStringToObject(params, "Prefix", prefix ? prefix : "");
+	if (token)
+		cJSON_AddStringToObject(params, "ContinuationToken", token);
+	if (mk)
+		cJSON_AddStringToObject(params, "MaxKeys", mk);
+	sregion = scope_region(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							   "Authorization"));
+	if (sregion && strcmp(sregion, emu_world_region(g.world))) {
+		status = 400;
+		code = "AuthorizationHeaderMalformed";
+		bucket_region = emu_world_region(g.world);
+		goto done;
+	}
+	{
+		struct emu_http_req req = {
+			.method = "GET", .path = ctx->raw_path ? ctx->raw_path : url,
+			.query = qv.v, .nquery = qv.n, .headers = hv.v, .nheaders = hv.n,
+			.body = NULL, .body_len = 0,
+		};
+
+		sig_checked = true;
+		emu_creds_prune(&g.creds, now.wall_ms, EMU_CRED_PRUNE_GRACE_MS);
+		if (emu_sigv4_verify(&req, &g.creds, emu_world_region(g.world), EMU_S3_SERVICE,
+				     now.wall_ms / 1000, &reply, &akid) < 0) {
+			status = 403;
+			code = reply.error ? reply.error : "SignatureDoesNotMatch";
+			goto done;
+		}
+		sig_ok = true;
+	}
+	if (!sha || (strcmp(sha, EMU_S3_EMPTY_SHA256) && strcmp(sha, "UNSIGNED-PAYLOAD"))) {
+		status = 400;
+		code = "XAmzContentSHA256Mismatch";
+		goto done;
+	}
+	if (mk) {
+		errno = 0;
+		max_keys = strtol(mk, &end, 10);
+		if (errno || !*mk || *end || max_keys < 0) {
+			status = 400;
+			code = "InvalidArgument";
+			goto done;
+		}
+	}
+	/* ListObjectsV2 is authorized by s3:ListBucket on the bucket, with the
+	 * request's prefix as the s3:prefix condition key */
+	{
+		const struct emu_policy *pol = emu_policies_for(&g.policies, akid);
+		char *arn = emu_strdup_printf("arn:aws:s3:::%s", bucket);
+		struct emu_kv cond = { "s3:prefix", prefix ? prefix : "" };
+
+		if (pol && (!arn || emu_policy_eval(pol, "s3:ListBucket", arn, &cond, 1) !=
+				    EMU_DECISION_ALLOW)) {
+			free(arn);
+			status = 403;
+			code = "AccessDenied";
+			goto done;
+		}
+		free(arn);
+	}
+	fault = emu_faults_pick(&g.faults, EMU_S3_LIST_OPERATION, false, &hit);
+	if (fault == EMU_FAULT_THROTTLE || fault == EMU_FAULT_503) {
+		status = 503;
+		code = "SlowDown";
+		goto done;
+	}
+	if (fault == EMU_FAULT_500) {
+		status = 500;
+		code = "InternalError";
+		goto done;
+	}
+	if (fault == EMU_FAULT_EXPIRED_TOKEN) {
+		status = 400;
+		code = "ExpiredToken";
+		goto done;
+	}
+	r = emu_s3_list(&g.s3, bucket, prefix, token, max_keys, g.s3_list_cap, &xml);
+	if (r == -ENOENT) {
+		status = 404;
+		code = "NoSuchBucket";
+	} else if (r == -EINVAL) {
+		status = 400;
+		code = "InvalidArgument";
+	} else if (r < 0) {
+		status = 500;
+		code = "InternalError";
+	} else {
+		status = 200;
+	}
+done:
+	emu_reply_clear(&reply);
+	reply.status = status;
+	reply.error = status == 200 ? NULL : code ? code : "InternalError";
+	seen = reply;
+	if (fault == EMU_FAULT_RESET || fault == EMU_FAULT_DROP)
+		seen.status = 0;
+	le.operation = EMU_S3_LIST_OPERATION;
+	le.akid = akid;
+	le.sig_checked = sig_checked;
+	le.sig_ok = sig_ok;
+	le.params = params;
+	le.reply = &seen;
+	le.fault = fault != EMU_FAULT_NONE ? emu_fault_name(fault) : NULL;
+	le.fault_phase = hit.after_call ? "after" : "before";
+	le.request_id = rid;
+	le.wall_ms = now.wall_ms;
+	ledger_write(&le);
+	pthread_mutex_unlock(&g.lock);
+
+	pause_ms(hit.delay_ms);
+	if (fault == EMU_FAULT_RESET) {
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+		if (ci)
+			setsockopt(ci->connect_fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		ret = MHD_NO;
+	} else if (fault == EMU_FAULT_DROP) {
+		ret = MHD_NO;
+	} else {
+		ret = send_s3_xml(conn, status, status == 200 ? xml : NULL,
+				  reply.error, bucket_region, rid, fault);
+	}
+	free(xml);
+	free(sregion);
+	free(bucket);
+	free(akid);
+	free(hv.v);
+	free(qv.v);
+	return ret;
+}
+
 /* STS and the SSO portal (emu_sts.c) on the same port. */
 static enum MHD_Result handle_sts(struct MHD_Connection *conn, const char *url,
 				  const struct conn_ctx *ctx, bool sso)
@@ -1337,6 +1550,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 			       const char *upload_data, size_t *upload_size, void **con_cls)
 {
 	struct conn_ctx *ctx = *con_cls;
+	const char *list_type;
 
 	(void)cls;
 	(void)version;
@@ -1364,6 +1578,11 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 		return handle_credentials(conn, url, method, false);
 	if (!strcmp(method, "HEAD"))
 		return handle_s3(conn, url, ctx);
+	if (!strcmp(method, "GET") &&
+	    (list_type = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND,
+						     "list-type")) &&
+	    !strcmp(list_type, "2"))
+		return handle_s3_list(conn, url, ctx);
 	if (emu_sts_is_query(method, MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 								 MHD_HTTP_HEADER_CONTENT_TYPE),
 			     ctx->body.buf, ctx->body.len))
@@ -1718,6 +1937,16 @@ int main(int argc, char **argv)
 				rc = PR_EXIT_CONFIG;
 				goto cleanup;
 			}
+			e = cJSON_GetObjectItemCaseSensitive(root, "s3ListMaxKeys");
+			if (e && (!cJSON_IsNumber(e) || e->valuedouble < 1 ||
+				  e->valuedouble > EMU_S3_LIST_MAX_KEYS)) {
+				fprintf(stderr, "personalize-emulator: world: s3ListMaxKeys "
+					"must be 1..%d\n", EMU_S3_LIST_MAX_KEYS);
+				cJSON_Delete(root);
+				rc = PR_EXIT_CONFIG;
+				goto cleanup;
+			}
+			g.s3_list_cap = e ? (unsigned)e->valuedouble : 0;
 			e = cJSON_GetObjectItemCaseSensitive(root, "faults");
 			if (e && emu_faults_set(&g.faults, e, &err) < 0) {
 				fprintf(stderr, "personalize-emulator: world: faults: %s\n", err);

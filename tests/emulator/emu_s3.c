@@ -1,8 +1,10 @@
-/* emu_s3.c - the emulator's S3 objects: what HeadObject answers.
+/* emu_s3.c - the emulator's S3 objects: what HeadObject and ListObjectsV2
+ * answer.
  *
  * Objects are declared in the world file (s3Objects) and changed with
  * POST /_emulator/s3; emu_main.c serves HEAD /BUCKET/KEY (path style) and
- * HEAD /KEY with Host BUCKET.s3.* (virtual-hosted style). */
+ * HEAD /KEY with Host BUCKET.s3.* (virtual-hosted style), and the listing
+ * GET /BUCKET?list-type=2 (or GET /?list-type=2 virtual-hosted). */
 #include "emu.h"
 
 #include <ctype.h>
@@ -11,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "strbuf.h"
 
 #define EMU_S3_MAX_KEY 1024
 
@@ -284,4 +288,166 @@ int emu_s3_target(const char *host, const char *raw_path, char **bucket,
 	*bucket = b;
 	*key = k;
 	return 0;
+}
+
+int emu_s3_bucket_target(const char *host, const char *raw_path, char **bucket)
+{
+	const char *p, *dot;
+	char *b = NULL;
+	size_t hn, n;
+
+	if (!raw_path || raw_path[0] != '/')
+		return -EINVAL;
+	p = raw_path + 1;
+	hn = host ? strcspn(host, ":") : 0;
+	dot = host ? memchr(host, '.', hn) : NULL;
+	if (dot && dot != host && (size_t)(host + hn - dot) > 4 &&
+	    (!strncmp(dot, ".s3.", 4) || !strncmp(dot, ".s3-", 4))) {
+		if (*p)
+			return -EINVAL;
+		b = strndup(host, (size_t)(dot - host));
+	} else {
+		n = strcspn(p, "/");
+		if (p[n] == '/' && p[n + 1])
+			return -EINVAL;     /* an object, not the bucket */
+		b = pct_decode(p, n);
+	}
+	if (!b || !*b) {
+		free(b);
+		return b ? -EINVAL : -ENOMEM;
+	}
+	*bucket = b;
+	return 0;
+}
+
+static void xml_escape(struct strbuf *o, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '&': strbuf_puts(o, "&amp;"); break;
+		case '<': strbuf_puts(o, "&lt;"); break;
+		case '>': strbuf_puts(o, "&gt;"); break;
+		case '"': strbuf_puts(o, "&quot;"); break;
+		case '\'': strbuf_puts(o, "&apos;"); break;
+		default: strbuf_putc(o, *s); break;
+		}
+	}
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+	const struct emu_s3_object *const *x = a, *const *y = b;
+
+	return strcmp((*x)->key, (*y)->key);
+}
+
+/* The key a token names ("T/" hex "="), malloc'd, or NULL. */
+static char *token_key(const char *t)
+{
+	size_t n = strlen(t), i;
+	char *k;
+
+	if (n < 4 || strncmp(t, "T/", 2) || t[n - 1] != '=' || (n - 3) % 2)
+		return NULL;
+	k = malloc((n - 3) / 2 + 1);
+	if (!k)
+		return NULL;
+	for (i = 0; i < (n - 3) / 2; i++) {
+		int hi = hexval(t[2 + 2 * i]), lo = hexval(t[3 + 2 * i]);
+
+		if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
+			free(k);
+			return NULL;
+		}
+		k[i] = (char)(hi * 16 + lo);
+	}
+	k[i] = '\0';
+	return k;
+}
+
+int emu_s3_list(const struct emu_s3 *s, const char *bucket, const char *prefix,
+		const char *token, long max_keys, unsigned world_cap, char **xml)
+{
+	const struct emu_s3_object **v = NULL;
+	struct strbuf o = STRBUF_INIT;
+	char *after = NULL, ts[32];
+	size_t n = 0, i, plen = prefix ? strlen(prefix) : 0, shown = 0;
+	bool in_bucket = false, truncated = false;
+	long cap = max_keys;
+	int r = -ENOMEM;
+
+	if (max_keys < 0)
+		return -EINVAL;
+	if (cap > EMU_S3_LIST_MAX_KEYS)
+		cap = EMU_S3_LIST_MAX_KEYS;
+	if (world_cap && cap > (long)world_cap)
+		cap = (long)world_cap;
+	if (token) {
+		after = token_key(token);
+		if (!after)
+			return -EINVAL;
+	}
+	v = calloc(s->n ? s->n : 1, sizeof(*v));
+	if (!v)
+		goto cleanup;
+	for (i = 0; i < s->n; i++) {
+		if (strcmp(s->v[i].bucket, bucket))
+			continue;
+		in_bucket = true;
+		if (plen && strncmp(s->v[i].key, prefix, plen))
+			continue;
+		if (after && strcmp(s->v[i].key, after) <= 0)
+			continue;
+		v[n++] = &s->v[i];
+	}
+	if (!in_bucket) {
+		r = -ENOENT;
+		goto cleanup;
+	}
+	qsort(v, n, sizeof(*v), key_cmp);
+	strbuf_puts(&o, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		    "<ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+		    "<Name>");
+	xml_escape(&o, bucket);
+	strbuf_puts(&o, "</Name><Prefix>");
+	xml_escape(&o, prefix ? prefix : "");
+	strbuf_puts(&o, "</Prefix>");
+	for (i = 0; i < n && (long)i < cap; i++) {
+		emu_iso8601(v[i]->last_modified_ms, ts);
+		strbuf_puts(&o, "<Contents><Key>");
+		xml_escape(&o, v[i]->key);
+		strbuf_printf(&o, "</Key><LastModified>%s</LastModified><ETag>", ts);
+		xml_escape(&o, v[i]->etag);
+		strbuf_printf(&o, "</ETag><Size>%llu</Size><StorageClass>STANDARD"
+			      "</StorageClass></Contents>",
+			      (unsigned long long)v[i]->size);
+		shown++;
+	}
+	truncated = shown > 0 && shown < n;
+	strbuf_printf(&o, "<KeyCount>%zu</KeyCount><MaxKeys>%ld</MaxKeys>"
+		      "<IsTruncated>%s</IsTruncated>", shown, cap,
+		      truncated ? "true" : "false");
+	if (token) {
+		strbuf_puts(&o, "<ContinuationToken>");
+		xml_escape(&o, token);
+		strbuf_puts(&o, "</ContinuationToken>");
+	}
+	if (truncated) {
+		const unsigned char *k = (const unsigned char *)v[shown - 1]->key;
+
+		strbuf_puts(&o, "<NextContinuationToken>T/");
+		for (; *k; k++)
+			strbuf_printf(&o, "%02x", *k);
+		strbuf_puts(&o, "=</NextContinuationToken>");
+	}
+	strbuf_puts(&o, "</ListBucketResult>");
+	if (strbuf_error(&o) < 0)
+		goto cleanup;
+	*xml = strbuf_detach(&o);
+	r = *xml ? 0 : -ENOMEM;
+cleanup:
+	strbuf_free(&o);
+	free(v);
+	free(after);
+	return r;
 }

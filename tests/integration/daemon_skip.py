@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# run-tests: duration=10
+# run-tests: duration=14
 """daemon_skip - SkipUnchangedData=yes end to end against the real emulator
 (tests/emulator/worlds/test.json declares s3://bucket/{users,items}.csv;
 S3EndpointUrl points the S3 client at the emulator).
@@ -16,9 +16,21 @@ S3EndpointUrl points the S3 client at the emulator).
   PERSONALIZE_RETRAIN_TEST_CLOCK_OFFSET_MS) and the third on the real one.
 - a HeadObject that fails (an object the world does not have): the dataset
   is imported anyway (the safe default), with a warning; exit 0.
+- a folder dataset (s3://bucket/users/, five objects and a folder marker,
+  the world's s3ListMaxKeys 2: three pages of ListObjectsV2 per check):
+  first `once` imports the folder; second (unchanged) lists again and is
+  skipped; one object gets a new ETag: imported; one object added:
+  imported; only a folder marker added (never imported by Personalize):
+  skipped; all under the policy `personalize-retrain policy` prints
+  (s3:ListBucket on the bucket for "users/*"), without a denial. That
+  policy without its s3:ListBucket: the listing is denied, the folder
+  imported anyway with a warning naming s3:ListBucket. Each `once` that
+  imports runs in a minute of its own (clock offsets of three, two, one
+  minute and none).
 """
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import threading
@@ -125,13 +137,124 @@ def head_fails_imports_anyway():
             fail("%s: no warning naming the object:\n%s" % (label, err))
 
 
+FOLDER = "s3://bucket/users/"
+
+
+def folder_world():
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", WORLD)) as f:
+        objs = json.load(f)["s3Objects"]
+    objs = objs + [{"uri": FOLDER, "etag": "\"d41d8cd98f00b204e9800998ecf8427e\"", "size": 0}]
+    for i in range(5):
+        objs.append({"uri": "%spart-%04d.csv" % (FOLDER, i),
+                     "etag": "\"%032x\"" % (0xabc0 + i), "size": 1000 + i,
+                     "lastModified": "2026-11-20T10:00:00Z"})
+    return {"s3Objects": objs, "s3ListMaxKeys": 2}
+
+
+def minutes_ago(n):
+    return {"PERSONALIZE_RETRAIN_TEST_CLOCK_OFFSET_MS": str(-60000 * n)} if n else None
+
+
+def folder_cycle():
+    label = "skip unchanged folder"
+    with Emulator(world=WORLD, overrides=folder_world()) as emu, \
+            tempfile.TemporaryDirectory(prefix="pr-skipf-") as tmp:
+        cfg = os.path.join(tmp, "p.cfg")
+        state = os.path.join(tmp, "state")
+        os.mkdir(state)
+        write_config(cfg, emu.url, 1, True, "skipfolder",
+                     extra=["SkipUnchangedData=yes", "S3EndpointUrl=" + emu.url])
+        with open(cfg) as f:
+            text = f.read().replace("s3://bucket/users.csv", FOLDER)
+        with open(cfg, "w") as f:
+            f.write(text)
+        # under the policy `personalize-retrain policy` prints for it
+        pol = subprocess.run([binary(), "-c", cfg, "policy"], capture_output=True, text=True,
+                             timeout=10)
+        if pol.returncode != 0:
+            fail("%s: policy exit %d: %s" % (label, pol.returncode, pol.stderr))
+            return
+        doc = json.loads(pol.stdout)
+        lists = [x for x in doc["Statement"] if x["Action"] == "s3:ListBucket"]
+        if len(lists) != 1 or lists[0]["Resource"] != "arn:aws:s3:::bucket" or \
+                lists[0]["Condition"] != {"StringLike": {"s3:prefix": "users/*"}}:
+            fail("%s: policy's ListBucket: %s" % (label, lists))
+        st, body = emu.admin("POST", "policy", {"policy": doc})
+        if st != 200:
+            fail("%s: POST /_emulator/policy: %s %s" % (label, st, body))
+            return
+        steps = [
+            ("first", None, 3, True),
+            ("unchanged", None, 3, False),
+            ("one object changed", {"uri": FOLDER + "part-0003.csv",
+                                    "etag": "\"0123456789abcdef0123456789abcdef\""}, 2, True),
+            ("one object added", {"uri": FOLDER + "part-0005.csv", "etag": "\"5555\"",
+                                  "size": 7}, 1, True),
+            ("a folder marker added", {"uri": FOLDER + "sub/", "etag": "\"m\""}, 1, False),
+        ]
+        n_led = 0
+        for name, change, ago, imports in steps:
+            if change:
+                st, body = emu.admin("POST", "s3", change)
+                if st != 200:
+                    fail("%s: %s: POST /_emulator/s3: %s %s" % (label, name, st, body))
+                    return
+            rc, out, err = cli(cfg, state, "once", extra_env=minutes_ago(ago))
+            led = emu.ledger()
+            new = led[n_led:]
+            n_led = len(led)
+            if rc != 0:
+                fail("%s: %s: once exit %d\n%s" % (label, name, rc, err))
+                return
+            lists = ok(new, "S3:ListObjectsV2")
+            want_pages = 4 if name in ("one object added", "a folder marker added") else 3
+            if len(lists) != want_pages or any(x["params"]["Prefix"] != "users/" for x in lists):
+                fail("%s: %s: %d ListObjectsV2 pages (%s), want %d" % (
+                    label, name, len(lists), [x["params"] for x in lists], want_pages))
+            if any(x["operation"] == "S3:HeadObject" for x in new):
+                fail("%s: %s: a HeadObject of a folder" % (label, name))
+            if any(x.get("signatureOk") is not True for x in lists):
+                fail("%s: %s: a listing with a bad signature" % (label, name))
+            got = ok(new, "CreateDatasetImportJob")
+            if imports:
+                srcs = [x["params"]["dataSource"]["dataLocation"] for x in got]
+                if srcs != [FOLDER]:
+                    fail("%s: %s: imported %s, want the folder" % (label, name, srcs))
+                if len(ok(new, "CreateSolutionVersion")) != 1:
+                    fail("%s: %s: no training" % (label, name))
+            else:
+                if got or ok(new, "CreateSolutionVersion") or ok(new, "UpdateCampaign"):
+                    fail("%s: %s: imported or trained: %s" % (
+                        label, name, sorted(set(x["operation"] for x in new))))
+                if "skipped: no new data" not in err:
+                    fail("%s: %s: not skipped:\n%s" % (label, name, err))
+            denied = [x for x in new if x["status"] == 403]
+            if denied:
+                fail("%s: %s: denied under the printed policy: %s" % (label, name, denied))
+        # without s3:ListBucket the listing is denied: imported anyway, the
+        # warning names the permission
+        doc["Statement"] = [x for x in doc["Statement"] if x["Action"] != "s3:ListBucket"]
+        emu.admin("POST", "policy", {"policy": doc})
+        rc, out, err = cli(cfg, state, "once")
+        new = emu.ledger()[n_led:]
+        if rc != 0:
+            fail("%s: listing denied: once exit %d\n%s" % (label, rc, err))
+        elif [x["status"] for x in new if x["operation"] == "S3:ListObjectsV2"] != [403]:
+            fail("%s: listing denied: %s" % (label, [x["operation"] for x in new]))
+        elif len(ok(new, "CreateDatasetImportJob")) != 1:
+            fail("%s: listing denied: not imported" % label)
+        elif "s3:ListBucket on arn:aws:s3:::bucket" not in err or "importing it anyway" not in err:
+            fail("%s: listing denied: no warning naming s3:ListBucket:\n%s" % (label, err))
+
+
 def main():
     install_signal_cleanup()
     if not os.path.exists(binary()):
         print("no %s: build first" % binary())
         return 1
     threads = [threading.Thread(target=skip_cycle),
-               threading.Thread(target=head_fails_imports_anyway)]
+               threading.Thread(target=head_fails_imports_anyway),
+               threading.Thread(target=folder_cycle)]
     for t in threads:
         t.start()
     for t in threads:

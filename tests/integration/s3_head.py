@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# run-tests: duration=4
+# run-tests: duration=8
 """s3_head - the emulator's S3 HeadObject endpoint against boto3, and our
 client (src/s3.c, driven through `test_s3 --probe`) against the same objects.
 
@@ -11,10 +11,18 @@ POST /_emulator/s3, SlowDown faults retried, a wrong signing region named
 by x-amz-bucket-region, and a virtual-hosted request signed by botocore.
 Every HEAD appears in the ledger as S3:HeadObject.
 
+ListObjectsV2 (the world's s3ListMaxKeys small, so listings page): our
+client's digest of a folder equals the one computed here from the
+objects boto3's paginator lists, over several pages (keys that need
+encoding, a folder marker left out); SlowDown retried, a malformed page,
+an unknown bucket, a bad signature; a virtual-hosted listing signed by
+botocore. Each page appears in the ledger as S3:ListObjectsV2.
+
 Exit 77 when the probe binary is missing; the boto3 half is skipped (said
 so) when boto3 is not installed.
 """
 import calendar
+import hashlib
 import http.client
 import json
 import os
@@ -213,8 +221,112 @@ def test_virtual_hosted(emu):
         conn.close()
 
 
+FOLDER_KEYS = ["feed/part-0.csv", "feed/caf\u00e9 1+1.csv", "feed/a=b&c/%41.csv",
+               "feed/sub/x.csv", "feed/", "feed/sub/", "feed/~z.csv"]
+
+
+def add_folder(emu):
+    for i, k in enumerate(FOLDER_KEYS):
+        st, body = emu.admin("POST", "s3", {"uri": "s3://%s/%s" % (BUCKET, k),
+                                            "etag": '"%032x"' % (i + 1), "size": 10 * i})
+        assert st == 200, body
+
+
+def digest_of(objs):
+    """The digest our client computes: SHA-256 over the sorted
+    key\0etag\0size\n records, folder markers left out."""
+    h = hashlib.sha256()
+    for key, etag, size in sorted((k.encode(), e.encode(), s) for k, e, s in objs
+                                  if not k.endswith("/")):
+        h.update(key + b"\0" + etag + b"\0" + str(size).encode() + b"\n")
+    return "sha256:" + h.hexdigest()
+
+
+def s3_list_ledger(emu):
+    return [e for e in emu.ledger() if e["operation"] == "S3:ListObjectsV2"]
+
+
+def test_list_agrees(emu):
+    add_folder(emu)
+    uri = "s3://%s/feed/" % BUCKET
+    r = probe(emu, [uri])[uri]
+    assert r["error"] == "none", r
+    want = [(k, '"%032x"' % (i + 1), 10 * i) for i, k in enumerate(FOLDER_KEYS)]
+    assert r["digest"] == digest_of(want), (r, digest_of(want))
+    assert r["objects"] == 5 and r["pages"] == 3, r     # 7 keys, 3 per page
+    led = s3_list_ledger(emu)
+    assert len(led) == 3 and all(e["signatureOk"] for e in led), led
+    assert [e["params"]["Prefix"] for e in led] == ["feed/"] * 3, led
+    assert "ContinuationToken" not in led[0]["params"], led
+    assert all("ContinuationToken" in e["params"] for e in led[1:]), led
+    if HAVE_BOTO3:
+        s3 = s3_client(emu)
+        got = []
+        pages = 0
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix="feed/"):
+            pages += 1
+            got += [(o["Key"], o["ETag"], o["Size"]) for o in page.get("Contents", [])]
+        assert pages == 3 and len(got) == 7, (pages, got)
+        assert digest_of(got) == r["digest"], got
+    # the whole bucket and a prefix with nothing under it
+    r = probe(emu, ["s3://%s/nothing/" % BUCKET])["s3://%s/nothing/" % BUCKET]
+    assert r["error"] == "none" and r["objects"] == 0 and r["pages"] == 1, r
+    assert r["digest"] == digest_of([]), r
+
+
+def test_list_failures(emu):
+    add_folder(emu)
+    uri = "s3://%s/feed/" % BUCKET
+    st, body = emu.admin("POST", "faults", {"rules": [
+        {"operation": "S3:ListObjectsV2", "kind": "503", "count": 2}]})
+    assert st == 200, body
+    r = probe(emu, [uri])[uri]
+    assert r["error"] == "none" and r["pages"] == 3, r
+    assert [e["status"] for e in s3_list_ledger(emu)][:3] == [503, 503, 200]
+    emu.admin("POST", "faults", {"rules": [
+        {"operation": "S3:ListObjectsV2", "kind": "malformed", "count": 1}]})
+    r = probe(emu, [uri])[uri]
+    assert r["error"] == "malformed-reply" and "unusable reply" in r["message"], r
+    emu.admin("POST", "faults", {"rules": []})
+    r = probe(emu, ["s3://no-such-bucket/x/"])["s3://no-such-bucket/x/"]
+    assert r["error"] == "not-found" and r["status"] == 404, r
+    r = probe(emu, [uri], secret="wrong-secret")[uri]
+    assert r["error"] == "access-denied" and r["status"] == 403, r
+    assert "s3:ListBucket on arn:aws:s3:::%s" % BUCKET in r["message"], r
+    assert s3_list_ledger(emu)[-1]["signatureOk"] is False
+
+
+def test_list_virtual_hosted(emu):
+    """GET /?list-type=2 with Host: BUCKET.s3.REGION.amazonaws.com, signed by botocore."""
+    if not HAVE_BOTO3:
+        print("  (virtual-hosted listing: skipped, no boto3)")
+        return
+    add_folder(emu)
+    host = "%s.s3.%s.amazonaws.com" % (BUCKET, REGION)
+    query = "list-type=2&prefix=feed%2F"
+    req = AWSRequest(method="GET", url="http://%s/?%s" % (host, query))
+    S3SigV4Auth(Credentials(AKID, SECRET), "s3", REGION).add_auth(req)
+    conn = http.client.HTTPConnection("127.0.0.1", emu.port, timeout=10)
+    try:
+        headers = dict(req.headers.items())
+        headers["Host"] = host
+        conn.request("GET", "/?" + query, headers=headers)
+        resp = conn.getresponse()
+        body = resp.read().decode()
+        assert resp.status == 200, (resp.status, body)
+        assert "<Key>feed/</Key>" in body and "<IsTruncated>true" in body, body
+        assert "<MaxKeys>3</MaxKeys>" in body, body
+    finally:
+        conn.close()
+
+
+test_list_agrees.overrides = {"s3ListMaxKeys": 3}
+test_list_failures.overrides = {"s3ListMaxKeys": 3}
+test_list_virtual_hosted.overrides = {"s3ListMaxKeys": 3}
+
 TESTS = [test_objects_agree, test_changed_object, test_encoded_keys, test_bad_signature,
-         test_wrong_region, test_slowdown_retried, test_virtual_hosted]
+         test_wrong_region, test_slowdown_retried, test_virtual_hosted,
+         test_list_agrees, test_list_failures, test_list_virtual_hosted]
 
 
 def main():
@@ -230,7 +342,7 @@ def main():
     failed = 0
     for t in TESTS:
         try:
-            with Emulator(world=WORLD) as emu:
+            with Emulator(world=WORLD, overrides=getattr(t, "overrides", None)) as emu:
                 t(emu)
             print("ok   %s" % t.__name__)
         except Exception:

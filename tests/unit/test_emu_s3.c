@@ -1,6 +1,7 @@
 /* test_emu_s3.c - the emulator's S3 objects: world declarations and their
  * errors, replacing an object, the request target (path and virtual-hosted
- * style, percent-decoding), ISO-8601 and HTTP dates. */
+ * style, percent-decoding), ISO-8601 and HTTP dates; ListObjectsV2's
+ * bucket target and its pages (read back with the daemon's own parser). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 
 #include "../emulator/emu.h"
+#include "s3-internal.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define NOW_MS 1795168800123LL  /* 2026-11-20T10:00:00.123Z */
@@ -193,6 +195,112 @@ static void test_dates(void **state)
 	assert_string_equal(buf, "Fri, 20 Nov 2026 10:00:00 GMT");
 }
 
+static void test_bucket_target(void **state)
+{
+	static const struct {
+		const char *host, *path;
+		int r;
+		const char *bucket;
+	} cases[] = {
+		{ "127.0.0.1:9", "/bkt", 0, "bkt" },
+		{ "127.0.0.1:9", "/bkt/", 0, "bkt" },
+		{ "127.0.0.1:9", "/my%2Ebkt", 0, "my.bkt" },
+		{ "bkt.s3.eu-west-1.amazonaws.com", "/", 0, "bkt" },
+		{ "127.0.0.1:9", "/bkt/key", -EINVAL, NULL },
+		{ "bkt.s3.eu-west-1.amazonaws.com", "/key", -EINVAL, NULL },
+		{ "127.0.0.1:9", "/", -EINVAL, NULL },
+		{ "127.0.0.1:9", "bkt", -EINVAL, NULL },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char *b = NULL;
+		int r = emu_s3_bucket_target(cases[i].host, cases[i].path, &b);
+
+		if (r != cases[i].r)
+			fail_msg("case %zu: %d", i, r);
+		if (r == 0)
+			assert_string_equal(b, cases[i].bucket);
+		free(b);
+	}
+}
+
+/* One page through the daemon's parser. */
+static void page(const struct emu_s3 *s, const char *prefix, const char *token, long max,
+		 unsigned cap, struct s3_list_page *p)
+{
+	char *xml = NULL;
+	const char *why = NULL;
+
+	assert_int_equal(emu_s3_list(s, "b", prefix, token, max, cap, &xml), 0);
+	if (s3_list_parse_page(xml, strlen(xml), p, &why) < 0)
+		fail_msg("%s: %s", why, xml);
+	free(xml);
+}
+
+static void test_list_pages(void **state)
+{
+	struct emu_s3 s = { 0 };
+	struct s3_list_page p;
+	char *err = NULL, *xml = NULL, *token;
+	const char *keys[8];
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(load(&s, "[{\"uri\":\"s3://b/d/c & <d>.csv\",\"etag\":\"\\\"3\\\"\",\"size\":3},"
+			 "{\"uri\":\"s3://b/d/a.csv\",\"etag\":\"\\\"1\\\"\",\"size\":1},"
+			 "{\"uri\":\"s3://b/d/\",\"etag\":\"\\\"m\\\"\"},"
+			 "{\"uri\":\"s3://b/e/x.csv\",\"etag\":\"\\\"x\\\"\"},"
+			 "{\"uri\":\"s3://o/d/z.csv\",\"etag\":\"\\\"z\\\"\"},"
+			 "{\"uri\":\"s3://b/d/b.csv\",\"etag\":\"\\\"2\\\"\",\"size\":2}]", &err), 0);
+	/* max-keys 2, every page: 2, 2, 0 left */
+	token = NULL;
+	for (int i = 0; i < 3; i++) {
+		page(&s, "d/", token, 2, 0, &p);
+		for (size_t j = 0; j < p.n; j++)
+			keys[n++] = strdup(p.v[j].key);
+		free(token);
+		token = p.next_token ? strdup(p.next_token) : NULL;
+		assert_int_equal(p.truncated, i == 0);
+		if (i == 1) {
+			assert_int_equal(p.n, 2);
+			assert_string_equal(p.v[0].etag, "\"2\"");
+			assert_int_equal(p.v[0].size, 2);
+			s3_list_page_free(&p);
+			break;
+		}
+		assert_non_null(strchr(token, '/'));    /* clients must encode it */
+		s3_list_page_free(&p);
+	}
+	assert_null(token);
+	assert_int_equal(n, 4);
+	assert_string_equal(keys[0], "d/");
+	assert_string_equal(keys[1], "d/a.csv");
+	assert_string_equal(keys[2], "d/b.csv");
+	assert_string_equal(keys[3], "d/c & <d>.csv");
+	for (size_t j = 0; j < n; j++)
+		free((char *)(uintptr_t)keys[j]);
+	/* the world's cap wins over a larger max-keys; 1000 at most anyway */
+	page(&s, "d/", NULL, 1000, 3, &p);
+	assert_int_equal(p.n, 3);
+	assert_true(p.truncated);
+	s3_list_page_free(&p);
+	page(&s, "", NULL, 5000, 0, &p);
+	assert_int_equal(p.n, 5);
+	assert_false(p.truncated);
+	s3_list_page_free(&p);
+	/* nothing under the prefix: an empty page, not an error */
+	page(&s, "none/", NULL, 10, 0, &p);
+	assert_int_equal(p.n, 0);
+	s3_list_page_free(&p);
+	assert_int_equal(emu_s3_list(&s, "nobucket", "", NULL, 10, 0, &xml), -ENOENT);
+	assert_int_equal(emu_s3_list(&s, "b", "", "garbage", 10, 0, &xml), -EINVAL);
+	assert_int_equal(emu_s3_list(&s, "b", "", "T/zz=", 10, 0, &xml), -EINVAL);
+	assert_int_equal(emu_s3_list(&s, "b", "", NULL, -1, 0, &xml), -EINVAL);
+	assert_null(xml);
+	emu_s3_free(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -200,6 +308,8 @@ int main(void)
 		cmocka_unit_test(test_load_find_replace),
 		cmocka_unit_test(test_target),
 		cmocka_unit_test(test_dates),
+		cmocka_unit_test(test_bucket_target),
+		cmocka_unit_test(test_list_pages),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -454,6 +454,56 @@ static void test_denial_text(void **state)
 	assert_int_equal(strlen(buf), 7);
 }
 
+/* SkipUnchangedData with folders: s3:ListBucket on each bucket, limited to
+ * the folders by StringLike s3:prefix; s3:GetObject only on the files. */
+static void test_skip_folders(void **state)
+{
+	struct config *cfg = load(CONFIG_FORMAT_CFG, CFG_BASE
+		"ItemDatasetArn=" PZ "dataset/g/ITEMS\n"
+		"S3ItemDatasourcePath=s3://other/items/\n"
+		"SkipUnchangedData=yes\n");
+	cJSON *doc = identity(cfg, NULL, NULL);
+	const cJSON *st, *cond;
+	char r[1024];
+	int lists = 0;
+
+	(void)state;
+	resources_of(doc, "s3:GetObject", r, sizeof(r));
+	assert_string_equal(r, "arn:aws:s3:::bkt/users.csv");
+	resources_of(doc, "s3:ListBucket", r, sizeof(r));
+	assert_string_equal(r, "arn:aws:s3:::bkt, arn:aws:s3:::other");
+	cJSON_ArrayForEach(st, cJSON_GetObjectItem(doc, "Statement")) {
+		const char *res;
+
+		if (!in_list_or_str(cJSON_GetObjectItem(st, "Action"), "s3:ListBucket"))
+			continue;
+		lists++;
+		res = cJSON_GetObjectItem(st, "Resource")->valuestring;
+		cond = cJSON_GetObjectItem(cJSON_GetObjectItem(
+			cJSON_GetObjectItem(st, "Condition"), "StringLike"), "s3:prefix");
+		assert_non_null(cond);
+		assert_true(in_list_or_str(cond, !strcmp(res, "arn:aws:s3:::bkt") ? "in/*" : "items/*"));
+		assert_int_equal(cJSON_IsString(cond) ? 1 : cJSON_GetArraySize(cond), 1);
+	}
+	assert_int_equal(lists, 2);
+	cJSON_Delete(doc);
+	config_free(cfg);
+}
+
+static void test_folder_denial_text(void **state)
+{
+	char buf[512];
+
+	(void)state;
+	policy_s3_denial_text("aws", "s3://bkt/in/", buf, sizeof(buf));
+	assert_string_equal(buf, "access denied to s3:ListBucket on arn:aws:s3:::bkt "
+			    "(s3:prefix \"in/\"); `personalize-retrain policy` prints the "
+			    "IAM policy this config needs");
+	policy_s3_denial_text("aws-cn", "s3://bkt/a.csv", buf, sizeof(buf));
+	assert_string_equal(buf, "access denied to s3:GetObject on arn:aws-cn:s3:::bkt/a.csv; "
+			    "`personalize-retrain policy` prints the IAM policy this config needs");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -466,6 +516,8 @@ int main(void)
 		cmocka_unit_test(test_import_role),
 		cmocka_unit_test(test_denial_text),
 		cmocka_unit_test(test_tags),
+		cmocka_unit_test(test_skip_folders),
+		cmocka_unit_test(test_folder_denial_text),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2619,6 +2619,86 @@ static void test_property_random_runs(void **state)
 	assert_true(superseded_runs > 10);
 }
 
+/* A folder dataset with SkipUnchangedData: the driver hands in its
+ * listing's digest as the ETag, with no Last-Modified; the digest alone
+ * decides. */
+static void test_skip_folder_digest(void **state)
+{
+	static const char *const digests[] = {
+		"sha256:1111111111111111111111111111111111111111111111111111111111111111",
+		"sha256:2222222222222222222222222222222222222222222222222222222222222222",
+	};
+
+	(void)state;
+	for (int changed = 0; changed < 2; changed++) {
+		struct fx *f = calloc(1, sizeof(*f));
+		struct rt_event ev;
+		const struct rt_action *a;
+
+		assert_non_null(f);
+		f->spec = mkspec(1, false);
+		f->spec.datasets[0].s3_path = "s3://bucket/interactions/";
+		f->spec.skip_unchanged = true;
+		f->spec.datasets[0].prev_etag = digests[0];
+		f->spec.datasets[0].prev_last_modified = NULL;
+		f->now = T0 + 5;
+		assert_int_equal(rt_start(&f->run, &f->spec, T0, f->now, false, &f->out), 0);
+		assert_int_equal(f->run.stage, RT_STAGE_CHECKING);
+		a = call_op(&f->out, RT_OP_HEAD_OBJECT, 0);
+		assert_non_null(a);
+		assert_string_equal(a->call.s3_path, "s3://bucket/interactions/");
+		ev = ev_for(f, RT_EV_REPLY, 0);
+		ev.result = RT_RES_OK;
+		ev.etag = digests[changed];
+		ev.last_modified = "";
+		assert_int_equal(feed(f, &ev), 0);
+		assert_true(log_has(&f->out, digests[changed]));
+		assert_true(log_has(&f->out, "(listing sha256:"));
+		assert_int_equal(f->run.slots[0].unchanged, !changed);
+		assert_string_equal(f->run.slots[0].etag, digests[changed]);
+		assert_string_equal(f->run.slots[0].last_modified, "");
+		if (!changed) {
+			assert_true(rt_done(&f->run));
+			assert_int_equal(f->run.outcome, RT_OUT_SKIPPED);
+			assert_string_equal(f->run.reason, "skipped: no new data");
+			assert_null(call_op(&f->out, RT_OP_CREATE_IMPORT, ANY));
+		} else {
+			assert_int_equal(f->run.stage, RT_STAGE_IMPORTING);
+			a = call_op(&f->out, RT_OP_CREATE_IMPORT, 0);
+			assert_non_null(a);
+			assert_string_equal(a->call.s3_path, "s3://bucket/interactions/");
+			assert_true(log_has(&f->out, "changed: importing it"));
+		}
+		free(f);
+	}
+}
+
+/* A listing that fails imports the folder anyway, naming ListObjectsV2. */
+static void test_skip_folder_list_fails(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	struct rt_event ev;
+
+	(void)state;
+	assert_non_null(f);
+	f->spec = mkspec(1, false);
+	f->spec.datasets[0].s3_path = "s3://bucket/interactions/";
+	f->spec.skip_unchanged = true;
+	f->spec.datasets[0].prev_etag =
+		"sha256:1111111111111111111111111111111111111111111111111111111111111111";
+	f->now = T0 + 5;
+	assert_int_equal(rt_start(&f->run, &f->spec, T0, f->now, false, &f->out), 0);
+	ev = ev_for(f, RT_EV_REPLY, 0);
+	ev.result = RT_RES_INVALID;
+	ev.error = "access denied to s3:ListBucket";
+	assert_int_equal(feed(f, &ev), 0);
+	assert_true(log_has(&f->out, "ListObjectsV2 of s3://bucket/interactions/"));
+	assert_true(log_has(&f->out, "importing it anyway"));
+	assert_int_equal(f->run.stage, RT_STAGE_IMPORTING);
+	assert_non_null(call_op(&f->out, RT_OP_CREATE_IMPORT, 0));
+	free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2670,6 +2750,8 @@ int main(void)
 		cmocka_unit_test(test_giveup_needs_jobs_in_flight),
 		cmocka_unit_test(test_not_sent_creates_not_kept),
 		cmocka_unit_test(test_property_random_runs),
+		cmocka_unit_test(test_skip_folder_digest),
+		cmocka_unit_test(test_skip_folder_list_fails),
 	};
 
 	return cmocka_run_group_tests_name("retrain", tests, NULL, NULL);

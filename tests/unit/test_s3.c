@@ -3,11 +3,14 @@
  * against a canonical request written out by hand), classification, header
  * parsing and the change comparison (tables); then whole HEADs against the
  * scripted loopback server: success, 404, 403, wrong region, SlowDown
- * retries, resets, clock skew, no credentials, cancellation.
+ * retries, resets, clock skew, no credentials, cancellation. ListObjectsV2:
+ * the folder URI, the query, page parsing (good, malformed), the listing's
+ * digest, whole listings over several pages, error replies, cancellation.
  *
  * Probe mode for tests/integration/s3_head.py (not a unit test):
  *   test_s3 --probe ENDPOINT REGION AKID SECRET URI...
- * HEADs each URI against ENDPOINT and prints one JSON line per URI. */
+ * HEADs each URI (lists it when it ends in '/') against ENDPOINT and
+ * prints a JSON array, one object per URI. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -870,6 +873,27 @@ static void on_probe(const struct s3_head_result *res, void *userdata)
 	p->done++;
 }
 
+static void on_probe_list(const struct s3_list_result *res, void *userdata)
+{
+	struct probe *p = userdata;
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "uri", res->uri);
+	cJSON_AddStringToObject(o, "error", s3_error_name(res->error));
+	cJSON_AddNumberToObject(o, "status", (double)res->http_status);
+	cJSON_AddNumberToObject(o, "attempts", res->attempts);
+	cJSON_AddNumberToObject(o, "pages", res->pages);
+	if (res->digest) {
+		cJSON_AddStringToObject(o, "digest", res->digest);
+		cJSON_AddNumberToObject(o, "objects", (double)res->n_objects);
+	}
+	if (res->message)
+		cJSON_AddStringToObject(o, "message", res->message);
+	cJSON_AddItemToArray(p->out, o);
+	p->done++;
+}
+
+/* A URI ending in '/' is listed (s3_list_folder), any other HEADed. */
 static int probe_main(int argc, char **argv)
 {
 	struct sigv4_credentials creds = { .access_key_id = argv[4],
@@ -888,8 +912,14 @@ static int probe_main(int argc, char **argv)
 	    s3_client_new(e, http, &cfg, &prov, &s3) < 0 || !p.out)
 		return 70;
 	for (i = 6; i < argc; i++) {
-		if (s3_head_object(s3, argv[i], on_probe, &p, NULL) < 0)
+		size_t n = strlen(argv[i]);
+
+		if (n && argv[i][n - 1] == '/') {
+			if (s3_list_folder(s3, argv[i], on_probe_list, &p, NULL) < 0)
+				return 2;
+		} else if (s3_head_object(s3, argv[i], on_probe, &p, NULL) < 0) {
 			return 2;
+		}
 		started++;
 	}
 	while (p.done < started)
@@ -903,6 +933,326 @@ static int probe_main(int argc, char **argv)
 	http_client_free(http);
 	sd_event_unref(e);
 	return 0;
+}
+
+/* ---- ListObjectsV2 ------------------------------------------------------------ */
+
+#define LIST_HEAD "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" \
+	"<ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">" \
+	"<Name>bkt</Name><Prefix>data/</Prefix><KeyCount>2</KeyCount>" \
+	"<MaxKeys>500</MaxKeys>"
+#define LIST_OBJ(k, e, sz) "<Contents><Key>" k "</Key>" \
+	"<LastModified>2026-11-20T10:00:00.000Z</LastModified>" \
+	"<ETag>&quot;" e "&quot;</ETag><Size>" sz "</Size>" \
+	"<StorageClass>STANDARD</StorageClass></Contents>"
+
+static void test_parse_folder_uri(void **state)
+{
+	char *b = NULL, *p = NULL;
+
+	(void)state;
+	assert_int_equal(s3_parse_folder_uri("s3://bkt/data/in/", &b, &p), 0);
+	assert_string_equal(b, "bkt");
+	assert_string_equal(p, "data/in/");
+	free(b);
+	free(p);
+	assert_int_equal(s3_parse_folder_uri("s3://bkt/", &b, &p), 0);
+	assert_string_equal(b, "bkt");
+	assert_string_equal(p, "");
+	free(b);
+	free(p);
+	assert_int_equal(s3_parse_folder_uri("s3://bkt/a.csv", &b, &p), -ENOTDIR);
+	assert_int_equal(s3_parse_folder_uri("s3://bkt", &b, &p), -EINVAL);
+	assert_int_equal(s3_parse_folder_uri("s3:///x/", &b, &p), -EINVAL);
+	assert_int_equal(s3_parse_folder_uri("http://bkt/x/", &b, &p), -EINVAL);
+}
+
+static void test_list_query(void **state)
+{
+	struct strbuf q = STRBUF_INIT;
+
+	(void)state;
+	s3_list_query("data/in 1/", NULL, 500, &q);
+	assert_string_equal(q.buf, "list-type=2&max-keys=500&prefix=data%2Fin%201%2F");
+	strbuf_free(&q);
+	s3_list_query("", "1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=", 7, &q);
+	assert_string_equal(q.buf, "continuation-token=1ueGcxLPRx1Tr%2FXYExHnhbYLgveDs2J%2Fwm36Hy4vbOwM%3D"
+			    "&list-type=2&max-keys=7&prefix=");
+	strbuf_free(&q);
+}
+
+static void test_list_parse_page(void **state)
+{
+	static const char ok[] = LIST_HEAD
+		LIST_OBJ("data/a.csv", "aa", "10") LIST_OBJ("data/b &amp; c.csv", "bb-2", "0")
+		"<IsTruncated>true</IsTruncated>"
+		"<NextContinuationToken>TOKEN/2=</NextContinuationToken></ListBucketResult>";
+	static const char last[] = LIST_HEAD "<IsTruncated>false</IsTruncated></ListBucketResult>";
+	static const struct { const char *body; const char *why; } bad[] = {
+		{ "not xml", "not well-formed XML" },
+		{ "<Error><Code>AccessDenied</Code></Error>", "not a ListBucketResult" },
+		{ LIST_HEAD "<Contents><Key>k</Key><Size>1</Size></Contents></ListBucketResult>",
+		  "a Contents without Key, ETag or a valid Size" },
+		{ LIST_HEAD "<Contents><Key>k</Key><ETag>e</ETag><Size>-1</Size></Contents>"
+		  "</ListBucketResult>", "a Contents without Key, ETag or a valid Size" },
+		{ LIST_HEAD "<Contents><Key>k</Key><ETag>e</ETag><Size>99999999999999999999</Size>"
+		  "</Contents></ListBucketResult>", "a Contents without Key, ETag or a valid Size" },
+		{ LIST_HEAD "<IsTruncated>true</IsTruncated></ListBucketResult>",
+		  "IsTruncated without a NextContinuationToken" },
+		{ LIST_HEAD "<IsTruncated>maybe</IsTruncated></ListBucketResult>",
+		  "IsTruncated is neither true nor false" },
+		{ "<!DOCTYPE x [<!ENTITY a \"b\">]><ListBucketResult/>", "not well-formed XML" },
+	};
+	struct s3_list_page p;
+	const char *why = NULL;
+
+	(void)state;
+	assert_int_equal(s3_list_parse_page(ok, strlen(ok), &p, &why), 0);
+	assert_int_equal(p.n, 2);
+	assert_string_equal(p.v[0].key, "data/a.csv");
+	assert_string_equal(p.v[0].etag, "\"aa\"");
+	assert_int_equal(p.v[0].size, 10);
+	assert_string_equal(p.v[1].key, "data/b & c.csv");
+	assert_string_equal(p.v[1].etag, "\"bb-2\"");
+	assert_true(p.truncated);
+	assert_string_equal(p.next_token, "TOKEN/2=");
+	s3_list_page_free(&p);
+	assert_int_equal(s3_list_parse_page(last, strlen(last), &p, &why), 0);
+	assert_int_equal(p.n, 0);
+	assert_false(p.truncated);
+	assert_null(p.next_token);
+	s3_list_page_free(&p);
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		why = NULL;
+		if (s3_list_parse_page(bad[i].body, strlen(bad[i].body), &p, &why) != -EBADMSG)
+			fail_msg("bad %zu parsed", i);
+		assert_non_null(why);
+		if (strcmp(why, bad[i].why))
+			fail_msg("bad %zu: %s", i, why);
+		assert_null(p.v);
+	}
+	assert_int_equal(s3_list_parse_page("", 0, &p, &why), -EBADMSG);
+}
+
+/* A full page (S3_LIST_MAX_KEYS objects, every child S3 may send) stays
+ * within xml.h's node limit. */
+static void test_list_full_page(void **state)
+{
+	struct strbuf b = STRBUF_INIT;
+	struct s3_list_page p;
+	const char *why = NULL;
+
+	(void)state;
+	strbuf_puts(&b, LIST_HEAD);
+	for (int i = 0; i < S3_LIST_MAX_KEYS; i++)
+		strbuf_printf(&b, "<Contents><Key>d/%06d.csv</Key>"
+			      "<LastModified>2026-11-20T10:00:00.000Z</LastModified>"
+			      "<ETag>&quot;%032x&quot;</ETag>"
+			      "<ChecksumAlgorithm>CRC64NVME</ChecksumAlgorithm>"
+			      "<ChecksumType>FULL_OBJECT</ChecksumType><Size>%d</Size>"
+			      "<Owner><ID>o</ID></Owner>"
+			      "<StorageClass>STANDARD</StorageClass>"
+			      "<RestoreStatus><IsRestoreInProgress>false</IsRestoreInProgress>"
+			      "</RestoreStatus></Contents>", i, i, i);
+	strbuf_puts(&b, "<IsTruncated>true</IsTruncated><NextContinuationToken>t"
+		    "</NextContinuationToken></ListBucketResult>");
+	assert_int_equal(strbuf_error(&b), 0);
+	if (s3_list_parse_page(b.buf, b.len, &p, &why) < 0)
+		fail_msg("%s", why);
+	assert_int_equal(p.n, S3_LIST_MAX_KEYS);
+	s3_list_page_free(&p);
+	strbuf_free(&b);
+}
+
+static void digest_of(const struct s3_list_entry *v, size_t n, char out[S3_DIGEST_LEN + 1],
+		      size_t *counted)
+{
+	assert_int_equal(s3_listing_digest(v, n, out, counted), 0);
+	assert_int_equal(strlen(out), S3_DIGEST_LEN);
+	assert_memory_equal(out, S3_DIGEST_PREFIX, 7);
+}
+
+/* The entries' strings are never written: literals cast for the table. */
+#define S(lit) ((char *)(uintptr_t)(lit))
+#define E(k, e, n) { S(k), S(e), n }
+
+static void test_listing_digest(void **state)
+{
+	struct s3_list_entry base[] = {
+		E("d/a.csv", "\"1\"", 10), E("d/b.csv", "\"2\"", 20), E("d/c.csv", "\"3\"", 30),
+	};
+	struct s3_list_entry shuffled[] = {
+		E("d/c.csv", "\"3\"", 30), E("d/a.csv", "\"1\"", 10), E("d/sub/", "\"x\"", 0),
+		E("d/b.csv", "\"2\"", 20), E("d/", "\"y\"", 0),
+	};
+	struct s3_list_entry changed[3];
+	char d0[S3_DIGEST_LEN + 1], d1[S3_DIGEST_LEN + 1], d2[S3_DIGEST_LEN + 1];
+	size_t counted = 0;
+
+	(void)state;
+	digest_of(base, 3, d0, &counted);
+	assert_int_equal(counted, 3);
+	/* order and folder markers do not matter */
+	digest_of(shuffled, 5, d1, &counted);
+	assert_int_equal(counted, 3);
+	assert_string_equal(d0, d1);
+	/* any field of any object, an object added or removed does */
+	for (int field = 0; field < 4; field++) {
+		memcpy(changed, base, sizeof(base));
+		switch (field) {
+		case 0: changed[1].etag = S("\"2b\""); break;
+		case 1: changed[1].size = 21; break;
+		case 2: changed[1].key = S("d/b2.csv"); break;
+		case 3: changed[2].key = S("d/c.csv/"); break;    /* now a marker: gone */
+		}
+		digest_of(changed, 3, d2, NULL);
+		if (!strcmp(d0, d2))
+			fail_msg("change %d not seen", field);
+	}
+	digest_of(base, 2, d2, NULL);
+	assert_string_not_equal(d0, d2);
+	/* records cannot run into each other: key "ab" etag "c" != key "a" etag "bc" */
+	{
+		struct s3_list_entry x = E("ab", "c", 1), y = E("a", "bc", 1);
+
+		digest_of(&x, 1, d1, NULL);
+		digest_of(&y, 1, d2, NULL);
+		assert_string_not_equal(d1, d2);
+	}
+	/* the empty listing has a digest: SHA-256 of nothing */
+	digest_of(NULL, 0, d1, &counted);
+	assert_int_equal(counted, 0);
+	assert_string_equal(d1 + 7, S3_EMPTY_PAYLOAD_SHA256);
+}
+
+struct list_result {
+	int calls;
+	enum s3_error error;
+	char digest[S3_DIGEST_LEN + 1];
+	size_t n;
+	unsigned pages;
+	char message[512];
+};
+
+static void on_list_done(const struct s3_list_result *res, void *userdata)
+{
+	struct list_result *r = userdata;
+
+	r->calls++;
+	r->error = res->error;
+	r->n = res->n_objects;
+	r->pages = res->pages;
+	snprintf(r->digest, sizeof(r->digest), "%s", res->digest ? res->digest : "");
+	snprintf(r->message, sizeof(r->message), "%s", res->message ? res->message : "");
+	if (res->error == S3_ERR_NONE)
+		assert_null(res->message);
+	else
+		assert_null(res->digest);
+}
+
+static void list(struct fixture *f, const char *uri, struct list_result *r)
+{
+	assert_int_equal(s3_list_folder(f->s3, uri, on_list_done, r, NULL), 0);
+	assert_int_equal(r->calls, 0);
+	call_fixture_run_until(&f->cf, &r->calls, 1);
+	assert_int_equal(r->calls, 1);
+	assert_int_equal(s3_client_in_flight(f->s3), 0);
+}
+
+#define PAGE1 LIST_HEAD LIST_OBJ("d/a.csv", "1", "10") LIST_OBJ("d/", "m", "0") \
+	"<IsTruncated>true</IsTruncated><NextContinuationToken>T+1/=</NextContinuationToken>" \
+	"</ListBucketResult>"
+#define PAGE2 LIST_HEAD LIST_OBJ("d/b.csv", "2", "20") \
+	"<IsTruncated>false</IsTruncated></ListBucketResult>"
+#define XML_CT "Content-Type: application/xml\r\nx-amz-request-id: L1\r\n"
+
+/* Two pages (a SlowDown between them retried), then the digest. */
+static void test_list_pages(void **state)
+{
+	static const struct lb_action acts[] = {
+		{ LB_REPLY, 200, XML_CT, PAGE1 },
+		{ LB_REPLY, 503, XML_CT, "<Error><Code>SlowDown</Code><Message>m</Message></Error>" },
+		{ LB_REPLY, 200, XML_CT, PAGE2 },
+	};
+	struct s3_list_entry all[] = { E("d/a.csv", "\"1\"", 10), E("d/b.csv", "\"2\"", 20) };
+	char want[S3_DIGEST_LEN + 1];
+	struct fixture *f = *state;
+	struct list_result r;
+	char *log;
+
+	memset(&r, 0, sizeof(r));
+	start(f, acts, ARRAY_SIZE(acts));
+	list(f, "s3://bkt/d/", &r);
+	assert_int_equal(r.error, S3_ERR_NONE);
+	assert_int_equal(r.pages, 2);
+	assert_int_equal(r.n, 2);
+	digest_of(all, 2, want, NULL);
+	assert_string_equal(r.digest, want);
+	log = lb_log(&f->lb);
+	assert_non_null(log);
+	assert_non_null(strstr(log, "GET /bkt?list-type=2&max-keys=300&prefix=d%2F HTTP/1.1\r\n"));
+	assert_non_null(strstr(log, "GET /bkt?continuation-token=T%2B1%2F%3D&list-type=2"
+			       "&max-keys=300&prefix=d%2F HTTP/1.1\r\n"));
+	assert_non_null(strcasestr(log, "\r\nx-amz-content-sha256: "
+				   S3_EMPTY_PAYLOAD_SHA256 "\r\n"));
+	free(log);
+	assert_string_equal(f->cf.last_op, "ListObjectsV2");
+}
+
+static void test_list_errors(void **state)
+{
+	static const struct {
+		const char *name;
+		struct lb_action acts[2];
+		size_t n;
+		enum s3_error want;
+		const char *message_part;
+	} cases[] = {
+		{ "access denied", { { LB_REPLY, 403, XML_CT,
+		  "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>" } }, 1,
+		  S3_ERR_ACCESS_DENIED, "s3:ListBucket on arn:aws:s3:::bkt for the prefix \"d/\"" },
+		{ "no such bucket", { { LB_REPLY, 404, XML_CT,
+		  "<Error><Code>NoSuchBucket</Code></Error>" } }, 1, S3_ERR_NOT_FOUND, "no such bucket" },
+		{ "malformed", { { LB_REPLY, 200, XML_CT, "<ListBucketResult><Contents><Key>k"
+		  "</Key></Contents></ListBucketResult>" } }, 1, S3_ERR_MALFORMED_REPLY,
+		  "a Contents without Key, ETag or a valid Size" },
+		{ "token repeats", { { LB_REPLY, 200, XML_CT, PAGE1 } }, 1,
+		  S3_ERR_MALFORMED_REPLY, "the continuation token does not advance" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct fixture *f = *state;
+		struct list_result r;
+
+		memset(&r, 0, sizeof(r));
+		start(f, cases[i].acts, cases[i].n);
+		list(f, "s3://bkt/d/", &r);
+		if (r.error != cases[i].want || !strstr(r.message, cases[i].message_part))
+			fail_msg("%s: %s (%s)", cases[i].name, s3_error_name(r.error), r.message);
+		f->s3 = s3_client_free(f->s3);
+		lb_stop(&f->lb);
+	}
+}
+
+static void test_list_bad_arguments_and_cancel(void **state)
+{
+	static const struct lb_action acts[] = { { LB_STALL, 0, NULL, NULL } };
+	struct fixture *f = *state;
+	struct list_result r;
+	struct s3_list *l = NULL;
+
+	memset(&r, 0, sizeof(r));
+	start(f, acts, 1);
+	assert_int_equal(s3_list_folder(f->s3, "s3://bkt/a.csv", on_list_done, &r, NULL), -ENOTDIR);
+	assert_int_equal(s3_list_folder(f->s3, "nope", on_list_done, &r, NULL), -EINVAL);
+	assert_int_equal(s3_list_folder(f->s3, "s3://bkt/d/", on_list_done, &r, &l), 0);
+	assert_non_null(l);
+	s3_list_cancel(l);
+	assert_int_equal(s3_client_in_flight(f->s3), 0);
+	/* one left in flight is freed with the client */
+	assert_int_equal(s3_list_folder(f->s3, "s3://bkt/d/", on_list_done, &r, NULL), 0);
+	f->s3 = s3_client_free(f->s3);
+	assert_int_equal(r.calls, 0);
 }
 
 int main(int argc, char **argv)
@@ -925,6 +1275,14 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_no_credentials, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel_and_free, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
+		cmocka_unit_test(test_parse_folder_uri),
+		cmocka_unit_test(test_list_query),
+		cmocka_unit_test(test_list_parse_page),
+		cmocka_unit_test(test_list_full_page),
+		cmocka_unit_test(test_listing_digest),
+		cmocka_unit_test_setup_teardown(test_list_pages, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list_bad_arguments_and_cancel, setup, teardown),
 	};
 
 	if (argc >= 6 && !strcmp(argv[1], "--probe"))
