@@ -93,7 +93,17 @@ FIXTURES = [
 ]
 
 BOTOCORE = r"""
-import sys, boto3
+import os, sys, boto3, botocore.session
+# Debian 12's botocore (1.29) does not read AWS_ENDPOINT_URL_<SERVICE>
+# (botocore 1.31 and later do): every client this process makes, also those
+# the credential providers make for STS and the SSO portal, gets it here.
+_create_client = botocore.session.Session.create_client
+def create_client(self, service_name, *a, **kw):
+    url = os.environ.get("AWS_ENDPOINT_URL_" + service_name.upper().replace("-", "_"))
+    if url and not kw.get("endpoint_url") and not (len(a) > 4 and a[4]):
+        kw["endpoint_url"] = url
+    return _create_client(self, service_name, *a, **kw)
+botocore.session.Session.create_client = create_client
 try:
     arn = boto3.client("sts", region_name="us-east-1").get_caller_identity()["Arn"]
 except Exception as e:
