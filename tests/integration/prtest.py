@@ -20,6 +20,8 @@ were skipped (each skip prints what is missing).
 import atexit
 import concurrent.futures
 import ctypes
+import hashlib
+import hmac
 import json
 import os
 import random
@@ -368,6 +370,7 @@ class Ctx:
     # -- config
     def config(self, emu, datasets=3, campaign=True, schedule=NEVER, poll=1,
                extra=None, name=None, fmt="cfg"):
+        """A config for emu (None: no emulator; give extra's EndpointUrl)."""
         self.n += 1
         path = self.path(name or "params-%d.cfg" % self.n)
         keys = [("PipelineName", PIPELINE), ("ImportRoleArn", ROLE_ARN),
@@ -378,7 +381,8 @@ class Ctx:
         if campaign:
             keys.append(("CampaignArn", CAMPAIGN_ARN))
         keys += [("RetrainingRate", schedule), ("PollInterval", str(poll)),
-                 ("Region", REGION), ("EndpointUrl", emu.url), ("MaxRunDuration", "120")]
+                 ("Region", REGION), ("EndpointUrl", emu.url if emu else ""),
+                 ("MaxRunDuration", "120")]
         for k, v in (extra or {}).items():
             keys = [kv for kv in keys if kv[0] != k]
             if v is not None:
@@ -387,7 +391,7 @@ class Ctx:
             f.write("# written by tests/integration/prtest.py\n")
             for k, v in keys:
                 f.write("%s=%s\n" % (k, v))
-        if os.environ.get("PRTEST_POLICY") == "1":
+        if emu and os.environ.get("PRTEST_POLICY") == "1":
             emu.enforce_config(path)
         return path
 
@@ -596,6 +600,7 @@ class Emulator:
                 return None
         self.port = wait_until(ready, START_TIMEOUT_S, "the emulator's port file")
         self.url = "http://127.0.0.1:%d" % self.port
+        self.host = "127.0.0.1:%d" % self.port
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
@@ -607,6 +612,10 @@ class Emulator:
                 self.proc.wait()
         if self.proc:
             self._err.close()
+
+    def exit_status(self):
+        """The emulator's exit status once stopped (None while it runs)."""
+        return self.proc.returncode if self.proc else None
 
     def admin(self, method, what, body=None):
         data = json.dumps(body).encode() if body is not None else None
@@ -950,6 +959,80 @@ class DirWatch:
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1
+
+
+# ---- clocks and raw requests ------------------------------------------------------------
+
+
+def pick_anchor(t, scale, lead, period=60):
+    """For the test time scale of include/wallclock.h (the clock reads
+    anchor + (real - anchor) * scale): an integer anchor within a period
+    (seconds, default a minute) before t such that the scaled clock reaches
+    a whole period about lead real seconds after t."""
+    best = None
+    for j in range(period):
+        a = int(t) - j
+        sc = a + (t - a) * scale
+        wait = ((period - sc % period) % period) / scale
+        d = abs(wait - lead)
+        if best is None or d < best[0]:
+            best = (d, a)
+    return best[1]
+
+
+def amz_now(offset_s=0):
+    """X-Amz-Date for now plus offset_s seconds."""
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() + offset_s))
+
+
+def raw_call(emu, operation, body, akid=None, secret=None, amz_date=None,
+             token=None, sign_token=True, region=REGION, tamper=False,
+             target=None, content_type="application/x-amz-json-1.1"):
+    """A Personalize request signed by this small SigV4 signer (not
+    botocore's): lets the tests send what an SDK never would (old dates,
+    unsigned tokens, a tampered signature, ...). akid/secret default to
+    the emulator's first credential. Returns (status, headers, parsed JSON
+    body or raw text)."""
+    akid = akid or emu.creds[0][0]
+    secret = secret or emu.creds[0][1]
+    payload = json.dumps(body).encode()
+    amz_date = amz_date or amz_now()
+    headers = {
+        "content-type": content_type,
+        "host": emu.host,
+        "x-amz-date": amz_date,
+        "x-amz-target": target or "AmazonPersonalize." + operation,
+    }
+    if token:
+        headers["x-amz-security-token"] = token
+    signed = sorted(h for h in headers if sign_token or h != "x-amz-security-token")
+    canonical = "\n".join([
+        "POST", "/", "",
+        "".join("%s:%s\n" % (h, headers[h]) for h in signed),
+        ";".join(signed),
+        hashlib.sha256(payload).hexdigest(),
+    ])
+    scope = "%s/%s/personalize/aws4_request" % (amz_date[:8], region)
+    sts = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope,
+                     hashlib.sha256(canonical.encode()).hexdigest()])
+    key = ("AWS4" + secret).encode()
+    for part in (amz_date[:8], region, "personalize", "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    sig = hmac.new(key, sts.encode(), hashlib.sha256).hexdigest()
+    if tamper:
+        sig = ("0" if sig[0] != "0" else "1") + sig[1:]
+    headers["authorization"] = ("AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s"
+                                % (akid, scope, ";".join(signed), sig))
+    req = urllib.request.Request(emu.url + "/", data=payload, method="POST", headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            status, hdrs, raw = r.status, dict(r.headers), r.read()
+    except urllib.error.HTTPError as e:
+        status, hdrs, raw = e.code, dict(e.headers), e.read()
+    try:
+        return status, hdrs, json.loads(raw)
+    except ValueError:
+        return status, hdrs, raw.decode(errors="replace")
 
 
 # ---- running the cases ----------------------------------------------------------------------
