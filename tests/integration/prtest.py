@@ -356,9 +356,11 @@ class Ctx:
 
     # -- emulator
     def emulator(self, world=None, creds=None, seed=1, faults=None, script=None,
-                 durations=None, args=(), env_extra=None):
+                 durations=None, args=(), env_extra=None, overrides=None):
+        """durations: merged into the world's; overrides: its top-level keys
+        replaced (e.g. {"solutions": [...]})."""
         e = Emulator(self, world=world, creds=creds, seed=seed, durations=durations, args=args,
-                     env_extra=env_extra)
+                     env_extra=env_extra, overrides=overrides)
         self.emus.append(e)
         e.start()
         if faults:
@@ -556,16 +558,17 @@ def emulator_help():
 
 class Emulator:
     def __init__(self, ctx, world=None, creds=None, seed=1, durations=None, args=(),
-                 env_extra=None):
+                 env_extra=None, overrides=None):
         self.args = list(args)
         # added to the inherited environment (the test time scale's variables)
         self.env = dict(os.environ, **env_extra) if env_extra else None
         self.ctx = ctx
         self.world = world or WORLD
-        if durations:
+        if durations or overrides:
             with open(self.world) as f:
                 w = json.load(f)
-            w["durations"].update(durations)
+            w["durations"].update(durations or {})
+            w.update(overrides or {})
             self.world = ctx.path("world-%d.json" % (len(ctx.emus) + 1))
             with open(self.world, "w") as f:
                 json.dump(w, f)
