@@ -7,7 +7,6 @@ rejected; a hook that hangs is killed after OnRunEndTimeout and logged;
 a failing hook's exit status and stderr are logged; `once` waits for its
 hooks before it exits.
 """
-import json
 import os
 import sys
 
@@ -30,10 +29,7 @@ def read_env(path):
 
 def env_case(ctx, label, metrics, extra, want):
     prtest.require_binaries()
-    with open(prtest.WORLD) as f:
-        sols = json.load(f)["solutions"]
-    sols[0]["newVersionMetrics"] = [metrics]
-    emu = ctx.emulator(overrides={"solutions": sols})
+    emu = ctx.emulator(overrides=prtest.new_version_metrics(metrics))
     state = ctx.state_dir()
     out_file = ctx.path("hook.env")
     cfg = ctx.config(emu, datasets=1, campaign=True, extra=dict(

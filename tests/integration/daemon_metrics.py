@@ -10,7 +10,6 @@ as an operator would: the last run's outcome, its start/end timestamps,
 stage durations, training hours, API calls by operation, the current stage
 idle. A gated run shows outcome "gated". No temporary file is left behind.
 """
-import json
 import math
 import os
 import re
@@ -124,10 +123,7 @@ def get(fams, name, **labels):
 
 def case(ctx, label, metrics, extra, want_rc, want_outcome):
     prtest.require_binaries()
-    with open(prtest.WORLD) as f:
-        sols = json.load(f)["solutions"]
-    sols[0]["newVersionMetrics"] = [metrics]
-    emu = ctx.emulator(overrides={"solutions": sols})
+    emu = ctx.emulator(overrides=prtest.new_version_metrics(metrics))
     state = ctx.state_dir()
     prom_dir = ctx.path("textfile")
     os.mkdir(prom_dir)

@@ -674,6 +674,15 @@ class Emulator:
             return f.read().decode(errors="replace")
 
 
+def new_version_metrics(metrics):
+    """World overrides (Ctx.emulator(overrides=...)) under which the
+    solution's new versions get these metrics ({name: value})."""
+    with open(WORLD) as f:
+        sols = json.load(f)["solutions"]
+    sols[0]["newVersionMetrics"] = [metrics]
+    return {"solutions": sols}
+
+
 def printed_policy(cfg, *args):
     """What `personalize-retrain -c cfg policy ARGS` prints, parsed."""
     r = subprocess.run([BIN, "-c", cfg, "policy"] + list(args), stdout=subprocess.PIPE,
