@@ -589,8 +589,10 @@ class Emulator:
         for c in self.creds:
             argv += ["--cred", ":".join(c)]
         self._err = open(self.err_path, "wb")
-        self.proc = _register(subprocess.Popen(argv, stdout=subprocess.DEVNULL,
-                                               stderr=self._err, cwd=REPO, env=self.env))
+        self.out_path = self.ctx.path("emu-%d.out" % i)
+        with open(self.out_path, "wb") as out:
+            self.proc = _register(subprocess.Popen(argv, stdout=out, stderr=self._err,
+                                                   cwd=REPO, env=self.env))
 
         def ready():
             if self.proc.poll() is not None:
@@ -620,15 +622,40 @@ class Emulator:
         """The emulator's exit status once stopped (None while it runs)."""
         return self.proc.returncode if self.proc else None
 
-    def admin(self, method, what, body=None):
+    def ready_line(self):
+        """The line the emulator prints on stdout once it serves."""
+        def line():
+            with open(self.out_path, "rb") as f:
+                text = f.read().decode(errors="replace")
+            return text.split("\n", 1)[0] if "\n" in text else None
+        return wait_until(line, START_TIMEOUT_S, "the emulator's ready line")
+
+    def admin_status(self, method, what, body=None):
+        """An admin call (/_emulator/WHAT) -> (HTTP status, parsed body),
+        whatever the status."""
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(self.url + "/_emulator/" + what, data=data,
                                      method=method)
         try:
             with urllib.request.urlopen(req, timeout=10) as r:
-                return json.loads(r.read() or b"null")
+                return r.status, json.loads(r.read() or b"null")
         except urllib.error.HTTPError as e:
-            raise Fail("emulator admin %s %s: %d %s" % (method, what, e.code, e.read()))
+            raw = e.read()
+            try:
+                return e.code, json.loads(raw or b"null")
+            except ValueError:
+                return e.code, raw.decode(errors="replace")
+
+    def admin(self, method, what, body=None):
+        """An admin call -> its parsed body; an error status fails the case."""
+        status, reply = self.admin_status(method, what, body)
+        if status >= 400:
+            raise Fail("emulator admin %s %s: %d %s" % (method, what, status, reply))
+        return reply
+
+    def advance(self, ms):
+        """Move the emulator's job clock forward by ms (no waiting for real time)."""
+        return self.admin("POST", "advance", {"ms": ms})
 
     def enforce(self, policy, akid=None):
         """Enforce an identity policy (a dict; None removes it) on akid's
