@@ -1,6 +1,7 @@
-"""emulator_harness - start, drive and stop personalize-emulator from a test.
-
-Not a test itself (not executable): the integration tests import it.
+"""emulator_harness - start, drive and stop personalize-emulator without a
+prtest Ctx: a context manager of its own, for s3_head.py, daemon_skip.py
+and tests/bench/daemon_bench.py. Tests written on prtest.py get the
+emulator from Ctx.emulator() instead. Not a test itself (not executable).
 
     with Emulator(world="tests/emulator/worlds/test.json") as emu:
         emu.url                       # http://127.0.0.1:PORT
