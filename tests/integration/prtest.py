@@ -215,6 +215,22 @@ def tail(text, n=40):
     return "".join("  | " + l + "\n" for l in lines)
 
 
+def wait_exit(p, timeout):
+    """p.wait(timeout) without its polling (Popen.wait with a timeout sleeps
+    up to 50 ms between looks): blocks on a pidfd of p until it exits.
+    Raises subprocess.TimeoutExpired like p.wait."""
+    try:
+        fd = os.pidfd_open(p.pid)
+    except (AttributeError, OSError):   # no pidfd here, or p already reaped
+        return p.wait(timeout=timeout)
+    try:
+        if not select.select([fd], [], [], timeout)[0]:
+            raise subprocess.TimeoutExpired(p.args, timeout)
+    finally:
+        os.close(fd)
+    return p.wait()
+
+
 class Proc:
     """A running personalize-retrain (or anything) with stdout/stderr in files."""
 
@@ -245,7 +261,7 @@ class Proc:
 
     def wait(self, timeout):
         try:
-            self.p.wait(timeout=timeout)
+            wait_exit(self.p, timeout)
         except subprocess.TimeoutExpired:
             self.p.kill()
             self.p.wait(timeout=STOP_TIMEOUT_S)
