@@ -40,8 +40,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 # for its config, and fails on any denial (prtest.main).
 os.environ.setdefault("PRTEST_POLICY", "1")
 import prtest  # noqa: E402
-from emulator_harness import pick_anchor  # noqa: E402
-from prtest import check, Fail  # noqa: E402
+from prtest import check, Fail, pick_anchor  # noqa: E402
 
 SCALE_ENV = "PERSONALIZE_RETRAIN_TEST_CLOCK_SCALE"
 ANCHOR_ENV = "PERSONALIZE_RETRAIN_TEST_CLOCK_ANCHOR"

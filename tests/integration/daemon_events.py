@@ -29,17 +29,14 @@ import json
 import os
 import re
 import sys
-import tempfile
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from emulator_harness import Emulator, install_signal_cleanup  # noqa: E402
-from daemon_once import ACCOUNT, binary, cli, count, write_config  # noqa: E402
-from daemon_gate import NDCG, WORLD, world_with  # noqa: E402
+import prtest  # noqa: E402
+from prtest import AKID, CAMPAIGN_ARN as CAMPAIGN, SECRET, SOLUTION_ARN as SOLUTION, check  # noqa: E402
 
-SOLUTION = ACCOUNT + ":solution/my-solution"
-CAMPAIGN = ACCOUNT + ":campaign/my-campaign"
+NDCG = "normalized_discounted_cumulative_gain_at_10"
 BUS_ARN = "arn:aws:events:us-east-1:123456789012:event-bus/retraining"
 DETAIL_TYPE = "Personalize Retraining Run State Change"
 DETAIL_KEYS = {"pipeline", "fireTime", "stage", "outcome", "solutionVersionArn",
@@ -47,15 +44,13 @@ DETAIL_KEYS = {"pipeline", "fireTime", "stage", "outcome", "solutionVersionArn",
 # the standard retry mode: 3 attempts, delays random[0,1) * 1 s, * 2 s
 MAX_BACKOFF_PER_EVENT_S = 3.0
 
-failures = []
+# the clean run's wall time, for the bound of the PutEvents-failing case
 clean_wall = {}
-lock = threading.Lock()
+clean_done = threading.Event()
 
 
-def fail(msg):
-    with lock:
-        failures.append(msg)
-    print("FAIL: " + msg, flush=True)
+def count(led, op):
+    return [x for x in led if x["operation"] == op]
 
 
 def events_of(led):
@@ -63,14 +58,12 @@ def events_of(led):
     out = []
     for e in sorted(count(led, "PutEvents"), key=lambda x: x["seq"]):
         entries = (e.get("params") or {}).get("Entries") or []
-        if len(entries) != 1:
-            fail("PutEvents with %d entries, want 1: %s" % (len(entries), e.get("params")))
-            continue
+        check(len(entries) == 1, "PutEvents with %d entries, want 1: %s"
+              % (len(entries), e.get("params")))
         try:
             detail = json.loads(entries[0]["Detail"])
         except (KeyError, ValueError) as ex:
-            fail("PutEvents Detail unreadable (%s): %s" % (ex, entries[0]))
-            continue
+            raise prtest.Fail("PutEvents Detail unreadable (%s): %s" % (ex, entries[0]))
         out.append((e, entries[0], detail))
     return out
 
@@ -81,204 +74,159 @@ def sequence(evs):
 
 def check_entries(label, evs, bus, name, want_status=200):
     for e, entry, d in evs:
-        if e["status"] != want_status or not e.get("signatureOk"):
-            fail("%s: PutEvents status %s signature %s" % (label, e["status"], e.get("signatureOk")))
-        if entry.get("Source") != "personalize-retrain" or \
-                entry.get("DetailType") != DETAIL_TYPE or entry.get("EventBusName") != bus:
-            fail("%s: entry %s" % (label, {k: v for k, v in entry.items() if k != "Detail"}))
-        if entry.get("Resources") != [SOLUTION, CAMPAIGN]:
-            fail("%s: Resources %s" % (label, entry.get("Resources")))
-        if set(d) != DETAIL_KEYS:
-            fail("%s: Detail keys %s" % (label, sorted(d)))
-        if d.get("pipeline") != name or d.get("campaignArn") != CAMPAIGN or \
-                d.get("batchOutput") is not None or \
-                not re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:00Z$", d.get("fireTime") or ""):
-            fail("%s: Detail %s" % (label, d))
+        check(e["status"] == want_status and e.get("signatureOk"),
+              "%s: PutEvents status %s signature %s" % (label, e["status"], e.get("signatureOk")))
+        check(entry.get("Source") == "personalize-retrain" and
+              entry.get("DetailType") == DETAIL_TYPE and entry.get("EventBusName") == bus,
+              "%s: entry %s" % (label, {k: v for k, v in entry.items() if k != "Detail"}))
+        check(entry.get("Resources") == [SOLUTION, CAMPAIGN],
+              "%s: Resources %s" % (label, entry.get("Resources")))
+        check(set(d) == DETAIL_KEYS, "%s: Detail keys %s" % (label, sorted(d)))
+        check(d.get("pipeline") == name and d.get("campaignArn") == CAMPAIGN and
+              d.get("batchOutput") is None and
+              re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:00Z$", d.get("fireTime") or ""),
+              "%s: Detail %s" % (label, d))
 
 
-def run_once(label, name, extra, overrides=None, script=None, faults=None):
-    """`once` for one case; returns (rc, err, ledger, wall seconds, cfg, state)."""
-    tmp = tempfile.mkdtemp(prefix="pr-events-")
-    with Emulator(world=WORLD, overrides=overrides) as emu:
-        if script:
-            st, body = emu.admin("POST", "script", script)
-            assert st == 200, body
-        if faults:
-            st, body = emu.admin("POST", "faults", {"rules": faults})
-            assert st == 200, body
-        cfg = os.path.join(tmp, "p.cfg")
-        state = os.path.join(tmp, "state")
-        os.mkdir(state)
-        write_config(cfg, emu.url, 1, True, name, extra=extra)
-        t0 = time.monotonic()
-        rc, out, err = cli(cfg, state, "once")
-        wall = time.monotonic() - t0
-        return rc, out + err, emu.ledger(), wall, cfg, state
+def run_once(ctx, name, extra, overrides=None, script=None, faults=None):
+    """`once` for one case; returns (rc, out + err, ledger, wall seconds, cfg, state)."""
+    prtest.require_binaries()
+    emu = ctx.emulator(overrides=overrides, script=script, faults=faults)
+    state = ctx.state_dir()
+    cfg = ctx.config(emu, datasets=1, campaign=True, extra=dict({"PipelineName": name}, **extra))
+    t0 = time.monotonic()
+    r = ctx.cli(cfg, state, "once", log_level=None)
+    wall = time.monotonic() - t0
+    return r.rc, r.out + r.err, emu.ledger_lines(), wall, cfg, state
 
 
-def clean():
+def clean(ctx):
+    try:
+        clean_run(ctx)
+    finally:
+        clean_done.set()
+
+
+def clean_run(ctx):
     label = "clean run"
-    rc, err, led, wall, cfg, state = run_once(label, "evclean", ["EventBusName=default"])
+    rc, err, led, wall, cfg, state = run_once(ctx, "evclean", {"EventBusName": "default"})
     clean_wall["s"] = wall
-    if rc != 0:
-        fail("%s: exit %d, want 0\n%s" % (label, rc, err))
-        return
+    check(rc == 0, "%s: exit %d, want 0\n%s" % (label, rc, err))
     evs = events_of(led)
     seq = sequence(evs)
-    if seq != ["started", "importing", "training", "deploying", "succeeded"]:
-        fail("%s: events %s" % (label, seq))
-        return
+    check(seq == ["started", "importing", "training", "deploying", "succeeded"],
+          "%s: events %s" % (label, seq))
     check_entries(label, evs, "default", "evclean")
     version = [x for x in count(led, "CreateSolutionVersion") if x["status"] == 200][0]["resultArn"]
     end = evs[-1][2]
-    if end["stage"] != "deploying" or end["solutionVersionArn"] != version or \
-            end["reason"] is not None or end["metrics"] is not None or \
-            not isinstance(end["durationSeconds"], (int, float)):
-        fail("%s: end event %s (version %s)" % (label, end, version))
-    if evs[0][2]["outcome"] is not None or evs[0][2]["solutionVersionArn"] is not None:
-        fail("%s: start event %s" % (label, evs[0][2]))
-    if "EventBusName" in err and "warning" in err:
-        fail("%s: a warning about events:\n%s" % (label, err))
+    check(end["stage"] == "deploying" and end["solutionVersionArn"] == version and
+          end["reason"] is None and end["metrics"] is None and
+          isinstance(end["durationSeconds"], (int, float)),
+          "%s: end event %s (version %s)" % (label, end, version))
+    check(evs[0][2]["outcome"] is None and evs[0][2]["solutionVersionArn"] is None,
+          "%s: start event %s" % (label, evs[0][2]))
+    check(not ("EventBusName" in err and "warning" in err),
+          "%s: a warning about events:\n%s" % (label, err))
     # the events interleave with the run's calls: each after its stage began
     ops = [x["operation"] for x in sorted(led, key=lambda x: x["seq"])]
-    if ops.index("PutEvents") > ops.index("CreateDatasetImportJob") + 1:
-        fail("%s: the start event came late: %s" % (label, ops[:6]))
-    rc, out, err = cli(cfg, state, "policy", timeout=10)
+    check(ops.index("PutEvents") <= ops.index("CreateDatasetImportJob") + 1,
+          "%s: the start event came late: %s" % (label, ops[:6]))
+    r = ctx.cli(cfg, state, "policy", timeout=10, log_level=None)
     try:
-        stmts = json.loads(out)["Statement"]
+        stmts = json.loads(r.out)["Statement"]
         st = [s for s in stmts if s.get("Action") == "events:PutEvents"]
-        if len(st) != 1 or st[0]["Resource"] != \
-                "arn:aws:events:us-east-1:123456789012:event-bus/default":
-            fail("%s: policy statements for events: %s" % (label, st))
     except (ValueError, KeyError) as e:
-        fail("%s: policy unusable (%s): %s %s" % (label, e, out[:300], err))
+        raise prtest.Fail("%s: policy unusable (%s): %r" % (label, e, r))
+    check(len(st) == 1 and st[0]["Resource"] ==
+          "arn:aws:events:us-east-1:123456789012:event-bus/default",
+          "%s: policy statements for events: %s" % (label, st))
 
 
-def gated():
+def gated(ctx):
     label = "gated run"
-    rc, err, led, _, _, _ = run_once(label, "evgated",
-                                     ["EventBusName=default", "QualityMetric=" + NDCG,
-                                      "MaxRegression=2%"],
-                                     overrides=world_with({NDCG: 0.2}))
-    if rc != 1:
-        fail("%s: exit %d, want 1\n%s" % (label, rc, err))
-        return
+    rc, err, led, _, _, _ = run_once(ctx, "evgated",
+                                     {"EventBusName": "default", "QualityMetric": NDCG,
+                                      "MaxRegression": "2%"},
+                                     overrides=prtest.new_version_metrics({NDCG: 0.2}))
+    check(rc == 1, "%s: exit %d, want 1\n%s" % (label, rc, err))
     evs = events_of(led)
     seq = sequence(evs)
-    if seq != ["started", "importing", "training", "gating", "gated"]:
-        fail("%s: events %s" % (label, seq))
-        return
+    check(seq == ["started", "importing", "training", "gating", "gated"],
+          "%s: events %s" % (label, seq))
     check_entries(label, evs, "default", "evgated")
     end = evs[-1][2]
-    if end["stage"] != "gating" or not (end["reason"] or "").startswith("rejected by quality gate") \
-            or end["metrics"] != {NDCG: 0.2} or not end["solutionVersionArn"]:
-        fail("%s: end event %s" % (label, end))
+    check(end["stage"] == "gating" and
+          (end["reason"] or "").startswith("rejected by quality gate") and
+          end["metrics"] == {NDCG: 0.2} and end["solutionVersionArn"],
+          "%s: end event %s" % (label, end))
 
 
-def failed():
+def failed(ctx):
     label = "failed run"
-    rc, err, led, _, _, _ = run_once(label, "evfailed", ["EventBusName=default"],
-                                     script={"importFails": ["USERS"]})
-    if rc == 0:
-        fail("%s: exit 0, want a failure\n%s" % (label, err))
-        return
+    rc, err, led, _, _, _ = run_once(ctx, "evfailed", {"EventBusName": "default"},
+                                     script={"importFails": ["INTERACTIONS"]})
+    check(rc != 0, "%s: exit 0, want a failure\n%s" % (label, err))
     evs = events_of(led)
     seq = sequence(evs)
-    if seq != ["started", "importing", "failed"]:
-        fail("%s: events %s" % (label, seq))
-        return
+    check(seq == ["started", "importing", "failed"], "%s: events %s" % (label, seq))
     check_entries(label, evs, "default", "evfailed")
     end = evs[-1][2]
-    if end["stage"] != "importing" or "import" not in (end["reason"] or "") or \
-            end["solutionVersionArn"] is not None:
-        fail("%s: end event %s" % (label, end))
+    check(end["stage"] == "importing" and "import" in (end["reason"] or "") and
+          end["solutionVersionArn"] is None, "%s: end event %s" % (label, end))
 
 
-def put_failing(done):
+def put_failing(ctx):
     label = "PutEvents failing"
-    rc, err, led, wall, _, _ = run_once(label, "evfault", ["EventBusName=" + BUS_ARN],
+    rc, err, led, wall, _, _ = run_once(ctx, "evfault", {"EventBusName": BUS_ARN},
                                         faults=[{"operation": "PutEvents", "kind": "503"}])
-    if rc != 0:
-        fail("%s: exit %d, want 0 (events never fail a run)\n%s" % (label, rc, err))
-        return
-    if len([x for x in count(led, "UpdateCampaign") if x["status"] == 200]) != 1:
-        fail("%s: no UpdateCampaign" % label)
+    check(rc == 0, "%s: exit %d, want 0 (events never fail a run)\n%s" % (label, rc, err))
+    check(len([x for x in count(led, "UpdateCampaign") if x["status"] == 200]) == 1,
+          "%s: no UpdateCampaign" % label)
     evs = events_of(led)
     seq = [d["outcome"] or d["stage"] for _, _, d in evs]
     # each event 3 times, one after the other, in order
     want = [s for s in ["started", "importing", "training", "deploying", "succeeded"]
             for _ in range(3)]
-    if seq != want:
-        fail("%s: PutEvents attempts %s, want %s" % (label, seq, want))
+    check(seq == want, "%s: PutEvents attempts %s, want %s" % (label, seq, want))
     check_entries(label, evs, BUS_ARN, "evfault", want_status=503)
     warnings = [l for l in err.splitlines() if "warning" in l and "EventBusName" in l]
-    if len(warnings) != 1 or "not sent" not in warnings[0]:
-        fail("%s: want one warning about the events, got %s\n%s" % (label, warnings, err))
-    done.wait(60)
+    check(len(warnings) == 1 and "not sent" in warnings[0],
+          "%s: want one warning about the events, got %s\n%s" % (label, warnings, err))
+    clean_done.wait(60)
     bound = clean_wall.get("s", 5.0) + len(evs) // 3 * MAX_BACKOFF_PER_EVENT_S + 2.0
-    if wall > bound:
-        fail("%s: once took %.1f s, more than the clean run's %.1f s plus the backoff (%.1f s)"
-             % (label, wall, clean_wall.get("s", -1), bound))
-    print("%s: %.1f s (clean run %.1f s)" % (label, wall, clean_wall.get("s", -1)), flush=True)
+    check(wall <= bound, "%s: once took %.1f s, more than the clean run's %.1f s plus the "
+          "backoff (%.1f s)" % (label, wall, clean_wall.get("s", -1), bound))
+    ctx.log("%.1f s (clean run %.1f s)", wall, clean_wall.get("s", -1))
 
 
-def with_boto3():
+def with_boto3(ctx):
     label = "boto3 PutEvents"
     try:
         import boto3
     except ImportError:
-        print("note: python3 cannot import boto3: %s not checked" % label, flush=True)
+        ctx.log("note: python3 cannot import boto3: %s not checked", label)
         return
-    from emulator_harness import AKID, SECRET
-    with Emulator(world=WORLD) as emu:
-        ev = boto3.client("events", region_name="us-east-1", endpoint_url=emu.url,
-                          aws_access_key_id=AKID, aws_secret_access_key=SECRET)
-        r = ev.put_events(Entries=[
-            {"Source": "personalize-retrain", "DetailType": DETAIL_TYPE,
-             "Detail": json.dumps({"stage": "started"}), "EventBusName": "default",
-             "Resources": [SOLUTION]},
-            {"Source": "personalize-retrain", "DetailType": DETAIL_TYPE}])
-        if r.get("FailedEntryCount") != 1 or "EventId" not in r["Entries"][0] or \
-                r["Entries"][1].get("ErrorCode") != "InvalidArgument":
-            fail("%s: reply %s" % (label, r))
-        led = count(emu.ledger(), "PutEvents")
-        if len(led) != 1 or not led[0].get("signatureOk") or led[0]["status"] != 200:
-            fail("%s: ledger %s" % (label, led))
-
-
-def main():
-    install_signal_cleanup()
-    if not os.path.exists(binary()):
-        print("no %s: build first" % binary())
-        return 1
-    clean_done = threading.Event()
-
-    def clean_then_flag():
-        try:
-            clean()
-        finally:
-            clean_done.set()
-
-    def guarded(fn, *args):
-        def run():
-            try:
-                fn(*args)
-            except Exception as e:  # a broken case is a failure, not a pass
-                fail("%s: %r" % (fn.__name__, e))
-        return threading.Thread(target=run)
-
-    threads = [guarded(clean_then_flag), guarded(gated), guarded(failed),
-               guarded(put_failing, clean_done), guarded(with_boto3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if failures:
-        print("%d failure(s)" % len(failures))
-        return 1
-    print("daemon EventBusName events: all passed")
-    return 0
+    prtest.require_binaries()
+    emu = ctx.emulator()
+    ev = boto3.client("events", region_name="us-east-1", endpoint_url=emu.url,
+                      aws_access_key_id=AKID, aws_secret_access_key=SECRET)
+    r = ev.put_events(Entries=[
+        {"Source": "personalize-retrain", "DetailType": DETAIL_TYPE,
+         "Detail": json.dumps({"stage": "started"}), "EventBusName": "default",
+         "Resources": [SOLUTION]},
+        {"Source": "personalize-retrain", "DetailType": DETAIL_TYPE}])
+    check(r.get("FailedEntryCount") == 1 and "EventId" in r["Entries"][0] and
+          r["Entries"][1].get("ErrorCode") == "InvalidArgument", "%s: reply %s" % (label, r))
+    led = count(emu.ledger_lines(), "PutEvents")
+    check(len(led) == 1 and led[0].get("signatureOk") and led[0]["status"] == 200,
+          "%s: ledger %s" % (label, led))
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    prtest.main([
+        ("clean run", clean),
+        ("gated run", gated),
+        ("failed run", failed),
+        ("PutEvents failing", put_failing),
+        ("boto3 PutEvents", with_boto3),
+    ], parallel=5)

@@ -24,123 +24,93 @@ import shutil
 import socket
 import subprocess
 import sys
-import tempfile
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from emulator_harness import REPO, Emulator, install_signal_cleanup  # noqa: E402
-from daemon_once import binary, cli, count, env, write_config  # noqa: E402
+import prtest  # noqa: E402
+from prtest import BIN, REPO, check  # noqa: E402
 
-WORLD = "tests/emulator/worlds/test.json"
 NDCG = "normalized_discounted_cumulative_gain_at_10"
 MSGID_REJECTED = "0055b3f3303546d2840d13b063de0f06"  # include/msgid.h
 JOURNALD = "/lib/systemd/systemd-journald"
-
-failures = []
-
-
-def fail(msg):
-    failures.append(msg)
-    print("FAIL: " + msg, flush=True)
-
-
-def world_with(new_metrics):
-    with open(os.path.join(REPO, WORLD)) as f:
-        w = json.load(f)
-    sols = w["solutions"]
-    sols[0]["newVersionMetrics"] = [new_metrics]
-    return {"solutions": sols}
-
 
 def ok(led, op):
     return [x for x in led if x["operation"] == op and x["status"] == 200]
 
 
-def run_case(label, new_metrics, gate_keys, want_rc, want_updates, want_text,
+def run_case(ctx, label, new_metrics, gate_keys, want_rc, want_updates, want_text,
              want_outcome, journal=False):
-    with Emulator(world=WORLD, overrides=world_with(new_metrics)) as emu, \
-            tempfile.TemporaryDirectory(prefix="pr-gate-") as tmp:
-        cfg = os.path.join(tmp, "p.cfg")
-        state = os.path.join(tmp, "state")
-        os.mkdir(state)
-        name = re.sub(r"[^a-z0-9]", "", label)
-        write_config(cfg, emu.url, 1, True, name, extra=gate_keys)
-        if journal:
-            rc, out, err, jentries = once_in_journal(cfg, state)
-        else:
-            rc, out, err = cli(cfg, state, "once")
-            jentries = None
-        if rc != want_rc:
-            fail("%s: exit %d, want %d\n%s" % (label, rc, want_rc, err))
-            return
-        if want_text and want_text not in err + out:
-            fail("%s: %r not in the output:\n%s%s" % (label, want_text, out, err))
-        led = emu.ledger()
-        versions = ok(led, "CreateSolutionVersion")
-        if len(versions) != 1:
-            fail("%s: %d CreateSolutionVersion, want 1" % (label, len(versions)))
-            return
-        new_arn = versions[0].get("resultArn")
-        metrics = count(led, "GetSolutionMetrics")
-        asked = sorted(x["params"].get("solutionVersionArn") for x in metrics)
-        if new_arn not in asked:
-            fail("%s: no GetSolutionMetrics for the new version (%s)" % (label, asked))
-        updates = ok(led, "UpdateCampaign")
-        if len(updates) != want_updates:
-            fail("%s: %d UpdateCampaign, want %d" % (label, len(updates), want_updates))
-        elif updates and updates[0]["params"].get("solutionVersionArn") != new_arn:
-            fail("%s: deployed %s, not %s" % (label, updates[0]["params"], new_arn))
-        rc, out, err = cli(cfg, state, "status", "--json", timeout=10)
-        try:
-            h = json.loads(out)["pipelines"][0]["history"][0]
-            if h["outcome"] != want_outcome:
-                fail("%s: status outcome %s, want %s" % (label, h["outcome"], want_outcome))
-            if want_outcome != "succeeded" and want_text and want_text not in h.get("reason", ""):
-                fail("%s: status reason %r lacks %r" % (label, h.get("reason"), want_text))
-        except (ValueError, KeyError, IndexError) as e:
-            fail("%s: status --json unusable (%s): %s %s" % (label, e, out[:300], err))
-        if want_outcome == "gated":
-            rc, out, err = cli(cfg, state, "status", timeout=10)
-            if "gated" not in out or want_text not in out:
-                fail("%s: status does not show the gated run:\n%s" % (label, out))
-        if journal and jentries is not None:
-            hits = [j for j in jentries if j.get("MESSAGE_ID") == MSGID_REJECTED]
-            if not hits:
-                fail("%s: no journal entry with MESSAGE_ID=%s (%d entries)"
-                     % (label, MSGID_REJECTED, len(jentries)))
-            elif want_text not in hits[0].get("MESSAGE", "") or \
-                    hits[0].get("PIPELINE") != name:
-                fail("%s: journal entry %s" % (label, hits[0]))
+    prtest.require_binaries()
+    emu = ctx.emulator(overrides=prtest.new_version_metrics(new_metrics))
+    state = ctx.state_dir()
+    name = re.sub(r"[^a-z0-9]", "", label)
+    cfg = ctx.config(emu, datasets=1, campaign=True,
+                     extra=dict({"PipelineName": name}, **gate_keys))
+    if journal:
+        r, jentries = once_in_journal(ctx, cfg, state)
+    else:
+        r = ctx.cli(cfg, state, "once", log_level=None)
+        jentries = None
+    check(r.rc == want_rc, "%s: exit %d, want %d: %r" % (label, r.rc, want_rc, r))
+    check(not want_text or want_text in r.err + r.out,
+          "%s: %r not in the output: %r" % (label, want_text, r))
+    led = emu.ledger_lines()
+    versions = ok(led, "CreateSolutionVersion")
+    check(len(versions) == 1, "%s: %d CreateSolutionVersion, want 1" % (label, len(versions)))
+    new_arn = versions[0].get("resultArn")
+    metrics = [x for x in led if x["operation"] == "GetSolutionMetrics"]
+    asked = sorted(x["params"].get("solutionVersionArn") for x in metrics)
+    check(new_arn in asked, "%s: no GetSolutionMetrics for the new version (%s)" % (label, asked))
+    updates = ok(led, "UpdateCampaign")
+    check(len(updates) == want_updates,
+          "%s: %d UpdateCampaign, want %d" % (label, len(updates), want_updates))
+    check(not updates or updates[0]["params"].get("solutionVersionArn") == new_arn,
+          "%s: deployed %s, not %s" % (label, updates and updates[0]["params"], new_arn))
+    r = ctx.cli(cfg, state, "status", "--json", timeout=10, log_level=None)
+    try:
+        h = json.loads(r.out)["pipelines"][0]["history"][0]
+    except (ValueError, KeyError, IndexError) as e:
+        raise prtest.Fail("%s: status --json unusable (%s): %r" % (label, e, r))
+    check(h.get("outcome") == want_outcome,
+          "%s: status outcome %s, want %s" % (label, h.get("outcome"), want_outcome))
+    check(want_outcome == "succeeded" or not want_text or want_text in h.get("reason", ""),
+          "%s: status reason %r lacks %r" % (label, h.get("reason"), want_text))
+    if want_outcome == "gated":
+        r = ctx.cli(cfg, state, "status", timeout=10, log_level=None)
+        check("gated" in r.out and want_text in r.out,
+              "%s: status does not show the gated run:\n%s" % (label, r.out))
+    if journal and jentries is not None:
+        hits = [j for j in jentries if j.get("MESSAGE_ID") == MSGID_REJECTED]
+        check(hits, "%s: no journal entry with MESSAGE_ID=%s (%d entries)"
+              % (label, MSGID_REJECTED, len(jentries)))
+        check(want_text in hits[0].get("MESSAGE", "") and hits[0].get("PIPELINE") == name,
+              "%s: journal entry %s" % (label, hits[0]))
 
 
-def once_in_journal(cfg, state):
+def once_in_journal(ctx, cfg, state):
     """`once` with stderr on a private journald's stream (unshare); returns
-    (rc, out, err, entries) with entries None when it cannot be set up."""
+    (Result, entries) with entries None when it cannot be set up (noted)."""
     if os.geteuid() != 0 or not os.path.exists(JOURNALD) or \
             not shutil.which("unshare") or not shutil.which("journalctl"):
-        print("note: no root/journald/unshare: MESSAGE_ID not checked", flush=True)
-        rc, out, err = cli(cfg, state, "once")
-        return rc, out, err, None
-    e = env()
+        ctx.log("note: no root/journald/unshare: MESSAGE_ID not checked")
+        return ctx.cli(cfg, state, "once", log_level=None), None
+    t0 = time.monotonic()
     p = subprocess.run(["unshare", "--mount", "--propagation", "private",
                         sys.executable, os.path.abspath(__file__), "--in-journal",
-                        binary(), cfg, state],
-                       capture_output=True, text=True, timeout=120, env=e, cwd=REPO)
+                        BIN, cfg, state],
+                       capture_output=True, text=True, timeout=120, env=ctx.env(), cwd=REPO)
     try:
         res = json.loads(p.stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):
-        print("note: private journald failed (%s): MESSAGE_ID not checked"
-              % (p.stderr.strip()[-300:]), flush=True)
-        rc, out, err = cli(cfg, state, "once")
-        return rc, out, err, None
+        ctx.log("note: private journald failed (%s): MESSAGE_ID not checked",
+                p.stderr.strip()[-300:])
+        return ctx.cli(cfg, state, "once", log_level=None), None
     if res.get("skip"):
-        print("note: %s: MESSAGE_ID not checked" % res["skip"], flush=True)
-        rc, out, err = cli(cfg, state, "once")
-        return rc, out, err, None
+        ctx.log("note: %s: MESSAGE_ID not checked", res["skip"])
+        return ctx.cli(cfg, state, "once", log_level=None), None
     # the messages went to the journal: their text stands in for stderr
     text = "\n".join(j.get("MESSAGE", "") for j in res["entries"])
-    return res["rc"], res["out"], text, res["entries"]
+    return prtest.Result(res["rc"], res["out"], text, time.monotonic() - t0), res["entries"]
 
 
 def in_journal(argv):
@@ -195,35 +165,23 @@ def in_journal(argv):
             jd.wait()
 
 
-def main():
-    if len(sys.argv) > 1 and sys.argv[1] == "--in-journal":
-        return in_journal(sys.argv[2:])
-    install_signal_cleanup()
-    if not os.path.exists(binary()):
-        print("no %s: build first" % binary())
-        return 1
-    gate = ["QualityMetric=" + NDCG, "MaxRegression=2%"]
-    cases = [
-        ("pass", {NDCG: 0.2300, "coverage": 0.3}, gate, 0, 1,
-         "quality gate passed: ndcg@10 0.2300 >= 0.2205 - 2%", "succeeded", False),
-        ("regress", {NDCG: 0.2000, "coverage": 0.3}, gate, 1, 0,
-         "rejected by quality gate: ndcg@10 0.2000 < 0.2205 - 2%", "gated", True),
-        ("floor", {NDCG: 0.2300}, gate + ["MinQuality=0.25"], 1, 0,
-         "rejected by quality gate: ndcg@10 0.2300 < MinQuality 0.2500", "gated", False),
-        ("missing", {"coverage": 0.3}, ["QualityMetric=hit_at_7"], 1, 0,
-         "metric hit_at_7 not in GetSolutionMetrics", "failed", False),
-    ]
-    threads = [threading.Thread(target=run_case, args=c) for c in cases]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if failures:
-        print("%d failure(s)" % len(failures))
-        return 1
-    print("daemon quality gate: all passed")
-    return 0
+def case(*args):
+    return lambda ctx: run_case(ctx, *args)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    if len(sys.argv) > 1 and sys.argv[1] == "--in-journal":
+        sys.exit(in_journal(sys.argv[2:]))
+    gate = {"QualityMetric": NDCG, "MaxRegression": "2%"}
+    prtest.main([
+        ("pass", case("pass", {NDCG: 0.2300, "coverage": 0.3}, gate, 0, 1,
+                      "quality gate passed: ndcg@10 0.2300 >= 0.2205 - 2%", "succeeded", False)),
+        ("regress", case("regress", {NDCG: 0.2000, "coverage": 0.3}, gate, 1, 0,
+                         "rejected by quality gate: ndcg@10 0.2000 < 0.2205 - 2%", "gated",
+                         True)),
+        ("floor", case("floor", {NDCG: 0.2300}, dict(gate, MinQuality="0.25"), 1, 0,
+                       "rejected by quality gate: ndcg@10 0.2300 < MinQuality 0.2500", "gated",
+                       False)),
+        ("missing", case("missing", {"coverage": 0.3}, {"QualityMetric": "hit_at_7"}, 1, 0,
+                         "metric hit_at_7 not in GetSolutionMetrics", "failed", False)),
+    ], parallel=4)

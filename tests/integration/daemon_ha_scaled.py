@@ -42,8 +42,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import prtest  # noqa: E402
-from emulator_harness import pick_anchor  # noqa: E402
-from prtest import check, Fail  # noqa: E402
+from prtest import check, Fail, pick_anchor  # noqa: E402
 
 OFFSET_ENV = "PERSONALIZE_RETRAIN_TEST_CLOCK_OFFSET_MS"
 SCALE_ENV = "PERSONALIZE_RETRAIN_TEST_CLOCK_SCALE"

@@ -26,8 +26,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import prtest  # noqa: E402
-from emulator_harness import pick_anchor  # noqa: E402
-from prtest import check  # noqa: E402
+from prtest import check, pick_anchor  # noqa: E402
 
 SCALE_ENV = "PERSONALIZE_RETRAIN_TEST_CLOCK_SCALE"
 ANCHOR_ENV = "PERSONALIZE_RETRAIN_TEST_CLOCK_ANCHOR"

@@ -10,31 +10,20 @@ as an operator would: the last run's outcome, its start/end timestamps,
 stage durations, training hours, API calls by operation, the current stage
 idle. A gated run shows outcome "gated". No temporary file is left behind.
 """
-import json
 import math
 import os
 import re
 import sys
-import tempfile
-import threading
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from emulator_harness import REPO, Emulator, install_signal_cleanup  # noqa: E402
-from daemon_once import binary, cli, write_config  # noqa: E402
+import prtest  # noqa: E402
+from prtest import check  # noqa: E402
 
-WORLD = "tests/emulator/worlds/test.json"
 NDCG = "normalized_discounted_cumulative_gain_at_10"
 P = "personalize_retrain_"
 NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*$")
 LABEL = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*$")
-
-failures = []
-
-
-def fail(msg):
-    failures.append(msg)
-    print("FAIL: " + msg, flush=True)
-
 
 def parse_labels(s, where):
     labels, i = {}, 0
@@ -132,82 +121,64 @@ def get(fams, name, **labels):
     return f["samples"].get(tuple(sorted(labels.items())))
 
 
-def case(label, metrics, extra, want_rc, want_outcome):
-    with open(os.path.join(REPO, WORLD)) as f:
-        sols = json.load(f)["solutions"]
-    sols[0]["newVersionMetrics"] = [metrics]
-    with Emulator(world=WORLD, overrides={"solutions": sols}) as emu, \
-            tempfile.TemporaryDirectory(prefix="pr-metrics-") as tmp:
-        cfg = os.path.join(tmp, "p.cfg")
-        state = os.path.join(tmp, "state")
-        os.mkdir(state)
-        prom_dir = os.path.join(tmp, "textfile")
-        os.mkdir(prom_dir)
-        prom = os.path.join(prom_dir, "personalize-retrain.prom")
-        pipe = "m" + label
-        write_config(cfg, emu.url, 2, True, pipe, extra=["MetricsFile=" + prom] + extra)
-        rc, out, err = cli(cfg, state, "once")
-        if rc != want_rc:
-            fail("%s: once exit %d, want %d\n%s" % (label, rc, want_rc, err))
-            return
-        if os.listdir(prom_dir) != ["personalize-retrain.prom"]:
-            fail("%s: files in the textfile directory: %s" % (label, os.listdir(prom_dir)))
-        try:
-            with open(prom) as f:
-                text = f.read()
-            fams = parse(text)
-        except (OSError, ValueError) as e:
-            fail("%s: the metrics file does not parse: %s" % (label, e))
-            return
-        if get(fams, "last_run_outcome", pipeline=pipe, outcome=want_outcome) != 1:
-            fail("%s: last_run_outcome{%s} is not 1:\n%s" % (label, want_outcome, text))
-        if get(fams, "runs_total", pipeline=pipe, outcome=want_outcome) != 1:
-            fail("%s: runs_total{%s} is not 1" % (label, want_outcome))
-        start = get(fams, "last_run_start_timestamp_seconds", pipeline=pipe)
-        end = get(fams, "last_run_end_timestamp_seconds", pipeline=pipe)
-        if not start or not end or end < start or abs(end - __import__("time").time()) > 300:
-            fail("%s: start %s end %s" % (label, start, end))
-        if get(fams, "stage", pipeline=pipe, stage="idle") != 1:
-            fail("%s: current stage is not idle" % label)
-        for st in ("importing", "training"):
-            v = get(fams, "last_run_stage_duration_seconds", pipeline=pipe, stage=st)
-            if v is None or v < 0:
-                fail("%s: no stage duration for %s" % (label, st))
-        calls = fams.get(P + "api_calls_total", {}).get("samples", {})
-        ops = {dict(k).get("operation"): v for k, v in calls.items()}
-        if ops.get("CreateDatasetImportJob") != 2 or ops.get("CreateSolutionVersion") != 1:
-            fail("%s: api_calls_total %s" % (label, ops))
-        if want_outcome == "gated" and not ops.get("GetSolutionMetrics"):
-            fail("%s: no GetSolutionMetrics counted" % label)
-        th = get(fams, "last_version_training_hours", pipeline=pipe)
-        if th is None or not math.isfinite(th) or th < 0:
-            fail("%s: last_version_training_hours %s" % (label, th))
+def case(ctx, label, metrics, extra, want_rc, want_outcome):
+    prtest.require_binaries()
+    emu = ctx.emulator(overrides=prtest.new_version_metrics(metrics))
+    state = ctx.state_dir()
+    prom_dir = ctx.path("textfile")
+    os.mkdir(prom_dir)
+    prom = os.path.join(prom_dir, "personalize-retrain.prom")
+    pipe = "m" + label
+    cfg = ctx.config(emu, datasets=2, campaign=True,
+                     extra=dict({"PipelineName": pipe, "MetricsFile": prom}, **extra))
+    r = ctx.cli(cfg, state, "once", log_level=None)
+    check(r.rc == want_rc, "%s: once exit %d, want %d: %r" % (label, r.rc, want_rc, r))
+    check(os.listdir(prom_dir) == ["personalize-retrain.prom"],
+          "%s: files in the textfile directory: %s" % (label, os.listdir(prom_dir)))
+    try:
+        with open(prom) as f:
+            text = f.read()
+        fams = parse(text)
+    except (OSError, ValueError) as e:
+        raise prtest.Fail("%s: the metrics file does not parse: %s" % (label, e))
+    check(get(fams, "last_run_outcome", pipeline=pipe, outcome=want_outcome) == 1,
+          "%s: last_run_outcome{%s} is not 1:\n%s" % (label, want_outcome, text))
+    check(get(fams, "runs_total", pipeline=pipe, outcome=want_outcome) == 1,
+          "%s: runs_total{%s} is not 1" % (label, want_outcome))
+    start = get(fams, "last_run_start_timestamp_seconds", pipeline=pipe)
+    end = get(fams, "last_run_end_timestamp_seconds", pipeline=pipe)
+    check(start and end and end >= start and abs(end - time.time()) <= 300,
+          "%s: start %s end %s" % (label, start, end))
+    check(get(fams, "stage", pipeline=pipe, stage="idle") == 1,
+          "%s: current stage is not idle" % label)
+    for st in ("importing", "training"):
+        v = get(fams, "last_run_stage_duration_seconds", pipeline=pipe, stage=st)
+        check(v is not None and v >= 0, "%s: no stage duration for %s" % (label, st))
+    calls = fams.get(P + "api_calls_total", {}).get("samples", {})
+    ops = {dict(k).get("operation"): v for k, v in calls.items()}
+    check(ops.get("CreateDatasetImportJob") == 2 and ops.get("CreateSolutionVersion") == 1,
+          "%s: api_calls_total %s" % (label, ops))
+    if want_outcome == "gated":
+        check(ops.get("GetSolutionMetrics"), "%s: no GetSolutionMetrics counted" % label)
+    th = get(fams, "last_version_training_hours", pipeline=pipe)
+    check(th is not None and math.isfinite(th) and th >= 0,
+          "%s: last_version_training_hours %s" % (label, th))
 
 
-def main():
-    install_signal_cleanup()
-    if not os.path.exists(binary()):
-        print("no %s: build first" % binary())
-        return 1
+def strict_parser(ctx):
     bad = "# HELP personalize_retrain_x x\n# TYPE personalize_retrain_x counter\npersonalize_retrain_x 1\n"
     try:
         parse(bad)
-        fail("the strict parser accepted a counter without _total")
     except ValueError:
-        pass
-    threads = [threading.Thread(target=case, args=("ok", {NDCG: 0.25}, [], 0, "succeeded")),
-               threading.Thread(target=case, args=("gated", {NDCG: 0.1},
-                                                   ["QualityMetric=" + NDCG], 1, "gated"))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if failures:
-        print("%d failure(s)" % len(failures))
-        return 1
-    print("daemon MetricsFile: all passed")
-    return 0
+        return
+    raise prtest.Fail("the strict parser accepted a counter without _total")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    prtest.main([
+        ("the strict parser refuses a counter without _total", strict_parser),
+        ("metrics after a succeeded run",
+         lambda ctx: case(ctx, "ok", {NDCG: 0.25}, {}, 0, "succeeded")),
+        ("metrics after a gated run",
+         lambda ctx: case(ctx, "gated", {NDCG: 0.1}, {"QualityMetric": NDCG}, 1, "gated")),
+    ])

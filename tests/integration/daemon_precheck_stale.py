@@ -31,8 +31,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import prtest  # noqa: E402
-from emulator_harness import pick_anchor  # noqa: E402
-from prtest import check  # noqa: E402
+from prtest import check, pick_anchor  # noqa: E402
 
 DATASETS = 3
 AGAIN_LINE = "before UpdateCampaign's turn; describing it again"

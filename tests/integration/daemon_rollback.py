@@ -23,26 +23,14 @@ emulator (tests/emulator/worlds/test.json; the campaign starts on version
 import json
 import os
 import sys
-import tempfile
-import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from emulator_harness import Emulator, install_signal_cleanup  # noqa: E402
-from daemon_once import binary, cli, write_config  # noqa: E402
+import prtest  # noqa: E402
+from prtest import ARN, INITIAL_VERSION as V0, check  # noqa: E402
 
-WORLD = "tests/emulator/worlds/test.json"
-ACCOUNT = "arn:aws:personalize:us-east-1:123456789012"
-V0 = ACCOUNT + ":solution/my-solution/0a1b2c3d"
 # the first cycle runs a minute behind the second (its own fire time, so
 # new job names) instead of waiting for the next minute
-A_MINUTE_AGO = {"PERSONALIZE_RETRAIN_TEST_CLOCK_OFFSET_MS": "-60000"}
-
-failures = []
-
-
-def fail(msg):
-    failures.append(msg)
-    print("FAIL: " + msg, flush=True)
+A_MINUTE_AGO = {prtest.CLOCK_OFFSET_ENV: "-60000"}
 
 
 def ok(led, op):
@@ -50,151 +38,117 @@ def ok(led, op):
 
 
 def serving(emu):
-    st, body = emu.admin("GET", "state")
-    for c in body["world"]["campaigns"]:
+    for c in emu.state()["campaigns"]:
         if c["name"] == "my-campaign":
             return c.get("solutionVersionArn")
     return None
 
 
-def status_json(cfg, state):
-    rc, out, err = cli(cfg, state, "status", "--json", timeout=10)
+def cli(ctx, cfg, state, *args, timeout=prtest.RUN_TIMEOUT_S, env_extra=None):
+    return ctx.cli(cfg, state, *args, timeout=timeout, log_level=None,
+                   env=ctx.env(extra=env_extra))
+
+
+def status_json(ctx, cfg, state):
+    r = cli(ctx, cfg, state, "status", "--json", timeout=10)
     try:
-        return json.loads(out)["pipelines"][0]
+        return json.loads(r.out)["pipelines"][0]
     except (ValueError, KeyError, IndexError):
-        fail("status --json unusable: %s %s" % (out[:200], err))
-        return {}
+        raise prtest.Fail("status --json unusable: %r" % r)
 
 
-def two_cycles_then_rollback():
-    label = "rollback after two cycles"
-    with Emulator(world=WORLD) as emu, tempfile.TemporaryDirectory(prefix="pr-rb-") as tmp:
-        cfg = os.path.join(tmp, "p.cfg")
-        state = os.path.join(tmp, "state")
-        os.mkdir(state)
-        hooklog = os.path.join(tmp, "hook.log")
-        hook = os.path.join(tmp, "hook.sh")
-        with open(hook, "w") as f:
-            f.write('#!/bin/sh\necho "$RUN_KIND $OUTCOME $SOLUTION_VERSION_ARN" >> "%s"\n' % hooklog)
-        os.chmod(hook, 0o755)
-        write_config(cfg, emu.url, 1, True, "rb", extra=("OnRunEnd=" + hook,))
-        deployed = []
-        for cycle in (1, 2):
-            rc, out, err = cli(cfg, state, "once",
-                               extra_env=A_MINUTE_AGO if cycle == 1 else None)
-            if rc != 0:
-                fail("%s: once #%d exit %d\n%s" % (label, cycle, rc, err))
-                return
-            vs = ok(emu.ledger(), "CreateSolutionVersion")
-            deployed.append(vs[-1]["resultArn"])
-        v1, v2 = deployed
-        if v1 == v2 or serving(emu) != v2:
-            fail("%s: after two cycles V1 %s V2 %s, campaign serves %s" % (label, v1, v2, serving(emu)))
-            return
-        p = status_json(cfg, state)
-        if p.get("campaign_version") != v2 or p.get("campaign_prev_version") != v1:
-            fail("%s: status before rollback: serving %s previous %s, want %s / %s"
-                 % (label, p.get("campaign_version"), p.get("campaign_prev_version"), v2, v1))
-        rc, out, err = cli(cfg, state, "status", timeout=10)
-        if "previous   " + v1 not in out:
-            fail("%s: status does not show the previous version:\n%s" % (label, out))
-        n_before = len(ok(emu.ledger(), "UpdateCampaign"))
-        rc, out, err = cli(cfg, state, "rollback")
-        if rc != 0:
-            fail("%s: rollback exit %d\n%s" % (label, rc, err))
-            return
-        if serving(emu) != v1:
-            fail("%s: after rollback the campaign serves %s, want %s" % (label, serving(emu), v1))
-        ups = ok(emu.ledger(), "UpdateCampaign")
-        if len(ups) != n_before + 1 or ups[-1]["params"].get("solutionVersionArn") != v1:
-            fail("%s: UpdateCampaign calls after rollback: %s" % (label, [u["params"] for u in ups[n_before:]]))
-        p = status_json(cfg, state)
-        if p.get("campaign_version") != v1 or p.get("campaign_prev_version") != v2:
-            fail("%s: status after rollback: serving %s previous %s"
-                 % (label, p.get("campaign_version"), p.get("campaign_prev_version")))
-        h = (p.get("history") or [{}])[0]
-        if h.get("outcome") != "succeeded" or h.get("version_arn") != v1 or \
-                h.get("kind") != "rollback":
-            fail("%s: last history entry %s" % (label, h))
-        if any(x.get("kind") != "retrain" for x in (p.get("history") or [])[1:]):
-            fail("%s: the cycles before are not retrain entries: %s" % (label, p.get("history")))
-        rc, out, err = cli(cfg, state, "status", timeout=10)
-        if "rollback to " + v1 not in out:
-            fail("%s: status does not show the rollback:\n%s" % (label, out))
-        # OnRunEnd ran after both cycles and after the rollback (once waits)
-        with open(hooklog) as f:
-            runs = f.read().split("\n")
-        want = ["retrain succeeded " + v1, "retrain succeeded " + v2,
-                "rollback succeeded " + v1]
-        if runs[:3] != want:
-            fail("%s: OnRunEnd saw %s, want %s" % (label, runs, want))
-        # forward again with --to, then a rollback to what it serves
-        rc, out, err = cli(cfg, state, "rollback", "--to", v2)
-        if rc != 0 or serving(emu) != v2:
-            fail("%s: rollback --to V2 exit %d, serves %s\n%s" % (label, rc, serving(emu), err))
-        n = len(ok(emu.ledger(), "UpdateCampaign"))
-        rc, out, err = cli(cfg, state, "rollback", "--to", v2)
-        if rc != 1 or "already serves" not in err:
-            fail("%s: rollback --to the serving version: exit %d\n%s" % (label, rc, err))
-        if len(ok(emu.ledger(), "UpdateCampaign")) != n:
-            fail("%s: a refused rollback sent UpdateCampaign" % label)
+def two_cycles_then_rollback(ctx):
+    prtest.require_binaries()
+    emu = ctx.emulator()
+    state = ctx.state_dir()
+    hooklog = ctx.path("hook.log")
+    hook = ctx.path("hook.sh")
+    with open(hook, "w") as f:
+        f.write('#!/bin/sh\necho "$RUN_KIND $OUTCOME $SOLUTION_VERSION_ARN" >> "%s"\n' % hooklog)
+    os.chmod(hook, 0o755)
+    cfg = ctx.config(emu, datasets=1, campaign=True,
+                     extra={"PipelineName": "rb", "OnRunEnd": hook})
+    deployed = []
+    for cycle in (1, 2):
+        r = cli(ctx, cfg, state, "once", env_extra=A_MINUTE_AGO if cycle == 1 else None)
+        check(r.rc == 0, "once #%d: %r" % (cycle, r))
+        vs = ok(emu.ledger_lines(), "CreateSolutionVersion")
+        deployed.append(vs[-1]["resultArn"])
+    v1, v2 = deployed
+    check(v1 != v2 and serving(emu) == v2, "after two cycles V1 %s V2 %s, campaign serves %s"
+          % (v1, v2, serving(emu)))
+    p = status_json(ctx, cfg, state)
+    check(p.get("campaign_version") == v2 and p.get("campaign_prev_version") == v1,
+          "status before rollback: serving %s previous %s, want %s / %s"
+          % (p.get("campaign_version"), p.get("campaign_prev_version"), v2, v1))
+    r = cli(ctx, cfg, state, "status", timeout=10)
+    check("previous   " + v1 in r.out, "status does not show the previous version:\n%s" % r.out)
+    n_before = len(ok(emu.ledger_lines(), "UpdateCampaign"))
+    r = cli(ctx, cfg, state, "rollback")
+    check(r.rc == 0, "rollback: %r" % r)
+    check(serving(emu) == v1, "after rollback the campaign serves %s, want %s" % (serving(emu), v1))
+    ups = ok(emu.ledger_lines(), "UpdateCampaign")
+    check(len(ups) == n_before + 1 and ups[-1]["params"].get("solutionVersionArn") == v1,
+          "UpdateCampaign calls after rollback: %s" % [u["params"] for u in ups[n_before:]])
+    p = status_json(ctx, cfg, state)
+    check(p.get("campaign_version") == v1 and p.get("campaign_prev_version") == v2,
+          "status after rollback: serving %s previous %s"
+          % (p.get("campaign_version"), p.get("campaign_prev_version")))
+    h = (p.get("history") or [{}])[0]
+    check(h.get("outcome") == "succeeded" and h.get("version_arn") == v1 and
+          h.get("kind") == "rollback", "last history entry %s" % h)
+    check(all(x.get("kind") == "retrain" for x in (p.get("history") or [])[1:]),
+          "the cycles before are not retrain entries: %s" % p.get("history"))
+    r = cli(ctx, cfg, state, "status", timeout=10)
+    check("rollback to " + v1 in r.out, "status does not show the rollback:\n%s" % r.out)
+    # OnRunEnd ran after both cycles and after the rollback (once waits)
+    with open(hooklog) as f:
+        runs = f.read().split("\n")
+    want = ["retrain succeeded " + v1, "retrain succeeded " + v2, "rollback succeeded " + v1]
+    check(runs[:3] == want, "OnRunEnd saw %s, want %s" % (runs, want))
+    # forward again with --to, then a rollback to what it serves
+    r = cli(ctx, cfg, state, "rollback", "--to", v2)
+    check(r.rc == 0 and serving(emu) == v2,
+          "rollback --to V2: serves %s: %r" % (serving(emu), r))
+    n = len(ok(emu.ledger_lines(), "UpdateCampaign"))
+    r = cli(ctx, cfg, state, "rollback", "--to", v2)
+    check(r.rc == 1 and "already serves" in r.err, "rollback --to the serving version: %r" % r)
+    check(len(ok(emu.ledger_lines(), "UpdateCampaign")) == n,
+          "a refused rollback sent UpdateCampaign")
 
 
-def refusals():
-    with Emulator(world=WORLD) as emu, tempfile.TemporaryDirectory(prefix="pr-rb2-") as tmp:
-        state = os.path.join(tmp, "state")
-        os.mkdir(state)
-        cfg = os.path.join(tmp, "p.cfg")
-        write_config(cfg, emu.url, 1, True, "ref")
-        rc, out, err = cli(cfg, state, "rollback")
-        if rc != 1 or "name one with --to" not in err:
-            fail("rollback without a previous version: exit %d\n%s" % (rc, err))
-        rc, out, err = cli(cfg, state, "rollback", "--to", "nonsense")
-        if rc != 2:
-            fail("rollback --to nonsense: exit %d, want 2\n%s" % (rc, err))
-        rc, out, err = cli(cfg, state, "rollback", "--to", ACCOUNT + ":solution/my-solution/deadbeef")
-        if rc != 1:
-            fail("rollback --to an unknown version: exit %d, want 1\n%s" % (rc, err))
-        if ok(emu.ledger(), "UpdateCampaign"):
-            fail("rollback --to an unknown version sent UpdateCampaign")
-        if serving(emu) != V0:
-            fail("campaign changed by refused rollbacks: %s" % serving(emu))
-        nocamp = os.path.join(tmp, "nocamp.cfg")
-        write_config(nocamp, emu.url, 1, False, "nocamp")
-        rc, out, err = cli(nocamp, state, "rollback", "--to", V0)
-        if rc != 2 or "no campaign" not in err:
-            fail("rollback without CampaignArn: exit %d, want 2\n%s" % (rc, err))
-        two = os.path.join(tmp, "two.yaml")
-        with open(two, "w") as f:
-            f.write("ImportRoleArn: arn:aws:iam::123456789012:role/PersonalizeS3ImportRole\n"
-                    "EndpointUrl: %s\npipelines:\n" % emu.url)
-            for n in ("a", "b"):
-                f.write("  - PipelineName: %s\n    SolutionArn: %s:solution/%s\n"
-                        "    UserDatasetArn: %s:dataset/g/USERS\n"
-                        "    S3UserDatasourcePath: s3://bucket/users.csv\n"
-                        % (n, ACCOUNT, n, ACCOUNT))
-        rc, out, err = cli(two, state, "rollback")
-        if rc != 2 or "-p" not in err:
-            fail("rollback with two pipelines and no -p: exit %d, want 2\n%s" % (rc, err))
-
-
-def main():
-    install_signal_cleanup()
-    if not os.path.exists(binary()):
-        print("no %s: build first" % binary())
-        return 1
-    threads = [threading.Thread(target=two_cycles_then_rollback),
-               threading.Thread(target=refusals)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if failures:
-        print("%d failure(s)" % len(failures))
-        return 1
-    print("daemon rollback: all passed")
-    return 0
+def refusals(ctx):
+    prtest.require_binaries()
+    emu = ctx.emulator()
+    state = ctx.state_dir()
+    cfg = ctx.config(emu, datasets=1, campaign=True, extra={"PipelineName": "ref"})
+    r = cli(ctx, cfg, state, "rollback")
+    check(r.rc == 1 and "name one with --to" in r.err,
+          "rollback without a previous version: %r" % r)
+    r = cli(ctx, cfg, state, "rollback", "--to", "nonsense")
+    check(r.rc == 2, "rollback --to nonsense: want exit 2: %r" % r)
+    r = cli(ctx, cfg, state, "rollback", "--to", ARN + "solution/my-solution/deadbeef")
+    check(r.rc == 1, "rollback --to an unknown version: want exit 1: %r" % r)
+    check(not ok(emu.ledger_lines(), "UpdateCampaign"),
+          "rollback --to an unknown version sent UpdateCampaign")
+    check(serving(emu) == V0, "campaign changed by refused rollbacks: %s" % serving(emu))
+    nocamp = ctx.config(emu, datasets=1, campaign=False, extra={"PipelineName": "nocamp"})
+    r = cli(ctx, nocamp, state, "rollback", "--to", V0)
+    check(r.rc == 2 and "no campaign" in r.err, "rollback without CampaignArn: want exit 2: %r" % r)
+    two = ctx.path("two.yaml")
+    with open(two, "w") as f:
+        f.write("ImportRoleArn: %s\nEndpointUrl: %s\npipelines:\n" % (prtest.ROLE_ARN, emu.url))
+        for n in ("a", "b"):
+            f.write("  - PipelineName: %s\n    SolutionArn: %ssolution/%s\n"
+                    "    UserDatasetArn: %sdataset/g/USERS\n"
+                    "    S3UserDatasourcePath: s3://bucket/users.csv\n"
+                    % (n, ARN, n, ARN))
+    r = cli(ctx, two, state, "rollback")
+    check(r.rc == 2 and "-p" in r.err, "rollback with two pipelines and no -p: want exit 2: %r" % r)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    prtest.main([
+        ("rollback after two cycles", two_cycles_then_rollback),
+        ("refusals", refusals),
+    ])

@@ -17,247 +17,156 @@ import json
 import re
 import os
 import signal
-import socket
-import subprocess
 import sys
-import tempfile
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from emulator_harness import REPO, Emulator, install_signal_cleanup  # noqa: E402
-from daemon_once import ACCOUNT, binary, env, write_config  # noqa: E402
+import prtest  # noqa: E402
+from prtest import ARN, check  # noqa: E402
 
-WORLD = "tests/emulator/worlds/test.json"
-failures = []
-
-
-def fail(msg):
-    failures.append(msg)
-    print("FAIL: " + msg, flush=True)
+DAILY = "rate(1 day)"
 
 
-class Notify:
-    def __init__(self, path):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind(path)
-        self.sock.settimeout(0.1)
-        self.msgs = []
-
-    def wait(self, want, timeout=10):
-        """Wait for a message with the line `want`; return it or None."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                m = self.sock.recv(4096).decode()
-            except socket.timeout:
-                continue
-            self.msgs.append(m)
-            if want in m.split("\n"):
-                return m
-        return None
-
-    def close(self):
-        self.sock.close()
-
-
-def reload_test():
-    with Emulator(world=WORLD) as emu, tempfile.TemporaryDirectory(prefix="pr-hup-") as tmp:
-        cfg = os.path.join(tmp, "p.cfg")
-        state = os.path.join(tmp, "state")
-        os.mkdir(state)
-        write_config(cfg, emu.url, 1, True, "first")
-        n = Notify(os.path.join(tmp, "notify"))
-        e = env()
-        e["NOTIFY_SOCKET"] = os.path.join(tmp, "notify")
-        errlog = open(os.path.join(tmp, "stderr"), "w+")
-        proc = subprocess.Popen([binary(), "-c", cfg, "--state-dir", state, "run"],
-                                stdout=subprocess.DEVNULL, stderr=errlog, env=e, cwd=REPO)
-        try:
-            if not n.wait("READY=1"):
-                fail("reload: no READY=1 at start")
-                return
-            # a broken config: refused, old one kept
-            with open(cfg, "a") as f:
-                f.write("PollIntervall=5\nRetrainingRate=rate(7 weeks)\n")
-            proc.send_signal(signal.SIGHUP)
-            if not n.wait("RELOADING=1"):
-                fail("reload: no RELOADING=1 after SIGHUP")
-            if not n.wait("READY=1"):
-                fail("reload: no READY=1 after a refused reload")
-            time.sleep(0.1)
-            if proc.poll() is not None:
-                fail("reload: the daemon exited on a bad config (exit %d)" % proc.returncode)
-                return
-            errlog.seek(0)
-            log = errlog.read()
-            for want in (r"p\.cfg:\d+: unknown key \"PollIntervall\"", r"p\.cfg:\d+: RetrainingRate",
-                         "previous config stays in use"):
-                if not re.search(want, log):
-                    fail("reload: the log lacks %r:\n%s" % (want, log))
-            # a good config naming another pipeline
-            write_config(cfg, emu.url, 2, False, "second")
-            proc.send_signal(signal.SIGHUP)
-            m = n.wait("READY=1")
-            if not m:
-                fail("reload: no READY=1 after a good reload")
-            time.sleep(0.1)
-            errlog.seek(0)
-            log = errlog.read()
-            for want in ("first: removed from the config", "second: added to the config",
-                         "config reloaded: 1 pipeline"):
-                if want not in log:
-                    fail("reload: the log lacks %r:\n%s" % (want, log))
-            status = [line for msg in n.msgs for line in msg.split("\n") if line.startswith("STATUS=")]
-            if not status or not status[-1].startswith("STATUS=idle, next run "):
-                fail("reload: last STATUS %r" % status[-1:])
-            proc.send_signal(signal.SIGTERM)
-            rc = proc.wait(timeout=5)
-            if rc != 0:
-                fail("reload: exit %d after SIGTERM" % rc)
-            print("ok   SIGHUP: bad config refused with file:line, good one applied", flush=True)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-            errlog.close()
-            n.close()
+def reload_test(ctx):
+    prtest.require_binaries()
+    emu = ctx.emulator()
+    state = ctx.state_dir()
+    cfg = ctx.config(emu, datasets=1, campaign=True, schedule=DAILY, name="p.cfg",
+                     extra={"PipelineName": "first"})
+    d = ctx.daemon(cfg, state, log_level=None)   # waits for READY=1
+    n = d.notify
+    # a broken config: refused, old one kept
+    with open(cfg, "a") as f:
+        f.write("PollIntervall=5\nRetrainingRate=rate(7 weeks)\n")
+    since = n.count()
+    d.signal(signal.SIGHUP)
+    i = n.wait_for(lambda m: m.get("RELOADING") == "1", 10, "RELOADING=1 after SIGHUP", since)
+    n.wait_for(lambda m: m.get("READY") == "1", 10, "READY=1 after a refused reload", i)
+    time.sleep(0.1)
+    check(d.alive(), "reload: the daemon exited on a bad config (exit %s)" % d.poll())
+    log = d.err()
+    for want in (r"p\.cfg:\d+: unknown key \"PollIntervall\"", r"p\.cfg:\d+: RetrainingRate",
+                 "previous config stays in use"):
+        check(re.search(want, log), "reload: the log lacks %r:\n%s" % (want, log))
+    # a good config naming another pipeline
+    ctx.config(emu, datasets=2, campaign=False, schedule=DAILY, name="p.cfg",
+               extra={"PipelineName": "second"})
+    since = n.count()
+    d.signal(signal.SIGHUP)
+    n.wait_for(lambda m: m.get("READY") == "1", 10, "READY=1 after a good reload", since)
+    time.sleep(0.1)
+    log = d.err()
+    for want in ("first: removed from the config", "second: added to the config",
+                 "config reloaded: 1 pipeline"):
+        check(want in log, "reload: the log lacks %r:\n%s" % (want, log))
+    status = n.statuses()
+    check(status and status[-1].startswith("idle, next run "),
+          "reload: last STATUS %r" % status[-1:])
+    d.signal(signal.SIGTERM)
+    r = d.wait(5)
+    check(r.rc == 0, "reload: exit after SIGTERM: %r" % r)
+    ctx.log("SIGHUP: bad config refused with file:line, good one applied")
 
 
-def two_pipelines():
-    with tempfile.TemporaryDirectory(prefix="pr-two-") as tmp:
-        with open(os.path.join(REPO, WORLD)) as f:
-            world = json.load(f)
-        world["solutions"].append({"name": "other-solution", "datasetGroup": "my-dataset-group",
-                                   "performAutoTraining": False, "versions": []})
-        wpath = os.path.join(tmp, "world.json")
-        with open(wpath, "w") as f:
-            json.dump(world, f)
-        with Emulator(world=wpath) as emu:
-            two_pipelines_in(emu, tmp)
-
-
-def two_pipelines_in(emu, tmp):
-    if True:
-        cfg = os.path.join(tmp, "p.yaml")
-        state = os.path.join(tmp, "state")
-        os.mkdir(state)
-        with open(cfg, "w") as f:
-            f.write("""MaxApiCallsPerSecond: 2
-ImportRoleArn: arn:aws:iam::123456789012:role/PersonalizeS3ImportRole
+def two_pipelines(ctx):
+    prtest.require_binaries()
+    with open(prtest.WORLD) as f:
+        sols = json.load(f)["solutions"]
+    sols.append({"name": "other-solution", "datasetGroup": "my-dataset-group",
+                 "performAutoTraining": False, "versions": []})
+    emu = ctx.emulator(overrides={"solutions": sols})
+    state = ctx.state_dir()
+    cfg = ctx.path("p.yaml")
+    with open(cfg, "w") as f:
+        f.write("""MaxApiCallsPerSecond: 2
+ImportRoleArn: %(role)s
 RetrainingRate: rate(1 day)
 PollInterval: 1
 EndpointUrl: %(url)s
 pipelines:
   - PipelineName: alpha
-    SolutionArn: %(a)s:solution/my-solution
-    UserDatasetArn: %(a)s:dataset/my-dataset-group/USERS
+    SolutionArn: %(a)ssolution/my-solution
+    UserDatasetArn: %(a)sdataset/my-dataset-group/USERS
     S3UserDatasourcePath: s3://bucket/users.csv
-    CampaignArn: %(a)s:campaign/my-campaign
+    CampaignArn: %(a)scampaign/my-campaign
   - PipelineName: beta
-    SolutionArn: %(a)s:solution/other-solution
-    ItemDatasetArn: %(a)s:dataset/my-dataset-group/ITEMS
+    SolutionArn: %(a)ssolution/other-solution
+    ItemDatasetArn: %(a)sdataset/my-dataset-group/ITEMS
     S3ItemDatasourcePath: s3://bucket/items.csv
-""" % {"a": ACCOUNT, "url": emu.url})
-        p = subprocess.run([binary(), "-c", cfg, "--state-dir", state, "once"],
-                           capture_output=True, text=True, timeout=120, env=env(), cwd=REPO)
-        if p.returncode != 0:
-            fail("two pipelines: once exit %d\n%s" % (p.returncode, p.stderr[-3000:]))
-            return
-        led = emu.ledger()
-        ok = [x for x in led if x["status"] == 200]
-        imports = sorted(x["params"]["datasetArn"].rsplit("/", 1)[1] for x in ok
-                         if x["operation"] == "CreateDatasetImportJob")
-        if imports != ["ITEMS", "USERS"]:
-            fail("two pipelines: imports %s, want one ITEMS and one USERS" % imports)
-        names = sorted(x["params"]["name"].split("-")[0] for x in ok
-                       if x["operation"] == "CreateSolutionVersion")
-        if names != ["alpha", "beta"]:
-            fail("two pipelines: versions %s, want one per pipeline" % names)
-        per_second = collections.Counter(x["time"][:19] for x in led)
-        worst = max(per_second.values())
-        if worst > 2 + 1:  # the cap plus the bucket's one token
-            fail("two pipelines: %d calls in one second with MaxApiCallsPerSecond 2" % worst)
-        st = subprocess.run([binary(), "-c", cfg, "--state-dir", state, "status", "--json"],
-                            capture_output=True, text=True, timeout=10, env=env(), cwd=REPO)
-        try:
-            pl = json.loads(st.stdout)["pipelines"]
-            got = sorted((x["name"], x["history"][0]["outcome"]) for x in pl)
-            if got != [("alpha", "succeeded"), ("beta", "succeeded")]:
-                fail("two pipelines: status %s" % got)
-        except (ValueError, KeyError, IndexError) as e:
-            fail("two pipelines: status --json: %s %s" % (e, st.stdout[:300]))
-        print("ok   two pipelines in one once (worst second: %d calls)" % worst, flush=True)
+""" % {"a": ARN, "url": emu.url, "role": prtest.ROLE_ARN})
+    r = ctx.cli(cfg, state, "once", timeout=120, log_level=None)
+    check(r.rc == 0, "two pipelines: once: %r" % r)
+    led = emu.ledger_lines()
+    ok = [x for x in led if x["status"] == 200]
+    imports = sorted(x["params"]["datasetArn"].rsplit("/", 1)[1] for x in ok
+                     if x["operation"] == "CreateDatasetImportJob")
+    check(imports == ["ITEMS", "USERS"],
+          "two pipelines: imports %s, want one ITEMS and one USERS" % imports)
+    names = sorted(x["params"]["name"].split("-")[0] for x in ok
+                   if x["operation"] == "CreateSolutionVersion")
+    check(names == ["alpha", "beta"], "two pipelines: versions %s, want one per pipeline" % names)
+    per_second = collections.Counter(x["time"][:19] for x in led)
+    worst = max(per_second.values())
+    check(worst <= 2 + 1,  # the cap plus the bucket's one token
+          "two pipelines: %d calls in one second with MaxApiCallsPerSecond 2" % worst)
+    r = ctx.cli(cfg, state, "status", "--json", timeout=10, log_level=None)
+    try:
+        pl = json.loads(r.out)["pipelines"]
+        got = sorted((x["name"], x["history"][0]["outcome"]) for x in pl)
+    except (ValueError, KeyError, IndexError) as e:
+        raise prtest.Fail("two pipelines: status --json: %s %r" % (e, r))
+    check(got == [("alpha", "succeeded"), ("beta", "succeeded")], "two pipelines: status %s" % got)
+    ctx.log("two pipelines in one once (worst second: %d calls)", worst)
 
 
-def sigterm_mid_run_then_restart():
+def creates(emu):
+    led = emu.ledger_lines()
+    ok = lambda op: len([x for x in led if x["operation"] == op and x["status"] == 200])  # noqa: E731
+    return (ok("CreateDatasetImportJob"), ok("CreateSolutionVersion"), ok("UpdateCampaign"))
+
+
+def sigterm_mid_run_then_restart(ctx):
     """`run` catches up a missed fire time at start; SIGTERM while it trains;
     a restarted `run` adopts the jobs and finishes the run: one import per
     dataset, one version, one campaign update in all."""
     label = "run: SIGTERM mid-run, restart adopts"
-    with Emulator(world=WORLD) as emu, tempfile.TemporaryDirectory(prefix="pr-term-") as tmp:
-        cfg = os.path.join(tmp, "p.cfg")
-        state = os.path.join(tmp, "state")
-        os.mkdir(state)
-        write_config(cfg, emu.url, 2, True, "term")
-        day = int(time.time()) // 86400 * 86400
-        last = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(day - 86400))
-        with open(os.path.join(state, "term.json"), "w") as f:
-            json.dump({"version": 1, "pipeline": "term", "last_fire": last,
-                       "campaign": {"previous_version": "", "current_version": ""},
-                       "run": None, "history": []}, f)
+    prtest.require_binaries()
+    emu = ctx.emulator()
+    state = ctx.state_dir()
+    cfg = ctx.config(emu, datasets=2, campaign=True, schedule=DAILY,
+                     extra={"PipelineName": "term"})
+    day = int(time.time()) // 86400 * 86400
+    prtest.seed_catchup_state(state, time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                                   time.gmtime(day - 86400)), pipeline="term")
 
-        def start():
-            return subprocess.Popen([binary(), "-c", cfg, "--state-dir", state, "run"],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                    env=env(), cwd=REPO)
-
-        def wait_for(pred, timeout):
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
-                if pred():
-                    return True
-                time.sleep(0.05)
+    def succeeded():
+        r = ctx.cli(cfg, state, "status", "--json", timeout=10, log_level=None)
+        try:
+            h = json.loads(r.out)["pipelines"][0]["history"]
+            return bool(h) and h[0]["outcome"] == "succeeded"
+        except (ValueError, KeyError, IndexError):
             return False
 
-        def succeeded():
-            st = subprocess.run([binary(), "-c", cfg, "--state-dir", state, "status", "--json"],
-                                capture_output=True, text=True, timeout=10, env=env(), cwd=REPO)
-            try:
-                h = json.loads(st.stdout)["pipelines"][0]["history"]
-                return bool(h) and h[0]["outcome"] == "succeeded"
-            except (ValueError, KeyError, IndexError):
-                return False
-
-        proc = start()
-        try:
-            if not wait_for(lambda: any(x["operation"] == "CreateSolutionVersion" for x in emu.ledger()), 30):
-                fail("%s: no CreateSolutionVersion within 30 s" % label)
-                return
-            t0 = time.monotonic()
-            proc.send_signal(signal.SIGTERM)
-            rc = proc.wait(timeout=5)
-            if rc != 0 or time.monotonic() - t0 > 1.0:
-                fail("%s: exit %d after %.2f s" % (label, rc, time.monotonic() - t0))
-            proc = start()
-            if not wait_for(succeeded, 60):
-                fail("%s: the restarted daemon did not finish the run in 60 s" % label)
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(timeout=5)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-        led = emu.ledger()
-        ok = lambda op: len([x for x in led if x["operation"] == op and x["status"] == 200])
-        got = (ok("CreateDatasetImportJob"), ok("CreateSolutionVersion"), ok("UpdateCampaign"))
-        if got != (2, 1, 1):
-            fail("%s: creates %s, want (2, 1, 1)" % (label, got))
-        else:
-            print("ok   %s" % label, flush=True)
+    d = ctx.daemon(cfg, state, notify=False, log_level=None)
+    prtest.wait_until(lambda: any(x["operation"] == "CreateSolutionVersion"
+                                  for x in emu.ledger_lines()), 30,
+                      "%s: a CreateSolutionVersion" % label, step=0.05)
+    t0 = time.monotonic()
+    d.signal(signal.SIGTERM)
+    r = d.wait(5)
+    check(r.rc == 0 and time.monotonic() - t0 <= 1.0,
+          "%s: exit %d after %.2f s" % (label, r.rc, time.monotonic() - t0))
+    d = ctx.daemon(cfg, state, notify=False, log_level=None)
+    prtest.wait_until(succeeded, 60, "%s: the restarted daemon to finish the run" % label,
+                      step=0.05)
+    d.signal(signal.SIGTERM)
+    d.wait(5)
+    got = creates(emu)
+    check(got == (2, 1, 1), "%s: creates %s, want (2, 1, 1)" % (label, got))
+    ctx.log(label)
 
 
-def two_hosts_once():
+def two_hosts_once(ctx):
     """Two `once` on one pipeline at the same time, separate state
     directories (two hosts): one import per dataset, one version, one
     campaign update in all; both succeed; the follower's status says so."""
@@ -269,76 +178,35 @@ def two_hosts_once():
     # meets ResourceInUse and follows the first. That makes this test
     # deterministic; with the test world's 150 ms updates it passes too,
     # barring a race within that one round trip.
-    with tempfile.TemporaryDirectory(prefix="pr-ha-") as tmp:
-        with open(os.path.join(REPO, WORLD)) as f:
-            world = json.load(f)
-        world["durations"]["campaignUpdateMs"] = 2500
-        wpath = os.path.join(tmp, "world.json")
-        with open(wpath, "w") as f:
-            json.dump(world, f)
-        with Emulator(world=wpath) as emu:
-            two_hosts_once_in(emu, tmp, label)
-
-
-def two_hosts_once_in(emu, tmp, label):
-    if True:
-        cfg = os.path.join(tmp, "p.cfg")
-        write_config(cfg, emu.url, 3, True, "ha")
-        states = [os.path.join(tmp, "s%d" % i) for i in (0, 1)]
-        for st in states:
-            os.mkdir(st)
-        while time.gmtime().tm_sec > 50:  # both in one minute: one fire time
-            time.sleep(0.5)
-        procs = [subprocess.Popen([binary(), "-c", cfg, "--state-dir", st, "once"],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                  env=env(), cwd=REPO) for st in states]
-        rcs = []
-        for p in procs:
-            try:
-                p.wait(timeout=90)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-            rcs.append(p.returncode)
-            p.stderr.close()
-        if rcs != [0, 0]:
-            fail("%s: exit statuses %s, want [0, 0]" % (label, rcs))
-        led = emu.ledger()
-        ok = lambda op: len([x for x in led if x["operation"] == op and x["status"] == 200])
-        got = (ok("CreateDatasetImportJob"), ok("CreateSolutionVersion"), ok("UpdateCampaign"))
-        if got != (3, 1, 1):
-            fail("%s: creates %s, want (3, 1, 1)" % (label, got))
-        followed = []
-        for st in states:
-            out = subprocess.run([binary(), "-c", cfg, "--state-dir", st, "status", "--json"],
-                                 capture_output=True, text=True, timeout=10, env=env(), cwd=REPO).stdout
-            try:
-                h = json.loads(out)["pipelines"][0]["history"][0]
-                followed.append(h["followed"])
-                if h["outcome"] != "succeeded":
-                    fail("%s: outcome %s" % (label, h["outcome"]))
-            except (ValueError, KeyError, IndexError):
-                fail("%s: status --json: %s" % (label, out[:200]))
-        if followed.count(True) < 1:
-            fail("%s: neither status says it followed the other host: %s" % (label, followed))
-        if not failures:
-            print("ok   %s: %s creates, followed %s" % (label, got, followed), flush=True)
-
-
-def main():
-    install_signal_cleanup()
-    threads = [threading.Thread(target=f) for f in
-               (reload_test, two_pipelines, sigterm_mid_run_then_restart, two_hosts_once)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if failures:
-        print("%d failure(s)" % len(failures))
-        return 1
-    print("daemon run: all passed")
-    return 0
+    prtest.require_binaries()
+    emu = ctx.emulator(durations={"campaignUpdateMs": 2500})
+    cfg = ctx.config(emu, datasets=3, campaign=True, schedule=DAILY,
+                     extra={"PipelineName": "ha"})
+    states = [ctx.state_dir("s%d" % i) for i in (0, 1)]
+    ctx.second_below(50)  # both in one minute: one fire time
+    procs = [ctx.spawn(cfg, st, "once", log_level=None) for st in states]
+    rcs = [p.wait(90).rc for p in procs]
+    check(rcs == [0, 0], "%s: exit statuses %s, want [0, 0]" % (label, rcs))
+    got = creates(emu)
+    check(got == (3, 1, 1), "%s: creates %s, want (3, 1, 1)" % (label, got))
+    followed = []
+    for st in states:
+        r = ctx.cli(cfg, st, "status", "--json", timeout=10, log_level=None)
+        try:
+            h = json.loads(r.out)["pipelines"][0]["history"][0]
+            followed.append(h["followed"])
+        except (ValueError, KeyError, IndexError):
+            raise prtest.Fail("%s: status --json: %r" % (label, r))
+        check(h["outcome"] == "succeeded", "%s: outcome %s" % (label, h["outcome"]))
+    check(followed.count(True) >= 1,
+          "%s: neither status says it followed the other host: %s" % (label, followed))
+    ctx.log("%s: %s creates, followed %s", label, got, followed)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    prtest.main([
+        ("SIGHUP reload", reload_test),
+        ("two pipelines in one once", two_pipelines),
+        ("run: SIGTERM mid-run, restart adopts", sigterm_mid_run_then_restart),
+        ("two hosts, one pipeline", two_hosts_once),
+    ], parallel=4)

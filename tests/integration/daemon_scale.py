@@ -27,13 +27,13 @@ the same scale case at a cap of 200 with more detail (daemon_bench.py).
 import json
 import os
 import sys
-import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(REPO, "tests", "bench"))
-from emulator_harness import Emulator, install_signal_cleanup  # noqa: E402
+import prtest  # noqa: E402
+from prtest import check  # noqa: E402
 import daemon_bench as bench  # noqa: E402  (world/config generators, wait4)
 
 N = int(os.environ.get("SCALE_TEST_PIPELINES", "1000"))
@@ -54,14 +54,6 @@ FAULTS = {"seed": 11, "rules": [
     {"operation": "*", "kind": "reset", "rate": 0.01},
 ]}
 
-failures = []
-
-
-def fail(msg):
-    failures.append(msg)
-    print("FAIL: " + msg, flush=True)
-
-
 def ran(calls, op):
     """Requests of op the service ran (status 200, or a fault after it ran)."""
     return [x for x in calls if x["operation"] == op and x.get("resultArn")]
@@ -69,15 +61,12 @@ def ran(calls, op):
 
 def campaigns_serving(emu):
     """campaign ARN -> the version it serves, from the emulator's state."""
-    st, body = emu.admin("GET", "state")
-    if st != 200:
-        raise OSError("GET /_emulator/state: %s" % st)
-    return {c.get("campaignArn"): c.get("solutionVersionArn")
-            for c in body["world"]["campaigns"]}
+    return {c.get("campaignArn"): c.get("solutionVersionArn") for c in emu.state()["campaigns"]}
 
 
-def one_pass(label, faults, rate):
-    world = os.path.join(TMP, "world-%s.json" % label)
+def one_pass(ctx, label, faults, rate):
+    prtest.require_binaries()
+    world = ctx.path("world-%s.json" % label)
     bench.gen_world(world, N, durations_ms=(5, 30, 30, 30))
     if faults:
         with open(world) as f:
@@ -85,73 +74,46 @@ def one_pass(label, faults, rate):
         w["faults"] = faults
         with open(world, "w") as f:
             json.dump(w, f)
-    with Emulator(world=world) as emu:
-        d = tempfile.mkdtemp(prefix="scale-%s-" % label, dir=TMP)
-        state = os.path.join(d, "state")
-        os.mkdir(state)
-        cfg = os.path.join(d, "p.yaml")
-        bench.gen_config(cfg, N, emu.url, bench.FAR_SCHEDULE, rate=rate)
-        res = bench.run_rusage(
-            [bench.daemon_binary(), "-c", cfg, "--state-dir", state,
-             "--log-level", "warning", "once"], bench.clean_env(), TIMEOUT_S, cwd=d)
-        rc, elapsed, cpu, maxrss, out, err = res
-        calls = bench.personalize_calls(emu.ledger())
-        try:
-            serving = campaigns_serving(emu)
-        except (OSError, ValueError) as e:
-            serving = None
-            fail("%s: emulator state: %s" % (label, e))
+    emu = ctx.emulator(world=world)
+    state = ctx.state_dir()
+    cfg = ctx.path("p.yaml")
+    bench.gen_config(cfg, N, emu.url, bench.FAR_SCHEDULE, rate=rate)
+    res = bench.run_rusage(
+        [prtest.BIN, "-c", cfg, "--state-dir", state, "--log-level", "warning", "once"],
+        ctx.env(), TIMEOUT_S, cwd=ctx.dir)
+    rc, elapsed, cpu, maxrss, out, err = res
+    calls = bench.personalize_calls(emu.ledger_lines())
+    serving = campaigns_serving(emu)
     imports = ran(calls, "CreateDatasetImportJob")
     versions = ran(calls, "CreateSolutionVersion")
     updates = ran(calls, "UpdateCampaign")
     faulted = sum(1 for x in calls if x.get("fault"))
     times = sorted(bench.ledger_time(x) for x in calls)
     w1 = bench.max_in_window(times, 1.0) if times else 0
-    print("%s: %d pipelines in %.1f s, %d calls (%d faults injected), "
-          "at most %d in any 1 s (cap %d), peak RSS %.1f MB, CPU %.2f s"
-          % (label, N, elapsed, len(calls), faulted, w1, rate, maxrss / 1024.0, cpu),
-          flush=True)
-    if rc != 0:
-        fail("%s: once exited %d after %.0f s: %s" % (label, rc, elapsed, err[-800:]))
+    ctx.log("%d pipelines in %.1f s, %d calls (%d faults injected), "
+            "at most %d in any 1 s (cap %d), peak RSS %.1f MB, CPU %.2f s",
+            N, elapsed, len(calls), faulted, w1, rate, maxrss / 1024.0, cpu)
+    check(rc == 0, "%s: once exited %d after %.0f s: %s" % (label, rc, elapsed, err[-800:]))
     for what, lst, key in (("imports", imports, "datasetArn"),
                            ("solution versions", versions, "solutionArn"),
                            ("campaign updates", updates, "campaignArn")):
         distinct = len(set(x["params"][key] for x in lst))
-        if len(lst) != N or distinct != N:
-            fail("%s: %d %s ran for %d distinct resources, want %d each once"
-                 % (label, len(lst), what, distinct, N))
-    if serving is not None:
-        want = {x["params"]["campaignArn"]: x["params"]["solutionVersionArn"] for x in updates}
-        new = {x["params"]["solutionArn"]: x["resultArn"] for x in versions}
-        wrong = [c for c, v in want.items() if serving.get(c) != v]
-        if wrong:
-            fail("%s: %d campaigns do not serve the version of their update, e.g. %s"
-                 % (label, len(wrong), wrong[0]))
-        if set(want.values()) != set(new.values()):
-            fail("%s: the campaign updates do not name the new versions" % label)
-    if w1 > rate:
-        fail("%s: %d calls in one second, cap %d" % (label, w1, rate))
-    if maxrss > RSS_LIMIT_KB:
-        fail("%s: peak RSS %.1f MB > 32 MB" % (label, maxrss / 1024.0))
+        check(len(lst) == N and distinct == N, "%s: %d %s ran for %d distinct resources, "
+              "want %d each once" % (label, len(lst), what, distinct, N))
+    want = {x["params"]["campaignArn"]: x["params"]["solutionVersionArn"] for x in updates}
+    new = {x["params"]["solutionArn"]: x["resultArn"] for x in versions}
+    wrong = [c for c, v in want.items() if serving.get(c) != v]
+    check(not wrong, "%s: %d campaigns do not serve the version of their update, e.g. %s"
+          % (label, len(wrong), wrong[:1]))
+    check(set(want.values()) == set(new.values()),
+          "%s: the campaign updates do not name the new versions" % label)
+    check(w1 <= rate, "%s: %d calls in one second, cap %d" % (label, w1, rate))
+    check(maxrss <= RSS_LIMIT_KB, "%s: peak RSS %.1f MB > 32 MB" % (label, maxrss / 1024.0))
 
-
-def main():
-    global TMP
-    install_signal_cleanup()
-    if not os.access(bench.daemon_binary(), os.X_OK):
-        print("SKIP: %s is not built" % bench.daemon_binary())
-        return 77
-    with tempfile.TemporaryDirectory(prefix="pr-scale-") as TMP:
-        one_pass("clean", None, RATE)
-        one_pass("faults", FAULTS, RATE_FAULTS)
-    if failures:
-        print("daemon scale: %d failure(s)" % len(failures))
-        return 1
-    print("daemon scale: all passed")
-    return 0
-
-
-TMP = None
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # one after the other: each pass measures a rate and the RSS alone
+    prtest.main([
+        ("clean", lambda ctx: one_pass(ctx, "clean", None, RATE)),
+        ("faults", lambda ctx: one_pass(ctx, "faults", FAULTS, RATE_FAULTS)),
+    ], parallel=1)

@@ -12,7 +12,6 @@ import email.utils
 import os
 import sys
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -25,7 +24,8 @@ except ImportError:
     print("SKIP: python3 cannot import boto3 (scripts/install-deps installs python3-boto3)")
     sys.exit(77)
 
-from emulator_harness import AKID, SECRET, Emulator, amz_now, install_signal_cleanup, raw_call
+import prtest  # noqa: E402
+from prtest import AKID, SECRET, amz_now, raw_call  # noqa: E402
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -35,7 +35,6 @@ SOLUTION = ARN + "solution/my-solution"
 CAMPAIGN = ARN + "campaign/my-campaign"
 OLD_VERSION = SOLUTION + "/0a1b2c3d"
 ROLE = "arn:aws:iam::%s:role/PersonalizeS3ImportRole" % ACCOUNT
-WORLD = "tests/emulator/worlds/test.json"
 
 
 def client(emu, validate=True, attempts=3, akid=AKID, secret=SECRET, token=None):
@@ -138,7 +137,7 @@ def check_cycle(emu):
     assert c["latestCampaignUpdate"]["status"] == "ACTIVE", c
     assert c["solutionVersionArn"] == v and c["status"] == "ACTIVE", c
 
-    led = emu.ledger()
+    led = emu.ledger_lines()
     creates = [e for e in led if e["operation"] == "CreateDatasetImportJob" and e["status"] == 200]
     assert len(creates) == 3, creates
     assert all(e["signatureOk"] and e["accessKeyId"] == AKID for e in creates)
@@ -150,7 +149,7 @@ def check_cycle(emu):
 
 def check_failures_scripted(emu):
     p = client(emu)
-    st, _ = emu.admin("POST", "script", {"importFails": {"ITEMS": 1}, "trainingFails": 1,
+    st, _ = emu.admin_status("POST", "script", {"importFails": {"ITEMS": 1}, "trainingFails": 1,
                                          "campaignUpdateFails": 1})
     assert st == 200
     a = p.create_dataset_import_job(jobName="fail-items", datasetArn=DATASETS["ITEMS"],
@@ -232,7 +231,7 @@ def check_pagination(emu):
     assert len(r["datasetImportJobs"]) == 1 and r["nextToken"], r
     total = sum(len(page["datasetImportJobs"]) for page in
                 p.get_paginator("list_dataset_import_jobs").paginate(PaginationConfig={"PageSize": 2}))
-    state = emu.admin("GET", "state")[1]
+    state = emu.admin_status("GET", "state")[1]
     assert total == len(state["world"]["datasetImportJobs"]) and total >= 4, (total, state)
     only = p.list_dataset_import_jobs(datasetArn=DATASETS["ITEMS"])["datasetImportJobs"]
     assert only and all("items" in j["datasetImportJobArn"] for j in only), only
@@ -253,24 +252,24 @@ def check_pagination(emu):
 
 
 def check_faults(emu):
-    st, _ = emu.admin("POST", "faults", {"rules": [
+    st, _ = emu.admin_status("POST", "faults", {"rules": [
         {"operation": "DescribeCampaign", "kind": "throttle", "rate": 1.0, "count": 1}]})
     assert st == 200
     code, msg, resp = error_of(client(emu, attempts=1).describe_campaign, campaignArn=CAMPAIGN)
     assert code == "ThrottlingException" and resp["ResponseMetadata"]["HTTPStatusCode"] == 400, code
-    emu.admin("POST", "faults", {"rules": [
+    emu.admin_status("POST", "faults", {"rules": [
         {"operation": "DescribeCampaign", "kind": "throttle", "rate": 1.0, "count": 2}]})
     client(emu, attempts=3).describe_campaign(campaignArn=CAMPAIGN)  # retried through
-    emu.admin("POST", "faults", {"rules": [
+    emu.admin_status("POST", "faults", {"rules": [
         {"operation": "*", "kind": "503", "rate": 1.0, "count": 1}]})
     code, _, resp = error_of(client(emu, attempts=1).list_campaigns)
     assert resp["ResponseMetadata"]["HTTPStatusCode"] == 503, resp
-    emu.admin("POST", "faults", {"rules": [
+    emu.admin_status("POST", "faults", {"rules": [
         {"operation": "*", "kind": "500", "rate": 1.0, "count": 1}]})
     code, _, resp = error_of(client(emu, attempts=1).list_campaigns)
     assert resp["ResponseMetadata"]["HTTPStatusCode"] == 500, resp
     for kind in ("reset", "drop", "malformed", "truncated", "cut", "content_type"):
-        emu.admin("POST", "faults", {"rules": [
+        emu.admin_status("POST", "faults", {"rules": [
             {"operation": "ListCampaigns", "kind": kind, "rate": 1.0, "count": 1}]})
         try:
             r = client(emu, attempts=1).list_campaigns()
@@ -280,20 +279,20 @@ def check_faults(emu):
             # botocore turns an unparsable 200 body into {} without raising;
             # what matters is that the answer is not the real one
             assert "campaigns" not in r, "fault %s went unnoticed by boto3" % kind
-    emu.admin("POST", "faults", {"rules": [
+    emu.admin_status("POST", "faults", {"rules": [
         {"operation": "ListCampaigns", "kind": "slow", "delayMs": 300, "count": 1}]})
     t0 = time.monotonic()
     client(emu).list_campaigns()
     assert time.monotonic() - t0 >= 0.3
-    st, body = emu.admin("POST", "faults", {"rules": [{"kind": "nonsense"}]})
+    st, body = emu.admin_status("POST", "faults", {"rules": [{"kind": "nonsense"}]})
     assert st == 400 and "unknown kind" in body["message"], body
-    emu.admin("POST", "faults", {"rules": []})
-    faults = [e["fault"] for e in emu.ledger() if e["fault"]]
+    emu.admin_status("POST", "faults", {"rules": []})
+    faults = [e["fault"] for e in emu.ledger_lines() if e["fault"]]
     for kind in ("throttle", "503", "500", "reset", "drop", "malformed", "truncated", "cut",
                  "content_type", "slow"):
         assert kind in faults, (kind, faults)
     # after the call: the job exists although the client saw an error
-    emu.admin("POST", "faults", {"rules": [
+    emu.admin_status("POST", "faults", {"rules": [
         {"operation": "CreateDatasetImportJob", "kind": "500", "phase": "after", "count": 1}]})
     code, _, _ = error_of(client(emu, attempts=1).create_dataset_import_job,
                           jobName="unknown-outcome", datasetArn=DATASETS["USERS"],
@@ -301,7 +300,7 @@ def check_faults(emu):
     assert code == "InternalFailure", code
     # a reset before the call: nothing happened; a drop after it: the job exists
     for name, phase in (("never-created", "before"), ("created-unseen", "after")):
-        emu.admin("POST", "faults", {"rules": [
+        emu.admin_status("POST", "faults", {"rules": [
             {"operation": "CreateDatasetImportJob", "kind": "reset" if phase == "before" else "drop",
              "phase": phase, "count": 1}]})
         try:
@@ -316,13 +315,13 @@ def check_faults(emu):
     names = [j["jobName"] for j in client(emu).list_dataset_import_jobs()["datasetImportJobs"]]
     assert "unknown-outcome" in names and "created-unseen" in names, names
     assert "never-created" not in names, names
-    led = {e["params"]["jobName"]: e for e in emu.ledger()
+    led = {e["params"]["jobName"]: e for e in emu.ledger_lines()
            if e["operation"] == "CreateDatasetImportJob" and e["fault"]}
     assert led["never-created"]["status"] == 0 and "resultArn" not in led["never-created"]
     assert led["created-unseen"]["status"] == 0 and led["created-unseen"]["faultPhase"] == "after"
     assert led["created-unseen"]["resultArn"].endswith("/created-unseen"), led
     assert led["unknown-outcome"]["status"] == 500 and led["unknown-outcome"]["resultArn"]
-    emu.admin("POST", "faults", {"rules": []})
+    emu.admin_status("POST", "faults", {"rules": []})
 
 
 def check_signatures(emu):
@@ -361,7 +360,7 @@ def check_signatures(emu):
     assert st == 403 and body["__type"].endswith("InvalidSignatureException"), body
     # an emulator whose clock runs 10 minutes ahead: refused, and the reply's
     # Date tells the client how far off it is (what SDKs correct skew from)
-    st, _ = emu.admin("POST", "clock", {"skewS": 600})
+    st, _ = emu.admin_status("POST", "clock", {"skewS": 600})
     assert st == 200
     try:
         st, hdrs, body = raw_call(emu, "ListCampaigns", {})
@@ -372,7 +371,7 @@ def check_signatures(emu):
         st, _, body = raw_call(emu, "ListCampaigns", {}, amz_date=server.strftime("%Y%m%dT%H%M%SZ"))
         assert st == 200, body
     finally:
-        emu.admin("POST", "clock", {"skewS": 0})
+        emu.admin_status("POST", "clock", {"skewS": 0})
     st, _, body = raw_call(emu, "NoSuchOperation", {})
     assert st == 404 and body["__type"].endswith("UnknownOperationException"), body
     st, _, body = raw_call(emu, "ListCampaigns", {}, content_type="application/json")
@@ -419,14 +418,14 @@ def check_credentials(emu):
                 return r.status
         except urllib.error.HTTPError as e:
             return e.code
-    emu.admin("POST", "faults", {"rules": [{"kind": "500"},
+    emu.admin_status("POST", "faults", {"rules": [{"kind": "500"},
                                            {"operation": "IMDS:token", "kind": "503", "count": 1}]})
     try:
         assert put_token() == 503
         assert put_token() == 200
     finally:
-        emu.admin("POST", "faults", {"rules": []})
-    emu.admin("POST", "credentials/expire", {})
+        emu.admin_status("POST", "faults", {"rules": []})
+    emu.admin_status("POST", "credentials/expire", {})
     code, _, _ = error_of(p.list_campaigns)
     assert code == "ExpiredTokenException", code
     with open(emu.ledger_path) as f:
@@ -434,26 +433,26 @@ def check_credentials(emu):
     for secret in (SECRET, imds.secret_key, imds.token, creds.secret_key, creds.token,
                    "container-secret-token"):
         assert secret not in raw, "a secret reached the ledger"
-    ops = [e["operation"] for e in emu.ledger()]
+    ops = [e["operation"] for e in emu.ledger_lines()]
     assert "IMDS:token" in ops and "IMDS:credentials" in ops and "ContainerCredentials" in ops, ops
-    assert any(e["operation"] == "IMDS:token" and e["fault"] == "503" for e in emu.ledger())
+    assert any(e["operation"] == "IMDS:token" and e["fault"] == "503" for e in emu.ledger_lines())
 
 
-def check_yaml_world_and_shutdown():
-    with Emulator(world="tests/emulator/worlds/test.yaml") as emu:
-        assert emu.ready_line.startswith("personalize-emulator: ready on http://127.0.0.1:")
-        c = client(emu).describe_campaign(campaignArn=CAMPAIGN)["campaign"]
-        assert c["solutionVersionArn"] == OLD_VERSION
-        emu.admin("POST", "faults", {"rules": [{"kind": "slow", "delayMs": 60000}]})
-        import threading
-        t = threading.Thread(target=lambda: _swallow(client(emu, attempts=1).list_campaigns),
-                             daemon=True)
-        t.start()
-        time.sleep(0.2)
-        t0 = time.monotonic()
-        emu.stop()
-        assert time.monotonic() - t0 < 3, "SIGTERM must not wait for slow replies"
-        assert emu.exit_status() == 0, emu.exit_status()
+def check_yaml_world_and_shutdown(ctx):
+    emu = ctx.emulator(world=os.path.join(prtest.REPO, "tests/emulator/worlds/test.yaml"))
+    assert emu.ready_line().startswith("personalize-emulator: ready on http://127.0.0.1:")
+    c = client(emu).describe_campaign(campaignArn=CAMPAIGN)["campaign"]
+    assert c["solutionVersionArn"] == OLD_VERSION
+    emu.admin_status("POST", "faults", {"rules": [{"kind": "slow", "delayMs": 60000}]})
+    import threading
+    t = threading.Thread(target=lambda: _swallow(client(emu, attempts=1).list_campaigns),
+                         daemon=True)
+    t.start()
+    time.sleep(0.2)
+    t0 = time.monotonic()
+    emu.stop()
+    assert time.monotonic() - t0 < 3, "SIGTERM must not wait for slow replies"
+    assert emu.exit_status() == 0, emu.exit_status()
 
 
 def _swallow(fn):
@@ -463,32 +462,38 @@ def _swallow(fn):
         pass
 
 
-def main():
-    install_signal_cleanup()
-    failed = 0
-    with Emulator(world=WORLD, overrides=SLOW,
-                  args=["--container-token", "container-secret-token"]) as emu:
-        for check in (check_cycle, check_failures_scripted, check_not_found_and_validation,
-                      check_pagination, check_faults, check_signatures, check_credentials):
-            try:
-                check(emu)
-                print("ok   %s" % check.__name__)
-            except Exception:
-                failed += 1
-                print("FAIL %s" % check.__name__)
-                traceback.print_exc()
-    if emu.exit_status() != 0:
-        failed += 1
-        print("FAIL emulator exit status %s after SIGTERM" % emu.exit_status())
-    try:
-        check_yaml_world_and_shutdown()
-        print("ok   check_yaml_world_and_shutdown")
-    except Exception:
-        failed += 1
-        print("FAIL check_yaml_world_and_shutdown")
-        traceback.print_exc()
-    return 1 if failed else 0
+# The checks before the YAML world's run in this order against one emulator
+# (the later ones look at what the cycle created), started by the first.
+shared = {}
+
+
+def shared_emulator(ctx):
+    prtest.require_binaries()
+    shared["ctx"] = prtest.Ctx("boto3-shared")
+    shared["emu"] = shared["ctx"].emulator(
+        overrides=SLOW, args=["--container-token", "container-secret-token"])
+
+
+def on_shared(check):
+    def case(ctx):
+        if "emu" not in shared:
+            shared_emulator(ctx)
+        check(shared["emu"])
+    return (check.__name__, case)
+
+
+def shared_exits_0(ctx):
+    emu = shared["emu"]
+    emu.stop()
+    prtest.check(emu.exit_status() == 0,
+                 "emulator exit status %s after SIGTERM" % emu.exit_status())
+    shared["ctx"].close()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    prtest.main([on_shared(c) for c in (
+        check_cycle, check_failures_scripted, check_not_found_and_validation,
+        check_pagination, check_faults, check_signatures, check_credentials)] + [
+        ("the shared emulator exits 0 on SIGTERM", shared_exits_0),
+        ("check_yaml_world_and_shutdown", check_yaml_world_and_shutdown),
+    ], parallel=1)

@@ -1,6 +1,7 @@
-"""emulator_harness - start, drive and stop personalize-emulator from a test.
-
-Not a test itself (not executable): the integration tests import it.
+"""emulator_harness - start, drive and stop personalize-emulator without a
+prtest Ctx: a context manager of its own, for s3_head.py, daemon_skip.py
+and tests/bench/daemon_bench.py. Tests written on prtest.py get the
+emulator from Ctx.emulator() instead. Not a test itself (not executable).
 
     with Emulator(world="tests/emulator/worlds/test.json") as emu:
         emu.url                       # http://127.0.0.1:PORT
@@ -10,9 +11,6 @@ Not a test itself (not executable): the integration tests import it.
 The emulator always runs with --port 0 --port-file, and is stopped with
 SIGTERM (then SIGKILL after a bound) and reaped, whatever happens.
 """
-import datetime
-import hashlib
-import hmac
 import json
 import os
 import signal
@@ -22,6 +20,9 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from prtest import amz_now, pick_anchor, raw_call  # noqa: E402,F401  (re-exported)
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 START_TIMEOUT_S = 10
@@ -37,22 +38,6 @@ def emulator_binary():
     if not os.path.isabs(path):
         path = os.path.join(REPO, path)
     return path
-
-
-def pick_anchor(t, scale, lead, period=60):
-    """For the test time scale of include/wallclock.h (the clock reads
-    anchor + (real - anchor) * scale): an integer anchor within a period
-    (seconds, default a minute) before t such that the scaled clock reaches
-    a whole period about lead real seconds after t."""
-    best = None
-    for j in range(period):
-        a = int(t) - j
-        sc = a + (t - a) * scale
-        wait = ((period - sc % period) % period) / scale
-        d = abs(wait - lead)
-        if best is None or d < best[0]:
-            best = (d, a)
-    return best[1]
 
 
 class Emulator:
@@ -157,57 +142,6 @@ class Emulator:
     def ledger(self):
         with open(self.ledger_path) as f:
             return [json.loads(line) for line in f if line.strip()]
-
-
-def amz_now(offset_s=0):
-    t = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=offset_s)
-    return t.strftime("%Y%m%dT%H%M%SZ")
-
-
-def raw_call(emu, operation, body, akid=AKID, secret=SECRET, amz_date=None,
-             token=None, sign_token=True, region="us-east-1", tamper=False,
-             target=None, content_type="application/x-amz-json-1.1"):
-    """A request signed by this small SigV4 signer (not botocore's): lets the
-    tests send what boto3 never would (old dates, unsigned tokens, ...).
-    Returns (status, headers, parsed JSON body or raw text)."""
-    payload = json.dumps(body).encode()
-    amz_date = amz_date or amz_now()
-    headers = {
-        "content-type": content_type,
-        "host": emu.host,
-        "x-amz-date": amz_date,
-        "x-amz-target": target or "AmazonPersonalize." + operation,
-    }
-    if token:
-        headers["x-amz-security-token"] = token
-    signed = sorted(h for h in headers if sign_token or h != "x-amz-security-token")
-    canonical = "\n".join([
-        "POST", "/", "",
-        "".join("%s:%s\n" % (h, headers[h]) for h in signed),
-        ";".join(signed),
-        hashlib.sha256(payload).hexdigest(),
-    ])
-    scope = "%s/%s/personalize/aws4_request" % (amz_date[:8], region)
-    sts = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope,
-                     hashlib.sha256(canonical.encode()).hexdigest()])
-    key = ("AWS4" + secret).encode()
-    for part in (amz_date[:8], region, "personalize", "aws4_request"):
-        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
-    sig = hmac.new(key, sts.encode(), hashlib.sha256).hexdigest()
-    if tamper:
-        sig = ("0" if sig[0] != "0" else "1") + sig[1:]
-    headers["authorization"] = ("AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s"
-                                % (akid, scope, ";".join(signed), sig))
-    req = urllib.request.Request(emu.url + "/", data=payload, method="POST", headers=headers)
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            status, hdrs, raw = r.status, dict(r.headers), r.read()
-    except urllib.error.HTTPError as e:
-        status, hdrs, raw = e.code, dict(e.headers), e.read()
-    try:
-        return status, hdrs, json.loads(raw)
-    except ValueError:
-        return status, hdrs, raw.decode(errors="replace")
 
 
 def install_signal_cleanup():

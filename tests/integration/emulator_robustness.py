@@ -13,7 +13,8 @@ import socket
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from emulator_harness import Emulator, install_signal_cleanup, raw_call  # noqa: E402
+import prtest  # noqa: E402
+from prtest import check, raw_call  # noqa: E402
 
 REQUESTS = 400
 PIECES = [b"Authorization: AWS4-HMAC-SHA256 Credential=", b"/", b", SignedHeaders=",
@@ -43,28 +44,23 @@ def send(port, data):
         s.close()
 
 
-def main():
-    install_signal_cleanup()
+def malformed_requests(ctx):
+    prtest.require_binaries()
     rnd = random.Random(5)
-    with Emulator(world="tests/emulator/worlds/test.json") as emu:
-        for _ in range(REQUESTS):
-            method = rnd.choice([b"GET", b"POST", b"PUT", b"HEAD", b"DELETE"])
-            hdrs = b"\r\n".join(b"".join(rnd.choice(PIECES) for _ in range(rnd.randint(1, 4)))
-                                for _ in range(rnd.randint(0, 6)))
-            body = rnd.choice(BODIES + [bytes(rnd.getrandbits(8) for _ in range(rnd.randint(0, 300)))])
-            send(emu.port, method + b" " + rnd.choice(PATHS) + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                 + hdrs + b"\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
-        st, _, body = raw_call(emu, "ListCampaigns", {})
-        if st != 200:
-            print("FAIL: signed call after the garbage: %s %s" % (st, body))
-            return 1
-        emu.stop()
-        if emu.exit_status() != 0:
-            print("FAIL: exit status %s after SIGTERM" % emu.exit_status())
-            return 1
-    print("ok   %d malformed requests survived" % REQUESTS)
-    return 0
+    emu = ctx.emulator()
+    for _ in range(REQUESTS):
+        method = rnd.choice([b"GET", b"POST", b"PUT", b"HEAD", b"DELETE"])
+        hdrs = b"\r\n".join(b"".join(rnd.choice(PIECES) for _ in range(rnd.randint(1, 4)))
+                             for _ in range(rnd.randint(0, 6)))
+        body = rnd.choice(BODIES + [bytes(rnd.getrandbits(8) for _ in range(rnd.randint(0, 300)))])
+        send(emu.port, method + b" " + rnd.choice(PATHS) + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+             + hdrs + b"\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+    st, _, body = raw_call(emu, "ListCampaigns", {})
+    check(st == 200, "signed call after the garbage: %s %s" % (st, body))
+    emu.stop()
+    check(emu.exit_status() == 0, "exit status %s after SIGTERM" % emu.exit_status())
+    ctx.log("%d malformed requests survived", REQUESTS)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    prtest.main([("malformed requests", malformed_requests)])

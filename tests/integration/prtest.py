@@ -20,6 +20,8 @@ were skipped (each skip prints what is missing).
 import atexit
 import concurrent.futures
 import ctypes
+import hashlib
+import hmac
 import json
 import os
 import random
@@ -213,6 +215,22 @@ def tail(text, n=40):
     return "".join("  | " + l + "\n" for l in lines)
 
 
+def wait_exit(p, timeout):
+    """p.wait(timeout) without its polling (Popen.wait with a timeout sleeps
+    up to 50 ms between looks): blocks on a pidfd of p until it exits.
+    Raises subprocess.TimeoutExpired like p.wait."""
+    try:
+        fd = os.pidfd_open(p.pid)
+    except (AttributeError, OSError):   # no pidfd here, or p already reaped
+        return p.wait(timeout=timeout)
+    try:
+        if not select.select([fd], [], [], timeout)[0]:
+            raise subprocess.TimeoutExpired(p.args, timeout)
+    finally:
+        os.close(fd)
+    return p.wait()
+
+
 class Proc:
     """A running personalize-retrain (or anything) with stdout/stderr in files."""
 
@@ -243,7 +261,7 @@ class Proc:
 
     def wait(self, timeout):
         try:
-            self.p.wait(timeout=timeout)
+            wait_exit(self.p, timeout)
         except subprocess.TimeoutExpired:
             self.p.kill()
             self.p.wait(timeout=STOP_TIMEOUT_S)
@@ -354,9 +372,11 @@ class Ctx:
 
     # -- emulator
     def emulator(self, world=None, creds=None, seed=1, faults=None, script=None,
-                 durations=None, args=(), env_extra=None):
+                 durations=None, args=(), env_extra=None, overrides=None):
+        """durations: merged into the world's; overrides: its top-level keys
+        replaced (e.g. {"solutions": [...]})."""
         e = Emulator(self, world=world, creds=creds, seed=seed, durations=durations, args=args,
-                     env_extra=env_extra)
+                     env_extra=env_extra, overrides=overrides)
         self.emus.append(e)
         e.start()
         if faults:
@@ -368,6 +388,7 @@ class Ctx:
     # -- config
     def config(self, emu, datasets=3, campaign=True, schedule=NEVER, poll=1,
                extra=None, name=None, fmt="cfg"):
+        """A config for emu (None: no emulator; give extra's EndpointUrl)."""
         self.n += 1
         path = self.path(name or "params-%d.cfg" % self.n)
         keys = [("PipelineName", PIPELINE), ("ImportRoleArn", ROLE_ARN),
@@ -378,7 +399,8 @@ class Ctx:
         if campaign:
             keys.append(("CampaignArn", CAMPAIGN_ARN))
         keys += [("RetrainingRate", schedule), ("PollInterval", str(poll)),
-                 ("Region", REGION), ("EndpointUrl", emu.url), ("MaxRunDuration", "120")]
+                 ("Region", REGION), ("EndpointUrl", emu.url if emu else ""),
+                 ("MaxRunDuration", "120")]
         for k, v in (extra or {}).items():
             keys = [kv for kv in keys if kv[0] != k]
             if v is not None:
@@ -387,7 +409,7 @@ class Ctx:
             f.write("# written by tests/integration/prtest.py\n")
             for k, v in keys:
                 f.write("%s=%s\n" % (k, v))
-        if os.environ.get("PRTEST_POLICY") == "1":
+        if emu and os.environ.get("PRTEST_POLICY") == "1":
             emu.enforce_config(path)
         return path
 
@@ -552,16 +574,17 @@ def emulator_help():
 
 class Emulator:
     def __init__(self, ctx, world=None, creds=None, seed=1, durations=None, args=(),
-                 env_extra=None):
+                 env_extra=None, overrides=None):
         self.args = list(args)
         # added to the inherited environment (the test time scale's variables)
         self.env = dict(os.environ, **env_extra) if env_extra else None
         self.ctx = ctx
         self.world = world or WORLD
-        if durations:
+        if durations or overrides:
             with open(self.world) as f:
                 w = json.load(f)
-            w["durations"].update(durations)
+            w["durations"].update(durations or {})
+            w.update(overrides or {})
             self.world = ctx.path("world-%d.json" % (len(ctx.emus) + 1))
             with open(self.world, "w") as f:
                 json.dump(w, f)
@@ -582,8 +605,10 @@ class Emulator:
         for c in self.creds:
             argv += ["--cred", ":".join(c)]
         self._err = open(self.err_path, "wb")
-        self.proc = _register(subprocess.Popen(argv, stdout=subprocess.DEVNULL,
-                                               stderr=self._err, cwd=REPO, env=self.env))
+        self.out_path = self.ctx.path("emu-%d.out" % i)
+        with open(self.out_path, "wb") as out:
+            self.proc = _register(subprocess.Popen(argv, stdout=out, stderr=self._err,
+                                                   cwd=REPO, env=self.env))
 
         def ready():
             if self.proc.poll() is not None:
@@ -596,6 +621,7 @@ class Emulator:
                 return None
         self.port = wait_until(ready, START_TIMEOUT_S, "the emulator's port file")
         self.url = "http://127.0.0.1:%d" % self.port
+        self.host = "127.0.0.1:%d" % self.port
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
@@ -608,15 +634,44 @@ class Emulator:
         if self.proc:
             self._err.close()
 
-    def admin(self, method, what, body=None):
+    def exit_status(self):
+        """The emulator's exit status once stopped (None while it runs)."""
+        return self.proc.returncode if self.proc else None
+
+    def ready_line(self):
+        """The line the emulator prints on stdout once it serves."""
+        def line():
+            with open(self.out_path, "rb") as f:
+                text = f.read().decode(errors="replace")
+            return text.split("\n", 1)[0] if "\n" in text else None
+        return wait_until(line, START_TIMEOUT_S, "the emulator's ready line")
+
+    def admin_status(self, method, what, body=None):
+        """An admin call (/_emulator/WHAT) -> (HTTP status, parsed body),
+        whatever the status."""
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(self.url + "/_emulator/" + what, data=data,
                                      method=method)
         try:
             with urllib.request.urlopen(req, timeout=10) as r:
-                return json.loads(r.read() or b"null")
+                return r.status, json.loads(r.read() or b"null")
         except urllib.error.HTTPError as e:
-            raise Fail("emulator admin %s %s: %d %s" % (method, what, e.code, e.read()))
+            raw = e.read()
+            try:
+                return e.code, json.loads(raw or b"null")
+            except ValueError:
+                return e.code, raw.decode(errors="replace")
+
+    def admin(self, method, what, body=None):
+        """An admin call -> its parsed body; an error status fails the case."""
+        status, reply = self.admin_status(method, what, body)
+        if status >= 400:
+            raise Fail("emulator admin %s %s: %d %s" % (method, what, status, reply))
+        return reply
+
+    def advance(self, ms):
+        """Move the emulator's job clock forward by ms (no waiting for real time)."""
+        return self.admin("POST", "advance", {"ms": ms})
 
     def enforce(self, policy, akid=None):
         """Enforce an identity policy (a dict; None removes it) on akid's
@@ -660,6 +715,15 @@ class Emulator:
     def ledger_text(self):
         with open(self.ledger_path, "rb") as f:
             return f.read().decode(errors="replace")
+
+
+def new_version_metrics(metrics):
+    """World overrides (Ctx.emulator(overrides=...)) under which the
+    solution's new versions get these metrics ({name: value})."""
+    with open(WORLD) as f:
+        sols = json.load(f)["solutions"]
+    sols[0]["newVersionMetrics"] = [metrics]
+    return {"solutions": sols}
 
 
 def printed_policy(cfg, *args):
@@ -950,6 +1014,80 @@ class DirWatch:
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1
+
+
+# ---- clocks and raw requests ------------------------------------------------------------
+
+
+def pick_anchor(t, scale, lead, period=60):
+    """For the test time scale of include/wallclock.h (the clock reads
+    anchor + (real - anchor) * scale): an integer anchor within a period
+    (seconds, default a minute) before t such that the scaled clock reaches
+    a whole period about lead real seconds after t."""
+    best = None
+    for j in range(period):
+        a = int(t) - j
+        sc = a + (t - a) * scale
+        wait = ((period - sc % period) % period) / scale
+        d = abs(wait - lead)
+        if best is None or d < best[0]:
+            best = (d, a)
+    return best[1]
+
+
+def amz_now(offset_s=0):
+    """X-Amz-Date for now plus offset_s seconds."""
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() + offset_s))
+
+
+def raw_call(emu, operation, body, akid=None, secret=None, amz_date=None,
+             token=None, sign_token=True, region=REGION, tamper=False,
+             target=None, content_type="application/x-amz-json-1.1"):
+    """A Personalize request signed by this small SigV4 signer (not
+    botocore's): lets the tests send what an SDK never would (old dates,
+    unsigned tokens, a tampered signature, ...). akid/secret default to
+    the emulator's first credential. Returns (status, headers, parsed JSON
+    body or raw text)."""
+    akid = akid or emu.creds[0][0]
+    secret = secret or emu.creds[0][1]
+    payload = json.dumps(body).encode()
+    amz_date = amz_date or amz_now()
+    headers = {
+        "content-type": content_type,
+        "host": emu.host,
+        "x-amz-date": amz_date,
+        "x-amz-target": target or "AmazonPersonalize." + operation,
+    }
+    if token:
+        headers["x-amz-security-token"] = token
+    signed = sorted(h for h in headers if sign_token or h != "x-amz-security-token")
+    canonical = "\n".join([
+        "POST", "/", "",
+        "".join("%s:%s\n" % (h, headers[h]) for h in signed),
+        ";".join(signed),
+        hashlib.sha256(payload).hexdigest(),
+    ])
+    scope = "%s/%s/personalize/aws4_request" % (amz_date[:8], region)
+    sts = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope,
+                     hashlib.sha256(canonical.encode()).hexdigest()])
+    key = ("AWS4" + secret).encode()
+    for part in (amz_date[:8], region, "personalize", "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    sig = hmac.new(key, sts.encode(), hashlib.sha256).hexdigest()
+    if tamper:
+        sig = ("0" if sig[0] != "0" else "1") + sig[1:]
+    headers["authorization"] = ("AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s"
+                                % (akid, scope, ";".join(signed), sig))
+    req = urllib.request.Request(emu.url + "/", data=payload, method="POST", headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            status, hdrs, raw = r.status, dict(r.headers), r.read()
+    except urllib.error.HTTPError as e:
+        status, hdrs, raw = e.code, dict(e.headers), e.read()
+    try:
+        return status, hdrs, json.loads(raw)
+    except ValueError:
+        return status, hdrs, raw.decode(errors="replace")
 
 
 # ---- running the cases ----------------------------------------------------------------------

@@ -16,167 +16,21 @@
 #include "msgid.h"
 #include "personalize.h"
 #include "retrain.h"
+#include "retrain_fixture.h"
 
-#define T0 ((time_t)1795000020) /* a whole minute */
-#define ANY (-2)
-#define POLL_S 600u
-#define MAXRUN_S 86400u
-
-static const char *const types[] = {
-	"Interactions", "Items", "Users", "Actions", "Action_Interactions",
-};
-static const char *const ds_arns[] = {
-	"arn:aws:personalize:us-east-1:123456789012:dataset/dg/INTERACTIONS",
-	"arn:aws:personalize:us-east-1:123456789012:dataset/dg/ITEMS",
-	"arn:aws:personalize:us-east-1:123456789012:dataset/dg/USERS",
-	"arn:aws:personalize:us-east-1:123456789012:dataset/dg/ACTIONS",
-	"arn:aws:personalize:us-east-1:123456789012:dataset/dg/ACTION_INTERACTIONS",
-};
-#define CAMPAIGN "arn:aws:personalize:us-east-1:123456789012:campaign/shop"
-#define SOLUTION "arn:aws:personalize:us-east-1:123456789012:solution/sol"
-#define VERSION_ARN SOLUTION "/v-ours"
-#define OLD_VERSION SOLUTION "/v-old"
 #define OTHER_VERSION SOLUTION "/v-other"
-
-struct fx {
-	struct rt_run run;
-	struct rt_actions out;
-	struct rt_spec spec;
-	time_t now;
-	int rc;
-};
-
-static struct rt_spec mkspec(size_t n, bool campaign)
-{
-	struct rt_spec s;
-	size_t i;
-
-	memset(&s, 0, sizeof(s));
-	s.pipeline = "shop-recs";
-	s.role_arn = "arn:aws:iam::123456789012:role/PersonalizeS3";
-	s.solution_arn = SOLUTION;
-	s.campaign_arn = campaign ? CAMPAIGN : "";
-	s.n_datasets = n;
-	for (i = 0; i < n && i < RT_MAX_DATASETS; i++) {
-		s.datasets[i].type = types[i];
-		s.datasets[i].arn = ds_arns[i];
-		s.datasets[i].s3_path = "s3://bucket/data.csv";
-	}
-	s.training_mode = RT_TRAIN_FULL;
-	s.import_mode = RT_IMPORT_FULL;
-	s.poll_interval_s = POLL_S;
-	s.max_run_duration_s = MAXRUN_S;
-	return s;
-}
-
-static struct fx *fx_new(size_t n, bool campaign)
-{
-	struct fx *f = calloc(1, sizeof(*f));
-
-	assert_non_null(f);
-	f->spec = mkspec(n, campaign);
-	f->now = T0 + 5;
-	f->rc = rt_start(&f->run, &f->spec, T0, f->now, false, &f->out);
-	assert_int_equal(f->rc, 0);
-	return f;
-}
-
-/* noinline: the callers assert non-NULL first; keep GCC's
- * -Wnull-dereference from tracing the NULL path into them. */
-__attribute__((noinline)) static const struct rt_action *act(const struct rt_actions *o,
-				   enum rt_action_kind k, int slot)
-{
-	size_t i;
-
-	for (i = 0; i < o->n; i++)
-		if (o->a[i].kind == k && (slot == ANY || o->a[i].slot == slot))
-			return &o->a[i];
-	return NULL;
-}
-
-static size_t count(const struct rt_actions *o, enum rt_action_kind k, int slot)
-{
-	size_t i, n = 0;
-
-	for (i = 0; i < o->n; i++)
-		if (o->a[i].kind == k && (slot == ANY || o->a[i].slot == slot))
-			n++;
-	return n;
-}
-
-__attribute__((noinline)) static const struct rt_action *call_op(const struct rt_actions *o,
-				       enum rt_op op, int slot)
-{
-	size_t i;
-
-	for (i = 0; i < o->n; i++)
-		if (o->a[i].kind == RT_ACT_CALL && o->a[i].call.op == op &&
-		    (slot == ANY || o->a[i].slot == slot))
-			return &o->a[i];
-	return NULL;
-}
-
-static bool log_has(const struct rt_actions *o, const char *needle)
-{
-	size_t i;
-
-	for (i = 0; i < o->n; i++)
-		if ((o->a[i].kind == RT_ACT_LOG || o->a[i].kind == RT_ACT_STATUS) &&
-		    strstr(o->a[i].text, needle))
-			return true;
-	return false;
-}
-
-static struct rt_event ev_for(struct fx *f, enum rt_event_kind kind, int slot)
-{
-	struct rt_event ev;
-
-	memset(&ev, 0, sizeof(ev));
-	ev.kind = kind;
-	ev.slot = slot;
-	ev.token = slot >= 0 && slot < RT_NSLOTS ? f->run.slots[slot].token : 0;
-	ev.now = f->now;
-	ev.random = 12345;
-	return ev;
-}
-
-static int feed(struct fx *f, const struct rt_event *ev)
-{
-	f->rc = rt_step(&f->run, ev, &f->out);
-	return f->rc;
-}
-
-static int reply(struct fx *f, int slot, enum rt_result r, const char *arn,
-		 const char *status)
-{
-	struct rt_event ev = ev_for(f, RT_EV_REPLY, slot);
-
-	ev.result = r;
-	ev.arn = arn;
-	ev.status = status;
-	ev.found = arn != NULL;
-	ev.error = r == RT_RES_OK ? NULL : "simulated";
-	return feed(f, &ev);
-}
-
-static int poll_due(struct fx *f, int slot)
-{
-	struct rt_event ev = ev_for(f, RT_EV_POLL_DUE, slot);
-
-	return feed(f, &ev);
-}
 
 static int campaign_reply(struct fx *f, enum rt_result r, const char *serves,
 			  const char *upd_ver, const char *upd_status)
 {
-	struct rt_event ev = ev_for(f, RT_EV_REPLY, RT_SLOT_CAMPAIGN);
+	struct rt_event ev = rf_ev_for(f, RT_EV_REPLY, RT_SLOT_CAMPAIGN);
 
 	ev.result = r;
 	ev.campaign_version_arn = serves;
 	ev.update_version_arn = upd_ver;
 	ev.update_status = upd_status;
 	ev.update_failure_reason = "bad thing";
-	return feed(f, &ev);
+	return rf_feed(f, &ev);
 }
 
 static char job_arn_buf[RT_MAX_DATASETS][128];
@@ -194,22 +48,22 @@ static void imports_created(struct fx *f)
 	size_t i;
 
 	for (i = 0; i < f->run.n_datasets; i++) {
-		assert_int_equal(reply(f, (int)i, RT_RES_OK, job_arn((int)i), NULL), 0);
+		assert_int_equal(rf_reply(f, (int)i, RT_RES_OK, job_arn((int)i), NULL), 0);
 		assert_int_equal(f->run.slots[i].phase, RT_PH_RUNNING);
 	}
 }
 
 static void import_active(struct fx *f, int i)
 {
-	assert_int_equal(poll_due(f, i), 0);
-	assert_non_null(call_op(&f->out, RT_OP_DESCRIBE_IMPORT, i));
-	assert_int_equal(reply(f, i, RT_RES_OK, NULL, "ACTIVE"), 0);
+	assert_int_equal(rf_poll_due(f, i), 0);
+	assert_non_null(rf_call_op(&f->out, RT_OP_DESCRIBE_IMPORT, i));
+	assert_int_equal(rf_reply(f, i, RT_RES_OK, NULL, "ACTIVE"), 0);
 }
 
 /* Stage TRAINING, version create in flight. */
 static struct fx *at_training(size_t n, bool campaign)
 {
-	struct fx *f = fx_new(n, campaign);
+	struct fx *f = rf_new(n, campaign);
 	size_t i;
 
 	imports_created(f);
@@ -225,7 +79,7 @@ static struct fx *at_training_running(bool campaign)
 {
 	struct fx *f = at_training(1, campaign);
 
-	assert_int_equal(reply(f, RT_SLOT_VERSION, RT_RES_OK, VERSION_ARN, NULL), 0);
+	assert_int_equal(rf_reply(f, RT_SLOT_VERSION, RT_RES_OK, VERSION_ARN, NULL), 0);
 	assert_int_equal(f->run.slots[RT_SLOT_VERSION].phase, RT_PH_RUNNING);
 	return f;
 }
@@ -235,11 +89,11 @@ static struct fx *at_deploying(void)
 {
 	struct fx *f = at_training_running(true);
 
-	assert_int_equal(poll_due(f, RT_SLOT_VERSION), 0);
-	assert_int_equal(reply(f, RT_SLOT_VERSION, RT_RES_OK, NULL, "ACTIVE"), 0);
+	assert_int_equal(rf_poll_due(f, RT_SLOT_VERSION), 0);
+	assert_int_equal(rf_reply(f, RT_SLOT_VERSION, RT_RES_OK, NULL, "ACTIVE"), 0);
 	assert_int_equal(f->run.stage, RT_STAGE_DEPLOYING);
 	assert_int_equal(f->run.slots[RT_SLOT_CAMPAIGN].phase, RT_PH_FINDING);
-	assert_non_null(call_op(&f->out, RT_OP_DESCRIBE_CAMPAIGN, RT_SLOT_CAMPAIGN));
+	assert_non_null(rf_call_op(&f->out, RT_OP_DESCRIBE_CAMPAIGN, RT_SLOT_CAMPAIGN));
 	return f;
 }
 
@@ -251,7 +105,7 @@ static struct fx *at_updating(void)
 
 	assert_int_equal(campaign_reply(f, RT_RES_OK, OLD_VERSION, OLD_VERSION,
 					"ACTIVE"), 0);
-	a = call_op(&f->out, RT_OP_UPDATE_CAMPAIGN, RT_SLOT_CAMPAIGN);
+	a = rf_call_op(&f->out, RT_OP_UPDATE_CAMPAIGN, RT_SLOT_CAMPAIGN);
 	assert_non_null(a);
 	assert_string_equal(a->call.version_arn, VERSION_ARN);
 	assert_string_equal(a->call.campaign_arn, CAMPAIGN);
@@ -265,20 +119,20 @@ static struct fx *at_deploy_running(void)
 {
 	struct fx *f = at_updating();
 
-	assert_int_equal(reply(f, RT_SLOT_CAMPAIGN, RT_RES_OK, NULL, NULL), 0);
+	assert_int_equal(rf_reply(f, RT_SLOT_CAMPAIGN, RT_RES_OK, NULL, NULL), 0);
 	assert_int_equal(f->run.slots[RT_SLOT_CAMPAIGN].phase, RT_PH_RUNNING);
-	assert_non_null(act(&f->out, RT_ACT_TIMER, RT_SLOT_CAMPAIGN));
+	assert_non_null(rf_act(&f->out, RT_ACT_TIMER, RT_SLOT_CAMPAIGN));
 	return f;
 }
 
 /* The find answers: not ours, another job busy -> WAITING. */
 static struct fx *busy(struct fx *f, int slot)
 {
-	struct rt_event ev = ev_for(f, RT_EV_REPLY, slot);
+	struct rt_event ev = rf_ev_for(f, RT_EV_REPLY, slot);
 
 	ev.result = RT_RES_OK;
 	ev.other_busy = true;
-	assert_int_equal(feed(f, &ev), 0);
+	assert_int_equal(rf_feed(f, &ev), 0);
 	assert_int_equal(f->run.slots[slot].phase, RT_PH_WAITING);
 	return f;
 }
@@ -289,8 +143,8 @@ static struct fx *busy(struct fx *f, int slot)
  * later event is stale until rt_resume. */
 static void assert_kept(struct fx *f, enum rt_outcome outcome, const char *why)
 {
-	const struct rt_action *fin = act(&f->out, RT_ACT_FINISHED, ANY);
-	const struct rt_action *save = act(&f->out, RT_ACT_SAVE, ANY);
+	const struct rt_action *fin = rf_act(&f->out, RT_ACT_FINISHED, ANY);
+	const struct rt_action *save = rf_act(&f->out, RT_ACT_SAVE, ANY);
 	static struct rt_actions scratch; /* f->out stays for the caller */
 	struct rt_event ev;
 	int slot;
@@ -305,13 +159,13 @@ static void assert_kept(struct fx *f, enum rt_outcome outcome, const char *why)
 	assert_non_null(save);
 	assert_true(save->durable);
 	assert_true(save < fin);
-	assert_int_equal(count(&f->out, RT_ACT_CALL, ANY), 0);
-	assert_int_equal(count(&f->out, RT_ACT_TIMER, ANY), 0);
-	assert_true(log_has(&f->out, "stopped polling"));
-	assert_true(log_has(&f->out, "kept for the next run to adopt"));
+	assert_int_equal(rf_count(&f->out, RT_ACT_CALL, ANY), 0);
+	assert_int_equal(rf_count(&f->out, RT_ACT_TIMER, ANY), 0);
+	assert_true(rf_log_has(&f->out, "stopped polling"));
+	assert_true(rf_log_has(&f->out, "kept for the next run to adopt"));
 	for (slot = 0; slot < RT_NSLOTS; slot++)
 		assert_int_equal(f->run.slots[slot].await, RT_AWAIT_NONE);
-	ev = ev_for(f, RT_EV_DEADLINE, RT_SLOT_RUN);
+	ev = rf_ev_for(f, RT_EV_DEADLINE, RT_SLOT_RUN);
 	assert_int_equal(rt_step(&f->run, &ev, &scratch), -ESTALE);
 }
 
@@ -323,11 +177,11 @@ static void test_start_creates_all_imports_after_intent(void **state)
 
 	(void)state;
 	for (n = 1; n <= RT_MAX_DATASETS; n++) {
-		struct fx *f = fx_new(n, true);
+		struct fx *f = rf_new(n, true);
 		size_t i, save_at = SIZE_MAX, first_call = SIZE_MAX;
 
 		assert_int_equal(f->run.stage, RT_STAGE_IMPORTING);
-		assert_int_equal(count(&f->out, RT_ACT_CALL, ANY), n);
+		assert_int_equal(rf_count(&f->out, RT_ACT_CALL, ANY), n);
 		for (i = 0; i < f->out.n; i++) {
 			if (f->out.a[i].kind == RT_ACT_SAVE && save_at == SIZE_MAX)
 				save_at = i;
@@ -338,21 +192,21 @@ static void test_start_creates_all_imports_after_intent(void **state)
 		assert_true(f->out.a[save_at].durable); /* the intent: fsync'd */
 		for (i = 0; i < n; i++) {
 			const struct rt_action *a =
-				call_op(&f->out, RT_OP_CREATE_IMPORT, (int)i);
+				rf_call_op(&f->out, RT_OP_CREATE_IMPORT, (int)i);
 
 			assert_non_null(a);
-			assert_string_equal(a->call.dataset_arn, ds_arns[i]);
+			assert_string_equal(a->call.dataset_arn, rf_ds_arns[i]);
 			assert_string_equal(a->call.import_mode, "FULL");
 			assert_string_equal(a->call.s3_path, "s3://bucket/data.csv");
 			assert_non_null(strstr(a->call.name, "shop-recs-"));
 			assert_int_equal(f->run.slots[i].phase, RT_PH_CREATING);
 		}
-		assert_non_null(act(&f->out, RT_ACT_DEADLINE, ANY));
-		assert_int_equal(act(&f->out, RT_ACT_DEADLINE, ANY)->at,
+		assert_non_null(rf_act(&f->out, RT_ACT_DEADLINE, ANY));
+		assert_int_equal(rf_act(&f->out, RT_ACT_DEADLINE, ANY)->at,
 				 T0 + 5 + MAXRUN_S);
-		assert_non_null(act(&f->out, RT_ACT_STATUS, ANY));
-		assert_true(log_has(&f->out, "importing 0/"));
-		assert_string_equal(act(&f->out, RT_ACT_LOG, ANY)->message_id,
+		assert_non_null(rf_act(&f->out, RT_ACT_STATUS, ANY));
+		assert_true(rf_log_has(&f->out, "importing 0/"));
+		assert_string_equal(rf_act(&f->out, RT_ACT_LOG, ANY)->message_id,
 				    MSGID_RUN_STARTED);
 		free(f);
 	}
@@ -368,7 +222,7 @@ static void test_start_rejects_bad_specs(void **state)
 
 	(void)state;
 	for (i = 0; i < 11; i++) {
-		s = mkspec(2, true);
+		s = rf_mkspec(2, true);
 		switch (i) {
 		case 0: s.pipeline = ""; break;
 		case 1: s.role_arn = NULL; break;
@@ -387,7 +241,7 @@ static void test_start_rejects_bad_specs(void **state)
 		assert_true(strlen(err) > 5);
 		assert_int_equal(rt_start(run, &s, T0, T0, false, out), -EINVAL);
 	}
-	s = mkspec(2, false);
+	s = rf_mkspec(2, false);
 	assert_int_equal(rt_spec_validate(&s, err, sizeof(err)), 0);
 	assert_int_equal(rt_start(NULL, &s, T0, T0, false, out), -EINVAL);
 	assert_int_equal(rt_start(run, NULL, T0, T0, false, out), -EINVAL);
@@ -402,17 +256,17 @@ static void test_modes_reach_the_calls(void **state)
 
 	(void)state;
 	f = calloc(1, sizeof(*f));
-	f->spec = mkspec(1, false);
+	f->spec = rf_mkspec(1, false);
 	f->spec.import_mode = RT_IMPORT_INCREMENTAL;
 	f->spec.training_mode = RT_TRAIN_UPDATE;
 	f->now = T0;
 	assert_int_equal(rt_start(&f->run, &f->spec, T0, T0, false, &f->out), 0);
-	a = call_op(&f->out, RT_OP_CREATE_IMPORT, 0);
+	a = rf_call_op(&f->out, RT_OP_CREATE_IMPORT, 0);
 	assert_string_equal(a->call.import_mode, "INCREMENTAL");
 	assert_string_equal(a->call.role_arn, f->spec.role_arn);
 	imports_created(f);
 	import_active(f, 0);
-	a = call_op(&f->out, RT_OP_CREATE_VERSION, RT_SLOT_VERSION);
+	a = rf_call_op(&f->out, RT_OP_CREATE_VERSION, RT_SLOT_VERSION);
 	assert_non_null(a);
 	assert_string_equal(a->call.training_mode, "UPDATE");
 	assert_string_equal(a->call.solution_arn, SOLUTION);
@@ -432,44 +286,44 @@ static void test_happy_paths(void **state)
 		for (campaign = 0; campaign <= 1; campaign++) {
 			struct fx *f = at_training(n, campaign);
 
-			assert_true(log_has(&f->out, "training "));
-			assert_int_equal(reply(f, RT_SLOT_VERSION, RT_RES_OK,
+			assert_true(rf_log_has(&f->out, "training "));
+			assert_int_equal(rf_reply(f, RT_SLOT_VERSION, RT_RES_OK,
 					       VERSION_ARN, NULL), 0);
-			assert_int_equal(poll_due(f, RT_SLOT_VERSION), 0);
-			assert_int_equal(reply(f, RT_SLOT_VERSION, RT_RES_OK,
+			assert_int_equal(rf_poll_due(f, RT_SLOT_VERSION), 0);
+			assert_int_equal(rf_reply(f, RT_SLOT_VERSION, RT_RES_OK,
 					       NULL, "CREATE IN_PROGRESS"), 0);
-			assert_int_equal(poll_due(f, RT_SLOT_VERSION), 0);
-			assert_int_equal(reply(f, RT_SLOT_VERSION, RT_RES_OK,
+			assert_int_equal(rf_poll_due(f, RT_SLOT_VERSION), 0);
+			assert_int_equal(rf_reply(f, RT_SLOT_VERSION, RT_RES_OK,
 					       NULL, "ACTIVE"), 0);
 			if (!campaign) {
 				assert_true(rt_done(&f->run));
 				assert_int_equal(f->run.outcome, RT_OUT_SUCCEEDED);
-				assert_non_null(act(&f->out, RT_ACT_FINISHED, ANY));
-				assert_null(call_op(&f->out, RT_OP_UPDATE_CAMPAIGN, ANY));
+				assert_non_null(rf_act(&f->out, RT_ACT_FINISHED, ANY));
+				assert_null(rf_call_op(&f->out, RT_OP_UPDATE_CAMPAIGN, ANY));
 				free(f);
 				continue;
 			}
-			assert_true(log_has(&f->out, "deploying "));
+			assert_true(rf_log_has(&f->out, "deploying "));
 			assert_int_equal(campaign_reply(f, RT_RES_OK, OLD_VERSION,
 							OLD_VERSION, "ACTIVE"), 0);
-			assert_int_equal(reply(f, RT_SLOT_CAMPAIGN, RT_RES_OK, NULL, NULL), 0);
-			assert_int_equal(poll_due(f, RT_SLOT_CAMPAIGN), 0);
+			assert_int_equal(rf_reply(f, RT_SLOT_CAMPAIGN, RT_RES_OK, NULL, NULL), 0);
+			assert_int_equal(rf_poll_due(f, RT_SLOT_CAMPAIGN), 0);
 			/* campaign.status stays ACTIVE during the update: not done */
 			assert_int_equal(campaign_reply(f, RT_RES_OK, OLD_VERSION,
 							VERSION_ARN, "UPDATE IN_PROGRESS"), 0);
 			assert_false(rt_done(&f->run));
-			assert_int_equal(poll_due(f, RT_SLOT_CAMPAIGN), 0);
+			assert_int_equal(rf_poll_due(f, RT_SLOT_CAMPAIGN), 0);
 			/* update ACTIVE but campaign not yet serving: not done */
 			assert_int_equal(campaign_reply(f, RT_RES_OK, OLD_VERSION,
 							VERSION_ARN, "ACTIVE"), 0);
 			assert_false(rt_done(&f->run));
-			assert_int_equal(poll_due(f, RT_SLOT_CAMPAIGN), 0);
+			assert_int_equal(rf_poll_due(f, RT_SLOT_CAMPAIGN), 0);
 			assert_int_equal(campaign_reply(f, RT_RES_OK, VERSION_ARN,
 							VERSION_ARN, "ACTIVE"), 0);
 			assert_true(rt_done(&f->run));
 			assert_int_equal(f->run.outcome, RT_OUT_SUCCEEDED);
-			assert_non_null(act(&f->out, RT_ACT_FINISHED, ANY));
-			assert_int_equal(act(&f->out, RT_ACT_FINISHED, ANY)->outcome,
+			assert_non_null(rf_act(&f->out, RT_ACT_FINISHED, ANY));
+			assert_int_equal(rf_act(&f->out, RT_ACT_FINISHED, ANY)->outcome,
 					 RT_OUT_SUCCEEDED);
 			free(f);
 		}
@@ -477,13 +331,13 @@ static void test_happy_paths(void **state)
 
 static void test_status_lines(void **state)
 {
-	struct fx *f = fx_new(3, true);
+	struct fx *f = rf_new(3, true);
 	char buf[RT_TEXT_MAX];
 
 	(void)state;
 	imports_created(f);
 	import_active(f, 1);
-	assert_string_equal(act(&f->out, RT_ACT_STATUS, ANY)->text,
+	assert_string_equal(rf_act(&f->out, RT_ACT_STATUS, ANY)->text,
 			    "importing 1/3 datasets");
 	import_active(f, 0);
 	import_active(f, 2);
@@ -515,7 +369,7 @@ static struct fx *setup_create(enum setup s, int *slot)
 	switch (s) {
 	case S_IMPORT:
 		*slot = 0;
-		return fx_new(2, true);
+		return rf_new(2, true);
 	case S_VERSION:
 		*slot = RT_SLOT_VERSION;
 		return at_training(1, true);
@@ -558,23 +412,23 @@ static void test_create_outcomes(void **state)
 			/* UpdateCampaign returns no ARN; OK is OK. */
 			if (s == S_CAMPAIGN && k->result == RT_RES_OK && !k->arn)
 				want = RT_PH_RUNNING;
-			assert_int_equal(reply(f, slot, k->result, k->arn, NULL), 0);
+			assert_int_equal(rf_reply(f, slot, k->result, k->arn, NULL), 0);
 			assert_int_equal(f->run.slots[slot].phase, want);
 			assert_int_equal(f->run.outcome, k->outcome);
 			if (k->next == RT_ACT_TIMER)
-				assert_non_null(act(&f->out, RT_ACT_TIMER, slot));
+				assert_non_null(rf_act(&f->out, RT_ACT_TIMER, slot));
 			else if (k->next == 100)
-				assert_non_null(call_op(&f->out, find_op(s), slot));
+				assert_non_null(rf_call_op(&f->out, find_op(s), slot));
 			/* never a second create straight away */
-			assert_null(call_op(&f->out, RT_OP_CREATE_IMPORT, slot));
-			assert_null(call_op(&f->out, RT_OP_CREATE_VERSION, slot));
-			assert_null(call_op(&f->out, RT_OP_UPDATE_CAMPAIGN, slot));
+			assert_null(rf_call_op(&f->out, RT_OP_CREATE_IMPORT, slot));
+			assert_null(rf_call_op(&f->out, RT_OP_CREATE_VERSION, slot));
+			assert_null(rf_call_op(&f->out, RT_OP_UPDATE_CAMPAIGN, slot));
 			if (k->outcome == RT_OUT_FAILED) {
 				assert_true(rt_done(&f->run));
-				assert_non_null(act(&f->out, RT_ACT_FINISHED, ANY));
+				assert_non_null(rf_act(&f->out, RT_ACT_FINISHED, ANY));
 				assert_non_null(strstr(f->run.reason, "rejected"));
 				if (s == S_CAMPAIGN)
-					assert_null(call_op(&f->out, RT_OP_UPDATE_CAMPAIGN, ANY));
+					assert_null(rf_call_op(&f->out, RT_OP_UPDATE_CAMPAIGN, ANY));
 				if (s == S_IMPORT)
 					assert_non_null(strstr(f->run.reason, "no training"));
 			}
@@ -582,9 +436,9 @@ static void test_create_outcomes(void **state)
 				assert_true(f->run.followed);
 			if (k->result == RT_RES_UNKNOWN || k->result == RT_RES_TRANSIENT) {
 				/* the timer leads to a find, not a create */
-				assert_int_equal(poll_due(f, slot), 0);
-				assert_non_null(call_op(&f->out, find_op(s), slot));
-				assert_int_equal(count(&f->out, RT_ACT_CALL, ANY), 1);
+				assert_int_equal(rf_poll_due(f, slot), 0);
+				assert_non_null(rf_call_op(&f->out, find_op(s), slot));
+				assert_int_equal(rf_count(&f->out, RT_ACT_CALL, ANY), 1);
 			}
 			free(f);
 		}
@@ -611,15 +465,15 @@ static void test_reject_keeps_code(void **state)
 		for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 			int slot;
 			struct fx *f = setup_create(s, &slot);
-			struct rt_event ev = ev_for(f, RT_EV_REPLY, slot);
+			struct rt_event ev = rf_ev_for(f, RT_EV_REPLY, slot);
 
 			ev.result = RT_RES_INVALID;
 			ev.error = "simulated";
 			ev.error_code = cases[i].code;
-			assert_int_equal(feed(f, &ev), 0);
+			assert_int_equal(rf_feed(f, &ev), 0);
 			assert_true(rt_done(&f->run));
 			assert_non_null(strstr(f->run.reason, cases[i].want));
-			assert_true(log_has(&f->out, cases[i].want));
+			assert_true(rf_log_has(&f->out, cases[i].want));
 			free(f);
 		}
 }
@@ -669,16 +523,16 @@ static void test_find_outcomes(void **state)
 			enum rt_phase want = k->phase;
 
 			/* AlreadyExists leads to the find */
-			assert_int_equal(reply(f, slot, RT_RES_ALREADY_EXISTS, NULL, NULL), 0);
+			assert_int_equal(rf_reply(f, slot, RT_RES_ALREADY_EXISTS, NULL, NULL), 0);
 			if (waiting) {
 				/* another job busy: wait, poll, find again */
 				busy(f, slot);
-				assert_int_equal(poll_due(f, slot), 0);
-				assert_non_null(call_op(&f->out, find_op(s), slot));
+				assert_int_equal(rf_poll_due(f, slot), 0);
+				assert_non_null(rf_call_op(&f->out, find_op(s), slot));
 				if (want == RT_PH_FINDING)
 					want = RT_PH_WAITING;
 			}
-			ev = ev_for(f, RT_EV_REPLY, slot);
+			ev = rf_ev_for(f, RT_EV_REPLY, slot);
 			ev.result = k->result;
 			ev.found = k->found;
 			ev.arn = k->found ? "arn:found" : NULL;
@@ -686,7 +540,7 @@ static void test_find_outcomes(void **state)
 			ev.failure_reason = "S3 access denied";
 			ev.other_busy = k->other_busy;
 			ev.other_name = "someone-elses-job";
-			assert_int_equal(feed(f, &ev), 0);
+			assert_int_equal(rf_feed(f, &ev), 0);
 			/* a refused find while a job of ours may run (the
 			 * AlreadyExists just seen, or the other import still
 			 * being created): kept for the next run, not failed;
@@ -703,9 +557,9 @@ static void test_find_outcomes(void **state)
 				assert_int_equal(f->run.slots[slot].phase, want);
 			assert_int_equal(f->run.outcome, k->outcome);
 			if (k->next == RT_ACT_TIMER)
-				assert_non_null(act(&f->out, RT_ACT_TIMER, slot));
+				assert_non_null(rf_act(&f->out, RT_ACT_TIMER, slot));
 			if (k->next == 200) {
-				const struct rt_action *c = call_op(&f->out, create, slot);
+				const struct rt_action *c = rf_call_op(&f->out, create, slot);
 				size_t j, save = SIZE_MAX, callat = SIZE_MAX;
 
 				assert_non_null(c);
@@ -717,31 +571,31 @@ static void test_find_outcomes(void **state)
 				}
 				assert_true(save < callat); /* intent first */
 			} else {
-				assert_null(call_op(&f->out, create, slot));
+				assert_null(rf_call_op(&f->out, create, slot));
 			}
 			if (k->found) {
 				assert_string_equal(f->run.slots[slot].arn, "arn:found");
 				assert_true(f->run.slots[slot].adopted);
 			}
 			if (k->other_busy && !k->found && !waiting) {
-				assert_true(log_has(&f->out, "someone-elses-job"));
+				assert_true(rf_log_has(&f->out, "someone-elses-job"));
 				/* poll again: a find, and no repeated log line */
-				assert_int_equal(poll_due(f, slot), 0);
-				assert_non_null(call_op(&f->out, find_op(s), slot));
-				ev = ev_for(f, RT_EV_REPLY, slot);
+				assert_int_equal(rf_poll_due(f, slot), 0);
+				assert_non_null(rf_call_op(&f->out, find_op(s), slot));
+				ev = rf_ev_for(f, RT_EV_REPLY, slot);
 				ev.result = RT_RES_OK;
 				ev.other_busy = true;
 				ev.other_name = "someone-elses-job";
-				assert_int_equal(feed(f, &ev), 0);
-				assert_false(log_has(&f->out, "someone-elses-job"));
-				assert_int_equal(poll_due(f, slot), 0);
-				ev = ev_for(f, RT_EV_REPLY, slot);
+				assert_int_equal(rf_feed(f, &ev), 0);
+				assert_false(rf_log_has(&f->out, "someone-elses-job"));
+				assert_int_equal(rf_poll_due(f, slot), 0);
+				ev = rf_ev_for(f, RT_EV_REPLY, slot);
 				ev.result = RT_RES_OK; /* the other one finished */
-				assert_int_equal(feed(f, &ev), 0);
-				assert_non_null(call_op(&f->out, create, slot));
+				assert_int_equal(rf_feed(f, &ev), 0);
+				assert_non_null(rf_call_op(&f->out, create, slot));
 			}
 			if (k->outcome == RT_OUT_FAILED && s == S_IMPORT)
-				assert_null(call_op(&f->out, RT_OP_CREATE_VERSION, ANY));
+				assert_null(rf_call_op(&f->out, RT_OP_CREATE_VERSION, ANY));
 			free(f);
 		}
 }
@@ -783,17 +637,17 @@ static void test_describe_outcomes(void **state)
 			int slot;
 
 			if (which == 0) {
-				f = fx_new(2, true);
+				f = rf_new(2, true);
 				imports_created(f);
 				slot = 1;
 			} else {
 				f = at_training_running(true);
 				slot = RT_SLOT_VERSION;
 			}
-			assert_int_equal(poll_due(f, slot), 0);
-			assert_non_null(call_op(&f->out, which ? RT_OP_DESCRIBE_VERSION
+			assert_int_equal(rf_poll_due(f, slot), 0);
+			assert_non_null(rf_call_op(&f->out, which ? RT_OP_DESCRIBE_VERSION
 							       : RT_OP_DESCRIBE_IMPORT, slot));
-			assert_int_equal(reply(f, slot, cases[i].result, NULL,
+			assert_int_equal(rf_reply(f, slot, cases[i].result, NULL,
 					       cases[i].status), 0);
 			if (!(which == 1 && cases[i].phase == RT_PH_ACTIVE))
 				assert_int_equal(f->run.slots[slot].phase, cases[i].phase);
@@ -807,16 +661,16 @@ static void test_describe_outcomes(void **state)
 				continue;
 			}
 			if (cases[i].phase == RT_PH_RUNNING)
-				assert_non_null(act(&f->out, RT_ACT_TIMER, slot));
+				assert_non_null(rf_act(&f->out, RT_ACT_TIMER, slot));
 			if (cases[i].outcome == RT_OUT_FAILED) {
-				assert_null(call_op(&f->out, RT_OP_CREATE_VERSION, ANY));
-				assert_null(call_op(&f->out, RT_OP_DESCRIBE_CAMPAIGN, ANY));
+				assert_null(rf_call_op(&f->out, RT_OP_CREATE_VERSION, ANY));
+				assert_null(rf_call_op(&f->out, RT_OP_DESCRIBE_CAMPAIGN, ANY));
 				assert_non_null(strstr(f->run.reason,
 						       which ? "nothing deployed" : "no training"));
 			}
 			if (which == 1 && cases[i].phase == RT_PH_ACTIVE) {
 				assert_int_equal(f->run.stage, RT_STAGE_DEPLOYING);
-				assert_non_null(call_op(&f->out, RT_OP_DESCRIBE_CAMPAIGN,
+				assert_non_null(rf_call_op(&f->out, RT_OP_DESCRIBE_CAMPAIGN,
 							RT_SLOT_CAMPAIGN));
 			}
 			free(f);
@@ -825,18 +679,18 @@ static void test_describe_outcomes(void **state)
 
 static void test_describe_not_found_tolerance(void **state)
 {
-	struct fx *f = fx_new(1, false);
+	struct fx *f = rf_new(1, false);
 	int i;
 
 	(void)state;
 	imports_created(f);
 	for (i = 0; i < RT_TOLERANCE; i++) {
-		assert_int_equal(poll_due(f, 0), 0);
-		assert_int_equal(reply(f, 0, RT_RES_NOT_FOUND, NULL, NULL), 0);
+		assert_int_equal(rf_poll_due(f, 0), 0);
+		assert_int_equal(rf_reply(f, 0, RT_RES_NOT_FOUND, NULL, NULL), 0);
 		assert_false(rt_done(&f->run));
 	}
-	assert_int_equal(poll_due(f, 0), 0);
-	assert_int_equal(reply(f, 0, RT_RES_NOT_FOUND, NULL, NULL), 0);
+	assert_int_equal(rf_poll_due(f, 0), 0);
+	assert_int_equal(rf_reply(f, 0, RT_RES_NOT_FOUND, NULL, NULL), 0);
 	assert_true(rt_done(&f->run));
 	assert_non_null(strstr(f->run.reason, "disappeared"));
 	free(f);
@@ -845,45 +699,45 @@ static void test_describe_not_found_tolerance(void **state)
 /* A failed poll is logged once with the request id, and asked again. */
 static void test_retry_logged_with_request_id(void **state)
 {
-	struct fx *f = fx_new(1, false);
+	struct fx *f = rf_new(1, false);
 	struct rt_event ev;
 	const struct rt_action *l;
 
 	(void)state;
 	imports_created(f);
-	assert_int_equal(poll_due(f, 0), 0);
-	ev = ev_for(f, RT_EV_REPLY, 0);
+	assert_int_equal(rf_poll_due(f, 0), 0);
+	ev = rf_ev_for(f, RT_EV_REPLY, 0);
 	ev.result = RT_RES_TRANSIENT;
 	ev.error = "ThrottlingException: Rate exceeded";
 	ev.request_id = "req-123";
-	assert_int_equal(feed(f, &ev), 0);
-	l = act(&f->out, RT_ACT_LOG, 0);
+	assert_int_equal(rf_feed(f, &ev), 0);
+	l = rf_act(&f->out, RT_ACT_LOG, 0);
 	assert_non_null(l);
 	assert_string_equal(l->request_id, "req-123");
 	assert_non_null(strstr(l->text, "Rate exceeded"));
 	assert_non_null(strstr(l->text, "asking again"));
 	assert_string_equal(l->job_arn, job_arn(0));
 	assert_string_equal(l->stage, "importing");
-	assert_non_null(act(&f->out, RT_ACT_TIMER, 0));
+	assert_non_null(rf_act(&f->out, RT_ACT_TIMER, 0));
 	free(f);
 }
 
 /* One import fails while another is still running: no training. */
 static void test_one_import_fails_no_training(void **state)
 {
-	struct fx *f = fx_new(3, true);
+	struct fx *f = rf_new(3, true);
 
 	(void)state;
 	imports_created(f);
 	import_active(f, 0);
-	assert_int_equal(poll_due(f, 2), 0);
-	assert_int_equal(reply(f, 2, RT_RES_OK, NULL, "CREATE FAILED"), 0);
+	assert_int_equal(rf_poll_due(f, 2), 0);
+	assert_int_equal(rf_reply(f, 2, RT_RES_OK, NULL, "CREATE FAILED"), 0);
 	assert_true(rt_done(&f->run));
 	assert_int_equal(f->run.outcome, RT_OUT_FAILED);
 	assert_non_null(strstr(f->run.reason, "Users"));
-	assert_null(call_op(&f->out, RT_OP_CREATE_VERSION, ANY));
+	assert_null(rf_call_op(&f->out, RT_OP_CREATE_VERSION, ANY));
 	/* slot 1's timer is now stale */
-	assert_int_equal(poll_due(f, 1), -ESTALE);
+	assert_int_equal(rf_poll_due(f, 1), -ESTALE);
 	assert_int_equal(f->out.n, 0);
 	free(f);
 }
@@ -938,8 +792,8 @@ static void test_campaign_describe(void **state)
 
 		if (k->running) {
 			f = at_deploy_running();
-			assert_int_equal(poll_due(f, RT_SLOT_CAMPAIGN), 0);
-			assert_non_null(call_op(&f->out, RT_OP_DESCRIBE_CAMPAIGN,
+			assert_int_equal(rf_poll_due(f, RT_SLOT_CAMPAIGN), 0);
+			assert_non_null(rf_call_op(&f->out, RT_OP_DESCRIBE_CAMPAIGN,
 						RT_SLOT_CAMPAIGN));
 		} else {
 			f = at_deploying();
@@ -949,12 +803,12 @@ static void test_campaign_describe(void **state)
 		if (k->phase != RT_PH_ACTIVE)
 			assert_int_equal(f->run.slots[RT_SLOT_CAMPAIGN].phase, k->phase);
 		assert_int_equal(f->run.outcome, k->outcome);
-		assert_int_equal(call_op(&f->out, RT_OP_UPDATE_CAMPAIGN, ANY) != NULL,
+		assert_int_equal(rf_call_op(&f->out, RT_OP_UPDATE_CAMPAIGN, ANY) != NULL,
 				 k->update_call);
 		assert_int_equal(f->run.followed, k->followed);
 		if (k->kept)
 			assert_kept(f, RT_OUT_FAILED, "DescribeCampaign");
-		else if (act(&f->out, RT_ACT_FINISHED, ANY))
+		else if (rf_act(&f->out, RT_ACT_FINISHED, ANY))
 			assert_true(rt_done(&f->run));
 		if (k->outcome == RT_OUT_SUCCEEDED) {
 			const struct rt_action *l;
@@ -972,11 +826,11 @@ static void test_campaign_describe(void **state)
 		if (k->outcome == RT_OUT_FAILED && k->result == RT_RES_OK)
 			assert_non_null(strstr(f->run.reason, "still serves " OLD_VERSION));
 		if (k->phase == RT_PH_WAITING) {
-			assert_true(log_has(&f->out, OTHER_VERSION));
-			assert_int_equal(poll_due(f, RT_SLOT_CAMPAIGN), 0);
+			assert_true(rf_log_has(&f->out, OTHER_VERSION));
+			assert_int_equal(rf_poll_due(f, RT_SLOT_CAMPAIGN), 0);
 			assert_int_equal(campaign_reply(f, RT_RES_OK, OTHER_VERSION,
 							OTHER_VERSION, "ACTIVE"), 0);
-			assert_non_null(call_op(&f->out, RT_OP_UPDATE_CAMPAIGN, ANY));
+			assert_non_null(rf_call_op(&f->out, RT_OP_UPDATE_CAMPAIGN, ANY));
 			assert_string_equal(f->run.prev_version_arn, OTHER_VERSION);
 		}
 		free(f);
@@ -999,14 +853,14 @@ static struct fx *at_deploying_created(time_t created)
 	struct fx *f = at_training_running(true);
 	struct rt_event ev;
 
-	assert_int_equal(poll_due(f, RT_SLOT_VERSION), 0);
-	ev = ev_for(f, RT_EV_REPLY, RT_SLOT_VERSION);
+	assert_int_equal(rf_poll_due(f, RT_SLOT_VERSION), 0);
+	ev = rf_ev_for(f, RT_EV_REPLY, RT_SLOT_VERSION);
 	ev.result = RT_RES_OK;
 	ev.status = "ACTIVE";
 	ev.created = created;
-	assert_int_equal(feed(f, &ev), 0);
+	assert_int_equal(rf_feed(f, &ev), 0);
 	assert_int_equal(f->run.stage, RT_STAGE_DEPLOYING);
-	assert_non_null(call_op(&f->out, RT_OP_DESCRIBE_CAMPAIGN, RT_SLOT_CAMPAIGN));
+	assert_non_null(rf_call_op(&f->out, RT_OP_DESCRIBE_CAMPAIGN, RT_SLOT_CAMPAIGN));
 	assert_int_equal(f->run.version_created, created);
 	return f;
 }
@@ -1014,20 +868,20 @@ static struct fx *at_deploying_created(time_t created)
 static int precheck_reply(struct fx *f, const char *serves, const char *upd_ver,
 			  const char *upd_status, time_t upd_created)
 {
-	struct rt_event ev = ev_for(f, RT_EV_REPLY, RT_SLOT_CAMPAIGN);
+	struct rt_event ev = rf_ev_for(f, RT_EV_REPLY, RT_SLOT_CAMPAIGN);
 
 	ev.result = RT_RES_OK;
 	ev.campaign_version_arn = serves;
 	ev.update_version_arn = upd_ver;
 	ev.update_status = upd_status;
 	ev.update_created = upd_created;
-	return feed(f, &ev);
+	return rf_feed(f, &ev);
 }
 
 /* The pre-check's DescribeSolutionVersion of our version answers. */
 static int lookup_reply(struct fx *f, enum rt_result r, time_t created)
 {
-	struct rt_event ev = ev_for(f, RT_EV_REPLY, RT_SLOT_CAMPAIGN);
+	struct rt_event ev = rf_ev_for(f, RT_EV_REPLY, RT_SLOT_CAMPAIGN);
 
 	ev.result = r;
 	ev.status = "ACTIVE";
@@ -1035,18 +889,18 @@ static int lookup_reply(struct fx *f, enum rt_result r, time_t created)
 	ev.created = created;
 	ev.error = r == RT_RES_OK ? NULL : "simulated";
 	ev.error_code = r == RT_RES_INVALID ? "AccessDeniedException" : NULL;
-	return feed(f, &ev);
+	return rf_feed(f, &ev);
 }
 
 static void assert_update_sent(struct fx *f)
 {
-	const struct rt_action *a = call_op(&f->out, RT_OP_UPDATE_CAMPAIGN,
+	const struct rt_action *a = rf_call_op(&f->out, RT_OP_UPDATE_CAMPAIGN,
 					    RT_SLOT_CAMPAIGN);
 
 	assert_non_null(a);
 	assert_string_equal(a->call.version_arn, VERSION_ARN);
 	assert_int_equal(f->run.slots[RT_SLOT_CAMPAIGN].phase, RT_PH_CREATING);
-	assert_int_equal(count(&f->out, RT_ACT_CALL, ANY), 1);
+	assert_int_equal(rf_count(&f->out, RT_ACT_CALL, ANY), 1);
 	assert_false(rt_done(&f->run));
 }
 
@@ -1058,9 +912,9 @@ static void assert_superseded(struct fx *f, const char *newer)
 	assert_non_null(strstr(f->run.reason, newer));
 	assert_non_null(strstr(f->run.reason, "would put an older version back"));
 	assert_int_equal(f->run.slots[RT_SLOT_CAMPAIGN].phase, RT_PH_FAILED);
-	assert_int_equal(count(&f->out, RT_ACT_CALL, ANY), 0);
-	assert_non_null(act(&f->out, RT_ACT_FINISHED, ANY));
-	assert_int_equal(act(&f->out, RT_ACT_FINISHED, ANY)->outcome,
+	assert_int_equal(rf_count(&f->out, RT_ACT_CALL, ANY), 0);
+	assert_non_null(rf_act(&f->out, RT_ACT_FINISHED, ANY));
+	assert_int_equal(rf_act(&f->out, RT_ACT_FINISHED, ANY)->outcome,
 			 RT_OUT_SKIPPED);
 }
 
@@ -1068,12 +922,12 @@ static void assert_superseded(struct fx *f, const char *newer)
  * and nothing else. */
 static void assert_lookup(struct fx *f)
 {
-	const struct rt_action *a = call_op(&f->out, RT_OP_DESCRIBE_VERSION,
+	const struct rt_action *a = rf_call_op(&f->out, RT_OP_DESCRIBE_VERSION,
 					    RT_SLOT_CAMPAIGN);
 
 	assert_non_null(a);
 	assert_string_equal(a->call.arn, VERSION_ARN);
-	assert_int_equal(count(&f->out, RT_ACT_CALL, ANY), 1);
+	assert_int_equal(rf_count(&f->out, RT_ACT_CALL, ANY), 1);
 	assert_true(f->run.precheck_lookup);
 	assert_false(rt_done(&f->run));
 }
@@ -1098,7 +952,7 @@ static void test_precheck_decides_on_the_deploy_describe(void **state)
 	assert_int_equal(precheck_reply(f, OTHER_VERSION, OTHER_VERSION,
 					"ACTIVE", UPD_NEWER), 0);
 	assert_superseded(f, OTHER_VERSION);
-	assert_true(log_has(&f->out, "superseded, not deployed"));
+	assert_true(rf_log_has(&f->out, "superseded, not deployed"));
 	free(f);
 	/* the same second is not after */
 	f = at_deploying_created(V_CREATED);
@@ -1142,10 +996,10 @@ static void test_precheck_update_in_progress(void **state)
 						"UPDATE IN_PROGRESS", at), 0);
 		assert_int_equal(f->run.slots[RT_SLOT_CAMPAIGN].phase,
 				 RT_PH_WAITING);
-		assert_int_equal(count(&f->out, RT_ACT_CALL, ANY), 0);
+		assert_int_equal(rf_count(&f->out, RT_ACT_CALL, ANY), 0);
 		f->now += 30;
-		assert_int_equal(poll_due(f, RT_SLOT_CAMPAIGN), 0);
-		assert_non_null(call_op(&f->out, RT_OP_DESCRIBE_CAMPAIGN,
+		assert_int_equal(rf_poll_due(f, RT_SLOT_CAMPAIGN), 0);
+		assert_non_null(rf_call_op(&f->out, RT_OP_DESCRIBE_CAMPAIGN,
 					RT_SLOT_CAMPAIGN));
 		assert_int_equal(precheck_reply(f, OTHER_VERSION, OTHER_VERSION,
 						"ACTIVE", at), 0);
@@ -1179,7 +1033,7 @@ static void test_precheck_version_time_unknown(void **state)
 					"ACTIVE", UPD_NEWER), 0);
 	assert_lookup(f);
 	assert_int_equal(f->run.slots[RT_SLOT_CAMPAIGN].phase, RT_PH_FINDING);
-	assert_null(call_op(&f->out, RT_OP_UPDATE_CAMPAIGN, ANY));
+	assert_null(rf_call_op(&f->out, RT_OP_UPDATE_CAMPAIGN, ANY));
 	assert_int_equal(lookup_reply(f, RT_RES_OK, V_CREATED), 0);
 	assert_superseded(f, OTHER_VERSION);
 	assert_int_equal(f->run.version_created, V_CREATED);
@@ -1201,7 +1055,7 @@ static void test_precheck_version_time_unknown(void **state)
 					"ACTIVE", UPD_NEWER), 0);
 	assert_int_equal(lookup_reply(f, RT_RES_OK, 0), 0);
 	assert_update_sent(f);
-	assert_true(log_has(&f->out, "cannot tell when"));
+	assert_true(rf_log_has(&f->out, "cannot tell when"));
 	free(f);
 }
 
@@ -1224,7 +1078,7 @@ static void test_precheck_lookup_failures(void **state)
 	assert_int_equal(f->run.outcome, RT_OUT_FAILED);
 	assert_non_null(strstr(f->run.reason, "DescribeSolutionVersion"));
 	assert_non_null(strstr(f->run.reason, "AccessDenied"));
-	assert_int_equal(count(&f->out, RT_ACT_CALL, ANY), 0);
+	assert_int_equal(rf_count(&f->out, RT_ACT_CALL, ANY), 0);
 	free(f);
 	for (i = 0; i < sizeof(send) / sizeof(send[0]); i++) {
 		f = at_deploying_created(0);
@@ -1232,7 +1086,7 @@ static void test_precheck_lookup_failures(void **state)
 						"ACTIVE", UPD_NEWER), 0);
 		assert_int_equal(lookup_reply(f, send[i], 0), 0);
 		assert_update_sent(f);
-		assert_true(log_has(&f->out, "deploying anyway"));
+		assert_true(rf_log_has(&f->out, "deploying anyway"));
 		free(f);
 	}
 }
@@ -1265,11 +1119,11 @@ static void test_precheck_reuse_window(void **state)
 			free(f);
 			continue;
 		}
-		assert_null(call_op(&f->out, RT_OP_UPDATE_CAMPAIGN, ANY));
-		assert_non_null(call_op(&f->out, RT_OP_DESCRIBE_CAMPAIGN,
+		assert_null(rf_call_op(&f->out, RT_OP_UPDATE_CAMPAIGN, ANY));
+		assert_non_null(rf_call_op(&f->out, RT_OP_DESCRIBE_CAMPAIGN,
 					RT_SLOT_CAMPAIGN));
-		assert_int_equal(count(&f->out, RT_ACT_CALL, ANY), 1);
-		assert_true(log_has(&f->out, "describing it again"));
+		assert_int_equal(rf_count(&f->out, RT_ACT_CALL, ANY), 1);
+		assert_true(rf_log_has(&f->out, "describing it again"));
 		assert_int_equal(f->run.slots[RT_SLOT_CAMPAIGN].phase,
 				 RT_PH_FINDING);
 		/* meanwhile another host deployed a newer version: the
@@ -1299,23 +1153,23 @@ static void test_precheck_describe_again_outcomes(void **state)
 						"ACTIVE", UPD_OLDER), 0);
 		f->now += RT_PRECHECK_REUSE_S;
 		assert_int_equal(lookup_reply(f, RT_RES_OK, V_CREATED), 0);
-		assert_non_null(call_op(&f->out, RT_OP_DESCRIBE_CAMPAIGN,
+		assert_non_null(rf_call_op(&f->out, RT_OP_DESCRIBE_CAMPAIGN,
 					RT_SLOT_CAMPAIGN));
 		if (i < 2) {
 			assert_int_equal(campaign_reply(f, fails[i], NULL, NULL,
 							NULL), 0);
 			assert_true(rt_done(&f->run));
 			assert_int_equal(f->run.outcome, RT_OUT_FAILED);
-			assert_null(call_op(&f->out, RT_OP_UPDATE_CAMPAIGN, ANY));
+			assert_null(rf_call_op(&f->out, RT_OP_UPDATE_CAMPAIGN, ANY));
 		} else if (i == 2) {
 			assert_int_equal(campaign_reply(f, RT_RES_TRANSIENT,
 							NULL, NULL, NULL), 0);
-			assert_non_null(act(&f->out, RT_ACT_TIMER,
+			assert_non_null(rf_act(&f->out, RT_ACT_TIMER,
 					    RT_SLOT_CAMPAIGN));
-			assert_null(call_op(&f->out, RT_OP_UPDATE_CAMPAIGN, ANY));
+			assert_null(rf_call_op(&f->out, RT_OP_UPDATE_CAMPAIGN, ANY));
 			f->now += 5;
-			assert_int_equal(poll_due(f, RT_SLOT_CAMPAIGN), 0);
-			assert_non_null(call_op(&f->out, RT_OP_DESCRIBE_CAMPAIGN,
+			assert_int_equal(rf_poll_due(f, RT_SLOT_CAMPAIGN), 0);
+			assert_non_null(rf_call_op(&f->out, RT_OP_DESCRIBE_CAMPAIGN,
 						RT_SLOT_CAMPAIGN));
 			assert_int_equal(precheck_reply(f, OLD_VERSION,
 							OLD_VERSION, "ACTIVE",
@@ -1329,7 +1183,7 @@ static void test_precheck_describe_again_outcomes(void **state)
 			assert_int_equal(f->run.slots[RT_SLOT_CAMPAIGN].phase,
 					 RT_PH_RUNNING);
 			assert_true(f->run.followed);
-			assert_null(call_op(&f->out, RT_OP_UPDATE_CAMPAIGN, ANY));
+			assert_null(rf_call_op(&f->out, RT_OP_UPDATE_CAMPAIGN, ANY));
 		}
 		free(f);
 	}
@@ -1348,16 +1202,16 @@ static void test_precheck_lookup_stopped_and_resumed(void **state)
 					"ACTIVE", UPD_NEWER), 0);
 	assert_lookup(f);
 	tok = f->run.slots[RT_SLOT_CAMPAIGN].token;
-	ev = ev_for(f, RT_EV_STOP, RT_SLOT_RUN);
-	assert_int_equal(feed(f, &ev), 0);
+	ev = rf_ev_for(f, RT_EV_STOP, RT_SLOT_RUN);
+	assert_int_equal(rf_feed(f, &ev), 0);
 	assert_int_equal(rt_resume(&f->run, f->now, &f->out), 0);
 	assert_false(f->run.precheck_lookup);
-	assert_non_null(call_op(&f->out, RT_OP_DESCRIBE_CAMPAIGN, RT_SLOT_CAMPAIGN));
-	ev = ev_for(f, RT_EV_REPLY, RT_SLOT_CAMPAIGN);
+	assert_non_null(rf_call_op(&f->out, RT_OP_DESCRIBE_CAMPAIGN, RT_SLOT_CAMPAIGN));
+	ev = rf_ev_for(f, RT_EV_REPLY, RT_SLOT_CAMPAIGN);
 	ev.token = tok;
 	ev.result = RT_RES_OK;
 	ev.created = V_CREATED;
-	assert_int_equal(feed(f, &ev), -ESTALE);
+	assert_int_equal(rf_feed(f, &ev), -ESTALE);
 	assert_int_equal(precheck_reply(f, OTHER_VERSION, OTHER_VERSION,
 					"ACTIVE", UPD_NEWER), 0);
 	assert_lookup(f);
@@ -1376,21 +1230,21 @@ static void test_precheck_not_for_rollback(void **state)
 
 	(void)state;
 	assert_non_null(f);
-	f->spec = mkspec(1, true);
+	f->spec = rf_mkspec(1, true);
 	f->now = T0 + 5;
 	assert_int_equal(rt_rollback_start(&f->run, &f->spec, OLD_VERSION,
 					   VERSION_ARN, NULL, f->now, &f->out,
 					   err, sizeof(err)), 0);
-	ev = ev_for(f, RT_EV_REPLY, RT_SLOT_VERSION);
+	ev = rf_ev_for(f, RT_EV_REPLY, RT_SLOT_VERSION);
 	ev.result = RT_RES_OK;
 	ev.status = "ACTIVE";
 	ev.solution_arn = SOLUTION;
-	assert_int_equal(feed(f, &ev), 0);
+	assert_int_equal(rf_feed(f, &ev), 0);
 	assert_int_equal(f->run.stage, RT_STAGE_DEPLOYING);
 	assert_int_equal(precheck_reply(f, VERSION_ARN, VERSION_ARN, "ACTIVE",
 					UPD_NEWER), 0);
-	assert_non_null(call_op(&f->out, RT_OP_UPDATE_CAMPAIGN, RT_SLOT_CAMPAIGN));
-	assert_null(call_op(&f->out, RT_OP_DESCRIBE_VERSION, ANY));
+	assert_non_null(rf_call_op(&f->out, RT_OP_UPDATE_CAMPAIGN, RT_SLOT_CAMPAIGN));
+	assert_null(rf_call_op(&f->out, RT_OP_DESCRIBE_VERSION, ANY));
 	free(f);
 }
 
@@ -1402,7 +1256,7 @@ static void test_campaign_superseded(void **state)
 	(void)state;
 	for (i = 0; i <= RT_TOLERANCE; i++) {
 		assert_false(rt_done(&f->run));
-		assert_int_equal(poll_due(f, RT_SLOT_CAMPAIGN), 0);
+		assert_int_equal(rf_poll_due(f, RT_SLOT_CAMPAIGN), 0);
 		assert_int_equal(campaign_reply(f, RT_RES_OK, OTHER_VERSION,
 						OTHER_VERSION, "ACTIVE"), 0);
 	}
@@ -1419,13 +1273,13 @@ static void test_campaign_unknown_then_adopt(void **state)
 	struct fx *f = at_updating();
 
 	(void)state;
-	assert_int_equal(reply(f, RT_SLOT_CAMPAIGN, RT_RES_UNKNOWN, NULL, NULL), 0);
-	assert_int_equal(poll_due(f, RT_SLOT_CAMPAIGN), 0);
-	assert_non_null(call_op(&f->out, RT_OP_DESCRIBE_CAMPAIGN, RT_SLOT_CAMPAIGN));
+	assert_int_equal(rf_reply(f, RT_SLOT_CAMPAIGN, RT_RES_UNKNOWN, NULL, NULL), 0);
+	assert_int_equal(rf_poll_due(f, RT_SLOT_CAMPAIGN), 0);
+	assert_non_null(rf_call_op(&f->out, RT_OP_DESCRIBE_CAMPAIGN, RT_SLOT_CAMPAIGN));
 	assert_int_equal(campaign_reply(f, RT_RES_OK, OLD_VERSION, VERSION_ARN,
 					"UPDATE IN_PROGRESS"), 0);
 	assert_int_equal(f->run.slots[RT_SLOT_CAMPAIGN].phase, RT_PH_RUNNING);
-	assert_null(call_op(&f->out, RT_OP_UPDATE_CAMPAIGN, ANY));
+	assert_null(rf_call_op(&f->out, RT_OP_UPDATE_CAMPAIGN, ANY));
 	assert_false(f->run.followed); /* probably our own */
 	assert_string_equal(f->run.prev_version_arn, OLD_VERSION);
 	free(f);
@@ -1434,10 +1288,10 @@ static void test_campaign_unknown_then_adopt(void **state)
 /* ---- deadline, stop, fire, stale: in every stage ----------------------- */
 
 typedef struct fx *(*setup_fn)(void);
-static struct fx *st_importing(void) { return fx_new(2, true); }
+static struct fx *st_importing(void) { return rf_new(2, true); }
 static struct fx *st_importing_running(void)
 {
-	struct fx *f = fx_new(2, true);
+	struct fx *f = rf_new(2, true);
 
 	imports_created(f);
 	return f;
@@ -1450,9 +1304,9 @@ static struct fx *st_deploy_running(void) { return at_deploy_running(); }
 
 static struct fx *st_import_finding(void)
 {
-	struct fx *f = fx_new(2, true);
+	struct fx *f = rf_new(2, true);
 
-	assert_int_equal(reply(f, 0, RT_RES_ALREADY_EXISTS, NULL, NULL), 0);
+	assert_int_equal(rf_reply(f, 0, RT_RES_ALREADY_EXISTS, NULL, NULL), 0);
 	assert_int_equal(f->run.slots[0].phase, RT_PH_FINDING);
 	return f;
 }
@@ -1462,7 +1316,7 @@ static struct fx *st_version_waiting(void)
 {
 	struct fx *f = at_training(1, true);
 
-	assert_int_equal(reply(f, RT_SLOT_VERSION, RT_RES_IN_USE, NULL, NULL), 0);
+	assert_int_equal(rf_reply(f, RT_SLOT_VERSION, RT_RES_IN_USE, NULL, NULL), 0);
 	return busy(f, RT_SLOT_VERSION);
 }
 static struct fx *st_campaign_waiting(void)
@@ -1496,8 +1350,8 @@ static void test_deadline_every_stage(void **state)
 			int slot;
 
 			if (via_event) {
-				ev = ev_for(f, RT_EV_DEADLINE, RT_SLOT_RUN);
-				assert_int_equal(feed(f, &ev), 0);
+				ev = rf_ev_for(f, RT_EV_DEADLINE, RT_SLOT_RUN);
+				assert_int_equal(rf_feed(f, &ev), 0);
 			} else {
 				/* any event after the deadline ends the run */
 				for (slot = 0; slot < RT_NSLOTS; slot++)
@@ -1505,35 +1359,35 @@ static void test_deadline_every_stage(void **state)
 						break;
 				assert_true(slot < RT_NSLOTS);
 				f->now = T0 + 5 + MAXRUN_S;
-				ev = ev_for(f, f->run.slots[slot].await == RT_AWAIT_CALL
+				ev = rf_ev_for(f, f->run.slots[slot].await == RT_AWAIT_CALL
 						       ? RT_EV_REPLY : RT_EV_POLL_DUE, slot);
 				ev.result = RT_RES_OK;
 				ev.status = "ACTIVE";
-				assert_int_equal(feed(f, &ev), 0);
+				assert_int_equal(rf_feed(f, &ev), 0);
 			}
 			assert_true(rt_done(&f->run));
 			assert_int_equal(f->run.outcome, RT_OUT_FAILED);
 			assert_non_null(strstr(f->run.reason, "MaxRunDuration"));
 			assert_non_null(strstr(f->run.reason, rt_stage_name(st)));
-			assert_non_null(act(&f->out, RT_ACT_FINISHED, ANY));
-			assert_non_null(act(&f->out, RT_ACT_SAVE, ANY));
-			assert_int_equal(count(&f->out, RT_ACT_CALL, ANY), 0);
+			assert_non_null(rf_act(&f->out, RT_ACT_FINISHED, ANY));
+			assert_non_null(rf_act(&f->out, RT_ACT_SAVE, ANY));
+			assert_int_equal(rf_count(&f->out, RT_ACT_CALL, ANY), 0);
 			/* terminal */
-			ev = ev_for(f, RT_EV_DEADLINE, RT_SLOT_RUN);
-			assert_int_equal(feed(f, &ev), -ESTALE);
+			ev = rf_ev_for(f, RT_EV_DEADLINE, RT_SLOT_RUN);
+			assert_int_equal(rf_feed(f, &ev), -ESTALE);
 			free(f);
 		}
 }
 
 static void test_deadline_after_errors_is_unreachable(void **state)
 {
-	struct fx *f = fx_new(1, false);
+	struct fx *f = rf_new(1, false);
 	struct rt_event ev;
 
 	(void)state;
-	assert_int_equal(reply(f, 0, RT_RES_TRANSIENT, NULL, NULL), 0);
-	ev = ev_for(f, RT_EV_DEADLINE, RT_SLOT_RUN);
-	assert_int_equal(feed(f, &ev), 0);
+	assert_int_equal(rf_reply(f, 0, RT_RES_TRANSIENT, NULL, NULL), 0);
+	ev = rf_ev_for(f, RT_EV_DEADLINE, RT_SLOT_RUN);
+	assert_int_equal(rf_feed(f, &ev), 0);
 	assert_int_equal(f->run.outcome, RT_OUT_UNREACHABLE);
 	free(f);
 }
@@ -1542,21 +1396,21 @@ static void test_deadline_after_errors_is_unreachable(void **state)
  * loss); a save that records progress (an ARN, a status) is not. */
 static void test_save_durability(void **state)
 {
-	struct fx *f = fx_new(2, true);
+	struct fx *f = rf_new(2, true);
 
 	(void)state;
-	assert_true(act(&f->out, RT_ACT_SAVE, ANY)->durable);
-	assert_true(act(&f->out, RT_ACT_SAVE, ANY)->intent);
-	assert_int_equal(reply(f, 0, RT_RES_OK, job_arn(0), NULL), 0);
-	assert_non_null(act(&f->out, RT_ACT_SAVE, ANY));
-	assert_false(act(&f->out, RT_ACT_SAVE, ANY)->durable);
-	assert_false(act(&f->out, RT_ACT_SAVE, ANY)->intent);
-	assert_int_equal(reply(f, 1, RT_RES_OK, job_arn(1), NULL), 0);
+	assert_true(rf_act(&f->out, RT_ACT_SAVE, ANY)->durable);
+	assert_true(rf_act(&f->out, RT_ACT_SAVE, ANY)->intent);
+	assert_int_equal(rf_reply(f, 0, RT_RES_OK, job_arn(0), NULL), 0);
+	assert_non_null(rf_act(&f->out, RT_ACT_SAVE, ANY));
+	assert_false(rf_act(&f->out, RT_ACT_SAVE, ANY)->durable);
+	assert_false(rf_act(&f->out, RT_ACT_SAVE, ANY)->intent);
+	assert_int_equal(rf_reply(f, 1, RT_RES_OK, job_arn(1), NULL), 0);
 	import_active(f, 0);
-	assert_null(call_op(&f->out, RT_OP_CREATE_VERSION, RT_SLOT_VERSION));
+	assert_null(rf_call_op(&f->out, RT_OP_CREATE_VERSION, RT_SLOT_VERSION));
 	import_active(f, 1);
-	assert_non_null(call_op(&f->out, RT_OP_CREATE_VERSION, RT_SLOT_VERSION));
-	assert_true(act(&f->out, RT_ACT_SAVE, ANY)->durable);
+	assert_non_null(rf_call_op(&f->out, RT_OP_CREATE_VERSION, RT_SLOT_VERSION));
+	assert_true(rf_act(&f->out, RT_ACT_SAVE, ANY)->durable);
 	free(f);
 }
 
@@ -1614,20 +1468,20 @@ static void test_stop_every_stage(void **state)
 	(void)state;
 	for (i = 0; i < NSTAGES; i++) {
 		struct fx *f = stages[i]();
-		struct rt_event ev = ev_for(f, RT_EV_STOP, RT_SLOT_RUN);
+		struct rt_event ev = rf_ev_for(f, RT_EV_STOP, RT_SLOT_RUN);
 		enum rt_stage st = f->run.stage;
 		int slot;
 
-		assert_int_equal(feed(f, &ev), 0);
-		assert_non_null(act(&f->out, RT_ACT_SAVE, ANY));
-		assert_true(act(&f->out, RT_ACT_SAVE, ANY)->durable);
-		assert_true(log_has(&f->out, "adopted at the next start"));
+		assert_int_equal(rf_feed(f, &ev), 0);
+		assert_non_null(rf_act(&f->out, RT_ACT_SAVE, ANY));
+		assert_true(rf_act(&f->out, RT_ACT_SAVE, ANY)->durable);
+		assert_true(rf_log_has(&f->out, "adopted at the next start"));
 		assert_false(rt_done(&f->run));
 		assert_int_equal(f->run.stage, st);
-		assert_int_equal(count(&f->out, RT_ACT_CALL, ANY), 0);
+		assert_int_equal(rf_count(&f->out, RT_ACT_CALL, ANY), 0);
 		for (slot = 0; slot < RT_NSLOTS; slot++) {
-			ev = ev_for(f, RT_EV_REPLY, slot);
-			assert_int_equal(feed(f, &ev), -ESTALE);
+			ev = rf_ev_for(f, RT_EV_REPLY, slot);
+			assert_int_equal(rf_feed(f, &ev), -ESTALE);
 		}
 		free(f);
 	}
@@ -1640,15 +1494,15 @@ static void test_fire_during_run_is_skipped(void **state)
 	(void)state;
 	for (i = 0; i < NSTAGES; i++) {
 		struct fx *f = stages[i]();
-		struct rt_event ev = ev_for(f, RT_EV_FIRE, RT_SLOT_RUN);
+		struct rt_event ev = rf_ev_for(f, RT_EV_FIRE, RT_SLOT_RUN);
 		time_t fire = f->run.fire_time;
 
 		ev.fire_time = T0 + 3600;
-		assert_int_equal(feed(f, &ev), 0);
+		assert_int_equal(rf_feed(f, &ev), 0);
 		assert_int_equal(f->out.n, 1);
-		assert_true(log_has(&f->out, "skipped"));
+		assert_true(rf_log_has(&f->out, "skipped"));
 		assert_int_equal(f->run.fire_time, fire);
-		assert_int_equal(count(&f->out, RT_ACT_CALL, ANY), 0);
+		assert_int_equal(rf_count(&f->out, RT_ACT_CALL, ANY), 0);
 		free(f);
 	}
 }
@@ -1664,18 +1518,18 @@ static void test_stale_events(void **state)
 		int slot;
 
 		for (slot = -1; slot <= RT_NSLOTS; slot++) {
-			ev = ev_for(f, RT_EV_REPLY, slot);
+			ev = rf_ev_for(f, RT_EV_REPLY, slot);
 			ev.token ^= 0x5a5a;
-			assert_int_equal(feed(f, &ev), -ESTALE);
-			ev = ev_for(f, RT_EV_POLL_DUE, slot);
+			assert_int_equal(rf_feed(f, &ev), -ESTALE);
+			ev = rf_ev_for(f, RT_EV_POLL_DUE, slot);
 			ev.token ^= 0x5a5a;
-			assert_int_equal(feed(f, &ev), -ESTALE);
+			assert_int_equal(rf_feed(f, &ev), -ESTALE);
 			/* right token, wrong kind */
 			if (slot >= 0 && slot < RT_NSLOTS &&
 			    f->run.slots[slot].await != RT_AWAIT_NONE) {
-				ev = ev_for(f, f->run.slots[slot].await == RT_AWAIT_CALL
+				ev = rf_ev_for(f, f->run.slots[slot].await == RT_AWAIT_CALL
 						       ? RT_EV_POLL_DUE : RT_EV_REPLY, slot);
-				assert_int_equal(feed(f, &ev), -ESTALE);
+				assert_int_equal(rf_feed(f, &ev), -ESTALE);
 			}
 		}
 		assert_int_equal(rt_step(NULL, &ev, &f->out), -EINVAL);
@@ -1690,23 +1544,23 @@ static void test_unreachable_after_max_errors(void **state)
 	unsigned i;
 
 	(void)state;
-	f->spec = mkspec(1, false);
+	f->spec = rf_mkspec(1, false);
 	f->spec.max_consecutive_errors = 3;
 	f->now = T0;
 	assert_int_equal(rt_start(&f->run, &f->spec, T0, T0, false, &f->out), 0);
-	assert_int_equal(reply(f, 0, RT_RES_UNKNOWN, NULL, NULL), 0);
+	assert_int_equal(rf_reply(f, 0, RT_RES_UNKNOWN, NULL, NULL), 0);
 	for (i = 0; i < 1; i++) {
-		assert_int_equal(poll_due(f, 0), 0);
-		assert_int_equal(reply(f, 0, RT_RES_TRANSIENT, NULL, NULL), 0);
+		assert_int_equal(rf_poll_due(f, 0), 0);
+		assert_int_equal(rf_reply(f, 0, RT_RES_TRANSIENT, NULL, NULL), 0);
 	}
 	assert_false(rt_done(&f->run));
-	assert_int_equal(poll_due(f, 0), 0);
+	assert_int_equal(rf_poll_due(f, 0), 0);
 	/* an OK in between resets the count */
-	assert_int_equal(reply(f, 0, RT_RES_OK, "arn:job", "CREATE PENDING"), 0);
+	assert_int_equal(rf_reply(f, 0, RT_RES_OK, "arn:job", "CREATE PENDING"), 0);
 	for (i = 0; i < 3; i++) {
 		assert_false(rt_done(&f->run));
-		assert_int_equal(poll_due(f, 0), 0);
-		assert_int_equal(reply(f, 0, RT_RES_TRANSIENT, NULL, NULL), 0);
+		assert_int_equal(rf_poll_due(f, 0), 0);
+		assert_int_equal(rf_reply(f, 0, RT_RES_TRANSIENT, NULL, NULL), 0);
 	}
 	/* its import runs on at AWS: kept for the next run, not ended */
 	assert_kept(f, RT_OUT_UNREACHABLE, "unreachable");
@@ -1717,18 +1571,18 @@ static void test_unreachable_after_max_errors(void **state)
 	/* nothing of ours in flight (looking before any create, after a
 	 * lost state): the run ends unreachable */
 	f = calloc(1, sizeof(*f));
-	f->spec = mkspec(1, false);
+	f->spec = rf_mkspec(1, false);
 	f->spec.max_consecutive_errors = 2;
 	f->now = T0;
 	assert_int_equal(rt_start(&f->run, &f->spec, T0, T0, true, &f->out), 0);
-	assert_non_null(call_op(&f->out, RT_OP_FIND_IMPORT, 0));
-	assert_int_equal(reply(f, 0, RT_RES_TRANSIENT, NULL, NULL), 0);
-	assert_int_equal(poll_due(f, 0), 0);
-	assert_int_equal(reply(f, 0, RT_RES_UNKNOWN, NULL, NULL), 0);
+	assert_non_null(rf_call_op(&f->out, RT_OP_FIND_IMPORT, 0));
+	assert_int_equal(rf_reply(f, 0, RT_RES_TRANSIENT, NULL, NULL), 0);
+	assert_int_equal(rf_poll_due(f, 0), 0);
+	assert_int_equal(rf_reply(f, 0, RT_RES_UNKNOWN, NULL, NULL), 0);
 	assert_true(rt_done(&f->run));
 	assert_int_equal(f->run.outcome, RT_OUT_UNREACHABLE);
 	assert_non_null(strstr(f->run.reason, "unreachable"));
-	assert_int_equal(act(&f->out, RT_ACT_FINISHED, ANY)->outcome,
+	assert_int_equal(rf_act(&f->out, RT_ACT_FINISHED, ANY)->outcome,
 			 RT_OUT_UNREACHABLE);
 	free(f);
 }
@@ -1748,27 +1602,27 @@ static void test_poll_backoff_with_jitter(void **state)
 		struct rt_event ev;
 		int i;
 
-		f->spec = mkspec(1, false);
+		f->spec = rf_mkspec(1, false);
 		f->spec.poll_interval_s = intervals[k];
 		f->now = T0;
 		assert_int_equal(rt_start(&f->run, &f->spec, T0, T0, false, &f->out), 0);
-		ev = ev_for(f, RT_EV_REPLY, 0);
+		ev = rf_ev_for(f, RT_EV_REPLY, 0);
 		ev.result = RT_RES_OK;
 		ev.arn = "arn:job";
 		ev.random = 0;
-		assert_int_equal(feed(f, &ev), 0);
-		t = act(&f->out, RT_ACT_TIMER, 0);
+		assert_int_equal(rf_feed(f, &ev), 0);
+		t = rf_act(&f->out, RT_ACT_TIMER, 0);
 		assert_non_null(t);
 		/* the first check is soon, and never later than PollInterval */
 		assert_int_equal(t->delay_ms, max < RT_FIRST_POLL_MS ? max : RT_FIRST_POLL_MS);
 		for (i = 0; i < 30; i++) {
-			assert_int_equal(poll_due(f, 0), 0);
-			ev = ev_for(f, RT_EV_REPLY, 0);
+			assert_int_equal(rf_poll_due(f, 0), 0);
+			ev = rf_ev_for(f, RT_EV_REPLY, 0);
 			ev.result = RT_RES_OK;
 			ev.status = "CREATE IN_PROGRESS";
 			ev.random = (uint32_t)(i * 2654435761u);
-			assert_int_equal(feed(f, &ev), 0);
-			t = act(&f->out, RT_ACT_TIMER, 0);
+			assert_int_equal(rf_feed(f, &ev), 0);
+			t = rf_act(&f->out, RT_ACT_TIMER, 0);
 			assert_non_null(t);
 			assert_true(t->delay_ms <= max);
 			assert_true(t->delay_ms >= f->run.slots[0].delay_ms * 3 / 4);
@@ -1789,34 +1643,34 @@ static void test_resume_every_stage(void **state)
 	(void)state;
 	for (i = 0; i < NSTAGES; i++) {
 		struct fx *f = stages[i]();
-		struct rt_event ev = ev_for(f, RT_EV_STOP, RT_SLOT_RUN);
+		struct rt_event ev = rf_ev_for(f, RT_EV_STOP, RT_SLOT_RUN);
 		struct rt_run copy;
 		int slot;
 
-		assert_int_equal(feed(f, &ev), 0);
+		assert_int_equal(rf_feed(f, &ev), 0);
 		copy = f->run;
 		f->now += 60;
 		assert_int_equal(rt_resume(&f->run, f->now, &f->out), 0);
-		assert_non_null(act(&f->out, RT_ACT_DEADLINE, ANY));
-		assert_int_equal(act(&f->out, RT_ACT_DEADLINE, ANY)->at,
+		assert_non_null(rf_act(&f->out, RT_ACT_DEADLINE, ANY));
+		assert_int_equal(rf_act(&f->out, RT_ACT_DEADLINE, ANY)->at,
 				 T0 + 5 + MAXRUN_S);
 		/* never a create on resume: a find or a describe first */
-		assert_null(call_op(&f->out, RT_OP_CREATE_IMPORT, ANY));
-		assert_null(call_op(&f->out, RT_OP_CREATE_VERSION, ANY));
-		assert_null(call_op(&f->out, RT_OP_UPDATE_CAMPAIGN, ANY));
-		assert_true(count(&f->out, RT_ACT_CALL, ANY) >= 1);
+		assert_null(rf_call_op(&f->out, RT_OP_CREATE_IMPORT, ANY));
+		assert_null(rf_call_op(&f->out, RT_OP_CREATE_VERSION, ANY));
+		assert_null(rf_call_op(&f->out, RT_OP_UPDATE_CAMPAIGN, ANY));
+		assert_true(rf_count(&f->out, RT_ACT_CALL, ANY) >= 1);
 		for (slot = 0; slot < RT_NSLOTS; slot++) {
 			const struct rt_slot *s = &copy.slots[slot];
 
 			if (s->phase == RT_PH_RUNNING)
-				assert_true(call_op(&f->out, RT_OP_DESCRIBE_IMPORT, slot) ||
-					    call_op(&f->out, RT_OP_DESCRIBE_VERSION, slot) ||
-					    call_op(&f->out, RT_OP_DESCRIBE_CAMPAIGN, slot));
+				assert_true(rf_call_op(&f->out, RT_OP_DESCRIBE_IMPORT, slot) ||
+					    rf_call_op(&f->out, RT_OP_DESCRIBE_VERSION, slot) ||
+					    rf_call_op(&f->out, RT_OP_DESCRIBE_CAMPAIGN, slot));
 			if (s->phase == RT_PH_CREATING || s->phase == RT_PH_FINDING ||
 			    s->phase == RT_PH_WAITING)
-				assert_true(call_op(&f->out, RT_OP_FIND_IMPORT, slot) ||
-					    call_op(&f->out, RT_OP_FIND_VERSION, slot) ||
-					    call_op(&f->out, RT_OP_DESCRIBE_CAMPAIGN, slot));
+				assert_true(rf_call_op(&f->out, RT_OP_FIND_IMPORT, slot) ||
+					    rf_call_op(&f->out, RT_OP_FIND_VERSION, slot) ||
+					    rf_call_op(&f->out, RT_OP_DESCRIBE_CAMPAIGN, slot));
 		}
 		free(f);
 	}
@@ -1825,21 +1679,21 @@ static void test_resume_every_stage(void **state)
 static void test_resume_finishes_dead_and_past_deadline(void **state)
 {
 	struct fx *f = st_training_running();
-	struct rt_event ev = ev_for(f, RT_EV_DEADLINE, RT_SLOT_RUN);
+	struct rt_event ev = rf_ev_for(f, RT_EV_DEADLINE, RT_SLOT_RUN);
 
 	(void)state;
 	assert_int_equal(rt_resume(NULL, T0, &f->out), -EINVAL);
-	feed(f, &ev);
+	rf_feed(f, &ev);
 	assert_true(rt_done(&f->run));
 	assert_int_equal(rt_resume(&f->run, T0, &f->out), 0);
 	assert_int_equal(f->out.n, 0);
 	free(f);
 	f = st_training_running();
-	ev = ev_for(f, RT_EV_STOP, RT_SLOT_RUN);
-	feed(f, &ev);
+	ev = rf_ev_for(f, RT_EV_STOP, RT_SLOT_RUN);
+	rf_feed(f, &ev);
 	assert_int_equal(rt_resume(&f->run, T0 + 5 + MAXRUN_S, &f->out), 0);
 	assert_true(rt_done(&f->run));
-	assert_non_null(act(&f->out, RT_ACT_FINISHED, ANY));
+	assert_non_null(rf_act(&f->out, RT_ACT_FINISHED, ANY));
 	free(f);
 }
 
@@ -1847,14 +1701,14 @@ static void test_resume_finishes_dead_and_past_deadline(void **state)
  * resume advances and starts training. */
 static void test_resume_advances(void **state)
 {
-	struct fx *f = fx_new(1, false);
+	struct fx *f = rf_new(1, false);
 
 	(void)state;
 	f->run.slots[0].phase = RT_PH_ACTIVE;
 	f->run.stopped = true;
 	assert_int_equal(rt_resume(&f->run, T0 + 10, &f->out), 0);
 	assert_int_equal(f->run.stage, RT_STAGE_TRAINING);
-	assert_non_null(call_op(&f->out, RT_OP_CREATE_VERSION, RT_SLOT_VERSION));
+	assert_non_null(rf_call_op(&f->out, RT_OP_CREATE_VERSION, RT_SLOT_VERSION));
 	free(f);
 }
 
@@ -1862,14 +1716,14 @@ static void test_resume_advances(void **state)
 static void test_resume_running_without_arn(void **state)
 {
 	struct fx *f = st_importing_running();
-	struct rt_event ev = ev_for(f, RT_EV_STOP, RT_SLOT_RUN);
+	struct rt_event ev = rf_ev_for(f, RT_EV_STOP, RT_SLOT_RUN);
 
 	(void)state;
-	feed(f, &ev);
+	rf_feed(f, &ev);
 	f->run.slots[1].arn[0] = '\0';
 	assert_int_equal(rt_resume(&f->run, f->now, &f->out), 0);
-	assert_non_null(call_op(&f->out, RT_OP_DESCRIBE_IMPORT, 0));
-	assert_non_null(call_op(&f->out, RT_OP_FIND_IMPORT, 1));
+	assert_non_null(rf_call_op(&f->out, RT_OP_DESCRIBE_IMPORT, 0));
+	assert_non_null(rf_call_op(&f->out, RT_OP_FIND_IMPORT, 1));
 	free(f);
 }
 
@@ -1878,11 +1732,11 @@ static void test_finished_carries_reason(void **state)
 	struct fx *f = at_training_running(false);
 
 	(void)state;
-	assert_int_equal(poll_due(f, RT_SLOT_VERSION), 0);
-	assert_int_equal(reply(f, RT_SLOT_VERSION, RT_RES_OK, NULL, "CREATE FAILED"), 0);
-	assert_string_equal(act(&f->out, RT_ACT_FINISHED, ANY)->text, f->run.reason);
+	assert_int_equal(rf_poll_due(f, RT_SLOT_VERSION), 0);
+	assert_int_equal(rf_reply(f, RT_SLOT_VERSION, RT_RES_OK, NULL, "CREATE FAILED"), 0);
+	assert_string_equal(rf_act(&f->out, RT_ACT_FINISHED, ANY)->text, f->run.reason);
 	assert_non_null(strstr(f->run.reason, "nothing deployed"));
-	assert_int_equal(act(&f->out, RT_ACT_FINISHED, ANY)->outcome, RT_OUT_FAILED);
+	assert_int_equal(rf_act(&f->out, RT_ACT_FINISHED, ANY)->outcome, RT_OUT_FAILED);
 	free(f);
 }
 
@@ -1891,12 +1745,12 @@ static void test_find_first_start(void **state)
 	struct fx *f = calloc(1, sizeof(*f));
 
 	(void)state;
-	f->spec = mkspec(2, true);
+	f->spec = rf_mkspec(2, true);
 	f->now = T0;
 	assert_int_equal(rt_start(&f->run, &f->spec, T0, T0, true, &f->out), 0);
-	assert_non_null(call_op(&f->out, RT_OP_FIND_IMPORT, 0));
-	assert_non_null(call_op(&f->out, RT_OP_FIND_IMPORT, 1));
-	assert_null(call_op(&f->out, RT_OP_CREATE_IMPORT, ANY));
+	assert_non_null(rf_call_op(&f->out, RT_OP_FIND_IMPORT, 0));
+	assert_non_null(rf_call_op(&f->out, RT_OP_FIND_IMPORT, 1));
+	assert_null(rf_call_op(&f->out, RT_OP_CREATE_IMPORT, ANY));
 	free(f);
 }
 
@@ -2026,12 +1880,12 @@ static void test_kept_version_resumed(void **state)
 	const struct rt_action *l;
 
 	(void)state;
-	assert_int_equal(poll_due(f, RT_SLOT_VERSION), 0);
-	ev = ev_for(f, RT_EV_REPLY, RT_SLOT_VERSION);
+	assert_int_equal(rf_poll_due(f, RT_SLOT_VERSION), 0);
+	ev = rf_ev_for(f, RT_EV_REPLY, RT_SLOT_VERSION);
 	ev.result = RT_RES_INVALID;
 	ev.error = "The security token included in the request is expired";
 	ev.error_code = "ExpiredTokenException";
-	assert_int_equal(feed(f, &ev), 0);
+	assert_int_equal(rf_feed(f, &ev), 0);
 	assert_kept(f, RT_OUT_FAILED, "rejected (ExpiredToken)");
 	assert_int_equal(f->run.stage, RT_STAGE_TRAINING);
 	l = log_with(&f->out, "kept for the next run to adopt");
@@ -2039,23 +1893,23 @@ static void test_kept_version_resumed(void **state)
 	assert_string_equal(l->job_arn, VERSION_ARN);
 	assert_non_null(strstr(l->text, VERSION_ARN));
 	/* one line per job in flight: only the version here */
-	assert_int_equal(count(&f->out, RT_ACT_LOG, RT_SLOT_VERSION), 1);
+	assert_int_equal(rf_count(&f->out, RT_ACT_LOG, RT_SLOT_VERSION), 1);
 	/* a poll or a fire for the frozen run: stale / ignored */
-	assert_int_equal(poll_due(f, RT_SLOT_VERSION), -ESTALE);
+	assert_int_equal(rf_poll_due(f, RT_SLOT_VERSION), -ESTALE);
 
 	f->now += 3600;
 	assert_int_equal(rt_resume(&f->run, f->now, &f->out), 0);
 	assert_false(f->run.stopped);
 	assert_string_equal(f->run.reason, "");
-	assert_true(log_has(&f->out, "it had stopped polling: DescribeSolutionVersion"));
-	assert_non_null(call_op(&f->out, RT_OP_DESCRIBE_VERSION, RT_SLOT_VERSION));
-	assert_string_equal(call_op(&f->out, RT_OP_DESCRIBE_VERSION,
+	assert_true(rf_log_has(&f->out, "it had stopped polling: DescribeSolutionVersion"));
+	assert_non_null(rf_call_op(&f->out, RT_OP_DESCRIBE_VERSION, RT_SLOT_VERSION));
+	assert_string_equal(rf_call_op(&f->out, RT_OP_DESCRIBE_VERSION,
 				    RT_SLOT_VERSION)->call.arn, VERSION_ARN);
-	assert_null(call_op(&f->out, RT_OP_CREATE_VERSION, ANY));
-	assert_null(call_op(&f->out, RT_OP_CREATE_IMPORT, ANY));
-	assert_int_equal(reply(f, RT_SLOT_VERSION, RT_RES_OK, NULL, "ACTIVE"), 0);
+	assert_null(rf_call_op(&f->out, RT_OP_CREATE_VERSION, ANY));
+	assert_null(rf_call_op(&f->out, RT_OP_CREATE_IMPORT, ANY));
+	assert_int_equal(rf_reply(f, RT_SLOT_VERSION, RT_RES_OK, NULL, "ACTIVE"), 0);
 	assert_int_equal(f->run.stage, RT_STAGE_DEPLOYING);
-	assert_non_null(call_op(&f->out, RT_OP_DESCRIBE_CAMPAIGN, RT_SLOT_CAMPAIGN));
+	assert_non_null(rf_call_op(&f->out, RT_OP_DESCRIBE_CAMPAIGN, RT_SLOT_CAMPAIGN));
 	free(f);
 }
 
@@ -2068,14 +1922,14 @@ static void test_kept_imports_found_before_create(void **state)
 	size_t i;
 
 	(void)state;
-	f->spec = mkspec(3, true);
+	f->spec = rf_mkspec(3, true);
 	f->spec.max_consecutive_errors = 3;
 	f->now = T0;
 	assert_int_equal(rt_start(&f->run, &f->spec, T0, T0, false, &f->out), 0);
 	for (i = 0; i < 3; i++)
-		assert_int_equal(reply(f, (int)i, RT_RES_UNKNOWN, NULL, NULL), 0);
+		assert_int_equal(rf_reply(f, (int)i, RT_RES_UNKNOWN, NULL, NULL), 0);
 	assert_kept(f, RT_OUT_UNREACHABLE, "unreachable: 3 failures in a row");
-	assert_int_equal(count(&f->out, RT_ACT_LOG, ANY), 1 + 3);
+	assert_int_equal(rf_count(&f->out, RT_ACT_LOG, ANY), 1 + 3);
 	for (i = 0; i < 3; i++) {
 		assert_int_equal(f->run.slots[i].phase, i < 2 ? RT_PH_FINDING
 								 : RT_PH_CREATING);
@@ -2087,12 +1941,12 @@ static void test_kept_imports_found_before_create(void **state)
 	f->now += 600;
 	assert_int_equal(rt_resume(&f->run, f->now, &f->out), 0);
 	for (i = 0; i < 3; i++)
-		assert_non_null(call_op(&f->out, RT_OP_FIND_IMPORT, (int)i));
-	assert_null(call_op(&f->out, RT_OP_CREATE_IMPORT, ANY));
+		assert_non_null(rf_call_op(&f->out, RT_OP_FIND_IMPORT, (int)i));
+	assert_null(rf_call_op(&f->out, RT_OP_CREATE_IMPORT, ANY));
 	/* still unreachable: kept again, not ended (the finds may follow
 	 * creates that went through) */
 	for (i = 0; i < 3; i++)
-		assert_int_equal(reply(f, (int)i, RT_RES_TRANSIENT, NULL, NULL), 0);
+		assert_int_equal(rf_reply(f, (int)i, RT_RES_TRANSIENT, NULL, NULL), 0);
 	assert_kept(f, RT_OUT_UNREACHABLE, "unreachable");
 	free(f);
 }
@@ -2102,30 +1956,30 @@ static void test_kept_imports_found_before_create(void **state)
  * to themselves at AWS; nothing is called. */
 static void test_kept_past_deadline_dropped(void **state)
 {
-	struct fx *f = fx_new(2, true);
+	struct fx *f = rf_new(2, true);
 	struct rt_event ev;
 	const struct rt_action *l;
 
 	(void)state;
 	imports_created(f);
-	assert_int_equal(poll_due(f, 0), 0);
-	ev = ev_for(f, RT_EV_REPLY, 0);
+	assert_int_equal(rf_poll_due(f, 0), 0);
+	ev = rf_ev_for(f, RT_EV_REPLY, 0);
 	ev.result = RT_RES_INVALID;
 	ev.error = "User is not authorized";
 	ev.error_code = "AccessDeniedException";
-	assert_int_equal(feed(f, &ev), 0);
+	assert_int_equal(rf_feed(f, &ev), 0);
 	assert_kept(f, RT_OUT_FAILED, "AccessDenied");
-	assert_int_equal(count(&f->out, RT_ACT_LOG, 0), 1);
-	assert_int_equal(count(&f->out, RT_ACT_LOG, 1), 1);
+	assert_int_equal(rf_count(&f->out, RT_ACT_LOG, 0), 1);
+	assert_int_equal(rf_count(&f->out, RT_ACT_LOG, 1), 1);
 
 	assert_int_equal(rt_resume(&f->run, T0 + 5 + MAXRUN_S, &f->out), 0);
 	assert_true(rt_done(&f->run));
 	assert_int_equal(f->run.outcome, RT_OUT_FAILED);
 	assert_non_null(strstr(f->run.reason, "MaxRunDuration"));
 	assert_non_null(strstr(f->run.reason, "it had stopped polling: DescribeDatasetImportJob"));
-	assert_int_equal(count(&f->out, RT_ACT_CALL, ANY), 0);
-	assert_int_equal(act(&f->out, RT_ACT_FINISHED, ANY)->outcome, RT_OUT_FAILED);
-	assert_true(log_has(&f->out, "not resuming the run"));
+	assert_int_equal(rf_count(&f->out, RT_ACT_CALL, ANY), 0);
+	assert_int_equal(rf_act(&f->out, RT_ACT_FINISHED, ANY)->outcome, RT_OUT_FAILED);
+	assert_true(rf_log_has(&f->out, "not resuming the run"));
 	l = log_with(&f->out, "left to itself at AWS");
 	assert_non_null(l);
 	assert_string_equal(l->job_arn, job_arn(0));
@@ -2144,14 +1998,14 @@ static void test_giveup_needs_jobs_in_flight(void **state)
 	assert_int_equal(campaign_reply(f, RT_RES_INVALID, NULL, NULL, NULL), 0);
 	assert_true(rt_done(&f->run));
 	assert_int_equal(f->run.outcome, RT_OUT_FAILED);
-	assert_false(log_has(&f->out, "stopped polling"));
+	assert_false(rf_log_has(&f->out, "stopped polling"));
 	free(f);
 
 	f = calloc(1, sizeof(*f));
-	f->spec = mkspec(1, false);
+	f->spec = rf_mkspec(1, false);
 	f->now = T0;
 	assert_int_equal(rt_start(&f->run, &f->spec, T0, T0, true, &f->out), 0);
-	assert_int_equal(reply(f, 0, RT_RES_INVALID, NULL, NULL), 0);
+	assert_int_equal(rf_reply(f, 0, RT_RES_INVALID, NULL, NULL), 0);
 	assert_true(rt_done(&f->run));
 	assert_int_equal(f->run.outcome, RT_OUT_FAILED);
 	free(f);
@@ -2169,31 +2023,31 @@ static void test_not_sent_creates_not_kept(void **state)
 	(void)state;
 	for (sent = 0; sent < 2; sent++) {
 		f = calloc(1, sizeof(*f));
-		f->spec = mkspec(3, false);
+		f->spec = rf_mkspec(3, false);
 		f->now = T0;
 		assert_int_equal(rt_start(&f->run, &f->spec, T0, T0, false, &f->out), 0);
 		for (i = 0; i < 3; i++) {
-			struct rt_event ev = ev_for(f, RT_EV_REPLY, (int)i);
+			struct rt_event ev = rf_ev_for(f, RT_EV_REPLY, (int)i);
 
 			assert_int_equal(f->run.slots[i].phase, RT_PH_CREATING);
 			ev.result = RT_RES_TRANSIENT;
 			ev.error = "no credentials";
 			ev.not_sent = !sent;
-			assert_int_equal(feed(f, &ev), 0);
+			assert_int_equal(rf_feed(f, &ev), 0);
 			assert_int_equal(f->run.slots[i].phase, RT_PH_FINDING);
 		}
 		f->now += 60;
 		for (i = 0; i < 3; i++)
-			assert_int_equal(poll_due(f, (int)i), 0);
-		assert_non_null(call_op(&f->out, RT_OP_FIND_IMPORT, ANY));
-		assert_int_equal(reply(f, 0, RT_RES_INVALID, NULL, NULL), 0);
+			assert_int_equal(rf_poll_due(f, (int)i), 0);
+		assert_non_null(rf_call_op(&f->out, RT_OP_FIND_IMPORT, ANY));
+		assert_int_equal(rf_reply(f, 0, RT_RES_INVALID, NULL, NULL), 0);
 		if (sent) {
 			assert_false(rt_done(&f->run));
-			assert_true(log_has(&f->out, "stopped polling"));
+			assert_true(rf_log_has(&f->out, "stopped polling"));
 		} else {
-			assert_false(log_has(&f->out, "stopped polling"));
+			assert_false(rf_log_has(&f->out, "stopped polling"));
 			for (i = 1; i < 3; i++)
-				(void)reply(f, (int)i, RT_RES_INVALID, NULL, NULL);
+				(void)rf_reply(f, (int)i, RT_RES_INVALID, NULL, NULL);
 			assert_true(rt_done(&f->run));
 			assert_int_equal(f->run.outcome, RT_OUT_FAILED);
 		}
@@ -2283,8 +2137,8 @@ static void check_batch(struct fx *f, struct model *m)
 			assert_true(f->run.reason[0] != '\0');
 			assert_true(durable);
 			assert_int_equal(i, f->out.n - 1);
-			assert_int_equal(count(&f->out, RT_ACT_CALL, ANY), 0);
-			assert_int_equal(count(&f->out, RT_ACT_TIMER, ANY), 0);
+			assert_int_equal(rf_count(&f->out, RT_ACT_CALL, ANY), 0);
+			assert_int_equal(rf_count(&f->out, RT_ACT_TIMER, ANY), 0);
 			m->kept = true;
 			m->kept_count++;
 			continue;
@@ -2462,7 +2316,7 @@ static void test_property_random_runs(void **state)
 		assert_non_null(f);
 		assert_non_null(m);
 		rng_state = 0x9e3779b97f4a7c15ull ^ ((uint64_t)seed * 0x100000001b3ull);
-		f->spec = mkspec(1 + rnd() % RT_MAX_DATASETS, rnd() % 4 != 0);
+		f->spec = rf_mkspec(1 + rnd() % RT_MAX_DATASETS, rnd() % 4 != 0);
 		f->spec.poll_interval_s = 1 + rnd() % 900;
 		f->spec.max_consecutive_errors = rnd() % 5 == 0 ? 3 + rnd() % 10 : 0;
 		if (seed > 3000) {
@@ -2494,7 +2348,7 @@ static void test_property_random_runs(void **state)
 				/* restart: stop, then resume; all in flight lost */
 				ev.kind = RT_EV_STOP;
 				assert_int_equal(rt_step(&f->run, &ev, &f->out), 0);
-				assert_int_equal(count(&f->out, RT_ACT_CALL, ANY), 0);
+				assert_int_equal(rf_count(&f->out, RT_ACT_CALL, ANY), 0);
 				m->np = 0;
 				assert_int_equal(rt_resume(&f->run, f->now, &f->out), 0);
 				check_batch(f, m);
@@ -2504,7 +2358,7 @@ static void test_property_random_runs(void **state)
 				ev.kind = RT_EV_FIRE;
 				ev.fire_time = f->now;
 				assert_int_equal(rt_step(&f->run, &ev, &f->out), 0);
-				assert_int_equal(count(&f->out, RT_ACT_CALL, ANY), 0);
+				assert_int_equal(rf_count(&f->out, RT_ACT_CALL, ANY), 0);
 				continue;
 			}
 			if (m->np == 0)
