@@ -2490,7 +2490,7 @@ static void test_skip_folder_digest(void **state)
 		const struct rt_action *a;
 
 		assert_non_null(f);
-		f->spec = mkspec(1, false);
+		f->spec = rf_mkspec(1, false);
 		f->spec.datasets[0].s3_path = "s3://bucket/interactions/";
 		f->spec.skip_unchanged = true;
 		f->spec.datasets[0].prev_etag = digests[0];
@@ -2498,16 +2498,16 @@ static void test_skip_folder_digest(void **state)
 		f->now = T0 + 5;
 		assert_int_equal(rt_start(&f->run, &f->spec, T0, f->now, false, &f->out), 0);
 		assert_int_equal(f->run.stage, RT_STAGE_CHECKING);
-		a = call_op(&f->out, RT_OP_HEAD_OBJECT, 0);
+		a = rf_call_op(&f->out, RT_OP_HEAD_OBJECT, 0);
 		assert_non_null(a);
 		assert_string_equal(a->call.s3_path, "s3://bucket/interactions/");
-		ev = ev_for(f, RT_EV_REPLY, 0);
+		ev = rf_ev_for(f, RT_EV_REPLY, 0);
 		ev.result = RT_RES_OK;
 		ev.etag = digests[changed];
 		ev.last_modified = "";
-		assert_int_equal(feed(f, &ev), 0);
-		assert_true(log_has(&f->out, digests[changed]));
-		assert_true(log_has(&f->out, "(listing sha256:"));
+		assert_int_equal(rf_feed(f, &ev), 0);
+		assert_true(rf_log_has(&f->out, digests[changed]));
+		assert_true(rf_log_has(&f->out, "(listing sha256:"));
 		assert_int_equal(f->run.slots[0].unchanged, !changed);
 		assert_string_equal(f->run.slots[0].etag, digests[changed]);
 		assert_string_equal(f->run.slots[0].last_modified, "");
@@ -2515,13 +2515,13 @@ static void test_skip_folder_digest(void **state)
 			assert_true(rt_done(&f->run));
 			assert_int_equal(f->run.outcome, RT_OUT_SKIPPED);
 			assert_string_equal(f->run.reason, "skipped: no new data");
-			assert_null(call_op(&f->out, RT_OP_CREATE_IMPORT, ANY));
+			assert_null(rf_call_op(&f->out, RT_OP_CREATE_IMPORT, ANY));
 		} else {
 			assert_int_equal(f->run.stage, RT_STAGE_IMPORTING);
-			a = call_op(&f->out, RT_OP_CREATE_IMPORT, 0);
+			a = rf_call_op(&f->out, RT_OP_CREATE_IMPORT, 0);
 			assert_non_null(a);
 			assert_string_equal(a->call.s3_path, "s3://bucket/interactions/");
-			assert_true(log_has(&f->out, "changed: importing it"));
+			assert_true(rf_log_has(&f->out, "changed: importing it"));
 		}
 		free(f);
 	}
@@ -2535,21 +2535,21 @@ static void test_skip_folder_list_fails(void **state)
 
 	(void)state;
 	assert_non_null(f);
-	f->spec = mkspec(1, false);
+	f->spec = rf_mkspec(1, false);
 	f->spec.datasets[0].s3_path = "s3://bucket/interactions/";
 	f->spec.skip_unchanged = true;
 	f->spec.datasets[0].prev_etag =
 		"sha256:1111111111111111111111111111111111111111111111111111111111111111";
 	f->now = T0 + 5;
 	assert_int_equal(rt_start(&f->run, &f->spec, T0, f->now, false, &f->out), 0);
-	ev = ev_for(f, RT_EV_REPLY, 0);
+	ev = rf_ev_for(f, RT_EV_REPLY, 0);
 	ev.result = RT_RES_INVALID;
 	ev.error = "access denied to s3:ListBucket";
-	assert_int_equal(feed(f, &ev), 0);
-	assert_true(log_has(&f->out, "ListObjectsV2 of s3://bucket/interactions/"));
-	assert_true(log_has(&f->out, "importing it anyway"));
+	assert_int_equal(rf_feed(f, &ev), 0);
+	assert_true(rf_log_has(&f->out, "ListObjectsV2 of s3://bucket/interactions/"));
+	assert_true(rf_log_has(&f->out, "importing it anyway"));
 	assert_int_equal(f->run.stage, RT_STAGE_IMPORTING);
-	assert_non_null(call_op(&f->out, RT_OP_CREATE_IMPORT, 0));
+	assert_non_null(rf_call_op(&f->out, RT_OP_CREATE_IMPORT, 0));
 	free(f);
 }
 
