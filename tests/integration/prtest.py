@@ -495,7 +495,7 @@ class NotifySocket:
         self.addr = path
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.sock.bind(path)
-        self.sock.settimeout(0.05)
+        self.sock.setblocking(False)   # read after select(), under self.cond
         self.msgs = []      # (monotonic time, dict)
         self.cond = threading.Condition()
         self.closed = False
@@ -505,22 +505,42 @@ class NotifySocket:
     def _read(self):
         while not self.closed:
             try:
-                data = self.sock.recv(65536)
-            except socket.timeout:
-                continue
-            except OSError:
+                ready, _, _ = select.select([self.sock], [], [], 0.05)
+            except (OSError, ValueError):
                 break
+            if ready:
+                with self.cond:
+                    if not self._drain_locked():
+                        break
+
+    def _drain_locked(self):
+        """Take every datagram waiting in the socket (self.cond held): both
+        the reader thread and messages() read only here, so a caller that
+        looks after the process exited sees everything it sent. False once
+        the socket is closed."""
+        got = False
+        while True:
+            try:
+                data = self.sock.recv(65536, socket.MSG_DONTWAIT)
+            except (BlockingIOError, InterruptedError, socket.timeout):
+                break
+            except OSError:
+                return False
             d = {}
             for line in data.decode(errors="replace").split("\n"):
                 if "=" in line:
                     k, v = line.split("=", 1)
                     d[k] = v
-            with self.cond:
-                self.msgs.append((time.monotonic(), d))
-                self.cond.notify_all()
+            self.msgs.append((time.monotonic(), d))
+            got = True
+        if got:
+            self.cond.notify_all()
+        return True
 
     def messages(self):
         with self.cond:
+            if not self.closed:
+                self._drain_locked()
             return [d for _, d in self.msgs]
 
     def statuses(self):
