@@ -680,13 +680,17 @@ static void head_wipe(void *req)
 	s3_wire_request_free(&h->wire);
 }
 
+/* Every reply names the bucket's region (x-amz-bucket-region): kept, so
+ * that a wrong-region error can say where the bucket is. */
+static void keep_bucket_region(char **dst, const struct http_response *resp)
+{
+	free(*dst);
+	*dst = safe_dup(http_response_header(resp, "x-amz-bucket-region"), 64);
+}
+
 static void head_observe(void *req, const struct http_response *resp)
 {
-	struct s3_head *h = req;
-
-	free(h->bucket_region);
-	h->bucket_region = safe_dup(http_response_header(resp,
-						"x-amz-bucket-region"), 64);
+	keep_bucket_region(&((struct s3_head *)req)->bucket_region, resp);
 }
 
 static int head_decode_reply(void *req, const struct http_response *resp,
@@ -1201,11 +1205,7 @@ static void list_wipe(void *req)
 
 static void list_observe(void *req, const struct http_response *resp)
 {
-	struct s3_list *l = req;
-
-	free(l->bucket_region);
-	l->bucket_region = safe_dup(http_response_header(resp,
-						"x-amz-bucket-region"), 64);
+	keep_bucket_region(&((struct s3_list *)req)->bucket_region, resp);
 }
 
 static int list_decode_reply(void *req, const struct http_response *resp,

@@ -244,6 +244,18 @@ static void pause_ms(long ms)
 	pthread_mutex_unlock(&g.lock);
 }
 
+/* The "reset" fault: make closing the connection send RST (SO_LINGER 0);
+ * the caller then answers MHD_NO so that MHD closes it. */
+static void reset_on_close(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+	if (ci)
+		setsockopt(ci->connect_fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+}
+
 /* ---- ledger ----------------------------------------------------------------- */
 
 struct ledger_entry {
@@ -457,14 +469,8 @@ static enum MHD_Result ep_send(struct MHD_Connection *conn, struct ep_reply *e,
 
 	pause_ms(hit->delay_ms);
 	if (k == EMU_FAULT_RESET || k == EMU_FAULT_DROP || !e->body) {
-		if (k == EMU_FAULT_RESET) {
-			const union MHD_ConnectionInfo *ci =
-				MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-			struct linger lg = { .l_onoff = 1, .l_linger = 0 };
-
-			if (ci)
-				setsockopt(ci->connect_fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-		}
+		if (k == EMU_FAULT_RESET)
+			reset_on_close(conn);
 		free(e->body);
 		return MHD_NO;
 	}
@@ -985,16 +991,10 @@ done:
 	if (!reply.body)
 		reply.body = strdup("{}");
 	switch (fault) {
-	case EMU_FAULT_RESET: {
-		const union MHD_ConnectionInfo *ci =
-			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
-
-		if (ci)
-			setsockopt(ci->connect_fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	case EMU_FAULT_RESET:
+		reset_on_close(conn);
 		ret = MHD_NO;
 		break;
-	}
 	case EMU_FAULT_DROP:
 		ret = MHD_NO;
 		break;
@@ -1243,12 +1243,7 @@ done:
 
 	pause_ms(hit.delay_ms);
 	if (fault == EMU_FAULT_RESET) {
-		const union MHD_ConnectionInfo *ci =
-			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
-
-		if (ci)
-			setsockopt(ci->connect_fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		reset_on_close(conn);
 		ret = MHD_NO;
 	} else if (fault == EMU_FAULT_DROP) {
 		ret = MHD_NO;
@@ -1454,12 +1449,7 @@ done:
 
 	pause_ms(hit.delay_ms);
 	if (fault == EMU_FAULT_RESET) {
-		const union MHD_ConnectionInfo *ci =
-			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
-
-		if (ci)
-			setsockopt(ci->connect_fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		reset_on_close(conn);
 		ret = MHD_NO;
 	} else if (fault == EMU_FAULT_DROP) {
 		ret = MHD_NO;
