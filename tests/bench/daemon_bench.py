@@ -89,7 +89,7 @@ ROLE = prtest.ROLE_ARN
 RECIPE = "arn:aws:personalize:::recipe/aws-user-personalization"
 # Next 1 January, 00:00 UTC: weeks away, so an idle daemon stays idle.
 FAR_SCHEDULE = "cron(0 0 1 1 ? *)"
-DEPS = "libcurl libcrypto libcjson yaml-0.1 libsystemd"
+DEPS = "libcurl libcrypto libcjson yaml-0.1 libsystemd expat"
 
 READY_TIMEOUT_S = 30
 STOP_TIMEOUT_S = 5
@@ -414,14 +414,15 @@ FLOOR_C = r"""/* do-nothing floor: the daemon's libraries, each loaded and touch
 #include <openssl/crypto.h>
 #include <cjson/cJSON.h>
 #include <yaml.h>
+#include <expat.h>
 #include <systemd/sd-daemon.h>
 
 int main(int argc, char **argv)
 {
 	(void)argv;
-	printf("floor %s | %s | cJSON %s | yaml %s | booted %d | %g\n",
+	printf("floor %s | %s | cJSON %s | yaml %s | %s | booted %d | %g\n",
 	       curl_version(), OpenSSL_version(OPENSSL_VERSION), cJSON_Version(),
-	       yaml_get_version_string(), sd_booted(), sqrt((double)argc));
+	       yaml_get_version_string(), XML_ExpatVersion(), sd_booted(), sqrt((double)argc));
 	fflush(stdout);
 	for (;;)
 		pause();
@@ -487,7 +488,8 @@ def compile_c(name, sources, flags=()):
     out = os.path.join(outdir, name)
     cc = os.environ.get("CC", "cc")
     r = subprocess.run([cc, "-std=c11", "-O2"] + list(flags) + ["-o", out] + list(sources)
-                       + pc.stdout.split() + ["-lm"], capture_output=True, text=True)
+                       + pc.stdout.split() + ["-lm"], capture_output=True, text=True,
+                       cwd=prtest.REPO)
     if r.returncode != 0:
         raise RuntimeError("%s: %s" % (cc, r.stderr.strip()[-400:]))
     return out
@@ -568,8 +570,8 @@ def section_memory(ctx, emu, can_run):
             libs = loaded_libs(p.pid)
         finally:
             stop(p)
-        missing = [l for l in ("libcurl", "libcrypto", "libcjson", "libyaml-0", "libsystemd")
-                   if l not in libs]
+        missing = [l for l in ("libcurl", "libcrypto", "libcjson", "libyaml-0", "libsystemd",
+                               "libexpat") if l not in libs]
         show("do-nothing C, same libraries (floor), alone", figures["floor"])
         if missing:
             fail("the floor program did not map %s" % ", ".join(missing))
