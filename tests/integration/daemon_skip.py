@@ -37,16 +37,12 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import prtest  # noqa: E402
-from prtest import ARN, CLOCK_OFFSET_ENV, check  # noqa: E402
+from prtest import ARN, CLOCK_OFFSET_ENV, answered, check  # noqa: E402
 
 ONCE_TIMEOUT_S = 60
 DAILY = "rate(1 day)"
 USERS_ARN = ARN + "dataset/my-dataset-group/USERS"
 CHANGED_ETAG = "\"0123456789abcdef0123456789abcdef\""
-
-
-def ok(led, op):
-    return [x for x in led if x["operation"] == op and x["status"] == 200]
 
 
 def skip_config(ctx, emu, types, campaign, paths=None):
@@ -83,9 +79,9 @@ def skip_cycle(ctx):
     r = once(ctx, cfg, state, minutes_ago=1)
     check(r.rc == 0, "%s: first once: %r" % (label, r))
     led = emu.ledger_lines()
-    heads = ok(led, "S3:HeadObject")
+    heads = answered(led, "S3:HeadObject")
     check(len(heads) == 2, "%s: first once made %d HeadObject, want 2" % (label, len(heads)))
-    n = len(ok(led, "CreateDatasetImportJob"))
+    n = len(answered(led, "CreateDatasetImportJob"))
     check(n == 2, "%s: first once: %d imports, want 2" % (label, n))
     n_led = len(led)
     # unchanged
@@ -95,7 +91,7 @@ def skip_cycle(ctx):
           % (label, r.err))
     new = emu.ledger_lines()[n_led:]
     ops = sorted(set(x["operation"] for x in new))
-    check(len(ok(new, "S3:HeadObject")) == 2 and not any(
+    check(len(answered(new, "S3:HeadObject")) == 2 and not any(
         o in ops for o in ("CreateDatasetImportJob", "CreateSolutionVersion", "UpdateCampaign")),
         "%s: second once called %s" % (label, ops))
     r = ctx.cli(cfg, state, "status", "--json", timeout=10, log_level=None,
@@ -111,9 +107,9 @@ def skip_cycle(ctx):
     r = once(ctx, cfg, state)
     check(r.rc == 0, "%s: third once: %r" % (label, r))
     new = emu.ledger_lines()[n_led:]
-    arns = [x["params"]["datasetArn"] for x in ok(new, "CreateDatasetImportJob")]
+    arns = [x["params"]["datasetArn"] for x in answered(new, "CreateDatasetImportJob")]
     check(arns == [USERS_ARN], "%s: third once imported %s, want only USERS" % (label, arns))
-    check(len(ok(new, "CreateSolutionVersion")) == 1 and len(ok(new, "UpdateCampaign")) == 1,
+    check(len(answered(new, "CreateSolutionVersion")) == 1 and len(answered(new, "UpdateCampaign")) == 1,
           "%s: third once did not train and deploy" % label)
 
 
@@ -125,7 +121,7 @@ def head_fails_imports_anyway(ctx):
     cfg = skip_config(ctx, emu, ("USERS",), False, {"USERS": "s3://bucket/nosuch.csv"})
     r = once(ctx, cfg, state)
     check(r.rc == 0, "%s: %r" % (label, r))
-    n = len(ok(emu.ledger_lines(), "CreateDatasetImportJob"))
+    n = len(answered(emu.ledger_lines(), "CreateDatasetImportJob"))
     check(n == 1, "%s: %d imports, want 1" % (label, n))
     check("warning" in r.err and "nosuch.csv" in r.err,
           "%s: no warning naming the object:\n%s" % (label, r.err))
@@ -176,7 +172,7 @@ def folder_cycle(ctx):
         new = led[n_led:]
         n_led = len(led)
         check(r.rc == 0, "%s: %r" % (step, r))
-        lists = ok(new, "S3:ListObjectsV2")
+        lists = answered(new, "S3:ListObjectsV2")
         want_pages = 4 if name in ("one object added", "a folder marker added") else 3
         check(len(lists) == want_pages and all(x["params"]["Prefix"] == "users/" for x in lists),
               "%s: %d ListObjectsV2 pages (%s), want %d"
@@ -185,13 +181,13 @@ def folder_cycle(ctx):
               "%s: a HeadObject of a folder" % step)
         check(all(x.get("signatureOk") is True for x in lists),
               "%s: a listing with a bad signature" % step)
-        got = ok(new, "CreateDatasetImportJob")
+        got = answered(new, "CreateDatasetImportJob")
         if imports:
             srcs = [x["params"]["dataSource"]["dataLocation"] for x in got]
             check(srcs == [FOLDER], "%s: imported %s, want the folder" % (step, srcs))
-            check(len(ok(new, "CreateSolutionVersion")) == 1, "%s: no training" % step)
+            check(len(answered(new, "CreateSolutionVersion")) == 1, "%s: no training" % step)
         else:
-            check(not (got or ok(new, "CreateSolutionVersion") or ok(new, "UpdateCampaign")),
+            check(not (got or answered(new, "CreateSolutionVersion") or answered(new, "UpdateCampaign")),
                   "%s: imported or trained: %s" % (step, sorted(set(x["operation"] for x in new))))
             check("skipped: no new data" in r.err, "%s: not skipped:\n%s" % (step, r.err))
         denied = [x for x in new if x["status"] == 403]
@@ -206,7 +202,7 @@ def folder_cycle(ctx):
     check(r.rc == 0, "%s: %r" % (step, r))
     check([x["status"] for x in new if x["operation"] == "S3:ListObjectsV2"] == [403],
           "%s: %s" % (step, [x["operation"] for x in new]))
-    check(len(ok(new, "CreateDatasetImportJob")) == 1, "%s: not imported" % step)
+    check(len(answered(new, "CreateDatasetImportJob")) == 1, "%s: not imported" % step)
     check("s3:ListBucket on arn:aws:s3:::bucket" in r.err and "importing it anyway" in r.err,
           "%s: no warning naming s3:ListBucket:\n%s" % (step, r.err))
 

@@ -799,6 +799,12 @@ def executed(e):
     return bool(e.get("signatureOk")) and bool(e.get("resultArn"))
 
 
+def answered(lines, op):
+    """The ledger lines (Emulator.ledger_lines()) of requests of op that
+    were answered 200."""
+    return [e for e in lines if e["operation"] == op and e["status"] == 200]
+
+
 class Ledger:
     """One snapshot of the emulator's ledger and world, and the counts the
     tests assert on.
