@@ -107,6 +107,9 @@ int creds_parse_time(const char *s, time_t *out);
  * that no copy of a secret outlives it in freed memory. */
 void creds_json_wipe(cJSON *j);
 
+/* Wipe a secret string (OPENSSL_cleanse) and free it. NULL is fine. */
+void creds_free_secret(char *s);
+
 /* Read a whole small file (at most CREDS_MAX_FILE_BYTES) into sb.
  * -ENOENT, -EFBIG, -errno. sb is freed securely by the caller. */
 int creds_read_file(const char *path, struct strbuf *sb);

@@ -110,6 +110,13 @@ int sigv4_format_amz_date(time_t t, char out[SIGV4_AMZ_DATE_LEN + 1]);
  * real date. */
 int sigv4_parse_amz_date(const char *s, time_t *out);
 
+/* Append s[0..len) percent-encoded per RFC 3986 as SigV4 canonicalises
+ * it: the unreserved bytes A-Z a-z 0-9 - . _ ~ (and '/' when keep_slash)
+ * as they are, every other byte as %XX (upper-case hex). The one encoder
+ * of URL paths, query values and form values of every AWS client. */
+void sigv4_uri_encode(struct strbuf *sb, const char *s, size_t len,
+		      bool keep_slash);
+
 /* Stage 1: append the canonical request of req to *canonical and the
  * signed headers list ("host;x-amz-date") to *signed_headers (may be NULL).
  *

@@ -612,6 +612,17 @@ int aws_engine_call(struct aws_engine *e,
 	return 0;
 }
 
+int aws_engine_start(struct aws_engine *e,
+		     const struct aws_engine_call_spec *spec,
+		     struct aws_engine_call **ret)
+{
+	int r = aws_engine_call(e, spec, ret);
+
+	if (r < 0 && spec && spec->req_free)
+		spec->req_free(spec->req);
+	return r;
+}
+
 void aws_engine_call_cancel(struct aws_engine_call *call)
 {
 	struct aws_engine *e;

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
 
 #include "log.h"
 #include "wallclock.h"
@@ -100,15 +99,6 @@ int creds_chain_new(const struct creds_chain_options *opt,
 	return 0;
 }
 
-/* The credential_process command may carry secrets in its arguments. */
-static void free_command(char *cmd)
-{
-	if (cmd) {
-		OPENSSL_cleanse(cmd, strlen(cmd));
-		free(cmd);
-	}
-}
-
 static void free_waiters(struct waiter *w)
 {
 	while (w) {
@@ -133,7 +123,7 @@ void creds_chain_free(struct creds_chain *ch)
 		ch->shims = next;
 	}
 	creds_free(ch->current);
-	free_command(ch->process);
+	creds_free_secret(ch->process);
 	creds_role_plan_free(ch->plan);
 	creds_webid_config_free(ch->webid);
 	creds_sso_config_free(ch->sso);
@@ -289,7 +279,7 @@ static int resolve(struct creds_chain *ch)
 			}
 			break;
 		case STEP_PROFILE:
-			free_command(ch->process);
+			creds_free_secret(ch->process);
 			ch->process = NULL;
 			r = creds_from_profile(ch->profile, &c, &ch->process);
 			if (r == 0 && ch->process) {
@@ -532,7 +522,7 @@ void creds_invalidate(struct creds_chain *ch)
 	creds_free(ch->current);
 	ch->current = NULL;
 	ch->resolved = false;
-	free_command(ch->process);
+	creds_free_secret(ch->process);
 	ch->process = NULL;
 	creds_role_plan_free(ch->plan);
 	ch->plan = NULL;

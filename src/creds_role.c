@@ -11,20 +11,11 @@
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/crypto.h>
 
 #include "aws.h"
 #include "log.h"
 #include "sts.h"
 #include "wallclock.h"
-
-static void free_secret(char *s)
-{
-	if (s) {
-		OPENSSL_cleanse(s, strlen(s));
-		free(s);
-	}
-}
 
 void creds_role_plan_free(struct creds_role_plan *p)
 {
@@ -35,11 +26,11 @@ void creds_role_plan_free(struct creds_role_plan *p)
 	for (i = 0; i < p->n_hops; i++) {
 		free(p->hops[i].profile);
 		free(p->hops[i].role_arn);
-		free_secret(p->hops[i].external_id);
+		creds_free_secret(p->hops[i].external_id);
 		free(p->hops[i].session_name);
 	}
 	creds_free(p->base_creds);
-	free_secret(p->process);
+	creds_free_secret(p->process);
 	free(p->base_profile);
 	free(p->token_file);
 	free(p->web_role_arn);

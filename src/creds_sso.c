@@ -268,8 +268,7 @@ int creds_sso_start(sd_event *event, struct http_client *http,
 						     s->account_id, token,
 						     on_reply, j, &j->call);
 	}
-	OPENSSL_cleanse(token, strlen(token));
-	free(token);
+	creds_free_secret(token);
 	if (r < 0) {
 		if (j)
 			creds_deferred_free(&j->d);

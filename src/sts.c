@@ -2,7 +2,6 @@
  * replies) over the call engine; see include/sts.h. */
 #include "sts.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,31 +122,12 @@ int sts_default_endpoint(const char *region, const char *regional_endpoints,
 	return 0;
 }
 
-/* RFC 3986: unreserved characters kept, every other byte %XX. */
-static void form_encode(struct strbuf *sb, const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (isalnum(ch) || ch == '-' || ch == '.' || ch == '_' ||
-		    ch == '~') {
-			strbuf_putc(sb, (char)ch);
-		} else {
-			strbuf_putc(sb, '%');
-			strbuf_putc(sb, hex[ch >> 4]);
-			strbuf_putc(sb, hex[ch & 15]);
-		}
-	}
-}
-
 static void form_param(struct strbuf *sb, const char *name, const char *value)
 {
 	strbuf_putc(sb, '&');
 	strbuf_puts(sb, name);
 	strbuf_putc(sb, '=');
-	form_encode(sb, value);
+	sigv4_uri_encode(sb, value, strlen(value), false);
 }
 
 static char *dup_text(const struct xml_node *root, const char *path)
@@ -157,21 +137,13 @@ static char *dup_text(const struct xml_node *root, const char *path)
 	return t ? strdup(t) : NULL;
 }
 
-static void wipe_str(char *s)
-{
-	if (s) {
-		OPENSSL_cleanse(s, strlen(s));
-		free(s);
-	}
-}
-
 void sts_reply_free(struct sts_reply *r)
 {
 	if (!r)
 		return;
 	free(r->access_key_id);
-	wipe_str(r->secret_access_key);
-	wipe_str(r->session_token);
+	creds_free_secret(r->secret_access_key);
+	creds_free_secret(r->session_token);
 	free(r->assumed_role_arn);
 	free(r->arn);
 	free(r->account);
@@ -342,11 +314,7 @@ int sts_client_new(sd_event *event, struct http_client *http,
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
-	ec = (struct aws_engine_config){
-		.log_name = "sts", .max_attempts = cfg->max_attempts,
-		.connect_timeout_ms = cfg->connect_timeout_ms,
-		.total_timeout_ms = cfg->total_timeout_ms,
-	};
+	ec = AWS_ENGINE_CONFIG("sts", cfg);
 	r = aws_engine_new(event, http, &ec, creds, &c->engine);
 	if (r < 0)
 		goto fail;
@@ -491,14 +459,10 @@ static int start(struct sts_client *c, const char *operation,
 		.unsigned_request = unsigned_request,
 		.done = call_done, .userdata = call,
 	};
-	r = aws_engine_call(c->engine, &spec, &call->ec);
-	if (r < 0) {
-		call_free(call);
-		return r;
-	}
-	if (ret)
+	r = aws_engine_start(c->engine, &spec, &call->ec);
+	if (r == 0 && ret)
 		*ret = call;
-	return 0;
+	return r;
 }
 
 static int assume(struct sts_client *c, const char *operation,
