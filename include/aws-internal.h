@@ -155,11 +155,20 @@ struct aws_test_hooks {
 	bool set_retry_tokens;          /* replace the quota's tokens ... */
 	unsigned retry_tokens;          /* ... with this (<= capacity) */
 };
-void aws_client_set_test_hooks(struct aws_client *c,
-			       const struct aws_test_hooks *h);
-unsigned aws_client_retry_tokens(const struct aws_client *c);
-/* Seconds added to the local clock when signing (server minus local). */
-int64_t aws_client_clock_offset(const struct aws_client *c);
+
+/* The JSON 1.1 client (src/aws.c). The tests read its endpoint and reach
+ * the engine's retry state and test hooks (aws-engine.h) through it. */
+struct aws_engine;
+struct aws_client {
+	struct aws_engine *engine;
+	char *region;
+	char *endpoint;       /* resolved URL without trailing '/' */
+	char *host;           /* Host header value */
+	char *url;            /* URL requests are POSTed to */
+	char *path;           /* path signed ("/" or the endpoint's) */
+	char *signing_name;
+	char *target_prefix;
+};
 
 /* The retry state each client keeps (the AWS JSON client and the S3
  * client each hold one; src/aws_retry.c): how many attempts a call gets,

@@ -139,9 +139,6 @@ int s3_client_new(sd_event *event, struct http_client *http,
  * returns NULL. Not from inside a callback of this client. */
 struct s3_client *s3_client_free(struct s3_client *c);
 
-/* HEADs in flight. */
-unsigned s3_client_in_flight(const struct s3_client *c);
-
 /* Install (or remove, with NULL) the aws module's metrics hook; it sees
  * operation "HeadObject" with the aws_error_class matching the outcome. */
 void s3_client_set_metrics_hook(struct s3_client *c, aws_metrics_fn fn,

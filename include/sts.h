@@ -48,7 +48,6 @@ struct sts_client_config {
 
 struct sts_client;
 struct sts_call;
-struct aws_test_hooks;
 
 /* What STS said. Every pointer valid only during the callback. */
 struct sts_result {
@@ -80,10 +79,6 @@ int sts_client_new(sd_event *event, struct http_client *http,
 		   const struct aws_creds_provider *creds,
 		   struct sts_client **ret);
 struct sts_client *sts_client_free(struct sts_client *c);
-const char *sts_client_endpoint(const struct sts_client *c);
-const char *sts_client_signing_region(const struct sts_client *c);
-void sts_client_set_test_hooks(struct sts_client *c,
-			       const struct aws_test_hooks *h);
 
 struct sts_assume_role_params {
 	const char *role_arn;            /* required */

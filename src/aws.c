@@ -36,17 +36,6 @@
 #define PERSONALIZE_ENV_SERVICE_ID  "PERSONALIZE"
 
 
-struct aws_client {
-	struct aws_engine *engine;
-	char *region;
-	char *endpoint;       /* resolved URL without trailing '/' */
-	char *host;           /* Host header value */
-	char *url;            /* URL requests are POSTed to */
-	char *path;           /* path signed ("/" or the endpoint's) */
-	char *signing_name;
-	char *target_prefix;
-};
-
 /* One JSON 1.1 call: the request the engine hands back to the adapter. */
 struct aws_call {
 	struct aws_client *client;
@@ -826,11 +815,7 @@ int aws_client_new(sd_event *event, struct http_client *http,
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
-	ec = (struct aws_engine_config){
-		.log_name = "aws", .max_attempts = cfg->max_attempts,
-		.connect_timeout_ms = cfg->connect_timeout_ms,
-		.total_timeout_ms = cfg->total_timeout_ms,
-	};
+	ec = AWS_ENGINE_CONFIG("aws", cfg);
 	r = aws_engine_new(event, http, &ec, creds, &c->engine);
 	if (r < 0)
 		goto cleanup;
@@ -890,41 +875,10 @@ struct aws_client *aws_client_free(struct aws_client *c)
 	return NULL;
 }
 
-const char *aws_client_endpoint(const struct aws_client *c)
-{
-	return c ? c->endpoint : NULL;
-}
-
-const char *aws_client_region(const struct aws_client *c)
-{
-	return c ? c->region : NULL;
-}
-
 void aws_client_set_metrics_hook(struct aws_client *c, aws_metrics_fn fn,
 				 void *userdata)
 {
 	aws_engine_set_metrics_hook(c->engine, fn, userdata);
-}
-
-void aws_client_set_test_hooks(struct aws_client *c,
-			       const struct aws_test_hooks *h)
-{
-	aws_engine_set_test_hooks(c->engine, h);
-}
-
-unsigned aws_client_retry_tokens(const struct aws_client *c)
-{
-	return aws_engine_retrier_const(c->engine)->quota.tokens;
-}
-
-int64_t aws_client_clock_offset(const struct aws_client *c)
-{
-	return aws_engine_retrier_const(c->engine)->clock_offset;
-}
-
-unsigned aws_client_in_flight(const struct aws_client *c)
-{
-	return c ? aws_engine_in_flight(c->engine) : 0;
 }
 
 /* ---- building a request ----------------------------------------------------------- */
@@ -1127,14 +1081,10 @@ int aws_call(struct aws_client *c, const char *operation, const cJSON *body,
 		.non_idempotent = aws_operation_idempotent(operation) == 0,
 		.done = json_done, .userdata = call,
 	};
-	r = aws_engine_call(c->engine, &spec, &call->ec);
-	if (r < 0) {
-		json_req_free(call);
-		return r;
-	}
-	if (ret)
+	r = aws_engine_start(c->engine, &spec, &call->ec);
+	if (r == 0 && ret)
 		*ret = call;
-	return 0;
+	return r;
 }
 
 void aws_call_cancel(struct aws_call *call)

@@ -32,13 +32,6 @@
 #define S3_USER_AGENT "personalize-retrain/" PR_VERSION
 
 
-struct s3_client {
-	struct aws_engine *engine;
-	char *region;
-	char *endpoint_url;        /* caller's override, or NULL */
-	bool force_path_style;
-};
-
 /* One HEAD: the request the engine hands back to this adapter. */
 struct s3_head {
 	struct s3_client *client;
@@ -153,19 +146,7 @@ enum s3_change s3_compare(const char *recorded_etag,
 
 void s3_encode_key(const char *key, struct strbuf *out)
 {
-	static const char hex[] = "0123456789ABCDEF";
-	const unsigned char *p;
-
-	for (p = (const unsigned char *)key; *p; p++) {
-		if (isalnum(*p) || *p == '-' || *p == '.' || *p == '_' ||
-		    *p == '~' || *p == '/') {
-			strbuf_putc(out, (char)*p);
-		} else {
-			strbuf_putc(out, '%');
-			strbuf_putc(out, hex[*p >> 4]);
-			strbuf_putc(out, hex[*p & 15]);
-		}
-	}
+	sigv4_uri_encode(out, key, strlen(key), true);
 }
 
 bool s3_virtual_host_ok(const char *bucket)
@@ -467,11 +448,7 @@ int s3_client_new(sd_event *event, struct http_client *http,
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
-	ec = (struct aws_engine_config){
-		.log_name = "s3", .max_attempts = cfg->max_attempts,
-		.connect_timeout_ms = cfg->connect_timeout_ms,
-		.total_timeout_ms = cfg->total_timeout_ms,
-	};
+	ec = AWS_ENGINE_CONFIG("s3", cfg);
 	r = aws_engine_new(event, http, &ec, creds, &c->engine);
 	if (r < 0)
 		goto cleanup;
@@ -505,31 +482,10 @@ struct s3_client *s3_client_free(struct s3_client *c)
 	return NULL;
 }
 
-unsigned s3_client_in_flight(const struct s3_client *c)
-{
-	return c ? aws_engine_in_flight(c->engine) : 0;
-}
-
 void s3_client_set_metrics_hook(struct s3_client *c, aws_metrics_fn fn,
 				void *userdata)
 {
 	aws_engine_set_metrics_hook(c->engine, fn, userdata);
-}
-
-void s3_client_set_test_hooks(struct s3_client *c,
-			      const struct aws_test_hooks *h)
-{
-	aws_engine_set_test_hooks(c->engine, h);
-}
-
-int64_t s3_client_clock_offset(const struct s3_client *c)
-{
-	return aws_engine_retrier_const(c->engine)->clock_offset;
-}
-
-unsigned s3_client_retry_tokens(const struct s3_client *c)
-{
-	return aws_engine_retrier_const(c->engine)->quota.tokens;
 }
 
 /* ---- one HEAD --------------------------------------------------------------------- */
@@ -757,10 +713,14 @@ static enum aws_retry_kind head_retry_kind(void *req, const struct aws_engine *e
 	return kind == AWS_RETRY_CLOCK_SKEW ? AWS_RETRY_NO : kind;
 }
 
-/* The engine's outcome as an s3_error, for the metrics and the caller. */
-static void head_finalize(void *req, struct aws_engine_result *res)
+/* The engine's outcome of a failed call as an s3_error, and its class and
+ * code as the metrics and the caller see them. For a listing, a 2xx reply
+ * that could not be decoded is S3_ERR_MALFORMED_REPLY, and a malformed
+ * reply keeps the decoder's code when it has one. */
+static enum s3_error finalize_error(struct aws_engine_result *res,
+				    const char *bucket_region,
+				    const char *client_region, bool listing)
 {
-	struct s3_head *h = req;
 	enum s3_error e;
 
 	if (strcmp(res->code, "CredentialsUnavailable") == 0 ||
@@ -769,12 +729,25 @@ static void head_finalize(void *req, struct aws_engine_result *res)
 		e = S3_ERR_CREDENTIALS;
 	else if (res->error == AWS_ERR_INTERNAL)
 		e = S3_ERR_INTERNAL;
+	else if (listing && res->error == AWS_ERR_MALFORMED_REPLY &&
+		 res->transport == HTTP_OK && res->status >= 200 &&
+		 res->status < 300)
+		e = S3_ERR_MALFORMED_REPLY;
 	else
-		e = s3_classify(res->transport, res->status, h->bucket_region,
-				h->client->region);
-	h->error = e;
+		e = s3_classify(res->transport, res->status, bucket_region,
+				client_region);
 	res->error = aws_class_of(e);
-	res->code = s3_error_name(e);
+	if (!listing || e != S3_ERR_MALFORMED_REPLY || !res->code[0])
+		res->code = s3_error_name(e);
+	return e;
+}
+
+static void head_finalize(void *req, struct aws_engine_result *res)
+{
+	struct s3_head *h = req;
+
+	h->error = finalize_error(res, h->bucket_region, h->client->region,
+				  false);
 }
 
 static const struct aws_protocol s3_head_protocol = {
@@ -913,33 +886,17 @@ int s3_parse_folder_uri(const char *uri, char **bucket, char **prefix)
 	return 0;
 }
 
-static void query_encode(const char *v, struct strbuf *out)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	const unsigned char *p;
-
-	for (p = (const unsigned char *)v; *p; p++) {
-		if (isalnum(*p) || *p == '-' || *p == '.' || *p == '_' ||
-		    *p == '~') {
-			strbuf_putc(out, (char)*p);
-		} else {
-			strbuf_putc(out, '%');
-			strbuf_putc(out, hex[*p >> 4]);
-			strbuf_putc(out, hex[*p & 15]);
-		}
-	}
-}
-
 void s3_list_query(const char *prefix, const char *token, unsigned max_keys,
 		   struct strbuf *out)
 {
 	if (token) {
 		strbuf_puts(out, "continuation-token=");
-		query_encode(token, out);
+		sigv4_uri_encode(out, token, strlen(token), false);
 		strbuf_putc(out, '&');
 	}
 	strbuf_printf(out, "list-type=2&max-keys=%u&prefix=", max_keys);
-	query_encode(prefix ? prefix : "", out);
+	if (prefix)
+		sigv4_uri_encode(out, prefix, strlen(prefix), false);
 }
 
 void s3_list_page_free(struct s3_list_page *p)
@@ -1242,25 +1199,9 @@ static int list_decode_error(const struct http_response *resp,
 static void list_finalize(void *req, struct aws_engine_result *res)
 {
 	struct s3_list *l = req;
-	enum s3_error e;
 
-	if (strcmp(res->code, "CredentialsUnavailable") == 0 ||
-	    (strcmp(res->code, "SigningFailed") == 0 &&
-	     res->error == AWS_ERR_AUTH))
-		e = S3_ERR_CREDENTIALS;
-	else if (res->error == AWS_ERR_INTERNAL)
-		e = S3_ERR_INTERNAL;
-	else if (res->error == AWS_ERR_MALFORMED_REPLY &&
-		 res->transport == HTTP_OK && res->status >= 200 &&
-		 res->status < 300)
-		e = S3_ERR_MALFORMED_REPLY;
-	else
-		e = s3_classify(res->transport, res->status, l->bucket_region,
-				l->client->region);
-	l->error = e;
-	res->error = aws_class_of(e);
-	if (e != S3_ERR_MALFORMED_REPLY || !res->code[0])
-		res->code = s3_error_name(e);
+	l->error = finalize_error(res, l->bucket_region, l->client->region,
+				  true);
 }
 
 static const struct aws_protocol s3_list_protocol = {

@@ -188,17 +188,6 @@ struct sso_client *sso_client_free(struct sso_client *c)
 	return NULL;
 }
 
-const char *sso_client_endpoint(const struct sso_client *c)
-{
-	return c ? c->endpoint : NULL;
-}
-
-void sso_client_set_test_hooks(struct sso_client *c,
-			       const struct aws_test_hooks *h)
-{
-	aws_engine_set_test_hooks(c->engine, h);
-}
-
 static void call_free(void *req)
 {
 	struct sso_call *call = req;

@@ -1,6 +1,7 @@
 /* sts.c - AWS STS: the Query protocol adapter (form-encoded POST, XML
  * replies) over the call engine; see include/sts.h. */
 #include "sts.h"
+#include "sts-internal.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -22,13 +23,6 @@
 #endif
 #define STS_USER_AGENT "personalize-retrain/" PR_VERSION
 #define STS_GLOBAL_REGION "us-east-1"
-
-struct sts_client {
-	struct aws_engine *engine;
-	char *endpoint;
-	char *host, *path, *url;
-	char *signing_region;
-};
 
 struct sts_reply {
 	char *access_key_id;
@@ -369,22 +363,6 @@ struct sts_client *sts_client_free(struct sts_client *c)
 	free(c->signing_region);
 	free(c);
 	return NULL;
-}
-
-const char *sts_client_endpoint(const struct sts_client *c)
-{
-	return c ? c->endpoint : NULL;
-}
-
-const char *sts_client_signing_region(const struct sts_client *c)
-{
-	return c ? c->signing_region : NULL;
-}
-
-void sts_client_set_test_hooks(struct sts_client *c,
-			       const struct aws_test_hooks *h)
-{
-	aws_engine_set_test_hooks(c->engine, h);
 }
 
 /* ---- calls ----------------------------------------------------------------------------- */

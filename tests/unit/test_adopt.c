@@ -19,6 +19,7 @@
 
 #include "adopt.h"
 #include "aws.h"
+#include "aws-engine.h"
 #include "aws-internal.h"
 #include "personalize.h"
 #include "retrain.h"
@@ -396,7 +397,7 @@ static void start(struct fixture *f, const struct lb_action *a, size_t n,
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d", f->lb.port);
 	assert_int_equal(aws_client_new(f->event, f->http, &cfg, &f->creds,
 					&f->aws), 0);
-	aws_client_set_test_hooks(f->aws, &hooks);
+	aws_engine_set_test_hooks(f->aws->engine, &hooks);
 	begin_scan(f, max_errors);
 }
 

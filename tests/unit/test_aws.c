@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "aws.h"
+#include "aws-engine.h"
 #include "aws-internal.h"
 #include "log.h"
 #include "call_fixture.h"
@@ -456,7 +457,7 @@ static void start(struct fixture *f, const struct lb_action *a, size_t n,
 	snprintf(f->cf.url, sizeof(f->cf.url), "http://127.0.0.1:%d", f->lb.port);
 	assert_int_equal(aws_client_new(f->cf.event, f->cf.http, &cfg, &f->cf.creds,
 					&f->aws), 0);
-	aws_client_set_test_hooks(f->aws, &hooks);
+	aws_engine_set_test_hooks(f->aws->engine, &hooks);
 	aws_client_set_metrics_hook(f->aws, call_fixture_on_metrics, &f->cf);
 }
 
@@ -728,8 +729,8 @@ static void test_wire_format_and_signature(void **state)
 				      SIGV4_FLAGS_DEFAULT, NULL, NULL), -EACCES);
 	sigv4_auth_free(&auth);
 	free(log);
-	assert_string_equal(aws_client_endpoint(f->aws), f->cf.url);
-	assert_string_equal(aws_client_region(f->aws), "us-west-2");
+	assert_string_equal(f->aws->endpoint, f->cf.url);
+	assert_string_equal(f->aws->region, "us-west-2");
 }
 
 static void test_clock_skew(void **state)
@@ -748,13 +749,13 @@ static void test_clock_skew(void **state)
 	call(f, "DescribeCampaign", &r);
 	assert_int_equal(r.error, AWS_ERR_NONE);
 	assert_int_equal(r.attempts, 2);
-	assert_int_equal(aws_client_clock_offset(f->aws), 7200);
+	assert_int_equal(aws_engine_retrier_const(f->aws->engine)->clock_offset, 7200);
 	log = lb_log(&f->lb);
 	assert_non_null(strstr(log, "X-Amz-Date: 20261125T100000Z"));
 	assert_non_null(strstr(log, "X-Amz-Date: 20261125T120000Z"));
 	free(log);
 	/* the skew retry took nothing from the quota */
-	assert_int_equal(aws_client_retry_tokens(f->aws), 500);
+	assert_int_equal(aws_engine_retrier_const(f->aws->engine)->quota.tokens, 500);
 
 	/* a second skew error in the same call is not retried again */
 	lb_stop(&f->lb);
@@ -779,16 +780,16 @@ static void test_quota_exhausted(void **state)
 	struct call_result r = { 0 }, r2 = { 0 };
 
 	start(f, acts, 2, 0);
-	aws_client_set_test_hooks(f->aws, &h);
+	aws_engine_set_test_hooks(f->aws->engine, &h);
 	call(f, "DescribeCampaign", &r);
 	/* 4 tokens cannot pay for a retry (5): one attempt only */
 	assert_int_equal(r.error, AWS_ERR_TRANSIENT);
 	assert_int_equal(r.attempts, 1);
-	assert_int_equal(aws_client_retry_tokens(f->aws), 4);
+	assert_int_equal(aws_engine_retrier_const(f->aws->engine)->quota.tokens, 4);
 	/* a success without retries puts one token back */
 	call(f, "DescribeCampaign", &r2);
 	assert_int_equal(r2.error, AWS_ERR_NONE);
-	assert_int_equal(aws_client_retry_tokens(f->aws), 5);
+	assert_int_equal(aws_engine_retrier_const(f->aws->engine)->quota.tokens, 5);
 }
 
 static void test_quota_accounting(void **state)
@@ -803,7 +804,7 @@ static void test_quota_accounting(void **state)
 	assert_int_equal(r.error, AWS_ERR_NONE);
 	assert_int_equal(r.attempts, 3);
 	/* -10 (timeout) -5 (throttle) +5 (success gives back the last) */
-	assert_int_equal(aws_client_retry_tokens(f->aws), 490);
+	assert_int_equal(aws_engine_retrier_const(f->aws->engine)->quota.tokens, 490);
 }
 
 static void test_cancel_during_backoff(void **state)
@@ -817,7 +818,7 @@ static void test_cancel_during_backoff(void **state)
 	int i;
 
 	start(f, acts, 1, 0);
-	aws_client_set_test_hooks(f->aws, &h);
+	aws_engine_set_test_hooks(f->aws->engine, &h);
 	assert_int_equal(aws_call(f->aws, "DescribeCampaign", NULL, on_call_done,
 				  &r, &c), 0);
 	for (i = 0; i < 2000 && lb_requests(&f->lb) < 1; i++)
@@ -826,9 +827,9 @@ static void test_cancel_during_backoff(void **state)
 	for (i = 0; i < 20; i++)
 		assert_true(sd_event_run(f->cf.event, 5000) >= 0);
 	assert_int_equal(lb_requests(&f->lb), 1);
-	assert_int_equal(aws_client_in_flight(f->aws), 1);
+	assert_int_equal(aws_engine_in_flight(f->aws->engine), 1);
 	aws_call_cancel(c);
-	assert_int_equal(aws_client_in_flight(f->aws), 0);
+	assert_int_equal(aws_engine_in_flight(f->aws->engine), 0);
 	assert_int_equal(r.calls, 0);
 	/* a call in flight when the client is freed: no callback either */
 	assert_int_equal(aws_call(f->aws, "DescribeCampaign", NULL, on_call_done,
@@ -961,14 +962,14 @@ static void test_bad_arguments(void **state)
 	cfg.endpoint_url = NULL;
 	log_set_max_priority(LOG_WARNING);
 	assert_int_equal(aws_client_new(f->cf.event, f->cf.http, &cfg, &f->cf.creds, &c), 0);
-	assert_string_equal(aws_client_endpoint(c),
+	assert_string_equal(c->endpoint,
 			    "https://personalize.us-east-1.amazonaws.com");
 	assert_int_equal(aws_call(c, "Describe Campaign", NULL, on_call_done, &r,
 				  NULL), -EINVAL);
 	assert_int_equal(aws_call(c, "", NULL, on_call_done, &r, NULL), -EINVAL);
 	assert_int_equal(aws_call(c, "X", arr, on_call_done, &r, NULL), -EINVAL);
 	assert_int_equal(aws_call(c, "X", NULL, NULL, &r, NULL), -EINVAL);
-	assert_int_equal(aws_client_in_flight(c), 0);
+	assert_int_equal(aws_engine_in_flight(c->engine), 0);
 	aws_client_free(c);
 	aws_client_free(NULL);
 	aws_call_cancel(NULL);

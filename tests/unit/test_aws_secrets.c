@@ -19,6 +19,7 @@
 #include <openssl/crypto.h>
 
 #include "aws.h"
+#include "aws-engine.h"
 #include "aws-internal.h"
 #include "log.h"
 #include "personalize.h"
@@ -162,7 +163,7 @@ static void test_no_secret_in_logs(void **state)
 
 		assert_int_equal(aws_client_new(e, http, &cfg, &prov, &aws), 0);
 	}
-	aws_client_set_test_hooks(aws, &hooks);
+	aws_engine_set_test_hooks(aws->engine, &hooks);
 
 	/* ok; throttled then ok; skewed then ok; signature error; resets;
 	 * malformed */

@@ -19,6 +19,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "aws-engine.h"
 #include "aws-internal.h"
 #include "call_fixture.h"
 #include "events.h"
@@ -318,7 +319,7 @@ static void test_queue(void **state)
 	assert_int_equal(aws_client_new(f->cf.event, f->cf.http, &cfg,
 					&f->cf.creds, &f->aws), 0);
 	call_fixture_hooks(&f->cf, &hooks);
-	aws_client_set_test_hooks(f->aws, &hooks);
+	aws_engine_set_test_hooks(f->aws->engine, &hooks);
 	assert_int_equal(events_queue_new(f->aws, "default", "shop", on_drained,
 					  f, &f->q), 0);
 	/* four events queued at once: sent one after the other, in order */
@@ -360,18 +361,18 @@ static void test_queue(void **state)
 		assert_int_equal(cfg.total_timeout_ms, EVENTS_TOTAL_TIMEOUT_MS);
 		assert_int_equal(aws_client_new(f->cf.event, f->cf.http, &cfg,
 						&f->cf.creds, &c), 0);
-		assert_string_equal(aws_client_endpoint(c),
+		assert_string_equal(c->endpoint,
 				    "https://events.eu-west-1.amazonaws.com");
 		aws_client_free(c);
 		setenv("AWS_ENDPOINT_URL_EVENTS", "http://127.0.0.1:9", 1);
 		assert_int_equal(aws_client_new(f->cf.event, f->cf.http, &cfg,
 						&f->cf.creds, &c), 0);
-		assert_string_equal(aws_client_endpoint(c), "http://127.0.0.1:9");
+		assert_string_equal(c->endpoint, "http://127.0.0.1:9");
 		aws_client_free(c);
 		events_client_config(&cfg, "eu-west-1", f->cf.url);
 		assert_int_equal(aws_client_new(f->cf.event, f->cf.http, &cfg,
 						&f->cf.creds, &c), 0);
-		assert_string_equal(aws_client_endpoint(c), f->cf.url);
+		assert_string_equal(c->endpoint, f->cf.url);
 		aws_client_free(c);
 		unsetenv("AWS_ENDPOINT_URL_EVENTS");
 	}

@@ -18,6 +18,7 @@
 #include <math.h>
 
 #include "aws.h"
+#include "aws-engine.h"
 #include "aws-internal.h"
 #include "log.h"
 #include "config.h"
@@ -286,7 +287,7 @@ static void start(struct fixture *f, const struct lb_action *a, size_t n)
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d", f->lb.port);
 	assert_int_equal(aws_client_new(f->event, f->http, &cfg, &f->creds,
 					&f->aws), 0);
-	aws_client_set_test_hooks(f->aws, &hooks);
+	aws_engine_set_test_hooks(f->aws->engine, &hooks);
 }
 
 #define JSON_CT "Content-Type: application/x-amz-json-1.1\r\n"
@@ -803,7 +804,7 @@ static void test_bad_arguments(void **state)
 	assert_int_equal(personalize_describe_campaign(f->aws, long_arn, on_campaign, f, NULL), -EINVAL);
 	assert_int_equal(personalize_describe_campaign(f->aws, ARN "campaign/c", NULL, f, NULL), -EINVAL);
 	assert_int_equal(personalize_list_campaigns(f->aws, "", on_campaigns, f, NULL), -EINVAL);
-	assert_int_equal(aws_client_in_flight(f->aws), 0);
+	assert_int_equal(aws_engine_in_flight(f->aws->engine), 0);
 	personalize_op_cancel(NULL);
 }
 
@@ -819,9 +820,9 @@ static void test_cancel(void **state)
 	assert_non_null(op);
 	for (i = 0; i < 1000 && lb_requests(&f->lb) < 1; i++)
 		assert_true(sd_event_run(f->event, 10000) >= 0);
-	assert_int_equal(aws_client_in_flight(f->aws), 1);
+	assert_int_equal(aws_engine_in_flight(f->aws->engine), 1);
 	personalize_op_cancel(op);
-	assert_int_equal(aws_client_in_flight(f->aws), 0);
+	assert_int_equal(aws_engine_in_flight(f->aws->engine), 0);
 	assert_int_equal(f->done, 0);
 }
 

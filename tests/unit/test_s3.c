@@ -25,6 +25,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "aws-engine.h"
 #include "aws-internal.h"
 #include "log.h"
 #include "call_fixture.h"
@@ -585,7 +586,7 @@ static void start(struct fixture *f, const struct lb_action *a, size_t n)
 	snprintf(f->cf.url, sizeof(f->cf.url), "http://127.0.0.1:%d", f->lb.port);
 	assert_int_equal(s3_client_new(f->cf.event, f->cf.http, &cfg, &f->cf.creds,
 				       &f->s3), 0);
-	s3_client_set_test_hooks(f->s3, &hooks);
+	aws_engine_set_test_hooks(f->s3->engine, &hooks);
 	s3_client_set_metrics_hook(f->s3, call_fixture_on_metrics, &f->cf);
 }
 
@@ -595,7 +596,7 @@ static void head(struct fixture *f, const char *uri, struct head_result *r)
 	assert_int_equal(r->calls, 0);   /* never synchronous */
 	call_fixture_run_until(&f->cf, &r->calls, 1);
 	assert_int_equal(r->calls, 1);
-	assert_int_equal(s3_client_in_flight(f->s3), 0);
+	assert_int_equal(aws_engine_in_flight(f->s3->engine), 0);
 }
 
 #define OBJ_HEADERS "ETag: \"9b2cf535f27731c974343645a3985328\"\r\n" \
@@ -714,7 +715,7 @@ static void test_clock_skew(void **state)
 	head(f, "s3://bkt/k", &r);
 	assert_int_equal(r.error, S3_ERR_NONE);
 	assert_int_equal(r.attempts, 2);
-	assert_int_equal(s3_client_clock_offset(f->s3), 3600);
+	assert_int_equal(aws_engine_retrier_const(f->s3->engine)->clock_offset, 3600);
 
 	/* a 403 with a Date that agrees is access denied, not retried */
 	{
@@ -757,11 +758,11 @@ static void test_quota_exhausted(void **state)
 
 	memset(&r, 0, sizeof(r));
 	start(f, acts, 1);
-	s3_client_set_test_hooks(f->s3, &hooks);
+	aws_engine_set_test_hooks(f->s3->engine, &hooks);
 	head(f, "s3://bkt/k", &r);
 	assert_int_equal(r.error, S3_ERR_THROTTLED);
 	assert_int_equal(r.attempts, 1);
-	assert_int_equal(s3_client_retry_tokens(f->s3), 0);
+	assert_int_equal(aws_engine_retrier_const(f->s3->engine)->quota.tokens, 0);
 }
 
 static int fail_get(void *impl, aws_creds_ready_fn ready, void *ctx)
@@ -800,11 +801,11 @@ static void test_cancel_and_free(void **state)
 	start(f, acts, 1);
 	assert_int_equal(s3_head_object(f->s3, "s3://bkt/a", on_head_done, &r1, &h), 0);
 	assert_int_equal(s3_head_object(f->s3, "s3://bkt/b", on_head_done, &r2, NULL), 0);
-	assert_int_equal(s3_client_in_flight(f->s3), 2);
+	assert_int_equal(aws_engine_in_flight(f->s3->engine), 2);
 	for (i = 0; i < 5; i++)
 		assert_true(sd_event_run(f->cf.event, 10000) >= 0);
 	s3_head_cancel(h);
-	assert_int_equal(s3_client_in_flight(f->s3), 1);
+	assert_int_equal(aws_engine_in_flight(f->s3->engine), 1);
 	f->s3 = s3_client_free(f->s3);   /* cancels b */
 	assert_int_equal(r1.calls, 0);
 	assert_int_equal(r2.calls, 0);
@@ -823,7 +824,7 @@ static void test_bad_arguments(void **state)
 	assert_int_equal(s3_head_object(c, "http://x/y", on_head_done, &r, NULL), -EINVAL);
 	assert_int_equal(s3_head_object(c, NULL, on_head_done, &r, NULL), -EINVAL);
 	assert_int_equal(s3_head_object(c, "s3://b/k", NULL, &r, NULL), -EINVAL);
-	assert_int_equal(s3_client_in_flight(c), 0);
+	assert_int_equal(aws_engine_in_flight(c->engine), 0);
 	s3_client_free(c);
 	cfg.region = "Not A Region";
 	assert_int_equal(s3_client_new(f->cf.event, f->cf.http, &cfg, &f->cf.creds, &c), -EINVAL);
@@ -1156,7 +1157,7 @@ static void list(struct fixture *f, const char *uri, struct list_result *r)
 	assert_int_equal(r->calls, 0);
 	call_fixture_run_until(&f->cf, &r->calls, 1);
 	assert_int_equal(r->calls, 1);
-	assert_int_equal(s3_client_in_flight(f->s3), 0);
+	assert_int_equal(aws_engine_in_flight(f->s3->engine), 0);
 }
 
 #define PAGE1 LIST_HEAD LIST_OBJ("d/a.csv", "1", "10") LIST_OBJ("d/", "m", "0") \
@@ -1248,7 +1249,7 @@ static void test_list_bad_arguments_and_cancel(void **state)
 	assert_int_equal(s3_list_folder(f->s3, "s3://bkt/d/", on_list_done, &r, &l), 0);
 	assert_non_null(l);
 	s3_list_cancel(l);
-	assert_int_equal(s3_client_in_flight(f->s3), 0);
+	assert_int_equal(aws_engine_in_flight(f->s3->engine), 0);
 	/* one left in flight is freed with the client */
 	assert_int_equal(s3_list_folder(f->s3, "s3://bkt/d/", on_list_done, &r, NULL), 0);
 	f->s3 = s3_client_free(f->s3);

@@ -17,11 +17,13 @@
 
 #include <cjson/cJSON.h>
 
+#include "aws-engine.h"
 #include "aws-internal.h"
 #include "call_fixture.h"
 #include "log.h"
 #include "loopback.h"
 #include "sts.h"
+#include "sts-internal.h"
 #include "xml.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -254,9 +256,9 @@ static void start(struct fixture *f, const struct lb_action *a, size_t n)
 	cfg.endpoint_url = f->cf.url;
 	assert_int_equal(sts_client_new(f->cf.event, f->cf.http, &cfg,
 					&f->cf.creds, &f->sts), 0);
-	sts_client_set_test_hooks(f->sts, &hooks);
-	assert_string_equal(sts_client_endpoint(f->sts), f->cf.url);
-	assert_string_equal(sts_client_signing_region(f->sts), "eu-west-1");
+	aws_engine_set_test_hooks(f->sts->engine, &hooks);
+	assert_string_equal(f->sts->endpoint, f->cf.url);
+	assert_string_equal(f->sts->signing_region, "eu-west-1");
 }
 
 static void test_calls(void **state)
