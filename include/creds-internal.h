@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 #include <systemd/sd-event.h>
 
+#include "aws.h"
 #include "creds.h"
 #include "http.h"
 #include "strbuf.h"
@@ -160,6 +161,18 @@ void creds_deferred_finish(struct creds_deferred *d, int error,
 			   struct creds *c);
 /* release(), then the common parts and the job itself. NULL is fine. */
 void creds_deferred_free(struct creds_deferred *d);
+
+/* The outcome of an STS or SSO call that returns credentials: on error
+ * (the caller has logged it) -EACCES when the service refused the call
+ * (AWS_ERR_AUTH, AWS_ERR_CLIENT), else -EIO; on success creds_new() of
+ * the keys with source. */
+int creds_call_result(enum aws_error_class error, const char *access_key_id,
+		      const char *secret_access_key, const char *session_token,
+		      time_t expiration, const char *source,
+		      struct creds **out);
+/* What to log of a failed call: its message, else its class's name. */
+const char *creds_call_message(const char *message,
+			       enum aws_error_class error);
 
 /* Run a credential_process command. Returns 0 and *job; -EINVAL (bad
  * command), -errno (spawn failed). */

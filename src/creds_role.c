@@ -352,19 +352,14 @@ static void on_assumed(const struct sts_result *res, void *userdata)
 	int r;
 
 	j->call = NULL;
-	if (res->error != AWS_ERR_NONE) {
+	if (res->error != AWS_ERR_NONE)
 		log_error("AWS credentials: AssumeRole of %s (profile \"%s\") "
 			  "failed: %s: %s", h->role_arn, h->profile,
 			  res->code ? res->code : "?",
-			  res->message && *res->message ? res->message
-							: aws_error_class_name(res->error));
-		finish(j, res->error == AWS_ERR_AUTH ||
-			  res->error == AWS_ERR_CLIENT ? -EACCES : -EIO, NULL);
-		return;
-	}
-	r = creds_new(res->access_key_id, res->secret_access_key,
-		      res->session_token, res->expiration,
-		      CREDS_SOURCE_ASSUME_ROLE, &c);
+			  creds_call_message(res->message, res->error));
+	r = creds_call_result(res->error, res->access_key_id,
+			      res->secret_access_key, res->session_token,
+			      res->expiration, CREDS_SOURCE_ASSUME_ROLE, &c);
 	if (r < 0) {
 		finish(j, r, NULL);
 		return;
