@@ -158,8 +158,6 @@ void aws_engine_call_cancel(struct aws_engine_call *call);
 unsigned aws_engine_in_flight(const struct aws_engine *e);
 void aws_engine_set_metrics_hook(struct aws_engine *e, aws_metrics_fn fn,
 				 void *userdata);
-void aws_engine_set_test_hooks(struct aws_engine *e,
-			       const struct aws_test_hooks *h);
 struct sigv4_signer *aws_engine_signer(const struct aws_engine *e);
 /* The retry state (attempts, quota, clock offset, hooks). */
 struct aws_retrier *aws_engine_retrier(struct aws_engine *e);

@@ -188,10 +188,6 @@ struct aws_retrier {
  * logged as "who: ...", *r untouched. */
 int aws_retrier_init(struct aws_retrier *r, unsigned max_attempts,
 		     const char *who);
-/* Replace the hooks (see struct aws_test_hooks: a 0 backoff field keeps
- * the current one; the tokens are capped at the quota's capacity). */
-void aws_retrier_set_test_hooks(struct aws_retrier *r,
-				const struct aws_test_hooks *h);
 /* The host's wall clock (UTC seconds) and a uniform [0,1) from
  * getrandom(), through the hooks when set. */
 time_t aws_retrier_now(const struct aws_retrier *r);

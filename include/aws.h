@@ -172,10 +172,7 @@ struct aws_creds_provider {
 	void (*invalidate)(void *impl);
 };
 
-/* The daemon plugs in the creds module's chain with
- *   { .get = creds_get_sigv4, .cancel = creds_cancel_sigv4, .impl = chain,
- *     .invalidate = creds_invalidate_sigv4 }
- * (see creds.h). */
+/* The daemon plugs in the creds module's chain through credsprov.h. */
 
 /* Fill *p with a provider that always returns *creds (not copied: it must
  * outlive the client). */

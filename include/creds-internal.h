@@ -83,12 +83,6 @@ int creds_ini_parse(char *text, size_t len, const char *name,
  * name itself. NULL if the section is not a profile. Points into section. */
 const char *creds_ini_profile_name(const char *section, bool config_file);
 
-/* Split a credential_process command line into argv (quotes: '...'
- * literal, "..." with \ escaping \ " $ ` and newline; \ outside quotes
- * escapes the next character; no expansion). *argv and its strings are one
- * malloc'd block (free(*argv)); NULL-terminated. Returns 0; -EINVAL on an
- * unterminated quote or an empty command; -ENOMEM. */
-int creds_split_command(const char *cmd, char ***argv, size_t *argc);
 
 /* Parse credential_process output (Version 1 JSON). Returns 0 and *out;
  * -EINVAL with the reason logged (never a value). */

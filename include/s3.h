@@ -166,26 +166,6 @@ void s3_head_cancel(struct s3_head *h);
  * prefix, not an object); -ENOMEM. Out-params written only on success. */
 int s3_parse_uri(const char *uri, char **bucket, char **key);
 
-/* What a HEAD says about an object against the last successful import.
- * The driver re-imports on CHANGED and UNKNOWN. */
-enum s3_change {
-	S3_CHANGE_UNKNOWN = 0, /* nothing recorded, or no ETag in the reply */
-	S3_CHANGE_UNCHANGED,   /* same ETag and (when both are known) the
-				  same Last-Modified */
-	S3_CHANGE_CHANGED,     /* ETag or Last-Modified differ */
-};
-
-/* Compare the recorded {etag, last_modified} of the last successful import
- * with a HEAD's. ETags are compared verbatim (quotes included, case
- * sensitive); a last_modified of 0 means "not known" and is then not
- * compared. NULL or "" ETags give UNKNOWN. Pure. */
-enum s3_change s3_compare(const char *recorded_etag,
-			  time_t recorded_last_modified,
-			  const char *etag, time_t last_modified);
-
-/* "unknown", "unchanged", "changed". */
-const char *s3_change_name(enum s3_change c);
-
 /* ---- ListObjectsV2 of a folder (SkipUnchangedData on "s3://b/prefix/") --- */
 
 #define S3_LIST_OPERATION "ListObjectsV2"

@@ -124,12 +124,6 @@ void aws_engine_set_metrics_hook(struct aws_engine *e, aws_metrics_fn fn,
 	e->metrics_userdata = userdata;
 }
 
-void aws_engine_set_test_hooks(struct aws_engine *e,
-			       const struct aws_test_hooks *h)
-{
-	aws_retrier_set_test_hooks(&e->retry, h);
-}
-
 struct sigv4_signer *aws_engine_signer(const struct aws_engine *e)
 {
 	return e->signer;

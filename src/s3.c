@@ -75,16 +75,6 @@ const char *s3_error_name(enum s3_error e)
 	return "unknown";
 }
 
-const char *s3_change_name(enum s3_change c)
-{
-	switch (c) {
-	case S3_CHANGE_UNKNOWN: return "unknown";
-	case S3_CHANGE_UNCHANGED: return "unchanged";
-	case S3_CHANGE_CHANGED: return "changed";
-	}
-	return "unknown";
-}
-
 /* ---- pure helpers ------------------------------------------------------------- */
 
 static bool bucket_char(char ch)
@@ -128,20 +118,6 @@ int s3_parse_uri(const char *uri, char **bucket, char **key)
 	*bucket = bo;
 	*key = ko;
 	return 0;
-}
-
-enum s3_change s3_compare(const char *recorded_etag,
-			  time_t recorded_last_modified,
-			  const char *etag, time_t last_modified)
-{
-	if (!recorded_etag || !*recorded_etag || !etag || !*etag)
-		return S3_CHANGE_UNKNOWN;
-	if (strcmp(recorded_etag, etag) != 0)
-		return S3_CHANGE_CHANGED;
-	if (recorded_last_modified != 0 && last_modified != 0 &&
-	    recorded_last_modified != last_modified)
-		return S3_CHANGE_CHANGED;
-	return S3_CHANGE_UNCHANGED;
 }
 
 void s3_encode_key(const char *key, struct strbuf *out)

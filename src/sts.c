@@ -30,7 +30,6 @@ struct sts_reply {
 	char *session_token;
 	time_t expiration;
 	char *assumed_role_arn;
-	char *arn, *account, *user_id;
 };
 
 struct sts_call {
@@ -139,9 +138,6 @@ void sts_reply_free(struct sts_reply *r)
 	creds_free_secret(r->secret_access_key);
 	creds_free_secret(r->session_token);
 	free(r->assumed_role_arn);
-	free(r->arn);
-	free(r->account);
-	free(r->user_id);
 	free(r);
 }
 
@@ -150,6 +146,7 @@ int sts_parse_reply(const char *operation, const char *body, size_t len,
 {
 	struct xml_node *root = NULL;
 	const struct xml_node *res;
+	const char *exp;
 	struct sts_reply *r;
 	char name[80];
 	int k;
@@ -170,25 +167,16 @@ int sts_parse_reply(const char *operation, const char *body, size_t len,
 	res = xml_child(root, name);
 	if (!res)
 		goto fail;
-	if (strcmp(operation, "GetCallerIdentity") == 0) {
-		r->arn = dup_text(res, "Arn");
-		r->account = dup_text(res, "Account");
-		r->user_id = dup_text(res, "UserId");
-		if (!r->arn || !r->account)
-			goto fail;
-	} else {
-		const char *exp = xml_path_text(res, "Credentials/Expiration");
-
-		r->access_key_id = dup_text(res, "Credentials/AccessKeyId");
-		r->secret_access_key = dup_text(res, "Credentials/SecretAccessKey");
-		r->session_token = dup_text(res, "Credentials/SessionToken");
-		r->assumed_role_arn = dup_text(res, "AssumedRoleUser/Arn");
-		if (!r->access_key_id || !*r->access_key_id ||
-		    !r->secret_access_key || !*r->secret_access_key ||
-		    !r->session_token || !*r->session_token || !exp ||
-		    creds_parse_time(exp, &r->expiration) < 0)
-			goto fail;
-	}
+	exp = xml_path_text(res, "Credentials/Expiration");
+	r->access_key_id = dup_text(res, "Credentials/AccessKeyId");
+	r->secret_access_key = dup_text(res, "Credentials/SecretAccessKey");
+	r->session_token = dup_text(res, "Credentials/SessionToken");
+	r->assumed_role_arn = dup_text(res, "AssumedRoleUser/Arn");
+	if (!r->access_key_id || !*r->access_key_id ||
+	    !r->secret_access_key || !*r->secret_access_key ||
+	    !r->session_token || !*r->session_token || !exp ||
+	    creds_parse_time(exp, &r->expiration) < 0)
+		goto fail;
 	xml_free(root);
 	*out = r;
 	return 0;
@@ -400,9 +388,6 @@ static void call_done(const struct aws_engine_result *er, void *userdata)
 		res.session_token = rep->session_token;
 		res.expiration = rep->expiration;
 		res.assumed_role_arn = rep->assumed_role_arn;
-		res.arn = rep->arn;
-		res.account = rep->account;
-		res.user_id = rep->user_id;
 	}
 	call->done(&res, call->userdata);
 }
@@ -487,18 +472,6 @@ int sts_assume_role_with_web_identity(struct sts_client *c,
 {
 	return assume(c, "AssumeRoleWithWebIdentity", p, true, done, userdata,
 		      ret);
-}
-
-int sts_get_caller_identity(struct sts_client *c, sts_done_fn done,
-			    void *userdata, struct sts_call **ret)
-{
-	struct strbuf form = STRBUF_INIT;
-
-	if (!c || !done)
-		return -EINVAL;
-	strbuf_printf(&form, "Action=GetCallerIdentity&Version=%s",
-		      STS_API_VERSION);
-	return start(c, "GetCallerIdentity", &form, false, done, userdata, ret);
 }
 
 void sts_call_cancel(struct sts_call *call)

@@ -81,6 +81,21 @@ void call_fixture_hooks(struct call_fixture *f, struct aws_test_hooks *h)
 	};
 }
 
+void call_fixture_set_hooks(struct aws_retrier *r,
+			    const struct aws_test_hooks *h)
+{
+	r->hooks.rng = h->rng;
+	r->hooks.now = h->now;
+	r->hooks.userdata = h->userdata;
+	if (h->backoff_base_ms)
+		r->hooks.backoff_base_ms = h->backoff_base_ms;
+	if (h->backoff_max_ms)
+		r->hooks.backoff_max_ms = h->backoff_max_ms;
+	if (h->set_retry_tokens)
+		r->quota.tokens = h->retry_tokens < r->quota.capacity ?
+				  h->retry_tokens : r->quota.capacity;
+}
+
 void call_fixture_on_metrics(const struct aws_call_metrics *m, void *userdata)
 {
 	struct call_fixture *f = userdata;

@@ -1,9 +1,11 @@
 /* call_fixture.h - what the tests of the call engine and its protocol
- * adapters (test_aws_engine.c, test_aws.c, test_s3.c, test_sts.c) share:
- * an event loop and HTTP client, static test credentials, a run-until
- * with a failsafe, deterministic retry hooks (rng 0.5, a settable clock,
- * tiny backoff) and the metrics hook's record. call_fixture.c is linked
- * into every unit test; only these tests use it. */
+ * adapters (test_aws_engine.c, test_aws.c, test_s3.c, test_sts.c,
+ * test_events.c) share: an event loop and HTTP client, static test
+ * credentials, a run-until with a failsafe, deterministic retry hooks (rng
+ * 0.5, a settable clock, tiny backoff) put into a client's retry state,
+ * and the metrics hook's record. call_fixture.c is linked into every unit
+ * test; the suites over aws.c's client (test_adopt.c, test_personalize.c,
+ * test_aws_secrets.c) set their hooks with it too. */
 #ifndef PR_TEST_CALL_FIXTURE_H
 #define PR_TEST_CALL_FIXTURE_H
 
@@ -40,6 +42,11 @@ void call_fixture_run_until(struct call_fixture *f, const int *counter,
 			    int want);
 /* Hooks: rng 0.5, now from fake_now, backoff 2 ms doubling to 20 ms. */
 void call_fixture_hooks(struct call_fixture *f, struct aws_test_hooks *h);
+/* Put hooks into a client's retry state (aws_engine_retrier()): a 0
+ * backoff field keeps the current one; the tokens are capped at the
+ * quota's capacity. */
+void call_fixture_set_hooks(struct aws_retrier *r,
+			    const struct aws_test_hooks *h);
 double call_fixture_half(void *userdata);
 /* An aws_metrics_fn recording into the fixture (userdata = f). */
 void call_fixture_on_metrics(const struct aws_call_metrics *m,

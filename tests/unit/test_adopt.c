@@ -21,6 +21,7 @@
 #include "aws.h"
 #include "aws-engine.h"
 #include "aws-internal.h"
+#include "call_fixture.h"
 #include "personalize.h"
 #include "retrain.h"
 #include "state.h"
@@ -397,7 +398,7 @@ static void start(struct fixture *f, const struct lb_action *a, size_t n,
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d", f->lb.port);
 	assert_int_equal(aws_client_new(f->event, f->http, &cfg, &f->creds,
 					&f->aws), 0);
-	aws_engine_set_test_hooks(f->aws->engine, &hooks);
+	call_fixture_set_hooks(aws_engine_retrier(f->aws->engine), &hooks);
 	begin_scan(f, max_errors);
 }
 

@@ -457,7 +457,7 @@ static void start(struct fixture *f, const struct lb_action *a, size_t n,
 	snprintf(f->cf.url, sizeof(f->cf.url), "http://127.0.0.1:%d", f->lb.port);
 	assert_int_equal(aws_client_new(f->cf.event, f->cf.http, &cfg, &f->cf.creds,
 					&f->aws), 0);
-	aws_engine_set_test_hooks(f->aws->engine, &hooks);
+	call_fixture_set_hooks(aws_engine_retrier(f->aws->engine), &hooks);
 	aws_client_set_metrics_hook(f->aws, call_fixture_on_metrics, &f->cf);
 }
 
@@ -780,7 +780,7 @@ static void test_quota_exhausted(void **state)
 	struct call_result r = { 0 }, r2 = { 0 };
 
 	start(f, acts, 2, 0);
-	aws_engine_set_test_hooks(f->aws->engine, &h);
+	call_fixture_set_hooks(aws_engine_retrier(f->aws->engine), &h);
 	call(f, "DescribeCampaign", &r);
 	/* 4 tokens cannot pay for a retry (5): one attempt only */
 	assert_int_equal(r.error, AWS_ERR_TRANSIENT);
@@ -818,7 +818,7 @@ static void test_cancel_during_backoff(void **state)
 	int i;
 
 	start(f, acts, 1, 0);
-	aws_engine_set_test_hooks(f->aws->engine, &h);
+	call_fixture_set_hooks(aws_engine_retrier(f->aws->engine), &h);
 	assert_int_equal(aws_call(f->aws, "DescribeCampaign", NULL, on_call_done,
 				  &r, &c), 0);
 	for (i = 0; i < 2000 && lb_requests(&f->lb) < 1; i++)

@@ -212,7 +212,7 @@ static void test_retrier(void **state)
 	assert_int_equal(aws_retrier_init(&r, 0, "test"), 0);
 	assert_int_equal(r.max_attempts, AWS_DEFAULT_MAX_ATTEMPTS);
 	assert_int_equal(r.quota.tokens, AWS_RETRY_QUOTA_CAPACITY);
-	aws_retrier_set_test_hooks(&r, &h);
+	call_fixture_set_hooks(&r, &h);
 	/* after attempt 1: half of the base; after 2: half of twice it */
 	assert_int_equal(aws_retrier_next(&r, 1, false, &cost), AWS_BACKOFF_BASE_MS / 2);
 	assert_int_equal(cost, AWS_RETRY_COST);
@@ -227,11 +227,11 @@ static void test_retrier(void **state)
 	/* a quota that cannot pay: no retry, nothing taken */
 	h.set_retry_tokens = true;
 	h.retry_tokens = AWS_RETRY_COST - 1;
-	aws_retrier_set_test_hooks(&r, &h);
+	call_fixture_set_hooks(&r, &h);
 	assert_int_equal(aws_retrier_next(&r, 1, false, &cost), -ENOSPC);
 	assert_int_equal(r.quota.tokens, AWS_RETRY_COST - 1);
 	h.retry_tokens = 100000;  /* capped at the capacity */
-	aws_retrier_set_test_hooks(&r, &h);
+	call_fixture_set_hooks(&r, &h);
 	assert_int_equal(r.quota.tokens, AWS_RETRY_QUOTA_CAPACITY);
 	/* the signing time: the host's clock plus the learnt offset */
 	r.clock_offset = -30;
@@ -421,7 +421,7 @@ static void engine_start(struct engine_fixture *f, const struct lb_action *a,
 	assert_int_equal(aws_engine_new(f->cf.event, f->cf.http, &cfg,
 					with_creds ? &f->cf.creds : NULL,
 					&f->engine), 0);
-	aws_engine_set_test_hooks(f->engine, &hooks);
+	call_fixture_set_hooks(aws_engine_retrier(f->engine), &hooks);
 	aws_engine_set_metrics_hook(f->engine, call_fixture_on_metrics, &f->cf);
 }
 

@@ -21,6 +21,7 @@
 #include "aws.h"
 #include "aws-engine.h"
 #include "aws-internal.h"
+#include "call_fixture.h"
 #include "log.h"
 #include "personalize.h"
 #include "strbuf.h"
@@ -163,7 +164,7 @@ static void test_no_secret_in_logs(void **state)
 
 		assert_int_equal(aws_client_new(e, http, &cfg, &prov, &aws), 0);
 	}
-	aws_engine_set_test_hooks(aws->engine, &hooks);
+	call_fixture_set_hooks(aws_engine_retrier(aws->engine), &hooks);
 
 	/* ok; throttled then ok; skewed then ok; signature error; resets;
 	 * malformed */

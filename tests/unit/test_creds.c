@@ -29,6 +29,7 @@
 #include <openssl/crypto.h>
 
 #include "aws.h"
+#include "child.h"
 #include "creds-internal.h"
 #include "credsprov.h"
 #include "creds.h"
@@ -1212,15 +1213,15 @@ static void test_aws_adapter(void **state)
 	struct got_sigv4 a = { 0 }, b = { 0 };
 	bool done = false;
 	struct aws_creds_provider p;
+	struct credsprov *cp = NULL;
 	int i;
 
 	(void)state;
 	setup_process(proc_script);
 	loop_open(&l, false);
-	/* the types are those aws.h wants */
-	p.get = creds_get_sigv4;
-	p.cancel = creds_cancel_sigv4;
-	p.impl = l.chain;
+	/* the provider the daemon hands to the call engine */
+	assert_int_equal(credsprov_new(l.chain, &cp), 0);
+	credsprov_fill(cp, &p);
 	assert_int_equal(p.get(p.impl, on_sigv4, &a), 0);
 	assert_int_equal(p.get(p.impl, on_sigv4, &b), 0);
 	p.cancel(p.impl, &b);
@@ -1238,6 +1239,7 @@ static void test_aws_adapter(void **state)
 	assert_int_equal(b.calls, 1);
 	assert_string_equal(b.akid, "AKIDPROC1");
 	/* a pending one at free time is dropped quietly */
+	credsprov_free(cp);
 	loop_close(&l);
 }
 
@@ -1519,7 +1521,7 @@ static void test_split_command(void **state)
 		size_t argc = 0;
 		struct strbuf sb = STRBUF_INIT;
 
-		assert_int_equal(creds_split_command(cases[i].cmd, &argv, &argc),
+		assert_int_equal(child_split_command(cases[i].cmd, &argv, &argc),
 				 cases[i].r);
 		if (cases[i].r < 0)
 			continue;

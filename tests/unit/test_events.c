@@ -319,7 +319,7 @@ static void test_queue(void **state)
 	assert_int_equal(aws_client_new(f->cf.event, f->cf.http, &cfg,
 					&f->cf.creds, &f->aws), 0);
 	call_fixture_hooks(&f->cf, &hooks);
-	aws_engine_set_test_hooks(f->aws->engine, &hooks);
+	call_fixture_set_hooks(aws_engine_retrier(f->aws->engine), &hooks);
 	assert_int_equal(events_queue_new(f->aws, "default", "shop", on_drained,
 					  f, &f->q), 0);
 	/* four events queued at once: sent one after the other, in order */

@@ -1,7 +1,7 @@
 /* test_s3.c - S3 HeadObject: URI parsing, key encoding, endpoint and
  * addressing style, the signed request (checked by the sigv4 verifier and
- * against a canonical request written out by hand), classification, header
- * parsing and the change comparison (tables); then whole HEADs against the
+ * against a canonical request written out by hand), classification and
+ * header parsing (tables); then whole HEADs against the
  * scripted loopback server: success, 404, 403, wrong region, SlowDown
  * retries, resets, clock skew, no credentials, cancellation. ListObjectsV2:
  * the folder URI, the query, page parsing (good, malformed), the listing's
@@ -469,42 +469,6 @@ static void test_parse_meta(void **state)
 	}
 }
 
-static void test_compare(void **state)
-{
-	static const struct {
-		const char *re;
-		time_t rl;
-		const char *e;
-		time_t l;
-		enum s3_change want;
-	} cases[] = {
-		{ "\"abc\"", 100, "\"abc\"", 100, S3_CHANGE_UNCHANGED },
-		{ "\"abc\"", 100, "\"abd\"", 100, S3_CHANGE_CHANGED },
-		{ "\"abc\"", 100, "\"abc\"", 200, S3_CHANGE_CHANGED },
-		{ "\"abc\"", 0, "\"abc\"", 200, S3_CHANGE_UNCHANGED },
-		{ "\"abc\"", 100, "\"abc\"", 0, S3_CHANGE_UNCHANGED },
-		{ "\"abc\"", 100, "abc", 100, S3_CHANGE_CHANGED },      /* verbatim */
-		{ "\"ABC\"", 100, "\"abc\"", 100, S3_CHANGE_CHANGED },  /* case */
-		{ "\"d41d8cd98f00b204e9800998ecf8427e-2\"", 5,
-		  "\"d41d8cd98f00b204e9800998ecf8427e-2\"", 5, S3_CHANGE_UNCHANGED },
-		{ NULL, 100, "\"abc\"", 100, S3_CHANGE_UNKNOWN },
-		{ "", 100, "\"abc\"", 100, S3_CHANGE_UNKNOWN },
-		{ "\"abc\"", 100, NULL, 100, S3_CHANGE_UNKNOWN },
-		{ "\"abc\"", 100, "", 100, S3_CHANGE_UNKNOWN },
-	};
-	size_t i;
-
-	(void)state;
-	for (i = 0; i < ARRAY_SIZE(cases); i++) {
-		enum s3_change c = s3_compare(cases[i].re, cases[i].rl,
-					      cases[i].e, cases[i].l);
-
-		if (c != cases[i].want)
-			fail_msg("case %zu: %s != %s", i, s3_change_name(c),
-				 s3_change_name(cases[i].want));
-	}
-}
-
 /* ---- whole HEADs against the loopback server ---------------------------------- */
 
 struct head_result {
@@ -586,7 +550,7 @@ static void start(struct fixture *f, const struct lb_action *a, size_t n)
 	snprintf(f->cf.url, sizeof(f->cf.url), "http://127.0.0.1:%d", f->lb.port);
 	assert_int_equal(s3_client_new(f->cf.event, f->cf.http, &cfg, &f->cf.creds,
 				       &f->s3), 0);
-	aws_engine_set_test_hooks(f->s3->engine, &hooks);
+	call_fixture_set_hooks(aws_engine_retrier(f->s3->engine), &hooks);
 	s3_client_set_metrics_hook(f->s3, call_fixture_on_metrics, &f->cf);
 }
 
@@ -758,7 +722,7 @@ static void test_quota_exhausted(void **state)
 
 	memset(&r, 0, sizeof(r));
 	start(f, acts, 1);
-	aws_engine_set_test_hooks(f->s3->engine, &hooks);
+	call_fixture_set_hooks(aws_engine_retrier(f->s3->engine), &hooks);
 	head(f, "s3://bkt/k", &r);
 	assert_int_equal(r.error, S3_ERR_THROTTLED);
 	assert_int_equal(r.attempts, 1);
@@ -1267,7 +1231,6 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_fips_dualstack),
 		cmocka_unit_test(test_classify),
 		cmocka_unit_test(test_parse_meta),
-		cmocka_unit_test(test_compare),
 		cmocka_unit_test_setup_teardown(test_scenarios, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wire, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_clock_skew, setup, teardown),
