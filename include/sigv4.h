@@ -3,8 +3,9 @@
  *   canonical request -> string to sign -> signing key -> signature
  *
  * Each stage is exported so that the tests can check it against the AWS
- * vector suite and so that the emulator can verify incoming requests with
- * exactly the canonicalisation the client uses (sigv4_verify()).
+ * vector suite; sigv4_verify() rebuilds a request's signature with the
+ * signer's own canonicalisation, for the unit tests and the fuzz harness
+ * (the emulator verifies with its own, independent code).
  *
  * The one-call path for clients is a struct sigv4_signer: it caches the
  * signing key per (date, region, service, access key id, secret) and reuses
