@@ -254,10 +254,6 @@ int main(void)
 		cmocka_unit_test(test_no_secret_in_logs),
 	};
 
-	setenv("no_proxy", "127.0.0.1", 1);
-	setenv("NO_PROXY", "127.0.0.1", 1);
-	unsetenv("AWS_ENDPOINT_URL");
-	unsetenv("AWS_ENDPOINT_URL_PERSONALIZE");
-	unsetenv("AWS_MAX_ATTEMPTS");
+	call_fixture_environment("PERSONALIZE");
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

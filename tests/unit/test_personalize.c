@@ -904,11 +904,7 @@ int main(void)
 			"(set PERSONALIZE_MODEL_DIR)\n", path);
 		return 1;
 	}
-	setenv("no_proxy", "127.0.0.1", 1);
-	setenv("NO_PROXY", "127.0.0.1", 1);
-	unsetenv("AWS_ENDPOINT_URL");
-	unsetenv("AWS_ENDPOINT_URL_PERSONALIZE");
-	unsetenv("AWS_MAX_ATTEMPTS");
+	call_fixture_environment("PERSONALIZE");
 	log_init(LOG_TARGET_STDERR, LOG_WARNING);
 	r = cmocka_run_group_tests(tests, NULL, NULL);
 	cJSON_Delete(model);

@@ -488,7 +488,6 @@ struct head_result {
 struct fixture {
 	struct call_fixture cf;
 	struct s3_client *s3;
-	struct loopback lb;
 };
 
 static void on_head_done(const struct s3_head_result *res, void *userdata)
@@ -520,13 +519,8 @@ static void on_head_done(const struct s3_head_result *res, void *userdata)
 
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	if (!f || call_fixture_setup(&f->cf) < 0)
-		return -1;
 	clear_endpoint_env();
-	*state = f;
-	return 0;
+	return call_fixture_new(state, sizeof(struct fixture));
 }
 
 static int teardown(void **state)
@@ -534,24 +528,17 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 
 	s3_client_free(f->s3);
-	lb_stop(&f->lb);
-	call_fixture_teardown(&f->cf);
-	free(f);
-	return 0;
+	return call_fixture_delete(&f->cf);
 }
 
 static void start(struct fixture *f, const struct lb_action *a, size_t n)
 {
 	struct s3_client_config cfg = { .region = "us-east-1", .endpoint_url = f->cf.url };
-	struct aws_test_hooks hooks;
 
-	call_fixture_hooks(&f->cf, &hooks);
-	assert_int_equal(lb_start(&f->lb, a, n), 0);
-	snprintf(f->cf.url, sizeof(f->cf.url), "http://127.0.0.1:%d", f->lb.port);
+	call_fixture_serve(&f->cf, a, n, "");
 	assert_int_equal(s3_client_new(f->cf.event, f->cf.http, &cfg, &f->cf.creds,
 				       &f->s3), 0);
-	call_fixture_set_hooks(aws_engine_retrier(f->s3->engine), &hooks);
-	s3_client_set_metrics_hook(f->s3, call_fixture_on_metrics, &f->cf);
+	call_fixture_attach(&f->cf, f->s3->engine);
 }
 
 static void head(struct fixture *f, const char *uri, struct head_result *r)
@@ -635,7 +622,7 @@ static void test_scenarios(void **state)
 		assert_int_equal(f->cf.metrics_calls, (int)i + 1);
 		assert_string_equal(f->cf.last_op, "HeadObject");
 		f->s3 = s3_client_free(f->s3);
-		lb_stop(&f->lb);
+		lb_stop(&f->cf.lb);
 	}
 }
 
@@ -651,7 +638,7 @@ static void test_wire(void **state)
 	start(f, acts, 1);
 	head(f, "s3://my.bucket/dir/caf\xc3\xa9 1+1.csv", &r);
 	assert_int_equal(r.error, S3_ERR_NONE);
-	log = lb_log(&f->lb);
+	log = lb_log(&f->cf.lb);
 	assert_non_null(log);
 	assert_non_null(strstr(log, "HEAD /my.bucket/dir/caf%C3%A9%201%2B1.csv HTTP/1.1\r\n"));
 	assert_non_null(strcasestr(log, "\r\nx-amz-content-sha256: "
@@ -688,7 +675,7 @@ static void test_clock_skew(void **state)
 		};
 
 		f->s3 = s3_client_free(f->s3);
-		lb_stop(&f->lb);
+		lb_stop(&f->cf.lb);
 		f->cf.fake_now = 1795168800;
 		memset(&r, 0, sizeof(r));
 		start(f, deny, 1);
@@ -749,7 +736,7 @@ static void test_no_credentials(void **state)
 	assert_int_equal(r.error, S3_ERR_CREDENTIALS);
 	assert_int_equal(r.attempts, 0);
 	assert_int_equal(f->cf.last_metrics.error, AWS_ERR_AUTH);
-	assert_int_equal(lb_requests(&f->lb), 0);
+	assert_int_equal(lb_requests(&f->cf.lb), 0);
 }
 
 static void test_cancel_and_free(void **state)
@@ -1153,7 +1140,7 @@ static void test_list_pages(void **state)
 	assert_int_equal(r.n, 2);
 	digest_of(all, 2, want, NULL);
 	assert_string_equal(r.digest, want);
-	log = lb_log(&f->lb);
+	log = lb_log(&f->cf.lb);
 	assert_non_null(log);
 	assert_non_null(strstr(log, "GET /bkt?list-type=2&max-keys=300&prefix=d%2F HTTP/1.1\r\n"));
 	assert_non_null(strstr(log, "GET /bkt?continuation-token=T%2B1%2F%3D&list-type=2"
@@ -1195,7 +1182,7 @@ static void test_list_errors(void **state)
 		if (r.error != cases[i].want || !strstr(r.message, cases[i].message_part))
 			fail_msg("%s: %s (%s)", cases[i].name, s3_error_name(r.error), r.message);
 		f->s3 = s3_client_free(f->s3);
-		lb_stop(&f->lb);
+		lb_stop(&f->cf.lb);
 	}
 }
 

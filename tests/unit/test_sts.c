@@ -183,7 +183,6 @@ static void test_endpoints(void **state)
 struct fixture {
 	struct call_fixture cf;
 	struct sts_client *sts;
-	struct loopback lb;
 };
 
 struct got {
@@ -215,12 +214,7 @@ static void on_done(const struct sts_result *res, void *userdata)
 
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	if (!f || call_fixture_setup(&f->cf) < 0)
-		return -1;
-	*state = f;
-	return 0;
+	return call_fixture_new(state, sizeof(struct fixture));
 }
 
 static int teardown(void **state)
@@ -228,25 +222,18 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 
 	sts_client_free(f->sts);
-	lb_stop(&f->lb);
-	call_fixture_teardown(&f->cf);
-	free(f);
-	return 0;
+	return call_fixture_delete(&f->cf);
 }
 
 static void start(struct fixture *f, const struct lb_action *a, size_t n)
 {
 	struct sts_client_config cfg = { .region = "eu-west-1" };
-	struct aws_test_hooks hooks;
 
-	call_fixture_hooks(&f->cf, &hooks);
-	assert_int_equal(lb_start(&f->lb, a, n), 0);
-	snprintf(f->cf.url, sizeof(f->cf.url), "http://127.0.0.1:%d",
-		 f->lb.port);
+	call_fixture_serve(&f->cf, a, n, "");
 	cfg.endpoint_url = f->cf.url;
 	assert_int_equal(sts_client_new(f->cf.event, f->cf.http, &cfg,
 					&f->cf.creds, &f->sts), 0);
-	call_fixture_set_hooks(aws_engine_retrier(f->sts->engine), &hooks);
+	call_fixture_attach(&f->cf, f->sts->engine);
 	assert_string_equal(f->sts->endpoint, f->cf.url);
 	assert_string_equal(f->sts->signing_region, "eu-west-1");
 }
@@ -300,8 +287,8 @@ static void test_calls(void **state)
 	call_fixture_run_until(&f->cf, &g.calls, 1);
 	assert_int_equal(g.error, AWS_ERR_MALFORMED_REPLY);
 	/* what went on the wire */
-	assert_int_equal(lb_requests(&f->lb), 4);
-	log = lb_log(&f->lb);
+	assert_int_equal(lb_requests(&f->cf.lb), 4);
+	log = lb_log(&f->cf.lb);
 	assert_non_null(log);
 	assert_non_null(strstr(log, "Action=AssumeRole&Version=2011-06-15"
 			       "&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2FR"
@@ -336,13 +323,6 @@ static void test_calls(void **state)
 /* What the client sends and reads is what the STS model names. */
 static void test_model(void **state)
 {
-	const char *dir = getenv("STS_MODEL_DIR");
-	char path[512], *text = NULL;
-	const cJSON *shapes, *s;
-	cJSON *model;
-	FILE *fp;
-	long n;
-	size_t i;
 	static const char *const members[][2] = {
 		{ "AssumeRoleRequest", "RoleArn" },
 		{ "AssumeRoleRequest", "RoleSessionName" },
@@ -358,38 +338,18 @@ static void test_model(void **state)
 		{ "Credentials", "Expiration" },
 		{ "AssumedRoleUser", "Arn" },
 	};
+	const cJSON *s;
+	cJSON *model;
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/service-2.json",
-		 dir ? dir : "tests/data/sts");
-	fp = fopen(path, "r");
-	if (!fp)
-		skip();   /* run from elsewhere without STS_MODEL_DIR */
-	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
-	n = ftell(fp);
-	rewind(fp);
-	text = malloc((size_t)n + 1);
-	assert_non_null(text);
-	assert_int_equal(fread(text, 1, (size_t)n, fp), (size_t)n);
-	text[n] = '\0';
-	fclose(fp);
-	model = cJSON_Parse(text);
-	free(text);
-	assert_non_null(model);
+	model = call_fixture_model("STS_MODEL_DIR", "tests/data/sts");
 	s = cJSON_GetObjectItem(model, "metadata");
 	assert_string_equal(cJSON_GetObjectItem(s, "protocol")->valuestring, "query");
 	assert_string_equal(cJSON_GetObjectItem(s, "apiVersion")->valuestring,
 			    STS_API_VERSION);
 	assert_string_equal(cJSON_GetObjectItem(s, "endpointPrefix")->valuestring,
 			    STS_SIGNING_NAME);
-	shapes = cJSON_GetObjectItem(model, "shapes");
-	for (i = 0; i < ARRAY_SIZE(members); i++) {
-		s = cJSON_GetObjectItem(cJSON_GetObjectItem(shapes, members[i][0]),
-					"members");
-		if (!cJSON_GetObjectItem(s, members[i][1]))
-			fail_msg("%s.%s not in the model", members[i][0],
-				 members[i][1]);
-	}
+	call_fixture_model_members(model, members, ARRAY_SIZE(members));
 	cJSON_Delete(model);
 }
 
@@ -403,11 +363,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_calls, setup, teardown),
 	};
 
-	setenv("no_proxy", "127.0.0.1", 1);
-	setenv("NO_PROXY", "127.0.0.1", 1);
-	unsetenv("AWS_ENDPOINT_URL");
-	unsetenv("AWS_ENDPOINT_URL_STS");
-	unsetenv("AWS_MAX_ATTEMPTS");
+	call_fixture_environment("STS");
 	log_init(LOG_TARGET_STDERR, LOG_WARNING);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
