@@ -162,6 +162,12 @@ double call_fixture_half(void *userdata)
 	return 0.5;
 }
 
+double call_fixture_zero(void *userdata)
+{
+	(void)userdata;
+	return 0.0;
+}
+
 static time_t fixture_now(void *userdata)
 {
 	struct call_fixture *f = userdata;

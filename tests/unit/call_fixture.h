@@ -1,11 +1,12 @@
-/* call_fixture.h - what the tests of the call engine and its protocol
- * adapters (test_aws_engine.c, test_aws.c, test_s3.c, test_sts.c,
- * test_events.c) share: an event loop and HTTP client, static test
- * credentials, a run-until with a failsafe, deterministic retry hooks (rng
- * 0.5, a settable clock, tiny backoff) put into a client's retry state,
- * and the metrics hook's record. call_fixture.c is linked into every unit
- * test; the suites over aws.c's client (test_adopt.c, test_personalize.c,
- * test_aws_secrets.c) set their hooks with it too. */
+/* call_fixture.h - what the tests of the call engine, its protocol
+ * adapters and the modules over them (test_aws_engine.c, test_aws.c,
+ * test_s3.c, test_sts.c, test_events.c, test_personalize.c, test_adopt.c,
+ * test_aws_secrets.c) share: an event loop and HTTP client, static test
+ * credentials, the scripted loopback server, a run-until with a failsafe,
+ * deterministic retry hooks (rng 0.5 or 0, a settable clock, tiny backoff)
+ * put into a client's retry state, the metrics hook's record, the
+ * vendored service models and the process environment. call_fixture.c is
+ * linked into every unit test. */
 #ifndef PR_TEST_CALL_FIXTURE_H
 #define PR_TEST_CALL_FIXTURE_H
 
@@ -77,6 +78,8 @@ void call_fixture_hooks(struct call_fixture *f, struct aws_test_hooks *h);
 void call_fixture_set_hooks(struct aws_retrier *r,
 			    const struct aws_test_hooks *h);
 double call_fixture_half(void *userdata);
+/* An rng of 0: every backoff its shortest. */
+double call_fixture_zero(void *userdata);
 /* An aws_metrics_fn recording into the fixture (userdata = f). */
 void call_fixture_on_metrics(const struct aws_call_metrics *m,
 			     void *userdata);

@@ -28,7 +28,6 @@
 #include "loopback.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define FAILSAFE_USEC (10ULL * 1000000ULL)
 #define ARN "arn:aws:personalize:us-east-1:123456789012:"
 #define SOLUTION ARN "solution/s"
 #define DS_I ARN "dataset/g/INTERACTIONS"
@@ -222,18 +221,9 @@ static void test_wanted(void **state)
 
 /* ---- the scan against a scripted server ------------------------------------ */
 
-static const struct sigv4_credentials test_creds = {
-	.access_key_id = "AKIDEXAMPLE",
-	.secret_access_key = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-	.session_token = NULL,
-};
-
 struct fixture {
-	sd_event *event;
-	struct http_client *http;
+	struct call_fixture cf;   /* first: call_fixture_new() */
 	struct aws_client *aws;
-	struct aws_creds_provider creds;
-	struct loopback lb;
 	/* the rate limit stand-in: one pending grant, from a defer source */
 	sd_event_source *defer;
 	ratelimit_grant_fn grant;
@@ -270,7 +260,7 @@ static int fake_submit(void *host, unsigned owner, ratelimit_grant_fn grant,
 	f->cookie = cookie;
 	f->submits++;
 	if (!f->defer &&
-	    sd_event_add_defer(f->event, &f->defer, on_defer, f) < 0)
+	    sd_event_add_defer(f->cf.event, &f->defer, on_defer, f) < 0)
 		return -ENOMEM;
 	return sd_event_source_set_enabled(f->defer, SD_EVENT_ONESHOT) < 0 ?
 	       -ENOMEM : 0;
@@ -298,48 +288,14 @@ static void on_done(void *ud, const struct adopt_found *found, bool failed,
 	f->scan = NULL;
 }
 
-static bool failsafe_hit;
-
-static int on_failsafe(sd_event_source *s, uint64_t usec, void *userdata)
-{
-	(void)s;
-	(void)usec;
-	(void)userdata;
-	failsafe_hit = true;
-	return 0;
-}
-
 static void run_until_done(struct fixture *f)
 {
-	sd_event_source *fs = NULL;
-
-	failsafe_hit = false;
-	assert_int_equal(sd_event_add_time_relative(f->event, &fs,
-						    CLOCK_MONOTONIC,
-						    FAILSAFE_USEC, 0,
-						    on_failsafe, NULL), 0);
-	while (!f->done && !failsafe_hit)
-		assert_true(sd_event_run(f->event, UINT64_MAX) >= 0);
-	sd_event_source_disable_unref(fs);
-	assert_false(failsafe_hit);
-}
-
-static double zero(void *u)
-{
-	(void)u;
-	return 0.0;
+	call_fixture_run_until(&f->cf, &f->done, 1);
 }
 
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	if (!f || sd_event_new(&f->event) < 0 ||
-	    http_client_new(f->event, &f->http) < 0)
-		return -1;
-	aws_creds_provider_static(&f->creds, &test_creds);
-	*state = f;
-	return 0;
+	return call_fixture_new(state, sizeof(struct fixture));
 }
 
 static int teardown(void **state)
@@ -348,12 +304,8 @@ static int teardown(void **state)
 
 	adopt_scan_free(f->scan);
 	aws_client_free(f->aws);
-	lb_stop(&f->lb);
 	sd_event_source_disable_unref(f->defer);
-	http_client_free(f->http);
-	sd_event_unref(f->event);
-	free(f);
-	return 0;
+	return call_fixture_delete(&f->cf);
 }
 
 /* A scan of pipeline PIPE (two datasets) with a budget of max_errors
@@ -372,7 +324,7 @@ static void begin_scan(struct fixture *f, unsigned max_errors)
 	spec.datasets[1].type = "Users";
 	spec.datasets[1].arn = DS_U;
 	memset(&io, 0, sizeof(io));
-	io.event = f->event;
+	io.event = f->cf.event;
 	io.aws = f->aws;
 	io.submit = fake_submit;
 	io.cancel = fake_cancel;
@@ -388,16 +340,14 @@ static void begin_scan(struct fixture *f, unsigned max_errors)
 static void start(struct fixture *f, const struct lb_action *a, size_t n,
 		  unsigned max_errors)
 {
-	char url[64];
 	struct aws_client_config cfg = { .region = "us-east-1",
-					 .endpoint_url = url,
+					 .endpoint_url = f->cf.url,
 					 .max_attempts = 1 };
-	struct aws_test_hooks hooks = { .rng = zero };
+	struct aws_test_hooks hooks = { .rng = call_fixture_zero };
 
-	assert_int_equal(lb_start(&f->lb, a, n), 0);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d", f->lb.port);
-	assert_int_equal(aws_client_new(f->event, f->http, &cfg, &f->creds,
-					&f->aws), 0);
+	call_fixture_serve(&f->cf, a, n, "");
+	assert_int_equal(aws_client_new(f->cf.event, f->cf.http, &cfg,
+					&f->cf.creds, &f->aws), 0);
 	call_fixture_set_hooks(aws_engine_retrier(f->aws->engine), &hooks);
 	begin_scan(f, max_errors);
 }
@@ -405,7 +355,7 @@ static void start(struct fixture *f, const struct lb_action *a, size_t n,
 /* The X-Amz-Target operations of the requests served, "A,B,C". */
 static void targets(const struct fixture *f, char *buf, size_t len)
 {
-	char *log = lb_log(&f->lb), *p;
+	char *log = lb_log(&f->cf.lb), *p;
 	size_t n = 0;
 
 	assert_non_null(log);
@@ -521,7 +471,7 @@ static void test_scan_nothing(void **state)
 	assert_false(f->failed);
 	assert_int_equal(f->found.kind, ADOPT_NONE);
 	assert_int_equal(f->done, 1);
-	assert_int_equal(lb_requests(&f->lb), 3); /* one list per dataset */
+	assert_int_equal(lb_requests(&f->cf.lb), 3); /* one list per dataset */
 }
 
 static void test_scan_retry_then_found(void **state)
@@ -618,12 +568,12 @@ static void test_scan_free_in_flight(void **state)
 	/* in flight: the op is cancelled, no callback ever */
 	begin_scan(f, 3);
 	for (i = 0; i < 20 && f->grant; i++)
-		assert_true(sd_event_run(f->event, 10000) >= 0);
+		assert_true(sd_event_run(f->cf.event, 10000) >= 0);
 	assert_null(f->grant);
 	adopt_scan_free(f->scan);
 	f->scan = NULL;
 	for (i = 0; i < 5; i++)
-		assert_true(sd_event_run(f->event, 10000) >= 0);
+		assert_true(sd_event_run(f->cf.event, 10000) >= 0);
 	assert_int_equal(f->done, 0);
 	assert_int_equal(adopt_scan_start(NULL, NULL, on_done, f, &f->scan),
 			 -EINVAL);
