@@ -288,11 +288,6 @@ static void on_done(void *ud, const struct adopt_found *found, bool failed,
 	f->scan = NULL;
 }
 
-static void run_until_done(struct fixture *f)
-{
-	call_fixture_run_until(&f->cf, &f->done, 1);
-}
-
 static int setup(void **state)
 {
 	return call_fixture_new(state, sizeof(struct fixture));
@@ -352,11 +347,20 @@ static void start(struct fixture *f, const struct lb_action *a, size_t n,
 	begin_scan(f, max_errors);
 }
 
-/* The X-Amz-Target operations of the requests served, "A,B,C". */
-static void targets(const struct fixture *f, char *buf, size_t len)
+/* start(), and the scan run to its end. */
+static void scan(struct fixture *f, const struct lb_action *a, size_t n,
+		 unsigned max_errors)
 {
-	char *log = lb_log(&f->cf.lb), *p;
-	size_t n = 0;
+	start(f, a, n, max_errors);
+	call_fixture_run_until(&f->cf, &f->done, 1);
+}
+
+/* The X-Amz-Target operations of the requests served were want
+ * ("A,B,C"). */
+static void assert_targets(const struct fixture *f, const char *want)
+{
+	char *log = lb_log(&f->cf.lb), *p, buf[256];
+	size_t len = sizeof(buf), n = 0;
 
 	assert_non_null(log);
 	buf[0] = '\0';
@@ -374,6 +378,7 @@ static void targets(const struct fixture *f, char *buf, size_t len)
 		buf[n] = '\0';
 	}
 	free(log);
+	assert_string_equal(buf, want);
 }
 
 #define JSON_CT "Content-Type: application/x-amz-json-1.1\r\n"
@@ -421,19 +426,16 @@ static void test_scan_version_found(void **state)
 	const struct lb_action a[] = {
 		REPLY(versions_busy), REPLY(version_other), REPLY(version_ours),
 	};
-	char t[256];
 
-	start(f, a, ARRAY_SIZE(a), 3);
-	run_until_done(f);
+	scan(f, a, ARRAY_SIZE(a), 3);
 	assert_false(f->failed);
 	assert_int_equal(f->found.kind, ADOPT_VERSION);
 	assert_int_equal(f->found.fire_time, T1);
 	assert_string_equal(f->found.name, V_T1);
 	assert_string_equal(f->found.arn, SOLUTION "/v7");
 	/* only the busy versions described; no import listed */
-	targets(f, t, sizeof(t));
-	assert_string_equal(t, "ListSolutionVersions,DescribeSolutionVersion,"
-			    "DescribeSolutionVersion");
+	assert_targets(f, "ListSolutionVersions,DescribeSolutionVersion,"
+			  "DescribeSolutionVersion");
 	assert_int_equal(f->submits, 3);
 }
 
@@ -443,10 +445,8 @@ static void test_scan_import_found(void **state)
 	const struct lb_action a[] = {
 		REPLY(versions_none), REPLY(imports_i), REPLY(imports_u),
 	};
-	char t[256];
 
-	start(f, a, ARRAY_SIZE(a), 3);
-	run_until_done(f);
+	scan(f, a, ARRAY_SIZE(a), 3);
 	assert_false(f->failed);
 	/* the finished import (ACTIVE, even of a later fire time) and the
 	 * other job in progress do not count */
@@ -454,9 +454,8 @@ static void test_scan_import_found(void **state)
 	assert_int_equal(f->found.fire_time, T1);
 	assert_string_equal(f->found.name, U_T1);
 	assert_string_equal(f->found.arn, ARN "dataset-import-job/u1");
-	targets(f, t, sizeof(t));
-	assert_string_equal(t, "ListSolutionVersions,ListDatasetImportJobs,"
-			    "ListDatasetImportJobs");
+	assert_targets(f, "ListSolutionVersions,ListDatasetImportJobs,"
+			  "ListDatasetImportJobs");
 }
 
 static void test_scan_nothing(void **state)
@@ -466,8 +465,7 @@ static void test_scan_nothing(void **state)
 		REPLY(versions_none), REPLY(imports_i), REPLY(imports_empty),
 	};
 
-	start(f, a, ARRAY_SIZE(a), 3);
-	run_until_done(f);
+	scan(f, a, ARRAY_SIZE(a), 3);
 	assert_false(f->failed);
 	assert_int_equal(f->found.kind, ADOPT_NONE);
 	assert_int_equal(f->done, 1);
@@ -484,17 +482,14 @@ static void test_scan_retry_then_found(void **state)
 		ERR(502, "BadGateway"),
 		REPLY(imports_i), REPLY(imports_u),
 	};
-	char t[256];
 
-	start(f, a, ARRAY_SIZE(a), 3);
-	run_until_done(f);
+	scan(f, a, ARRAY_SIZE(a), 3);
 	assert_false(f->failed);
 	assert_int_equal(f->found.kind, ADOPT_IMPORT);
 	assert_int_equal(f->found.fire_time, T1);
-	targets(f, t, sizeof(t));
-	assert_string_equal(t, "ListSolutionVersions,ListSolutionVersions,"
-			    "ListSolutionVersions,ListDatasetImportJobs,"
-			    "ListDatasetImportJobs,ListDatasetImportJobs");
+	assert_targets(f, "ListSolutionVersions,ListSolutionVersions,"
+			  "ListSolutionVersions,ListDatasetImportJobs,"
+			  "ListDatasetImportJobs,ListDatasetImportJobs");
 }
 
 static void test_scan_budget_spent(void **state)
@@ -504,16 +499,13 @@ static void test_scan_budget_spent(void **state)
 		REPLY(versions_none),
 		ERR(503, "ServiceUnavailable"), /* repeats */
 	};
-	char t[256];
 
-	start(f, a, ARRAY_SIZE(a), 3);
-	run_until_done(f);
+	scan(f, a, ARRAY_SIZE(a), 3);
 	assert_true(f->failed);
 	assert_int_equal(f->found.kind, ADOPT_NONE);
 	assert_non_null(strstr(f->why, "ListDatasetImportJobs failed"));
-	targets(f, t, sizeof(t));
-	assert_string_equal(t, "ListSolutionVersions,ListDatasetImportJobs,"
-			    "ListDatasetImportJobs,ListDatasetImportJobs");
+	assert_targets(f, "ListSolutionVersions,ListDatasetImportJobs,"
+			  "ListDatasetImportJobs,ListDatasetImportJobs");
 }
 
 static void test_scan_rejected(void **state)
@@ -522,17 +514,14 @@ static void test_scan_rejected(void **state)
 	const struct lb_action a[] = {
 		ERR(400, "AccessDeniedException"),
 	};
-	char t[256];
 
-	start(f, a, ARRAY_SIZE(a), 3);
-	run_until_done(f);
+	scan(f, a, ARRAY_SIZE(a), 3);
 	assert_true(f->failed);
 	/* a denial: named for the operator, and no run may start blind */
 	assert_non_null(strstr(f->why, "personalize:ListSolutionVersions"));
 	assert_non_null(strstr(f->why, "`personalize-retrain policy`"));
 	assert_true(f->found.denied);
-	targets(f, t, sizeof(t));
-	assert_string_equal(t, "ListSolutionVersions"); /* not retried */
+	assert_targets(f, "ListSolutionVersions"); /* not retried */
 }
 
 static void test_scan_described_gone(void **state)
@@ -544,8 +533,7 @@ static void test_scan_described_gone(void **state)
 		REPLY(version_ours),
 	};
 
-	start(f, a, ARRAY_SIZE(a), 1);
-	run_until_done(f);
+	scan(f, a, ARRAY_SIZE(a), 1);
 	assert_false(f->failed);
 	assert_int_equal(f->found.kind, ADOPT_VERSION);
 	assert_string_equal(f->found.arn, SOLUTION "/v7");
