@@ -802,15 +802,33 @@ struct probe {
 	cJSON *out;
 };
 
-static void on_probe(const struct s3_head_result *res, void *userdata)
+/* A probe's line: what every HEAD and listing reports. */
+static cJSON *probe_line(const char *uri, enum s3_error e, long status,
+			 unsigned attempts)
 {
-	struct probe *p = userdata;
 	cJSON *o = cJSON_CreateObject();
 
-	cJSON_AddStringToObject(o, "uri", res->uri);
-	cJSON_AddStringToObject(o, "error", s3_error_name(res->error));
-	cJSON_AddNumberToObject(o, "status", (double)res->http_status);
-	cJSON_AddNumberToObject(o, "attempts", res->attempts);
+	cJSON_AddStringToObject(o, "uri", uri);
+	cJSON_AddStringToObject(o, "error", s3_error_name(e));
+	cJSON_AddNumberToObject(o, "status", (double)status);
+	cJSON_AddNumberToObject(o, "attempts", attempts);
+	return o;
+}
+
+/* The line, with message when there is one, into the probe's output. */
+static void probe_add(struct probe *p, cJSON *o, const char *message)
+{
+	if (message)
+		cJSON_AddStringToObject(o, "message", message);
+	cJSON_AddItemToArray(p->out, o);
+	p->done++;
+}
+
+static void on_probe(const struct s3_head_result *res, void *userdata)
+{
+	cJSON *o = probe_line(res->uri, res->error, res->http_status,
+			      res->attempts);
+
 	if (res->etag)
 		cJSON_AddStringToObject(o, "etag", res->etag);
 	if (res->has_last_modified)
@@ -819,30 +837,20 @@ static void on_probe(const struct s3_head_result *res, void *userdata)
 		cJSON_AddNumberToObject(o, "size", (double)res->content_length);
 	if (res->bucket_region)
 		cJSON_AddStringToObject(o, "bucketRegion", res->bucket_region);
-	if (res->message)
-		cJSON_AddStringToObject(o, "message", res->message);
-	cJSON_AddItemToArray(p->out, o);
-	p->done++;
+	probe_add(userdata, o, res->message);
 }
 
 static void on_probe_list(const struct s3_list_result *res, void *userdata)
 {
-	struct probe *p = userdata;
-	cJSON *o = cJSON_CreateObject();
+	cJSON *o = probe_line(res->uri, res->error, res->http_status,
+			      res->attempts);
 
-	cJSON_AddStringToObject(o, "uri", res->uri);
-	cJSON_AddStringToObject(o, "error", s3_error_name(res->error));
-	cJSON_AddNumberToObject(o, "status", (double)res->http_status);
-	cJSON_AddNumberToObject(o, "attempts", res->attempts);
 	cJSON_AddNumberToObject(o, "pages", res->pages);
 	if (res->digest) {
 		cJSON_AddStringToObject(o, "digest", res->digest);
 		cJSON_AddNumberToObject(o, "objects", (double)res->n_objects);
 	}
-	if (res->message)
-		cJSON_AddStringToObject(o, "message", res->message);
-	cJSON_AddItemToArray(p->out, o);
-	p->done++;
+	probe_add(userdata, o, res->message);
 }
 
 /* A URI ending in '/' is listed (s3_list_folder), any other HEADed. */
