@@ -51,6 +51,12 @@ int aws_error_info_make(const char *raw_code, const char *message,
 int aws_decode_xml_error(const char *body, size_t len,
 			 struct aws_error_info *out);
 
+/* The parts of a URL: scheme, "host[:port]" (with the port only when the
+ * URL names one) and path ("" when none), all malloc'd, written only on
+ * success. 0; -EINVAL (not a URL, or no host); -ENOMEM. */
+int aws_url_parts(const char *url, char **scheme, char **hostport,
+		  char **path);
+
 /* Split an endpoint URL into the Host header (host[:port]), the path to
  * sign ("/" or the endpoint's) and the URL to send to (the endpoint, with
  * '/' added when it has no path); all malloc'd. 0, -EINVAL, -ENOMEM. */

@@ -685,63 +685,83 @@ static int split_endpoint(struct aws_client *c)
 	return aws_endpoint_split(c->endpoint, &c->host, &c->path, &c->url);
 }
 
-int aws_endpoint_split(const char *endpoint, char **host_out, char **path_out,
-		       char **url_out)
+int aws_url_parts(const char *url, char **scheme_out, char **hostport_out,
+		  char **path_out)
 {
 	CURLU *u = curl_url();
-	/* what is handed out, freed on failure */
-	struct {
-		char *host, *path, *url;
-	} out = { NULL, NULL, NULL };
-	char *host = NULL, *port = NULL, *path = NULL, *scheme = NULL;
-	struct strbuf sb = STRBUF_INIT;
+	char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL;
+	char *out_scheme = NULL, *out_path = NULL;
+	struct strbuf hp = STRBUF_INIT;
 	int r = -EINVAL;
 
 	if (!u)
 		return -ENOMEM;
-	if (curl_url_set(u, CURLUPART_URL, endpoint, 0) != CURLUE_OK ||
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !*host)
 		goto cleanup;
 	if (curl_url_get(u, CURLUPART_PORT, &port, 0) != CURLUE_OK)
 		port = NULL;  /* scheme default */
 	if (curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK)
 		path = NULL;
-	r = -ENOMEM;
-	strbuf_puts(&sb, host);
+	strbuf_puts(&hp, host);
 	if (port)
-		strbuf_printf(&sb, ":%s", port);
-	if (strbuf_error(&sb) < 0)
+		strbuf_printf(&hp, ":%s", port);
+	out_scheme = strdup(scheme);
+	out_path = strdup(path ? path : "");
+	r = -ENOMEM;
+	if (strbuf_error(&hp) < 0 || !out_scheme || !out_path)
 		goto cleanup;
-	out.host = strbuf_detach(&sb);
-	out.path = strdup(path && *path ? path : "/");
-	if (!out.host || !out.path)
+	*hostport_out = strbuf_detach(&hp);
+	if (!*hostport_out)
 		goto cleanup;
-	/* POST to the endpoint's path, or "/" */
-	strbuf_puts(&sb, endpoint);
-	if (!path || !*path || strcmp(path, "/") == 0)
-		strbuf_putc(&sb, '/');
-	if (strbuf_error(&sb) < 0)
-		goto cleanup;
-	out.url = strbuf_detach(&sb);
-	if (!out.url)
-		goto cleanup;
-	*host_out = out.host;
-	*path_out = out.path;
-	*url_out = out.url;
-	out.host = out.path = out.url = NULL;
+	*scheme_out = out_scheme;
+	*path_out = out_path;
+	out_scheme = out_path = NULL;
 	r = 0;
 cleanup:
-	free(out.host);
-	free(out.path);
-	free(out.url);
-	strbuf_free(&sb);
+	free(out_scheme);
+	free(out_path);
+	strbuf_free(&hp);
 	curl_free(scheme);
 	curl_free(host);
 	curl_free(port);
 	curl_free(path);
 	curl_url_cleanup(u);
 	return r;
+}
+
+int aws_endpoint_split(const char *endpoint, char **host_out, char **path_out,
+		       char **url_out)
+{
+	char *scheme = NULL, *host = NULL, *path = NULL, *url = NULL;
+	struct strbuf sb = STRBUF_INIT;
+	int r = aws_url_parts(endpoint, &scheme, &host, &path);
+
+	if (r < 0)
+		return r;
+	free(scheme);
+	/* POST to the endpoint's path, or "/" */
+	strbuf_puts(&sb, endpoint);
+	if (!*path || strcmp(path, "/") == 0)
+		strbuf_putc(&sb, '/');
+	if (strbuf_error(&sb) == 0)
+		url = strbuf_detach(&sb);
+	strbuf_free(&sb);
+	if (!*path) {
+		free(path);
+		path = strdup("/");
+	}
+	if (!url || !path) {
+		free(host);
+		free(path);
+		free(url);
+		return -ENOMEM;
+	}
+	*host_out = host;
+	*path_out = path;
+	*url_out = url;
+	return 0;
 }
 
 /* ---- dates ----------------------------------------------------------------------- */

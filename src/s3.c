@@ -14,7 +14,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include <curl/curl.h>
 #include <openssl/evp.h>
 
 #include "aws-engine.h"
@@ -158,50 +157,15 @@ void s3_target_free(struct s3_target *t)
 static int split_url(const char *url, char **scheme, char **hostport,
 		     char **prefix)
 {
-	CURLU *u = curl_url();
-	char *s = NULL, *h = NULL, *port = NULL, *path = NULL;
-	struct strbuf hp = STRBUF_INIT, pp = STRBUF_INIT;
-	int r = -EINVAL;
+	size_t n;
+	int r = aws_url_parts(url, scheme, hostport, prefix);
 
-	if (!u)
-		return -ENOMEM;
-	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_SCHEME, &s, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &h, 0) != CURLUE_OK || !*h)
-		goto cleanup;
-	if (curl_url_get(u, CURLUPART_PORT, &port, 0) != CURLUE_OK)
-		port = NULL;
-	if (curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK)
-		path = NULL;
-	strbuf_puts(&hp, h);
-	if (port)
-		strbuf_printf(&hp, ":%s", port);
-	if (path)
-		strbuf_puts(&pp, path);
-	while (pp.len > 0 && pp.buf[pp.len - 1] == '/')
-		pp.buf[--pp.len] = '\0';
-	strbuf_puts(&pp, "");
-	r = strbuf_error(&hp) < 0 || strbuf_error(&pp) < 0 ? -ENOMEM : 0;
 	if (r < 0)
-		goto cleanup;
-	*scheme = strdup(s);
-	*hostport = strbuf_detach(&hp);
-	*prefix = strbuf_detach(&pp);
-	if (!*scheme || !*hostport || !*prefix) {
-		free(*scheme);
-		free(*hostport);
-		free(*prefix);
-		r = -ENOMEM;
-	}
-cleanup:
-	strbuf_free(&hp);
-	strbuf_free(&pp);
-	curl_free(s);
-	curl_free(h);
-	curl_free(port);
-	curl_free(path);
-	curl_url_cleanup(u);
-	return r;
+		return r;
+	n = strlen(*prefix);
+	while (n > 0 && (*prefix)[n - 1] == '/')
+		(*prefix)[--n] = '\0';
+	return 0;
 }
 
 int s3_resolve_target(const char *endpoint_url, bool force_path_style,
