@@ -1,11 +1,12 @@
 /* fuzz_s3.c - libFuzzer harness for the s3 module's pure parts.
  *
  * The input is split at NUL bytes into: a URI, a Last-Modified value and
- * a Content-Length value (what follows a third NUL is not read). A URI that parses must give an
- * encoded path made only of unreserved characters, '/' and %XX that
- * decodes back to the key, and a virtual-hosted or path-style target whose
- * URL ends with that path; header values either parse or are refused.
- * Never a crash, a leak or an out-of-bounds read. */
+ * a Content-Length value (what follows a third NUL is not read). A URI
+ * that parses must give an encoded path made only of unreserved
+ * characters, '/' and %XX that decodes back to the key, and a
+ * virtual-hosted or path-style target whose URL ends with that path;
+ * header values either parse or are refused. Never a crash, a leak or an
+ * out-of-bounds read. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
