@@ -1,7 +1,8 @@
 /* call_fixture.h - what the tests of the call engine, its protocol
  * adapters and the modules over them (test_aws_engine.c, test_aws.c,
  * test_s3.c, test_sts.c, test_events.c, test_personalize.c, test_adopt.c,
- * test_aws_secrets.c) share: an event loop and HTTP client, static test
+ * test_aws_secrets.c) and of the HTTP client below them (test_http.c)
+ * share: an event loop and HTTP client, static test
  * credentials, the scripted loopback server, a run-until with a failsafe,
  * deterministic retry hooks (rng 0.5 or 0, a settable clock, tiny backoff)
  * put into a client's retry state, the metrics hook's record, the
