@@ -124,12 +124,6 @@ void aws_engine_set_metrics_hook(struct aws_engine *e, aws_metrics_fn fn,
 	e->metrics_userdata = userdata;
 }
 
-void aws_engine_set_test_hooks(struct aws_engine *e,
-			       const struct aws_test_hooks *h)
-{
-	aws_retrier_set_test_hooks(&e->retry, h);
-}
-
 struct sigv4_signer *aws_engine_signer(const struct aws_engine *e)
 {
 	return e->signer;
@@ -610,6 +604,17 @@ int aws_engine_call(struct aws_engine *e,
 	if (ret)
 		*ret = call;
 	return 0;
+}
+
+int aws_engine_start(struct aws_engine *e,
+		     const struct aws_engine_call_spec *spec,
+		     struct aws_engine_call **ret)
+{
+	int r = aws_engine_call(e, spec, ret);
+
+	if (r < 0 && spec && spec->req_free)
+		spec->req_free(spec->req);
+	return r;
 }
 
 void aws_engine_call_cancel(struct aws_engine_call *call)

@@ -7,7 +7,6 @@
 #include "cli.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -263,46 +262,20 @@ static int dry_run_pipeline(const struct cli_options *opt,
 
 int cmd_once(const struct cli_options *opt, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "dry-run", no_argument, NULL, 'n' },
-		{ "pipeline", required_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct daemon_options dopt;
 	struct config *cfg = NULL;
 	const char *only = NULL;
 	bool dry = false;
+	const struct cli_opt opts[] = {
+		{ "dry-run", '\0', NULL, &dry },
+		CLI_OPT_PIPELINE(&only), CLI_OPT_HELP, CLI_OPT_END,
+	};
 	time_t now = wallclock_now();
 	size_t i;
-	int c, r, rc = PR_EXIT_OK;
+	int r, rc = PR_EXIT_OK;
 
-	opterr = 0;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "+:p:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'n':
-			dry = true;
-			break;
-		case 'p':
-			only = optarg;
-			break;
-		case 'h':
-			cli_help(stdout);
-			return PR_EXIT_OK;
-		case ':':
-			return cli_usage_error("once: option %s needs an "
-					       "argument", argv[optind - 1]);
-		default:
-			return cli_usage_error("once: unknown option %s",
-					       argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		return cli_usage_error("once: unexpected argument \"%s\"",
-				       argv[optind]);
-	r = cli_load_config_for(opt, only, &cfg);
-	if (r)
+	r = cli_parse_and_load(opt, argc, argv, opts, &only, &cfg);
+	if (r != CLI_PARSED)
 		return r;
 	if (dry) {
 		for (i = 0; i < cfg->n && rc == PR_EXIT_OK; i++)
@@ -322,41 +295,18 @@ int cmd_once(const struct cli_options *opt, int argc, char **argv)
 
 int cmd_rollback(const struct cli_options *opt, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "to", required_argument, NULL, 't' },
-		{ "pipeline", required_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct daemon_options dopt;
 	struct config *cfg = NULL;
 	const char *only = NULL, *to = NULL;
-	int c, r;
+	const struct cli_opt opts[] = {
+		{ "to", '\0', &to, NULL },
+		CLI_OPT_PIPELINE(&only), CLI_OPT_HELP, CLI_OPT_END,
+	};
+	int r;
 
-	opterr = 0;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "+:p:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 't':
-			to = optarg;
-			break;
-		case 'p':
-			only = optarg;
-			break;
-		case 'h':
-			cli_help(stdout);
-			return PR_EXIT_OK;
-		case ':':
-			return cli_usage_error("rollback: option %s needs an "
-					       "argument", argv[optind - 1]);
-		default:
-			return cli_usage_error("rollback: unknown option %s",
-					       argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		return cli_usage_error("rollback: unexpected argument \"%s\"",
-				       argv[optind]);
+	r = cli_parse_options(argc, argv, opts);
+	if (r != CLI_PARSED)
+		return r;
 	if (to && (strncmp(to, "arn:", 4) != 0 || strlen(to) > RT_ARN_MAX))
 		return cli_usage_error("rollback: --to %s is not a solution "
 				       "version ARN (arn:aws:personalize:REGION:"

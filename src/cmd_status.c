@@ -5,7 +5,6 @@
 #include "cli.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -303,48 +302,22 @@ static cJSON *json_pipeline(const struct pstatus *ps,
 
 int cmd_status(const struct cli_options *opt, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "pipeline", required_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct config *cfg = NULL;
 	struct pstatus *ps = NULL;
 	struct daemon_probe dp;
 	cJSON *root = NULL, *arr = NULL;
 	const char *only = NULL, *dir;
 	bool json = false;
+	const struct cli_opt opts[] = {
+		{ "json", '\0', NULL, &json },
+		CLI_OPT_PIPELINE(&only), CLI_OPT_HELP, CLI_OPT_END,
+	};
 	time_t now = wallclock_now();
 	size_t i;
-	int c, r, rc = PR_EXIT_SOFTWARE;
+	int r, rc = PR_EXIT_SOFTWARE;
 
-	opterr = 0;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "+:p:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			json = true;
-			break;
-		case 'p':
-			only = optarg;
-			break;
-		case 'h':
-			cli_help(stdout);
-			return PR_EXIT_OK;
-		case ':':
-			return cli_usage_error("status: option %s needs an "
-					       "argument", argv[optind - 1]);
-		default:
-			return cli_usage_error("status: unknown option %s",
-					       argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		return cli_usage_error("status: unexpected argument \"%s\"",
-				       argv[optind]);
-	r = cli_load_config_for(opt, only, &cfg);
-	if (r)
+	r = cli_parse_and_load(opt, argc, argv, opts, &only, &cfg);
+	if (r != CLI_PARSED)
 		return r;
 	dir = cli_state_dir(opt);
 	{
