@@ -121,6 +121,7 @@ bool emu_phase_running(enum emu_phase p);
 /* ---- the world (emu_world.c) -------------------------------------------- */
 
 struct emu_world;
+struct emu_s3;
 
 struct emu_clock {
 	int64_t mono_ms; /* CLOCK_MONOTONIC (+ POST /_emulator/advance) */
@@ -158,6 +159,14 @@ void emu_world_call(struct emu_world *w, const char *op, const cJSON *input,
  * "campaignUpdateFails": N|bool, "failureReason": "..."}. NULL clears.
  * 0 or -EINVAL with *err. */
 int emu_world_set_script(struct emu_world *w, const cJSON *script, char **err);
+/* Batch jobs read their input from, and write their output to, these S3
+ * objects (owned by the caller; NULL: none, every batch job fails for
+ * want of input). */
+void emu_world_attach_s3(struct emu_world *w, struct emu_s3 *s3);
+/* Write the output objects of the batch jobs that became ACTIVE by now
+ * into the attached S3 objects (once per job). Call before S3 is read.
+ * 0 or -ENOMEM. */
+int emu_world_publish(struct emu_world *w, const struct emu_clock *now);
 /* Snapshot of every resource with its status at now (for GET /_emulator/state). */
 cJSON *emu_world_state(struct emu_world *w, const struct emu_clock *now);
 
