@@ -354,6 +354,10 @@ const struct emu_s3_object *emu_s3_find(const struct emu_s3 *s,
 cJSON *emu_s3_json(const struct emu_s3 *s);
 /* Free everything, leave s empty; NULL is fine. */
 void emu_s3_free(struct emu_s3 *s);
+/* Split "s3://BUCKET/KEY" (no decoding) into malloc'd parts; with
+ * key_required false the key may be empty ("s3://BUCKET", "s3://BUCKET/").
+ * 0, -EINVAL (no bucket, a key wanted and missing, a key too long), -ENOMEM. */
+int emu_s3_split_uri(const char *uri, bool key_required, char **bucket, char **key);
 /* Bucket and key (percent-decoded, malloc'd) of a HEAD: virtual-hosted
  * when the Host is BUCKET.s3.* or BUCKET.s3-*, else path style
  * /BUCKET/KEY. 0 or -EINVAL (no bucket or key, bad escape), -ENOMEM. */

@@ -1696,30 +1696,6 @@ static const char *const no_batch_recipes[] = {
 	"aws-trending-now", "aws-next-best-action", NULL,
 };
 
-/* Split "s3://BUCKET/KEY" into its bucket and key (malloc'd; the key may
- * be empty). 0, or -EINVAL when it is no s3:// URI with a bucket. */
-static int s3_split(const char *uri, char **bucket, char **key)
-{
-	const char *b, *slash;
-
-	*bucket = *key = NULL;
-	if (!uri || strncmp(uri, "s3://", 5))
-		return -EINVAL;
-	b = uri + 5;
-	slash = strchr(b, '/');
-	if (slash == b || !*b)
-		return -EINVAL;
-	*bucket = slash ? strndup(b, (size_t)(slash - b)) : strdup(b);
-	*key = strdup(slash ? slash + 1 : "");
-	if (!*bucket || !*key) {
-		free(*bucket);
-		free(*key);
-		*bucket = *key = NULL;
-		return -ENOMEM;
-	}
-	return 0;
-}
-
 /* The objects a job writes: for each input object (every object whose
  * key starts with the input's key: S3 paths are prefixes, as the service
  * reads them), the output prefix followed by the input file's name and
@@ -1841,14 +1817,14 @@ static void op_create_batch(struct emu_world *w, enum batch_kind kind, const cJS
 		    "themeGenerationConfig is required when batchInferenceJobMode is THEME_GENERATION.");
 		goto out;
 	}
-	if (s3_split(str_member(cJSON_GetObjectItemCaseSensitive(src, "s3DataSource"), "path"),
-		     &ib, &ik) < 0 || !*ik) {
+	if (emu_s3_split_uri(str_member(cJSON_GetObjectItemCaseSensitive(src, "s3DataSource"), "path"),
+			     true, &ib, &ik) < 0) {
 		ERR(r, "InvalidInputException",
 		    "jobInput.s3DataSource.path must be an S3 path: s3://bucket/key.");
 		goto out;
 	}
-	if (s3_split(str_member(cJSON_GetObjectItemCaseSensitive(dst, "s3DataDestination"), "path"),
-		     &ob, &ok) < 0) {
+	if (emu_s3_split_uri(str_member(cJSON_GetObjectItemCaseSensitive(dst, "s3DataDestination"), "path"),
+			     false, &ob, &ok) < 0) {
 		ERR(r, "InvalidInputException",
 		    "jobOutput.s3DataDestination.path must be an S3 path: s3://bucket/prefix/.");
 		goto out;
