@@ -1194,6 +1194,7 @@ static void start_hook(struct runner *r, const struct rt_action *a)
 	info.campaign_arn = run->campaign_arn;
 	info.reason = a->outcome == RT_OUT_SUCCEEDED ? "" : run->reason;
 	info.kind = rt_kind_name(run->kind);
+	info.batch_output = rt_batch_output(run);
 	info.duration_s = run->finished_at > run->started_at ?
 		(uint64_t)(run->finished_at - run->started_at) : 0;
 	(void)hook_run(r->host->hooks, r->p->on_run_end,
@@ -1309,6 +1310,11 @@ static void metrics_follow(struct runner *r, bool finished,
 		(void)metrics_run_finished(r->mp, r->run->finished_at ?
 					   r->run->finished_at : now,
 					   rt_outcome_name(outcome));
+		if (rt_batch_output(r->run))
+			(void)metrics_batch_output(r->mp,
+				r->run->slots[RT_SLOT_BATCH].finished_at ?
+				r->run->slots[RT_SLOT_BATCH].finished_at : now,
+				rt_batch_output(r->run));
 		(void)metrics_set_stage(r->mp, "idle");
 		r->m_stage = RT_STAGE_IDLE;
 		for (i = 0; i <= RT_STAGE_LAST; i++)
@@ -1425,6 +1431,7 @@ static void send_event(struct runner *r, const char *stage,
 	d.outcome = outcome == RT_OUT_NONE ? NULL : rt_outcome_name(outcome);
 	d.solution_version_arn = run->slots[RT_SLOT_VERSION].arn;
 	d.campaign_arn = run->campaign_arn;
+	d.batch_output = rt_batch_output(run);
 	d.duration_s = end > run->started_at ?
 		(uint64_t)(end - run->started_at) : 0;
 	d.reason = outcome == RT_OUT_NONE || outcome == RT_OUT_SUCCEEDED ?
