@@ -1803,6 +1803,9 @@ static void op_create_batch(struct emu_world *w, enum batch_kind kind, const cJS
 
 	if (tags_refused(w, in, r))
 		return;
+	/* the outputs of jobs finished by now are inputs like any object */
+	if (emu_world_publish(w, now) < 0)
+		goto oom;
 	ba = arn(w, batch_kinds[kind].arn_kind, name, NULL);
 	if (!ba)
 		goto oom;

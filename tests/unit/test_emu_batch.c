@@ -274,12 +274,24 @@ static void test_prefix_input_and_segment(void **state)
 	assert_null(str_at(o, "batchSegmentJob", "batchInferenceJobMode"));
 	cJSON_Delete(o);
 	f->now.mono_ms += 200;
+	o = describe(f, "DescribeBatchSegmentJob", "batchSegmentJobArn", A "batch-segment-job/segs");
+	assert_string_equal(str_at(o, "batchSegmentJob", "status"), "ACTIVE");
+	cJSON_Delete(o);
 	assert_int_equal(emu_world_publish(f->w, &f->now), 0);
 	assert_non_null(emu_s3_find(&f->s3, "b", "segments/items.json.out"));
 	o = describe(f, "DescribeBatchSegmentJob", "batchSegmentJobArn", A "batch-segment-job/segs");
 	assert_string_equal(str_at(o, "batchSegmentJob", "status"), "ACTIVE");
 	assert_string_equal(str_at(o, "batchSegmentJob", "batchSegmentJobArn"), A "batch-segment-job/segs");
 	cJSON_Delete(o);
+	/* a finished job's output is the input of the next one, without
+	 * anything having read S3 in between */
+	assert_null(create(f, "CreateBatchInferenceJob", "stage1", V_USER, "s3://b/batch/users.json",
+			   "s3://b/stage1/", NULL));
+	f->now.mono_ms += 110;
+	assert_null(create(f, "CreateBatchInferenceJob", "chained", V_USER, "s3://b/stage1/",
+			   "s3://b/chained/", NULL));
+	f->now.mono_ms += 110;
+	expect_status(f, A "batch-inference-job/chained", "ACTIVE");
 	/* the kinds do not mix: an inference ARN is no segment job */
 	o = call(f, "DescribeBatchSegmentJob",
 		 "{\"batchSegmentJobArn\":\"" A "batch-inference-job/all\"}", &code);
