@@ -1373,14 +1373,19 @@ static void advance(struct ctx *c)
 			finish(c, RT_OUT_FAILED,
 			       "batch %s job %s of %s failed: %s%s%s", kind,
 			       b->name, v->name, b->reason,
-			       empty(run->campaign_arn) ? "" : "; campaign ",
 			       empty(run->campaign_arn)
-				       ? "" : "serves the new version");
+				       ? "" : "; the version is deployed to campaign ",
+			       empty(run->campaign_arn)
+				       ? "" : arn_tail(run->campaign_arn));
+		else if (b->phase == RT_PH_ACTIVE && empty(run->campaign_arn))
+			finish(c, RT_OUT_SUCCEEDED,
+			       "trained %s (no campaign to deploy to); batch %s job %s wrote %s",
+			       v->name, kind, b->name, run->batch_output);
 		else if (b->phase == RT_PH_ACTIVE)
 			finish(c, RT_OUT_SUCCEEDED,
-			       "%s %s; batch %s job %s wrote %s",
-			       empty(run->campaign_arn) ? "trained" : "deployed",
-			       v->name, kind, b->name, run->batch_output);
+			       "deployed %s to campaign %s; batch %s job %s wrote %s",
+			       v->name, arn_tail(run->campaign_arn), kind,
+			       b->name, run->batch_output);
 	}
 }
 
