@@ -178,8 +178,8 @@ const struct config_key_info config_keys[CONFIG_KEY_COUNT] = {
 		.def_doc = "unset (no hook)", .type_doc = "command line",
 		.description = "Program started after every run and rollback "
 			"with PIPELINE, OUTCOME, STAGE, SOLUTION_VERSION_ARN, "
-			"CAMPAIGN_ARN, DURATION_S, REASON and RUN_KIND in its "
-			"environment; no shell.",
+			"CAMPAIGN_ARN, DURATION_S, REASON, RUN_KIND and "
+			"BATCH_OUTPUT in its environment; no shell.",
 	},
 	[CONFIG_KEY_ON_RUN_END_TIMEOUT] = {
 		.name = "OnRunEndTimeout", .type = CONFIG_TYPE_SECONDS,

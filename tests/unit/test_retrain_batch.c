@@ -59,32 +59,18 @@ static void train(struct fx *f)
 			 0);
 }
 
-static int campaign_reply(struct fx *f, const char *serves,
-			  const char *upd_ver, const char *upd_status,
-			  time_t upd_created)
-{
-	struct rt_event ev = rf_ev_for(f, RT_EV_REPLY, RT_SLOT_CAMPAIGN);
-
-	ev.result = RT_RES_OK;
-	ev.campaign_version_arn = serves;
-	ev.update_version_arn = upd_ver;
-	ev.update_status = upd_status;
-	ev.update_created = upd_created;
-	return rf_feed(f, &ev);
-}
-
 /* From the version ACTIVE to the campaign serving it. */
 static void deploy(struct fx *f)
 {
 	assert_int_equal(f->run.stage, RT_STAGE_DEPLOYING);
-	assert_int_equal(campaign_reply(f, OLD_VERSION, OLD_VERSION, "ACTIVE", 0),
+	assert_int_equal(rf_campaign_ok(f, OLD_VERSION, OLD_VERSION, "ACTIVE", 0),
 			 0);
 	assert_non_null(rf_call_op(&f->out, RT_OP_UPDATE_CAMPAIGN,
 				   RT_SLOT_CAMPAIGN));
 	assert_null(rf_call_op(&f->out, RT_OP_CREATE_BATCH_INFERENCE, ANY));
 	assert_int_equal(rf_reply(f, RT_SLOT_CAMPAIGN, RT_RES_OK, NULL, NULL), 0);
 	assert_int_equal(rf_poll_due(f, RT_SLOT_CAMPAIGN), 0);
-	assert_int_equal(campaign_reply(f, VERSION_ARN, VERSION_ARN, "ACTIVE", 0),
+	assert_int_equal(rf_campaign_ok(f, VERSION_ARN, VERSION_ARN, "ACTIVE", 0),
 			 0);
 }
 
@@ -134,6 +120,25 @@ static void batch_active(struct fx *f, enum rt_op describe)
 	assert_non_null(rf_act(&f->out, RT_ACT_FINISHED, ANY));
 	assert_non_null(rt_batch_output(&f->run));
 	assert_string_equal(rt_batch_output(&f->run), BATCH_OUT);
+}
+
+/* The batch job created and polled; its describe answers r with status
+ * (and failure reason), or the error code and message. */
+static void describe_batch(struct fx *f, enum rt_result r, const char *status,
+			   const char *failure, const char *code)
+{
+	struct rt_event ev;
+
+	assert_int_equal(rf_reply(f, RT_SLOT_BATCH, RT_RES_OK, BATCH_ARN, NULL),
+			 0);
+	assert_int_equal(rf_poll_due(f, RT_SLOT_BATCH), 0);
+	ev = rf_ev_for(f, RT_EV_REPLY, RT_SLOT_BATCH);
+	ev.result = r;
+	ev.status = status;
+	ev.failure_reason = failure;
+	ev.error_code = code;
+	ev.error = code ? "not allowed" : NULL;
+	assert_int_equal(rf_feed(f, &ev), 0);
 }
 
 static void test_campaign_then_batch(void **state)
@@ -202,19 +207,12 @@ static void test_no_batch_without_kind(void **state)
 static void test_batch_failed_fails_run(void **state)
 {
 	struct fx *f = new_batch(true, RT_BATCH_INFERENCE);
-	struct rt_event ev;
 
 	(void)state;
 	train(f);
 	deploy(f);
-	assert_int_equal(rf_reply(f, RT_SLOT_BATCH, RT_RES_OK, BATCH_ARN, NULL),
-			 0);
-	assert_int_equal(rf_poll_due(f, RT_SLOT_BATCH), 0);
-	ev = rf_ev_for(f, RT_EV_REPLY, RT_SLOT_BATCH);
-	ev.result = RT_RES_OK;
-	ev.status = "CREATE FAILED";
-	ev.failure_reason = "Input file has no valid records";
-	assert_int_equal(rf_feed(f, &ev), 0);
+	describe_batch(f, RT_RES_OK, "CREATE FAILED",
+		       "Input file has no valid records", NULL);
 	assert_true(rt_done(&f->run));
 	assert_int_equal(f->run.outcome, RT_OUT_FAILED);
 	assert_non_null(strstr(f->run.reason, "Input file has no valid records"));
@@ -351,18 +349,10 @@ static void test_batch_resume_through_state_file(void **state)
 static void test_batch_describe_refused_kept(void **state)
 {
 	struct fx *f = new_batch(false, RT_BATCH_INFERENCE);
-	struct rt_event ev;
 
 	(void)state;
 	train(f);
-	assert_int_equal(rf_reply(f, RT_SLOT_BATCH, RT_RES_OK, BATCH_ARN, NULL),
-			 0);
-	assert_int_equal(rf_poll_due(f, RT_SLOT_BATCH), 0);
-	ev = rf_ev_for(f, RT_EV_REPLY, RT_SLOT_BATCH);
-	ev.result = RT_RES_INVALID;
-	ev.error_code = "AccessDeniedException";
-	ev.error = "not allowed";
-	assert_int_equal(rf_feed(f, &ev), 0);
+	describe_batch(f, RT_RES_INVALID, NULL, NULL, "AccessDeniedException");
 	assert_false(rt_done(&f->run));
 	assert_true(f->run.stopped);
 	assert_non_null(rf_act(&f->out, RT_ACT_FINISHED, ANY));
@@ -370,15 +360,15 @@ static void test_batch_describe_refused_kept(void **state)
 	free(f);
 }
 
-/* The quality gate rejects: no batch job. */
-static void test_gated_no_batch(void **state)
+/* A gated run without a campaign (MinQuality 0.5), trained, its new
+ * version's metric value given to the gate. */
+static struct fx *gated_run(double value)
 {
+	static struct personalize_metric m = { "ndcg", 0 };
+	static struct personalize_solution_metrics sm = { VERSION_ARN, &m, 1 };
 	struct fx *f = rf_alloc(1, false);
-	struct personalize_metric m = { "ndcg", 0.1 };
-	struct personalize_solution_metrics sm = { VERSION_ARN, &m, 1 };
 	struct rt_event ev;
 
-	(void)state;
 	with_batch(f, RT_BATCH_INFERENCE);
 	f->gate.metric = "ndcg";
 	f->gate.has_min_quality = true;
@@ -387,30 +377,26 @@ static void test_gated_no_batch(void **state)
 	rf_start(f);
 	train(f);
 	assert_int_equal(f->run.stage, RT_STAGE_GATING);
+	m.value = value;
 	ev = rf_ev_for(f, RT_EV_REPLY, RT_SLOT_GATE);
 	ev.result = RT_RES_OK;
 	ev.metrics = &sm;
 	assert_int_equal(rf_feed(f, &ev), 0);
+	return f;
+}
+
+/* The quality gate rejects: no batch job; it passes: the batch job. */
+static void test_gated_no_batch(void **state)
+{
+	struct fx *f = gated_run(0.1);
+
+	(void)state;
 	assert_true(rt_done(&f->run));
 	assert_int_equal(f->run.outcome, RT_OUT_GATED);
 	assert_null(rf_call_op(&f->out, RT_OP_CREATE_BATCH_INFERENCE, ANY));
 	assert_int_equal(f->run.slots[RT_SLOT_BATCH].phase, RT_PH_PENDING);
-
-	/* passing: the batch job follows the gate */
 	free(f);
-	f = rf_alloc(1, false);
-	with_batch(f, RT_BATCH_INFERENCE);
-	m.value = 0.9;
-	f->gate.metric = "ndcg";
-	f->gate.has_min_quality = true;
-	f->gate.min_quality = 0.5;
-	f->spec.gate = &f->gate;
-	rf_start(f);
-	train(f);
-	ev = rf_ev_for(f, RT_EV_REPLY, RT_SLOT_GATE);
-	ev.result = RT_RES_OK;
-	ev.metrics = &sm;
-	assert_int_equal(rf_feed(f, &ev), 0);
+	f = gated_run(0.9);
 	assert_batch_create(f, RT_OP_CREATE_BATCH_INFERENCE);
 	free(f);
 }
@@ -454,11 +440,11 @@ static void test_rollback_no_batch(void **state)
 	assert_int_equal(f->run.batch_kind, RT_BATCH_NONE);
 	assert_int_equal(rf_reply(f, RT_SLOT_VERSION, RT_RES_OK, NULL, "ACTIVE"),
 			 0);
-	assert_int_equal(campaign_reply(f, VERSION_ARN, VERSION_ARN, "ACTIVE", 0),
+	assert_int_equal(rf_campaign_ok(f, VERSION_ARN, VERSION_ARN, "ACTIVE", 0),
 			 0);
 	assert_int_equal(rf_reply(f, RT_SLOT_CAMPAIGN, RT_RES_OK, NULL, NULL), 0);
 	assert_int_equal(rf_poll_due(f, RT_SLOT_CAMPAIGN), 0);
-	assert_int_equal(campaign_reply(f, OLD_VERSION, OLD_VERSION, "ACTIVE", 0),
+	assert_int_equal(rf_campaign_ok(f, OLD_VERSION, OLD_VERSION, "ACTIVE", 0),
 			 0);
 	assert_true(rt_done(&f->run));
 	assert_int_equal(f->run.outcome, RT_OUT_SUCCEEDED);
