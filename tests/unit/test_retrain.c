@@ -2077,7 +2077,20 @@ struct model {
 	/* for the gate and skip checks */
 	bool update_sent;       /* an UpdateCampaign was ever issued */
 	bool create_sent;       /* a CreateDatasetImportJob/SolutionVersion */
+	bool batch_sent;        /* a CreateBatch*Job was ever issued */
 };
+
+static bool is_batch_create(enum rt_op op)
+{
+	return op == RT_OP_CREATE_BATCH_INFERENCE ||
+	       op == RT_OP_CREATE_BATCH_SEGMENT;
+}
+
+static bool is_batch_op(enum rt_op op)
+{
+	return op >= RT_OP_CREATE_BATCH_INFERENCE &&
+	       op <= RT_OP_FIND_BATCH_SEGMENT;
+}
 
 static const char *const statuses[] = {
 	"CREATE PENDING", "CREATE IN_PROGRESS", "ACTIVE", "ACTIVE", "ACTIVE",
@@ -2148,7 +2161,7 @@ static void check_batch(struct fx *f, struct model *m)
 			enum rt_op op = a->call.op;
 
 			if (op == RT_OP_CREATE_IMPORT || op == RT_OP_CREATE_VERSION ||
-			    op == RT_OP_UPDATE_CAMPAIGN) {
+			    op == RT_OP_UPDATE_CAMPAIGN || is_batch_create(op)) {
 				/* no duplicate without an adopt-check */
 				assert_false(m->create_blocked[a->slot]);
 				m->create_blocked[a->slot] = true;
@@ -2164,6 +2177,26 @@ static void check_batch(struct fx *f, struct model *m)
 				assert_int_equal(f->run.stage, RT_STAGE_CHECKING);
 			if (op == RT_OP_CREATE_IMPORT || op == RT_OP_FIND_IMPORT)
 				assert_false(f->run.slots[a->slot].unchanged);
+			/* the batch job: its own kind's operations, in its
+			 * stage, only of a version that is ACTIVE, passed
+			 * the gate and (with a campaign) is deployed */
+			if (is_batch_op(op)) {
+				assert_int_equal(a->slot, RT_SLOT_BATCH);
+				assert_int_equal(f->run.stage, RT_STAGE_BATCH);
+				assert_true((op >= RT_OP_CREATE_BATCH_SEGMENT) ==
+					    (f->run.batch_kind == RT_BATCH_SEGMENT));
+				assert_int_equal(f->run.slots[RT_SLOT_VERSION].phase,
+						 RT_PH_ACTIVE);
+				assert_string_equal(a->call.version_arn, VERSION_ARN);
+				if (f->run.campaign_arn[0])
+					assert_int_equal(f->run.slots[RT_SLOT_CAMPAIGN].phase,
+							 RT_PH_ACTIVE);
+				if (f->run.gate.enabled)
+					assert_int_equal(f->run.slots[RT_SLOT_GATE].phase,
+							 RT_PH_ACTIVE);
+			}
+			if (is_batch_create(op))
+				m->batch_sent = true;
 			if (op == RT_OP_GET_METRICS) {
 				assert_int_equal(f->run.stage, RT_STAGE_GATING);
 				assert_int_equal(a->slot, RT_SLOT_GATE);
@@ -2222,6 +2255,20 @@ static void random_reply(struct model *m, const struct pending *p,
 		if (ev->result == RT_RES_OK && !ev->found && !ev->other_busy)
 			m->create_blocked[p->slot] = false;
 		break;
+	case RT_OP_CREATE_BATCH_INFERENCE:
+	case RT_OP_CREATE_BATCH_SEGMENT:
+		ev->arn = "arn:batch";
+		break;
+	case RT_OP_FIND_BATCH_INFERENCE:
+	case RT_OP_FIND_BATCH_SEGMENT:
+		ev->found = rnd() % 2;
+		ev->arn = ev->found ? "arn:batch" : NULL;
+		ev->status = statuses[rnd() % NSTATUSES];
+		if (ev->result == RT_RES_OK && !ev->found)
+			m->create_blocked[p->slot] = false;
+		break;
+	case RT_OP_DESCRIBE_BATCH_INFERENCE:
+	case RT_OP_DESCRIBE_BATCH_SEGMENT:
 	case RT_OP_DESCRIBE_IMPORT:
 	case RT_OP_DESCRIBE_VERSION:
 		ev->status = statuses[rnd() % NSTATUSES];
@@ -2288,7 +2335,7 @@ static void test_property_random_runs(void **state)
 {
 	unsigned seed;
 	size_t total_events = 0, gated_runs = 0, skipped_runs = 0, kept_runs = 0;
-	size_t superseded_runs = 0;
+	size_t superseded_runs = 0, batch_runs = 0;
 
 	(void)state;
 	static const struct gate_config gate = { "ndcg", 0.02, false, 0 };
@@ -2311,6 +2358,13 @@ static void test_property_random_runs(void **state)
 
 			f->spec.gate = seed % 4 != 2 ? &gate : NULL;
 			f->spec.skip_unchanged = seed % 4 >= 2;
+			/* a third of them with a batch job after training */
+			if (seed % 3 == 0) {
+				f->spec.batch_kind = seed % 2 ? RT_BATCH_SEGMENT
+							      : RT_BATCH_INFERENCE;
+				f->spec.batch_input = "s3://b/in.json";
+				f->spec.batch_output = "s3://b/out/";
+			}
 			for (i = 0; i < f->spec.n_datasets; i++)
 				if (rnd() % 2) {
 					f->spec.datasets[i].prev_etag = "\"e1\"";
@@ -2417,17 +2471,30 @@ static void test_property_random_runs(void **state)
 			if (f->spec.gate)
 				assert_int_equal(f->run.slots[RT_SLOT_GATE].phase,
 						 RT_PH_ACTIVE);
+			if (f->spec.batch_kind != RT_BATCH_NONE) {
+				assert_int_equal(f->run.slots[RT_SLOT_BATCH].phase,
+						 RT_PH_ACTIVE);
+				assert_string_equal(rt_batch_output(&f->run),
+						    "s3://b/out/");
+				batch_runs++;
+			}
 		}
-		/* gated, or the gate could not judge: nothing deployed */
+		if (f->spec.batch_kind == RT_BATCH_NONE)
+			assert_int_equal(f->run.slots[RT_SLOT_BATCH].phase, RT_PH_UNUSED);
+		/* gated, or the gate could not judge: nothing deployed, no
+		 * batch job */
 		if (f->run.outcome == RT_OUT_GATED ||
-		    f->run.slots[RT_SLOT_GATE].phase == RT_PH_FAILED)
+		    f->run.slots[RT_SLOT_GATE].phase == RT_PH_FAILED) {
 			assert_false(m->update_sent);
+			assert_false(m->batch_sent);
+		}
 		if (f->run.outcome == RT_OUT_GATED)
 			gated_runs++;
 		/* skipped as superseded: the deploy's pre-check */
 		if (f->run.outcome == RT_OUT_SKIPPED &&
 		    f->run.slots[RT_SLOT_CAMPAIGN].phase == RT_PH_FAILED) {
 			assert_non_null(strstr(f->run.reason, "superseded, not deployed"));
+			assert_false(m->batch_sent);
 			superseded_runs++;
 		/* skipped: nothing imported, nothing trained */
 		} else if (f->run.outcome == RT_OUT_SKIPPED) {
@@ -2458,6 +2525,7 @@ static void test_property_random_runs(void **state)
 	assert_true(gated_runs > 10);
 	assert_true(skipped_runs > 10);
 	assert_true(superseded_runs > 10);
+	assert_true(batch_runs > 10);
 }
 
 /* A folder dataset with SkipUnchangedData: the driver hands in its
