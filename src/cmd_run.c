@@ -142,7 +142,9 @@ static cJSON *call_body(const struct rt_call *c, const struct pipeline *p)
 		break;
 	case RT_OP_FIND_BATCH_INFERENCE:
 	case RT_OP_FIND_BATCH_SEGMENT:
-		cJSON_AddStringToObject(o, "solutionVersionArn", c->version_arn);
+		if (c->version_arn)
+			cJSON_AddStringToObject(o, "solutionVersionArn",
+						c->version_arn);
 		cJSON_AddNumberToObject(o, "maxResults", 100);
 		break;
 	case RT_OP_HEAD_OBJECT: /* S3, not Personalize: no JSON body */
@@ -172,11 +174,20 @@ static void print_look(int *n, const struct pipeline *p,
 	size_t i;
 
 	printf("# pipeline %s: the state file is unusable: `once` would "
-	       "first look for this pipeline's work in flight (a solution "
+	       "first look for this pipeline's work in flight (%sa solution "
 	       "version, else an import job, CREATE PENDING or CREATE "
 	       "IN_PROGRESS, named for some fire time) and adopt its fire "
-	       "time instead of now:\n", p->name);
+	       "time instead of now:\n", p->name,
+	       spec->batch_kind != RT_BATCH_NONE ? "a batch job, else " : "");
 	memset(&c, 0, sizeof(c));
+	if (spec->batch_kind != RT_BATCH_NONE) {
+		c.op = spec->batch_kind == RT_BATCH_SEGMENT
+			       ? RT_OP_FIND_BATCH_SEGMENT
+			       : RT_OP_FIND_BATCH_INFERENCE;
+		print_call(n, &c, p, "(every job of the account: the batch "
+			   "job's version is not known)");
+		memset(&c, 0, sizeof(c));
+	}
 	c.op = RT_OP_FIND_VERSION;
 	c.solution_arn = spec->solution_arn;
 	print_call(n, &c, p, "(then DescribeSolutionVersion of each version in "

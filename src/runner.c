@@ -2055,7 +2055,8 @@ static void on_adopt_done(void *ud, const struct adopt_found *found,
 		log_struct(LOG_NOTICE, fields,
 			   "%s: adopting in-flight %s %s (%s); the run keeps "
 			   "fire time %s",
-			   lost, found->kind == ADOPT_VERSION ?
+			   lost, found->kind == ADOPT_BATCH ? "batch job" :
+			   found->kind == ADOPT_VERSION ?
 			   "solution version" : "import", found->name,
 			   found->status, when);
 		start_run(r, found->fire_time, now, true, st);
