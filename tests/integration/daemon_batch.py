@@ -26,6 +26,10 @@ prints for its config (a denial fails the case).
   (exit 78) naming the recipe; `once` fails with Personalize's refusal of
   CreateBatchSegmentJob in the reason.
 - check (offline): the config's batch errors come with file:line.
+- faults on the batch calls (a throttled and a 503 create, a create that
+  ran but whose reply was a 500 or a reset, throttled and reset describes
+  and lists): the run succeeds with one batch job, none rejected as a
+  duplicate.
 - kill -9 while the batch job runs (after its create was executed): the
   restarted `once` adopts it by name (ListBatchInferenceJobs), one job in
   the emulator, no create rejected as a duplicate.
@@ -229,6 +233,32 @@ def case_check_offline(ctx):
               "no %s... %s error:\n%s" % (want, what, r.err))
 
 
+def case_faults(ctx):
+    faults = [
+        {"operation": "CreateBatchInferenceJob", "kind": "throttle", "count": 1},
+        {"operation": "CreateBatchInferenceJob", "kind": "503", "count": 1},
+        {"operation": "CreateBatchInferenceJob", "kind": "500", "phase": "after", "count": 1},
+        {"operation": "DescribeBatchInferenceJob", "kind": "throttle", "count": 2},
+        {"operation": "DescribeBatchInferenceJob", "kind": "reset", "count": 1},
+        {"operation": "ListBatchInferenceJobs", "kind": "503", "count": 1},
+    ]
+    emu = ctx.emulator(overrides=prtest.batch_overrides(), faults=faults)
+    sd = ctx.state_dir()
+    cfg = ctx.config(emu, datasets=1, extra=prtest.batch_keys())
+    r = ctx.cli(cfg, sd, "once")
+    check(r.rc == 0, "once: %r" % r)
+    led = prtest.Ledger(emu)
+    led.assert_one_run(datasets=1)
+    check(len(led.batch_jobs) == 1 and led.batch_jobs[0]["status"] == "ACTIVE",
+          "jobs %s" % led.batch_jobs)
+    creates = [e for e in led.lines if e["operation"] == "CreateBatchInferenceJob"]
+    check(sum(1 for e in creates if prtest.executed(e)) == 1 and
+          not any(e.get("error") in prtest.REJECTED_DUP for e in creates),
+          "creates %s" % [(e.get("status"), e.get("error"), e.get("fault")) for e in creates])
+    check(any(e.get("fault") for e in led.lines if "Batch" in e["operation"]),
+          "no fault was injected on the batch calls")
+
+
 def case_kill9(ctx):
     emu = ctx.emulator(overrides=prtest.batch_overrides())
     sd = ctx.state_dir()
@@ -268,6 +298,7 @@ CASES = [
     ("failed batch job fails the run", case_failed),
     ("segment keys, recipe that cannot segment", case_segment_wrong_recipe),
     ("check: batch errors with file:line", case_check_offline),
+    ("faults on the batch calls: one job", case_faults),
     ("kill -9 during the batch job: adopted", case_kill9),
 ]
 
