@@ -1369,7 +1369,10 @@ static void advance(struct ctx *c)
 		struct rt_slot *b = &run->slots[RT_SLOT_BATCH];
 		const char *kind = rt_batch_kind_name(run->batch_kind);
 
-		if (b->phase == RT_PH_FAILED)
+		if (b->phase == RT_PH_FAILED && !b->status[0])
+			/* a rejected call: its reason names the job */
+			finish(c, RT_OUT_FAILED, "%s", b->reason);
+		else if (b->phase == RT_PH_FAILED)
 			finish(c, RT_OUT_FAILED,
 			       "batch %s job %s of %s failed: %s%s%s", kind,
 			       b->name, v->name, b->reason,
