@@ -505,7 +505,7 @@ static const char batch_done[] =
 	"\"status\":\"CREATE FAILED\"}]}";
 
 /* With a batch job: its list first; one of ours in progress ends the
- * look; only finished ones: the versions are looked at as before. */
+ * look; only finished ones: then the versions are looked at. */
 static void test_scan_batch(void **state)
 {
 	struct fixture *f = *state;
