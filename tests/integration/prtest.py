@@ -101,6 +101,12 @@ def _register(p):
     return p
 
 
+def popen(argv, **kw):
+    """subprocess.Popen(argv, **kw) registered like every child here: for a
+    process the caller reaps itself (os.wait4 for its rusage, say)."""
+    return _register(subprocess.Popen(argv, **kw))
+
+
 def kill_all():
     with _children_lock:
         procs = list(_children)
@@ -465,6 +471,15 @@ class Ctx:
         self.procs.append(p)
         return p
 
+    def start(self, argv, env=None, name=None):
+        """Any program (argv, run from the top of the tree) as a Proc of this
+        case: its output in files, killed and reaped with the case."""
+        self.n += 1
+        p = Proc(self, argv, env or self.env(),
+                 name or "%s-%d" % (os.path.basename(argv[0]), self.n))
+        self.procs.append(p)
+        return p
+
     def cli(self, cfg, state_dir, *args, timeout=RUN_TIMEOUT_S, **kw):
         """Run a command to its end (bounded); -> Result."""
         return self.spawn(cfg, state_dir, *args, **kw).wait(timeout)
@@ -550,6 +565,14 @@ class NotifySocket:
 
     def statuses(self):
         return [d["STATUS"] for d in self.messages() if "STATUS" in d]
+
+    def arrivals(self, pred):
+        """When (time.monotonic() on arrival) each message for which
+        pred(dict) holds came."""
+        with self.cond:
+            if not self.closed:
+                self._drain_locked()
+            return [t for t, d in self.msgs if pred(d)]
 
     def wait_for(self, pred, timeout, what, since=0):
         """Wait for a message (index >= since) for which pred(dict) holds;
@@ -658,6 +681,13 @@ class Emulator:
                 self.proc.wait()
         if self.proc:
             self._err.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
 
     def exit_status(self):
         """The emulator's exit status once stopped (None while it runs)."""
@@ -796,6 +826,12 @@ def executed(e):
     hid the answer; a fault with phase "before" stands in for the service
     and the operation does not run (tests/emulator/README.md)."""
     return bool(e.get("signatureOk")) and bool(e.get("resultArn"))
+
+
+def answered(lines, op):
+    """The ledger lines (Emulator.ledger_lines()) of requests of op that
+    were answered 200."""
+    return [e for e in lines if e["operation"] == op and e["status"] == 200]
 
 
 class Ledger:
