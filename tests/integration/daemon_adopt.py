@@ -175,12 +175,15 @@ def corrupt(sd):
         pass    # emptied: unusable, moved aside at the next load
 
 
-def case_corrupt_training(ctx):
+def killed_then_adopted(ctx, hold, op, adopted, batch=False):
+    """`once` A is killed once op ran, its state emptied; `once` B, in the
+    next minute, adopts (the log names what) and finishes: exit 0.
+    Returns (emu, cfg, env, anchor, state dir, A's fire tag)."""
     prtest.require_commands("once")
-    emu, cfg, env, anchor = setup(ctx, "trainingMs")
+    emu, cfg, env, anchor = setup(ctx, hold, batch=batch)
     sd = ctx.state_dir()
     a = ctx.spawn(cfg, sd, "once", env=env, name="once-a")
-    kill_after(ctx, a, emu, "CreateSolutionVersion", 1, sd)
+    kill_after(ctx, a, emu, op, 1, sd)
     tag_a = fire_tag(emu)
     m = scaled_minute(anchor)
     corrupt(sd)
@@ -189,8 +192,14 @@ def case_corrupt_training(ctx):
     wait_adopted(b)
     r = finish_with_advance(emu, b)
     check(r.rc == 0, "once B: exit %s, want 0:\n%r" % (r.rc, r))
-    check("adopting in-flight solution version" in r.err,
-          "no adoption of the version logged:\n%r" % r)
+    check("adopting in-flight " + adopted in r.err,
+          "no adoption of the %s logged:\n%r" % (adopted, r))
+    return emu, cfg, env, anchor, sd, tag_a
+
+
+def case_corrupt_training(ctx):
+    emu, cfg, env, anchor, sd, tag_a = killed_then_adopted(
+        ctx, "trainingMs", "CreateSolutionVersion", "solution version")
     led = prtest.Ledger(emu)
     led.assert_one_run(datasets=DATASETS, campaign=True)
     check(len(executed_ops(emu, "CreateDatasetImportJob")) == DATASETS,
@@ -219,20 +228,8 @@ def case_corrupt_training(ctx):
 
 
 def case_corrupt_batch(ctx):
-    prtest.require_commands("once")
-    emu, cfg, env, anchor = setup(ctx, "batchInferenceMs", batch=True)
-    sd = ctx.state_dir()
-    a = ctx.spawn(cfg, sd, "once", env=env, name="once-a")
-    kill_after(ctx, a, emu, "CreateBatchInferenceJob", 1, sd)
-    tag_a = fire_tag(emu)
-    m = scaled_minute(anchor)
-    corrupt(sd)
-    wait_next_minute(anchor, m)
-    b = ctx.spawn(cfg, sd, "once", env=env, name="once-b")
-    wait_adopted(b)
-    r = finish_with_advance(emu, b)
-    check(r.rc == 0, "once B: exit %s, want 0:\n%r" % (r.rc, r))
-    check("adopting in-flight batch job" in r.err, "no adoption of the batch job logged:\n%r" % r)
+    emu, cfg, env, anchor, sd, tag_a = killed_then_adopted(
+        ctx, "batchInferenceMs", "CreateBatchInferenceJob", "batch job", batch=True)
     led = prtest.Ledger(emu)
     led.assert_one_run(datasets=DATASETS, campaign=True)
     for op in ("CreateSolutionVersion", "UpdateCampaign", "CreateBatchInferenceJob"):
