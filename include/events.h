@@ -52,6 +52,8 @@ struct events_detail {
 	const char *outcome;       /* NULL while the run goes on */
 	const char *solution_version_arn;  /* NULL/"": none yet */
 	const char *campaign_arn;          /* NULL/"": train only */
+	/* the batch job's output location once it is ACTIVE; NULL/"": none */
+	const char *batch_output;
 	uint64_t duration_s;       /* since the run started */
 	const char *reason;        /* NULL/"": none */
 	const char *metric_name;   /* with has_metric: the gate's metric */

@@ -95,7 +95,8 @@ static void fmt_duration(time_t from, time_t to, char *buf, size_t len)
 static const char *slot_kind(int slot)
 {
 	return slot == RT_SLOT_VERSION ? "version" :
-	       slot == RT_SLOT_CAMPAIGN ? "campaign" : "import";
+	       slot == RT_SLOT_CAMPAIGN ? "campaign" :
+	       slot == RT_SLOT_BATCH ? "batch" : "import";
 }
 
 static void print_daemon(const struct daemon_probe *dp, const char *dir)
@@ -152,6 +153,9 @@ static void print_text(const struct pstatus *ps, time_t now,
 			       sl->status[0] ? ")" : "");
 			if (sl->arn[0])
 				printf("             %s\n", sl->arn);
+			if (s == RT_SLOT_BATCH)
+				printf("             %s -> %s\n",
+				       run->batch_input, run->batch_output);
 		}
 	} else {
 		printf("  stage      idle\n");
@@ -182,6 +186,9 @@ static void print_text(const struct pstatus *ps, time_t now,
 		       h->followed ? "  " FOLLOWED_TEXT : "");
 		if (h->outcome != RT_OUT_SUCCEEDED && h->reason[0])
 			printf("             %s\n", h->reason);
+		if (h->batch_output[0])
+			printf("             batch output in %s\n",
+			       h->batch_output);
 	}
 }
 
@@ -259,6 +266,12 @@ static cJSON *json_pipeline(const struct pstatus *ps,
 		cJSON_AddStringToObject(j, "phase", rt_phase_name(sl->phase));
 		cJSON_AddStringToObject(j, "status", sl->status);
 		cJSON_AddBoolToObject(j, "adopted", sl->adopted);
+		if (s == RT_SLOT_BATCH) {
+			cJSON_AddStringToObject(j, "batch_kind",
+				rt_batch_kind_name(run->batch_kind));
+			cJSON_AddStringToObject(j, "input", run->batch_input);
+			cJSON_AddStringToObject(j, "output", run->batch_output);
+		}
 		cJSON_AddItemToArray(jobs, j);
 	}
 	if (ps->st.campaign_version[0])
@@ -293,6 +306,11 @@ static cJSON *json_pipeline(const struct pstatus *ps,
 		cJSON_AddStringToObject(j, "reason", h->reason);
 		cJSON_AddBoolToObject(j, "followed", h->followed);
 		cJSON_AddStringToObject(j, "kind", rt_kind_name(h->kind));
+		if (h->batch_output[0])
+			cJSON_AddStringToObject(j, "batch_output",
+						h->batch_output);
+		else
+			cJSON_AddNullToObject(j, "batch_output");
 		if (h->followed)
 			cJSON_AddStringToObject(j, "note", FOLLOWED_TEXT);
 		cJSON_AddItemToArray(hist, j);

@@ -69,7 +69,12 @@ DATASETS = [
     ("ITEMS", "ItemDatasetArn", "S3ItemDatasourcePath"),
 ]
 
-CREATE_OPS = ("CreateDatasetImportJob", "CreateSolutionVersion", "UpdateCampaign")
+CREATE_OPS = ("CreateDatasetImportJob", "CreateSolutionVersion", "UpdateCampaign",
+              "CreateBatchInferenceJob", "CreateBatchSegmentJob")
+# A batch job's input (an object of batch_overrides()'s world) and output.
+BATCH_INPUT = "s3://prtest-bucket/batch/users.json"
+BATCH_OUTPUT = "s3://prtest-bucket/batch/out/"
+SEGMENT_RECIPE = "arn:aws:personalize:::recipe/aws-item-affinity"
 REJECTED_DUP = ("ResourceAlreadyExistsException", "ResourceInUseException")
 # A schedule that never fires on its own during a test (the year 2099).
 NEVER = "cron(0 0 1 1 ? 2099)"
@@ -776,6 +781,30 @@ def new_version_metrics(metrics):
     return {"solutions": sols}
 
 
+def batch_overrides(recipe=None, overrides=None):
+    """World overrides (Ctx.emulator(overrides=...)) with BATCH_INPUT among
+    the world's S3 objects and, with recipe, the solution's recipeArn (a
+    segmentation recipe takes batch segment jobs only); added to overrides."""
+    with open(WORLD) as f:
+        w = json.load(f)
+    out = dict(overrides or {})
+    objs = list(out.get("s3Objects", w.get("s3Objects", [])))
+    objs.append({"uri": BATCH_INPUT, "etag": "\"0f1e2d3c4b5a69788796a5b4c3d2e1f0\"",
+                 "lastModified": "2026-11-20T10:00:00Z", "size": 512})
+    out["s3Objects"] = objs
+    if recipe:
+        sols = out.get("solutions", w["solutions"])
+        sols[0]["recipeArn"] = recipe
+        out["solutions"] = sols
+    return out
+
+
+def batch_keys(segment=False):
+    """Config keys (Ctx.config(extra=...)) for a batch job after training."""
+    kind = "Segment" if segment else "Inference"
+    return {"Batch%sInput" % kind: BATCH_INPUT, "Batch%sOutput" % kind: BATCH_OUTPUT}
+
+
 def printed_policy(cfg, *args):
     """What `personalize-retrain -c cfg policy ARGS` prints, parsed."""
     r = subprocess.run([BIN, "-c", cfg, "policy"] + list(args), stdout=subprocess.PIPE,
@@ -831,6 +860,8 @@ class Ledger:
         self.version_name = {v["solutionVersionArn"]: v.get("name") for v in self.versions}
         self.campaign = next((c for c in self.world["campaigns"]
                               if c["campaignArn"] == CAMPAIGN_ARN), None)
+        self.batch_jobs = (self.world.get("batchInferenceJobs", []) +
+                           self.world.get("batchSegmentJobs", []))
 
     def ops(self, op):
         return [e for e in self.lines if e["operation"] == op]
@@ -972,7 +1003,7 @@ def last_outcome(state_dir):
 PIPELINE = "prtest"
 
 
-STAGE_RANK = {"importing": 1, "training": 2, "deploying": 3, "done": 4}
+STAGE_RANK = {"importing": 1, "training": 2, "deploying": 3, "batch": 3.5, "done": 4}
 TERMINAL = ("ACTIVE", "CREATE FAILED", "FAILED", "STOPPED")
 
 
@@ -1007,6 +1038,8 @@ def state_progress(st):
     for k in ("version", "campaign"):
         if run.get(k):
             slots.append(run[k])
+    if (run.get("batch") or {}).get("job"):
+        slots.append(run["batch"]["job"])
     arns = sum(1 for s in slots if s.get("arn") and s.get("phase") != "pending")
     term = sum(1 for s in slots if s.get("status") in TERMINAL)
     return (hist, STAGE_RANK.get(run.get("stage"), 0), arns, term)

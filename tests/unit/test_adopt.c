@@ -305,12 +305,15 @@ static int teardown(void **state)
 
 /* A scan of pipeline PIPE (two datasets) with a budget of max_errors
  * failures, on the client set up by start(). */
+static enum rt_batch_kind scan_batch_kind; /* begin_scan's spec */
+
 static void begin_scan(struct fixture *f, unsigned max_errors)
 {
 	struct rt_spec spec;
 	struct adopt_io io;
 
 	memset(&spec, 0, sizeof(spec));
+	spec.batch_kind = scan_batch_kind;
 	spec.pipeline = PIPE;
 	spec.solution_arn = SOLUTION;
 	spec.n_datasets = 2;
@@ -437,6 +440,62 @@ static void test_scan_version_found(void **state)
 	assert_targets(f, "ListSolutionVersions,DescribeSolutionVersion,"
 			  "DescribeSolutionVersion");
 	assert_int_equal(f->submits, 3);
+}
+
+#define B_T1 "p0001-20261125T1813-batch"
+#define B_T2 "p0001-20261125T1913-batch"
+
+static const char batch_busy[] =
+	"{\"batchInferenceJobs\":["
+	"{\"jobName\":\"someone-else\",\"batchInferenceJobArn\":\"" ARN "batch-inference-job/x\","
+	"\"status\":\"IN PROGRESS\"},"
+	"{\"jobName\":\"" B_T2 "\",\"batchInferenceJobArn\":\"" ARN "batch-inference-job/b2\","
+	"\"status\":\"ACTIVE\"},"
+	"{\"jobName\":\"" B_T1 "\",\"batchInferenceJobArn\":\"" ARN "batch-inference-job/b1\","
+	"\"status\":\"PENDING\"}]}";
+static const char batch_done[] =
+	"{\"batchSegmentJobs\":["
+	"{\"jobName\":\"" B_T1 "\",\"batchSegmentJobArn\":\"" ARN "batch-segment-job/b1\","
+	"\"status\":\"CREATE FAILED\"}]}";
+
+/* With a batch job: its list first; one of ours in progress ends the
+ * look; only finished ones: then the versions are looked at. */
+static void test_scan_batch(void **state)
+{
+	struct fixture *f = *state;
+	const struct lb_action a[] = { REPLY(batch_busy) };
+	const struct lb_action b[] = {
+		REPLY(batch_done), REPLY(versions_busy), REPLY(version_other),
+		REPLY(version_ours),
+	};
+	char t[256];
+
+	scan_batch_kind = RT_BATCH_INFERENCE;
+	start(f, a, ARRAY_SIZE(a), 3);
+	run_until_done(f);
+	assert_false(f->failed);
+	assert_int_equal(f->found.kind, ADOPT_BATCH);
+	assert_int_equal(f->found.fire_time, T1);
+	assert_string_equal(f->found.name, B_T1);
+	assert_string_equal(f->found.arn, ARN "batch-inference-job/b1");
+	targets(f, t, sizeof(t));
+	assert_string_equal(t, "ListBatchInferenceJobs");
+
+	aws_client_free(f->aws);
+	f->aws = NULL;
+	lb_stop(&f->lb);
+	memset(&f->lb, 0, sizeof(f->lb));
+	f->done = 0;
+	scan_batch_kind = RT_BATCH_SEGMENT;
+	start(f, b, ARRAY_SIZE(b), 3);
+	run_until_done(f);
+	scan_batch_kind = RT_BATCH_NONE;
+	assert_false(f->failed);
+	assert_int_equal(f->found.kind, ADOPT_VERSION);
+	assert_string_equal(f->found.name, V_T1);
+	targets(f, t, sizeof(t));
+	assert_string_equal(t, "ListBatchSegmentJobs,ListSolutionVersions,"
+			    "DescribeSolutionVersion,DescribeSolutionVersion");
 }
 
 static void test_scan_import_found(void **state)
@@ -576,6 +635,7 @@ int main(void)
 		cmocka_unit_test(test_wanted),
 		cmocka_unit_test_setup_teardown(test_scan_version_found, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scan_import_found, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_scan_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scan_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scan_retry_then_found, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scan_budget_spent, setup, teardown),

@@ -121,6 +121,18 @@ static void test_detail(void **state)
 	o = parse_detail(&d);
 	assert_null_member(o, "metrics");
 	cJSON_Delete(o);
+	/* the batch job's output, once it is ACTIVE; "" is none */
+	d.stage = "batch";
+	d.outcome = "succeeded";
+	d.batch_output = "s3://bkt/batch/out/";
+	o = parse_detail(&d);
+	assert_string_equal(s_of(o, "batchOutput"), "s3://bkt/batch/out/");
+	assert_int_equal(cJSON_GetArraySize(o), 10);
+	cJSON_Delete(o);
+	d.batch_output = "";
+	o = parse_detail(&d);
+	assert_null_member(o, "batchOutput");
+	cJSON_Delete(o);
 	assert_null(events_detail_json(NULL));
 }
 

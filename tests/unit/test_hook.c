@@ -189,8 +189,8 @@ static void test_environment(void **state)
 {
 	static const char *allowed[] = {
 		"PIPELINE", "OUTCOME", "STAGE", "SOLUTION_VERSION_ARN",
-		"CAMPAIGN_ARN", "DURATION_S", "REASON", "RUN_KIND", "PATH",
-		"HOME", "LANG",
+		"CAMPAIGN_ARN", "DURATION_S", "REASON", "RUN_KIND", "BATCH_OUTPUT",
+		"PATH", "HOME", "LANG",
 		"LC_ALL", "TZ", "AWS_REGION", "AWS_DEFAULT_REGION",
 		"AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE",
 		/* the shell's own */
@@ -233,6 +233,7 @@ static void test_environment(void **state)
 			     "123456789012:campaign/c"));
 	assert_true(has_line(env, "DURATION_S=3725"));
 	assert_true(has_line(env, "RUN_KIND=retrain")); /* kind NULL */
+	assert_true(has_line(env, "BATCH_OUTPUT=")); /* batch_output NULL */
 	assert_true(has_line(env, "REASON=rejected by quality gate: ndcg@10 "
 			     "0.2810 < 0.2950 - 2% $(touch /tmp/pwned-by-hook-test)"));
 	assert_true(has_line(env, "AWS_REGION=eu-west-1"));

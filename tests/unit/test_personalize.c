@@ -820,6 +820,41 @@ static void test_parsers(void **state)
 	assert_int_equal(personalize_parse_solution_version(j, &sv, &why), -EBADMSG);
 	cJSON_Delete(j);
 
+	/* batch jobs: the two shapes differ in the ARN's member only */
+	{
+		struct personalize_batch_job b;
+
+		j = cJSON_Parse("{\"batchInferenceJob\":{\"jobName\":\"n\","
+				"\"batchInferenceJobArn\":\"arn:b\",\"status\":\"CREATE FAILED\","
+				"\"failureReason\":\"no input\",\"numResults\":25,"
+				"\"jobInput\":{\"s3DataSource\":{\"path\":\"s3://b/in.json\"}},"
+				"\"jobOutput\":{\"s3DataDestination\":{\"path\":\"s3://b/out/\"}},"
+				"\"creationDateTime\":1700000000}}");
+		assert_int_equal(personalize_parse_batch_job(j, false, &b, &why), 0);
+		assert_string_equal(b.job_name, "n");
+		assert_string_equal(b.batch_job_arn, "arn:b");
+		assert_string_equal(b.status, "CREATE FAILED");
+		assert_string_equal(b.failure_reason, "no input");
+		assert_string_equal(b.input_path, "s3://b/in.json");
+		assert_string_equal(b.output_path, "s3://b/out/");
+		assert_int_equal(b.num_results, 25);
+		assert_int_equal(b.creation_date_time, 1700000000);
+		assert_int_equal(personalize_parse_batch_job(j, true, &b, &why),
+				 -EBADMSG);
+		assert_string_equal(why, "batchSegmentJob");
+		cJSON_Delete(j);
+		j = cJSON_Parse("{\"batchSegmentJob\":{\"batchSegmentJobArn\":\"arn:s\","
+				"\"batchInferenceJobArn\":\"arn:not-this\"}}");
+		assert_int_equal(personalize_parse_batch_job(j, true, &b, &why), 0);
+		assert_string_equal(b.batch_job_arn, "arn:s");
+		cJSON_Delete(j);
+		j = cJSON_Parse("{\"batchSegmentJob\":{\"jobOutput\":{\"s3DataDestination\":7}}}");
+		assert_int_equal(personalize_parse_batch_job(j, true, &b, &why),
+				 -EBADMSG);
+		assert_string_equal(why, "s3DataDestination");
+		cJSON_Delete(j);
+	}
+
 	j = cJSON_Parse("{\"solutionVersionArn\":\"a\"}");
 	assert_int_equal(personalize_parse_solution_metrics(j, &m, &mm, &why), 0);
 	assert_int_equal(m.n_metrics, 0);
