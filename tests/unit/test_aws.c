@@ -882,9 +882,9 @@ static void test_credentials_misconfigured(void **state)
 		assert_string_equal(r.code, "CredentialsMisconfigured");
 		assert_true(aws_code_is_no_credentials(r.code));
 		assert_int_equal(r.attempts, 0);
-		assert_int_equal(lb_requests(&f->lb), 0);
+		assert_int_equal(lb_requests(&f->cf.lb), 0);
 		f->aws = aws_client_free(f->aws);
-		lb_stop(&f->lb);
+		lb_stop(&f->cf.lb);
 	}
 	assert_true(aws_code_is_no_credentials("CredentialsUnavailable"));
 	assert_false(aws_code_is_no_credentials("AccessDeniedException"));
