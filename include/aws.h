@@ -104,6 +104,19 @@ enum aws_error_class {
 const char *aws_error_class_name(enum aws_error_class c);
 
 /* Outcome of a call, handed to the callback; valid only during it. */
+/* The synthetic codes of a call that never left for want of credentials
+ * (AWS_ERR_AUTH, nothing sent). NO_CREDENTIALS: no source gave any (a
+ * metadata service not up yet, a refresh that failed): worth waiting for.
+ * MISCONFIGURED: a configured source cannot give any until a person acts
+ * (a source_profile cycle, mfa_serial, an expired or missing SSO token, a
+ * role STS refuses to let us assume); the credentials module has logged
+ * why. */
+#define AWS_CODE_NO_CREDENTIALS "CredentialsUnavailable"
+#define AWS_CODE_CREDENTIALS_MISCONFIGURED "CredentialsMisconfigured"
+
+/* Whether code is one of the two above. */
+bool aws_code_is_no_credentials(const char *code);
+
 struct aws_result {
 	enum aws_error_class error;   /* AWS_ERR_NONE on success */
 	const char *operation;        /* "DescribeCampaign" */
@@ -119,6 +132,8 @@ struct aws_result {
 					 "HttpReplyTooLarge", "HttpProtocolError",
 					 "MalformedReply",
 					 "CredentialsUnavailable",
+					 "CredentialsMisconfigured" (see
+					 below),
 					 "SigningFailed", "RequestFailed",
 					 "OutOfMemory" */
 	const char *message;          /* human-readable, control characters

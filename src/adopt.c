@@ -127,7 +127,7 @@ static void failed_call(struct adopt_scan *s, const char *op,
 	bool rejected = res->error == AWS_ERR_CLIENT ||
 			(res->error == AWS_ERR_AUTH &&
 			 !(res->code && !strcmp(res->code,
-						"CredentialsUnavailable")));
+						AWS_CODE_NO_CREDENTIALS)));
 	unsigned delay;
 	int k;
 

@@ -123,10 +123,16 @@ static const char *const auth_codes[] = {
 	"MissingAuthenticationTokenException", "NotAuthorized",
 	"AuthFailure", "RequestExpired", "RequestTimeTooSkewed",
 	"RequestInTheFuture", "InvalidAccessKeyId", "UnauthorizedOperation",
-	"CredentialsUnavailable", NULL,
+	AWS_CODE_NO_CREDENTIALS, AWS_CODE_CREDENTIALS_MISCONFIGURED, NULL,
 };
 
 /* ---- error decoding -------------------------------------------------------- */
+
+bool aws_code_is_no_credentials(const char *code)
+{
+	return code && (strcmp(code, AWS_CODE_NO_CREDENTIALS) == 0 ||
+			strcmp(code, AWS_CODE_CREDENTIALS_MISCONFIGURED) == 0);
+}
 
 void aws_normalize_error_code(const char *raw, char *out, size_t size)
 {

@@ -410,8 +410,8 @@ static void finish_call(struct pcall *c, struct rt_event *ev,
 	e.random = base.random;
 	if (res) {
 		e.result = runner_map_result(res->error, res->code);
-		e.not_sent = res->error == AWS_ERR_AUTH && res->code &&
-			     !strcmp(res->code, RUNNER_CODE_NO_CREDS);
+		e.not_sent = res->error == AWS_ERR_AUTH &&
+			     aws_code_is_no_credentials(res->code);
 		if (res->error != AWS_ERR_NONE) {
 			e.error = res->message && *res->message ? res->message
 								: res->code;

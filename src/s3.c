@@ -663,7 +663,7 @@ static enum s3_error finalize_error(struct aws_engine_result *res,
 {
 	enum s3_error e;
 
-	if (strcmp(res->code, "CredentialsUnavailable") == 0 ||
+	if (aws_code_is_no_credentials(res->code) ||
 	    (strcmp(res->code, "SigningFailed") == 0 &&
 	     res->error == AWS_ERR_AUTH))
 		e = S3_ERR_CREDENTIALS;

@@ -847,6 +847,50 @@ static void test_no_credentials(void **state)
 	assert_int_equal(lb_requests(&f->cf.lb), 0);
 }
 
+/* A source that cannot work until a person acts (include/creds.h): as
+ * its callback's error (-EINVAL, -EACCES) or creds_get's return value. */
+static int misconfigured_get(void *impl, aws_creds_ready_fn ready, void *ctx)
+{
+	(void)impl;
+	ready(-EINVAL, NULL, ctx);
+	return 0;
+}
+
+static int refused_get(void *impl, aws_creds_ready_fn ready, void *ctx)
+{
+	(void)impl;
+	(void)ready;
+	(void)ctx;
+	return -EACCES;
+}
+
+static void test_credentials_misconfigured(void **state)
+{
+	struct fixture *f = *state;
+	const struct lb_action acts[] = { OK_REPLY };
+	int (*const gets[])(void *, aws_creds_ready_fn, void *) = {
+		misconfigured_get, refused_get,
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(gets); i++) {
+		struct call_result r = { 0 };
+
+		f->cf.creds.get = gets[i];
+		start(f, acts, 1, 0);
+		call(f, "DescribeCampaign", &r);
+		assert_int_equal(r.error, AWS_ERR_AUTH);
+		assert_string_equal(r.code, "CredentialsMisconfigured");
+		assert_true(aws_code_is_no_credentials(r.code));
+		assert_int_equal(r.attempts, 0);
+		assert_int_equal(lb_requests(&f->cf.lb), 0);
+		f->aws = aws_client_free(f->aws);
+		lb_stop(&f->cf.lb);
+	}
+	assert_true(aws_code_is_no_credentials("CredentialsUnavailable"));
+	assert_false(aws_code_is_no_credentials("AccessDeniedException"));
+	assert_false(aws_code_is_no_credentials(NULL));
+}
+
 /* A provider whose credentials rotate on invalidate: key 1, then 2, ... */
 struct rotating {
 	unsigned generation;
@@ -986,6 +1030,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cancel_during_backoff,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_credentials, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_credentials_misconfigured, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_credentials_refresh, setup,
 						teardown),
