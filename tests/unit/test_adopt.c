@@ -468,34 +468,28 @@ static void test_scan_batch(void **state)
 		REPLY(batch_done), REPLY(versions_busy), REPLY(version_other),
 		REPLY(version_ours),
 	};
-	char t[256];
 
 	scan_batch_kind = RT_BATCH_INFERENCE;
-	start(f, a, ARRAY_SIZE(a), 3);
-	run_until_done(f);
+	scan(f, a, ARRAY_SIZE(a), 3);
 	assert_false(f->failed);
 	assert_int_equal(f->found.kind, ADOPT_BATCH);
 	assert_int_equal(f->found.fire_time, T1);
 	assert_string_equal(f->found.name, B_T1);
 	assert_string_equal(f->found.arn, ARN "batch-inference-job/b1");
-	targets(f, t, sizeof(t));
-	assert_string_equal(t, "ListBatchInferenceJobs");
+	assert_targets(f, "ListBatchInferenceJobs");
 
-	aws_client_free(f->aws);
-	f->aws = NULL;
-	lb_stop(&f->lb);
-	memset(&f->lb, 0, sizeof(f->lb));
+	f->aws = aws_client_free(f->aws);
+	lb_stop(&f->cf.lb);
+	memset(&f->cf.lb, 0, sizeof(f->cf.lb));
 	f->done = 0;
 	scan_batch_kind = RT_BATCH_SEGMENT;
-	start(f, b, ARRAY_SIZE(b), 3);
-	run_until_done(f);
+	scan(f, b, ARRAY_SIZE(b), 3);
 	scan_batch_kind = RT_BATCH_NONE;
 	assert_false(f->failed);
 	assert_int_equal(f->found.kind, ADOPT_VERSION);
 	assert_string_equal(f->found.name, V_T1);
-	targets(f, t, sizeof(t));
-	assert_string_equal(t, "ListBatchSegmentJobs,ListSolutionVersions,"
-			    "DescribeSolutionVersion,DescribeSolutionVersion");
+	assert_targets(f, "ListBatchSegmentJobs,ListSolutionVersions,"
+		       "DescribeSolutionVersion,DescribeSolutionVersion");
 }
 
 static void test_scan_import_found(void **state)
