@@ -19,7 +19,9 @@
  * engine (standard retries), and a failure is then logged as a warning
  * (once, until sending works again: later failures are logged at debug
  * level and counted) and the event dropped. A reply with
- * FailedEntryCount > 0 is logged as a warning with the entry's ErrorCode. */
+ * FailedEntryCount > 0 is logged as a warning with the entry's ErrorCode.
+ * On SIGTERM the daemon waits for the queues to drain, for at most
+ * DAEMON_EVENTS_FLUSH_USEC (include/daemon.h). */
 #ifndef PR_EVENTS_H
 #define PR_EVENTS_H
 
