@@ -5,7 +5,6 @@ config passes (exit 0), performAutoTraining on gives a warning, an ARN that
 does not exist fails (exit 78), an unreachable endpoint gives 69."""
 import json
 import os
-import socket
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -58,10 +57,7 @@ def auto_training(ctx):
 def unreachable(ctx):
     """Nothing listens on the endpoint: exit 69."""
     prtest.require_binaries()
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
+    port = ctx.refused_port()
     cfg = ctx.config(None, datasets=1, campaign=False,
                      extra={"EndpointUrl": "http://127.0.0.1:%d" % port})
     r = check_online(ctx, cfg, env_extra={"AWS_MAX_ATTEMPTS": "1"})

@@ -16,7 +16,6 @@ the real emulator (tests/emulator/worlds/test.json, fast durations).
 import json
 import os
 import signal
-import socket
 import sys
 import time
 
@@ -154,11 +153,11 @@ def once_interrupted_then_finished(ctx):
     state = ctx.state_dir()
     cfg = ctx.config(emu, datasets=2, campaign=True, schedule=DAILY,
                      extra={"PipelineName": "resume"})
-    p = ctx.spawn(cfg, state, "once", log_level=None)
+    p = ctx.spawn(cfg, state, "once")
     prtest.wait_until(lambda: len(count(emu.ledger_lines(), "CreateDatasetImportJob")) >= 2,
                       20, "%s: imports created" % label, step=0.05)
     p.signal(signal.SIGTERM)
-    r = p.wait(5)
+    r = first = p.wait(5)
     check(r.rc == 128 + signal.SIGTERM,
           "%s: interrupted once exit %d, want %d" % (label, r.rc, 128 + signal.SIGTERM))
     r = ctx.cli(cfg, state, "status", "--json", timeout=10, log_level=None)
@@ -167,19 +166,21 @@ def once_interrupted_then_finished(ctx):
     except (ValueError, KeyError, IndexError):
         raise prtest.Fail("%s: status --json unparsable: %s" % (label, r.out[:200]))
     check(stage != "idle", "%s: status after SIGTERM says idle, want the saved run" % label)
-    r = ctx.cli(cfg, state, "once", timeout=ONCE_TIMEOUT_S, log_level=None)
+    r = ctx.cli(cfg, state, "once", timeout=ONCE_TIMEOUT_S)
     check(r.rc == 0, "%s: %r" % (label, r))
     got = creates(emu)
-    check(got == (2, 1, 1), "%s: creates %s, want (2, 1, 1)" % (label, got))
+    check(got == (2, 1, 1), "%s: creates %s, want (2, 1, 1); the creates: %s\n"
+          "the first once:\n%s\nthe second once:\n%s" % (
+              label, got, [(x["operation"], x["status"], x.get("resultArn"))
+                           for x in emu.ledger_lines()
+                           if x["operation"].startswith(("Create", "Update"))],
+              prtest.tail(first.err), prtest.tail(r.err)))
 
 
 def once_unreachable(ctx):
     """Nothing listens at the endpoint: `once` gives up with 69."""
     prtest.require_binaries()
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
+    port = ctx.refused_port()
     state = ctx.state_dir()
     cfg = ctx.config(None, datasets=2, campaign=True, schedule=DAILY, extra={
         "PipelineName": "dead", "EndpointUrl": "http://127.0.0.1:%d" % port})

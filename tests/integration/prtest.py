@@ -309,6 +309,7 @@ class Ctx:
         self.procs = []
         self.emus = []
         self.notifiers = []
+        self.sockets = []          # refused_port()
         self.keep = keep
         self.n = 0
         self.log_lines = []
@@ -371,6 +372,16 @@ class Ctx:
     def log(self, fmt, *args):
         self.log_lines.append(fmt % args if args else fmt)
 
+    def refused_port(self):
+        """A loopback port where nothing listens, for the case's whole life:
+        bound, never listening (connect gets ECONNREFUSED), so the kernel
+        cannot hand it to another case's emulator meanwhile, as it can a
+        port that was bound and closed again."""
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        self.sockets.append(s)
+        return s.getsockname()[1]
+
     def close(self):
         for p in self.procs:
             p.close()
@@ -378,6 +389,8 @@ class Ctx:
             e.stop()
         for n in self.notifiers:
             n.close()
+        for s in self.sockets:
+            s.close()
         if not self.keep:
             shutil.rmtree(self.dir, ignore_errors=True)
 
