@@ -632,8 +632,7 @@ uint32_t rt_random_next(uint64_t *state);
  * rounds t to the nearest whole minute, so a fire time that reached us a
  * few seconds off (a timer woken by a stepped clock) still names the same
  * jobs. The fire time itself always comes from the schedule, never from
- * the clock; plan_snap() maps a wake-up time to it within the skew
- * tolerance. */
+ * the clock. */
 time_t rt_fire_normalize(time_t t);
 
 const char *rt_stage_name(enum rt_stage s);   /* "importing", ... */
