@@ -203,6 +203,8 @@ FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -Iinclude -g -O1 \
 $(BUILDROOT)/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
 	@mkdir -p $(dir $@)
 	$(call quiet,CCLD,$@)clang $(FUZZ_CFLAGS) -o $@ $^ $(LIBS)
+# The tests' SigV4 verifier (a unit helper) for the harness that drives it.
+$(BUILDROOT)/fuzz/fuzz_sigv4: tests/unit/sigv4_check.c
 
 fuzz: deps $(FUZZ_BIN)
 	@for f in $(FUZZ_BIN); do \

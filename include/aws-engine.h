@@ -155,6 +155,9 @@ int aws_engine_start(struct aws_engine *e,
 /* Abort a call in flight; no callback. NULL is fine. */
 void aws_engine_call_cancel(struct aws_engine_call *call);
 
+/* Calls started and not yet finished or cancelled, retries waiting for
+ * their backoff included. Test seam: the one way a test can prove that a
+ * cancel, a free or a reply left nothing in flight; the daemon never asks. */
 unsigned aws_engine_in_flight(const struct aws_engine *e);
 void aws_engine_set_metrics_hook(struct aws_engine *e, aws_metrics_fn fn,
 				 void *userdata);

@@ -190,7 +190,9 @@ struct aws_creds_provider {
 /* The daemon plugs in the creds module's chain through credsprov.h. */
 
 /* Fill *p with a provider that always returns *creds (not copied: it must
- * outlive the client). */
+ * outlive the client). Test seam: the unit tests and the benchmarks sign
+ * with fixed credentials and no chain (kept here, not copied into both:
+ * they link nothing of each other); the daemon plugs in credsprov.h's. */
 void aws_creds_provider_static(struct aws_creds_provider *p,
 			       const struct sigv4_credentials *creds);
 

@@ -49,7 +49,9 @@ int client_pool_get_events(struct client_pool *pool, const char *region,
 void client_pool_put_aws(struct client_pool *pool, struct aws_client *c);
 void client_pool_put_s3(struct client_pool *pool, struct s3_client *c);
 
-/* Distinct clients alive (tests). */
+/* Distinct clients alive. Test seam: the one way the pool's tests can
+ * prove that pipelines share a client and that the last put frees it; the
+ * daemon never asks. */
 unsigned client_pool_size(const struct client_pool *pool);
 
 #endif

@@ -185,7 +185,9 @@ void creds_invalidate(struct creds_chain *ch);
 
 /* The current credentials if usable now without waiting, else NULL
  * (nothing fetched yet, or expiring). Valid until control returns to the
- * event loop. */
+ * event loop. Test seam: lets the chain's tests see what is cached
+ * without starting a fetch (creds_get() would start one); the daemon asks
+ * through creds_get(). */
 const struct creds *creds_peek(struct creds_chain *ch);
 
 /* ---- region ------------------------------------------------------------ */

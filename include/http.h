@@ -138,7 +138,9 @@ struct http_client *http_client_free(struct http_client *c);
  * connections (call again once they are done). */
 bool http_client_release_idle(struct http_client *c);
 
-/* Number of requests in flight. */
+/* Number of requests in flight. Test seam: the one way the HTTP client's
+ * tests can prove that every request finished or was cancelled; the
+ * daemon never asks. */
 unsigned http_client_in_flight(const struct http_client *c);
 
 /* Start a request. On success returns 0, and if ret is not NULL stores a

@@ -25,8 +25,10 @@ enum log_target {
 /* Choose where messages go and the most verbose priority that is logged. */
 void log_init(enum log_target target, int max_priority);
 /* The program name on every line and in SYSLOG_IDENTIFIER= (default
- * "personalize-retrain"; the emulator names itself); NULL: the default.
- * ident must outlive the logging (a string literal). */
+ * "personalize-retrain"); NULL: the default. ident must outlive the
+ * logging (a string literal). Test seam: the emulator, which logs through
+ * this module (wallclock_init()), names itself; the daemon keeps the
+ * default. */
 void log_set_identifier(const char *ident);
 void log_set_max_priority(int max_priority);
 /* Parse "error|warning|notice|info|debug" (or 3..7); -EINVAL if unknown. */
@@ -64,8 +66,9 @@ void log_structv_at(struct log_location at, int priority,
 		    const char *const *fields, const char *fmt, va_list ap)
 	PR_PRINTF(4, 0);
 
-/* Test hook: every formatted line also goes to this sink (NULL to stop).
- * Lets the secret-scanning tests see exactly what would be logged. */
+/* Every formatted line also goes to this sink (NULL to stop). Test seam:
+ * lets the secret-scanning tests see exactly what would be logged; the
+ * daemon never sets one. */
 typedef void (*log_sink_fn)(int priority, const char *line, void *userdata);
 void log_set_sink(log_sink_fn fn, void *userdata);
 

@@ -145,18 +145,6 @@ struct personalize_solution {
 	struct personalize_solution_version latest_solution_version; /* summary */
 };
 
-struct personalize_dataset_group {
-	const char *name;
-	const char *dataset_group_arn;
-	const char *status;
-	const char *role_arn;
-	const char *kms_key_arn;
-	const char *domain;
-	const char *failure_reason;
-	time_t creation_date_time;
-	time_t last_updated_date_time;
-};
-
 /* BatchInferenceJob or BatchSegmentJob, or their summaries in lists (then
  * only job_name, the ARN, solution_version_arn, status, failure_reason and
  * the times). The two shapes share these members but the ARN's name
@@ -201,9 +189,6 @@ typedef void (*personalize_solution_versions_fn)(
 typedef void (*personalize_campaign_fn)(const struct aws_result *res,
 					const struct personalize_campaign *c,
 					void *userdata);
-typedef void (*personalize_campaigns_fn)(const struct aws_result *res,
-					 const struct personalize_campaign *cs,
-					 size_t n, void *userdata);
 typedef void (*personalize_solution_metrics_fn)(
 	const struct aws_result *res,
 	const struct personalize_solution_metrics *m, void *userdata);
@@ -219,9 +204,6 @@ typedef void (*personalize_dataset_fn)(const struct aws_result *res,
 typedef void (*personalize_solution_fn)(const struct aws_result *res,
 					const struct personalize_solution *s,
 					void *userdata);
-typedef void (*personalize_dataset_group_fn)(
-	const struct aws_result *res,
-	const struct personalize_dataset_group *g, void *userdata);
 
 /* ---- requests ---------------------------------------------------------------- */
 
@@ -317,11 +299,6 @@ int personalize_describe_campaign(
 	struct aws_client *c, const char *campaign_arn,
 	personalize_campaign_fn done, void *userdata,
 	struct personalize_op **ret);
-/* solution_arn may be NULL. */
-int personalize_list_campaigns(
-	struct aws_client *c, const char *solution_arn,
-	personalize_campaigns_fn done, void *userdata,
-	struct personalize_op **ret);
 
 int personalize_create_batch_job(
 	struct aws_client *c, const struct personalize_create_batch_job *req,
@@ -346,10 +323,6 @@ int personalize_describe_solution(
 	struct aws_client *c, const char *solution_arn,
 	personalize_solution_fn done, void *userdata,
 	struct personalize_op **ret);
-int personalize_describe_dataset_group(
-	struct aws_client *c, const char *dataset_group_arn,
-	personalize_dataset_group_fn done, void *userdata,
-	struct personalize_op **ret);
 
 /* Abort an op in flight (no callback). NULL is fine. */
 void personalize_op_cancel(struct personalize_op *op);
@@ -370,8 +343,6 @@ int personalize_parse_dataset(const cJSON *reply,
 	struct personalize_dataset *out, const char **why);
 int personalize_parse_solution(const cJSON *reply,
 	struct personalize_solution *out, const char **why);
-int personalize_parse_dataset_group(const cJSON *reply,
-	struct personalize_dataset_group *out, const char **why);
 /* *metrics is malloc'd (free() it; NULL when there are none). */
 int personalize_parse_solution_metrics(const cJSON *reply,
 	struct personalize_solution_metrics *out,

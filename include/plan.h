@@ -10,9 +10,8 @@
  * (not "now"). Two hosts whose clocks differ by up to a minute therefore
  * wake at different moments but run the same F, and the job names derived
  * from F (rt_job_name) are equal: the later one finds the earlier one's
- * jobs by name and follows them. plan_snap() maps a clock reading to the
- * fire time it belongs to, for the few places that only have a clock
- * reading; rt_fire_normalize() rounds to the minute as a last guard. */
+ * jobs by name and follows them. rt_fire_normalize() rounds a fire time to
+ * the minute as a last guard. */
 #ifndef PR_PLAN_H
 #define PR_PLAN_H
 
@@ -20,10 +19,6 @@
 #include <time.h>
 
 #include "schedule.h"
-
-/* How far a clock reading may be from a fire time and still belong to it
- * (never more than half the gap to the neighbouring fire times). */
-#define PLAN_SKEW_TOLERANCE_S 60
 
 struct plan_start {
 	bool run_now;     /* catch up: run run_fire now */
@@ -45,11 +40,6 @@ int plan_latest_fire(const struct sched *s, time_t now, time_t *out);
  * (last_fire 0: nothing was missed). 0 or -EINVAL. */
 int plan_at_start(const struct sched *s, time_t last_fire, time_t now,
 		  bool catch_up, struct plan_start *out);
-
-/* The fire time a clock reading t belongs to: the nearest fire time within
- * PLAN_SKEW_TOLERANCE_S (and within half the gap to its neighbours).
- * 0, or -ENOENT when t is near none. */
-int plan_snap(const struct sched *s, time_t t, time_t *out);
 
 enum plan_verdict {
 	PLAN_RUN,        /* start a run for this fire time */

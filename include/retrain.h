@@ -75,8 +75,8 @@
  * retraining run (DescribeCampaign pre-check, UpdateCampaign, polling
  * DescribeCampaign until latestCampaignUpdate is ACTIVE for the target),
  * then done; success is logged with MSGID_ROLLBACK. A rollback run emits
- * no RT_ACT_SAVE (it is an operator command, not persisted: state_set_run
- * must not be used for it); its FINISHED goes to state_finish_run, which
+ * no RT_ACT_SAVE (it is an operator command, not persisted: a driver never
+ * saves it as the run); its FINISHED goes to state_finish_run, which
  * records it in the history and swaps the campaign versions but leaves
  * last_fire alone. A driver's `rollback [--to ARN]`:
  *
@@ -139,8 +139,9 @@
  *   on SIGTERM:        rt_step(run, {RT_EV_STOP}); execute; exit
  *   execute(acts): for each action in order:
  *       CALL     -> start the async call, remember (slot, token)
- *       SAVE     -> state_set_run(&st, run); state_save(dir, &st);
- *                   failed: stop here (see the driver contract)
+ *       SAVE     -> state_save_packed(dir, dirfd, pipeline, &packed, run,
+ *                   durable) (the rest of the state packed once by
+ *                   state_pack); failed: stop here (see the driver contract)
  *       TIMER    -> one-shot monotonic timer delay_ms -> (slot, token)
  *       DEADLINE -> realtime timer at `at`
  *       LOG      -> log_struct(priority, PIPELINE=, STAGE=, JOB_ARN=,
@@ -631,8 +632,7 @@ uint32_t rt_random_next(uint64_t *state);
  * rounds t to the nearest whole minute, so a fire time that reached us a
  * few seconds off (a timer woken by a stepped clock) still names the same
  * jobs. The fire time itself always comes from the schedule, never from
- * the clock; plan_snap() maps a wake-up time to it within the skew
- * tolerance. */
+ * the clock. */
 time_t rt_fire_normalize(time_t t);
 
 const char *rt_stage_name(enum rt_stage s);   /* "importing", ... */

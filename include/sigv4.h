@@ -2,10 +2,12 @@
  *
  *   canonical request -> string to sign -> signing key -> signature
  *
- * Each stage is exported so that the tests can check it against the AWS
- * vector suite; sigv4_verify() rebuilds a request's signature with the
- * signer's own canonicalisation, for the unit tests and the fuzz harness
- * (the emulator verifies with its own, independent code).
+ * Test seam: each stage is exported so that the tests can check it against
+ * the AWS vector suite (the daemon itself signs through sigv4_sign()); the
+ * tests' verifier (tests/unit/sigv4_check.c) rebuilds a request's signature
+ * from these stages, with a list of signed names as a server reads it from
+ * an Authorization header (the emulator verifies with its own, independent
+ * code).
  *
  * The one-call path for clients is a struct sigv4_signer: it caches the
  * signing key per (date, region, service, access key id, secret) and reuses
@@ -207,49 +209,5 @@ int sigv4_sign(struct sigv4_signer *s, const struct sigv4_credentials *creds,
 
 /* Wipe and free what sigv4_sign() put in out. NULL is fine. */
 void sigv4_output_free(struct sigv4_output *out);
-
-/* ---- server: verification (the emulator) ------------------------------ */
-
-/* An Authorization header value, parsed:
- *   AWS4-HMAC-SHA256 Credential=AKID/YYYYMMDD/region/service/aws4_request,
- *   SignedHeaders=a;b;c, Signature=<64 hex> */
-struct sigv4_auth {
-	char access_key_id[SIGV4_MAX_ACCESS_KEY_ID + 1];
-	char date[SIGV4_DATE_LEN + 1];
-	char region[SIGV4_MAX_SCOPE_PART + 1];
-	char service[SIGV4_MAX_SCOPE_PART + 1];
-	char *signed_headers;          /* heap; "host;x-amz-date" */
-	char signature[SIGV4_HEX_LEN + 1];
-};
-
-/* Parse an Authorization value into *out (free with sigv4_auth_free()).
- * The three components may come in any order, separated by ',' and
- * optional spaces. Returns 0; -EINVAL if the value is malformed (wrong
- * algorithm, missing component, bad scope terminator, oversized or empty
- * parts, signature not 64 lower-case hex digits); -ENOMEM. */
-int sigv4_parse_authorization(const char *value, struct sigv4_auth *out);
-void sigv4_auth_free(struct sigv4_auth *a);
-
-/* Find a header by name, case-insensitively (the first one); NULL if none. */
-const char *sigv4_find_header(const struct sigv4_request *req,
-			      const char *name);
-
-/* Verify req, whose Authorization was parsed into *auth, against
- * secret_access_key: rebuild the canonical request from the headers named
- * in auth->signed_headers (with flags, SIGV4_FLAGS_DEFAULT for JSON
- * services), the string to sign from the X-Amz-Date header (which must be
- * signed and agree with the scope date) and compare signatures in constant
- * time. The payload hash is the SHA-256 of the body, unless req carries
- * X-Amz-Content-Sha256: then its value is used (it must equal the body's
- * hash unless it is UNSIGNED-PAYLOAD). canonical and string_to_sign (each
- * may be NULL) receive what the server computed, for error replies.
- * The clock is not checked here: compare X-Amz-Date with your own clock.
- * Returns 0 when the signature matches; -EACCES when it does not;
- * -EBADMSG when the request contradicts itself (no or unsigned X-Amz-Date,
- * date not matching the scope, host not signed, content hash mismatch);
- * -ENOENT when a signed header is missing; -EINVAL, -ENOMEM, -EIO. */
-int sigv4_verify(const struct sigv4_request *req, const struct sigv4_auth *auth,
-		 const char *secret_access_key, unsigned flags,
-		 struct strbuf *canonical, struct strbuf *string_to_sign);
 
 #endif

@@ -189,9 +189,6 @@ void state_packed_free(struct state_packed *p);
 const struct state_dataset *state_dataset_get(const struct state *st,
 					      const char *dataset_arn);
 
-/* Record the run in progress (a copy): has_run, last_fire updated. A
- * rollback run (RT_KIND_ROLLBACK) is not recorded (no-op). */
-void state_set_run(struct state *st, const struct rt_run *run);
 
 /* Record a finished run: history entry in front (oldest dropped beyond
  * STATE_HISTORY_MAX), has_run cleared, last_fire updated, and after a

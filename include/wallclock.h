@@ -89,15 +89,18 @@ int64_t wallclock_unscale_usec(int64_t scaled_us, int64_t anchor_s,
  * warning when a hook is in effect. */
 int wallclock_init(void);
 
-/* Forget what was read so that the next use reads the environment again
- * (for unit tests). */
+/* Forget what was read so that the next use reads the environment again.
+ * Test seam: the unit tests try one setting after another in one process;
+ * the daemon reads the environment once. */
 void wallclock_reset(void);
 
 /* The offset in effect, in milliseconds (initialises when needed). */
 int64_t wallclock_offset_ms(void);
 
 /* The scale in effect (1: none) and its anchor (epoch seconds; 0 when the
- * scale is 1). Initialise when needed. */
+ * scale is 1). Initialise when needed. Test seam: the emulator reads
+ * them for its clock and its state report; the daemon reads its clocks
+ * through the functions below. */
 uint32_t wallclock_scale(void);
 int64_t wallclock_anchor(void);
 
@@ -108,7 +111,8 @@ time_t wallclock_now(void);
 uint64_t wallclock_now_usec(void);
 
 /* The scale alone applied to a system-clock reading (µs), without the
- * offset: for a process that keeps its own skew (the emulator). */
+ * offset (wallclock_now_usec() adds it): exported for the emulator, which
+ * keeps its own skew. */
 int64_t wallclock_scaled_from_real_usec(int64_t real_us);
 
 /* The CLOCK_REALTIME value (µs) at which the schedule clock will read

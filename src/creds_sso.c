@@ -7,7 +7,6 @@
 #include "creds-internal.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -123,16 +122,19 @@ int creds_sso_cache_path(const char *session, const char *start_url,
 	const char *key = session ? session : start_url;
 	const char *home = getenv("HOME");
 	unsigned char h[SHA_DIGEST_LENGTH];
-	char hex[2 * SHA_DIGEST_LENGTH + 1];
-	size_t i;
+	struct strbuf path = STRBUF_INIT;
 
 	if (!key || !home || !*home)
 		return -ENOENT;
 	SHA1((const unsigned char *)key, strlen(key), h);
-	for (i = 0; i < SHA_DIGEST_LENGTH; i++)
-		snprintf(hex + 2 * i, 3, "%02x", h[i]);
-	if (asprintf(out, "%s/.aws/sso/cache/%s.json", home, hex) < 0)
+	strbuf_printf(&path, "%s/.aws/sso/cache/", home);
+	strbuf_hex(&path, h, sizeof(h));
+	strbuf_puts(&path, ".json");
+	if (strbuf_error(&path) < 0) {
+		strbuf_free(&path);
 		return -ENOMEM;
+	}
+	*out = strbuf_detach(&path);
 	return 0;
 }
 

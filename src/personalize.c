@@ -23,11 +23,9 @@ enum op_kind {
 	OP_SOLUTION_VERSION,
 	OP_SOLUTION_VERSIONS,
 	OP_CAMPAIGN,
-	OP_CAMPAIGNS,
 	OP_SOLUTION_METRICS,
 	OP_DATASET,
 	OP_SOLUTION,
-	OP_DATASET_GROUP,
 	OP_BATCH_JOB,
 	OP_BATCH_JOBS,
 };
@@ -39,11 +37,9 @@ union op_fn {
 	personalize_solution_version_fn solution_version;
 	personalize_solution_versions_fn solution_versions;
 	personalize_campaign_fn campaign;
-	personalize_campaigns_fn campaigns;
 	personalize_solution_metrics_fn solution_metrics;
 	personalize_dataset_fn dataset;
 	personalize_solution_fn solution;
-	personalize_dataset_group_fn dataset_group;
 	personalize_batch_job_fn batch_job;
 	personalize_batch_jobs_fn batch_jobs;
 };
@@ -449,32 +445,6 @@ int personalize_parse_solution(const cJSON *reply,
 	return 0;
 }
 
-int personalize_parse_dataset_group(const cJSON *reply,
-				    struct personalize_dataset_group *out,
-				    const char **why)
-{
-	struct personalize_dataset_group v;
-	const cJSON *j;
-	int r = 0;
-
-	if (get_object(reply, "datasetGroup", &j, true, why) < 0)
-		return -EBADMSG;
-	memset(&v, 0, sizeof(v));
-	r |= get_str(j, "name", &v.name, why);
-	r |= get_str(j, "datasetGroupArn", &v.dataset_group_arn, why);
-	r |= get_str(j, "status", &v.status, why);
-	r |= get_str(j, "roleArn", &v.role_arn, why);
-	r |= get_str(j, "kmsKeyArn", &v.kms_key_arn, why);
-	r |= get_str(j, "domain", &v.domain, why);
-	r |= get_str(j, "failureReason", &v.failure_reason, why);
-	r |= get_time(j, "creationDateTime", &v.creation_date_time, why);
-	r |= get_time(j, "lastUpdatedDateTime", &v.last_updated_date_time, why);
-	if (r)
-		return -EBADMSG;
-	*out = v;
-	return 0;
-}
-
 int personalize_parse_solution_metrics(const cJSON *reply,
 	struct personalize_solution_metrics *out,
 	struct personalize_metric **metrics, const char **why)
@@ -565,13 +535,10 @@ static void deliver_error(struct personalize_op *op,
 	case OP_SOLUTION_VERSIONS:
 		op->fn.solution_versions(res, NULL, 0, op->userdata); break;
 	case OP_CAMPAIGN: op->fn.campaign(res, NULL, op->userdata); break;
-	case OP_CAMPAIGNS: op->fn.campaigns(res, NULL, 0, op->userdata); break;
 	case OP_SOLUTION_METRICS:
 		op->fn.solution_metrics(res, NULL, op->userdata); break;
 	case OP_DATASET: op->fn.dataset(res, NULL, op->userdata); break;
 	case OP_SOLUTION: op->fn.solution(res, NULL, op->userdata); break;
-	case OP_DATASET_GROUP:
-		op->fn.dataset_group(res, NULL, op->userdata); break;
 	case OP_BATCH_JOB: op->fn.batch_job(res, NULL, op->userdata); break;
 	case OP_BATCH_JOBS:
 		op->fn.batch_jobs(res, NULL, 0, op->userdata); break;
@@ -622,9 +589,7 @@ static void deliver_list(struct personalize_op *op,
 		sizeof(struct personalize_dataset_import_job) :
 	       op->kind == OP_SOLUTION_VERSIONS ?
 		sizeof(struct personalize_solution_version) :
-	       op->kind == OP_BATCH_JOBS ?
-		sizeof(struct personalize_batch_job) :
-		sizeof(struct personalize_campaign);
+		sizeof(struct personalize_batch_job);
 	if (n) {
 		items = calloc(n, size);
 		if (!items) {
@@ -644,12 +609,9 @@ static void deliver_list(struct personalize_op *op,
 			} else if (op->kind == OP_SOLUTION_VERSIONS) {
 				r = parse_solution_version_obj(it,
 					(struct personalize_solution_version *)items + i, &why);
-			} else if (op->kind == OP_BATCH_JOBS) {
+			} else {
 				r = parse_batch_job_obj(it, op->segment,
 					(struct personalize_batch_job *)items + i, &why);
-			} else {
-				r = parse_campaign_obj(it,
-					(struct personalize_campaign *)items + i, &why);
 			}
 			if (r < 0)
 				break;
@@ -668,10 +630,8 @@ static void deliver_list(struct personalize_op *op,
 			op->fn.dataset_import_jobs(&copy, items, n, op->userdata);
 		else if (op->kind == OP_SOLUTION_VERSIONS)
 			op->fn.solution_versions(&copy, items, n, op->userdata);
-		else if (op->kind == OP_BATCH_JOBS)
-			op->fn.batch_jobs(&copy, items, n, op->userdata);
 		else
-			op->fn.campaigns(&copy, items, n, op->userdata);
+			op->fn.batch_jobs(&copy, items, n, op->userdata);
 	}
 	free(items);
 }
@@ -828,14 +788,6 @@ static void on_reply(const struct aws_result *res, void *userdata)
 			op->fn.solution(res, &v, op->userdata);
 		break;
 	}
-	case OP_DATASET_GROUP: {
-		struct personalize_dataset_group v;
-
-		r = personalize_parse_dataset_group(res->reply, &v, &why);
-		if (r == 0)
-			op->fn.dataset_group(res, &v, op->userdata);
-		break;
-	}
 	case OP_BATCH_JOB: {
 		struct personalize_batch_job v;
 
@@ -847,7 +799,6 @@ static void on_reply(const struct aws_result *res, void *userdata)
 	}
 	case OP_DATASET_IMPORT_JOBS:
 	case OP_SOLUTION_VERSIONS:
-	case OP_CAMPAIGNS:
 	case OP_BATCH_JOBS:
 		if (!on_page(op, res))
 			return;  /* next page in flight */
@@ -894,7 +845,7 @@ static int op_start_x(struct aws_client *c, enum op_kind kind, bool segment,
 	op->request = req;
 	req = NULL;
 	if (kind == OP_DATASET_IMPORT_JOBS || kind == OP_SOLUTION_VERSIONS ||
-	    kind == OP_CAMPAIGNS || kind == OP_BATCH_JOBS) {
+	    kind == OP_BATCH_JOBS) {
 		op->pages = cJSON_CreateArray();
 		if (!op->pages ||
 		    !cJSON_AddNumberToObject(op->request, "maxResults",
@@ -1131,19 +1082,6 @@ int personalize_describe_campaign(
 			arn_body("campaignArn", arn), ret);
 }
 
-int personalize_list_campaigns(
-	struct aws_client *c, const char *solution_arn,
-	personalize_campaigns_fn done, void *userdata,
-	struct personalize_op **ret)
-{
-	union op_fn fn = { .campaigns = done };
-
-	if (!c || !done || (solution_arn && !arn_ok(solution_arn)))
-		return -EINVAL;
-	return op_start(c, OP_CAMPAIGNS, "ListCampaigns", "campaigns", fn,
-			userdata, list_body("solutionArn", solution_arn), ret);
-}
-
 int personalize_describe_dataset(
 	struct aws_client *c, const char *arn, personalize_dataset_fn done,
 	void *userdata, struct personalize_op **ret)
@@ -1166,19 +1104,6 @@ int personalize_describe_solution(
 		return -EINVAL;
 	return op_start(c, OP_SOLUTION, "DescribeSolution", NULL, fn, userdata,
 			arn_body("solutionArn", arn), ret);
-}
-
-int personalize_describe_dataset_group(
-	struct aws_client *c, const char *arn,
-	personalize_dataset_group_fn done, void *userdata,
-	struct personalize_op **ret)
-{
-	union op_fn fn = { .dataset_group = done };
-
-	if (!c || !done || !arn_ok(arn))
-		return -EINVAL;
-	return op_start(c, OP_DATASET_GROUP, "DescribeDatasetGroup", NULL, fn,
-			userdata, arn_body("datasetGroupArn", arn), ret);
 }
 
 /* {"<outer>": {"<inner>": {"path": path}}}: a batch job's jobInput or

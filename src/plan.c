@@ -54,42 +54,6 @@ int plan_at_start(const struct sched *s, time_t last_fire, time_t now,
 	return 0;
 }
 
-static time_t distance(time_t a, time_t b)
-{
-	return a > b ? a - b : b - a;
-}
-
-int plan_snap(const struct sched *s, time_t t, time_t *out)
-{
-	time_t before = 0, after = 0, best, n, gap = 0;
-	bool has_before, has_after, has_gap = false;
-
-	if (!s || !out)
-		return -EINVAL;
-	has_before = plan_latest_fire(s, t, &before) == 0;
-	has_after = plan_next_fire(s, t, &after) == 0;
-	if (has_before && (!has_after || t - before <= after - t))
-		best = before;
-	else if (has_after)
-		best = after;
-	else
-		return -ENOENT;
-	/* the smaller gap from best to its neighbours */
-	if (plan_latest_fire(s, best - 1, &n) == 0) {
-		gap = best - n;
-		has_gap = true;
-	}
-	if (plan_next_fire(s, best, &n) == 0 && (!has_gap || n - best < gap)) {
-		gap = n - best;
-		has_gap = true;
-	}
-	if (distance(t, best) > PLAN_SKEW_TOLERANCE_S ||
-	    (has_gap && distance(t, best) * 2 > gap))
-		return -ENOENT;
-	*out = best;
-	return 0;
-}
-
 enum plan_verdict plan_on_fire(time_t fire_time, time_t last_fire,
 			       bool run_active)
 {

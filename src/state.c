@@ -458,16 +458,6 @@ static void record_dataset(struct state *st, const struct rt_slot *s)
 	copy_str(d->last_modified, sizeof(d->last_modified), s->last_modified);
 }
 
-void state_set_run(struct state *st, const struct rt_run *run)
-{
-	if (!st || !run || run->kind == RT_KIND_ROLLBACK)
-		return;
-	if (&st->run != run)
-		memcpy(&st->run, run, sizeof(*run));
-	st->has_run = true;
-	state_note_fire(st, run->fire_time);
-}
-
 void state_finish_run(struct state *st, const struct rt_run *run)
 {
 	struct state_history h;

@@ -165,3 +165,11 @@ int rf_campaign_ok(struct fx *f, const char *serves, const char *upd_ver,
 	ev.update_created = upd_created;
 	return rf_feed(f, &ev);
 }
+
+void rf_state_set_run(struct state *st, const struct rt_run *run)
+{
+	if (&st->run != run)
+		memcpy(&st->run, run, sizeof(*run));
+	st->has_run = true;
+	state_note_fire(st, run->fire_time);
+}

@@ -1,7 +1,8 @@
 /* retrain_fixture.h - what the run state machine's suites
- * (test_retrain.c, test_retrain_gate.c) share: one run with its spec and
- * last actions, events built for a slot's current token, and lookups in
- * the actions a step returned. retrain_fixture.c is linked into every unit
+ * (test_retrain.c, test_retrain_gate.c, test_retrain_batch.c) share: one
+ * run with its spec and last actions, events built for a slot's current
+ * token, lookups in the actions a step returned, and a run put into a
+ * state. retrain_fixture.c is linked into every unit
  * test; only these suites use it. */
 #ifndef PR_TEST_RETRAIN_FIXTURE_H
 #define PR_TEST_RETRAIN_FIXTURE_H
@@ -13,6 +14,7 @@
 
 #include "gate.h"
 #include "retrain.h"
+#include "state.h"
 
 #define T0 ((time_t)1795000020) /* a whole minute */
 #define ANY (-2)                /* any slot, in the lookups below */
@@ -79,5 +81,11 @@ int rf_campaign_ok(struct fx *f, const char *serves, const char *upd_ver,
 		   const char *upd_status, time_t upd_created);
 /* slot's poll timer expired. */
 int rf_poll_due(struct fx *f, int slot);
+
+/* Put a copy of run into st as the run in progress (has_run, last_fire
+ * by state_note_fire's rule), as the state file holds it after the
+ * daemon saved that run (state_save_packed), for the state's own tests
+ * (test_state.c, test_retrain_gate.c, test_retrain_batch.c). */
+void rf_state_set_run(struct state *st, const struct rt_run *run);
 
 #endif

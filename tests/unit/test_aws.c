@@ -24,6 +24,7 @@
 #include "log.h"
 #include "call_fixture.h"
 #include "loopback.h"
+#include "sigv4_check.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 /* total timeout for requests the loopback server never answers */
@@ -668,7 +669,7 @@ static void test_wire_format_and_signature(void **state)
 	struct fixture *f = *state;
 	const struct lb_action acts[] = { OK_REPLY };
 	struct call_result r = { 0 };
-	struct sigv4_auth auth;
+	struct sigv4_check_auth auth;
 	struct parsed p;
 	char *log, *sep;
 	const char *v;
@@ -685,17 +686,17 @@ static void test_wire_format_and_signature(void **state)
 	parse_raw(log, &p);
 	assert_string_equal(p.req.method, "POST");
 	assert_string_equal(p.req.path, "/");
-	v = sigv4_find_header(&p.req, "X-Amz-Target");
+	v = sigv4_check_header(&p.req, "X-Amz-Target");
 	assert_string_equal(v, "AmazonPersonalize.DescribeSolutionVersion");
-	v = sigv4_find_header(&p.req, "Content-Type");
+	v = sigv4_check_header(&p.req, "Content-Type");
 	assert_string_equal(v, "application/x-amz-json-1.1");
-	v = sigv4_find_header(&p.req, "User-Agent");
+	v = sigv4_check_header(&p.req, "User-Agent");
 	assert_non_null(v);
 	assert_true(strncmp(v, "personalize-retrain/", 20) == 0);
-	v = sigv4_find_header(&p.req, "X-Amz-Security-Token");
+	v = sigv4_check_header(&p.req, "X-Amz-Security-Token");
 	assert_string_equal(v, test_creds.session_token);
-	assert_non_null(sigv4_find_header(&p.req, "X-Amz-Date"));
-	v = sigv4_find_header(&p.req, "Host");
+	assert_non_null(sigv4_check_header(&p.req, "X-Amz-Date"));
+	v = sigv4_check_header(&p.req, "Host");
 	assert_non_null(v);
 	assert_non_null(strstr(f->cf.url, v));
 	body = cJSON_ParseWithLength(p.req.body, p.req.body_len);
@@ -703,18 +704,18 @@ static void test_wire_format_and_signature(void **state)
 	assert_string_equal(cJSON_GetObjectItem(body, "solutionVersionArn")->valuestring,
 		"arn:aws:personalize:us-west-2:123456789012:solution/s/abc");
 	cJSON_Delete(body);
-	v = sigv4_find_header(&p.req, "Authorization");
+	v = sigv4_check_header(&p.req, "Authorization");
 	assert_non_null(v);
 	memset(&auth, 0, sizeof(auth));
-	assert_int_equal(sigv4_parse_authorization(v, &auth), 0);
+	assert_int_equal(sigv4_check_parse_auth(v, &auth), 0);
 	assert_string_equal(auth.region, "us-west-2");
 	assert_string_equal(auth.service, "personalize");
 	assert_string_equal(auth.access_key_id, "AKIDEXAMPLE");
-	assert_int_equal(sigv4_verify(&p.req, &auth, test_creds.secret_access_key,
-				      SIGV4_FLAGS_DEFAULT, NULL, NULL), 0);
-	assert_int_equal(sigv4_verify(&p.req, &auth, "wrong-secret",
-				      SIGV4_FLAGS_DEFAULT, NULL, NULL), -EACCES);
-	sigv4_auth_free(&auth);
+	assert_int_equal(sigv4_check_verify(&p.req, &auth, test_creds.secret_access_key,
+					    SIGV4_FLAGS_DEFAULT, NULL, NULL), 0);
+	assert_int_equal(sigv4_check_verify(&p.req, &auth, "wrong-secret",
+					    SIGV4_FLAGS_DEFAULT, NULL, NULL), -EACCES);
+	sigv4_check_auth_free(&auth);
 	free(log);
 	assert_string_equal(f->aws->endpoint, f->cf.url);
 	assert_string_equal(f->aws->region, "us-west-2");

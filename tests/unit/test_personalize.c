@@ -374,16 +374,6 @@ static void on_campaign(const struct aws_result *res,
 	got.t2 = c->latest_campaign_update.last_updated_date_time;
 }
 
-static void on_campaigns(const struct aws_result *res,
-			 const struct personalize_campaign *c, size_t n,
-			 void *u)
-{
-	record_res(u, res);
-	got.n = n;
-	if (n)
-		S(s1, c[0].name);
-}
-
 static void on_metrics(const struct aws_result *res,
 		       const struct personalize_solution_metrics *m, void *u)
 {
@@ -421,16 +411,6 @@ static void on_solution(const struct aws_result *res,
 	got.flag = s->has_latest_solution_version;
 }
 
-static void on_group(const struct aws_result *res,
-		     const struct personalize_dataset_group *g, void *u)
-{
-	record_res(u, res);
-	if (!g)
-		return;
-	S(s1, g->status);
-	S(s2, g->domain);
-}
-
 /* ---- tests --------------------------------------------------------------------- */
 
 /* Every operation once, in order; every body validated against the model. */
@@ -445,19 +425,16 @@ static void test_all_operations(void **state)
 		REPLY("{\"solutionVersions\":[{\"solutionVersionArn\":\"" ARN "solution/s/1\",\"status\":\"ACTIVE\"}]}"),
 		REPLY("{\"campaignArn\":\"" ARN "campaign/c\"}"),
 		REPLY(campaign_json),
-		REPLY("{\"campaigns\":[{\"name\":\"c\",\"campaignArn\":\"" ARN "campaign/c\",\"status\":\"ACTIVE\"}]}"),
 		REPLY("{\"solutionVersionArn\":\"" ARN "solution/s/1\",\"metrics\":{\"coverage\":0.27,\"precision_at_25\":0.0416,\"normalized_discounted_cumulative_gain_at_10\":0.13}}"),
 		REPLY("{\"dataset\":{\"name\":\"i\",\"datasetArn\":\"" ARN "dataset/g/INTERACTIONS\",\"datasetType\":\"Interactions\",\"status\":\"ACTIVE\",\"latestDatasetUpdate\":{\"status\":\"ACTIVE\"}}}"),
 		REPLY("{\"solution\":{\"name\":\"s\",\"solutionArn\":\"" ARN "solution/s\",\"status\":\"ACTIVE\",\"performAutoTraining\":false,\"latestSolutionVersion\":{\"solutionVersionArn\":\"" ARN "solution/s/9\",\"status\":\"ACTIVE\"}}}"),
-		REPLY("{\"datasetGroup\":{\"name\":\"g\",\"datasetGroupArn\":\"" ARN "dataset-group/g\",\"status\":\"ACTIVE\",\"domain\":\"ECOMMERCE\"}}"),
 	};
 	static const char *const ops[] = {
 		"CreateDatasetImportJob", "DescribeDatasetImportJob",
 		"ListDatasetImportJobs", "CreateSolutionVersion",
 		"DescribeSolutionVersion", "ListSolutionVersions",
-		"UpdateCampaign", "DescribeCampaign", "ListCampaigns",
-		"GetSolutionMetrics", "DescribeDataset", "DescribeSolution",
-		"DescribeDatasetGroup",
+		"UpdateCampaign", "DescribeCampaign", "GetSolutionMetrics",
+		"DescribeDataset", "DescribeSolution",
 	};
 	struct fixture *f = *state;
 	static char team[] = "team", recs[] = "recs", note[] = "note",
@@ -533,29 +510,20 @@ static void test_all_operations(void **state)
 	assert_int_equal(got.t1, 1700000000LL);
 	assert_int_equal(got.t2, 1700000300LL);
 
-	assert_int_equal(personalize_list_campaigns(f->aws, NULL, on_campaigns, f, NULL), 0);
-	run_until(f, 9);
-	assert_int_equal(got.n, 1);
-	assert_string_equal(got.s1, "c");
-
 	assert_int_equal(personalize_get_solution_metrics(f->aws, ARN "solution/s/1", on_metrics, f, NULL), 0);
-	run_until(f, 10);
+	run_until(f, 9);
 	assert_int_equal(got.n, 3);
 	assert_true(fabs(got.d - 0.0416) < 1e-12);
 
 	assert_int_equal(personalize_describe_dataset(f->aws, ARN "dataset/g/INTERACTIONS", on_dataset, f, NULL), 0);
-	run_until(f, 11);
+	run_until(f, 10);
 	assert_string_equal(got.s1, "Interactions");
 	assert_string_equal(got.s3, "ACTIVE");
 
 	assert_int_equal(personalize_describe_solution(f->aws, ARN "solution/s", on_solution, f, NULL), 0);
-	run_until(f, 12);
+	run_until(f, 11);
 	assert_true(got.flag);
 	assert_string_equal(got.s2, ARN "solution/s/9");
-
-	assert_int_equal(personalize_describe_dataset_group(f->aws, ARN "dataset-group/g", on_group, f, NULL), 0);
-	run_until(f, 13);
-	assert_string_equal(got.s2, "ECOMMERCE");
 
 	assert_int_equal(lb_requests(&f->cf.lb), ARRAY_SIZE(ops));
 	for (i = 0; i < ARRAY_SIZE(ops); i++) {
@@ -656,12 +624,12 @@ static void test_pagination(void **state)
 static void test_pagination_loop(void **state)
 {
 	static const struct lb_action acts[] = {
-		REPLY("{\"campaigns\":[],\"nextToken\":\"same\"}"),
+		REPLY("{\"solutionVersions\":[],\"nextToken\":\"same\"}"),
 	};
 	struct fixture *f = *state;
 
 	start(f, acts, 1);
-	assert_int_equal(personalize_list_campaigns(f->aws, ARN "solution/s", on_campaigns, f, NULL), 0);
+	assert_int_equal(personalize_list_solution_versions(f->aws, ARN "solution/s", on_svs, f, NULL), 0);
 	run_until(f, 1);
 	assert_int_equal(got.error, AWS_ERR_MALFORMED_REPLY);
 	assert_string_equal(got.code, "MalformedReply");
@@ -754,7 +722,7 @@ static void test_bad_arguments(void **state)
 	assert_int_equal(personalize_describe_campaign(f->aws, NULL, on_campaign, f, NULL), -EINVAL);
 	assert_int_equal(personalize_describe_campaign(f->aws, long_arn, on_campaign, f, NULL), -EINVAL);
 	assert_int_equal(personalize_describe_campaign(f->aws, ARN "campaign/c", NULL, f, NULL), -EINVAL);
-	assert_int_equal(personalize_list_campaigns(f->aws, "", on_campaigns, f, NULL), -EINVAL);
+	assert_int_equal(personalize_list_solution_versions(f->aws, "", on_svs, f, NULL), -EINVAL);
 	assert_int_equal(aws_engine_in_flight(f->aws->engine), 0);
 	personalize_op_cancel(NULL);
 }

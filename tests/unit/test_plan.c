@@ -1,5 +1,5 @@
-/* test_plan.c - the schedule planner: next timer, catch-up, skew snapping,
- * skip rule. The schedule module is built elsewhere; this file carries a
+/* test_plan.c - the schedule planner: next timer, catch-up, skip rule.
+ * The schedule module is built elsewhere; this file carries a
  * small fake of the three sched_* functions the planner uses, following
  * the contract in include/schedule.h (rate: anchor + k * period; cron: a
  * fixed sorted list of fire times). */
@@ -187,77 +187,6 @@ static void test_at_start(void **state)
 	assert_int_equal(plan_at_start(NULL, 0, T0, true, &p), -EINVAL);
 }
 
-static void test_snap(void **state)
-{
-	struct sched d = rate(DAY), m = rate(60), c = cron();
-	const time_t f = T0 - T0 % DAY; /* a daily fire time */
-	const struct {
-		const struct sched *s;
-		time_t t;
-		int rc;
-		time_t want;
-	} cases[] = {
-		{ &d, f, 0, f },
-		{ &d, f + 1, 0, f },
-		{ &d, f - 1, 0, f },
-		{ &d, f + 59, 0, f },
-		{ &d, f - 60, 0, f },
-		{ &d, f + 60, 0, f },
-		{ &d, f + 61, -ENOENT, 0 },
-		{ &d, f - 61, -ENOENT, 0 },
-		{ &d, f + DAY / 2, -ENOENT, 0 },
-		/* every minute: half the gap is the limit */
-		{ &m, T0 + 29, 0, T0 },
-		{ &m, T0 + 30, 0, T0 },
-		{ &m, T0 + 31, 0, T0 + 60 },
-		{ &m, T0 - 29, 0, T0 },
-		{ &c, 1794970800 + 45, 0, 1794970800 },
-		{ &c, 1794970800 - 45, 0, 1794970800 },
-		{ &c, 1794970800 + 3600, -ENOENT, 0 },
-		{ &c, 1794798000 - 30, 0, 1794798000 }, /* first, none before */
-		{ &c, 1795143600 + 30, 0, 1795143600 }, /* last, none after */
-	};
-	size_t i;
-	time_t t;
-
-	(void)state;
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		t = 0;
-		assert_int_equal(plan_snap(cases[i].s, cases[i].t, &t), cases[i].rc);
-		if (cases[i].rc == 0)
-			assert_int_equal(t, cases[i].want);
-	}
-}
-
-/* Two hosts whose clocks differ by up to a minute, reading their clocks
- * at the same real moment near a fire time, snap to the same fire time and
- * so derive the same job names. */
-static void test_skew_same_names(void **state)
-{
-	const long skews[] = { 0, 1, 10, 30, 59, 60 };
-	struct sched d = rate(DAY);
-	const time_t f = T0 - T0 % DAY;
-	char a[RT_NAME_MAX + 1], b[RT_NAME_MAX + 1];
-	size_t i;
-	long off;
-
-	(void)state;
-	for (i = 0; i < sizeof(skews) / sizeof(skews[0]); i++)
-		for (off = -2; off <= 2; off++) {
-			time_t ta, tb, fa, fb;
-
-			ta = f + off;
-			tb = ta + skews[i];
-			assert_int_equal(plan_snap(&d, ta, &fa), 0);
-			if (plan_snap(&d, tb, &fb) < 0)
-				continue; /* beyond the tolerance: no run there */
-			assert_int_equal(fa, fb);
-			assert_int_equal(rt_job_name("shop", fa, "train", a, sizeof(a)), 0);
-			assert_int_equal(rt_job_name("shop", fb, "train", b, sizeof(b)), 0);
-			assert_string_equal(a, b);
-		}
-}
-
 static void test_on_fire(void **state)
 {
 	(void)state;
@@ -274,8 +203,6 @@ int main(void)
 		cmocka_unit_test(test_next_fire),
 		cmocka_unit_test(test_hosts_agree_on_fire_times),
 		cmocka_unit_test(test_at_start),
-		cmocka_unit_test(test_snap),
-		cmocka_unit_test(test_skew_same_names),
 		cmocka_unit_test(test_on_fire),
 	};
 

@@ -303,7 +303,7 @@ static void test_batch_resume_through_state_file(void **state)
 						  NULL, "IN PROGRESS"), 0);
 		}
 		state_init(&st, "shop-recs");
-		state_set_run(&st, &f->run);
+		rf_state_set_run(&st, &f->run);
 		assert_int_equal(state_to_json(&st, &text), 0);
 		assert_non_null(strstr(text, "\"batch\""));
 		assert_int_equal(state_from_json(text, strlen(text), "shop-recs",

@@ -767,7 +767,7 @@ static void test_state_keeps_gate_and_skip(void **state)
 	assert_non_null(back);
 	assert_non_null(out);
 	state_init(st, "shop-recs");
-	state_set_run(st, &f->run);
+	rf_state_set_run(st, &f->run);
 	roundtrip(st, back);
 	assert_true(back->has_run);
 	assert_int_equal(back->run.stage, RT_STAGE_GATING);
@@ -788,7 +788,7 @@ static void test_state_keeps_gate_and_skip(void **state)
 	rf_start(f);
 	assert_int_equal(head_reply(f, 0, RT_RES_OK, "\"n\"", "NL"), 0);
 	state_init(st, "shop-recs");
-	state_set_run(st, &f->run);
+	rf_state_set_run(st, &f->run);
 	roundtrip(st, back);
 	assert_int_equal(back->run.stage, RT_STAGE_CHECKING);
 	assert_true(back->run.skip_unchanged);
@@ -821,7 +821,7 @@ static void test_state_default_file_unchanged(void **state)
 	rf_start(f);
 	train_to_active(f);
 	state_init(st, "shop-recs");
-	state_set_run(st, &f->run);
+	rf_state_set_run(st, &f->run);
 	assert_int_equal(state_to_json(st, &json), 0);
 	for (i = 0; i < sizeof(absent) / sizeof(absent[0]); i++)
 		assert_null(strstr(json, absent[i]));
@@ -920,10 +920,8 @@ static void test_state_rollback_records(void **state)
 	assert_non_null(st);
 	rf_start(other);
 	state_init(st, "shop-recs");
-	state_set_run(st, &other->run); /* a retraining run in progress */
+	rf_state_set_run(st, &other->run); /* a retraining run in progress */
 	st->last_fire = T0 + 3600;
-	state_set_run(st, &f->run);     /* no-op */
-	assert_int_equal(st->run.kind, RT_KIND_RETRAIN);
 	f->run.stage = RT_STAGE_DONE;
 	f->run.outcome = RT_OUT_SUCCEEDED;
 	snprintf(f->run.prev_version_arn, sizeof(f->run.prev_version_arn), "%s",
@@ -960,7 +958,7 @@ static void test_state_rejects_inconsistent(void **state)
 	assert_non_null(back);
 	f->run.gate.enabled = false;
 	state_init(st, "shop-recs");
-	state_set_run(st, &f->run);
+	rf_state_set_run(st, &f->run);
 	assert_int_equal(state_to_json(st, &json), 0);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char *copy = strdup(json), *p;

@@ -33,6 +33,7 @@
 #include "s3.h"
 #include "s3-internal.h"
 #include "sigv4.h"
+#include "sigv4_check.h"
 #include "strbuf.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -300,7 +301,7 @@ static void test_build_request(void **state)
 	struct s3_wire_request w = S3_WIRE_REQUEST_INIT;
 	struct sigv4_header vh[S3_MAX_REQUEST_HEADERS];
 	struct sigv4_request vreq;
-	struct sigv4_auth auth;
+	struct sigv4_check_auth auth;
 	const char *auth_value = NULL, *sha = NULL, *date = NULL, *host = NULL;
 	const time_t when = 1440938160; /* 2015-08-30T12:36:00Z */
 	size_t i;
@@ -350,15 +351,15 @@ static void test_build_request(void **state)
 
 	/* the verifier agrees, and refuses a request whose path was changed */
 	memset(&auth, 0, sizeof(auth));
-	assert_int_equal(sigv4_parse_authorization(auth_value, &auth), 0);
+	assert_int_equal(sigv4_check_parse_auth(auth_value, &auth), 0);
 	vreq = (struct sigv4_request){ .method = "HEAD", .path = t.path,
 				       .headers = vh, .n_headers = w.n_headers };
-	assert_int_equal(sigv4_verify(&vreq, &auth, test_creds.secret_access_key,
-				      SIGV4_PATH_AS_IS, NULL, NULL), 0);
+	assert_int_equal(sigv4_check_verify(&vreq, &auth, test_creds.secret_access_key,
+					    SIGV4_PATH_AS_IS, NULL, NULL), 0);
 	vreq.path = "/examplebucket/photos/a%2520b%252Bc.jpg";
-	assert_int_equal(sigv4_verify(&vreq, &auth, test_creds.secret_access_key,
-				      SIGV4_PATH_AS_IS, NULL, NULL), -EACCES);
-	sigv4_auth_free(&auth);
+	assert_int_equal(sigv4_check_verify(&vreq, &auth, test_creds.secret_access_key,
+					    SIGV4_PATH_AS_IS, NULL, NULL), -EACCES);
+	sigv4_check_auth_free(&auth);
 
 	/* without a session token: three signed headers */
 	{

@@ -26,6 +26,7 @@
 #include <openssl/crypto.h>
 
 #include "sigv4.h"
+#include "sigv4_check.h"
 #include "strbuf.h"
 
 /* The suite holds 38 header-signing folders; losing any is a failure. */
@@ -263,7 +264,7 @@ static void run_vector(void **state)
 	struct sigv4_credentials creds;
 	struct strbuf canon = STRBUF_INIT, sts = STRBUF_INIT;
 	struct sigv4_header all[MAX_TEST_HEADERS + 4];
-	struct sigv4_auth auth;
+	struct sigv4_check_auth auth;
 	unsigned char key[SIGV4_KEY_LEN];
 	char sig[SIGV4_HEX_LEN + 1];
 	char *text, *want, *want_auth;
@@ -356,16 +357,16 @@ static void run_vector(void **state)
 	assert_file_equals(dir, "header-signature.txt", sig);
 
 	/* the server side accepts what the client signed... */
-	assert_int_equal(sigv4_parse_authorization(out.authorization.buf,
-						   &auth), 0);
+	assert_int_equal(sigv4_check_parse_auth(out.authorization.buf,
+						&auth), 0);
 	strbuf_reset(&canon);
-	assert_int_equal(sigv4_verify(&req, &auth, vc.secret, flags, &canon,
-				      NULL), 0);
+	assert_int_equal(sigv4_check_verify(&req, &auth, vc.secret, flags, &canon,
+					    NULL), 0);
 	assert_file_equals(dir, "header-canonical-request.txt", canon.buf);
 	/* ...and rejects a wrong secret */
-	assert_int_equal(sigv4_verify(&req, &auth, "not-the-secret", flags,
-				      NULL, NULL), -EACCES);
-	sigv4_auth_free(&auth);
+	assert_int_equal(sigv4_check_verify(&req, &auth, "not-the-secret", flags,
+					    NULL, NULL), -EACCES);
+	sigv4_check_auth_free(&auth);
 
 	strbuf_free(&canon);
 	strbuf_free(&sts);
@@ -665,11 +666,11 @@ static void test_parse_authorization(void **state)
 		"SignedHeaders=host, Bogus=1, Signature="
 		"0000000000000000000000000000000000000000000000000000000000000000",
 	};
-	struct sigv4_auth a;
+	struct sigv4_check_auth a;
 	size_t i;
 
 	(void)state;
-	assert_int_equal(sigv4_parse_authorization(
+	assert_int_equal(sigv4_check_parse_auth(
 		"AWS4-HMAC-SHA256 Signature=0123456789abcdef0123456789abcdef"
 		"0123456789abcdef0123456789abcdef,SignedHeaders=host;x-amz-date,"
 		"Credential=AKID/20150830/us-east-1/personalize/aws4_request",
@@ -679,10 +680,10 @@ static void test_parse_authorization(void **state)
 	assert_string_equal(a.region, "us-east-1");
 	assert_string_equal(a.service, "personalize");
 	assert_string_equal(a.signed_headers, "host;x-amz-date");
-	sigv4_auth_free(&a);
-	sigv4_auth_free(NULL);
+	sigv4_check_auth_free(&a);
+	sigv4_check_auth_free(NULL);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_int_equal(sigv4_parse_authorization(bad[i], &a), -EINVAL);
+		assert_int_equal(sigv4_check_parse_auth(bad[i], &a), -EINVAL);
 }
 
 static void test_verify_rejections(void **state)
@@ -699,7 +700,7 @@ static void test_verify_rejections(void **state)
 				     .headers = h, .n_headers = 3,
 				     .body = body, .body_len = strlen(body) };
 	struct sigv4_request srv;
-	struct sigv4_auth a;
+	struct sigv4_check_auth a;
 	size_t i;
 
 	(void)state;
@@ -711,36 +712,36 @@ static void test_verify_rejections(void **state)
 		h[3 + i] = out.headers[i];
 	srv = req;
 	srv.n_headers = 3 + out.n_headers;
-	assert_int_equal(sigv4_parse_authorization(out.authorization.buf, &a),
-			 0);
-	assert_int_equal(sigv4_verify(&srv, &a, test_creds.secret_access_key,
-				      SIGV4_FLAGS_DEFAULT, NULL, NULL), 0);
+	assert_int_equal(sigv4_check_parse_auth(out.authorization.buf, &a),
+						0);
+	assert_int_equal(sigv4_check_verify(&srv, &a, test_creds.secret_access_key,
+					    SIGV4_FLAGS_DEFAULT, NULL, NULL), 0);
 	/* a changed body */
 	srv.body = "{}";
 	srv.body_len = 2;
-	assert_int_equal(sigv4_verify(&srv, &a, test_creds.secret_access_key,
-				      SIGV4_FLAGS_DEFAULT, NULL, NULL), -EACCES);
+	assert_int_equal(sigv4_check_verify(&srv, &a, test_creds.secret_access_key,
+					    SIGV4_FLAGS_DEFAULT, NULL, NULL), -EACCES);
 	srv = req;
 	srv.n_headers = 3 + out.n_headers;
 	/* a changed signed header */
 	h[2].value = "AmazonPersonalize.DeleteSolution";
-	assert_int_equal(sigv4_verify(&srv, &a, test_creds.secret_access_key,
-				      SIGV4_FLAGS_DEFAULT, NULL, NULL), -EACCES);
+	assert_int_equal(sigv4_check_verify(&srv, &a, test_creds.secret_access_key,
+					    SIGV4_FLAGS_DEFAULT, NULL, NULL), -EACCES);
 	h[2].value = "AmazonPersonalize.DescribeSolution";
 	/* a signed header removed */
 	h[1].name = "X-Other";
-	assert_int_equal(sigv4_verify(&srv, &a, test_creds.secret_access_key,
-				      SIGV4_FLAGS_DEFAULT, NULL, NULL), -ENOENT);
+	assert_int_equal(sigv4_check_verify(&srv, &a, test_creds.secret_access_key,
+					    SIGV4_FLAGS_DEFAULT, NULL, NULL), -ENOENT);
 	h[1].name = "Content-Type";
 	/* scope date disagrees with X-Amz-Date */
 	memcpy(a.date, "20150831", 8);
-	assert_int_equal(sigv4_verify(&srv, &a, test_creds.secret_access_key,
-				      SIGV4_FLAGS_DEFAULT, NULL, NULL),
-			 -EBADMSG);
+	assert_int_equal(sigv4_check_verify(&srv, &a, test_creds.secret_access_key,
+					    SIGV4_FLAGS_DEFAULT, NULL, NULL),
+					    -EBADMSG);
 	memcpy(a.date, "20150830", 8);
-	assert_int_equal(sigv4_verify(&srv, &a, test_creds.secret_access_key,
-				      SIGV4_FLAGS_DEFAULT, NULL, NULL), 0);
-	sigv4_auth_free(&a);
+	assert_int_equal(sigv4_check_verify(&srv, &a, test_creds.secret_access_key,
+					    SIGV4_FLAGS_DEFAULT, NULL, NULL), 0);
+	sigv4_check_auth_free(&a);
 	sigv4_output_free(&out);
 	sigv4_signer_free(s);
 }

@@ -18,6 +18,7 @@
 
 #include "log.h"
 #include "retrain.h"
+#include "retrain_fixture.h"
 #include "state.h"
 
 #define T0 ((time_t)1795000020)
@@ -131,7 +132,7 @@ static struct state *mkstate(void)
 	ev.result = RT_RES_OK;
 	ev.arn = "arn:aws:personalize:us-east-1:123456789012:dataset-import-job/j0";
 	assert_int_equal(rt_step(run, &ev, out), 0);
-	state_set_run(st, run);
+	rf_state_set_run(st, run);
 	strcpy(st->campaign_prev_version, "arn:old");
 	strcpy(st->campaign_version, "arn:cur");
 	st->n_history = 1;
