@@ -42,8 +42,8 @@
 # for the emulator, and the config's schedule must fire within
 # PR_E2E_RUN_TIMEOUT seconds, default 90, of the daemon's start).
 #
-# run-tests: exclusive duration=70
-# (boots a container: systemd needs the CPU for its 10 s boot bounds, and
+# run-tests: heavy duration=70
+# (boots a container: no other heavy test beside its 10 s boot bounds, and
 # nspawn registers under /run/systemd/nspawn)
 set -eu
 cd "$(dirname "$0")/../.."
