@@ -42,7 +42,7 @@
 # for the emulator, and the config's schedule must fire within
 # PR_E2E_RUN_TIMEOUT seconds, default 90, of the daemon's start).
 #
-# run-tests: heavy duration=70
+# run-tests: heavy duration=45
 # (boots a container: no other heavy test beside its 10 s boot bounds, and
 # nspawn registers under /run/systemd/nspawn)
 set -eu
