@@ -7,12 +7,18 @@
  * and train again. Before it starts such a run, `once` looks at the
  * service (a driver step before rt_start; the run machine stays as it is):
  *
+ *   0. with a batch job (spec.batch_kind): ListBatchInferenceJobs (or
+ *      ListBatchSegmentJobs) of the account, unfiltered (the batch job's
+ *      version is not known); a job in progress named
+ *      rt_job_name(pipeline, F, "batch") is a candidate, and the best of
+ *      all: the run for F finds its imports, version and deploy done by
+ *      name and adopts the batch job;
  *   1. ListSolutionVersions of the configured solution; every version in
  *      progress (CREATE PENDING / CREATE IN_PROGRESS) whose summary has no
  *      name (the model's summaries have none) is described, one by one;
  *      a version whose name is rt_job_name(pipeline, F, "train") for some
  *      F is a candidate;
- *   2. only when no version was found: ListDatasetImportJobs of each
+ *   2. only when no batch job or version was found: ListDatasetImportJobs of each
  *      configured dataset; a job in progress named
  *      rt_job_name(pipeline, F, "import-<type>") is a candidate.
  *
@@ -53,6 +59,7 @@ enum adopt_kind {
 	ADOPT_NONE = 0, /* nothing of ours in progress */
 	ADOPT_VERSION,  /* a solution version in training */
 	ADOPT_IMPORT,   /* a dataset import job */
+	ADOPT_BATCH,    /* a batch inference or segment job */
 };
 
 /* What was found: the best candidate so far. */
@@ -76,13 +83,15 @@ struct adopt_found {
 bool adopt_wanted(const struct state *st);
 
 /* True for the statuses of work in progress: CREATE PENDING, CREATE
- * IN_PROGRESS. */
+ * IN_PROGRESS, and the batch jobs' PENDING, IN PROGRESS (as the model's
+ * documentation words them). */
 bool adopt_in_progress(const char *status);
 
 /* Consider one listed job or version: when status is in progress and name
- * is this pipeline's name for kind (suffix "train", or "import-<type>")
- * at some fire time, and it is better than *best (a version beats an
- * import; then the later fire time wins; the first seen on a tie), *best
+ * is this pipeline's name for kind (suffix "batch", "train", or
+ * "import-<type>") at some fire time, and it is better than *best (a batch
+ * job beats a version, a version an import; then the later fire time
+ * wins; the first seen on a tie), *best
  * becomes it and true is returned. NULL name/status: false. */
 bool adopt_consider(struct adopt_found *best, enum adopt_kind kind,
 		    const char *pipeline, const char *suffix, const char *name,

@@ -119,6 +119,14 @@ struct aws_engine_config {
 	size_t max_response_bytes;  /* 0: the http module's default */
 };
 
+/* The engine config of a client named log_name from its own config *cfg,
+ * any struct with the fields max_attempts, connect_timeout_ms and
+ * total_timeout_ms (aws_client_config, s3_client_config, ...). */
+#define AWS_ENGINE_CONFIG(name, cfg) ((struct aws_engine_config){ \
+	.log_name = (name), .max_attempts = (cfg)->max_attempts, \
+	.connect_timeout_ms = (cfg)->connect_timeout_ms, \
+	.total_timeout_ms = (cfg)->total_timeout_ms })
+
 /* Create an engine sending through http (borrowed) on event, signing with
  * credentials from *creds (copied; NULL when every call is unsigned).
  * 0 and *ret; -EINVAL (bad max_attempts or AWS_MAX_ATTEMPTS, logged),
@@ -138,14 +146,18 @@ struct aws_engine *aws_engine_free(struct aws_engine *e);
 int aws_engine_call(struct aws_engine *e,
 		    const struct aws_engine_call_spec *spec,
 		    struct aws_engine_call **ret);
+/* aws_engine_call() for an adapter that hands its request over: on
+ * failure here spec->req_free(spec->req) frees it too, so that the call
+ * owns req either way. */
+int aws_engine_start(struct aws_engine *e,
+		     const struct aws_engine_call_spec *spec,
+		     struct aws_engine_call **ret);
 /* Abort a call in flight; no callback. NULL is fine. */
 void aws_engine_call_cancel(struct aws_engine_call *call);
 
 unsigned aws_engine_in_flight(const struct aws_engine *e);
 void aws_engine_set_metrics_hook(struct aws_engine *e, aws_metrics_fn fn,
 				 void *userdata);
-void aws_engine_set_test_hooks(struct aws_engine *e,
-			       const struct aws_test_hooks *h);
 struct sigv4_signer *aws_engine_signer(const struct aws_engine *e);
 /* The retry state (attempts, quota, clock offset, hooks). */
 struct aws_retrier *aws_engine_retrier(struct aws_engine *e);

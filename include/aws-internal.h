@@ -51,6 +51,12 @@ int aws_error_info_make(const char *raw_code, const char *message,
 int aws_decode_xml_error(const char *body, size_t len,
 			 struct aws_error_info *out);
 
+/* The parts of a URL: scheme, "host[:port]" (with the port only when the
+ * URL names one) and path ("" when none), all malloc'd, written only on
+ * success. 0; -EINVAL (not a URL, or no host); -ENOMEM. */
+int aws_url_parts(const char *url, char **scheme, char **hostport,
+		  char **path);
+
 /* Split an endpoint URL into the Host header (host[:port]), the path to
  * sign ("/" or the endpoint's) and the URL to send to (the endpoint, with
  * '/' added when it has no path); all malloc'd. 0, -EINVAL, -ENOMEM. */
@@ -155,11 +161,20 @@ struct aws_test_hooks {
 	bool set_retry_tokens;          /* replace the quota's tokens ... */
 	unsigned retry_tokens;          /* ... with this (<= capacity) */
 };
-void aws_client_set_test_hooks(struct aws_client *c,
-			       const struct aws_test_hooks *h);
-unsigned aws_client_retry_tokens(const struct aws_client *c);
-/* Seconds added to the local clock when signing (server minus local). */
-int64_t aws_client_clock_offset(const struct aws_client *c);
+
+/* The JSON 1.1 client (src/aws.c). The tests read its endpoint and reach
+ * the engine's retry state and test hooks (aws-engine.h) through it. */
+struct aws_engine;
+struct aws_client {
+	struct aws_engine *engine;
+	char *region;
+	char *endpoint;       /* resolved URL without trailing '/' */
+	char *host;           /* Host header value */
+	char *url;            /* URL requests are POSTed to */
+	char *path;           /* path signed ("/" or the endpoint's) */
+	char *signing_name;
+	char *target_prefix;
+};
 
 /* The retry state each client keeps (the AWS JSON client and the S3
  * client each hold one; src/aws_retry.c): how many attempts a call gets,
@@ -179,10 +194,6 @@ struct aws_retrier {
  * logged as "who: ...", *r untouched. */
 int aws_retrier_init(struct aws_retrier *r, unsigned max_attempts,
 		     const char *who);
-/* Replace the hooks (see struct aws_test_hooks: a 0 backoff field keeps
- * the current one; the tokens are capped at the quota's capacity). */
-void aws_retrier_set_test_hooks(struct aws_retrier *r,
-				const struct aws_test_hooks *h);
 /* The host's wall clock (UTC seconds) and a uniform [0,1) from
  * getrandom(), through the hooks when set. */
 time_t aws_retrier_now(const struct aws_retrier *r);

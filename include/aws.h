@@ -104,6 +104,19 @@ enum aws_error_class {
 const char *aws_error_class_name(enum aws_error_class c);
 
 /* Outcome of a call, handed to the callback; valid only during it. */
+/* The synthetic codes of a call that never left for want of credentials
+ * (AWS_ERR_AUTH, nothing sent). NO_CREDENTIALS: no source gave any (a
+ * metadata service not up yet, a refresh that failed): worth waiting for.
+ * MISCONFIGURED: a configured source cannot give any until a person acts
+ * (a source_profile cycle, mfa_serial, an expired or missing SSO token, a
+ * role STS refuses to let us assume); the credentials module has logged
+ * why. */
+#define AWS_CODE_NO_CREDENTIALS "CredentialsUnavailable"
+#define AWS_CODE_CREDENTIALS_MISCONFIGURED "CredentialsMisconfigured"
+
+/* Whether code is one of the two above. */
+bool aws_code_is_no_credentials(const char *code);
+
 struct aws_result {
 	enum aws_error_class error;   /* AWS_ERR_NONE on success */
 	const char *operation;        /* "DescribeCampaign" */
@@ -119,6 +132,8 @@ struct aws_result {
 					 "HttpReplyTooLarge", "HttpProtocolError",
 					 "MalformedReply",
 					 "CredentialsUnavailable",
+					 "CredentialsMisconfigured" (see
+					 below),
 					 "SigningFailed", "RequestFailed",
 					 "OutOfMemory" */
 	const char *message;          /* human-readable, control characters
@@ -172,10 +187,7 @@ struct aws_creds_provider {
 	void (*invalidate)(void *impl);
 };
 
-/* The daemon plugs in the creds module's chain with
- *   { .get = creds_get_sigv4, .cancel = creds_cancel_sigv4, .impl = chain,
- *     .invalidate = creds_invalidate_sigv4 }
- * (see creds.h). */
+/* The daemon plugs in the creds module's chain through credsprov.h. */
 
 /* Fill *p with a provider that always returns *creds (not copied: it must
  * outlive the client). */
@@ -213,10 +225,6 @@ int aws_client_new(sd_event *event, struct http_client *http,
  * returns NULL. Not from inside a callback of this client. */
 struct aws_client *aws_client_free(struct aws_client *c);
 
-/* The resolved endpoint URL ("https://personalize.eu-west-1.amazonaws.com"). */
-const char *aws_client_endpoint(const struct aws_client *c);
-const char *aws_client_region(const struct aws_client *c);
-
 /* Install (or remove, with NULL) the metrics hook. */
 void aws_client_set_metrics_hook(struct aws_client *c, aws_metrics_fn fn,
 				 void *userdata);
@@ -236,8 +244,5 @@ int aws_call(struct aws_client *c, const char *operation, const cJSON *body,
 /* Abort a call in flight; its callback is not called. NULL is fine. Not
  * on a call whose callback has already run. */
 void aws_call_cancel(struct aws_call *call);
-
-/* Calls in flight. */
-unsigned aws_client_in_flight(const struct aws_client *c);
 
 #endif

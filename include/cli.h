@@ -8,6 +8,7 @@
 #ifndef PR_CLI_H
 #define PR_CLI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -70,6 +71,31 @@ int cli_instance_name_ok(const char *name);
  * --help) on stderr; returns PR_EXIT_USAGE. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* One option of a command: its long name, its short letter ('\0': none)
+ * and what it does: with value, it takes an argument, stored there; with
+ * flag, it takes none and sets *flag; with neither, it is the help. */
+struct cli_opt {
+	const char *name;
+	char short_name;
+	const char **value;
+	bool *flag;
+};
+#define CLI_MAX_OPTS 8
+/* The options most commands share, and the table's end. */
+#define CLI_OPT_PIPELINE(only) { "pipeline", 'p', (only), NULL }
+#define CLI_OPT_HELP { "help", 'h', NULL, NULL }
+#define CLI_OPT_END { NULL, '\0', NULL, NULL }
+
+/* cli_parse_options() returns this when the command goes on. */
+#define CLI_PARSED (-1)
+
+/* Parse the options of the command argv[0] (getopt_long, POSIX order)
+ * into opts, a table of at most CLI_MAX_OPTS ended by a NULL name. The
+ * command takes no operands. CLI_PARSED; else the exit status to return:
+ * PR_EXIT_OK after the help was printed, PR_EXIT_USAGE after a usage
+ * error (an unknown option, a missing argument, an operand). */
+int cli_parse_options(int argc, char **argv, const struct cli_opt *opts);
+
 struct config;
 /* Load the config cli_config_path() names. On success 0 and *out set; on
  * failure every error is printed on stderr and the exit status returned
@@ -80,6 +106,12 @@ int cli_load_config(const struct cli_options *opt, struct config **out);
  * PR_EXIT_CONFIG). For the commands that take -p PIPELINE. */
 int cli_load_config_for(const struct cli_options *opt, const char *only,
 			struct config **out);
+/* cli_parse_options(), then cli_load_config_for() with the pipeline the
+ * options left in *only: CLI_PARSED and *out, or the exit status to
+ * return. */
+int cli_parse_and_load(const struct cli_options *opt, int argc, char **argv,
+		       const struct cli_opt *opts, const char *const *only,
+		       struct config **out);
 
 /* `check --online`: Describe every ARN of cfg at AWS, print a verdict per
  * check; 0 all good, 78 something is wrong (missing, mismatched), 69 AWS

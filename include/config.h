@@ -62,6 +62,14 @@ enum config_key {
 	CONFIG_KEY_METRICS_FILE,
 	CONFIG_KEY_EVENT_BUS_NAME,
 	CONFIG_KEY_TAGS,
+	CONFIG_KEY_BATCH_INFERENCE_INPUT,
+	CONFIG_KEY_BATCH_INFERENCE_OUTPUT,
+	CONFIG_KEY_BATCH_INFERENCE_ROLE_ARN,
+	CONFIG_KEY_BATCH_SEGMENT_INPUT,
+	CONFIG_KEY_BATCH_SEGMENT_OUTPUT,
+	CONFIG_KEY_BATCH_SEGMENT_ROLE_ARN,
+	CONFIG_KEY_NUM_RESULTS,
+	CONFIG_KEY_FILTER_ARN,
 	CONFIG_KEY_COUNT
 };
 
@@ -124,6 +132,15 @@ const char *config_dataset_arn_type(enum config_dataset_type t);
 const char *config_dataset_type_name(enum config_dataset_type t);
 
 enum config_training_mode { CONFIG_TRAINING_FULL, CONFIG_TRAINING_UPDATE };
+/* The batch job a pipeline writes after training, if any: recommendations
+ * (CreateBatchInferenceJob) or user segments (CreateBatchSegmentJob, for
+ * a segmentation recipe); one or the other, since a solution has one
+ * recipe. */
+enum config_batch_kind {
+	CONFIG_BATCH_NONE,
+	CONFIG_BATCH_INFERENCE,
+	CONFIG_BATCH_SEGMENT,
+};
 enum config_import_mode { CONFIG_IMPORT_FULL, CONFIG_IMPORT_INCREMENTAL };
 /* The API strings: "FULL"/"UPDATE" and "FULL"/"INCREMENTAL". */
 const char *config_training_mode_name(enum config_training_mode m);
@@ -140,6 +157,11 @@ struct config_tag {
 	char *key;
 	char *value;             /* "" when empty, never NULL */
 };
+
+/* NumResults at most: the most recommendations Personalize returns for
+ * one user (GetRecommendations' numResults, the same bound for a batch
+ * job's; the service model's NumBatchResults has none of its own). */
+#define CONFIG_NUM_RESULTS_MAX 500
 
 /* Personalize's tag limits (config_tags.c cites where they come from). */
 #define CONFIG_TAGS_MAX 50
@@ -178,6 +200,13 @@ struct pipeline {
 	 * on the same key); put on every import job and solution version */
 	struct config_tag *tags;
 	size_t n_tags;
+	/* BatchInference* or BatchSegment*: the batch job after training */
+	enum config_batch_kind batch_kind;
+	char *batch_input;       /* s3://bucket/key of the JSON lines input */
+	char *batch_output;      /* s3://bucket/prefix/ (ends in '/') */
+	char *batch_role_arn;    /* the kind's role key, else ImportRoleArn */
+	unsigned batch_num_results; /* NumResults; 0: the service's default */
+	char *batch_filter_arn;  /* FilterArn; NULL: none */
 	unsigned line;           /* where the pipeline starts (1 for .cfg) */
 	unsigned key_line[CONFIG_KEY_COUNT]; /* where each key was set; 0: default */
 };

@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 #include <systemd/sd-event.h>
 
+#include "aws.h"
 #include "creds.h"
 #include "http.h"
 #include "strbuf.h"
@@ -82,12 +83,6 @@ int creds_ini_parse(char *text, size_t len, const char *name,
  * name itself. NULL if the section is not a profile. Points into section. */
 const char *creds_ini_profile_name(const char *section, bool config_file);
 
-/* Split a credential_process command line into argv (quotes: '...'
- * literal, "..." with \ escaping \ " $ ` and newline; \ outside quotes
- * escapes the next character; no expansion). *argv and its strings are one
- * malloc'd block (free(*argv)); NULL-terminated. Returns 0; -EINVAL on an
- * unterminated quote or an empty command; -ENOMEM. */
-int creds_split_command(const char *cmd, char ***argv, size_t *argc);
 
 /* Parse credential_process output (Version 1 JSON). Returns 0 and *out;
  * -EINVAL with the reason logged (never a value). */
@@ -106,6 +101,9 @@ int creds_parse_time(const char *s, time_t *out);
 /* Overwrite every string value in a cJSON tree, before cJSON_Delete, so
  * that no copy of a secret outlives it in freed memory. */
 void creds_json_wipe(cJSON *j);
+
+/* Wipe a secret string (OPENSSL_cleanse) and free it. NULL is fine. */
+void creds_free_secret(char *s);
 
 /* Read a whole small file (at most CREDS_MAX_FILE_BYTES) into sb.
  * -ENOENT, -EFBIG, -errno. sb is freed securely by the caller. */
@@ -157,6 +155,18 @@ void creds_deferred_finish(struct creds_deferred *d, int error,
 			   struct creds *c);
 /* release(), then the common parts and the job itself. NULL is fine. */
 void creds_deferred_free(struct creds_deferred *d);
+
+/* The outcome of an STS or SSO call that returns credentials: on error
+ * (the caller has logged it) -EACCES when the service refused the call
+ * (AWS_ERR_AUTH, AWS_ERR_CLIENT), else -EIO; on success creds_new() of
+ * the keys with source. */
+int creds_call_result(enum aws_error_class error, const char *access_key_id,
+		      const char *secret_access_key, const char *session_token,
+		      time_t expiration, const char *source,
+		      struct creds **out);
+/* What to log of a failed call: its message, else its class's name. */
+const char *creds_call_message(const char *message,
+			       enum aws_error_class error);
 
 /* Run a credential_process command. Returns 0 and *job; -EINVAL (bad
  * command), -errno (spawn failed). */

@@ -188,20 +188,6 @@ void creds_invalidate(struct creds_chain *ch);
  * event loop. */
 const struct creds *creds_peek(struct creds_chain *ch);
 
-/* ---- for the aws module --------------------------------------------------- */
-
-/* The same as creds_get()/creds_cancel()/creds_invalidate(), handing out
- * the credentials as the signer's struct, with the signatures of struct
- * aws_creds_provider (aws.h): { .get = creds_get_sigv4, .cancel =
- * creds_cancel_sigv4, .impl = chain, .invalidate = creds_invalidate_sigv4 }.
- * ctx identifies the request for the cancel. */
-typedef void (*creds_sigv4_ready_fn)(int error,
-				     const struct sigv4_credentials *creds,
-				     void *ctx);
-int creds_get_sigv4(void *chain, creds_sigv4_ready_fn ready, void *ctx);
-void creds_cancel_sigv4(void *chain, void *ctx);
-void creds_invalidate_sigv4(void *chain);
-
 /* ---- region ------------------------------------------------------------ */
 
 /* The region, first found of: config_region (the config file's key),

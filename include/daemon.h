@@ -36,6 +36,11 @@ struct config;
 /* STATUS= is sent at most this often (microseconds): the first change at
  * once, the latest of the following ones at the end of the interval. */
 #define DAEMON_STATUS_MIN_USEC 200000ULL
+/* After SIGTERM/SIGINT, events still queued for EventBridge
+ * (EventBusName) go out before the exit, for at most this long; what is
+ * still queued then is dropped with a warning. Far below the unit's
+ * TimeoutStopSec. */
+#define DAEMON_EVENTS_FLUSH_USEC 5000000ULL
 
 struct daemon_options {
 	const char *config_path; /* re-read on SIGHUP */

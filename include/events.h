@@ -19,7 +19,9 @@
  * engine (standard retries), and a failure is then logged as a warning
  * (once, until sending works again: later failures are logged at debug
  * level and counted) and the event dropped. A reply with
- * FailedEntryCount > 0 is logged as a warning with the entry's ErrorCode. */
+ * FailedEntryCount > 0 is logged as a warning with the entry's ErrorCode.
+ * On SIGTERM the daemon waits for the queues to drain, for at most
+ * DAEMON_EVENTS_FLUSH_USEC (include/daemon.h). */
 #ifndef PR_EVENTS_H
 #define PR_EVENTS_H
 
@@ -52,6 +54,8 @@ struct events_detail {
 	const char *outcome;       /* NULL while the run goes on */
 	const char *solution_version_arn;  /* NULL/"": none yet */
 	const char *campaign_arn;          /* NULL/"": train only */
+	/* the batch job's output location once it is ACTIVE; NULL/"": none */
+	const char *batch_output;
 	uint64_t duration_s;       /* since the run started */
 	const char *reason;        /* NULL/"": none */
 	const char *metric_name;   /* with has_metric: the gate's metric */

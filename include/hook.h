@@ -13,7 +13,9 @@
  * Environment (and nothing else of the daemon's):
  *   PIPELINE, OUTCOME (succeeded|failed|gated|...), STAGE (the stage the
  *   run ended in), SOLUTION_VERSION_ARN, CAMPAIGN_ARN, DURATION_S (whole
- *   seconds), REASON (one line; "" when succeeded);
+ *   seconds), REASON (one line; "" when succeeded), RUN_KIND, BATCH_OUTPUT
+ *   (the batch job's output location, s3://bucket/prefix/, when the run's
+ *   batch job ended ACTIVE; "" otherwise);
  *   PATH (the daemon's, or HOOK_DEFAULT_PATH), and when set in the daemon's
  *   environment: HOME, LANG, LC_ALL, TZ, AWS_REGION, AWS_DEFAULT_REGION,
  *   AWS_PROFILE, AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE.
@@ -65,6 +67,7 @@ struct hook_run_info {
 	const char *reason;               /* NULL: "" */
 	const char *kind;                 /* RUN_KIND: "retrain" (NULL) or
 					     "rollback" */
+	const char *batch_output;         /* BATCH_OUTPUT; NULL: "" */
 	uint64_t duration_s;
 };
 

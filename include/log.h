@@ -29,11 +29,8 @@ void log_init(enum log_target target, int max_priority);
  * ident must outlive the logging (a string literal). */
 void log_set_identifier(const char *ident);
 void log_set_max_priority(int max_priority);
-int log_get_max_priority(void);
 /* Parse "error|warning|notice|info|debug" (or 3..7); -EINVAL if unknown. */
 int log_parse_level(const char *s);
-/* Which target log_init() settled on (never LOG_TARGET_AUTO). */
-enum log_target log_get_target(void);
 
 /* Where a message was logged from: the journal's CODE_FILE=, CODE_LINE=
  * and CODE_FUNC= (file NULL: none of them). log_msg() and log_struct()

@@ -19,6 +19,10 @@
  *       current stage, 0 for the others
  *   last_version_training_hours{pipeline}               gauge
  *       (trainingHours of the last solution version: what AWS bills)
+ *   last_batch_output_timestamp_seconds{pipeline}       gauge
+ *       (when the last batch job ended ACTIVE)
+ *   last_batch_output_info{pipeline,output}             gauge, 1: where
+ *       that job wrote (one series per pipeline)
  *   api_calls_total{operation}                          counter
  *   api_attempts_total{operation}                       counter
  *   api_errors_total{operation,code}                    counter
@@ -93,6 +97,10 @@ int metrics_run_finished(struct metrics_pipeline *p, time_t end,
 			 const char *outcome);
 /* trainingHours of the last solution version (finite, >= 0). 0; -EINVAL. */
 int metrics_training_hours(struct metrics_pipeline *p, double hours);
+/* The run's batch job ended ACTIVE at `end`, writing to output (an S3
+ * location, kept as a label value). 0; -EINVAL; -ENOMEM. */
+int metrics_batch_output(struct metrics_pipeline *p, time_t end,
+			 const char *output);
 
 /* One finished AWS call (the aws_client metrics hook). code NULL means
  * success. */

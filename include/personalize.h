@@ -157,6 +157,26 @@ struct personalize_dataset_group {
 	time_t last_updated_date_time;
 };
 
+/* BatchInferenceJob or BatchSegmentJob, or their summaries in lists (then
+ * only job_name, the ARN, solution_version_arn, status, failure_reason and
+ * the times). The two shapes share these members but the ARN's name
+ * (batchInferenceJobArn, batchSegmentJobArn). */
+struct personalize_batch_job {
+	const char *job_name;
+	const char *batch_job_arn;
+	const char *solution_version_arn;
+	const char *filter_arn;
+	const char *role_arn;
+	const char *status;             /* PENDING, IN PROGRESS, ACTIVE,
+					   CREATE FAILED */
+	const char *failure_reason;
+	const char *input_path;         /* jobInput.s3DataSource.path */
+	const char *output_path;        /* jobOutput.s3DataDestination.path */
+	int num_results;
+	time_t creation_date_time;
+	time_t last_updated_date_time;
+};
+
 /* struct personalize_metric, personalize_solution_metrics: metric.h */
 
 /* ---- callbacks ------------------------------------------------------------- */
@@ -187,6 +207,12 @@ typedef void (*personalize_campaigns_fn)(const struct aws_result *res,
 typedef void (*personalize_solution_metrics_fn)(
 	const struct aws_result *res,
 	const struct personalize_solution_metrics *m, void *userdata);
+typedef void (*personalize_batch_job_fn)(
+	const struct aws_result *res, const struct personalize_batch_job *job,
+	void *userdata);
+typedef void (*personalize_batch_jobs_fn)(
+	const struct aws_result *res, const struct personalize_batch_job *jobs,
+	size_t n, void *userdata);
 typedef void (*personalize_dataset_fn)(const struct aws_result *res,
 				       const struct personalize_dataset *d,
 				       void *userdata);
@@ -231,6 +257,22 @@ struct personalize_update_campaign {
 	const char *campaign_arn;
 	const char *solution_version_arn;
 	int min_provisioned_tps;
+};
+
+/* CreateBatchInferenceJob (segment false) or CreateBatchSegmentJob (true).
+ * Required: job_name, solution_version_arn, input_path, output_path,
+ * role_arn; num_results 0 and filter_arn NULL are not sent. */
+struct personalize_create_batch_job {
+	bool segment;
+	const char *job_name;
+	const char *solution_version_arn;
+	const char *input_path;
+	const char *output_path;
+	const char *role_arn;
+	unsigned num_results;
+	const char *filter_arn;
+	const struct config_tag *tags;
+	size_t n_tags;
 };
 
 /* Every function: starts the call and returns 0 (the callback will run
@@ -281,6 +323,21 @@ int personalize_list_campaigns(
 	personalize_campaigns_fn done, void *userdata,
 	struct personalize_op **ret);
 
+int personalize_create_batch_job(
+	struct aws_client *c, const struct personalize_create_batch_job *req,
+	personalize_arn_fn done, void *userdata, struct personalize_op **ret);
+/* DescribeBatchInferenceJob / DescribeBatchSegmentJob */
+int personalize_describe_batch_job(
+	struct aws_client *c, bool segment, const char *arn,
+	personalize_batch_job_fn done, void *userdata,
+	struct personalize_op **ret);
+/* ListBatchInferenceJobs / ListBatchSegmentJobs; solution_version_arn
+ * may be NULL. */
+int personalize_list_batch_jobs(
+	struct aws_client *c, bool segment, const char *solution_version_arn,
+	personalize_batch_jobs_fn done, void *userdata,
+	struct personalize_op **ret);
+
 int personalize_describe_dataset(
 	struct aws_client *c, const char *dataset_arn,
 	personalize_dataset_fn done, void *userdata,
@@ -307,6 +364,8 @@ int personalize_parse_solution_version(const cJSON *reply,
 	struct personalize_solution_version *out, const char **why);
 int personalize_parse_campaign(const cJSON *reply,
 	struct personalize_campaign *out, const char **why);
+int personalize_parse_batch_job(const cJSON *reply, bool segment,
+	struct personalize_batch_job *out, const char **why);
 int personalize_parse_dataset(const cJSON *reply,
 	struct personalize_dataset *out, const char **why);
 int personalize_parse_solution(const cJSON *reply,

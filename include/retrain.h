@@ -11,6 +11,8 @@
  *     -> [gating] (QualityMetric set: GetSolutionMetrics, gate_evaluate)
  *     -> deploying (DescribeCampaign, the pre-check of RT_PRECHECK_REUSE_S,
  *        UpdateCampaign; skipped when there is no campaign)
+ *     -> [batch] (spec.batch_kind: one CreateBatchInferenceJob or
+ *        CreateBatchSegmentJob of the new version, polled until ACTIVE)
  *     -> done: succeeded | failed | unreachable | gated | skipped
  *
  * The bracketed stages exist only when the spec asks for them; without a
@@ -51,6 +53,22 @@
  * after a backoff. A gating run resumed after a restart starts the gate
  * over (reads only). The gate config is copied into the run.
  *
+ * Batch (spec.batch_kind != RT_BATCH_NONE): after the deploy (or after
+ * training and the gate when there is no campaign), on the slot
+ * RT_SLOT_BATCH: a job named rt_job_name(..., RT_BATCH_SUFFIX) of the new
+ * version (call.version_arn) reading call.s3_path and writing
+ * call.batch_output with call.role_arn, call.num_results (0: not sent)
+ * and call.filter_arn (NULL: none); found by name with
+ * RT_OP_FIND_BATCH_* (List...Jobs of that version). It comes after the
+ * campaign rather than beside it so that a run the pre-check skips as
+ * superseded writes no batch output of an older version either, and so
+ * that a run is in one stage at a time (a resumed run adopts one stage's
+ * slots). ACTIVE: the run succeeds with the output location in its
+ * reason; CREATE FAILED: it fails with the service's failureReason; a
+ * gated run never gets this far. A rollback has no batch stage (it puts
+ * an older version back on the campaign; the batch output of that
+ * version is whatever its own run wrote).
+ *
  * Rollback (rt_rollback_start): a run of kind RT_KIND_ROLLBACK: stage
  * verifying (RT_OP_DESCRIBE_VERSION of the target on RT_SLOT_VERSION: must
  * be ACTIVE and of the spec's solution), then the very deploying stage of a
@@ -76,7 +94,7 @@
  *
  * Every AWS resource the run touches is a "slot": slots 0..n_datasets-1 are
  * the import jobs, RT_SLOT_VERSION the solution version, RT_SLOT_CAMPAIGN
- * the campaign update. Each slot has a phase (enum rt_phase) and at most
+ * the campaign update, RT_SLOT_BATCH the batch job. Each slot has a phase (enum rt_phase) and at most
  * one thing it waits for: a call reply or a timer, identified by a token.
  * Events carry the slot and the token of the action they answer; a reply or
  * timer whose token is not the one awaited is stale and ignored, so the
@@ -161,7 +179,8 @@
 #define RT_SLOT_VERSION   RT_MAX_DATASETS
 #define RT_SLOT_CAMPAIGN  (RT_MAX_DATASETS + 1)
 #define RT_SLOT_GATE      (RT_MAX_DATASETS + 2) /* gating calls; never saved */
-#define RT_NSLOTS         (RT_MAX_DATASETS + 3)
+#define RT_SLOT_BATCH     (RT_MAX_DATASETS + 3) /* the batch job */
+#define RT_NSLOTS         (RT_MAX_DATASETS + 4)
 #define RT_SLOT_RUN       (-1) /* actions/events about the run as a whole */
 
 /* Polling: the first check this soon after a create or adoption (bounded by
@@ -190,6 +209,9 @@
 
 enum rt_training_mode { RT_TRAIN_FULL, RT_TRAIN_UPDATE };
 enum rt_import_mode { RT_IMPORT_FULL, RT_IMPORT_INCREMENTAL };
+/* The batch job after training: none, CreateBatchInferenceJob or
+ * CreateBatchSegmentJob. Persisted by name. */
+enum rt_batch_kind { RT_BATCH_NONE = 0, RT_BATCH_INFERENCE, RT_BATCH_SEGMENT };
 
 struct rt_dataset_spec {
 	const char *type;    /* datasetType: "Interactions", "Items", "Users", ... */
@@ -239,6 +261,13 @@ struct rt_spec {
 	const struct gate_config *gate;
 	/* SkipUnchangedData: HEAD every S3 object first (stage checking). */
 	bool skip_unchanged;
+	/* The batch job (stage batch); the strings only with a kind. */
+	enum rt_batch_kind batch_kind;
+	const char *batch_input;      /* s3://bucket/key */
+	const char *batch_output;     /* s3://bucket/prefix/ */
+	const char *batch_role_arn;   /* NULL or "": role_arn */
+	unsigned batch_num_results;   /* 0: the service's default */
+	const char *batch_filter_arn; /* NULL or "": none */
 };
 
 /* Values are persisted by name, never by number; new ones go last. */
@@ -251,7 +280,9 @@ enum rt_stage {
 	RT_STAGE_CHECKING,  /* HeadObject of the S3 sources (skip_unchanged) */
 	RT_STAGE_GATING,    /* quality gate before deploying */
 	RT_STAGE_VERIFYING, /* rollback: checking the target version */
+	RT_STAGE_BATCH,     /* the batch job of the new version */
 };
+#define RT_STAGE_LAST RT_STAGE_BATCH
 
 enum rt_outcome {
 	RT_OUT_NONE = 0,     /* still running */
@@ -329,6 +360,13 @@ struct rt_run {
 	enum rt_kind kind;
 	bool skip_unchanged;
 	struct rt_gate gate;
+	/* the batch job's settings (slot RT_SLOT_BATCH holds the job) */
+	enum rt_batch_kind batch_kind;
+	char batch_input[RT_ARN_MAX + 1];
+	char batch_output[RT_ARN_MAX + 1];
+	char batch_role_arn[RT_ARN_MAX + 1];
+	unsigned batch_num_results;
+	char batch_filter_arn[RT_ARN_MAX + 1];
 
 	/* volatile */
 	/* The deploy's pre-check (see RT_PRECHECK_REUSE_S): the latest
@@ -367,6 +405,16 @@ enum rt_op {
 	RT_OP_UPDATE_CAMPAIGN,   /* UpdateCampaign(campaign_arn, version_arn) */
 	RT_OP_GET_METRICS,       /* GetSolutionMetrics(version_arn) */
 	RT_OP_HEAD_OBJECT,       /* S3 HeadObject(s3_path = s3://bucket/key) */
+	/* the batch job: CreateBatchInferenceJob(name, version_arn, s3_path,
+	 * batch_output, role_arn, num_results, filter_arn),
+	 * DescribeBatchInferenceJob(arn), ListBatchInferenceJobs(version_arn)
+	 * matched by name; the same for segment jobs */
+	RT_OP_CREATE_BATCH_INFERENCE,
+	RT_OP_DESCRIBE_BATCH_INFERENCE,
+	RT_OP_FIND_BATCH_INFERENCE,
+	RT_OP_CREATE_BATCH_SEGMENT,
+	RT_OP_DESCRIBE_BATCH_SEGMENT,
+	RT_OP_FIND_BATCH_SEGMENT,
 };
 
 enum rt_action_kind {
@@ -395,7 +443,11 @@ struct rt_call {
 	const char *training_mode; /* "FULL" | "UPDATE" */
 	const char *campaign_arn;  /* campaign */
 	const char *version_arn;   /* UpdateCampaign: the new version;
-				      GetSolutionMetrics: whose metrics */
+				      GetSolutionMetrics: whose metrics;
+				      batch jobs: the version they use */
+	const char *batch_output;  /* batch jobs: s3://bucket/prefix/ */
+	const char *filter_arn;    /* batch jobs: NULL or a filter */
+	unsigned num_results;      /* batch jobs: 0 (not sent) or 1.. */
 };
 
 struct rt_action {
@@ -541,6 +593,7 @@ bool rt_done(const struct rt_run *run);
  * most. */
 #define RT_IMPORT_PREFIX "import-"
 #define RT_TRAIN_SUFFIX  "train"
+#define RT_BATCH_SUFFIX  "batch"
 #define RT_SUFFIX_MAX    (sizeof(RT_IMPORT_PREFIX) - 1 + RT_TYPE_MAX)
 
 /* Deterministic name of a job: from the pipeline name, the fire time and a
@@ -587,11 +640,17 @@ const char *rt_outcome_name(enum rt_outcome o); /* "succeeded", ... */
 const char *rt_phase_name(enum rt_phase p);   /* "pending", ... */
 const char *rt_op_name(enum rt_op op);        /* "CreateDatasetImportJob" */
 const char *rt_kind_name(enum rt_kind k);     /* "retrain", "rollback" */
+/* "none", "inference", "segment" */
+const char *rt_batch_kind_name(enum rt_batch_kind k);
+/* The batch job's output location when the run's batch job is ACTIVE,
+ * else NULL. */
+const char *rt_batch_output(const struct rt_run *run);
 /* Parse the names above back; -EINVAL if unknown. */
 int rt_stage_parse(const char *s, enum rt_stage *out);
 int rt_outcome_parse(const char *s, enum rt_outcome *out);
 int rt_phase_parse(const char *s, enum rt_phase *out);
 int rt_kind_parse(const char *s, enum rt_kind *out);
+int rt_batch_kind_parse(const char *s, enum rt_batch_kind *out);
 
 /* The status line for the run's current stage ("importing 2/3 datasets",
  * "training <name>", "deploying <name> to <campaign>", "succeeded ..."). */

@@ -138,7 +138,7 @@ int runner_save_error(const struct runner *r);
 int runner_rollback_refused(const struct runner *r);
 
 /* The aws layer's code when no credentials could be had (nothing sent). */
-#define RUNNER_CODE_NO_CREDS "CredentialsUnavailable"
+#define RUNNER_CODE_NO_CREDS AWS_CODE_NO_CREDENTIALS
 /* A run without credentials for this long (at most; ten PollIntervals when
  * shorter) fails with this reason; STATUS= says it until credentials
  * work again. */

@@ -78,11 +78,15 @@ struct s3_meta {
 int s3_parse_meta(const char *last_modified, const char *content_length,
 		  struct s3_meta *out);
 
-/* Test hooks (same struct as the aws module's). */
-void s3_client_set_test_hooks(struct s3_client *c,
-			      const struct aws_test_hooks *h);
-int64_t s3_client_clock_offset(const struct s3_client *c);
-unsigned s3_client_retry_tokens(const struct s3_client *c);
+/* The client (src/s3.c). The tests reach the engine's retry state and
+ * test hooks (aws-engine.h) through it. */
+struct aws_engine;
+struct s3_client {
+	struct aws_engine *engine;
+	char *region;
+	char *endpoint_url;        /* caller's override, or NULL */
+	bool force_path_style;
+};
 
 /* ---- ListObjectsV2 ---------------------------------------------------- */
 

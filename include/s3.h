@@ -139,9 +139,6 @@ int s3_client_new(sd_event *event, struct http_client *http,
  * returns NULL. Not from inside a callback of this client. */
 struct s3_client *s3_client_free(struct s3_client *c);
 
-/* HEADs in flight. */
-unsigned s3_client_in_flight(const struct s3_client *c);
-
 /* Install (or remove, with NULL) the aws module's metrics hook; it sees
  * operation "HeadObject" with the aws_error_class matching the outcome. */
 void s3_client_set_metrics_hook(struct s3_client *c, aws_metrics_fn fn,
@@ -168,26 +165,6 @@ void s3_head_cancel(struct s3_head *h);
  * Returns 0; -EINVAL (malformed); -EISDIR (key empty or ending in '/': a
  * prefix, not an object); -ENOMEM. Out-params written only on success. */
 int s3_parse_uri(const char *uri, char **bucket, char **key);
-
-/* What a HEAD says about an object against the last successful import.
- * The driver re-imports on CHANGED and UNKNOWN. */
-enum s3_change {
-	S3_CHANGE_UNKNOWN = 0, /* nothing recorded, or no ETag in the reply */
-	S3_CHANGE_UNCHANGED,   /* same ETag and (when both are known) the
-				  same Last-Modified */
-	S3_CHANGE_CHANGED,     /* ETag or Last-Modified differ */
-};
-
-/* Compare the recorded {etag, last_modified} of the last successful import
- * with a HEAD's. ETags are compared verbatim (quotes included, case
- * sensitive); a last_modified of 0 means "not known" and is then not
- * compared. NULL or "" ETags give UNKNOWN. Pure. */
-enum s3_change s3_compare(const char *recorded_etag,
-			  time_t recorded_last_modified,
-			  const char *etag, time_t last_modified);
-
-/* "unknown", "unchanged", "changed". */
-const char *s3_change_name(enum s3_change c);
 
 /* ---- ListObjectsV2 of a folder (SkipUnchangedData on "s3://b/prefix/") --- */
 

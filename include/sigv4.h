@@ -3,8 +3,9 @@
  *   canonical request -> string to sign -> signing key -> signature
  *
  * Each stage is exported so that the tests can check it against the AWS
- * vector suite and so that the emulator can verify incoming requests with
- * exactly the canonicalisation the client uses (sigv4_verify()).
+ * vector suite; sigv4_verify() rebuilds a request's signature with the
+ * signer's own canonicalisation, for the unit tests and the fuzz harness
+ * (the emulator verifies with its own, independent code).
  *
  * The one-call path for clients is a struct sigv4_signer: it caches the
  * signing key per (date, region, service, access key id, secret) and reuses
@@ -109,6 +110,13 @@ int sigv4_format_amz_date(time_t t, char out[SIGV4_AMZ_DATE_LEN + 1]);
  * server's clock-skew check. Returns 0, or -EINVAL if malformed or not a
  * real date. */
 int sigv4_parse_amz_date(const char *s, time_t *out);
+
+/* Append s[0..len) percent-encoded per RFC 3986 as SigV4 canonicalises
+ * it: the unreserved bytes A-Z a-z 0-9 - . _ ~ (and '/' when keep_slash)
+ * as they are, every other byte as %XX (upper-case hex). The one encoder
+ * of URL paths, query values and form values of every AWS client. */
+void sigv4_uri_encode(struct strbuf *sb, const char *s, size_t len,
+		      bool keep_slash);
 
 /* Stage 1: append the canonical request of req to *canonical and the
  * signed headers list ("host;x-amz-date") to *signed_headers (may be NULL).

@@ -30,7 +30,6 @@ struct sso_client_config {
 
 struct sso_client;
 struct sso_call;
-struct aws_test_hooks;
 
 struct sso_result {
 	enum aws_error_class error;  /* AWS_ERR_NONE on success */
@@ -48,9 +47,6 @@ typedef void (*sso_done_fn)(const struct sso_result *res, void *userdata);
 int sso_client_new(sd_event *event, struct http_client *http,
 		   const struct sso_client_config *cfg, struct sso_client **ret);
 struct sso_client *sso_client_free(struct sso_client *c);
-const char *sso_client_endpoint(const struct sso_client *c);
-void sso_client_set_test_hooks(struct sso_client *c,
-			       const struct aws_test_hooks *h);
 
 /* 0; -EINVAL (a missing argument); -ENOMEM. access_token is copied. */
 int sso_get_role_credentials(struct sso_client *c, const char *role_name,

@@ -18,8 +18,10 @@
  * SkipUnchangedData); in "run": "skip_unchanged", "gate" ({ "metric",
  * "max_regression", "min_quality": number|null }), and per import
  * "prev_etag", "prev_last_modified", "etag", "last_modified", "unchanged";
- * the stages "checking" and "gating"; the outcomes "gated" and "skipped"
- * (run and history). A file written with those cannot be read by a build
+ * the stages "checking", "gating" and "batch"; the outcomes "gated" and
+ * "skipped" (run and history); in "run": "batch" ({ "kind": "inference"|
+ * "segment", "input", "output", "role_arn", "num_results", "filter_arn",
+ * "job": the batch job's slot }); per history entry "batch_output". A file written with those cannot be read by a build
  * that does not know them (it is moved aside as corrupt, like any unreadable
  * file). Rollback runs (RT_KIND_ROLLBACK) are never saved as "run".
  *
@@ -65,6 +67,9 @@ struct state_history {
 	char version_name[RT_NAME_MAX + 1];
 	char version_arn[RT_ARN_MAX + 1];
 	char reason[RT_REASON_MAX + 1];
+	/* the batch job's output location when the run's batch job became
+	 * ACTIVE, else "" */
+	char batch_output[RT_ARN_MAX + 1];
 };
 
 /* The S3 object behind a dataset as of its last import that reached a

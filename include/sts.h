@@ -1,6 +1,6 @@
 /* sts.h - AWS STS (Query protocol, XML replies) over the call engine:
- * AssumeRole (signed), AssumeRoleWithWebIdentity (unsigned: the web
- * identity token is the proof) and GetCallerIdentity (signed).
+ * AssumeRole (signed) and AssumeRoleWithWebIdentity (unsigned: the web
+ * identity token is the proof).
  *
  * Endpoint, first match wins:
  *   1. sts_client_config.endpoint_url,
@@ -48,7 +48,6 @@ struct sts_client_config {
 
 struct sts_client;
 struct sts_call;
-struct aws_test_hooks;
 
 /* What STS said. Every pointer valid only during the callback. */
 struct sts_result {
@@ -58,16 +57,11 @@ struct sts_result {
 	const char *message;         /* NULL on success */
 	long http_status;
 	unsigned attempts;
-	/* AssumeRole, AssumeRoleWithWebIdentity */
 	const char *access_key_id;
 	const char *secret_access_key;
 	const char *session_token;
 	time_t expiration;
 	const char *assumed_role_arn;
-	/* GetCallerIdentity */
-	const char *arn;
-	const char *account;
-	const char *user_id;
 };
 
 typedef void (*sts_done_fn)(const struct sts_result *res, void *userdata);
@@ -80,10 +74,6 @@ int sts_client_new(sd_event *event, struct http_client *http,
 		   const struct aws_creds_provider *creds,
 		   struct sts_client **ret);
 struct sts_client *sts_client_free(struct sts_client *c);
-const char *sts_client_endpoint(const struct sts_client *c);
-const char *sts_client_signing_region(const struct sts_client *c);
-void sts_client_set_test_hooks(struct sts_client *c,
-			       const struct aws_test_hooks *h);
 
 struct sts_assume_role_params {
 	const char *role_arn;            /* required */
@@ -102,8 +92,6 @@ int sts_assume_role_with_web_identity(struct sts_client *c,
 				      const struct sts_assume_role_params *p,
 				      sts_done_fn done, void *userdata,
 				      struct sts_call **ret);
-int sts_get_caller_identity(struct sts_client *c, sts_done_fn done,
-			    void *userdata, struct sts_call **ret);
 void sts_call_cancel(struct sts_call *call);
 
 /* ---- pure helpers (tests) ---------------------------------------------- */
@@ -114,7 +102,8 @@ bool sts_legacy_global_region(const char *region);
  * region into *signing_region (malloc'd). 0, -EINVAL, -ENOMEM. */
 int sts_default_endpoint(const char *region, const char *regional_endpoints,
 			 char **url, char **signing_region);
-/* Decode an AssumeRole* or GetCallerIdentity reply body. 0; -EBADMSG. */
+/* Decode an AssumeRole or AssumeRoleWithWebIdentity reply body. 0;
+ * -EBADMSG. */
 struct sts_reply;
 int sts_parse_reply(const char *operation, const char *body, size_t len,
 		    struct sts_reply **out);

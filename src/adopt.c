@@ -31,13 +31,16 @@ bool adopt_in_progress(const char *status)
 {
 	return status &&
 	       (!strcmp(status, PERSONALIZE_STATUS_CREATE_PENDING) ||
-		!strcmp(status, PERSONALIZE_STATUS_CREATE_IN_PROGRESS));
+		!strcmp(status, PERSONALIZE_STATUS_CREATE_IN_PROGRESS) ||
+		!strcmp(status, "PENDING") || !strcmp(status, "IN PROGRESS"));
 }
 
-/* A version is further along than an import. */
+/* A batch job is further along than a version, a version than an
+ * import. */
 static int rank(enum adopt_kind k)
 {
-	return k == ADOPT_VERSION ? 2 : k == ADOPT_IMPORT ? 1 : 0;
+	return k == ADOPT_BATCH ? 3 : k == ADOPT_VERSION ? 2
+	       : k == ADOPT_IMPORT ? 1 : 0;
 }
 
 bool adopt_consider(struct adopt_found *best, enum adopt_kind kind,
@@ -63,7 +66,8 @@ bool adopt_consider(struct adopt_found *best, enum adopt_kind kind,
 
 /* ---- the scan ----------------------------------------------------------------- */
 
-enum phase { PH_LIST_VERSIONS, PH_DESCRIBE_VERSION, PH_LIST_IMPORTS };
+enum phase { PH_LIST_BATCH, PH_LIST_VERSIONS, PH_DESCRIBE_VERSION,
+	     PH_LIST_IMPORTS };
 
 struct adopt_scan {
 	struct adopt_io io;
@@ -74,6 +78,7 @@ struct adopt_scan {
 	size_t n_datasets;
 	char ds_arn[RT_MAX_DATASETS][RT_ARN_MAX + 1];
 	char ds_suffix[RT_MAX_DATASETS][RT_SUFFIX_MAX + 1];
+	enum rt_batch_kind batch_kind;
 	enum phase phase;
 	size_t idataset;
 	char **cands;        /* versions in progress without a name */
@@ -122,7 +127,7 @@ static void failed_call(struct adopt_scan *s, const char *op,
 	bool rejected = res->error == AWS_ERR_CLIENT ||
 			(res->error == AWS_ERR_AUTH &&
 			 !(res->code && !strcmp(res->code,
-						"CredentialsUnavailable")));
+						AWS_CODE_NO_CREDENTIALS)));
 	unsigned delay;
 	int k;
 
@@ -177,6 +182,33 @@ static void on_imports(const struct aws_result *res,
 				     jobs[i].dataset_import_job_arn,
 				     jobs[i].status);
 	s->idataset++;
+	step(s);
+}
+
+static void on_batch_jobs(const struct aws_result *res,
+			  const struct personalize_batch_job *jobs, size_t n,
+			  void *ud)
+{
+	struct adopt_scan *s = ud;
+	size_t i;
+
+	s->op = NULL;
+	if (res->error != AWS_ERR_NONE) {
+		failed_call(s, s->batch_kind == RT_BATCH_SEGMENT
+				       ? "ListBatchSegmentJobs"
+				       : "ListBatchInferenceJobs", res);
+		return;
+	}
+	ok_call(s);
+	for (i = 0; jobs && i < n; i++)
+		(void)adopt_consider(&s->best, ADOPT_BATCH, s->pipeline,
+				     RT_BATCH_SUFFIX, jobs[i].job_name,
+				     jobs[i].batch_job_arn, jobs[i].status);
+	if (s->best.kind == ADOPT_BATCH) {
+		finish(s, false, NULL);
+		return;
+	}
+	s->phase = PH_LIST_VERSIONS;
 	step(s);
 }
 
@@ -248,6 +280,13 @@ static void grant(void *cookie)
 
 	s->queued = false;
 	switch (s->phase) {
+	case PH_LIST_BATCH:
+		op = s->batch_kind == RT_BATCH_SEGMENT ? "ListBatchSegmentJobs"
+						       : "ListBatchInferenceJobs";
+		k = personalize_list_batch_jobs(s->io.aws,
+						s->batch_kind == RT_BATCH_SEGMENT,
+						NULL, on_batch_jobs, s, &s->op);
+		break;
 	case PH_LIST_VERSIONS:
 		k = personalize_list_solution_versions(s->io.aws,
 						       s->solution_arn,
@@ -355,7 +394,9 @@ int adopt_scan_start(const struct adopt_io *io, const struct rt_spec *spec,
 		snprintf(s->ds_suffix[i], sizeof(s->ds_suffix[i]), "%s%s",
 			 RT_IMPORT_PREFIX, spec->datasets[i].type);
 	}
-	s->phase = PH_LIST_VERSIONS;
+	s->batch_kind = spec->batch_kind;
+	s->phase = s->batch_kind != RT_BATCH_NONE ? PH_LIST_BATCH
+						  : PH_LIST_VERSIONS;
 	if (s->io.submit(s->io.host, s->io.owner, grant, s) < 0) {
 		free(s);
 		return -ENOMEM;

@@ -36,17 +36,6 @@
 #define PERSONALIZE_ENV_SERVICE_ID  "PERSONALIZE"
 
 
-struct aws_client {
-	struct aws_engine *engine;
-	char *region;
-	char *endpoint;       /* resolved URL without trailing '/' */
-	char *host;           /* Host header value */
-	char *url;            /* URL requests are POSTed to */
-	char *path;           /* path signed ("/" or the endpoint's) */
-	char *signing_name;
-	char *target_prefix;
-};
-
 /* One JSON 1.1 call: the request the engine hands back to the adapter. */
 struct aws_call {
 	struct aws_client *client;
@@ -134,10 +123,16 @@ static const char *const auth_codes[] = {
 	"MissingAuthenticationTokenException", "NotAuthorized",
 	"AuthFailure", "RequestExpired", "RequestTimeTooSkewed",
 	"RequestInTheFuture", "InvalidAccessKeyId", "UnauthorizedOperation",
-	"CredentialsUnavailable", NULL,
+	AWS_CODE_NO_CREDENTIALS, AWS_CODE_CREDENTIALS_MISCONFIGURED, NULL,
 };
 
 /* ---- error decoding -------------------------------------------------------- */
+
+bool aws_code_is_no_credentials(const char *code)
+{
+	return code && (strcmp(code, AWS_CODE_NO_CREDENTIALS) == 0 ||
+			strcmp(code, AWS_CODE_CREDENTIALS_MISCONFIGURED) == 0);
+}
 
 void aws_normalize_error_code(const char *raw, char *out, size_t size)
 {
@@ -696,63 +691,83 @@ static int split_endpoint(struct aws_client *c)
 	return aws_endpoint_split(c->endpoint, &c->host, &c->path, &c->url);
 }
 
-int aws_endpoint_split(const char *endpoint, char **host_out, char **path_out,
-		       char **url_out)
+int aws_url_parts(const char *url, char **scheme_out, char **hostport_out,
+		  char **path_out)
 {
 	CURLU *u = curl_url();
-	/* what is handed out, freed on failure */
-	struct {
-		char *host, *path, *url;
-	} out = { NULL, NULL, NULL };
-	char *host = NULL, *port = NULL, *path = NULL, *scheme = NULL;
-	struct strbuf sb = STRBUF_INIT;
+	char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL;
+	char *out_scheme = NULL, *out_path = NULL;
+	struct strbuf hp = STRBUF_INIT;
 	int r = -EINVAL;
 
 	if (!u)
 		return -ENOMEM;
-	if (curl_url_set(u, CURLUPART_URL, endpoint, 0) != CURLUE_OK ||
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !*host)
 		goto cleanup;
 	if (curl_url_get(u, CURLUPART_PORT, &port, 0) != CURLUE_OK)
 		port = NULL;  /* scheme default */
 	if (curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK)
 		path = NULL;
-	r = -ENOMEM;
-	strbuf_puts(&sb, host);
+	strbuf_puts(&hp, host);
 	if (port)
-		strbuf_printf(&sb, ":%s", port);
-	if (strbuf_error(&sb) < 0)
+		strbuf_printf(&hp, ":%s", port);
+	out_scheme = strdup(scheme);
+	out_path = strdup(path ? path : "");
+	r = -ENOMEM;
+	if (strbuf_error(&hp) < 0 || !out_scheme || !out_path)
 		goto cleanup;
-	out.host = strbuf_detach(&sb);
-	out.path = strdup(path && *path ? path : "/");
-	if (!out.host || !out.path)
+	*hostport_out = strbuf_detach(&hp);
+	if (!*hostport_out)
 		goto cleanup;
-	/* POST to the endpoint's path, or "/" */
-	strbuf_puts(&sb, endpoint);
-	if (!path || !*path || strcmp(path, "/") == 0)
-		strbuf_putc(&sb, '/');
-	if (strbuf_error(&sb) < 0)
-		goto cleanup;
-	out.url = strbuf_detach(&sb);
-	if (!out.url)
-		goto cleanup;
-	*host_out = out.host;
-	*path_out = out.path;
-	*url_out = out.url;
-	out.host = out.path = out.url = NULL;
+	*scheme_out = out_scheme;
+	*path_out = out_path;
+	out_scheme = out_path = NULL;
 	r = 0;
 cleanup:
-	free(out.host);
-	free(out.path);
-	free(out.url);
-	strbuf_free(&sb);
+	free(out_scheme);
+	free(out_path);
+	strbuf_free(&hp);
 	curl_free(scheme);
 	curl_free(host);
 	curl_free(port);
 	curl_free(path);
 	curl_url_cleanup(u);
 	return r;
+}
+
+int aws_endpoint_split(const char *endpoint, char **host_out, char **path_out,
+		       char **url_out)
+{
+	char *scheme = NULL, *host = NULL, *path = NULL, *url = NULL;
+	struct strbuf sb = STRBUF_INIT;
+	int r = aws_url_parts(endpoint, &scheme, &host, &path);
+
+	if (r < 0)
+		return r;
+	free(scheme);
+	/* POST to the endpoint's path, or "/" */
+	strbuf_puts(&sb, endpoint);
+	if (!*path || strcmp(path, "/") == 0)
+		strbuf_putc(&sb, '/');
+	if (strbuf_error(&sb) == 0)
+		url = strbuf_detach(&sb);
+	strbuf_free(&sb);
+	if (!*path) {
+		free(path);
+		path = strdup("/");
+	}
+	if (!url || !path) {
+		free(host);
+		free(path);
+		free(url);
+		return -ENOMEM;
+	}
+	*host_out = host;
+	*path_out = path;
+	*url_out = url;
+	return 0;
 }
 
 /* ---- dates ----------------------------------------------------------------------- */
@@ -826,11 +841,7 @@ int aws_client_new(sd_event *event, struct http_client *http,
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
-	ec = (struct aws_engine_config){
-		.log_name = "aws", .max_attempts = cfg->max_attempts,
-		.connect_timeout_ms = cfg->connect_timeout_ms,
-		.total_timeout_ms = cfg->total_timeout_ms,
-	};
+	ec = AWS_ENGINE_CONFIG("aws", cfg);
 	r = aws_engine_new(event, http, &ec, creds, &c->engine);
 	if (r < 0)
 		goto cleanup;
@@ -890,41 +901,10 @@ struct aws_client *aws_client_free(struct aws_client *c)
 	return NULL;
 }
 
-const char *aws_client_endpoint(const struct aws_client *c)
-{
-	return c ? c->endpoint : NULL;
-}
-
-const char *aws_client_region(const struct aws_client *c)
-{
-	return c ? c->region : NULL;
-}
-
 void aws_client_set_metrics_hook(struct aws_client *c, aws_metrics_fn fn,
 				 void *userdata)
 {
 	aws_engine_set_metrics_hook(c->engine, fn, userdata);
-}
-
-void aws_client_set_test_hooks(struct aws_client *c,
-			       const struct aws_test_hooks *h)
-{
-	aws_engine_set_test_hooks(c->engine, h);
-}
-
-unsigned aws_client_retry_tokens(const struct aws_client *c)
-{
-	return aws_engine_retrier_const(c->engine)->quota.tokens;
-}
-
-int64_t aws_client_clock_offset(const struct aws_client *c)
-{
-	return aws_engine_retrier_const(c->engine)->clock_offset;
-}
-
-unsigned aws_client_in_flight(const struct aws_client *c)
-{
-	return c ? aws_engine_in_flight(c->engine) : 0;
 }
 
 /* ---- building a request ----------------------------------------------------------- */
@@ -1127,14 +1107,10 @@ int aws_call(struct aws_client *c, const char *operation, const cJSON *body,
 		.non_idempotent = aws_operation_idempotent(operation) == 0,
 		.done = json_done, .userdata = call,
 	};
-	r = aws_engine_call(c->engine, &spec, &call->ec);
-	if (r < 0) {
-		json_req_free(call);
-		return r;
-	}
-	if (ret)
+	r = aws_engine_start(c->engine, &spec, &call->ec);
+	if (r == 0 && ret)
 		*ret = call;
-	return 0;
+	return r;
 }
 
 void aws_call_cancel(struct aws_call *call)

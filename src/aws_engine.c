@@ -124,12 +124,6 @@ void aws_engine_set_metrics_hook(struct aws_engine *e, aws_metrics_fn fn,
 	e->metrics_userdata = userdata;
 }
 
-void aws_engine_set_test_hooks(struct aws_engine *e,
-			       const struct aws_test_hooks *h)
-{
-	aws_retrier_set_test_hooks(&e->retry, h);
-}
-
 struct sigv4_signer *aws_engine_signer(const struct aws_engine *e)
 {
 	return e->signer;
@@ -348,6 +342,24 @@ static void send_attempt(struct aws_engine_call *call,
 		  call->attempts);
 }
 
+/* The call cannot be signed: the credentials source's error (a negative
+ * errno, include/creds.h) as the call's outcome. A misconfigured source
+ * (-EINVAL) or one refused for good (-EACCES: STS or the SSO portal said
+ * no, an expired SSO token, a credential_process that cannot run) needs a
+ * person; anything else may pass. */
+static void no_credentials(struct aws_engine_call *call, int error)
+{
+	if (error == -EINVAL || error == -EACCES)
+		finish_local(call, AWS_ERR_AUTH,
+			     AWS_CODE_CREDENTIALS_MISCONFIGURED,
+			     "the AWS credentials configuration cannot give "
+			     "credentials (the error logged before says why; "
+			     "`personalize-retrain credentials` checks it)");
+	else
+		finish_local(call, AWS_ERR_AUTH, AWS_CODE_NO_CREDENTIALS,
+			     "no AWS credentials could be loaded");
+}
+
 static void on_creds(int error, const struct sigv4_credentials *creds,
 		     void *ctx)
 {
@@ -356,8 +368,7 @@ static void on_creds(int error, const struct sigv4_credentials *creds,
 	call->creds_pending = false;
 	if (error < 0 || !creds || !creds->access_key_id ||
 	    !creds->secret_access_key) {
-		finish_local(call, AWS_ERR_AUTH, "CredentialsUnavailable",
-			     "no AWS credentials could be loaded");
+		no_credentials(call, error < 0 ? error : -ENOKEY);
 		return;
 	}
 	send_attempt(call, creds);
@@ -376,16 +387,14 @@ static int on_attempt_timer(sd_event_source *s, uint64_t usec, void *userdata)
 		return 0;
 	}
 	if (!e->has_creds) {
-		finish_local(call, AWS_ERR_AUTH, "CredentialsUnavailable",
-			     "no AWS credentials could be loaded");
+		no_credentials(call, -ENOKEY);
 		return 0;
 	}
 	call->creds_pending = true;
 	r = e->creds.get(e->creds.impl, on_creds, call);
 	if (r < 0) {
 		call->creds_pending = false;
-		finish_local(call, AWS_ERR_AUTH, "CredentialsUnavailable",
-			     "no AWS credentials could be loaded");
+		no_credentials(call, r);
 	}
 	return 0;
 }
@@ -610,6 +619,17 @@ int aws_engine_call(struct aws_engine *e,
 	if (ret)
 		*ret = call;
 	return 0;
+}
+
+int aws_engine_start(struct aws_engine *e,
+		     const struct aws_engine_call_spec *spec,
+		     struct aws_engine_call **ret)
+{
+	int r = aws_engine_call(e, spec, ret);
+
+	if (r < 0 && spec && spec->req_free)
+		spec->req_free(spec->req);
+	return r;
 }
 
 void aws_engine_call_cancel(struct aws_engine_call *call)

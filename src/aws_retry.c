@@ -92,21 +92,6 @@ int aws_retrier_init(struct aws_retrier *r, unsigned max_attempts,
 	return 0;
 }
 
-void aws_retrier_set_test_hooks(struct aws_retrier *r,
-				const struct aws_test_hooks *h)
-{
-	r->hooks.rng = h->rng;
-	r->hooks.now = h->now;
-	r->hooks.userdata = h->userdata;
-	if (h->backoff_base_ms)
-		r->hooks.backoff_base_ms = h->backoff_base_ms;
-	if (h->backoff_max_ms)
-		r->hooks.backoff_max_ms = h->backoff_max_ms;
-	if (h->set_retry_tokens)
-		r->quota.tokens = h->retry_tokens < r->quota.capacity ?
-				  h->retry_tokens : r->quota.capacity;
-}
-
 time_t aws_retrier_now(const struct aws_retrier *r)
 {
 	if (r->hooks.now)

@@ -19,8 +19,11 @@
 #include "log.h"
 #include "personalize.h"
 #include "policy.h"
+#include "s3.h"
 
-enum item_kind { IT_SOLUTION, IT_DATASET, IT_CAMPAIGN };
+/* IT_BATCH_INPUT: a HeadObject of the batch job's input, with the
+ * pipeline's S3 client. */
+enum item_kind { IT_SOLUTION, IT_DATASET, IT_CAMPAIGN, IT_BATCH_INPUT };
 
 struct item {
 	struct online *o;
@@ -37,6 +40,7 @@ struct item {
 	char *version_arn;    /* campaign: solutionVersionArn */
 	char *update_version_arn; /* campaign: latestCampaignUpdate's */
 	bool auto_training;   /* solution: performAutoTraining */
+	char *recipe_arn;     /* solution: recipeArn */
 };
 
 struct online {
@@ -71,8 +75,60 @@ static void on_solution(const struct aws_result *res,
 	if (s) {
 		it->dg_arn = dup_or_null(s->dataset_group_arn);
 		it->auto_training = s->perform_auto_training;
+		it->recipe_arn = dup_or_null(s->recipe_arn);
 	}
 	item_done(it, res);
+}
+
+static void on_head(const struct s3_head_result *res, void *ud)
+{
+	struct item *it = ud;
+
+	it->done = true;
+	it->error = res->error == S3_ERR_NONE ? AWS_ERR_NONE
+		    : res->error == S3_ERR_NOT_FOUND ? AWS_ERR_NOT_FOUND
+		    : res->error == S3_ERR_ACCESS_DENIED ? AWS_ERR_AUTH
+		    : res->error == S3_ERR_THROTTLED ||
+		      res->error == S3_ERR_TRANSIENT ||
+		      res->error == S3_ERR_UNAVAILABLE ? AWS_ERR_UNAVAILABLE
+		    : AWS_ERR_CLIENT;
+	it->denied = res->error == S3_ERR_ACCESS_DENIED;
+	if (res->error != S3_ERR_NONE)
+		it->message = dup_or_null(res->message ? res->message
+					  : s3_error_name(res->error));
+	if (--it->o->pending == 0)
+		sd_event_exit(it->o->event, 0);
+}
+
+/* What kind of batch job a recipe takes: the segmentation recipes only
+ * batch segment jobs; Trending-Now and Next-Best-Action none (the API
+ * reference: no batch recommendations with them); the others batch
+ * inference jobs. NULL when kind fits, else why not. */
+static const char *recipe_misfit(const char *recipe_arn,
+				 enum config_batch_kind kind)
+{
+	const char *slash = recipe_arn ? strrchr(recipe_arn, '/') : NULL;
+	const char *name = slash ? slash + 1 : recipe_arn;
+	bool segmentation;
+
+	if (!name || kind == CONFIG_BATCH_NONE)
+		return NULL;
+	segmentation = !strcmp(name, "aws-item-affinity") ||
+		       !strcmp(name, "aws-item-attribute-affinity");
+	if (kind == CONFIG_BATCH_SEGMENT && !segmentation)
+		return "it is not a segmentation recipe "
+		       "(aws-item-affinity, aws-item-attribute-affinity): "
+		       "Personalize refuses CreateBatchSegmentJob; use "
+		       "BatchInferenceInput/BatchInferenceOutput";
+	if (kind == CONFIG_BATCH_INFERENCE && segmentation)
+		return "it is a segmentation recipe: Personalize refuses "
+		       "CreateBatchInferenceJob; use "
+		       "BatchSegmentInput/BatchSegmentOutput";
+	if (kind == CONFIG_BATCH_INFERENCE &&
+	    (!strcmp(name, "aws-trending-now") ||
+	     !strcmp(name, "aws-next-best-action")))
+		return "Personalize makes no batch recommendations with it";
+	return NULL;
 }
 
 static void on_dataset(const struct aws_result *res,
@@ -104,7 +160,8 @@ static void on_campaign(const struct aws_result *res,
 static const char *kind_name(enum item_kind k)
 {
 	return k == IT_SOLUTION ? "solution" :
-	       k == IT_DATASET ? "dataset" : "campaign";
+	       k == IT_DATASET ? "dataset" :
+	       k == IT_BATCH_INPUT ? "batch input" : "campaign";
 }
 
 /* The IAM action of the Describe an item makes. */
@@ -112,6 +169,7 @@ static const char *kind_action(enum item_kind k)
 {
 	return k == IT_SOLUTION ? "personalize:DescribeSolution" :
 	       k == IT_DATASET ? "personalize:DescribeDataset" :
+	       k == IT_BATCH_INPUT ? "s3:GetObject" :
 				 "personalize:DescribeCampaign";
 }
 
@@ -125,7 +183,7 @@ static bool version_of(const char *version_arn, const char *solution_arn)
 }
 
 static int start_items(struct online *o, const struct config *cfg,
-		       struct aws_client **clients)
+		       struct aws_client **clients, struct s3_client **s3)
 {
 	size_t i, n = 0;
 	int t, k;
@@ -144,6 +202,10 @@ static int start_items(struct online *o, const struct config *cfg,
 			o->items[n++] = (struct item){ .o = o,
 				.kind = IT_CAMPAIGN, .pipeline = i,
 				.arn = p->campaign_arn };
+		if (p->batch_kind != CONFIG_BATCH_NONE && s3[i])
+			o->items[n++] = (struct item){ .o = o,
+				.kind = IT_BATCH_INPUT, .pipeline = i,
+				.arn = p->batch_input };
 	}
 	o->n = n;
 	for (i = 0; i < n; i++) {
@@ -158,6 +220,10 @@ static int start_items(struct online *o, const struct config *cfg,
 		case IT_DATASET:
 			k = personalize_describe_dataset(c, it->arn, on_dataset,
 							 it, NULL);
+			break;
+		case IT_BATCH_INPUT:
+			k = s3_head_object(s3[it->pipeline], it->arn, on_head,
+					   it, NULL);
 			break;
 		case IT_CAMPAIGN:
 		default:
@@ -210,6 +276,9 @@ static int report(const struct online *o, const struct config *cfg)
 
 				printf("  FAIL %s %s: %s (%s)\n",
 				       kind_name(it->kind), it->arn,
+				       gone && it->kind == IT_BATCH_INPUT
+				       ? "no such object (the batch job would "
+					 "fail)" :
 				       gone ? "does not exist" :
 				       down ? "could not be described" :
 				       "Describe was refused",
@@ -223,6 +292,22 @@ static int report(const struct online *o, const struct config *cfg)
 			}
 			printf("  ok   %s %s exists\n", kind_name(it->kind),
 			       it->arn);
+			if (it->kind == IT_SOLUTION &&
+			    recipe_misfit(it->recipe_arn, p->batch_kind)) {
+				printf("  FAIL solution %s has recipe %s: %s\n",
+				       it->arn, it->recipe_arn,
+				       recipe_misfit(it->recipe_arn,
+						     p->batch_kind));
+				bad = true;
+			} else if (it->kind == IT_SOLUTION &&
+				   p->batch_kind != CONFIG_BATCH_NONE &&
+				   it->recipe_arn) {
+				printf("  ok   solution %s's recipe %s takes "
+				       "batch %s jobs\n", it->arn,
+				       it->recipe_arn,
+				       p->batch_kind == CONFIG_BATCH_SEGMENT
+				       ? "segment" : "inference");
+			}
 			if (it->kind == IT_SOLUTION && it->auto_training)
 				printf("  WARN solution %s has performAutoTraining "
 				       "on: Personalize also trains a new version "
@@ -294,6 +379,7 @@ int cli_check_online(const struct config *cfg)
 	struct aws_creds_provider prov;
 	struct creds_chain_options co;
 	struct aws_client **clients = NULL;
+	struct s3_client **s3 = NULL;
 	size_t i, total = 0;
 	int k, rc = PR_EXIT_SOFTWARE;
 
@@ -315,7 +401,8 @@ int cli_check_online(const struct config *cfg)
 		goto cleanup;
 	credsprov_fill(cp, &prov);
 	clients = calloc(cfg->n, sizeof(*clients));
-	if (!clients)
+	s3 = calloc(cfg->n, sizeof(*s3));
+	if (!clients || !s3)
 		goto cleanup;
 	for (i = 0; i < cfg->n; i++) {
 		const struct pipeline *p = &cfg->pipelines[i];
@@ -330,14 +417,23 @@ int cli_check_online(const struct config *cfg)
 			rc = PR_EXIT_CONFIG;
 			goto cleanup;
 		}
-		total += 2;
+		total += 3;
 		for (t = 0; t < CONFIG_DATASET_COUNT; t++)
 			total += p->datasets[t].set;
+		if (p->batch_kind != CONFIG_BATCH_NONE) {
+			struct s3_client_config sc;
+
+			memset(&sc, 0, sizeof(sc));
+			sc.region = p->region;
+			sc.endpoint_url = p->s3_endpoint_url;
+			if (s3_client_new(o.event, http, &sc, &prov, &s3[i]) < 0)
+				s3[i] = NULL; /* not checked then */
+		}
 	}
 	o.items = calloc(total, sizeof(*o.items));
 	if (!o.items)
 		goto cleanup;
-	k = start_items(&o, cfg, clients);
+	k = start_items(&o, cfg, clients, s3);
 	if (k < 0)
 		goto cleanup;
 	if (o.pending > 0) {
@@ -353,12 +449,16 @@ cleanup:
 	for (i = 0; clients && i < cfg->n; i++)
 		aws_client_free(clients[i]);
 	free(clients);
+	for (i = 0; s3 && i < cfg->n; i++)
+		s3_client_free(s3[i]);
+	free(s3);
 	for (i = 0; i < o.n; i++) {
 		free(o.items[i].message);
 		free(o.items[i].dg_arn);
 		free(o.items[i].type);
 		free(o.items[i].version_arn);
 		free(o.items[i].update_version_arn);
+		free(o.items[i].recipe_arn);
 	}
 	free(o.items);
 	credsprov_free(cp);

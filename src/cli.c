@@ -239,6 +239,67 @@ int cli_usage_error(const char *fmt, ...)
 	return PR_EXIT_USAGE;
 }
 
+int cli_parse_options(int argc, char **argv, const struct cli_opt *opts)
+{
+	struct option longopts[CLI_MAX_OPTS + 1];
+	char shortopts[3 + 2 * CLI_MAX_OPTS] = "+:", *sp = shortopts + 2;
+	const struct cli_opt *o;
+	size_t n = 0;
+	int c;
+
+	for (o = opts; o->name && n < CLI_MAX_OPTS; o++, n++) {
+		/* the short letter is getopt's value; else 256 + index */
+		longopts[n] = (struct option){
+			o->name, o->value ? required_argument : no_argument,
+			NULL, o->short_name ? o->short_name : 256 + (int)n };
+		if (o->short_name) {
+			*sp++ = o->short_name;
+			if (o->value)
+				*sp++ = ':';
+		}
+	}
+	longopts[n] = (struct option){ NULL, 0, NULL, 0 };
+	*sp = '\0';
+	opterr = 0;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		if (c == ':')
+			return cli_usage_error("%s: option %s needs an argument",
+					       argv[0], argv[optind - 1]);
+		for (o = opts; o - opts < (ptrdiff_t)n; o++)
+			if (c == (o->short_name ? o->short_name
+				  : 256 + (int)(o - opts)))
+				break;
+		if (o - opts == (ptrdiff_t)n)
+			return cli_usage_error("%s: unknown option %s", argv[0],
+					       argv[optind - 1]);
+		if (o->value) {
+			*o->value = optarg;
+		} else if (o->flag) {
+			*o->flag = true;
+		} else {
+			cli_help(stdout);
+			return PR_EXIT_OK;
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error("%s: unexpected argument \"%s\"",
+				       argv[0], argv[optind]);
+	return CLI_PARSED;
+}
+
+int cli_parse_and_load(const struct cli_options *opt, int argc, char **argv,
+		       const struct cli_opt *opts, const char *const *only,
+		       struct config **out)
+{
+	int r = cli_parse_options(argc, argv, opts);
+
+	if (r != CLI_PARSED)
+		return r;
+	r = cli_load_config_for(opt, *only, out);
+	return r ? r : CLI_PARSED;
+}
+
 static void help_key(FILE *f, const struct config_key_info *k)
 {
 	fprintf(f, "  %-32s %s", k->name, k->type_doc);

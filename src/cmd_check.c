@@ -79,6 +79,17 @@ static void print_pipeline(const struct config *cfg, const struct pipeline *p,
 		printf("  campaign   %s\n", p->campaign_arn);
 	else
 		printf("  campaign   none: train only, deploy nothing\n");
+	if (p->batch_kind != CONFIG_BATCH_NONE) {
+		printf("  batch      %s job %s -> %s, role %s",
+		       p->batch_kind == CONFIG_BATCH_SEGMENT ? "segment"
+							     : "inference",
+		       p->batch_input, p->batch_output, p->batch_role_arn);
+		if (p->batch_num_results)
+			printf(", %u results", p->batch_num_results);
+		if (p->batch_filter_arn)
+			printf(", filter %s", p->batch_filter_arn);
+		printf("\n");
+	}
 	if (gate_enabled(&p->gate)) {
 		printf("  gate       %s may drop at most %g%%", p->gate.metric,
 		       p->gate.max_regression * 100);

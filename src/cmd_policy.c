@@ -8,7 +8,6 @@
 #include "cli.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,41 +18,19 @@
 
 int cmd_policy(const struct cli_options *opt, int argc, char **argv)
 {
-	enum { OPT_IMPORT_ROLE = 256 };
-	static const struct option longopts[] = {
-		{ "pipeline", required_argument, NULL, 'p' },
-		{ "import-role", no_argument, NULL, OPT_IMPORT_ROLE },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct config *cfg = NULL;
 	const char *only = NULL;
 	bool import_role = false;
+	const struct cli_opt opts[] = {
+		CLI_OPT_PIPELINE(&only),
+		{ "import-role", '\0', NULL, &import_role },
+		CLI_OPT_END,
+	};
 	char *text = NULL, err[512] = "";
-	int c, r;
+	int r;
 
-	opterr = 0;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "+:p:", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			only = optarg;
-			break;
-		case OPT_IMPORT_ROLE:
-			import_role = true;
-			break;
-		case ':':
-			return cli_usage_error("policy: option %s needs an "
-					       "argument", argv[optind - 1]);
-		default:
-			return cli_usage_error("policy: unknown option %s",
-					       argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		return cli_usage_error("policy: unexpected argument \"%s\"",
-				       argv[optind]);
-	r = cli_load_config_for(opt, only, &cfg);
-	if (r)
+	r = cli_parse_and_load(opt, argc, argv, opts, &only, &cfg);
+	if (r != CLI_PARSED)
 		return r;
 	if (import_role)
 		r = policy_import_role(cfg, only, &text, err, sizeof(err));

@@ -7,7 +7,6 @@
 #include "cli.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -114,6 +113,39 @@ static cJSON *call_body(const struct rt_call *c, const struct pipeline *p)
 	case RT_OP_GET_METRICS:
 		cJSON_AddStringToObject(o, "solutionVersionArn", c->version_arn);
 		break;
+	case RT_OP_CREATE_BATCH_INFERENCE:
+	case RT_OP_CREATE_BATCH_SEGMENT:
+		cJSON_AddStringToObject(o, "jobName", c->name);
+		cJSON_AddStringToObject(o, "solutionVersionArn",
+					c->version_arn && *c->version_arn
+						? c->version_arn
+						: "<the new version's ARN>");
+		ds = cJSON_AddObjectToObject(o, "jobInput");
+		if (ds && (ds = cJSON_AddObjectToObject(ds, "s3DataSource")))
+			cJSON_AddStringToObject(ds, "path", c->s3_path);
+		ds = cJSON_AddObjectToObject(o, "jobOutput");
+		if (ds && (ds = cJSON_AddObjectToObject(ds, "s3DataDestination")))
+			cJSON_AddStringToObject(ds, "path", c->batch_output);
+		cJSON_AddStringToObject(o, "roleArn", c->role_arn);
+		if (c->num_results)
+			cJSON_AddNumberToObject(o, "numResults", c->num_results);
+		if (c->filter_arn)
+			cJSON_AddStringToObject(o, "filterArn", c->filter_arn);
+		add_tags(o, p);
+		break;
+	case RT_OP_DESCRIBE_BATCH_INFERENCE:
+		cJSON_AddStringToObject(o, "batchInferenceJobArn", c->arn);
+		break;
+	case RT_OP_DESCRIBE_BATCH_SEGMENT:
+		cJSON_AddStringToObject(o, "batchSegmentJobArn", c->arn);
+		break;
+	case RT_OP_FIND_BATCH_INFERENCE:
+	case RT_OP_FIND_BATCH_SEGMENT:
+		if (c->version_arn)
+			cJSON_AddStringToObject(o, "solutionVersionArn",
+						c->version_arn);
+		cJSON_AddNumberToObject(o, "maxResults", 100);
+		break;
 	case RT_OP_HEAD_OBJECT: /* S3, not Personalize: no JSON body */
 		break;
 	}
@@ -141,11 +173,20 @@ static void print_look(int *n, const struct pipeline *p,
 	size_t i;
 
 	printf("# pipeline %s: the state file is unusable: `once` would "
-	       "first look for this pipeline's work in flight (a solution "
+	       "first look for this pipeline's work in flight (%sa solution "
 	       "version, else an import job, CREATE PENDING or CREATE "
 	       "IN_PROGRESS, named for some fire time) and adopt its fire "
-	       "time instead of now:\n", p->name);
+	       "time instead of now:\n", p->name,
+	       spec->batch_kind != RT_BATCH_NONE ? "a batch job, else " : "");
 	memset(&c, 0, sizeof(c));
+	if (spec->batch_kind != RT_BATCH_NONE) {
+		c.op = spec->batch_kind == RT_BATCH_SEGMENT
+			       ? RT_OP_FIND_BATCH_SEGMENT
+			       : RT_OP_FIND_BATCH_INFERENCE;
+		print_call(n, &c, p, "(every job of the account: the batch "
+			   "job's version is not known)");
+		memset(&c, 0, sizeof(c));
+	}
 	c.op = RT_OP_FIND_VERSION;
 	c.solution_arn = spec->solution_arn;
 	print_call(n, &c, p, "(then DescribeSolutionVersion of each version in "
@@ -258,51 +299,46 @@ static int dry_run_pipeline(const struct cli_options *opt,
 		printf("# polled with DescribeSolutionVersion until ACTIVE; "
 		       "no CampaignArn: nothing is deployed\n");
 	}
+	if (run.batch_kind != RT_BATCH_NONE) {
+		memset(&c, 0, sizeof(c));
+		c.op = run.batch_kind == RT_BATCH_SEGMENT
+			       ? RT_OP_CREATE_BATCH_SEGMENT
+			       : RT_OP_CREATE_BATCH_INFERENCE;
+		c.name = run.slots[RT_SLOT_BATCH].name;
+		c.s3_path = run.batch_input;
+		c.batch_output = run.batch_output;
+		c.role_arn = run.batch_role_arn;
+		c.num_results = run.batch_num_results;
+		c.filter_arn = run.batch_filter_arn[0] ? run.batch_filter_arn
+						       : NULL;
+		print_call(&n, &c, p, run.campaign_arn[0]
+				      ? "(once the campaign serves the new version)"
+				      : "(once the version is ACTIVE)");
+		printf("# polled with %s until ACTIVE; its output goes to %s\n",
+		       rt_op_name(c.op == RT_OP_CREATE_BATCH_SEGMENT
+					  ? RT_OP_DESCRIBE_BATCH_SEGMENT
+					  : RT_OP_DESCRIBE_BATCH_INFERENCE),
+		       run.batch_output);
+	}
 	return PR_EXIT_OK;
 }
 
 int cmd_once(const struct cli_options *opt, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "dry-run", no_argument, NULL, 'n' },
-		{ "pipeline", required_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct daemon_options dopt;
 	struct config *cfg = NULL;
 	const char *only = NULL;
 	bool dry = false;
+	const struct cli_opt opts[] = {
+		{ "dry-run", '\0', NULL, &dry },
+		CLI_OPT_PIPELINE(&only), CLI_OPT_HELP, CLI_OPT_END,
+	};
 	time_t now = wallclock_now();
 	size_t i;
-	int c, r, rc = PR_EXIT_OK;
+	int r, rc = PR_EXIT_OK;
 
-	opterr = 0;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "+:p:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'n':
-			dry = true;
-			break;
-		case 'p':
-			only = optarg;
-			break;
-		case 'h':
-			cli_help(stdout);
-			return PR_EXIT_OK;
-		case ':':
-			return cli_usage_error("once: option %s needs an "
-					       "argument", argv[optind - 1]);
-		default:
-			return cli_usage_error("once: unknown option %s",
-					       argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		return cli_usage_error("once: unexpected argument \"%s\"",
-				       argv[optind]);
-	r = cli_load_config_for(opt, only, &cfg);
-	if (r)
+	r = cli_parse_and_load(opt, argc, argv, opts, &only, &cfg);
+	if (r != CLI_PARSED)
 		return r;
 	if (dry) {
 		for (i = 0; i < cfg->n && rc == PR_EXIT_OK; i++)
@@ -322,41 +358,18 @@ int cmd_once(const struct cli_options *opt, int argc, char **argv)
 
 int cmd_rollback(const struct cli_options *opt, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "to", required_argument, NULL, 't' },
-		{ "pipeline", required_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct daemon_options dopt;
 	struct config *cfg = NULL;
 	const char *only = NULL, *to = NULL;
-	int c, r;
+	const struct cli_opt opts[] = {
+		{ "to", '\0', &to, NULL },
+		CLI_OPT_PIPELINE(&only), CLI_OPT_HELP, CLI_OPT_END,
+	};
+	int r;
 
-	opterr = 0;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "+:p:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 't':
-			to = optarg;
-			break;
-		case 'p':
-			only = optarg;
-			break;
-		case 'h':
-			cli_help(stdout);
-			return PR_EXIT_OK;
-		case ':':
-			return cli_usage_error("rollback: option %s needs an "
-					       "argument", argv[optind - 1]);
-		default:
-			return cli_usage_error("rollback: unknown option %s",
-					       argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		return cli_usage_error("rollback: unexpected argument \"%s\"",
-				       argv[optind]);
+	r = cli_parse_options(argc, argv, opts);
+	if (r != CLI_PARSED)
+		return r;
 	if (to && (strncmp(to, "arn:", 4) != 0 || strlen(to) > RT_ARN_MAX))
 		return cli_usage_error("rollback: --to %s is not a solution "
 				       "version ARN (arn:aws:personalize:REGION:"

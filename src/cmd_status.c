@@ -5,7 +5,6 @@
 #include "cli.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -96,7 +95,8 @@ static void fmt_duration(time_t from, time_t to, char *buf, size_t len)
 static const char *slot_kind(int slot)
 {
 	return slot == RT_SLOT_VERSION ? "version" :
-	       slot == RT_SLOT_CAMPAIGN ? "campaign" : "import";
+	       slot == RT_SLOT_CAMPAIGN ? "campaign" :
+	       slot == RT_SLOT_BATCH ? "batch" : "import";
 }
 
 static void print_daemon(const struct daemon_probe *dp, const char *dir)
@@ -153,6 +153,9 @@ static void print_text(const struct pstatus *ps, time_t now,
 			       sl->status[0] ? ")" : "");
 			if (sl->arn[0])
 				printf("             %s\n", sl->arn);
+			if (s == RT_SLOT_BATCH)
+				printf("             %s -> %s\n",
+				       run->batch_input, run->batch_output);
 		}
 	} else {
 		printf("  stage      idle\n");
@@ -183,6 +186,9 @@ static void print_text(const struct pstatus *ps, time_t now,
 		       h->followed ? "  " FOLLOWED_TEXT : "");
 		if (h->outcome != RT_OUT_SUCCEEDED && h->reason[0])
 			printf("             %s\n", h->reason);
+		if (h->batch_output[0])
+			printf("             batch output in %s\n",
+			       h->batch_output);
 	}
 }
 
@@ -260,6 +266,12 @@ static cJSON *json_pipeline(const struct pstatus *ps,
 		cJSON_AddStringToObject(j, "phase", rt_phase_name(sl->phase));
 		cJSON_AddStringToObject(j, "status", sl->status);
 		cJSON_AddBoolToObject(j, "adopted", sl->adopted);
+		if (s == RT_SLOT_BATCH) {
+			cJSON_AddStringToObject(j, "batch_kind",
+				rt_batch_kind_name(run->batch_kind));
+			cJSON_AddStringToObject(j, "input", run->batch_input);
+			cJSON_AddStringToObject(j, "output", run->batch_output);
+		}
 		cJSON_AddItemToArray(jobs, j);
 	}
 	if (ps->st.campaign_version[0])
@@ -294,6 +306,11 @@ static cJSON *json_pipeline(const struct pstatus *ps,
 		cJSON_AddStringToObject(j, "reason", h->reason);
 		cJSON_AddBoolToObject(j, "followed", h->followed);
 		cJSON_AddStringToObject(j, "kind", rt_kind_name(h->kind));
+		if (h->batch_output[0])
+			cJSON_AddStringToObject(j, "batch_output",
+						h->batch_output);
+		else
+			cJSON_AddNullToObject(j, "batch_output");
 		if (h->followed)
 			cJSON_AddStringToObject(j, "note", FOLLOWED_TEXT);
 		cJSON_AddItemToArray(hist, j);
@@ -303,48 +320,22 @@ static cJSON *json_pipeline(const struct pstatus *ps,
 
 int cmd_status(const struct cli_options *opt, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "pipeline", required_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct config *cfg = NULL;
 	struct pstatus *ps = NULL;
 	struct daemon_probe dp;
 	cJSON *root = NULL, *arr = NULL;
 	const char *only = NULL, *dir;
 	bool json = false;
+	const struct cli_opt opts[] = {
+		{ "json", '\0', NULL, &json },
+		CLI_OPT_PIPELINE(&only), CLI_OPT_HELP, CLI_OPT_END,
+	};
 	time_t now = wallclock_now();
 	size_t i;
-	int c, r, rc = PR_EXIT_SOFTWARE;
+	int r, rc = PR_EXIT_SOFTWARE;
 
-	opterr = 0;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "+:p:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			json = true;
-			break;
-		case 'p':
-			only = optarg;
-			break;
-		case 'h':
-			cli_help(stdout);
-			return PR_EXIT_OK;
-		case ':':
-			return cli_usage_error("status: option %s needs an "
-					       "argument", argv[optind - 1]);
-		default:
-			return cli_usage_error("status: unknown option %s",
-					       argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		return cli_usage_error("status: unexpected argument \"%s\"",
-				       argv[optind]);
-	r = cli_load_config_for(opt, only, &cfg);
-	if (r)
+	r = cli_parse_and_load(opt, argc, argv, opts, &only, &cfg);
+	if (r != CLI_PARSED)
 		return r;
 	dir = cli_state_dir(opt);
 	{

@@ -47,6 +47,10 @@ static void pipeline_clear(struct pipeline *p)
 	free(p->s3_endpoint_url);
 	free(p->on_run_end);
 	free(p->event_bus_name);
+	free(p->batch_input);
+	free(p->batch_output);
+	free(p->batch_role_arn);
+	free(p->batch_filter_arn);
 	for (i = 0; i < p->n_tags; i++) {
 		free(p->tags[i].key);
 		free(p->tags[i].value);

@@ -178,8 +178,8 @@ const struct config_key_info config_keys[CONFIG_KEY_COUNT] = {
 		.def_doc = "unset (no hook)", .type_doc = "command line",
 		.description = "Program started after every run and rollback "
 			"with PIPELINE, OUTCOME, STAGE, SOLUTION_VERSION_ARN, "
-			"CAMPAIGN_ARN, DURATION_S, REASON and RUN_KIND in its "
-			"environment; no shell.",
+			"CAMPAIGN_ARN, DURATION_S, REASON, RUN_KIND and "
+			"BATCH_OUTPUT in its environment; no shell.",
 	},
 	[CONFIG_KEY_ON_RUN_END_TIMEOUT] = {
 		.name = "OnRunEndTimeout", .type = CONFIG_TYPE_SECONDS,
@@ -214,6 +214,65 @@ const struct config_key_info config_keys[CONFIG_KEY_COUNT] = {
 		.description = "Tags put on every import job and solution "
 			"version created, e.g. team=recs,env=prod (YAML: a "
 			"mapping); a pipeline's add to the top level's.",
+	},
+	[CONFIG_KEY_BATCH_INFERENCE_INPUT] = {
+		.name = "BatchInferenceInput", .type = CONFIG_TYPE_S3_PATH,
+		.def_doc = "unset (no batch inference job)",
+		.type_doc = "s3://bucket/key",
+		.description = "JSON lines file of users (or items) that a "
+			"batch inference job writes recommendations for after "
+			"every trained version that passes the quality gate "
+			"(together with BatchInferenceOutput).",
+	},
+	[CONFIG_KEY_BATCH_INFERENCE_OUTPUT] = {
+		.name = "BatchInferenceOutput", .type = CONFIG_TYPE_S3_PATH,
+		.def_doc = "unset", .type_doc = "s3://bucket/prefix/",
+		.description = "S3 folder (ending in /) the batch inference "
+			"job writes its recommendations to.",
+	},
+	[CONFIG_KEY_BATCH_INFERENCE_ROLE_ARN] = {
+		.name = "BatchInferenceRoleArn", .type = CONFIG_TYPE_ROLE_ARN,
+		.resource = "role", .def_doc = "ImportRoleArn",
+		.type_doc = "IAM role ARN",
+		.description = "IAM role Personalize assumes to read "
+			"BatchInferenceInput and write BatchInferenceOutput.",
+	},
+	[CONFIG_KEY_BATCH_SEGMENT_INPUT] = {
+		.name = "BatchSegmentInput", .type = CONFIG_TYPE_S3_PATH,
+		.def_doc = "unset (no batch segment job)",
+		.type_doc = "s3://bucket/key",
+		.description = "JSON lines file of items (or attributes) that "
+			"a batch segment job finds users for after every "
+			"trained version that passes the quality gate; the "
+			"solution's recipe must be a segmentation recipe "
+			"(together with BatchSegmentOutput).",
+	},
+	[CONFIG_KEY_BATCH_SEGMENT_OUTPUT] = {
+		.name = "BatchSegmentOutput", .type = CONFIG_TYPE_S3_PATH,
+		.def_doc = "unset", .type_doc = "s3://bucket/prefix/",
+		.description = "S3 folder (ending in /) the batch segment job "
+			"writes its segments to.",
+	},
+	[CONFIG_KEY_BATCH_SEGMENT_ROLE_ARN] = {
+		.name = "BatchSegmentRoleArn", .type = CONFIG_TYPE_ROLE_ARN,
+		.resource = "role", .def_doc = "ImportRoleArn",
+		.type_doc = "IAM role ARN",
+		.description = "IAM role Personalize assumes to read "
+			"BatchSegmentInput and write BatchSegmentOutput.",
+	},
+	[CONFIG_KEY_NUM_RESULTS] = {
+		.name = "NumResults", .type = CONFIG_TYPE_UINT,
+		.def_doc = "unset (the service's default: 25 items, 100 users)",
+		.min = 1, .max = CONFIG_NUM_RESULTS_MAX, .type_doc = "integer",
+		.description = "Items per user (batch inference) or users per "
+			"segment (batch segment) the batch job writes.",
+	},
+	[CONFIG_KEY_FILTER_ARN] = {
+		.name = "FilterArn", .type = CONFIG_TYPE_ARN,
+		.resource = "filter", .type_doc = "filter ARN",
+		.def_doc = "unset (no filter)",
+		.description = "Personalize filter the batch job applies to "
+			"its results.",
 	},
 };
 

@@ -104,7 +104,11 @@ static const char *example_arn(int k)
 {
 	switch (k) {
 	case CONFIG_KEY_IMPORT_ROLE_ARN:
+	case CONFIG_KEY_BATCH_INFERENCE_ROLE_ARN:
+	case CONFIG_KEY_BATCH_SEGMENT_ROLE_ARN:
 		return "arn:aws:iam::123456789012:role/NAME";
+	case CONFIG_KEY_FILTER_ARN:
+		return "arn:aws:personalize:REGION:ACCOUNT:filter/NAME";
 	case CONFIG_KEY_SOLUTION_ARN:
 		return "arn:aws:personalize:REGION:ACCOUNT:solution/NAME";
 	case CONFIG_KEY_CAMPAIGN_ARN:
@@ -237,8 +241,8 @@ static bool check_arn(struct vctx *c, int k, struct config_arn *a)
 		return false;
 	}
 	if (role && *a->region) {
-		verr(c, line, "ImportRoleArn: IAM ARNs have no region (the "
-		     "fourth part must be empty); expected %s",
+		verr(c, line, "%s: IAM ARNs have no region (the "
+		     "fourth part must be empty); expected %s", ki->name,
 		     example_arn(k));
 		return false;
 	}
@@ -256,9 +260,9 @@ static bool check_arn(struct vctx *c, int k, struct config_arn *a)
 	}
 	if (role) {
 		if (strcmp(a->type, "role") != 0 || !is_role_name(a->name)) {
-			verr(c, line, "ImportRoleArn must name an IAM role "
+			verr(c, line, "%s must name an IAM role "
 			     "(role/NAME, letters, digits and +=,.@-_/); "
-			     "expected %s", example_arn(k));
+			     "expected %s", ki->name, example_arn(k));
 			return false;
 		}
 		return true;
@@ -331,6 +335,8 @@ static bool check_number(struct vctx *c, int k, unsigned *out)
 	char q[QUOTE_BUF];
 	bool seconds = ki->type == CONFIG_TYPE_SECONDS;
 
+	if (!v && !def)
+		return false; /* unset, no default: *out stays */
 	if (!v)
 		v = def;
 	len = strlen(v);
@@ -353,7 +359,7 @@ static bool check_number(struct vctx *c, int k, unsigned *out)
 		else
 			verr(c, kline(c, k), "%s %s is not a whole number; "
 			     "write e.g. %s%s%s", ki->name, quote(q, v),
-			     ki->name, c->raw->assign, ki->def);
+			     ki->name, c->raw->assign, def ? def : "10");
 		return false;
 	}
 	for (i = 0; i < len; i++)
@@ -633,7 +639,11 @@ static void check_arns(struct vctx *c, struct pipeline_arns *a)
 	static const int pz_keys[] = {
 		CONFIG_KEY_SOLUTION_ARN, CONFIG_KEY_CAMPAIGN_ARN,
 		CONFIG_KEY_USER_DATASET_ARN, CONFIG_KEY_ITEM_DATASET_ARN,
-		CONFIG_KEY_INTERACTION_DATASET_ARN,
+		CONFIG_KEY_INTERACTION_DATASET_ARN, CONFIG_KEY_FILTER_ARN,
+	};
+	static const int role_keys[] = {
+		CONFIG_KEY_IMPORT_ROLE_ARN, CONFIG_KEY_BATCH_INFERENCE_ROLE_ARN,
+		CONFIG_KEY_BATCH_SEGMENT_ROLE_ARN,
 	};
 	size_t i;
 	int k;
@@ -668,17 +678,21 @@ static void check_arns(struct vctx *c, struct pipeline_arns *a)
 		else SAME(account, "account")
 #undef SAME
 	}
-	if (a->ref && a->valid[CONFIG_KEY_IMPORT_ROLE_ARN]) {
-		const struct config_arn *role =
-			&a->arns[CONFIG_KEY_IMPORT_ROLE_ARN];
+	for (i = 0; a->ref && i < sizeof(role_keys) / sizeof(role_keys[0]);
+	     i++) {
+		const struct config_arn *role = &a->arns[role_keys[i]];
 
+		k = role_keys[i];
+		if (!a->valid[k])
+			continue;
 		if (strcmp(role->partition, a->ref->partition) != 0 ||
 		    strcmp(role->account, a->ref->account) != 0)
-			verr(c, kline(c, CONFIG_KEY_IMPORT_ROLE_ARN),
-			     "ImportRoleArn is in account %s of partition %s, "
+			verr(c, kline(c, k),
+			     "%s is in account %s of partition %s, "
 			     "but %s (line %u) is in account %s of partition "
 			     "%s; Personalize can only be passed a role of "
-			     "its own account", role->account, role->partition,
+			     "its own account", config_keys[k].name,
+			     role->account, role->partition,
 			     config_keys[a->ref_key].name, kline(c, a->ref_key),
 			     a->ref->account, a->ref->partition);
 	}
@@ -749,6 +763,84 @@ static void check_datasets(struct vctx *c, struct pipeline *p,
 			}
 		}
 	}
+}
+
+/* The batch job's keys: input and output in pairs, of one kind only; the
+ * input an object (the JSON lines file), the output a folder; the role,
+ * NumResults and FilterArn only with a batch job. */
+static void check_batch(struct vctx *c, struct pipeline *p)
+{
+	static const struct {
+		int in, out, role;
+		enum config_batch_kind kind;
+	} kinds[] = {
+		{ CONFIG_KEY_BATCH_INFERENCE_INPUT, CONFIG_KEY_BATCH_INFERENCE_OUTPUT,
+		  CONFIG_KEY_BATCH_INFERENCE_ROLE_ARN, CONFIG_BATCH_INFERENCE },
+		{ CONFIG_KEY_BATCH_SEGMENT_INPUT, CONFIG_KEY_BATCH_SEGMENT_OUTPUT,
+		  CONFIG_KEY_BATCH_SEGMENT_ROLE_ARN, CONFIG_BATCH_SEGMENT },
+	};
+	static const int only_with[] = {
+		CONFIG_KEY_NUM_RESULTS, CONFIG_KEY_FILTER_ARN,
+	};
+	char q[QUOTE_BUF];
+	size_t i;
+	int first = -1;
+
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		int ki = kinds[i].in, ko = kinds[i].out, kr = kinds[i].role;
+		bool has_i = str(c, ki) || invalid(c, ki);
+		bool has_o = str(c, ko) || invalid(c, ko);
+		const char *v;
+		size_t n;
+
+		if (str(c, ki) && check_s3(c, ki)) {
+			v = str(c, ki);
+			n = strlen(v);
+			if (v[n - 1] == '/')
+				verr(c, kline(c, ki), "%s %s is a folder; name "
+				     "the JSON lines file itself, e.g. "
+				     "s3://my-bucket/batch/users.json",
+				     config_keys[ki].name, quote(q, v));
+		}
+		if (str(c, ko) && check_s3(c, ko)) {
+			v = str(c, ko);
+			n = strlen(v);
+			if (v[n - 1] != '/')
+				verr(c, kline(c, ko), "%s %s must be a folder "
+				     "ending in /, e.g. %s/",
+				     config_keys[ko].name, quote(q, v),
+				     n < 200 ? v : "s3://my-bucket/out");
+		}
+		if (has_i != has_o) {
+			verr(c, kline(c, has_i ? ki : ko), "%s is set but %s is "
+			     "not; set both for a batch job after training, "
+			     "or neither", config_keys[has_i ? ki : ko].name,
+			     config_keys[has_i ? ko : ki].name);
+		} else if (has_i && first >= 0) {
+			verr(c, kline(c, ki), "%s and %s (line %u) are both set; "
+			     "a solution's recipe makes either recommendations "
+			     "(BatchInference*) or user segments "
+			     "(BatchSegment*): keep one", config_keys[ki].name,
+			     config_keys[first].name, kline(c, first));
+		} else if (has_i) {
+			first = ki;
+			p->batch_kind = kinds[i].kind;
+		}
+		if ((str(c, kr) || invalid(c, kr)) && !has_i && !has_o)
+			verr(c, kline(c, kr), "%s has no effect without %s and "
+			     "%s; set them or remove it", config_keys[kr].name,
+			     config_keys[ki].name, config_keys[ko].name);
+	}
+	(void)check_number(c, CONFIG_KEY_NUM_RESULTS, &p->batch_num_results);
+	if (p->batch_kind != CONFIG_BATCH_NONE || first >= 0)
+		return;
+	for (i = 0; i < sizeof(only_with) / sizeof(only_with[0]); i++)
+		if (str(c, only_with[i]) || invalid(c, only_with[i]))
+			verr(c, kline(c, only_with[i]), "%s applies to a batch "
+			     "job only; set BatchInferenceInput and "
+			     "BatchInferenceOutput (or BatchSegmentInput and "
+			     "BatchSegmentOutput), or remove it",
+			     config_keys[only_with[i]].name);
 }
 
 /* Region agrees with the ARNs; PipelineName valid, or the solution's name
@@ -841,8 +933,24 @@ static int copy_out(struct vctx *c, struct pipeline *p,
 	    dup_opt(&p->quality_metric, str(c, CONFIG_KEY_QUALITY_METRIC)) ||
 	    dup_opt(&p->s3_endpoint_url, str(c, CONFIG_KEY_S3_ENDPOINT_URL)) ||
 	    dup_opt(&p->on_run_end, str(c, CONFIG_KEY_ON_RUN_END)) ||
-	    dup_opt(&p->event_bus_name, str(c, CONFIG_KEY_EVENT_BUS_NAME)))
+	    dup_opt(&p->event_bus_name, str(c, CONFIG_KEY_EVENT_BUS_NAME)) ||
+	    dup_opt(&p->batch_filter_arn, str(c, CONFIG_KEY_FILTER_ARN)))
 		return -ENOMEM;
+	if (p->batch_kind != CONFIG_BATCH_NONE) {
+		bool seg = p->batch_kind == CONFIG_BATCH_SEGMENT;
+		const char *role = str(c, seg ? CONFIG_KEY_BATCH_SEGMENT_ROLE_ARN
+					      : CONFIG_KEY_BATCH_INFERENCE_ROLE_ARN);
+
+		if (dup_opt(&p->batch_input,
+			    str(c, seg ? CONFIG_KEY_BATCH_SEGMENT_INPUT
+				       : CONFIG_KEY_BATCH_INFERENCE_INPUT)) ||
+		    dup_opt(&p->batch_output,
+			    str(c, seg ? CONFIG_KEY_BATCH_SEGMENT_OUTPUT
+				       : CONFIG_KEY_BATCH_INFERENCE_OUTPUT)) ||
+		    dup_opt(&p->batch_role_arn,
+			    role ? role : str(c, CONFIG_KEY_IMPORT_ROLE_ARN)))
+			return -ENOMEM;
+	}
 	p->gate.metric = p->quality_metric;
 	for (t = 0; t < CONFIG_DATASET_COUNT; t++) {
 		if (!p->datasets[t].set)
@@ -865,6 +973,7 @@ static int build_pipeline(struct vctx *c, struct pipeline *p)
 	check_required(c, p);
 	check_arns(c, &a);
 	check_datasets(c, p, &a);
+	check_batch(c, p);
 	if (check_region_name(c, p, &a) < 0)
 		return -ENOMEM;
 	check_scalars(c, p);

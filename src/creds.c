@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
 
 #include "log.h"
 #include "wallclock.h"
@@ -33,14 +32,6 @@ struct waiter {
 	struct waiter *next;
 };
 
-/* A pending creds_get_sigv4(). */
-struct sigv4_shim {
-	creds_sigv4_ready_fn ready;
-	void *ctx;
-	struct creds_chain *chain;
-	struct sigv4_shim *next;
-};
-
 struct creds_chain {
 	char *profile;          /* NULL: $AWS_PROFILE / default */
 	sd_event *event;
@@ -58,7 +49,6 @@ struct creds_chain {
 	struct waiter *waiters;
 	struct waiter *delivering; /* waiters being called back */
 	sd_event_source *timer; /* next background refresh */
-	struct sigv4_shim *shims;
 	time_t refresh_ahead;   /* seconds */
 	void (*on_fetch_end)(void *userdata);
 	void *fetch_userdata;
@@ -100,15 +90,6 @@ int creds_chain_new(const struct creds_chain_options *opt,
 	return 0;
 }
 
-/* The credential_process command may carry secrets in its arguments. */
-static void free_command(char *cmd)
-{
-	if (cmd) {
-		OPENSSL_cleanse(cmd, strlen(cmd));
-		free(cmd);
-	}
-}
-
 static void free_waiters(struct waiter *w)
 {
 	while (w) {
@@ -126,14 +107,8 @@ void creds_chain_free(struct creds_chain *ch)
 	creds_job_cancel(ch->job);
 	sd_event_source_disable_unref(ch->timer);
 	free_waiters(ch->waiters);
-	while (ch->shims) {
-		struct sigv4_shim *next = ch->shims->next;
-
-		free(ch->shims);
-		ch->shims = next;
-	}
 	creds_free(ch->current);
-	free_command(ch->process);
+	creds_free_secret(ch->process);
 	creds_role_plan_free(ch->plan);
 	creds_webid_config_free(ch->webid);
 	creds_sso_config_free(ch->sso);
@@ -289,7 +264,7 @@ static int resolve(struct creds_chain *ch)
 			}
 			break;
 		case STEP_PROFILE:
-			free_command(ch->process);
+			creds_free_secret(ch->process);
 			ch->process = NULL;
 			r = creds_from_profile(ch->profile, &c, &ch->process);
 			if (r == 0 && ch->process) {
@@ -532,7 +507,7 @@ void creds_invalidate(struct creds_chain *ch)
 	creds_free(ch->current);
 	ch->current = NULL;
 	ch->resolved = false;
-	free_command(ch->process);
+	creds_free_secret(ch->process);
 	ch->process = NULL;
 	creds_role_plan_free(ch->plan);
 	ch->plan = NULL;
@@ -544,75 +519,8 @@ void creds_invalidate(struct creds_chain *ch)
 		(void)sd_event_source_set_enabled(ch->timer, SD_EVENT_OFF);
 }
 
-void creds_invalidate_sigv4(void *chain)
-{
-	creds_invalidate(chain);
-}
-
 const struct creds *creds_peek(struct creds_chain *ch)
 {
 	return ch && usable(ch->current, wallclock_host_now()) ? ch->current : NULL;
 }
 
-static void shim_ready(int error, const struct creds *c, void *userdata)
-{
-	struct sigv4_shim *sh = userdata, **pp;
-	struct sigv4_credentials sc;
-	creds_sigv4_ready_fn ready = sh->ready;
-	void *ctx = sh->ctx;
-
-	for (pp = &sh->chain->shims; *pp; pp = &(*pp)->next)
-		if (*pp == sh) {
-			*pp = sh->next;
-			break;
-		}
-	free(sh);
-	if (c)
-		creds_to_sigv4(c, &sc);
-	ready(error, c ? &sc : NULL, ctx);
-}
-
-int creds_get_sigv4(void *chain, creds_sigv4_ready_fn ready, void *ctx)
-{
-	struct creds_chain *ch = chain;
-	struct sigv4_shim *sh;
-	int r;
-
-	if (!ch || !ready)
-		return -EINVAL;
-	sh = calloc(1, sizeof(*sh));
-	if (!sh)
-		return -ENOMEM;
-	sh->ready = ready;
-	sh->ctx = ctx;
-	sh->chain = ch;
-	sh->next = ch->shims;
-	ch->shims = sh;
-	r = creds_get(ch, shim_ready, sh);
-	if (r < 0) {
-		ch->shims = sh->next;
-		free(sh);
-	}
-	return r;
-}
-
-void creds_cancel_sigv4(void *chain, void *ctx)
-{
-	struct creds_chain *ch = chain;
-	struct sigv4_shim **pp;
-
-	if (!ch)
-		return;
-	pp = &ch->shims;
-	while (*pp) {
-		struct sigv4_shim *sh = *pp;
-
-		if (sh->ctx == ctx) {
-			*pp = sh->next;
-			creds_cancel(ch, sh);
-			free(sh);
-		} else {
-			pp = &sh->next;
-		}
-	}
-}

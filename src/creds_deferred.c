@@ -2,9 +2,28 @@
  * see include/creds-internal.h. */
 #include "creds-internal.h"
 
+#include <errno.h>
 #include <stdlib.h>
 
 #include "evtimer.h"
+
+int creds_call_result(enum aws_error_class error, const char *access_key_id,
+		      const char *secret_access_key, const char *session_token,
+		      time_t expiration, const char *source,
+		      struct creds **out)
+{
+	if (error != AWS_ERR_NONE)
+		return error == AWS_ERR_AUTH || error == AWS_ERR_CLIENT
+		       ? -EACCES : -EIO;
+	return creds_new(access_key_id, secret_access_key, session_token,
+			 expiration, source, out);
+}
+
+const char *creds_call_message(const char *message,
+			       enum aws_error_class error)
+{
+	return message && *message ? message : aws_error_class_name(error);
+}
 
 static void cancel(struct creds_job *job)
 {

@@ -69,6 +69,15 @@ static void job_finish(struct http_job *j, int r, struct creds *c)
 	done(r, r == 0 ? c : NULL, userdata);
 }
 
+/* The instance metadata sent a token or role name it should not have:
+ * the job fails. */
+static void imds_malformed(struct http_job *j, const char *what)
+{
+	log_error("AWS credentials: the instance metadata %s is empty or "
+		  "malformed", what);
+	job_finish(j, -EIO, NULL);
+}
+
 static void on_reply(const struct http_response *resp, void *userdata);
 
 /* Start the current step. */
@@ -230,11 +239,17 @@ static void on_reply(const struct http_response *resp, void *userdata)
 	}
 	switch (j->step) {
 	case STEP_CONTAINER:
+	case STEP_IMDS_CREDS:
 		r = creds_parse_http_json(resp->body, resp->body_len,
-					  CREDS_SOURCE_CONTAINER, &c);
-		if (r == 0)
+					  j->step == STEP_CONTAINER ?
+					  CREDS_SOURCE_CONTAINER :
+					  CREDS_SOURCE_IMDS, &c);
+		if (r == 0 && j->step == STEP_CONTAINER)
 			log_debug("AWS credentials: from the container "
 				  "endpoint");
+		else if (r == 0)
+			log_debug("AWS credentials: from instance metadata, "
+				  "role %s", j->role);
 		job_finish(j, r, c);
 		return;
 	case STEP_IMDS_TOKEN:
@@ -245,30 +260,18 @@ static void on_reply(const struct http_response *resp, void *userdata)
 			j->secret.buf[--j->secret.len] = '\0';
 		if (strbuf_error(&j->secret) || j->secret.len == 0 ||
 		    strpbrk(j->secret.buf, "\r\n")) {
-			log_error("AWS credentials: the instance metadata "
-				  "token is empty or malformed");
-			job_finish(j, -EIO, NULL);
+			imds_malformed(j, "token");
 			return;
 		}
 		j->step = STEP_IMDS_ROLE;
 		break;
 	case STEP_IMDS_ROLE:
 		if (!first_role(resp->body, j->role, sizeof(j->role))) {
-			log_error("AWS credentials: the instance metadata "
-				  "role name is empty or malformed");
-			job_finish(j, -EIO, NULL);
+			imds_malformed(j, "role name");
 			return;
 		}
 		j->step = STEP_IMDS_CREDS;
 		break;
-	case STEP_IMDS_CREDS:
-		r = creds_parse_http_json(resp->body, resp->body_len,
-					  CREDS_SOURCE_IMDS, &c);
-		if (r == 0)
-			log_debug("AWS credentials: from instance metadata, "
-				  "role %s", j->role);
-		job_finish(j, r, c);
-		return;
 	}
 	r = step_start(j);
 	if (r < 0)

@@ -16,14 +16,6 @@
 #include "log.h"
 #include "timeconst.h"
 
-
-/* ---- command splitting ----------------------------------------------------- */
-
-int creds_split_command(const char *cmd, char ***argv_out, size_t *argc_out)
-{
-	return child_split_command(cmd, argv_out, argc_out);
-}
-
 /* ---- the job ----------------------------------------------------------------- */
 
 struct process_job {

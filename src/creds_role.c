@@ -11,20 +11,11 @@
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/crypto.h>
 
 #include "aws.h"
 #include "log.h"
 #include "sts.h"
 #include "wallclock.h"
-
-static void free_secret(char *s)
-{
-	if (s) {
-		OPENSSL_cleanse(s, strlen(s));
-		free(s);
-	}
-}
 
 void creds_role_plan_free(struct creds_role_plan *p)
 {
@@ -35,11 +26,11 @@ void creds_role_plan_free(struct creds_role_plan *p)
 	for (i = 0; i < p->n_hops; i++) {
 		free(p->hops[i].profile);
 		free(p->hops[i].role_arn);
-		free_secret(p->hops[i].external_id);
+		creds_free_secret(p->hops[i].external_id);
 		free(p->hops[i].session_name);
 	}
 	creds_free(p->base_creds);
-	free_secret(p->process);
+	creds_free_secret(p->process);
 	free(p->base_profile);
 	free(p->token_file);
 	free(p->web_role_arn);
@@ -361,19 +352,14 @@ static void on_assumed(const struct sts_result *res, void *userdata)
 	int r;
 
 	j->call = NULL;
-	if (res->error != AWS_ERR_NONE) {
+	if (res->error != AWS_ERR_NONE)
 		log_error("AWS credentials: AssumeRole of %s (profile \"%s\") "
 			  "failed: %s: %s", h->role_arn, h->profile,
 			  res->code ? res->code : "?",
-			  res->message && *res->message ? res->message
-							: aws_error_class_name(res->error));
-		finish(j, res->error == AWS_ERR_AUTH ||
-			  res->error == AWS_ERR_CLIENT ? -EACCES : -EIO, NULL);
-		return;
-	}
-	r = creds_new(res->access_key_id, res->secret_access_key,
-		      res->session_token, res->expiration,
-		      CREDS_SOURCE_ASSUME_ROLE, &c);
+			  creds_call_message(res->message, res->error));
+	r = creds_call_result(res->error, res->access_key_id,
+			      res->secret_access_key, res->session_token,
+			      res->expiration, CREDS_SOURCE_ASSUME_ROLE, &c);
 	if (r < 0) {
 		finish(j, r, NULL);
 		return;

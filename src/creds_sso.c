@@ -214,25 +214,20 @@ static void on_reply(const struct sso_result *res, void *userdata)
 	int r;
 
 	j->call = NULL;
-	if (res->error != AWS_ERR_NONE) {
-		if (res->http_status == 401 || res->http_status == 403)
-			log_error("AWS credentials: the SSO portal refused the "
-				  "session of profile \"%s\" (%s); run `aws sso "
-				  "login --profile %s`", j->profile,
-				  res->code ? res->code : "?", j->profile);
-		else
-			log_error("AWS credentials: SSO GetRoleCredentials for "
-				  "profile \"%s\" failed: %s: %s", j->profile,
-				  res->code ? res->code : "?",
-				  res->message && *res->message ? res->message
-				  : aws_error_class_name(res->error));
-		r = res->error == AWS_ERR_AUTH || res->error == AWS_ERR_CLIENT
-		    ? -EACCES : -EIO;
-	} else {
-		r = creds_new(res->access_key_id, res->secret_access_key,
-			      res->session_token, res->expiration,
-			      CREDS_SOURCE_SSO, &c);
-	}
+	if (res->error != AWS_ERR_NONE &&
+	    (res->http_status == 401 || res->http_status == 403))
+		log_error("AWS credentials: the SSO portal refused the session "
+			  "of profile \"%s\" (%s); run `aws sso login "
+			  "--profile %s`", j->profile,
+			  res->code ? res->code : "?", j->profile);
+	else if (res->error != AWS_ERR_NONE)
+		log_error("AWS credentials: SSO GetRoleCredentials for profile "
+			  "\"%s\" failed: %s: %s", j->profile,
+			  res->code ? res->code : "?",
+			  creds_call_message(res->message, res->error));
+	r = creds_call_result(res->error, res->access_key_id,
+			      res->secret_access_key, res->session_token,
+			      res->expiration, CREDS_SOURCE_SSO, &c);
 	creds_deferred_finish(&j->d, r, c);
 }
 
@@ -268,8 +263,7 @@ int creds_sso_start(sd_event *event, struct http_client *http,
 						     s->account_id, token,
 						     on_reply, j, &j->call);
 	}
-	OPENSSL_cleanse(token, strlen(token));
-	free(token);
+	creds_free_secret(token);
 	if (r < 0) {
 		if (j)
 			creds_deferred_free(&j->d);

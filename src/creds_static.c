@@ -14,7 +14,7 @@
 
 #include "log.h"
 
-static void free_secret(char *s)
+void creds_free_secret(char *s)
 {
 	if (!s)
 		return;
@@ -26,9 +26,9 @@ void creds_free(struct creds *c)
 {
 	if (!c)
 		return;
-	free_secret(c->access_key_id);
-	free_secret(c->secret_access_key);
-	free_secret(c->session_token);
+	creds_free_secret(c->access_key_id);
+	creds_free_secret(c->secret_access_key);
+	creds_free_secret(c->session_token);
 	OPENSSL_cleanse(c, sizeof(*c));
 	free(c);
 }

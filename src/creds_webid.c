@@ -42,23 +42,18 @@ static void on_reply(const struct sts_result *res, void *userdata)
 	int r;
 
 	j->call = NULL;
-	if (res->error != AWS_ERR_NONE) {
+	if (res->error != AWS_ERR_NONE)
 		log_error("AWS credentials: AssumeRoleWithWebIdentity of %s "
 			  "failed: %s: %s", j->role_arn,
 			  res->code ? res->code : "?",
-			  res->message && *res->message ? res->message
-			  : aws_error_class_name(res->error));
-		r = res->error == AWS_ERR_AUTH || res->error == AWS_ERR_CLIENT
-		    ? -EACCES : -EIO;
-	} else {
-		r = creds_new(res->access_key_id, res->secret_access_key,
-			      res->session_token, res->expiration,
-			      CREDS_SOURCE_WEB_IDENTITY, &c);
-		if (r == 0)
-			log_debug("AWS credentials: assumed %s with a web "
-				  "identity", res->assumed_role_arn ?
-				  res->assumed_role_arn : j->role_arn);
-	}
+			  creds_call_message(res->message, res->error));
+	r = creds_call_result(res->error, res->access_key_id,
+			      res->secret_access_key, res->session_token,
+			      res->expiration, CREDS_SOURCE_WEB_IDENTITY, &c);
+	if (r == 0)
+		log_debug("AWS credentials: assumed %s with a web identity",
+			  res->assumed_role_arn ? res->assumed_role_arn
+			  : j->role_arn);
 	creds_deferred_finish(&j->d, r, c);
 }
 

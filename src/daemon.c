@@ -160,6 +160,7 @@ struct daemon {
 	sd_event_source *status_defer;
 	sd_event_source *status_timer;  /* the throttled STATUS= update */
 	sd_event_source *release_timer; /* release_idle_resources again */
+	sd_event_source *flush_timer;   /* stopping: the events' last chance */
 	uint64_t status_sent_usec;      /* CLOCK_MONOTONIC of the last one */
 	struct config *cfg;
 	struct runner_host host;
@@ -431,12 +432,28 @@ static void on_creds_fetch_end(void *ud)
 	(void)arm_release(d, 1000);
 }
 
+/* Events (EventBusName) still queued in all pipelines. */
+static size_t events_pending(const struct daemon *d)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < d->n; i++)
+		n += runner_events_pending(d->runners[i]);
+	return n;
+}
+
 static int on_status_defer(sd_event_source *s, void *ud)
 {
 	struct daemon *d = ud;
 
 	(void)s;
-	if (d->opt->once && !d->stopping && all_idle(d)) {
+	if (d->stopping) {
+		/* flushing the events after SIGTERM: exit once they are out */
+		if (d->flush_timer && !events_pending(d))
+			sd_event_exit(d->event, 0);
+		return 0;
+	}
+	if (d->opt->once && all_idle(d)) {
 		update_status(d);
 		sd_event_exit(d->event, 0);
 		return 0;
@@ -537,14 +554,31 @@ static void stop_all(struct daemon *d)
 		runner_stop(d->runners[i]);
 }
 
+static int on_flush_timeout(sd_event_source *s, uint64_t usec, void *ud)
+{
+	struct daemon *d = ud;
+
+	(void)s;
+	(void)usec;
+	log_warning("stopping: %zu EventBridge event(s) not sent within %llu "
+		    "s; dropped", events_pending(d),
+		    DAEMON_EVENTS_FLUSH_USEC / 1000000ULL);
+	sd_event_exit(d->event, 0);
+	return 0;
+}
+
 static int on_term(sd_event_source *s, const struct signalfd_siginfo *si,
 		   void *ud)
 {
 	struct daemon *d = ud;
 
 	(void)s;
-	if (d->stopping)
+	if (d->stopping) {
+		/* a second signal while the events go out: stop now */
+		if (d->flush_timer)
+			sd_event_exit(d->event, 0);
 		return 0;
+	}
 	notify_stopping();
 	/* the last STATUS= stays in `systemctl status` after the stop: say
 	 * that nothing runs now, and what happens to a run in progress */
@@ -560,6 +594,15 @@ static int on_term(sd_event_source *s, const struct signalfd_siginfo *si,
 	stop_all(d);
 	if (d->opt->once)
 		d->signal_exit = 128 + (int)si->ssi_signo;
+	if (events_pending(d) &&
+	    evtimer_arm_relative(d->event, &d->flush_timer,
+				 DAEMON_EVENTS_FLUSH_USEC, 100000,
+				 on_flush_timeout, d, "events-flush") == 0) {
+		log_info("stopping: sending the %zu queued EventBridge "
+			 "event(s) first (at most %llu s)", events_pending(d),
+			 DAEMON_EVENTS_FLUSH_USEC / 1000000ULL);
+		return 0;  /* on_status_defer() exits once they are out */
+	}
 	sd_event_exit(d->event, 0);
 	return 0;
 }
@@ -814,6 +857,7 @@ static void teardown(struct daemon *d)
 	sd_event_source_disable_unref(d->status_defer);
 	sd_event_source_disable_unref(d->status_timer);
 	sd_event_source_disable_unref(d->release_timer);
+	sd_event_source_disable_unref(d->flush_timer);
 	sd_event_unref(d->event);
 	if (d->host.state_dirfd >= 0)
 		close(d->host.state_dirfd);

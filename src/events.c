@@ -46,8 +46,7 @@ char *events_detail_json(const struct events_detail *d)
 	cJSON_AddItemToObject(o, "solutionVersionArn",
 			      str_or_null(d->solution_version_arn));
 	cJSON_AddItemToObject(o, "campaignArn", str_or_null(d->campaign_arn));
-	/* batch inference is not run by this daemon: always null */
-	cJSON_AddItemToObject(o, "batchOutput", cJSON_CreateNull());
+	cJSON_AddItemToObject(o, "batchOutput", str_or_null(d->batch_output));
 	cJSON_AddItemToObject(o, "durationSeconds",
 			      cJSON_CreateNumber((double)d->duration_s));
 	cJSON_AddItemToObject(o, "reason", str_or_null(d->reason));

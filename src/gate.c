@@ -153,6 +153,23 @@ static int parse_number(const char *s, double *out, bool *pct)
 	return 0;
 }
 
+/* s as a number or percentage of 0 or more into *v and *pct; else the
+ * error "\"S\" is not WHAT" or "S is negative; RANGE" and -EINVAL. */
+static int parse_nonnegative(const char *s, double *v, bool *pct,
+			     const char *what, const char *range, char *err,
+			     size_t errlen)
+{
+	if (parse_number(s, v, pct) < 0) {
+		set_err(err, errlen, "\"%s\" is not %s", s, what);
+		return -EINVAL;
+	}
+	if (*v < 0) {
+		set_err(err, errlen, "%s is negative; %s", s, range);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int gate_parse_max_regression(const char *s, double *out, char *err,
 			      size_t errlen)
 {
@@ -161,16 +178,11 @@ int gate_parse_max_regression(const char *s, double *out, char *err,
 
 	if (!s || !out)
 		return -EINVAL;
-	if (parse_number(s, &v, &pct) < 0) {
-		set_err(err, errlen, "\"%s\" is not a relative drop; write a "
-			"percentage like 2%% or a fraction like 0.02", s);
+	if (parse_nonnegative(s, &v, &pct, "a relative drop; write a "
+			      "percentage like 2% or a fraction like 0.02",
+			      "the allowed drop is 0 (no regression) or more, "
+			      "e.g. 2%", err, errlen) < 0)
 		return -EINVAL;
-	}
-	if (v < 0) {
-		set_err(err, errlen, "%s is negative; the allowed drop is 0 "
-			"(no regression) or more, e.g. 2%%", s);
-		return -EINVAL;
-	}
 	if (v > 1) {
 		if (pct)
 			set_err(err, errlen, "%s is more than 100%%; a drop is "
@@ -193,17 +205,11 @@ int gate_parse_min_quality(const char *s, double *out, char *err,
 
 	if (!s || !out)
 		return -EINVAL;
-	if (parse_number(s, &v, &pct) < 0) {
-		set_err(err, errlen, "\"%s\" is not a number; write the lowest "
-			"value of QualityMetric to deploy, e.g. 0.25 or 25%%",
-			s);
+	if (parse_nonnegative(s, &v, &pct, "a number; write the lowest value "
+			      "of QualityMetric to deploy, e.g. 0.25 or 25%",
+			      "Personalize metrics are 0 or more", err,
+			      errlen) < 0)
 		return -EINVAL;
-	}
-	if (v < 0) {
-		set_err(err, errlen, "%s is negative; Personalize metrics are "
-			"0 or more", s);
-		return -EINVAL;
-	}
 	*out = v;
 	return 0;
 }

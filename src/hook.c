@@ -25,7 +25,7 @@ static const char *const passthrough[] = {
 	"AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE",
 };
 #define N_PASSTHROUGH (sizeof(passthrough) / sizeof(passthrough[0]))
-#define N_RUN_VARS 8 /* PIPELINE ... REASON, RUN_KIND */
+#define N_RUN_VARS 9 /* PIPELINE ... REASON, RUN_KIND, BATCH_OUTPUT */
 #define ENV_MAX (N_RUN_VARS + 1 + N_PASSTHROUGH + 1)
 
 struct hook_job {
@@ -120,6 +120,7 @@ static int build_env(struct hook_job *j, const struct hook_run_info *info)
 	    (r = env_add(j, &n, "REASON", info->reason)) < 0 ||
 	    (r = env_add(j, &n, "RUN_KIND",
 			 info->kind ? info->kind : "retrain")) < 0 ||
+	    (r = env_add(j, &n, "BATCH_OUTPUT", info->batch_output)) < 0 ||
 	    (r = env_add(j, &n, "PATH", path && *path ? path
 						      : HOOK_DEFAULT_PATH)) < 0)
 		return r;

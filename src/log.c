@@ -79,16 +79,6 @@ void log_set_max_priority(int max_priority)
 	log_max_priority = max_priority;
 }
 
-int log_get_max_priority(void)
-{
-	return log_max_priority;
-}
-
-enum log_target log_get_target(void)
-{
-	return log_target;
-}
-
 int log_parse_level(const char *s)
 {
 	size_t i;

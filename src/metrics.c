@@ -26,6 +26,8 @@ struct metrics_pipeline {
 	bool has_start, has_end, has_duration, has_training;
 	time_t start, end;
 	double duration_s, training_hours;
+	char *batch_output;   /* NULL: no batch job ended ACTIVE yet */
+	time_t batch_end;
 	int stage;   /* index into owner->stages, or NO_LABEL */
 	int outcome; /* last outcome, index into owner->outcomes */
 	bool has_stage_dur[METRICS_MAX_LABELS];
@@ -73,6 +75,7 @@ static void pipe_free(struct metrics_pipeline *p)
 	if (!p)
 		return;
 	free(p->name);
+	free(p->batch_output);
 	free(p);
 }
 
@@ -273,6 +276,22 @@ int metrics_training_hours(struct metrics_pipeline *p, double hours)
 		return -EINVAL;
 	p->has_training = true;
 	p->training_hours = hours;
+	return 0;
+}
+
+int metrics_batch_output(struct metrics_pipeline *p, time_t end,
+			 const char *output)
+{
+	char *copy;
+
+	if (!p || !output || !*output)
+		return -EINVAL;
+	copy = strdup(output);
+	if (!copy)
+		return -ENOMEM;
+	free(p->batch_output);
+	p->batch_output = copy;
+	p->batch_end = end;
 	return 0;
 }
 
@@ -567,6 +586,20 @@ static void render_pipelines(const struct metrics *m, struct strbuf *sb)
 			sample(sb, "last_version_training_hours", "pipeline",
 			       m->pipes[i]->name, NULL, NULL,
 			       m->pipes[i]->training_hours);
+	family(sb, "last_batch_output_timestamp_seconds", "gauge",
+	       "When the last batch job ended ACTIVE (Unix time).");
+	for (i = 0; i < m->n_pipes; i++)
+		if (m->pipes[i]->batch_output)
+			sample(sb, "last_batch_output_timestamp_seconds",
+			       "pipeline", m->pipes[i]->name, NULL, NULL,
+			       (double)m->pipes[i]->batch_end);
+	family(sb, "last_batch_output_info", "gauge",
+	       "1, labelled with where the last batch job wrote.");
+	for (i = 0; i < m->n_pipes; i++)
+		if (m->pipes[i]->batch_output)
+			sample(sb, "last_batch_output_info", "pipeline",
+			       m->pipes[i]->name, "output",
+			       m->pipes[i]->batch_output, 1);
 }
 
 static void render_api(const struct metrics *m, struct strbuf *sb)

@@ -28,6 +28,8 @@ enum op_kind {
 	OP_DATASET,
 	OP_SOLUTION,
 	OP_DATASET_GROUP,
+	OP_BATCH_JOB,
+	OP_BATCH_JOBS,
 };
 
 union op_fn {
@@ -42,6 +44,8 @@ union op_fn {
 	personalize_dataset_fn dataset;
 	personalize_solution_fn solution;
 	personalize_dataset_group_fn dataset_group;
+	personalize_batch_job_fn batch_job;
+	personalize_batch_jobs_fn batch_jobs;
 };
 
 struct personalize_op {
@@ -52,6 +56,7 @@ struct personalize_op {
 	const char *member;     /* ARN member, or the list's member */
 	union op_fn fn;
 	void *userdata;
+	bool segment;           /* batch jobs: segment, not inference */
 	cJSON *request;         /* kept for pagination */
 	cJSON *pages;           /* array of the pages' detached lists */
 	unsigned n_pages;
@@ -296,6 +301,55 @@ static int parse_campaign_obj(const cJSON *j, struct personalize_campaign *out,
 	return 0;
 }
 
+static int parse_batch_job_obj(const cJSON *j, bool segment,
+			       struct personalize_batch_job *out,
+			       const char **why)
+{
+	struct personalize_batch_job v;
+	const cJSON *io = NULL, *s3 = NULL;
+	int r = 0;
+
+	memset(&v, 0, sizeof(v));
+	r |= get_str(j, "jobName", &v.job_name, why);
+	r |= get_str(j, segment ? "batchSegmentJobArn" : "batchInferenceJobArn",
+		     &v.batch_job_arn, why);
+	r |= get_str(j, "solutionVersionArn", &v.solution_version_arn, why);
+	r |= get_str(j, "filterArn", &v.filter_arn, why);
+	r |= get_str(j, "roleArn", &v.role_arn, why);
+	r |= get_str(j, "status", &v.status, why);
+	r |= get_str(j, "failureReason", &v.failure_reason, why);
+	r |= get_int(j, "numResults", &v.num_results, why);
+	r |= get_object(j, "jobInput", &io, false, why);
+	if (io)
+		r |= get_object(io, "s3DataSource", &s3, false, why);
+	if (s3)
+		r |= get_str(s3, "path", &v.input_path, why);
+	io = s3 = NULL;
+	r |= get_object(j, "jobOutput", &io, false, why);
+	if (io)
+		r |= get_object(io, "s3DataDestination", &s3, false, why);
+	if (s3)
+		r |= get_str(s3, "path", &v.output_path, why);
+	r |= get_time(j, "creationDateTime", &v.creation_date_time, why);
+	r |= get_time(j, "lastUpdatedDateTime", &v.last_updated_date_time, why);
+	if (r)
+		return -EBADMSG;
+	*out = v;
+	return 0;
+}
+
+int personalize_parse_batch_job(const cJSON *reply, bool segment,
+				struct personalize_batch_job *out,
+				const char **why)
+{
+	const cJSON *j;
+
+	if (get_object(reply, segment ? "batchSegmentJob" : "batchInferenceJob",
+		       &j, true, why) < 0)
+		return -EBADMSG;
+	return parse_batch_job_obj(j, segment, out, why);
+}
+
 int personalize_parse_dataset_import_job(const cJSON *reply,
 	struct personalize_dataset_import_job *out, const char **why)
 {
@@ -518,6 +572,9 @@ static void deliver_error(struct personalize_op *op,
 	case OP_SOLUTION: op->fn.solution(res, NULL, op->userdata); break;
 	case OP_DATASET_GROUP:
 		op->fn.dataset_group(res, NULL, op->userdata); break;
+	case OP_BATCH_JOB: op->fn.batch_job(res, NULL, op->userdata); break;
+	case OP_BATCH_JOBS:
+		op->fn.batch_jobs(res, NULL, 0, op->userdata); break;
 	}
 }
 
@@ -565,6 +622,8 @@ static void deliver_list(struct personalize_op *op,
 		sizeof(struct personalize_dataset_import_job) :
 	       op->kind == OP_SOLUTION_VERSIONS ?
 		sizeof(struct personalize_solution_version) :
+	       op->kind == OP_BATCH_JOBS ?
+		sizeof(struct personalize_batch_job) :
 		sizeof(struct personalize_campaign);
 	if (n) {
 		items = calloc(n, size);
@@ -585,6 +644,9 @@ static void deliver_list(struct personalize_op *op,
 			} else if (op->kind == OP_SOLUTION_VERSIONS) {
 				r = parse_solution_version_obj(it,
 					(struct personalize_solution_version *)items + i, &why);
+			} else if (op->kind == OP_BATCH_JOBS) {
+				r = parse_batch_job_obj(it, op->segment,
+					(struct personalize_batch_job *)items + i, &why);
 			} else {
 				r = parse_campaign_obj(it,
 					(struct personalize_campaign *)items + i, &why);
@@ -606,6 +668,8 @@ static void deliver_list(struct personalize_op *op,
 			op->fn.dataset_import_jobs(&copy, items, n, op->userdata);
 		else if (op->kind == OP_SOLUTION_VERSIONS)
 			op->fn.solution_versions(&copy, items, n, op->userdata);
+		else if (op->kind == OP_BATCH_JOBS)
+			op->fn.batch_jobs(&copy, items, n, op->userdata);
 		else
 			op->fn.campaigns(&copy, items, n, op->userdata);
 	}
@@ -772,9 +836,19 @@ static void on_reply(const struct aws_result *res, void *userdata)
 			op->fn.dataset_group(res, &v, op->userdata);
 		break;
 	}
+	case OP_BATCH_JOB: {
+		struct personalize_batch_job v;
+
+		r = personalize_parse_batch_job(res->reply, op->segment, &v,
+						&why);
+		if (r == 0)
+			op->fn.batch_job(res, &v, op->userdata);
+		break;
+	}
 	case OP_DATASET_IMPORT_JOBS:
 	case OP_SOLUTION_VERSIONS:
 	case OP_CAMPAIGNS:
+	case OP_BATCH_JOBS:
 		if (!on_page(op, res))
 			return;  /* next page in flight */
 		r = 0;
@@ -797,10 +871,10 @@ static bool add_str(cJSON *o, const char *name, const char *v)
 	return cJSON_AddStringToObject(o, name, v) != NULL;
 }
 
-/* Start op with request body req (consumed). */
-static int op_start(struct aws_client *c, enum op_kind kind,
-		    const char *operation, const char *memb, union op_fn fn,
-		    void *userdata, cJSON *req, struct personalize_op **ret)
+/* Start op with request body req (consumed); segment: of a batch job. */
+static int op_start_x(struct aws_client *c, enum op_kind kind, bool segment,
+		      const char *operation, const char *memb, union op_fn fn,
+		      void *userdata, cJSON *req, struct personalize_op **ret)
 {
 	struct personalize_op *op = NULL;
 	int r = -ENOMEM;
@@ -816,10 +890,11 @@ static int op_start(struct aws_client *c, enum op_kind kind,
 	op->member = memb;
 	op->fn = fn;
 	op->userdata = userdata;
+	op->segment = segment;
 	op->request = req;
 	req = NULL;
 	if (kind == OP_DATASET_IMPORT_JOBS || kind == OP_SOLUTION_VERSIONS ||
-	    kind == OP_CAMPAIGNS) {
+	    kind == OP_CAMPAIGNS || kind == OP_BATCH_JOBS) {
 		op->pages = cJSON_CreateArray();
 		if (!op->pages ||
 		    !cJSON_AddNumberToObject(op->request, "maxResults",
@@ -836,6 +911,14 @@ cleanup:
 	cJSON_Delete(req);
 	op_free(op);
 	return r;
+}
+
+static int op_start(struct aws_client *c, enum op_kind kind,
+		    const char *operation, const char *memb, union op_fn fn,
+		    void *userdata, cJSON *req, struct personalize_op **ret)
+{
+	return op_start_x(c, kind, false, operation, memb, fn, userdata, req,
+			  ret);
 }
 
 /* "tags": [{"tagKey": k, "tagValue": v}, ...] when n > 0 (the service
@@ -1096,4 +1179,89 @@ int personalize_describe_dataset_group(
 		return -EINVAL;
 	return op_start(c, OP_DATASET_GROUP, "DescribeDatasetGroup", NULL, fn,
 			userdata, arn_body("datasetGroupArn", arn), ret);
+}
+
+/* {"<outer>": {"<inner>": {"path": path}}}: a batch job's jobInput or
+ * jobOutput; false when out of memory. */
+static bool add_s3_config(cJSON *o, const char *outer, const char *inner,
+			  const char *path)
+{
+	cJSON *a = cJSON_AddObjectToObject(o, outer);
+	cJSON *b = a ? cJSON_AddObjectToObject(a, inner) : NULL;
+
+	return b && add_str(b, "path", path);
+}
+
+int personalize_create_batch_job(
+	struct aws_client *c, const struct personalize_create_batch_job *req,
+	personalize_arn_fn done, void *userdata, struct personalize_op **ret)
+{
+	union op_fn fn = { .arn = done };
+	cJSON *o;
+
+	if (!c || !req || !done || !req->job_name || !*req->job_name ||
+	    !arn_ok(req->solution_version_arn) || !req->input_path ||
+	    !*req->input_path || !req->output_path || !*req->output_path ||
+	    !arn_ok(req->role_arn) ||
+	    (req->filter_arn && !arn_ok(req->filter_arn)) ||
+	    req->num_results > INT_MAX || (req->n_tags && !req->tags))
+		return -EINVAL;
+	o = cJSON_CreateObject();
+	if (!o)
+		return -ENOMEM;
+	if (!add_str(o, "jobName", req->job_name) ||
+	    !add_str(o, "solutionVersionArn", req->solution_version_arn) ||
+	    !add_s3_config(o, "jobInput", "s3DataSource", req->input_path) ||
+	    !add_s3_config(o, "jobOutput", "s3DataDestination",
+			   req->output_path) ||
+	    !add_str(o, "roleArn", req->role_arn) ||
+	    (req->num_results &&
+	     !cJSON_AddNumberToObject(o, "numResults", req->num_results)) ||
+	    (req->filter_arn && !add_str(o, "filterArn", req->filter_arn)) ||
+	    !add_tags(o, req->tags, req->n_tags)) {
+		cJSON_Delete(o);
+		return -ENOMEM;
+	}
+	return op_start(c, OP_ARN,
+			req->segment ? "CreateBatchSegmentJob"
+				     : "CreateBatchInferenceJob",
+			req->segment ? "batchSegmentJobArn"
+				     : "batchInferenceJobArn",
+			fn, userdata, o, ret);
+}
+
+int personalize_describe_batch_job(
+	struct aws_client *c, bool segment, const char *arn,
+	personalize_batch_job_fn done, void *userdata,
+	struct personalize_op **ret)
+{
+	union op_fn fn = { .batch_job = done };
+	const char *member = segment ? "batchSegmentJobArn"
+				     : "batchInferenceJobArn";
+
+	if (!c || !done || !arn_ok(arn))
+		return -EINVAL;
+	return op_start_x(c, OP_BATCH_JOB, segment,
+			  segment ? "DescribeBatchSegmentJob"
+				  : "DescribeBatchInferenceJob",
+			  NULL, fn, userdata, arn_body(member, arn), ret);
+}
+
+int personalize_list_batch_jobs(
+	struct aws_client *c, bool segment, const char *solution_version_arn,
+	personalize_batch_jobs_fn done, void *userdata,
+	struct personalize_op **ret)
+{
+	union op_fn fn = { .batch_jobs = done };
+
+	if (!c || !done ||
+	    (solution_version_arn && !arn_ok(solution_version_arn)))
+		return -EINVAL;
+	return op_start_x(c, OP_BATCH_JOBS, segment,
+			  segment ? "ListBatchSegmentJobs"
+				  : "ListBatchInferenceJobs",
+			  segment ? "batchSegmentJobs" : "batchInferenceJobs",
+			  fn, userdata,
+			  list_body("solutionVersionArn", solution_version_arn),
+			  ret);
 }

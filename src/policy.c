@@ -24,8 +24,15 @@
  *   DescribeSolution              solution*
  *   DescribeDataset               dataset*
  *   DescribeCampaign, UpdateCampaign  campaign*
- *   ListDatasetImportJobs, ListSolutionVersions: no resource type (access
- *                                 level List): only "*" can name them.
+ *   CreateBatchInferenceJob,      batchInferenceJob*  (and iam:PassRole
+ *   DescribeBatchInferenceJob     of its roleArn, as for the import)
+ *   CreateBatchSegmentJob,        batchSegmentJob*  (the same)
+ *   DescribeBatchSegmentJob
+ *   ListDatasetImportJobs, ListSolutionVersions, ListBatchInferenceJobs,
+ *   ListBatchSegmentJobs: no resource type (access level List): only "*"
+ *                                 can name them.
+ * The batch jobs' S3 access is the role's (policy_import_role), not ours;
+ * check --online HEADs the batch input, hence s3:GetObject on it.
  * S3's HeadObject is authorized by s3:GetObject on the object; a
  * folder's ListObjectsV2 by s3:ListBucket on the bucket, with the folder
  * as the s3:prefix condition (StringLike "PREFIX*").
@@ -55,6 +62,8 @@ enum kind {
 	K_ROLE,
 	K_OBJECT,
 	K_BUS,
+	K_BATCH_JOB,
+	K_BATCH_INPUT,
 	K_COUNT
 };
 
@@ -62,10 +71,13 @@ static const char *const kind_sid[K_COUNT] = {
 	"Datasets", "DatasetImportJobs", "Solutions", "SolutionVersions",
 	"Campaigns", "ListCallsWithoutResourceLevelPermissions",
 	"PassImportRoleToPersonalize", "ReadDataObjectsForSkipUnchangedData",
-	"PutRunEventsOnEventBus",
+	"PutRunEventsOnEventBus", "BatchJobs", "ReadBatchInputForCheckOnline",
 };
 
-enum need { N_ALWAYS, N_CAMPAIGN, N_GATE, N_SKIP, N_EVENTS, N_TAGS };
+enum need {
+	N_ALWAYS, N_CAMPAIGN, N_GATE, N_SKIP, N_EVENTS, N_TAGS,
+	N_BATCH, N_BATCH_INFERENCE, N_BATCH_SEGMENT, N_BATCH_TAGS,
+};
 
 static const struct entry {
 	const char *action;
@@ -86,6 +98,14 @@ static const struct entry {
 	{ "personalize:UpdateCampaign", K_CAMPAIGN, N_CAMPAIGN },
 	{ "personalize:ListDatasetImportJobs", K_ANY, N_ALWAYS },
 	{ "personalize:ListSolutionVersions", K_ANY, N_ALWAYS },
+	{ "personalize:CreateBatchInferenceJob", K_BATCH_JOB, N_BATCH_INFERENCE },
+	{ "personalize:DescribeBatchInferenceJob", K_BATCH_JOB, N_BATCH_INFERENCE },
+	{ "personalize:CreateBatchSegmentJob", K_BATCH_JOB, N_BATCH_SEGMENT },
+	{ "personalize:DescribeBatchSegmentJob", K_BATCH_JOB, N_BATCH_SEGMENT },
+	{ "personalize:TagResource", K_BATCH_JOB, N_BATCH_TAGS },
+	{ "personalize:ListBatchInferenceJobs", K_ANY, N_BATCH_INFERENCE },
+	{ "personalize:ListBatchSegmentJobs", K_ANY, N_BATCH_SEGMENT },
+	{ "s3:GetObject", K_BATCH_INPUT, N_BATCH },
 	{ "iam:PassRole", K_ROLE, N_ALWAYS },
 	{ "s3:GetObject", K_OBJECT, N_SKIP },
 	{ "events:PutEvents", K_BUS, N_EVENTS },
@@ -325,6 +345,14 @@ static bool needed(const struct pipeline *p, enum need n)
 		return p->event_bus_name != NULL;
 	case N_TAGS:
 		return p->n_tags > 0;
+	case N_BATCH:
+		return p->batch_kind != CONFIG_BATCH_NONE;
+	case N_BATCH_INFERENCE:
+		return p->batch_kind == CONFIG_BATCH_INFERENCE;
+	case N_BATCH_SEGMENT:
+		return p->batch_kind == CONFIG_BATCH_SEGMENT;
+	case N_BATCH_TAGS:
+		return p->batch_kind != CONFIG_BATCH_NONE && p->n_tags > 0;
 	case N_ALWAYS:
 	default:
 		return true;
@@ -356,17 +384,17 @@ static char *s3_object_arn(const char *partition, const char *uri)
 	return strbuf_error(&sb) ? (strbuf_free(&sb), NULL) : strbuf_detach(&sb);
 }
 
-/* The ARN pattern of the import jobs the pipeline names for one dataset
- * type: rt_job_name() with each character of the time stamp replaced by
- * '?' (the 'T' kept), so that no other pipeline's names match. */
-static char *import_job_pattern(const struct pipeline *p, int type)
+/* The ARN pattern of the jobs of resource type rtype ("dataset-import-job",
+ * "batch-inference-job", ...) the pipeline names with suffix sfx:
+ * rt_job_name() with each character of the time stamp replaced by '?'
+ * (the 'T' kept), so that no other pipeline's names match. */
+static char *job_pattern(const struct pipeline *p, const char *rtype,
+			 const char *sfx)
 {
-	char name[RT_NAME_MAX + 1], sfx[RT_SUFFIX_MAX + 1];
+	char name[RT_NAME_MAX + 1];
 	struct strbuf sb = STRBUF_INIT;
 	size_t len, at, i;
 
-	snprintf(sfx, sizeof(sfx), RT_IMPORT_PREFIX "%s",
-		 config_dataset_type_name((enum config_dataset_type)type));
 	if (rt_job_name(p->name, 0, sfx, name, sizeof(name)) < 0)
 		return NULL;
 	len = strlen(name);
@@ -375,9 +403,18 @@ static char *import_job_pattern(const struct pipeline *p, int type)
 	for (i = at; i < at + 13; i++)
 		if (name[i] != 'T')
 			name[i] = '?';
-	strbuf_printf(&sb, "arn:%s:personalize:%s:%s:dataset-import-job/%s",
-		      p->partition, p->region, p->account, name);
+	strbuf_printf(&sb, "arn:%s:personalize:%s:%s:%s/%s", p->partition,
+		      p->region, p->account, rtype, name);
 	return strbuf_error(&sb) ? (strbuf_free(&sb), NULL) : strbuf_detach(&sb);
+}
+
+static char *import_job_pattern(const struct pipeline *p, int type)
+{
+	char sfx[RT_SUFFIX_MAX + 1];
+
+	snprintf(sfx, sizeof(sfx), RT_IMPORT_PREFIX "%s",
+		 config_dataset_type_name((enum config_dataset_type)type));
+	return job_pattern(p, "dataset-import-job", sfx);
 }
 
 static void add_resources(struct strset *s, const struct pipeline *p,
@@ -413,6 +450,21 @@ static void add_resources(struct strset *s, const struct pipeline *p,
 		break;
 	case K_ROLE:
 		set_add(s, p->import_role_arn);
+		if (p->batch_kind != CONFIG_BATCH_NONE && p->batch_role_arn)
+			set_add(s, p->batch_role_arn);
+		break;
+	case K_BATCH_JOB:
+		if (p->batch_kind != CONFIG_BATCH_NONE)
+			set_add_owned(s, job_pattern(p,
+				p->batch_kind == CONFIG_BATCH_SEGMENT
+					? "batch-segment-job"
+					: "batch-inference-job",
+				RT_BATCH_SUFFIX));
+		break;
+	case K_BATCH_INPUT:
+		if (p->batch_input)
+			set_add_owned(s, s3_object_arn(p->partition,
+						       p->batch_input));
 		break;
 	case K_OBJECT:
 		/* files only: a folder is listed (folder_statements) */
@@ -661,16 +713,42 @@ static int split_s3(const char *uri, char **bucket, char **key)
 	return 0;
 }
 
+/* The S3 paths the role reads or writes for pipeline p: the datasets'
+ * (read), and, when the batch job uses this role, its input (read) and
+ * its output folder (written); the number put in paths (at most
+ * CONFIG_DATASET_COUNT + 2), *out_path the output or NULL. */
+static size_t role_paths(const struct pipeline *p, const char *role,
+			 const char **paths, const char **out_path)
+{
+	size_t n = 0;
+	int t;
+
+	for (t = 0; t < CONFIG_DATASET_COUNT; t++)
+		if (p->datasets[t].set)
+			paths[n++] = p->datasets[t].s3_path;
+	*out_path = NULL;
+	if (p->batch_kind != CONFIG_BATCH_NONE && p->batch_role_arn &&
+	    !strcmp(p->batch_role_arn, role)) {
+		paths[n++] = p->batch_input;
+		paths[n++] = p->batch_output;
+		*out_path = p->batch_output;
+	}
+	return n;
+}
+
 int policy_import_role(const struct config *cfg, const char *only, char **out,
 		       char *err, size_t errlen)
 {
 	struct strset accounts = { 0 }, objects = { 0 }, buckets = { 0 };
+	struct strset outputs = { 0 };
+	const char *paths[CONFIG_DATASET_COUNT + 2], *outp;
+	size_t np, k;
 	struct strset *prefixes = NULL;
 	struct stmt trust, *st = NULL;
 	struct strbuf sb = STRBUF_INIT;
 	const char *role = NULL, *partition = "aws";
 	size_t i, b, n = 0;
-	int t, r = 0;
+	int r = 0;
 	bool oom = false;
 
 	if (!cfg || !out)
@@ -696,14 +774,17 @@ int policy_import_role(const struct config *cfg, const char *only, char **out,
 		role = p->import_role_arn;
 		partition = p->partition;
 		set_add(&accounts, p->account);
-		for (t = 0; t < CONFIG_DATASET_COUNT; t++) {
+		np = role_paths(p, role, paths, &outp);
+		for (k = 0; k < np; k++) {
 			char *bucket, *key;
 
-			if (!p->datasets[t].set)
-				continue;
-			set_add_owned(&objects, s3_object_arn(p->partition,
-						p->datasets[t].s3_path));
-			if (split_s3(p->datasets[t].s3_path, &bucket, &key) < 0) {
+			if (paths[k] == outp)
+				set_add_owned(&outputs, s3_object_arn(
+						p->partition, paths[k]));
+			else
+				set_add_owned(&objects, s3_object_arn(
+						p->partition, paths[k]));
+			if (split_s3(paths[k], &bucket, &key) < 0) {
 				oom = true;
 				continue;
 			}
@@ -711,10 +792,10 @@ int policy_import_role(const struct config *cfg, const char *only, char **out,
 			free(key);
 		}
 	}
-	oom |= accounts.oom || objects.oom || buckets.oom;
+	oom |= accounts.oom || objects.oom || buckets.oom || outputs.oom;
 	/* per bucket: the s3:prefix values its paths allow */
 	prefixes = calloc(buckets.n ? buckets.n : 1, sizeof(*prefixes));
-	st = calloc(buckets.n + 1, sizeof(*st));
+	st = calloc(buckets.n + 2, sizeof(*st));
 	if (!prefixes || !st) {
 		oom = true;
 		goto out;
@@ -724,12 +805,12 @@ int policy_import_role(const struct config *cfg, const char *only, char **out,
 
 		if (!selected(p, only))
 			continue;
-		for (t = 0; t < CONFIG_DATASET_COUNT; t++) {
+		np = role_paths(p, role, paths, &outp);
+		for (k = 0; k < np; k++) {
 			char *bucket, *key;
 			size_t kl;
 
-			if (!p->datasets[t].set ||
-			    split_s3(p->datasets[t].s3_path, &bucket, &key) < 0)
+			if (split_s3(paths[k], &bucket, &key) < 0)
 				continue;
 			for (b = 0; b < buckets.n; b++)
 				if (!strcmp(buckets.v[b], bucket))
@@ -781,6 +862,12 @@ int policy_import_role(const struct config *cfg, const char *only, char **out,
 		st[n].cond_v = (const char *const *)one->v;
 		st[n].cond_n = one->n;
 	}
+	if (outputs.n) {
+		st[n].sid = "WriteBatchOutput";
+		set_add(&st[n].actions, "s3:PutObject");
+		st[n].resources = &outputs;
+		n++;
+	}
 	/* each ListBucket statement's resource: the bucket */
 	{
 		struct strset *bucket_arns = calloc(buckets.n ? buckets.n : 1,
@@ -828,6 +915,7 @@ out:
 	set_free(&accounts);
 	set_free(&objects);
 	set_free(&buckets);
+	set_free(&outputs);
 	*out = finish(&sb, oom);
 	if (!*out)
 		r = -ENOMEM;

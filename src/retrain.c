@@ -112,6 +112,9 @@ static void slot_label(const struct rt_run *run, int slot, char *buf,
 			 run->slots[RT_SLOT_VERSION].name);
 	else if (slot == RT_SLOT_CAMPAIGN)
 		snprintf(buf, len, "campaign %s", arn_tail(run->campaign_arn));
+	else if (slot == RT_SLOT_BATCH)
+		snprintf(buf, len, "batch %s job %s",
+			 rt_batch_kind_name(run->batch_kind), s->name);
 	else
 		snprintf(buf, len, "%s import job %s", s->ds_type, s->name);
 }
@@ -144,30 +147,45 @@ static uint32_t new_token(struct rt_run *run)
 	return run->next_token;
 }
 
-static enum rt_op op_find(int slot)
+/* The batch slot's operation: the inference one or its segment twin. */
+static enum rt_op batch_op(const struct rt_run *run, enum rt_op inference)
+{
+	if (run->batch_kind != RT_BATCH_SEGMENT)
+		return inference;
+	return (enum rt_op)(inference + (RT_OP_CREATE_BATCH_SEGMENT -
+					 RT_OP_CREATE_BATCH_INFERENCE));
+}
+
+static enum rt_op op_find(const struct rt_run *run, int slot)
 {
 	if (slot == RT_SLOT_VERSION)
 		return RT_OP_FIND_VERSION;
 	if (slot == RT_SLOT_CAMPAIGN)
 		return RT_OP_DESCRIBE_CAMPAIGN;
+	if (slot == RT_SLOT_BATCH)
+		return batch_op(run, RT_OP_FIND_BATCH_INFERENCE);
 	return RT_OP_FIND_IMPORT;
 }
 
-static enum rt_op op_describe(int slot)
+static enum rt_op op_describe(const struct rt_run *run, int slot)
 {
 	if (slot == RT_SLOT_VERSION)
 		return RT_OP_DESCRIBE_VERSION;
 	if (slot == RT_SLOT_CAMPAIGN)
 		return RT_OP_DESCRIBE_CAMPAIGN;
+	if (slot == RT_SLOT_BATCH)
+		return batch_op(run, RT_OP_DESCRIBE_BATCH_INFERENCE);
 	return RT_OP_DESCRIBE_IMPORT;
 }
 
-static enum rt_op op_create(int slot)
+static enum rt_op op_create(const struct rt_run *run, int slot)
 {
 	if (slot == RT_SLOT_VERSION)
 		return RT_OP_CREATE_VERSION;
 	if (slot == RT_SLOT_CAMPAIGN)
 		return RT_OP_UPDATE_CAMPAIGN;
+	if (slot == RT_SLOT_BATCH)
+		return batch_op(run, RT_OP_CREATE_BATCH_INFERENCE);
 	return RT_OP_CREATE_IMPORT;
 }
 
@@ -196,6 +214,15 @@ static void issue_call(struct ctx *c, int slot, enum rt_op op)
 		k->solution_arn = run->solution_arn;
 		k->training_mode = run->training_mode == RT_TRAIN_UPDATE
 					   ? "UPDATE" : "FULL";
+	} else if (slot == RT_SLOT_BATCH) {
+		k->solution_arn = run->solution_arn;
+		k->version_arn = run->slots[RT_SLOT_VERSION].arn;
+		k->s3_path = run->batch_input;
+		k->batch_output = run->batch_output;
+		k->role_arn = run->batch_role_arn;
+		k->num_results = run->batch_num_results;
+		k->filter_arn = empty(run->batch_filter_arn)
+					? NULL : run->batch_filter_arn;
 	} else if (slot == RT_SLOT_GATE) {
 		k->name = run->slots[RT_SLOT_VERSION].name;
 		k->solution_arn = run->solution_arn;
@@ -281,7 +308,7 @@ static void queue_create(struct ctx *c, int slot)
 static void find_now(struct ctx *c, int slot)
 {
 	c->run->slots[slot].phase = RT_PH_FINDING;
-	issue_call(c, slot, op_find(slot));
+	issue_call(c, slot, op_find(c->run, slot));
 }
 
 /* ---- finishing --------------------------------------------------------- */
@@ -522,6 +549,8 @@ static void reject(struct ctx *c, int slot, const struct rt_event *ev,
 	if (ev->result == RT_RES_INVALID &&
 	    (op == RT_OP_DESCRIBE_IMPORT || op == RT_OP_FIND_IMPORT ||
 	     op == RT_OP_DESCRIBE_VERSION || op == RT_OP_FIND_VERSION ||
+	     op == batch_op(c->run, RT_OP_DESCRIBE_BATCH_INFERENCE) ||
+	     op == batch_op(c->run, RT_OP_FIND_BATCH_INFERENCE) ||
 	     (op == RT_OP_DESCRIBE_CAMPAIGN && slot == RT_SLOT_CAMPAIGN)) &&
 	    give_up(c, RT_OUT_FAILED, "%s for %s rejected (%.*s): %s",
 		    rt_op_name(op), label, code_len(code), code,
@@ -538,7 +567,7 @@ static void on_create(struct ctx *c, int slot, const struct rt_event *ev)
 	struct rt_run *run = c->run;
 	struct rt_slot *s = &run->slots[slot];
 	char label[160];
-	enum rt_op op = op_create(slot);
+	enum rt_op op = op_create(run, slot);
 
 	slot_label(run, slot, label, sizeof(label));
 	switch (ev->result) {
@@ -663,10 +692,10 @@ static void on_find_job(struct ctx *c, int slot, const struct rt_event *ev)
 		break;
 	case RT_RES_NOT_FOUND:
 	case RT_RES_INVALID:
-		reject(c, slot, ev, op_find(slot));
+		reject(c, slot, ev, op_find(c->run, slot));
 		break;
 	default:
-		retry_later(c, slot, ev, op_find(slot));
+		retry_later(c, slot, ev, op_find(c->run, slot));
 		break;
 	}
 }
@@ -884,10 +913,10 @@ static void on_describe_job(struct ctx *c, int slot, const struct rt_event *ev)
 		arm_timer(c, slot, false);
 		break;
 	case RT_RES_INVALID:
-		reject(c, slot, ev, op_describe(slot));
+		reject(c, slot, ev, op_describe(c->run, slot));
 		break;
 	default:
-		retry_later(c, slot, ev, op_describe(slot));
+		retry_later(c, slot, ev, op_describe(c->run, slot));
 		break;
 	}
 }
@@ -1165,6 +1194,35 @@ static void begin_deploy(struct ctx *c)
 	begin_slot(c, RT_SLOT_CAMPAIGN);
 }
 
+static void begin_batch(struct ctx *c)
+{
+	struct rt_run *run = c->run;
+
+	run->stage = RT_STAGE_BATCH;
+	c->save = true;
+	act_log(c, LOG_NOTICE, NULL, RT_SLOT_RUN,
+		"creating batch %s job %s of %s: %s -> %s",
+		rt_batch_kind_name(run->batch_kind),
+		run->slots[RT_SLOT_BATCH].name,
+		run->slots[RT_SLOT_VERSION].name, run->batch_input,
+		run->batch_output);
+	begin_slot(c, RT_SLOT_BATCH);
+}
+
+/* The version is ACTIVE (and passed the gate, if any) and deployed when
+ * there is a campaign: the batch job, or the end. what: what the run did
+ * ("deployed X to campaign Y", "trained X (no campaign to deploy to)"). */
+static void after_deploy(struct ctx *c, const char *what)
+{
+	struct rt_run *run = c->run;
+
+	if (run->kind == RT_KIND_RETRAIN && run->batch_kind != RT_BATCH_NONE) {
+		begin_batch(c);
+		return;
+	}
+	finish(c, RT_OUT_SUCCEEDED, "%s", what);
+}
+
 /* Checking is over when no HEAD is outstanding: skip, or import the
  * datasets that changed (the unchanged ones count as ACTIVE). */
 static void end_checking(struct ctx *c)
@@ -1261,8 +1319,12 @@ static void advance(struct ctx *c)
 			return;
 		}
 		if (empty(run->campaign_arn)) {
-			finish(c, RT_OUT_SUCCEEDED,
-			       "trained %s (no campaign to deploy to)", v->name);
+			char what[RT_REASON_MAX + 1];
+
+			snprintf(what, sizeof(what),
+				 "trained %s (no campaign to deploy to)",
+				 v->name);
+			after_deploy(c, what);
 			return;
 		}
 		begin_deploy(c);
@@ -1277,9 +1339,12 @@ static void advance(struct ctx *c)
 		if (g->phase != RT_PH_ACTIVE)
 			return;
 		if (empty(run->campaign_arn)) {
-			finish(c, RT_OUT_SUCCEEDED,
-			       "trained %s (no campaign to deploy to); %s",
-			       v->name, g->reason);
+			char what[RT_REASON_MAX + 1];
+
+			snprintf(what, sizeof(what),
+				 "trained %s (no campaign to deploy to); %s",
+				 v->name, g->reason);
+			after_deploy(c, what);
 			return;
 		}
 		begin_deploy(c);
@@ -1292,9 +1357,38 @@ static void advance(struct ctx *c)
 		else if (s->phase == RT_PH_ACTIVE && run->kind == RT_KIND_ROLLBACK)
 			finish(c, RT_OUT_SUCCEEDED, "campaign %s serves %s again",
 			       arn_tail(run->campaign_arn), v->arn);
-		else if (s->phase == RT_PH_ACTIVE)
-			finish(c, RT_OUT_SUCCEEDED, "deployed %s to campaign %s",
-			       v->name, arn_tail(run->campaign_arn));
+		else if (s->phase == RT_PH_ACTIVE) {
+			char what[RT_REASON_MAX + 1];
+
+			snprintf(what, sizeof(what), "deployed %s to campaign %s",
+				 v->name, arn_tail(run->campaign_arn));
+			after_deploy(c, what);
+		}
+	}
+	if (run->stage == RT_STAGE_BATCH) {
+		struct rt_slot *b = &run->slots[RT_SLOT_BATCH];
+		const char *kind = rt_batch_kind_name(run->batch_kind);
+
+		if (b->phase == RT_PH_FAILED && !b->status[0])
+			/* a rejected call: its reason names the job */
+			finish(c, RT_OUT_FAILED, "%s", b->reason);
+		else if (b->phase == RT_PH_FAILED)
+			finish(c, RT_OUT_FAILED,
+			       "batch %s job %s of %s failed: %s%s%s", kind,
+			       b->name, v->name, b->reason,
+			       empty(run->campaign_arn)
+				       ? "" : "; the version is deployed to campaign ",
+			       empty(run->campaign_arn)
+				       ? "" : arn_tail(run->campaign_arn));
+		else if (b->phase == RT_PH_ACTIVE && empty(run->campaign_arn))
+			finish(c, RT_OUT_SUCCEEDED,
+			       "trained %s (no campaign to deploy to); batch %s job %s wrote %s",
+			       v->name, kind, b->name, run->batch_output);
+		else if (b->phase == RT_PH_ACTIVE)
+			finish(c, RT_OUT_SUCCEEDED,
+			       "deployed %s to campaign %s; batch %s job %s wrote %s",
+			       v->name, arn_tail(run->campaign_arn), kind,
+			       b->name, run->batch_output);
 	}
 }
 
@@ -1335,7 +1429,7 @@ static void finalize(struct ctx *c)
 		a->intent = c->n_creates > 0;
 	}
 	for (i = 0; i < c->n_creates; i++)
-		issue_call(c, c->creates[i], op_create(c->creates[i]));
+		issue_call(c, c->creates[i], op_create(run, c->creates[i]));
 	rt_status_line(run, line, sizeof(line));
 	h = hash_str(line);
 	if (h != run->status_hash) {
@@ -1434,6 +1528,21 @@ int rt_spec_validate(const struct rt_spec *spec, char *err, size_t errlen)
 		snprintf(e, sizeof(e),
 			 "quality gate: metric name longer than %d characters or a number out of range",
 			 RT_METRIC_MAX);
+	else if (spec->batch_kind != RT_BATCH_NONE &&
+		 spec->batch_kind != RT_BATCH_INFERENCE &&
+		 spec->batch_kind != RT_BATCH_SEGMENT)
+		snprintf(e, sizeof(e), "unknown batch job kind");
+	else if (spec->batch_kind != RT_BATCH_NONE &&
+		 (empty(spec->batch_input) || empty(spec->batch_output) ||
+		  strlen(spec->batch_input) > RT_ARN_MAX ||
+		  strlen(spec->batch_output) > RT_ARN_MAX ||
+		  (spec->batch_role_arn &&
+		   strlen(spec->batch_role_arn) > RT_ARN_MAX) ||
+		  (spec->batch_filter_arn &&
+		   strlen(spec->batch_filter_arn) > RT_ARN_MAX)))
+		snprintf(e, sizeof(e),
+			 "batch job: input and output must be 1 to %d characters, the role and filter ARNs at most that",
+			 RT_ARN_MAX);
 	for (i = 0; !*e && i < spec->n_datasets; i++) {
 		const struct rt_dataset_spec *d = &spec->datasets[i];
 
@@ -1602,6 +1711,19 @@ int rt_start(struct rt_run *run, const struct rt_spec *spec, time_t fire_time,
 					  : RT_STAGE_IMPORTING;
 	run->skip_unchanged = spec->skip_unchanged;
 	run->find_first = find_first;
+	run->batch_kind = spec->batch_kind;
+	if (run->batch_kind != RT_BATCH_NONE) {
+		copy_str(run->batch_input, sizeof(run->batch_input),
+			 spec->batch_input);
+		copy_str(run->batch_output, sizeof(run->batch_output),
+			 spec->batch_output);
+		copy_str(run->batch_role_arn, sizeof(run->batch_role_arn),
+			 empty(spec->batch_role_arn) ? spec->role_arn
+						     : spec->batch_role_arn);
+		copy_str(run->batch_filter_arn, sizeof(run->batch_filter_arn),
+			 spec->batch_filter_arn);
+		run->batch_num_results = spec->batch_num_results;
+	}
 	if (gate_enabled(spec->gate)) {
 		run->gate.enabled = true;
 		copy_str(run->gate.metric, sizeof(run->gate.metric),
@@ -1647,16 +1769,30 @@ int rt_start(struct rt_run *run, const struct rt_spec *spec, time_t fire_time,
 			 run->campaign_arn);
 	}
 
+	if (run->batch_kind != RT_BATCH_NONE) {
+		run->slots[RT_SLOT_BATCH].phase = RT_PH_PENDING;
+		r = rt_job_name(run->pipeline, run->fire_time, RT_BATCH_SUFFIX,
+				run->slots[RT_SLOT_BATCH].name,
+				RT_NAME_MAX + 1);
+		if (r < 0)
+			return r;
+	}
+
 	ctx_init(&c, run, out, now, 0);
 	push(out, RT_ACT_DEADLINE)->at = deadline_of(run);
 	fmt_utc(run->fire_time, fire, sizeof(fire));
 	act_log(&c, LOG_NOTICE, MSGID_RUN_STARTED, RT_SLOT_RUN,
-		"run for %s started: importing %zu dataset%s (%s), then training (%s)%s%s",
+		"run for %s started: importing %zu dataset%s (%s), then training (%s)%s%s%s%s",
 		fire, run->n_datasets, run->n_datasets == 1 ? "" : "s",
 		run->import_mode == RT_IMPORT_INCREMENTAL ? "INCREMENTAL" : "FULL",
 		run->training_mode == RT_TRAIN_UPDATE ? "UPDATE" : "FULL",
 		empty(run->campaign_arn) ? "" : ", then deploying to campaign ",
-		empty(run->campaign_arn) ? "" : arn_tail(run->campaign_arn));
+		empty(run->campaign_arn) ? "" : arn_tail(run->campaign_arn),
+		run->batch_kind == RT_BATCH_NONE ? ""
+		: run->batch_kind == RT_BATCH_SEGMENT
+			? ", then a batch segment job to "
+			: ", then a batch inference job to ",
+		run->batch_kind == RT_BATCH_NONE ? "" : run->batch_output);
 	if (run->skip_unchanged)
 		begin_checking(&c);
 	else
@@ -1829,12 +1965,12 @@ int rt_step(struct rt_run *run, const struct rt_event *ev,
 		if (ev->slot == RT_SLOT_GATE) {
 			gate_issue(&c);
 		} else if (s->phase == RT_PH_RUNNING) {
-			issue_call(&c, ev->slot, op_describe(ev->slot));
+			issue_call(&c, ev->slot, op_describe(run, ev->slot));
 		} else {
 			/* FINDING, WAITING: look again */
 			if (s->phase != RT_PH_WAITING)
 				s->phase = RT_PH_FINDING;
-			issue_call(&c, ev->slot, op_find(ev->slot));
+			issue_call(&c, ev->slot, op_find(run, ev->slot));
 		}
 		finalize(&c);
 		return 0;
@@ -1964,6 +2100,8 @@ int rt_resume(struct rt_run *run, time_t now, struct rt_actions *out)
 		first = last = RT_SLOT_CAMPAIGN;
 	} else if (run->stage == RT_STAGE_VERIFYING) {
 		first = last = RT_SLOT_VERSION;
+	} else if (run->stage == RT_STAGE_BATCH) {
+		first = last = RT_SLOT_BATCH;
 	} else if (run->stage == RT_STAGE_CHECKING) {
 		begin_checking(&c); /* HEADs are reads: ask again */
 	} else if (run->stage == RT_STAGE_GATING) {
@@ -1975,7 +2113,7 @@ int rt_resume(struct rt_run *run, time_t now, struct rt_actions *out)
 		switch (s->phase) {
 		case RT_PH_RUNNING:
 			if (s->arn[0])
-				issue_call(&c, i, op_describe(i));
+				issue_call(&c, i, op_describe(run, i));
 			else
 				find_now(&c, i); /* damaged record: by name */
 			break;
@@ -2009,6 +2147,11 @@ static const char *const stage_names[] = {
 	[RT_STAGE_TRAINING] = "training", [RT_STAGE_DEPLOYING] = "deploying",
 	[RT_STAGE_DONE] = "done", [RT_STAGE_CHECKING] = "checking",
 	[RT_STAGE_GATING] = "gating", [RT_STAGE_VERIFYING] = "verifying",
+	[RT_STAGE_BATCH] = "batch",
+};
+static const char *const batch_kind_names[] = {
+	[RT_BATCH_NONE] = "none", [RT_BATCH_INFERENCE] = "inference",
+	[RT_BATCH_SEGMENT] = "segment",
 };
 static const char *const outcome_names[] = {
 	[RT_OUT_NONE] = "none", [RT_OUT_SUCCEEDED] = "succeeded",
@@ -2035,6 +2178,12 @@ static const char *const op_names[] = {
 	[RT_OP_UPDATE_CAMPAIGN] = "UpdateCampaign",
 	[RT_OP_GET_METRICS] = "GetSolutionMetrics",
 	[RT_OP_HEAD_OBJECT] = "HeadObject",
+	[RT_OP_CREATE_BATCH_INFERENCE] = "CreateBatchInferenceJob",
+	[RT_OP_DESCRIBE_BATCH_INFERENCE] = "DescribeBatchInferenceJob",
+	[RT_OP_FIND_BATCH_INFERENCE] = "ListBatchInferenceJobs",
+	[RT_OP_CREATE_BATCH_SEGMENT] = "CreateBatchSegmentJob",
+	[RT_OP_DESCRIBE_BATCH_SEGMENT] = "DescribeBatchSegmentJob",
+	[RT_OP_FIND_BATCH_SEGMENT] = "ListBatchSegmentJobs",
 };
 
 #define NAME_OF(tab, v) \
@@ -2045,6 +2194,18 @@ const char *rt_outcome_name(enum rt_outcome o) { return NAME_OF(outcome_names, o
 const char *rt_phase_name(enum rt_phase p) { return NAME_OF(phase_names, p); }
 const char *rt_op_name(enum rt_op op) { return NAME_OF(op_names, op); }
 const char *rt_kind_name(enum rt_kind k) { return NAME_OF(kind_names, k); }
+const char *rt_batch_kind_name(enum rt_batch_kind k)
+{
+	return NAME_OF(batch_kind_names, k);
+}
+
+const char *rt_batch_output(const struct rt_run *run)
+{
+	if (!run || run->batch_kind == RT_BATCH_NONE ||
+	    run->slots[RT_SLOT_BATCH].phase != RT_PH_ACTIVE)
+		return NULL;
+	return run->batch_output;
+}
 
 #define COUNT_OF(tab) (sizeof(tab) / sizeof(tab[0]))
 
@@ -2086,6 +2247,16 @@ int rt_phase_parse(const char *s, enum rt_phase *out)
 
 	if (r == 0)
 		*out = (enum rt_phase)v;
+	return r;
+}
+
+int rt_batch_kind_parse(const char *s, enum rt_batch_kind *out)
+{
+	int v, r = parse_name(batch_kind_names, COUNT_OF(batch_kind_names),
+			      s, &v);
+
+	if (r == 0)
+		*out = (enum rt_batch_kind)v;
 	return r;
 }
 
@@ -2143,6 +2314,11 @@ void rt_status_line(const struct rt_run *run, char *buf, size_t len)
 		snprintf(buf, len, "deploying %s to %s",
 			 run->slots[RT_SLOT_VERSION].name,
 			 arn_tail(run->campaign_arn));
+		break;
+	case RT_STAGE_BATCH:
+		snprintf(buf, len, "batch %s job %s -> %s",
+			 rt_batch_kind_name(run->batch_kind),
+			 run->slots[RT_SLOT_BATCH].name, run->batch_output);
 		break;
 	case RT_STAGE_DONE:
 		fmt_utc(run->fire_time, fire, sizeof(fire));

@@ -49,7 +49,8 @@
 enum call_str {
 	CS_NAME, CS_ARN, CS_DATASET_ARN, CS_DATASET_TYPE, CS_S3_PATH,
 	CS_ROLE_ARN, CS_IMPORT_MODE, CS_SOLUTION_ARN, CS_TRAINING_MODE,
-	CS_CAMPAIGN_ARN, CS_VERSION_ARN, CS_COUNT
+	CS_CAMPAIGN_ARN, CS_VERSION_ARN, CS_BATCH_OUTPUT, CS_FILTER_ARN,
+	CS_COUNT
 };
 
 struct pcall {
@@ -59,6 +60,7 @@ struct pcall {
 	uint32_t token;
 	enum rt_op op;
 	char *s[CS_COUNT];
+	unsigned num_results;        /* batch jobs */
 	bool queued;                 /* waiting for the rate limit */
 	struct personalize_op *op_handle; /* in flight */
 	struct s3_head *head_handle;      /* RT_OP_HEAD_OBJECT in flight */
@@ -126,7 +128,7 @@ struct runner {
 	struct metrics_pipeline *mp;  /* MetricsFile series, or NULL */
 	enum rt_stage m_stage;        /* stage the metrics last saw */
 	time_t m_stage_since;
-	double m_stage_s[RT_STAGE_VERIFYING + 1]; /* time per stage, this run */
+	double m_stage_s[RT_STAGE_LAST + 1]; /* time per stage, this run */
 	int rollback_refused;
 	uint64_t rng;
 	/* `once` after an unusable state: looking for this pipeline's work in
@@ -219,6 +221,14 @@ int runner_spec_from_pipeline(const struct pipeline *p, unsigned max_errors,
 			RT_IMPORT_INCREMENTAL : RT_IMPORT_FULL;
 	s.gate = gate_enabled(&p->gate) ? &p->gate : NULL;
 	s.skip_unchanged = p->skip_unchanged;
+	s.batch_kind = p->batch_kind == CONFIG_BATCH_SEGMENT ? RT_BATCH_SEGMENT
+		       : p->batch_kind == CONFIG_BATCH_INFERENCE
+			       ? RT_BATCH_INFERENCE : RT_BATCH_NONE;
+	s.batch_input = p->batch_input;
+	s.batch_output = p->batch_output;
+	s.batch_role_arn = p->batch_role_arn;
+	s.batch_num_results = p->batch_num_results;
+	s.batch_filter_arn = p->batch_filter_arn;
 	s.poll_interval_s = p->poll_interval ? p->poll_interval : 1;
 	/* 0 in the config means "no limit": a week of the run's own bound. */
 	s.max_run_duration_s = p->max_run_duration ? p->max_run_duration
@@ -400,8 +410,8 @@ static void finish_call(struct pcall *c, struct rt_event *ev,
 	e.random = base.random;
 	if (res) {
 		e.result = runner_map_result(res->error, res->code);
-		e.not_sent = res->error == AWS_ERR_AUTH && res->code &&
-			     !strcmp(res->code, RUNNER_CODE_NO_CREDS);
+		e.not_sent = res->error == AWS_ERR_AUTH &&
+			     aws_code_is_no_credentials(res->code);
 		if (res->error != AWS_ERR_NONE) {
 			e.error = res->message && *res->message ? res->message
 								: res->code;
@@ -433,48 +443,77 @@ static void on_arn(const struct aws_result *res, const char *arn, void *ud)
 	finish_call(c, &ev, res);
 }
 
-static void on_import_job(const struct aws_result *res,
-			  const struct personalize_dataset_import_job *job,
-			  void *ud)
+/* What the run needs of a job (import or batch) in a Describe or List
+ * reply. */
+struct job_view {
+	const char *name, *arn, *status, *failure_reason;
+};
+typedef void (*job_view_fn)(const void *item, struct job_view *out);
+
+static void view_import(const void *item, struct job_view *v)
 {
-	struct pcall *c = ud;
+	const struct personalize_dataset_import_job *j = item;
+
+	v->name = j->job_name;
+	v->arn = j->dataset_import_job_arn;
+	v->status = j->status;
+	v->failure_reason = j->failure_reason;
+}
+
+static void view_batch(const void *item, struct job_view *v)
+{
+	const struct personalize_batch_job *j = item;
+
+	v->name = j->job_name;
+	v->arn = j->batch_job_arn;
+	v->status = j->status;
+	v->failure_reason = j->failure_reason;
+}
+
+/* A Describe of a job answered (item NULL on failure). */
+static void reply_job(struct pcall *c, const struct aws_result *res,
+		      const void *item, job_view_fn view)
+{
 	struct rt_event ev;
+	struct job_view v;
 
 	memset(&ev, 0, sizeof(ev));
 	c->op_handle = NULL;
-	if (job) {
-		ev.status = job->status;
-		ev.failure_reason = job->failure_reason;
-		ev.arn = job->dataset_import_job_arn;
+	if (item) {
+		view(item, &v);
+		ev.status = v.status;
+		ev.failure_reason = v.failure_reason;
+		ev.arn = v.arn;
 	}
 	finish_call(c, &ev, res);
 }
 
-static void on_import_jobs(const struct aws_result *res,
-			   const struct personalize_dataset_import_job *jobs,
-			   size_t n, void *ud)
+/* A List of jobs answered: ours by name, else (busy_blocks: only when
+ * another job in progress keeps ours from starting, as on a dataset)
+ * another one in progress. */
+static void reply_jobs(struct pcall *c, const struct aws_result *res,
+		       const void *items, size_t n, size_t size,
+		       job_view_fn view, bool busy_blocks)
 {
-	struct pcall *c = ud;
 	struct rt_event ev;
+	struct job_view v;
 	size_t i;
 
 	memset(&ev, 0, sizeof(ev));
 	c->op_handle = NULL;
-	for (i = 0; jobs && i < n; i++) {
-		const struct personalize_dataset_import_job *j = &jobs[i];
-
-		if (j->job_name && c->s[CS_NAME] &&
-		    !strcmp(j->job_name, c->s[CS_NAME])) {
+	for (i = 0; items && i < n; i++) {
+		view((const char *)items + i * size, &v);
+		if (v.name && c->s[CS_NAME] && !strcmp(v.name, c->s[CS_NAME])) {
 			ev.found = true;
-			ev.arn = j->dataset_import_job_arn;
-			ev.status = j->status;
-			ev.failure_reason = j->failure_reason;
+			ev.arn = v.arn;
+			ev.status = v.status;
+			ev.failure_reason = v.failure_reason;
 			break;
 		}
-		if (!ev.other_busy && adopt_in_progress(j->status)) {
+		if (busy_blocks && !ev.other_busy &&
+		    adopt_in_progress(v.status)) {
 			ev.other_busy = true;
-			ev.other_name = j->job_name ? j->job_name
-						    : j->dataset_import_job_arn;
+			ev.other_name = v.name ? v.name : v.arn;
 		}
 	}
 	if (ev.found) {
@@ -482,6 +521,34 @@ static void on_import_jobs(const struct aws_result *res,
 		ev.other_name = NULL;
 	}
 	finish_call(c, &ev, res);
+}
+
+static void on_import_job(const struct aws_result *res,
+			  const struct personalize_dataset_import_job *job,
+			  void *ud)
+{
+	reply_job(ud, res, job, view_import);
+}
+
+static void on_import_jobs(const struct aws_result *res,
+			   const struct personalize_dataset_import_job *jobs,
+			   size_t n, void *ud)
+{
+	reply_jobs(ud, res, jobs, n, sizeof(*jobs), view_import, true);
+}
+
+static void on_batch_job(const struct aws_result *res,
+			 const struct personalize_batch_job *job, void *ud)
+{
+	reply_job(ud, res, job, view_batch);
+}
+
+/* Other batch jobs of the version do not keep ours from starting. */
+static void on_batch_jobs(const struct aws_result *res,
+			  const struct personalize_batch_job *jobs, size_t n,
+			  void *ud)
+{
+	reply_jobs(ud, res, jobs, n, sizeof(*jobs), view_batch, false);
 }
 
 static void on_version(const struct aws_result *res,
@@ -813,6 +880,30 @@ static void grant(void *cookie)
 						     on_metrics, c,
 						     &c->op_handle);
 		break;
+	case RT_OP_CREATE_BATCH_INFERENCE:
+	case RT_OP_CREATE_BATCH_SEGMENT: {
+		struct personalize_create_batch_job req = {
+			c->op == RT_OP_CREATE_BATCH_SEGMENT, s[CS_NAME],
+			s[CS_VERSION_ARN], s[CS_S3_PATH], s[CS_BATCH_OUTPUT],
+			s[CS_ROLE_ARN], c->num_results, s[CS_FILTER_ARN],
+			c->r->p->tags, c->r->p->n_tags,
+		};
+		k = personalize_create_batch_job(aws, &req, on_arn, c,
+						 &c->op_handle);
+		break;
+	}
+	case RT_OP_DESCRIBE_BATCH_INFERENCE:
+	case RT_OP_DESCRIBE_BATCH_SEGMENT:
+		k = personalize_describe_batch_job(
+			aws, c->op == RT_OP_DESCRIBE_BATCH_SEGMENT, s[CS_ARN],
+			on_batch_job, c, &c->op_handle);
+		break;
+	case RT_OP_FIND_BATCH_INFERENCE:
+	case RT_OP_FIND_BATCH_SEGMENT:
+		k = personalize_list_batch_jobs(
+			aws, c->op == RT_OP_FIND_BATCH_SEGMENT,
+			s[CS_VERSION_ARN], on_batch_jobs, c, &c->op_handle);
+		break;
 	case RT_OP_HEAD_OBJECT:
 		if (!c->r->s3) {
 			k = -EINVAL;
@@ -857,7 +948,7 @@ static void do_call(struct runner *r, const struct rt_action *a)
 	const char *src[CS_COUNT] = {
 		k->name, k->arn, k->dataset_arn, k->dataset_type, k->s3_path,
 		k->role_arn, k->import_mode, k->solution_arn, k->training_mode,
-		k->campaign_arn, k->version_arn,
+		k->campaign_arn, k->version_arn, k->batch_output, k->filter_arn,
 	};
 	struct pcall *c;
 	int i, e = 0;
@@ -869,6 +960,7 @@ static void do_call(struct runner *r, const struct rt_action *a)
 	c->slot = a->slot;
 	c->token = a->token;
 	c->op = k->op;
+	c->num_results = k->num_results;
 	for (i = 0; i < CS_COUNT; i++)
 		e |= dup_str(&c->s[i], src[i]);
 	if (e)
@@ -1102,6 +1194,7 @@ static void start_hook(struct runner *r, const struct rt_action *a)
 	info.campaign_arn = run->campaign_arn;
 	info.reason = a->outcome == RT_OUT_SUCCEEDED ? "" : run->reason;
 	info.kind = rt_kind_name(run->kind);
+	info.batch_output = rt_batch_output(run);
 	info.duration_s = run->finished_at > run->started_at ?
 		(uint64_t)(run->finished_at - run->started_at) : 0;
 	(void)hook_run(r->host->hooks, r->p->on_run_end,
@@ -1203,7 +1296,7 @@ static void metrics_follow(struct runner *r, bool finished,
 		return;
 	st = finished ? RT_STAGE_DONE : r->run->stage;
 	if (st != r->m_stage) {
-		if (r->m_stage != RT_STAGE_IDLE && r->m_stage <= RT_STAGE_VERIFYING &&
+		if (r->m_stage != RT_STAGE_IDLE && r->m_stage <= RT_STAGE_LAST &&
 		    now >= r->m_stage_since) {
 			r->m_stage_s[r->m_stage] += (double)(now - r->m_stage_since);
 			(void)metrics_stage_duration(r->mp, rt_stage_name(r->m_stage),
@@ -1217,9 +1310,14 @@ static void metrics_follow(struct runner *r, bool finished,
 		(void)metrics_run_finished(r->mp, r->run->finished_at ?
 					   r->run->finished_at : now,
 					   rt_outcome_name(outcome));
+		if (rt_batch_output(r->run))
+			(void)metrics_batch_output(r->mp,
+				r->run->slots[RT_SLOT_BATCH].finished_at ?
+				r->run->slots[RT_SLOT_BATCH].finished_at : now,
+				rt_batch_output(r->run));
 		(void)metrics_set_stage(r->mp, "idle");
 		r->m_stage = RT_STAGE_IDLE;
-		for (i = 0; i <= RT_STAGE_VERIFYING; i++)
+		for (i = 0; i <= RT_STAGE_LAST; i++)
 			r->m_stage_s[i] = 0;
 		moved = true;
 	} else if (moved) {
@@ -1239,7 +1337,7 @@ static void metrics_start(struct runner *r)
 	metrics_run_started(r->mp, r->run->started_at);
 	r->m_stage = RT_STAGE_IDLE;
 	r->m_stage_since = wallclock_now();
-	for (i = 0; i <= RT_STAGE_VERIFYING; i++)
+	for (i = 0; i <= RT_STAGE_LAST; i++)
 		r->m_stage_s[i] = 0;
 }
 
@@ -1333,6 +1431,7 @@ static void send_event(struct runner *r, const char *stage,
 	d.outcome = outcome == RT_OUT_NONE ? NULL : rt_outcome_name(outcome);
 	d.solution_version_arn = run->slots[RT_SLOT_VERSION].arn;
 	d.campaign_arn = run->campaign_arn;
+	d.batch_output = rt_batch_output(run);
 	d.duration_s = end > run->started_at ?
 		(uint64_t)(end - run->started_at) : 0;
 	d.reason = outcome == RT_OUT_NONE || outcome == RT_OUT_SUCCEEDED ?
@@ -1956,7 +2055,8 @@ static void on_adopt_done(void *ud, const struct adopt_found *found,
 		log_struct(LOG_NOTICE, fields,
 			   "%s: adopting in-flight %s %s (%s); the run keeps "
 			   "fire time %s",
-			   lost, found->kind == ADOPT_VERSION ?
+			   lost, found->kind == ADOPT_BATCH ? "batch job" :
+			   found->kind == ADOPT_VERSION ?
 			   "solution version" : "import", found->name,
 			   found->status, when);
 		start_run(r, found->fire_time, now, true, st);

@@ -14,7 +14,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include <curl/curl.h>
 #include <openssl/evp.h>
 
 #include "aws-engine.h"
@@ -31,13 +30,6 @@
 /* Sent unsigned (the signer leaves User-Agent out). */
 #define S3_USER_AGENT "personalize-retrain/" PR_VERSION
 
-
-struct s3_client {
-	struct aws_engine *engine;
-	char *region;
-	char *endpoint_url;        /* caller's override, or NULL */
-	bool force_path_style;
-};
 
 /* One HEAD: the request the engine hands back to this adapter. */
 struct s3_head {
@@ -78,16 +70,6 @@ const char *s3_error_name(enum s3_error e)
 	case S3_ERR_CREDENTIALS: return "credentials";
 	case S3_ERR_MALFORMED_REPLY: return "malformed-reply";
 	case S3_ERR_INTERNAL: return "internal";
-	}
-	return "unknown";
-}
-
-const char *s3_change_name(enum s3_change c)
-{
-	switch (c) {
-	case S3_CHANGE_UNKNOWN: return "unknown";
-	case S3_CHANGE_UNCHANGED: return "unchanged";
-	case S3_CHANGE_CHANGED: return "changed";
 	}
 	return "unknown";
 }
@@ -137,35 +119,9 @@ int s3_parse_uri(const char *uri, char **bucket, char **key)
 	return 0;
 }
 
-enum s3_change s3_compare(const char *recorded_etag,
-			  time_t recorded_last_modified,
-			  const char *etag, time_t last_modified)
-{
-	if (!recorded_etag || !*recorded_etag || !etag || !*etag)
-		return S3_CHANGE_UNKNOWN;
-	if (strcmp(recorded_etag, etag) != 0)
-		return S3_CHANGE_CHANGED;
-	if (recorded_last_modified != 0 && last_modified != 0 &&
-	    recorded_last_modified != last_modified)
-		return S3_CHANGE_CHANGED;
-	return S3_CHANGE_UNCHANGED;
-}
-
 void s3_encode_key(const char *key, struct strbuf *out)
 {
-	static const char hex[] = "0123456789ABCDEF";
-	const unsigned char *p;
-
-	for (p = (const unsigned char *)key; *p; p++) {
-		if (isalnum(*p) || *p == '-' || *p == '.' || *p == '_' ||
-		    *p == '~' || *p == '/') {
-			strbuf_putc(out, (char)*p);
-		} else {
-			strbuf_putc(out, '%');
-			strbuf_putc(out, hex[*p >> 4]);
-			strbuf_putc(out, hex[*p & 15]);
-		}
-	}
+	sigv4_uri_encode(out, key, strlen(key), true);
 }
 
 bool s3_virtual_host_ok(const char *bucket)
@@ -201,50 +157,15 @@ void s3_target_free(struct s3_target *t)
 static int split_url(const char *url, char **scheme, char **hostport,
 		     char **prefix)
 {
-	CURLU *u = curl_url();
-	char *s = NULL, *h = NULL, *port = NULL, *path = NULL;
-	struct strbuf hp = STRBUF_INIT, pp = STRBUF_INIT;
-	int r = -EINVAL;
+	size_t n;
+	int r = aws_url_parts(url, scheme, hostport, prefix);
 
-	if (!u)
-		return -ENOMEM;
-	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_SCHEME, &s, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &h, 0) != CURLUE_OK || !*h)
-		goto cleanup;
-	if (curl_url_get(u, CURLUPART_PORT, &port, 0) != CURLUE_OK)
-		port = NULL;
-	if (curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK)
-		path = NULL;
-	strbuf_puts(&hp, h);
-	if (port)
-		strbuf_printf(&hp, ":%s", port);
-	if (path)
-		strbuf_puts(&pp, path);
-	while (pp.len > 0 && pp.buf[pp.len - 1] == '/')
-		pp.buf[--pp.len] = '\0';
-	strbuf_puts(&pp, "");
-	r = strbuf_error(&hp) < 0 || strbuf_error(&pp) < 0 ? -ENOMEM : 0;
 	if (r < 0)
-		goto cleanup;
-	*scheme = strdup(s);
-	*hostport = strbuf_detach(&hp);
-	*prefix = strbuf_detach(&pp);
-	if (!*scheme || !*hostport || !*prefix) {
-		free(*scheme);
-		free(*hostport);
-		free(*prefix);
-		r = -ENOMEM;
-	}
-cleanup:
-	strbuf_free(&hp);
-	strbuf_free(&pp);
-	curl_free(s);
-	curl_free(h);
-	curl_free(port);
-	curl_free(path);
-	curl_url_cleanup(u);
-	return r;
+		return r;
+	n = strlen(*prefix);
+	while (n > 0 && (*prefix)[n - 1] == '/')
+		(*prefix)[--n] = '\0';
+	return 0;
 }
 
 int s3_resolve_target(const char *endpoint_url, bool force_path_style,
@@ -467,11 +388,7 @@ int s3_client_new(sd_event *event, struct http_client *http,
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
-	ec = (struct aws_engine_config){
-		.log_name = "s3", .max_attempts = cfg->max_attempts,
-		.connect_timeout_ms = cfg->connect_timeout_ms,
-		.total_timeout_ms = cfg->total_timeout_ms,
-	};
+	ec = AWS_ENGINE_CONFIG("s3", cfg);
 	r = aws_engine_new(event, http, &ec, creds, &c->engine);
 	if (r < 0)
 		goto cleanup;
@@ -505,31 +422,10 @@ struct s3_client *s3_client_free(struct s3_client *c)
 	return NULL;
 }
 
-unsigned s3_client_in_flight(const struct s3_client *c)
-{
-	return c ? aws_engine_in_flight(c->engine) : 0;
-}
-
 void s3_client_set_metrics_hook(struct s3_client *c, aws_metrics_fn fn,
 				void *userdata)
 {
 	aws_engine_set_metrics_hook(c->engine, fn, userdata);
-}
-
-void s3_client_set_test_hooks(struct s3_client *c,
-			      const struct aws_test_hooks *h)
-{
-	aws_engine_set_test_hooks(c->engine, h);
-}
-
-int64_t s3_client_clock_offset(const struct s3_client *c)
-{
-	return aws_engine_retrier_const(c->engine)->clock_offset;
-}
-
-unsigned s3_client_retry_tokens(const struct s3_client *c)
-{
-	return aws_engine_retrier_const(c->engine)->quota.tokens;
 }
 
 /* ---- one HEAD --------------------------------------------------------------------- */
@@ -757,24 +653,41 @@ static enum aws_retry_kind head_retry_kind(void *req, const struct aws_engine *e
 	return kind == AWS_RETRY_CLOCK_SKEW ? AWS_RETRY_NO : kind;
 }
 
-/* The engine's outcome as an s3_error, for the metrics and the caller. */
-static void head_finalize(void *req, struct aws_engine_result *res)
+/* The engine's outcome of a failed call as an s3_error, and its class and
+ * code as the metrics and the caller see them. For a listing, a 2xx reply
+ * that could not be decoded is S3_ERR_MALFORMED_REPLY, and a malformed
+ * reply keeps the decoder's code when it has one. */
+static enum s3_error finalize_error(struct aws_engine_result *res,
+				    const char *bucket_region,
+				    const char *client_region, bool listing)
 {
-	struct s3_head *h = req;
 	enum s3_error e;
 
-	if (strcmp(res->code, "CredentialsUnavailable") == 0 ||
+	if (aws_code_is_no_credentials(res->code) ||
 	    (strcmp(res->code, "SigningFailed") == 0 &&
 	     res->error == AWS_ERR_AUTH))
 		e = S3_ERR_CREDENTIALS;
 	else if (res->error == AWS_ERR_INTERNAL)
 		e = S3_ERR_INTERNAL;
+	else if (listing && res->error == AWS_ERR_MALFORMED_REPLY &&
+		 res->transport == HTTP_OK && res->status >= 200 &&
+		 res->status < 300)
+		e = S3_ERR_MALFORMED_REPLY;
 	else
-		e = s3_classify(res->transport, res->status, h->bucket_region,
-				h->client->region);
-	h->error = e;
+		e = s3_classify(res->transport, res->status, bucket_region,
+				client_region);
 	res->error = aws_class_of(e);
-	res->code = s3_error_name(e);
+	if (!listing || e != S3_ERR_MALFORMED_REPLY || !res->code[0])
+		res->code = s3_error_name(e);
+	return e;
+}
+
+static void head_finalize(void *req, struct aws_engine_result *res)
+{
+	struct s3_head *h = req;
+
+	h->error = finalize_error(res, h->bucket_region, h->client->region,
+				  false);
 }
 
 static const struct aws_protocol s3_head_protocol = {
@@ -913,33 +826,17 @@ int s3_parse_folder_uri(const char *uri, char **bucket, char **prefix)
 	return 0;
 }
 
-static void query_encode(const char *v, struct strbuf *out)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	const unsigned char *p;
-
-	for (p = (const unsigned char *)v; *p; p++) {
-		if (isalnum(*p) || *p == '-' || *p == '.' || *p == '_' ||
-		    *p == '~') {
-			strbuf_putc(out, (char)*p);
-		} else {
-			strbuf_putc(out, '%');
-			strbuf_putc(out, hex[*p >> 4]);
-			strbuf_putc(out, hex[*p & 15]);
-		}
-	}
-}
-
 void s3_list_query(const char *prefix, const char *token, unsigned max_keys,
 		   struct strbuf *out)
 {
 	if (token) {
 		strbuf_puts(out, "continuation-token=");
-		query_encode(token, out);
+		sigv4_uri_encode(out, token, strlen(token), false);
 		strbuf_putc(out, '&');
 	}
 	strbuf_printf(out, "list-type=2&max-keys=%u&prefix=", max_keys);
-	query_encode(prefix ? prefix : "", out);
+	if (prefix)
+		sigv4_uri_encode(out, prefix, strlen(prefix), false);
 }
 
 void s3_list_page_free(struct s3_list_page *p)
@@ -1242,25 +1139,9 @@ static int list_decode_error(const struct http_response *resp,
 static void list_finalize(void *req, struct aws_engine_result *res)
 {
 	struct s3_list *l = req;
-	enum s3_error e;
 
-	if (strcmp(res->code, "CredentialsUnavailable") == 0 ||
-	    (strcmp(res->code, "SigningFailed") == 0 &&
-	     res->error == AWS_ERR_AUTH))
-		e = S3_ERR_CREDENTIALS;
-	else if (res->error == AWS_ERR_INTERNAL)
-		e = S3_ERR_INTERNAL;
-	else if (res->error == AWS_ERR_MALFORMED_REPLY &&
-		 res->transport == HTTP_OK && res->status >= 200 &&
-		 res->status < 300)
-		e = S3_ERR_MALFORMED_REPLY;
-	else
-		e = s3_classify(res->transport, res->status, l->bucket_region,
-				l->client->region);
-	l->error = e;
-	res->error = aws_class_of(e);
-	if (e != S3_ERR_MALFORMED_REPLY || !res->code[0])
-		res->code = s3_error_name(e);
+	l->error = finalize_error(res, l->bucket_region, l->client->region,
+				  true);
 }
 
 static const struct aws_protocol s3_list_protocol = {

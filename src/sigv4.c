@@ -175,10 +175,8 @@ static int hex_value(char c)
 	return -1;
 }
 
-/* Append s[0..len) percent-encoded: unreserved bytes (and '/' when
- * keep_slash) as they are, every other byte as %XX. */
-static void uri_encode(struct strbuf *sb, const char *s, size_t len,
-		       bool keep_slash)
+void sigv4_uri_encode(struct strbuf *sb, const char *s, size_t len,
+		      bool keep_slash)
 {
 	size_t i = 0;
 
@@ -335,7 +333,7 @@ static void append_canonical_path(struct strbuf *sb, const char *path,
 	if (!(flags & SIGV4_NORMALIZE_PATH)) {
 		if (path[0] != '/')
 			strbuf_putc(sb, '/');
-		uri_encode(sb, path, len, true);
+		sigv4_uri_encode(sb, path, len, true);
 		return;
 	}
 	/* Normalise segment by segment, writing encoded segments; ".."
@@ -369,7 +367,7 @@ static void append_canonical_path(struct strbuf *sb, const char *path,
 			continue;
 		}
 		strbuf_putc(sb, '/');
-		uri_encode(sb, seg, n, false);
+		sigv4_uri_encode(sb, seg, n, false);
 	}
 	if (strbuf_error(sb))
 		return;
@@ -443,14 +441,14 @@ static int append_canonical_query(struct canon_scratch *scr, struct strbuf *sb,
 			uri_decode(&tmp, start, (size_t)(kend - start));
 			pair->key = q->len;
 			if (tmp.len)
-				uri_encode(q, tmp.buf, tmp.len, false);
+				sigv4_uri_encode(q, tmp.buf, tmp.len, false);
 			pair->key_len = q->len - pair->key;
 			strbuf_reset(&tmp);
 			if (eq)
 				uri_decode(&tmp, eq + 1, (size_t)(p - eq - 1));
 			pair->val = q->len;
 			if (tmp.len)
-				uri_encode(q, tmp.buf, tmp.len, false);
+				sigv4_uri_encode(q, tmp.buf, tmp.len, false);
 			pair->val_len = q->len - pair->val;
 			if (strbuf_error(&tmp) || strbuf_error(q)) {
 				strbuf_free(&tmp);

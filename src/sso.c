@@ -2,7 +2,6 @@
  * a bearer token, as an adapter over the call engine; see include/sso.h. */
 #include "sso.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,14 +41,6 @@ struct sso_reply {
 	time_t expiration;
 };
 
-static void wipe_free(char *s)
-{
-	if (s) {
-		OPENSSL_cleanse(s, strlen(s));
-		free(s);
-	}
-}
-
 static void reply_free(void *p)
 {
 	struct sso_reply *r = p;
@@ -57,8 +48,8 @@ static void reply_free(void *p)
 	if (!r)
 		return;
 	free(r->akid);
-	wipe_free(r->secret);
-	wipe_free(r->token);
+	creds_free_secret(r->secret);
+	creds_free_secret(r->token);
 	free(r);
 }
 
@@ -170,11 +161,7 @@ int sso_client_new(sd_event *event, struct http_client *http,
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
-	ec = (struct aws_engine_config){
-		.log_name = "sso", .max_attempts = cfg->max_attempts,
-		.connect_timeout_ms = cfg->connect_timeout_ms,
-		.total_timeout_ms = cfg->total_timeout_ms,
-	};
+	ec = AWS_ENGINE_CONFIG("sso", cfg);
 	r = aws_engine_new(event, http, &ec, NULL, &c->engine);
 	if (r == 0)
 		r = aws_resolve_endpoint(cfg->endpoint_url, SSO_ENV_SERVICE_ID,
@@ -201,17 +188,6 @@ struct sso_client *sso_client_free(struct sso_client *c)
 	return NULL;
 }
 
-const char *sso_client_endpoint(const struct sso_client *c)
-{
-	return c ? c->endpoint : NULL;
-}
-
-void sso_client_set_test_hooks(struct sso_client *c,
-			       const struct aws_test_hooks *h)
-{
-	aws_engine_set_test_hooks(c->engine, h);
-}
-
 static void call_free(void *req)
 {
 	struct sso_call *call = req;
@@ -219,7 +195,7 @@ static void call_free(void *req)
 	if (!call)
 		return;
 	rj_wipe(call);
-	wipe_free(call->token);
+	creds_free_secret(call->token);
 	free(call->url);
 	free(call);
 }
@@ -244,24 +220,6 @@ static void call_done(const struct aws_engine_result *er, void *userdata)
 	call->done(&res, call->userdata);
 }
 
-/* RFC 3986 query value. */
-static void query_encode(struct strbuf *sb, const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (isalnum(ch) || strchr("-._~", ch)) {
-			strbuf_putc(sb, (char)ch);
-		} else {
-			strbuf_putc(sb, '%');
-			strbuf_putc(sb, hex[ch >> 4]);
-			strbuf_putc(sb, hex[ch & 15]);
-		}
-	}
-}
-
 int sso_get_role_credentials(struct sso_client *c, const char *role_name,
 			     const char *account_id, const char *access_token,
 			     sso_done_fn done, void *userdata,
@@ -279,9 +237,9 @@ int sso_get_role_credentials(struct sso_client *c, const char *role_name,
 	if (!call)
 		return -ENOMEM;
 	strbuf_printf(&url, "%s/federation/credentials?role_name=", c->endpoint);
-	query_encode(&url, role_name);
+	sigv4_uri_encode(&url, role_name, strlen(role_name), false);
 	strbuf_puts(&url, "&account_id=");
-	query_encode(&url, account_id);
+	sigv4_uri_encode(&url, account_id, strlen(account_id), false);
 	call->client = c;
 	call->url = strbuf_error(&url) < 0 ? NULL : strbuf_detach(&url);
 	strbuf_free(&url);
@@ -297,14 +255,10 @@ int sso_get_role_credentials(struct sso_client *c, const char *role_name,
 		.operation = "GetRoleCredentials", .unsigned_request = true,
 		.done = call_done, .userdata = call,
 	};
-	r = aws_engine_call(c->engine, &spec, &call->ec);
-	if (r < 0) {
-		call_free(call);
-		return r;
-	}
-	if (ret)
+	r = aws_engine_start(c->engine, &spec, &call->ec);
+	if (r == 0 && ret)
 		*ret = call;
-	return 0;
+	return r;
 }
 
 void sso_call_cancel(struct sso_call *call)

@@ -487,6 +487,7 @@ void state_finish_run(struct state *st, const struct rt_run *run)
 	copy_str(h.version_name, sizeof(h.version_name), v->name);
 	copy_str(h.version_arn, sizeof(h.version_arn), v->arn);
 	copy_str(h.reason, sizeof(h.reason), run->reason);
+	copy_str(h.batch_output, sizeof(h.batch_output), rt_batch_output(run));
 	if (run->outcome == RT_OUT_SUCCEEDED && run->campaign_arn[0]) {
 		copy_str(st->campaign_prev_version,
 			 sizeof(st->campaign_prev_version), run->prev_version_arn);

@@ -217,6 +217,20 @@ static void put_run(struct out *o, cJSON *j, const struct rt_run *r)
 	if (r->campaign_arn[0])
 		put_slot(o, add_obj(o, j, "campaign"),
 			 &r->slots[RT_SLOT_CAMPAIGN], false);
+	if (r->batch_kind != RT_BATCH_NONE) {
+		cJSON *b = add_obj(o, j, "batch");
+
+		if (!b)
+			return;
+		add_str(o, b, "kind", rt_batch_kind_name(r->batch_kind));
+		add_str(o, b, "input", r->batch_input);
+		add_str(o, b, "output", r->batch_output);
+		add_str(o, b, "role_arn", r->batch_role_arn);
+		add_num(o, b, "num_results", r->batch_num_results);
+		add_str(o, b, "filter_arn", r->batch_filter_arn);
+		put_slot(o, add_obj(o, b, "job"), &r->slots[RT_SLOT_BATCH],
+			 false);
+	}
 }
 
 /* The file's text; rest_only: without "last_fire" and "run" (state_pack,
@@ -267,6 +281,8 @@ static int to_json(const struct state *st, bool rest_only, char **out)
 		add_str(&o, e, "version_name", h->version_name);
 		add_str(&o, e, "version_arn", h->version_arn);
 		add_str(&o, e, "reason", h->reason);
+		if (h->batch_output[0])
+			add_str(&o, e, "batch_output", h->batch_output);
 	}
 	if (st->n_datasets > 0) {
 		arr = add_arr(&o, root, "datasets");
@@ -507,6 +523,35 @@ static void get_slot(struct in *in, const cJSON *j, struct rt_slot *s,
 		bad(in, "running or active job without an ARN in", what);
 }
 
+static void get_batch(struct in *in, const cJSON *b, struct rt_run *r)
+{
+	char kind[32];
+
+	if (!cJSON_IsObject(b)) {
+		bad(in, "not an object:", "batch");
+		return;
+	}
+	get_str(in, b, "kind", kind, sizeof(kind));
+	get_str(in, b, "input", r->batch_input, sizeof(r->batch_input));
+	get_str(in, b, "output", r->batch_output, sizeof(r->batch_output));
+	get_str(in, b, "role_arn", r->batch_role_arn,
+		sizeof(r->batch_role_arn));
+	r->batch_num_results = get_uint(in, b, "num_results", 0x7fffffffu);
+	get_str(in, b, "filter_arn", r->batch_filter_arn,
+		sizeof(r->batch_filter_arn));
+	if (in->bad)
+		return;
+	if (rt_batch_kind_parse(kind, &r->batch_kind) < 0 ||
+	    r->batch_kind == RT_BATCH_NONE)
+		bad(in, "unknown value of", "kind");
+	else if (!r->batch_input[0] || !r->batch_output[0] ||
+		 !r->batch_role_arn[0])
+		bad(in, "incomplete batch job in", "batch");
+	else
+		get_slot(in, member(in, b, "job"), &r->slots[RT_SLOT_BATCH],
+			 false, "batch job");
+}
+
 static void get_run(struct in *in, const cJSON *j, const char *pipeline,
 		    struct rt_run *r)
 {
@@ -575,13 +620,17 @@ static void get_run(struct in *in, const cJSON *j, const char *pipeline,
 	if (r->campaign_arn[0])
 		get_slot(in, member(in, j, "campaign"),
 			 &r->slots[RT_SLOT_CAMPAIGN], false, "campaign");
+	e = cJSON_GetObjectItemCaseSensitive(j, "batch");
+	if (e && !cJSON_IsNull(e))
+		get_batch(in, e, r);
 	if (in->bad)
 		return;
 	if (rt_stage_parse(stage, &r->stage) < 0 || r->stage == RT_STAGE_IDLE ||
 	    r->stage == RT_STAGE_VERIFYING /* rollbacks are never saved */)
 		bad(in, "unknown value of", "stage");
 	else if ((r->stage == RT_STAGE_CHECKING && !r->skip_unchanged) ||
-		 (r->stage == RT_STAGE_GATING && !r->gate.enabled))
+		 (r->stage == RT_STAGE_GATING && !r->gate.enabled) ||
+		 (r->stage == RT_STAGE_BATCH && r->batch_kind == RT_BATCH_NONE))
 		bad(in, "stage does not fit the run's settings:", "stage");
 	else if (rt_outcome_parse(outcome, &r->outcome) < 0 ||
 		 (r->stage == RT_STAGE_DONE) != (r->outcome != RT_OUT_NONE))
@@ -598,16 +647,20 @@ static void get_run(struct in *in, const cJSON *j, const char *pipeline,
 	/* Later stages need the earlier ones done: never deploy a version
 	 * that a damaged file merely claims is there. */
 	if (r->stage == RT_STAGE_TRAINING || r->stage == RT_STAGE_GATING ||
-	    r->stage == RT_STAGE_DEPLOYING)
+	    r->stage == RT_STAGE_DEPLOYING || r->stage == RT_STAGE_BATCH)
 		for (i = 0; i < n; i++)
 			if (r->slots[i].phase != RT_PH_ACTIVE)
 				bad(in, "stage does not fit the imports:", "stage");
 	if (r->stage == RT_STAGE_DEPLOYING &&
 	    (r->slots[RT_SLOT_VERSION].phase != RT_PH_ACTIVE || !r->campaign_arn[0]))
 		bad(in, "stage does not fit the version:", "stage");
-	if (r->stage == RT_STAGE_GATING &&
+	if ((r->stage == RT_STAGE_GATING || r->stage == RT_STAGE_BATCH) &&
 	    r->slots[RT_SLOT_VERSION].phase != RT_PH_ACTIVE)
 		bad(in, "stage does not fit the version:", "stage");
+	/* a batch job only of a version the campaign serves */
+	if (r->stage == RT_STAGE_BATCH && r->campaign_arn[0] &&
+	    r->slots[RT_SLOT_CAMPAIGN].phase != RT_PH_ACTIVE)
+		bad(in, "stage does not fit the campaign:", "stage");
 	if (r->campaign_arn[0])
 		copy_str(r->slots[RT_SLOT_CAMPAIGN].arn,
 			 sizeof(r->slots[RT_SLOT_CAMPAIGN].arn), r->campaign_arn);
@@ -630,6 +683,8 @@ static void get_history(struct in *in, const cJSON *e, struct state_history *h)
 	get_str(in, e, "version_arn", h->version_arn, sizeof(h->version_arn));
 	get_str(in, e, "reason", h->reason, sizeof(h->reason));
 	opt_str(in, e, "kind", kind, sizeof(kind)); /* absent: retrain */
+	opt_str(in, e, "batch_output", h->batch_output,
+		sizeof(h->batch_output));
 	if (!in->bad && (rt_outcome_parse(outcome, &h->outcome) < 0 ||
 			 h->outcome == RT_OUT_NONE))
 		bad(in, "unknown value of", "outcome");

@@ -1,8 +1,8 @@
 /* sts.c - AWS STS: the Query protocol adapter (form-encoded POST, XML
  * replies) over the call engine; see include/sts.h. */
 #include "sts.h"
+#include "sts-internal.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,20 +24,12 @@
 #define STS_USER_AGENT "personalize-retrain/" PR_VERSION
 #define STS_GLOBAL_REGION "us-east-1"
 
-struct sts_client {
-	struct aws_engine *engine;
-	char *endpoint;
-	char *host, *path, *url;
-	char *signing_region;
-};
-
 struct sts_reply {
 	char *access_key_id;
 	char *secret_access_key;
 	char *session_token;
 	time_t expiration;
 	char *assumed_role_arn;
-	char *arn, *account, *user_id;
 };
 
 struct sts_call {
@@ -123,31 +115,12 @@ int sts_default_endpoint(const char *region, const char *regional_endpoints,
 	return 0;
 }
 
-/* RFC 3986: unreserved characters kept, every other byte %XX. */
-static void form_encode(struct strbuf *sb, const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (isalnum(ch) || ch == '-' || ch == '.' || ch == '_' ||
-		    ch == '~') {
-			strbuf_putc(sb, (char)ch);
-		} else {
-			strbuf_putc(sb, '%');
-			strbuf_putc(sb, hex[ch >> 4]);
-			strbuf_putc(sb, hex[ch & 15]);
-		}
-	}
-}
-
 static void form_param(struct strbuf *sb, const char *name, const char *value)
 {
 	strbuf_putc(sb, '&');
 	strbuf_puts(sb, name);
 	strbuf_putc(sb, '=');
-	form_encode(sb, value);
+	sigv4_uri_encode(sb, value, strlen(value), false);
 }
 
 static char *dup_text(const struct xml_node *root, const char *path)
@@ -157,25 +130,14 @@ static char *dup_text(const struct xml_node *root, const char *path)
 	return t ? strdup(t) : NULL;
 }
 
-static void wipe_str(char *s)
-{
-	if (s) {
-		OPENSSL_cleanse(s, strlen(s));
-		free(s);
-	}
-}
-
 void sts_reply_free(struct sts_reply *r)
 {
 	if (!r)
 		return;
 	free(r->access_key_id);
-	wipe_str(r->secret_access_key);
-	wipe_str(r->session_token);
+	creds_free_secret(r->secret_access_key);
+	creds_free_secret(r->session_token);
 	free(r->assumed_role_arn);
-	free(r->arn);
-	free(r->account);
-	free(r->user_id);
 	free(r);
 }
 
@@ -184,6 +146,7 @@ int sts_parse_reply(const char *operation, const char *body, size_t len,
 {
 	struct xml_node *root = NULL;
 	const struct xml_node *res;
+	const char *exp;
 	struct sts_reply *r;
 	char name[80];
 	int k;
@@ -204,25 +167,16 @@ int sts_parse_reply(const char *operation, const char *body, size_t len,
 	res = xml_child(root, name);
 	if (!res)
 		goto fail;
-	if (strcmp(operation, "GetCallerIdentity") == 0) {
-		r->arn = dup_text(res, "Arn");
-		r->account = dup_text(res, "Account");
-		r->user_id = dup_text(res, "UserId");
-		if (!r->arn || !r->account)
-			goto fail;
-	} else {
-		const char *exp = xml_path_text(res, "Credentials/Expiration");
-
-		r->access_key_id = dup_text(res, "Credentials/AccessKeyId");
-		r->secret_access_key = dup_text(res, "Credentials/SecretAccessKey");
-		r->session_token = dup_text(res, "Credentials/SessionToken");
-		r->assumed_role_arn = dup_text(res, "AssumedRoleUser/Arn");
-		if (!r->access_key_id || !*r->access_key_id ||
-		    !r->secret_access_key || !*r->secret_access_key ||
-		    !r->session_token || !*r->session_token || !exp ||
-		    creds_parse_time(exp, &r->expiration) < 0)
-			goto fail;
-	}
+	exp = xml_path_text(res, "Credentials/Expiration");
+	r->access_key_id = dup_text(res, "Credentials/AccessKeyId");
+	r->secret_access_key = dup_text(res, "Credentials/SecretAccessKey");
+	r->session_token = dup_text(res, "Credentials/SessionToken");
+	r->assumed_role_arn = dup_text(res, "AssumedRoleUser/Arn");
+	if (!r->access_key_id || !*r->access_key_id ||
+	    !r->secret_access_key || !*r->secret_access_key ||
+	    !r->session_token || !*r->session_token || !exp ||
+	    creds_parse_time(exp, &r->expiration) < 0)
+		goto fail;
 	xml_free(root);
 	*out = r;
 	return 0;
@@ -342,11 +296,7 @@ int sts_client_new(sd_event *event, struct http_client *http,
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
-	ec = (struct aws_engine_config){
-		.log_name = "sts", .max_attempts = cfg->max_attempts,
-		.connect_timeout_ms = cfg->connect_timeout_ms,
-		.total_timeout_ms = cfg->total_timeout_ms,
-	};
+	ec = AWS_ENGINE_CONFIG("sts", cfg);
 	r = aws_engine_new(event, http, &ec, creds, &c->engine);
 	if (r < 0)
 		goto fail;
@@ -403,22 +353,6 @@ struct sts_client *sts_client_free(struct sts_client *c)
 	return NULL;
 }
 
-const char *sts_client_endpoint(const struct sts_client *c)
-{
-	return c ? c->endpoint : NULL;
-}
-
-const char *sts_client_signing_region(const struct sts_client *c)
-{
-	return c ? c->signing_region : NULL;
-}
-
-void sts_client_set_test_hooks(struct sts_client *c,
-			       const struct aws_test_hooks *h)
-{
-	aws_engine_set_test_hooks(c->engine, h);
-}
-
 /* ---- calls ----------------------------------------------------------------------------- */
 
 static void call_free(void *req)
@@ -454,9 +388,6 @@ static void call_done(const struct aws_engine_result *er, void *userdata)
 		res.session_token = rep->session_token;
 		res.expiration = rep->expiration;
 		res.assumed_role_arn = rep->assumed_role_arn;
-		res.arn = rep->arn;
-		res.account = rep->account;
-		res.user_id = rep->user_id;
 	}
 	call->done(&res, call->userdata);
 }
@@ -491,14 +422,10 @@ static int start(struct sts_client *c, const char *operation,
 		.unsigned_request = unsigned_request,
 		.done = call_done, .userdata = call,
 	};
-	r = aws_engine_call(c->engine, &spec, &call->ec);
-	if (r < 0) {
-		call_free(call);
-		return r;
-	}
-	if (ret)
+	r = aws_engine_start(c->engine, &spec, &call->ec);
+	if (r == 0 && ret)
 		*ret = call;
-	return 0;
+	return r;
 }
 
 static int assume(struct sts_client *c, const char *operation,
@@ -545,18 +472,6 @@ int sts_assume_role_with_web_identity(struct sts_client *c,
 {
 	return assume(c, "AssumeRoleWithWebIdentity", p, true, done, userdata,
 		      ret);
-}
-
-int sts_get_caller_identity(struct sts_client *c, sts_done_fn done,
-			    void *userdata, struct sts_call **ret)
-{
-	struct strbuf form = STRBUF_INIT;
-
-	if (!c || !done)
-		return -EINVAL;
-	strbuf_printf(&form, "Action=GetCallerIdentity&Version=%s",
-		      STS_API_VERSION);
-	return start(c, "GetCallerIdentity", &form, false, done, userdata, ret);
 }
 
 void sts_call_cancel(struct sts_call *call)

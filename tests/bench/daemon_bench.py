@@ -56,6 +56,10 @@ whose prerequisite is missing (no `run`/`once` command, no boto3) prints
 "not measured: <reason>". Exit 0 unless a measurement itself failed (a
 process crashed, READY=1 never came, ...); a MISS is not a failure.
 
+The emulator, the daemons and every other process are started through
+tests/integration/prtest.py (one Ctx: a temporary directory, and whatever
+was started killed, reaped and removed at the end).
+
 Environment: BUILD_DIR (default build), BENCH_IDLE_SECONDS (default 60),
 BENCH_SCALE_PIPELINES (default 1000), BENCH_SCALE_RATE (default 200),
 BENCH_READY_RUNS (default 7), BENCH_STEADY_PIPELINES (default 50),
@@ -70,27 +74,22 @@ import os
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
-from emulator_harness import AKID, SECRET, Emulator, pick_anchor  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "integration"))
+import prtest  # noqa: E402
+from prtest import ACCOUNT, ARN, REGION, pick_anchor  # noqa: E402
 
-REGION = "us-east-1"
-ACCOUNT = "123456789012"
-ARN = "arn:aws:personalize:%s:%s" % (REGION, ACCOUNT)
-ROLE = "arn:aws:iam::%s:role/PersonalizeS3ImportRole" % ACCOUNT
+ROLE = prtest.ROLE_ARN
 RECIPE = "arn:aws:personalize:::recipe/aws-user-personalization"
 # Next 1 January, 00:00 UTC: weeks away, so an idle daemon stays idle.
 FAR_SCHEDULE = "cron(0 0 1 1 ? *)"
-DEPS = "libcurl libcrypto libcjson yaml-0.1 libsystemd"
+DEPS = "libcurl libcrypto libcjson yaml-0.1 libsystemd expat"
 
 READY_TIMEOUT_S = 30
 STOP_TIMEOUT_S = 5
@@ -127,15 +126,6 @@ READY_RUNS = env_int("BENCH_READY_RUNS", 7)
 # At the cap, 1,000 pipelines x ~7 calls take ~35 s: the bound is generous.
 SCALE_TIMEOUT_S = env_int("BENCH_SCALE_TIMEOUT", 300)
 SKIP = set(s.strip() for s in os.environ.get("BENCH_SKIP", "").split(",") if s.strip())
-
-
-def build_dir():
-    b = os.environ.get("BUILD_DIR", "build")
-    return b if os.path.isabs(b) else os.path.join(REPO, b)
-
-
-def daemon_binary():
-    return os.path.join(build_dir(), "personalize-retrain")
 
 
 def fail(msg):
@@ -231,150 +221,77 @@ def hwm_kb(pid):
 
 # ---- processes -----------------------------------------------------------
 
-class NotifySocket:
-    """Our own NOTIFY_SOCKET: a datagram socket read by a thread that
-    stamps every message with time.monotonic() on arrival."""
-
-    def __init__(self, directory):
-        self.path = os.path.join(directory, "notify")
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind(self.path)
-        self.sock.settimeout(0.2)
-        self.messages = []          # (monotonic time, dict of KEY=VALUE)
-        self.cond = threading.Condition()
-        self.closing = False
-        self.thread = threading.Thread(target=self._reader, daemon=True)
-        self.thread.start()
-
-    def _reader(self):
-        while not self.closing:
-            try:
-                data = self.sock.recv(65536)
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            t = time.monotonic()
-            kv = {}
-            for line in data.decode(errors="replace").split("\n"):
-                if "=" in line:
-                    k, v = line.split("=", 1)
-                    kv[k] = v
-            with self.cond:
-                self.messages.append((t, kv))
-                self.cond.notify_all()
-
-    def wait_for(self, key, value, timeout, proc=None):
-        """Arrival time of the first message with key=value, or None."""
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while True:
-                for t, kv in self.messages:
-                    if kv.get(key) == value:
-                        return t
-                left = deadline - time.monotonic()
-                if left <= 0 or (proc is not None and proc.poll() is not None):
-                    return None
-                self.cond.wait(min(left, 0.2))
-
-    def count(self, key, value, since=0.0, until=float("inf")):
-        with self.cond:
-            return sum(1 for t, kv in self.messages
-                       if kv.get(key) == value and since <= t <= until)
-
-    def close(self):
-        self.closing = True
-        self.thread.join()
-        self.sock.close()
-
-
-def clean_env():
-    e = dict(os.environ)
-    for k in list(e):
-        if k.startswith("AWS_") or k in ("NOTIFY_SOCKET", "WATCHDOG_USEC",
-                                         "WATCHDOG_PID", "CREDENTIALS_DIRECTORY",
-                                         "STATE_DIRECTORY", "JOURNAL_STREAM",
-                                         "PARAMS_FILE"):
-            del e[k]
-    e["AWS_ACCESS_KEY_ID"] = AKID
-    e["AWS_SECRET_ACCESS_KEY"] = SECRET
-    e["AWS_EC2_METADATA_DISABLED"] = "true"
-    e["HOME"] = "/nonexistent"
-    return e
-
-
-def stop(proc, sig=signal.SIGTERM):
-    if proc is None:
+def stop(p):
+    """SIGTERM a prtest.Proc, wait for it (bounded), then make sure it is
+    gone (SIGKILL) and reaped; its exit status."""
+    if p is None:
         return None
-    if proc.poll() is None:
-        try:
-            proc.send_signal(sig)
-            proc.wait(timeout=STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    for s in (proc.stdout, proc.stderr):
-        if s:
-            s.close()
-    return proc.returncode
+    p.signal(signal.SIGTERM)
+    try:
+        prtest.wait_exit(p.p, STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        pass
+    p.close()
+    return p.poll()
 
 
 class Daemon:
     """`personalize-retrain -c CFG --state-dir DIR run` with our own
-    NOTIFY_SOCKET; start() returns the seconds from fork+exec to READY=1."""
+    NOTIFY_SOCKET (prtest's Ctx.daemon), a fresh state directory (self.state,
+    which may be replaced before start()); start() returns the seconds from
+    fork+exec to READY=1."""
 
-    def __init__(self, tmp, cfg, watchdog_usec=None, name="daemon"):
-        self.dir = tempfile.mkdtemp(prefix=name + "-", dir=tmp)
-        self.state = os.path.join(self.dir, "state")
-        os.mkdir(self.state)
-        self.cfg = cfg
-        self.watchdog_usec = watchdog_usec
-        self.notify = NotifySocket(self.dir)
-        self.extra_env = {}
+    def __init__(self, ctx, cfg, watchdog_usec=None, name="daemon"):
+        self.ctx, self.cfg, self.name = ctx, cfg, name
+        self.state = tempfile.mkdtemp(prefix=name + "-state-", dir=ctx.dir)
+        self.extra_env = {"WATCHDOG_USEC": str(watchdog_usec)} if watchdog_usec else {}
         self.proc = None
-        self.errlog = open(os.path.join(self.dir, "stderr"), "w+")
 
     def start(self):
-        e = clean_env()
-        e["NOTIFY_SOCKET"] = self.notify.path
-        if self.watchdog_usec:
-            e["WATCHDOG_USEC"] = str(self.watchdog_usec)
-        e.update(self.extra_env)
-        t0 = time.monotonic()
-        self.proc = subprocess.Popen(
-            [daemon_binary(), "-c", self.cfg, "--state-dir", self.state,
-             "--log-level", "notice", "run"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=self.errlog, env=e, cwd=self.dir)
-        t = self.notify.wait_for("READY", "1", READY_TIMEOUT_S, self.proc)
-        if t is None:
+        self.proc = self.ctx.daemon(self.cfg, self.state, wait_ready=False,
+                                    env_extra=self.extra_env, log_level="notice",
+                                    name="%s-%d" % (self.name, self.ctx.n + 1))
+        ready = lambda: self.ready_times() or self.proc.poll() is not None  # noqa: E731
+        try:
+            prtest.wait_until(ready, READY_TIMEOUT_S, "READY=1", step=0.002)
+        except prtest.Fail:
+            pass
+        t = self.ready_times()
+        if not t:
             raise RuntimeError("no READY=1 within %d s (exit %s): %s"
                                % (READY_TIMEOUT_S, self.proc.poll(), self.stderr()))
-        return t - t0
+        return t[0] - self.proc.started
+
+    def ready_times(self):
+        return self.proc.notify.arrivals(lambda m: m.get("READY") == "1")
+
+    def count(self, key, value, since=0.0, until=float("inf")):
+        """Notify messages with key=value that came between since and until."""
+        return sum(1 for t in self.proc.notify.arrivals(lambda m: m.get(key) == value)
+                   if since <= t <= until)
 
     def stderr(self):
-        self.errlog.flush()
-        self.errlog.seek(0)
-        return self.errlog.read()[-600:].strip()
+        return self.proc.err()[-600:].strip()
 
     def stop(self):
         rc = stop(self.proc)
-        self.notify.close()
-        self.errlog.close()
+        if self.proc:
+            self.proc.notify.close()
         return rc
 
 
-def spawn_until_line(cmd, env, what, timeout=60):
-    """Start cmd, wait for its first stdout line (it is then ready)."""
-    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, env=env)
-    got = []
-    th = threading.Thread(target=lambda: got.append(p.stdout.readline()), daemon=True)
-    th.start()
-    th.join(timeout)
-    if not got or not got[0]:
-        stop(p, signal.SIGKILL)
-        raise RuntimeError("%s did not start: %s" % (what, p.stderr.read().decode()[-400:]
+def spawn_until_line(ctx, cmd, what, timeout=60):
+    """Start cmd (a prtest.Proc of ctx), wait for its first stdout line (it
+    is then ready)."""
+    p = ctx.start(cmd)
+    try:
+        prtest.wait_until(lambda: "\n" in p.out() or p.poll() is not None, timeout,
+                          what + "'s first line", step=0.005)
+    except prtest.Fail:
+        pass
+    if "\n" not in p.out():
+        p.close()
+        raise RuntimeError("%s did not start: %s" % (what, p.err()[-400:]
                                                      if p.poll() is not None else "timeout"))
     return p
 
@@ -399,8 +316,8 @@ def run_rusage(cmd, env, timeout, cwd=None):
     out = tempfile.TemporaryFile()
     err = tempfile.TemporaryFile()
     t0 = time.monotonic()
-    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                         env=env, cwd=cwd)
+    p = prtest.popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                     env=env, cwd=cwd)
     deadline = t0 + timeout
     hwm = 0
     while True:
@@ -477,11 +394,11 @@ def gen_config(path, n, endpoint, schedule, types=("INTERACTIONS",), rate=None,
     for i in range(n):
         g = "g%04d" % i
         lines.append("  - PipelineName: p%04d" % i)
-        lines.append("    SolutionArn: %s:solution/s%04d" % (ARN, i))
-        lines.append("    CampaignArn: %s:campaign/c%04d" % (ARN, i))
+        lines.append("    SolutionArn: %ssolution/s%04d" % (ARN, i))
+        lines.append("    CampaignArn: %scampaign/c%04d" % (ARN, i))
         for t in types:
             k, sk = DATASET_KEYS[t]
-            lines.append("    %s: %s:dataset/%s/%s" % (k, ARN, g, t))
+            lines.append("    %s: %sdataset/%s/%s" % (k, ARN, g, t))
             lines.append("    %s: s3://bench-bucket/%s/%s.csv" % (sk, g, t.lower()))
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
@@ -497,14 +414,15 @@ FLOOR_C = r"""/* do-nothing floor: the daemon's libraries, each loaded and touch
 #include <openssl/crypto.h>
 #include <cjson/cJSON.h>
 #include <yaml.h>
+#include <expat.h>
 #include <systemd/sd-daemon.h>
 
 int main(int argc, char **argv)
 {
 	(void)argv;
-	printf("floor %s | %s | cJSON %s | yaml %s | booted %d | %g\n",
+	printf("floor %s | %s | cJSON %s | yaml %s | %s | booted %d | %g\n",
 	       curl_version(), OpenSSL_version(OPENSSL_VERSION), cJSON_Version(),
-	       yaml_get_version_string(), sd_booted(), sqrt((double)argc));
+	       yaml_get_version_string(), XML_ExpatVersion(), sd_booted(), sqrt((double)argc));
 	fflush(stdout);
 	for (;;)
 		pause();
@@ -561,7 +479,7 @@ def have_boto3():
 def compile_c(name, sources, flags=()):
     """Compile sources (with the DEPS libraries) into BUILD_DIR/bench/name;
     its path, or raise."""
-    outdir = os.path.join(build_dir(), "bench")
+    outdir = os.path.join(prtest.BUILD_DIR, "bench")
     os.makedirs(outdir, exist_ok=True)
     pc = subprocess.run(["pkg-config", "--cflags", "--libs"] + DEPS.split(),
                         capture_output=True, text=True)
@@ -570,17 +488,18 @@ def compile_c(name, sources, flags=()):
     out = os.path.join(outdir, name)
     cc = os.environ.get("CC", "cc")
     r = subprocess.run([cc, "-std=c11", "-O2"] + list(flags) + ["-o", out] + list(sources)
-                       + pc.stdout.split() + ["-lm"], capture_output=True, text=True)
+                       + pc.stdout.split() + ["-lm"], capture_output=True, text=True,
+                       cwd=prtest.REPO)
     if r.returncode != 0:
         raise RuntimeError("%s: %s" % (cc, r.stderr.strip()[-400:]))
     return out
 
 
-def build_floor(tmp):
+def build_floor(ctx):
     """Compile the floor program into BUILD_DIR/bench; its path, or raise.
     Named daemon_floor, not bench_*: tests/bench/run would start it as a
     benchmark, and it never ends by itself."""
-    src = os.path.join(tmp, "daemon_floor.c")
+    src = ctx.path("daemon_floor.c")
     with open(src, "w") as f:
         f.write(FLOOR_C)
     return compile_c("daemon_floor", [src])
@@ -594,27 +513,6 @@ def loaded_libs(pid):
             if ".so" in p:
                 libs.add(os.path.basename(p).split(".so")[0])
     return libs
-
-
-# ---- capabilities --------------------------------------------------------
-
-def daemon_commands():
-    """The commands `--help` lists (indented command lines)."""
-    try:
-        r = subprocess.run([daemon_binary(), "--help"], capture_output=True, text=True,
-                           timeout=10, env=clean_env())
-    except (OSError, subprocess.TimeoutExpired):
-        return set()
-    cmds = set()
-    in_cmds = False
-    for line in (r.stdout + r.stderr).splitlines():
-        if line.startswith("Commands:"):
-            in_cmds = True
-            continue
-        m = re.match(r"^  (\w[\w-]*)\b", line)
-        if in_cmds and m:
-            cmds.add(m.group(1))
-    return cmds
 
 
 # ---- ledger --------------------------------------------------------------
@@ -641,7 +539,7 @@ def max_in_window(times, width):
 
 # ---- sections ------------------------------------------------------------
 
-def section_memory(tmp, emu, can_run):
+def section_memory(ctx, emu, can_run):
     print("\nMemory while idle (smaps_rollup, %.0f s after ready)" % SETTLE_S)
     print("  (private = Private_Clean + Private_Dirty. A clean library page counts as\n"
           "  private while no other process maps it, so a process measured alone is\n"
@@ -664,16 +562,16 @@ def section_memory(tmp, emu, can_run):
 
     floor = None
     try:
-        floor = build_floor(tmp)
-        p = spawn_until_line([floor], clean_env(), "floor program")
+        floor = build_floor(ctx)
+        p = spawn_until_line(ctx, [floor], "floor program")
         try:
             time.sleep(SETTLE_S)
             figures["floor"] = smaps_rollup(p.pid)
             libs = loaded_libs(p.pid)
         finally:
             stop(p)
-        missing = [l for l in ("libcurl", "libcrypto", "libcjson", "libyaml-0", "libsystemd")
-                   if l not in libs]
+        missing = [l for l in ("libcurl", "libcrypto", "libcjson", "libyaml-0", "libsystemd",
+                               "libexpat") if l not in libs]
         show("do-nothing C, same libraries (floor), alone", figures["floor"])
         if missing:
             fail("the floor program did not map %s" % ", ".join(missing))
@@ -683,8 +581,8 @@ def section_memory(tmp, emu, can_run):
 
     if have_boto3():
         try:
-            p = spawn_until_line([sys.executable, "-c", BOTO3_SLEEPER, REGION, emu.url],
-                                 clean_env(), "boto3 sleeper")
+            p = spawn_until_line(ctx, [sys.executable, "-c", BOTO3_SLEEPER, REGION, emu.url],
+                                 "boto3 sleeper")
             try:
                 time.sleep(SETTLE_S)
                 figures["boto3"] = smaps_rollup(p.pid)
@@ -701,19 +599,19 @@ def section_memory(tmp, emu, can_run):
         if not can_run:
             not_measured(label, can_run_reason)
             continue
-        cfg = os.path.join(tmp, "idle-%d.yaml" % n)
+        cfg = ctx.path("idle-%d.yaml" % n)
         gen_config(cfg, n, emu.url, FAR_SCHEDULE)
-        before = len(personalize_calls(emu.ledger()))
-        d = Daemon(tmp, cfg, name="mem%d" % n)
+        before = len(personalize_calls(emu.ledger_lines()))
+        d = Daemon(ctx, cfg, name="mem%d" % n)
         try:
             d.start()
             time.sleep(SETTLE_S)
             if d.proc.poll() is not None:
-                raise RuntimeError("exited %d while idle: %s" % (d.proc.returncode, d.stderr()))
+                raise RuntimeError("exited %d while idle: %s" % (d.proc.poll(), d.stderr()))
             figures[("alone", n)] = smaps_rollup(d.proc.pid)
             show(label + ", alone", figures[("alone", n)])
             if floor:
-                p = spawn_until_line([floor], clean_env(), "floor program")
+                p = spawn_until_line(ctx, [floor], "floor program")
                 try:
                     time.sleep(SETTLE_S)
                     figures[n] = smaps_rollup(d.proc.pid)
@@ -727,7 +625,7 @@ def section_memory(tmp, emu, can_run):
             fail("%s: %s" % (label, e))
         finally:
             d.stop()
-        calls = len(personalize_calls(emu.ledger())) - before
+        calls = len(personalize_calls(emu.ledger_lines())) - before
         if calls:
             print("  (note: %d Personalize call(s) while starting idle with %d pipelines)"
                   % (calls, n))
@@ -735,7 +633,7 @@ def section_memory(tmp, emu, can_run):
     if can_run and floor:
         label = "  1 pipeline, idle after its first run, beside the floor"
         try:
-            figures["after_run"] = idle_after_run(tmp, floor)
+            figures["after_run"] = idle_after_run(ctx, floor)
             show(label, figures["after_run"])
         except (RuntimeError, OSError) as e:
             fail("%s: %s" % (label, e))
@@ -803,26 +701,26 @@ def section_memory(tmp, emu, can_run):
         print("  (no daemon figure: no goal to compare)")
 
 
-def idle_after_run(tmp, floor):
+def idle_after_run(ctx, floor):
     """smaps_rollup of a `run` daemon with one pipeline (3 datasets, a
     campaign) on the test time scale (steady_once's), read beside the floor
     once its first run has finished and it is idle again (it then closes
     its connections and trims its heap), before the next fire time."""
     types = ("INTERACTIONS", "ITEMS", "USERS")
-    world = os.path.join(tmp, "after-run-world.json")
+    world = ctx.path("after-run-world.json")
     gen_world(world, 1, types=types, durations_ms=(5, 40, 60, 40))
     anchor = pick_anchor(time.time(), STEADY_SCALE, 3.0)
     scale_env = {"PERSONALIZE_RETRAIN_TEST_CLOCK_SCALE": str(STEADY_SCALE),
                  "PERSONALIZE_RETRAIN_TEST_CLOCK_ANCHOR": str(anchor)}
-    with Emulator(world=world, env=scale_env) as emu:
-        cfg = os.path.join(tmp, "after-run.yaml")
+    with ctx.emulator(world=world, env_extra=scale_env) as emu:
+        cfg = ctx.path("after-run.yaml")
         gen_config(cfg, 1, emu.url, "rate(1 minute)", types=types)
-        d = Daemon(tmp, cfg, name="after-run")
+        d = Daemon(ctx, cfg, name="after-run")
         d.extra_env = scale_env
         p = None
         try:
             d.start()
-            p = spawn_until_line([floor], clean_env(), "floor program")
+            p = spawn_until_line(ctx, [floor], "floor program")
             deadline = time.monotonic() + ONCE_TIMEOUT_S
             while runs_done(d.state, 1) < 1:
                 if time.monotonic() > deadline or d.proc.poll() is not None:
@@ -838,19 +736,19 @@ def idle_after_run(tmp, floor):
             d.stop()
 
 
-def section_ready(tmp, emu, can_run):
+def section_ready(ctx, emu, can_run):
     print("\nStart to READY=1 (fork+exec to the datagram on our NOTIFY_SOCKET)")
     if not can_run:
         not_measured("time to READY=1", can_run_reason)
         return
     meds = {}
     for n in (1, SCALE_N):
-        cfg = os.path.join(tmp, "ready-%d.yaml" % n)
+        cfg = ctx.path("ready-%d.yaml" % n)
         gen_config(cfg, n, emu.url, FAR_SCHEDULE)
         times = []
         runs = READY_RUNS if n == 1 else max(3, READY_RUNS // 2)
         for i in range(runs):
-            d = Daemon(tmp, cfg, name="ready%d-%d" % (n, i))
+            d = Daemon(ctx, cfg, name="ready%d-%d" % (n, i))
             try:
                 times.append(d.start() * 1000)
             except (RuntimeError, OSError) as e:
@@ -867,34 +765,34 @@ def section_ready(tmp, emu, can_run):
             results.append(("ready_ms_%d" % n, round(meds[n], 2)))
 
 
-def once_cycle(tmp, world, cfg_types, tag, state_root=None):
+def once_cycle(ctx, world, cfg_types, tag, state_root=None):
     """One `once` against a fresh emulator, its state directory under
-    state_root (default: tmp): (RunResult, ledger calls, dry-run RunResult)."""
-    with Emulator(world=world) as emu:
-        d = tempfile.mkdtemp(prefix="once-%s-" % tag, dir=tmp)
+    state_root (default: ctx): (RunResult, ledger calls, dry-run RunResult)."""
+    with ctx.emulator(world=world) as emu:
+        d = tempfile.mkdtemp(prefix="once-%s-" % tag, dir=ctx.dir)
         state = tempfile.mkdtemp(prefix="bench-state-", dir=state_root or d)
         try:
             cfg = os.path.join(d, "p.yaml")
             gen_config(cfg, 1, emu.url, FAR_SCHEDULE, types=cfg_types)
-            base = [daemon_binary(), "-c", cfg, "--state-dir", state, "--log-level", "notice"]
-            dry = run_rusage(base + ["once", "--dry-run"], clean_env(), ONCE_TIMEOUT_S, cwd=d)
-            r = run_rusage(base + ["once"], clean_env(), ONCE_TIMEOUT_S, cwd=d)
+            base = [prtest.BIN, "-c", cfg, "--state-dir", state, "--log-level", "notice"]
+            dry = run_rusage(base + ["once", "--dry-run"], ctx.env(), ONCE_TIMEOUT_S, cwd=d)
+            r = run_rusage(base + ["once"], ctx.env(), ONCE_TIMEOUT_S, cwd=d)
         finally:
             shutil.rmtree(state, ignore_errors=True)
-        return r, personalize_calls(emu.ledger()), dry
+        return r, personalize_calls(emu.ledger_lines()), dry
 
 
-def boto3_replay(tmp, world, calls, rounds=1, with_rounds=False):
+def boto3_replay(ctx, world, calls, rounds=1, with_rounds=False):
     """Replay calls [(op, params, offset)] with boto3 against a fresh emulator:
     (CPU of the calls alone, CPU of the whole process, ok, errors), of the
     first round; with_rounds: also every round's (cpu, ok, errors)."""
-    path = os.path.join(tmp, "replay-%d.json" % len(os.listdir(tmp)))
+    path = ctx.path("replay-%d.json" % len(os.listdir(ctx.dir)))
     with open(path, "w") as f:
         json.dump(calls, f)
-    with Emulator(world=world) as emu:
+    with ctx.emulator(world=world) as emu:
         rc, _, cpu_all, _, out, err = run_rusage(
             [sys.executable, "-c", BOTO3_REPLAY, REGION, emu.url, path, str(rounds)],
-            clean_env(), ONCE_TIMEOUT_S * rounds)
+            ctx.env(), ONCE_TIMEOUT_S * rounds)
     if rc != 0:
         raise RuntimeError("boto3 replay exited %d: %s" % (rc, err[-400:]))
     r = json.loads(out.strip().splitlines()[-1])
@@ -908,7 +806,7 @@ def build_replay(name="calls_replay"):
     """Compile tests/bench/<name>.c (calls_replay or calls_floor) with
     replay_util.c against the project's library into BUILD_DIR/bench; its
     path, or raise."""
-    lib = os.path.join(build_dir(), "libpersonalize-retrain.a")
+    lib = os.path.join(prtest.BUILD_DIR, "libpersonalize-retrain.a")
     if not os.path.exists(lib):
         raise RuntimeError("%s is not built" % lib)
     return compile_c(name, [os.path.join("tests", "bench", name + ".c"),
@@ -916,17 +814,17 @@ def build_replay(name="calls_replay"):
                      ["-D_GNU_SOURCE", "-Iinclude", "-Itests/bench"])
 
 
-def client_replay(tmp, world, calls, prog, rounds):
+def client_replay(ctx, world, calls, prog, rounds):
     """Replay calls [(op, params, offset)] ROUNDS times with prog
     (calls_replay.c: this project's client; calls_floor.c: libcurl alone)
     against a fresh emulator, as boto3_replay does with boto3: every
     round's (CPU of the calls alone, ok, errors)."""
-    path = os.path.join(tmp, "replay-c-%d.json" % len(os.listdir(tmp)))
+    path = ctx.path("replay-c-%d.json" % len(os.listdir(ctx.dir)))
     with open(path, "w") as f:
         json.dump(calls, f)
-    with Emulator(world=world) as emu:
+    with ctx.emulator(world=world) as emu:
         rc, _, _, _, out, err = run_rusage([prog, REGION, emu.url, path, str(rounds)],
-                                           clean_env(), ONCE_TIMEOUT_S * rounds)
+                                           ctx.env(), ONCE_TIMEOUT_S * rounds)
     if rc != 0:
         raise RuntimeError("%s exited %d: %s" % (os.path.basename(prog), rc, err[-400:]))
     r = json.loads(out.strip().splitlines()[-1])
@@ -936,12 +834,12 @@ def client_replay(tmp, world, calls, prog, rounds):
 boto3_call_cpu = None       # s per call, boto3's calls alone (section_cpu)
 
 
-def median_once(tmp, world, types, tag, state_root=None, runs=3):
+def median_once(ctx, world, types, tag, state_root=None, runs=3):
     """The median (by CPU per call) of several `once` cycles, or None."""
     got = []
     for i in range(runs):
         try:
-            r, calls, dry = once_cycle(tmp, world, types, "%s%d" % (tag, i), state_root)
+            r, calls, dry = once_cycle(ctx, world, types, "%s%d" % (tag, i), state_root)
         except (RuntimeError, OSError) as e:
             fail("once: %s" % e)
             return None
@@ -956,17 +854,17 @@ def median_once(tmp, world, types, tag, state_root=None, runs=3):
     return got[len(got) // 2]
 
 
-def section_cpu(tmp, can_once):
+def section_cpu(ctx, can_once):
     global boto3_call_cpu
     print("\nCPU per API call: one full `once` cycle (3 datasets, a campaign; "
           "median of 3) vs boto3 on the same calls")
     if not can_once:
         not_measured("CPU per API call", can_once_reason)
         return
-    world = os.path.join(tmp, "cpu-world.json")
+    world = ctx.path("cpu-world.json")
     types = ("INTERACTIONS", "ITEMS", "USERS")
     gen_world(world, 1, types=types, durations_ms=(5, 40, 60, 40))
-    m = median_once(tmp, world, types, "disk")
+    m = median_once(ctx, world, types, "disk")
     if not m:
         return
     per, r, calls, dry = m
@@ -984,7 +882,7 @@ def section_cpu(tmp, can_once):
     row("once: wall time of the cycle", "%.2f s" % r[1])
     results.append(("once_cpu_ms_per_call", round(per * 1000, 4)))
     if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
-        t = median_once(tmp, world, types, "shm", state_root="/dev/shm")
+        t = median_once(ctx, world, types, "shm", state_root="/dev/shm")
         if t:
             row("  same, state directory on tmpfs (no fsync)", "%.3f ms" % (t[0] * 1000), "",
                 "user %.1f ms, sys %.1f ms in all" % (t[1].utime * 1000, t[1].stime * 1000))
@@ -996,7 +894,7 @@ def section_cpu(tmp, can_once):
     br = []
     for _ in range(3):
         try:
-            br.append(boto3_replay(tmp, world, replay))
+            br.append(boto3_replay(ctx, world, replay))
         except (RuntimeError, OSError, ValueError) as e:
             fail("boto3: %s" % e)
             return
@@ -1031,9 +929,9 @@ def section_cpu(tmp, can_once):
         for mode, seq, rounds in (
                 ("paced", replay, REPLAY_ROUNDS),
                 ("back to back", [(op, p, 0.0) for op, p, _ in replay], BACK_TO_BACK_ROUNDS)):
-            _, b_rounds = boto3_replay(tmp, world, seq, rounds, with_rounds=True)
-            c_rounds = client_replay(tmp, world, seq, prog, rounds)
-            f_rounds = client_replay(tmp, world, seq, floor_prog, rounds)
+            _, b_rounds = boto3_replay(ctx, world, seq, rounds, with_rounds=True)
+            c_rounds = client_replay(ctx, world, seq, prog, rounds)
+            f_rounds = client_replay(ctx, world, seq, floor_prog, rounds)
             bw = statistics.median(x[0] for x in b_rounds[1:]) / n
             cw = statistics.median(x[0] for x in c_rounds[1:]) / n
             fw = statistics.median(x[0] for x in f_rounds[1:]) / n
@@ -1152,7 +1050,7 @@ def runs_done(state_dir, n_runs):
     return done
 
 
-def steady_once(tmp, n, state_root=None, cycles=None):
+def steady_once(ctx, n, state_root=None, cycles=None):
     """STEADY_CYCLES cycles of a `run` daemon with n pipelines firing together, on the
     test-only time scale (include/wallclock.h: the daemon's and the
     emulator's schedule clocks run STEADY_SCALE times as fast, so the next
@@ -1163,16 +1061,16 @@ def steady_once(tmp, n, state_root=None, cycles=None):
     failure was recorded)."""
     cycles = cycles or STEADY_CYCLES
     types = ("INTERACTIONS", "ITEMS", "USERS")
-    world = os.path.join(tmp, "steady-world.json")
+    world = ctx.path("steady-world.json")
     gen_world(world, n, types=types, durations_ms=(5, 40, 60, 40))
     # the first fire time ~3 s from now (the daemon is READY by then)
     anchor = pick_anchor(time.time(), STEADY_SCALE, 3.0)
     scale_env = {"PERSONALIZE_RETRAIN_TEST_CLOCK_SCALE": str(STEADY_SCALE),
                  "PERSONALIZE_RETRAIN_TEST_CLOCK_ANCHOR": str(anchor)}
-    with Emulator(world=world, env=scale_env) as emu:
-        cfg = os.path.join(tmp, "steady.yaml")
+    with ctx.emulator(world=world, env_extra=scale_env) as emu:
+        cfg = ctx.path("steady.yaml")
         gen_config(cfg, n, emu.url, "rate(1 minute)", types=types, rate=200)
-        d = Daemon(tmp, cfg, name="steady")
+        d = Daemon(ctx, cfg, name="steady")
         if state_root:
             d.state = tempfile.mkdtemp(prefix="steady-state-", dir=state_root)
         d.extra_env = scale_env
@@ -1190,7 +1088,7 @@ def steady_once(tmp, n, state_root=None, cycles=None):
                     fail("steady: cycle %d: only %d of %d runs finished"
                          % (cycle, runs_done(d.state, cycle), n))
                     return None
-                marks.append((task_cpu_ns(d.proc.pid), len(personalize_calls(emu.ledger()))))
+                marks.append((task_cpu_ns(d.proc.pid), len(personalize_calls(emu.ledger_lines()))))
         except (RuntimeError, OSError) as e:
             fail("steady: %s" % e)
             return None
@@ -1207,7 +1105,7 @@ def steady_once(tmp, n, state_root=None, cycles=None):
     return per, marks[1][1]
 
 
-def section_steady(tmp, can_run):
+def section_steady(ctx, can_run):
     """CPU per call of a running daemon, start-up excluded: `run` with
     STEADY_N pipelines firing together, STEADY_CYCLES fire times
     (steady_once); the goal is judged on the median of all but the
@@ -1218,7 +1116,7 @@ def section_steady(tmp, can_run):
     if not can_run:
         not_measured("steady CPU per call", can_run_reason)
         return
-    m = steady_once(tmp, n)
+    m = steady_once(ctx, n)
     if not m:
         return
     per_cycle, ncalls = m
@@ -1230,7 +1128,7 @@ def section_steady(tmp, can_run):
         "", " ".join("%.3f" % (x * 1000) for x in per_cycle[1:]))
     results.append(("steady_cpu_ms_per_call", round(per * 1000, 4)))
     if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
-        t = steady_once(tmp, n, state_root="/dev/shm")
+        t = steady_once(ctx, n, state_root="/dev/shm")
         if t:
             tper = statistics.median(t[0][1:])
             row("  same, state directory on tmpfs (no disk I/O)", "%.3f ms" % (tper * 1000),
@@ -1245,14 +1143,14 @@ def section_steady(tmp, can_run):
             "", "no goal: state writes, schedule and logs are in ours only")
 
 
-def section_wakeups(tmp, emu, can_run):
+def section_wakeups(ctx, emu, can_run):
     print("\nWake-ups while idle over %d s (voluntary context switches of every thread)" % IDLE_S)
     if not can_run:
         not_measured("idle wake-ups", can_run_reason)
         return
-    cfg1 = os.path.join(tmp, "wake-1.yaml")
+    cfg1 = ctx.path("wake-1.yaml")
     gen_config(cfg1, 1, emu.url, FAR_SCHEDULE)
-    cfgn = os.path.join(tmp, "wake-%d.yaml" % SCALE_N)
+    cfgn = ctx.path("wake-%d.yaml" % SCALE_N)
     gen_config(cfgn, SCALE_N, emu.url, FAR_SCHEDULE)
     wd_usec = 10 * 1000 * 1000
     cases = [("1 pipeline, no watchdog", cfg1, None),
@@ -1261,7 +1159,7 @@ def section_wakeups(tmp, emu, can_run):
     daemons = []
     try:
         for label, cfg, wd in cases:
-            d = Daemon(tmp, cfg, watchdog_usec=wd, name="wake")
+            d = Daemon(ctx, cfg, watchdog_usec=wd, name="wake")
             daemons.append((label, d, wd))
             d.start()
         time.sleep(SETTLE_S)
@@ -1272,9 +1170,9 @@ def section_wakeups(tmp, emu, can_run):
         t1 = time.monotonic()
         for (label, d, wd), (b, _), (a, threads) in zip(daemons, before, after):
             if d.proc.poll() is not None:
-                fail("%s: exited %d while idle" % (label, d.proc.returncode))
+                fail("%s: exited %d while idle" % (label, d.proc.poll()))
                 continue
-            pings = d.notify.count("WATCHDOG", "1", t0, t1)
+            pings = d.count("WATCHDOG", "1", t0, t1)
             woke = a[0] - b[0]
             extra = woke - pings
             goal = "0" if not wd else "<= %d (watchdog pings)" % pings
@@ -1292,26 +1190,26 @@ def section_wakeups(tmp, emu, can_run):
             d.stop()
 
 
-def section_scale(tmp, can_once):
+def section_scale(ctx, can_once):
     n = SCALE_N
     print("\n%d pipelines, one full cycle each, all at once (`once`), "
           "MaxApiCallsPerSecond=%d" % (n, SCALE_RATE))
     if not can_once:
         not_measured("%d-pipeline cycle" % n, can_once_reason)
         return
-    world = os.path.join(tmp, "scale-world.json")
+    world = ctx.path("scale-world.json")
     gen_world(world, n, durations_ms=(5, 30, 30, 30))
-    with Emulator(world=world) as emu:
-        d = tempfile.mkdtemp(prefix="scale-", dir=tmp)
+    with ctx.emulator(world=world) as emu:
+        d = tempfile.mkdtemp(prefix="scale-", dir=ctx.dir)
         state = os.path.join(d, "state")
         os.mkdir(state)
         cfg = os.path.join(d, "p.yaml")
         gen_config(cfg, n, emu.url, FAR_SCHEDULE, rate=SCALE_RATE)
         res = run_rusage(
-            [daemon_binary(), "-c", cfg, "--state-dir", state, "--log-level", "warning",
-             "once"], clean_env(), SCALE_TIMEOUT_S, cwd=d)
+            [prtest.BIN, "-c", cfg, "--state-dir", state, "--log-level", "warning",
+             "once"], ctx.env(), SCALE_TIMEOUT_S, cwd=d)
         rc, elapsed, cpu, maxrss, out, err = res
-        calls = personalize_calls(emu.ledger())
+        calls = personalize_calls(emu.ledger_lines())
         try:
             emu_cpu = proc_cpu_s(emu.proc.pid)
         except OSError:
@@ -1381,39 +1279,41 @@ can_once_reason = ""
 
 def main():
     global can_run_reason, can_once_reason
-    for p, what in ((daemon_binary(), "the daemon"),
-                    (os.path.join(build_dir(), "personalize-emulator"), "the emulator")):
+    for p, what in ((prtest.BIN, "the daemon"),
+                    (os.path.join(prtest.BUILD_DIR, "personalize-emulator"), "the emulator")):
         if not os.access(p, os.X_OK):
             print("not measured: %s is not built (%s)" % (what, p))
             return 0
-    cmds = daemon_commands()
+    cmds = prtest.commands()
     can_run = "run" in cmds
     can_once = "once" in cmds
     can_run_reason = "" if can_run else "personalize-retrain has no `run` command yet"
     can_once_reason = "" if can_once else "personalize-retrain has no `once` command yet"
     print("daemon_bench: %s; idle window %d s; scale %d pipelines at %d calls/s; %d CPUs"
-          % (daemon_binary(), IDLE_S, SCALE_N, SCALE_RATE, os.cpu_count() or 0))
-    tmp = tempfile.mkdtemp(prefix="daemon-bench-")
+          % (prtest.BIN, IDLE_S, SCALE_N, SCALE_RATE, os.cpu_count() or 0))
+    # the temporary directory and every process: killed, reaped and
+    # removed at the end, whatever happens
+    ctx = prtest.Ctx("bench")
     try:
-        world = os.path.join(tmp, "idle-world.json")
+        world = ctx.path("idle-world.json")
         gen_world(world, SCALE_N)
-        with Emulator(world=world) as emu:
+        with ctx.emulator(world=world) as emu:
             if "memory" not in SKIP:
-                section_memory(tmp, emu, can_run)
+                section_memory(ctx, emu, can_run)
             if "ready" not in SKIP:
-                section_ready(tmp, emu, can_run)
+                section_ready(ctx, emu, can_run)
             if "wakeups" not in SKIP:
-                section_wakeups(tmp, emu, can_run)
-            idle_calls = len(personalize_calls(emu.ledger()))
+                section_wakeups(ctx, emu, can_run)
+            idle_calls = len(personalize_calls(emu.ledger_lines()))
             if can_run:
                 print("\n  Personalize calls made by the idle daemons above: %d" % idle_calls)
         if "cpu" not in SKIP:
-            section_cpu(tmp, can_once)
-            section_steady(tmp, can_run)
+            section_cpu(ctx, can_once)
+            section_steady(ctx, can_run)
         if "scale" not in SKIP:
-            section_scale(tmp, can_once)
+            section_scale(ctx, can_once)
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        ctx.close()
     out = os.environ.get("BENCH_RESULTS")
     if out and os.path.isdir(out):
         with open(os.path.join(out, "daemon.txt"), "w") as f:
@@ -1426,5 +1326,4 @@ def main():
 
 
 if __name__ == "__main__":
-    signal.signal(signal.SIGTERM, lambda s, f: sys.exit(128 + s))
     sys.exit(main())

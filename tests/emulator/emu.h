@@ -121,6 +121,7 @@ bool emu_phase_running(enum emu_phase p);
 /* ---- the world (emu_world.c) -------------------------------------------- */
 
 struct emu_world;
+struct emu_s3;
 
 struct emu_clock {
 	int64_t mono_ms; /* CLOCK_MONOTONIC (+ POST /_emulator/advance) */
@@ -158,6 +159,14 @@ void emu_world_call(struct emu_world *w, const char *op, const cJSON *input,
  * "campaignUpdateFails": N|bool, "failureReason": "..."}. NULL clears.
  * 0 or -EINVAL with *err. */
 int emu_world_set_script(struct emu_world *w, const cJSON *script, char **err);
+/* Batch jobs read their input from, and write their output to, these S3
+ * objects (owned by the caller; NULL: none, every batch job fails for
+ * want of input). */
+void emu_world_attach_s3(struct emu_world *w, struct emu_s3 *s3);
+/* Write the output objects of the batch jobs that became ACTIVE by now
+ * into the attached S3 objects (once per job). Call before S3 is read.
+ * 0 or -ENOMEM. */
+int emu_world_publish(struct emu_world *w, const struct emu_clock *now);
 /* Snapshot of every resource with its status at now (for GET /_emulator/state). */
 cJSON *emu_world_state(struct emu_world *w, const struct emu_clock *now);
 
@@ -345,6 +354,10 @@ const struct emu_s3_object *emu_s3_find(const struct emu_s3 *s,
 cJSON *emu_s3_json(const struct emu_s3 *s);
 /* Free everything, leave s empty; NULL is fine. */
 void emu_s3_free(struct emu_s3 *s);
+/* Split "s3://BUCKET/KEY" (no decoding) into malloc'd parts; with
+ * key_required false the key may be empty ("s3://BUCKET", "s3://BUCKET/").
+ * 0, -EINVAL (no bucket, a key wanted and missing, a key too long), -ENOMEM. */
+int emu_s3_split_uri(const char *uri, bool key_required, char **bucket, char **key);
 /* Bucket and key (percent-decoded, malloc'd) of a HEAD: virtual-hosted
  * when the Host is BUCKET.s3.* or BUCKET.s3-*, else path style
  * /BUCKET/KEY. 0 or -EINVAL (no bucket or key, bad escape), -ENOMEM. */

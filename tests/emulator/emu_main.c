@@ -633,10 +633,20 @@ static bool loopback_client(struct MHD_Connection *conn)
 	return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
 }
 
+/* Batch jobs that finished write their output objects: whatever reads
+ * S3 (HeadObject, ListObjectsV2, the admin endpoint) sees them. Under
+ * the lock. */
+static void publish_batch_outputs(const struct emu_clock *now)
+{
+	if (emu_world_publish(g.world, now) < 0)
+		fprintf(stderr, "personalize-emulator: batch job outputs: out of memory\n");
+}
+
 static cJSON *state_json(const struct emu_clock *now)
 {
 	cJSON *o = cJSON_CreateObject(), *a;
 
+	publish_batch_outputs(now);
 	cJSON_AddItemToObject(o, "world", emu_world_state(g.world, now));
 	cJSON_AddItemToObject(o, "faults", emu_faults_json(&g.faults));
 	cJSON_AddItemToObject(o, "s3Objects", emu_s3_json(&g.s3));
@@ -700,6 +710,7 @@ static enum MHD_Result handle_admin(struct MHD_Connection *conn, const char *url
 		if (r == 0)
 			out = emu_s3_json(&g.s3);
 	} else if (!strcmp(what, "s3") && !strcmp(method, "GET")) {
+		publish_batch_outputs(&now);
 		out = emu_s3_json(&g.s3);
 	} else if (!strcmp(what, "script") && body) {
 		r = emu_world_set_script(g.world, body, &err);
@@ -1142,6 +1153,7 @@ static enum MHD_Result handle_s3(struct MHD_Connection *conn, const char *url,
 	pthread_mutex_lock(&g.lock);
 	g.seq++;
 	emu_uuid(&g.ids, rid);
+	publish_batch_outputs(&now);
 	if (hv.oom || qv.oom)
 		goto done;
 	if (emu_s3_target(host, ctx->raw_path ? ctx->raw_path : url, &bucket, &key) < 0) {
@@ -1329,6 +1341,7 @@ static enum MHD_Result handle_s3_list(struct MHD_Connection *conn, const char *u
 	pthread_mutex_lock(&g.lock);
 	g.seq++;
 	emu_uuid(&g.ids, rid);
+	publish_batch_outputs(&now);
 	if (hv.oom || qv.oom)
 		goto done;
 	if (emu_s3_bucket_target(host, ctx->raw_path ? ctx->raw_path : url, &bucket) < 0) {
@@ -1964,6 +1977,7 @@ int main(int argc, char **argv)
 	} else if (emu_world_parse("{}", 2, false, &now, seed, &g.world, &err) < 0) {
 		goto cleanup;
 	}
+	emu_world_attach_s3(g.world, &g.s3);
 	if (!g.creds.n)
 		fprintf(stderr, "personalize-emulator: warning: no --cred given; only "
 			"credentials from the IMDS/container endpoints will be accepted\n");

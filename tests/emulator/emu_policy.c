@@ -515,6 +515,8 @@ static const struct {
 	{ "DescribeDataset", "datasetArn" },
 	{ "DescribeSolution", "solutionArn" },
 	{ "DescribeDatasetGroup", "datasetGroupArn" },
+	{ "DescribeBatchInferenceJob", "batchInferenceJobArn" },
+	{ "DescribeBatchSegmentJob", "batchSegmentJobArn" },
 };
 
 static const char *member(const cJSON *in, const char *name)
@@ -552,15 +554,22 @@ size_t emu_authz_personalize(const char *op, const cJSON *in,
 		put(&out[n++], "personalize", op, "*");
 		return n;
 	}
-	if (!strcmp(op, "CreateDatasetImportJob")) {
+	if (!strcmp(op, "CreateDatasetImportJob") || !strcmp(op, "CreateBatchInferenceJob") ||
+	    !strcmp(op, "CreateBatchSegmentJob")) {
 		char arn[512];
 		const char *role = member(in, "roleArn");
+		const char *kind = !strcmp(op, "CreateDatasetImportJob") ? "dataset-import-job"
+				 : !strcmp(op, "CreateBatchInferenceJob") ? "batch-inference-job"
+				 : "batch-segment-job";
 
-		put(&out[n++], "personalize", op,
-		    member(in, "datasetArn") ? member(in, "datasetArn") : "*");
-		snprintf(arn, sizeof(arn),
-			 "arn:aws:personalize:%s:%s:dataset-import-job/%s",
-			 region, account,
+		/* The Service Authorization Reference lists only the job
+		 * (batchInferenceJob*, batchSegmentJob*) for the batch
+		 * creates; the import is also checked on its dataset. */
+		if (kind[0] == 'd')
+			put(&out[n++], "personalize", op,
+			    member(in, "datasetArn") ? member(in, "datasetArn") : "*");
+		snprintf(arn, sizeof(arn), "arn:aws:personalize:%s:%s:%s/%s",
+			 region, account, kind,
 			 member(in, "jobName") ? member(in, "jobName") : "");
 		put(&out[n++], "personalize", op, arn);
 		if (role) {

@@ -93,22 +93,24 @@ void emu_s3_http_date(int64_t ms, char out[40])
 	strftime(out, 40, "%a, %d %b %Y %H:%M:%S GMT", &tm);
 }
 
-/* Split "s3://bucket/key" (no decoding). */
-static int split_uri(const char *uri, char **bucket, char **key)
+int emu_s3_split_uri(const char *uri, bool key_required, char **bucket, char **key)
 {
 	const char *b, *slash;
 
+	*bucket = *key = NULL;
 	if (!uri || strncmp(uri, "s3://", 5))
 		return -EINVAL;
 	b = uri + 5;
 	slash = strchr(b, '/');
-	if (!slash || slash == b || !slash[1] || strlen(slash + 1) > EMU_S3_MAX_KEY)
+	if (slash == b || !*b || (key_required && (!slash || !slash[1])) ||
+	    (slash && strlen(slash + 1) > EMU_S3_MAX_KEY))
 		return -EINVAL;
-	*bucket = strndup(b, (size_t)(slash - b));
-	*key = strdup(slash + 1);
+	*bucket = slash ? strndup(b, (size_t)(slash - b)) : strdup(b);
+	*key = strdup(slash ? slash + 1 : "");
 	if (!*bucket || !*key) {
 		free(*bucket);
 		free(*key);
+		*bucket = *key = NULL;
 		return -ENOMEM;
 	}
 	return 0;
@@ -141,7 +143,7 @@ int emu_s3_put(struct emu_s3 *s, const cJSON *spec, int64_t now_wall_ms,
 		*err = emu_strdup_printf("%s: size must be a number of bytes", uri->valuestring);
 		return -EINVAL;
 	}
-	r = split_uri(uri->valuestring, &o.bucket, &o.key);
+	r = emu_s3_split_uri(uri->valuestring, true, &o.bucket, &o.key);
 	if (r < 0) {
 		*err = emu_strdup_printf("\"%s\" is not s3://bucket/key", uri->valuestring);
 		return r;

@@ -20,6 +20,7 @@
 #define EMU_DEFAULT_UPDATE_MS   400
 #define EMU_DEFAULT_PENDING_MS  50
 #define EMU_DEFAULT_STOPPING_MS 100
+#define EMU_DEFAULT_BATCH_MS    400
 #define EMU_PREEXISTING_AGE_MS  (86400LL * 1000)
 #define EMU_PAGE_DEFAULT 100
 #define EMU_VERSION_ID_HEX 8
@@ -71,11 +72,33 @@ struct campaign {
 	cJSON *uconfig;
 };
 
+/* A batch inference job or a batch segment job: both have the same
+ * request, lifecycle and output, under their own names (batch_kinds). */
+enum batch_kind { BATCH_INFERENCE, BATCH_SEGMENT, BATCH_KINDS };
+
+struct batch_job {
+	enum batch_kind kind;
+	char *name, *arn, *version_arn, *filter_arn, *role_arn, *failure;
+	char *input, *input_kms, *output, *output_kms, *mode;
+	int num_results; /* -1 not given */
+	cJSON *config;   /* batchInferenceJobConfig; NULL: none */
+	cJSON *theme;    /* themeGenerationConfig; NULL: none */
+	cJSON *outputs;  /* array of "s3://..." the job writes when ACTIVE */
+	uint64_t output_size;
+	bool published;  /* its outputs are in the attached S3 objects */
+	struct emu_timeline tl;
+	int64_t created;
+	cJSON *tags;
+};
+
 #define VEC(T) struct { T **v; size_t n, cap; }
 
 struct emu_world {
 	char *region, *account;
 	int64_t import_ms, training_ms, update_ms, pending_ms, stopping_ms;
+	int64_t batch_ms[BATCH_KINDS];
+	bool batch_model_statuses; /* "PENDING" / "IN PROGRESS", as the model words them */
+	struct emu_s3 *s3; /* inputs read and outputs written by batch jobs; NULL: none */
 	int64_t scale; /* of the resources' clock (struct emu_clock) */
 	bool update_style_create;
 	bool training_needs_idle_imports;
@@ -89,9 +112,10 @@ struct emu_world {
 	VEC(struct solution) solutions;
 	VEC(struct version) versions;
 	VEC(struct campaign) campaigns;
+	VEC(struct batch_job) batches;
 	/* scripted failures */
 	cJSON *import_fails;   /* object: type-or-arn -> remaining count (-1 always) */
-	long training_fails, update_fails;
+	long training_fails, update_fails, batch_fails[BATCH_KINDS];
 	char *failure_reason;
 };
 
@@ -258,6 +282,17 @@ void emu_world_free(struct emu_world *w)
 		cJSON_Delete(c->uconfig);
 		free(c);
 	}
+	for (i = 0; i < w->batches.n; i++) {
+		struct batch_job *b = w->batches.v[i];
+
+		free(b->name); free(b->arn); free(b->version_arn); free(b->filter_arn);
+		free(b->role_arn); free(b->failure); free(b->input); free(b->input_kms);
+		free(b->output); free(b->output_kms); free(b->mode);
+		cJSON_Delete(b->config); cJSON_Delete(b->theme); cJSON_Delete(b->outputs);
+		cJSON_Delete(b->tags);
+		free(b);
+	}
+	free(w->batches.v);
 	free(w->groups.v); free(w->datasets.v); free(w->jobs.v);
 	free(w->solutions.v); free(w->versions.v); free(w->campaigns.v);
 	cJSON_Delete(w->default_metrics);
@@ -595,6 +630,7 @@ static int world_from_json(const cJSON *root, const struct emu_clock *now,
 	const cJSON *ns = cJSON_GetObjectItemCaseSensitive(root, "typeNamespaces");
 	const cJSON *strict = cJSON_GetObjectItemCaseSensitive(root, "trainingRequiresIdleImports");
 	const char *style = str_member(root, "campaignUpdateStatuses");
+	const char *bstyle = str_member(root, "batchJobStatuses");
 	int64_t created = now->api_ms - EMU_PREEXISTING_AGE_MS;
 	int r = 0;
 
@@ -612,6 +648,11 @@ static int world_from_json(const cJSON *root, const struct emu_clock *now,
 	w->update_ms = ms_member(d, "campaignUpdateMs", EMU_DEFAULT_UPDATE_MS);
 	w->pending_ms = ms_member(d, "pendingMs", EMU_DEFAULT_PENDING_MS);
 	w->stopping_ms = ms_member(d, "stoppingMs", EMU_DEFAULT_STOPPING_MS);
+	w->batch_ms[BATCH_INFERENCE] = ms_member(d, "batchInferenceMs", EMU_DEFAULT_BATCH_MS);
+	w->batch_ms[BATCH_SEGMENT] = ms_member(d, "batchSegmentMs", EMU_DEFAULT_BATCH_MS);
+	if (bstyle && strcmp(bstyle, "CREATE") && strcmp(bstyle, "MODEL"))
+		LOAD_FAIL("batchJobStatuses must be \"CREATE\" or \"MODEL\"");
+	w->batch_model_statuses = bstyle && !strcmp(bstyle, "MODEL");
 	if (style && strcmp(style, "UPDATE") && strcmp(style, "CREATE"))
 		LOAD_FAIL("campaignUpdateStatuses must be \"UPDATE\" or \"CREATE\"");
 	w->update_style_create = style && !strcmp(style, "CREATE");
@@ -724,6 +765,10 @@ int emu_world_set_script(struct emu_world *w, const cJSON *script, char **err)
 	w->import_fails = fails;
 	w->training_fails = fail_count(cJSON_GetObjectItemCaseSensitive(script, "trainingFails"));
 	w->update_fails = fail_count(cJSON_GetObjectItemCaseSensitive(script, "campaignUpdateFails"));
+	w->batch_fails[BATCH_INFERENCE] =
+		fail_count(cJSON_GetObjectItemCaseSensitive(script, "batchInferenceFails"));
+	w->batch_fails[BATCH_SEGMENT] =
+		fail_count(cJSON_GetObjectItemCaseSensitive(script, "batchSegmentFails"));
 	free(w->failure_reason);
 	w->failure_reason = dup_or_null(reason);
 	return 0;
@@ -1613,21 +1658,374 @@ static void op_update_campaign(struct emu_world *w, const cJSON *in,
 	emu_reply_json(r, o);
 }
 
-/* ListTagsForResource of an import job or a solution version: the tags
- * it was created with. */
+/* ---- batch inference and batch segment jobs ------------------------------- */
+
+static const struct {
+	const char *arn_kind;  /* "batch-inference-job" */
+	const char *arn_key;   /* "batchInferenceJobArn" */
+	const char *object;    /* the Describe reply's member */
+	const char *list_key;  /* the List reply's member */
+	const char *list_op;
+	const char *fail_default; /* scripted failure's reason */
+} batch_kinds[BATCH_KINDS] = {
+	[BATCH_INFERENCE] = { "batch-inference-job", "batchInferenceJobArn", "batchInferenceJob",
+			      "batchInferenceJobs", "ListBatchInferenceJobs",
+			      "Invalid input data: line 1 is not a JSON object with a userId or itemId." },
+	[BATCH_SEGMENT] = { "batch-segment-job", "batchSegmentJobArn", "batchSegmentJob",
+			    "batchSegmentJobs", "ListBatchSegmentJobs",
+			    "Invalid input data: line 1 is not a JSON object with an itemId or itemAttributes." },
+};
+
+/* The recipe's name, the last element of its ARN, is one of names. */
+static bool recipe_in(const char *recipe, const char *const *names)
+{
+	for (; recipe && *names; names++)
+		if (!strcmp(arn_tail(recipe), *names))
+			return true;
+	return false;
+}
+
+/* The USER_SEGMENTATION recipes, the only ones a batch segment job takes
+ * and a batch inference job refuses; and the recipes with no batch
+ * recommendations at all ("You can't get batch recommendations with the
+ * Trending-Now or Next-Best-Action recipes"). */
+static const char *const segmentation_recipes[] = {
+	"aws-item-affinity", "aws-item-attribute-affinity", NULL,
+};
+static const char *const no_batch_recipes[] = {
+	"aws-trending-now", "aws-next-best-action", NULL,
+};
+
+/* The objects a job writes: for each input object (every object whose
+ * key starts with the input's key: S3 paths are prefixes, as the service
+ * reads them), the output prefix followed by the input file's name and
+ * ".out". An empty array when the input matches nothing; NULL on OOM. */
+static cJSON *batch_outputs(const struct emu_world *w, const char *ib, const char *ik,
+			    const char *ob, const char *ok, uint64_t *total)
+{
+	cJSON *outs = cJSON_CreateArray();
+	const char *sep = *ok && ok[strlen(ok) - 1] != '/' ? "/" : "";
+
+	*total = 0;
+	for (size_t i = 0; outs && w->s3 && i < w->s3->n; i++) {
+		const struct emu_s3_object *o = &w->s3->v[i];
+		const char *name = strrchr(o->key, '/');
+		cJSON *spec;
+		char *uri;
+
+		name = name ? name + 1 : o->key;
+		if (strcmp(o->bucket, ib) || strncmp(o->key, ik, strlen(ik)) || !*name)
+			continue;
+		spec = cJSON_CreateObject();
+		uri = emu_strdup_printf("s3://%s/%s%s%s.out", ob, ok, sep, name);
+		if (!spec || !uri || !cJSON_AddStringToObject(spec, "uri", uri)) {
+			cJSON_Delete(spec);
+			free(uri);
+			cJSON_Delete(outs);
+			return NULL;
+		}
+		free(uri);
+		cJSON_AddItemToArray(outs, spec);
+		/* a line of recommendations per input line: the output is larger */
+		cJSON_AddNumberToObject(spec, "size", (double)(o->size * 4 + 64));
+		*total += o->size;
+	}
+	return outs;
+}
+
+/* Check a create's solution version and its recipe; true when refused (r filled). */
+static bool batch_version_refused(struct emu_world *w, enum batch_kind kind,
+				  const char *va, const struct emu_clock *now,
+				  struct emu_reply *r)
+{
+	struct version *v = FIND(w->versions, arn, va);
+	const struct solution *s;
+	enum emu_phase p;
+	bool seg;
+
+	if (!v) {
+		NOT_FOUND(r, va);
+		return true;
+	}
+	p = emu_timeline_phase(&v->tl, now->mono_ms, NULL);
+	if (emu_phase_running(p)) {
+		ERR(r, "ResourceInUseException",
+		    "Solution version %s is not ACTIVE (status: %s).", va, create_status(p));
+		return true;
+	}
+	if (p != EMU_PHASE_ACTIVE) {
+		ERR(r, "InvalidInputException",
+		    "The solution version %s is not in ACTIVE state (status: %s).",
+		    va, create_status(p));
+		return true;
+	}
+	s = FIND(w->solutions, arn, v->solution_arn);
+	seg = s && recipe_in(s->recipe_arn, segmentation_recipes);
+	if (kind == BATCH_SEGMENT && !seg) {
+		ERR(r, "InvalidInputException",
+		    "Batch segment jobs need a solution version of a USER_SEGMENTATION recipe; "
+		    "%s was trained with %s.", va, s ? s->recipe_arn : "an unknown recipe");
+		return true;
+	}
+	if (kind == BATCH_INFERENCE && seg) {
+		ERR(r, "InvalidInputException",
+		    "Batch inference jobs do not support USER_SEGMENTATION recipes (%s): "
+		    "use CreateBatchSegmentJob.", s->recipe_arn);
+		return true;
+	}
+	if (kind == BATCH_INFERENCE && s && recipe_in(s->recipe_arn, no_batch_recipes)) {
+		ERR(r, "InvalidInputException",
+		    "Batch recommendations are not supported for recipe %s.", s->recipe_arn);
+		return true;
+	}
+	return false;
+}
+
+static char *dup_json_str(const cJSON *o, const char *a, const char *b)
+{
+	return dup_or_null(str_member(cJSON_GetObjectItemCaseSensitive(o, a), b));
+}
+
+static void op_create_batch(struct emu_world *w, enum batch_kind kind, const cJSON *in,
+			    const struct emu_clock *now, struct emu_reply *r)
+{
+	const char *name = str_member(in, "jobName"), *va = str_member(in, "solutionVersionArn");
+	const char *role = str_member(in, "roleArn"), *mode = str_member(in, "batchInferenceJobMode");
+	const cJSON *src = cJSON_GetObjectItemCaseSensitive(in, "jobInput");
+	const cJSON *dst = cJSON_GetObjectItemCaseSensitive(in, "jobOutput");
+	const cJSON *nr = cJSON_GetObjectItemCaseSensitive(in, "numResults");
+	const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(in, "batchInferenceJobConfig");
+	const cJSON *theme = cJSON_GetObjectItemCaseSensitive(in, "themeGenerationConfig");
+	char *ib = NULL, *ik = NULL, *ob = NULL, *ok = NULL, *ba = NULL;
+	struct batch_job *b;
+	bool fail;
+	cJSON *o;
+
+	if (tags_refused(w, in, r))
+		return;
+	/* the outputs of jobs finished by now are inputs like any object */
+	if (emu_world_publish(w, now) < 0)
+		goto oom;
+	ba = arn(w, batch_kinds[kind].arn_kind, name, NULL);
+	if (!ba)
+		goto oom;
+	if (FIND(w->batches, arn, ba)) {
+		ERR(r, "ResourceAlreadyExistsException", "Another resource with Arn %s already exists.", ba);
+		goto out;
+	}
+	if (batch_version_refused(w, kind, va, now, r))
+		goto out;
+	if (mode && !strcmp(mode, "THEME_GENERATION") && !theme) {
+		ERR(r, "InvalidInputException",
+		    "themeGenerationConfig is required when batchInferenceJobMode is THEME_GENERATION.");
+		goto out;
+	}
+	if (emu_s3_split_uri(str_member(cJSON_GetObjectItemCaseSensitive(src, "s3DataSource"), "path"),
+			     true, &ib, &ik) < 0) {
+		ERR(r, "InvalidInputException",
+		    "jobInput.s3DataSource.path must be an S3 path: s3://bucket/key.");
+		goto out;
+	}
+	if (emu_s3_split_uri(str_member(cJSON_GetObjectItemCaseSensitive(dst, "s3DataDestination"), "path"),
+			     false, &ob, &ok) < 0) {
+		ERR(r, "InvalidInputException",
+		    "jobOutput.s3DataDestination.path must be an S3 path: s3://bucket/prefix/.");
+		goto out;
+	}
+	b = VEC_PUSH(w->batches);
+	if (!b)
+		goto oom;
+	b->kind = kind;
+	b->arn = ba;
+	ba = NULL;
+	b->name = strdup(name);
+	b->version_arn = strdup(va);
+	b->filter_arn = dup_or_null(str_member(in, "filterArn"));
+	b->role_arn = dup_or_null(role);
+	b->input = dup_json_str(src, "s3DataSource", "path");
+	b->input_kms = dup_json_str(src, "s3DataSource", "kmsKeyArn");
+	b->output = dup_json_str(dst, "s3DataDestination", "path");
+	b->output_kms = dup_json_str(dst, "s3DataDestination", "kmsKeyArn");
+	b->mode = kind == BATCH_INFERENCE ? strdup(mode ? mode : "BATCH_INFERENCE") : NULL;
+	b->num_results = cJSON_IsNumber(nr) ? nr->valueint : -1;
+	b->config = cJSON_IsObject(cfg) ? cJSON_Duplicate(cfg, true) : NULL;
+	b->theme = cJSON_IsObject(theme) ? cJSON_Duplicate(theme, true) : NULL;
+	b->outputs = batch_outputs(w, ib, ik, ob, ok, &b->output_size);
+	b->created = now->api_ms;
+	b->tags = tags_kept(in);
+	/* What the service finds out once the job runs: it fails then, and
+	 * the create succeeds. */
+	fail = take(&w->batch_fails[kind]);
+	if (fail)
+		b->failure = reason(w, batch_kinds[kind].fail_default);
+	else if (!role_known(w, role)) {
+		fail = true;
+		b->failure = emu_strdup_printf("Insufficient privileges for accessing data in S3 (role %s).",
+					       role);
+	} else if (b->outputs && cJSON_GetArraySize(b->outputs) == 0) {
+		fail = true;
+		b->failure = emu_strdup_printf("Input data not found: no object at %s.", b->input);
+	}
+	b->tl = new_timeline(w, now->mono_ms, w->batch_ms[kind], fail);
+	o = cJSON_CreateObject();
+	add_str(o, batch_kinds[kind].arn_key, b->arn);
+	emu_reply_json(r, o);
+	goto out;
+oom:
+	emu_reply_error(r, 500, EMU_NS_CORAL, "InternalFailure", "out of memory");
+out:
+	free(ba); free(ib); free(ik); free(ob); free(ok);
+}
+
+static const char *batch_status(const struct emu_world *w, enum emu_phase p)
+{
+	if (w->batch_model_statuses && p == EMU_PHASE_PENDING)
+		return "PENDING";
+	if (w->batch_model_statuses && p == EMU_PHASE_IN_PROGRESS)
+		return "IN PROGRESS";
+	return create_status(p);
+}
+
+static void add_s3_config(cJSON *o, const char *outer, const char *inner,
+			  const char *path, const char *kms)
+{
+	cJSON *c = cJSON_AddObjectToObject(cJSON_AddObjectToObject(o, outer), inner);
+
+	add_str(c, "path", path);
+	add_str(c, "kmsKeyArn", kms);
+}
+
+static cJSON *batch_json(const struct emu_world *w, const struct batch_job *b,
+			 int64_t now, bool full)
+{
+	cJSON *o = cJSON_CreateObject();
+	int64_t since;
+	enum emu_phase p = emu_timeline_phase(&b->tl, now, &since);
+
+	add_str(o, "jobName", b->name);
+	add_str(o, batch_kinds[b->kind].arn_key, b->arn);
+	if (full)
+		add_str(o, "filterArn", b->filter_arn);
+	if (p == EMU_PHASE_FAILED)
+		add_str(o, "failureReason", b->failure);
+	add_str(o, "solutionVersionArn", b->version_arn);
+	if (full) {
+		if (b->num_results >= 0)
+			cJSON_AddNumberToObject(o, "numResults", b->num_results);
+		add_s3_config(o, "jobInput", "s3DataSource", b->input, b->input_kms);
+		add_s3_config(o, "jobOutput", "s3DataDestination", b->output, b->output_kms);
+		if (b->config)
+			cJSON_AddItemToObject(o, "batchInferenceJobConfig", cJSON_Duplicate(b->config, true));
+		add_str(o, "roleArn", b->role_arn);
+		if (b->theme)
+			cJSON_AddItemToObject(o, "themeGenerationConfig", cJSON_Duplicate(b->theme, true));
+	}
+	add_str(o, "batchInferenceJobMode", b->mode);
+	add_str(o, "status", batch_status(w, p));
+	add_time(o, "creationDateTime", (double)b->created / 1000.0);
+	add_time(o, "lastUpdatedDateTime", epoch_s(b->created, &b->tl, since));
+	return o;
+}
+
+static struct batch_job *batch_find(struct emu_world *w, enum batch_kind kind, const char *a)
+{
+	struct batch_job *b = FIND(w->batches, arn, a);
+
+	return b && b->kind == kind ? b : NULL;
+}
+
+static void op_describe_batch(struct emu_world *w, enum batch_kind kind, const cJSON *in,
+			      const struct emu_clock *now, struct emu_reply *r)
+{
+	const char *a = str_member(in, batch_kinds[kind].arn_key);
+	struct batch_job *b = batch_find(w, kind, a);
+	cJSON *o;
+
+	if (!b) {
+		NOT_FOUND(r, a);
+		return;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddItemToObject(o, batch_kinds[kind].object, batch_json(w, b, now->mono_ms, true));
+	emu_reply_json(r, o);
+}
+
+static void op_list_batches(struct emu_world *w, enum batch_kind kind, const cJSON *in,
+			    const struct emu_clock *now, struct emu_reply *r)
+{
+	const char *va = str_member(in, "solutionVersionArn");
+	const char *op = batch_kinds[kind].list_op;
+	cJSON *all;
+	size_t off, lim;
+
+	if (page_args(w, op, in, va, &off, &lim, r) < 0)
+		return;
+	all = cJSON_CreateArray();
+	for (size_t i = w->batches.n; i-- > 0;) {
+		const struct batch_job *b = w->batches.v[i];
+
+		if (b->kind == kind && (!va || !strcmp(b->version_arn, va)))
+			cJSON_AddItemToArray(all, batch_json(w, b, now->mono_ms, false));
+	}
+	page_reply(op, va, batch_kinds[kind].list_key, all, off, lim, r);
+}
+
+void emu_world_attach_s3(struct emu_world *w, struct emu_s3 *s3)
+{
+	w->s3 = s3;
+}
+
+int emu_world_publish(struct emu_world *w, const struct emu_clock *now)
+{
+	for (size_t i = 0; w->s3 && i < w->batches.n; i++) {
+		struct batch_job *b = w->batches.v[i];
+		int64_t since;
+		const cJSON *e;
+
+		if (b->published || !b->outputs ||
+		    emu_timeline_phase(&b->tl, now->mono_ms, &since) != EMU_PHASE_ACTIVE)
+			continue;
+		cJSON_ArrayForEach(e, b->outputs) {
+			cJSON *spec = cJSON_Duplicate(e, true);
+			char ts[32], etag[40], *err = NULL;
+			int rc;
+
+			emu_iso8601(now->wall_ms - (now->mono_ms - since), ts);
+			snprintf(etag, sizeof(etag), "\"%08x%08x%016llx\"",
+				 fnv1a(b->arn, str_member(e, "uri")), fnv1a(str_member(e, "uri"), b->arn),
+				 (unsigned long long)b->output_size);
+			if (!spec || !cJSON_AddStringToObject(spec, "lastModified", ts) ||
+			    !cJSON_AddStringToObject(spec, "etag", etag)) {
+				cJSON_Delete(spec);
+				return -ENOMEM;
+			}
+			rc = emu_s3_put(w->s3, spec, now->wall_ms, &err);
+			cJSON_Delete(spec);
+			free(err);
+			if (rc < 0)
+				return rc;
+		}
+		b->published = true;
+	}
+	return 0;
+}
+
+/* ListTagsForResource of an import job, a solution version or a batch
+ * job: the tags it was created with. */
 static void op_list_tags(struct emu_world *w, const cJSON *in, struct emu_reply *r)
 {
 	const char *a = str_member(in, "resourceArn");
 	struct import_job *j = FIND(w->jobs, arn, a);
-	struct version *v = j ? NULL : version_by_ref(w, a);
+	struct batch_job *b = j ? NULL : FIND(w->batches, arn, a);
+	struct version *v = j || b ? NULL : version_by_ref(w, a);
 	const cJSON *tags;
 	cJSON *o;
 
-	if (!j && !v) {
+	if (!j && !b && !v) {
 		NOT_FOUND(r, a);
 		return;
 	}
-	tags = j ? j->tags : v->tags;
+	tags = j ? j->tags : b ? b->tags : v->tags;
 	o = cJSON_CreateObject();
 	cJSON_AddItemToObject(o, "tags", tags ? cJSON_Duplicate(tags, true) : cJSON_CreateArray());
 	emu_reply_json(r, o);
@@ -1674,6 +2072,18 @@ void emu_world_call(struct emu_world *w, const char *op, const cJSON *in,
 		op_list_dataset_groups(w, in, r);
 	else if (!strcmp(op, "ListTagsForResource"))
 		op_list_tags(w, in, r);
+	else if (!strcmp(op, "CreateBatchInferenceJob"))
+		op_create_batch(w, BATCH_INFERENCE, in, now, r);
+	else if (!strcmp(op, "DescribeBatchInferenceJob"))
+		op_describe_batch(w, BATCH_INFERENCE, in, now, r);
+	else if (!strcmp(op, "ListBatchInferenceJobs"))
+		op_list_batches(w, BATCH_INFERENCE, in, now, r);
+	else if (!strcmp(op, "CreateBatchSegmentJob"))
+		op_create_batch(w, BATCH_SEGMENT, in, now, r);
+	else if (!strcmp(op, "DescribeBatchSegmentJob"))
+		op_describe_batch(w, BATCH_SEGMENT, in, now, r);
+	else if (!strcmp(op, "ListBatchSegmentJobs"))
+		op_list_batches(w, BATCH_SEGMENT, in, now, r);
 	else
 		/* In the model but not emulated: say so in AWS's form. */
 		emu_reply_error(r, 404, EMU_NS_CORAL, "UnknownOperationException",
@@ -1718,5 +2128,22 @@ cJSON *emu_world_state(struct emu_world *w, const struct emu_clock *now)
 	a = cJSON_AddArrayToObject(o, "campaigns");
 	for (i = 0; i < w->campaigns.n; i++)
 		cJSON_AddItemToArray(a, campaign_json(w, w->campaigns.v[i], now->mono_ms, true));
+	for (int k = 0; k < BATCH_KINDS; k++) {
+		a = cJSON_AddArrayToObject(o, batch_kinds[k].list_key);
+		for (i = 0; i < w->batches.n; i++) {
+			const struct batch_job *b = w->batches.v[i];
+			cJSON *j;
+
+			if (b->kind != (enum batch_kind)k)
+				continue;
+			j = batch_json(w, b, now->mono_ms, true);
+			if (b->outputs)
+				cJSON_AddItemToObject(j, "outputs", cJSON_Duplicate(b->outputs, true));
+			cJSON_AddBoolToObject(j, "outputsWritten", b->published);
+			if (b->tags)
+				cJSON_AddItemToObject(j, "tags", cJSON_Duplicate(b->tags, true));
+			cJSON_AddItemToArray(a, j);
+		}
+	}
 	return o;
 }

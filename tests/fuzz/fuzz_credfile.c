@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "child.h"
 #include "creds-internal.h"
 #include "log.h"
 
@@ -77,7 +78,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		(void)creds_parse_time(text, &t);
 		break;
 	case 4:
-		if (creds_split_command(text, &argv, &argc) == 0 &&
+		if (child_split_command(text, &argv, &argc) == 0 &&
 		    (argc == 0 || argv[argc] != NULL))
 			abort();
 		free(argv);

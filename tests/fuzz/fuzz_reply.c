@@ -24,6 +24,7 @@ static void parse_all(const cJSON *reply)
 	struct personalize_dataset d;
 	struct personalize_solution s;
 	struct personalize_dataset_group g;
+	struct personalize_batch_job b;
 	struct personalize_solution_metrics m;
 	struct personalize_metric *mm = NULL;
 	const char *why = NULL, *arn = NULL;
@@ -34,6 +35,8 @@ static void parse_all(const cJSON *reply)
 	(void)personalize_parse_dataset(reply, &d, &why);
 	(void)personalize_parse_solution(reply, &s, &why);
 	(void)personalize_parse_dataset_group(reply, &g, &why);
+	(void)personalize_parse_batch_job(reply, false, &b, &why);
+	(void)personalize_parse_batch_job(reply, true, &b, &why);
 	if (personalize_parse_solution_metrics(reply, &m, &mm, &why) == 0) {
 		size_t i;
 		double sum = 0;

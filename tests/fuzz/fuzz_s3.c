@@ -1,11 +1,12 @@
 /* fuzz_s3.c - libFuzzer harness for the s3 module's pure parts.
  *
- * The input is split at NUL bytes into: a URI, a Last-Modified value, a
- * Content-Length value and a recorded ETag. A URI that parses must give an
- * encoded path made only of unreserved characters, '/' and %XX that
- * decodes back to the key, and a virtual-hosted or path-style target whose
- * URL ends with that path; header values either parse or are refused;
- * s3_compare is reflexive. Never a crash, a leak or an out-of-bounds read. */
+ * The input is split at NUL bytes into: a URI, a Last-Modified value and
+ * a Content-Length value (what follows a third NUL is not read). A URI
+ * that parses must give an encoded path made only of unreserved
+ * characters, '/' and %XX that decodes back to the key, and a
+ * virtual-hosted or path-style target whose URL ends with that path;
+ * header values either parse or are refused. Never a crash, a leak or an
+ * out-of-bounds read. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -100,9 +101,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (s3_parse_meta(f[1], f[2], &meta) == 0 && *f[2] &&
 	    !meta.has_content_length)
 		abort();
-	if (*f[3] && s3_compare(f[3], 5, f[3], 5) != S3_CHANGE_UNCHANGED)
-		abort();
-	(void)s3_compare(f[3], 0, f[0], 7);
 	free(buf);
 	return 0;
 }

@@ -18,7 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const ops[] = {
-		"AssumeRole", "AssumeRoleWithWebIdentity", "GetCallerIdentity",
+		"AssumeRole", "AssumeRoleWithWebIdentity",
 	};
 	const char *body = (const char *)data;
 	struct aws_error_info e = { NULL, NULL };

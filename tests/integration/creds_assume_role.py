@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# run-tests: duration=26
+# run-tests: duration=18
 """creds_assume_role - credentials from STS against the emulator's STS
 (AssumeRole, AssumeRoleWithWebIdentity), end to end with `once`:
 
@@ -74,6 +74,24 @@ def run_once(ctx, emu, e, fails=False):
         check(r.rc != 0, "once: want a failure\n%r" % r)
     else:
         check(r.rc == 0, "once: want exit 0\n%r" % r)
+    return r
+
+
+def fails_at_once(ctx, emu, e):
+    """`once` with credentials a person must fix: the run fails at its
+    first call (exit 1, the run failed), not after waiting for credentials
+    (a minute with the default PollInterval) or giving up as unreachable
+    (exit 69)."""
+    cfg = ctx.config(emu, poll=600)
+    t0 = time.monotonic()
+    r = ctx.cli(cfg, ctx.state_dir(), "once", env=e, timeout=90)
+    took = time.monotonic() - t0
+    check(r.rc == 1, "once: want exit 1 (run failed)\n%r" % r)
+    check(took < 20, "once took %.1f s to fail" % took)
+    check("CredentialsMisconfigured" in r.err and
+          "`personalize-retrain credentials`" in r.err,
+          "the run's reason does not say the credentials need fixing:\n%s"
+          % prtest.tail(r.err))
     return r
 
 
@@ -188,9 +206,9 @@ def refused(ctx):
             "[profile m]\nrole_arn = %s\nsource_profile = base\n"
             "mfa_serial = arn:aws:iam::111122223333:mfa/me\n" % (ROLE, ROLE_B, ROLE))
     f = files(ctx, conf, base_keys())
-    r = run_once(ctx, emu, env(ctx, emu, dict(f, AWS_PROFILE="a")), fails=True)
+    r = fails_at_once(ctx, emu, env(ctx, emu, dict(f, AWS_PROFILE="a")))
     check("cycle: a -> b -> a" in r.err, "the cycle is not named:\n%s" % prtest.tail(r.err))
-    r = run_once(ctx, emu, env(ctx, emu, dict(f, AWS_PROFILE="m")), fails=True)
+    r = fails_at_once(ctx, emu, env(ctx, emu, dict(f, AWS_PROFILE="m")))
     check("mfa_serial" in r.err and "cannot prompt" in r.err,
           "mfa_serial not refused clearly:\n%s" % prtest.tail(r.err))
     check(not personalize_lines(prtest.Ledger(emu)), "calls were made with a refused profile")

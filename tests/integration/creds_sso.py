@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import prtest  # noqa: E402
@@ -95,9 +96,18 @@ def legacy_form(ctx):
 
 
 def refused(ctx, what, **kw):
+    """`once` fails its run at the first call (exit 1), not after waiting
+    for credentials (a minute at the default PollInterval) or giving up as
+    unreachable (69): a person must log in again."""
     emu = ctx.emulator()
-    r = ctx.cli(ctx.config(emu), ctx.state_dir(), "once", env=setup(ctx, emu, **kw))
-    check(r.rc != 0, "once with %s: want a failure\n%r" % (what, r))
+    t0 = time.monotonic()
+    r = ctx.cli(ctx.config(emu, poll=600), ctx.state_dir(), "once",
+                env=setup(ctx, emu, **kw), timeout=90)
+    took = time.monotonic() - t0
+    check(r.rc == 1, "once with %s: want exit 1 (run failed)\n%r" % (what, r))
+    check(took < 20, "once with %s took %.1f s to fail" % (what, took))
+    check("CredentialsMisconfigured" in r.err, "%s: the run's reason does not say "
+          "the credentials need fixing:\n%s" % (what, prtest.tail(r.err)))
     check("aws sso login --profile dev" in r.err,
           "%s: no advice to log in again:\n%s" % (what, prtest.tail(r.err)))
     check(not signed(prtest.Ledger(emu)), "%s: Personalize was called" % what)

@@ -19,6 +19,11 @@ test moves the emulator's job clock (POST /_emulator/advance):
   CreateSolutionVersion ran; the state file is emptied (truncated to
   nothing); B adopts the version (one import per dataset, one version,
   deployed);
+- corrupt state, batch inference job in flight: A is killed once its
+  CreateBatchInferenceJob ran; B finds the job by its name among the
+  account's batch jobs, keeps A's fire time, adopts the imports, the
+  version and the deploy done by name, and waits for that job: one of
+  each, one batch job;
 - then a finished earlier run must not stop `once` from a full cycle now:
   with the state corrupt again, C in a later minute finds nothing in
   progress and runs a fresh cycle (a second import per dataset and a
@@ -52,15 +57,20 @@ DATASETS = 2
 ADOPT_LINE = "adopting in-flight"
 
 
-def setup(ctx, hold):
-    """An emulator holding jobs of kind hold ("importMs" / "trainingMs") in
-    progress, on the time scale; the config and env for the daemon."""
+def setup(ctx, hold, batch=False):
+    """An emulator holding jobs of kind hold ("importMs" / "trainingMs" /
+    "batchInferenceMs") in progress, on the time scale; the config (with a
+    batch inference job after the deploy when batch) and env for the
+    daemon."""
     anchor = pick_anchor(time.time(), SCALE, 1.0)
     scaled = {SCALE_ENV: str(SCALE), ANCHOR_ENV: str(anchor)}
-    emu = ctx.emulator(durations={hold: HELD_MS}, env_extra=scaled)
+    emu = ctx.emulator(durations={hold: HELD_MS}, env_extra=scaled,
+                       overrides=prtest.batch_overrides() if batch else None)
     # MaxRunDuration is schedule time (scaled): an hour is 3 real minutes
-    cfg = ctx.config(emu, datasets=DATASETS, campaign=True,
-                     extra={"MaxRunDuration": "3600"})
+    extra = {"MaxRunDuration": "3600"}
+    if batch:
+        extra.update(prtest.batch_keys())
+    cfg = ctx.config(emu, datasets=DATASETS, campaign=True, extra=extra)
     return emu, cfg, ctx.env(extra=scaled), anchor
 
 
@@ -87,8 +97,12 @@ def kill_after(ctx, p, emu, op, n, sd):
             return None
         st = prtest.read_state(sd) or {}
         run = st.get("run") or {}
-        slots = run.get("imports") or [] if op == "CreateDatasetImportJob" \
-            else [run.get("version") or {}]
+        if op == "CreateDatasetImportJob":
+            slots = run.get("imports") or []
+        elif op == "CreateBatchInferenceJob":
+            slots = [(run.get("batch") or {}).get("job") or {}]
+        else:
+            slots = [run.get("version") or {}]
         return sum(1 for s in slots if s.get("arn")) >= n or None
     prtest.wait_until(ready, WAIT_S, "%d %s executed and saved" % (n, op))
     p.kill9()
@@ -161,12 +175,15 @@ def corrupt(sd):
         pass    # emptied: unusable, moved aside at the next load
 
 
-def case_corrupt_training(ctx):
+def killed_then_adopted(ctx, hold, op, adopted, batch=False):
+    """`once` A is killed once op ran, its state emptied; `once` B, in the
+    next minute, adopts (the log names what) and finishes: exit 0.
+    Returns (emu, cfg, env, anchor, state dir, A's fire tag)."""
     prtest.require_commands("once")
-    emu, cfg, env, anchor = setup(ctx, "trainingMs")
+    emu, cfg, env, anchor = setup(ctx, hold, batch=batch)
     sd = ctx.state_dir()
     a = ctx.spawn(cfg, sd, "once", env=env, name="once-a")
-    kill_after(ctx, a, emu, "CreateSolutionVersion", 1, sd)
+    kill_after(ctx, a, emu, op, 1, sd)
     tag_a = fire_tag(emu)
     m = scaled_minute(anchor)
     corrupt(sd)
@@ -175,8 +192,14 @@ def case_corrupt_training(ctx):
     wait_adopted(b)
     r = finish_with_advance(emu, b)
     check(r.rc == 0, "once B: exit %s, want 0:\n%r" % (r.rc, r))
-    check("adopting in-flight solution version" in r.err,
-          "no adoption of the version logged:\n%r" % r)
+    check("adopting in-flight " + adopted in r.err,
+          "no adoption of the %s logged:\n%r" % (adopted, r))
+    return emu, cfg, env, anchor, sd, tag_a
+
+
+def case_corrupt_training(ctx):
+    emu, cfg, env, anchor, sd, tag_a = killed_then_adopted(
+        ctx, "trainingMs", "CreateSolutionVersion", "solution version")
     led = prtest.Ledger(emu)
     led.assert_one_run(datasets=DATASETS, campaign=True)
     check(len(executed_ops(emu, "CreateDatasetImportJob")) == DATASETS,
@@ -202,6 +225,20 @@ def case_corrupt_training(ctx):
         check(s["versions"] == 1 and all(n == 1 for n in s["imports"].values())
               and len(s["imports"]) == DATASETS,
               "fire time %s: %s, want one import per dataset and one version" % (tag, s))
+
+
+def case_corrupt_batch(ctx):
+    emu, cfg, env, anchor, sd, tag_a = killed_then_adopted(
+        ctx, "batchInferenceMs", "CreateBatchInferenceJob", "batch job", batch=True)
+    led = prtest.Ledger(emu)
+    led.assert_one_run(datasets=DATASETS, campaign=True)
+    for op in ("CreateSolutionVersion", "UpdateCampaign", "CreateBatchInferenceJob"):
+        check(len(executed_ops(emu, op)) == 1, "%s executed %d times: %s"
+              % (op, len(executed_ops(emu, op)), led.summary()))
+    check(len(led.batch_jobs) == 1 and led.batch_jobs[0]["status"] == "ACTIVE",
+          "batch jobs %s" % [(j["jobName"], j["status"]) for j in led.batch_jobs])
+    check(fire_tag(emu) == tag_a, "B's jobs are not named for A's fire time %s" % tag_a)
+    check(prtest.last_outcome(sd) == "succeeded", "state: last outcome %s" % prtest.last_outcome(sd))
 
 
 def case_look_gives_up(ctx):
@@ -269,6 +306,7 @@ if __name__ == "__main__":
     prtest.main([
         ("corrupt state, imports in flight: adopted", case_corrupt_imports),
         ("corrupt state, training in flight: adopted; then a fresh cycle", case_corrupt_training),
+        ("corrupt state, batch job in flight: adopted", case_corrupt_batch),
         ("the look gives up: the run for now", case_look_gives_up),
         ("dry run shows the look", case_dry_run),
         ("no state file: a first run, no look", case_first_run),

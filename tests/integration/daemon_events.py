@@ -21,6 +21,12 @@ side by side, each with its own emulator and state directory.
   tried 3 times (the standard attempts), one warning is logged for all of
   them, and `once` takes no longer than the clean run plus the retries'
   backoff (at most 1 s + 2 s per event).
+- SIGTERM with events still queued (`run`, PutEvents slowed down by the
+  emulator): the daemon sends them before it exits (the ledger then holds
+  started and importing, both 200), within its flush bound; when they
+  cannot go out in time (PutEvents held 30 s) it exits after the bound
+  with a warning that names the events dropped; a second SIGTERM during
+  the flush stops it at once.
 - boto3's own events client (when python3 can import boto3) against the
   emulator: its signature is accepted, a good entry gets an EventId, an
   entry without Detail fails alone with InvalidArgument.
@@ -28,6 +34,7 @@ side by side, each with its own emulator and state directory.
 import json
 import os
 import re
+import signal
 import sys
 import threading
 import time
@@ -199,6 +206,77 @@ def put_failing(ctx):
     ctx.log("%.1f s (clean run %.1f s)", wall, clean_wall.get("s", -1))
 
 
+YEARLY = "cron(0 0 1 1 ? *)"
+FLUSH_BOUND_S = 5.0   # DAEMON_EVENTS_FLUSH_USEC
+
+
+def stop_with_events(ctx, delay_ms):
+    """A `run` daemon whose run has just begun importing (CatchUp), with
+    PutEvents taking delay_ms; SIGTERM once the imports are created.
+    -> (daemon, emulator)."""
+    prtest.require_commands("run")
+    emu = ctx.emulator(durations={"importMs": 60000},
+                       faults=[{"operation": "PutEvents", "kind": "slow",
+                                "delayMs": delay_ms}])
+    cfg = ctx.config(emu, datasets=1, schedule=YEARLY,
+                     extra={"CatchUp": "yes", "EventBusName": "default"})
+    sd = ctx.state_dir()
+    prtest.seed_catchup_state(sd)
+    d = ctx.daemon(cfg, sd, name="run-events")
+
+    def importing():
+        st = prtest.read_state(sd)
+        run = st and st.get("run")
+        return bool(run and run.get("stage") == "importing" and
+                    all(x.get("arn") for x in run.get("imports") or [{}]))
+    prtest.wait_until(importing, prtest.RUN_TIMEOUT_S, "the imports created", 0.01)
+    d.signal(signal.SIGTERM)
+    return d, emu
+
+
+def flush_on_stop(ctx):
+    d, emu = stop_with_events(ctx, 700)
+    t0 = time.monotonic()
+    r = d.wait(prtest.STOP_TIMEOUT_S)
+    dt = time.monotonic() - t0
+    check(r.rc == 0, "SIGTERM: want exit 0\n%r" % r)
+    check(dt <= FLUSH_BOUND_S + 1, "exited %.1f s after SIGTERM" % dt)
+    check("sending the" in r.err and "queued EventBridge" in r.err,
+          "the flush is not logged:\n%s" % prtest.tail(r.err))
+    evs = events_of(emu.ledger_lines())
+    seq = sequence(evs)
+    check(seq[:2] == ["started", "importing"],
+          "events after SIGTERM: %s, want started, importing" % seq)
+    check(all(e["status"] == 200 for e, _, _ in evs), "PutEvents not all 200: %s"
+          % [e["status"] for e, _, _ in evs])
+    check("dropped" not in r.err, "events dropped:\n%s" % prtest.tail(r.err))
+
+
+def flush_bounded(ctx):
+    d, emu = stop_with_events(ctx, 30000)
+    t0 = time.monotonic()
+    r = d.wait(FLUSH_BOUND_S + prtest.STOP_TIMEOUT_S)
+    dt = time.monotonic() - t0
+    check(r.rc == 0, "SIGTERM: want exit 0\n%r" % r)
+    check(FLUSH_BOUND_S - 0.5 <= dt <= FLUSH_BOUND_S + 2,
+          "exited %.1f s after SIGTERM, want about %.0f s" % (dt, FLUSH_BOUND_S))
+    check(re.search(r"warning: stopping: \d+ EventBridge event\(s\) not sent "
+                    r"within 5 s; dropped", r.err),
+          "no warning about the dropped events:\n%s" % prtest.tail(r.err))
+
+
+def second_signal(ctx):
+    d, emu = stop_with_events(ctx, 30000)
+    time.sleep(0.5)
+    check(d.alive(), "the daemon did not wait for its events")
+    t0 = time.monotonic()
+    d.signal(signal.SIGTERM)
+    r = d.wait(prtest.STOP_TIMEOUT_S)
+    dt = time.monotonic() - t0
+    check(r.rc == 0, "second SIGTERM: want exit 0\n%r" % r)
+    check(dt <= 1.0, "exited %.2f s after the second SIGTERM" % dt)
+
+
 def with_boto3(ctx):
     label = "boto3 PutEvents"
     try:
@@ -229,4 +307,7 @@ if __name__ == "__main__":
         ("failed run", failed),
         ("PutEvents failing", put_failing),
         ("boto3 PutEvents", with_boto3),
-    ], parallel=5)
+        ("SIGTERM sends the queued events", flush_on_stop),
+        ("SIGTERM: the flush is bounded", flush_bounded),
+        ("SIGTERM twice: no flush", second_signal),
+    ], parallel=8)

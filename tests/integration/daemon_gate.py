@@ -28,14 +28,11 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import prtest  # noqa: E402
-from prtest import BIN, REPO, check  # noqa: E402
+from prtest import BIN, REPO, answered, check  # noqa: E402
 
 NDCG = "normalized_discounted_cumulative_gain_at_10"
 MSGID_REJECTED = "0055b3f3303546d2840d13b063de0f06"  # include/msgid.h
 JOURNALD = "/lib/systemd/systemd-journald"
-
-def ok(led, op):
-    return [x for x in led if x["operation"] == op and x["status"] == 200]
 
 
 def run_case(ctx, label, new_metrics, gate_keys, want_rc, want_updates, want_text,
@@ -55,13 +52,13 @@ def run_case(ctx, label, new_metrics, gate_keys, want_rc, want_updates, want_tex
     check(not want_text or want_text in r.err + r.out,
           "%s: %r not in the output: %r" % (label, want_text, r))
     led = emu.ledger_lines()
-    versions = ok(led, "CreateSolutionVersion")
+    versions = answered(led, "CreateSolutionVersion")
     check(len(versions) == 1, "%s: %d CreateSolutionVersion, want 1" % (label, len(versions)))
     new_arn = versions[0].get("resultArn")
     metrics = [x for x in led if x["operation"] == "GetSolutionMetrics"]
     asked = sorted(x["params"].get("solutionVersionArn") for x in metrics)
     check(new_arn in asked, "%s: no GetSolutionMetrics for the new version (%s)" % (label, asked))
-    updates = ok(led, "UpdateCampaign")
+    updates = answered(led, "UpdateCampaign")
     check(len(updates) == want_updates,
           "%s: %d UpdateCampaign, want %d" % (label, len(updates), want_updates))
     check(not updates or updates[0]["params"].get("solutionVersionArn") == new_arn,

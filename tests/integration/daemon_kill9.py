@@ -7,12 +7,13 @@ create was rejected as a duplicate (ResourceAlreadyExists/ResourceInUse:
 a restarted process must find its job by name, not create it again).
 
 Kill points:
-  - chain (`once`, and `run`): every process is SIGKILLed right after its
+  - chain (`once`, and `run`; also with a batch inference job after the
+    deploy, which must exist exactly once too): every process is SIGKILLed right after its
     first transition - an executed create in the ledger, or a state save
     that changes the run (stage, a slot's phase/ARN/status) - and
     restarted, until the run has gone through every transition;
   - reply lost: the Nth create (3 imports, the version, the campaign
-    update) is executed by the emulator but its reply held back, and the
+    update, the batch inference job) is executed by the emulator but its reply held back, and the
     process is killed before it arrives (outcome unknown to the client);
   - Nth save: `once` is killed right after its Nth state save, for every N
     up to the number of saves of a clean run.
@@ -71,13 +72,27 @@ FAIL_SCRIPTS = {
 }
 
 
-def chain(command, fails=None, campaign=True, datasets=3):
+def check_one_batch(led):
+    """Exactly one batch inference job, ACTIVE, and its create never
+    rejected as a duplicate."""
+    check(len(led.batch_jobs) == 1 and led.batch_jobs[0].get("status") == "ACTIVE",
+          "want one ACTIVE batch job: %s" % [(j.get("jobName"), j.get("status"))
+                                             for j in led.batch_jobs])
+    check(not led.rejected(), "rejected creates: %s" % led.summary())
+
+
+def chain(command, fails=None, campaign=True, datasets=3, batch=False):
     """fails: None (the run succeeds) or which scripted failure ends it;
-    every restart must come to the same outcome without a second job."""
+    every restart must come to the same outcome without a second job.
+    batch: a batch inference job after the deploy."""
     def case(ctx):
         prtest.require_commands(command)
-        emu = ctx.emulator(script=FAIL_SCRIPTS[fails])
-        cfg = ctx.config(emu, schedule=YEARLY, extra={"CatchUp": "yes"},
+        emu = ctx.emulator(script=FAIL_SCRIPTS[fails],
+                           overrides=prtest.batch_overrides() if batch else None)
+        extra = {"CatchUp": "yes"}
+        if batch:
+            extra.update(prtest.batch_keys())
+        cfg = ctx.config(emu, schedule=YEARLY, extra=extra,
                          campaign=campaign, datasets=datasets)
         sd = ctx.state_dir()
         if command == "run":
@@ -123,6 +138,8 @@ def chain(command, fails=None, campaign=True, datasets=3):
         ctx.log("%d kills: %s", len(kills), "; ".join(kills))
         # at least one kill per job of the run (each create or its ARN save)
         least = 2 if fails == "import" else datasets + 1 + (1 if campaign and fails != "training" else 0)
+        if batch and fails is None:
+            least += 1
         check(len(kills) >= least,
               "only %d transitions seen (%s): the kill points were not reached"
               % (len(kills), kills))
@@ -131,6 +148,8 @@ def chain(command, fails=None, campaign=True, datasets=3):
         led = prtest.Ledger(emu)
         if fails is None:
             led.assert_one_run(campaign=campaign, datasets=datasets)
+            if batch:
+                check_one_batch(led)
         elif fails == "import":
             # the run ends at the failure: imports not created by then never are
             by_type = led.imports_by_type()
@@ -162,17 +181,19 @@ def wait_finished(sd, p):
 
 CREATES = [("CreateDatasetImportJob", 0), ("CreateDatasetImportJob", 1),
            ("CreateDatasetImportJob", 2), ("CreateSolutionVersion", 0),
-           ("UpdateCampaign", 0)]
+           ("UpdateCampaign", 0), ("CreateBatchInferenceJob", 0)]
 
 
 def reply_lost(n):
     op, after = CREATES[n - 1]
+    batch = op == "CreateBatchInferenceJob"
 
     def case(ctx):
         prtest.require_commands("once")
         emu = ctx.emulator(faults=[{"operation": op, "kind": "slow", "after": after,
-                                    "count": 1, "delayMs": 4000}])
-        cfg = ctx.config(emu)
+                                    "count": 1, "delayMs": 4000}],
+                           overrides=prtest.batch_overrides() if batch else None)
+        cfg = ctx.config(emu, extra=prtest.batch_keys() if batch else None)
         sd = ctx.state_dir()
         p = ctx.spawn(cfg, sd, "once", name="once-killed")
 
@@ -186,7 +207,10 @@ def reply_lost(n):
         r = ctx.cli(cfg, sd, "once", name="once-restarted")
         check(r.rc == 0, "restarted once: want exit 0\n%r" % r)
         check(prtest.last_outcome(sd) == "succeeded", "state does not record a success")
-        prtest.Ledger(emu).assert_one_run()
+        led = prtest.Ledger(emu)
+        led.assert_one_run()
+        if batch:
+            check_one_batch(led)
     return case
 
 
@@ -287,6 +311,8 @@ def cases():
            ("chain of kills, once, failed training", chain("once", "training")),
            ("chain of kills, once, failed campaign update", chain("once", "update")),
            ("chain of kills, run, failed campaign update", chain("run", "update")),
+           ("chain of kills, once, batch inference job", chain("once", batch=True)),
+           ("chain of kills, run, batch inference job", chain("run", batch=True)),
            ("restart at the deploy stage after an earlier update",
             deploy_restart_after_earlier_update)]
     out += [("reply lost: %s #%d" % (op, after + 1), reply_lost(i + 1))

@@ -17,7 +17,6 @@ import json
 import os
 import signal
 import socket
-import subprocess
 import sys
 import time
 
@@ -26,66 +25,7 @@ import prtest  # noqa: E402
 from prtest import ARN, check  # noqa: E402
 
 DAILY = "rate(1 day)"
-
-
-# ---- for daemon_skip.py, which drives its own emulator_harness.Emulator
-# with these (its credentials, its config) ------------------------------------
-
 ONCE_TIMEOUT_S = 60
-ACCOUNT = "arn:aws:personalize:us-east-1:123456789012"
-DATASETS = [
-    ("UserDatasetArn", "S3UserDatasourcePath", "USERS", "users"),
-    ("ItemDatasetArn", "S3ItemDatasourcePath", "ITEMS", "items"),
-    ("UserInteractionDatasetArn", "S3UserInteractionDatasourcePath",
-     "INTERACTIONS", "interactions"),
-]
-
-
-def binary():
-    return prtest.BIN
-
-
-def write_config(path, emu_url, n_datasets, campaign, name, extra=()):
-    lines = [
-        "PipelineName=" + name,
-        "ImportRoleArn=arn:aws:iam::123456789012:role/PersonalizeS3ImportRole",
-        "SolutionArn=%s:solution/my-solution" % ACCOUNT,
-    ]
-    for key, s3key, typ, low in DATASETS[:n_datasets]:
-        lines.append("%s=%s:dataset/my-dataset-group/%s" % (key, ACCOUNT, typ))
-        lines.append("%s=s3://bucket/%s.csv" % (s3key, low))
-    if campaign:
-        lines.append("CampaignArn=%s:campaign/my-campaign" % ACCOUNT)
-    lines += ["RetrainingRate=rate(1 day)", "PollInterval=1",
-              "EndpointUrl=" + emu_url]
-    lines += list(extra)
-    with open(path, "w") as f:
-        f.write("\n".join(lines) + "\n")
-
-
-def env():
-    from emulator_harness import AKID, SECRET
-    e = dict(os.environ)
-    for k in list(e):
-        if k.startswith("AWS_") or k in ("NOTIFY_SOCKET", "WATCHDOG_USEC",
-                                         "CREDENTIALS_DIRECTORY",
-                                         "STATE_DIRECTORY", "JOURNAL_STREAM"):
-            del e[k]
-    e["AWS_ACCESS_KEY_ID"] = AKID
-    e["AWS_SECRET_ACCESS_KEY"] = SECRET
-    e["AWS_EC2_METADATA_DISABLED"] = "true"
-    e["HOME"] = "/nonexistent"
-    return e
-
-
-def cli(cfg, state, *args, timeout=ONCE_TIMEOUT_S, extra_env=None):
-    e = env()
-    if extra_env:
-        e.update(extra_env)
-    p = subprocess.run([binary(), "-c", cfg, "--state-dir", state] + list(args),
-                       capture_output=True, text=True, timeout=timeout, env=e,
-                       cwd=prtest.REPO)
-    return p.returncode, p.stdout, p.stderr
 
 
 # ---- the cases ------------------------------------------------------------------

@@ -26,15 +26,11 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import prtest  # noqa: E402
-from prtest import ARN, INITIAL_VERSION as V0, check  # noqa: E402
+from prtest import ARN, INITIAL_VERSION as V0, answered, check  # noqa: E402
 
 # the first cycle runs a minute behind the second (its own fire time, so
 # new job names) instead of waiting for the next minute
 A_MINUTE_AGO = {prtest.CLOCK_OFFSET_ENV: "-60000"}
-
-
-def ok(led, op):
-    return [x for x in led if x["operation"] == op and x["status"] == 200]
 
 
 def serving(emu):
@@ -72,7 +68,7 @@ def two_cycles_then_rollback(ctx):
     for cycle in (1, 2):
         r = cli(ctx, cfg, state, "once", env_extra=A_MINUTE_AGO if cycle == 1 else None)
         check(r.rc == 0, "once #%d: %r" % (cycle, r))
-        vs = ok(emu.ledger_lines(), "CreateSolutionVersion")
+        vs = answered(emu.ledger_lines(), "CreateSolutionVersion")
         deployed.append(vs[-1]["resultArn"])
     v1, v2 = deployed
     check(v1 != v2 and serving(emu) == v2, "after two cycles V1 %s V2 %s, campaign serves %s"
@@ -83,11 +79,11 @@ def two_cycles_then_rollback(ctx):
           % (p.get("campaign_version"), p.get("campaign_prev_version"), v2, v1))
     r = cli(ctx, cfg, state, "status", timeout=10)
     check("previous   " + v1 in r.out, "status does not show the previous version:\n%s" % r.out)
-    n_before = len(ok(emu.ledger_lines(), "UpdateCampaign"))
+    n_before = len(answered(emu.ledger_lines(), "UpdateCampaign"))
     r = cli(ctx, cfg, state, "rollback")
     check(r.rc == 0, "rollback: %r" % r)
     check(serving(emu) == v1, "after rollback the campaign serves %s, want %s" % (serving(emu), v1))
-    ups = ok(emu.ledger_lines(), "UpdateCampaign")
+    ups = answered(emu.ledger_lines(), "UpdateCampaign")
     check(len(ups) == n_before + 1 and ups[-1]["params"].get("solutionVersionArn") == v1,
           "UpdateCampaign calls after rollback: %s" % [u["params"] for u in ups[n_before:]])
     p = status_json(ctx, cfg, state)
@@ -110,10 +106,10 @@ def two_cycles_then_rollback(ctx):
     r = cli(ctx, cfg, state, "rollback", "--to", v2)
     check(r.rc == 0 and serving(emu) == v2,
           "rollback --to V2: serves %s: %r" % (serving(emu), r))
-    n = len(ok(emu.ledger_lines(), "UpdateCampaign"))
+    n = len(answered(emu.ledger_lines(), "UpdateCampaign"))
     r = cli(ctx, cfg, state, "rollback", "--to", v2)
     check(r.rc == 1 and "already serves" in r.err, "rollback --to the serving version: %r" % r)
-    check(len(ok(emu.ledger_lines(), "UpdateCampaign")) == n,
+    check(len(answered(emu.ledger_lines(), "UpdateCampaign")) == n,
           "a refused rollback sent UpdateCampaign")
 
 
@@ -129,7 +125,7 @@ def refusals(ctx):
     check(r.rc == 2, "rollback --to nonsense: want exit 2: %r" % r)
     r = cli(ctx, cfg, state, "rollback", "--to", ARN + "solution/my-solution/deadbeef")
     check(r.rc == 1, "rollback --to an unknown version: want exit 1: %r" % r)
-    check(not ok(emu.ledger_lines(), "UpdateCampaign"),
+    check(not answered(emu.ledger_lines(), "UpdateCampaign"),
           "rollback --to an unknown version sent UpdateCampaign")
     check(serving(emu) == V0, "campaign changed by refused rollbacks: %s" % serving(emu))
     nocamp = ctx.config(emu, datasets=1, campaign=False, extra={"PipelineName": "nocamp"})

@@ -27,121 +27,111 @@ S3EndpointUrl points the S3 client at the emulator).
   imported anyway with a warning naming s3:ListBucket. Each `once` that
   imports runs in a minute of its own (clock offsets of three, two, one
   minute and none).
+
+The three cases run side by side, each with an emulator of its own
+(prtest.py).
 """
 import json
 import os
-import subprocess
 import sys
-import tempfile
-import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from emulator_harness import Emulator, install_signal_cleanup  # noqa: E402
-from daemon_once import binary, cli, write_config  # noqa: E402
+import prtest  # noqa: E402
+from prtest import ARN, CLOCK_OFFSET_ENV, answered, check  # noqa: E402
 
-WORLD = "tests/emulator/worlds/test.json"
-ACCOUNT = "arn:aws:personalize:us-east-1:123456789012"
-# the first two `once` (and `status`) run a minute behind the third
-A_MINUTE_AGO = {"PERSONALIZE_RETRAIN_TEST_CLOCK_OFFSET_MS": "-60000"}
-
-failures = []
+ONCE_TIMEOUT_S = 60
+DAILY = "rate(1 day)"
+USERS_ARN = ARN + "dataset/my-dataset-group/USERS"
+CHANGED_ETAG = "\"0123456789abcdef0123456789abcdef\""
 
 
-def fail(msg):
-    failures.append(msg)
-    print("FAIL: " + msg, flush=True)
+def skip_config(ctx, emu, types, campaign, paths=None):
+    """SkipUnchangedData=yes, the S3 client on the emulator, the datasets of
+    types on s3://bucket/TYPE.csv (the objects the world declares) unless
+    paths ({type: uri}) says otherwise."""
+    extra = {"SkipUnchangedData": "yes", "S3EndpointUrl": emu.url}
+    for t, arn_key, s3_key in prtest.DATASETS:
+        if t in types:
+            extra[arn_key] = ARN + "dataset/my-dataset-group/" + t
+            extra[s3_key] = (paths or {}).get(t, "s3://bucket/%s.csv" % t.lower())
+    return ctx.config(emu, datasets=0, campaign=campaign, schedule=DAILY, extra=extra)
 
 
-def ok(led, op):
-    return [x for x in led if x["operation"] == op and x["status"] == 200]
+def once(ctx, cfg, state, *args, minutes_ago=0):
+    """`once` (or args) at the default log level, its clock minutes_ago behind."""
+    extra = {CLOCK_OFFSET_ENV: str(-60000 * minutes_ago)} if minutes_ago else None
+    return ctx.cli(cfg, state, *(args or ("once",)), timeout=ONCE_TIMEOUT_S, log_level=None,
+                   env=ctx.env(extra=extra))
 
 
-def skip_cycle():
+def admin_ok(emu, label, what, body):
+    st, reply = emu.admin_status("POST", what, body)
+    check(st == 200, "%s: POST /_emulator/%s: %s %s" % (label, what, st, reply))
+
+
+def skip_cycle(ctx):
     label = "skip unchanged"
-    with Emulator(world=WORLD) as emu, tempfile.TemporaryDirectory(prefix="pr-skip-") as tmp:
-        cfg = os.path.join(tmp, "p.cfg")
-        state = os.path.join(tmp, "state")
-        os.mkdir(state)
-        write_config(cfg, emu.url, 2, True, "skip",
-                     extra=["SkipUnchangedData=yes", "S3EndpointUrl=" + emu.url])
-        rc, out, err = cli(cfg, state, "once", extra_env=A_MINUTE_AGO)
-        if rc != 0:
-            fail("%s: first once exit %d\n%s" % (label, rc, err))
-            return
-        led = emu.ledger()
-        heads = ok(led, "S3:HeadObject")
-        if len(heads) != 2:
-            fail("%s: first once made %d HeadObject, want 2" % (label, len(heads)))
-        if len(ok(led, "CreateDatasetImportJob")) != 2:
-            fail("%s: first once: %d imports, want 2" % (label, len(ok(led, "CreateDatasetImportJob"))))
-        n_led = len(led)
-        # unchanged
-        rc, out, err = cli(cfg, state, "once", extra_env=A_MINUTE_AGO)
-        if rc != 0:
-            fail("%s: second once exit %d, want 0\n%s" % (label, rc, err))
-        if "skipped: no new data" not in err:
-            fail("%s: second once does not say skipped:\n%s" % (label, err))
-        new = emu.ledger()[n_led:]
-        ops = sorted(set(x["operation"] for x in new))
-        if len(ok(new, "S3:HeadObject")) != 2 or any(
-                o in ops for o in ("CreateDatasetImportJob", "CreateSolutionVersion", "UpdateCampaign")):
-            fail("%s: second once called %s" % (label, ops))
-        rc, out, err = cli(cfg, state, "status", "--json", timeout=10,
-                           extra_env=A_MINUTE_AGO)
-        try:
-            h = json.loads(out)["pipelines"][0]["history"][0]
-            if h["outcome"] != "skipped":
-                fail("%s: status outcome %s, want skipped" % (label, h["outcome"]))
-        except (ValueError, KeyError, IndexError) as e:
-            fail("%s: status --json (%s): %s" % (label, e, out[:300]))
-        # one object changes
-        st, body = emu.admin("POST", "s3", {"uri": "s3://bucket/users.csv",
-                                            "etag": "\"0123456789abcdef0123456789abcdef\""})
-        if st != 200:
-            fail("%s: POST /_emulator/s3: %s %s" % (label, st, body))
-            return
-        n_led = len(emu.ledger())
-        rc, out, err = cli(cfg, state, "once")
-        if rc != 0:
-            fail("%s: third once exit %d\n%s" % (label, rc, err))
-            return
-        new = emu.ledger()[n_led:]
-        imports = ok(new, "CreateDatasetImportJob")
-        arns = [x["params"]["datasetArn"] for x in imports]
-        if arns != [ACCOUNT + ":dataset/my-dataset-group/USERS"]:
-            fail("%s: third once imported %s, want only USERS" % (label, arns))
-        if len(ok(new, "CreateSolutionVersion")) != 1 or len(ok(new, "UpdateCampaign")) != 1:
-            fail("%s: third once did not train and deploy" % label)
+    prtest.require_binaries()
+    emu = ctx.emulator()
+    state = ctx.state_dir()
+    cfg = skip_config(ctx, emu, ("USERS", "ITEMS"), True)
+    # the first two `once` (and `status`) run a minute behind the third
+    r = once(ctx, cfg, state, minutes_ago=1)
+    check(r.rc == 0, "%s: first once: %r" % (label, r))
+    led = emu.ledger_lines()
+    heads = answered(led, "S3:HeadObject")
+    check(len(heads) == 2, "%s: first once made %d HeadObject, want 2" % (label, len(heads)))
+    n = len(answered(led, "CreateDatasetImportJob"))
+    check(n == 2, "%s: first once: %d imports, want 2" % (label, n))
+    n_led = len(led)
+    # unchanged
+    r = once(ctx, cfg, state, minutes_ago=1)
+    check(r.rc == 0, "%s: second once: %r, want exit 0" % (label, r))
+    check("skipped: no new data" in r.err, "%s: second once does not say skipped:\n%s"
+          % (label, r.err))
+    new = emu.ledger_lines()[n_led:]
+    ops = sorted(set(x["operation"] for x in new))
+    check(len(answered(new, "S3:HeadObject")) == 2 and not any(
+        o in ops for o in ("CreateDatasetImportJob", "CreateSolutionVersion", "UpdateCampaign")),
+        "%s: second once called %s" % (label, ops))
+    r = ctx.cli(cfg, state, "status", "--json", timeout=10, log_level=None,
+                env=ctx.env(extra={CLOCK_OFFSET_ENV: "-60000"}))
+    try:
+        h = json.loads(r.out)["pipelines"][0]["history"][0]
+    except (ValueError, KeyError, IndexError) as e:
+        raise prtest.Fail("%s: status --json (%s): %s" % (label, e, r.out[:300]))
+    check(h["outcome"] == "skipped", "%s: status outcome %s, want skipped" % (label, h["outcome"]))
+    # one object changes
+    admin_ok(emu, label, "s3", {"uri": "s3://bucket/users.csv", "etag": CHANGED_ETAG})
+    n_led = len(emu.ledger_lines())
+    r = once(ctx, cfg, state)
+    check(r.rc == 0, "%s: third once: %r" % (label, r))
+    new = emu.ledger_lines()[n_led:]
+    arns = [x["params"]["datasetArn"] for x in answered(new, "CreateDatasetImportJob")]
+    check(arns == [USERS_ARN], "%s: third once imported %s, want only USERS" % (label, arns))
+    check(len(answered(new, "CreateSolutionVersion")) == 1 and len(answered(new, "UpdateCampaign")) == 1,
+          "%s: third once did not train and deploy" % label)
 
 
-def head_fails_imports_anyway():
+def head_fails_imports_anyway(ctx):
     label = "skip with a missing object"
-    with Emulator(world=WORLD) as emu, tempfile.TemporaryDirectory(prefix="pr-skip2-") as tmp:
-        cfg = os.path.join(tmp, "p.cfg")
-        state = os.path.join(tmp, "state")
-        os.mkdir(state)
-        write_config(cfg, emu.url, 1, False, "skipmiss",
-                     extra=["SkipUnchangedData=yes", "S3EndpointUrl=" + emu.url])
-        with open(cfg) as f:
-            text = f.read().replace("s3://bucket/users.csv", "s3://bucket/nosuch.csv")
-        with open(cfg, "w") as f:
-            f.write(text)
-        rc, out, err = cli(cfg, state, "once")
-        if rc != 0:
-            fail("%s: exit %d\n%s" % (label, rc, err))
-            return
-        led = emu.ledger()
-        if len(ok(led, "CreateDatasetImportJob")) != 1:
-            fail("%s: %d imports, want 1" % (label, len(ok(led, "CreateDatasetImportJob"))))
-        if "warning" not in err or "nosuch.csv" not in err:
-            fail("%s: no warning naming the object:\n%s" % (label, err))
+    prtest.require_binaries()
+    emu = ctx.emulator()
+    state = ctx.state_dir()
+    cfg = skip_config(ctx, emu, ("USERS",), False, {"USERS": "s3://bucket/nosuch.csv"})
+    r = once(ctx, cfg, state)
+    check(r.rc == 0, "%s: %r" % (label, r))
+    n = len(answered(emu.ledger_lines(), "CreateDatasetImportJob"))
+    check(n == 1, "%s: %d imports, want 1" % (label, n))
+    check("warning" in r.err and "nosuch.csv" in r.err,
+          "%s: no warning naming the object:\n%s" % (label, r.err))
 
 
 FOLDER = "s3://bucket/users/"
 
 
 def folder_world():
-    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", WORLD)) as f:
+    with open(prtest.WORLD) as f:
         objs = json.load(f)["s3Objects"]
     objs = objs + [{"uri": FOLDER, "etag": "\"d41d8cd98f00b204e9800998ecf8427e\"", "size": 0}]
     for i in range(5):
@@ -151,120 +141,73 @@ def folder_world():
     return {"s3Objects": objs, "s3ListMaxKeys": 2}
 
 
-def minutes_ago(n):
-    return {"PERSONALIZE_RETRAIN_TEST_CLOCK_OFFSET_MS": str(-60000 * n)} if n else None
-
-
-def folder_cycle():
+def folder_cycle(ctx):
     label = "skip unchanged folder"
-    with Emulator(world=WORLD, overrides=folder_world()) as emu, \
-            tempfile.TemporaryDirectory(prefix="pr-skipf-") as tmp:
-        cfg = os.path.join(tmp, "p.cfg")
-        state = os.path.join(tmp, "state")
-        os.mkdir(state)
-        write_config(cfg, emu.url, 1, True, "skipfolder",
-                     extra=["SkipUnchangedData=yes", "S3EndpointUrl=" + emu.url])
-        with open(cfg) as f:
-            text = f.read().replace("s3://bucket/users.csv", FOLDER)
-        with open(cfg, "w") as f:
-            f.write(text)
-        # under the policy `personalize-retrain policy` prints for it
-        pol = subprocess.run([binary(), "-c", cfg, "policy"], capture_output=True, text=True,
-                             timeout=10)
-        if pol.returncode != 0:
-            fail("%s: policy exit %d: %s" % (label, pol.returncode, pol.stderr))
-            return
-        doc = json.loads(pol.stdout)
-        lists = [x for x in doc["Statement"] if x["Action"] == "s3:ListBucket"]
-        if len(lists) != 1 or lists[0]["Resource"] != "arn:aws:s3:::bucket" or \
-                lists[0]["Condition"] != {"StringLike": {"s3:prefix": "users/*"}}:
-            fail("%s: policy's ListBucket: %s" % (label, lists))
-        st, body = emu.admin("POST", "policy", {"policy": doc})
-        if st != 200:
-            fail("%s: POST /_emulator/policy: %s %s" % (label, st, body))
-            return
-        steps = [
-            ("first", None, 3, True),
-            ("unchanged", None, 3, False),
-            ("one object changed", {"uri": FOLDER + "part-0003.csv",
-                                    "etag": "\"0123456789abcdef0123456789abcdef\""}, 2, True),
-            ("one object added", {"uri": FOLDER + "part-0005.csv", "etag": "\"5555\"",
-                                  "size": 7}, 1, True),
-            ("a folder marker added", {"uri": FOLDER + "sub/", "etag": "\"m\""}, 1, False),
-        ]
-        n_led = 0
-        for name, change, ago, imports in steps:
-            if change:
-                st, body = emu.admin("POST", "s3", change)
-                if st != 200:
-                    fail("%s: %s: POST /_emulator/s3: %s %s" % (label, name, st, body))
-                    return
-            rc, out, err = cli(cfg, state, "once", extra_env=minutes_ago(ago))
-            led = emu.ledger()
-            new = led[n_led:]
-            n_led = len(led)
-            if rc != 0:
-                fail("%s: %s: once exit %d\n%s" % (label, name, rc, err))
-                return
-            lists = ok(new, "S3:ListObjectsV2")
-            want_pages = 4 if name in ("one object added", "a folder marker added") else 3
-            if len(lists) != want_pages or any(x["params"]["Prefix"] != "users/" for x in lists):
-                fail("%s: %s: %d ListObjectsV2 pages (%s), want %d" % (
-                    label, name, len(lists), [x["params"] for x in lists], want_pages))
-            if any(x["operation"] == "S3:HeadObject" for x in new):
-                fail("%s: %s: a HeadObject of a folder" % (label, name))
-            if any(x.get("signatureOk") is not True for x in lists):
-                fail("%s: %s: a listing with a bad signature" % (label, name))
-            got = ok(new, "CreateDatasetImportJob")
-            if imports:
-                srcs = [x["params"]["dataSource"]["dataLocation"] for x in got]
-                if srcs != [FOLDER]:
-                    fail("%s: %s: imported %s, want the folder" % (label, name, srcs))
-                if len(ok(new, "CreateSolutionVersion")) != 1:
-                    fail("%s: %s: no training" % (label, name))
-            else:
-                if got or ok(new, "CreateSolutionVersion") or ok(new, "UpdateCampaign"):
-                    fail("%s: %s: imported or trained: %s" % (
-                        label, name, sorted(set(x["operation"] for x in new))))
-                if "skipped: no new data" not in err:
-                    fail("%s: %s: not skipped:\n%s" % (label, name, err))
-            denied = [x for x in new if x["status"] == 403]
-            if denied:
-                fail("%s: %s: denied under the printed policy: %s" % (label, name, denied))
-        # without s3:ListBucket the listing is denied: imported anyway, the
-        # warning names the permission
-        doc["Statement"] = [x for x in doc["Statement"] if x["Action"] != "s3:ListBucket"]
-        emu.admin("POST", "policy", {"policy": doc})
-        rc, out, err = cli(cfg, state, "once")
-        new = emu.ledger()[n_led:]
-        if rc != 0:
-            fail("%s: listing denied: once exit %d\n%s" % (label, rc, err))
-        elif [x["status"] for x in new if x["operation"] == "S3:ListObjectsV2"] != [403]:
-            fail("%s: listing denied: %s" % (label, [x["operation"] for x in new]))
-        elif len(ok(new, "CreateDatasetImportJob")) != 1:
-            fail("%s: listing denied: not imported" % label)
-        elif "s3:ListBucket on arn:aws:s3:::bucket" not in err or "importing it anyway" not in err:
-            fail("%s: listing denied: no warning naming s3:ListBucket:\n%s" % (label, err))
-
-
-def main():
-    install_signal_cleanup()
-    if not os.path.exists(binary()):
-        print("no %s: build first" % binary())
-        return 1
-    threads = [threading.Thread(target=skip_cycle),
-               threading.Thread(target=head_fails_imports_anyway),
-               threading.Thread(target=folder_cycle)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if failures:
-        print("%d failure(s)" % len(failures))
-        return 1
-    print("daemon skip unchanged data: all passed")
-    return 0
+    prtest.require_binaries()
+    emu = ctx.emulator(overrides=folder_world())
+    state = ctx.state_dir()
+    cfg = skip_config(ctx, emu, ("USERS",), True, {"USERS": FOLDER})
+    # under the policy `personalize-retrain policy` prints for it
+    doc = prtest.printed_policy(cfg)
+    lists = [x for x in doc["Statement"] if x["Action"] == "s3:ListBucket"]
+    check(len(lists) == 1 and lists[0]["Resource"] == "arn:aws:s3:::bucket" and
+          lists[0]["Condition"] == {"StringLike": {"s3:prefix": "users/*"}},
+          "%s: policy's ListBucket: %s" % (label, lists))
+    admin_ok(emu, label, "policy", {"policy": doc})
+    steps = [
+        ("first", None, 3, True),
+        ("unchanged", None, 3, False),
+        ("one object changed", {"uri": FOLDER + "part-0003.csv", "etag": CHANGED_ETAG}, 2, True),
+        ("one object added", {"uri": FOLDER + "part-0005.csv", "etag": "\"5555\"",
+                              "size": 7}, 1, True),
+        ("a folder marker added", {"uri": FOLDER + "sub/", "etag": "\"m\""}, 1, False),
+    ]
+    n_led = 0
+    for name, change, ago, imports in steps:
+        step = "%s: %s" % (label, name)
+        if change:
+            admin_ok(emu, step, "s3", change)
+        r = once(ctx, cfg, state, minutes_ago=ago)
+        led = emu.ledger_lines()
+        new = led[n_led:]
+        n_led = len(led)
+        check(r.rc == 0, "%s: %r" % (step, r))
+        lists = answered(new, "S3:ListObjectsV2")
+        want_pages = 4 if name in ("one object added", "a folder marker added") else 3
+        check(len(lists) == want_pages and all(x["params"]["Prefix"] == "users/" for x in lists),
+              "%s: %d ListObjectsV2 pages (%s), want %d"
+              % (step, len(lists), [x["params"] for x in lists], want_pages))
+        check(not any(x["operation"] == "S3:HeadObject" for x in new),
+              "%s: a HeadObject of a folder" % step)
+        check(all(x.get("signatureOk") is True for x in lists),
+              "%s: a listing with a bad signature" % step)
+        got = answered(new, "CreateDatasetImportJob")
+        if imports:
+            srcs = [x["params"]["dataSource"]["dataLocation"] for x in got]
+            check(srcs == [FOLDER], "%s: imported %s, want the folder" % (step, srcs))
+            check(len(answered(new, "CreateSolutionVersion")) == 1, "%s: no training" % step)
+        else:
+            check(not (got or answered(new, "CreateSolutionVersion") or answered(new, "UpdateCampaign")),
+                  "%s: imported or trained: %s" % (step, sorted(set(x["operation"] for x in new))))
+            check("skipped: no new data" in r.err, "%s: not skipped:\n%s" % (step, r.err))
+        denied = [x for x in new if x["status"] == 403]
+        check(not denied, "%s: denied under the printed policy: %s" % (step, denied))
+    # without s3:ListBucket the listing is denied: imported anyway, the
+    # warning names the permission
+    step = "%s: listing denied" % label
+    doc["Statement"] = [x for x in doc["Statement"] if x["Action"] != "s3:ListBucket"]
+    emu.admin_status("POST", "policy", {"policy": doc})
+    r = once(ctx, cfg, state)
+    new = emu.ledger_lines()[n_led:]
+    check(r.rc == 0, "%s: %r" % (step, r))
+    check([x["status"] for x in new if x["operation"] == "S3:ListObjectsV2"] == [403],
+          "%s: %s" % (step, [x["operation"] for x in new]))
+    check(len(answered(new, "CreateDatasetImportJob")) == 1, "%s: not imported" % step)
+    check("s3:ListBucket on arn:aws:s3:::bucket" in r.err and "importing it anyway" in r.err,
+          "%s: no warning naming s3:ListBucket:\n%s" % (step, r.err))
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    prtest.main([("skip unchanged", skip_cycle),
+                 ("skip with a missing object", head_fails_imports_anyway),
+                 ("skip unchanged folder", folder_cycle)], parallel=3)

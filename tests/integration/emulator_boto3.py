@@ -2,7 +2,8 @@
 # run-tests: duration=3
 """emulator_boto3 - the emulator against boto3, a client nobody here wrote.
 
-A whole import -> train -> deploy cycle, the service's rules and errors as
+A whole import -> train -> deploy cycle, batch inference and batch segment
+jobs, the service's rules and errors as
 boto3 models them, validation, pagination, faults, signatures (boto3's and a
 small independent signer's for requests boto3 would never send), and the
 IMDSv2 and container credential endpoints. Exit 77 when boto3 is missing.
@@ -438,6 +439,137 @@ def check_credentials(emu):
     assert any(e["operation"] == "IMDS:token" and e["fault"] == "503" for e in emu.ledger_lines())
 
 
+SEG_SOLUTION = ARN + "solution/my-segments"
+SEG_VERSION = SEG_SOLUTION + "/5e9a0000"
+BATCH_MS = 30000
+
+
+def batch_world():
+    """test.json with a USER_SEGMENTATION solution and batch inputs."""
+    import json
+    with open(prtest.WORLD) as f:
+        w = json.load(f)
+    sols = w["solutions"] + [{
+        "name": "my-segments", "datasetGroup": "my-dataset-group",
+        "recipeArn": "arn:aws:personalize:::recipe/aws-item-affinity",
+        "versions": [{"id": "5e9a0000", "status": "ACTIVE"}]}]
+    objs = w["s3Objects"] + [
+        {"uri": "s3://batch-bucket/in/users.json", "etag": '"1"', "size": 300},
+        {"uri": "s3://batch-bucket/in/items.json", "etag": '"2"', "size": 200}]
+    return {"solutions": sols, "s3Objects": objs}
+
+
+def check_batch_jobs(ctx):
+    """Batch inference and segment jobs through boto3: the members Debian
+    12's botocore knows, the service's errors, the output in S3, a fault
+    after the call, a policy denial, the ledger and the state."""
+    emu = ctx.emulator(overrides=batch_world(),
+                       durations={"pendingMs": PENDING_MS, "batchInferenceMs": BATCH_MS,
+                                  "batchSegmentMs": BATCH_MS})
+    p = client(emu)
+    inp = {"s3DataSource": {"path": "s3://batch-bucket/in/users.json"}}
+    r = p.create_batch_inference_job(
+        jobName="nightly", solutionVersionArn=OLD_VERSION, jobInput=inp,
+        jobOutput={"s3DataDestination": {"path": "s3://batch-bucket/out/"}}, roleArn=ROLE,
+        numResults=25, filterArn=ARN + "filter/no-bought",
+        batchInferenceJobConfig={"itemExplorationConfig": {"explorationWeight": "0.3"}},
+        tags=[{"tagKey": "team", "tagValue": "ml"}])
+    job_arn = r["batchInferenceJobArn"]
+    assert job_arn == ARN + "batch-inference-job/nightly", r
+    j = p.describe_batch_inference_job(batchInferenceJobArn=job_arn)["batchInferenceJob"]
+    assert j["status"] == "CREATE PENDING" and j["numResults"] == 25, j
+    assert j["jobInput"] == inp and j["roleArn"] == ROLE, j
+    assert j["batchInferenceJobConfig"]["itemExplorationConfig"] == {"explorationWeight": "0.3"}, j
+    emu.advance(PENDING_MS)
+    assert p.describe_batch_inference_job(
+        batchInferenceJobArn=job_arn)["batchInferenceJob"]["status"] == "CREATE IN_PROGRESS"
+    # the service's rules
+    code, msg, _ = error_of(p.create_batch_inference_job, jobName="nightly",
+                            solutionVersionArn=OLD_VERSION, jobInput=inp,
+                            jobOutput={"s3DataDestination": {"path": "s3://batch-bucket/o/"}},
+                            roleArn=ROLE)
+    assert code == "ResourceAlreadyExistsException" and job_arn in msg, (code, msg)
+    code, msg, _ = error_of(p.create_batch_inference_job, jobName="x",
+                            solutionVersionArn=SOLUTION + "/ffffffff", jobInput=inp,
+                            jobOutput={"s3DataDestination": {"path": "s3://batch-bucket/o/"}},
+                            roleArn=ROLE)
+    assert code == "ResourceNotFoundException", (code, msg)
+    code, msg, _ = error_of(p.create_batch_segment_job, jobName="x",
+                            solutionVersionArn=OLD_VERSION, jobInput=inp,
+                            jobOutput={"s3DataDestination": {"path": "s3://batch-bucket/o/"}},
+                            roleArn=ROLE)
+    assert code == "InvalidInputException" and "USER_SEGMENTATION" in msg, (code, msg)
+    # a missing input: accepted, then CREATE FAILED
+    gone = p.create_batch_inference_job(
+        jobName="gone", solutionVersionArn=OLD_VERSION,
+        jobInput={"s3DataSource": {"path": "s3://batch-bucket/in/nobody.json"}},
+        jobOutput={"s3DataDestination": {"path": "s3://batch-bucket/gone/"}},
+        roleArn=ROLE)["batchInferenceJobArn"]
+    seg = p.create_batch_segment_job(
+        jobName="segments", solutionVersionArn=SEG_VERSION,
+        jobInput={"s3DataSource": {"path": "s3://batch-bucket/in/items.json"}},
+        jobOutput={"s3DataDestination": {"path": "s3://batch-bucket/segments/"}},
+        roleArn=ROLE, numResults=100)["batchSegmentJobArn"]
+    assert seg == ARN + "batch-segment-job/segments", seg
+    emu.advance(PENDING_MS + BATCH_MS)
+    j = p.describe_batch_inference_job(batchInferenceJobArn=job_arn)["batchInferenceJob"]
+    assert j["status"] == "ACTIVE" and "failureReason" not in j, j
+    assert j["lastUpdatedDateTime"] > j["creationDateTime"], j
+    j = p.describe_batch_inference_job(batchInferenceJobArn=gone)["batchInferenceJob"]
+    assert j["status"] == "CREATE FAILED" and "nobody.json" in j["failureReason"], j
+    sj = p.describe_batch_segment_job(batchSegmentJobArn=seg)["batchSegmentJob"]
+    assert sj["status"] == "ACTIVE" and sj["numResults"] == 100, sj
+    # lists: filtered, paged, newest first
+    jobs = p.list_batch_inference_jobs(solutionVersionArn=OLD_VERSION)["batchInferenceJobs"]
+    assert [x["jobName"] for x in jobs] == ["gone", "nightly"], jobs
+    assert jobs[0]["status"] == "CREATE FAILED" and jobs[0]["failureReason"], jobs
+    page = p.list_batch_inference_jobs(maxResults=1)
+    assert len(page["batchInferenceJobs"]) == 1 and page["nextToken"], page
+    rest = p.list_batch_inference_jobs(maxResults=1, nextToken=page["nextToken"])
+    assert rest["batchInferenceJobs"][0]["jobName"] == "nightly" and "nextToken" not in rest, rest
+    assert p.list_batch_inference_jobs(solutionVersionArn=SEG_VERSION)["batchInferenceJobs"] == []
+    segs = p.list_batch_segment_jobs(solutionVersionArn=SEG_VERSION)["batchSegmentJobs"]
+    assert [x["batchSegmentJobArn"] for x in segs] == [seg], segs
+    assert p.list_tags_for_resource(resourceArn=job_arn)["tags"] == \
+        [{"tagKey": "team", "tagValue": "ml"}]
+    # the outputs in S3, as boto3's S3 client sees them
+    s3 = boto3.client("s3", region_name=REGION, endpoint_url=emu.url, aws_access_key_id=AKID,
+                      aws_secret_access_key=SECRET, config=Config(s3={"addressing_style": "path"}))
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="batch-bucket", Prefix="out/")["Contents"]]
+    assert keys == ["out/users.json.out"], keys
+    assert s3.head_object(Bucket="batch-bucket", Key="segments/items.json.out")["ContentLength"] > 0
+    assert s3.list_objects_v2(Bucket="batch-bucket", Prefix="gone/")["KeyCount"] == 0
+    # a fault after the call: the client sees a 500, the job exists
+    emu.faults([{"operation": "CreateBatchInferenceJob", "kind": "500", "phase": "after",
+                 "count": 1}])
+    code, _, resp = error_of(client(emu, attempts=1).create_batch_inference_job, jobName="hidden",
+                             solutionVersionArn=OLD_VERSION, jobInput=inp,
+                             jobOutput={"s3DataDestination": {"path": "s3://batch-bucket/h/"}},
+                             roleArn=ROLE)
+    assert resp["ResponseMetadata"]["HTTPStatusCode"] == 500, (code, resp)
+    state = emu.state()
+    assert ARN + "batch-inference-job/hidden" in \
+        [x["batchInferenceJobArn"] for x in state["batchInferenceJobs"]], state
+    assert [x["batchSegmentJobArn"] for x in state["batchSegmentJobs"]] == [seg], state
+    emu.faults([])
+    # an identity policy without the batch job: AccessDeniedException
+    emu.enforce({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "personalize:*", "Resource": ARN + "batch-segment-job/*"},
+        {"Effect": "Allow", "Action": "iam:PassRole", "Resource": ROLE}]})
+    code, msg, _ = error_of(p.create_batch_inference_job, jobName="denied",
+                            solutionVersionArn=OLD_VERSION, jobInput=inp,
+                            jobOutput={"s3DataDestination": {"path": "s3://batch-bucket/d/"}},
+                            roleArn=ROLE)
+    assert code == "AccessDeniedException" and "batch-inference-job/denied" in msg, (code, msg)
+    emu.enforce(None)
+    # the ledger: each create with the ARN it made
+    made = {e["resultArn"] for e in emu.ledger_lines()
+            if e["operation"] in ("CreateBatchInferenceJob", "CreateBatchSegmentJob") and
+            e.get("resultArn")}
+    assert made == {job_arn, gone, seg, ARN + "batch-inference-job/hidden"}, made
+    emu.stop()
+
+
 def check_yaml_world_and_shutdown(ctx):
     emu = ctx.emulator(world=os.path.join(prtest.REPO, "tests/emulator/worlds/test.yaml"))
     assert emu.ready_line().startswith("personalize-emulator: ready on http://127.0.0.1:")
@@ -495,5 +627,6 @@ if __name__ == "__main__":
         check_cycle, check_failures_scripted, check_not_found_and_validation,
         check_pagination, check_faults, check_signatures, check_credentials)] + [
         ("the shared emulator exits 0 on SIGTERM", shared_exits_0),
+        ("check_batch_jobs", check_batch_jobs),
         ("check_yaml_world_and_shutdown", check_yaml_world_and_shutdown),
     ], parallel=1)

@@ -69,7 +69,12 @@ DATASETS = [
     ("ITEMS", "ItemDatasetArn", "S3ItemDatasourcePath"),
 ]
 
-CREATE_OPS = ("CreateDatasetImportJob", "CreateSolutionVersion", "UpdateCampaign")
+CREATE_OPS = ("CreateDatasetImportJob", "CreateSolutionVersion", "UpdateCampaign",
+              "CreateBatchInferenceJob", "CreateBatchSegmentJob")
+# A batch job's input (an object of batch_overrides()'s world) and output.
+BATCH_INPUT = "s3://prtest-bucket/batch/users.json"
+BATCH_OUTPUT = "s3://prtest-bucket/batch/out/"
+SEGMENT_RECIPE = "arn:aws:personalize:::recipe/aws-item-affinity"
 REJECTED_DUP = ("ResourceAlreadyExistsException", "ResourceInUseException")
 # A schedule that never fires on its own during a test (the year 2099).
 NEVER = "cron(0 0 1 1 ? 2099)"
@@ -94,6 +99,12 @@ def _register(p):
     with _children_lock:
         _children.append(p)
     return p
+
+
+def popen(argv, **kw):
+    """subprocess.Popen(argv, **kw) registered like every child here: for a
+    process the caller reaps itself (os.wait4 for its rusage, say)."""
+    return _register(subprocess.Popen(argv, **kw))
 
 
 def kill_all():
@@ -460,6 +471,15 @@ class Ctx:
         self.procs.append(p)
         return p
 
+    def start(self, argv, env=None, name=None):
+        """Any program (argv, run from the top of the tree) as a Proc of this
+        case: its output in files, killed and reaped with the case."""
+        self.n += 1
+        p = Proc(self, argv, env or self.env(),
+                 name or "%s-%d" % (os.path.basename(argv[0]), self.n))
+        self.procs.append(p)
+        return p
+
     def cli(self, cfg, state_dir, *args, timeout=RUN_TIMEOUT_S, **kw):
         """Run a command to its end (bounded); -> Result."""
         return self.spawn(cfg, state_dir, *args, **kw).wait(timeout)
@@ -545,6 +565,14 @@ class NotifySocket:
 
     def statuses(self):
         return [d["STATUS"] for d in self.messages() if "STATUS" in d]
+
+    def arrivals(self, pred):
+        """When (time.monotonic() on arrival) each message for which
+        pred(dict) holds came."""
+        with self.cond:
+            if not self.closed:
+                self._drain_locked()
+            return [t for t, d in self.msgs if pred(d)]
 
     def wait_for(self, pred, timeout, what, since=0):
         """Wait for a message (index >= since) for which pred(dict) holds;
@@ -654,6 +682,13 @@ class Emulator:
         if self.proc:
             self._err.close()
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
     def exit_status(self):
         """The emulator's exit status once stopped (None while it runs)."""
         return self.proc.returncode if self.proc else None
@@ -746,6 +781,30 @@ def new_version_metrics(metrics):
     return {"solutions": sols}
 
 
+def batch_overrides(recipe=None, overrides=None):
+    """World overrides (Ctx.emulator(overrides=...)) with BATCH_INPUT among
+    the world's S3 objects and, with recipe, the solution's recipeArn (a
+    segmentation recipe takes batch segment jobs only); added to overrides."""
+    with open(WORLD) as f:
+        w = json.load(f)
+    out = dict(overrides or {})
+    objs = list(out.get("s3Objects", w.get("s3Objects", [])))
+    objs.append({"uri": BATCH_INPUT, "etag": "\"0f1e2d3c4b5a69788796a5b4c3d2e1f0\"",
+                 "lastModified": "2026-11-20T10:00:00Z", "size": 512})
+    out["s3Objects"] = objs
+    if recipe:
+        sols = out.get("solutions", w["solutions"])
+        sols[0]["recipeArn"] = recipe
+        out["solutions"] = sols
+    return out
+
+
+def batch_keys(segment=False):
+    """Config keys (Ctx.config(extra=...)) for a batch job after training."""
+    kind = "Segment" if segment else "Inference"
+    return {"Batch%sInput" % kind: BATCH_INPUT, "Batch%sOutput" % kind: BATCH_OUTPUT}
+
+
 def printed_policy(cfg, *args):
     """What `personalize-retrain -c cfg policy ARGS` prints, parsed."""
     r = subprocess.run([BIN, "-c", cfg, "policy"] + list(args), stdout=subprocess.PIPE,
@@ -767,6 +826,12 @@ def executed(e):
     hid the answer; a fault with phase "before" stands in for the service
     and the operation does not run (tests/emulator/README.md)."""
     return bool(e.get("signatureOk")) and bool(e.get("resultArn"))
+
+
+def answered(lines, op):
+    """The ledger lines (Emulator.ledger_lines()) of requests of op that
+    were answered 200."""
+    return [e for e in lines if e["operation"] == op and e["status"] == 200]
 
 
 class Ledger:
@@ -795,6 +860,8 @@ class Ledger:
         self.version_name = {v["solutionVersionArn"]: v.get("name") for v in self.versions}
         self.campaign = next((c for c in self.world["campaigns"]
                               if c["campaignArn"] == CAMPAIGN_ARN), None)
+        self.batch_jobs = (self.world.get("batchInferenceJobs", []) +
+                           self.world.get("batchSegmentJobs", []))
 
     def ops(self, op):
         return [e for e in self.lines if e["operation"] == op]
@@ -936,7 +1003,7 @@ def last_outcome(state_dir):
 PIPELINE = "prtest"
 
 
-STAGE_RANK = {"importing": 1, "training": 2, "deploying": 3, "done": 4}
+STAGE_RANK = {"importing": 1, "training": 2, "deploying": 3, "batch": 3.5, "done": 4}
 TERMINAL = ("ACTIVE", "CREATE FAILED", "FAILED", "STOPPED")
 
 
@@ -971,6 +1038,8 @@ def state_progress(st):
     for k in ("version", "campaign"):
         if run.get(k):
             slots.append(run[k])
+    if (run.get("batch") or {}).get("job"):
+        slots.append(run["batch"]["job"])
     arns = sum(1 for s in slots if s.get("arn") and s.get("phase") != "pending")
     term = sum(1 for s in slots if s.get("status") in TERMINAL)
     return (hist, STAGE_RANK.get(run.get("stage"), 0), arns, term)

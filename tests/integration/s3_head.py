@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# run-tests: duration=8
+# run-tests: duration=5
 """s3_head - the emulator's S3 HeadObject endpoint against boto3, and our
 client (src/s3.c, driven through `test_s3 --probe`) against the same objects.
 
@@ -18,8 +18,9 @@ encoding, a folder marker left out); SlowDown retried, a malformed page,
 an unknown bucket, a bad signature; a virtual-hosted listing signed by
 botocore. Each page appears in the ledger as S3:ListObjectsV2.
 
-Exit 77 when the probe binary is missing; the boto3 half is skipped (said
-so) when boto3 is not installed.
+Each case has an emulator of its own (prtest.py). Every case is skipped
+(exit 77) when the emulator or the probe binary is missing; the boto3 half
+is left out (said so) when boto3 is not installed.
 """
 import calendar
 import hashlib
@@ -28,11 +29,10 @@ import json
 import os
 import subprocess
 import sys
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from emulator_harness import AKID, REPO, SECRET, Emulator, emulator_binary, install_signal_cleanup
+import prtest  # noqa: E402
+from prtest import AKID, REGION, SECRET, Fail, Skip, check  # noqa: E402
 
 try:
     import boto3
@@ -45,27 +45,21 @@ try:
 except ImportError:
     HAVE_BOTO3 = False
 
-REGION = "us-east-1"
-WORLD = "tests/emulator/worlds/test.json"
 BUCKET = "my-personalize-bucket"
 PROBE_TIMEOUT_S = 30
 
 
-def probe_binary():
-    build = os.environ.get("BUILD_DIR", "build")
-    if not os.path.isabs(build):
-        build = os.path.join(REPO, build)
-    return os.path.join(build, "tests", "test_s3")
+PROBE = os.path.join(prtest.BUILD_DIR, "tests", "test_s3")
 
 
 def probe(emu, uris, region=REGION, akid=AKID, secret=SECRET):
     """Our client: one dict per URI."""
-    out = subprocess.run([probe_binary(), "--probe", emu.url, region, akid, secret] + list(uris),
+    out = subprocess.run([PROBE, "--probe", emu.url, region, akid, secret] + list(uris),
                          capture_output=True, text=True, timeout=PROBE_TIMEOUT_S)
     if out.returncode != 0:
-        raise AssertionError("probe exited %d: %s" % (out.returncode, out.stderr))
+        raise Fail("probe exited %d: %s" % (out.returncode, out.stderr))
     res = json.loads(out.stdout)
-    assert len(res) == len(uris), res
+    check(len(res) == len(uris), res)
     return {r["uri"]: r for r in res}
 
 
@@ -89,18 +83,18 @@ def boto_head(s3, uri):
 
 
 def agree(ours, theirs, uri):
-    assert ours["status"] == theirs["status"], (uri, ours, theirs)
+    check(ours["status"] == theirs["status"], (uri, ours, theirs))
     if theirs["status"] == 200:
         for k in ("etag", "lastModified", "size"):
-            assert ours.get(k) == theirs[k], (uri, k, ours, theirs)
+            check(ours.get(k) == theirs[k], (uri, k, ours, theirs))
 
 
 def s3_ledger(emu):
-    return [e for e in emu.ledger() if e["operation"] == "S3:HeadObject"]
+    return [e for e in emu.ledger_lines() if e["operation"] == "S3:HeadObject"]
 
 
 def world_objects():
-    with open(os.path.join(REPO, WORLD)) as f:
+    with open(prtest.WORLD) as f:
         return json.load(f)["s3Objects"]
 
 
@@ -110,51 +104,52 @@ def test_objects_agree(emu):
     ours = probe(emu, uris)
     for o in objs:
         r = ours[o["uri"]]
-        assert r["error"] == "none" and r["status"] == 200, r
-        assert r["etag"] == o["etag"] and r["etag"].startswith('"'), r
-        assert r["lastModified"] == calendar.timegm((2026, 11, 20, 10, 0, 0)), r
-        assert r["size"] == o["size"], r
+        check(r["error"] == "none" and r["status"] == 200, r)
+        check(r["etag"] == o["etag"] and r["etag"].startswith('"'), r)
+        check(r["lastModified"] == calendar.timegm((2026, 11, 20, 10, 0, 0)), r)
+        check(r["size"] == o["size"], r)
     for u in uris[-2:]:
-        assert ours[u]["error"] == "not-found" and ours[u]["status"] == 404, ours[u]
-        assert "no such object" in ours[u]["message"], ours[u]
+        check(ours[u]["error"] == "not-found" and ours[u]["status"] == 404, ours[u])
+        check("no such object" in ours[u]["message"], ours[u])
     if HAVE_BOTO3:
         s3 = s3_client(emu)
         for u in uris:
             agree(ours[u], boto_head(s3, u), u)
     led = s3_ledger(emu)
-    assert len(led) >= len(uris), led
-    assert all(e["signatureOk"] for e in led), led
-    assert {"Bucket": BUCKET, "Key": "missing.csv"} in [e["params"] for e in led]
+    check(len(led) >= len(uris), led)
+    check(all(e["signatureOk"] for e in led), led)
+    check({"Bucket": BUCKET, "Key": "missing.csv"} in [e["params"] for e in led],
+          "no HeadObject of missing.csv in the ledger: %s" % led)
 
 
 def test_changed_object(emu):
     uri = "s3://%s/users.csv" % BUCKET
     before = probe(emu, [uri])[uri]
-    st, body = emu.admin("POST", "s3", {"uri": uri, "etag": '"0123456789abcdef0123456789abcdef-2"',
+    st, body = emu.admin_status("POST", "s3", {"uri": uri, "etag": '"0123456789abcdef0123456789abcdef-2"',
                                         "lastModified": "2026-11-24T08:30:00Z", "size": 99})
-    assert st == 200, body
+    check(st == 200, body)
     after = probe(emu, [uri])[uri]
-    assert after["etag"] == '"0123456789abcdef0123456789abcdef-2"', after
-    assert after["lastModified"] == calendar.timegm((2026, 11, 24, 8, 30, 0)), after
-    assert after["size"] == 99 and after["etag"] != before["etag"], after
+    check(after["etag"] == '"0123456789abcdef0123456789abcdef-2"', after)
+    check(after["lastModified"] == calendar.timegm((2026, 11, 24, 8, 30, 0)), after)
+    check(after["size"] == 99 and after["etag"] != before["etag"], after)
     if HAVE_BOTO3:
         agree(after, boto_head(s3_client(emu), uri), uri)
-    st, body = emu.admin("POST", "s3", {"uri": "not-s3", "etag": "x"})
-    assert st == 400 and "s3://bucket/key" in body["message"], body
-    st, body = emu.admin("POST", "s3", {"uri": uri, "etag": '"e"', "lastModified": "yesterday"})
-    assert st == 400 and "ISO-8601" in body["message"], body
+    st, body = emu.admin_status("POST", "s3", {"uri": "not-s3", "etag": "x"})
+    check(st == 400 and "s3://bucket/key" in body["message"], body)
+    st, body = emu.admin_status("POST", "s3", {"uri": uri, "etag": '"e"', "lastModified": "yesterday"})
+    check(st == 400 and "ISO-8601" in body["message"], body)
 
 
 def test_encoded_keys(emu):
     keys = ["dir/caf\u00e9 1+1.csv", "a=b&c/%41.csv", "sp ace/~tilde_(x).csv"]
     for i, k in enumerate(keys):
-        st, body = emu.admin("POST", "s3", {"uri": "s3://%s/%s" % (BUCKET, k),
+        st, body = emu.admin_status("POST", "s3", {"uri": "s3://%s/%s" % (BUCKET, k),
                                             "etag": '"%032d"' % i, "size": i})
-        assert st == 200, body
+        check(st == 200, body)
     uris = ["s3://%s/%s" % (BUCKET, k) for k in keys]
     ours = probe(emu, uris)
     for i, u in enumerate(uris):
-        assert ours[u]["error"] == "none" and ours[u]["etag"] == '"%032d"' % i, ours[u]
+        check(ours[u]["error"] == "none" and ours[u]["etag"] == '"%032d"' % i, ours[u])
     if HAVE_BOTO3:
         s3 = s3_client(emu)
         for u in uris:
@@ -164,45 +159,47 @@ def test_encoded_keys(emu):
 def test_bad_signature(emu):
     uri = "s3://%s/items.csv" % BUCKET
     r = probe(emu, [uri], secret="wrong-secret")[uri]
-    assert r["error"] == "access-denied" and r["status"] == 403, r
-    assert "s3:GetObject" in r["message"], r
+    check(r["error"] == "access-denied" and r["status"] == 403, r)
+    check("s3:GetObject" in r["message"], r)
     if HAVE_BOTO3:
-        assert boto_head(s3_client(emu, secret="wrong-secret"), uri)["status"] == 403
+        theirs = boto_head(s3_client(emu, secret="wrong-secret"), uri)
+        check(theirs["status"] == 403, "boto3 with a wrong secret: %s, want 403" % theirs)
     led = s3_ledger(emu)[-1]
-    assert led["signatureOk"] is False and led["status"] == 403, led
+    check(led["signatureOk"] is False and led["status"] == 403, led)
 
 
 def test_wrong_region(emu):
     uri = "s3://%s/items.csv" % BUCKET
     r = probe(emu, [uri], region="eu-west-1")[uri]
-    assert r["error"] == "wrong-region" and r["bucketRegion"] == REGION, r
-    assert "region us-east-1, not eu-west-1" in r["message"], r
+    check(r["error"] == "wrong-region" and r["bucketRegion"] == REGION, r)
+    check("region us-east-1, not eu-west-1" in r["message"], r)
 
 
 def test_slowdown_retried(emu):
     uri = "s3://%s/interactions.csv" % BUCKET
-    st, body = emu.admin("POST", "faults", {"rules": [
+    st, body = emu.admin_status("POST", "faults", {"rules": [
         {"operation": "S3:HeadObject", "kind": "503", "count": 2}]})
-    assert st == 200, body
+    check(st == 200, body)
     n0 = len(s3_ledger(emu))
     r = probe(emu, [uri])[uri]
-    assert r["error"] == "none" and r["attempts"] == 3, r
+    check(r["error"] == "none" and r["attempts"] == 3, r)
     led = s3_ledger(emu)[n0:]
-    assert [e["status"] for e in led] == [503, 503, 200], led
-    assert [e["fault"] for e in led] == ["503", "503", None], led
-    st, body = emu.admin("POST", "faults", {"rules": [
+    check([e["status"] for e in led] == [503, 503, 200], led)
+    check([e["fault"] for e in led] == ["503", "503", None], led)
+    st, body = emu.admin_status("POST", "faults", {"rules": [
         {"operation": "S3:HeadObject", "kind": "throttle"}]})
     r = probe(emu, [uri])[uri]
-    assert r["error"] == "throttled" and r["attempts"] == 3, r
+    check(r["error"] == "throttled" and r["attempts"] == 3, r)
     if HAVE_BOTO3:
-        assert boto_head(s3_client(emu), uri)["status"] == 503
-    emu.admin("POST", "faults", {"rules": []})
+        theirs = boto_head(s3_client(emu), uri)
+        check(theirs["status"] == 503, "boto3 under throttling: %s, want 503" % theirs)
+    emu.admin_status("POST", "faults", {"rules": []})
 
 
 def test_virtual_hosted(emu):
     """Host: BUCKET.s3.REGION.amazonaws.com, signed by botocore."""
     if not HAVE_BOTO3:
-        print("  (virtual-hosted: skipped, no boto3)")
+        emu.ctx.log("(virtual-hosted: skipped, no boto3)")
         return
     host = "%s.s3.%s.amazonaws.com" % (BUCKET, REGION)
     req = AWSRequest(method="HEAD", url="http://%s/users.csv" % host)
@@ -214,9 +211,9 @@ def test_virtual_hosted(emu):
         conn.request("HEAD", "/users.csv", headers=headers)
         resp = conn.getresponse()
         resp.read()
-        assert resp.status == 200, resp.status
-        assert resp.getheader("ETag", "").startswith('"'), resp.getheaders()
-        assert resp.getheader("Last-Modified", "").endswith(" GMT"), resp.getheaders()
+        check(resp.status == 200, resp.status)
+        check(resp.getheader("ETag", "").startswith('"'), resp.getheaders())
+        check(resp.getheader("Last-Modified", "").endswith(" GMT"), resp.getheaders())
     finally:
         conn.close()
 
@@ -227,9 +224,9 @@ FOLDER_KEYS = ["feed/part-0.csv", "feed/caf\u00e9 1+1.csv", "feed/a=b&c/%41.csv"
 
 def add_folder(emu):
     for i, k in enumerate(FOLDER_KEYS):
-        st, body = emu.admin("POST", "s3", {"uri": "s3://%s/%s" % (BUCKET, k),
+        st, body = emu.admin_status("POST", "s3", {"uri": "s3://%s/%s" % (BUCKET, k),
                                             "etag": '"%032x"' % (i + 1), "size": 10 * i})
-        assert st == 200, body
+        check(st == 200, body)
 
 
 def digest_of(objs):
@@ -243,22 +240,22 @@ def digest_of(objs):
 
 
 def s3_list_ledger(emu):
-    return [e for e in emu.ledger() if e["operation"] == "S3:ListObjectsV2"]
+    return [e for e in emu.ledger_lines() if e["operation"] == "S3:ListObjectsV2"]
 
 
 def test_list_agrees(emu):
     add_folder(emu)
     uri = "s3://%s/feed/" % BUCKET
     r = probe(emu, [uri])[uri]
-    assert r["error"] == "none", r
+    check(r["error"] == "none", r)
     want = [(k, '"%032x"' % (i + 1), 10 * i) for i, k in enumerate(FOLDER_KEYS)]
-    assert r["digest"] == digest_of(want), (r, digest_of(want))
-    assert r["objects"] == 5 and r["pages"] == 3, r     # 7 keys, 3 per page
+    check(r["digest"] == digest_of(want), (r, digest_of(want)))
+    check(r["objects"] == 5 and r["pages"] == 3, r)
     led = s3_list_ledger(emu)
-    assert len(led) == 3 and all(e["signatureOk"] for e in led), led
-    assert [e["params"]["Prefix"] for e in led] == ["feed/"] * 3, led
-    assert "ContinuationToken" not in led[0]["params"], led
-    assert all("ContinuationToken" in e["params"] for e in led[1:]), led
+    check(len(led) == 3 and all(e["signatureOk"] for e in led), led)
+    check([e["params"]["Prefix"] for e in led] == ["feed/"] * 3, led)
+    check("ContinuationToken" not in led[0]["params"], led)
+    check(all("ContinuationToken" in e["params"] for e in led[1:]), led)
     if HAVE_BOTO3:
         s3 = s3_client(emu)
         got = []
@@ -266,40 +263,42 @@ def test_list_agrees(emu):
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix="feed/"):
             pages += 1
             got += [(o["Key"], o["ETag"], o["Size"]) for o in page.get("Contents", [])]
-        assert pages == 3 and len(got) == 7, (pages, got)
-        assert digest_of(got) == r["digest"], got
+        check(pages == 3 and len(got) == 7, (pages, got))
+        check(digest_of(got) == r["digest"], got)
     # the whole bucket and a prefix with nothing under it
     r = probe(emu, ["s3://%s/nothing/" % BUCKET])["s3://%s/nothing/" % BUCKET]
-    assert r["error"] == "none" and r["objects"] == 0 and r["pages"] == 1, r
-    assert r["digest"] == digest_of([]), r
+    check(r["error"] == "none" and r["objects"] == 0 and r["pages"] == 1, r)
+    check(r["digest"] == digest_of([]), r)
 
 
 def test_list_failures(emu):
     add_folder(emu)
     uri = "s3://%s/feed/" % BUCKET
-    st, body = emu.admin("POST", "faults", {"rules": [
+    st, body = emu.admin_status("POST", "faults", {"rules": [
         {"operation": "S3:ListObjectsV2", "kind": "503", "count": 2}]})
-    assert st == 200, body
+    check(st == 200, body)
     r = probe(emu, [uri])[uri]
-    assert r["error"] == "none" and r["pages"] == 3, r
-    assert [e["status"] for e in s3_list_ledger(emu)][:3] == [503, 503, 200]
-    emu.admin("POST", "faults", {"rules": [
+    check(r["error"] == "none" and r["pages"] == 3, r)
+    got = [e["status"] for e in s3_list_ledger(emu)][:3]
+    check(got == [503, 503, 200], "first listing statuses %s, want [503, 503, 200]" % got)
+    emu.admin_status("POST", "faults", {"rules": [
         {"operation": "S3:ListObjectsV2", "kind": "malformed", "count": 1}]})
     r = probe(emu, [uri])[uri]
-    assert r["error"] == "malformed-reply" and "unusable reply" in r["message"], r
-    emu.admin("POST", "faults", {"rules": []})
+    check(r["error"] == "malformed-reply" and "unusable reply" in r["message"], r)
+    emu.admin_status("POST", "faults", {"rules": []})
     r = probe(emu, ["s3://no-such-bucket/x/"])["s3://no-such-bucket/x/"]
-    assert r["error"] == "not-found" and r["status"] == 404, r
+    check(r["error"] == "not-found" and r["status"] == 404, r)
     r = probe(emu, [uri], secret="wrong-secret")[uri]
-    assert r["error"] == "access-denied" and r["status"] == 403, r
-    assert "s3:ListBucket on arn:aws:s3:::%s" % BUCKET in r["message"], r
-    assert s3_list_ledger(emu)[-1]["signatureOk"] is False
+    check(r["error"] == "access-denied" and r["status"] == 403, r)
+    check("s3:ListBucket on arn:aws:s3:::%s" % BUCKET in r["message"], r)
+    check(s3_list_ledger(emu)[-1]["signatureOk"] is False,
+          "a listing with a wrong secret has a good signature: %s" % s3_list_ledger(emu)[-1])
 
 
 def test_list_virtual_hosted(emu):
     """GET /?list-type=2 with Host: BUCKET.s3.REGION.amazonaws.com, signed by botocore."""
     if not HAVE_BOTO3:
-        print("  (virtual-hosted listing: skipped, no boto3)")
+        emu.ctx.log("(virtual-hosted listing: skipped, no boto3)")
         return
     add_folder(emu)
     host = "%s.s3.%s.amazonaws.com" % (BUCKET, REGION)
@@ -313,45 +312,34 @@ def test_list_virtual_hosted(emu):
         conn.request("GET", "/?" + query, headers=headers)
         resp = conn.getresponse()
         body = resp.read().decode()
-        assert resp.status == 200, (resp.status, body)
-        assert "<Key>feed/</Key>" in body and "<IsTruncated>true" in body, body
-        assert "<MaxKeys>3</MaxKeys>" in body, body
+        check(resp.status == 200, (resp.status, body))
+        check("<Key>feed/</Key>" in body and "<IsTruncated>true" in body, body)
+        check("<MaxKeys>3</MaxKeys>" in body, body)
     finally:
         conn.close()
 
 
-test_list_agrees.overrides = {"s3ListMaxKeys": 3}
-test_list_failures.overrides = {"s3ListMaxKeys": 3}
-test_list_virtual_hosted.overrides = {"s3ListMaxKeys": 3}
-
-TESTS = [test_objects_agree, test_changed_object, test_encoded_keys, test_bad_signature,
-         test_wrong_region, test_slowdown_retried, test_virtual_hosted,
-         test_list_agrees, test_list_failures, test_list_virtual_hosted]
+LIST_PAGES = {"s3ListMaxKeys": 3}
 
 
-def main():
-    if not os.path.exists(emulator_binary()):
-        print("SKIP: no emulator at %s" % emulator_binary())
-        return 77
-    if not os.path.exists(probe_binary()):
-        print("SKIP: no probe at %s (make unit-build)" % probe_binary())
-        return 77
-    if not HAVE_BOTO3:
-        print("note: boto3 missing: only our client is checked (scripts/install-deps installs python3-boto3)")
-    install_signal_cleanup()
-    failed = 0
-    for t in TESTS:
-        try:
-            with Emulator(world=WORLD, overrides=getattr(t, "overrides", None)) as emu:
-                t(emu)
-            print("ok   %s" % t.__name__)
-        except Exception:
-            failed += 1
-            print("FAIL %s" % t.__name__)
-            traceback.print_exc()
-    print("%d passed, %d failed" % (len(TESTS) - failed, failed))
-    return 1 if failed else 0
+def case(test, overrides=None):
+    """(name, fn(ctx)): test(emu) against an emulator of its own."""
+    def run(ctx):
+        for path, what in ((prtest.EMULATOR, "the emulator"),
+                           (PROBE, "the probe (make unit-build)")):
+            if not os.access(path, os.X_OK):
+                raise Skip("no %s at %s" % (what, path))
+        test(ctx.emulator(overrides=overrides))
+    return (test.__name__, run)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    if not HAVE_BOTO3:
+        print("note: boto3 missing: only our client is checked "
+              "(scripts/install-deps installs python3-boto3)")
+    # the two that wait for retries first, beside the others
+    prtest.main([case(test_slowdown_retried), case(test_list_failures, LIST_PAGES)] +
+                [case(t) for t in (test_objects_agree, test_changed_object, test_encoded_keys,
+                                   test_bad_signature, test_wrong_region, test_virtual_hosted)] +
+                [case(t, LIST_PAGES) for t in (test_list_agrees, test_list_virtual_hosted)],
+                parallel=4)

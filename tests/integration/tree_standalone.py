@@ -14,6 +14,9 @@
    walking up from its own location), the suites from the copy's top.
    --model and SIGV4_SUITE_DIR still override (a bad one is refused).
 
+The cases run on prtest.py (check/Fail, every child reaped) from this tree;
+in the copy run only the copied emulator and suites.
+
 run-tests: duration=3
 """
 import os
@@ -23,10 +26,12 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BUILD = os.path.abspath(os.environ.get("BUILD_DIR", os.path.join(REPO, "build")))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import prtest  # noqa: E402
+from prtest import REPO, check  # noqa: E402
+
+BUILD = prtest.BUILD_DIR
 DATA_SUITES = ["test_sigv4", "test_emu_sigv4", "test_emu_model", "test_personalize"]
 OVERRIDES = ["SIGV4_SUITE_DIR", "PERSONALIZE_MODEL", "PERSONALIZE_MODEL_DIR"]
 START_TIMEOUT_S = 10
@@ -35,14 +40,6 @@ START_TIMEOUT_S = 10
 NAMED = re.compile(r"\.\./shared\b|\bshared/reference\b|SYSTEMD-TESTING\.md"
                    r"|\bSEED\.md\b|\bARCHITECTURE\.md\b|\bSTYLE\.md\b|(?<![\w.])/work/")
 RELATIVE = re.compile(r"(?<![\w.$/])((?:\.\./)+[A-Za-z0-9_][A-Za-z0-9_.-]*)")
-
-failures = []
-
-
-def fail(msg):
-    failures.append(msg)
-    print("FAIL: " + msg)
-
 
 def tracked_files(root):
     """Paths relative to root: git's list in a checkout (.git a directory,
@@ -103,7 +100,7 @@ def scan(root):
     return hits
 
 
-def check_scanner_catches_plants():
+def scanner_catches_plants(ctx):
     with tempfile.TemporaryDirectory(prefix="standalone-plant-") as tmp:
         os.makedirs(os.path.join(tmp, "tests", "unit"))
         plants = {
@@ -119,19 +116,14 @@ def check_scanner_catches_plants():
                 f.write(body)
         found = sorted(w for w, _ in scan(tmp))
         want = ["c.md:1", "d.sh:1", "tests/unit/a.c:1", "tests/unit/b.c:2"]
-        if found != want:
-            fail("the scanner found %s in the planted tree, expected %s" % (found, want))
-        else:
-            print("ok   scanner catches planted references (%d)" % len(want))
+        check(found == want, "the scanner found %s in the planted tree, expected %s"
+              % (found, want))
 
 
-def check_tracked_files():
+def no_reference_outside(ctx):
     hits = scan(REPO)
-    for where, what in hits:
-        fail("%s refers outside the tree: %s" % (where, what))
-    if not hits:
-        print("ok   no tracked file refers outside the tree (%d files)"
-              % len(tracked_files(REPO)))
+    check(not hits, "".join("%s refers outside the tree: %s\n" % h for h in hits).rstrip())
+    ctx.log("%d files", len(tracked_files(REPO)))
 
 
 def clean_env():
@@ -156,31 +148,28 @@ def copy_tree(dest):
 
 
 def run_emulator(tree, extra, tmp):
-    """Start the copied emulator from /, return (rc or None if it listened, stderr)."""
+    """Start the copied emulator from /; (its exit status, or None once it
+    listens (its port file written), and its stderr). Fails when it does
+    neither within START_TIMEOUT_S."""
     port_file = os.path.join(tmp, "port")
     if os.path.exists(port_file):
         os.unlink(port_file)
     err_path = os.path.join(tmp, "emu.err")
     with open(err_path, "w") as err:
-        p = subprocess.Popen([os.path.join(tree, "build", "personalize-emulator"),
-                              "--port", "0", "--port-file", port_file,
-                              "--exit-with-parent"] + extra,
-                             cwd="/", env=clean_env(), stdout=subprocess.DEVNULL,
-                             stderr=err)
+        p = prtest.popen([os.path.join(tree, "build", "personalize-emulator"),
+                          "--port", "0", "--port-file", port_file,
+                          "--exit-with-parent"] + extra,
+                         cwd="/", env=clean_env(), stdout=subprocess.DEVNULL, stderr=err)
         try:
-            deadline = time.monotonic() + START_TIMEOUT_S
-            while time.monotonic() < deadline:
-                if p.poll() is not None:
-                    break
-                if os.path.exists(port_file):
-                    break
-                time.sleep(0.02)
+            prtest.wait_until(lambda: p.poll() is not None or os.path.exists(port_file),
+                              START_TIMEOUT_S, "the copied emulator's port file or exit",
+                              step=0.02)
             rc = p.poll()
         finally:
             if p.poll() is None:
                 p.send_signal(signal.SIGTERM)
             try:
-                p.wait(timeout=10)
+                prtest.wait_exit(p, 10)
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
@@ -188,53 +177,40 @@ def run_emulator(tree, extra, tmp):
         return rc, f.read()
 
 
-def check_copy():
+def copy_runs_alone(ctx):
+    for b in ["personalize-emulator"] + ["tests/" + t for t in DATA_SUITES]:
+        check(os.access(os.path.join(BUILD, b), os.X_OK),
+              "%s/%s is not built (make all unit-build)" % (BUILD, b))
     with tempfile.TemporaryDirectory(prefix="standalone-") as tmp:
         tree = os.path.join(tmp, "tree")
         copy_tree(tree)
         siblings = sorted(os.listdir(tmp))
-        if siblings != ["tree"]:
-            fail("the copy has company: %s" % siblings)
+        check(siblings == ["tree"], "the copy has company: %s" % siblings)
         rc, err = run_emulator(tree, [], tmp)
-        if rc is None:
-            print("ok   emulator copied into an empty directory finds its model from its own location")
-        else:
-            fail("emulator in the copy exited %s: %s" % (rc, err.strip()))
+        check(rc is None, "emulator in the copy exited %s: %s" % (rc, err.strip()))
+        ctx.log("emulator copied into an empty directory finds its model from its own location")
         rc, err = run_emulator(tree, ["--model", os.path.join(tmp, "no-such-model.json")], tmp)
-        if rc == 78 and "model" in err:
-            print("ok   --model still overrides (a missing one is refused, exit 78)")
-        else:
-            fail("emulator with a missing --model: exit %s, %r" % (rc, err.strip()))
+        check(rc == 78 and "model" in err,
+              "emulator with a missing --model: exit %s, %r" % (rc, err.strip()))
+        ctx.log("--model still overrides (a missing one is refused, exit 78)")
+        bad = []
         for t in DATA_SUITES:
             p = subprocess.run([os.path.join(tree, "build", "tests", t)], cwd=tree,
                                env=clean_env(), capture_output=True, text=True, timeout=120)
-            if p.returncode == 0:
-                print("ok   %s passes in the copy, data from the copy's tests/data" % t)
-            else:
-                fail("%s in the copy exited %d:\n%s%s" % (t, p.returncode, p.stdout[-2000:],
-                                                          p.stderr[-2000:]))
+            if p.returncode != 0:
+                bad.append("%s in the copy exited %d:\n%s%s" % (
+                    t, p.returncode, p.stdout[-2000:], p.stderr[-2000:]))
+        check(not bad, "\n".join(bad))
+        ctx.log("%s pass in the copy, data from the copy's tests/data", ", ".join(DATA_SUITES))
         env = clean_env()
         env["SIGV4_SUITE_DIR"] = os.path.join(tmp, "no-such-suite")
         p = subprocess.run([os.path.join(tree, "build", "tests", "test_sigv4")], cwd=tree,
                            env=env, capture_output=True, text=True, timeout=120)
-        if p.returncode != 0:
-            print("ok   SIGV4_SUITE_DIR still overrides (a missing suite fails test_sigv4)")
-        else:
-            fail("test_sigv4 passed with SIGV4_SUITE_DIR naming no suite")
-
-
-def main():
-    for b in ["personalize-emulator"] + ["tests/" + t for t in DATA_SUITES]:
-        if not os.access(os.path.join(BUILD, b), os.X_OK):
-            print("FAIL: %s/%s is not built (make all unit-build)" % (BUILD, b))
-            return 1
-    check_scanner_catches_plants()
-    check_tracked_files()
-    check_copy()
-    print("tree_standalone: %s" % ("all passed" if not failures
-                                   else "%d failed" % len(failures)))
-    return 1 if failures else 0
+        check(p.returncode != 0, "test_sigv4 passed with SIGV4_SUITE_DIR naming no suite")
+        ctx.log("SIGV4_SUITE_DIR still overrides (a missing suite fails test_sigv4)")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    prtest.main([("scanner catches planted references", scanner_catches_plants),
+                 ("no tracked file refers outside the tree", no_reference_outside),
+                 ("the copy runs alone", copy_runs_alone)])

@@ -152,3 +152,16 @@ int rf_poll_due(struct fx *f, int slot)
 
 	return rf_feed(f, &ev);
 }
+
+int rf_campaign_ok(struct fx *f, const char *serves, const char *upd_ver,
+		   const char *upd_status, time_t upd_created)
+{
+	struct rt_event ev = rf_ev_for(f, RT_EV_REPLY, RT_SLOT_CAMPAIGN);
+
+	ev.result = RT_RES_OK;
+	ev.campaign_version_arn = serves;
+	ev.update_version_arn = upd_ver;
+	ev.update_status = upd_status;
+	ev.update_created = upd_created;
+	return rf_feed(f, &ev);
+}

@@ -72,6 +72,11 @@ int rf_feed(struct fx *f, const struct rt_event *ev);
  * not NULL), the status read; error "simulated" unless r is RT_RES_OK. */
 int rf_reply(struct fx *f, int slot, enum rt_result r, const char *arn,
 	     const char *status);
+/* The campaign slot's DescribeCampaign answers OK: the campaign serves
+ * serves, its latestCampaignUpdate is for upd_ver with upd_status, created
+ * at upd_created (0 unknown). */
+int rf_campaign_ok(struct fx *f, const char *serves, const char *upd_ver,
+		   const char *upd_status, time_t upd_created);
 /* slot's poll timer expired. */
 int rf_poll_due(struct fx *f, int slot);
 

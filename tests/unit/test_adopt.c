@@ -19,14 +19,15 @@
 
 #include "adopt.h"
 #include "aws.h"
+#include "aws-engine.h"
 #include "aws-internal.h"
+#include "call_fixture.h"
 #include "personalize.h"
 #include "retrain.h"
 #include "state.h"
 #include "loopback.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define FAILSAFE_USEC (10ULL * 1000000ULL)
 #define ARN "arn:aws:personalize:us-east-1:123456789012:"
 #define SOLUTION ARN "solution/s"
 #define DS_I ARN "dataset/g/INTERACTIONS"
@@ -220,18 +221,9 @@ static void test_wanted(void **state)
 
 /* ---- the scan against a scripted server ------------------------------------ */
 
-static const struct sigv4_credentials test_creds = {
-	.access_key_id = "AKIDEXAMPLE",
-	.secret_access_key = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-	.session_token = NULL,
-};
-
 struct fixture {
-	sd_event *event;
-	struct http_client *http;
+	struct call_fixture cf;   /* first: call_fixture_new() */
 	struct aws_client *aws;
-	struct aws_creds_provider creds;
-	struct loopback lb;
 	/* the rate limit stand-in: one pending grant, from a defer source */
 	sd_event_source *defer;
 	ratelimit_grant_fn grant;
@@ -268,7 +260,7 @@ static int fake_submit(void *host, unsigned owner, ratelimit_grant_fn grant,
 	f->cookie = cookie;
 	f->submits++;
 	if (!f->defer &&
-	    sd_event_add_defer(f->event, &f->defer, on_defer, f) < 0)
+	    sd_event_add_defer(f->cf.event, &f->defer, on_defer, f) < 0)
 		return -ENOMEM;
 	return sd_event_source_set_enabled(f->defer, SD_EVENT_ONESHOT) < 0 ?
 	       -ENOMEM : 0;
@@ -296,48 +288,9 @@ static void on_done(void *ud, const struct adopt_found *found, bool failed,
 	f->scan = NULL;
 }
 
-static bool failsafe_hit;
-
-static int on_failsafe(sd_event_source *s, uint64_t usec, void *userdata)
-{
-	(void)s;
-	(void)usec;
-	(void)userdata;
-	failsafe_hit = true;
-	return 0;
-}
-
-static void run_until_done(struct fixture *f)
-{
-	sd_event_source *fs = NULL;
-
-	failsafe_hit = false;
-	assert_int_equal(sd_event_add_time_relative(f->event, &fs,
-						    CLOCK_MONOTONIC,
-						    FAILSAFE_USEC, 0,
-						    on_failsafe, NULL), 0);
-	while (!f->done && !failsafe_hit)
-		assert_true(sd_event_run(f->event, UINT64_MAX) >= 0);
-	sd_event_source_disable_unref(fs);
-	assert_false(failsafe_hit);
-}
-
-static double zero(void *u)
-{
-	(void)u;
-	return 0.0;
-}
-
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	if (!f || sd_event_new(&f->event) < 0 ||
-	    http_client_new(f->event, &f->http) < 0)
-		return -1;
-	aws_creds_provider_static(&f->creds, &test_creds);
-	*state = f;
-	return 0;
+	return call_fixture_new(state, sizeof(struct fixture));
 }
 
 static int teardown(void **state)
@@ -346,22 +299,21 @@ static int teardown(void **state)
 
 	adopt_scan_free(f->scan);
 	aws_client_free(f->aws);
-	lb_stop(&f->lb);
 	sd_event_source_disable_unref(f->defer);
-	http_client_free(f->http);
-	sd_event_unref(f->event);
-	free(f);
-	return 0;
+	return call_fixture_delete(&f->cf);
 }
 
 /* A scan of pipeline PIPE (two datasets) with a budget of max_errors
  * failures, on the client set up by start(). */
+static enum rt_batch_kind scan_batch_kind; /* begin_scan's spec */
+
 static void begin_scan(struct fixture *f, unsigned max_errors)
 {
 	struct rt_spec spec;
 	struct adopt_io io;
 
 	memset(&spec, 0, sizeof(spec));
+	spec.batch_kind = scan_batch_kind;
 	spec.pipeline = PIPE;
 	spec.solution_arn = SOLUTION;
 	spec.n_datasets = 2;
@@ -370,7 +322,7 @@ static void begin_scan(struct fixture *f, unsigned max_errors)
 	spec.datasets[1].type = "Users";
 	spec.datasets[1].arn = DS_U;
 	memset(&io, 0, sizeof(io));
-	io.event = f->event;
+	io.event = f->cf.event;
 	io.aws = f->aws;
 	io.submit = fake_submit;
 	io.cancel = fake_cancel;
@@ -386,25 +338,32 @@ static void begin_scan(struct fixture *f, unsigned max_errors)
 static void start(struct fixture *f, const struct lb_action *a, size_t n,
 		  unsigned max_errors)
 {
-	char url[64];
 	struct aws_client_config cfg = { .region = "us-east-1",
-					 .endpoint_url = url,
+					 .endpoint_url = f->cf.url,
 					 .max_attempts = 1 };
-	struct aws_test_hooks hooks = { .rng = zero };
+	struct aws_test_hooks hooks = { .rng = call_fixture_zero };
 
-	assert_int_equal(lb_start(&f->lb, a, n), 0);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d", f->lb.port);
-	assert_int_equal(aws_client_new(f->event, f->http, &cfg, &f->creds,
-					&f->aws), 0);
-	aws_client_set_test_hooks(f->aws, &hooks);
+	call_fixture_serve(&f->cf, a, n, "");
+	assert_int_equal(aws_client_new(f->cf.event, f->cf.http, &cfg,
+					&f->cf.creds, &f->aws), 0);
+	call_fixture_set_hooks(aws_engine_retrier(f->aws->engine), &hooks);
 	begin_scan(f, max_errors);
 }
 
-/* The X-Amz-Target operations of the requests served, "A,B,C". */
-static void targets(const struct fixture *f, char *buf, size_t len)
+/* start(), and the scan run to its end. */
+static void scan(struct fixture *f, const struct lb_action *a, size_t n,
+		 unsigned max_errors)
 {
-	char *log = lb_log(&f->lb), *p;
-	size_t n = 0;
+	start(f, a, n, max_errors);
+	call_fixture_run_until(&f->cf, &f->done, 1);
+}
+
+/* The X-Amz-Target operations of the requests served were want
+ * ("A,B,C"). */
+static void assert_targets(const struct fixture *f, const char *want)
+{
+	char *log = lb_log(&f->cf.lb), *p, buf[256];
+	size_t len = sizeof(buf), n = 0;
 
 	assert_non_null(log);
 	buf[0] = '\0';
@@ -422,6 +381,7 @@ static void targets(const struct fixture *f, char *buf, size_t len)
 		buf[n] = '\0';
 	}
 	free(log);
+	assert_string_equal(buf, want);
 }
 
 #define JSON_CT "Content-Type: application/x-amz-json-1.1\r\n"
@@ -469,20 +429,67 @@ static void test_scan_version_found(void **state)
 	const struct lb_action a[] = {
 		REPLY(versions_busy), REPLY(version_other), REPLY(version_ours),
 	};
-	char t[256];
 
-	start(f, a, ARRAY_SIZE(a), 3);
-	run_until_done(f);
+	scan(f, a, ARRAY_SIZE(a), 3);
 	assert_false(f->failed);
 	assert_int_equal(f->found.kind, ADOPT_VERSION);
 	assert_int_equal(f->found.fire_time, T1);
 	assert_string_equal(f->found.name, V_T1);
 	assert_string_equal(f->found.arn, SOLUTION "/v7");
 	/* only the busy versions described; no import listed */
-	targets(f, t, sizeof(t));
-	assert_string_equal(t, "ListSolutionVersions,DescribeSolutionVersion,"
-			    "DescribeSolutionVersion");
+	assert_targets(f, "ListSolutionVersions,DescribeSolutionVersion,"
+			  "DescribeSolutionVersion");
 	assert_int_equal(f->submits, 3);
+}
+
+#define B_T1 "p0001-20261125T1813-batch"
+#define B_T2 "p0001-20261125T1913-batch"
+
+static const char batch_busy[] =
+	"{\"batchInferenceJobs\":["
+	"{\"jobName\":\"someone-else\",\"batchInferenceJobArn\":\"" ARN "batch-inference-job/x\","
+	"\"status\":\"IN PROGRESS\"},"
+	"{\"jobName\":\"" B_T2 "\",\"batchInferenceJobArn\":\"" ARN "batch-inference-job/b2\","
+	"\"status\":\"ACTIVE\"},"
+	"{\"jobName\":\"" B_T1 "\",\"batchInferenceJobArn\":\"" ARN "batch-inference-job/b1\","
+	"\"status\":\"PENDING\"}]}";
+static const char batch_done[] =
+	"{\"batchSegmentJobs\":["
+	"{\"jobName\":\"" B_T1 "\",\"batchSegmentJobArn\":\"" ARN "batch-segment-job/b1\","
+	"\"status\":\"CREATE FAILED\"}]}";
+
+/* With a batch job: its list first; one of ours in progress ends the
+ * look; only finished ones: then the versions are looked at. */
+static void test_scan_batch(void **state)
+{
+	struct fixture *f = *state;
+	const struct lb_action a[] = { REPLY(batch_busy) };
+	const struct lb_action b[] = {
+		REPLY(batch_done), REPLY(versions_busy), REPLY(version_other),
+		REPLY(version_ours),
+	};
+
+	scan_batch_kind = RT_BATCH_INFERENCE;
+	scan(f, a, ARRAY_SIZE(a), 3);
+	assert_false(f->failed);
+	assert_int_equal(f->found.kind, ADOPT_BATCH);
+	assert_int_equal(f->found.fire_time, T1);
+	assert_string_equal(f->found.name, B_T1);
+	assert_string_equal(f->found.arn, ARN "batch-inference-job/b1");
+	assert_targets(f, "ListBatchInferenceJobs");
+
+	f->aws = aws_client_free(f->aws);
+	lb_stop(&f->cf.lb);
+	memset(&f->cf.lb, 0, sizeof(f->cf.lb));
+	f->done = 0;
+	scan_batch_kind = RT_BATCH_SEGMENT;
+	scan(f, b, ARRAY_SIZE(b), 3);
+	scan_batch_kind = RT_BATCH_NONE;
+	assert_false(f->failed);
+	assert_int_equal(f->found.kind, ADOPT_VERSION);
+	assert_string_equal(f->found.name, V_T1);
+	assert_targets(f, "ListBatchSegmentJobs,ListSolutionVersions,"
+		       "DescribeSolutionVersion,DescribeSolutionVersion");
 }
 
 static void test_scan_import_found(void **state)
@@ -491,10 +498,8 @@ static void test_scan_import_found(void **state)
 	const struct lb_action a[] = {
 		REPLY(versions_none), REPLY(imports_i), REPLY(imports_u),
 	};
-	char t[256];
 
-	start(f, a, ARRAY_SIZE(a), 3);
-	run_until_done(f);
+	scan(f, a, ARRAY_SIZE(a), 3);
 	assert_false(f->failed);
 	/* the finished import (ACTIVE, even of a later fire time) and the
 	 * other job in progress do not count */
@@ -502,9 +507,8 @@ static void test_scan_import_found(void **state)
 	assert_int_equal(f->found.fire_time, T1);
 	assert_string_equal(f->found.name, U_T1);
 	assert_string_equal(f->found.arn, ARN "dataset-import-job/u1");
-	targets(f, t, sizeof(t));
-	assert_string_equal(t, "ListSolutionVersions,ListDatasetImportJobs,"
-			    "ListDatasetImportJobs");
+	assert_targets(f, "ListSolutionVersions,ListDatasetImportJobs,"
+			  "ListDatasetImportJobs");
 }
 
 static void test_scan_nothing(void **state)
@@ -514,12 +518,11 @@ static void test_scan_nothing(void **state)
 		REPLY(versions_none), REPLY(imports_i), REPLY(imports_empty),
 	};
 
-	start(f, a, ARRAY_SIZE(a), 3);
-	run_until_done(f);
+	scan(f, a, ARRAY_SIZE(a), 3);
 	assert_false(f->failed);
 	assert_int_equal(f->found.kind, ADOPT_NONE);
 	assert_int_equal(f->done, 1);
-	assert_int_equal(lb_requests(&f->lb), 3); /* one list per dataset */
+	assert_int_equal(lb_requests(&f->cf.lb), 3); /* one list per dataset */
 }
 
 static void test_scan_retry_then_found(void **state)
@@ -532,17 +535,14 @@ static void test_scan_retry_then_found(void **state)
 		ERR(502, "BadGateway"),
 		REPLY(imports_i), REPLY(imports_u),
 	};
-	char t[256];
 
-	start(f, a, ARRAY_SIZE(a), 3);
-	run_until_done(f);
+	scan(f, a, ARRAY_SIZE(a), 3);
 	assert_false(f->failed);
 	assert_int_equal(f->found.kind, ADOPT_IMPORT);
 	assert_int_equal(f->found.fire_time, T1);
-	targets(f, t, sizeof(t));
-	assert_string_equal(t, "ListSolutionVersions,ListSolutionVersions,"
-			    "ListSolutionVersions,ListDatasetImportJobs,"
-			    "ListDatasetImportJobs,ListDatasetImportJobs");
+	assert_targets(f, "ListSolutionVersions,ListSolutionVersions,"
+			  "ListSolutionVersions,ListDatasetImportJobs,"
+			  "ListDatasetImportJobs,ListDatasetImportJobs");
 }
 
 static void test_scan_budget_spent(void **state)
@@ -552,16 +552,13 @@ static void test_scan_budget_spent(void **state)
 		REPLY(versions_none),
 		ERR(503, "ServiceUnavailable"), /* repeats */
 	};
-	char t[256];
 
-	start(f, a, ARRAY_SIZE(a), 3);
-	run_until_done(f);
+	scan(f, a, ARRAY_SIZE(a), 3);
 	assert_true(f->failed);
 	assert_int_equal(f->found.kind, ADOPT_NONE);
 	assert_non_null(strstr(f->why, "ListDatasetImportJobs failed"));
-	targets(f, t, sizeof(t));
-	assert_string_equal(t, "ListSolutionVersions,ListDatasetImportJobs,"
-			    "ListDatasetImportJobs,ListDatasetImportJobs");
+	assert_targets(f, "ListSolutionVersions,ListDatasetImportJobs,"
+			  "ListDatasetImportJobs,ListDatasetImportJobs");
 }
 
 static void test_scan_rejected(void **state)
@@ -570,17 +567,14 @@ static void test_scan_rejected(void **state)
 	const struct lb_action a[] = {
 		ERR(400, "AccessDeniedException"),
 	};
-	char t[256];
 
-	start(f, a, ARRAY_SIZE(a), 3);
-	run_until_done(f);
+	scan(f, a, ARRAY_SIZE(a), 3);
 	assert_true(f->failed);
 	/* a denial: named for the operator, and no run may start blind */
 	assert_non_null(strstr(f->why, "personalize:ListSolutionVersions"));
 	assert_non_null(strstr(f->why, "`personalize-retrain policy`"));
 	assert_true(f->found.denied);
-	targets(f, t, sizeof(t));
-	assert_string_equal(t, "ListSolutionVersions"); /* not retried */
+	assert_targets(f, "ListSolutionVersions"); /* not retried */
 }
 
 static void test_scan_described_gone(void **state)
@@ -592,8 +586,7 @@ static void test_scan_described_gone(void **state)
 		REPLY(version_ours),
 	};
 
-	start(f, a, ARRAY_SIZE(a), 1);
-	run_until_done(f);
+	scan(f, a, ARRAY_SIZE(a), 1);
 	assert_false(f->failed);
 	assert_int_equal(f->found.kind, ADOPT_VERSION);
 	assert_string_equal(f->found.arn, SOLUTION "/v7");
@@ -616,12 +609,12 @@ static void test_scan_free_in_flight(void **state)
 	/* in flight: the op is cancelled, no callback ever */
 	begin_scan(f, 3);
 	for (i = 0; i < 20 && f->grant; i++)
-		assert_true(sd_event_run(f->event, 10000) >= 0);
+		assert_true(sd_event_run(f->cf.event, 10000) >= 0);
 	assert_null(f->grant);
 	adopt_scan_free(f->scan);
 	f->scan = NULL;
 	for (i = 0; i < 5; i++)
-		assert_true(sd_event_run(f->event, 10000) >= 0);
+		assert_true(sd_event_run(f->cf.event, 10000) >= 0);
 	assert_int_equal(f->done, 0);
 	assert_int_equal(adopt_scan_start(NULL, NULL, on_done, f, &f->scan),
 			 -EINVAL);
@@ -636,6 +629,7 @@ int main(void)
 		cmocka_unit_test(test_wanted),
 		cmocka_unit_test_setup_teardown(test_scan_version_found, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scan_import_found, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_scan_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scan_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scan_retry_then_found, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scan_budget_spent, setup, teardown),

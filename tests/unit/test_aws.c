@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "aws.h"
+#include "aws-engine.h"
 #include "aws-internal.h"
 #include "log.h"
 #include "call_fixture.h"
@@ -387,7 +388,6 @@ struct call_result {
 struct fixture {
 	struct call_fixture cf;
 	struct aws_client *aws;
-	struct loopback lb;
 };
 
 static void on_call_done(const struct aws_result *res, void *userdata)
@@ -421,12 +421,7 @@ static void on_call_done(const struct aws_result *res, void *userdata)
 
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	if (!f || call_fixture_setup(&f->cf) < 0)
-		return -1;
-	*state = f;
-	return 0;
+	return call_fixture_new(state, sizeof(struct fixture));
 }
 
 static int teardown(void **state)
@@ -434,11 +429,8 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 
 	aws_client_free(f->aws);
-	lb_stop(&f->lb);
-	call_fixture_teardown(&f->cf);
 	unsetenv("AWS_MAX_ATTEMPTS");
-	free(f);
-	return 0;
+	return call_fixture_delete(&f->cf);
 }
 
 /* Start the server and a client pointed at it, with tiny backoff. */
@@ -449,15 +441,11 @@ static void start(struct fixture *f, const struct lb_action *a, size_t n,
 		.region = "us-west-2", .endpoint_url = f->cf.url,
 		.total_timeout_ms = total_timeout_ms,
 	};
-	struct aws_test_hooks hooks;
 
-	call_fixture_hooks(&f->cf, &hooks);
-	assert_int_equal(lb_start(&f->lb, a, n), 0);
-	snprintf(f->cf.url, sizeof(f->cf.url), "http://127.0.0.1:%d", f->lb.port);
+	call_fixture_serve(&f->cf, a, n, "");
 	assert_int_equal(aws_client_new(f->cf.event, f->cf.http, &cfg, &f->cf.creds,
 					&f->aws), 0);
-	aws_client_set_test_hooks(f->aws, &hooks);
-	aws_client_set_metrics_hook(f->aws, call_fixture_on_metrics, &f->cf);
+	call_fixture_attach(&f->cf, f->aws->engine);
 }
 
 static void call(struct fixture *f, const char *op, struct call_result *r)
@@ -564,7 +552,7 @@ static void test_scenarios(void **state)
 				 r.code, r.message,
 				 aws_error_class_name(s->want), s->attempts,
 				 s->code);
-		assert_int_equal(lb_requests(&f->lb), s->attempts);
+		assert_int_equal(lb_requests(&f->cf.lb), s->attempts);
 		assert_int_equal(f->cf.metrics_calls, 1);
 		assert_int_equal(f->cf.last_metrics.attempts, s->attempts);
 		assert_int_equal(f->cf.last_metrics.error, s->want);
@@ -578,7 +566,7 @@ static void test_scenarios(void **state)
 			assert_string_equal(r.request_id, "ok-id");
 		}
 		f->aws = aws_client_free(f->aws);
-		lb_stop(&f->lb);
+		lb_stop(&f->cf.lb);
 	}
 }
 
@@ -616,9 +604,9 @@ static void test_non_idempotent(void **state)
 				 aws_error_class_name(r.error), r.attempts,
 				 r.code, aws_error_class_name(s->want),
 				 s->attempts, s->code);
-		assert_int_equal(lb_requests(&f->lb), s->attempts);
+		assert_int_equal(lb_requests(&f->cf.lb), s->attempts);
 		f->aws = aws_client_free(f->aws);
-		lb_stop(&f->lb);
+		lb_stop(&f->cf.lb);
 	}
 }
 
@@ -689,7 +677,7 @@ static void test_wire_format_and_signature(void **state)
 	start(f, acts, 1, 0);
 	call(f, "DescribeSolutionVersion", &r);
 	assert_int_equal(r.error, AWS_ERR_NONE);
-	log = lb_log(&f->lb);
+	log = lb_log(&f->cf.lb);
 	assert_non_null(log);
 	sep = strstr(log, LB_SEPARATOR);
 	assert_non_null(sep);
@@ -728,8 +716,8 @@ static void test_wire_format_and_signature(void **state)
 				      SIGV4_FLAGS_DEFAULT, NULL, NULL), -EACCES);
 	sigv4_auth_free(&auth);
 	free(log);
-	assert_string_equal(aws_client_endpoint(f->aws), f->cf.url);
-	assert_string_equal(aws_client_region(f->aws), "us-west-2");
+	assert_string_equal(f->aws->endpoint, f->cf.url);
+	assert_string_equal(f->aws->region, "us-west-2");
 }
 
 static void test_clock_skew(void **state)
@@ -748,16 +736,16 @@ static void test_clock_skew(void **state)
 	call(f, "DescribeCampaign", &r);
 	assert_int_equal(r.error, AWS_ERR_NONE);
 	assert_int_equal(r.attempts, 2);
-	assert_int_equal(aws_client_clock_offset(f->aws), 7200);
-	log = lb_log(&f->lb);
+	assert_int_equal(aws_engine_retrier_const(f->aws->engine)->clock_offset, 7200);
+	log = lb_log(&f->cf.lb);
 	assert_non_null(strstr(log, "X-Amz-Date: 20261125T100000Z"));
 	assert_non_null(strstr(log, "X-Amz-Date: 20261125T120000Z"));
 	free(log);
 	/* the skew retry took nothing from the quota */
-	assert_int_equal(aws_client_retry_tokens(f->aws), 500);
+	assert_int_equal(aws_engine_retrier_const(f->aws->engine)->quota.tokens, 500);
 
 	/* a second skew error in the same call is not retried again */
-	lb_stop(&f->lb);
+	lb_stop(&f->cf.lb);
 	f->aws = aws_client_free(f->aws);
 	{
 		const struct lb_action always[] = { acts[0] };
@@ -779,16 +767,16 @@ static void test_quota_exhausted(void **state)
 	struct call_result r = { 0 }, r2 = { 0 };
 
 	start(f, acts, 2, 0);
-	aws_client_set_test_hooks(f->aws, &h);
+	call_fixture_set_hooks(aws_engine_retrier(f->aws->engine), &h);
 	call(f, "DescribeCampaign", &r);
 	/* 4 tokens cannot pay for a retry (5): one attempt only */
 	assert_int_equal(r.error, AWS_ERR_TRANSIENT);
 	assert_int_equal(r.attempts, 1);
-	assert_int_equal(aws_client_retry_tokens(f->aws), 4);
+	assert_int_equal(aws_engine_retrier_const(f->aws->engine)->quota.tokens, 4);
 	/* a success without retries puts one token back */
 	call(f, "DescribeCampaign", &r2);
 	assert_int_equal(r2.error, AWS_ERR_NONE);
-	assert_int_equal(aws_client_retry_tokens(f->aws), 5);
+	assert_int_equal(aws_engine_retrier_const(f->aws->engine)->quota.tokens, 5);
 }
 
 static void test_quota_accounting(void **state)
@@ -803,7 +791,7 @@ static void test_quota_accounting(void **state)
 	assert_int_equal(r.error, AWS_ERR_NONE);
 	assert_int_equal(r.attempts, 3);
 	/* -10 (timeout) -5 (throttle) +5 (success gives back the last) */
-	assert_int_equal(aws_client_retry_tokens(f->aws), 490);
+	assert_int_equal(aws_engine_retrier_const(f->aws->engine)->quota.tokens, 490);
 }
 
 static void test_cancel_during_backoff(void **state)
@@ -817,18 +805,18 @@ static void test_cancel_during_backoff(void **state)
 	int i;
 
 	start(f, acts, 1, 0);
-	aws_client_set_test_hooks(f->aws, &h);
+	call_fixture_set_hooks(aws_engine_retrier(f->aws->engine), &h);
 	assert_int_equal(aws_call(f->aws, "DescribeCampaign", NULL, on_call_done,
 				  &r, &c), 0);
-	for (i = 0; i < 2000 && lb_requests(&f->lb) < 1; i++)
+	for (i = 0; i < 2000 && lb_requests(&f->cf.lb) < 1; i++)
 		assert_true(sd_event_run(f->cf.event, 5000) >= 0);
 	/* let the reply arrive and the 30 s backoff timer be armed */
 	for (i = 0; i < 20; i++)
 		assert_true(sd_event_run(f->cf.event, 5000) >= 0);
-	assert_int_equal(lb_requests(&f->lb), 1);
-	assert_int_equal(aws_client_in_flight(f->aws), 1);
+	assert_int_equal(lb_requests(&f->cf.lb), 1);
+	assert_int_equal(aws_engine_in_flight(f->aws->engine), 1);
 	aws_call_cancel(c);
-	assert_int_equal(aws_client_in_flight(f->aws), 0);
+	assert_int_equal(aws_engine_in_flight(f->aws->engine), 0);
 	assert_int_equal(r.calls, 0);
 	/* a call in flight when the client is freed: no callback either */
 	assert_int_equal(aws_call(f->aws, "DescribeCampaign", NULL, on_call_done,
@@ -856,7 +844,51 @@ static void test_no_credentials(void **state)
 	assert_int_equal(r.error, AWS_ERR_AUTH);
 	assert_string_equal(r.code, "CredentialsUnavailable");
 	assert_int_equal(r.attempts, 0);
-	assert_int_equal(lb_requests(&f->lb), 0);
+	assert_int_equal(lb_requests(&f->cf.lb), 0);
+}
+
+/* A source that cannot work until a person acts (include/creds.h): as
+ * its callback's error (-EINVAL, -EACCES) or creds_get's return value. */
+static int misconfigured_get(void *impl, aws_creds_ready_fn ready, void *ctx)
+{
+	(void)impl;
+	ready(-EINVAL, NULL, ctx);
+	return 0;
+}
+
+static int refused_get(void *impl, aws_creds_ready_fn ready, void *ctx)
+{
+	(void)impl;
+	(void)ready;
+	(void)ctx;
+	return -EACCES;
+}
+
+static void test_credentials_misconfigured(void **state)
+{
+	struct fixture *f = *state;
+	const struct lb_action acts[] = { OK_REPLY };
+	int (*const gets[])(void *, aws_creds_ready_fn, void *) = {
+		misconfigured_get, refused_get,
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(gets); i++) {
+		struct call_result r = { 0 };
+
+		f->cf.creds.get = gets[i];
+		start(f, acts, 1, 0);
+		call(f, "DescribeCampaign", &r);
+		assert_int_equal(r.error, AWS_ERR_AUTH);
+		assert_string_equal(r.code, "CredentialsMisconfigured");
+		assert_true(aws_code_is_no_credentials(r.code));
+		assert_int_equal(r.attempts, 0);
+		assert_int_equal(lb_requests(&f->cf.lb), 0);
+		f->aws = aws_client_free(f->aws);
+		lb_stop(&f->cf.lb);
+	}
+	assert_true(aws_code_is_no_credentials("CredentialsUnavailable"));
+	assert_false(aws_code_is_no_credentials("AccessDeniedException"));
+	assert_false(aws_code_is_no_credentials(NULL));
 }
 
 /* A provider whose credentials rotate on invalidate: key 1, then 2, ... */
@@ -911,7 +943,7 @@ static void test_credentials_refresh(void **state)
 	assert_int_equal(r.error, AWS_ERR_NONE);
 	assert_int_equal(r.attempts, 2);
 	assert_int_equal(rc.invalidations, 1);
-	log = lb_log(&f->lb);
+	log = lb_log(&f->cf.lb);
 	assert_non_null(strstr(log, "Credential=AKIDGEN0/"));
 	assert_non_null(strstr(log, "Credential=AKIDGEN1/"));
 	free(log);
@@ -925,7 +957,7 @@ static void test_credentials_refresh(void **state)
 	/* no invalidate in the provider: nothing fresh to get, final */
 	aws_client_free(f->aws);
 	f->aws = NULL;
-	lb_stop(&f->lb);
+	lb_stop(&f->cf.lb);
 	f->cf.creds.invalidate = NULL;
 	start(f, acts + 2, 1, 0);
 	memset(&r, 0, sizeof(r));
@@ -961,14 +993,14 @@ static void test_bad_arguments(void **state)
 	cfg.endpoint_url = NULL;
 	log_set_max_priority(LOG_WARNING);
 	assert_int_equal(aws_client_new(f->cf.event, f->cf.http, &cfg, &f->cf.creds, &c), 0);
-	assert_string_equal(aws_client_endpoint(c),
+	assert_string_equal(c->endpoint,
 			    "https://personalize.us-east-1.amazonaws.com");
 	assert_int_equal(aws_call(c, "Describe Campaign", NULL, on_call_done, &r,
 				  NULL), -EINVAL);
 	assert_int_equal(aws_call(c, "", NULL, on_call_done, &r, NULL), -EINVAL);
 	assert_int_equal(aws_call(c, "X", arr, on_call_done, &r, NULL), -EINVAL);
 	assert_int_equal(aws_call(c, "X", NULL, NULL, &r, NULL), -EINVAL);
-	assert_int_equal(aws_client_in_flight(c), 0);
+	assert_int_equal(aws_engine_in_flight(c->engine), 0);
 	aws_client_free(c);
 	aws_client_free(NULL);
 	aws_call_cancel(NULL);
@@ -999,17 +1031,15 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_credentials, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_credentials_misconfigured, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_credentials_refresh, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_bad_arguments, setup,
 						teardown),
 	};
 
-	setenv("no_proxy", "127.0.0.1", 1);
-	setenv("NO_PROXY", "127.0.0.1", 1);
-	unsetenv("AWS_ENDPOINT_URL");
-	unsetenv("AWS_ENDPOINT_URL_PERSONALIZE");
-	unsetenv("AWS_MAX_ATTEMPTS");
+	call_fixture_environment("PERSONALIZE");
 	log_init(LOG_TARGET_STDERR, LOG_WARNING);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -212,7 +212,7 @@ static void test_retrier(void **state)
 	assert_int_equal(aws_retrier_init(&r, 0, "test"), 0);
 	assert_int_equal(r.max_attempts, AWS_DEFAULT_MAX_ATTEMPTS);
 	assert_int_equal(r.quota.tokens, AWS_RETRY_QUOTA_CAPACITY);
-	aws_retrier_set_test_hooks(&r, &h);
+	call_fixture_set_hooks(&r, &h);
 	/* after attempt 1: half of the base; after 2: half of twice it */
 	assert_int_equal(aws_retrier_next(&r, 1, false, &cost), AWS_BACKOFF_BASE_MS / 2);
 	assert_int_equal(cost, AWS_RETRY_COST);
@@ -227,11 +227,11 @@ static void test_retrier(void **state)
 	/* a quota that cannot pay: no retry, nothing taken */
 	h.set_retry_tokens = true;
 	h.retry_tokens = AWS_RETRY_COST - 1;
-	aws_retrier_set_test_hooks(&r, &h);
+	call_fixture_set_hooks(&r, &h);
 	assert_int_equal(aws_retrier_next(&r, 1, false, &cost), -ENOSPC);
 	assert_int_equal(r.quota.tokens, AWS_RETRY_COST - 1);
 	h.retry_tokens = 100000;  /* capped at the capacity */
-	aws_retrier_set_test_hooks(&r, &h);
+	call_fixture_set_hooks(&r, &h);
 	assert_int_equal(r.quota.tokens, AWS_RETRY_QUOTA_CAPACITY);
 	/* the signing time: the host's clock plus the learnt offset */
 	r.clock_offset = -30;
@@ -383,18 +383,12 @@ static const struct aws_protocol test_protocol = {
 struct engine_fixture {
 	struct call_fixture cf;
 	struct aws_engine *engine;
-	struct loopback lb;
 	int freed;
 };
 
 static int engine_setup(void **state)
 {
-	struct engine_fixture *f = calloc(1, sizeof(*f));
-
-	if (!f || call_fixture_setup(&f->cf) < 0)
-		return -1;
-	*state = f;
-	return 0;
+	return call_fixture_new(state, sizeof(struct engine_fixture));
 }
 
 static int engine_teardown(void **state)
@@ -402,27 +396,19 @@ static int engine_teardown(void **state)
 	struct engine_fixture *f = *state;
 
 	aws_engine_free(f->engine);
-	lb_stop(&f->lb);
-	call_fixture_teardown(&f->cf);
-	free(f);
-	return 0;
+	return call_fixture_delete(&f->cf);
 }
 
 static void engine_start(struct engine_fixture *f, const struct lb_action *a,
 			 size_t n, bool with_creds)
 {
 	struct aws_engine_config cfg = { .log_name = "test" };
-	struct aws_test_hooks hooks;
 
-	call_fixture_hooks(&f->cf, &hooks);
-	assert_int_equal(lb_start(&f->lb, a, n), 0);
-	snprintf(f->cf.url, sizeof(f->cf.url), "http://127.0.0.1:%d/x",
-		 f->lb.port);
+	call_fixture_serve(&f->cf, a, n, "/x");
 	assert_int_equal(aws_engine_new(f->cf.event, f->cf.http, &cfg,
 					with_creds ? &f->cf.creds : NULL,
 					&f->engine), 0);
-	aws_engine_set_test_hooks(f->engine, &hooks);
-	aws_engine_set_metrics_hook(f->engine, call_fixture_on_metrics, &f->cf);
+	call_fixture_attach(&f->cf, f->engine);
 }
 
 static void on_test_done(const struct aws_engine_result *res, void *userdata)
@@ -503,8 +489,8 @@ static void test_engine_unsigned_and_hooks(void **state)
 	assert_int_equal(f->freed, 3);
 	assert_int_equal(aws_engine_in_flight(f->engine), 0);
 	/* four requests, none signed */
-	assert_int_equal(lb_requests(&f->lb), 4);
-	log = lb_log(&f->lb);
+	assert_int_equal(lb_requests(&f->cf.lb), 4);
+	log = lb_log(&f->cf.lb);
 	assert_non_null(log);
 	assert_null(strcasestr(log, "Authorization:"));
 	assert_non_null(strstr(log, "X-Test: 1"));
@@ -601,9 +587,7 @@ int main(void)
 						engine_setup, engine_teardown),
 	};
 
-	setenv("no_proxy", "127.0.0.1", 1);
-	setenv("NO_PROXY", "127.0.0.1", 1);
-	unsetenv("AWS_MAX_ATTEMPTS");
+	call_fixture_environment(NULL);
 	log_init(LOG_TARGET_STDERR, LOG_WARNING);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

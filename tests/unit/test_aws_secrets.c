@@ -19,14 +19,15 @@
 #include <openssl/crypto.h>
 
 #include "aws.h"
+#include "aws-engine.h"
 #include "aws-internal.h"
+#include "call_fixture.h"
 #include "log.h"
 #include "personalize.h"
 #include "strbuf.h"
 #include "loopback.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define FAILSAFE_USEC (10ULL * 1000000ULL)
 #define SECRET "wJalrXUtnFEMI/K7MDENG+bPxRfiCYzSECRETKEY"
 #define TOKEN  "FwoGZXIvYXdzEXAMPLESESSIONTOKENzzz9876543210"
 #define ARN "arn:aws:personalize:us-east-1:123456789012:"
@@ -74,34 +75,6 @@ static void on_campaign(const struct aws_result *res,
 	done++;
 }
 
-static int on_failsafe(sd_event_source *s, uint64_t usec, void *userdata)
-{
-	(void)s;
-	(void)usec;
-	*(bool *)userdata = true;
-	return 0;
-}
-
-static void run_until(sd_event *e, int want)
-{
-	sd_event_source *fs = NULL;
-	bool hit = false;
-
-	assert_int_equal(sd_event_add_time_relative(e, &fs, CLOCK_MONOTONIC,
-						    FAILSAFE_USEC, 0,
-						    on_failsafe, &hit), 0);
-	while (done < want && !hit)
-		assert_true(sd_event_run(e, UINT64_MAX) >= 0);
-	sd_event_source_disable_unref(fs);
-	assert_false(hit);
-}
-
-static double zero(void *u)
-{
-	(void)u;
-	return 0.0;
-}
-
 static void assert_absent(const char *hay, const char *needle,
 			  const char *what)
 {
@@ -139,54 +112,50 @@ static void test_no_secret_in_logs(void **state)
 		{ LB_RESET, 0, NULL, NULL },
 		{ LB_REPLY, 200, JSON_CT, "{\"a\":" },
 	};
-	struct aws_test_hooks hooks = { .rng = zero };
-	struct loopback lb;
-	sd_event *e = NULL;
-	struct http_client *http = NULL;
+	struct aws_test_hooks hooks = { .rng = call_fixture_zero };
+	struct call_fixture cf;
 	struct aws_client *aws = NULL;
-	struct aws_creds_provider prov;
-	char url[64], *log, *p;
+	char *log, *p;
 	int n_sigs = 0, n_req;
 
 	(void)state;
 	log_init(LOG_TARGET_STDERR, LOG_DEBUG);
 	log_set_sink(sink, NULL);
-	assert_int_equal(lb_start(&lb, acts, ARRAY_SIZE(acts)), 0);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d", lb.port);
-	assert_int_equal(sd_event_new(&e), 0);
-	assert_int_equal(http_client_new(e, &http), 0);
-	aws_creds_provider_static(&prov, &creds);
+	assert_int_equal(call_fixture_setup(&cf), 0);
+	aws_creds_provider_static(&cf.creds, &creds);   /* this test's secrets */
+	call_fixture_serve(&cf, acts, ARRAY_SIZE(acts), "");
 	{
 		struct aws_client_config cfg = { .region = "us-east-1",
-						 .endpoint_url = url };
+						 .endpoint_url = cf.url };
 
-		assert_int_equal(aws_client_new(e, http, &cfg, &prov, &aws), 0);
+		assert_int_equal(aws_client_new(cf.event, cf.http, &cfg,
+						&cf.creds, &aws), 0);
 	}
-	aws_client_set_test_hooks(aws, &hooks);
+	call_fixture_set_hooks(aws_engine_retrier(aws->engine), &hooks);
 
 	/* ok; throttled then ok; skewed then ok; signature error; resets;
 	 * malformed */
 	assert_int_equal(personalize_describe_campaign(aws, ARN "campaign/c",
 						       on_campaign, NULL, NULL), 0);
-	run_until(e, 1);
+	call_fixture_run_until(&cf, &done, 1);
 	assert_int_equal(aws_call(aws, "DescribeSolution", NULL, on_call, NULL,
 				  NULL), 0);
-	run_until(e, 2);
+	call_fixture_run_until(&cf, &done, 2);
 	assert_int_equal(aws_call(aws, "DescribeSolution", NULL, on_call, NULL,
 				  NULL), 0);
-	run_until(e, 3);
+	call_fixture_run_until(&cf, &done, 3);
 	assert_int_equal(aws_call(aws, "DescribeSolution", NULL, on_call, NULL,
 				  NULL), 0);
-	run_until(e, 4);
+	call_fixture_run_until(&cf, &done, 4);
 	assert_int_equal(aws_call(aws, "DescribeSolution", NULL, on_call, NULL,
 				  NULL), 0);
-	run_until(e, 5);
+	call_fixture_run_until(&cf, &done, 5);
 	assert_int_equal(aws_call(aws, "DescribeSolution", NULL, on_call, NULL,
 				  NULL), 0);
-	run_until(e, 6);
+	call_fixture_run_until(&cf, &done, 6);
 	/* 10, or 11 when libcurl itself re-sent a request once on a fresh
 	 * connection after the reused one was reset (it does that) */
-	n_req = (int)lb_requests(&lb);
+	n_req = (int)lb_requests(&cf.lb);
 	assert_true(n_req >= 10 && n_req <= 11);
 
 	log_set_sink(NULL, NULL);
@@ -204,7 +173,7 @@ static void test_no_secret_in_logs(void **state)
 	assert_absent(results.buf, TOKEN, "session token (result)");
 
 	/* every signature and signing key actually used */
-	log = lb_log(&lb);
+	log = lb_log(&cf.lb);
 	assert_non_null(log);
 	assert_non_null(strstr(log, TOKEN));  /* the token was really sent */
 	for (p = log; (p = strstr(p, "Signature=")); p += 10) {
@@ -239,9 +208,7 @@ static void test_no_secret_in_logs(void **state)
 	free(log);
 
 	aws_client_free(aws);
-	http_client_free(http);
-	sd_event_unref(e);
-	lb_stop(&lb);
+	call_fixture_teardown(&cf);
 	strbuf_free(&captured);
 	strbuf_free(&results);
 }
@@ -252,10 +219,6 @@ int main(void)
 		cmocka_unit_test(test_no_secret_in_logs),
 	};
 
-	setenv("no_proxy", "127.0.0.1", 1);
-	setenv("NO_PROXY", "127.0.0.1", 1);
-	unsetenv("AWS_ENDPOINT_URL");
-	unsetenv("AWS_ENDPOINT_URL_PERSONALIZE");
-	unsetenv("AWS_MAX_ATTEMPTS");
+	call_fixture_environment("PERSONALIZE");
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

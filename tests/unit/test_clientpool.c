@@ -11,6 +11,7 @@
 #include <systemd/sd-event.h>
 
 #include "aws.h"
+#include "aws-internal.h"
 #include "clientpool.h"
 #include "http.h"
 #include "s3.h"
@@ -65,11 +66,11 @@ static void test_shared_per_region_and_endpoint(void **state)
 	assert_int_equal(client_pool_size(f->pool), 1);
 	assert_int_equal(client_pool_get_aws(f->pool, "us-east-1", NULL, &c), 0);
 	assert_ptr_not_equal(a, c);
-	assert_string_equal(aws_client_region(c), "us-east-1");
+	assert_string_equal(c->region, "us-east-1");
 	assert_int_equal(client_pool_get_aws(f->pool, "eu-west-1",
 					     "http://127.0.0.1:9", &d), 0);
 	assert_ptr_not_equal(a, d);
-	assert_string_equal(aws_client_endpoint(d), "http://127.0.0.1:9");
+	assert_string_equal(d->endpoint, "http://127.0.0.1:9");
 	assert_int_equal(client_pool_size(f->pool), 3);
 	/* references: the client stays until its last one is given back */
 	client_pool_put_aws(f->pool, a);

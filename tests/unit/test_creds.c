@@ -29,6 +29,7 @@
 #include <openssl/crypto.h>
 
 #include "aws.h"
+#include "child.h"
 #include "creds-internal.h"
 #include "credsprov.h"
 #include "creds.h"
@@ -247,6 +248,16 @@ static void get_creds(struct loop *l, struct got *g)
 	run_until(l, &g->called);
 }
 
+/* get_creds() on a fresh chain (with HTTP), closed again. */
+static void fetch(struct got *g)
+{
+	struct loop l;
+
+	loop_open(&l, true);
+	get_creds(&l, g);
+	loop_close(&l);
+}
+
 /* Sign a request with what we got, remember the key and signature hex so
  * that the final test can look for them in the log. */
 static void sign_with(const struct got *g)
@@ -447,6 +458,18 @@ static void server_start(struct server *s, const struct srv_opts *o)
 		}
 	}
 	close(fd);
+}
+
+/* server_start(), and the environment variable var pointed at it:
+ * "http://127.0.0.1:PORT" followed by path. */
+static void serve(struct server *s, const struct srv_opts *o,
+		  const char *var, const char *path)
+{
+	char url[128];
+
+	server_start(s, o);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", s->port, path);
+	setenv(var, url, 1);
 }
 
 static void server_stop(struct server *s)
@@ -1212,15 +1235,15 @@ static void test_aws_adapter(void **state)
 	struct got_sigv4 a = { 0 }, b = { 0 };
 	bool done = false;
 	struct aws_creds_provider p;
+	struct credsprov *cp = NULL;
 	int i;
 
 	(void)state;
 	setup_process(proc_script);
 	loop_open(&l, false);
-	/* the types are those aws.h wants */
-	p.get = creds_get_sigv4;
-	p.cancel = creds_cancel_sigv4;
-	p.impl = l.chain;
+	/* the provider the daemon hands to the call engine */
+	assert_int_equal(credsprov_new(l.chain, &cp), 0);
+	credsprov_fill(cp, &p);
 	assert_int_equal(p.get(p.impl, on_sigv4, &a), 0);
 	assert_int_equal(p.get(p.impl, on_sigv4, &b), 0);
 	p.cancel(p.impl, &b);
@@ -1238,6 +1261,7 @@ static void test_aws_adapter(void **state)
 	assert_int_equal(b.calls, 1);
 	assert_string_equal(b.akid, "AKIDPROC1");
 	/* a pending one at free time is dropped quietly */
+	credsprov_free(cp);
 	loop_close(&l);
 }
 
@@ -1254,9 +1278,7 @@ static void test_container(void **state)
 	(void)state;
 	future_time(exp, sizeof(exp), 6 * 3600);
 	o.expiration = exp;
-	server_start(&s, &o);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/creds", s.port);
-	setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", url, 1);
+	serve(&s, &o, "AWS_CONTAINER_CREDENTIALS_FULL_URI", "/creds");
 	setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN", CONT_AUTH, 1);
 	loop_open(&l, true);
 	get_creds(&l, &g); /* the first answer is a 500: retried once */
@@ -1272,22 +1294,16 @@ static void test_container(void **state)
 
 	/* token from a file; a wrong token is refused by the server */
 	o.fail_first = false;
-	server_start(&s, &o);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/creds", s.port);
-	setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", url, 1);
+	serve(&s, &o, "AWS_CONTAINER_CREDENTIALS_FULL_URI", "/creds");
 	tmp_file("token", CONT_AUTH "\n",
 		 "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
 	setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN", "wrong", 1);
-	loop_open(&l, true);
-	get_creds(&l, &g);
+	fetch(&g);
 	assert_int_equal(g.error, 0);
 	assert_string_equal(g.akid, "AKIDCONTAINER");
-	loop_close(&l);
 	unsetenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
-	loop_open(&l, true);
-	get_creds(&l, &g);
+	fetch(&g);
 	assert_int_equal(g.error, -EIO);
-	loop_close(&l);
 	server_stop(&s);
 
 	/* freeing the chain while a fetch is in flight cancels it: a server
@@ -1320,16 +1336,12 @@ static void test_container(void **state)
 	/* plain http to a host that is not allowed */
 	setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://example.com/creds",
 	       1);
-	loop_open(&l, true);
-	get_creds(&l, &g);
+	fetch(&g);
 	assert_int_equal(g.error, -EINVAL);
-	loop_close(&l);
 	setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI",
 	       "http://user@127.0.0.1/creds", 1);
-	loop_open(&l, true);
-	get_creds(&l, &g);
+	fetch(&g);
 	assert_int_equal(g.error, -EINVAL);
-	loop_close(&l);
 }
 
 static void test_imds(void **state)
@@ -1338,14 +1350,12 @@ static void test_imds(void **state)
 	struct server s;
 	struct loop l;
 	struct got g;
-	char url[128], exp[64];
+	char exp[64];
 
 	(void)state;
 	future_time(exp, sizeof(exp), 6 * 3600);
 	o.expiration = exp;
-	server_start(&s, &o);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", s.port);
-	setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", url, 1);
+	serve(&s, &o, "AWS_EC2_METADATA_SERVICE_ENDPOINT", "/");
 	unsetenv("AWS_EC2_METADATA_DISABLED");
 	loop_open(&l, true);
 	get_creds(&l, &g);
@@ -1362,52 +1372,36 @@ static void test_imds(void **state)
 	/* a token refused (expired) on the role request: a new one, once */
 	o.fail_first = false;
 	o.refuse_token_once = true;
-	server_start(&s, &o);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d", s.port);
-	setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", url, 1);
-	loop_open(&l, true);
-	get_creds(&l, &g);
+	serve(&s, &o, "AWS_EC2_METADATA_SERVICE_ENDPOINT", "");
+	fetch(&g);
 	assert_int_equal(g.error, 0);
 	assert_string_equal(g.akid, "AKIDIMDS");
-	loop_close(&l);
 	o.refuse_token_once = false;
 
 	/* disabled: skipped */
 	setenv("AWS_EC2_METADATA_DISABLED", "TRUE", 1);
-	loop_open(&l, true);
-	get_creds(&l, &g);
+	fetch(&g);
 	assert_int_equal(g.error, -ENOKEY);
-	loop_close(&l);
 	unsetenv("AWS_EC2_METADATA_DISABLED");
 	server_stop(&s);
 
 	/* no role, no token: nothing found */
 	o.fail_first = false;
 	o.no_role = true;
-	server_start(&s, &o);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d", s.port);
-	setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", url, 1);
-	loop_open(&l, true);
-	get_creds(&l, &g);
+	serve(&s, &o, "AWS_EC2_METADATA_SERVICE_ENDPOINT", "");
+	fetch(&g);
 	assert_int_equal(g.error, -ENOKEY);
-	loop_close(&l);
 	server_stop(&s);
 	o.no_role = false;
 	o.no_token = true;
-	server_start(&s, &o);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d", s.port);
-	setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", url, 1);
-	loop_open(&l, true);
-	get_creds(&l, &g);
+	serve(&s, &o, "AWS_EC2_METADATA_SERVICE_ENDPOINT", "");
+	fetch(&g);
 	assert_int_equal(g.error, -ENOKEY);
-	loop_close(&l);
 	server_stop(&s);
 
 	/* nobody listening: nothing found (connection refused, retried) */
-	loop_open(&l, true);
-	get_creds(&l, &g);
+	fetch(&g);
 	assert_int_equal(g.error, -ENOKEY);
-	loop_close(&l);
 	setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
 }
 
@@ -1519,7 +1513,7 @@ static void test_split_command(void **state)
 		size_t argc = 0;
 		struct strbuf sb = STRBUF_INIT;
 
-		assert_int_equal(creds_split_command(cases[i].cmd, &argv, &argc),
+		assert_int_equal(child_split_command(cases[i].cmd, &argv, &argc),
 				 cases[i].r);
 		if (cases[i].r < 0)
 			continue;

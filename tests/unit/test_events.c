@@ -19,6 +19,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "aws-engine.h"
 #include "aws-internal.h"
 #include "call_fixture.h"
 #include "events.h"
@@ -120,6 +121,18 @@ static void test_detail(void **state)
 	o = parse_detail(&d);
 	assert_null_member(o, "metrics");
 	cJSON_Delete(o);
+	/* the batch job's output, once it is ACTIVE; "" is none */
+	d.stage = "batch";
+	d.outcome = "succeeded";
+	d.batch_output = "s3://bkt/batch/out/";
+	o = parse_detail(&d);
+	assert_string_equal(s_of(o, "batchOutput"), "s3://bkt/batch/out/");
+	assert_int_equal(cJSON_GetArraySize(o), 10);
+	cJSON_Delete(o);
+	d.batch_output = "";
+	o = parse_detail(&d);
+	assert_null_member(o, "batchOutput");
+	cJSON_Delete(o);
 	assert_null(events_detail_json(NULL));
 }
 
@@ -185,7 +198,6 @@ static void test_reply(void **state)
 /* What the client sends and reads is what the EventBridge model names. */
 static void test_model(void **state)
 {
-	const char *dir = getenv("EVENTS_MODEL_DIR");
 	static const char *const members[][2] = {
 		{ "PutEventsRequest", "Entries" },
 		{ "PutEventsRequestEntry", "Source" },
@@ -198,30 +210,11 @@ static void test_model(void **state)
 		{ "PutEventsResultEntry", "ErrorCode" },
 		{ "PutEventsResultEntry", "ErrorMessage" },
 	};
-	char path[512], *text;
-	const cJSON *shapes, *s;
+	const cJSON *s;
 	cJSON *model;
-	FILE *fp;
-	long n;
-	size_t i;
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/service-2.json",
-		 dir ? dir : "tests/data/events");
-	fp = fopen(path, "r");
-	if (!fp)
-		skip();   /* run from elsewhere without EVENTS_MODEL_DIR */
-	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
-	n = ftell(fp);
-	rewind(fp);
-	text = malloc((size_t)n + 1);
-	assert_non_null(text);
-	assert_int_equal(fread(text, 1, (size_t)n, fp), (size_t)n);
-	text[n] = '\0';
-	fclose(fp);
-	model = cJSON_Parse(text);
-	free(text);
-	assert_non_null(model);
+	model = call_fixture_model("EVENTS_MODEL_DIR", "tests/data/events");
 	s = cJSON_GetObjectItem(model, "metadata");
 	assert_string_equal(cJSON_GetObjectItem(s, "protocol")->valuestring, "json");
 	assert_string_equal(cJSON_GetObjectItem(s, "jsonVersion")->valuestring, "1.1");
@@ -231,14 +224,7 @@ static void test_model(void **state)
 			    EVENTS_TARGET_PREFIX);
 	assert_non_null(cJSON_GetObjectItem(cJSON_GetObjectItem(model, "operations"),
 					    "PutEvents"));
-	shapes = cJSON_GetObjectItem(model, "shapes");
-	for (i = 0; i < ARRAY_SIZE(members); i++) {
-		s = cJSON_GetObjectItem(cJSON_GetObjectItem(shapes, members[i][0]),
-					"members");
-		if (!cJSON_GetObjectItem(s, members[i][1]))
-			fail_msg("%s.%s not in the model", members[i][0],
-				 members[i][1]);
-	}
+	call_fixture_model_members(model, members, ARRAY_SIZE(members));
 	cJSON_Delete(model);
 }
 
@@ -246,7 +232,6 @@ static void test_model(void **state)
 
 struct fixture {
 	struct call_fixture cf;
-	struct loopback lb;
 	struct aws_client *aws;
 	struct events_queue *q;
 	int drained;
@@ -261,12 +246,7 @@ static void on_drained(void *ud)
 
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	if (!f || call_fixture_setup(&f->cf) < 0)
-		return -1;
-	*state = f;
-	return 0;
+	return call_fixture_new(state, sizeof(struct fixture));
 }
 
 static int teardown(void **state)
@@ -275,10 +255,7 @@ static int teardown(void **state)
 
 	events_queue_free(f->q);
 	aws_client_free(f->aws);
-	lb_stop(&f->lb);
-	call_fixture_teardown(&f->cf);
-	free(f);
-	return 0;
+	return call_fixture_delete(&f->cf);
 }
 
 #define OK_REPLY "{\"FailedEntryCount\":0,\"Entries\":[{\"EventId\":\"e1\"}]}"
@@ -302,7 +279,6 @@ static void test_queue(void **state)
 		"started", "importing", "training", "deploying",
 	};
 	struct aws_client_config cfg;
-	struct aws_test_hooks hooks;
 	struct events_detail d = {
 		.pipeline = "shop", .fire_time = 1796212800,
 		.campaign_arn = CAMPAIGN,
@@ -310,15 +286,12 @@ static void test_queue(void **state)
 	char *log, *p, want[64];
 	size_t i;
 
-	assert_int_equal(lb_start(&f->lb, acts, ARRAY_SIZE(acts)), 0);
-	snprintf(f->cf.url, sizeof(f->cf.url), "http://127.0.0.1:%d",
-		 f->lb.port);
+	call_fixture_serve(&f->cf, acts, ARRAY_SIZE(acts), "");
 	events_client_config(&cfg, "eu-west-1", f->cf.url);
 	cfg.max_attempts = 3;
 	assert_int_equal(aws_client_new(f->cf.event, f->cf.http, &cfg,
 					&f->cf.creds, &f->aws), 0);
-	call_fixture_hooks(&f->cf, &hooks);
-	aws_client_set_test_hooks(f->aws, &hooks);
+	call_fixture_attach(&f->cf, f->aws->engine);
 	assert_int_equal(events_queue_new(f->aws, "default", "shop", on_drained,
 					  f, &f->q), 0);
 	/* four events queued at once: sent one after the other, in order */
@@ -330,8 +303,8 @@ static void test_queue(void **state)
 	call_fixture_run_until(&f->cf, &f->drained, 1);
 	assert_int_equal(events_queue_pending(f->q), 0);
 	/* 1 + 1 + 3 attempts + 1 */
-	assert_int_equal(lb_requests(&f->lb), 6);
-	log = lb_log(&f->lb);
+	assert_int_equal(lb_requests(&f->cf.lb), 6);
+	log = lb_log(&f->cf.lb);
 	assert_non_null(log);
 	assert_non_null(strstr(log, "X-Amz-Target: AWSEvents.PutEvents"));
 	assert_non_null(strstr(log, "/eu-west-1/events/aws4_request"));
@@ -360,18 +333,18 @@ static void test_queue(void **state)
 		assert_int_equal(cfg.total_timeout_ms, EVENTS_TOTAL_TIMEOUT_MS);
 		assert_int_equal(aws_client_new(f->cf.event, f->cf.http, &cfg,
 						&f->cf.creds, &c), 0);
-		assert_string_equal(aws_client_endpoint(c),
+		assert_string_equal(c->endpoint,
 				    "https://events.eu-west-1.amazonaws.com");
 		aws_client_free(c);
 		setenv("AWS_ENDPOINT_URL_EVENTS", "http://127.0.0.1:9", 1);
 		assert_int_equal(aws_client_new(f->cf.event, f->cf.http, &cfg,
 						&f->cf.creds, &c), 0);
-		assert_string_equal(aws_client_endpoint(c), "http://127.0.0.1:9");
+		assert_string_equal(c->endpoint, "http://127.0.0.1:9");
 		aws_client_free(c);
 		events_client_config(&cfg, "eu-west-1", f->cf.url);
 		assert_int_equal(aws_client_new(f->cf.event, f->cf.http, &cfg,
 						&f->cf.creds, &c), 0);
-		assert_string_equal(aws_client_endpoint(c), f->cf.url);
+		assert_string_equal(c->endpoint, f->cf.url);
 		aws_client_free(c);
 		unsetenv("AWS_ENDPOINT_URL_EVENTS");
 	}
@@ -391,11 +364,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_queue, setup, teardown),
 	};
 
-	setenv("no_proxy", "127.0.0.1", 1);
-	setenv("NO_PROXY", "127.0.0.1", 1);
-	unsetenv("AWS_ENDPOINT_URL");
-	unsetenv("AWS_ENDPOINT_URL_EVENTS");
-	unsetenv("AWS_MAX_ATTEMPTS");
+	call_fixture_environment("EVENTS");
 	log_init(LOG_TARGET_STDERR, LOG_ERR);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

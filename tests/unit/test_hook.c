@@ -154,6 +154,21 @@ static const struct hook_run_info gated = {
 	.duration_s = 3725,
 };
 
+/* hook_run() of cmd for the gated run, and the loop run until it ended. */
+static void run_once(struct loop *l, const char *cmd, uint64_t timeout_usec)
+{
+	assert_int_equal(hook_run(l->runner, cmd, timeout_usec, &gated), 0);
+	run_until_calls(l, 1);
+}
+
+/* Remove a test's script and free it and its command line. */
+static void drop_script(char *s, struct strbuf *cmd)
+{
+	unlink(s);
+	free(s);
+	strbuf_free(cmd);
+}
+
 static bool has_line(const char *text, const char *line)
 {
 	size_t n = strlen(line);
@@ -174,8 +189,8 @@ static void test_environment(void **state)
 {
 	static const char *allowed[] = {
 		"PIPELINE", "OUTCOME", "STAGE", "SOLUTION_VERSION_ARN",
-		"CAMPAIGN_ARN", "DURATION_S", "REASON", "RUN_KIND", "PATH",
-		"HOME", "LANG",
+		"CAMPAIGN_ARN", "DURATION_S", "REASON", "RUN_KIND", "BATCH_OUTPUT",
+		"PATH", "HOME", "LANG",
 		"LC_ALL", "TZ", "AWS_REGION", "AWS_DEFAULT_REGION",
 		"AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE",
 		/* the shell's own */
@@ -218,6 +233,7 @@ static void test_environment(void **state)
 			     "123456789012:campaign/c"));
 	assert_true(has_line(env, "DURATION_S=3725"));
 	assert_true(has_line(env, "RUN_KIND=retrain")); /* kind NULL */
+	assert_true(has_line(env, "BATCH_OUTPUT=")); /* batch_output NULL */
 	assert_true(has_line(env, "REASON=rejected by quality gate: ndcg@10 "
 			     "0.2810 < 0.2950 - 2% $(touch /tmp/pwned-by-hook-test)"));
 	assert_true(has_line(env, "AWS_REGION=eu-west-1"));
@@ -250,10 +266,8 @@ static void test_environment(void **state)
 	unsetenv("NOTIFY_SOCKET");
 	unsetenv("CREDENTIALS_DIRECTORY");
 	unlink(out);
-	unlink(s);
 	free(out);
-	free(s);
-	strbuf_free(&cmd);
+	drop_script(s, &cmd);
 }
 
 static void test_no_expansion(void **state)
@@ -265,14 +279,11 @@ static void test_no_expansion(void **state)
 	(void)state;
 	loop_open(&l, 0, 0);
 	strbuf_printf(&cmd, "/bin/sh %s '$HOME' * \"a b\\\"c\"", s);
-	assert_int_equal(hook_run(l.runner, cmd.buf, LONG_TIMEOUT_USEC, &gated), 0);
-	run_until_calls(&l, 1);
+	run_once(&l, cmd.buf, LONG_TIMEOUT_USEC);
 	assert_string_equal(l.done.stderr_text, "$HOME|*|a b\"c\n");
 	assert_non_null(strstr(logbuf.buf, "OnRunEnd /bin/sh: stderr: $HOME|*|a b\"c"));
 	loop_close(&l);
-	unlink(s);
-	free(s);
-	strbuf_free(&cmd);
+	drop_script(s, &cmd);
 }
 
 static void test_exit_status_and_stderr(void **state)
@@ -288,8 +299,7 @@ static void test_exit_status_and_stderr(void **state)
 	(void)state;
 	loop_open(&l, 0, 0);
 	strbuf_printf(&cmd, "/bin/sh %s", s);
-	assert_int_equal(hook_run(l.runner, cmd.buf, LONG_TIMEOUT_USEC, &gated), 0);
-	run_until_calls(&l, 1);
+	run_once(&l, cmd.buf, LONG_TIMEOUT_USEC);
 	assert_true(l.done.last.exited);
 	assert_int_equal(l.done.last.exit_status, 3);
 	assert_false(l.done.last.timed_out);
@@ -303,9 +313,7 @@ static void test_exit_status_and_stderr(void **state)
 			       "OnRunEnd /bin/sh (pipeline staging) failed "
 			       "with exit status 3"));
 	loop_close(&l);
-	unlink(s);
-	free(s);
-	strbuf_free(&cmd);
+	drop_script(s, &cmd);
 }
 
 static void test_stderr_bounded(void **state)
@@ -325,8 +333,7 @@ static void test_stderr_bounded(void **state)
 	(void)state;
 	loop_open(&l, 0, 0);
 	strbuf_printf(&cmd, "/bin/sh %s", s);
-	assert_int_equal(hook_run(l.runner, cmd.buf, LONG_TIMEOUT_USEC, &gated), 0);
-	run_until_calls(&l, 1);
+	run_once(&l, cmd.buf, LONG_TIMEOUT_USEC);
 	/* not killed, not blocked on a full pipe */
 	assert_true(l.done.last.exited);
 	assert_int_equal(l.done.last.exit_status, 0);
@@ -339,9 +346,7 @@ static void test_stderr_bounded(void **state)
 	assert_non_null(strstr(logbuf.buf, "stderr: (output beyond 4096 bytes "
 			       "dropped)"));
 	loop_close(&l);
-	unlink(s);
-	free(s);
-	strbuf_free(&cmd);
+	drop_script(s, &cmd);
 }
 
 static bool process_gone(pid_t pid)
@@ -390,9 +395,7 @@ static void test_hang_killed(void **state)
 
 		loop_open(&l, 0, 0);
 		strbuf_printf(&cmd, "/bin/sh %s %s", s, pidfile);
-		assert_int_equal(hook_run(l.runner, cmd.buf, SHORT_TIMEOUT_USEC,
-					  &gated), 0);
-		run_until_calls(&l, 1);
+		run_once(&l, cmd.buf, SHORT_TIMEOUT_USEC);
 		assert_true(l.done.last.timed_out);
 		assert_int_equal(l.done.last.signal, cases[i].signal);
 		if (cases[i].signal) {
@@ -417,10 +420,8 @@ static void test_hang_killed(void **state)
 		free(text);
 		loop_close(&l);
 		unlink(pidfile);
-		unlink(s);
 		free(pidfile);
-		free(s);
-		strbuf_free(&cmd);
+		drop_script(s, &cmd);
 	}
 }
 
@@ -497,18 +498,15 @@ static void test_loop_not_blocked(void **state)
 					       20000, 0, on_tick, &t) >= 0);
 	assert_true(sd_event_source_set_enabled(timer, SD_EVENT_ON) >= 0);
 	strbuf_printf(&cmd, "/bin/sh %s %s", s, t.go);
-	assert_int_equal(hook_run(l.runner, cmd.buf, LONG_TIMEOUT_USEC, &gated), 0);
-	run_until_calls(&l, 1);
+	run_once(&l, cmd.buf, LONG_TIMEOUT_USEC);
 	assert_true(l.done.last.exited);
 	assert_int_equal(l.done.last.exit_status, 0);
 	assert_true(t.ticks >= 3);
 	sd_event_source_disable_unref(timer);
 	loop_close(&l);
 	unlink(t.go);
-	unlink(s);
 	free(t.go);
-	free(s);
-	strbuf_free(&cmd);
+	drop_script(s, &cmd);
 }
 
 static void test_queue(void **state)
@@ -548,9 +546,7 @@ static void test_queue(void **state)
 	assert_non_null(strstr(logbuf.buf, "(pipeline c) not run: shutting down"));
 	assert_int_equal(waitpid(-1, NULL, WNOHANG), -1); /* no child left */
 	assert_int_equal(errno, ECHILD);
-	unlink(s);
-	free(s);
-	strbuf_free(&cmd);
+	drop_script(s, &cmd);
 }
 
 static void test_config_checks(void **state)

@@ -17,10 +17,9 @@
 
 #include <unistd.h>
 
+#include "call_fixture.h"
 #include "http.h"
 #include "loopback.h"
-
-#define FAILSAFE_USEC (10ULL * 1000000ULL)
 
 struct result {
 	int calls;
@@ -32,32 +31,6 @@ struct result {
 	char custom[64];
 	bool had_date;
 };
-
-static bool failsafe_hit;
-
-static int on_failsafe(sd_event_source *s, uint64_t usec, void *userdata)
-{
-	(void)s;
-	(void)usec;
-	(void)userdata;
-	failsafe_hit = true;
-	return 0;
-}
-
-/* Run the loop until *counter >= want (or the failsafe fires). */
-static void run_until(sd_event *e, const int *counter, int want)
-{
-	sd_event_source *fs = NULL;
-
-	failsafe_hit = false;
-	assert_int_equal(sd_event_add_time_relative(e, &fs, CLOCK_MONOTONIC,
-						    FAILSAFE_USEC, 0,
-						    on_failsafe, NULL), 0);
-	while (*counter < want && !failsafe_hit)
-		assert_true(sd_event_run(e, UINT64_MAX) >= 0);
-	sd_event_source_disable_unref(fs);
-	assert_false(failsafe_hit);
-}
 
 static void on_done(const struct http_response *resp, void *userdata)
 {
@@ -79,40 +52,27 @@ static void on_done(const struct http_response *resp, void *userdata)
 	r->had_date = resp->date != NULL;
 }
 
+/* The loop, the client and the server of call_fixture.h. */
 struct fixture {
-	sd_event *event;
-	struct http_client *http;
-	struct loopback lb;
-	char url[128];
+	struct call_fixture cf;
 };
 
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	if (!f || sd_event_new(&f->event) < 0 ||
-	    http_client_new(f->event, &f->http) < 0)
-		return -1;
-	*state = f;
-	return 0;
+	return call_fixture_new(state, sizeof(struct fixture));
 }
 
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	lb_stop(&f->lb);
-	http_client_free(f->http);
-	sd_event_unref(f->event);
-	free(f);
-	return 0;
+	return call_fixture_delete(&f->cf);
 }
 
 static void start_server(struct fixture *f, const struct lb_action *a,
 			 size_t n)
 {
-	assert_int_equal(lb_start(&f->lb, a, n), 0);
-	snprintf(f->url, sizeof(f->url), "http://127.0.0.1:%d/", f->lb.port);
+	call_fixture_serve(&f->cf, a, n, "/");
 }
 
 static void request(struct fixture *f, const char *method, const char *body,
@@ -123,13 +83,13 @@ static void request(struct fixture *f, const char *method, const char *body,
 		{ "X-Empty", "" },
 	};
 	struct http_request_spec spec = {
-		.method = method, .url = f->url, .headers = h, .n_headers = 3,
+		.method = method, .url = f->cf.url, .headers = h, .n_headers = 3,
 		.body = body, .body_len = body ? strlen(body) : 0,
 		.connect_timeout_ms = 2000, .total_timeout_ms = total_ms,
 		.max_response_bytes = max,
 	};
 
-	assert_int_equal(http_request_start(f->http, &spec, on_done, r, NULL),
+	assert_int_equal(http_request_start(f->cf.http, &spec, on_done, r, NULL),
 			 0);
 	/* never called back from inside start */
 	assert_int_equal(r->calls, 0);
@@ -150,7 +110,7 @@ static void test_reply_and_headers(void **state)
 
 	start_server(f, acts, 2);
 	request(f, "POST", "hello body", 0, 0, &r1);
-	run_until(f->event, &r1.calls, 1);
+	call_fixture_run_until(&f->cf, &r1.calls, 1);
 	assert_int_equal(r1.error, HTTP_OK);
 	assert_int_equal(r1.status, 200);
 	assert_string_equal(r1.body, "{\"a\":1}");
@@ -160,14 +120,14 @@ static void test_reply_and_headers(void **state)
 	assert_true(r1.had_date);
 
 	request(f, "GET", NULL, 0, 0, &r2);
-	run_until(f->event, &r2.calls, 1);
+	call_fixture_run_until(&f->cf, &r2.calls, 1);
 	assert_int_equal(r2.error, HTTP_OK);
 	assert_int_equal(r2.status, 404);
 	assert_string_equal(r2.body, "nope");
 	assert_string_equal(r2.request_id, "req-2");
 	assert_string_equal(r2.custom, "");
 
-	log = lb_log(&f->lb);
+	log = lb_log(&f->cf.lb);
 	assert_non_null(log);
 	assert_non_null(strstr(log, "POST / HTTP/1.1\r\n"));
 	assert_non_null(strstr(log, "X-Test: yes\r\n"));
@@ -178,8 +138,8 @@ static void test_reply_and_headers(void **state)
 	assert_null(strstr(log, "x-www-form-urlencoded"));
 	assert_non_null(strstr(log, "GET / HTTP/1.1\r\n"));
 	free(log);
-	assert_int_equal(lb_requests(&f->lb), 2);
-	assert_int_equal(http_client_in_flight(f->http), 0);
+	assert_int_equal(lb_requests(&f->cf.lb), 2);
+	assert_int_equal(http_client_in_flight(f->cf.http), 0);
 }
 
 static void test_put_empty_body(void **state)
@@ -191,10 +151,10 @@ static void test_put_empty_body(void **state)
 
 	start_server(f, acts, 1);
 	request(f, "PUT", NULL, 0, 0, &r);
-	run_until(f->event, &r.calls, 1);
+	call_fixture_run_until(&f->cf, &r.calls, 1);
 	assert_int_equal(r.error, HTTP_OK);
 	assert_string_equal(r.body, "token");
-	log = lb_log(&f->lb);
+	log = lb_log(&f->cf.lb);
 	assert_non_null(strstr(log, "PUT / HTTP/1.1\r\n"));
 	assert_non_null(strstr(log, "Content-Length: 0\r\n"));
 	free(log);
@@ -227,14 +187,14 @@ static void test_failures(void **state)
 
 		start_server(f, &act, 1);
 		request(f, "POST", "{}", cases[i].total_ms, cases[i].max, &r);
-		run_until(f->event, &r.calls, 1);
+		call_fixture_run_until(&f->cf, &r.calls, 1);
 		if (r.error != cases[i].want)
 			fail_msg("%s: got %s, want %s", cases[i].name,
 				 http_error_name(r.error),
 				 http_error_name(cases[i].want));
 		assert_int_equal(r.status, 0);
 		assert_string_equal(r.body, "");
-		lb_stop(&f->lb);
+		lb_stop(&f->cf.lb);
 	}
 }
 
@@ -257,16 +217,16 @@ static void test_timer_rearmed_after_early_fire(void **state)
 	struct result a = { 0 }, b = { 0 };
 
 	start_server(f, acts, 2);
-	spec.url = f->url;
-	assert_int_equal(http_request_start(f->http, &spec, on_done, &a,
+	spec.url = f->cf.url;
+	assert_int_equal(http_request_start(f->cf.http, &spec, on_done, &a,
 					    NULL), 0);
-	run_until(f->event, &a.calls, 1);
+	call_fixture_run_until(&f->cf, &a.calls, 1);
 	assert_int_equal(a.error, HTTP_OK);
-	assert_int_equal(http_request_start(f->http, &spec, on_done, &b,
+	assert_int_equal(http_request_start(f->cf.http, &spec, on_done, &b,
 					    NULL), 0);
-	run_until(f->event, &b.calls, 1);
+	call_fixture_run_until(&f->cf, &b.calls, 1);
 	assert_int_equal(b.error, HTTP_ERR_TIMEOUT);
-	lb_stop(&f->lb);
+	lb_stop(&f->cf.lb);
 }
 
 /* Headers are kept as they come, the array growing on demand: one at
@@ -292,16 +252,16 @@ static void test_many_headers(void **state)
 	snprintf(h70 + n70, sizeof(h70) - n70, "X-Custom: seventy\r\n");
 	start_server(f, acts, 2);
 	request(f, "GET", NULL, 5000, 0, &a);
-	run_until(f->event, &a.calls, 1);
+	call_fixture_run_until(&f->cf, &a.calls, 1);
 	assert_int_equal(a.error, HTTP_OK);
 	assert_string_equal(a.body, "a");
 	assert_string_equal(a.custom, "forty");
 	request(f, "GET", NULL, 5000, 0, &b);
-	run_until(f->event, &b.calls, 1);
+	call_fixture_run_until(&f->cf, &b.calls, 1);
 	assert_int_equal(b.error, HTTP_OK);
 	assert_string_equal(b.body, "b");
 	assert_string_equal(b.custom, "");  /* header 71: dropped */
-	lb_stop(&f->lb);
+	lb_stop(&f->cf.lb);
 }
 
 static void test_refused(void **state)
@@ -319,10 +279,10 @@ static void test_refused(void **state)
 	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
 	close(fd);
-	snprintf(f->url, sizeof(f->url), "http://127.0.0.1:%d/",
+	snprintf(f->cf.url, sizeof(f->cf.url), "http://127.0.0.1:%d/",
 		 ntohs(sa.sin_port));
 	request(f, "GET", NULL, 0, 0, &r);
-	run_until(f->event, &r.calls, 1);
+	call_fixture_run_until(&f->cf, &r.calls, 1);
 	assert_int_equal(r.error, HTTP_ERR_CONNECT);
 }
 
@@ -336,14 +296,14 @@ static void test_ca_bundle(void **state)
 	struct result r = { 0 };
 
 	start_server(f, &act, 1);
-	snprintf(f->url, sizeof(f->url), "https://127.0.0.1:%d/", f->lb.port);
+	snprintf(f->cf.url, sizeof(f->cf.url), "https://127.0.0.1:%d/", f->cf.lb.port);
 	setenv("AWS_CA_BUNDLE", "/nonexistent/ca-bundle.pem", 1);
-	assert_int_equal(http_client_new(f->event, &other), 0);
+	assert_int_equal(http_client_new(f->cf.event, &other), 0);
 	unsetenv("AWS_CA_BUNDLE");
-	spec.url = f->url;
+	spec.url = f->cf.url;
 	spec.total_timeout_ms = 5000;
 	assert_int_equal(http_request_start(other, &spec, on_done, &r, NULL), 0);
-	run_until(f->event, &r.calls, 1);
+	call_fixture_run_until(&f->cf, &r.calls, 1);
 	if (r.error != HTTP_ERR_TLS)
 		fail_msg("got %s, want tls", http_error_name(r.error));
 	http_client_free(other);
@@ -362,14 +322,14 @@ static void test_proxy_env(void **state)
 	char *log;
 
 	start_server(f, &act, 1);
-	snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", f->lb.port);
+	snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", f->cf.lb.port);
 	setenv("http_proxy", proxy, 1);
-	assert_int_equal(http_request_start(f->http, &spec, on_done, &r, NULL), 0);
-	run_until(f->event, &r.calls, 1);
+	assert_int_equal(http_request_start(f->cf.http, &spec, on_done, &r, NULL), 0);
+	call_fixture_run_until(&f->cf, &r.calls, 1);
 	unsetenv("http_proxy");
 	assert_int_equal(r.error, HTTP_OK);
 	assert_string_equal(r.body, "via proxy");
-	log = lb_log(&f->lb);
+	log = lb_log(&f->cf.lb);
 	assert_non_null(strstr(log, "GET http://personalize.example.invalid/x HTTP/1.1\r\n"));
 	free(log);
 }
@@ -386,7 +346,7 @@ static void test_no_proxy(void **state)
 	char *log;
 
 	start_server(f, &act, 1);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/latest/api", f->lb.port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/latest/api", f->cf.lb.port);
 	spec.url = url;
 	/* a proxy that refuses connections: going there fails */
 	setenv("http_proxy", "http://127.0.0.1:1", 1);
@@ -394,28 +354,28 @@ static void test_no_proxy(void **state)
 	unsetenv("no_proxy");
 	unsetenv("NO_PROXY");
 	spec.no_proxy = true;
-	assert_int_equal(http_request_start(f->http, &spec, on_done, &r, NULL), 0);
-	run_until(f->event, &r.calls, 1);
+	assert_int_equal(http_request_start(f->cf.http, &spec, on_done, &r, NULL), 0);
+	call_fixture_run_until(&f->cf, &r.calls, 1);
 	assert_int_equal(r.error, HTTP_OK);
 	assert_string_equal(r.body, "direct");
 	memset(&r, 0, sizeof(r));
 	spec.no_proxy = false;
-	assert_int_equal(http_request_start(f->http, &spec, on_done, &r, NULL), 0);
-	run_until(f->event, &r.calls, 1);
+	assert_int_equal(http_request_start(f->cf.http, &spec, on_done, &r, NULL), 0);
+	call_fixture_run_until(&f->cf, &r.calls, 1);
 	assert_int_equal(r.error, HTTP_ERR_CONNECT);
 	/* HTTP_PROXY alone: used for http:// */
 	unsetenv("http_proxy");
-	snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", f->lb.port);
+	snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", f->cf.lb.port);
 	setenv("HTTP_PROXY", proxy, 1);
 	memset(&r, 0, sizeof(r));
 	spec.url = "http://personalize.example.invalid/y";
-	assert_int_equal(http_request_start(f->http, &spec, on_done, &r, NULL), 0);
-	run_until(f->event, &r.calls, 1);
+	assert_int_equal(http_request_start(f->cf.http, &spec, on_done, &r, NULL), 0);
+	call_fixture_run_until(&f->cf, &r.calls, 1);
 	unsetenv("HTTP_PROXY");
 	setenv("no_proxy", "127.0.0.1", 1);
 	setenv("NO_PROXY", "127.0.0.1", 1);
 	assert_int_equal(r.error, HTTP_OK);
-	log = lb_log(&f->lb);
+	log = lb_log(&f->cf.lb);
 	assert_non_null(strstr(log, "GET /latest/api HTTP/1.1\r\n"));
 	assert_non_null(strstr(log, "GET http://personalize.example.invalid/y HTTP/1.1\r\n"));
 	free(log);
@@ -430,29 +390,29 @@ static void test_bad_specs(void **state)
 					  .url = "ftp://127.0.0.1/" };
 	struct result r = { 0 };
 
-	assert_int_equal(http_request_start(f->http, &spec, on_done, &r, NULL),
+	assert_int_equal(http_request_start(f->cf.http, &spec, on_done, &r, NULL),
 			 -EINVAL);
 	spec.url = "file:///etc/passwd";
-	assert_int_equal(http_request_start(f->http, &spec, on_done, &r, NULL),
+	assert_int_equal(http_request_start(f->cf.http, &spec, on_done, &r, NULL),
 			 -EINVAL);
 	spec.url = "http://127.0.0.1:1/";
 	spec.method = "BREW";
-	assert_int_equal(http_request_start(f->http, &spec, on_done, &r, NULL),
+	assert_int_equal(http_request_start(f->cf.http, &spec, on_done, &r, NULL),
 			 -EINVAL);
 	spec.method = "GET";
 	spec.headers = bad_name;
 	spec.n_headers = 1;
-	assert_int_equal(http_request_start(f->http, &spec, on_done, &r, NULL),
+	assert_int_equal(http_request_start(f->cf.http, &spec, on_done, &r, NULL),
 			 -EINVAL);
 	spec.headers = bad_value;
-	assert_int_equal(http_request_start(f->http, &spec, on_done, &r, NULL),
+	assert_int_equal(http_request_start(f->cf.http, &spec, on_done, &r, NULL),
 			 -EINVAL);
 	spec.headers = NULL;
 	spec.n_headers = 0;
 	spec.method = NULL;
-	assert_int_equal(http_request_start(f->http, &spec, on_done, &r, NULL),
+	assert_int_equal(http_request_start(f->cf.http, &spec, on_done, &r, NULL),
 			 -EINVAL);
-	assert_int_equal(http_client_in_flight(f->http), 0);
+	assert_int_equal(http_client_in_flight(f->cf.http), 0);
 	assert_int_equal(r.calls, 0);
 	assert_string_equal(http_error_name(HTTP_ERR_DNS), "dns");
 }
@@ -471,28 +431,28 @@ static void test_cancel(void **state)
 	int i;
 
 	start_server(f, acts, 2);
-	s.url = f->url;
-	assert_int_equal(http_request_start(f->http, &s, on_done, &r1, &req), 0);
+	s.url = f->cf.url;
+	assert_int_equal(http_request_start(f->cf.http, &s, on_done, &r1, &req), 0);
 	assert_non_null(req);
-	assert_int_equal(http_client_in_flight(f->http), 1);
+	assert_int_equal(http_client_in_flight(f->cf.http), 1);
 	/* let it reach the server, then cancel it */
-	for (i = 0; i < 1000 && lb_requests(&f->lb) < 1; i++)
-		assert_true(sd_event_run(f->event, 10000) >= 0);
-	assert_int_equal(lb_requests(&f->lb), 1);
+	for (i = 0; i < 1000 && lb_requests(&f->cf.lb) < 1; i++)
+		assert_true(sd_event_run(f->cf.event, 10000) >= 0);
+	assert_int_equal(lb_requests(&f->cf.lb), 1);
 	http_request_cancel(req);
-	assert_int_equal(http_client_in_flight(f->http), 0);
+	assert_int_equal(http_client_in_flight(f->cf.http), 0);
 	/* the server moves on once the cancelled connection closes */
-	assert_int_equal(http_request_start(f->http, &s, on_done, &r2, NULL), 0);
-	run_until(f->event, &r2.calls, 1);
+	assert_int_equal(http_request_start(f->cf.http, &s, on_done, &r2, NULL), 0);
+	call_fixture_run_until(&f->cf, &r2.calls, 1);
 	assert_int_equal(r1.calls, 0);
 	assert_string_equal(r2.body, "second");
 	/* freeing the client with a request in flight: no callback */
-	assert_int_equal(http_request_start(f->http, &s, on_done, &r1, NULL), 0);
-	f->http = http_client_free(f->http);
+	assert_int_equal(http_request_start(f->cf.http, &s, on_done, &r1, NULL), 0);
+	f->cf.http = http_client_free(f->cf.http);
 	assert_int_equal(r1.calls, 0);
 	/* nothing of the client is left on the loop (ASan would see it) */
 	for (i = 0; i < 5; i++)
-		assert_true(sd_event_run(f->event, 1000) >= 0);
+		assert_true(sd_event_run(f->cf.event, 1000) >= 0);
 	assert_int_equal(r1.calls, 0);
 }
 
@@ -509,7 +469,7 @@ static void test_parallel(void **state)
 	for (i = 0; i < 5; i++)
 		request(f, "POST", "x", 0, 0, &r[i]);
 	while (done < 5) {
-		assert_true(sd_event_run(f->event, 5000000) >= 0);
+		assert_true(sd_event_run(f->cf.event, 5000000) >= 0);
 		for (done = 0, i = 0; i < 5; i++)
 			done += r[i].calls;
 	}
@@ -517,7 +477,7 @@ static void test_parallel(void **state)
 		assert_int_equal(r[i].error, HTTP_OK);
 		assert_string_equal(r[i].body, "ok");
 	}
-	assert_int_equal(lb_requests(&f->lb), 5);
+	assert_int_equal(lb_requests(&f->cf.lb), 5);
 }
 
 /* Sockets this process holds open (the loopback server is another one). */
@@ -552,25 +512,25 @@ static void test_release_idle(void **state)
 	start_server(f, &act, 1);
 	before = open_sockets();
 	request(f, "POST", "x", 0, 0, &r1);
-	run_until(f->event, &r1.calls, 1);
+	call_fixture_run_until(&f->cf, &r1.calls, 1);
 	assert_int_equal(r1.error, HTTP_OK);
 	assert_int_equal(open_sockets(), before + 1);  /* kept alive */
 
-	assert_true(http_client_release_idle(f->http));
+	assert_true(http_client_release_idle(f->cf.http));
 	assert_int_equal(open_sockets(), before);
 
 	request(f, "POST", "y", 0, 0, &r2);
-	assert_false(http_client_release_idle(f->http));  /* in flight: kept */
-	run_until(f->event, &r2.calls, 1);
+	assert_false(http_client_release_idle(f->cf.http));  /* in flight: kept */
+	call_fixture_run_until(&f->cf, &r2.calls, 1);
 	assert_int_equal(r2.error, HTTP_OK);
 	assert_string_equal(r2.body, "ok");
 
-	assert_true(http_client_release_idle(f->http));
-	assert_true(http_client_release_idle(f->http));  /* twice: nothing left */
+	assert_true(http_client_release_idle(f->cf.http));
+	assert_true(http_client_release_idle(f->cf.http));  /* twice: nothing left */
 	request(f, "GET", NULL, 0, 0, &r3);
-	run_until(f->event, &r3.calls, 1);
+	call_fixture_run_until(&f->cf, &r3.calls, 1);
 	assert_int_equal(r3.error, HTTP_OK);
-	assert_int_equal(lb_requests(&f->lb), 3);
+	assert_int_equal(lb_requests(&f->cf.lb), 3);
 	assert_true(http_client_release_idle(NULL));
 }
 

@@ -576,6 +576,16 @@ static void test_full_cycle(void **state)
 			 "pipeline=we\\ird \"name\"\nline2\x1fstage=deploying") == 1);
 	assert_true(pget(ps, N("last_version_training_hours"),
 			 "pipeline=staging") == 1.234);
+	assert_int_equal(pcount(ps, N("last_batch_output_info")), 0);
+	assert_int_equal(metrics_batch_output(a, 1764100090, ""), -EINVAL);
+	assert_int_equal(metrics_batch_output(a, 1764100050, "s3://b/old/"), 0);
+	assert_int_equal(metrics_batch_output(a, 1764100090, "s3://b/out/"), 0);
+	ps = render_parse(m);
+	assert_true(pget(ps, N("last_batch_output_timestamp_seconds"),
+			 "pipeline=staging") == 1764100090);
+	assert_true(pget(ps, N("last_batch_output_info"),
+			 "output=s3://b/out/\x1fpipeline=staging") == 1);
+	assert_int_equal(pcount(ps, N("last_batch_output_info")), 1);
 	assert_true(pget(ps, N("api_calls_total"),
 			 "operation=DescribeCampaign") == 3);
 	assert_true(pget(ps, N("api_attempts_total"),

@@ -18,21 +18,16 @@
 #include <math.h>
 
 #include "aws.h"
+#include "aws-engine.h"
 #include "aws-internal.h"
+#include "call_fixture.h"
 #include "log.h"
 #include "config.h"
 #include "personalize.h"
 #include "loopback.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define FAILSAFE_USEC (10ULL * 1000000ULL)
 #define ARN "arn:aws:personalize:us-east-1:123456789012:"
-
-static const struct sigv4_credentials test_creds = {
-	.access_key_id = "AKIDEXAMPLE",
-	.secret_access_key = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-	.session_token = NULL,
-};
 
 /* ---- the service model ------------------------------------------------------ */
 
@@ -211,56 +206,19 @@ static char *nth_request(const struct loopback *lb, unsigned idx)
 /* ---- fixture ---------------------------------------------------------------- */
 
 struct fixture {
-	sd_event *event;
-	struct http_client *http;
+	struct call_fixture cf;   /* first: call_fixture_new() */
 	struct aws_client *aws;
-	struct aws_creds_provider creds;
-	struct loopback lb;
 	int done;
 };
 
-static bool failsafe_hit;
-
-static int on_failsafe(sd_event_source *s, uint64_t usec, void *userdata)
-{
-	(void)s;
-	(void)usec;
-	(void)userdata;
-	failsafe_hit = true;
-	return 0;
-}
-
 static void run_until(struct fixture *f, int want)
 {
-	sd_event_source *fs = NULL;
-
-	failsafe_hit = false;
-	assert_int_equal(sd_event_add_time_relative(f->event, &fs,
-						    CLOCK_MONOTONIC,
-						    FAILSAFE_USEC, 0,
-						    on_failsafe, NULL), 0);
-	while (f->done < want && !failsafe_hit)
-		assert_true(sd_event_run(f->event, UINT64_MAX) >= 0);
-	sd_event_source_disable_unref(fs);
-	assert_false(failsafe_hit);
-}
-
-static double zero(void *u)
-{
-	(void)u;
-	return 0.0;
+	call_fixture_run_until(&f->cf, &f->done, want);
 }
 
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	if (!f || sd_event_new(&f->event) < 0 ||
-	    http_client_new(f->event, &f->http) < 0)
-		return -1;
-	aws_creds_provider_static(&f->creds, &test_creds);
-	*state = f;
-	return 0;
+	return call_fixture_new(state, sizeof(struct fixture));
 }
 
 static int teardown(void **state)
@@ -268,25 +226,19 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 
 	aws_client_free(f->aws);
-	lb_stop(&f->lb);
-	http_client_free(f->http);
-	sd_event_unref(f->event);
-	free(f);
-	return 0;
+	return call_fixture_delete(&f->cf);
 }
 
 static void start(struct fixture *f, const struct lb_action *a, size_t n)
 {
-	char url[64];
 	struct aws_client_config cfg = { .region = "us-east-1",
-					 .endpoint_url = url };
-	struct aws_test_hooks hooks = { .rng = zero };
+					 .endpoint_url = f->cf.url };
+	struct aws_test_hooks hooks = { .rng = call_fixture_zero };
 
-	assert_int_equal(lb_start(&f->lb, a, n), 0);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d", f->lb.port);
-	assert_int_equal(aws_client_new(f->event, f->http, &cfg, &f->creds,
-					&f->aws), 0);
-	aws_client_set_test_hooks(f->aws, &hooks);
+	call_fixture_serve(&f->cf, a, n, "");
+	assert_int_equal(aws_client_new(f->cf.event, f->cf.http, &cfg,
+					&f->cf.creds, &f->aws), 0);
+	call_fixture_set_hooks(aws_engine_retrier(f->aws->engine), &hooks);
 }
 
 #define JSON_CT "Content-Type: application/x-amz-json-1.1\r\n"
@@ -605,9 +557,9 @@ static void test_all_operations(void **state)
 	run_until(f, 13);
 	assert_string_equal(got.s2, "ECOMMERCE");
 
-	assert_int_equal(lb_requests(&f->lb), ARRAY_SIZE(ops));
+	assert_int_equal(lb_requests(&f->cf.lb), ARRAY_SIZE(ops));
 	for (i = 0; i < ARRAY_SIZE(ops); i++) {
-		char *raw = nth_request(&f->lb, i);
+		char *raw = nth_request(&f->cf.lb, i);
 
 		validate_request(raw, ops[i]);
 		/* the Tag shape: tagKey, tagValue, an empty value sent as "" */
@@ -654,7 +606,7 @@ static void test_minimal_requests(void **state)
 	assert_int_equal(personalize_update_campaign(f->aws, &uc, on_arn, f, NULL), 0);
 	run_until(f, 3);
 	for (i = 0; i < ARRAY_SIZE(ops); i++) {
-		char *raw = nth_request(&f->lb, i);
+		char *raw = nth_request(&f->cf.lb, i);
 
 		validate_request(raw, ops[i]);
 		assert_null(strstr(raw, "roleArn"));
@@ -684,15 +636,15 @@ static void test_pagination(void **state)
 	assert_string_equal(got.s2, "a3");
 	assert_string_equal(got.s3, "CREATE IN_PROGRESS");
 	assert_int_equal(got.attempts, 4);  /* 3 pages, one throttled retry */
-	assert_int_equal(lb_requests(&f->lb), 4);
-	raw = nth_request(&f->lb, 0);
+	assert_int_equal(lb_requests(&f->cf.lb), 4);
+	raw = nth_request(&f->cf.lb, 0);
 	validate_request(raw, "ListDatasetImportJobs");
 	j = cJSON_Parse(strstr(raw, "\r\n\r\n") + 4);
 	assert_int_equal(cJSON_GetObjectItem(j, "maxResults")->valueint, 100);
 	assert_null(cJSON_GetObjectItem(j, "nextToken"));
 	cJSON_Delete(j);
 	free(raw);
-	raw = nth_request(&f->lb, 3);
+	raw = nth_request(&f->cf.lb, 3);
 	validate_request(raw, "ListDatasetImportJobs");
 	j = cJSON_Parse(strstr(raw, "\r\n\r\n") + 4);
 	assert_string_equal(cJSON_GetObjectItem(j, "nextToken")->valuestring,
@@ -713,7 +665,7 @@ static void test_pagination_loop(void **state)
 	run_until(f, 1);
 	assert_int_equal(got.error, AWS_ERR_MALFORMED_REPLY);
 	assert_string_equal(got.code, "MalformedReply");
-	assert_int_equal(lb_requests(&f->lb), 2);
+	assert_int_equal(lb_requests(&f->cf.lb), 2);
 }
 
 static void test_errors_and_malformed(void **state)
@@ -803,7 +755,7 @@ static void test_bad_arguments(void **state)
 	assert_int_equal(personalize_describe_campaign(f->aws, long_arn, on_campaign, f, NULL), -EINVAL);
 	assert_int_equal(personalize_describe_campaign(f->aws, ARN "campaign/c", NULL, f, NULL), -EINVAL);
 	assert_int_equal(personalize_list_campaigns(f->aws, "", on_campaigns, f, NULL), -EINVAL);
-	assert_int_equal(aws_client_in_flight(f->aws), 0);
+	assert_int_equal(aws_engine_in_flight(f->aws->engine), 0);
 	personalize_op_cancel(NULL);
 }
 
@@ -817,11 +769,11 @@ static void test_cancel(void **state)
 	start(f, acts, 1);
 	assert_int_equal(personalize_describe_campaign(f->aws, ARN "campaign/c", on_campaign, f, &op), 0);
 	assert_non_null(op);
-	for (i = 0; i < 1000 && lb_requests(&f->lb) < 1; i++)
-		assert_true(sd_event_run(f->event, 10000) >= 0);
-	assert_int_equal(aws_client_in_flight(f->aws), 1);
+	for (i = 0; i < 1000 && lb_requests(&f->cf.lb) < 1; i++)
+		assert_true(sd_event_run(f->cf.event, 10000) >= 0);
+	assert_int_equal(aws_engine_in_flight(f->aws->engine), 1);
 	personalize_op_cancel(op);
-	assert_int_equal(aws_client_in_flight(f->aws), 0);
+	assert_int_equal(aws_engine_in_flight(f->aws->engine), 0);
 	assert_int_equal(f->done, 0);
 }
 
@@ -868,6 +820,41 @@ static void test_parsers(void **state)
 	assert_int_equal(personalize_parse_solution_version(j, &sv, &why), -EBADMSG);
 	cJSON_Delete(j);
 
+	/* batch jobs: the two shapes differ in the ARN's member only */
+	{
+		struct personalize_batch_job b;
+
+		j = cJSON_Parse("{\"batchInferenceJob\":{\"jobName\":\"n\","
+				"\"batchInferenceJobArn\":\"arn:b\",\"status\":\"CREATE FAILED\","
+				"\"failureReason\":\"no input\",\"numResults\":25,"
+				"\"jobInput\":{\"s3DataSource\":{\"path\":\"s3://b/in.json\"}},"
+				"\"jobOutput\":{\"s3DataDestination\":{\"path\":\"s3://b/out/\"}},"
+				"\"creationDateTime\":1700000000}}");
+		assert_int_equal(personalize_parse_batch_job(j, false, &b, &why), 0);
+		assert_string_equal(b.job_name, "n");
+		assert_string_equal(b.batch_job_arn, "arn:b");
+		assert_string_equal(b.status, "CREATE FAILED");
+		assert_string_equal(b.failure_reason, "no input");
+		assert_string_equal(b.input_path, "s3://b/in.json");
+		assert_string_equal(b.output_path, "s3://b/out/");
+		assert_int_equal(b.num_results, 25);
+		assert_int_equal(b.creation_date_time, 1700000000);
+		assert_int_equal(personalize_parse_batch_job(j, true, &b, &why),
+				 -EBADMSG);
+		assert_string_equal(why, "batchSegmentJob");
+		cJSON_Delete(j);
+		j = cJSON_Parse("{\"batchSegmentJob\":{\"batchSegmentJobArn\":\"arn:s\","
+				"\"batchInferenceJobArn\":\"arn:not-this\"}}");
+		assert_int_equal(personalize_parse_batch_job(j, true, &b, &why), 0);
+		assert_string_equal(b.batch_job_arn, "arn:s");
+		cJSON_Delete(j);
+		j = cJSON_Parse("{\"batchSegmentJob\":{\"jobOutput\":{\"s3DataDestination\":7}}}");
+		assert_int_equal(personalize_parse_batch_job(j, true, &b, &why),
+				 -EBADMSG);
+		assert_string_equal(why, "s3DataDestination");
+		cJSON_Delete(j);
+	}
+
 	j = cJSON_Parse("{\"solutionVersionArn\":\"a\"}");
 	assert_int_equal(personalize_parse_solution_metrics(j, &m, &mm, &why), 0);
 	assert_int_equal(m.n_metrics, 0);
@@ -902,11 +889,7 @@ int main(void)
 			"(set PERSONALIZE_MODEL_DIR)\n", path);
 		return 1;
 	}
-	setenv("no_proxy", "127.0.0.1", 1);
-	setenv("NO_PROXY", "127.0.0.1", 1);
-	unsetenv("AWS_ENDPOINT_URL");
-	unsetenv("AWS_ENDPOINT_URL_PERSONALIZE");
-	unsetenv("AWS_MAX_ATTEMPTS");
+	call_fixture_environment("PERSONALIZE");
 	log_init(LOG_TARGET_STDERR, LOG_WARNING);
 	r = cmocka_run_group_tests(tests, NULL, NULL);
 	cJSON_Delete(model);

@@ -188,6 +188,71 @@ static void test_tags(void **state)
 	config_free(cfg);
 }
 
+#define BATCH_KEYS \
+	"BatchInferenceInput=s3://bkt/batch/users.json\n" \
+	"BatchInferenceOutput=s3://out-bkt/recs/\n"
+
+static void test_batch(void **state)
+{
+	struct config *cfg = load(CONFIG_FORMAT_CFG, CFG_BASE BATCH_KEYS
+				  "Tags=team=recs\n");
+	cJSON *doc = identity(cfg, NULL, NULL), *root;
+	char r[2048], *text = NULL, err[256];
+
+	(void)state;
+	resources_of(doc, "personalize:CreateBatchInferenceJob", r, sizeof(r));
+	assert_string_equal(r, PZ "batch-inference-job/sol-" STAMP "-batch");
+	resources_of(doc, "personalize:DescribeBatchInferenceJob", r, sizeof(r));
+	assert_string_equal(r, PZ "batch-inference-job/sol-" STAMP "-batch");
+	resources_of(doc, "personalize:ListBatchInferenceJobs", r, sizeof(r));
+	assert_string_equal(r, "*");
+	resources_of(doc, "personalize:CreateBatchSegmentJob", r, sizeof(r));
+	assert_string_equal(r, "");
+	resources_of(doc, "personalize:TagResource", r, sizeof(r));
+	assert_non_null(strstr(r, PZ "batch-inference-job/sol-" STAMP "-batch"));
+	resources_of(doc, "s3:GetObject", r, sizeof(r));
+	assert_string_equal(r, "arn:aws:s3:::bkt/batch/users.json");
+	resources_of(doc, "iam:PassRole", r, sizeof(r));
+	assert_string_equal(r, ROLE);
+	cJSON_Delete(doc);
+	/* the import role reads the input and writes the output folder */
+	assert_int_equal(policy_import_role(cfg, NULL, &text, err, sizeof(err)), 0);
+	root = cJSON_Parse(text);
+	doc = cJSON_GetObjectItem(root, "PolicyDocument");
+	assert_non_null(doc);
+	resources_of(doc, "s3:GetObject", r, sizeof(r));
+	assert_non_null(strstr(r, "arn:aws:s3:::bkt/batch/users.json"));
+	resources_of(doc, "s3:PutObject", r, sizeof(r));
+	assert_string_equal(r, "arn:aws:s3:::out-bkt/recs/*");
+	resources_of(doc, "s3:ListBucket", r, sizeof(r));
+	assert_non_null(strstr(r, "arn:aws:s3:::out-bkt"));
+	cJSON_Delete(root);
+	free(text);
+	config_free(cfg);
+
+	/* segment jobs as a role of their own: that role is passed; the
+	 * import role's policy has no batch statement */
+	cfg = load(CONFIG_FORMAT_CFG, CFG_BASE
+		   "BatchSegmentInput=s3://bkt/seg/items.json\n"
+		   "BatchSegmentOutput=s3://bkt/seg/out/\n"
+		   "BatchSegmentRoleArn=arn:aws:iam::123456789012:role/Seg\n");
+	doc = identity(cfg, NULL, NULL);
+	resources_of(doc, "personalize:CreateBatchSegmentJob", r, sizeof(r));
+	assert_string_equal(r, PZ "batch-segment-job/sol-" STAMP "-batch");
+	resources_of(doc, "personalize:ListBatchSegmentJobs", r, sizeof(r));
+	assert_string_equal(r, "*");
+	resources_of(doc, "personalize:CreateBatchInferenceJob", r, sizeof(r));
+	assert_string_equal(r, "");
+	resources_of(doc, "iam:PassRole", r, sizeof(r));
+	assert_string_equal(r, ROLE ", arn:aws:iam::123456789012:role/Seg");
+	cJSON_Delete(doc);
+	assert_int_equal(policy_import_role(cfg, NULL, &text, err, sizeof(err)), 0);
+	assert_null(strstr(text, "PutObject"));
+	assert_null(strstr(text, "seg/items.json"));
+	free(text);
+	config_free(cfg);
+}
+
 static void test_passrole_condition(void **state)
 {
 	struct config *cfg = load(CONFIG_FORMAT_CFG, CFG_BASE);
@@ -516,6 +581,7 @@ int main(void)
 		cmocka_unit_test(test_import_role),
 		cmocka_unit_test(test_denial_text),
 		cmocka_unit_test(test_tags),
+		cmocka_unit_test(test_batch),
 		cmocka_unit_test(test_skip_folders),
 		cmocka_unit_test(test_folder_denial_text),
 	};

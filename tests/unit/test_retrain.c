@@ -865,19 +865,6 @@ static struct fx *at_deploying_created(time_t created)
 	return f;
 }
 
-static int precheck_reply(struct fx *f, const char *serves, const char *upd_ver,
-			  const char *upd_status, time_t upd_created)
-{
-	struct rt_event ev = rf_ev_for(f, RT_EV_REPLY, RT_SLOT_CAMPAIGN);
-
-	ev.result = RT_RES_OK;
-	ev.campaign_version_arn = serves;
-	ev.update_version_arn = upd_ver;
-	ev.update_status = upd_status;
-	ev.update_created = upd_created;
-	return rf_feed(f, &ev);
-}
-
 /* The pre-check's DescribeSolutionVersion of our version answers. */
 static int lookup_reply(struct fx *f, enum rt_result r, time_t created)
 {
@@ -942,39 +929,39 @@ static void test_precheck_decides_on_the_deploy_describe(void **state)
 	(void)state;
 	/* serves an older version, updated before ours was created */
 	f = at_deploying_created(V_CREATED);
-	assert_int_equal(precheck_reply(f, OLD_VERSION, OLD_VERSION, "ACTIVE",
+	assert_int_equal(rf_campaign_ok(f, OLD_VERSION, OLD_VERSION, "ACTIVE",
 					UPD_OLDER), 0);
 	assert_update_sent(f);
 	assert_string_equal(f->run.prev_version_arn, OLD_VERSION);
 	free(f);
 	/* serves a newer version: updated after ours was created */
 	f = at_deploying_created(V_CREATED);
-	assert_int_equal(precheck_reply(f, OTHER_VERSION, OTHER_VERSION,
+	assert_int_equal(rf_campaign_ok(f, OTHER_VERSION, OTHER_VERSION,
 					"ACTIVE", UPD_NEWER), 0);
 	assert_superseded(f, OTHER_VERSION);
 	assert_true(rf_log_has(&f->out, "superseded, not deployed"));
 	free(f);
 	/* the same second is not after */
 	f = at_deploying_created(V_CREATED);
-	assert_int_equal(precheck_reply(f, OTHER_VERSION, OTHER_VERSION,
+	assert_int_equal(rf_campaign_ok(f, OTHER_VERSION, OTHER_VERSION,
 					"ACTIVE", V_CREATED), 0);
 	assert_update_sent(f);
 	free(f);
 	/* the other update's time unknown: cannot tell, send */
 	f = at_deploying_created(V_CREATED);
-	assert_int_equal(precheck_reply(f, OTHER_VERSION, OTHER_VERSION,
+	assert_int_equal(rf_campaign_ok(f, OTHER_VERSION, OTHER_VERSION,
 					"ACTIVE", 0), 0);
 	assert_update_sent(f);
 	free(f);
 	/* never updated: send */
 	f = at_deploying_created(V_CREATED);
-	assert_int_equal(precheck_reply(f, OLD_VERSION, NULL, NULL, 0), 0);
+	assert_int_equal(rf_campaign_ok(f, OLD_VERSION, NULL, NULL, 0), 0);
 	assert_update_sent(f);
 	free(f);
 	/* a newer update that failed counts as well: the campaign was
 	 * updated after ours was created */
 	f = at_deploying_created(V_CREATED);
-	assert_int_equal(precheck_reply(f, OLD_VERSION, OTHER_VERSION,
+	assert_int_equal(rf_campaign_ok(f, OLD_VERSION, OTHER_VERSION,
 					"CREATE FAILED", UPD_NEWER), 0);
 	assert_superseded(f, OTHER_VERSION);
 	free(f);
@@ -992,7 +979,7 @@ static void test_precheck_update_in_progress(void **state)
 		time_t at = newer ? UPD_NEWER : UPD_OLDER;
 
 		f = at_deploying_created(V_CREATED);
-		assert_int_equal(precheck_reply(f, OLD_VERSION, OTHER_VERSION,
+		assert_int_equal(rf_campaign_ok(f, OLD_VERSION, OTHER_VERSION,
 						"UPDATE IN_PROGRESS", at), 0);
 		assert_int_equal(f->run.slots[RT_SLOT_CAMPAIGN].phase,
 				 RT_PH_WAITING);
@@ -1001,7 +988,7 @@ static void test_precheck_update_in_progress(void **state)
 		assert_int_equal(rf_poll_due(f, RT_SLOT_CAMPAIGN), 0);
 		assert_non_null(rf_call_op(&f->out, RT_OP_DESCRIBE_CAMPAIGN,
 					RT_SLOT_CAMPAIGN));
-		assert_int_equal(precheck_reply(f, OTHER_VERSION, OTHER_VERSION,
+		assert_int_equal(rf_campaign_ok(f, OTHER_VERSION, OTHER_VERSION,
 						"ACTIVE", at), 0);
 		if (newer) {
 			assert_superseded(f, OTHER_VERSION);
@@ -1023,13 +1010,13 @@ static void test_precheck_version_time_unknown(void **state)
 
 	(void)state;
 	f = at_deploying_created(0);
-	assert_int_equal(precheck_reply(f, OLD_VERSION, NULL, NULL, 0), 0);
+	assert_int_equal(rf_campaign_ok(f, OLD_VERSION, NULL, NULL, 0), 0);
 	assert_update_sent(f);
 	free(f);
 
 	/* ours is older than the update: skipped */
 	f = at_deploying_created(0);
-	assert_int_equal(precheck_reply(f, OTHER_VERSION, OTHER_VERSION,
+	assert_int_equal(rf_campaign_ok(f, OTHER_VERSION, OTHER_VERSION,
 					"ACTIVE", UPD_NEWER), 0);
 	assert_lookup(f);
 	assert_int_equal(f->run.slots[RT_SLOT_CAMPAIGN].phase, RT_PH_FINDING);
@@ -1041,7 +1028,7 @@ static void test_precheck_version_time_unknown(void **state)
 
 	/* ours is newer than the update: sent */
 	f = at_deploying_created(0);
-	assert_int_equal(precheck_reply(f, OTHER_VERSION, OTHER_VERSION,
+	assert_int_equal(rf_campaign_ok(f, OTHER_VERSION, OTHER_VERSION,
 					"ACTIVE", UPD_OLDER), 0);
 	assert_lookup(f);
 	assert_int_equal(lookup_reply(f, RT_RES_OK, V_CREATED), 0);
@@ -1051,7 +1038,7 @@ static void test_precheck_version_time_unknown(void **state)
 
 	/* the reply names no creation time: cannot tell, sent (said) */
 	f = at_deploying_created(0);
-	assert_int_equal(precheck_reply(f, OTHER_VERSION, OTHER_VERSION,
+	assert_int_equal(rf_campaign_ok(f, OTHER_VERSION, OTHER_VERSION,
 					"ACTIVE", UPD_NEWER), 0);
 	assert_int_equal(lookup_reply(f, RT_RES_OK, 0), 0);
 	assert_update_sent(f);
@@ -1071,7 +1058,7 @@ static void test_precheck_lookup_failures(void **state)
 
 	(void)state;
 	f = at_deploying_created(0);
-	assert_int_equal(precheck_reply(f, OTHER_VERSION, OTHER_VERSION,
+	assert_int_equal(rf_campaign_ok(f, OTHER_VERSION, OTHER_VERSION,
 					"ACTIVE", UPD_NEWER), 0);
 	assert_int_equal(lookup_reply(f, RT_RES_INVALID, 0), 0);
 	assert_true(rt_done(&f->run));
@@ -1082,7 +1069,7 @@ static void test_precheck_lookup_failures(void **state)
 	free(f);
 	for (i = 0; i < sizeof(send) / sizeof(send[0]); i++) {
 		f = at_deploying_created(0);
-		assert_int_equal(precheck_reply(f, OTHER_VERSION, OTHER_VERSION,
+		assert_int_equal(rf_campaign_ok(f, OTHER_VERSION, OTHER_VERSION,
 						"ACTIVE", UPD_NEWER), 0);
 		assert_int_equal(lookup_reply(f, send[i], 0), 0);
 		assert_update_sent(f);
@@ -1108,7 +1095,7 @@ static void test_precheck_reuse_window(void **state)
 
 		f = at_deploying_created(0);
 		seen = f->now;
-		assert_int_equal(precheck_reply(f, OLD_VERSION, OLD_VERSION,
+		assert_int_equal(rf_campaign_ok(f, OLD_VERSION, OLD_VERSION,
 						"ACTIVE", UPD_OLDER), 0);
 		assert_int_equal(f->run.camp_seen_at, seen);
 		assert_lookup(f);
@@ -1130,7 +1117,7 @@ static void test_precheck_reuse_window(void **state)
 		 * fresh look sees it (our creation time is known now: no
 		 * second lookup) */
 		f->now += 2;
-		assert_int_equal(precheck_reply(f, OTHER_VERSION, OTHER_VERSION,
+		assert_int_equal(rf_campaign_ok(f, OTHER_VERSION, OTHER_VERSION,
 						"ACTIVE", UPD_NEWER), 0);
 		assert_superseded(f, OTHER_VERSION);
 		free(f);
@@ -1149,7 +1136,7 @@ static void test_precheck_describe_again_outcomes(void **state)
 	(void)state;
 	for (i = 0; i < 4; i++) {
 		f = at_deploying_created(0);
-		assert_int_equal(precheck_reply(f, OLD_VERSION, OLD_VERSION,
+		assert_int_equal(rf_campaign_ok(f, OLD_VERSION, OLD_VERSION,
 						"ACTIVE", UPD_OLDER), 0);
 		f->now += RT_PRECHECK_REUSE_S;
 		assert_int_equal(lookup_reply(f, RT_RES_OK, V_CREATED), 0);
@@ -1171,12 +1158,12 @@ static void test_precheck_describe_again_outcomes(void **state)
 			assert_int_equal(rf_poll_due(f, RT_SLOT_CAMPAIGN), 0);
 			assert_non_null(rf_call_op(&f->out, RT_OP_DESCRIBE_CAMPAIGN,
 						RT_SLOT_CAMPAIGN));
-			assert_int_equal(precheck_reply(f, OLD_VERSION,
+			assert_int_equal(rf_campaign_ok(f, OLD_VERSION,
 							OLD_VERSION, "ACTIVE",
 							UPD_OLDER), 0);
 			assert_update_sent(f);
 		} else {
-			assert_int_equal(precheck_reply(f, OLD_VERSION,
+			assert_int_equal(rf_campaign_ok(f, OLD_VERSION,
 							VERSION_ARN,
 							"UPDATE IN_PROGRESS",
 							UPD_NEWER), 0);
@@ -1198,7 +1185,7 @@ static void test_precheck_lookup_stopped_and_resumed(void **state)
 	uint32_t tok;
 
 	(void)state;
-	assert_int_equal(precheck_reply(f, OTHER_VERSION, OTHER_VERSION,
+	assert_int_equal(rf_campaign_ok(f, OTHER_VERSION, OTHER_VERSION,
 					"ACTIVE", UPD_NEWER), 0);
 	assert_lookup(f);
 	tok = f->run.slots[RT_SLOT_CAMPAIGN].token;
@@ -1212,7 +1199,7 @@ static void test_precheck_lookup_stopped_and_resumed(void **state)
 	ev.result = RT_RES_OK;
 	ev.created = V_CREATED;
 	assert_int_equal(rf_feed(f, &ev), -ESTALE);
-	assert_int_equal(precheck_reply(f, OTHER_VERSION, OTHER_VERSION,
+	assert_int_equal(rf_campaign_ok(f, OTHER_VERSION, OTHER_VERSION,
 					"ACTIVE", UPD_NEWER), 0);
 	assert_lookup(f);
 	assert_int_equal(lookup_reply(f, RT_RES_OK, UPD_NEWER + 60), 0);
@@ -1241,7 +1228,7 @@ static void test_precheck_not_for_rollback(void **state)
 	ev.solution_arn = SOLUTION;
 	assert_int_equal(rf_feed(f, &ev), 0);
 	assert_int_equal(f->run.stage, RT_STAGE_DEPLOYING);
-	assert_int_equal(precheck_reply(f, VERSION_ARN, VERSION_ARN, "ACTIVE",
+	assert_int_equal(rf_campaign_ok(f, VERSION_ARN, VERSION_ARN, "ACTIVE",
 					UPD_NEWER), 0);
 	assert_non_null(rf_call_op(&f->out, RT_OP_UPDATE_CAMPAIGN, RT_SLOT_CAMPAIGN));
 	assert_null(rf_call_op(&f->out, RT_OP_DESCRIBE_VERSION, ANY));
@@ -2090,7 +2077,20 @@ struct model {
 	/* for the gate and skip checks */
 	bool update_sent;       /* an UpdateCampaign was ever issued */
 	bool create_sent;       /* a CreateDatasetImportJob/SolutionVersion */
+	bool batch_sent;        /* a CreateBatch*Job was ever issued */
 };
+
+static bool is_batch_create(enum rt_op op)
+{
+	return op == RT_OP_CREATE_BATCH_INFERENCE ||
+	       op == RT_OP_CREATE_BATCH_SEGMENT;
+}
+
+static bool is_batch_op(enum rt_op op)
+{
+	return op >= RT_OP_CREATE_BATCH_INFERENCE &&
+	       op <= RT_OP_FIND_BATCH_SEGMENT;
+}
 
 static const char *const statuses[] = {
 	"CREATE PENDING", "CREATE IN_PROGRESS", "ACTIVE", "ACTIVE", "ACTIVE",
@@ -2161,7 +2161,7 @@ static void check_batch(struct fx *f, struct model *m)
 			enum rt_op op = a->call.op;
 
 			if (op == RT_OP_CREATE_IMPORT || op == RT_OP_CREATE_VERSION ||
-			    op == RT_OP_UPDATE_CAMPAIGN) {
+			    op == RT_OP_UPDATE_CAMPAIGN || is_batch_create(op)) {
 				/* no duplicate without an adopt-check */
 				assert_false(m->create_blocked[a->slot]);
 				m->create_blocked[a->slot] = true;
@@ -2177,6 +2177,26 @@ static void check_batch(struct fx *f, struct model *m)
 				assert_int_equal(f->run.stage, RT_STAGE_CHECKING);
 			if (op == RT_OP_CREATE_IMPORT || op == RT_OP_FIND_IMPORT)
 				assert_false(f->run.slots[a->slot].unchanged);
+			/* the batch job: its own kind's operations, in its
+			 * stage, only of a version that is ACTIVE, passed
+			 * the gate and (with a campaign) is deployed */
+			if (is_batch_op(op)) {
+				assert_int_equal(a->slot, RT_SLOT_BATCH);
+				assert_int_equal(f->run.stage, RT_STAGE_BATCH);
+				assert_true((op >= RT_OP_CREATE_BATCH_SEGMENT) ==
+					    (f->run.batch_kind == RT_BATCH_SEGMENT));
+				assert_int_equal(f->run.slots[RT_SLOT_VERSION].phase,
+						 RT_PH_ACTIVE);
+				assert_string_equal(a->call.version_arn, VERSION_ARN);
+				if (f->run.campaign_arn[0])
+					assert_int_equal(f->run.slots[RT_SLOT_CAMPAIGN].phase,
+							 RT_PH_ACTIVE);
+				if (f->run.gate.enabled)
+					assert_int_equal(f->run.slots[RT_SLOT_GATE].phase,
+							 RT_PH_ACTIVE);
+			}
+			if (is_batch_create(op))
+				m->batch_sent = true;
 			if (op == RT_OP_GET_METRICS) {
 				assert_int_equal(f->run.stage, RT_STAGE_GATING);
 				assert_int_equal(a->slot, RT_SLOT_GATE);
@@ -2235,6 +2255,20 @@ static void random_reply(struct model *m, const struct pending *p,
 		if (ev->result == RT_RES_OK && !ev->found && !ev->other_busy)
 			m->create_blocked[p->slot] = false;
 		break;
+	case RT_OP_CREATE_BATCH_INFERENCE:
+	case RT_OP_CREATE_BATCH_SEGMENT:
+		ev->arn = "arn:batch";
+		break;
+	case RT_OP_FIND_BATCH_INFERENCE:
+	case RT_OP_FIND_BATCH_SEGMENT:
+		ev->found = rnd() % 2;
+		ev->arn = ev->found ? "arn:batch" : NULL;
+		ev->status = statuses[rnd() % NSTATUSES];
+		if (ev->result == RT_RES_OK && !ev->found)
+			m->create_blocked[p->slot] = false;
+		break;
+	case RT_OP_DESCRIBE_BATCH_INFERENCE:
+	case RT_OP_DESCRIBE_BATCH_SEGMENT:
 	case RT_OP_DESCRIBE_IMPORT:
 	case RT_OP_DESCRIBE_VERSION:
 		ev->status = statuses[rnd() % NSTATUSES];
@@ -2301,7 +2335,7 @@ static void test_property_random_runs(void **state)
 {
 	unsigned seed;
 	size_t total_events = 0, gated_runs = 0, skipped_runs = 0, kept_runs = 0;
-	size_t superseded_runs = 0;
+	size_t superseded_runs = 0, batch_runs = 0;
 
 	(void)state;
 	static const struct gate_config gate = { "ndcg", 0.02, false, 0 };
@@ -2324,6 +2358,13 @@ static void test_property_random_runs(void **state)
 
 			f->spec.gate = seed % 4 != 2 ? &gate : NULL;
 			f->spec.skip_unchanged = seed % 4 >= 2;
+			/* a third of them with a batch job after training */
+			if (seed % 3 == 0) {
+				f->spec.batch_kind = seed % 2 ? RT_BATCH_SEGMENT
+							      : RT_BATCH_INFERENCE;
+				f->spec.batch_input = "s3://b/in.json";
+				f->spec.batch_output = "s3://b/out/";
+			}
 			for (i = 0; i < f->spec.n_datasets; i++)
 				if (rnd() % 2) {
 					f->spec.datasets[i].prev_etag = "\"e1\"";
@@ -2430,17 +2471,30 @@ static void test_property_random_runs(void **state)
 			if (f->spec.gate)
 				assert_int_equal(f->run.slots[RT_SLOT_GATE].phase,
 						 RT_PH_ACTIVE);
+			if (f->spec.batch_kind != RT_BATCH_NONE) {
+				assert_int_equal(f->run.slots[RT_SLOT_BATCH].phase,
+						 RT_PH_ACTIVE);
+				assert_string_equal(rt_batch_output(&f->run),
+						    "s3://b/out/");
+				batch_runs++;
+			}
 		}
-		/* gated, or the gate could not judge: nothing deployed */
+		if (f->spec.batch_kind == RT_BATCH_NONE)
+			assert_int_equal(f->run.slots[RT_SLOT_BATCH].phase, RT_PH_UNUSED);
+		/* gated, or the gate could not judge: nothing deployed, no
+		 * batch job */
 		if (f->run.outcome == RT_OUT_GATED ||
-		    f->run.slots[RT_SLOT_GATE].phase == RT_PH_FAILED)
+		    f->run.slots[RT_SLOT_GATE].phase == RT_PH_FAILED) {
 			assert_false(m->update_sent);
+			assert_false(m->batch_sent);
+		}
 		if (f->run.outcome == RT_OUT_GATED)
 			gated_runs++;
 		/* skipped as superseded: the deploy's pre-check */
 		if (f->run.outcome == RT_OUT_SKIPPED &&
 		    f->run.slots[RT_SLOT_CAMPAIGN].phase == RT_PH_FAILED) {
 			assert_non_null(strstr(f->run.reason, "superseded, not deployed"));
+			assert_false(m->batch_sent);
 			superseded_runs++;
 		/* skipped: nothing imported, nothing trained */
 		} else if (f->run.outcome == RT_OUT_SKIPPED) {
@@ -2471,6 +2525,7 @@ static void test_property_random_runs(void **state)
 	assert_true(gated_runs > 10);
 	assert_true(skipped_runs > 10);
 	assert_true(superseded_runs > 10);
+	assert_true(batch_runs > 10);
 }
 
 /* A folder dataset with SkipUnchangedData: the driver hands in its

@@ -1,7 +1,7 @@
 /* test_s3.c - S3 HeadObject: URI parsing, key encoding, endpoint and
  * addressing style, the signed request (checked by the sigv4 verifier and
- * against a canonical request written out by hand), classification, header
- * parsing and the change comparison (tables); then whole HEADs against the
+ * against a canonical request written out by hand), classification and
+ * header parsing (tables); then whole HEADs against the
  * scripted loopback server: success, 404, 403, wrong region, SlowDown
  * retries, resets, clock skew, no credentials, cancellation. ListObjectsV2:
  * the folder URI, the query, page parsing (good, malformed), the listing's
@@ -25,6 +25,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "aws-engine.h"
 #include "aws-internal.h"
 #include "log.h"
 #include "call_fixture.h"
@@ -468,42 +469,6 @@ static void test_parse_meta(void **state)
 	}
 }
 
-static void test_compare(void **state)
-{
-	static const struct {
-		const char *re;
-		time_t rl;
-		const char *e;
-		time_t l;
-		enum s3_change want;
-	} cases[] = {
-		{ "\"abc\"", 100, "\"abc\"", 100, S3_CHANGE_UNCHANGED },
-		{ "\"abc\"", 100, "\"abd\"", 100, S3_CHANGE_CHANGED },
-		{ "\"abc\"", 100, "\"abc\"", 200, S3_CHANGE_CHANGED },
-		{ "\"abc\"", 0, "\"abc\"", 200, S3_CHANGE_UNCHANGED },
-		{ "\"abc\"", 100, "\"abc\"", 0, S3_CHANGE_UNCHANGED },
-		{ "\"abc\"", 100, "abc", 100, S3_CHANGE_CHANGED },      /* verbatim */
-		{ "\"ABC\"", 100, "\"abc\"", 100, S3_CHANGE_CHANGED },  /* case */
-		{ "\"d41d8cd98f00b204e9800998ecf8427e-2\"", 5,
-		  "\"d41d8cd98f00b204e9800998ecf8427e-2\"", 5, S3_CHANGE_UNCHANGED },
-		{ NULL, 100, "\"abc\"", 100, S3_CHANGE_UNKNOWN },
-		{ "", 100, "\"abc\"", 100, S3_CHANGE_UNKNOWN },
-		{ "\"abc\"", 100, NULL, 100, S3_CHANGE_UNKNOWN },
-		{ "\"abc\"", 100, "", 100, S3_CHANGE_UNKNOWN },
-	};
-	size_t i;
-
-	(void)state;
-	for (i = 0; i < ARRAY_SIZE(cases); i++) {
-		enum s3_change c = s3_compare(cases[i].re, cases[i].rl,
-					      cases[i].e, cases[i].l);
-
-		if (c != cases[i].want)
-			fail_msg("case %zu: %s != %s", i, s3_change_name(c),
-				 s3_change_name(cases[i].want));
-	}
-}
-
 /* ---- whole HEADs against the loopback server ---------------------------------- */
 
 struct head_result {
@@ -523,7 +488,6 @@ struct head_result {
 struct fixture {
 	struct call_fixture cf;
 	struct s3_client *s3;
-	struct loopback lb;
 };
 
 static void on_head_done(const struct s3_head_result *res, void *userdata)
@@ -555,13 +519,8 @@ static void on_head_done(const struct s3_head_result *res, void *userdata)
 
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	if (!f || call_fixture_setup(&f->cf) < 0)
-		return -1;
 	clear_endpoint_env();
-	*state = f;
-	return 0;
+	return call_fixture_new(state, sizeof(struct fixture));
 }
 
 static int teardown(void **state)
@@ -569,24 +528,17 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 
 	s3_client_free(f->s3);
-	lb_stop(&f->lb);
-	call_fixture_teardown(&f->cf);
-	free(f);
-	return 0;
+	return call_fixture_delete(&f->cf);
 }
 
 static void start(struct fixture *f, const struct lb_action *a, size_t n)
 {
 	struct s3_client_config cfg = { .region = "us-east-1", .endpoint_url = f->cf.url };
-	struct aws_test_hooks hooks;
 
-	call_fixture_hooks(&f->cf, &hooks);
-	assert_int_equal(lb_start(&f->lb, a, n), 0);
-	snprintf(f->cf.url, sizeof(f->cf.url), "http://127.0.0.1:%d", f->lb.port);
+	call_fixture_serve(&f->cf, a, n, "");
 	assert_int_equal(s3_client_new(f->cf.event, f->cf.http, &cfg, &f->cf.creds,
 				       &f->s3), 0);
-	s3_client_set_test_hooks(f->s3, &hooks);
-	s3_client_set_metrics_hook(f->s3, call_fixture_on_metrics, &f->cf);
+	call_fixture_attach(&f->cf, f->s3->engine);
 }
 
 static void head(struct fixture *f, const char *uri, struct head_result *r)
@@ -595,7 +547,7 @@ static void head(struct fixture *f, const char *uri, struct head_result *r)
 	assert_int_equal(r->calls, 0);   /* never synchronous */
 	call_fixture_run_until(&f->cf, &r->calls, 1);
 	assert_int_equal(r->calls, 1);
-	assert_int_equal(s3_client_in_flight(f->s3), 0);
+	assert_int_equal(aws_engine_in_flight(f->s3->engine), 0);
 }
 
 #define OBJ_HEADERS "ETag: \"9b2cf535f27731c974343645a3985328\"\r\n" \
@@ -670,7 +622,7 @@ static void test_scenarios(void **state)
 		assert_int_equal(f->cf.metrics_calls, (int)i + 1);
 		assert_string_equal(f->cf.last_op, "HeadObject");
 		f->s3 = s3_client_free(f->s3);
-		lb_stop(&f->lb);
+		lb_stop(&f->cf.lb);
 	}
 }
 
@@ -686,7 +638,7 @@ static void test_wire(void **state)
 	start(f, acts, 1);
 	head(f, "s3://my.bucket/dir/caf\xc3\xa9 1+1.csv", &r);
 	assert_int_equal(r.error, S3_ERR_NONE);
-	log = lb_log(&f->lb);
+	log = lb_log(&f->cf.lb);
 	assert_non_null(log);
 	assert_non_null(strstr(log, "HEAD /my.bucket/dir/caf%C3%A9%201%2B1.csv HTTP/1.1\r\n"));
 	assert_non_null(strcasestr(log, "\r\nx-amz-content-sha256: "
@@ -714,7 +666,7 @@ static void test_clock_skew(void **state)
 	head(f, "s3://bkt/k", &r);
 	assert_int_equal(r.error, S3_ERR_NONE);
 	assert_int_equal(r.attempts, 2);
-	assert_int_equal(s3_client_clock_offset(f->s3), 3600);
+	assert_int_equal(aws_engine_retrier_const(f->s3->engine)->clock_offset, 3600);
 
 	/* a 403 with a Date that agrees is access denied, not retried */
 	{
@@ -723,7 +675,7 @@ static void test_clock_skew(void **state)
 		};
 
 		f->s3 = s3_client_free(f->s3);
-		lb_stop(&f->lb);
+		lb_stop(&f->cf.lb);
 		f->cf.fake_now = 1795168800;
 		memset(&r, 0, sizeof(r));
 		start(f, deny, 1);
@@ -757,11 +709,11 @@ static void test_quota_exhausted(void **state)
 
 	memset(&r, 0, sizeof(r));
 	start(f, acts, 1);
-	s3_client_set_test_hooks(f->s3, &hooks);
+	call_fixture_set_hooks(aws_engine_retrier(f->s3->engine), &hooks);
 	head(f, "s3://bkt/k", &r);
 	assert_int_equal(r.error, S3_ERR_THROTTLED);
 	assert_int_equal(r.attempts, 1);
-	assert_int_equal(s3_client_retry_tokens(f->s3), 0);
+	assert_int_equal(aws_engine_retrier_const(f->s3->engine)->quota.tokens, 0);
 }
 
 static int fail_get(void *impl, aws_creds_ready_fn ready, void *ctx)
@@ -784,7 +736,7 @@ static void test_no_credentials(void **state)
 	assert_int_equal(r.error, S3_ERR_CREDENTIALS);
 	assert_int_equal(r.attempts, 0);
 	assert_int_equal(f->cf.last_metrics.error, AWS_ERR_AUTH);
-	assert_int_equal(lb_requests(&f->lb), 0);
+	assert_int_equal(lb_requests(&f->cf.lb), 0);
 }
 
 static void test_cancel_and_free(void **state)
@@ -800,11 +752,11 @@ static void test_cancel_and_free(void **state)
 	start(f, acts, 1);
 	assert_int_equal(s3_head_object(f->s3, "s3://bkt/a", on_head_done, &r1, &h), 0);
 	assert_int_equal(s3_head_object(f->s3, "s3://bkt/b", on_head_done, &r2, NULL), 0);
-	assert_int_equal(s3_client_in_flight(f->s3), 2);
+	assert_int_equal(aws_engine_in_flight(f->s3->engine), 2);
 	for (i = 0; i < 5; i++)
 		assert_true(sd_event_run(f->cf.event, 10000) >= 0);
 	s3_head_cancel(h);
-	assert_int_equal(s3_client_in_flight(f->s3), 1);
+	assert_int_equal(aws_engine_in_flight(f->s3->engine), 1);
 	f->s3 = s3_client_free(f->s3);   /* cancels b */
 	assert_int_equal(r1.calls, 0);
 	assert_int_equal(r2.calls, 0);
@@ -823,7 +775,7 @@ static void test_bad_arguments(void **state)
 	assert_int_equal(s3_head_object(c, "http://x/y", on_head_done, &r, NULL), -EINVAL);
 	assert_int_equal(s3_head_object(c, NULL, on_head_done, &r, NULL), -EINVAL);
 	assert_int_equal(s3_head_object(c, "s3://b/k", NULL, &r, NULL), -EINVAL);
-	assert_int_equal(s3_client_in_flight(c), 0);
+	assert_int_equal(aws_engine_in_flight(c->engine), 0);
 	s3_client_free(c);
 	cfg.region = "Not A Region";
 	assert_int_equal(s3_client_new(f->cf.event, f->cf.http, &cfg, &f->cf.creds, &c), -EINVAL);
@@ -850,15 +802,33 @@ struct probe {
 	cJSON *out;
 };
 
-static void on_probe(const struct s3_head_result *res, void *userdata)
+/* A probe's line: what every HEAD and listing reports. */
+static cJSON *probe_line(const char *uri, enum s3_error e, long status,
+			 unsigned attempts)
 {
-	struct probe *p = userdata;
 	cJSON *o = cJSON_CreateObject();
 
-	cJSON_AddStringToObject(o, "uri", res->uri);
-	cJSON_AddStringToObject(o, "error", s3_error_name(res->error));
-	cJSON_AddNumberToObject(o, "status", (double)res->http_status);
-	cJSON_AddNumberToObject(o, "attempts", res->attempts);
+	cJSON_AddStringToObject(o, "uri", uri);
+	cJSON_AddStringToObject(o, "error", s3_error_name(e));
+	cJSON_AddNumberToObject(o, "status", (double)status);
+	cJSON_AddNumberToObject(o, "attempts", attempts);
+	return o;
+}
+
+/* The line, with message when there is one, into the probe's output. */
+static void probe_add(struct probe *p, cJSON *o, const char *message)
+{
+	if (message)
+		cJSON_AddStringToObject(o, "message", message);
+	cJSON_AddItemToArray(p->out, o);
+	p->done++;
+}
+
+static void on_probe(const struct s3_head_result *res, void *userdata)
+{
+	cJSON *o = probe_line(res->uri, res->error, res->http_status,
+			      res->attempts);
+
 	if (res->etag)
 		cJSON_AddStringToObject(o, "etag", res->etag);
 	if (res->has_last_modified)
@@ -867,30 +837,20 @@ static void on_probe(const struct s3_head_result *res, void *userdata)
 		cJSON_AddNumberToObject(o, "size", (double)res->content_length);
 	if (res->bucket_region)
 		cJSON_AddStringToObject(o, "bucketRegion", res->bucket_region);
-	if (res->message)
-		cJSON_AddStringToObject(o, "message", res->message);
-	cJSON_AddItemToArray(p->out, o);
-	p->done++;
+	probe_add(userdata, o, res->message);
 }
 
 static void on_probe_list(const struct s3_list_result *res, void *userdata)
 {
-	struct probe *p = userdata;
-	cJSON *o = cJSON_CreateObject();
+	cJSON *o = probe_line(res->uri, res->error, res->http_status,
+			      res->attempts);
 
-	cJSON_AddStringToObject(o, "uri", res->uri);
-	cJSON_AddStringToObject(o, "error", s3_error_name(res->error));
-	cJSON_AddNumberToObject(o, "status", (double)res->http_status);
-	cJSON_AddNumberToObject(o, "attempts", res->attempts);
 	cJSON_AddNumberToObject(o, "pages", res->pages);
 	if (res->digest) {
 		cJSON_AddStringToObject(o, "digest", res->digest);
 		cJSON_AddNumberToObject(o, "objects", (double)res->n_objects);
 	}
-	if (res->message)
-		cJSON_AddStringToObject(o, "message", res->message);
-	cJSON_AddItemToArray(p->out, o);
-	p->done++;
+	probe_add(userdata, o, res->message);
 }
 
 /* A URI ending in '/' is listed (s3_list_folder), any other HEADed. */
@@ -1156,7 +1116,7 @@ static void list(struct fixture *f, const char *uri, struct list_result *r)
 	assert_int_equal(r->calls, 0);
 	call_fixture_run_until(&f->cf, &r->calls, 1);
 	assert_int_equal(r->calls, 1);
-	assert_int_equal(s3_client_in_flight(f->s3), 0);
+	assert_int_equal(aws_engine_in_flight(f->s3->engine), 0);
 }
 
 #define PAGE1 LIST_HEAD LIST_OBJ("d/a.csv", "1", "10") LIST_OBJ("d/", "m", "0") \
@@ -1188,7 +1148,7 @@ static void test_list_pages(void **state)
 	assert_int_equal(r.n, 2);
 	digest_of(all, 2, want, NULL);
 	assert_string_equal(r.digest, want);
-	log = lb_log(&f->lb);
+	log = lb_log(&f->cf.lb);
 	assert_non_null(log);
 	assert_non_null(strstr(log, "GET /bkt?list-type=2&max-keys=300&prefix=d%2F HTTP/1.1\r\n"));
 	assert_non_null(strstr(log, "GET /bkt?continuation-token=T%2B1%2F%3D&list-type=2"
@@ -1230,7 +1190,7 @@ static void test_list_errors(void **state)
 		if (r.error != cases[i].want || !strstr(r.message, cases[i].message_part))
 			fail_msg("%s: %s (%s)", cases[i].name, s3_error_name(r.error), r.message);
 		f->s3 = s3_client_free(f->s3);
-		lb_stop(&f->lb);
+		lb_stop(&f->cf.lb);
 	}
 }
 
@@ -1248,7 +1208,7 @@ static void test_list_bad_arguments_and_cancel(void **state)
 	assert_int_equal(s3_list_folder(f->s3, "s3://bkt/d/", on_list_done, &r, &l), 0);
 	assert_non_null(l);
 	s3_list_cancel(l);
-	assert_int_equal(s3_client_in_flight(f->s3), 0);
+	assert_int_equal(aws_engine_in_flight(f->s3->engine), 0);
 	/* one left in flight is freed with the client */
 	assert_int_equal(s3_list_folder(f->s3, "s3://bkt/d/", on_list_done, &r, NULL), 0);
 	f->s3 = s3_client_free(f->s3);
@@ -1266,7 +1226,6 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_fips_dualstack),
 		cmocka_unit_test(test_classify),
 		cmocka_unit_test(test_parse_meta),
-		cmocka_unit_test(test_compare),
 		cmocka_unit_test_setup_teardown(test_scenarios, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wire, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_clock_skew, setup, teardown),
