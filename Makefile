@@ -180,12 +180,20 @@ unit-build: $(UNIT_BIN)
 emulator: $(EMULATOR)
 
 # ---- tests -------------------------------------------------------------
-# check: deps, the plain build, unit tests plain and under ASan+UBSan, then
-# the integration tests (shell/python scripts against the emulator).
+# check: deps, the plain build (program, emulator, unit suites), then the
+# integration tests against it (shell/python scripts against the emulator)
+# and, beside them, the plain unit suites, the ASan+UBSan build and its
+# unit suites (tests/run-tests: --build, TEST_JOBS). Builds use as many jobs
+# as there are CPUs, unless make was given -j (its jobserver is shared then).
+CHECK_J = $$(case " $$MAKEFLAGS " in *" -j"*) ;; *) echo -j$$(nproc 2>/dev/null || echo 2) ;; esac)
+# make -n check prints the run-tests command (a line that calls $(MAKE)
+# runs even under -n, so that its sub-make can print what it would do)
+CHECK_DRY = $(findstring n,$(filter-out --%,$(firstword -$(MAKEFLAGS))))
 check: deps
-	$(MAKE) --no-print-directory BUILDROOT=$(BUILDROOT) WERROR=1 all unit-build
-	$(MAKE) --no-print-directory BUILDROOT=$(BUILDROOT) WERROR=1 SANITIZER=address,undefined all unit-build
-	@tests/run-tests $(BUILDROOT) $(BUILDROOT)/san
+	$(MAKE) --no-print-directory $(CHECK_J) BUILDROOT=$(BUILDROOT) WERROR=1 all unit-build
+	@$(if $(CHECK_DRY),echo )tests/run-tests $(BUILDROOT) \
+		--build '$(MAKE) --no-print-directory $(CHECK_J) BUILDROOT=$(BUILDROOT) WERROR=1 SANITIZER=address,undefined all unit-build' \
+		$(BUILDROOT)/san
 
 unit: unit-build
 	@tests/run-tests --unit-only $(BUILD)

@@ -607,6 +607,33 @@ static int on_term(sd_event_source *s, const struct signalfd_siginfo *si,
 	return 0;
 }
 
+/* Test hook: the shortest time between two background refreshes of
+ * temporary credentials (creds.h's retry_sec), 1 to CREDS_RETRY_SEC
+ * seconds, so that a test sees a refresh without waiting half a minute.
+ * 0 (the default) without it; a malformed value is ignored, with a
+ * warning. */
+#define CREDS_RETRY_ENV "PERSONALIZE_RETRAIN_TEST_CREDS_RETRY_SEC"
+
+static unsigned test_creds_retry_sec(void)
+{
+	const char *v = getenv(CREDS_RETRY_ENV);
+	unsigned long n;
+	char *end;
+
+	if (!v || !*v)
+		return 0;
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (errno || end == v || *end || n < 1 || n > CREDS_RETRY_SEC) {
+		log_warning("test hook %s=%s ignored: not a number of seconds from 1 to %d",
+			    CREDS_RETRY_ENV, v, CREDS_RETRY_SEC);
+		return 0;
+	}
+	log_warning("test hook %s in effect: temporary credentials refreshed as often as every %lu s",
+		    CREDS_RETRY_ENV, n);
+	return (unsigned)n;
+}
+
 /* Each error once, then one summary that carries the MESSAGE_ID (so that
  * journalctl -x explains the failure once, under the summary). */
 static void log_reload_errors(const struct config_errors *errs,
@@ -743,6 +770,7 @@ static int setup(struct daemon *d)
 	memset(&co, 0, sizeof(co));
 	co.event = d->event;
 	co.http = d->http;
+	co.retry_sec = test_creds_retry_sec();
 	co.on_fetch_end = on_creds_fetch_end;
 	co.fetch_userdata = d;
 	k = creds_chain_new(&co, &d->chain);

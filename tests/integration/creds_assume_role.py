@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# run-tests: duration=12
+# run-tests: duration=18
 """creds_assume_role - credentials from STS against the emulator's STS
 (AssumeRole, AssumeRoleWithWebIdentity), end to end with `once`:
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# run-tests: duration=15
+# run-tests: duration=16
 """creds_botocore - our credential chain against an independent resolver:
 for each config/credentials file fixture below, botocore's own chain
 (boto3, GetCallerIdentity) and ours (`once`, the identity the emulator
@@ -200,4 +200,5 @@ if __name__ == "__main__":
         print("SKIP: boto3 is not installed")
         sys.exit(77)
     prtest.require_binaries()
-    prtest.main([(fx[0], case(fx)) for fx in FIXTURES], parallel=3)
+    # each case mostly waits (a `once`, a python starting botocore): six at once
+    prtest.main([(fx[0], case(fx)) for fx in FIXTURES], parallel=6)

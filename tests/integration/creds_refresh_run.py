@@ -1,15 +1,18 @@
 #!/usr/bin/env python3
-# run-tests: duration=75
+# run-tests: duration=30
 """creds_refresh_run - assumed-role credentials in a long `run`: refreshed
 in the background before they expire, and fetched anew when they expire
 anyway.
 
 One `run` daemon whose profile assumes a role (source_profile with keys),
-the emulator's STS handing out credentials that live 345 s (--cred-ttl),
-so the chain assumes the role again 45 s after each fetch (300 s ahead of
-expiry: include/creds.h), between the two runs. On the test time scale (an
-hour in a real minute, first fire 3 s after the start), schedule
-rate(1 hour): a run right away, the next a minute later. Asserted: the
+the emulator's STS handing out credentials that live 315 s (--cred-ttl),
+so the chain assumes the role again 15 s after each fetch (300 s ahead of
+expiry: include/creds.h; at most every 15 s with the test hook
+PERSONALIZE_RETRAIN_TEST_CREDS_RETRY_SEC, instead of 30 s), between the
+two runs. On the test time scale (an hour in 22.5 real seconds, first fire
+3 s after the start), schedule rate(1 hour): a run right away, the next
+22.5 s later, 7.5 s after the refresh and 7.5 s before the one after it
+(which would hide the expiry from the run). Asserted: the
 first run succeeds with the first assumed key; the background refresh
 (a second AssumeRole) happens while idle; then every temporary credential
 is expired (POST /_emulator/credentials/expire) before the second run,
@@ -26,9 +29,12 @@ from prtest import check, pick_anchor  # noqa: E402
 
 SCALE_ENV = "PERSONALIZE_RETRAIN_TEST_CLOCK_SCALE"
 ANCHOR_ENV = "PERSONALIZE_RETRAIN_TEST_CLOCK_ANCHOR"
-SCALE = 60
+RETRY_ENV = "PERSONALIZE_RETRAIN_TEST_CREDS_RETRY_SEC"
+SCALE = 160             # an hour in 22.5 real seconds
+PERIOD_S = 3600.0 / SCALE
 LEAD_S = 3.0
-CRED_TTL_S = 345
+RETRY_S = 15            # at most one background refresh every 15 s
+CRED_TTL_S = 300 + RETRY_S  # refreshed 15 s after a fetch
 ROLE = "arn:aws:iam::111122223333:role/app"
 
 
@@ -55,12 +61,13 @@ def case_refresh(ctx):
     ns = ctx.notify_socket()
     env = ctx.env(notify=ns, extra=dict(scaled, AWS_CONFIG_FILE=conf,
                                         AWS_SHARED_CREDENTIALS_FILE=cred, AWS_PROFILE="app",
-                                        AWS_ENDPOINT_URL_STS=emu.url))
+                                        AWS_ENDPOINT_URL_STS=emu.url,
+                                        **{RETRY_ENV: str(RETRY_S)}))
     for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         env.pop(k, None)
     p = ctx.spawn(cfg, ctx.state_dir(), "run", env=env)
     ns.wait_for(lambda m: m.get("READY") == "1", prtest.START_TIMEOUT_S, "READY=1")
-    i = ns.wait_for(lambda m: "deploying" in m.get("STATUS", ""), LEAD_S + 60 + 30,
+    i = ns.wait_for(lambda m: "deploying" in m.get("STATUS", ""), LEAD_S + PERIOD_S + 30,
                     "the first run's deploy")
     i = ns.wait_for(lambda m: m.get("STATUS", "").startswith("idle"), 30,
                     "idle after the first run", since=i)
@@ -68,13 +75,13 @@ def case_refresh(ctx):
     check(len(first) == 1, "%d AssumeRole for the first run, want 1" % len(first))
     key1 = first[0]["params"]["IssuedAccessKeyId"]
     # the background refresh while idle
-    prtest.wait_until(lambda: len(assume_roles(emu)) >= 2 or not p.alive() or None, 45,
-                      "the background refresh (a second AssumeRole)")
+    prtest.wait_until(lambda: len(assume_roles(emu)) >= 2 or not p.alive() or None,
+                      RETRY_S + 30, "the background refresh (a second AssumeRole)")
     check(p.alive(), "the daemon ended:\n%r" % p.result())
     # every temporary credential expires before the second run
     emu.admin("POST", "credentials/expire", {})
     n_before = len(emu.ledger_lines())
-    i = ns.wait_for(lambda m: "deploying" in m.get("STATUS", ""), 90,
+    i = ns.wait_for(lambda m: "deploying" in m.get("STATUS", ""), PERIOD_S + 30,
                     "the second run's deploy", since=i)
     ns.wait_for(lambda m: m.get("STATUS", "").startswith("idle"), 30,
                 "idle after the second run", since=i)

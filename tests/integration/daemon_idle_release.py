@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# run-tests: duration=45
+# run-tests: duration=16
 """daemon_idle_release - an idle `run` keeps no connection open: not after
 a run, and not after a background credentials refresh while idle.
 
@@ -11,12 +11,14 @@ keep-alive connection would otherwise stay open (ESTABLISHED, then
 CLOSE_WAIT once the server drops it) until the next run ends.
 
 One `run` daemon, credentials from the emulator's container endpoint
-(AWS_CONTAINER_CREDENTIALS_FULL_URI) with a 330 s lifetime, so the chain
-refreshes them in the background 30 s after a fetch (300 s ahead of
-expiry, at most every 30 s: include/creds.h). On the test time scale of
-include/wallclock.h (an hour in 60 real seconds, the anchor chosen so that
-an hour starts 3 s after the start), schedule rate(1 hour): one run right
-away, the next a minute later. Asserted, from /proc/PID/fd and
+(AWS_CONTAINER_CREDENTIALS_FULL_URI) with a 310 s lifetime, so the chain
+refreshes them in the background 10 s after a fetch (300 s ahead of
+expiry, include/creds.h; at most every 10 s with the test hook
+PERSONALIZE_RETRAIN_TEST_CREDS_RETRY_SEC, instead of 30 s, so that the
+first refresh comes well after the run and well before the next one). On
+the test time scale of include/wallclock.h (an hour in 60 real seconds,
+the anchor chosen so that an hour starts 3 s after the start), schedule
+rate(1 hour): one run right away, the next a minute later. Asserted, from /proc/PID/fd and
 /proc/net/tcp: no TCP socket once that run has ended and the daemon says
 idle; a second fetch from the container endpoint (the background refresh)
 while idle; no TCP socket 1.5 s after it."""
@@ -32,7 +34,9 @@ SCALE_ENV = "PERSONALIZE_RETRAIN_TEST_CLOCK_SCALE"
 ANCHOR_ENV = "PERSONALIZE_RETRAIN_TEST_CLOCK_ANCHOR"
 SCALE = 60              # an hour in a real minute
 LEAD_S = 3.0            # real seconds from the start to the first fire time
-CRED_TTL_S = 330        # refreshed 30 s after a fetch
+RETRY_ENV = "PERSONALIZE_RETRAIN_TEST_CREDS_RETRY_SEC"
+RETRY_S = 10            # at most one background refresh every 10 s
+CRED_TTL_S = 300 + RETRY_S  # refreshed 10 s after a fetch
 REFRESH_WAIT_S = 45     # bound on waiting for that refresh
 SETTLE_S = 1.5          # after the refresh, before looking
 
@@ -76,7 +80,8 @@ def case_idle_release(ctx):
                      extra={"MaxRunDuration": "86400"})
     sd = ctx.state_dir()
     ns = ctx.notify_socket()
-    env = ctx.env(notify=ns, extra=dict(scaled, AWS_CONTAINER_CREDENTIALS_FULL_URI=emu.url + "/creds"))
+    env = ctx.env(notify=ns, extra=dict(scaled, AWS_CONTAINER_CREDENTIALS_FULL_URI=emu.url + "/creds",
+                                        **{RETRY_ENV: str(RETRY_S)}))
     for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         env.pop(k, None)
     p = ctx.spawn(cfg, sd, "run", env=env)

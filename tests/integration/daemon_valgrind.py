@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# run-tests: exclusive duration=10
+# run-tests: heavy duration=10
 """daemon_valgrind - the integration path under valgrind (memcheck,
 --leak-check=full, definite and indirect leaks and every memory error
 fail): `once` on the happy path; `once` through resets and malformed

@@ -6,7 +6,7 @@
 # error, a duplicate import rejected with the real error, a validation error.
 # Exit 77 when the aws CLI is missing.
 #
-# run-tests: duration=10
+# run-tests: duration=20
 set -u
 
 command -v aws >/dev/null 2>&1 || { echo "SKIP: no aws CLI (scripts/install-deps installs awscli)"; exit 77; }

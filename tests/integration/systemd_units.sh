@@ -15,7 +15,7 @@
 # 4. Both units share one hardening block.
 # 1-4 need systemd-analyze (package systemd); skip (77) without it.
 #
-# run-tests: exclusive duration=1
+# run-tests: heavy duration=1
 # (systemd-analyze verify leaves /run/systemd/systemd-units-load, a fixed path)
 set -eu
 cd "$(dirname "$0")/../.."
