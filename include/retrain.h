@@ -376,12 +376,17 @@ struct rt_run {
 	 * creation time (service clock; 0 unknown); when this run's version
 	 * was created (service clock; 0: not seen since the run was loaded);
 	 * the campaign slot's call is the pre-check's DescribeSolutionVersion
-	 * of that version. */
+	 * of that version, or (precheck_serving) of the version the campaign
+	 * serves when its latest update, to another version, failed: that
+	 * version's creation time is serving_created (0: not seen). Not
+	 * saved: a resumed run describes the campaign first. */
 	time_t camp_seen_at;
 	char camp_seen_update[RT_ARN_MAX + 1];
 	time_t camp_seen_update_at;
 	time_t version_created;
 	bool precheck_lookup;
+	bool precheck_serving;
+	time_t serving_created;
 	int gate_step;        /* which gating call is outstanding */
 	bool gate_has_cand;
 	double gate_cand;     /* the new version's metric value */

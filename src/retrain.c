@@ -240,9 +240,12 @@ static void issue_call(struct ctx *c, int slot, enum rt_op op)
 		k->arn = run->campaign_arn;
 		k->campaign_arn = run->campaign_arn;
 		k->version_arn = run->slots[RT_SLOT_VERSION].arn;
-		/* the pre-check's look at this run's version */
+		/* the pre-check's look at this run's version, or at the
+		 * one the campaign serves */
 		if (op == RT_OP_DESCRIBE_VERSION)
-			k->arn = run->slots[RT_SLOT_VERSION].arn;
+			k->arn = run->precheck_serving
+					 ? run->prev_version_arn
+					 : run->slots[RT_SLOT_VERSION].arn;
 	}
 }
 
@@ -722,6 +725,73 @@ static void superseded(struct ctx *c)
 	       run->campaign_arn, run->camp_seen_update, when);
 }
 
+/* The campaign serves this run's version: deployed, nothing to send. */
+static void campaign_serves_ours(struct ctx *c)
+{
+	struct rt_run *run = c->run;
+	struct rt_slot *s = &run->slots[RT_SLOT_CAMPAIGN];
+
+	s->phase = RT_PH_ACTIVE;
+	s->finished_at = c->now;
+	s->await = RT_AWAIT_NONE;
+	c->save = true;
+	act_log(c, LOG_NOTICE,
+		run->kind == RT_KIND_ROLLBACK ? NULL : MSGID_DEPLOYED,
+		RT_SLOT_CAMPAIGN, "campaign %s serves %s",
+		arn_tail(run->campaign_arn), run->slots[RT_SLOT_VERSION].name);
+}
+
+/* The pre-check's DescribeSolutionVersion: of this run's version, or
+ * (serving) of the one the campaign serves. */
+static void precheck_lookup(struct ctx *c, bool serving)
+{
+	struct rt_run *run = c->run;
+
+	run->slots[RT_SLOT_CAMPAIGN].phase = RT_PH_FINDING;
+	run->precheck_lookup = true;
+	run->precheck_serving = serving;
+	issue_call(c, RT_SLOT_CAMPAIGN, RT_OP_DESCRIBE_VERSION);
+}
+
+/* The campaign's latest update, to another version, failed: that version
+ * never went live, so it decides nothing. The version the campaign still
+ * serves does: trained after ours, it is newer and stays (skipped as
+ * superseded); trained before ours (or not known), ours goes out. */
+static void serving_decides(struct ctx *c)
+{
+	struct rt_run *run = c->run;
+	const char *serving = run->prev_version_arn;
+	const char *ours = run->slots[RT_SLOT_VERSION].arn;
+	const char *camp = arn_tail(run->campaign_arn);
+
+	if (eq(serving, ours)) {
+		campaign_serves_ours(c);
+		return;
+	}
+	if (!empty(serving) && run->version_created <= 0) {
+		precheck_lookup(c, false);
+		return;
+	}
+	if (!empty(serving) && run->serving_created <= 0) {
+		precheck_lookup(c, true);
+		return;
+	}
+	if (!empty(serving) && run->serving_created > run->version_created) {
+		fail_slot(c, RT_SLOT_CAMPAIGN, "not sent: superseded");
+		finish(c, RT_OUT_SKIPPED,
+		       "skipped: superseded, not deployed: campaign %s serves %s, trained after this run's version (its latest update, to %s, failed): deploying now would put an older version back; the campaign keeps serving %s",
+		       run->campaign_arn, serving, run->camp_seen_update,
+		       serving);
+		return;
+	}
+	act_log(c, LOG_NOTICE, NULL, RT_SLOT_CAMPAIGN,
+		"campaign %s's latest update, to %s, failed; it serves %s, trained before %s: deploying",
+		camp, run->camp_seen_update,
+		empty(serving) ? "(unknown)" : serving,
+		run->slots[RT_SLOT_VERSION].name);
+	queue_create(c, RT_SLOT_CAMPAIGN);
+}
+
 /* The campaign slot would send UpdateCampaign now (no update of ours in
  * flight, none of another in progress): decide from the latest look at the
  * campaign whether it goes out, is skipped as superseded, or needs a look
@@ -733,6 +803,7 @@ static void deploy_or_skip(struct ctx *c)
 	time_t age = c->now - run->camp_seen_at;
 
 	run->precheck_lookup = false;
+	run->precheck_serving = false;
 	if (run->kind != RT_KIND_RETRAIN) {
 		queue_create(c, RT_SLOT_CAMPAIGN); /* an older version on purpose */
 		return;
@@ -751,32 +822,40 @@ static void deploy_or_skip(struct ctx *c)
 	}
 	if (run->version_created <= 0) {
 		/* compare with this run's version's creation time: ask */
-		run->slots[RT_SLOT_CAMPAIGN].phase = RT_PH_FINDING;
-		run->precheck_lookup = true;
-		issue_call(c, RT_SLOT_CAMPAIGN, RT_OP_DESCRIBE_VERSION);
+		precheck_lookup(c, false);
 		return;
 	}
 	if (run->camp_seen_update_at > run->version_created) {
-		superseded(c);
+		if (classify(run->slots[RT_SLOT_CAMPAIGN].status) == ST_FAILED)
+			serving_decides(c); /* that update never went live */
+		else
+			superseded(c);
 		return;
 	}
 	queue_create(c, RT_SLOT_CAMPAIGN);
 }
 
-/* The pre-check's DescribeSolutionVersion of this run's version. */
+/* The pre-check's DescribeSolutionVersion of this run's version, or of the
+ * one the campaign serves (precheck_serving). */
 static void on_precheck_version(struct ctx *c, const struct rt_event *ev)
 {
 	struct rt_run *run = c->run;
-	const char *vname = run->slots[RT_SLOT_VERSION].name;
+	bool serving = run->precheck_serving;
+	const char *vname = serving ? run->prev_version_arn
+				    : run->slots[RT_SLOT_VERSION].name;
 
 	run->precheck_lookup = false;
+	run->precheck_serving = false;
 	if (ev->result == RT_RES_INVALID) {
 		/* refused: the deploy is not sent blind */
 		reject(c, RT_SLOT_CAMPAIGN, ev, RT_OP_DESCRIBE_VERSION);
 		return;
 	}
 	if (ev->result == RT_RES_OK && ev->created > 0) {
-		run->version_created = ev->created;
+		if (serving)
+			run->serving_created = ev->created;
+		else
+			run->version_created = ev->created;
 		deploy_or_skip(c);
 		return;
 	}
@@ -810,6 +889,7 @@ static void on_campaign(struct ctx *c, const struct rt_event *ev)
 		return;
 	}
 	run->camp_seen_at = c->now;
+	run->serving_created = 0;
 	copy_str(run->camp_seen_update, sizeof(run->camp_seen_update),
 		 ev->update_version_arn);
 	run->camp_seen_update_at = ev->update_created;
@@ -817,13 +897,7 @@ static void on_campaign(struct ctx *c, const struct rt_event *ev)
 	/* No update on record yet but the campaign serves ours: deployed. */
 	if (serves_ours && (empty(ev->update_version_arn) || for_ours) &&
 	    (empty(ev->update_status) || uc == ST_ACTIVE)) {
-		s->phase = RT_PH_ACTIVE;
-		s->finished_at = c->now;
-		s->await = RT_AWAIT_NONE;
-		c->save = true;
-		act_log(c, LOG_NOTICE,
-			run->kind == RT_KIND_ROLLBACK ? NULL : MSGID_DEPLOYED,
-			RT_SLOT_CAMPAIGN, "campaign %s serves %s", camp, vname);
+		campaign_serves_ours(c);
 		return;
 	}
 	if (for_ours) {
@@ -2065,6 +2139,8 @@ int rt_resume(struct rt_run *run, time_t now, struct rt_actions *out)
 	run->consecutive_errors = 0;
 	run->status_hash = 0;
 	run->precheck_lookup = false; /* the campaign is described first */
+	run->precheck_serving = false;
+	run->serving_created = 0;
 	for (i = 0; i < RT_NSLOTS; i++) {
 		run->slots[i].await = RT_AWAIT_NONE;
 		run->slots[i].delay_ms = 0;

@@ -19,6 +19,7 @@
 #include "retrain_fixture.h"
 
 #define OTHER_VERSION SOLUTION "/v-other"
+#define NEWER_VERSION SOLUTION "/v-newer"
 
 static int campaign_reply(struct fx *f, enum rt_result r, const char *serves,
 			  const char *upd_ver, const char *upd_status)
@@ -958,12 +959,88 @@ static void test_precheck_decides_on_the_deploy_describe(void **state)
 	assert_int_equal(rf_campaign_ok(f, OLD_VERSION, NULL, NULL, 0), 0);
 	assert_update_sent(f);
 	free(f);
-	/* a newer update that failed counts as well: the campaign was
-	 * updated after ours was created */
+}
+
+/* The pre-check's look at the version the campaign serves. */
+static void assert_serving_lookup(struct fx *f, const char *serving)
+{
+	const struct rt_action *a = rf_call_op(&f->out, RT_OP_DESCRIBE_VERSION,
+					    RT_SLOT_CAMPAIGN);
+
+	assert_non_null(a);
+	assert_string_equal(a->call.arn, serving);
+	assert_int_equal(rf_count(&f->out, RT_ACT_CALL, ANY), 1);
+	assert_true(f->run.precheck_lookup);
+	assert_true(f->run.precheck_serving);
+	assert_false(rt_done(&f->run));
+}
+
+/* The latest update, to another version, was made after ours was created
+ * but failed: it never went live, so the version the campaign still serves
+ * decides (asked for its creation time): trained before ours -> sent;
+ * after -> skipped, naming it; ours -> deployed already; its time not to
+ * be had -> sent (said); the look refused -> failed, nothing sent. */
+static void test_precheck_newer_update_failed(void **state)
+{
+	struct fx *f;
+
+	(void)state;
+	/* serves an older version: ours goes out */
 	f = at_deploying_created(V_CREATED);
 	assert_int_equal(rf_campaign_ok(f, OLD_VERSION, OTHER_VERSION,
 					"CREATE FAILED", UPD_NEWER), 0);
-	assert_superseded(f, OTHER_VERSION);
+	assert_serving_lookup(f, OLD_VERSION);
+	assert_null(rf_call_op(&f->out, RT_OP_UPDATE_CAMPAIGN, ANY));
+	assert_int_equal(lookup_reply(f, RT_RES_OK, V_CREATED - 3600), 0);
+	assert_update_sent(f);
+	assert_false(f->run.precheck_serving);
+	assert_true(rf_log_has(&f->out, "failed; it serves"));
+	free(f);
+	/* serves a version trained after ours: skipped, it is named */
+	f = at_deploying_created(V_CREATED);
+	assert_int_equal(rf_campaign_ok(f, NEWER_VERSION, OTHER_VERSION,
+					"UPDATE FAILED", UPD_NEWER), 0);
+	assert_serving_lookup(f, NEWER_VERSION);
+	assert_int_equal(lookup_reply(f, RT_RES_OK, V_CREATED + 60), 0);
+	assert_superseded(f, NEWER_VERSION);
+	assert_non_null(strstr(f->run.reason, "failed"));
+	free(f);
+	/* serves ours already (the failed update came after it): deployed */
+	f = at_deploying_created(V_CREATED);
+	assert_int_equal(rf_campaign_ok(f, VERSION_ARN, OTHER_VERSION,
+					"UPDATE FAILED", UPD_NEWER), 0);
+	assert_int_equal(f->run.slots[RT_SLOT_CAMPAIGN].phase, RT_PH_ACTIVE);
+	assert_int_equal(rf_count(&f->out, RT_ACT_CALL, ANY), 0);
+	assert_true(rf_log_has(&f->out, "serves"));
+	free(f);
+	/* the serving version's time cannot be had: sent, said */
+	f = at_deploying_created(V_CREATED);
+	assert_int_equal(rf_campaign_ok(f, OLD_VERSION, OTHER_VERSION,
+					"CREATE FAILED", UPD_NEWER), 0);
+	assert_int_equal(lookup_reply(f, RT_RES_NOT_FOUND, 0), 0);
+	assert_update_sent(f);
+	assert_true(rf_log_has(&f->out, "cannot tell when"));
+	free(f);
+	/* the look refused: the run fails, nothing sent blind */
+	f = at_deploying_created(V_CREATED);
+	assert_int_equal(rf_campaign_ok(f, OLD_VERSION, OTHER_VERSION,
+					"CREATE FAILED", UPD_NEWER), 0);
+	assert_int_equal(lookup_reply(f, RT_RES_INVALID, 0), 0);
+	assert_true(rt_done(&f->run));
+	assert_int_equal(f->run.outcome, RT_OUT_FAILED);
+	assert_null(rf_call_op(&f->out, RT_OP_UPDATE_CAMPAIGN, ANY));
+	free(f);
+	/* our version's time not known either: ours first, then the
+	 * serving one's */
+	f = at_deploying_created(0);
+	assert_int_equal(rf_campaign_ok(f, OLD_VERSION, OTHER_VERSION,
+					"CREATE FAILED", UPD_NEWER), 0);
+	assert_lookup(f);
+	assert_false(f->run.precheck_serving);
+	assert_int_equal(lookup_reply(f, RT_RES_OK, V_CREATED), 0);
+	assert_serving_lookup(f, OLD_VERSION);
+	assert_int_equal(lookup_reply(f, RT_RES_OK, V_CREATED - 3600), 0);
+	assert_update_sent(f);
 	free(f);
 }
 
@@ -2110,8 +2187,14 @@ static void check_precheck(const struct fx *f)
 	assert_true(f->now >= run->camp_seen_at);
 	assert_true(f->now - run->camp_seen_at < RT_PRECHECK_REUSE_S);
 	if (run->version_created > 0 && run->camp_seen_update_at > 0 &&
-	    run->camp_seen_update[0] && strcmp(run->camp_seen_update, VERSION_ARN))
-		assert_true(run->camp_seen_update_at <= run->version_created);
+	    run->camp_seen_update[0] && strcmp(run->camp_seen_update, VERSION_ARN) &&
+	    run->camp_seen_update_at > run->version_created) {
+		/* a newer update only when it failed, the version still
+		 * served then not trained after ours (or its time unknown) */
+		assert_non_null(strstr(run->slots[RT_SLOT_CAMPAIGN].status,
+				       "FAILED"));
+		assert_true(run->serving_created <= run->version_created);
+	}
 }
 
 static void check_batch(struct fx *f, struct model *m)
@@ -2626,6 +2709,7 @@ int main(void)
 		cmocka_unit_test(test_campaign_describe),
 		cmocka_unit_test(test_campaign_superseded),
 		cmocka_unit_test(test_precheck_decides_on_the_deploy_describe),
+		cmocka_unit_test(test_precheck_newer_update_failed),
 		cmocka_unit_test(test_precheck_update_in_progress),
 		cmocka_unit_test(test_precheck_version_time_unknown),
 		cmocka_unit_test(test_precheck_lookup_failures),
