@@ -37,6 +37,16 @@ int policy_identity(const struct config *cfg, const char *only, char **out);
 int policy_import_role(const struct config *cfg, const char *only, char **out,
 		       char *err, size_t errlen);
 
+/* The same documents for the role the pipelines' batch jobs run as
+ * (BatchInferenceRoleArn / BatchSegmentRoleArn, by default the import
+ * role): s3:GetObject on the batch inputs (and on the datasets when it is
+ * the import role too), s3:PutObject under the batch outputs, s3:ListBucket
+ * by prefix. 0; -ENOENT (no pipeline named only); -ENODATA (no selected
+ * pipeline has a batch job); -EINVAL (several batch roles); -ENOMEM; *err
+ * says why for -ENODATA and -EINVAL. */
+int policy_batch_role(const struct config *cfg, const char *only, char **out,
+		      char *err, size_t errlen);
+
 /* true for the error codes of an IAM denial ("AccessDeniedException",
  * "AccessDenied", with or without a namespace prefix). */
 bool policy_is_denial(const char *code);

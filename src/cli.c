@@ -93,7 +93,8 @@ static const char *const policy_details[] = {
 	"ImportRoleArn for personalize.amazonaws.com only",
 	"-p, --pipeline NAME  only this pipeline (default: all, merged)",
 	"--import-role        instead the import role's trust policy and its",
-	"                     S3 read policy, as one JSON object",
+	"                     S3 policy, as one JSON object",
+	"--batch-role         the same for the role the batch jobs run as",
 	NULL,
 };
 
@@ -127,7 +128,7 @@ const struct cli_command cli_commands[] = {
 	{ "next", "[-n N] [--from TIME] [--timezone ZONE] [-p NAME] [EXPRESSION]",
 	  "print the next fire times of the schedule, in UTC",
 	  next_details, cmd_next },
-	{ "policy", "[-p PIPELINE] [--import-role]",
+	{ "policy", "[-p PIPELINE] [--import-role|--batch-role]",
 	  "print the IAM policy the daemon needs for this config",
 	  policy_details, cmd_policy },
 };

@@ -1,10 +1,12 @@
 /* cmd_policy.c - `policy`: print the IAM policy the config needs.
  *
- *   personalize-retrain [-c FILE] policy [-p PIPELINE] [--import-role]
+ *   personalize-retrain [-c FILE] policy [-p PIPELINE] [--import-role|--batch-role]
  *
- * Without --import-role: the identity policy of the daemon's credentials
- * (for aws iam put-role-policy --policy-document file://...). With it: the
- * import role's trust policy and S3 read policy. See include/policy.h. */
+ * Without an option: the identity policy of the daemon's credentials
+ * (for aws iam put-role-policy --policy-document file://...). With
+ * --import-role: the import role's trust policy and S3 policy; with
+ * --batch-role: the same for the role the batch jobs run as. See
+ * include/policy.h. */
 #include "cli.h"
 
 #include <errno.h>
@@ -20,10 +22,11 @@ int cmd_policy(const struct cli_options *opt, int argc, char **argv)
 {
 	struct config *cfg = NULL;
 	const char *only = NULL;
-	bool import_role = false;
+	bool import_role = false, batch_role = false;
 	const struct cli_opt opts[] = {
 		CLI_OPT_PIPELINE(&only),
 		{ "import-role", '\0', NULL, &import_role },
+		{ "batch-role", '\0', NULL, &batch_role },
 		CLI_OPT_END,
 	};
 	char *text = NULL, err[512] = "";
@@ -32,14 +35,22 @@ int cmd_policy(const struct cli_options *opt, int argc, char **argv)
 	r = cli_parse_and_load(opt, argc, argv, opts, &only, &cfg);
 	if (r != CLI_PARSED)
 		return r;
+	if (import_role && batch_role) {
+		config_free(cfg);
+		fprintf(stderr, "%s: policy: --import-role and --batch-role "
+			"print different documents: give one\n", CLI_PROGRAM);
+		return PR_EXIT_USAGE;
+	}
 	if (import_role)
 		r = policy_import_role(cfg, only, &text, err, sizeof(err));
+	else if (batch_role)
+		r = policy_batch_role(cfg, only, &text, err, sizeof(err));
 	else
 		r = policy_identity(cfg, only, &text);
 	config_free(cfg);
-	if (r == -EINVAL) {
-		fprintf(stderr, "%s: policy --import-role: %s\n", CLI_PROGRAM,
-			err);
+	if (r == -EINVAL || r == -ENODATA) {
+		fprintf(stderr, "%s: policy %s: %s\n", CLI_PROGRAM,
+			import_role ? "--import-role" : "--batch-role", err);
 		return PR_EXIT_USAGE;
 	}
 	if (r < 0) {

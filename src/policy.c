@@ -714,18 +714,23 @@ static int split_s3(const char *uri, char **bucket, char **key)
 }
 
 /* The S3 paths the role reads or writes for pipeline p: the datasets'
- * (read), and, when the batch job uses this role, its input (read) and
- * its output folder (written); the number put in paths (at most
- * CONFIG_DATASET_COUNT + 2), *out_path the output or NULL. */
+ * when it is the import role (read), and, when the batch job uses this
+ * role, its input (read) and its output folder (written); the number put
+ * in paths (at most CONFIG_DATASET_COUNT + 2), *out_path the output or
+ * NULL; *datasets whether the datasets are among them. */
 static size_t role_paths(const struct pipeline *p, const char *role,
-			 const char **paths, const char **out_path)
+			 const char **paths, const char **out_path,
+			 bool *datasets)
 {
 	size_t n = 0;
 	int t;
 
-	for (t = 0; t < CONFIG_DATASET_COUNT; t++)
-		if (p->datasets[t].set)
-			paths[n++] = p->datasets[t].s3_path;
+	if (!strcmp(p->import_role_arn, role)) {
+		for (t = 0; t < CONFIG_DATASET_COUNT; t++)
+			if (p->datasets[t].set)
+				paths[n++] = p->datasets[t].s3_path;
+		*datasets = true;
+	}
 	*out_path = NULL;
 	if (p->batch_kind != CONFIG_BATCH_NONE && p->batch_role_arn &&
 	    !strcmp(p->batch_role_arn, role)) {
@@ -736,8 +741,18 @@ static size_t role_paths(const struct pipeline *p, const char *role,
 	return n;
 }
 
-int policy_import_role(const struct config *cfg, const char *only, char **out,
-		       char *err, size_t errlen)
+/* The role pipeline p passes to Personalize: its import role, or (batch)
+ * the role its batch job runs as; NULL: p has no batch job. */
+static const char *pipeline_role(const struct pipeline *p, bool batch)
+{
+	if (!batch)
+		return p->import_role_arn;
+	return p->batch_kind != CONFIG_BATCH_NONE ? p->batch_role_arn : NULL;
+}
+
+/* policy_import_role() and policy_batch_role(). */
+static int role_documents(const struct config *cfg, const char *only,
+			  bool batch, char **out, char *err, size_t errlen)
 {
 	struct strset accounts = { 0 }, objects = { 0 }, buckets = { 0 };
 	struct strset outputs = { 0 };
@@ -746,10 +761,11 @@ int policy_import_role(const struct config *cfg, const char *only, char **out,
 	struct strset *prefixes = NULL;
 	struct stmt trust, *st = NULL;
 	struct strbuf sb = STRBUF_INIT;
-	const char *role = NULL, *partition = "aws";
+	const char *role = NULL, *partition = "aws", *mine;
+	const char *what = batch ? "batch" : "import";
 	size_t i, b, n = 0;
 	int r = 0;
-	bool oom = false;
+	bool oom = false, datasets = false;
 
 	if (!cfg || !out)
 		return -EINVAL;
@@ -758,23 +774,24 @@ int policy_import_role(const struct config *cfg, const char *only, char **out,
 	for (i = 0; i < cfg->n; i++) {
 		const struct pipeline *p = &cfg->pipelines[i];
 
-		if (!selected(p, only))
+		if (!selected(p, only) || !(mine = pipeline_role(p, batch)))
 			continue;
-		if (role && strcmp(role, p->import_role_arn)) {
+		if (role && strcmp(role, mine)) {
 			if (err && errlen)
 				snprintf(err, errlen,
-					 "the pipelines name several import roles "
+					 "the pipelines name several %s roles "
 					 "(%s, %s): choose one pipeline with -p",
-					 role, p->import_role_arn);
+					 what, role, mine);
 			set_free(&accounts);
 			set_free(&objects);
 			set_free(&buckets);
+			set_free(&outputs);
 			return -EINVAL;
 		}
-		role = p->import_role_arn;
+		role = mine;
 		partition = p->partition;
 		set_add(&accounts, p->account);
-		np = role_paths(p, role, paths, &outp);
+		np = role_paths(p, role, paths, &outp, &datasets);
 		for (k = 0; k < np; k++) {
 			char *bucket, *key;
 
@@ -792,6 +809,13 @@ int policy_import_role(const struct config *cfg, const char *only, char **out,
 			free(key);
 		}
 	}
+	if (!role) {
+		/* nothing was added to the sets */
+		if (err && errlen)
+			snprintf(err, errlen, "no %s has a batch job",
+				 only ? "such pipeline" : "pipeline");
+		return -ENODATA;
+	}
 	oom |= accounts.oom || objects.oom || buckets.oom || outputs.oom;
 	/* per bucket: the s3:prefix values its paths allow */
 	prefixes = calloc(buckets.n ? buckets.n : 1, sizeof(*prefixes));
@@ -803,9 +827,10 @@ int policy_import_role(const struct config *cfg, const char *only, char **out,
 	for (i = 0; i < cfg->n; i++) {
 		const struct pipeline *p = &cfg->pipelines[i];
 
-		if (!selected(p, only))
+		if (!selected(p, only) || !pipeline_role(p, batch) ||
+		    strcmp(pipeline_role(p, batch), role))
 			continue;
-		np = role_paths(p, role, paths, &outp);
+		np = role_paths(p, role, paths, &outp, &datasets);
 		for (k = 0; k < np; k++) {
 			char *bucket, *key;
 			size_t kl;
@@ -847,14 +872,14 @@ int policy_import_role(const struct config *cfg, const char *only, char **out,
 	trust.cond_v = (const char *const *)accounts.v;
 	trust.cond_n = accounts.n;
 
-	st[n].sid = "ReadImportData";
+	st[n].sid = datasets ? "ReadImportData" : "ReadBatchInput";
 	set_add(&st[n].actions, "s3:GetObject");
 	st[n].resources = &objects;
 	n++;
 	for (b = 0; b < buckets.n; b++, n++) {
 		struct strset *one = &prefixes[b];
 
-		st[n].sid = "ListImportData";
+		st[n].sid = datasets ? "ListImportData" : "ListBatchData";
 		st[n].sid_n = buckets.n > 1 ? (unsigned)b + 1 : 0;
 		set_add(&st[n].actions, "s3:ListBucket");
 		st[n].cond_op = "StringLike";
@@ -920,6 +945,18 @@ out:
 	if (!*out)
 		r = -ENOMEM;
 	return r;
+}
+
+int policy_import_role(const struct config *cfg, const char *only, char **out,
+		       char *err, size_t errlen)
+{
+	return role_documents(cfg, only, false, out, err, errlen);
+}
+
+int policy_batch_role(const struct config *cfg, const char *only, char **out,
+		      char *err, size_t errlen)
+{
+	return role_documents(cfg, only, true, out, err, errlen);
 }
 
 /* ---- denials ------------------------------------------------------------ */

@@ -39,6 +39,18 @@ grep -q 'OK, 2 pipelines' "$tmp/out" || fail "yaml check summary"
 # -c wins over PARAMS_FILE
 PARAMS_FILE="$tmp/none.cfg" expect_rc 0 "$BIN" -c parameters.cfg check
 
+# ---- policy: the role documents
+expect_rc 0 "$BIN" -c parameters.cfg policy --import-role
+grep -q '"RoleArn"' "$tmp/out" || fail "policy --import-role: no RoleArn"
+expect_rc 2 "$BIN" -c parameters.cfg policy --batch-role
+grep -q 'no pipeline has a batch job' "$tmp/err" || fail "policy --batch-role without a batch job: $(cat "$tmp/err")"
+expect_rc 2 "$BIN" -c parameters.cfg policy --import-role --batch-role
+grep -q 'give one' "$tmp/err" || fail "both role options: $(cat "$tmp/err")"
+{ cat parameters.cfg; printf 'BatchInferenceInput=s3://bkt/in/users.json\nBatchInferenceOutput=s3://bkt/out/\nBatchInferenceRoleArn=arn:aws:iam::123456789012:role/BatchRole\n'; } >"$tmp/batch.cfg"
+expect_rc 0 "$BIN" -c "$tmp/batch.cfg" policy --batch-role
+grep -q '"arn:aws:iam::123456789012:role/BatchRole"' "$tmp/out" && grep -q 'arn:aws:s3:::bkt/out/\*' "$tmp/out" ||
+	fail "policy --batch-role: $(cat "$tmp/out")"
+
 # ---- next
 expect_rc 0 "$BIN" -c parameters.cfg next --from 2026-11-25T12:00:00Z -n 3
 printf '2026-12-02T12:00:00Z\n2026-12-09T12:00:00Z\n2026-12-16T12:00:00Z\n' | cmp -s - "$tmp/out" ||

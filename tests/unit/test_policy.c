@@ -250,6 +250,48 @@ static void test_batch(void **state)
 	assert_null(strstr(text, "PutObject"));
 	assert_null(strstr(text, "seg/items.json"));
 	free(text);
+	/* that role's own documents: the trust policy, the input read, the
+	 * output written, nothing of the datasets */
+	assert_int_equal(policy_batch_role(cfg, NULL, &text, err, sizeof(err)), 0);
+	root = cJSON_Parse(text);
+	assert_non_null(root);
+	assert_string_equal(cJSON_GetObjectItem(root, "RoleArn")->valuestring,
+			    "arn:aws:iam::123456789012:role/Seg");
+	assert_non_null(strstr(text, "personalize.amazonaws.com"));
+	doc = cJSON_GetObjectItem(root, "PolicyDocument");
+	resources_of(doc, "s3:GetObject", r, sizeof(r));
+	assert_string_equal(r, "arn:aws:s3:::bkt/seg/items.json");
+	resources_of(doc, "s3:PutObject", r, sizeof(r));
+	assert_string_equal(r, "arn:aws:s3:::bkt/seg/out/*");
+	assert_non_null(strstr(text, "ReadBatchInput"));
+	assert_null(strstr(text, "ImportData"));
+	cJSON_Delete(root);
+	free(text);
+	config_free(cfg);
+
+	/* the batch job on the import role: --batch-role is that role's
+	 * whole need, as --import-role prints it */
+	cfg = load(CONFIG_FORMAT_CFG, CFG_BASE BATCH_KEYS);
+	{
+		char *imp = NULL;
+
+		assert_int_equal(policy_batch_role(cfg, NULL, &text, err,
+						   sizeof(err)), 0);
+		assert_int_equal(policy_import_role(cfg, NULL, &imp, err,
+						    sizeof(err)), 0);
+		assert_string_equal(text, imp);
+		free(imp);
+		free(text);
+	}
+	config_free(cfg);
+
+	/* no batch job: said so */
+	cfg = load(CONFIG_FORMAT_CFG, CFG_BASE);
+	text = NULL;
+	assert_int_equal(policy_batch_role(cfg, NULL, &text, err, sizeof(err)),
+			 -ENODATA);
+	assert_null(text);
+	assert_non_null(strstr(err, "no pipeline has a batch job"));
 	config_free(cfg);
 }
 
