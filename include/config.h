@@ -161,7 +161,12 @@ struct config_tag {
 /* NumResults at most: the most recommendations Personalize returns for
  * one user (GetRecommendations' numResults, the same bound for a batch
  * job's; the service model's NumBatchResults has none of its own). */
-#define CONFIG_NUM_RESULTS_MAX 500
+/* NumResults: items per user of a batch inference job (at most 500), users
+ * per segment of a batch segment job (at most 5 million). */
+#define CONFIG_NUM_RESULTS_MAX 5000000
+#define CONFIG_NUM_RESULTS_INFERENCE_MAX 500
+/* An S3 path as Personalize takes it (the model's S3Location: max 256). */
+#define CONFIG_S3_PATH_MAX 256
 
 /* Personalize's tag limits (config_tags.c cites where they come from). */
 #define CONFIG_TAGS_MAX 50

@@ -332,6 +332,9 @@ struct rt_slot {
 	unsigned delay_ms;    /* current backoff base */
 	unsigned misses;      /* consecutive not-found / not-ours describes */
 	bool uncertain;       /* a create of ours may have gone through */
+	bool taken;           /* our create said AlreadyExists: a find that
+				 lists nothing of ours looks again (misses),
+				 never creates at once */
 };
 
 struct rt_run {

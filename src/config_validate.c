@@ -321,6 +321,13 @@ static bool check_s3(struct vctx *c, int k)
 			     quote(q, v));
 			return false;
 		}
+	if (strlen(v) > CONFIG_S3_PATH_MAX) {
+		verr(c, kline(c, k), "%s %s is %zu characters long; "
+		     "Personalize takes S3 paths of at most %d (a shorter "
+		     "key, or its folder)", name, quote(q, v), strlen(v),
+		     CONFIG_S3_PATH_MAX);
+		return false;
+	}
 	return true;
 }
 
@@ -831,7 +838,14 @@ static void check_batch(struct vctx *c, struct pipeline *p)
 			     "%s; set them or remove it", config_keys[kr].name,
 			     config_keys[ki].name, config_keys[ko].name);
 	}
-	(void)check_number(c, CONFIG_KEY_NUM_RESULTS, &p->batch_num_results);
+	if (check_number(c, CONFIG_KEY_NUM_RESULTS, &p->batch_num_results) &&
+	    p->batch_kind == CONFIG_BATCH_INFERENCE &&
+	    p->batch_num_results > CONFIG_NUM_RESULTS_INFERENCE_MAX)
+		verr(c, kline(c, CONFIG_KEY_NUM_RESULTS), "NumResults %u is "
+		     "more than a batch inference job returns per user; use "
+		     "1 to %d (up to %d users per segment for a batch "
+		     "segment job)", p->batch_num_results,
+		     CONFIG_NUM_RESULTS_INFERENCE_MAX, CONFIG_NUM_RESULTS_MAX);
 	if (p->batch_kind != CONFIG_BATCH_NONE || first >= 0)
 		return;
 	for (i = 0; i < sizeof(only_with) / sizeof(only_with[0]); i++)

@@ -603,6 +603,8 @@ static void on_create(struct ctx *c, int slot, const struct rt_event *ev)
 		if (!s->uncertain)
 			run->followed = true;
 		s->uncertain = true; /* a job of this name exists: in flight */
+		s->taken = true;
+		s->misses = 0;
 		c->save = true;
 		act_log(c, LOG_NOTICE, NULL, slot,
 			"%s already exists (another host or an earlier attempt created it): following it",
@@ -676,6 +678,7 @@ static void on_find_job(struct ctx *c, int slot, const struct rt_event *ev)
 	switch (ev->result) {
 	case RT_RES_OK:
 		if (ev->found && !empty(ev->arn)) {
+			s->taken = false;
 			copy_str(s->arn, sizeof(s->arn), ev->arn);
 			s->adopted = true;
 			s->created_at = c->now;
@@ -689,6 +692,16 @@ static void on_find_job(struct ctx *c, int slot, const struct rt_event *ev)
 			arm_timer(c, slot, false); /* malformed: ask again */
 		} else if (ev->other_busy) {
 			wait_other(c, slot, ev->other_name);
+		} else if (s->taken) {
+			/* AlreadyExists, yet nothing of ours is listed: the
+			 * name is another's, or the list lags behind */
+			if (++s->misses > RT_TOLERANCE) {
+				fail_slot(c, slot, "%s: a job of that name exists but %s does not list it as this run's (another pipeline with the same PipelineName in this account, or a job of another version?): not created again",
+					  label, rt_op_name(op_find(c->run, slot)));
+				act_log(c, LOG_ERR, NULL, slot, "%s", s->reason);
+				break;
+			}
+			arm_timer(c, slot, false);
 		} else {
 			queue_create(c, slot);
 		}
@@ -1913,7 +1926,8 @@ int rt_rollback_start(struct rt_run *run, const struct rt_spec *spec,
 	}
 	if (current && !rt_done(current) &&
 	    (current->stage == RT_STAGE_GATING ||
-	     current->stage == RT_STAGE_DEPLOYING)) {
+	     current->stage == RT_STAGE_DEPLOYING ||
+	     current->stage == RT_STAGE_BATCH)) {
 		snprintf(e, sizeof(e),
 			 "a run of pipeline %s is %s: try again when it has finished",
 			 spec->pipeline, rt_stage_name(current->stage));

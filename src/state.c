@@ -458,6 +458,16 @@ static void record_dataset(struct state *st, const struct rt_slot *s)
 	copy_str(d->last_modified, sizeof(d->last_modified), s->last_modified);
 }
 
+/* The run's batch job was created or looked for: the version was ACTIVE,
+ * past its gate, and deployed when there is a campaign. */
+static bool reached_batch(const struct rt_run *run)
+{
+	enum rt_phase ph = run->slots[RT_SLOT_BATCH].phase;
+
+	return run->batch_kind != RT_BATCH_NONE && ph != RT_PH_UNUSED &&
+	       ph != RT_PH_PENDING;
+}
+
 void state_finish_run(struct state *st, const struct rt_run *run)
 {
 	struct state_history h;
@@ -478,7 +488,11 @@ void state_finish_run(struct state *st, const struct rt_run *run)
 	copy_str(h.version_arn, sizeof(h.version_arn), v->arn);
 	copy_str(h.reason, sizeof(h.reason), run->reason);
 	copy_str(h.batch_output, sizeof(h.batch_output), rt_batch_output(run));
-	if (run->outcome == RT_OUT_SUCCEEDED && run->campaign_arn[0]) {
+	/* what the campaign serves: recorded once the update is live,
+	 * whatever came after it (a batch job that failed, the deadline) */
+	if (run->campaign_arn[0] &&
+	    (run->outcome == RT_OUT_SUCCEEDED ||
+	     run->slots[RT_SLOT_CAMPAIGN].phase == RT_PH_ACTIVE)) {
 		copy_str(st->campaign_prev_version,
 			 sizeof(st->campaign_prev_version), run->prev_version_arn);
 		copy_str(st->campaign_version, sizeof(st->campaign_version),
@@ -492,7 +506,11 @@ void state_finish_run(struct state *st, const struct rt_run *run)
 	if (run->kind == RT_KIND_ROLLBACK)
 		return;
 	state_note_fire(st, run->fire_time);
-	if (run->outcome == RT_OUT_SUCCEEDED || run->outcome == RT_OUT_GATED)
+	/* the data a version was trained on: a success, a gated version, or
+	 * one that reached its batch job (deployed, or nothing to deploy);
+	 * importing it again would append it twice (INCREMENTAL) */
+	if (run->outcome == RT_OUT_SUCCEEDED || run->outcome == RT_OUT_GATED ||
+	    reached_batch(run))
 		for (i = 0; i < run->n_datasets && i < RT_MAX_DATASETS; i++) {
 			const struct rt_slot *s = &run->slots[i];
 

@@ -38,6 +38,7 @@ import json
 import os
 import re
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 os.environ.setdefault("PRTEST_POLICY", "1")
@@ -196,6 +197,87 @@ def case_failed(ctx):
     led = prtest.Ledger(emu)
     check(len(led.batch_jobs) == 1 and led.batch_jobs[0]["status"] == "CREATE FAILED",
           "jobs %s" % led.batch_jobs)
+    # the deploy went live before the batch job failed: the state says so
+    # (status, rollback's previous version), as after a success
+    new = [v["solutionVersionArn"] for v in led.versions]
+    camp = st["campaign"]
+    check(len(new) == 1 and camp["current_version"] == new[0] and
+          camp["previous_version"] == prtest.INITIAL_VERSION,
+          "state campaign %s after a deploy and a failed batch job (new %s)" % (camp, new))
+
+
+def case_failed_no_reimport(ctx):
+    """A failed batch job after training: the data it trained on is
+    recorded, so SkipUnchangedData does not import it again (INCREMENTAL
+    would append it twice)."""
+    emu = ctx.emulator(overrides=prtest.batch_overrides(),
+                       script={"batchInferenceFails": True, "failureReason": "boom"})
+    sd = ctx.state_dir()
+    cfg = ctx.config(emu, datasets=1, extra=dict(prtest.batch_keys(), SkipUnchangedData="yes",
+                                                 S3EndpointUrl=emu.url,
+                                                 ImportMode="INCREMENTAL",
+                                                 S3UserInteractionDatasourcePath=(
+                                                     "s3://bucket/interactions.csv")))
+    ctx.start_at_second(1)
+    r1 = ctx.cli(cfg, sd, "once", name="once-1",
+                 env=ctx.env(extra={"PERSONALIZE_RETRAIN_TEST_CLOCK_OFFSET_MS": "-61000"}))
+    check(r1.rc == 1, "first once: want exit 1 (batch failed): %r" % r1)
+    r2 = ctx.cli(cfg, sd, "once", name="once-2")
+    led = prtest.Ledger(emu)
+    imports = [e for e in led.lines if e["operation"] == "CreateDatasetImportJob"
+               and prtest.executed(e)]
+    check(len(imports) == 1, "imports executed: %d, want 1 (the data was trained)"
+          % len(imports))
+    check(r2.rc == 0 and prtest.read_state(sd)["history"][0]["outcome"] == "skipped",
+          "second once: %r / %s" % (r2, prtest.read_state(sd)["history"][0]))
+
+
+def case_rollback_refused_in_batch(ctx):
+    """rollback while the run is in its batch stage: refused (the batch job
+    would write the recommendations of the version rolled back)."""
+    emu = ctx.emulator(overrides=prtest.batch_overrides(),
+                       durations={"batchInferenceMs": 8000})
+    sd = ctx.state_dir()
+    cfg = ctx.config(emu, datasets=1, extra=prtest.batch_keys())
+    p = ctx.spawn(cfg, sd, "once", name="once-killed")
+    prtest.wait_until(lambda: any(e["operation"] == "CreateBatchInferenceJob" and
+                                  prtest.executed(e) for e in emu.ledger_lines()),
+                      prtest.RUN_TIMEOUT_S, "CreateBatchInferenceJob", 0.005)
+    p.kill9()
+    check(prtest.read_state(sd)["run"]["stage"] == "batch", "not killed in stage batch")
+    rb = ctx.cli(cfg, sd, "rollback", "--to", prtest.INITIAL_VERSION, name="rollback")
+    check(rb.rc == 1 and "batch" in rb.err, "rollback in the batch stage: %r" % rb)
+    check(not [e for e in emu.ledger_lines() if e["operation"] == "UpdateCampaign"
+               and e["params"].get("solutionVersionArn") == prtest.INITIAL_VERSION],
+          "the rollback's UpdateCampaign was sent")
+
+
+def case_taken_name(ctx):
+    """The batch job's name is taken by a job of another version: the run
+    looks for its own a few times, then fails naming the clash; it never
+    repeats the create in a loop."""
+    emu = ctx.emulator(overrides=prtest.batch_overrides())
+    sd = ctx.state_dir()
+    cfg = ctx.config(emu, datasets=1, extra=dict(prtest.batch_keys(), MaxRunDuration="60"))
+    now = ctx.start_at_second(5)
+    stamp = time.strftime("%Y%m%dT%H%M", time.gmtime(now))
+    st, _, body = prtest.raw_call(emu, "CreateBatchInferenceJob", {
+        "jobName": "prtest-%s-batch" % stamp, "solutionVersionArn": prtest.INITIAL_VERSION,
+        "jobInput": {"s3DataSource": {"path": BATCH_INPUT}},
+        "jobOutput": {"s3DataDestination": {"path": BATCH_OUTPUT}},
+        "roleArn": prtest.ROLE_ARN})
+    check(st == 200, "pre-create: %s %s" % (st, body))
+    t0 = time.monotonic()
+    r = ctx.cli(cfg, sd, "once", timeout=90)
+    took = time.monotonic() - t0
+    names = [e["operation"] for e in emu.ledger_lines()]
+    check(r.rc == 1 and "a job of that name exists" in r.err,
+          "once: want exit 1 naming the clash: %r" % r)
+    check(names.count("CreateBatchInferenceJob") == 2 and
+          names.count("ListBatchInferenceJobs") <= 6,
+          "creates %d, lists %d: want the one create, a few looks"
+          % (names.count("CreateBatchInferenceJob"), names.count("ListBatchInferenceJobs")))
+    check(took < 45, "once took %.0f s" % took)
 
 
 def case_segment_wrong_recipe(ctx):
@@ -300,6 +382,9 @@ CASES = [
     ("check: batch errors with file:line", case_check_offline),
     ("faults on the batch calls: one job", case_faults),
     ("kill -9 during the batch job: adopted", case_kill9),
+    ("failed batch job: the trained data is not imported again", case_failed_no_reimport),
+    ("rollback refused in the batch stage", case_rollback_refused_in_batch),
+    ("a batch job name taken by another version's job", case_taken_name),
 ]
 
 if __name__ == "__main__":

@@ -491,6 +491,62 @@ struct find_case {
 	enum rt_outcome outcome;
 };
 
+/* A create answered AlreadyExists whose job the find does not list (the
+ * name is another pipeline's, or a job of another version): looked for
+ * again with backoff, RT_TOLERANCE times, then the slot fails naming the
+ * clash, with no second create; a list that only lagged finds it and
+ * adopts it. */
+static void test_taken_name(void **state)
+{
+	enum setup s;
+	int lag;
+
+	(void)state;
+	for (lag = 0; lag <= 1; lag++)
+		for (s = S_IMPORT; s <= S_VERSION; s++) {
+			int slot, i;
+			struct fx *f = setup_create(s, &slot);
+			enum rt_op create = s == S_IMPORT ? RT_OP_CREATE_IMPORT
+							  : RT_OP_CREATE_VERSION;
+			struct rt_event ev;
+
+			assert_int_equal(rf_reply(f, slot, RT_RES_ALREADY_EXISTS,
+						  NULL, NULL), 0);
+			for (i = 0; i <= RT_TOLERANCE; i++) {
+				assert_non_null(rf_call_op(&f->out, find_op(s), slot));
+				ev = rf_ev_for(f, RT_EV_REPLY, slot);
+				ev.result = RT_RES_OK;
+				if (lag && i == 1) {
+					ev.found = true;
+					ev.arn = "arn:found";
+					ev.status = "CREATE IN_PROGRESS";
+				}
+				assert_int_equal(rf_feed(f, &ev), 0);
+				assert_null(rf_call_op(&f->out, create, slot));
+				if (lag && i == 1)
+					break;
+				if (i < RT_TOLERANCE) {
+					assert_int_equal(f->run.slots[slot].phase,
+							 RT_PH_FINDING);
+					assert_non_null(rf_act(&f->out, RT_ACT_TIMER, slot));
+					f->now += 10;
+					assert_int_equal(rf_poll_due(f, slot), 0);
+				}
+			}
+			if (lag) {
+				assert_int_equal(f->run.slots[slot].phase, RT_PH_RUNNING);
+				assert_string_equal(f->run.slots[slot].arn, "arn:found");
+				assert_false(f->run.slots[slot].taken);
+			} else {
+				assert_int_equal(f->run.slots[slot].phase, RT_PH_FAILED);
+				assert_non_null(strstr(f->run.slots[slot].reason,
+						       "a job of that name exists"));
+				assert_true(rf_log_has(&f->out, "not created again"));
+			}
+			free(f);
+		}
+}
+
 static void test_find_outcomes(void **state)
 {
 	const struct find_case cases[] = {
@@ -499,7 +555,9 @@ static void test_find_outcomes(void **state)
 		{ RT_RES_OK, true, "CREATE PENDING", true, RT_PH_RUNNING, RT_ACT_TIMER, RT_OUT_NONE },
 		{ RT_RES_OK, true, "CREATE FAILED", false, RT_PH_FAILED, -1, RT_OUT_FAILED },
 		{ RT_RES_OK, false, NULL, true, RT_PH_WAITING, RT_ACT_TIMER, RT_OUT_NONE },
-		{ RT_RES_OK, false, NULL, false, RT_PH_CREATING, 200, RT_OUT_NONE },
+		/* AlreadyExists, yet nothing of ours listed: look again,
+		 * never create at once (test_taken_name) */
+		{ RT_RES_OK, false, NULL, false, RT_PH_FINDING, RT_ACT_TIMER, RT_OUT_NONE },
 		{ RT_RES_NOT_FOUND, false, NULL, false, RT_PH_FAILED, -1, RT_OUT_FAILED },
 		{ RT_RES_INVALID, false, NULL, false, RT_PH_FAILED, -1, RT_OUT_FAILED },
 		{ RT_RES_TRANSIENT, false, NULL, false, RT_PH_FINDING, RT_ACT_TIMER, RT_OUT_NONE },
@@ -593,7 +651,9 @@ static void test_find_outcomes(void **state)
 				ev = rf_ev_for(f, RT_EV_REPLY, slot);
 				ev.result = RT_RES_OK; /* the other one finished */
 				assert_int_equal(rf_feed(f, &ev), 0);
-				assert_non_null(rf_call_op(&f->out, create, slot));
+				/* ours said AlreadyExists: look again first */
+				assert_null(rf_call_op(&f->out, create, slot));
+				assert_non_null(rf_act(&f->out, RT_ACT_TIMER, slot));
 			}
 			if (k->outcome == RT_OUT_FAILED && s == S_IMPORT)
 				assert_null(rf_call_op(&f->out, RT_OP_CREATE_VERSION, ANY));
@@ -2702,6 +2762,7 @@ int main(void)
 		cmocka_unit_test(test_create_outcomes),
 		cmocka_unit_test(test_reject_keeps_code),
 		cmocka_unit_test(test_find_outcomes),
+		cmocka_unit_test(test_taken_name),
 		cmocka_unit_test(test_describe_outcomes),
 		cmocka_unit_test(test_describe_not_found_tolerance),
 		cmocka_unit_test(test_retry_logged_with_request_id),
