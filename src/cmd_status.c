@@ -99,6 +99,13 @@ static const char *slot_kind(int slot)
 	       slot == RT_SLOT_BATCH ? "batch" : "import";
 }
 
+/* The dataset type of a dataset slot; "" for the other slots. */
+static const char *slot_dataset_type(const struct rt_run *run, int slot)
+{
+	return slot >= 0 && (size_t)slot < run->n_datasets &&
+	       slot < RT_MAX_DATASETS ? run->datasets[slot].ds_type : "";
+}
+
 static void print_daemon(const struct daemon_probe *dp, const char *dir)
 {
 	if (dp->held > 0 && dp->pid > 0)
@@ -146,8 +153,8 @@ static void print_text(const struct pstatus *ps, time_t now,
 			if (sl->phase == RT_PH_UNUSED)
 				continue;
 			printf("  %-10s %s%s%s %s%s%s%s\n", slot_kind(s),
-			       sl->ds_type[0] ? sl->ds_type : "",
-			       sl->ds_type[0] ? " " : "",
+			       slot_dataset_type(run, s),
+			       slot_dataset_type(run, s)[0] ? " " : "",
 			       sl->name, rt_phase_name(sl->phase),
 			       sl->status[0] ? " (" : "", sl->status,
 			       sl->status[0] ? ")" : "");
@@ -256,8 +263,9 @@ static cJSON *json_pipeline(const struct pstatus *ps,
 		if (!j)
 			break;
 		cJSON_AddStringToObject(j, "kind", slot_kind(s));
-		if (sl->ds_type[0])
-			cJSON_AddStringToObject(j, "dataset_type", sl->ds_type);
+		if (slot_dataset_type(run, s)[0])
+			cJSON_AddStringToObject(j, "dataset_type",
+						slot_dataset_type(run, s));
 		cJSON_AddStringToObject(j, "name", sl->name);
 		if (sl->arn[0])
 			cJSON_AddStringToObject(j, "arn", sl->arn);

@@ -116,7 +116,8 @@ static void slot_label(const struct rt_run *run, int slot, char *buf,
 		snprintf(buf, len, "batch %s job %s",
 			 rt_batch_kind_name(run->batch_kind), s->name);
 	else
-		snprintf(buf, len, "%s import job %s", s->ds_type, s->name);
+		snprintf(buf, len, "%s import job %s",
+			 run->datasets[slot].ds_type, s->name);
 }
 
 static void act_log(struct ctx *c, int priority, const char *msgid, int slot,
@@ -204,9 +205,9 @@ static void issue_call(struct ctx *c, int slot, enum rt_op op)
 	k->name = s->name;
 	k->arn = s->arn;
 	if (is_dataset(run, slot)) {
-		k->dataset_arn = s->ds_arn;
-		k->dataset_type = s->ds_type;
-		k->s3_path = s->s3_path;
+		k->dataset_arn = run->datasets[slot].ds_arn;
+		k->dataset_type = run->datasets[slot].ds_type;
+		k->s3_path = run->datasets[slot].s3_path;
 		k->role_arn = run->role_arn;
 		k->import_mode = run->import_mode == RT_IMPORT_INCREMENTAL
 					 ? "INCREMENTAL" : "FULL";
@@ -1021,7 +1022,7 @@ static bool s3_folder(const char *path)
 
 static void on_head(struct ctx *c, int slot, const struct rt_event *ev)
 {
-	struct rt_slot *s = &c->run->slots[slot];
+	struct rt_dataset *s = &c->run->datasets[slot];
 	bool folder = s3_folder(s->s3_path);
 
 	s->etag[0] = s->last_modified[0] = '\0';
@@ -1320,7 +1321,7 @@ static void end_checking(struct ctx *c)
 	for (i = 0; i < run->n_datasets; i++) {
 		if (run->slots[i].await != RT_AWAIT_NONE)
 			return;
-		if (!run->slots[i].unchanged)
+		if (!run->datasets[i].unchanged)
 			changed++;
 	}
 	c->save = true;
@@ -1338,7 +1339,7 @@ static void end_checking(struct ctx *c)
 	for (i = 0; i < run->n_datasets; i++) {
 		struct rt_slot *s = &run->slots[i];
 
-		if (s->unchanged) {
+		if (run->datasets[i].unchanged) {
 			s->phase = RT_PH_ACTIVE;
 			s->finished_at = c->now;
 		} else {
@@ -1373,7 +1374,7 @@ static void advance(struct ctx *c)
 			if (s->phase == RT_PH_FAILED) {
 				finish(c, RT_OUT_FAILED,
 				       "import of the %s dataset failed: %s; no training",
-				       s->ds_type, s->reason);
+				       run->datasets[i].ds_type, s->reason);
 				return;
 			}
 			if (s->phase == RT_PH_ACTIVE)
@@ -1821,6 +1822,7 @@ int rt_start(struct rt_run *run, const struct rt_spec *spec, time_t fire_time,
 	}
 	for (i = 0; i < spec->n_datasets; i++) {
 		struct rt_slot *s = &run->slots[i];
+		struct rt_dataset *d = &run->datasets[i];
 
 		snprintf(sfx, sizeof(sfx), RT_IMPORT_PREFIX "%s",
 			 spec->datasets[i].type);
@@ -1829,14 +1831,14 @@ int rt_start(struct rt_run *run, const struct rt_spec *spec, time_t fire_time,
 		if (r < 0)
 			return r;
 		s->phase = RT_PH_PENDING;
-		copy_str(s->ds_type, sizeof(s->ds_type), spec->datasets[i].type);
-		copy_str(s->ds_arn, sizeof(s->ds_arn), spec->datasets[i].arn);
-		copy_str(s->s3_path, sizeof(s->s3_path), spec->datasets[i].s3_path);
+		copy_str(d->ds_type, sizeof(d->ds_type), spec->datasets[i].type);
+		copy_str(d->ds_arn, sizeof(d->ds_arn), spec->datasets[i].arn);
+		copy_str(d->s3_path, sizeof(d->s3_path), spec->datasets[i].s3_path);
 		if (run->skip_unchanged) {
-			copy_str(s->prev_etag, sizeof(s->prev_etag),
+			copy_str(d->prev_etag, sizeof(d->prev_etag),
 				 spec->datasets[i].prev_etag);
-			copy_str(s->prev_last_modified,
-				 sizeof(s->prev_last_modified),
+			copy_str(d->prev_last_modified,
+				 sizeof(d->prev_last_modified),
 				 spec->datasets[i].prev_last_modified);
 		}
 	}

@@ -437,7 +437,7 @@ const struct state_dataset *state_dataset_get(const struct state *st,
 	return NULL;
 }
 
-static void record_dataset(struct state *st, const struct rt_slot *s)
+static void record_dataset(struct state *st, const struct rt_dataset *s)
 {
 	struct state_dataset *d = NULL;
 	size_t i;
@@ -512,11 +512,11 @@ void state_finish_run(struct state *st, const struct rt_run *run)
 	if (run->outcome == RT_OUT_SUCCEEDED || run->outcome == RT_OUT_GATED ||
 	    reached_batch(run))
 		for (i = 0; i < run->n_datasets && i < RT_MAX_DATASETS; i++) {
-			const struct rt_slot *s = &run->slots[i];
+			const struct rt_dataset *d = &run->datasets[i];
 
-			if (s->phase == RT_PH_ACTIVE && !s->unchanged &&
-			    s->etag[0])
-				record_dataset(st, s);
+			if (run->slots[i].phase == RT_PH_ACTIVE &&
+			    !d->unchanged && d->etag[0])
+				record_dataset(st, d);
 		}
 	st->has_run = false;
 	memset(&st->run, 0, sizeof(st->run));

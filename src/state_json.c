@@ -132,15 +132,16 @@ static cJSON *add_arr(struct out *o, cJSON *parent, const char *key)
 	return add_item(o, parent, key, cJSON_CreateArray());
 }
 
+/* d: the slot's dataset record (a dataset slot), or NULL */
 static void put_slot(struct out *o, cJSON *j, const struct rt_slot *s,
-		     bool dataset)
+		     const struct rt_dataset *d)
 {
 	if (!j)
 		return;
-	if (dataset) {
-		add_str(o, j, "dataset_type", s->ds_type);
-		add_str(o, j, "dataset_arn", s->ds_arn);
-		add_str(o, j, "s3_path", s->s3_path);
+	if (d) {
+		add_str(o, j, "dataset_type", d->ds_type);
+		add_str(o, j, "dataset_arn", d->ds_arn);
+		add_str(o, j, "s3_path", d->s3_path);
 	}
 	add_str(o, j, "name", s->name);
 	add_str(o, j, "arn", s->arn);
@@ -150,13 +151,13 @@ static void put_slot(struct out *o, cJSON *j, const struct rt_slot *s,
 	add_bool(o, j, "adopted", s->adopted);
 	add_time(o, j, "created_at", s->created_at);
 	add_time(o, j, "finished_at", s->finished_at);
-	if (dataset && (s->prev_etag[0] || s->prev_last_modified[0] ||
-			s->etag[0] || s->last_modified[0] || s->unchanged)) {
-		add_str(o, j, "prev_etag", s->prev_etag);
-		add_str(o, j, "prev_last_modified", s->prev_last_modified);
-		add_str(o, j, "etag", s->etag);
-		add_str(o, j, "last_modified", s->last_modified);
-		add_bool(o, j, "unchanged", s->unchanged);
+	if (d && (d->prev_etag[0] || d->prev_last_modified[0] ||
+		  d->etag[0] || d->last_modified[0] || d->unchanged)) {
+		add_str(o, j, "prev_etag", d->prev_etag);
+		add_str(o, j, "prev_last_modified", d->prev_last_modified);
+		add_str(o, j, "etag", d->etag);
+		add_str(o, j, "last_modified", d->last_modified);
+		add_bool(o, j, "unchanged", d->unchanged);
 	}
 }
 
@@ -211,12 +212,12 @@ static void put_run(struct out *o, cJSON *j, const struct rt_run *r)
 			o->oom = true;
 			return;
 		}
-		put_slot(o, s, &r->slots[i], true);
+		put_slot(o, s, &r->slots[i], &r->datasets[i]);
 	}
-	put_slot(o, add_obj(o, j, "version"), &r->slots[RT_SLOT_VERSION], false);
+	put_slot(o, add_obj(o, j, "version"), &r->slots[RT_SLOT_VERSION], NULL);
 	if (r->campaign_arn[0])
 		put_slot(o, add_obj(o, j, "campaign"),
-			 &r->slots[RT_SLOT_CAMPAIGN], false);
+			 &r->slots[RT_SLOT_CAMPAIGN], NULL);
 	if (r->batch_kind != RT_BATCH_NONE) {
 		cJSON *b = add_obj(o, j, "batch");
 
@@ -229,7 +230,7 @@ static void put_run(struct out *o, cJSON *j, const struct rt_run *r)
 		add_num(o, b, "num_results", r->batch_num_results);
 		add_str(o, b, "filter_arn", r->batch_filter_arn);
 		put_slot(o, add_obj(o, b, "job"), &r->slots[RT_SLOT_BATCH],
-			 false);
+			 NULL);
 	}
 }
 
@@ -479,8 +480,9 @@ static bool valid_name(const char *s)
 	return i > 0;
 }
 
+/* d: the slot's dataset record (a dataset slot), or NULL */
 static void get_slot(struct in *in, const cJSON *j, struct rt_slot *s,
-		     bool dataset, const char *what)
+		     struct rt_dataset *d, const char *what)
 {
 	char phase[32];
 
@@ -488,11 +490,11 @@ static void get_slot(struct in *in, const cJSON *j, struct rt_slot *s,
 		bad(in, "not an object:", what);
 		return;
 	}
-	if (dataset) {
-		get_str(in, j, "dataset_type", s->ds_type, sizeof(s->ds_type));
-		get_str(in, j, "dataset_arn", s->ds_arn, sizeof(s->ds_arn));
-		get_str(in, j, "s3_path", s->s3_path, sizeof(s->s3_path));
-		if (!in->bad && (!s->ds_type[0] || !s->ds_arn[0] || !s->s3_path[0]))
+	if (d) {
+		get_str(in, j, "dataset_type", d->ds_type, sizeof(d->ds_type));
+		get_str(in, j, "dataset_arn", d->ds_arn, sizeof(d->ds_arn));
+		get_str(in, j, "s3_path", d->s3_path, sizeof(d->s3_path));
+		if (!in->bad && (!d->ds_type[0] || !d->ds_arn[0] || !d->s3_path[0]))
 			bad(in, "empty dataset field in", what);
 	}
 	get_str(in, j, "name", s->name, sizeof(s->name));
@@ -503,14 +505,14 @@ static void get_slot(struct in *in, const cJSON *j, struct rt_slot *s,
 	s->adopted = get_bool(in, j, "adopted");
 	s->created_at = get_time(in, j, "created_at");
 	s->finished_at = get_time(in, j, "finished_at");
-	if (dataset) {
-		opt_str(in, j, "prev_etag", s->prev_etag, sizeof(s->prev_etag));
-		opt_str(in, j, "prev_last_modified", s->prev_last_modified,
-			sizeof(s->prev_last_modified));
-		opt_str(in, j, "etag", s->etag, sizeof(s->etag));
-		opt_str(in, j, "last_modified", s->last_modified,
-			sizeof(s->last_modified));
-		s->unchanged = opt_bool(in, j, "unchanged");
+	if (d) {
+		opt_str(in, j, "prev_etag", d->prev_etag, sizeof(d->prev_etag));
+		opt_str(in, j, "prev_last_modified", d->prev_last_modified,
+			sizeof(d->prev_last_modified));
+		opt_str(in, j, "etag", d->etag, sizeof(d->etag));
+		opt_str(in, j, "last_modified", d->last_modified,
+			sizeof(d->last_modified));
+		d->unchanged = opt_bool(in, j, "unchanged");
 	}
 	if (in->bad)
 		return;
@@ -549,7 +551,7 @@ static void get_batch(struct in *in, const cJSON *b, struct rt_run *r)
 		bad(in, "incomplete batch job in", "batch");
 	else
 		get_slot(in, member(in, b, "job"), &r->slots[RT_SLOT_BATCH],
-			 false, "batch job");
+			 NULL, "batch job");
 }
 
 static void get_run(struct in *in, const cJSON *j, const char *pipeline,
@@ -612,14 +614,15 @@ static void get_run(struct in *in, const cJSON *j, const char *pipeline,
 			bad(in, "too many entries in", "imports");
 			return;
 		}
-		get_slot(in, e, &r->slots[n++], true, "imports");
+		get_slot(in, e, &r->slots[n], &r->datasets[n], "imports");
+		n++;
 	}
 	r->n_datasets = n;
-	get_slot(in, member(in, j, "version"), &r->slots[RT_SLOT_VERSION], false,
+	get_slot(in, member(in, j, "version"), &r->slots[RT_SLOT_VERSION], NULL,
 		 "version");
 	if (r->campaign_arn[0])
 		get_slot(in, member(in, j, "campaign"),
-			 &r->slots[RT_SLOT_CAMPAIGN], false, "campaign");
+			 &r->slots[RT_SLOT_CAMPAIGN], NULL, "campaign");
 	e = cJSON_GetObjectItemCaseSensitive(j, "batch");
 	if (e && !cJSON_IsNull(e))
 		get_batch(in, e, r);

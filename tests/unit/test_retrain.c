@@ -2319,7 +2319,7 @@ static void check_batch(struct fx *f, struct model *m)
 			if (op == RT_OP_HEAD_OBJECT)
 				assert_int_equal(f->run.stage, RT_STAGE_CHECKING);
 			if (op == RT_OP_CREATE_IMPORT || op == RT_OP_FIND_IMPORT)
-				assert_false(f->run.slots[a->slot].unchanged);
+				assert_false(f->run.datasets[a->slot].unchanged);
 			/* the batch job: its own kind's operations, in its
 			 * stage, only of a version that is ACTIVE, passed
 			 * the gate and (with a campaign) is deployed */
@@ -2706,9 +2706,9 @@ static void test_skip_folder_digest(void **state)
 		assert_int_equal(rf_feed(f, &ev), 0);
 		assert_true(rf_log_has(&f->out, digests[changed]));
 		assert_true(rf_log_has(&f->out, "(listing sha256:"));
-		assert_int_equal(f->run.slots[0].unchanged, !changed);
-		assert_string_equal(f->run.slots[0].etag, digests[changed]);
-		assert_string_equal(f->run.slots[0].last_modified, "");
+		assert_int_equal(f->run.datasets[0].unchanged, !changed);
+		assert_string_equal(f->run.datasets[0].etag, digests[changed]);
+		assert_string_equal(f->run.datasets[0].last_modified, "");
 		if (!changed) {
 			assert_true(rt_done(&f->run));
 			assert_int_equal(f->run.outcome, RT_OUT_SKIPPED);

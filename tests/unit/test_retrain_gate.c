@@ -430,10 +430,10 @@ static void test_skip_head_outcomes(void **state)
 		assert_true(rf_log_has(&f->out, "checking 2 S3 sources"));
 		assert_int_equal(head_reply(f, 0, t->r, t->etag, t->lm), 0);
 		assert_true(rf_log_has(&f->out, t->log));
-		assert_int_equal(f->run.slots[0].unchanged, t->unchanged);
+		assert_int_equal(f->run.datasets[0].unchanged, t->unchanged);
 		assert_int_equal(f->run.stage, RT_STAGE_CHECKING);
 		assert_int_equal(head_reply(f, 1, RT_RES_OK, "\"same\"", "L"), 0);
-		assert_true(f->run.slots[1].unchanged);
+		assert_true(f->run.datasets[1].unchanged);
 		assert_null(rf_call_op(&f->out, RT_OP_CREATE_IMPORT, 1));
 		if (t->unchanged) {
 			assert_true(rt_done(&f->run));
@@ -792,10 +792,10 @@ static void test_state_keeps_gate_and_skip(void **state)
 	roundtrip(st, back);
 	assert_int_equal(back->run.stage, RT_STAGE_CHECKING);
 	assert_true(back->run.skip_unchanged);
-	assert_string_equal(back->run.slots[0].prev_etag, "\"p\"");
-	assert_string_equal(back->run.slots[0].prev_last_modified, "PL");
-	assert_string_equal(back->run.slots[0].etag, "\"n\"");
-	assert_string_equal(back->run.slots[0].last_modified, "NL");
+	assert_string_equal(back->run.datasets[0].prev_etag, "\"p\"");
+	assert_string_equal(back->run.datasets[0].prev_last_modified, "PL");
+	assert_string_equal(back->run.datasets[0].etag, "\"n\"");
+	assert_string_equal(back->run.datasets[0].last_modified, "NL");
 	assert_false(back->run.gate.enabled);
 	free(f);
 	free(st);
@@ -897,9 +897,10 @@ static void test_state_dataset_overflow(void **state)
 		f->run.stage = RT_STAGE_DONE;
 		f->run.outcome = RT_OUT_SUCCEEDED;
 		f->run.slots[0].phase = RT_PH_ACTIVE;
-		snprintf(f->run.slots[0].ds_arn, sizeof(f->run.slots[0].ds_arn),
-			 "%s", arn);
-		snprintf(f->run.slots[0].etag, sizeof(f->run.slots[0].etag), "e%d", i);
+		snprintf(f->run.datasets[0].ds_arn,
+			 sizeof(f->run.datasets[0].ds_arn), "%s", arn);
+		snprintf(f->run.datasets[0].etag,
+			 sizeof(f->run.datasets[0].etag), "e%d", i);
 		state_finish_run(st, &f->run);
 	}
 	assert_int_equal(st->n_datasets, STATE_DATASETS_MAX);

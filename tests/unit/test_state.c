@@ -183,8 +183,10 @@ static void test_round_trip(void **state)
 		assert_int_equal(back->run.slots[i].phase, st->run.slots[i].phase);
 		assert_string_equal(back->run.slots[i].name, st->run.slots[i].name);
 		assert_string_equal(back->run.slots[i].arn, st->run.slots[i].arn);
-		assert_string_equal(back->run.slots[i].ds_arn, st->run.slots[i].ds_arn);
 	}
+	for (i = 0; i < RT_MAX_DATASETS; i++)
+		assert_string_equal(back->run.datasets[i].ds_arn,
+				    st->run.datasets[i].ds_arn);
 	assert_string_equal(back->history[0].reason, st->history[0].reason);
 	assert_true(back->history[0].followed);
 	assert_string_equal(back->campaign_prev_version, "arn:old");
