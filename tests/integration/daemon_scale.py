@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # run-tests: exclusive duration=35
-# (its peak RSS grows with the load beside it: 35 to 39 MB beside a build and six tests)
+# (its peak RSS grows with the load beside it: by 4 to 6 MB beside a build and six tests)
 """daemon_scale - one daemon, 1,000 pipelines, one full cycle each.
 
 One `once` over SCALE_TEST_PIPELINES (default 1000) pipelines that all fire
@@ -21,7 +21,7 @@ through). Each pass must show, from the emulator's ledger and the process:
   the clean pass reaches; SCALE_TEST_RATE_FAULTS, default 500, for the
   faulty one, whose pace retries set);
 - the process's peak RSS (its VmHWM, see daemon_bench.run_rusage) stays
-  within 36 MB.
+  within 32 MB.
 
 The figures (time, calls, rate, RSS, CPU) are printed. `make bench` runs
 the same scale case at a cap of 200 with more detail (daemon_bench.py).
@@ -47,8 +47,9 @@ N = int(os.environ.get("SCALE_TEST_PIPELINES", "1000"))
 RATE = int(os.environ.get("SCALE_TEST_RATE", "400"))
 RATE_FAULTS = int(os.environ.get("SCALE_TEST_RATE_FAULTS", "500"))
 # 1,000 runs at once, each holding its state machine (struct rt_run, about
-# 15.6 kB with the batch job's slot and settings): 31 to 33 MB measured.
-RSS_LIMIT_KB = 36 * 1024
+# 11.9 kB: seven slots, the dataset records of three, the batch job's
+# settings): 28 MB measured.
+RSS_LIMIT_KB = 32 * 1024
 TIMEOUT_S = 240
 
 FAULTS = {"seed": 11, "rules": [
