@@ -326,6 +326,9 @@ struct rt_slot {
 	bool taken;           /* our create said AlreadyExists: a find that
 				 lists nothing of ours looks again (misses),
 				 never creates at once */
+	bool in_use;          /* our create said ResourceInUse: a find that
+				 shows nothing busy waits once before the
+				 create goes out again */
 };
 
 /* What only a dataset slot has: run->datasets[i] goes with run->slots[i]

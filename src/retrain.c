@@ -616,6 +616,7 @@ static void on_create(struct ctx *c, int slot, const struct rt_event *ev)
 		act_log(c, LOG_NOTICE, NULL, slot,
 			"%s: resource in use (%s); looking for our job or the one in progress",
 			label, empty(ev->error) ? "ResourceInUse" : ev->error);
+		s->in_use = true;
 		find_now(c, slot);
 		break;
 	case RT_RES_NOT_FOUND:
@@ -680,6 +681,7 @@ static void on_find_job(struct ctx *c, int slot, const struct rt_event *ev)
 	case RT_RES_OK:
 		if (ev->found && !empty(ev->arn)) {
 			s->taken = false;
+			s->in_use = false;
 			copy_str(s->arn, sizeof(s->arn), ev->arn);
 			s->adopted = true;
 			s->created_at = c->now;
@@ -702,6 +704,11 @@ static void on_find_job(struct ctx *c, int slot, const struct rt_event *ev)
 				act_log(c, LOG_ERR, NULL, slot, "%s", s->reason);
 				break;
 			}
+			arm_timer(c, slot, false);
+		} else if (s->in_use) {
+			/* ResourceInUse, yet nothing busy is listed (the list
+			 * lags): not again at once, after a backoff */
+			s->in_use = false;
 			arm_timer(c, slot, false);
 		} else {
 			queue_create(c, slot);

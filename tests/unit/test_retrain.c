@@ -547,6 +547,38 @@ static void test_taken_name(void **state)
 		}
 }
 
+/* A create answered ResourceInUse whose find shows nothing busy (the list
+ * lags): the create goes out again after a backoff, never at once. */
+static void test_in_use_backoff(void **state)
+{
+	enum setup s;
+
+	(void)state;
+	for (s = S_IMPORT; s <= S_VERSION; s++) {
+		int slot;
+		struct fx *f = setup_create(s, &slot);
+		enum rt_op create = s == S_IMPORT ? RT_OP_CREATE_IMPORT
+						  : RT_OP_CREATE_VERSION;
+		struct rt_event ev;
+
+		assert_int_equal(rf_reply(f, slot, RT_RES_IN_USE, NULL, NULL), 0);
+		assert_non_null(rf_call_op(&f->out, find_op(s), slot));
+		ev = rf_ev_for(f, RT_EV_REPLY, slot);
+		ev.result = RT_RES_OK;     /* nothing of ours, nothing busy */
+		assert_int_equal(rf_feed(f, &ev), 0);
+		assert_null(rf_call_op(&f->out, create, slot));
+		assert_non_null(rf_act(&f->out, RT_ACT_TIMER, slot));
+		f->now += 10;
+		assert_int_equal(rf_poll_due(f, slot), 0);
+		assert_non_null(rf_call_op(&f->out, find_op(s), slot));
+		ev = rf_ev_for(f, RT_EV_REPLY, slot);
+		ev.result = RT_RES_OK;
+		assert_int_equal(rf_feed(f, &ev), 0);
+		assert_non_null(rf_call_op(&f->out, create, slot));
+		free(f);
+	}
+}
+
 static void test_find_outcomes(void **state)
 {
 	const struct find_case cases[] = {
@@ -2763,6 +2795,7 @@ int main(void)
 		cmocka_unit_test(test_reject_keeps_code),
 		cmocka_unit_test(test_find_outcomes),
 		cmocka_unit_test(test_taken_name),
+		cmocka_unit_test(test_in_use_backoff),
 		cmocka_unit_test(test_describe_outcomes),
 		cmocka_unit_test(test_describe_not_found_tolerance),
 		cmocka_unit_test(test_retry_logged_with_request_id),
