@@ -286,8 +286,11 @@ def with_boto3(ctx):
         return
     prtest.require_binaries()
     emu = ctx.emulator()
-    ev = boto3.client("events", region_name="us-east-1", endpoint_url=emu.url,
-                      aws_access_key_id=AKID, aws_secret_access_key=SECRET)
+    # a session of its own: the cases run in threads (boto3's shared
+    # default session is not safe to make clients from at once)
+    ev = boto3.session.Session().client("events", region_name="us-east-1",
+                                        endpoint_url=emu.url, aws_access_key_id=AKID,
+                                        aws_secret_access_key=SECRET)
     r = ev.put_events(Entries=[
         {"Source": "personalize-retrain", "DetailType": DETAIL_TYPE,
          "Detail": json.dumps({"stage": "started"}), "EventBusName": "default",

@@ -64,7 +64,10 @@ def probe(emu, uris, region=REGION, akid=AKID, secret=SECRET):
 
 
 def s3_client(emu, secret=SECRET, attempts=1):
-    return boto3.client("s3", region_name=REGION, endpoint_url=emu.url,
+    # a session of its own: the cases run in threads, and clients made at
+    # once from boto3's shared default session race in botocore's lazy
+    # set-up (KeyError: 'endpoint_resolver', seen on Debian 12's botocore)
+    return boto3.session.Session().client("s3", region_name=REGION, endpoint_url=emu.url,
                         aws_access_key_id=AKID, aws_secret_access_key=secret,
                         config=Config(s3={"addressing_style": "path"}, signature_version="s3v4",
                                       retries={"total_max_attempts": attempts, "mode": "standard"}))
