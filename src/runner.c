@@ -748,6 +748,22 @@ static enum rt_result map_s3(enum s3_error e)
 	}
 }
 
+/* An S3 call's outcome in the run's reply event: its result class and,
+ * when it failed, its message; a denial as the policy text naming the
+ * action and the object (written into denied). */
+static void s3_outcome(const struct runner *r, struct rt_event *e,
+		       enum s3_error error, const char *message,
+		       const char *uri, char *denied, size_t len)
+{
+	e->result = map_s3(error);
+	if (error != S3_ERR_NONE)
+		e->error = message ? message : s3_error_name(error);
+	if (error == S3_ERR_ACCESS_DENIED) {
+		policy_s3_denial_text(r->p->partition, uri, denied, len);
+		e->error = denied;
+	}
+}
+
 static void on_head(const struct s3_head_result *res, void *ud)
 {
 	struct pcall *c = ud;
@@ -757,15 +773,8 @@ static void on_head(const struct s3_head_result *res, void *ud)
 
 	c->head_handle = NULL;
 	init_event(r, &e, RT_EV_REPLY, c->slot, c->token);
-	e.result = map_s3(res->error);
-	if (res->error != S3_ERR_NONE)
-		e.error = res->message ? res->message
-				       : s3_error_name(res->error);
-	if (res->error == S3_ERR_ACCESS_DENIED) {
-		policy_s3_denial_text(r->p->partition, res->uri, denied,
-				      sizeof(denied));
-		e.error = denied;
-	}
+	s3_outcome(r, &e, res->error, res->message, res->uri, denied,
+		   sizeof(denied));
 	e.request_id = res->request_id;
 	e.etag = res->etag;
 	if (res->has_last_modified)
@@ -789,15 +798,8 @@ static void on_list(const struct s3_list_result *res, void *ud)
 
 	c->list_handle = NULL;
 	init_event(r, &e, RT_EV_REPLY, c->slot, c->token);
-	e.result = map_s3(res->error);
-	if (res->error != S3_ERR_NONE)
-		e.error = res->message ? res->message
-				       : s3_error_name(res->error);
-	if (res->error == S3_ERR_ACCESS_DENIED) {
-		policy_s3_denial_text(r->p->partition, res->uri, denied,
-				      sizeof(denied));
-		e.error = denied;
-	}
+	s3_outcome(r, &e, res->error, res->message, res->uri, denied,
+		   sizeof(denied));
 	e.request_id = res->request_id;
 	e.etag = res->digest;
 	e.last_modified = "";
