@@ -324,6 +324,16 @@ static void update_status(struct daemon *d)
 		notify_status("%s", line);
 }
 
+/* Events (EventBusName) still queued in all pipelines. */
+static size_t events_pending(const struct daemon *d)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < d->n; i++)
+		n += runner_events_pending(d->runners[i]);
+	return n;
+}
+
 static bool all_idle(const struct daemon *d)
 {
 	size_t i;
@@ -334,10 +344,10 @@ static bool all_idle(const struct daemon *d)
 		return false;
 
 	for (i = 0; i < d->n; i++)
-		if (runner_active(d->runners[i]) ||
-		    (d->opt->once && runner_events_pending(d->runners[i])))
+		if (runner_active(d->runners[i]))
 			return false;
-	return true;
+	/* ... and for the runs' last events */
+	return !(d->opt->once && events_pending(d));
 }
 
 static int on_status_timer(sd_event_source *s, uint64_t usec, void *ud)
@@ -430,16 +440,6 @@ static void on_creds_fetch_end(void *ud)
 		return;  /* released when the runs end */
 	d->trim_due = true;
 	(void)arm_release(d, 1000);
-}
-
-/* Events (EventBusName) still queued in all pipelines. */
-static size_t events_pending(const struct daemon *d)
-{
-	size_t i, n = 0;
-
-	for (i = 0; i < d->n; i++)
-		n += runner_events_pending(d->runners[i]);
-	return n;
 }
 
 static int on_status_defer(sd_event_source *s, void *ud)

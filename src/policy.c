@@ -827,8 +827,8 @@ static int role_documents(const struct config *cfg, const char *only,
 	for (i = 0; i < cfg->n; i++) {
 		const struct pipeline *p = &cfg->pipelines[i];
 
-		if (!selected(p, only) || !pipeline_role(p, batch) ||
-		    strcmp(pipeline_role(p, batch), role))
+		/* every one with a role has this one (checked above) */
+		if (!selected(p, only) || !pipeline_role(p, batch))
 			continue;
 		np = role_paths(p, role, paths, &outp, &datasets);
 		for (k = 0; k < np; k++) {
