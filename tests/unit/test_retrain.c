@@ -998,18 +998,25 @@ static void assert_superseded(struct fx *f, const char *newer)
 			 RT_OUT_SKIPPED);
 }
 
-/* The lookup of our version's creation time is asked on the campaign slot,
- * and nothing else. */
-static void assert_lookup(struct fx *f)
+/* The pre-check's DescribeSolutionVersion of arn (our version, or with
+ * serving the one the campaign serves) is asked on the campaign slot, and
+ * nothing else. */
+static void assert_lookup_of(struct fx *f, const char *arn, bool serving)
 {
 	const struct rt_action *a = rf_call_op(&f->out, RT_OP_DESCRIBE_VERSION,
 					    RT_SLOT_CAMPAIGN);
 
 	assert_non_null(a);
-	assert_string_equal(a->call.arn, VERSION_ARN);
+	assert_string_equal(a->call.arn, arn);
 	assert_int_equal(rf_count(&f->out, RT_ACT_CALL, ANY), 1);
 	assert_true(f->run.precheck_lookup);
+	assert_int_equal(f->run.precheck_serving, serving);
 	assert_false(rt_done(&f->run));
+}
+
+static void assert_lookup(struct fx *f)
+{
+	assert_lookup_of(f, VERSION_ARN, false);
 }
 
 /* The deploy's own DescribeCampaign is the pre-check (one describe, no
@@ -1053,20 +1060,6 @@ static void test_precheck_decides_on_the_deploy_describe(void **state)
 	free(f);
 }
 
-/* The pre-check's look at the version the campaign serves. */
-static void assert_serving_lookup(struct fx *f, const char *serving)
-{
-	const struct rt_action *a = rf_call_op(&f->out, RT_OP_DESCRIBE_VERSION,
-					    RT_SLOT_CAMPAIGN);
-
-	assert_non_null(a);
-	assert_string_equal(a->call.arn, serving);
-	assert_int_equal(rf_count(&f->out, RT_ACT_CALL, ANY), 1);
-	assert_true(f->run.precheck_lookup);
-	assert_true(f->run.precheck_serving);
-	assert_false(rt_done(&f->run));
-}
-
 /* The latest update, to another version, was made after ours was created
  * but failed: it never went live, so the version the campaign still serves
  * decides (asked for its creation time): trained before ours -> sent;
@@ -1081,7 +1074,7 @@ static void test_precheck_newer_update_failed(void **state)
 	f = at_deploying_created(V_CREATED);
 	assert_int_equal(rf_campaign_ok(f, OLD_VERSION, OTHER_VERSION,
 					"CREATE FAILED", UPD_NEWER), 0);
-	assert_serving_lookup(f, OLD_VERSION);
+	assert_lookup_of(f, OLD_VERSION, true);
 	assert_null(rf_call_op(&f->out, RT_OP_UPDATE_CAMPAIGN, ANY));
 	assert_int_equal(lookup_reply(f, RT_RES_OK, V_CREATED - 3600), 0);
 	assert_update_sent(f);
@@ -1092,7 +1085,7 @@ static void test_precheck_newer_update_failed(void **state)
 	f = at_deploying_created(V_CREATED);
 	assert_int_equal(rf_campaign_ok(f, NEWER_VERSION, OTHER_VERSION,
 					"UPDATE FAILED", UPD_NEWER), 0);
-	assert_serving_lookup(f, NEWER_VERSION);
+	assert_lookup_of(f, NEWER_VERSION, true);
 	assert_int_equal(lookup_reply(f, RT_RES_OK, V_CREATED + 60), 0);
 	assert_superseded(f, NEWER_VERSION);
 	assert_non_null(strstr(f->run.reason, "failed"));
@@ -1130,7 +1123,7 @@ static void test_precheck_newer_update_failed(void **state)
 	assert_lookup(f);
 	assert_false(f->run.precheck_serving);
 	assert_int_equal(lookup_reply(f, RT_RES_OK, V_CREATED), 0);
-	assert_serving_lookup(f, OLD_VERSION);
+	assert_lookup_of(f, OLD_VERSION, true);
 	assert_int_equal(lookup_reply(f, RT_RES_OK, V_CREATED - 3600), 0);
 	assert_update_sent(f);
 	free(f);
