@@ -789,21 +789,20 @@ static void serving_decides(struct ctx *c)
 		campaign_serves_ours(c);
 		return;
 	}
-	if (!empty(serving) && run->version_created <= 0) {
-		precheck_lookup(c, false);
-		return;
-	}
-	if (!empty(serving) && run->serving_created <= 0) {
-		precheck_lookup(c, true);
-		return;
-	}
-	if (!empty(serving) && run->serving_created > run->version_created) {
-		fail_slot(c, RT_SLOT_CAMPAIGN, "not sent: superseded");
-		finish(c, RT_OUT_SKIPPED,
-		       "skipped: superseded, not deployed: campaign %s serves %s, trained after this run's version (its latest update, to %s, failed): deploying now would put an older version back; the campaign keeps serving %s",
-		       run->campaign_arn, serving, run->camp_seen_update,
-		       serving);
-		return;
+	if (!empty(serving)) {
+		/* both creation times, ours first */
+		if (run->version_created <= 0 || run->serving_created <= 0) {
+			precheck_lookup(c, run->version_created > 0);
+			return;
+		}
+		if (run->serving_created > run->version_created) {
+			fail_slot(c, RT_SLOT_CAMPAIGN, "not sent: superseded");
+			finish(c, RT_OUT_SKIPPED,
+			       "skipped: superseded, not deployed: campaign %s serves %s, trained after this run's version (its latest update, to %s, failed): deploying now would put an older version back; the campaign keeps serving %s",
+			       run->campaign_arn, serving,
+			       run->camp_seen_update, serving);
+			return;
+		}
 	}
 	act_log(c, LOG_NOTICE, NULL, RT_SLOT_CAMPAIGN,
 		"campaign %s's latest update, to %s, failed; it serves %s, trained before %s: deploying",
